@@ -1,0 +1,34 @@
+export {
+  type CanonicalEvent,
+  flatten,
+  neutralise,
+  PARSE_DEFAULTS,
+  type ParseOptions,
+  type ParseResult,
+  parseEvent,
+  parseTime,
+  type SecurityEvent,
+  toCanonical,
+  type ValidationIssue,
+} from './event.js';
+export {
+  FIELDS,
+  FIELDS_BY_NAME,
+  Field,
+  type FieldDefinition,
+  type FieldName,
+  type FieldType,
+  type FieldValue,
+} from './fields.js';
+export { eventJsonSchema } from './json-schema.js';
+export {
+  CUSTOM_TYPE_PREFIX,
+  EVENT_TYPES,
+  EVENT_TYPES_BY_NAME,
+  type EventArgument,
+  type EventCategory,
+  type EventLevel,
+  type EventTypeDefinition,
+  isKnownEventType,
+  VOCABULARY_VERSION,
+} from './vocabulary.js';
