@@ -1,3 +1,106 @@
-export async function main(_argv: string[]): Promise<number> {
+/**
+ * The `vigil` command line. Each command is a function taking its arguments and returning an exit code; errors
+ * that a user can fix print one clear line, not a stack trace.
+ */
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DATABASE_FILE, startVigil } from './app.js';
+import { loadConfig } from './config.js';
+import { ConfigError } from './errors.js';
+import { SqliteStore } from './store/sqlite.js';
+
+const USAGE = `vigil — API security logging and monitoring
+
+Usage:
+  vigil start                 run ingest, detection, alerting and the API in one process
+  vigil verify                check the event store's hash chain for gaps and tampering
+  vigil --help                this text
+
+Configuration: vigil.config.yaml in the working directory (or VIGIL_CONFIG), overridden by
+VIGIL_PORT, VIGIL_DATA_DIR, VIGIL_INGEST_TOKEN, VIGIL_API_TOKEN. See docs/configuration.md.
+`;
+
+type Command = (args: string[]) => Promise<number>;
+
+const commands: Record<string, Command> = {
+  start: startCommand,
+  verify: verifyCommand,
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`vigil: unknown command "${name}"\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    return await command(rest);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`vigil: ${error.message}\n`);
+      return 78; // EX_CONFIG
+    }
+    throw error;
+  }
+}
+
+async function startCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' } } });
+  if (values.help) {
+    process.stdout.write('vigil start — runs the whole system in one process (see docs/configuration.md)\n');
+    return 0;
+  }
+  const config = loadConfig();
+  let server: Awaited<ReturnType<typeof startVigil>>;
+  try {
+    server = await startVigil(config);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new ConfigError('server.port', `port ${config.server.port} is already in use`);
+    if (code === 'EACCES')
+      throw new ConfigError('server.port', `no permission to listen on port ${config.server.port}`);
+    throw error;
+  }
+  if (server.credentials.generatedFile) {
+    // Printed once, on the start that generated them; the tokens themselves are never printed or logged.
+    process.stdout.write(
+      `No tokens were configured, so Vigil generated an ingest token and an API token.\n` +
+        `Read them from ${server.credentials.generatedFile} (readable by this user only).\n`,
+    );
+  }
+  process.stdout.write(`Vigil is listening on ${server.url}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await server.close();
   return 0;
+}
+
+async function verifyCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) {
+    process.stdout.write('vigil verify [--json] — checks the hash chain of the event store in the data directory\n');
+    return 0;
+  }
+  const config = loadConfig();
+  const store = new SqliteStore({ file: join(config.dataDir, DATABASE_FILE) });
+  try {
+    const report = await store.verify();
+    if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+    else if (report.ok) process.stdout.write(`ok: ${report.checked} events, hash chain intact\n`);
+    else {
+      process.stdout.write(`TAMPERED: ${report.problems.length} problem(s) in ${report.checked} events\n`);
+      for (const p of report.problems) process.stdout.write(`  at seq ${p.seq}: ${p.problem}\n`);
+    }
+    return report.ok ? 0 : 1;
+  } finally {
+    await store.close();
+  }
 }

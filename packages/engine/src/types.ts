@@ -1,0 +1,36 @@
+/**
+ * The contracts of the detection engine. The engine is pure: events in (in event time), detections out,
+ * no I/O. Every rule kind (threshold rules, Sigma rules and correlations, baselines) is a RuleEvaluator.
+ */
+import type { SecurityEvent } from '@vigil/schema';
+
+export type Severity = 'info' | 'low' | 'medium' | 'high' | 'critical';
+
+export const SEVERITIES: readonly Severity[] = ['info', 'low', 'medium', 'high', 'critical'];
+
+/** One firing of a rule for one group (e.g. one client address): what the engine hands to alerting. */
+export interface Detection {
+  readonly ruleId: string;
+  readonly ruleTitle: string;
+  readonly severity: Severity;
+  /** The values the rule groups by, under their field names (`client.address`, `user.id`...). */
+  readonly groupLabels: Readonly<Record<string, string>>;
+  /** Ids of the events that prove it, oldest first (capped by the rule). */
+  readonly eventIds: readonly string[];
+  /** Event time of the first and the latest evidence, epoch ms. */
+  readonly firstTime: number;
+  readonly lastTime: number;
+  readonly eventCount: number;
+  /** One human sentence. */
+  readonly summary: string;
+  readonly tags: readonly string[];
+}
+
+/** A compiled rule. `process` is called for every event in event-time order and must be deterministic. */
+export interface RuleEvaluator {
+  readonly id: string;
+  readonly title: string;
+  process(event: SecurityEvent): readonly Detection[];
+  /** Number of keys this rule currently holds state for (for memory accounting). */
+  stateSize(): number;
+}

@@ -1,0 +1,128 @@
+/**
+ * Turns detections into alerts: one alert per fingerprint while it is open (firing or acknowledged), updated
+ * with each new piece of evidence; resolved once no evidence arrived for `resolveAfterMillis` of event time.
+ * Every change is saved before anything is notified, so a restart never loses an alert.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Detection } from '@vigil/engine';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { Store } from '../store/store.js';
+import { type Alert, alertToJson, fingerprint } from './alert.js';
+
+export type AlertChange = 'opened' | 'updated' | 'resolved';
+
+export type AlertListener = (alert: Alert, change: AlertChange) => void | Promise<void>;
+
+export interface AlertManagerOptions {
+  readonly store: Store;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly resolveAfterMillis: number;
+  readonly maxEvidence: number;
+  readonly now?: () => number;
+}
+
+/** Ids of evidence remembered per alert for de-duplication; beyond it new ids are assumed new. */
+const MAX_REMEMBERED_EVIDENCE = 10_000;
+
+export class AlertManager {
+  private readonly open = new Map<string, Alert>();
+  private readonly seen = new Map<string, Set<string>>();
+  private readonly listeners: AlertListener[] = [];
+  private readonly now: () => number;
+
+  constructor(private readonly options: AlertManagerOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Restore open alerts after a restart. */
+  async restore(): Promise<number> {
+    for (const alert of await this.options.store.openAlerts()) {
+      this.open.set(alert.fingerprint, alert);
+      this.seen.set(alert.id, new Set(alert.evidence));
+    }
+    return this.open.size;
+  }
+
+  onChange(listener: AlertListener): void {
+    this.listeners.push(listener);
+  }
+
+  openAlerts(): Alert[] {
+    return [...this.open.values()];
+  }
+
+  async handle(detections: readonly Detection[]): Promise<void> {
+    for (const d of detections) await this.apply(d);
+  }
+
+  private async apply(d: Detection): Promise<void> {
+    const labels = { rule: d.ruleId, severity: d.severity, ...d.groupLabels };
+    const fp = fingerprint(labels);
+    const existing = this.open.get(fp);
+    if (existing) {
+      const seen = this.seen.get(existing.id) ?? new Set<string>();
+      const fresh = d.eventIds.filter((id) => !seen.has(id));
+      if (fresh.length === 0 && d.lastTime <= existing.lastSeenAt) return;
+      for (const id of fresh) {
+        if (seen.size < MAX_REMEMBERED_EVIDENCE) seen.add(id);
+        if (existing.evidence.length < this.options.maxEvidence) existing.evidence.push(id);
+      }
+      existing.eventCount += fresh.length;
+      existing.startsAt = Math.min(existing.startsAt, d.firstTime);
+      existing.lastSeenAt = Math.max(existing.lastSeenAt, d.lastTime);
+      existing.updatedAt = this.now();
+      await this.options.store.saveAlert(existing);
+      await this.emit(existing, 'updated');
+      return;
+    }
+    const alert: Alert = {
+      id: randomUUID(),
+      fingerprint: fp,
+      status: 'firing',
+      rule: { id: d.ruleId, title: d.ruleTitle },
+      severity: d.severity,
+      labels,
+      tags: [...d.tags],
+      startsAt: d.firstTime,
+      lastSeenAt: d.lastTime,
+      eventCount: d.eventCount,
+      summary: d.summary,
+      evidence: d.eventIds.slice(0, this.options.maxEvidence),
+      updatedAt: this.now(),
+    };
+    this.open.set(fp, alert);
+    this.seen.set(alert.id, new Set(d.eventIds));
+    await this.options.store.saveAlert(alert);
+    this.options.metrics.alertsRaised.inc({ rule: d.ruleId, severity: d.severity });
+    this.options.log.warn('alert firing', { alert: alertToJson(alert) });
+    await this.emit(alert, 'opened');
+  }
+
+  /**
+   * Resolve alerts whose latest evidence is older than `resolveAfterMillis` before `watermark` (event time: the
+   * server passes the later of the newest event time and the wall clock; a replay passes the newest event time).
+   */
+  async resolveQuiet(watermark: number): Promise<Alert[]> {
+    const resolved: Alert[] = [];
+    for (const [fp, alert] of this.open) {
+      if (watermark - alert.lastSeenAt < this.options.resolveAfterMillis) continue;
+      alert.status = 'resolved';
+      alert.endsAt = alert.lastSeenAt + this.options.resolveAfterMillis;
+      alert.updatedAt = this.now();
+      this.open.delete(fp);
+      this.seen.delete(alert.id);
+      await this.options.store.saveAlert(alert);
+      this.options.metrics.alertsResolved.inc({ rule: alert.rule.id });
+      this.options.log.info('alert resolved', { id: alert.id, rule: alert.rule.id, fingerprint: alert.fingerprint });
+      await this.emit(alert, 'resolved');
+      resolved.push(alert);
+    }
+    return resolved;
+  }
+
+  private async emit(alert: Alert, change: AlertChange): Promise<void> {
+    for (const l of this.listeners) await l(alert, change);
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The read API: `GET /api/v1/alerts`, `GET /api/v1/alerts/:id`, `GET /api/v1/events`, `GET /api/v1/events/:id`.
+ * Query parameters are validated; a bad one is a 400 naming the parameter.
+ */
+import { parseTime, toCanonical } from '@vigil/schema';
+import type { AlertStatus } from '../alerts/alert.js';
+import { alertToJson } from '../alerts/alert.js';
+import { DEFAULTS } from '../defaults.js';
+import { VigilError } from '../errors.js';
+import type { Store } from '../store/store.js';
+
+const STATUSES: readonly AlertStatus[] = ['firing', 'acknowledged', 'resolved'];
+
+function limitOf(params: URLSearchParams): number {
+  const raw = params.get('limit');
+  if (raw === null) return DEFAULTS.defaultPageSize;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < 1 || n > DEFAULTS.maxPageSize) {
+    throw new VigilError('invalid_parameter', `limit must be an integer from 1 to ${DEFAULTS.maxPageSize}`);
+  }
+  return n;
+}
+
+function timeOf(params: URLSearchParams, name: string): number | undefined {
+  const raw = params.get(name);
+  if (raw === null || raw === '') return undefined;
+  const t = parseTime(/^\d+$/.test(raw) ? Number(raw) : raw);
+  if (t === undefined) throw new VigilError('invalid_parameter', `${name} must be RFC 3339 or epoch milliseconds`);
+  return t;
+}
+
+function cursorError(error: unknown): never {
+  if (error instanceof RangeError) throw new VigilError('invalid_parameter', `cursor: ${error.message}`);
+  throw error;
+}
+
+export async function listEvents(store: Store, params: URLSearchParams) {
+  const from = timeOf(params, 'from');
+  const to = timeOf(params, 'to');
+  const cursor = params.get('cursor');
+  const page = await store
+    .queryEvents({
+      limit: limitOf(params),
+      ...(from !== undefined ? { from } : {}),
+      ...(to !== undefined ? { to } : {}),
+      ...(params.get('type') ? { type: params.get('type')! } : {}),
+      ...(params.get('client.address') ? { clientAddress: params.get('client.address')! } : {}),
+      ...(params.get('user.id') ? { userId: params.get('user.id')! } : {}),
+      ...(params.get('http.route') ? { route: params.get('http.route')! } : {}),
+      ...(cursor ? { cursor } : {}),
+    })
+    .catch(cursorError);
+  return { events: page.items.map(toCanonical), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
+}
+
+export async function listAlerts(store: Store, params: URLSearchParams) {
+  const status = params.get('status');
+  if (status !== null && !STATUSES.includes(status as AlertStatus)) {
+    throw new VigilError('invalid_parameter', `status must be one of ${STATUSES.join(', ')}`);
+  }
+  const cursor = params.get('cursor');
+  const page = await store
+    .listAlerts({
+      limit: limitOf(params),
+      ...(status ? { status: status as AlertStatus } : {}),
+      ...(params.get('rule') ? { ruleId: params.get('rule')! } : {}),
+      ...(cursor ? { cursor } : {}),
+    })
+    .catch(cursorError);
+  return { alerts: page.items.map(alertToJson), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
+}
+
+export async function getEvent(store: Store, id: string) {
+  const event = await store.getEvent(id);
+  if (!event) throw new VigilError('not_found', `no event with id ${JSON.stringify(id)}`);
+  return toCanonical(event);
+}
+
+export async function getAlert(store: Store, id: string) {
+  const alert = await store.getAlert(id);
+  if (!alert) throw new VigilError('not_found', `no alert with id ${JSON.stringify(id)}`);
+  return alertToJson(alert);
+}

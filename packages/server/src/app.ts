@@ -1,0 +1,149 @@
+/**
+ * The embedded server: everything in one process on SQLite. `startVigil` wires the pieces with plain
+ * constructor arguments; `close()` stops them in reverse order, flushing what is pending.
+ */
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { bruteForceRule, Engine } from '@vigil/engine';
+import { AlertManager } from './alerts/manager.js';
+import type { VigilConfig } from './config.js';
+import { type Credentials, resolveCredentials } from './credentials.js';
+import { TokenChecker } from './http/auth.js';
+import { createHttpServer } from './http/server.js';
+import { createLogger, type Logger } from './log.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { Dispatcher } from './notify/dispatcher.js';
+import { WebhookNotifier } from './notify/webhook.js';
+import { Pipeline } from './pipeline/pipeline.js';
+import { SqliteStore } from './store/sqlite.js';
+import type { Store } from './store/store.js';
+
+export interface VigilServer {
+  readonly url: string;
+  readonly port: number;
+  readonly credentials: Credentials;
+  readonly store: Store;
+  readonly pipeline: Pipeline;
+  readonly alerts: AlertManager;
+  readonly dispatcher: Dispatcher;
+  readonly metrics: Metrics;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly log?: Logger;
+  /** How often quiet alerts are resolved, ms. */
+  readonly sweepMillis?: number;
+  /** How often due notifications are polled for, ms. */
+  readonly notifyPollMillis?: number;
+}
+
+export const DATABASE_FILE = 'vigil.db';
+
+export function buildEngine(config: VigilConfig): Engine {
+  return new Engine([bruteForceRule({ ...config.detection.bruteForce, maxKeys: config.detection.maxKeysPerRule })]);
+}
+
+export async function startVigil(config: VigilConfig, options: StartOptions = {}): Promise<VigilServer> {
+  const log = options.log ?? createLogger();
+  const credentials = resolveCredentials(config);
+  const metrics = createMetrics();
+  const store = new SqliteStore({ file: join(config.dataDir, DATABASE_FILE), synchronous: config.storage.synchronous });
+  const engine = buildEngine(config);
+  metrics.registry.onCollect(() => {
+    for (const rule of engine.rules) metrics.engineKeys.set(rule.stateSize(), { rule: rule.id });
+  });
+
+  const alerts = new AlertManager({
+    store,
+    log,
+    metrics,
+    resolveAfterMillis: config.alerting.resolveAfterMillis,
+    maxEvidence: config.alerting.maxEvidence,
+  });
+  const restored = await alerts.restore();
+
+  const notifiers = config.notify.webhooks.map((w) => new WebhookNotifier(w));
+  const attemptsByReceiver = new Map(config.notify.webhooks.map((w) => [w.name, w.maxAttempts]));
+  const dispatcher = new Dispatcher({
+    store,
+    notifiers,
+    maxAttempts: (name) => attemptsByReceiver.get(name) ?? 1,
+    retryBaseMillis: config.notify.retryBaseMillis,
+    retryMaxMillis: config.notify.retryMaxMillis,
+    log,
+    metrics,
+    ...(options.notifyPollMillis ? { pollMillis: options.notifyPollMillis } : {}),
+  });
+  alerts.onChange((alert, change) => dispatcher.enqueue(alert, change));
+  dispatcher.start();
+
+  const pipeline = new Pipeline({
+    store,
+    engine,
+    alerts,
+    metrics,
+    parse: { maxFutureSkewMillis: config.ingest.maxFutureSkewMillis, maxStringLength: config.ingest.maxStringLength },
+  });
+
+  const server = createHttpServer({
+    pipeline,
+    store,
+    tokens: new TokenChecker({ ingest: credentials.ingestTokens, api: credentials.apiTokens }),
+    metrics,
+    log,
+    maxBodyBytes: config.ingest.maxBodyBytes,
+    maxEventsPerRequest: config.ingest.maxEventsPerRequest,
+    maxConcurrentIngest: 64,
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.server.port, config.server.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  // Live, the event-time clock cannot lag the wall clock: quiet alerts resolve even when no events arrive.
+  const sweep = setInterval(() => {
+    alerts.resolveQuiet(Math.max(pipeline.maxEventTime, Date.now())).catch((error) => {
+      log.error('resolving quiet alerts failed', { error: (error as Error).message });
+    });
+  }, options.sweepMillis ?? 5000);
+  sweep.unref();
+
+  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  log.info('vigil started', {
+    url,
+    dataDir: config.dataDir,
+    receivers: notifiers.map((n) => n.name),
+    openAlertsRestored: restored,
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    credentials,
+    store,
+    pipeline,
+    alerts,
+    dispatcher,
+    metrics,
+    close() {
+      closing ??= (async () => {
+        clearInterval(sweep);
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        });
+        await dispatcher.close();
+        await store.close();
+        log.info('vigil stopped');
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,41 @@
+/**
+ * Every default of the server, in one place. The configuration reference (docs/configuration.md) documents each
+ * key next to the value given here.
+ */
+export const DEFAULTS = {
+  /** `server.port` / VIGIL_PORT: one port for ingest, API, dashboard and metrics. */
+  port: 7070,
+  /** `server.host`: listen address. Loopback by default; set 0.0.0.0 to accept remote senders. */
+  host: '127.0.0.1',
+  /** `dataDir` / VIGIL_DATA_DIR: SQLite database, generated credentials, state. */
+  dataDir: './.vigil',
+  /** `ingest.maxBodyBytes`: largest request body accepted on ingest routes, after decompression. */
+  maxBodyBytes: 5 * 1024 * 1024,
+  /** `ingest.maxEventsPerRequest`: largest batch in one request. */
+  maxEventsPerRequest: 10_000,
+  /** `ingest.maxFutureSkewMillis`: events stamped further in the future are rejected. */
+  maxFutureSkewMillis: 5 * 60_000,
+  /** `ingest.maxStringLength`: longer string values are truncated (and the event marked). */
+  maxStringLength: 8192,
+  /** `storage.synchronous`: SQLite synchronous mode; FULL survives power loss, NORMAL only process crashes. */
+  sqliteSynchronous: 'FULL' as 'FULL' | 'NORMAL',
+  /** `detection.bruteForce.threshold` / `.windowMillis`: failed logins per user or per source that raise an alert. */
+  bruteForceThreshold: 5,
+  bruteForceWindowMillis: 60_000,
+  /** `detection.maxKeysPerRule`: per-rule bound on tracked group keys; the oldest key is evicted beyond it. */
+  maxKeysPerRule: 100_000,
+  /** `alerting.resolveAfterMillis`: an alert with no new evidence for this long (event time) resolves. */
+  resolveAfterMillis: 15 * 60_000,
+  /** `alerting.maxEvidence`: event ids kept on an alert (the count goes on beyond it). */
+  maxEvidence: 100,
+  /** `notify.webhooks[].timeoutMillis`: per-attempt timeout of a webhook delivery. */
+  webhookTimeoutMillis: 5000,
+  /** `notify.webhooks[].maxAttempts`: attempts before a notification becomes a dead letter. */
+  webhookMaxAttempts: 8,
+  /** `notify.retryBaseMillis`: first retry delay; doubles per attempt (with jitter) up to retryMaxMillis. */
+  retryBaseMillis: 1000,
+  retryMaxMillis: 5 * 60_000,
+  /** `api.maxPageSize`: most items one API page returns. */
+  maxPageSize: 1000,
+  defaultPageSize: 100,
+} as const;

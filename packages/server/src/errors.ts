@@ -1,0 +1,63 @@
+/**
+ * Typed errors with stable codes. The HTTP layer maps a code to a status in one place (HTTP_STATUS below), and
+ * every error body has the same shape: {"error": {"code": "...", "message": "..."}}.
+ */
+export type ErrorCode =
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'body_too_large'
+  | 'too_many_events'
+  | 'malformed_json'
+  | 'empty_body'
+  | 'unsupported_media_type'
+  | 'unsupported_encoding'
+  | 'bad_encoding'
+  | 'invalid_parameter'
+  | 'all_events_invalid'
+  | 'internal';
+
+export const HTTP_STATUS: Record<ErrorCode, number> = {
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  body_too_large: 413,
+  too_many_events: 413,
+  malformed_json: 400,
+  empty_body: 400,
+  unsupported_media_type: 415,
+  unsupported_encoding: 415,
+  bad_encoding: 400,
+  invalid_parameter: 400,
+  all_events_invalid: 422,
+  internal: 500,
+};
+
+export class VigilError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    /** Extra JSON merged into the error body (e.g. the per-event rejections). */
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'VigilError';
+  }
+
+  get status(): number {
+    return HTTP_STATUS[this.code];
+  }
+}
+
+/** A configuration problem: stops start-up, naming the key. */
+export class ConfigError extends Error {
+  constructor(
+    readonly key: string,
+    message: string,
+  ) {
+    super(`configuration: ${key}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Reading request bodies with a hard size limit, before and after decompression (a small gzip body can inflate
+ * to gigabytes). Bodies over the limit are refused as soon as the limit is crossed, not after buffering them.
+ */
+import type { IncomingMessage } from 'node:http';
+import { createGunzip, createInflate } from 'node:zlib';
+import { VigilError } from '../errors.js';
+
+export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    throw new VigilError(
+      'body_too_large',
+      `request body is ${declared} bytes; the limit is ${maxBytes} (ingest.maxBodyBytes)`,
+    );
+  }
+  const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase().trim();
+  let source: NodeJS.ReadableStream = req;
+  if (encoding === 'gzip' || encoding === 'x-gzip') source = req.pipe(createGunzip());
+  else if (encoding === 'deflate') source = req.pipe(createInflate());
+  else if (encoding !== 'identity') {
+    throw new VigilError('unsupported_encoding', `Content-Encoding "${encoding}" is not supported; use gzip or none`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > maxBytes) {
+        throw new VigilError(
+          'body_too_large',
+          `request body exceeds ${maxBytes} bytes${encoding === 'identity' ? '' : ' after decompression'} (ingest.maxBodyBytes)`,
+        );
+      }
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    if (error instanceof VigilError) throw error;
+    if (encoding !== 'identity') throw new VigilError('bad_encoding', `request body is not valid ${encoding} data`);
+    throw error;
+  }
+  return Buffer.concat(chunks, size);
+}
+
+/** Send a JSON response. */
+export function sendJson(
+  res: import('node:http').ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    ...headers,
+  });
+  res.end(text);
+}

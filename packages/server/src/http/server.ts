@@ -1,0 +1,132 @@
+/**
+ * The one HTTP server: ingest, read API, health and metrics on one port. Routing is a plain table; every error
+ * becomes `{"error": {"code", "message"}}` with the status from errors.ts.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { getAlert, getEvent, listAlerts, listEvents } from '../api/routes.js';
+import { VigilError } from '../errors.js';
+import { decodeEventsBody } from '../ingest/vigil-events.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
+import type { Store } from '../store/store.js';
+import type { TokenChecker } from './auth.js';
+import { readBody, sendJson } from './body.js';
+
+export interface HttpDeps {
+  readonly pipeline: Pipeline;
+  readonly store: Store;
+  readonly tokens: TokenChecker;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  readonly maxBodyBytes: number;
+  readonly maxEventsPerRequest: number;
+  readonly maxConcurrentIngest: number;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, url: URL, param?: string) => Promise<void>;
+
+export function createHttpServer(deps: HttpDeps): Server {
+  const { metrics, tokens, store, log } = deps;
+  let ingestInFlight = 0;
+
+  const ingestEvents: Handler = async (req, res) => {
+    tokens.require(req, 'ingest');
+    // Bound the bodies held in memory at once: under a flood, refuse early rather than buffer without limit.
+    if (ingestInFlight >= deps.maxConcurrentIngest) {
+      metrics.ingestRequestsRejected.inc({ reason: 'overloaded' });
+      sendJson(
+        res,
+        503,
+        { error: { code: 'overloaded', message: 'too many ingest requests at once; retry' } },
+        {
+          'retry-after': '1',
+        },
+      );
+      return;
+    }
+    ingestInFlight++;
+    try {
+      const body = await readBody(req, deps.maxBodyBytes);
+      const batch = decodeEventsBody(body, req.headers['content-type'], deps.maxEventsPerRequest);
+      const result = await deps.pipeline.submit(batch.items, 'http', batch.rejected);
+      const payload = { accepted: result.accepted, duplicates: result.duplicates, rejected: result.rejected };
+      if (result.accepted === 0 && result.duplicates === 0 && result.rejected.length > 0) {
+        metrics.ingestRequestsRejected.inc({ reason: 'all_events_invalid' });
+        sendJson(res, 422, {
+          error: { code: 'all_events_invalid', message: `all ${result.rejected.length} events were rejected` },
+          ...payload,
+        });
+        return;
+      }
+      sendJson(res, 200, payload);
+    } finally {
+      ingestInFlight--;
+    }
+  };
+
+  const api =
+    (fn: (url: URL, param?: string) => Promise<unknown>): Handler =>
+    async (req, res, url, param) => {
+      tokens.require(req, 'api');
+      sendJson(res, 200, await fn(url, param));
+    };
+
+  const routes: Record<string, Handler> = {
+    'POST /v1/events': ingestEvents,
+    'GET /api/v1/alerts': api((url) => listAlerts(store, url.searchParams)),
+    'GET /api/v1/alerts/:id': api((_url, id) => getAlert(store, id!)),
+    'GET /api/v1/events': api((url) => listEvents(store, url.searchParams)),
+    'GET /api/v1/events/:id': api((_url, id) => getEvent(store, id!)),
+    'GET /healthz': async (_req, res) => sendJson(res, 200, { status: 'ok' }),
+    'GET /metrics': async (req, res) => {
+      tokens.require(req, 'api');
+      const text = metrics.registry.render();
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(text);
+    },
+  };
+  const paths = new Set(Object.keys(routes).map((k) => k.split(' ')[1]!));
+
+  function route(method: string, pathname: string): { handler?: Handler; param?: string; pathKnown: boolean } {
+    const exact = routes[`${method} ${pathname}`];
+    if (exact) return { handler: exact, pathKnown: true };
+    const slash = pathname.lastIndexOf('/');
+    const pattern = `${pathname.slice(0, slash)}/:id`;
+    const param = decodeURIComponent(pathname.slice(slash + 1));
+    const withParam = param ? routes[`${method} ${pattern}`] : undefined;
+    if (withParam) return { handler: withParam, param, pathKnown: true };
+    return { pathKnown: paths.has(pathname) || (param !== '' && paths.has(pattern)) };
+  }
+
+  return createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5000 }, async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://vigil.local');
+    const isIngest = url.pathname.startsWith('/v1/');
+    try {
+      const { handler, param, pathKnown } = route(req.method ?? 'GET', url.pathname);
+      if (!handler) {
+        if (pathKnown) throw new VigilError('method_not_allowed', `${req.method} is not allowed on ${url.pathname}`);
+        throw new VigilError('not_found', `no route ${url.pathname}`);
+      }
+      await handler(req, res, url, param);
+    } catch (error) {
+      const known = error instanceof VigilError ? error : undefined;
+      if (!known) log.error('request failed', { path: url.pathname, error: (error as Error).stack ?? String(error) });
+      const e = known ?? new VigilError('internal', 'internal error; see the server log');
+      if (e.code === 'unauthorized' || e.code === 'forbidden') metrics.authFailures.inc({ reason: e.code });
+      if (isIngest) metrics.ingestRequestsRejected.inc({ reason: e.code });
+      if (!res.headersSent) {
+        const headers: Record<string, string> = e.code === 'unauthorized' ? { 'www-authenticate': 'Bearer' } : {};
+        // After refusing a body we did not read, close the connection rather than drain an attacker's upload.
+        if (e.code === 'body_too_large') headers.connection = 'close';
+        sendJson(res, e.status, { error: { code: e.code, message: e.message }, ...e.details }, headers);
+      } else {
+        res.destroy();
+      }
+    } finally {
+      const status = String(res.statusCode);
+      if (isIngest) metrics.ingestRequests.inc({ route: url.pathname, status });
+      else if (url.pathname.startsWith('/api/')) metrics.apiRequests.inc({ status });
+    }
+  });
+}

@@ -1,0 +1,101 @@
+/**
+ * A small Prometheus registry: counters and gauges with labels, rendered in the text exposition format 0.0.4.
+ * Label sets are bounded by construction (callers pass enumerated reasons, rule ids and receiver names).
+ */
+type Labels = Record<string, string>;
+
+function key(labels: Labels): string {
+  return Object.keys(labels)
+    .sort()
+    .map((k) => `${k}="${String(labels[k]).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`)
+    .join(',');
+}
+
+abstract class Metric {
+  protected readonly values = new Map<string, number>();
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly kind: 'counter' | 'gauge',
+  ) {}
+  get(labels: Labels = {}): number {
+    return this.values.get(key(labels)) ?? 0;
+  }
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.kind}`];
+    if (this.values.size === 0 && this.kind === 'counter') lines.push(`${this.name} 0`);
+    for (const [k, v] of this.values) lines.push(k ? `${this.name}{${k}} ${v}` : `${this.name} ${v}`);
+    return lines.join('\n');
+  }
+}
+
+export class Counter extends Metric {
+  constructor(name: string, help: string) {
+    super(name, help, 'counter');
+  }
+  inc(labels: Labels = {}, by = 1): void {
+    const k = key(labels);
+    this.values.set(k, (this.values.get(k) ?? 0) + by);
+  }
+}
+
+export class Gauge extends Metric {
+  constructor(name: string, help: string) {
+    super(name, help, 'gauge');
+  }
+  set(value: number, labels: Labels = {}): void {
+    this.values.set(key(labels), value);
+  }
+}
+
+export class Registry {
+  private readonly metrics: Metric[] = [];
+  private readonly collectors: Array<() => void> = [];
+  counter(name: string, help: string): Counter {
+    const m = new Counter(name, help);
+    this.metrics.push(m);
+    return m;
+  }
+  gauge(name: string, help: string): Gauge {
+    const m = new Gauge(name, help);
+    this.metrics.push(m);
+    return m;
+  }
+  /** Run before each scrape, to refresh gauges read from elsewhere (queue sizes, state sizes). */
+  onCollect(collect: () => void): void {
+    this.collectors.push(collect);
+  }
+  render(): string {
+    for (const c of this.collectors) c();
+    return `${this.metrics.map((m) => m.render()).join('\n')}\n`;
+  }
+}
+
+/** The server's metrics, created once per server instance. */
+export function createMetrics() {
+  const registry = new Registry();
+  return {
+    registry,
+    ingestRequests: registry.counter('vigil_ingest_requests_total', 'Ingest HTTP requests by route and status code.'),
+    ingestRequestsRejected: registry.counter(
+      'vigil_ingest_requests_rejected_total',
+      'Ingest requests refused as a whole, by reason.',
+    ),
+    eventsAccepted: registry.counter('vigil_events_accepted_total', 'Events durably stored, by source.'),
+    eventsRejected: registry.counter('vigil_events_rejected_total', 'Events refused at validation, by reason.'),
+    eventsDuplicate: registry.counter('vigil_events_duplicate_total', 'Events ignored because their id was stored.'),
+    alertsRaised: registry.counter('vigil_alerts_raised_total', 'Alerts opened, by rule and severity.'),
+    alertsResolved: registry.counter('vigil_alerts_resolved_total', 'Alerts resolved, by rule.'),
+    notifications: registry.counter(
+      'vigil_notifications_total',
+      'Notification attempts by receiver and outcome (delivered, failed, dead, refused).',
+    ),
+    notificationsPending: registry.gauge('vigil_notifications_pending', 'Notifications waiting for (re)delivery.'),
+    apiRequests: registry.counter('vigil_api_requests_total', 'Read/admin API requests by status code.'),
+    authFailures: registry.counter('vigil_auth_failures_total', 'Requests refused for a missing or wrong token.'),
+    engineKeys: registry.gauge('vigil_engine_tracked_keys', 'Group keys held in detection state, by rule.'),
+    engineEvictions: registry.counter('vigil_engine_evictions_total', 'Group keys evicted from detection state.'),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,173 @@
+/**
+ * Delivery that loses nothing: every alert change that must be notified becomes one durable record per
+ * receiver *before* any attempt. Each attempt is written before it starts (a lease) and after it ends. A failing
+ * receiver is retried on its own with exponential backoff and jitter and never causes re-sends to the others;
+ * after `maxAttempts` the record becomes a dead letter, visible in the API and metrics.
+ */
+import { randomUUID } from 'node:crypto';
+import { type Alert, alertToJson } from '../alerts/alert.js';
+import type { AlertChange } from '../alerts/manager.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { NotificationRecord, Store } from '../store/store.js';
+import { DeliveryError, type NotificationPayload, type Notifier } from './notifier.js';
+
+export interface DispatcherOptions {
+  readonly store: Store;
+  readonly notifiers: readonly Notifier[];
+  readonly maxAttempts: (receiver: string) => number;
+  readonly retryBaseMillis: number;
+  readonly retryMaxMillis: number;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly now?: () => number;
+  readonly random?: () => number;
+  /** How often due records are polled for, besides the immediate kick on a new notification. */
+  readonly pollMillis?: number;
+}
+
+/** Alert changes that are worth a notification (evidence updates are not: they would flood the receiver). */
+const NOTIFIED: ReadonlySet<AlertChange> = new Set(['opened', 'resolved']);
+const BATCH = 64;
+
+export class Dispatcher {
+  private readonly byName: Map<string, Notifier>;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private closed = false;
+  private readonly inFlight = new Set<string>();
+
+  constructor(private readonly options: DispatcherOptions) {
+    this.byName = new Map(options.notifiers.map((n) => [n.name, n]));
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+  }
+
+  start(): void {
+    const poll = this.options.pollMillis ?? 500;
+    this.timer = setInterval(() => this.kick(), poll);
+    this.timer.unref();
+    this.kick();
+  }
+
+  /** Record one notification per receiver for this alert change; resolves once they are durable. */
+  async enqueue(alert: Alert, change: AlertChange): Promise<void> {
+    if (!NOTIFIED.has(change) || this.byName.size === 0) return;
+    const payload: NotificationPayload = { version: 1, change, alert: alertToJson(alert) };
+    const text = JSON.stringify(payload);
+    const now = this.now();
+    const records: NotificationRecord[] = [...this.byName.keys()].map((receiver) => ({
+      id: `ntf_${randomUUID()}`,
+      alertId: alert.id,
+      receiver,
+      payload: text,
+      state: 'pending',
+      attempts: 0,
+      nextAttemptAt: now,
+      createdAt: now,
+    }));
+    await this.options.store.addNotifications(records);
+    this.kick();
+  }
+
+  /** Run a delivery pass now (or right after the current one). */
+  kick(): void {
+    if (this.closed) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.pass()
+      .catch((error) => this.options.log.error('notification pass failed', { error: (error as Error).message }))
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  /** Wait until the current pass (if any) has finished; for tests and shutdown. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private async pass(): Promise<void> {
+    const due = (await this.options.store.dueNotifications(this.now(), BATCH)).filter((r) => !this.inFlight.has(r.id));
+    // Receivers are independent: one slow or failing receiver must not hold up the others.
+    await Promise.all(due.map((record) => this.attempt(record)));
+    const pending = await this.options.store.countNotifications('pending');
+    this.options.metrics.notificationsPending.set(pending);
+  }
+
+  private async attempt(record: NotificationRecord): Promise<void> {
+    const notifier = this.byName.get(record.receiver);
+    if (!notifier) {
+      record.state = 'dead';
+      record.lastError = `receiver "${record.receiver}" is no longer configured`;
+      await this.options.store.updateNotification(record);
+      this.options.metrics.notifications.inc({ receiver: record.receiver, outcome: 'dead' });
+      return;
+    }
+    this.inFlight.add(record.id);
+    try {
+      record.attempts++;
+      // The lease: if the process dies mid-send, the record is picked up again once it expires.
+      record.nextAttemptAt = this.now() + this.backoff(record.attempts);
+      await this.options.store.updateNotification(record);
+      try {
+        await notifier.send(JSON.parse(record.payload) as NotificationPayload, record.id);
+        record.state = 'delivered';
+        record.lastError = undefined;
+        this.options.metrics.notifications.inc({ receiver: record.receiver, outcome: 'delivered' });
+      } catch (error) {
+        const message = (error as Error).message;
+        const limit = this.options.maxAttempts(record.receiver);
+        const refused = (error as { code?: string }).code === 'ssrf_refused';
+        record.lastError = message;
+        if (record.attempts >= limit || refused) {
+          record.state = 'dead';
+          this.options.metrics.notifications.inc({ receiver: record.receiver, outcome: refused ? 'refused' : 'dead' });
+          this.options.log.error('notification dead-lettered', {
+            receiver: record.receiver,
+            notification: record.id,
+            alert: record.alertId,
+            attempts: record.attempts,
+            error: message,
+          });
+        } else {
+          const retryAt = error instanceof DeliveryError ? error.retryAt : undefined;
+          record.nextAttemptAt = Math.max(retryAt ?? 0, this.now() + this.backoff(record.attempts));
+          this.options.metrics.notifications.inc({ receiver: record.receiver, outcome: 'failed' });
+          this.options.log.warn('notification failed, will retry', {
+            receiver: record.receiver,
+            notification: record.id,
+            attempts: record.attempts,
+            retryAt: new Date(record.nextAttemptAt).toISOString(),
+            error: message,
+          });
+        }
+      }
+      await this.options.store.updateNotification(record);
+    } finally {
+      this.inFlight.delete(record.id);
+    }
+  }
+
+  /** Exponential backoff with "equal jitter" (half fixed, half random), capped: spreads retries, keeps a floor. */
+  private backoff(attempts: number): number {
+    const ceiling = Math.min(this.options.retryMaxMillis, this.options.retryBaseMillis * 2 ** (attempts - 1));
+    return Math.round(ceiling / 2 + (this.random() * ceiling) / 2);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.idle();
+    await Promise.all(this.options.notifiers.map((n) => n.close()));
+  }
+}

@@ -1,0 +1,354 @@
+/**
+ * Embedded store on SQLite (better-sqlite3, WAL). Events are appended to a hash chain: each row's hash covers the
+ * previous row's hash and the row's canonical JSON, so `vigil verify` finds any edit, deletion or insertion.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { type SecurityEvent, toCanonical } from '@vigil/schema';
+import Database from 'better-sqlite3';
+import { type Alert, type AlertJson, alertFromJson, alertToJson } from '../alerts/alert.js';
+import type {
+  AlertQuery,
+  AppendResult,
+  EventQuery,
+  NotificationRecord,
+  NotificationState,
+  Page,
+  Store,
+  VerifyReport,
+} from './store.js';
+
+const SCHEMA_VERSION = 1;
+/** Hash that precedes the first event of a chain. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+const MIGRATION = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  time INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  client_address TEXT,
+  user_id TEXT,
+  route TEXT,
+  body TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_time ON events (time, seq);
+CREATE INDEX IF NOT EXISTS events_type_time ON events (type, time);
+CREATE INDEX IF NOT EXISTS events_client_time ON events (client_address, time);
+CREATE INDEX IF NOT EXISTS events_user_time ON events (user_id, time);
+CREATE TABLE IF NOT EXISTS alerts (
+  id TEXT PRIMARY KEY,
+  fingerprint TEXT NOT NULL,
+  status TEXT NOT NULL,
+  rule_id TEXT NOT NULL,
+  starts_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alerts_status ON alerts (status, starts_at);
+CREATE INDEX IF NOT EXISTS alerts_starts ON alerts (starts_at, id);
+CREATE TABLE IF NOT EXISTS notifications (
+  id TEXT PRIMARY KEY,
+  alert_id TEXT NOT NULL,
+  receiver TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  last_error TEXT,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS notifications_due ON notifications (state, next_attempt_at);
+`;
+
+export function chainHash(previous: string, body: string): string {
+  return createHash('sha256').update(previous).update('\n').update(body).digest('hex');
+}
+
+function encodeCursor(parts: (string | number)[]): string {
+  return Buffer.from(JSON.stringify(parts)).toString('base64url');
+}
+
+function decodeCursor(cursor: string | undefined): (string | number)[] | undefined {
+  if (!cursor) return undefined;
+  try {
+    const parts = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(parts)) return parts;
+  } catch {
+    // fall through
+  }
+  throw new RangeError('cursor is not one this server issued');
+}
+
+function fromRow(row: { id: string; time: number; type: string; body: string }): SecurityEvent {
+  const { id: _id, time: _time, type: _type, ...attributes } = JSON.parse(row.body);
+  return { id: row.id, time: row.time, type: row.type, attributes };
+}
+
+export interface SqliteStoreOptions {
+  readonly file: string;
+  readonly synchronous?: 'FULL' | 'NORMAL';
+}
+
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private head: string;
+  private readonly insertEvent: Database.Statement;
+  private readonly appendTx: (events: readonly SecurityEvent[]) => AppendResult;
+
+  constructor(options: SqliteStoreOptions) {
+    if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true });
+    this.db = new Database(options.file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(MIGRATION);
+    const version = this.db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as
+      | { value: string }
+      | undefined;
+    if (!version) {
+      this.db.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
+    } else if (Number(version.value) > SCHEMA_VERSION) {
+      throw new Error(`${options.file} was written by a newer Vigil (schema ${version.value}); upgrade Vigil`);
+    }
+    const last = this.db.prepare('SELECT hash FROM events ORDER BY seq DESC LIMIT 1').get() as
+      | { hash: string }
+      | undefined;
+    this.head = last?.hash ?? GENESIS_HASH;
+    this.insertEvent = this.db.prepare(
+      `INSERT OR IGNORE INTO events (id, time, type, client_address, user_id, route, body, hash)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.appendTx = this.db.transaction((events: readonly SecurityEvent[]) => {
+      let head = this.head;
+      let stored = 0;
+      const duplicateIndexes: number[] = [];
+      for (const [index, event] of events.entries()) {
+        const body = JSON.stringify(toCanonical(event));
+        const hash = chainHash(head, body);
+        const a = event.attributes;
+        const info = this.insertEvent.run(
+          event.id,
+          event.time,
+          event.type,
+          typeof a['client.address'] === 'string' ? a['client.address'] : null,
+          typeof a['user.id'] === 'string' ? a['user.id'] : null,
+          typeof a['http.route'] === 'string' ? a['http.route'] : null,
+          body,
+          hash,
+        );
+        if (info.changes === 1) {
+          head = hash;
+          stored++;
+        } else {
+          duplicateIndexes.push(index);
+        }
+      }
+      // Only move the in-memory head once the transaction body has run; a throw rolls both back.
+      this.head = head;
+      return { stored, duplicates: duplicateIndexes.length, duplicateIndexes };
+    });
+  }
+
+  async appendEvents(events: readonly SecurityEvent[]): Promise<AppendResult> {
+    const before = this.head;
+    try {
+      return this.appendTx(events);
+    } catch (error) {
+      this.head = before;
+      throw error;
+    }
+  }
+
+  async queryEvents(query: EventQuery): Promise<Page<SecurityEvent>> {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (query.from !== undefined) where.push('time >= ?') && params.push(query.from);
+    if (query.to !== undefined) where.push('time < ?') && params.push(query.to);
+    if (query.type) where.push('type = ?') && params.push(query.type);
+    if (query.clientAddress) where.push('client_address = ?') && params.push(query.clientAddress);
+    if (query.userId) where.push('user_id = ?') && params.push(query.userId);
+    if (query.route) where.push('route = ?') && params.push(query.route);
+    const cursor = decodeCursor(query.cursor);
+    if (cursor) {
+      where.push('(time < ? OR (time = ? AND seq < ?))');
+      params.push(Number(cursor[0]), Number(cursor[0]), Number(cursor[1]));
+    }
+    const sql = `SELECT seq, id, time, type, body FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY time DESC, seq DESC LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...params, query.limit + 1) as {
+      seq: number;
+      id: string;
+      time: number;
+      type: string;
+      body: string;
+    }[];
+    const more = rows.length > query.limit;
+    const page = more ? rows.slice(0, query.limit) : rows;
+    const last = page[page.length - 1];
+    return { items: page.map(fromRow), ...(more && last ? { nextCursor: encodeCursor([last.time, last.seq]) } : {}) };
+  }
+
+  async getEvent(id: string): Promise<SecurityEvent | undefined> {
+    const row = this.db.prepare('SELECT id, time, type, body FROM events WHERE id = ?').get(id) as
+      | { id: string; time: number; type: string; body: string }
+      | undefined;
+    return row ? fromRow(row) : undefined;
+  }
+
+  async saveAlert(alert: Alert): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO alerts (id, fingerprint, status, rule_id, starts_at, updated_at, body) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, body = excluded.body`,
+      )
+      .run(
+        alert.id,
+        alert.fingerprint,
+        alert.status,
+        alert.rule.id,
+        alert.startsAt,
+        alert.updatedAt,
+        JSON.stringify(alertToJson(alert)),
+      );
+  }
+
+  async getAlert(id: string): Promise<Alert | undefined> {
+    const row = this.db.prepare('SELECT body FROM alerts WHERE id = ?').get(id) as { body: string } | undefined;
+    return row ? alertFromJson(JSON.parse(row.body) as AlertJson) : undefined;
+  }
+
+  async listAlerts(query: AlertQuery): Promise<Page<Alert>> {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (query.status) where.push('status = ?') && params.push(query.status);
+    if (query.ruleId) where.push('rule_id = ?') && params.push(query.ruleId);
+    const cursor = decodeCursor(query.cursor);
+    if (cursor) {
+      where.push('(starts_at < ? OR (starts_at = ? AND id < ?))');
+      params.push(Number(cursor[0]), Number(cursor[0]), String(cursor[1]));
+    }
+    const rows = this.db
+      .prepare(
+        `SELECT id, starts_at, body FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+         ORDER BY starts_at DESC, id DESC LIMIT ?`,
+      )
+      .all(...params, query.limit + 1) as { id: string; starts_at: number; body: string }[];
+    const more = rows.length > query.limit;
+    const page = more ? rows.slice(0, query.limit) : rows;
+    const last = page[page.length - 1];
+    return {
+      items: page.map((r) => alertFromJson(JSON.parse(r.body) as AlertJson)),
+      ...(more && last ? { nextCursor: encodeCursor([last.starts_at, last.id]) } : {}),
+    };
+  }
+
+  async openAlerts(): Promise<Alert[]> {
+    const rows = this.db.prepare(`SELECT body FROM alerts WHERE status != 'resolved'`).all() as { body: string }[];
+    return rows.map((r) => alertFromJson(JSON.parse(r.body) as AlertJson));
+  }
+
+  async addNotifications(records: readonly NotificationRecord[]): Promise<void> {
+    const insert = this.db.prepare(
+      `INSERT INTO notifications (id, alert_id, receiver, payload, state, attempts, next_attempt_at, last_error, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.db.transaction(() => {
+      for (const r of records) {
+        insert.run(
+          r.id,
+          r.alertId,
+          r.receiver,
+          r.payload,
+          r.state,
+          r.attempts,
+          r.nextAttemptAt,
+          r.lastError ?? null,
+          r.createdAt,
+        );
+      }
+    })();
+  }
+
+  async dueNotifications(now: number, limit: number): Promise<NotificationRecord[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM notifications WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, created_at LIMIT ?`,
+      )
+      .all(now, limit) as {
+      id: string;
+      alert_id: string;
+      receiver: string;
+      payload: string;
+      state: NotificationState;
+      attempts: number;
+      next_attempt_at: number;
+      last_error: string | null;
+      created_at: number;
+    }[];
+    return rows.map((r) => ({
+      id: r.id,
+      alertId: r.alert_id,
+      receiver: r.receiver,
+      payload: r.payload,
+      state: r.state,
+      attempts: r.attempts,
+      nextAttemptAt: r.next_attempt_at,
+      ...(r.last_error ? { lastError: r.last_error } : {}),
+      createdAt: r.created_at,
+    }));
+  }
+
+  async updateNotification(record: NotificationRecord): Promise<void> {
+    this.db
+      .prepare('UPDATE notifications SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?')
+      .run(record.state, record.attempts, record.nextAttemptAt, record.lastError ?? null, record.id);
+  }
+
+  async countNotifications(state: NotificationState): Promise<number> {
+    const row = this.db.prepare('SELECT count(*) AS n FROM notifications WHERE state = ?').get(state) as { n: number };
+    return row.n;
+  }
+
+  async verify(): Promise<VerifyReport> {
+    const problems: { seq: number; problem: string }[] = [];
+    let previous = GENESIS_HASH;
+    let expectedSeq: number | undefined;
+    let checked = 0;
+    for (const row of this.db.prepare('SELECT seq, id, body, hash FROM events ORDER BY seq').iterate() as Iterable<{
+      seq: number;
+      id: string;
+      body: string;
+      hash: string;
+    }>) {
+      checked++;
+      if (expectedSeq !== undefined && row.seq !== expectedSeq) {
+        problems.push({ seq: row.seq, problem: `gap: rows ${expectedSeq}..${row.seq - 1} are missing` });
+      }
+      if (chainHash(previous, row.body) !== row.hash) {
+        problems.push({ seq: row.seq, problem: `hash mismatch: event ${row.id} was changed, or a row before it` });
+      }
+      previous = row.hash;
+      expectedSeq = row.seq + 1;
+      if (problems.length >= 100) break;
+    }
+    // A deleted tail leaves no gap: compare with the highest sequence number SQLite ever handed out.
+    const top = this.db.prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'events'`).get() as
+      | { seq: number }
+      | undefined;
+    if (top && expectedSeq !== undefined && top.seq >= expectedSeq && problems.length < 100) {
+      problems.push({ seq: expectedSeq, problem: `truncated: rows ${expectedSeq}..${top.seq} are missing at the end` });
+    } else if (top && expectedSeq === undefined && top.seq > 0) {
+      problems.push({ seq: 1, problem: `truncated: all ${top.seq} rows are missing` });
+    }
+    return { ok: problems.length === 0, checked, problems };
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

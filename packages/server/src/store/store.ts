@@ -1,0 +1,79 @@
+/**
+ * The storage contract. Every implementation (SQLite embedded, PostgreSQL distributed) passes the same
+ * conformance suite (store/store.conformance.ts). `appendEvents` resolves only once the events are durable:
+ * ingest acknowledges on that promise.
+ */
+import type { SecurityEvent } from '@vigil/schema';
+import type { Alert, AlertStatus } from '../alerts/alert.js';
+
+export interface EventQuery {
+  /** Event time range, epoch ms, inclusive from, exclusive to. */
+  readonly from?: number;
+  readonly to?: number;
+  readonly type?: string;
+  readonly clientAddress?: string;
+  readonly userId?: string;
+  readonly route?: string;
+  readonly limit: number;
+  /** Opaque cursor from a previous page. */
+  readonly cursor?: string;
+}
+
+export interface Page<T> {
+  readonly items: T[];
+  readonly nextCursor?: string;
+}
+
+export interface AlertQuery {
+  readonly status?: AlertStatus;
+  readonly ruleId?: string;
+  readonly limit: number;
+  readonly cursor?: string;
+}
+
+export type NotificationState = 'pending' | 'delivered' | 'dead';
+
+/** One notification of one alert change to one receiver; written before the first attempt. */
+export interface NotificationRecord {
+  readonly id: string;
+  readonly alertId: string;
+  readonly receiver: string;
+  /** What was sent: the alert as it was when the notification was created. */
+  readonly payload: string;
+  state: NotificationState;
+  attempts: number;
+  nextAttemptAt: number;
+  lastError?: string;
+  readonly createdAt: number;
+}
+
+export interface VerifyReport {
+  readonly ok: boolean;
+  readonly checked: number;
+  readonly problems: readonly { seq: number; problem: string }[];
+}
+
+export interface AppendResult {
+  readonly stored: number;
+  readonly duplicates: number;
+  /** Positions in the batch of the events that were already stored (same id), and so were skipped. */
+  readonly duplicateIndexes: readonly number[];
+}
+
+export interface Store {
+  appendEvents(events: readonly SecurityEvent[]): Promise<AppendResult>;
+  queryEvents(query: EventQuery): Promise<Page<SecurityEvent>>;
+  getEvent(id: string): Promise<SecurityEvent | undefined>;
+  saveAlert(alert: Alert): Promise<void>;
+  getAlert(id: string): Promise<Alert | undefined>;
+  listAlerts(query: AlertQuery): Promise<Page<Alert>>;
+  /** Alerts not yet resolved: restored into the alert manager on start. */
+  openAlerts(): Promise<Alert[]>;
+  addNotifications(records: readonly NotificationRecord[]): Promise<void>;
+  dueNotifications(now: number, limit: number): Promise<NotificationRecord[]>;
+  updateNotification(record: NotificationRecord): Promise<void>;
+  countNotifications(state: NotificationState): Promise<number>;
+  /** Walk the hash chain of stored events and report gaps and tampering. */
+  verify(): Promise<VerifyReport>;
+  close(): Promise<void>;
+}
