@@ -31,7 +31,7 @@ if (selected.length === 0) {
 }
 const result = spawnSync(
   process.execPath,
-  ['--test', '--test-concurrency=2', '--test-timeout=120000', ...selected.sort()],
+  ['--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=120000', ...selected.sort()],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);

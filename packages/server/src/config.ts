@@ -127,13 +127,15 @@ class Reader {
   }
 }
 
+function token(key: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length < MIN_TOKEN_LENGTH) {
+    throw new ConfigError(key, `must be a string of at least ${MIN_TOKEN_LENGTH} characters`);
+  }
+  return value;
+}
+
 function tokens(key: string, items: unknown[]): string[] {
-  return items.map((t, i) => {
-    if (typeof t !== 'string' || t.length < MIN_TOKEN_LENGTH) {
-      throw new ConfigError(`${key}[${i}]`, `must be a string of at least ${MIN_TOKEN_LENGTH} characters`);
-    }
-    return t;
-  });
+  return items.map((t, i) => token(`${key}[${i}]`, t));
 }
 
 function webhook(raw: unknown, key: string): WebhookConfig {
@@ -195,8 +197,8 @@ export function buildConfig(raw: unknown, env: NodeJS.ProcessEnv, configFile?: s
   authSection.done();
   const ingestTokens = tokens(ingestList.key, ingestList.items);
   const apiTokens = tokens(apiList.key, apiList.items);
-  if (env.VIGIL_INGEST_TOKEN) ingestTokens.unshift(...tokens('VIGIL_INGEST_TOKEN', [env.VIGIL_INGEST_TOKEN]));
-  if (env.VIGIL_API_TOKEN) apiTokens.unshift(...tokens('VIGIL_API_TOKEN', [env.VIGIL_API_TOKEN]));
+  if (env.VIGIL_INGEST_TOKEN) ingestTokens.unshift(token('VIGIL_INGEST_TOKEN', env.VIGIL_INGEST_TOKEN));
+  if (env.VIGIL_API_TOKEN) apiTokens.unshift(token('VIGIL_API_TOKEN', env.VIGIL_API_TOKEN));
   for (const t of ingestTokens) {
     if (apiTokens.includes(t)) throw new ConfigError('auth', 'an ingest token must not also be an API token');
   }

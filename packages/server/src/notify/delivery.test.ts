@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { isNonPublicAddress, parseCidr, parseIp } from '../net/ip.js';
+import { failedLogins, startReceiver, startTestServer, tempDir } from '../testing/harness.js';
+import { WebhookNotifier } from './webhook.js';
+
+const payload = {
+  version: 1 as const,
+  change: 'opened' as const,
+  alert: {} as never,
+};
+
+describe('SSRF protection', () => {
+  test('classifies special-purpose addresses', () => {
+    for (const a of ['127.0.0.1', '10.1.2.3', '172.20.0.1', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0']) {
+      assert.equal(isNonPublicAddress(a), true, a);
+    }
+    for (const a of ['::1', 'fe80::1', 'fd00:ec2::254', '::ffff:127.0.0.1', '::ffff:10.0.0.1', '64:ff9b::a9fe:a9fe']) {
+      assert.equal(isNonPublicAddress(a), true, a);
+    }
+    for (const a of ['8.8.8.8', '1.1.1.1', '2606:4700:4700::1111', '::ffff:8.8.8.8']) {
+      assert.equal(isNonPublicAddress(a), false, a);
+    }
+    assert.equal(isNonPublicAddress('not-an-ip'), true);
+    assert.equal(parseIp('2001:db8::1')!.value, 0x20010db8000000000000000000000001n);
+    assert.equal(parseCidr('10.0.0.0/33'), undefined);
+  });
+
+  test('a webhook to a loopback literal or a name resolving to loopback is refused unless allowed', async () => {
+    const receiver = await startReceiver();
+    try {
+      const literal = new WebhookNotifier({
+        name: 'lit',
+        url: receiver.url,
+        allowPrivateNetwork: false,
+        timeoutMillis: 2000,
+        maxAttempts: 1,
+      });
+      await assert.rejects(literal.send(payload, 'id-1'), /not a public address.*allowPrivateNetwork/);
+      const named = new WebhookNotifier({
+        name: 'named',
+        url: receiver.url.replace('127.0.0.1', 'localhost'),
+        allowPrivateNetwork: false,
+        timeoutMillis: 2000,
+        maxAttempts: 1,
+      });
+      await assert.rejects(named.send(payload, 'id-2'), /refused to connect to localhost/);
+      assert.equal(receiver.received.length, 0);
+      const allowed = new WebhookNotifier({
+        name: 'ok',
+        url: receiver.url.replace('127.0.0.1', 'localhost'),
+        allowPrivateNetwork: true,
+        timeoutMillis: 2000,
+        maxAttempts: 1,
+      });
+      await allowed.send(payload, 'id-3');
+      assert.equal(receiver.received.length, 1);
+      await Promise.all([literal.close(), named.close(), allowed.close()]);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  test('a refused receiver dead-letters at once and is counted', async () => {
+    const receiver = await startReceiver();
+    const server = await startTestServer({ notify: { webhooks: [{ name: 'internal', url: receiver.url }] } });
+    try {
+      await server.post('/v1/events', failedLogins(5, '203.0.113.50'), { 'content-type': 'application/x-ndjson' });
+      for (let i = 0; i < 50 && server.metrics.notifications.get({ receiver: 'internal', outcome: 'refused' }) === 0; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.equal(server.metrics.notifications.get({ receiver: 'internal', outcome: 'refused' }), 1);
+      assert.equal(await server.store.countNotifications('dead'), 1);
+      assert.equal(receiver.received.length, 0);
+    } finally {
+      await server.stop();
+      await receiver.close();
+    }
+  });
+});
+
+describe('delivery that loses nothing', () => {
+  test('a receiver that is down gets the notification exactly once when back; the other receiver once', async () => {
+    const down = await startReceiver();
+    const up = await startReceiver();
+    down.status = 503;
+    const server = await startTestServer({
+      notify: {
+        retryBaseMillis: 20,
+        retryMaxMillis: 100,
+        webhooks: [
+          { name: 'down', url: down.url, allowPrivateNetwork: true, maxAttempts: 50 },
+          { name: 'up', url: up.url, allowPrivateNetwork: true },
+        ],
+      },
+    });
+    try {
+      await server.post('/v1/events', failedLogins(5, '203.0.113.60'), { 'content-type': 'application/x-ndjson' });
+      await up.waitFor(1);
+      // Let the down receiver fail a few times.
+      for (let i = 0; i < 100 && server.metrics.notifications.get({ receiver: 'down', outcome: 'failed' }) < 3; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.ok(server.metrics.notifications.get({ receiver: 'down', outcome: 'failed' }) >= 3);
+      down.status = 200;
+      await down.waitFor(1);
+      await new Promise((r) => setTimeout(r, 300));
+      await server.dispatcher.idle();
+      assert.equal(down.received.length, 1);
+      assert.equal(up.received.length, 1, 'the healthy receiver is not re-sent to');
+      assert.equal(down.received[0]!.headers['webhook-id'], down.received[0]!.headers['webhook-id']);
+    } finally {
+      await server.stop();
+      await down.close();
+      await up.close();
+    }
+  });
+
+  test('notifications pending at shutdown are delivered after a restart', async () => {
+    const receiver = await startReceiver();
+    receiver.status = 500;
+    const dataDir = tempDir();
+    const config = {
+      notify: {
+        retryBaseMillis: 20,
+        retryMaxMillis: 50,
+        webhooks: [{ name: 'r', url: receiver.url, allowPrivateNetwork: true, maxAttempts: 100 }],
+      },
+    };
+    const first = await startTestServer(config, { dataDir, keepData: true });
+    await first.post('/v1/events', failedLogins(5, '203.0.113.70'), { 'content-type': 'application/x-ndjson' });
+    for (let i = 0; i < 100 && first.metrics.notifications.get({ receiver: 'r', outcome: 'failed' }) < 1; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await first.stop();
+    assert.equal(receiver.received.length, 0);
+
+    receiver.status = 200;
+    const second = await startTestServer(config, { dataDir });
+    try {
+      const [delivery] = await receiver.waitFor(1);
+      assert.equal(JSON.parse(delivery!.body).change, 'opened');
+      const alerts = (await (await second.get('/api/v1/alerts')).json()) as { alerts: unknown[] };
+      assert.equal(alerts.alerts.length, 1, 'the alert survived the restart');
+      assert.equal(second.alerts.openAlerts().length, 1, 'and is open again in memory');
+    } finally {
+      await second.stop();
+      await receiver.close();
+    }
+  });
+});
