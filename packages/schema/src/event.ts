@@ -57,7 +57,7 @@ export const PARSE_DEFAULTS = {
 
 /** Earliest event time accepted: 2000-01-01T00:00:00Z. Anything before is a unit mistake (seconds, not ms). */
 const MIN_TIME_MILLIS = 946_684_800_000;
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
 const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$/;
 const EVENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const MAX_FIELD_NAME_LENGTH = 128;
@@ -74,8 +74,12 @@ export function neutralise(value: string): string {
 /** Parse an RFC 3339 string or epoch milliseconds into epoch milliseconds; undefined when it is neither. */
 export function parseTime(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? Math.trunc(value) : undefined;
-  if (typeof value !== 'string' || !RFC3339.test(value)) return undefined;
-  const millis = Date.parse(value.replace(' ', 'T'));
+  const parts = typeof value === 'string' ? RFC3339.exec(value) : null;
+  if (!parts) return undefined;
+  // Date.parse rolls impossible dates forward (02-30 becomes 03-02, 24:00 the next day); RFC 3339 allows neither.
+  const [, year, month, day, hour] = parts.map(Number);
+  if (hour! > 23 || day! > new Date(Date.UTC(year!, month!, 0)).getUTCDate()) return undefined;
+  const millis = Date.parse(parts[0].replace(' ', 'T'));
   return Number.isNaN(millis) ? undefined : millis;
 }
 
@@ -224,7 +228,10 @@ export function parseEvent(input: unknown, options: ParseOptions = {}): ParseRes
     }
     const value = checkValue(name, raw, maxStringLength, issues);
     if (value === undefined) continue;
-    if (typeof raw === 'string' && raw.length > maxStringLength) truncated = true;
+    // string[] values are cut element by element, so an array can be truncated too.
+    if ((Array.isArray(raw) ? raw : [raw]).some((x) => typeof x === 'string' && x.length > maxStringLength)) {
+      truncated = true;
+    }
     attributes[name] = value;
   }
   if (truncated) attributes['vigil.truncated'] = true;

@@ -65,6 +65,15 @@ export const Field = {
   toolName: 'vigil.tool.name',
   inputName: 'vigil.input.name',
   sourceName: 'vigil.source.name',
+  eventAction: 'event.action',
+  tokenEntitlements: 'vigil.token.entitlements',
+  fileId: 'vigil.file.id',
+  validationName: 'vigil.validation.name',
+  targetUserAttributes: 'vigil.target.user.attributes',
+  mfaMethod: 'vigil.mfa.method',
+  dropReason: 'vigil.drop.reason',
+  dropCount: 'vigil.drop.count',
+  truncated: 'vigil.truncated',
 } as const;
 
 export type FieldName = (typeof Field)[keyof typeof Field];
@@ -151,6 +160,48 @@ export const FIELDS: readonly FieldDefinition[] = [
   def(Field.toolName, 'string', 'vigil', 'Attack tool recognised.', 'sqlmap'),
   def(Field.inputName, 'string', 'vigil', 'Name of the input (parameter, field) concerned.', 'email'),
   def(Field.sourceName, 'string', 'vigil', 'Ingest source that produced the event (sdk, otlp, access-log...).', 'sdk'),
+  def(
+    Field.eventAction,
+    'string',
+    'ecs',
+    'Action the event records, as a short snake_case name (what an administrator did, for example).',
+    'user_privilege_change',
+  ),
+  def(Field.tokenEntitlements, 'string[]', 'vigil', 'Entitlements (scopes) granted to a token.', ['read', 'update']),
+  def(Field.fileId, 'string', 'vigil', 'Id under which a stored file is known (never its content).', 'file_5c1e'),
+  def(
+    Field.validationName,
+    'string',
+    'vigil',
+    'Check run on an uploaded file (virus scan, image decoder...).',
+    'virusscan',
+  ),
+  def(Field.targetUserAttributes, 'string[]', 'vigil', 'Attributes (roles, privileges) given to the user acted upon.', [
+    'admin',
+    'billing',
+  ]),
+  def(
+    Field.mfaMethod,
+    'string',
+    'vigil',
+    'Second factor concerned: totp, sms, webauthn, email, recovery_code...',
+    'totp',
+  ),
+  def(
+    Field.dropReason,
+    'string',
+    'vigil',
+    'Why an SDK dropped events: queue_full, send_failed, too_large...',
+    'queue_full',
+  ),
+  def(Field.dropCount, 'integer', 'vigil', 'Number of events dropped for that reason since the last report.', 42),
+  def(
+    Field.truncated,
+    'boolean',
+    'vigil',
+    'Set by Vigil when at least one string of the event was cut to the length limit.',
+    true,
+  ),
 ];
 
 export const FIELDS_BY_NAME: ReadonlyMap<string, FieldDefinition> = new Map(FIELDS.map((f) => [f.name, f]));

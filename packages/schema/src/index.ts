@@ -30,5 +30,7 @@ export {
   type EventLevel,
   type EventTypeDefinition,
   isKnownEventType,
+  OWASP_EVENT_TYPES,
+  VIGIL_EXTENSION_TYPES,
   VOCABULARY_VERSION,
 } from './vocabulary.js';
