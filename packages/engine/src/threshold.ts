@@ -66,6 +66,10 @@ export class ThresholdRule implements RuleEvaluator {
     return this.groups.size;
   }
 
+  evictionCount(): number {
+    return this.evictions;
+  }
+
   process(event: SecurityEvent): readonly Detection[] {
     if (!this.types.has(event.type)) return [];
     const opened: GroupState[] = [];

@@ -33,4 +33,6 @@ export interface RuleEvaluator {
   process(event: SecurityEvent): readonly Detection[];
   /** Number of keys this rule currently holds state for (for memory accounting). */
   stateSize(): number;
+  /** Keys dropped so far because of the rule's memory bound. */
+  evictionCount?(): number;
 }

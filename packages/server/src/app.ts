@@ -51,7 +51,10 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
   const store = new SqliteStore({ file: join(config.dataDir, DATABASE_FILE), synchronous: config.storage.synchronous });
   const engine = buildEngine(config);
   metrics.registry.onCollect(() => {
-    for (const rule of engine.rules) metrics.engineKeys.set(rule.stateSize(), { rule: rule.id });
+    for (const rule of engine.rules) {
+      metrics.engineKeys.set(rule.stateSize(), { rule: rule.id });
+      metrics.engineEvictions.setTotal(rule.evictionCount?.() ?? 0, { rule: rule.id });
+    }
   });
 
   const alerts = new AlertManager({

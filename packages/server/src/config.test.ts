@@ -33,7 +33,12 @@ describe('configuration', () => {
     fails({ auth: { ingestTokens: ['short'] } }, {}, 'auth.ingestTokens[0]', /at least 16/);
     fails({}, { VIGIL_API_TOKEN: 'x' }, 'VIGIL_API_TOKEN', /at least 16/);
     fails({ notify: { webhooks: [{ url: 'ftp://x' }] } }, {}, 'notify.webhooks[0].url', /http or https/);
-    fails({ notify: { webhooks: [{ url: 'https://a.example', secret: 'hunter2' }] } }, {}, 'notify.webhooks[0].secret', /whsec_/);
+    fails(
+      { notify: { webhooks: [{ url: 'https://a.example', secret: 'hunter2' }] } },
+      {},
+      'notify.webhooks[0].secret',
+      /whsec_/,
+    );
     fails('just a string', {}, '(file)', /mapping/);
   });
 

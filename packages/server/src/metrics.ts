@@ -37,6 +37,10 @@ export class Counter extends Metric {
     const k = key(labels);
     this.values.set(k, (this.values.get(k) ?? 0) + by);
   }
+  /** Mirror a monotonic total kept elsewhere (e.g. a rule's eviction count), read at scrape time. */
+  setTotal(value: number, labels: Labels = {}): void {
+    this.values.set(key(labels), value);
+  }
 }
 
 export class Gauge extends Metric {

@@ -21,7 +21,9 @@ describe('five failed logins → one alert, stored, listed and delivered', () =>
 
   test('raises exactly one alert in the contract shape and delivers it signed within 2 s', async () => {
     const sentAt = Date.now();
-    const res = await server.post('/v1/events', failedLogins(5, '203.0.113.9'), { 'content-type': 'application/x-ndjson' });
+    const res = await server.post('/v1/events', failedLogins(5, '203.0.113.9'), {
+      'content-type': 'application/x-ndjson',
+    });
     assert.equal(res.status, 200);
 
     const [delivery] = await receiver.waitFor(1, 2000);
@@ -56,7 +58,9 @@ describe('five failed logins → one alert, stored, listed and delivered', () =>
     assert.equal(delivery!.headers['webhook-signature'], `v1,${expected}`);
 
     // More failures from the same source update the same alert instead of opening another.
-    await server.post('/v1/events', failedLogins(2, '203.0.113.9', 'later'), { 'content-type': 'application/x-ndjson' });
+    await server.post('/v1/events', failedLogins(2, '203.0.113.9', 'later'), {
+      'content-type': 'application/x-ndjson',
+    });
     const again = (await (await server.get('/api/v1/alerts')).json()) as { alerts: { eventCount: number }[] };
     assert.equal(again.alerts.length, 1);
     assert.equal(again.alerts[0]!.eventCount, 7);

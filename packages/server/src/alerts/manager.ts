@@ -53,18 +53,38 @@ export class AlertManager {
     return [...this.open.values()];
   }
 
+  /**
+   * Apply a batch of detections. Each changed alert is saved once per batch, all in one transaction, before any
+   * listener (notification) hears of it.
+   */
   async handle(detections: readonly Detection[]): Promise<void> {
-    for (const d of detections) await this.apply(d);
+    const changes = new Map<string, { alert: Alert; change: AlertChange }>();
+    for (const d of detections) {
+      const result = this.apply(d);
+      if (!result) continue;
+      const previous = changes.get(result.alert.id);
+      // An alert opened and updated in the same batch is still "opened" for the listeners.
+      changes.set(result.alert.id, previous?.change === 'opened' ? previous : result);
+    }
+    if (changes.size === 0) return;
+    await this.options.store.saveAlerts([...changes.values()].map((c) => c.alert));
+    for (const { alert, change } of changes.values()) {
+      if (change === 'opened') {
+        this.options.metrics.alertsRaised.inc({ rule: alert.rule.id, severity: alert.severity });
+        this.options.log.warn('alert firing', { alert: alertToJson(alert) });
+      }
+      await this.emit(alert, change);
+    }
   }
 
-  private async apply(d: Detection): Promise<void> {
+  private apply(d: Detection): { alert: Alert; change: AlertChange } | undefined {
     const labels = { rule: d.ruleId, severity: d.severity, ...d.groupLabels };
     const fp = fingerprint(labels);
     const existing = this.open.get(fp);
     if (existing) {
       const seen = this.seen.get(existing.id) ?? new Set<string>();
       const fresh = d.eventIds.filter((id) => !seen.has(id));
-      if (fresh.length === 0 && d.lastTime <= existing.lastSeenAt) return;
+      if (fresh.length === 0 && d.lastTime <= existing.lastSeenAt) return undefined;
       for (const id of fresh) {
         if (seen.size < MAX_REMEMBERED_EVIDENCE) seen.add(id);
         if (existing.evidence.length < this.options.maxEvidence) existing.evidence.push(id);
@@ -73,9 +93,7 @@ export class AlertManager {
       existing.startsAt = Math.min(existing.startsAt, d.firstTime);
       existing.lastSeenAt = Math.max(existing.lastSeenAt, d.lastTime);
       existing.updatedAt = this.now();
-      await this.options.store.saveAlert(existing);
-      await this.emit(existing, 'updated');
-      return;
+      return { alert: existing, change: 'updated' };
     }
     const alert: Alert = {
       id: randomUUID(),
@@ -94,10 +112,7 @@ export class AlertManager {
     };
     this.open.set(fp, alert);
     this.seen.set(alert.id, new Set(d.eventIds));
-    await this.options.store.saveAlert(alert);
-    this.options.metrics.alertsRaised.inc({ rule: d.ruleId, severity: d.severity });
-    this.options.log.warn('alert firing', { alert: alertToJson(alert) });
-    await this.emit(alert, 'opened');
+    return { alert, change: 'opened' };
   }
 
   /**
@@ -113,7 +128,7 @@ export class AlertManager {
       alert.updatedAt = this.now();
       this.open.delete(fp);
       this.seen.delete(alert.id);
-      await this.options.store.saveAlert(alert);
+      await this.options.store.saveAlerts([alert]);
       this.options.metrics.alertsResolved.inc({ rule: alert.rule.id });
       this.options.log.info('alert resolved', { id: alert.id, rule: alert.rule.id, fingerprint: alert.fingerprint });
       await this.emit(alert, 'resolved');

@@ -34,7 +34,10 @@ describe('POST /v1/events', () => {
     const body = `${JSON.stringify(valid('nd-1'))}\n{"time": oops\n${JSON.stringify(valid('nd-2'))}\n`;
     const res = await server.post('/v1/events', body, { 'content-type': 'application/x-ndjson' });
     assert.equal(res.status, 200);
-    const result = (await res.json()) as { accepted: number; rejected: { index: number; issues: { code: string }[] }[] };
+    const result = (await res.json()) as {
+      accepted: number;
+      rejected: { index: number; issues: { code: string }[] }[];
+    };
     assert.equal(result.accepted, 2);
     assert.equal(result.rejected.length, 1);
     assert.equal(result.rejected[0]!.index, 1);
@@ -89,7 +92,9 @@ describe('POST /v1/events', () => {
   });
 
   test('gzip bodies are accepted; broken gzip is a 400', async () => {
-    const ok = await server.post('/v1/events', gzipSync(JSON.stringify([valid('gz-1')])), { 'content-encoding': 'gzip' });
+    const ok = await server.post('/v1/events', gzipSync(JSON.stringify([valid('gz-1')])), {
+      'content-encoding': 'gzip',
+    });
     assert.equal(ok.status, 200);
     const bad = await server.post('/v1/events', 'not gzip at all', { 'content-encoding': 'gzip' });
     assert.equal(bad.status, 400);
@@ -151,6 +156,18 @@ describe('POST /v1/events', () => {
     };
     assert.equal(first.accepted, 1);
     assert.deepEqual([second.accepted, second.duplicates], [0, 1]);
+  });
+
+  test('/metrics exposes the counters in Prometheus text format', async () => {
+    const res = await server.get('/metrics');
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    assert.match(text, /# TYPE vigil_events_accepted_total counter/);
+    assert.match(text, /vigil_events_accepted_total\{source="http"\} \d+/);
+    assert.match(text, /vigil_events_rejected_total\{reason="unknown_type",source="http"\} \d+/);
+    assert.match(text, /vigil_ingest_requests_rejected_total\{reason="body_too_large"\} \d+/);
+    assert.match(text, /vigil_engine_tracked_keys\{rule="vigil-authn-brute-force"\} \d+/);
   });
 
   test('unknown routes are 404, wrong methods 405', async () => {

@@ -12,7 +12,15 @@ const payload = {
 
 describe('SSRF protection', () => {
   test('classifies special-purpose addresses', () => {
-    for (const a of ['127.0.0.1', '10.1.2.3', '172.20.0.1', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0']) {
+    for (const a of [
+      '127.0.0.1',
+      '10.1.2.3',
+      '172.20.0.1',
+      '192.168.1.1',
+      '169.254.169.254',
+      '100.64.0.1',
+      '0.0.0.0',
+    ]) {
       assert.equal(isNonPublicAddress(a), true, a);
     }
     for (const a of ['::1', 'fe80::1', 'fd00:ec2::254', '::ffff:127.0.0.1', '::ffff:10.0.0.1', '64:ff9b::a9fe:a9fe']) {
@@ -66,7 +74,11 @@ describe('SSRF protection', () => {
     const server = await startTestServer({ notify: { webhooks: [{ name: 'internal', url: receiver.url }] } });
     try {
       await server.post('/v1/events', failedLogins(5, '203.0.113.50'), { 'content-type': 'application/x-ndjson' });
-      for (let i = 0; i < 50 && server.metrics.notifications.get({ receiver: 'internal', outcome: 'refused' }) === 0; i++) {
+      for (
+        let i = 0;
+        i < 50 && server.metrics.notifications.get({ receiver: 'internal', outcome: 'refused' }) === 0;
+        i++
+      ) {
         await new Promise((r) => setTimeout(r, 20));
       }
       assert.equal(server.metrics.notifications.get({ receiver: 'internal', outcome: 'refused' }), 1);

@@ -3,7 +3,7 @@
  * Sources (HTTP ingest, OTLP, access logs, `vigil analyze`) hand it wire objects; it answers which were
  * accepted and why the others were rejected. Nothing is acknowledged before the store says it is durable.
  */
-import type { Engine } from '@vigil/engine';
+import type { Detection, Engine } from '@vigil/engine';
 import { type ParseOptions, parseEvent, type SecurityEvent, type ValidationIssue } from '@vigil/schema';
 import type { AlertManager } from '../alerts/manager.js';
 import type { Metrics } from '../metrics.js';
@@ -74,13 +74,14 @@ export class Pipeline {
     if (result.duplicates > 0) metrics.eventsDuplicate.inc({ source }, result.duplicates);
     // Detection runs only on what was stored now: a duplicate (a sender's retry) must not count twice.
     const skip = new Set(result.duplicateIndexes);
+    const detections: Detection[] = [];
     for (let i = 0; i < events.length; i++) {
       if (skip.has(i)) continue;
       const event = events[i]!;
       if (event.time > this.maxEventTime) this.maxEventTime = event.time;
-      const detections = engine.process(event);
-      if (detections.length > 0) await alerts.handle(detections);
+      for (const d of engine.process(event)) detections.push(d);
     }
+    if (detections.length > 0) await alerts.handle(detections);
     return { stored: result.stored, duplicates: result.duplicates };
   }
 

@@ -99,6 +99,7 @@ export class SqliteStore implements Store {
   private head: string;
   private readonly insertEvent: Database.Statement;
   private readonly appendTx: (events: readonly SecurityEvent[]) => AppendResult;
+  private readonly saveAlertsTx: (alerts: readonly Alert[]) => void;
 
   constructor(options: SqliteStoreOptions) {
     if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true });
@@ -152,6 +153,20 @@ export class SqliteStore implements Store {
       this.head = head;
       return { stored, duplicates: duplicateIndexes.length, duplicateIndexes };
     });
+    this.saveAlertsTx = this.prepareAlertWrites();
+  }
+
+  private prepareAlertWrites(): (alerts: readonly Alert[]) => void {
+    const upsert = this.db.prepare(
+      `INSERT INTO alerts (id, fingerprint, status, rule_id, starts_at, updated_at, body) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET status = excluded.status, starts_at = excluded.starts_at,
+         updated_at = excluded.updated_at, body = excluded.body`,
+    );
+    return this.db.transaction((alerts: readonly Alert[]) => {
+      for (const a of alerts) {
+        upsert.run(a.id, a.fingerprint, a.status, a.rule.id, a.startsAt, a.updatedAt, JSON.stringify(alertToJson(a)));
+      }
+    });
   }
 
   async appendEvents(events: readonly SecurityEvent[]): Promise<AppendResult> {
@@ -200,21 +215,8 @@ export class SqliteStore implements Store {
     return row ? fromRow(row) : undefined;
   }
 
-  async saveAlert(alert: Alert): Promise<void> {
-    this.db
-      .prepare(
-        `INSERT INTO alerts (id, fingerprint, status, rule_id, starts_at, updated_at, body) VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, body = excluded.body`,
-      )
-      .run(
-        alert.id,
-        alert.fingerprint,
-        alert.status,
-        alert.rule.id,
-        alert.startsAt,
-        alert.updatedAt,
-        JSON.stringify(alertToJson(alert)),
-      );
+  async saveAlerts(alerts: readonly Alert[]): Promise<void> {
+    this.saveAlertsTx(alerts);
   }
 
   async getAlert(id: string): Promise<Alert | undefined> {

@@ -64,7 +64,8 @@ export interface Store {
   appendEvents(events: readonly SecurityEvent[]): Promise<AppendResult>;
   queryEvents(query: EventQuery): Promise<Page<SecurityEvent>>;
   getEvent(id: string): Promise<SecurityEvent | undefined>;
-  saveAlert(alert: Alert): Promise<void>;
+  /** Insert or update alerts, all in one transaction. */
+  saveAlerts(alerts: readonly Alert[]): Promise<void>;
   getAlert(id: string): Promise<Alert | undefined>;
   listAlerts(query: AlertQuery): Promise<Page<Alert>>;
   /** Alerts not yet resolved: restored into the alert manager on start. */

@@ -105,7 +105,12 @@ export async function startReceiver(): Promise<Receiver> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       if (receiver.status >= 200 && receiver.status < 300) {
-        received.push({ at: Date.now(), path: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks).toString() });
+        received.push({
+          at: Date.now(),
+          path: req.url ?? '/',
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString(),
+        });
       }
       res.writeHead(receiver.status).end();
       for (const w of [...waiters]) {
