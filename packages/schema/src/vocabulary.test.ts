@@ -178,7 +178,7 @@ describe('event type catalogue', () => {
       EVENT_TYPES_BY_NAME.get(type)!
         .args.filter((a) => a.required)
         .map((a) => a.field);
-    assert.deepEqual(required('http_request'), [Field.httpRequestMethod, Field.urlPath]);
+    assert.deepEqual(required('http_request'), [Field.httpRequestMethod]);
     assert.deepEqual(required('app_error'), [Field.errorType, Field.errorFingerprint]);
     assert.deepEqual(required('object_access'), [Field.objectType, Field.objectId]);
     assert.deepEqual(required('sdk_drops'), [Field.dropReason, Field.dropCount]);

@@ -603,7 +603,7 @@ export const VIGIL_EXTENSION_TYPES: readonly EventTypeDefinition[] = [
     pattern: 'http_request:method,path,route,status,duration,ip,userid,useragent',
     args: [
       arg('method', Field.httpRequestMethod),
-      arg('path', Field.urlPath),
+      optional('path', Field.urlPath),
       optional('route', Field.httpRoute),
       optional('status', Field.httpResponseStatusCode),
       optional('duration', Field.httpServerRequestDuration),

@@ -95,6 +95,10 @@ export function createMetrics() {
       'Notification attempts by receiver and outcome (delivered, failed, dead, refused).',
     ),
     notificationsPending: registry.gauge('vigil_notifications_pending', 'Notifications waiting for (re)delivery.'),
+    otlpSkipped: registry.counter(
+      'vigil_otlp_skipped_total',
+      'OTLP log records and spans that carried no security event, by signal.',
+    ),
     apiRequests: registry.counter('vigil_api_requests_total', 'Read/admin API requests by status code.'),
     authFailures: registry.counter('vigil_auth_failures_total', 'Requests refused for a missing or wrong token.'),
     engineKeys: registry.gauge('vigil_engine_tracked_keys', 'Group keys held in detection state, by rule.'),

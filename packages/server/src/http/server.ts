@@ -5,7 +5,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { getAlert, getEvent, listAlerts, listEvents } from '../api/routes.js';
 import { VigilError } from '../errors.js';
-import { decodeEventsBody } from '../ingest/vigil-events.js';
+import { decodeOtlpBody, type OtlpSignal, otlpToEvents } from '../ingest/otlp.js';
+import { encodeExportResponse } from '../ingest/protobuf.js';
+import { decodeEventsBody, mediaType } from '../ingest/vigil-events.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
@@ -30,23 +32,25 @@ export function createHttpServer(deps: HttpDeps): Server {
   const { metrics, tokens, store, log } = deps;
   let ingestInFlight = 0;
 
-  const ingestEvents: Handler = async (req, res) => {
-    tokens.require(req, 'ingest');
-    // Bound the bodies held in memory at once: under a flood, refuse early rather than buffer without limit.
+  /** Bound the bodies held in memory at once: under a flood, refuse early rather than buffer without limit. */
+  async function bounded(res: ServerResponse, work: () => Promise<void>): Promise<void> {
     if (ingestInFlight >= deps.maxConcurrentIngest) {
       metrics.ingestRequestsRejected.inc({ reason: 'overloaded' });
-      sendJson(
-        res,
-        503,
-        { error: { code: 'overloaded', message: 'too many ingest requests at once; retry' } },
-        {
-          'retry-after': '1',
-        },
-      );
+      const body = { error: { code: 'overloaded', message: 'too many ingest requests at once; retry' } };
+      sendJson(res, 503, body, { 'retry-after': '1' });
       return;
     }
     ingestInFlight++;
     try {
+      await work();
+    } finally {
+      ingestInFlight--;
+    }
+  }
+
+  const ingestEvents: Handler = async (req, res) => {
+    tokens.require(req, 'ingest');
+    await bounded(res, async () => {
       const body = await readBody(req, deps.maxBodyBytes);
       const batch = decodeEventsBody(body, req.headers['content-type'], deps.maxEventsPerRequest);
       const result = await deps.pipeline.submit(batch.items, 'http', batch.rejected);
@@ -60,10 +64,41 @@ export function createHttpServer(deps: HttpDeps): Server {
         return;
       }
       sendJson(res, 200, payload);
-    } finally {
-      ingestInFlight--;
-    }
+    });
   };
+
+  // OTLP/HTTP: the answer is an Export*ServiceResponse in the request's encoding, with partial success.
+  const ingestOtlp =
+    (signal: OtlpSignal): Handler =>
+    async (req, res) => {
+      tokens.require(req, 'ingest');
+      await bounded(res, async () => {
+        const type = mediaType(req.headers['content-type']);
+        const body = await readBody(req, deps.maxBodyBytes);
+        const batch = otlpToEvents(signal, decodeOtlpBody(signal, body, type));
+        if (batch.skipped > 0) metrics.otlpSkipped.inc({ signal }, batch.skipped);
+        const source = `otlp-${signal}`;
+        const result = await deps.pipeline.submit(batch.items, source);
+        const first = result.rejected[0]?.issues[0];
+        const message = first
+          ? `${result.rejected.length} record(s) rejected; first: ${first.field} ${first.message}`
+          : '';
+        if (type === 'application/json') {
+          const key = signal === 'logs' ? 'rejectedLogRecords' : 'rejectedSpans';
+          sendJson(
+            res,
+            200,
+            result.rejected.length > 0
+              ? { partialSuccess: { [key]: String(result.rejected.length), errorMessage: message } }
+              : {},
+          );
+        } else {
+          const out = encodeExportResponse(result.rejected.length, message);
+          res.writeHead(200, { 'content-type': 'application/x-protobuf', 'content-length': out.length });
+          res.end(out);
+        }
+      });
+    };
 
   const api =
     (fn: (url: URL, param?: string) => Promise<unknown>): Handler =>
@@ -74,6 +109,8 @@ export function createHttpServer(deps: HttpDeps): Server {
 
   const routes: Record<string, Handler> = {
     'POST /v1/events': ingestEvents,
+    'POST /v1/logs': ingestOtlp('logs'),
+    'POST /v1/traces': ingestOtlp('traces'),
     'GET /api/v1/alerts': api((url) => listAlerts(store, url.searchParams)),
     'GET /api/v1/alerts/:id': api((_url, id) => getAlert(store, id!)),
     'GET /api/v1/events': api((url) => listEvents(store, url.searchParams)),

@@ -1,0 +1,192 @@
+// OTLP payloads here are built and sent by the official OpenTelemetry JS SDK and exporters (JSON and protobuf),
+// against a real Vigil server on loopback; the test then reads back what was stored.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { SpanKind } from '@opentelemetry/api';
+import { OTLPLogExporter as JsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
+import { OTLPLogExporter as ProtoLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
+import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { startTestServer, type TestServer } from '../testing/harness.js';
+import { encodeExportResponse } from './protobuf.js';
+
+type Stored = Record<string, unknown>;
+
+async function eventsOf(server: TestServer, service: string): Promise<Stored[]> {
+  const res = await server.get('/api/v1/events?limit=1000');
+  const body = (await res.json()) as { events: Stored[] };
+  return body.events.filter((e) => e['service.name'] === service);
+}
+
+async function emitLogs(server: TestServer, encoding: 'json' | 'proto', service: string) {
+  const options = {
+    url: `${server.url}/v1/logs`,
+    headers: { Authorization: `Bearer ${server.ingestToken}` },
+    ...(encoding === 'proto' ? { compression: 'gzip' as never } : {}),
+  };
+  const exporter = encoding === 'json' ? new JsonLogExporter(options) : new ProtoLogExporter(options);
+  const provider = new LoggerProvider({
+    resource: resourceFromAttributes({ 'service.name': service, 'service.version': '2.1.0' }),
+    processors: [new SimpleLogRecordProcessor({ exporter })],
+  });
+  const logger = provider.getLogger('vigil-test');
+  const t = Date.now() - 1000;
+  logger.emit({
+    eventName: 'authn_login_fail',
+    timestamp: t,
+    attributes: { 'user.id': 'alice', 'client.address': '203.0.113.7', 'event.reason': 'bad_password' },
+  });
+  logger.emit({ timestamp: t + 1, body: 'authz_fail:bob,invoice-42', attributes: { 'client.address': '203.0.113.8' } });
+  logger.emit({
+    timestamp: t + 2,
+    body: 'GET /items',
+    attributes: {
+      'http.method': 'GET',
+      'http.target': '/items/7?sort=asc',
+      'http.status_code': 404,
+      'net.peer.ip': '198.51.100.4',
+      'http.user_agent': 'curl/8.5.0',
+    },
+  });
+  logger.emit({ timestamp: t + 3, body: 'cache warmed in 12 ms', severityText: 'DEBUG' });
+  await provider.forceFlush();
+  await provider.shutdown();
+  return t;
+}
+
+async function emitSpan(server: TestServer, encoding: 'json' | 'proto', service: string) {
+  const options = { url: `${server.url}/v1/traces`, headers: { Authorization: `Bearer ${server.ingestToken}` } };
+  const exporter = encoding === 'json' ? new JsonTraceExporter(options) : new ProtoTraceExporter(options);
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': service }),
+    spanProcessors: [new SimpleSpanProcessor(exporter)],
+  });
+  const tracer = provider.getTracer('vigil-test');
+  const start = Date.now() - 2000;
+  const span = tracer.startSpan('POST /login', {
+    kind: SpanKind.SERVER,
+    startTime: start,
+    attributes: {
+      'http.request.method': 'POST',
+      'url.path': '/login',
+      'http.route': '/login',
+      'http.response.status_code': 401,
+      'client.address': '192.0.2.55',
+      'user_agent.original': 'python-requests/2.31',
+    },
+  });
+  span.addEvent('authn_login_fail', { 'user.id': 'carol' }, start + 5);
+  span.end(start + 25);
+  const internal = tracer.startSpan('db.query', { kind: SpanKind.INTERNAL, startTime: start });
+  internal.end(start + 3);
+  await provider.forceFlush();
+  await provider.shutdown();
+  return { start, traceId: span.spanContext().traceId };
+}
+
+describe('OTLP/HTTP ingest with the OpenTelemetry JS exporters', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(() => server.stop());
+
+  for (const encoding of ['json', 'proto'] as const) {
+    test(`log records (${encoding}) become security and request events, each field mapped`, async () => {
+      const service = `logs-${encoding}`;
+      const t = await emitLogs(server, encoding, service);
+      const events = await eventsOf(server, service);
+      assert.equal(events.length, 3, 'the debug log is skipped, not stored');
+      const fail = events.find((e) => e.type === 'authn_login_fail')!;
+      assert.equal(fail['user.id'], 'alice');
+      assert.equal(fail['client.address'], '203.0.113.7');
+      assert.equal(fail['event.reason'], 'bad_password');
+      assert.equal(fail['service.version'], '2.1.0');
+      assert.equal(fail.time, new Date(t).toISOString());
+      assert.equal(fail['vigil.source.name'], 'otlp-logs');
+      const authz = events.find((e) => e.type === 'authz_fail')!;
+      assert.equal(authz['user.id'], 'bob', 'OWASP "type:args" body mapped positionally');
+      assert.equal(authz['vigil.object.id'], 'invoice-42');
+      const request = events.find((e) => e.type === 'http_request')!;
+      assert.equal(request['http.request.method'], 'GET');
+      assert.equal(request['url.path'], '/items/7');
+      assert.equal(request['url.query'], 'sort=asc');
+      assert.equal(request['http.response.status_code'], 404);
+      assert.equal(request['network.peer.address'], '198.51.100.4');
+      assert.equal(request['client.address'], '198.51.100.4');
+      assert.equal(request['user_agent.original'], 'curl/8.5.0');
+      assert.ok(server.metrics.otlpSkipped.get({ signal: 'logs' }) >= 1);
+    });
+
+    test(`server spans (${encoding}) become request events; span events become vocabulary events`, async () => {
+      const service = `traces-${encoding}`;
+      const { start, traceId } = await emitSpan(server, encoding, service);
+      const events = await eventsOf(server, service);
+      assert.equal(events.length, 2, 'the internal span is skipped');
+      const request = events.find((e) => e.type === 'http_request')!;
+      assert.equal(request.time, new Date(start).toISOString());
+      assert.equal(request['http.route'], '/login');
+      assert.equal(request['http.response.status_code'], 401);
+      assert.equal(request['http.server.request.duration'], 0.025);
+      assert.equal(request['trace.id'], traceId);
+      const fail = events.find((e) => e.type === 'authn_login_fail')!;
+      assert.equal(fail['user.id'], 'carol');
+      assert.equal(fail['client.address'], '192.0.2.55', 'the request context attaches');
+      assert.equal(fail['user_agent.original'], 'python-requests/2.31');
+      assert.equal(fail.time, new Date(start + 5).toISOString());
+      assert.equal(fail['http.server.request.duration'], undefined);
+    });
+  }
+
+  test('partial success: invalid records are counted and explained, valid ones kept', async () => {
+    const ns = BigInt(Date.now()) * 1_000_000n;
+    const record = (attrs: Record<string, unknown>) => ({
+      timeUnixNano: String(ns),
+      attributes: Object.entries(attrs).map(([key, v]) => ({
+        key,
+        value: typeof v === 'number' ? { intValue: String(v) } : { stringValue: v },
+      })),
+    });
+    const body = {
+      resourceLogs: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'partial' } }] },
+          scopeLogs: [
+            {
+              logRecords: [
+                record({ 'event.name': 'authn_login_success', 'user.id': 'dave' }),
+                record({ 'event.name': 'authn_login_success' }),
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const res = await server.post('/v1/logs', JSON.stringify(body));
+    assert.equal(res.status, 200);
+    const answer = (await res.json()) as { partialSuccess: { rejectedLogRecords: string; errorMessage: string } };
+    assert.equal(answer.partialSuccess.rejectedLogRecords, '1');
+    assert.match(answer.partialSuccess.errorMessage, /user\.id/);
+    assert.equal((await eventsOf(server, 'partial')).length, 1);
+  });
+
+  test('bad requests: broken protobuf 400, unknown content type 415, no token 401', async () => {
+    const broken = await server.post('/v1/logs', Buffer.from([0x0a, 0xff, 0xff, 0x01]), {
+      'content-type': 'application/x-protobuf',
+    });
+    assert.equal(broken.status, 400);
+    assert.match(((await broken.json()) as { error: { message: string } }).error.message, /invalid protobuf/);
+    const text = await server.post('/v1/traces', 'hello', { 'content-type': 'text/plain' });
+    assert.equal(text.status, 415);
+    const anonymous = await fetch(`${server.url}/v1/logs`, { method: 'POST', body: '{}' });
+    assert.equal(anonymous.status, 401);
+  });
+
+  test('the protobuf partial-success response encodes as the proto says', () => {
+    assert.equal(encodeExportResponse(0, '').length, 0);
+    assert.deepEqual([...encodeExportResponse(2, 'x')], [0x0a, 0x05, 0x08, 0x02, 0x12, 0x01, 0x78]);
+  });
+});

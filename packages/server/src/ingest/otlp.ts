@@ -1,0 +1,285 @@
+/**
+ * OTLP/HTTP ingest (`POST /v1/logs`, `POST /v1/traces`), JSON and protobuf, per the OTLP 1.x specification.
+ *
+ * - A log record carrying an OWASP vocabulary event (its `eventName`, an `event.name` attribute, or a body such
+ *   as `"authn_login_fail:alice"` or `{"event": "authn_login_fail:alice"}`) becomes that security event.
+ * - A log record or a SERVER span with HTTP semantic-convention attributes becomes an `http_request` event;
+ *   a span's events named after vocabulary types become security events attached to that request.
+ * - Everything else is not a security event: it is skipped and counted, not rejected.
+ *
+ * Attributes are mapped to Vigil's field names, including the older HTTP semantic conventions
+ * (`http.method`, `http.status_code`, `http.target`, `net.peer.ip`...) still emitted by many SDKs.
+ */
+import { EVENT_TYPES_BY_NAME, Field, isKnownEventType } from '@vigil/schema';
+import { VigilError } from '../errors.js';
+import { decodeLogsRequest, decodeTraceRequest, ProtobufError } from './protobuf.js';
+
+type Json = Record<string, unknown>;
+type WireEvent = Record<string, unknown>;
+
+/** Older semantic-convention names → the current ones Vigil stores. */
+const ALIASES: Record<string, string> = {
+  'http.method': Field.httpRequestMethod,
+  'http.status_code': Field.httpResponseStatusCode,
+  'http.url': Field.urlFull,
+  'http.scheme': Field.urlScheme,
+  'http.client_ip': Field.clientAddress,
+  'http.user_agent': Field.userAgentOriginal,
+  'http.request_content_length': Field.httpRequestBodySize,
+  'http.response_content_length': Field.httpResponseBodySize,
+  'net.peer.ip': Field.networkPeerAddress,
+  'net.sock.peer.addr': Field.networkPeerAddress,
+  'net.host.name': Field.serverAddress,
+  'net.host.port': Field.serverPort,
+  'enduser.id': Field.userId,
+  'exception.type': Field.errorType,
+};
+
+export type OtlpSignal = 'logs' | 'traces';
+
+export interface OtlpBatch {
+  readonly items: WireEvent[];
+  /** Records that were not security events (skipped, not rejected). */
+  readonly skipped: number;
+}
+
+/** Decode a request body (JSON or protobuf) into its OTLP/JSON object shape. */
+export function decodeOtlpBody(signal: OtlpSignal, body: Buffer, mediaType: string): Json {
+  if (mediaType === 'application/x-protobuf' || mediaType === 'application/protobuf') {
+    try {
+      return signal === 'logs' ? decodeLogsRequest(body) : decodeTraceRequest(body);
+    } catch (error) {
+      if (error instanceof ProtobufError) throw new VigilError('malformed_json', error.message);
+      throw error;
+    }
+  }
+  if (mediaType !== 'application/json') {
+    throw new VigilError(
+      'unsupported_media_type',
+      `Content-Type "${mediaType}" is not accepted on OTLP routes: use application/json or application/x-protobuf`,
+    );
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw new VigilError('malformed_json', `malformed OTLP JSON: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new VigilError('malformed_json', 'an OTLP request must be a JSON object');
+  }
+  return parsed as Json;
+}
+
+// OTLP/JSON receivers must accept lowerCamelCase and may accept the proto field names; both are read here.
+function get(o: Json | undefined, camel: string, snake?: string): unknown {
+  if (!o) return undefined;
+  return o[camel] ?? (snake ? o[snake] : undefined);
+}
+
+function list(value: unknown): Json[] {
+  return Array.isArray(value) ? (value.filter((x) => typeof x === 'object' && x !== null) as Json[]) : [];
+}
+
+/** AnyValue → a plain value (kvlists become objects, which the schema flattens to dotted names). */
+export function anyValue(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const v = value as Json;
+  if ('stringValue' in v || 'string_value' in v) return get(v, 'stringValue', 'string_value');
+  if ('boolValue' in v || 'bool_value' in v) return Boolean(get(v, 'boolValue', 'bool_value'));
+  if ('intValue' in v || 'int_value' in v) {
+    const n = Number(get(v, 'intValue', 'int_value'));
+    return Number.isSafeInteger(n) ? n : String(get(v, 'intValue', 'int_value'));
+  }
+  if ('doubleValue' in v || 'double_value' in v) return Number(get(v, 'doubleValue', 'double_value'));
+  const array = get(v, 'arrayValue', 'array_value') as Json | undefined;
+  if (array)
+    return list(array.values).map((x) => {
+      const inner = anyValue(x);
+      return typeof inner === 'string' ? inner : JSON.stringify(inner);
+    });
+  const kv = get(v, 'kvlistValue', 'kvlist_value') as Json | undefined;
+  if (kv) return attributesToObject(list(kv.values));
+  if ('bytesValue' in v || 'bytes_value' in v) return String(get(v, 'bytesValue', 'bytes_value'));
+  return undefined;
+}
+
+function attributesToObject(attributes: Json[]): Json {
+  const out: Json = {};
+  for (const kv of attributes) {
+    const key = kv.key;
+    if (typeof key !== 'string' || key === '') continue;
+    const value = anyValue(kv.value);
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
+}
+
+/** Map attribute names to Vigil fields and derive what the older conventions only imply. */
+function mapAttributes(attrs: Json, into: WireEvent): void {
+  for (const [key, value] of Object.entries(attrs)) {
+    const field = ALIASES[key] ?? key;
+    if (into[field] === undefined) into[field] = value;
+  }
+  const target = attrs['http.target'];
+  if (typeof target === 'string' && into[Field.urlPath] === undefined) {
+    const q = target.indexOf('?');
+    into[Field.urlPath] = q === -1 ? target : target.slice(0, q);
+    if (q !== -1 && into[Field.urlQuery] === undefined) into[Field.urlQuery] = target.slice(q + 1);
+  }
+  const role = attrs['enduser.role'];
+  if (typeof role === 'string' && into[Field.userRoles] === undefined) into[Field.userRoles] = role.split(/[\s,]+/);
+  // Without client.address the immediate peer is the best we know (it may be a proxy).
+  if (into[Field.clientAddress] === undefined && typeof into[Field.networkPeerAddress] === 'string') {
+    into[Field.clientAddress] = into[Field.networkPeerAddress];
+  }
+}
+
+function nanosToMillis(value: unknown): number | undefined {
+  if (value === undefined || value === null || value === '' || value === '0' || value === 0) return undefined;
+  try {
+    return Number(BigInt(typeof value === 'number' ? Math.trunc(value) : String(value)) / 1_000_000n);
+  } catch {
+    return undefined;
+  }
+}
+
+const VOCABULARY_TEXT = /^([a-z][a-z0-9_]{2,63})(?::(.*))?$/;
+
+/** An OWASP-style "type:arg1,arg2" text, with the arguments mapped to fields in catalogue order. */
+function vocabularyFromText(text: string): { type: string; fields: WireEvent } | undefined {
+  const match = VOCABULARY_TEXT.exec(text.trim());
+  if (!match || !isKnownEventType(match[1]!)) return undefined;
+  const type = match[1]!;
+  const fields: WireEvent = {};
+  const args = EVENT_TYPES_BY_NAME.get(type)?.args ?? [];
+  if (match[2]) {
+    match[2].split(',').forEach((value, i) => {
+      const arg = args[i];
+      if (arg && value.trim() !== '') fields[arg.field] = value.trim();
+    });
+  }
+  return { type, fields };
+}
+
+function isHttpServerRequest(event: WireEvent): boolean {
+  return typeof event[Field.httpRequestMethod] === 'string';
+}
+
+function resourceFields(resource: unknown): WireEvent {
+  const out: WireEvent = {};
+  mapAttributes(attributesToObject(list(get(resource as Json, 'attributes'))), out);
+  return out;
+}
+
+function logRecordToEvent(record: Json, resource: WireEvent): WireEvent | undefined {
+  const attrs = attributesToObject(list(record.attributes));
+  const body = anyValue(record.body);
+  const event: WireEvent = {};
+  let vocabulary: { type: string; fields: WireEvent } | undefined;
+  const named = get(record, 'eventName', 'event_name') ?? attrs['event.name'];
+  if (typeof named === 'string') vocabulary = vocabularyFromText(named);
+  if (!vocabulary && typeof body === 'string') vocabulary = vocabularyFromText(body);
+  if (!vocabulary && body && typeof body === 'object' && !Array.isArray(body)) {
+    const b = body as Json;
+    const inner = typeof b.event === 'string' ? b.event : typeof b.type === 'string' ? b.type : undefined;
+    if (inner) vocabulary = vocabularyFromText(inner);
+    if (vocabulary) {
+      const { event: _e, type: _t, ...rest } = b;
+      mapAttributes(rest, event);
+    }
+  }
+  delete attrs['event.name'];
+  mapAttributes(attrs, event);
+  if (vocabulary) {
+    for (const [k, v] of Object.entries(vocabulary.fields)) if (event[k] === undefined) event[k] = v;
+  } else if (!isHttpServerRequest(event)) return undefined;
+  for (const [k, v] of Object.entries(resource)) if (event[k] === undefined) event[k] = v;
+  const traceId = get(record, 'traceId', 'trace_id');
+  const spanId = get(record, 'spanId', 'span_id');
+  if (typeof traceId === 'string' && traceId !== '') event[Field.traceId] = traceId.toLowerCase();
+  if (typeof spanId === 'string' && spanId !== '') event[Field.spanId] = spanId.toLowerCase();
+  event.time =
+    nanosToMillis(get(record, 'timeUnixNano', 'time_unix_nano')) ??
+    nanosToMillis(get(record, 'observedTimeUnixNano', 'observed_time_unix_nano'));
+  event.type = vocabulary?.type ?? 'http_request';
+  return event;
+}
+
+const SPAN_KIND_SERVER = 2;
+
+function spanToEvents(span: Json, resource: WireEvent): WireEvent[] {
+  const attrs = attributesToObject(list(span.attributes));
+  const request: WireEvent = {};
+  mapAttributes(attrs, request);
+  for (const [k, v] of Object.entries(resource)) if (request[k] === undefined) request[k] = v;
+  const traceId = get(span, 'traceId', 'trace_id');
+  const spanId = get(span, 'spanId', 'span_id');
+  if (typeof traceId === 'string' && traceId !== '') request[Field.traceId] = traceId.toLowerCase();
+  if (typeof spanId === 'string' && spanId !== '') request[Field.spanId] = spanId.toLowerCase();
+  const start = nanosToMillis(get(span, 'startTimeUnixNano', 'start_time_unix_nano'));
+  const end = nanosToMillis(get(span, 'endTimeUnixNano', 'end_time_unix_nano'));
+  const out: WireEvent[] = [];
+  const kind = Number(span.kind);
+  if (kind === SPAN_KIND_SERVER && isHttpServerRequest(request)) {
+    const duration = start !== undefined && end !== undefined && end >= start ? (end - start) / 1000 : undefined;
+    out.push({
+      ...request,
+      ...(duration !== undefined && request[Field.httpServerRequestDuration] === undefined
+        ? { [Field.httpServerRequestDuration]: duration }
+        : {}),
+      time: start,
+      type: 'http_request',
+    });
+  }
+  // The request's context (client, route, principal, trace) attaches to the vocabulary events recorded in it.
+  const { [Field.httpServerRequestDuration]: _d, ...context } = request;
+  for (const e of list(span.events)) {
+    const found = typeof e.name === 'string' ? vocabularyFromText(e.name) : undefined;
+    if (!found) continue;
+    const fields: WireEvent = { ...context };
+    mapAttributes(attributesToObject(list(e.attributes)), fields);
+    out.push({
+      ...fields,
+      ...found.fields,
+      time: nanosToMillis(get(e, 'timeUnixNano', 'time_unix_nano')) ?? start,
+      type: found.type,
+    });
+  }
+  return out;
+}
+
+/** Turn a decoded OTLP logs or traces request into wire events for the pipeline. */
+export function otlpToEvents(signal: OtlpSignal, request: Json): OtlpBatch {
+  const items: WireEvent[] = [];
+  let skipped = 0;
+  const resources = list(
+    get(
+      request,
+      signal === 'logs' ? 'resourceLogs' : 'resourceSpans',
+      signal === 'logs' ? 'resource_logs' : 'resource_spans',
+    ),
+  );
+  for (const rl of resources) {
+    const resource = resourceFields(rl.resource);
+    const scopes = list(
+      get(rl, signal === 'logs' ? 'scopeLogs' : 'scopeSpans', signal === 'logs' ? 'scope_logs' : 'scope_spans'),
+    );
+    for (const scope of scopes) {
+      if (signal === 'logs') {
+        for (const record of list(get(scope, 'logRecords', 'log_records'))) {
+          const event = logRecordToEvent(record, resource);
+          if (event) items.push(event);
+          else skipped++;
+        }
+      } else {
+        for (const span of list(scope.spans)) {
+          const events = spanToEvents(span, resource);
+          if (events.length === 0) skipped++;
+          items.push(...events);
+        }
+      }
+    }
+  }
+  return { items, skipped };
+}
