@@ -114,7 +114,9 @@ function expect(wire: number, expected: number, what: string): void {
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 const push = (out: Json, key: string, value: unknown) => {
-  ((out[key] ??= []) as unknown[]).push(value);
+  const existing = out[key] as unknown[] | undefined;
+  if (existing) existing.push(value);
+  else out[key] = [value];
 };
 
 const str =
