@@ -4,7 +4,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { bruteForceRule, Engine } from '@vigil/engine';
+import { bruteForceRule, Engine, EventTimeOrderer } from '@vigil/engine';
 import { AlertManager } from './alerts/manager.js';
 import type { VigilConfig } from './config.js';
 import { type Credentials, resolveCredentials } from './credentials.js';
@@ -32,8 +32,8 @@ export interface VigilServer {
 
 export interface StartOptions {
   readonly log?: Logger;
-  /** How often quiet alerts are resolved, ms. */
-  readonly sweepMillis?: number;
+  /** How often held events are released and quiet alerts resolved, ms. */
+  readonly tickMillis?: number;
   /** How often due notifications are polled for, ms. */
   readonly notifyPollMillis?: number;
 }
@@ -81,11 +81,17 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
   alerts.onChange((alert, change) => dispatcher.enqueue(alert, change));
   dispatcher.start();
 
+  const orderer = new EventTimeOrderer({
+    latenessMillis: config.detection.latenessMillis,
+    maxBuffered: config.detection.maxBufferedEvents,
+  });
   const pipeline = new Pipeline({
     store,
     engine,
     alerts,
     metrics,
+    orderer,
+    clock: Date.now,
     parse: { maxFutureSkewMillis: config.ingest.maxFutureSkewMillis, maxStringLength: config.ingest.maxStringLength },
   });
 
@@ -108,12 +114,20 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
   });
   const port = (server.address() as AddressInfo).port;
 
-  // Live, the event-time clock cannot lag the wall clock: quiet alerts resolve even when no events arrive.
+  // Live, the event-time clock cannot lag the wall clock: held events are released and quiet alerts resolve
+  // even when no new events arrive.
+  let ticking = false;
   const sweep = setInterval(() => {
-    alerts.resolveQuiet(Math.max(pipeline.maxEventTime, Date.now())).catch((error) => {
-      log.error('resolving quiet alerts failed', { error: (error as Error).message });
-    });
-  }, options.sweepMillis ?? 5000);
+    if (ticking) return;
+    ticking = true;
+    pipeline
+      .tick()
+      .then(() => alerts.resolveQuiet(Math.max(pipeline.maxEventTime, Date.now())))
+      .catch((error) => log.error('detection tick failed', { error: (error as Error).message }))
+      .finally(() => {
+        ticking = false;
+      });
+  }, options.tickMillis ?? 100);
   sweep.unref();
 
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
@@ -142,6 +156,7 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
           server.close(() => resolve());
           server.closeIdleConnections();
         });
+        await pipeline.flush();
         await dispatcher.close();
         await store.close();
         log.info('vigil stopped');

@@ -34,6 +34,8 @@ export interface VigilConfig {
   readonly detection: {
     readonly bruteForce: { readonly threshold: number; readonly windowMillis: number };
     readonly maxKeysPerRule: number;
+    readonly latenessMillis: number;
+    readonly maxBufferedEvents: number;
   };
   readonly alerting: { readonly resolveAfterMillis: number; readonly maxEvidence: number };
   readonly notify: {
@@ -224,6 +226,8 @@ export function buildConfig(raw: unknown, env: NodeJS.ProcessEnv, configFile?: s
       windowMillis: bf.integer('windowMillis', DEFAULTS.bruteForceWindowMillis, 1000, 86_400_000),
     },
     maxKeysPerRule: detectionSection.integer('maxKeysPerRule', DEFAULTS.maxKeysPerRule, 100, 100_000_000),
+    latenessMillis: detectionSection.integer('latenessMillis', DEFAULTS.latenessMillis, 0, 3_600_000),
+    maxBufferedEvents: detectionSection.integer('maxBufferedEvents', DEFAULTS.maxBufferedEvents, 100, 10_000_000),
   };
   bf.done();
   detectionSection.done();

@@ -22,6 +22,13 @@ export const DEFAULTS = {
   /** `detection.bruteForce.threshold` / `.windowMillis`: failed logins per user or per source that raise an alert. */
   bruteForceThreshold: 5,
   bruteForceWindowMillis: 60_000,
+  /**
+   * `detection.latenessMillis`: how late (in event time) an event may arrive and still be put in order before
+   * detection. Live, detection waits at most this long behind the wall clock.
+   */
+  latenessMillis: 500,
+  /** `detection.maxBufferedEvents`: bound on events held for ordering; the oldest are released early beyond it. */
+  maxBufferedEvents: 100_000,
   /** `detection.maxKeysPerRule`: per-rule bound on tracked group keys; the oldest key is evicted beyond it. */
   maxKeysPerRule: 100_000,
   /** `alerting.resolveAfterMillis`: an alert with no new evidence for this long (event time) resolves. */

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { failedLogins, type Receiver, startReceiver, startTestServer, type TestServer } from '../testing/harness.js';
+import {
+  eventually,
+  failedLogins,
+  type Receiver,
+  startReceiver,
+  startTestServer,
+  type TestServer,
+} from '../testing/harness.js';
 
 const SECRET = `whsec_${Buffer.from('a-test-signing-key-of-32-bytes!!').toString('base64')}`;
 
@@ -61,9 +68,11 @@ describe('five failed logins → one alert, stored, listed and delivered', () =>
     await server.post('/v1/events', failedLogins(2, '203.0.113.9', 'later'), {
       'content-type': 'application/x-ndjson',
     });
-    const again = (await (await server.get('/api/v1/alerts')).json()) as { alerts: { eventCount: number }[] };
-    assert.equal(again.alerts.length, 1);
-    assert.equal(again.alerts[0]!.eventCount, 7);
+    await eventually(async () => {
+      const again = (await (await server.get('/api/v1/alerts')).json()) as { alerts: { eventCount: number }[] };
+      assert.equal(again.alerts.length, 1);
+      assert.equal(again.alerts[0]!.eventCount, 7);
+    });
     await server.dispatcher.idle();
     assert.equal(receiver.received.length, 1, 'evidence updates are not re-notified');
     assert.equal(server.metrics.alertsRaised.get({ rule: 'vigil-authn-brute-force', severity: 'high' }), 1);
@@ -81,8 +90,11 @@ describe('five failed logins → one alert, stored, listed and delivered', () =>
       'user.id': 'alice',
     }));
     await server.post('/v1/events', JSON.stringify(same));
-    list = (await (await server.get('/api/v1/alerts')).json()) as { alerts: { labels: Record<string, string> }[] };
-    assert.equal(list.alerts.length, before + 1);
+    list = await eventually(async () => {
+      const l = (await (await server.get('/api/v1/alerts')).json()) as { alerts: { labels: Record<string, string> }[] };
+      assert.equal(l.alerts.length, before + 1);
+      return l;
+    });
     const labels = list.alerts.find((a) => a.labels['user.id'] === 'alice')!.labels;
     assert.equal(labels['client.address'], '198.51.100.30');
   });

@@ -3,7 +3,7 @@
  * with each new piece of evidence; resolved once no evidence arrived for `resolveAfterMillis` of event time.
  * Every change is saved before anything is notified, so a restart never loses an alert.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Detection } from '@vigil/engine';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -96,7 +96,7 @@ export class AlertManager {
       return { alert: existing, change: 'updated' };
     }
     const alert: Alert = {
-      id: randomUUID(),
+      id: alertId(fp, d.firstTime),
       fingerprint: fp,
       status: 'firing',
       rule: { id: d.ruleId, title: d.ruleTitle },
@@ -140,4 +140,13 @@ export class AlertManager {
   private async emit(alert: Alert, change: AlertChange): Promise<void> {
     for (const l of this.listeners) await l(alert, change);
   }
+}
+
+/**
+ * An alert's id is derived from its fingerprint and the event time it starts at: one incident has one id, the
+ * same in a replay as in the live run.
+ */
+export function alertId(fp: string, startsAt: number): string {
+  const h = createHash('sha256').update(`${fp}@${startsAt}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }

@@ -3,7 +3,7 @@
  * Sources (HTTP ingest, OTLP, access logs, `vigil analyze`) hand it wire objects; it answers which were
  * accepted and why the others were rejected. Nothing is acknowledged before the store says it is durable.
  */
-import type { Detection, Engine } from '@vigil/engine';
+import type { Detection, Engine, EventTimeOrderer } from '@vigil/engine';
 import { type ParseOptions, parseEvent, type SecurityEvent, type ValidationIssue } from '@vigil/schema';
 import type { AlertManager } from '../alerts/manager.js';
 import type { Metrics } from '../metrics.js';
@@ -33,11 +33,16 @@ export interface PipelineOptions {
   readonly metrics: Metrics;
   readonly stages?: readonly EventStage[];
   readonly parse?: ParseOptions;
+  /** Puts events in event-time order before detection. */
+  readonly orderer: EventTimeOrderer;
+  /**
+   * Live: the wall clock, which moves the watermark when events are sparse. A replay (`vigil analyze`) has none,
+   * so its watermark moves with event time alone.
+   */
+  readonly clock?: () => number;
 }
 
 export class Pipeline {
-  /** Newest event time seen: the event-time clock that resolves quiet alerts in replay. */
-  maxEventTime = 0;
   private readonly stages: readonly EventStage[];
 
   constructor(private readonly options: PipelineOptions) {
@@ -66,7 +71,7 @@ export class Pipeline {
   /** Take events that are already valid (e.g. built by a parser): store, then detect. */
   async accept(events: readonly SecurityEvent[], source: string): Promise<{ stored: number; duplicates: number }> {
     if (events.length === 0) return { stored: 0, duplicates: 0 };
-    const { store, metrics, engine, alerts } = this.options;
+    const { store, metrics } = this.options;
     const result = store
       ? await store.appendEvents(events)
       : { stored: events.length, duplicates: 0, duplicateIndexes: [] };
@@ -74,15 +79,36 @@ export class Pipeline {
     if (result.duplicates > 0) metrics.eventsDuplicate.inc({ source }, result.duplicates);
     // Detection runs only on what was stored now: a duplicate (a sender's retry) must not count twice.
     const skip = new Set(result.duplicateIndexes);
-    const detections: Detection[] = [];
-    for (let i = 0; i < events.length; i++) {
-      if (skip.has(i)) continue;
-      const event = events[i]!;
-      if (event.time > this.maxEventTime) this.maxEventTime = event.time;
-      for (const d of engine.process(event)) detections.push(d);
-    }
-    if (detections.length > 0) await alerts.handle(detections);
+    const fresh = skip.size === 0 ? events : events.filter((_, i) => !skip.has(i));
+    await this.detect(this.options.orderer.push(fresh, this.options.clock?.()));
     return { stored: result.stored, duplicates: result.duplicates };
+  }
+
+  /** Newest event time seen so far. */
+  get maxEventTime(): number {
+    return this.options.orderer.maxEventTime;
+  }
+
+  /** Event time up to which detection has run: the clock that resolves quiet alerts. */
+  get watermark(): number {
+    return this.options.orderer.releasedUpTo;
+  }
+
+  /** Live: release the events the wall clock has made ready. */
+  async tick(): Promise<void> {
+    await this.detect(this.options.orderer.release(this.options.clock?.()));
+  }
+
+  /** Run detection on everything still held (end of a replay, shutdown). */
+  async flush(): Promise<void> {
+    await this.detect(this.options.orderer.flush());
+  }
+
+  private async detect(events: readonly SecurityEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const detections: Detection[] = [];
+    for (const event of events) for (const d of this.options.engine.process(event)) detections.push(d);
+    if (detections.length > 0) await this.options.alerts.handle(detections);
   }
 
   private transform(event: SecurityEvent, source: string): SecurityEvent {

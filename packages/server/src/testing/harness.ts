@@ -137,3 +137,16 @@ export function failedLogins(n: number, address: string, userPrefix = 'u', end =
     }),
   ).join('\n');
 }
+
+/** Retry an assertion until it passes or `timeoutMillis` runs out (detection runs behind the watermark). */
+export async function eventually<T>(check: () => Promise<T>, timeoutMillis = 3000): Promise<T> {
+  const deadline = Date.now() + timeoutMillis;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { SecurityEvent } from '@vigil/schema';
+import { EventTimeOrderer } from './reorder.js';
+
+const ev = (time: number, id = `e${time}`): SecurityEvent => ({ id, time, type: 'http_request', attributes: {} });
+
+test('holds events until the watermark passes them, then releases them in time order', () => {
+  const o = new EventTimeOrderer({ latenessMillis: 1000 });
+  assert.deepEqual(o.push([ev(5000), ev(4200), ev(4500)]), []);
+  assert.deepEqual(
+    o.push([ev(5600)]).map((e) => e.time),
+    [4200, 4500],
+  );
+  assert.deepEqual(
+    o.flush().map((e) => e.time),
+    [5000, 5600],
+  );
+});
+
+test('any arrival order within the lateness gives the same release order', () => {
+  const times = Array.from({ length: 200 }, (_, i) => 10_000 + i * 37);
+  const shuffled = [...times].sort((a, b) => ((a * 7919) % 211) - ((b * 7919) % 211));
+  const run = (order: number[]) => {
+    const o = new EventTimeOrderer({ latenessMillis: 10_000 });
+    const out: number[] = [];
+    for (const t of order) out.push(...o.push([ev(t)]).map((e) => e.time));
+    out.push(...o.flush().map((e) => e.time));
+    return out;
+  };
+  assert.deepEqual(run(shuffled), times);
+  assert.deepEqual(run(times), times);
+});
+
+test('equal times are ordered by id; a too-late event is released at once and counted', () => {
+  const o = new EventTimeOrderer({ latenessMillis: 0 });
+  assert.deepEqual(
+    o.push([ev(1000, 'b'), ev(1000, 'a')]).map((e) => e.id),
+    ['a', 'b'],
+  );
+  assert.deepEqual(
+    o.push([ev(500, 'late')]).map((e) => e.id),
+    ['late'],
+  );
+  assert.equal(o.lateEvents, 1);
+});
+
+test('a wall clock moves the watermark when events are sparse; the buffer is bounded', () => {
+  const o = new EventTimeOrderer({ latenessMillis: 1000, maxBuffered: 3 });
+  assert.equal(o.push([ev(1000)]).length, 0);
+  assert.equal(o.release(2500).length, 1);
+  const out = o.push([ev(9000), ev(9001), ev(9002), ev(9003)]);
+  assert.deepEqual(
+    out.map((e) => e.time),
+    [9000],
+  );
+  assert.equal(o.forcedReleases, 1);
+  assert.equal(o.buffered, 3);
+});

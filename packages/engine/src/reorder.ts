@@ -1,0 +1,114 @@
+/**
+ * Event-time ordering with a watermark. Events may arrive out of order (several senders, batching, retries);
+ * detection must see them in event-time order so that a replay gives the alerts the live run gave. Events are
+ * held until the watermark (the newest event time minus the allowed lateness, or a caller-supplied clock) has
+ * passed them, then released sorted by (time, id). An event that arrives after its moment was released is not
+ * dropped: it is released at once and counted as late. The buffer is bounded; past the bound the oldest events
+ * are released early (and counted).
+ */
+import type { SecurityEvent } from '@vigil/schema';
+
+export interface OrdererOptions {
+  /** How far behind the newest event time an event may arrive and still be put in order. */
+  readonly latenessMillis: number;
+  /** Most events held at once. */
+  readonly maxBuffered?: number;
+}
+
+function before(a: SecurityEvent, b: SecurityEvent): boolean {
+  return a.time < b.time || (a.time === b.time && a.id < b.id);
+}
+
+export class EventTimeOrderer {
+  /** Newest event time seen. */
+  maxEventTime = Number.NEGATIVE_INFINITY;
+  /** Event time up to which everything has been released. */
+  releasedUpTo = Number.NEGATIVE_INFINITY;
+  lateEvents = 0;
+  forcedReleases = 0;
+  private readonly heap: SecurityEvent[] = [];
+  private readonly maxBuffered: number;
+
+  constructor(private readonly options: OrdererOptions) {
+    this.maxBuffered = options.maxBuffered ?? 100_000;
+  }
+
+  get buffered(): number {
+    return this.heap.length;
+  }
+
+  /**
+   * Add events and return those now ready, in event-time order. `clockMillis` lets a live server move the
+   * watermark with the wall clock when events are sparse; a replay leaves it out.
+   */
+  push(events: Iterable<SecurityEvent>, clockMillis?: number): SecurityEvent[] {
+    const late: SecurityEvent[] = [];
+    for (const event of events) {
+      if (event.time > this.maxEventTime) this.maxEventTime = event.time;
+      if (event.time < this.releasedUpTo) {
+        this.lateEvents++;
+        late.push(event);
+        continue;
+      }
+      this.insert(event);
+    }
+    late.sort((a, b) => (before(a, b) ? -1 : 1));
+    const ready = this.release(clockMillis);
+    while (this.heap.length > this.maxBuffered) {
+      this.forcedReleases++;
+      ready.push(this.take());
+    }
+    return late.length ? [...late, ...ready] : ready;
+  }
+
+  /** Release what the watermark has passed. */
+  release(clockMillis?: number): SecurityEvent[] {
+    const base = clockMillis === undefined ? this.maxEventTime : Math.max(this.maxEventTime, clockMillis);
+    const watermark = base - this.options.latenessMillis;
+    const out: SecurityEvent[] = [];
+    while (this.heap.length > 0 && this.heap[0]!.time <= watermark) out.push(this.take());
+    if (watermark > this.releasedUpTo) this.releasedUpTo = watermark;
+    return out;
+  }
+
+  /** Release everything (end of a replay, shutdown). */
+  flush(): SecurityEvent[] {
+    const out: SecurityEvent[] = [];
+    while (this.heap.length > 0) out.push(this.take());
+    return out;
+  }
+
+  private insert(event: SecurityEvent): void {
+    const heap = this.heap;
+    heap.push(event);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(heap[i]!, heap[parent]!)) break;
+      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      i = parent;
+    }
+  }
+
+  private take(): SecurityEvent {
+    const heap = this.heap;
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < heap.length && before(heap[l]!, heap[m]!)) m = l;
+        if (r < heap.length && before(heap[r]!, heap[m]!)) m = r;
+        if (m === i) break;
+        [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+        i = m;
+      }
+    }
+    if (top.time > this.releasedUpTo) this.releasedUpTo = top.time;
+    return top;
+  }
+}
