@@ -1,0 +1,456 @@
+/**
+ * Sigma correlation rules (Sigma Correlation Rules Specification v2.0.0): `event_count`, `value_count`, `temporal`
+ * and `temporal_ordered`, evaluated in event time with a sliding window per group.
+ *
+ * Window: for a group whose latest event is at time T, the window holds the events with time >= T - timespan.
+ * Memory is bounded per rule: at most `maxGroupKeys` groups (the least recently updated is evicted, and counted,
+ * when a new one would exceed it); per group, counts keep no more entries than the condition needs to be decided.
+ * Groups whose window has drained are dropped as the event time moves on. Nothing reads the clock.
+ */
+import type { SecurityEvent } from '@vigil/schema';
+import type { Diagnostics, YamlPath } from './errors.js';
+import { type FieldAccessor, fieldAccessor, fieldValueToString, vigilFieldName } from './field-mapping.js';
+import { EvidenceRing } from './ring.js';
+import { SIGMA_SPEC_VERSION } from './spec.js';
+
+export const CORRELATION_TYPES = ['event_count', 'value_count', 'temporal', 'temporal_ordered'] as const;
+export type CorrelationType = (typeof CORRELATION_TYPES)[number];
+
+/** Metric correlation types of later specification versions. */
+const LATER_CORRELATION_TYPES: Readonly<Record<string, string>> = {
+  value_sum: '2.1.0',
+  value_avg: '2.1.0',
+  value_percentile: '2.1.0',
+  value_median: '2.1.0',
+};
+
+const CONDITION_OPERATORS = ['gt', 'gte', 'lt', 'lte', 'eq'] as const;
+type ConditionOperator = (typeof CONDITION_OPERATORS)[number];
+
+export type CountCondition = Readonly<Partial<Record<ConditionOperator, number>>>;
+
+export interface CorrelationSpec {
+  readonly type: CorrelationType;
+  /** References to other rules, by `id` or `name`, in the order given (the order matters for temporal_ordered). */
+  readonly rules: readonly string[];
+  readonly groupBy: readonly string[];
+  readonly timespanMillis: number;
+  /** alias → (rule name or id → field in that rule's events). */
+  readonly aliases: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  readonly condition: CountCondition;
+  /** value_count: the field whose distinct values are counted. */
+  readonly valueField?: string;
+  /** Whether the referenced rules also produce detections of their own (spec default: no). */
+  readonly generate: boolean;
+}
+
+const TIMESPAN = /^(\d+)([smhd])$/;
+const UNIT_MILLIS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parse `90m`-style timespans (spec: a number and one lower-case unit letter, s/m/h/d). */
+export function parseTimespan(text: unknown): number | undefined {
+  if (typeof text !== 'string') return undefined;
+  const match = TIMESPAN.exec(text);
+  if (!match) return undefined;
+  const millis = Number(match[1]) * UNIT_MILLIS[match[2]!]!;
+  return millis > 0 && Number.isSafeInteger(millis) ? millis : undefined;
+}
+
+function isMap(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** Validate a `correlation` section (and the rule-level `generate`). Reports every problem; undefined if any. */
+export function parseCorrelation(
+  section: unknown,
+  generate: unknown,
+  path: YamlPath,
+  diag: Diagnostics,
+): CorrelationSpec | undefined {
+  if (!isMap(section)) {
+    diag.report(path, 'invalid_correlation', '`correlation` must be a map with type, rules, group-by, timespan...');
+    return undefined;
+  }
+  const errorsBefore = diag.count;
+  const at = (key: string) => [...path, key];
+  const type = section.type;
+  if (typeof type === 'string' && Object.hasOwn(LATER_CORRELATION_TYPES, type)) {
+    diag.report(
+      at('type'),
+      'unsupported_correlation',
+      `\`${type}\` was added in Sigma ${LATER_CORRELATION_TYPES[type]}; Vigil implements Sigma ${SIGMA_SPEC_VERSION} (${CORRELATION_TYPES.join(', ')})`,
+    );
+  } else if (!CORRELATION_TYPES.includes(type as CorrelationType)) {
+    diag.report(at('type'), 'invalid_correlation', `\`type\` must be one of ${CORRELATION_TYPES.join(', ')}`);
+  }
+
+  const rules = section.rules;
+  const ruleList = typeof rules === 'string' ? [rules] : rules;
+  if (!Array.isArray(ruleList) || ruleList.length === 0 || !ruleList.every((r) => typeof r === 'string' && r !== '')) {
+    diag.report(at('rules'), 'invalid_correlation', '`rules` must list the `id`s or `name`s of the correlated rules');
+  }
+
+  const groupByValue = section['group-by'];
+  const groupBy = groupByValue === undefined ? [] : typeof groupByValue === 'string' ? [groupByValue] : groupByValue;
+  if (!Array.isArray(groupBy) || !groupBy.every((g) => typeof g === 'string' && g !== '')) {
+    diag.report(at('group-by'), 'invalid_correlation', '`group-by` must be a list of field names');
+  }
+
+  const timespanMillis = parseTimespan(section.timespan);
+  if (timespanMillis === undefined) {
+    diag.report(
+      at('timespan'),
+      'invalid_correlation',
+      '`timespan` must be a number and a unit: s, m, h or d (e.g. `90m`)',
+    );
+  }
+
+  const aliases: Record<string, Record<string, string>> = {};
+  if (section.aliases !== undefined) {
+    if (!isMap(section.aliases)) {
+      diag.report(at('aliases'), 'invalid_correlation', '`aliases` maps an alias to {rule name: field}');
+    } else {
+      for (const [alias, mapping] of Object.entries(section.aliases)) {
+        if (!isMap(mapping) || !Object.values(mapping).every((f) => typeof f === 'string')) {
+          diag.report(
+            [...path, 'aliases', alias],
+            'invalid_correlation',
+            `alias \`${alias}\` must map rule names to field names`,
+          );
+          continue;
+        }
+        aliases[alias] = mapping as Record<string, string>;
+      }
+    }
+  }
+
+  const condition: Partial<Record<ConditionOperator, number>> = {};
+  let valueField: string | undefined;
+  const conditionValue = section.condition;
+  const temporal = type === 'temporal' || type === 'temporal_ordered';
+  if (conditionValue === undefined) {
+    if (!temporal)
+      diag.report(path, 'invalid_correlation', `\`condition\` is required for ${String(type)} (e.g. gte: 10)`);
+  } else if (!isMap(conditionValue)) {
+    diag.report(at('condition'), 'invalid_correlation', '`condition` must be a map such as {gte: 10}');
+  } else {
+    for (const [key, value] of Object.entries(conditionValue)) {
+      if (key === 'field') {
+        if (typeof value !== 'string' || value === '') {
+          diag.report([...path, 'condition', key], 'invalid_correlation', '`field` must be a field name');
+        } else {
+          valueField = value;
+        }
+      } else if (CONDITION_OPERATORS.includes(key as ConditionOperator)) {
+        if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+          diag.report([...path, 'condition', key], 'invalid_correlation', `\`${key}\` must be a whole number >= 0`);
+        } else {
+          condition[key as ConditionOperator] = value;
+        }
+      } else {
+        diag.report(
+          [...path, 'condition', key],
+          'invalid_correlation',
+          `unknown condition \`${key}\` (use gt, gte, lt, lte, eq${type === 'value_count' ? ', field' : ''})`,
+        );
+      }
+    }
+    if (Object.keys(condition).length === 0) {
+      diag.report(at('condition'), 'invalid_correlation', '`condition` needs one of gt, gte, lt, lte, eq');
+    }
+  }
+  if (type === 'value_count' && valueField === undefined && isMap(conditionValue)) {
+    diag.report(at('condition'), 'invalid_correlation', 'value_count needs `field` in its condition');
+  }
+  if (type !== 'value_count' && valueField !== undefined) {
+    diag.report([...path, 'condition', 'field'], 'invalid_correlation', '`field` only applies to value_count');
+  }
+  if (generate !== undefined && typeof generate !== 'boolean') {
+    diag.report(['generate'], 'invalid_correlation', '`generate` must be true or false');
+  }
+  if (diag.count !== errorsBefore) return undefined;
+
+  const ruleNames = ruleList as string[];
+  const finalCondition: CountCondition =
+    conditionValue === undefined ? { gte: ruleNames.length } : (condition as CountCondition);
+  return {
+    type: type as CorrelationType,
+    rules: ruleNames,
+    groupBy: groupBy as string[],
+    timespanMillis: timespanMillis!,
+    aliases,
+    condition: finalCondition,
+    ...(valueField === undefined ? {} : { valueField }),
+    generate: generate === true,
+  };
+}
+
+export function conditionHolds(condition: CountCondition, value: number): boolean {
+  if (condition.gt !== undefined && !(value > condition.gt)) return false;
+  if (condition.gte !== undefined && !(value >= condition.gte)) return false;
+  if (condition.lt !== undefined && !(value < condition.lt)) return false;
+  if (condition.lte !== undefined && !(value <= condition.lte)) return false;
+  if (condition.eq !== undefined && value !== condition.eq) return false;
+  return true;
+}
+
+/**
+ * How many items a count must be able to reach for the condition to be decided: one more than the largest bound.
+ * Counting stops there, so a `gte: 10` rule keeps at most 10 entries per group however busy the group is.
+ */
+export function countCapacity(condition: CountCondition): number {
+  let max = 0;
+  for (const op of CONDITION_OPERATORS) {
+    const bound = condition[op];
+    if (bound !== undefined) max = Math.max(max, bound);
+  }
+  return max + 1;
+}
+
+/** Did a referenced rule match this event? For a referenced correlation: did its condition hold for it? */
+export type Signal = (event: SecurityEvent) => boolean;
+
+export interface CorrelationInput {
+  /** How the correlation refers to the rule (its `name` or `id`), and the rule's other handle, for aliases. */
+  readonly handles: readonly string[];
+  readonly signal: Signal;
+}
+
+export interface CorrelationLimits {
+  readonly maxGroupKeys: number;
+  readonly maxEvidenceIds: number;
+}
+
+/** Counters a correlation rule exposes: every eviction is counted, so memory pressure is never silent. */
+export interface CorrelationCounters {
+  /** Groups dropped because the rule tracked `maxGroupKeys` groups and a new one arrived. */
+  evictedGroups: number;
+  /** Groups dropped because their window drained (normal housekeeping). */
+  expiredGroups: number;
+}
+
+/** State of one group (one combination of group-by values). */
+export class GroupState {
+  /** Latest event time seen for the group. */
+  lastTime = Number.NEGATIVE_INFINITY;
+  /** The evaluator does not report this group again before this event time (its window must drain first). */
+  suppressedUntil = Number.NEGATIVE_INFINITY;
+  /** Sequence number of the last event that touched the group (an event counts once per group). */
+  lastSequence = -1;
+  /** Sequence number of the last event for which the condition was reported met. */
+  metSequence = -1;
+  /** What the condition compares: events, distinct values, or rules seen (in order). */
+  measure = 0;
+  readonly evidence: EvidenceRing;
+  /** value_count: distinct value → latest time seen, in order of latest sighting. */
+  readonly values: Map<string, number> | undefined;
+  /** temporal: latest time each rule matched; temporal_ordered: start of the latest in-order chain to each step. */
+  readonly steps: number[] | undefined;
+
+  constructor(
+    readonly labels: Readonly<Record<string, string>>,
+    type: CorrelationType,
+    evidenceCapacity: number,
+    ruleCount: number,
+  ) {
+    this.evidence = new EvidenceRing(evidenceCapacity);
+    this.values = type === 'value_count' ? new Map() : undefined;
+    this.steps =
+      type === 'temporal' || type === 'temporal_ordered'
+        ? new Array<number>(ruleCount).fill(Number.NEGATIVE_INFINITY)
+        : undefined;
+  }
+}
+
+interface InputPlan {
+  readonly signal: Signal;
+  readonly groupAccessors: readonly FieldAccessor[];
+  readonly valueAccessor: FieldAccessor | undefined;
+}
+
+/** How many drained groups are looked at per event; keeps housekeeping O(1) per event. */
+const EXPIRY_CHECKS_PER_EVENT = 2;
+const KEY_SEPARATOR = '\u001f';
+const ABSENT = '\u0000';
+
+/**
+ * The state machine of one correlation rule. `step` must see every event (in event-time order), matched or not:
+ * referenced correlations nested inside keep their own state from the same stream.
+ */
+export class CorrelationCore {
+  private readonly groups = new Map<string, GroupState>();
+  private readonly plans: readonly InputPlan[];
+  private readonly labelNames: readonly string[];
+  private readonly matched: boolean[];
+  private readonly countCap: number;
+  private readonly evidenceCapacity: number;
+  private sequence = 0;
+  private watermark = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    readonly spec: CorrelationSpec,
+    inputs: readonly CorrelationInput[],
+    private readonly limits: CorrelationLimits,
+    private readonly counters: CorrelationCounters,
+    private readonly children: readonly CorrelationCore[] = [],
+  ) {
+    const resolve = (field: string, input: CorrelationInput): string => {
+      const alias = spec.aliases[field];
+      if (!alias) return field;
+      for (const handle of input.handles) if (Object.hasOwn(alias, handle)) return alias[handle]!;
+      return field;
+    };
+    this.plans = inputs.map((input) => ({
+      signal: input.signal,
+      groupAccessors: spec.groupBy.map((field) => fieldAccessor(resolve(field, input))),
+      valueAccessor: spec.valueField === undefined ? undefined : fieldAccessor(resolve(spec.valueField, input)),
+    }));
+    this.labelNames = spec.groupBy.map((field) => (spec.aliases[field] ? field : vigilFieldName(field)));
+    this.matched = new Array<boolean>(inputs.length).fill(false);
+    this.countCap = countCapacity(spec.condition);
+    this.evidenceCapacity =
+      spec.type === 'event_count' ? Math.max(this.countCap, limits.maxEvidenceIds) : limits.maxEvidenceIds;
+  }
+
+  /** Number of groups held, including those of nested correlations. */
+  size(): number {
+    let total = this.groups.size;
+    for (const child of this.children) total += child.size();
+    return total;
+  }
+
+  /**
+   * Feed one event. Calls `onMet` for each group whose condition holds after this event; returns whether any did.
+   */
+  step(event: SecurityEvent, onMet?: (group: GroupState, event: SecurityEvent) => void): boolean {
+    const sequence = ++this.sequence;
+    if (event.time > this.watermark) this.watermark = event.time;
+    let any = false;
+    // Every signal runs on every event: a nested correlation must see the whole stream.
+    for (let k = 0; k < this.plans.length; k++) {
+      const hit = this.plans[k]!.signal(event);
+      this.matched[k] = hit;
+      any ||= hit;
+    }
+    if (!any) {
+      this.expire();
+      return false;
+    }
+    let met = false;
+    // Highest step first, so that for temporal_ordered one event never completes two consecutive steps.
+    for (let k = this.plans.length - 1; k >= 0; k--) {
+      if (!this.matched[k]) continue;
+      const group = this.update(k, event, sequence);
+      if (group && group.metSequence !== sequence && conditionHolds(this.spec.condition, group.measure)) {
+        group.metSequence = sequence;
+        met = true;
+        onMet?.(group, event);
+      }
+    }
+    this.expire();
+    return met;
+  }
+
+  private update(k: number, event: SecurityEvent, sequence: number): GroupState | undefined {
+    const plan = this.plans[k]!;
+    let value: string | undefined;
+    if (plan.valueAccessor) {
+      value = fieldValueToString(plan.valueAccessor(event));
+      // Like COUNT(DISTINCT field): an event without the field adds no value and is not evidence.
+      if (value === undefined) return undefined;
+    }
+    const group = this.groupFor(plan, event);
+    const time = event.time;
+    const first = group.lastSequence !== sequence;
+    group.lastSequence = sequence;
+    if (time > group.lastTime) group.lastTime = time;
+    const cutoff = group.lastTime - this.spec.timespanMillis;
+    if (first) group.evidence.push(time, event.id);
+    group.evidence.dropBefore(cutoff);
+    switch (this.spec.type) {
+      case 'event_count':
+        group.measure = group.evidence.size;
+        break;
+      case 'value_count': {
+        const values = group.values!;
+        values.delete(value!);
+        values.set(value!, time);
+        for (const [v, seen] of values) {
+          if (seen >= cutoff && values.size <= this.countCap) break;
+          values.delete(v);
+        }
+        group.measure = values.size;
+        break;
+      }
+      case 'temporal': {
+        const steps = group.steps!;
+        if (time > steps[k]!) steps[k] = time;
+        let seen = 0;
+        for (const t of steps) if (t >= cutoff) seen++;
+        group.measure = seen;
+        break;
+      }
+      case 'temporal_ordered': {
+        const steps = group.steps!;
+        if (k === 0) {
+          if (time > steps[0]!) steps[0] = time;
+        } else if (steps[k - 1]! >= time - this.spec.timespanMillis && steps[k - 1]! > steps[k]!) {
+          steps[k] = steps[k - 1]!;
+        }
+        let done = 0;
+        for (let j = steps.length; j > 0; j--) {
+          if (steps[j - 1]! >= cutoff) {
+            done = j;
+            break;
+          }
+        }
+        group.measure = done;
+        break;
+      }
+    }
+    return group;
+  }
+
+  private groupFor(plan: InputPlan, event: SecurityEvent): GroupState {
+    const accessors = plan.groupAccessors;
+    let key = '';
+    for (let i = 0; i < accessors.length; i++) {
+      if (i > 0) key += KEY_SEPARATOR;
+      key += fieldValueToString(accessors[i]!(event)) ?? ABSENT;
+    }
+    let group = this.groups.get(key);
+    if (group) {
+      // Re-inserting keeps the map ordered by last update: the front is always the least recently active group.
+      this.groups.delete(key);
+      this.groups.set(key, group);
+      return group;
+    }
+    if (this.groups.size >= this.limits.maxGroupKeys) {
+      this.expire();
+      if (this.groups.size >= this.limits.maxGroupKeys) {
+        const oldest = this.groups.keys().next().value as string;
+        this.groups.delete(oldest);
+        this.counters.evictedGroups++;
+      }
+    }
+    const labels: Record<string, string> = {};
+    for (let i = 0; i < accessors.length; i++) {
+      const value = fieldValueToString(accessors[i]!(event));
+      if (value !== undefined) labels[this.labelNames[i]!] = value;
+    }
+    group = new GroupState(labels, this.spec.type, this.evidenceCapacity, this.plans.length);
+    this.groups.set(key, group);
+    return group;
+  }
+
+  /** Drop a few groups whose window drained, least recently active first. */
+  private expire(): void {
+    const horizon = this.watermark - this.spec.timespanMillis;
+    let checks = EXPIRY_CHECKS_PER_EVENT;
+    for (const [key, group] of this.groups) {
+      if (checks-- === 0 || group.lastTime >= horizon) return;
+      this.groups.delete(key);
+      this.counters.expiredGroups++;
+    }
+  }
+}

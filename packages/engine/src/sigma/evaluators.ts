@@ -1,0 +1,148 @@
+/**
+ * RuleEvaluators for compiled Sigma rules: a detection rule reports each matching event; a correlation reports a
+ * group once when its condition is met, and not again for that group until its window has drained.
+ */
+import type { SecurityEvent } from '@vigil/schema';
+import type { Detection, RuleEvaluator, Severity } from '../types.js';
+import type { CorrelationCore, CorrelationCounters, GroupState } from './correlation.js';
+import type { EventPredicate } from './detection.js';
+import { type FieldAccessor, fieldValueToString } from './field-mapping.js';
+import type { SummaryRenderer } from './summary.js';
+
+export interface SigmaRuleMeta {
+  readonly id: string;
+  readonly title: string;
+  readonly severity: Severity;
+  readonly tags: readonly string[];
+  /** The file the rule came from. */
+  readonly source: string;
+  readonly summary: SummaryRenderer;
+}
+
+/** A compiled Sigma rule, with the counters that make its memory use visible. */
+export interface SigmaEvaluator extends RuleEvaluator {
+  readonly kind: 'detection' | 'correlation';
+  readonly source: string;
+  /** Evictions and expiries of group state (always zero for detection rules, which keep none). */
+  counters(): Readonly<CorrelationCounters>;
+}
+
+const NO_DETECTIONS: readonly Detection[] = Object.freeze([]);
+const NO_COUNTERS: Readonly<CorrelationCounters> = Object.freeze({ evictedGroups: 0, expiredGroups: 0 });
+const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
+
+export interface GroupField {
+  /** Label name (the Vigil field name). */
+  readonly label: string;
+  readonly read: FieldAccessor;
+}
+
+export class SigmaDetectionEvaluator implements SigmaEvaluator {
+  readonly kind = 'detection';
+  readonly id: string;
+  readonly title: string;
+  readonly source: string;
+
+  constructor(
+    private readonly meta: SigmaRuleMeta,
+    private readonly matches: EventPredicate,
+    /** Custom `vigil.group-by`: fields copied from the event into the group labels. */
+    private readonly groupFields: readonly GroupField[],
+    private readonly lookup: (event: SecurityEvent, field: string) => string | undefined,
+  ) {
+    this.id = meta.id;
+    this.title = meta.title;
+    this.source = meta.source;
+  }
+
+  process(event: SecurityEvent): readonly Detection[] {
+    if (!this.matches(event)) return NO_DETECTIONS;
+    let labels = NO_LABELS;
+    if (this.groupFields.length > 0) {
+      const collected: Record<string, string> = {};
+      for (const { label, read } of this.groupFields) {
+        const value = fieldValueToString(read(event));
+        if (value !== undefined) collected[label] = value;
+      }
+      labels = collected;
+    }
+    const { meta } = this;
+    return [
+      {
+        ruleId: meta.id,
+        ruleTitle: meta.title,
+        severity: meta.severity,
+        groupLabels: labels,
+        eventIds: [event.id],
+        firstTime: event.time,
+        lastTime: event.time,
+        eventCount: 1,
+        summary: meta.summary({ labels, count: 1, lookup: (field) => this.lookup(event, field) }),
+        tags: meta.tags,
+      },
+    ];
+  }
+
+  stateSize(): number {
+    return 0;
+  }
+
+  counters(): Readonly<CorrelationCounters> {
+    return NO_COUNTERS;
+  }
+}
+
+export class SigmaCorrelationEvaluator implements SigmaEvaluator {
+  readonly kind = 'correlation';
+  readonly id: string;
+  readonly title: string;
+  readonly source: string;
+  private found: Detection[] = [];
+  private readonly onMet = (group: GroupState, event: SecurityEvent) => this.report(group, event);
+
+  constructor(
+    private readonly meta: SigmaRuleMeta,
+    private readonly core: CorrelationCore,
+    private readonly counterValues: CorrelationCounters,
+    private readonly maxEvidenceIds: number,
+  ) {
+    this.id = meta.id;
+    this.title = meta.title;
+    this.source = meta.source;
+  }
+
+  process(event: SecurityEvent): readonly Detection[] {
+    this.core.step(event, this.onMet);
+    if (this.found.length === 0) return NO_DETECTIONS;
+    const found = this.found;
+    this.found = [];
+    return found;
+  }
+
+  private report(group: GroupState, event: SecurityEvent): void {
+    if (event.time <= group.suppressedUntil) return;
+    // Quiet for this group until every event behind this detection has left the window.
+    group.suppressedUntil = event.time + this.core.spec.timespanMillis;
+    const { meta } = this;
+    this.found.push({
+      ruleId: meta.id,
+      ruleTitle: meta.title,
+      severity: meta.severity,
+      groupLabels: group.labels,
+      eventIds: group.evidence.newestIds(this.maxEvidenceIds),
+      firstTime: group.evidence.oldestTime() ?? event.time,
+      lastTime: Math.max(group.lastTime, event.time),
+      eventCount: group.evidence.size,
+      summary: meta.summary({ labels: group.labels, count: group.measure }),
+      tags: meta.tags,
+    });
+  }
+
+  stateSize(): number {
+    return this.core.size();
+  }
+
+  counters(): Readonly<CorrelationCounters> {
+    return { ...this.counterValues };
+  }
+}
