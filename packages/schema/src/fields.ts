@@ -73,6 +73,7 @@ export const Field = {
   mfaMethod: 'vigil.mfa.method',
   dropReason: 'vigil.drop.reason',
   dropCount: 'vigil.drop.count',
+  userExists: 'vigil.user.exists',
   truncated: 'vigil.truncated',
 } as const;
 
@@ -187,11 +188,12 @@ export const FIELDS: readonly FieldDefinition[] = [
     'Second factor concerned: totp, sms, webauthn, email, recovery_code...',
     'totp',
   ),
+  def(Field.userExists, 'boolean', 'vigil', 'Whether the account named in a failed login exists.', false),
   def(
     Field.dropReason,
     'string',
     'vigil',
-    'Why an SDK dropped events: queue_full, send_failed, too_large...',
+    'Why an SDK dropped events: queue_full, rejected, auth, too_large, retries_exhausted or shutdown.',
     'queue_full',
   ),
   def(Field.dropCount, 'integer', 'vigil', 'Number of events dropped for that reason since the last report.', 42),

@@ -1,0 +1,108 @@
+/**
+ * Express 4 and 5. Express is an optional peer dependency and is never imported: its objects are used through the
+ * structural types below.
+ *
+ * @example
+ * import express from 'express';
+ * import { createVigil } from '@vigil/sdk';
+ * import { vigilExpress, vigilErrorHandler } from '@vigil/sdk/express';
+ * const vigil = createVigil({ service: 'orders' });
+ * const app = express();
+ * app.use(vigilExpress(vigil)); // first, before the routes
+ * app.get('/users/:id', handler);
+ * app.use(vigilErrorHandler(vigil)); // after the routes, before your own error handlers
+ */
+import type { Vigil } from '../client.js';
+import { currentRequest, runWithRequest } from '../context.js';
+import type { RequestState } from '../request.js';
+import { trackerOf } from '../tracker.js';
+import { headerReader, type NodeRequestLike, type NodeResponseLike, nodeRequestView, trackResponse } from './shared.js';
+
+export interface ExpressRequestLike extends NodeRequestLike {
+  /** The mount path of the router handling the request (Express sets it; empty at the top level). */
+  readonly baseUrl?: string;
+  /** The route that matched, once one did. */
+  readonly route?: { readonly path?: unknown } | undefined;
+}
+
+export type ExpressMiddleware = (
+  req: ExpressRequestLike,
+  res: NodeResponseLike,
+  next: (error?: unknown) => void,
+) => void;
+export type ExpressErrorMiddleware = (
+  error: unknown,
+  req: ExpressRequestLike,
+  res: NodeResponseLike,
+  next: (error?: unknown) => void,
+) => void;
+
+const STATE = Symbol.for('vigil.request');
+
+type WithState = { [STATE]?: RequestState };
+
+/**
+ * The route template of an Express request: `req.baseUrl` + `req.route.path` (`/api` + `/users/:id`). Undefined
+ * before a route matched (or when none did, as for a 404), so the raw path never stands in for a template.
+ * Note that `baseUrl` is the path the router was reached by: a router mounted on a parameterised path
+ * (`app.use('/tenants/:tid', router)`) shows the actual value of the parameter there.
+ */
+export function expressRoute(req: ExpressRequestLike): string | undefined {
+  const path = req.route?.path;
+  let template: string | undefined;
+  if (typeof path === 'string') template = path;
+  else if (path instanceof RegExp) template = path.toString();
+  else if (Array.isArray(path)) template = path.map(String).join('|');
+  if (template === undefined) return undefined;
+  const base = typeof req.baseUrl === 'string' ? req.baseUrl.replace(/\/+$/, '') : '';
+  if (template === '/' && base) return base;
+  return `${base}${template.startsWith('/') || template.startsWith('|') ? '' : '/'}${template}`;
+}
+
+/** Middleware recording every request. Mount it first, so the whole request runs in its context. */
+export function vigilExpress(vigil: Vigil): ExpressMiddleware {
+  const tracker = trackerOf(vigil);
+  return function vigilMiddleware(req, res, next) {
+    let state: RequestState | undefined;
+    try {
+      state = tracker?.start(nodeRequestView(req), req, () => expressRoute(req));
+      if (state) {
+        const s = state;
+        (req as WithState)[STATE] = s;
+        const tracking = trackResponse(
+          res,
+          () => {
+            // The moment the app ends the response is the moment req.route and req.baseUrl belong to its route.
+            s.route ??= expressRoute(req);
+          },
+          () =>
+            tracker?.finish(s, { statusCode: res.statusCode, bodySize: tracking.bytes(), header: headerReader(res) }),
+        );
+      }
+    } catch {
+      state = undefined;
+    }
+    if (!state) {
+      next();
+      return;
+    }
+    runWithRequest(state, () => next());
+  };
+}
+
+/**
+ * Error middleware: notes the error a route threw (for `app_error` with its class and fingerprint, never its
+ * message) and passes it on unchanged to the next error handler.
+ */
+export function vigilErrorHandler(_vigil?: Vigil): ExpressErrorMiddleware {
+  // Four parameters: that is how Express recognises an error handler.
+  return function vigilErrorMiddleware(error, req, _res, next) {
+    try {
+      const state = (req as WithState)[STATE] ?? currentRequest();
+      if (state && state.error === undefined) state.error = error;
+    } catch {
+      // never stand between an error and the app's own handler
+    }
+    next(error);
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * Plain node:http: wrap a request listener.
+ *
+ * @example
+ * import { createServer } from 'node:http';
+ * import { createVigil } from '@vigil/sdk';
+ * import { wrap } from '@vigil/sdk/node';
+ * const vigil = createVigil({ service: 'orders' });
+ * createServer(wrap(vigil, handler, { route: (req) => myRouter.match(req)?.template })).listen(3000);
+ */
+
+import type { Vigil } from '../client.js';
+import { runWithRequest } from '../context.js';
+import type { RequestState } from '../request.js';
+import { trackerOf } from '../tracker.js';
+import { headerReader, type NodeRequestLike, type NodeResponseLike, nodeRequestView, trackResponse } from './shared.js';
+
+export interface WrapOptions<Req> {
+  /** The route template of a request (`/users/:id`), if the app's router can tell. Without it `http.route` is omitted. */
+  route?: (req: Req) => string | undefined;
+}
+
+/**
+ * Wrap a node:http request listener so each request is recorded and helpers inside it know their request. The
+ * listener's behaviour is unchanged: its return value is passed through, and what it throws is rethrown.
+ */
+export function wrap<Req extends NodeRequestLike, Res extends NodeResponseLike, R>(
+  vigil: Vigil,
+  handler: (req: Req, res: Res) => R,
+  options: WrapOptions<Req> = {},
+): (req: Req, res: Res) => R {
+  const tracker = trackerOf(vigil);
+  if (!tracker) return handler;
+  return function wrapped(this: unknown, req: Req, res: Res): R {
+    let state: RequestState | undefined;
+    try {
+      const resolveRoute = options.route ? () => options.route?.(req) : undefined;
+      state = tracker.start(nodeRequestView(req), req, resolveRoute);
+      if (state) {
+        const s = state;
+        const tracking = trackResponse(
+          res,
+          () => {
+            if (s.route === undefined) s.route = s.currentRoute();
+          },
+          () =>
+            tracker.finish(s, { statusCode: res.statusCode, bodySize: tracking.bytes(), header: headerReader(res) }),
+        );
+      }
+    } catch {
+      state = undefined;
+    }
+    if (!state) return handler.call(this, req, res);
+    const s = state;
+    return runWithRequest(s, () => {
+      try {
+        const result = handler.call(this, req, res);
+        if (isThenable(result)) {
+          // Observe a rejection without handling it: the derived promise rethrows, so an unhandled rejection stays
+          // exactly as unhandled as it was without the SDK.
+          result.then(undefined, (error: unknown) => {
+            s.error ??= error;
+            throw error;
+          });
+        }
+        return result;
+      } catch (error) {
+        s.error ??= error;
+        throw error;
+      }
+    });
+  };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}

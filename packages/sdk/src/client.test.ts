@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parseEvent } from '@vigil/schema';
+import { Receiver, TEST_TOKEN } from './testing/receiver.js';
+
+const entry = fileURLToPath(new URL('./index.js', import.meta.url));
+
+/** Run an ES module snippet in a child node process; resolves with its output and how it ended. */
+async function runChild(source: string, env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', source], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => {
+    stdout += c.toString();
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+  clearTimeout(timer);
+  return { code, signal, stdout, stderr };
+}
+
+describe('client', () => {
+  let receiver: Receiver;
+  before(async () => {
+    receiver = await Receiver.start();
+  });
+  after(() => receiver.close());
+
+  test("mode 'stdout' writes one valid event per line, with the OWASP envelope", async () => {
+    const { stdout, code } = await runChild(`
+      import { createVigil } from ${JSON.stringify(entry)};
+      const vigil = createVigil({ mode: 'stdout', service: 'shop' });
+      vigil.authn.loginFail('ann', { reason: 'bad_password', password: 'hunter2' });
+      vigil.authz.fail('bob', 'invoice-7');
+      await vigil.close();
+    `);
+    assert.equal(code, 0);
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(lines.length, 2);
+    assert.equal(lines[0]!.event, 'authn_login_fail:ann');
+    assert.equal(lines[0]!.level, 'WARN');
+    assert.equal(lines[0]!.appid, 'shop');
+    assert.equal(lines[0]!.datetime, lines[0]!.time);
+    assert.equal(lines[0]!.password, '[REDACTED]');
+    assert.equal(lines[1]!.event, 'authz_fail:bob,invoice-7');
+    for (const line of lines) assert.ok(parseEvent(line).ok, JSON.stringify(line));
+  });
+
+  test('SIGTERM flushes, then the process ends by SIGTERM as it would have without the SDK', async () => {
+    receiver.requests.length = 0;
+    const { signal, code } = await runChild(
+      `
+      import { createVigil } from ${JSON.stringify(entry)};
+      const vigil = createVigil({ service: 'worker', flushIntervalMillis: 60000 });
+      setInterval(() => {}, 1000); // a server keeping the process alive
+      vigil.sys.shutdown();
+      setTimeout(() => process.kill(process.pid, 'SIGTERM'), 20);
+    `,
+      { VIGIL_ENDPOINT: receiver.url, VIGIL_INGEST_TOKEN: TEST_TOKEN },
+    );
+    assert.equal(signal, 'SIGTERM', `exit code ${code}`);
+    assert.deepEqual(
+      receiver.events.map((e) => e.type),
+      ['sys_shutdown'],
+    );
+  });
+
+  test('beforeExit flushes what is queued', async () => {
+    receiver.requests.length = 0;
+    const { code } = await runChild(
+      `
+      import { createVigil } from ${JSON.stringify(entry)};
+      const vigil = createVigil({ service: 'script', flushIntervalMillis: 60000 });
+      vigil.data.export('u1', 10);
+    `,
+      { VIGIL_ENDPOINT: receiver.url, VIGIL_INGEST_TOKEN: TEST_TOKEN },
+    );
+    assert.equal(code, 0);
+    assert.deepEqual(
+      receiver.events.map((e) => e.type),
+      ['data_export'],
+    );
+  });
+});

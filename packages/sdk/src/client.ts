@@ -1,0 +1,291 @@
+/**
+ * `createVigil`: the client. It owns the event builder (envelope, request metadata, redaction, serialisation), the
+ * sink the events go to, the request handler the adapters call, and the vocabulary helpers.
+ *
+ * Nothing here throws into the host: every public method is guarded, and problems go to `onError` (or a single
+ * warning per kind of problem).
+ */
+import { randomUUID } from 'node:crypto';
+import { EVENT_TYPES_BY_NAME, Field, type FieldValue, isKnownEventType } from '@vigil/schema';
+import { type WrapOptions, wrap as wrapNodeHandler } from './adapters/node.js';
+import type { NodeRequestLike, NodeResponseLike } from './adapters/shared.js';
+import { currentRequest } from './context.js';
+import type { DropReason } from './drops.js';
+import { type ResolvedOptions, resolveOptions, type VigilOptions } from './options.js';
+import { createTrustedProxies } from './proxy.js';
+import { createRedactor, type Redactor } from './redact.js';
+import { Reporter } from './report.js';
+import { RequestHandler, type RequestState } from './request.js';
+import { registerForShutdown, unregisterForShutdown } from './shutdown.js';
+import { DisabledSink, StdoutSink } from './stdout.js';
+import { attachTracker } from './tracker.js';
+import { HttpTransport, type Sink, type SinkStats } from './transport.js';
+import { createVocabularyHelpers, type ExtraFields, type VocabularyHelpers } from './vocabulary.js';
+
+export interface VigilStats extends SinkStats {
+  /** `disabled` when endpoint or token was missing in http mode. */
+  readonly mode: 'http' | 'stdout' | 'disabled';
+}
+
+export interface Vigil extends VocabularyHelpers {
+  /** False when the client runs disabled (see `stats().mode`). */
+  readonly enabled: boolean;
+  /**
+   * Record any event type of the catalogue, or a custom `x_` type, with fields under their dotted names.
+   *
+   * @example
+   * vigil.event('x_coupon_redeemed', { 'user.id': '4711', coupon: 'SPRING' });
+   */
+  event(type: string, fields?: ExtraFields): void;
+  /** Queue, delivery and drop counters. */
+  stats(): VigilStats;
+  /** Send what is queued now. Never rejects. */
+  flush(): Promise<void>;
+  /** Flush and stop, bounded by `closeTimeoutMillis`. Events recorded afterwards are dropped (`shutdown`). */
+  close(): Promise<void>;
+  /** Wrap a node:http request listener (same as `wrap` from `@vigil/sdk/node`). */
+  wrap<Req extends NodeRequestLike, Res extends NodeResponseLike, R>(
+    handler: (req: Req, res: Res) => R,
+    options?: WrapOptions<Req>,
+  ): (req: Req, res: Res) => R;
+}
+
+/** The fields every line carries, outside the event's own fields. */
+const ENVELOPE = new Set(['id', 'time', 'type']);
+
+/**
+ * Create a client. Never throws: a missing endpoint or token warns once and returns a disabled client.
+ *
+ * @example
+ * const vigil = createVigil({ endpoint: 'http://127.0.0.1:7070', service: 'checkout-api' }); // token from VIGIL_INGEST_TOKEN
+ * app.use(vigilExpress(vigil));
+ * vigil.authn.loginFail(username, { reason: 'bad_password', userExists: true });
+ */
+export function createVigil(options: VigilOptions = {}): Vigil {
+  const reporter = new Reporter(
+    typeof options?.onError === 'function' ? options.onError : undefined,
+    options?.debug === true,
+  );
+  try {
+    return new VigilClient(resolveOptions(options ?? {}, reporter), options ?? {}, reporter);
+  } catch (error) {
+    reporter.error('internal', 'could not create the client; Vigil is disabled', error);
+    return new VigilClient(
+      resolveOptions({ mode: 'http', endpoint: '', token: '' }, new Reporter(() => {}, false)),
+      {},
+      reporter,
+    );
+  }
+}
+
+class VigilClient implements Vigil {
+  readonly enabled: boolean;
+  readonly authn!: VocabularyHelpers['authn'];
+  readonly authz!: VocabularyHelpers['authz'];
+  readonly excess!: VocabularyHelpers['excess'];
+  readonly upload!: VocabularyHelpers['upload'];
+  readonly input!: VocabularyHelpers['input'];
+  readonly malicious!: VocabularyHelpers['malicious'];
+  readonly privilege!: VocabularyHelpers['privilege'];
+  readonly sensitive!: VocabularyHelpers['sensitive'];
+  readonly sequence!: VocabularyHelpers['sequence'];
+  readonly session!: VocabularyHelpers['session'];
+  readonly sys!: VocabularyHelpers['sys'];
+  readonly user!: VocabularyHelpers['user'];
+  readonly payment!: VocabularyHelpers['payment'];
+  readonly account!: VocabularyHelpers['account'];
+  readonly data!: VocabularyHelpers['data'];
+  readonly app!: VocabularyHelpers['app'];
+  readonly access!: VocabularyHelpers['access'];
+
+  private readonly sink: Sink;
+  private readonly redactor: Redactor;
+  private readonly requests: RequestHandler;
+  private readonly envelope: Record<string, FieldValue>;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly options: ResolvedOptions,
+    raw: VigilOptions,
+    private readonly reporter: Reporter,
+  ) {
+    this.enabled = options.mode !== 'disabled';
+    this.redactor = createRedactor({ keys: options.redact });
+    this.envelope = { [Field.serviceName]: options.service };
+    if (options.serviceVersion) this.envelope[Field.serviceVersion] = options.serviceVersion;
+    if (options.environment) this.envelope[Field.deploymentEnvironmentName] = options.environment;
+
+    const { proxies, invalid } = createTrustedProxies(options.trustedProxies, options.forwardedHeader);
+    if (invalid.length > 0) {
+      reporter.warnOnce(
+        'config_invalid',
+        `trustedProxies: ignoring entries that are not IPs or CIDRs: ${invalid.join(', ')}`,
+      );
+    }
+    this.requests = new RequestHandler({
+      proxies,
+      redactor: this.redactor,
+      reporter,
+      identify: typeof raw.identify === 'function' ? raw.identify : undefined,
+      sessionCookies: options.sessionCookies,
+      loginRoutes: options.loginRoutes,
+      automaticEvents: raw.automaticEvents,
+      recordRequests: options.recordRequests,
+      emit: (type, fields, state) => this.record(type, fields, state),
+    });
+
+    const dropEvent = (reason: DropReason, count: number) =>
+      this.serialise('sdk_drops', { [Field.dropReason]: reason, [Field.dropCount]: count }) ?? '';
+    if (options.mode === 'http' && options.endpoint && options.token) {
+      this.sink = new HttpTransport({
+        ...options,
+        endpoint: options.endpoint,
+        token: options.token,
+        dropEvent,
+        reporter,
+      });
+    } else if (options.mode === 'stdout') {
+      this.sink = new StdoutSink(dropEvent);
+    } else {
+      this.sink = new DisabledSink();
+    }
+
+    const helpers = createVocabularyHelpers((type, fields) => this.record(type, fields), {
+      hashObjectIds: options.hashObjectIds,
+    });
+    Object.assign(this, guard(helpers, reporter));
+
+    if (this.enabled) {
+      attachTracker(this, {
+        start: (view, request, resolver) => {
+          try {
+            return this.closing ? undefined : this.requests.start(view, request, resolver);
+          } catch (error) {
+            reporter.error('internal', 'could not start tracking a request', error);
+            return undefined;
+          }
+        },
+        finish: (state, response) => {
+          try {
+            this.requests.finish(state, response);
+          } catch (error) {
+            reporter.error('internal', 'could not record a request', error);
+          }
+        },
+      });
+      if (options.flushOnExit) registerForShutdown(this);
+    }
+  }
+
+  event(type: string, fields: ExtraFields = {}): void {
+    try {
+      if (typeof type !== 'string' || !isKnownEventType(type)) {
+        this.reporter.warnOnce(
+          'events_rejected',
+          `vigil.event(): unknown event type ${JSON.stringify(String(type).slice(0, 64))} was not sent; use a type ` +
+            'of the vocabulary (docs/events.md) or a custom type starting with "x_"',
+        );
+        return;
+      }
+      this.record(type, { ...(typeof fields === 'object' && fields !== null ? fields : {}) });
+    } catch (error) {
+      this.reporter.error('internal', 'could not record an event', error);
+    }
+  }
+
+  stats(): VigilStats {
+    return { mode: this.options.mode, ...this.sink.stats() };
+  }
+
+  flush(): Promise<void> {
+    try {
+      return this.sink.flush().catch(() => {});
+    } catch {
+      return Promise.resolve();
+    }
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      unregisterForShutdown(this);
+      try {
+        await this.sink.close(this.options.closeTimeoutMillis);
+      } catch (error) {
+        this.reporter.error('internal', 'could not close the transport', error);
+      }
+    })();
+    return this.closing;
+  }
+
+  wrap<Req extends NodeRequestLike, Res extends NodeResponseLike, R>(
+    handler: (req: Req, res: Res) => R,
+    options?: WrapOptions<Req>,
+  ): (req: Req, res: Res) => R {
+    return wrapNodeHandler(this, handler, options);
+  }
+
+  /** Build, redact and queue one event, attached to the current request (or the one given). */
+  private record(type: string, fields: Record<string, unknown>, state: RequestState | undefined = currentRequest()) {
+    if (!this.enabled) return;
+    try {
+      const merged = state ? { ...state.metadata(), ...fields } : fields;
+      const line = this.serialise(type, merged);
+      if (line !== undefined) this.sink.enqueue(line);
+      state?.recorded.add(type);
+    } catch (error) {
+      this.reporter.error('internal', `could not record a ${type} event`, error);
+    }
+  }
+
+  private serialise(type: string, fields: Record<string, unknown>): string | undefined {
+    const safe = this.redactor.fields(fields);
+    for (const key of ENVELOPE) delete safe[key];
+    const event: Record<string, unknown> = {
+      id: randomUUID(),
+      time: new Date().toISOString(),
+      type,
+      ...this.envelope,
+      ...safe,
+    };
+    if (this.options.mode === 'stdout') Object.assign(event, owaspEnvelope(type, event, this.options.service));
+    return JSON.stringify(event);
+  }
+}
+
+/**
+ * The envelope of the OWASP Logging Vocabulary cheat sheet, for stdout lines: `event` is `type:arg1,arg2` with the
+ * arguments the catalogue names, in its order.
+ */
+function owaspEnvelope(type: string, event: Record<string, unknown>, service: string): Record<string, unknown> {
+  const definition = EVENT_TYPES_BY_NAME.get(type);
+  const args = (definition?.args ?? [])
+    .map((a) => event[a.field])
+    .filter((v) => v !== undefined)
+    .map((v) => (Array.isArray(v) ? v.join(' ') : String(v)));
+  return {
+    datetime: event.time,
+    appid: service,
+    event: args.length > 0 ? `${type}:${args.join(',')}` : type,
+    level: definition?.level ?? 'INFO',
+    description: definition?.description ?? type,
+  };
+}
+
+/** Wrap every function of a helper tree so that nothing a caller passes can make it throw. */
+function guard<T extends object>(tree: T, reporter: Reporter, prefix = 'vigil'): T {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(tree)) {
+    if (typeof value === 'function') {
+      out[key] = (...args: unknown[]) => {
+        try {
+          (value as (...a: unknown[]) => unknown)(...args);
+        } catch (error) {
+          reporter.error('internal', `${prefix}.${key}() could not record its event`, error);
+        }
+      };
+    } else if (typeof value === 'object' && value !== null) {
+      out[key] = guard(value, reporter, `${prefix}.${key}`);
+    }
+  }
+  return out as T;
+}

@@ -1,0 +1,19 @@
+/**
+ * The request an event belongs to, carried through `AsyncLocalStorage`: an event recorded by a helper anywhere
+ * below a request handler (a service, a repository, a callback) gets the request's client address, route,
+ * principal, trace ids and request id without the app passing them along.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { RequestState } from './request.js';
+
+const storage = new AsyncLocalStorage<RequestState>();
+
+/** The request being handled in the current async context, if any. */
+export function currentRequest(): RequestState | undefined {
+  return storage.getStore();
+}
+
+/** Run `fn` (the rest of the request's handling) with `state` as the current request. */
+export function runWithRequest<T>(state: RequestState, fn: () => T): T {
+  return storage.run(state, fn);
+}

@@ -1,0 +1,89 @@
+/**
+ * Every default of the SDK, in one place. `VigilOptions` (options.ts) documents each option and points here;
+ * docs/sdk.md lists the same values. Change a default here and nowhere else.
+ */
+export const DEFAULTS = {
+  /** `http` sends batches to the collector; `stdout` writes one JSON line per event for teams that ship logs. */
+  mode: 'http',
+  /** Collector base URL. None: read `VIGIL_ENDPOINT`, otherwise the SDK runs disabled and warns once. */
+  endpoint: undefined,
+  /** Ingest token. None: read `VIGIL_INGEST_TOKEN`, otherwise the SDK runs disabled and warns once. */
+  token: undefined,
+  /** `service.name` on every event. None: `npm_package_name`, otherwise `unknown_service:node` (OpenTelemetry). */
+  service: undefined,
+  /** Events waiting to be sent; past this, new events are dropped and counted as `queue_full`. */
+  maxQueueSize: 10_000,
+  /** Events per request to the collector. */
+  maxBatchSize: 500,
+  /** A partial batch is sent at the latest this long after its first event was queued. */
+  flushIntervalMillis: 1000,
+  /** Compress request bodies with gzip (`Content-Encoding: gzip`). */
+  gzip: true,
+  /** Attempts after the first one, for network errors, 408, 429 and 5xx. Then the batch counts as dropped. */
+  maxRetries: 5,
+  /** First backoff ceiling; each retry doubles it (full jitter: a random wait between 0 and the ceiling). */
+  initialBackoffMillis: 500,
+  /** Backoff ceiling, and the longest `Retry-After` the SDK honours. */
+  maxBackoffMillis: 30_000,
+  /** One request to the collector is aborted after this long. */
+  requestTimeoutMillis: 10_000,
+  /** `close()`, `beforeExit` and `SIGTERM` stop waiting for the collector after this long. */
+  closeTimeoutMillis: 5000,
+  /** A single event larger than this (serialised JSON) is dropped as `too_large`, never sent. */
+  maxEventBytes: 64 * 1024,
+  /** Longer strings are cut (the collector's own limit, PARSE_DEFAULTS.maxStringLength, is the same). */
+  maxStringLength: 8192,
+  /** Flush on `beforeExit` and `SIGTERM` (see docs/sdk.md, "Shutdown"). */
+  flushOnExit: true,
+  /** Peers whose forwarding headers are believed. None: `client.address` is always the socket peer. */
+  trustedProxies: [] as readonly string[],
+  /** Which header a trusted proxy sets: `x-forwarded-for` (nginx, most load balancers) or `forwarded` (RFC 7239). */
+  forwardedHeader: 'x-forwarded-for',
+  /** Extra key names or dotted paths to redact, on top of the built-in list (redact.ts). */
+  redact: [] as readonly string[],
+  /** Cookies whose value identifies a session; `session.id` is a truncated SHA-256 of the first one found. */
+  sessionCookies: ['connect.sid', 'sid', 'session'] as readonly string[],
+  /** Route templates (or `METHOD /template`) whose 401 means a failed login. */
+  loginRoutes: [] as readonly string[],
+  /** Hash object ids given to `vigil.access()` (truncated SHA-256) instead of sending them as they are. */
+  hashObjectIds: false,
+  /** Record one `http_request` event per request. Automatic security events are recorded either way. */
+  recordRequests: true,
+  /** Write diagnostics to stderr. */
+  debug: false,
+} as const;
+
+/**
+ * Which event the request handler records for a response status, on top of the `http_request` event. `null`
+ * switches one off. A helper event of the same kind recorded by the app during the request replaces it, so a
+ * login handler that calls `vigil.authn.loginFail()` and answers 401 produces one failure, not two.
+ */
+export const DEFAULT_AUTOMATIC_EVENTS = {
+  /** 401 on a route in `loginRoutes`. */
+  loginFailure: 'authn_login_fail',
+  /**
+   * 401 anywhere else. Off by default: a 401 there is usually a missing or expired credential, which no OWASP
+   * type describes without guessing (it is neither a login nor provably a token reuse). The `http_request` event
+   * still carries `event.outcome: failure`; detection rules count those.
+   */
+  unauthorized: null,
+  /** 403. */
+  forbidden: 'authz_fail',
+  /** 429: the app's own rate limiter said no. */
+  tooManyRequests: 'excess_rate_limit_exceeded',
+  /** 5xx, and errors thrown by route handlers. */
+  serverError: 'app_error',
+} as const;
+
+/** Limits of the redaction walk: deeper or wider input is cut, never walked without end. */
+export const REDACTION_LIMITS = {
+  maxDepth: 8,
+  maxKeys: 200,
+  maxArrayLength: 64,
+} as const;
+
+/** Length in hex digits of the truncated SHA-256 used for `session.id`, hashed object ids and fingerprints. */
+export const HASH_HEX_LENGTH = 16;
+
+/** Where the collector takes events (PRODUCT.md, user-facing contracts). */
+export const EVENTS_PATH = '/v1/events';

@@ -1,0 +1,210 @@
+/**
+ * The options of `createVigil`, and their resolution: explicit option, then environment variable, then the default
+ * from defaults.ts. A bad value never throws into the host: it is reported (naming the option) and its default used.
+ */
+import { DEFAULTS } from './defaults.js';
+import type { ForwardedHeader } from './proxy.js';
+import type { ErrorHook, Reporter } from './report.js';
+import type { AutomaticEvents, IdentifyHook } from './request.js';
+
+export interface VigilOptions {
+  /** Collector base URL, e.g. `http://127.0.0.1:7070`. Env `VIGIL_ENDPOINT`. Required in `http` mode. */
+  endpoint?: string;
+  /** Ingest token. Env `VIGIL_INGEST_TOKEN`. Required in `http` mode. */
+  token?: string;
+  /** `service.name` of every event. Default: `npm_package_name`, else `unknown_service:node`. */
+  service?: string;
+  /** `service.version` of every event. Default: none. */
+  serviceVersion?: string;
+  /** `deployment.environment.name` of every event. Default: none. */
+  environment?: string;
+  /** `http` (default) sends to the collector; `stdout` writes one JSON line per event. */
+  mode?: 'http' | 'stdout';
+  /** Default 10 000. */
+  maxQueueSize?: number;
+  /** Default 500. */
+  maxBatchSize?: number;
+  /** Default 1000. */
+  flushIntervalMillis?: number;
+  /** Default true. */
+  gzip?: boolean;
+  /** Default 5. */
+  maxRetries?: number;
+  /** Default 500. */
+  initialBackoffMillis?: number;
+  /** Default 30 000. */
+  maxBackoffMillis?: number;
+  /** Default 10 000. */
+  requestTimeoutMillis?: number;
+  /** Default 5000. */
+  closeTimeoutMillis?: number;
+  /** Default 65 536. */
+  maxEventBytes?: number;
+  /** Default true: flush on `beforeExit` and `SIGTERM`. */
+  flushOnExit?: boolean;
+  /** IPs, CIDRs or `loopback` / `private` / `linklocal` whose forwarding headers are believed. Default none. */
+  trustedProxies?: readonly string[];
+  /** Default `x-forwarded-for`. */
+  forwardedHeader?: ForwardedHeader;
+  /** Extra key names or dotted paths to redact. Default none (the built-in list always applies). */
+  redact?: readonly string[];
+  /** Default `connect.sid`, `sid`, `session`. */
+  sessionCookies?: readonly string[];
+  /** Route templates (`/login`) or `METHOD /template` whose 401 is a failed login. Default none. */
+  loginRoutes?: readonly string[];
+  /** Which event each status records; see DEFAULT_AUTOMATIC_EVENTS. */
+  automaticEvents?: Partial<AutomaticEvents>;
+  /** Default false. */
+  hashObjectIds?: boolean;
+  /** Default true. */
+  recordRequests?: boolean;
+  /** Who a request runs as. Default: `req.user` / `req.auth` conventions (request.ts, defaultIdentify). */
+  identify?: IdentifyHook;
+  /** Called with every problem of the SDK itself. Default: one `process.emitWarning` per kind of problem. */
+  onError?: ErrorHook;
+  /** Default false. */
+  debug?: boolean;
+}
+
+type NumberKey =
+  | 'maxQueueSize'
+  | 'maxBatchSize'
+  | 'flushIntervalMillis'
+  | 'maxRetries'
+  | 'initialBackoffMillis'
+  | 'maxBackoffMillis'
+  | 'requestTimeoutMillis'
+  | 'closeTimeoutMillis'
+  | 'maxEventBytes';
+
+/** Smallest valid value of each numeric option. */
+const MINIMUM: Record<NumberKey, number> = {
+  maxQueueSize: 1,
+  maxBatchSize: 1,
+  flushIntervalMillis: 1,
+  maxRetries: 0,
+  initialBackoffMillis: 0,
+  maxBackoffMillis: 0,
+  requestTimeoutMillis: 1,
+  closeTimeoutMillis: 0,
+  maxEventBytes: 256,
+};
+
+export interface ResolvedOptions extends Required<Pick<VigilOptions, NumberKey>> {
+  readonly mode: 'http' | 'stdout' | 'disabled';
+  readonly endpoint: string | undefined;
+  readonly token: string | undefined;
+  readonly service: string;
+  readonly serviceVersion: string | undefined;
+  readonly environment: string | undefined;
+  readonly gzip: boolean;
+  readonly flushOnExit: boolean;
+  readonly trustedProxies: readonly string[];
+  readonly forwardedHeader: ForwardedHeader;
+  readonly redact: readonly string[];
+  readonly sessionCookies: readonly string[];
+  readonly loginRoutes: readonly string[];
+  readonly hashObjectIds: boolean;
+  readonly recordRequests: boolean;
+}
+
+function stringList(value: unknown, key: string, fallback: readonly string[], reporter: Reporter): readonly string[] {
+  if (value === undefined) return fallback;
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value;
+  reporter.warnOnce('config_invalid', `option ${key} must be an array of strings; using its default`);
+  return fallback;
+}
+
+function nonEmpty(value: unknown): string | undefined {
+  return typeof value === 'string' && value.trim().length > 0 ? value.trim() : undefined;
+}
+
+export function resolveOptions(options: VigilOptions, reporter: Reporter, env = process.env): ResolvedOptions {
+  const o = (typeof options === 'object' && options !== null ? options : {}) as VigilOptions;
+  const number = (key: NumberKey): number => {
+    const value = o[key];
+    if (value === undefined) return DEFAULTS[key];
+    if (typeof value === 'number' && Number.isFinite(value) && value >= MINIMUM[key]) return value;
+    reporter.warnOnce(
+      'config_invalid',
+      `option ${key} must be a number >= ${MINIMUM[key]}, got ${String(value)}; using ${DEFAULTS[key]}`,
+    );
+    return DEFAULTS[key];
+  };
+  const bool = (key: 'gzip' | 'flushOnExit' | 'hashObjectIds' | 'recordRequests'): boolean => {
+    const value = o[key];
+    if (value === undefined) return DEFAULTS[key];
+    if (typeof value === 'boolean') return value;
+    reporter.warnOnce('config_invalid', `option ${key} must be true or false; using ${DEFAULTS[key]}`);
+    return DEFAULTS[key];
+  };
+
+  let mode: ResolvedOptions['mode'] = DEFAULTS.mode;
+  if (o.mode === 'stdout' || o.mode === 'http') mode = o.mode;
+  else if (o.mode !== undefined) {
+    reporter.warnOnce('config_invalid', `option mode must be 'http' or 'stdout', got ${String(o.mode)}; using http`);
+  }
+  const endpoint = nonEmpty(o.endpoint) ?? nonEmpty(env.VIGIL_ENDPOINT);
+  const token = nonEmpty(o.token) ?? nonEmpty(env.VIGIL_INGEST_TOKEN);
+  if (mode === 'http') {
+    const missing = [endpoint ? '' : 'endpoint (or VIGIL_ENDPOINT)', token ? '' : 'token (or VIGIL_INGEST_TOKEN)']
+      .filter(Boolean)
+      .join(' and ');
+    let url: URL | undefined;
+    try {
+      url = endpoint ? new URL(endpoint) : undefined;
+    } catch {
+      url = undefined;
+    }
+    if (missing) {
+      reporter.warnOnce(
+        'config_missing',
+        `Vigil is disabled: no ${missing} was given. Set it, or use mode: 'stdout' to write events to standard output`,
+      );
+      mode = 'disabled';
+    } else if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      reporter.warnOnce('config_invalid', `Vigil is disabled: endpoint ${String(endpoint)} is not an http(s) URL`);
+      mode = 'disabled';
+    } else if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+      reporter.warnOnce(
+        'insecure_endpoint',
+        `the ingest token is sent in clear text to ${url.host}: use an https:// endpoint outside loopback`,
+      );
+    }
+  }
+  const forwardedHeader: ForwardedHeader = o.forwardedHeader === 'forwarded' ? 'forwarded' : DEFAULTS.forwardedHeader;
+  if (o.forwardedHeader !== undefined && o.forwardedHeader !== 'forwarded' && o.forwardedHeader !== 'x-forwarded-for') {
+    reporter.warnOnce('config_invalid', `option forwardedHeader must be 'x-forwarded-for' or 'forwarded'`);
+  }
+  const maxBackoffMillis = number('maxBackoffMillis');
+  return {
+    mode,
+    endpoint,
+    token,
+    service: nonEmpty(o.service) ?? nonEmpty(env.npm_package_name) ?? 'unknown_service:node',
+    serviceVersion: nonEmpty(o.serviceVersion),
+    environment: nonEmpty(o.environment),
+    maxQueueSize: Math.floor(number('maxQueueSize')),
+    maxBatchSize: Math.floor(number('maxBatchSize')),
+    flushIntervalMillis: number('flushIntervalMillis'),
+    gzip: bool('gzip'),
+    maxRetries: Math.floor(number('maxRetries')),
+    initialBackoffMillis: Math.min(number('initialBackoffMillis'), maxBackoffMillis),
+    maxBackoffMillis,
+    requestTimeoutMillis: number('requestTimeoutMillis'),
+    closeTimeoutMillis: number('closeTimeoutMillis'),
+    maxEventBytes: Math.floor(number('maxEventBytes')),
+    flushOnExit: bool('flushOnExit'),
+    trustedProxies: stringList(o.trustedProxies, 'trustedProxies', DEFAULTS.trustedProxies, reporter),
+    forwardedHeader,
+    redact: stringList(o.redact, 'redact', DEFAULTS.redact, reporter),
+    sessionCookies: stringList(o.sessionCookies, 'sessionCookies', DEFAULTS.sessionCookies, reporter),
+    loginRoutes: stringList(o.loginRoutes, 'loginRoutes', DEFAULTS.loginRoutes, reporter),
+    hashObjectIds: bool('hashObjectIds'),
+    recordRequests: bool('recordRequests'),
+  };
+}
+
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '[::1]' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}

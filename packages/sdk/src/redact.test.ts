@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { createRedactor, luhnValid, REDACTED, redact } from './redact.js';
+
+const r = createRedactor({ keys: ['customer.email', 'nickname'] });
+
+describe('redaction', () => {
+  test('sensitive keys are matched on their last segment, case and separators normalised', () => {
+    for (const key of [
+      'password',
+      'Password',
+      'user.password',
+      'user[password]',
+      'X-Api-Key',
+      'api_key',
+      'apiKey',
+      'Authorization',
+      'set-cookie',
+      'access_token',
+      'refreshToken',
+      'client_secret',
+      'resetPasswordToken',
+      'cvv',
+      'SSN',
+      'otp',
+      'pin',
+      'connect.sid',
+      'nickname',
+    ]) {
+      assert.equal(r.isSensitiveKey(key), true, key);
+    }
+    for (const key of ['user.id', 'session.id', 'shipping', 'company', 'vigil.token.id', 'http.route', 'spin_count']) {
+      assert.equal(r.isSensitiveKey(key), false, key);
+    }
+  });
+
+  test('objects: sensitive keys replaced at any depth, Errors reduced to their class, cycles cut', () => {
+    const input: Record<string, unknown> = {
+      user: 'ann',
+      password: 'hunter2',
+      nested: { headers: { authorization: 'Bearer abc.def.ghi', accept: 'json' }, list: [{ token: 't0k3n' }] },
+      error: new TypeError('failed for hunter2'),
+    };
+    input.self = input;
+    const out = r.value(input) as Record<string, unknown>;
+    const text = JSON.stringify(out);
+    assert.equal(out.password, REDACTED);
+    assert.equal(out.user, 'ann');
+    assert.equal(out.error, 'TypeError');
+    assert.ok(!text.includes('hunter2'));
+    assert.ok(!text.includes('t0k3n'));
+    assert.ok(!text.includes('abc.def'));
+    assert.ok(text.includes('json'));
+    assert.deepEqual(redact({ apikey: 'k', ok: 1 }), { apikey: REDACTED, ok: 1 });
+  });
+
+  test('event fields: flattened to dotted names, configured paths redacted', () => {
+    const out = r.fields({ customer: { email: 'a@b.example', plan: 'pro', card: '4111 1111 1111 1111' }, n: 3 });
+    assert.deepEqual(out, {
+      'customer.email': REDACTED,
+      'customer.plan': 'pro',
+      'customer.card': REDACTED,
+      n: 3,
+    });
+  });
+
+  test('query strings', () => {
+    assert.equal(r.query('a=1&token=x'), `a=1&token=${REDACTED}`);
+    assert.equal(
+      r.query('page=2&access_token=abc&API-KEY=zz&q=shoes'),
+      `page=2&access_token=${REDACTED}&API-KEY=${REDACTED}&q=shoes`,
+    );
+    assert.equal(r.query('pass%77ord=x'), `pass%77ord=${REDACTED}`, 'keys are judged decoded');
+    assert.equal(r.query('q=%zz'), 'q=%zz', 'a malformed escape does not throw');
+  });
+
+  test('free text: card numbers by pattern and Luhn', () => {
+    assert.equal(luhnValid('4111111111111111'), true);
+    assert.equal(luhnValid('4111111111111112'), false);
+    assert.equal(r.text('paid with 4111 1111 1111 1111 today'), `paid with ${REDACTED} today`);
+    assert.equal(r.text('card 5500-0000-0000-0004'), `card ${REDACTED}`);
+    assert.equal(r.text('order 4111111111111112'), 'order 4111111111111112', 'Luhn-invalid: not a card');
+    assert.equal(r.text('id 1234567890123'), 'id 1234567890123', 'no issuer starts with 1');
+    assert.equal(r.text('/cards/4012888888881881/charge'), `/cards/${REDACTED}/charge`);
+  });
+
+  test('free text: bearer tokens, JWTs and key=value secrets', () => {
+    const jwt =
+      'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c';
+    const header = r.text(`Authorization: Bearer ${jwt}`);
+    assert.ok(header.startsWith(`Authorization: ${REDACTED}`) && !header.includes('eyJ'), header);
+    assert.equal(r.text(`auth header was bearer abcdefghijkl`), `auth header was bearer ${REDACTED}`);
+    assert.equal(r.text(`token in body ${jwt} end`), `token in body ${REDACTED} end`);
+    assert.equal(r.text('connect to db password=s3cret host=x'), `connect to db password=${REDACTED} host=x`);
+    assert.equal(r.text('{"user":"ann","password":"s3cret"}'), `{"user":"ann","password":"${REDACTED}"}`);
+    assert.equal(r.text('api.example.com/v1/x'), 'api.example.com/v1/x', 'dotted names are not JWTs');
+  });
+
+  test('strings are neutralised against log injection and cut to the limit', () => {
+    const short = createRedactor({ maxStringLength: 10 });
+    assert.deepEqual(short.fields({ ua: 'curl\n2026 fake line', long: 'x'.repeat(50) }), {
+      ua: 'curl\\u000a',
+      long: 'x'.repeat(10),
+    });
+  });
+});

@@ -1,0 +1,87 @@
+/**
+ * How the SDK tells the host about its own problems without ever throwing into it: typed errors with stable codes,
+ * handed to the `onError` hook, or, without one, a single `process.emitWarning` per code.
+ */
+
+export type VigilErrorCode =
+  /** Endpoint or token missing: the SDK runs disabled. */
+  | 'config_missing'
+  /** An option had an invalid value; its default is used instead. */
+  | 'config_invalid'
+  /** The ingest token would travel in clear text to a host that is not loopback. */
+  | 'insecure_endpoint'
+  /** The collector refused the token (401/403). */
+  | 'auth_rejected'
+  /** The collector refused the request for a reason retrying cannot fix (404, 3xx...). */
+  | 'endpoint_rejected'
+  /** The collector rejected events as invalid (400/422, or per event in a 200). */
+  | 'events_rejected'
+  /** A batch could not be delivered after every retry. */
+  | 'delivery_failed'
+  /** A user hook (`identify`, `route`) threw. */
+  | 'hook_failed'
+  /** A bug in the SDK, caught before it could reach the host. */
+  | 'internal';
+
+export class VigilSdkError extends Error {
+  readonly code: VigilErrorCode;
+
+  constructor(code: VigilErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'VigilSdkError';
+    this.code = code;
+  }
+}
+
+export type ErrorHook = (error: VigilSdkError) => void;
+
+export class Reporter {
+  private readonly warned = new Set<VigilErrorCode>();
+  private readonly emitted = new Set<VigilErrorCode>();
+
+  constructor(
+    private readonly onError: ErrorHook | undefined,
+    private readonly debugEnabled: boolean,
+  ) {}
+
+  /** Report a problem every time it happens when there is a hook; otherwise warn once per code. */
+  error(code: VigilErrorCode, message: string, cause?: unknown): void {
+    const error = new VigilSdkError(code, message, cause === undefined ? undefined : { cause });
+    this.debug(`${code}: ${message}`);
+    if (!this.onError) {
+      this.emitOnce(error);
+      return;
+    }
+    try {
+      this.onError(error);
+    } catch {
+      // the hook is the host's code; a throwing hook must not turn into a throwing SDK
+    }
+  }
+
+  /** Report a problem once per code for the life of the client, hook or not. */
+  warnOnce(code: VigilErrorCode, message: string, cause?: unknown): void {
+    if (this.warned.has(code)) return;
+    this.warned.add(code);
+    this.error(code, message, cause);
+  }
+
+  debug(message: string): void {
+    if (!this.debugEnabled) return;
+    try {
+      process.stderr.write(`[vigil] ${message}\n`);
+    } catch {
+      // stderr closed: nothing to tell
+    }
+  }
+
+  private emitOnce(error: VigilSdkError): void {
+    if (this.emitted.has(error.code)) return;
+    this.emitted.add(error.code);
+    try {
+      process.emitWarning(error.message, { type: 'VigilWarning', code: `VIGIL_${error.code.toUpperCase()}` });
+    } catch {
+      // a process without warnings: nothing to tell
+    }
+  }
+}

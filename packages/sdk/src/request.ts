@@ -1,0 +1,403 @@
+/**
+ * The one framework-neutral request handler every adapter calls. An adapter turns its framework's request and
+ * response into a `RequestView` and a `ResponseView`; everything else (client address behind proxies, principal,
+ * session, trace ids, redaction, the automatic security events) happens here, once, for every framework.
+ */
+import { Field, type FieldValue } from '@vigil/schema';
+import { DEFAULT_AUTOMATIC_EVENTS } from './defaults.js';
+import { errorFingerprint, shortHash } from './fingerprint.js';
+import type { TrustedProxies } from './proxy.js';
+import { errorClassName, type Redactor } from './redact.js';
+import type { Reporter } from './report.js';
+
+export type HeaderMap = Readonly<Record<string, string | string[] | undefined>>;
+
+/** What the handler needs to know about an incoming request, at its start. */
+export interface RequestView {
+  /** HTTP method as received. */
+  readonly method: string;
+  /** Request target as received: path and query (`/users/4711?expand=1`). */
+  readonly url: string;
+  /** Headers with lower-case names, as node:http gives them. */
+  readonly headers: HeaderMap;
+  /** Address of the socket peer (the client, or the last proxy). */
+  readonly remoteAddress?: string;
+  readonly remotePort?: number;
+}
+
+/** What the handler needs to know about the response, at its end. */
+export interface ResponseView {
+  readonly statusCode: number;
+  /** The route template that matched (`/users/:id`), if the framework knows one. Never the raw path. */
+  readonly route?: string;
+  /** Bytes of body sent, when counted; otherwise the response's Content-Length is used. */
+  readonly bodySize?: number;
+  /** Reads a response header (Content-Length, rate-limit headers). */
+  readonly header?: (name: string) => unknown;
+  /** An error thrown by the route, if the adapter saw one. */
+  readonly error?: unknown;
+}
+
+/** Who the request ran as. Every value is an id or a name, never a credential. */
+export interface Principal {
+  readonly userId?: string;
+  readonly userName?: string;
+  readonly roles?: readonly string[];
+  readonly tenantId?: string;
+  readonly apiKeyId?: string;
+}
+
+/** Tells the SDK who a request runs as. Gets the framework's request object (after authentication middleware ran). */
+// biome-ignore lint/suspicious/noExplicitAny: the request object of whichever framework the app uses
+export type IdentifyHook = (req: any) => Principal | null | undefined;
+
+export interface AutomaticEvents {
+  readonly loginFailure: string | null;
+  readonly unauthorized: string | null;
+  readonly forbidden: string | null;
+  readonly tooManyRequests: string | null;
+  readonly serverError: string | null;
+}
+
+export interface RequestHandlerConfig {
+  readonly proxies: TrustedProxies;
+  readonly redactor: Redactor;
+  readonly reporter: Reporter;
+  readonly identify?: IdentifyHook;
+  readonly sessionCookies: readonly string[];
+  readonly loginRoutes: readonly string[];
+  readonly automaticEvents?: Partial<AutomaticEvents>;
+  readonly recordRequests: boolean;
+  /** Record an event in the context of a request (the client's event builder). */
+  readonly emit: (type: string, fields: Record<string, unknown>, state: RequestState) => void;
+}
+
+/** One request in flight. Adapters keep it; helpers find it through context.ts. */
+export class RequestState {
+  readonly startedAt = process.hrtime.bigint();
+  /** Event types recorded during this request, so an automatic event does not repeat the app's own. */
+  readonly recorded = new Set<string>();
+  /** The route template, once the adapter knows it. */
+  route: string | undefined;
+  /** Asked for the route template when none was set (routing happens after the request starts). */
+  routeResolver: (() => string | undefined) | undefined;
+  /** An error thrown by the route, set by an error hook. */
+  error: unknown;
+  finished = false;
+
+  constructor(
+    /** The framework's request object, handed to `identify`. */
+    readonly raw: unknown,
+    readonly method: string,
+    readonly path: string,
+    /** Fields known when the request starts, already redacted. */
+    readonly fields: Readonly<Record<string, FieldValue>>,
+    readonly headers: HeaderMap,
+    private readonly handler: RequestHandler,
+  ) {}
+
+  /** The fields every event recorded during this request carries: request metadata, route and principal. */
+  metadata(): Record<string, unknown> {
+    const out: Record<string, unknown> = { ...this.fields };
+    const route = this.currentRoute();
+    if (route !== undefined) out[Field.httpRoute] = route;
+    Object.assign(out, principalFields(this.handler.principal(this)));
+    return out;
+  }
+
+  currentRoute(): string | undefined {
+    if (this.route !== undefined) return this.route;
+    try {
+      return this.routeResolver?.();
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}(-.*)?$/;
+const ZERO_TRACE = /^0+$/;
+const MAX_HEADER_ID_LENGTH = 128;
+
+export class RequestHandler {
+  private readonly automatic: AutomaticEvents;
+  private readonly loginRoutes: ReadonlyArray<{ method?: string; route: string }>;
+
+  constructor(private readonly config: RequestHandlerConfig) {
+    this.automatic = { ...DEFAULT_AUTOMATIC_EVENTS, ...config.automaticEvents };
+    this.loginRoutes = config.loginRoutes.map((entry) => {
+      const space = entry.trim().indexOf(' ');
+      return space === -1
+        ? { route: entry.trim() }
+        : {
+            method: entry.trim().slice(0, space).toUpperCase(),
+            route: entry
+              .trim()
+              .slice(space + 1)
+              .trim(),
+          };
+    });
+  }
+
+  /** A request arrived. `raw` is the framework's request object (for `identify`). */
+  start(view: RequestView, raw: unknown, routeResolver?: () => string | undefined): RequestState {
+    const { redactor } = this.config;
+    const method = (typeof view.method === 'string' ? view.method : 'GET').toUpperCase().slice(0, 32);
+    const { path, query } = splitTarget(typeof view.url === 'string' ? view.url : '/');
+    const headers = view.headers ?? {};
+    const fields: Record<string, FieldValue> = {
+      [Field.httpRequestMethod]: method,
+      [Field.urlPath]: redactor.text(path),
+    };
+    if (query) fields[Field.urlQuery] = redactor.query(query);
+    const peer = view.remoteAddress;
+    const client = this.config.proxies.clientAddress(peer, headers);
+    if (client !== undefined) fields[Field.clientAddress] = client;
+    if (peer !== undefined) fields[Field.networkPeerAddress] = this.config.proxies.clientAddress(peer, {}) ?? peer;
+    if (client !== undefined && client === fields[Field.networkPeerAddress] && typeof view.remotePort === 'number') {
+      fields[Field.clientPort] = view.remotePort;
+    }
+    const userAgent = firstHeader(headers['user-agent']);
+    if (userAgent) fields[Field.userAgentOriginal] = userAgent;
+    const trace = TRACEPARENT.exec(firstHeader(headers.traceparent)?.trim().toLowerCase() ?? '');
+    if (trace && trace[1] !== 'ff' && !ZERO_TRACE.test(trace[2]!) && !ZERO_TRACE.test(trace[3]!)) {
+      fields[Field.traceId] = trace[2]!;
+      fields[Field.spanId] = trace[3]!;
+    }
+    const requestId = firstHeader(headers['x-request-id']);
+    if (requestId) fields[Field.httpRequestId] = requestId.slice(0, MAX_HEADER_ID_LENGTH);
+    const session = sessionCookie(firstHeader(headers.cookie), this.config.sessionCookies);
+    if (session) fields[Field.sessionId] = shortHash(session);
+    const length = contentLength(firstHeader(headers['content-length']));
+    if (length !== undefined) fields[Field.httpRequestBodySize] = length;
+    const state = new RequestState(raw, method, path, redactor.fields(fields), headers, this);
+    state.routeResolver = routeResolver;
+    return state;
+  }
+
+  /** The response was sent (or the connection closed). Records the automatic events and `http_request`. */
+  finish(state: RequestState, response: ResponseView): void {
+    if (state.finished) return;
+    state.finished = true;
+    if (response.route !== undefined) state.route = response.route;
+    const status = response.statusCode;
+    const error = response.error ?? state.error;
+    const durationSeconds = Number(process.hrtime.bigint() - state.startedAt) / 1e9;
+    const route = state.currentRoute();
+    const failure = status >= 400 || error !== undefined;
+
+    for (const [type, fields] of this.automaticEvents(state, status, route, error, response)) {
+      this.config.emit(type, { [Field.eventOutcome]: 'failure', ...fields }, state);
+    }
+
+    if (!this.config.recordRequests) return;
+    const fields: Record<string, unknown> = {
+      [Field.httpResponseStatusCode]: status,
+      [Field.httpServerRequestDuration]: Math.round(durationSeconds * 1e6) / 1e6,
+      [Field.eventOutcome]: failure ? 'failure' : 'success',
+    };
+    const size = response.bodySize ?? contentLength(response.header?.('content-length'));
+    if (size !== undefined) fields[Field.httpResponseBodySize] = size;
+    if (error !== undefined) fields[Field.errorType] = errorClassName(error);
+    this.config.emit('http_request', fields, state);
+  }
+
+  /** The principal of a request: `identify(req)` if configured, else the conventions of common auth middlewares. */
+  principal(state: RequestState): Principal | undefined {
+    if (this.config.identify) {
+      try {
+        const found = this.config.identify(state.raw);
+        if (found) return found;
+      } catch (error) {
+        this.config.reporter.warnOnce(
+          'hook_failed',
+          'the identify(req) hook threw; the default is used instead',
+          error,
+        );
+      }
+    }
+    return defaultIdentify(state.raw);
+  }
+
+  private *automaticEvents(
+    state: RequestState,
+    status: number,
+    route: string | undefined,
+    error: unknown,
+    response: ResponseView,
+  ): Generator<[string, Record<string, unknown>]> {
+    const reason = `http_${status}`;
+    const a = this.automatic;
+    const already = (...prefixes: string[]) => [...state.recorded].some((t) => prefixes.some((p) => t.startsWith(p)));
+    if (status === 401) {
+      const type = this.isLoginRoute(state.method, route, state.path) ? a.loginFailure : a.unauthorized;
+      if (type && !already('authn_', 'session_', type)) yield [type, { [Field.eventReason]: reason }];
+    } else if (status === 403) {
+      if (a.forbidden && !already('authz_fail', 'malicious_', a.forbidden)) {
+        yield [
+          a.forbidden,
+          {
+            [Field.eventReason]: reason,
+            [Field.objectType]: 'endpoint',
+            [Field.objectId]: `${state.method} ${route ?? state.path}`,
+          },
+        ];
+      }
+    } else if (status === 429) {
+      // The vocabulary requires the limit; it is known when the app's rate limiter advertises it.
+      const limit = rateLimit(response.header);
+      if (a.tooManyRequests && limit !== undefined && !already('excess_', a.tooManyRequests)) {
+        yield [a.tooManyRequests, { [Field.eventReason]: reason, [Field.limitValue]: limit }];
+      }
+    }
+    const ownStatus = statusOf(error);
+    const serverError = status >= 500 || (error !== undefined && (ownStatus === undefined || ownStatus >= 500));
+    if (serverError && a.serverError && !already('app_error', a.serverError)) {
+      yield [
+        a.serverError,
+        error !== undefined
+          ? { [Field.errorType]: errorClassName(error), [Field.errorFingerprint]: errorFingerprint(error) }
+          : {
+              // No error object (the app answered 5xx itself): the status is the error type (OpenTelemetry's rule
+              // for error.type), and the endpoint tells occurrences apart.
+              [Field.errorType]: String(status),
+              [Field.errorFingerprint]: shortHash(`${status} ${state.method} ${route ?? state.path}`),
+            },
+      ];
+    }
+  }
+
+  private isLoginRoute(method: string, route: string | undefined, path: string): boolean {
+    return this.loginRoutes.some(
+      (r) => (r.method === undefined || r.method === method) && (r.route === route || r.route === path),
+    );
+  }
+}
+
+/** The principal's fields, ready for an event. */
+export function principalFields(principal: Principal | undefined): Record<string, unknown> {
+  if (!principal) return {};
+  const out: Record<string, unknown> = {};
+  if (principal.userId !== undefined) out[Field.userId] = principal.userId;
+  if (principal.userName !== undefined) out[Field.userName] = principal.userName;
+  if (principal.roles !== undefined && principal.roles.length > 0) out[Field.userRoles] = [...principal.roles];
+  if (principal.tenantId !== undefined) out[Field.tenantId] = principal.tenantId;
+  if (principal.apiKeyId !== undefined) out[Field.apiKeyId] = principal.apiKeyId;
+  return out;
+}
+
+function asObject(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+}
+
+/** An id as a string: strings, numbers, and objects with `toHexString` (MongoDB ObjectIds). */
+export function idString(value: unknown): string | undefined {
+  if (typeof value === 'string') return value.length > 0 ? value : undefined;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value === 'bigint') return value.toString();
+  const hex = asObject(value)?.toHexString;
+  if (typeof hex === 'function') {
+    const s = (hex as () => unknown).call(value);
+    return typeof s === 'string' ? s : undefined;
+  }
+  return undefined;
+}
+
+function roleList(value: unknown): string[] | undefined {
+  if (typeof value === 'string' && value.length > 0) return [value];
+  if (Array.isArray(value)) {
+    const roles = value.filter((r): r is string => typeof r === 'string' && r.length > 0);
+    return roles.length > 0 ? roles : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * The conventions of common Node.js authentication middlewares:
+ * - `req.user` (Passport, @fastify/jwt, most session setups): `id`, `sub` or `_id`; `roles` or `role`; `tenantId`.
+ * - `req.auth` (express-jwt 7+) or `req.auth.payload` (express-oauth2-jwt-bearer): JWT claims `sub`, `roles` /
+ *   `role`, `tenant` / `tid` (Entra ID), and `azp` (the authorised client) as the API key id.
+ */
+export function defaultIdentify(req: unknown): Principal | undefined {
+  const r = asObject(req);
+  if (!r) return undefined;
+  const user = asObject(r.user);
+  const authObject = asObject(r.auth);
+  const claims = asObject(authObject?.payload) ?? authObject;
+  const userId = idString(user?.id) ?? idString(user?.sub) ?? idString(user?._id) ?? idString(claims?.sub);
+  const roles = roleList(user?.roles) ?? roleList(user?.role) ?? roleList(claims?.roles) ?? roleList(claims?.role);
+  const tenantId =
+    idString(user?.tenantId) ?? idString(user?.tenant) ?? idString(claims?.tenant) ?? idString(claims?.tid);
+  const apiKeyId = idString(claims?.azp);
+  if (userId === undefined && roles === undefined && tenantId === undefined && apiKeyId === undefined) return undefined;
+  return { userId, roles, tenantId, apiKeyId };
+}
+
+function firstHeader(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value) && typeof value[0] === 'string') return value[0];
+  if (typeof value === 'number') return String(value);
+  return undefined;
+}
+
+function contentLength(value: unknown): number | undefined {
+  const s = typeof value === 'number' ? String(value) : firstHeader(value);
+  if (s === undefined || !/^\d{1,15}$/.test(s.trim())) return undefined;
+  return Number(s.trim());
+}
+
+/** `/a/b?x=1#f` → path `/a/b`, query `x=1`. An absolute-form target keeps only its path and query. */
+function splitTarget(target: string): { path: string; query: string } {
+  let t = target;
+  if (!t.startsWith('/')) {
+    const scheme = t.indexOf('://');
+    if (scheme !== -1) {
+      const slash = t.indexOf('/', scheme + 3);
+      t = slash === -1 ? '/' : t.slice(slash);
+    }
+  }
+  const hash = t.indexOf('#');
+  if (hash !== -1) t = t.slice(0, hash);
+  const q = t.indexOf('?');
+  return q === -1 ? { path: t, query: '' } : { path: t.slice(0, q), query: t.slice(q + 1) };
+}
+
+function sessionCookie(header: string | undefined, names: readonly string[]): string | undefined {
+  if (!header || names.length === 0) return undefined;
+  const found = new Map<string, string>();
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq === -1) continue;
+    const name = part.slice(0, eq).trim();
+    if (!found.has(name)) found.set(name, part.slice(eq + 1).trim());
+  }
+  for (const name of names) {
+    const value = found.get(name);
+    if (value) return value;
+  }
+  return undefined;
+}
+
+function statusOf(error: unknown): number | undefined {
+  const e = asObject(error);
+  const status = e?.status ?? e?.statusCode;
+  return typeof status === 'number' && status >= 100 && status <= 599 ? status : undefined;
+}
+
+/** The limit a rate limiter advertised: `RateLimit-Limit`, `X-RateLimit-Limit`, `RateLimit-Policy` or `RateLimit`. */
+function rateLimit(header: ResponseView['header']): number | undefined {
+  if (!header) return undefined;
+  const read = (name: string) => {
+    try {
+      return firstHeader(header(name));
+    } catch {
+      return undefined;
+    }
+  };
+  for (const name of ['ratelimit-limit', 'x-ratelimit-limit', 'ratelimit-policy']) {
+    const m = /^\s*(\d{1,12})/.exec(read(name) ?? '');
+    if (m) return Number(m[1]);
+  }
+  const combined = /(?:^|[,;\s])limit=(\d{1,12})/.exec(read('ratelimit') ?? '');
+  return combined ? Number(combined[1]) : undefined;
+}

@@ -1,0 +1,23 @@
+/**
+ * The seam between a client and its framework adapters. Adapters need to start and finish requests, which is not
+ * part of the public `Vigil` surface; they reach it through `trackerOf(vigil)` instead of a public property.
+ */
+import type { RequestState, RequestView, ResponseView } from './request.js';
+
+export interface RequestTracker {
+  /** Start tracking a request; undefined when the client records nothing (disabled). Never throws. */
+  start(view: RequestView, raw: unknown, routeResolver?: () => string | undefined): RequestState | undefined;
+  /** The response ended; records the request's events. Never throws. */
+  finish(state: RequestState, response: ResponseView): void;
+}
+
+const trackers = new WeakMap<object, RequestTracker>();
+
+export function attachTracker(vigil: object, tracker: RequestTracker): void {
+  trackers.set(vigil, tracker);
+}
+
+/** The tracker of a client, or undefined for anything that is not a client from `createVigil`. */
+export function trackerOf(vigil: unknown): RequestTracker | undefined {
+  return typeof vigil === 'object' && vigil !== null ? trackers.get(vigil) : undefined;
+}

@@ -1,0 +1,289 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createVigil, type VigilOptions } from './index.js';
+import type { VigilSdkError } from './report.js';
+import { Receiver, TEST_TOKEN } from './testing/receiver.js';
+import { backoffMillis, parseRetryAfter } from './transport.js';
+
+/** Options for a client that talks to `receiver` with test-sized timings. */
+function fast(receiver: Receiver, extra: VigilOptions = {}): VigilOptions {
+  return {
+    endpoint: receiver.url,
+    token: TEST_TOKEN,
+    service: 'transport-test',
+    flushIntervalMillis: 10_000,
+    initialBackoffMillis: 1,
+    maxBackoffMillis: 20,
+    requestTimeoutMillis: 2000,
+    closeTimeoutMillis: 2000,
+    flushOnExit: false,
+    onError: () => {},
+    ...extra,
+  };
+}
+
+describe('transport', () => {
+  let receiver: Receiver;
+  before(async () => {
+    receiver = await Receiver.start();
+  });
+  after(() => receiver.close());
+
+  test('sends NDJSON batches of at most maxBatchSize, gzipped, with the bearer token', async () => {
+    receiver.requests.length = 0;
+    const vigil = createVigil(fast(receiver, { maxBatchSize: 3 }));
+    for (let i = 0; i < 7; i++) vigil.event('x_test', { n: i });
+    await vigil.close();
+    assert.deepEqual(
+      receiver.requests.map((r) => r.events.length),
+      [3, 3, 1],
+    );
+    const first = receiver.requests[0]!;
+    assert.equal(first.method, 'POST');
+    assert.equal(first.url, '/v1/events');
+    assert.equal(first.headers['content-type'], 'application/x-ndjson');
+    assert.equal(first.headers['content-encoding'], 'gzip');
+    assert.equal(first.headers.authorization, `Bearer ${TEST_TOKEN}`);
+    assert.equal(first.raw[0], 0x1f, 'gzip magic number');
+    assert.deepEqual(
+      receiver.events.map((e) => e.n),
+      [0, 1, 2, 3, 4, 5, 6],
+      'in order',
+    );
+    const e = receiver.events[0]!;
+    assert.equal(e.type, 'x_test');
+    assert.equal(e['service.name'], 'transport-test');
+    assert.match(String(e.time), /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    assert.match(String(e.id), /^[0-9a-f-]{36}$/);
+    assert.equal(vigil.stats().sent, 7);
+  });
+
+  test('sends plain NDJSON when gzip is off', async () => {
+    receiver.requests.length = 0;
+    const vigil = createVigil(fast(receiver, { gzip: false }));
+    vigil.event('x_test', { n: 1 });
+    vigil.event('x_test', { n: 2 });
+    await vigil.close();
+    assert.equal(receiver.requests.length, 1);
+    assert.equal(receiver.requests[0]!.headers['content-encoding'], undefined);
+    assert.equal(receiver.requests[0]!.raw.toString().split('\n').filter(Boolean).length, 2);
+  });
+
+  test('a partial batch goes out after flushIntervalMillis without a flush', async () => {
+    receiver.requests.length = 0;
+    const vigil = createVigil(fast(receiver, { flushIntervalMillis: 20 }));
+    vigil.event('x_test', { n: 1 });
+    await receiver.waitFor(() => receiver.events.length === 1, 2000);
+    await vigil.close();
+  });
+
+  test('retries 5xx with backoff and delivers', async () => {
+    receiver.requests.length = 0;
+    receiver.respond = (_r, i) => (i < 2 ? { status: 500 } : undefined);
+    const vigil = createVigil(fast(receiver));
+    vigil.event('x_test', { n: 1 });
+    await vigil.flush();
+    receiver.respond = () => undefined;
+    assert.equal(receiver.requests.length, 3);
+    assert.equal(receiver.events.length, 1);
+    assert.equal(vigil.stats().retries, 2);
+    await vigil.close();
+  });
+
+  test('honours Retry-After on 429 and 503 over its own shorter backoff', async () => {
+    receiver.requests.length = 0;
+    receiver.respond = (_r, i) => (i === 0 ? { status: 503, headers: { 'retry-after': '1' } } : undefined);
+    const vigil = createVigil(fast(receiver, { maxBackoffMillis: 5000 }));
+    vigil.event('x_test', { n: 1 });
+    await vigil.flush();
+    receiver.respond = () => undefined;
+    assert.equal(receiver.requests.length, 2);
+    const gap = receiver.requests[1]!.at - receiver.requests[0]!.at;
+    assert.ok(gap >= 950, `waited ${gap} ms, Retry-After asked for 1000`);
+    await vigil.close();
+  });
+
+  test('does not retry 401: counts the batch as auth drops and warns once', async () => {
+    receiver.requests.length = 0;
+    const errors: VigilSdkError[] = [];
+    const vigil = createVigil(fast(receiver, { token: 'wrong', onError: (e) => errors.push(e) }));
+    vigil.event('x_test', { n: 1 });
+    vigil.event('x_test', { n: 2 });
+    await vigil.flush();
+    vigil.event('x_test', { n: 3 });
+    await vigil.flush();
+    assert.equal(receiver.requests.length, 2, 'one request per batch, no retries');
+    assert.equal(vigil.stats().dropped.auth, 3);
+    assert.equal(errors.filter((e) => e.code === 'auth_rejected').length, 1);
+    await vigil.close();
+  });
+
+  test('counts per-event rejections of a 200 and a 422 as rejected', async () => {
+    receiver.requests.length = 0;
+    const errors: VigilSdkError[] = [];
+    const vigil = createVigil(fast(receiver, { onError: (e) => errors.push(e) }));
+    // authn_login_success requires user.id: the receiver's validator rejects it.
+    vigil.event('authn_login_success', {});
+    vigil.event('x_test', { n: 1 });
+    await vigil.flush();
+    assert.equal(vigil.stats().dropped.rejected, 1);
+    assert.equal(receiver.events.filter((e) => e.type === 'x_test').length, 1);
+    vigil.event('authn_login_success', {});
+    await vigil.flush();
+    assert.equal(vigil.stats().dropped.rejected, 2, 'the 422 of a batch with only invalid events');
+    assert.ok(errors.some((e) => e.code === 'events_rejected' && e.message.includes('user.id')));
+    await vigil.close();
+  });
+
+  test('splits a batch on 413 and drops only an event that is too large alone', async () => {
+    receiver.requests.length = 0;
+    receiver.respond = (r) => (r.text.split('\n').filter(Boolean).length > 2 ? { status: 413 } : undefined);
+    const vigil = createVigil(fast(receiver));
+    for (let i = 0; i < 5; i++) vigil.event('x_test', { n: i });
+    await vigil.flush();
+    receiver.respond = () => undefined;
+    assert.deepEqual(receiver.events.map((e) => e.n).sort(), [0, 1, 2, 3, 4]);
+    assert.equal(vigil.stats().dropped.too_large, 0);
+    await vigil.close();
+  });
+
+  test('drops events larger than maxEventBytes before sending', async () => {
+    receiver.requests.length = 0;
+    const vigil = createVigil(fast(receiver, { maxEventBytes: 1024 }));
+    vigil.event('x_test', { big: 'x'.repeat(4000) });
+    vigil.event('x_test', { small: 'y' });
+    await vigil.close();
+    assert.deepEqual(
+      receiver.events.map((e) => e.type),
+      ['x_test', 'sdk_drops'],
+    );
+    assert.equal(receiver.events[1]!['vigil.drop.reason'], 'too_large');
+    assert.equal(vigil.stats().dropped.too_large, 1);
+  });
+
+  test('collector down, then up: delivery resumes and the drops are reported as sdk_drops', async () => {
+    const down = await Receiver.start();
+    await down.stop();
+    const vigil = createVigil(fast(down, { maxQueueSize: 4, maxRetries: 1 }));
+    for (let i = 0; i < 10; i++) vigil.event('x_test', { n: i });
+    assert.equal(vigil.stats().queued, 4);
+    assert.equal(vigil.stats().dropped.queue_full, 6);
+    await vigil.flush();
+    assert.equal(vigil.stats().dropped.retries_exhausted, 4);
+    assert.equal(vigil.stats().queued, 0);
+
+    await down.restart();
+    vigil.event('x_test', { n: 'after' });
+    await vigil.flush();
+    await down.waitFor(() => down.events.some((e) => e.type === 'sdk_drops'), 2000);
+    await vigil.flush();
+    const reports = Object.fromEntries(
+      down.events.filter((e) => e.type === 'sdk_drops').map((e) => [e['vigil.drop.reason'], e['vigil.drop.count']]),
+    );
+    assert.deepEqual(reports, { queue_full: 6, retries_exhausted: 4 });
+    assert.ok(down.events.some((e) => e.n === 'after'));
+    await vigil.close();
+    await down.close();
+  });
+
+  test('the queue bound holds while the collector is down', async () => {
+    const down = await Receiver.start();
+    await down.stop();
+    const vigil = createVigil(fast(down, { maxQueueSize: 1000, maxBatchSize: 100, maxRetries: 0 }));
+    const heapBefore = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 20_000; i++) vigil.event('x_test', { n: i, payload: 'p'.repeat(200) });
+    const stats = vigil.stats();
+    assert.ok(stats.queued <= 1000, `queued ${stats.queued}`);
+    assert.ok(stats.queued + stats.inFlight + stats.dropped.queue_full === 20_000);
+    // 1000 queued lines of ~400 bytes: far below what 20 000 would take (about 8 MB as UTF-16 strings).
+    const grownMegabytes = (process.memoryUsage().heapUsed - heapBefore) / 1e6;
+    assert.ok(grownMegabytes < 6, `heap grew ${grownMegabytes.toFixed(1)} MB`);
+    await vigil.close();
+    assert.equal(vigil.stats().queued, 0);
+    await down.close();
+  });
+
+  test('close() flushes, and events after close are counted as shutdown drops', async () => {
+    receiver.requests.length = 0;
+    const vigil = createVigil(fast(receiver));
+    vigil.event('x_test', { n: 1 });
+    vigil.event('x_test', { n: 2 });
+    await vigil.close();
+    assert.equal(receiver.events.length, 2);
+    vigil.event('x_test', { n: 3 });
+    assert.equal(vigil.stats().dropped.shutdown, 1);
+  });
+
+  test('close() is bounded by closeTimeoutMillis when the collector hangs', async () => {
+    receiver.requests.length = 0;
+    receiver.respond = () => 'hang';
+    const vigil = createVigil(fast(receiver, { closeTimeoutMillis: 100 }));
+    vigil.event('x_test', { n: 1 });
+    const started = Date.now();
+    await vigil.close();
+    receiver.respond = () => undefined;
+    assert.ok(Date.now() - started < 1500, `close took ${Date.now() - started} ms`);
+    assert.equal(vigil.stats().dropped.shutdown, 1);
+  });
+
+  test('a missing token does not throw: the client runs disabled and warns once', async () => {
+    const errors: VigilSdkError[] = [];
+    const saved = process.env.VIGIL_INGEST_TOKEN;
+    delete process.env.VIGIL_INGEST_TOKEN;
+    try {
+      const vigil = createVigil({ endpoint: receiver.url, onError: (e) => errors.push(e), flushOnExit: false });
+      assert.equal(vigil.enabled, false);
+      assert.equal(vigil.stats().mode, 'disabled');
+      vigil.authn.loginFail('ann');
+      await vigil.close();
+      assert.equal(errors.length, 1);
+      assert.equal(errors[0]!.code, 'config_missing');
+      assert.match(errors[0]!.message, /VIGIL_INGEST_TOKEN/);
+    } finally {
+      if (saved !== undefined) process.env.VIGIL_INGEST_TOKEN = saved;
+    }
+  });
+
+  test('the token is read from VIGIL_INGEST_TOKEN', async () => {
+    receiver.requests.length = 0;
+    const saved = process.env.VIGIL_INGEST_TOKEN;
+    process.env.VIGIL_INGEST_TOKEN = TEST_TOKEN;
+    try {
+      const vigil = createVigil({ endpoint: receiver.url, flushOnExit: false });
+      vigil.event('x_test', {});
+      await vigil.close();
+      assert.equal(receiver.events.length, 1);
+    } finally {
+      if (saved === undefined) delete process.env.VIGIL_INGEST_TOKEN;
+      else process.env.VIGIL_INGEST_TOKEN = saved;
+    }
+  });
+
+  test('an invalid option warns, names the option and uses the default', () => {
+    const errors: VigilSdkError[] = [];
+    const vigil = createVigil(fast(receiver, { maxQueueSize: -1, onError: (e) => errors.push(e) }));
+    assert.ok(errors.some((e) => e.code === 'config_invalid' && e.message.includes('maxQueueSize')));
+    assert.equal(vigil.enabled, true);
+    return vigil.close();
+  });
+});
+
+describe('retry timing', () => {
+  test('parseRetryAfter reads seconds and HTTP dates', () => {
+    assert.equal(parseRetryAfter('3'), 3000);
+    assert.equal(parseRetryAfter(null), undefined);
+    assert.equal(parseRetryAfter('soon'), undefined);
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    assert.equal(parseRetryAfter('Thu, 01 Jan 2026 00:00:10 GMT', now), 10_000);
+    assert.equal(parseRetryAfter('Wed, 31 Dec 2025 23:59:00 GMT', now), 0);
+  });
+
+  test('backoff is full jitter under an exponential, capped ceiling', () => {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      for (let i = 0; i < 50; i++) {
+        const wait = backoffMillis(attempt, 100, 2000);
+        assert.ok(wait >= 0 && wait <= Math.min(2000, 100 * 2 ** attempt));
+      }
+    }
+  });
+});

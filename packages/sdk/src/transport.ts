@@ -1,0 +1,406 @@
+/**
+ * The HTTP transport: a bounded queue of serialised events, sent in NDJSON batches to `POST /v1/events`.
+ *
+ * Invariants, after OpenTelemetry's batch processor:
+ * - `enqueue` is synchronous and O(1); it never waits and never throws. A full queue drops the new event and
+ *   counts it (`queue_full`), so memory stays bounded however long the collector is down: at most `maxQueueSize`
+ *   queued events plus one batch in flight.
+ * - At most one request is in flight per client; batches go out in order.
+ * - Retries use exponential backoff with full jitter (a random wait between 0 and the ceiling), and honour
+ *   `Retry-After` on 429 and 503. Requests that retrying cannot fix (400, 401, 403, 413, 422) are not retried.
+ * - Every event given up on is counted by reason and reported as `sdk_drops` once delivery works again.
+ */
+import { promisify } from 'node:util';
+import { gzip as gzipCallback } from 'node:zlib';
+import { DEFAULTS, EVENTS_PATH } from './defaults.js';
+import { DropCounter, type DropCounts, type DropReason } from './drops.js';
+import type { Reporter } from './report.js';
+
+const gzip = promisify(gzipCallback);
+
+/** Where events go. The HTTP transport and the stdout writer both implement it. */
+export interface Sink {
+  /** Take one serialised event (a JSON object, no trailing newline). Never throws, never waits. */
+  enqueue(line: string): void;
+  /** Send what is queued now; resolves when it was sent or given up on. Never rejects. */
+  flush(): Promise<void>;
+  /** Flush and stop, waiting at most `timeoutMillis`; what is still queued then counts as `shutdown`. */
+  close(timeoutMillis: number): Promise<void>;
+  stats(): SinkStats;
+}
+
+export interface SinkStats {
+  /** Events waiting in the queue. */
+  queued: number;
+  /** Events in the request currently in flight. */
+  inFlight: number;
+  /** Events the collector accepted (or lines written, for stdout). */
+  sent: number;
+  /** Requests that failed and were retried. */
+  retries: number;
+  /** Events given up on, by reason, since the client was created. */
+  dropped: DropCounts;
+}
+
+export interface HttpTransportOptions {
+  readonly endpoint: string;
+  readonly token: string;
+  readonly maxQueueSize?: number;
+  readonly maxBatchSize?: number;
+  readonly flushIntervalMillis?: number;
+  readonly gzip?: boolean;
+  readonly maxRetries?: number;
+  readonly initialBackoffMillis?: number;
+  readonly maxBackoffMillis?: number;
+  readonly requestTimeoutMillis?: number;
+  readonly maxEventBytes?: number;
+  /** Serialise the `sdk_drops` event for one reason. */
+  readonly dropEvent: (reason: DropReason, count: number) => string;
+  readonly reporter: Reporter;
+}
+
+/** What the collector answers on 200: how many events it took, and which it rejected (by index in the batch). */
+interface IngestResponse {
+  accepted?: number;
+  rejected?: Array<{ index?: number; issues?: Array<{ field?: string; code?: string; message?: string }> }>;
+}
+
+type Attempt =
+  | { kind: 'done' }
+  | { kind: 'retry'; waitMillis?: number; why: string }
+  | { kind: 'drop'; reason: DropReason }
+  | { kind: 'split' };
+
+/** The type marker of an sdk_drops line; the event builder always writes `type` right after `time`. */
+const SDK_DROPS_MARKER = '"type":"sdk_drops"';
+
+/**
+ * Parse a `Retry-After` value: delay-seconds or an HTTP date (RFC 9110 §10.2.3). Undefined when absent or invalid.
+ */
+export function parseRetryAfter(value: string | null, nowMillis = Date.now()): number | undefined {
+  if (value === null) return undefined;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  const date = Date.parse(v);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMillis);
+}
+
+/** Full jitter: a random wait between 0 and min(max, initial × 2^attempt). */
+export function backoffMillis(attempt: number, initialMillis: number, maxMillis: number): number {
+  return Math.random() * Math.min(maxMillis, initialMillis * 2 ** attempt);
+}
+
+export class HttpTransport implements Sink {
+  private readonly url: string;
+  private readonly headers: Record<string, string>;
+  private readonly maxQueueSize: number;
+  private readonly maxBatchSize: number;
+  private readonly flushIntervalMillis: number;
+  private readonly gzip: boolean;
+  private readonly maxRetries: number;
+  private readonly initialBackoffMillis: number;
+  private readonly maxBackoffMillis: number;
+  private readonly requestTimeoutMillis: number;
+  private readonly maxEventBytes: number;
+  private readonly drops = new DropCounter();
+  private readonly shutdown = new AbortController();
+
+  private queue: string[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  private sending: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+  private closed = false;
+  private inFlight = 0;
+  private sent = 0;
+  private retries = 0;
+
+  constructor(private readonly options: HttpTransportOptions) {
+    this.url = `${options.endpoint.replace(/\/+$/, '')}${EVENTS_PATH}`;
+    this.maxQueueSize = options.maxQueueSize ?? DEFAULTS.maxQueueSize;
+    this.maxBatchSize = options.maxBatchSize ?? DEFAULTS.maxBatchSize;
+    this.flushIntervalMillis = options.flushIntervalMillis ?? DEFAULTS.flushIntervalMillis;
+    this.gzip = options.gzip ?? DEFAULTS.gzip;
+    this.maxRetries = options.maxRetries ?? DEFAULTS.maxRetries;
+    this.initialBackoffMillis = options.initialBackoffMillis ?? DEFAULTS.initialBackoffMillis;
+    this.maxBackoffMillis = options.maxBackoffMillis ?? DEFAULTS.maxBackoffMillis;
+    this.requestTimeoutMillis = options.requestTimeoutMillis ?? DEFAULTS.requestTimeoutMillis;
+    this.maxEventBytes = options.maxEventBytes ?? DEFAULTS.maxEventBytes;
+    this.headers = {
+      'content-type': 'application/x-ndjson',
+      authorization: `Bearer ${options.token}`,
+      ...(this.gzip ? { 'content-encoding': 'gzip' } : {}),
+    };
+  }
+
+  enqueue(line: string): void {
+    if (this.closed || this.closing) {
+      this.drops.add('shutdown');
+      return;
+    }
+    // A UTF-8 byte is at most 3 per UTF-16 unit: only long lines need measuring.
+    if (line.length * 3 > this.maxEventBytes && Buffer.byteLength(line) > this.maxEventBytes) {
+      this.drops.add('too_large');
+      return;
+    }
+    if (this.queue.length >= this.maxQueueSize) {
+      this.drops.add('queue_full');
+      return;
+    }
+    this.queue.push(line);
+    if (this.queue.length >= this.maxBatchSize) this.schedule(0);
+    else this.schedule(this.flushIntervalMillis);
+  }
+
+  flush(): Promise<void> {
+    this.clearTimers();
+    return this.run();
+  }
+
+  close(timeoutMillis: number): Promise<void> {
+    if (this.closing) return this.closing;
+    this.clearTimers();
+    // Not unref()ed: this timer is what keeps a process alive while it flushes on its way out, and it is bounded.
+    const deadline = setTimeout(() => this.shutdown.abort(), timeoutMillis);
+    this.closing = (async () => {
+      try {
+        await this.run();
+        // A send that started before close() may have left events behind (it stops at the first failed batch).
+        if (this.queue.length > 0 && !this.shutdown.signal.aborted) await this.run();
+      } finally {
+        clearTimeout(deadline);
+        this.closed = true;
+        this.drops.add('shutdown', this.queue.length);
+        this.queue = [];
+      }
+    })();
+    return this.closing;
+  }
+
+  stats(): SinkStats {
+    return {
+      queued: this.queue.length,
+      inFlight: this.inFlight,
+      sent: this.sent,
+      retries: this.retries,
+      dropped: { ...this.drops.total },
+    };
+  }
+
+  private schedule(delayMillis: number): void {
+    if (this.sending || this.closed) return;
+    if (delayMillis === 0) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
+      // setImmediate, not a direct call: the request path that queued the event must not pay for the send.
+      this.immediate ??= setImmediate(() => {
+        this.immediate = undefined;
+        void this.run();
+      }).unref();
+      return;
+    }
+    if (this.timer || this.immediate) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.run();
+    }, delayMillis).unref();
+  }
+
+  private clearTimers(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
+    this.timer = undefined;
+    this.immediate = undefined;
+  }
+
+  private run(): Promise<void> {
+    this.sending ??= this.drain()
+      .catch((error: unknown) => this.options.reporter.error('internal', 'the transport failed unexpectedly', error))
+      .finally(() => {
+        this.sending = undefined;
+        if (this.queue.length > 0 && !this.closing) this.schedule(this.flushIntervalMillis);
+      });
+    return this.sending;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0 && !this.shutdown.signal.aborted) {
+      const batch = this.queue.splice(0, this.maxBatchSize);
+      this.inFlight = batch.length;
+      const delivered = await this.deliver(batch);
+      this.inFlight = 0;
+      // After a failed batch, wait for the next interval instead of hammering a collector that is down.
+      if (!delivered) return;
+    }
+  }
+
+  /** Send one batch, retrying as needed. True when the collector took it (even if it rejected some events). */
+  private async deliver(lines: string[]): Promise<boolean> {
+    let body: Buffer;
+    try {
+      const ndjson = `${lines.join('\n')}\n`;
+      body = this.gzip ? await gzip(ndjson) : Buffer.from(ndjson);
+    } catch (error) {
+      this.options.reporter.error('internal', 'could not encode a batch', error);
+      this.drops.add('rejected', lines.length);
+      return false;
+    }
+    for (let attempt = 0; ; attempt++) {
+      const result = await this.attempt(body, lines);
+      if (result.kind === 'done') return true;
+      if (result.kind === 'drop') {
+        this.drops.add(result.reason, lines.length);
+        return result.reason !== 'shutdown' && result.reason !== 'auth';
+      }
+      if (result.kind === 'split') {
+        const half = Math.ceil(lines.length / 2);
+        const first = await this.deliver(lines.slice(0, half));
+        const second = await this.deliver(lines.slice(half));
+        return first && second;
+      }
+      if (attempt >= this.maxRetries) {
+        this.drops.add('retries_exhausted', lines.length);
+        this.options.reporter.error(
+          'delivery_failed',
+          `could not deliver ${lines.length} events to ${this.url} after ${attempt + 1} attempts (${result.why}); ` +
+            'they are counted as dropped (retries_exhausted)',
+        );
+        return false;
+      }
+      this.retries++;
+      const wait = Math.min(
+        result.waitMillis ?? backoffMillis(attempt, this.initialBackoffMillis, this.maxBackoffMillis),
+        this.maxBackoffMillis,
+      );
+      this.options.reporter.debug(`${result.why}; retry ${attempt + 1}/${this.maxRetries} in ${Math.round(wait)} ms`);
+      if (!(await this.sleep(wait))) {
+        this.drops.add('shutdown', lines.length);
+        return false;
+      }
+    }
+  }
+
+  private async attempt(body: Buffer, lines: string[]): Promise<Attempt> {
+    if (this.shutdown.signal.aborted) return { kind: 'drop', reason: 'shutdown' };
+    let response: Response;
+    try {
+      response = await fetch(this.url, {
+        method: 'POST',
+        headers: this.headers,
+        body,
+        redirect: 'manual',
+        signal: AbortSignal.any([AbortSignal.timeout(this.requestTimeoutMillis), this.shutdown.signal]),
+      });
+    } catch (error) {
+      if (this.shutdown.signal.aborted) return { kind: 'drop', reason: 'shutdown' };
+      return { kind: 'retry', why: `request failed: ${describeError(error)}` };
+    }
+    const status = response.status;
+    let text = '';
+    try {
+      text = await response.text();
+    } catch {
+      // the body is only read for diagnostics and per-event rejections
+    }
+    if (status >= 200 && status < 300) {
+      this.accepted(lines, text);
+      return { kind: 'done' };
+    }
+    switch (status) {
+      case 401:
+      case 403:
+        this.options.reporter.warnOnce(
+          'auth_rejected',
+          `the collector refused the ingest token (HTTP ${status}): check the token option or VIGIL_INGEST_TOKEN; ` +
+            'events are dropped until it is fixed',
+        );
+        return { kind: 'drop', reason: 'auth' };
+      case 413:
+        return lines.length > 1 ? { kind: 'split' } : { kind: 'drop', reason: 'too_large' };
+      case 400:
+      case 422:
+        this.reportRejected(lines, text);
+        return { kind: 'drop', reason: 'rejected' };
+      case 408:
+      case 429:
+      case 503:
+        return {
+          kind: 'retry',
+          waitMillis: status === 408 ? undefined : parseRetryAfter(response.headers.get('retry-after')),
+          why: `HTTP ${status}`,
+        };
+      default:
+        if (status >= 500) return { kind: 'retry', why: `HTTP ${status}` };
+        this.options.reporter.warnOnce(
+          'endpoint_rejected',
+          `the collector at ${this.url} answered HTTP ${status}: check the endpoint option (it is the base URL, ` +
+            `without ${EVENTS_PATH})`,
+        );
+        return { kind: 'drop', reason: 'rejected' };
+    }
+  }
+
+  /** A 2xx answer: count per-event rejections, then report earlier drops now that delivery works. */
+  private accepted(lines: string[], text: string): void {
+    let rejected: IngestResponse['rejected'] = [];
+    try {
+      const parsed = JSON.parse(text) as IngestResponse;
+      if (Array.isArray(parsed?.rejected)) rejected = parsed.rejected;
+    } catch {
+      // a 2xx without the documented body: everything was taken
+    }
+    // A rejected sdk_drops report is not itself counted, or a collector that does not know the type would be sent
+    // one report about the last report, forever.
+    const counted = rejected.filter((r) => !lines[r.index ?? -1]?.includes(SDK_DROPS_MARKER));
+    this.sent += lines.length - rejected.length;
+    if (counted.length > 0) {
+      this.drops.add('rejected', counted.length);
+      this.reportRejected(lines, JSON.stringify({ rejected: counted }));
+    }
+    if (!this.drops.hasPending()) return;
+    const reports = this.drops.takePending().map(([reason, count]) => this.options.dropEvent(reason, count));
+    // Ahead of the queue and outside its bound: at most one line per reason.
+    this.queue.unshift(...reports);
+    this.schedule(0);
+  }
+
+  private reportRejected(lines: string[], text: string): void {
+    let detail = '';
+    try {
+      const first = (JSON.parse(text) as IngestResponse).rejected?.[0]?.issues?.[0];
+      if (first) detail = `: ${String(first.field)} ${String(first.code)} (${String(first.message)})`;
+    } catch {
+      // no per-event detail in the answer
+    }
+    this.options.reporter.error(
+      'events_rejected',
+      `the collector rejected events of a batch of ${lines.length}${detail.replace(/[\u0000-\u001f]/g, ' ')}`,
+    );
+  }
+
+  /** Wait, unless the client is shut down first. False when it was. */
+  private sleep(millis: number): Promise<boolean> {
+    const signal = this.shutdown.signal;
+    if (signal.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const onAbort = () => {
+        clearTimeout(timer);
+        resolve(false);
+      };
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(true);
+      }, millis).unref();
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = (error as { cause?: unknown }).cause;
+    const code = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined;
+    return typeof code === 'string' ? `${error.name} (${code})` : error.name;
+  }
+  return typeof error;
+}

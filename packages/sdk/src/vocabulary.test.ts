@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { EVENT_TYPES } from '@vigil/schema';
+import { createVigil, type Vigil } from './index.js';
+import { Receiver, TEST_TOKEN } from './testing/receiver.js';
+
+/** Call every helper once, with the arguments its event type requires. */
+function callEveryHelper(vigil: Vigil): void {
+  const pay = { id: 'pay_1', amount: 49.9, currency: 'EUR' };
+  vigil.authn.loginSuccess('u1');
+  vigil.authn.loginSuccessAfterFail('u1', 3);
+  vigil.authn.loginFail('u1', { reason: 'bad_password', userExists: true });
+  vigil.authn.loginFailMax('u1', 5);
+  vigil.authn.loginLock('u1', 'maxretries');
+  vigil.authn.passwordChange('u1');
+  vigil.authn.passwordChangeFail('u1');
+  vigil.authn.impossibleTravel('u1', 'DE', 'BR');
+  vigil.authn.tokenCreated('u1', ['read', 'write']);
+  vigil.authn.tokenRevoked('u1', 'tok_1');
+  vigil.authn.tokenReuse('u1', 'tok_1');
+  vigil.authn.tokenDelete('u1');
+  vigil.authz.fail('u1', 'invoice-9');
+  vigil.authz.success('u1', { type: 'invoice', id: 9 });
+  vigil.authz.change('u2', 'user', 'admin', { 'user.id': 'u1' });
+  vigil.authz.admin('u1', 'user_privilege_change');
+  vigil.excess.rateLimitExceeded('u1', 100);
+  vigil.upload.complete('u1', 'a.png', 'image/png');
+  vigil.upload.stored('a.png', 'tmp/a.png', 'files/7f3a');
+  vigil.upload.validation('a.png', 'virusscan', 'failed');
+  vigil.upload.delete('u1', 'file_1');
+  vigil.input.validationFail('email', 'u1');
+  vigil.malicious.excess404('u1', { 'client.address': '203.0.113.7' });
+  vigil.malicious.extraneous('isAdmin', 'u1', { 'client.address': '203.0.113.7' });
+  vigil.malicious.attackTool('sqlmap', undefined, { 'client.address': '203.0.113.7' });
+  vigil.malicious.cors(undefined, { 'client.address': '203.0.113.7' });
+  vigil.malicious.directReference('u1', { 'client.address': '203.0.113.7' });
+  vigil.privilege.permissionsChanged('u1', { type: 'file', id: '/srv/a' }, 'read', 'write');
+  vigil.sensitive.create('u1', 'doc-1');
+  vigil.sensitive.read('u1', 'doc-1');
+  vigil.sensitive.update('u1', 'doc-1');
+  vigil.sensitive.delete('u1', 'doc-1');
+  vigil.sequence.fail('u1');
+  vigil.session.created('u1');
+  vigil.session.renewed('u1');
+  vigil.session.expired('u1', 'logout');
+  vigil.session.useAfterExpire('u1');
+  vigil.sys.startup();
+  vigil.sys.shutdown();
+  vigil.sys.restart();
+  vigil.sys.crash('out_of_memory');
+  vigil.sys.monitorDisabled('u1', 'audit-log');
+  vigil.sys.monitorEnabled('u1', 'audit-log');
+  vigil.user.created(undefined, 'u9', ['customer']);
+  vigil.user.updated('u1', 'u9', ['admin']);
+  vigil.user.archived('u1', 'u9');
+  vigil.user.deleted('u1', 'u9');
+  vigil.payment.initiated('u1', pay);
+  vigil.payment.succeeded('u1', pay);
+  vigil.payment.failed('u1', pay, 'card_declined');
+  vigil.payment.payoutRequested('u1', pay);
+  vigil.account.emailChange('u1');
+  vigil.account.phoneChange('u1', 'u9');
+  vigil.account.mfaEnabled('u1', 'totp');
+  vigil.account.mfaDisabled('u1', 'totp');
+  vigil.account.mfaChallengeFail('u1', 'sms');
+  vigil.account.recoveryRequested();
+  vigil.data.export('u1', 1200, 'invoice');
+  vigil.app.error(new RangeError('boom'));
+  vigil.access('invoice', 9001);
+}
+
+/** Types the SDK records by itself rather than through a helper. */
+const AUTOMATIC = new Set(['http_request', 'sdk_drops']);
+
+describe('vocabulary helpers', () => {
+  let receiver: Receiver;
+  let vigil: Vigil;
+  before(async () => {
+    receiver = await Receiver.start();
+    vigil = createVigil({
+      endpoint: receiver.url,
+      token: TEST_TOKEN,
+      service: 'vocabulary-test',
+      flushOnExit: false,
+      hashObjectIds: true,
+    });
+    callEveryHelper(vigil);
+    await vigil.flush();
+  });
+  after(async () => {
+    await vigil.close();
+    await receiver.close();
+  });
+
+  test('every type of the catalogue is reachable through a helper, and every helper event validates', () => {
+    assert.equal(vigil.stats().dropped.rejected, 0, 'the schema validator accepted every event');
+    const received = new Set(receiver.events.map((e) => String(e.type)));
+    const missing = EVENT_TYPES.map((t) => t.type).filter((t) => !AUTOMATIC.has(t) && !received.has(t));
+    assert.deepEqual(missing, []);
+  });
+
+  test('arguments land in the catalogue’s fields', () => {
+    const byType = new Map(receiver.events.map((e) => [String(e.type), e]));
+    assert.equal(byType.get('authn_login_successafterfail')!['vigil.attempt.count'], 3);
+    assert.equal(byType.get('authz_change')!['vigil.target.user.id'], 'u2');
+    assert.equal(byType.get('authz_change')!['user.id'], 'u1');
+    assert.equal(byType.get('authz_success')!['vigil.object.type'], 'invoice');
+    assert.equal(byType.get('authz_success')!['vigil.object.id'], '9');
+    assert.equal(byType.get('upload_validation')!['event.outcome'], 'failure');
+    assert.deepEqual(byType.get('authn_token_created')!['vigil.token.entitlements'], ['read', 'write']);
+    assert.equal(byType.get('payment_failed')!['vigil.payment.amount'], 49.9);
+    assert.equal(byType.get('app_error')!['error.type'], 'RangeError');
+    assert.ok(!receiver.allText.includes('boom'));
+    const access = byType.get('object_access')!;
+    assert.equal(access['vigil.object.type'], 'invoice');
+    assert.match(String(access['vigil.object.id']), /^[0-9a-f]{16}$/, 'hashObjectIds');
+  });
+
+  test('loginFail with userExists: false hashes the attempted user name', async () => {
+    vigil.authn.loginFail('my-password-typed-as-name', { userExists: false });
+    await vigil.flush();
+    const fail = receiver.events.filter((e) => e.type === 'authn_login_fail').at(-1)!;
+    assert.match(String(fail['user.id']), /^[0-9a-f]{16}$/);
+    assert.equal(fail['vigil.user.exists'], false);
+    assert.ok(!receiver.allText.includes('my-password-typed-as-name'));
+  });
+
+  test('helpers never throw, whatever they are given', () => {
+    const anyVigil = vigil as unknown as Record<string, Record<string, (...args: unknown[]) => void>>;
+    assert.doesNotThrow(() => anyVigil.payment!.failed!(undefined, undefined));
+    assert.doesNotThrow(() => anyVigil.authz!.fail!(null, null));
+    assert.doesNotThrow(() => vigil.event('not a type', {}));
+    assert.doesNotThrow(() => vigil.event('x_custom', { nested: { deep: { value: 1 } } }));
+  });
+});
