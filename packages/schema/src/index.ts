@@ -22,6 +22,17 @@ export {
 } from './fields.js';
 export { eventJsonSchema } from './json-schema.js';
 export {
+  createRedactor,
+  errorClassName,
+  luhnValid,
+  normaliseKey,
+  REDACTED,
+  REDACTION_LIMITS,
+  type RedactionOptions,
+  type Redactor,
+  redact,
+} from './redact.js';
+export {
   CUSTOM_TYPE_PREFIX,
   EVENT_TYPES,
   EVENT_TYPES_BY_NAME,

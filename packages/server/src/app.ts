@@ -4,7 +4,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { bruteForceRule, Engine, EventTimeOrderer } from '@vigil/engine';
+import { bruteForceRule, Engine, EventTimeOrderer, type RuleEvaluator } from '@vigil/engine';
 import { AlertManager } from './alerts/manager.js';
 import type { VigilConfig } from './config.js';
 import { type Credentials, resolveCredentials } from './credentials.js';
@@ -15,6 +15,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { Dispatcher } from './notify/dispatcher.js';
 import { WebhookNotifier } from './notify/webhook.js';
 import { Pipeline } from './pipeline/pipeline.js';
+import { createStages } from './pipeline/stages.js';
 import { SqliteStore } from './store/sqlite.js';
 import type { Store } from './store/store.js';
 
@@ -40,8 +41,11 @@ export interface StartOptions {
 
 export const DATABASE_FILE = 'vigil.db';
 
-export function buildEngine(config: VigilConfig): Engine {
-  return new Engine([bruteForceRule({ ...config.detection.bruteForce, maxKeys: config.detection.maxKeysPerRule })]);
+export function buildEngine(config: VigilConfig, extraRules: readonly RuleEvaluator[] = []): Engine {
+  return new Engine([
+    bruteForceRule({ ...config.detection.bruteForce, maxKeys: config.detection.maxKeysPerRule }),
+    ...extraRules,
+  ]);
 }
 
 export async function startVigil(config: VigilConfig, options: StartOptions = {}): Promise<VigilServer> {
@@ -92,6 +96,7 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
     metrics,
     orderer,
     clock: Date.now,
+    stages: createStages(config),
     parse: { maxFutureSkewMillis: config.ingest.maxFutureSkewMillis, maxStringLength: config.ingest.maxStringLength },
   });
 

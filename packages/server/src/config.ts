@@ -31,6 +31,7 @@ export interface VigilConfig {
     readonly maxStringLength: number;
   };
   readonly storage: { readonly synchronous: 'FULL' | 'NORMAL' };
+  readonly enrich: { readonly openapi?: string; readonly redactKeys: readonly string[] };
   readonly detection: {
     readonly bruteForce: { readonly threshold: number; readonly windowMillis: number };
     readonly maxKeysPerRule: number;
@@ -218,6 +219,17 @@ export function buildConfig(raw: unknown, env: NodeJS.ProcessEnv, configFile?: s
   const storage = { synchronous: storageSection.oneOf('synchronous', ['FULL', 'NORMAL'], DEFAULTS.sqliteSynchronous) };
   storageSection.done();
 
+  const enrichSection = root.section('enrich');
+  const openapi = enrichSection.string('openapi');
+  const redactList = enrichSection.list('redactKeys');
+  const redactKeys = redactList.items.map((k, i) => {
+    if (typeof k !== 'string' || k === '')
+      throw new ConfigError(`${redactList.key}[${i}]`, 'must be a non-empty string');
+    return k;
+  });
+  enrichSection.done();
+  const enrich = { ...(openapi ? { openapi: resolve(openapi) } : {}), redactKeys };
+
   const detectionSection = root.section('detection');
   const bf = detectionSection.section('bruteForce');
   const detection = {
@@ -267,6 +279,7 @@ export function buildConfig(raw: unknown, env: NodeJS.ProcessEnv, configFile?: s
     auth: { ingestTokens, apiTokens },
     ingest,
     storage,
+    enrich,
     detection,
     alerting,
     notify,

@@ -6,14 +6,9 @@
 import type { Detection, Engine, EventTimeOrderer } from '@vigil/engine';
 import { type ParseOptions, parseEvent, type SecurityEvent, type ValidationIssue } from '@vigil/schema';
 import type { AlertManager } from '../alerts/manager.js';
+import type { EnrichmentStage } from '../enrich/stage.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/store.js';
-
-/** One enrichment or redaction stage: returns a new event, never mutates its input. */
-export interface EventStage {
-  readonly name: string;
-  apply(event: SecurityEvent): SecurityEvent;
-}
 
 export interface Rejection {
   readonly index: number;
@@ -31,7 +26,7 @@ export interface PipelineOptions {
   readonly engine: Engine;
   readonly alerts: AlertManager;
   readonly metrics: Metrics;
-  readonly stages?: readonly EventStage[];
+  readonly stages?: readonly EnrichmentStage[];
   readonly parse?: ParseOptions;
   /** Puts events in event-time order before detection. */
   readonly orderer: EventTimeOrderer;
@@ -43,7 +38,7 @@ export interface PipelineOptions {
 }
 
 export class Pipeline {
-  private readonly stages: readonly EventStage[];
+  private readonly stages: readonly EnrichmentStage[];
 
   constructor(private readonly options: PipelineOptions) {
     this.stages = options.stages ?? [];

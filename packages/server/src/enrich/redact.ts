@@ -1,0 +1,35 @@
+/**
+ * Collector-side redaction: the same redactor the SDK runs before events leave the app, run again at ingest, so
+ * a sender that is not the SDK (OTLP, access logs, a hand-written client) cannot store a secret in clear either.
+ * Values under sensitive names become `[REDACTED]`; query strings and free text lose card numbers, bearer
+ * tokens, JWTs and `key=value` secrets.
+ */
+import { createRedactor, Field, type FieldValue, REDACTED, type SecurityEvent } from '@vigil/schema';
+import type { EnrichmentStage } from './stage.js';
+
+export function createRedactionStage(options: { keys?: readonly string[] } = {}): EnrichmentStage {
+  const redactor = createRedactor({ keys: options.keys ?? [] });
+  const clean = (name: string, value: string): string => {
+    if (redactor.isSensitivePath(name)) return REDACTED;
+    return name === Field.urlQuery ? redactor.query(value) : redactor.text(value);
+  };
+  return {
+    name: 'redact',
+    apply(event: SecurityEvent): SecurityEvent {
+      let changed: Record<string, FieldValue> | undefined;
+      for (const [name, value] of Object.entries(event.attributes)) {
+        let next: FieldValue = value;
+        if (typeof value === 'string') next = clean(name, value);
+        else if (Array.isArray(value)) {
+          const cleaned = value.map((v) => clean(name, v));
+          if (cleaned.some((v, i) => v !== value[i])) next = cleaned;
+        }
+        if (next !== value) {
+          changed ??= { ...event.attributes };
+          changed[name] = next;
+        }
+      }
+      return changed ? { ...event, attributes: changed } : event;
+    },
+  };
+}

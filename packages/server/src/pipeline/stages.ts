@@ -1,0 +1,33 @@
+/**
+ * The enrichment and redaction stages every source goes through, in order: the client address first (later
+ * stages key on it), then the user agent, the route template, and redaction last, so nothing an earlier stage
+ * copied out of a raw value escapes it.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { VigilConfig } from '../config.js';
+import { createClientAddressStage } from '../enrich/client-address.js';
+import { createRedactionStage } from '../enrich/redact.js';
+import { createRouteTemplateStage } from '../enrich/route-template.js';
+import type { EnrichmentStage } from '../enrich/stage.js';
+import { createUserAgentStage } from '../enrich/user-agent.js';
+import { ConfigError } from '../errors.js';
+
+function loadOpenApi(file: string | undefined): unknown {
+  if (!file) return undefined;
+  try {
+    return parseYaml(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new ConfigError('enrich.openapi', `cannot read ${file}: ${(error as Error).message}`);
+  }
+}
+
+export function createStages(config: VigilConfig): EnrichmentStage[] {
+  const openapi = loadOpenApi(config.enrich.openapi);
+  return [
+    createClientAddressStage(),
+    createUserAgentStage(),
+    createRouteTemplateStage(openapi === undefined ? {} : { openapi }),
+    createRedactionStage({ keys: config.enrich.redactKeys }),
+  ];
+}
