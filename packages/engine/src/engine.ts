@@ -5,6 +5,11 @@
 import type { SecurityEvent } from '@vigil/schema';
 import type { Detection, RuleEvaluator } from './types.js';
 
+export interface EngineSnapshot {
+  readonly format: 1;
+  readonly rules: Readonly<Record<string, { readonly version: string; readonly state: unknown }>>;
+}
+
 export class Engine {
   private evaluators: RuleEvaluator[];
 
@@ -25,9 +30,52 @@ export class Engine {
     return out;
   }
 
-  /** Replace the rule set; evaluators whose id is unchanged and passed again keep their state. */
-  replaceRules(evaluators: readonly RuleEvaluator[]): void {
-    this.evaluators = [...evaluators];
+  /**
+   * Hot reload: replace the rule set. A rule whose id and version are unchanged keeps its current instance, and so
+   * its state (open windows, counts); new and changed rules start empty; removed rules are dropped.
+   */
+  replaceRules(evaluators: readonly RuleEvaluator[]): { kept: string[]; added: string[]; removed: string[] } {
+    const current = new Map(this.evaluators.map((r) => [r.id, r]));
+    const kept: string[] = [];
+    const added: string[] = [];
+    const next = evaluators.map((rule) => {
+      const old = current.get(rule.id);
+      if (old && old.version !== undefined && old.version === rule.version) {
+        kept.push(rule.id);
+        return old;
+      }
+      added.push(rule.id);
+      return rule;
+    });
+    const ids = new Set(evaluators.map((r) => r.id));
+    const removed = this.evaluators.filter((r) => !ids.has(r.id)).map((r) => r.id);
+    this.evaluators = next;
+    return { kept, added, removed };
+  }
+
+  /** The state of every rule that has some, keyed by rule id, with the version it belongs to. */
+  snapshot(): EngineSnapshot {
+    const rules: Record<string, { version: string; state: unknown }> = {};
+    for (const r of this.evaluators) {
+      if (r.snapshot && r.version !== undefined) rules[r.id] = { version: r.version, state: r.snapshot() };
+    }
+    return { format: 1, rules };
+  }
+
+  /** Restore what a snapshot holds for rules of the same id and version; others start empty. */
+  restore(snapshot: EngineSnapshot): { restored: string[]; skipped: string[] } {
+    const restored: string[] = [];
+    const skipped: string[] = [];
+    if (snapshot.format !== 1) return { restored, skipped: Object.keys(snapshot.rules ?? {}) };
+    for (const r of this.evaluators) {
+      const saved = snapshot.rules[r.id];
+      if (!saved) continue;
+      if (r.restore && saved.version === r.version) {
+        r.restore(saved.state);
+        restored.push(r.id);
+      } else skipped.push(r.id);
+    }
+    return { restored, skipped };
   }
 
   stateSizes(): Record<string, number> {

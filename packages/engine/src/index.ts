@@ -1,5 +1,5 @@
 export { BRUTE_FORCE_RULE_ID, type BruteForceOptions, bruteForceRule } from './builtin.js';
-export { Engine } from './engine.js';
+export { Engine, type EngineSnapshot } from './engine.js';
 export { EventTimeOrderer, type OrdererOptions } from './reorder.js';
 export {
   compileSigma,

@@ -6,6 +6,7 @@
  * single detection carries all their labels, so one attack gives one alert, not two.
  */
 import type { SecurityEvent } from '@vigil/schema';
+import { canonicalJson, stableHash } from './hash.js';
 import type { Detection, RuleEvaluator, Severity } from './types.js';
 
 export interface ThresholdRuleSpec {
@@ -45,6 +46,7 @@ interface GroupState {
 export class ThresholdRule implements RuleEvaluator {
   readonly id: string;
   readonly title: string;
+  readonly version: string;
   /** Keys evicted because of the maxKeys bound. */
   evictions = 0;
   private readonly groups = new Map<string, GroupState>();
@@ -57,6 +59,7 @@ export class ThresholdRule implements RuleEvaluator {
     if (spec.groupBy.length === 0) throw new RangeError(`${spec.id}: groupBy needs at least one grouping`);
     this.id = spec.id;
     this.title = spec.title;
+    this.version = stableHash(canonicalJson(spec));
     this.types = new Set(spec.eventTypes);
     this.maxKeys = spec.maxKeys ?? 100_000;
     this.maxEvidence = spec.maxEvidence ?? 100;
@@ -68,6 +71,33 @@ export class ThresholdRule implements RuleEvaluator {
 
   evictionCount(): number {
     return this.evictions;
+  }
+
+  snapshot(): unknown {
+    return {
+      evictions: this.evictions,
+      groups: [...this.groups].map(([key, g]) => [
+        key,
+        g.labels,
+        g.hits.map((h) => [h.time, h.id]),
+        g.incident ?? null,
+        g.lastIncidentTime,
+      ]),
+    };
+  }
+
+  restore(state: unknown): void {
+    const s = state as { evictions: number; groups: [string, Record<string, string>, [number, string][], Record<string, string> | null, number][] };
+    this.groups.clear();
+    this.evictions = s.evictions;
+    for (const [key, labels, hits, incident, lastIncidentTime] of s.groups) {
+      this.groups.set(key, {
+        labels,
+        hits: hits.map(([time, id]) => ({ time, id })),
+        ...(incident ? { incident } : {}),
+        lastIncidentTime,
+      });
+    }
   }
 
   process(event: SecurityEvent): readonly Detection[] {

@@ -35,4 +35,13 @@ export interface RuleEvaluator {
   stateSize(): number;
   /** Keys dropped so far because of the rule's memory bound. */
   evictionCount?(): number;
+  /**
+   * Identity of the rule's definition: equal versions behave the same. A reload keeps the state of rules whose id
+   * and version are unchanged; a snapshot is restored only into a rule of the same version.
+   */
+  readonly version?: string;
+  /** The rule's state as plain JSON data, for a snapshot. */
+  snapshot?(): unknown;
+  /** Load state taken by `snapshot` from a rule of the same version. */
+  restore?(state: unknown): void;
 }

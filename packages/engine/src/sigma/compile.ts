@@ -2,6 +2,7 @@
  * compileSigma: Sigma YAML texts in, RuleEvaluators and lint errors out. The one entry point the rest of Vigil
  * uses (rule loading at start-up, `vigil analyze --rules`, `vigil rules lint`).
  */
+import { canonicalJson, stableHash } from '../hash.js';
 import type { SecurityEvent } from '@vigil/schema';
 import type { Severity } from '../types.js';
 import { FieldTable, MatchContext } from './context.js';
@@ -60,7 +61,7 @@ export interface SigmaCompileResult {
 interface RuleCommon {
   readonly doc: SigmaDocument;
   readonly diag: Diagnostics;
-  readonly meta: Omit<SigmaRuleMeta, 'summary'>;
+  readonly meta: Omit<SigmaRuleMeta, 'summary' | 'version'>;
   readonly summaryTemplate: string | undefined;
   /** `id` and `name`, whichever the rule has: how correlations refer to it. */
   readonly handles: readonly string[];
@@ -127,10 +128,11 @@ export function compileSigma(documents: readonly SigmaSource[], options: SigmaCo
   const evaluators: SigmaEvaluator[] = [];
   for (const entry of entries) {
     if (entry.referenced && !entry.generateRequested) continue;
+    const version = versionOf(entry);
     if (entry.kind === 'detection') {
       evaluators.push(
         new SigmaDetectionEvaluator(
-          { ...entry.meta, summary: compileSummary(entry.summaryTemplate, entry.meta.title) },
+          { ...entry.meta, version, summary: compileSummary(entry.summaryTemplate, entry.meta.title) },
           entry.predicate,
           entry.groupFields,
           readForSummary,
@@ -140,11 +142,22 @@ export function compileSigma(documents: readonly SigmaSource[], options: SigmaCo
       const counters: CorrelationCounters = { evictedGroups: 0, expiredGroups: 0 };
       const core = buildCore(entry, limits, counters);
       const summary = compileSummary(entry.summaryTemplate, entry.meta.title, describeMeasure(entry.spec));
-      evaluators.push(new SigmaCorrelationEvaluator({ ...entry.meta, summary }, core, counters, limits.maxEvidenceIds));
+      evaluators.push(
+        new SigmaCorrelationEvaluator({ ...entry.meta, version, summary }, core, counters, limits.maxEvidenceIds),
+      );
     }
   }
   for (const diag of diagnostics) errors.push(...diag.errors);
   return { evaluators, errors };
+}
+
+/** A rule's version: its own definition, and for a correlation the versions of the rules it references. */
+function versionOf(entry: RuleEntry, seen = new Set<RuleEntry>()): string {
+  if (seen.has(entry)) return 'cycle';
+  seen.add(entry);
+  const own = canonicalJson(entry.doc.data);
+  const refs = entry.kind === 'correlation' ? entry.references.map((r) => versionOf(r, seen)).join(',') : '';
+  return stableHash(`${own}|${refs}`);
 }
 
 function positive(value: number | undefined, fallback: number, name: string): number {

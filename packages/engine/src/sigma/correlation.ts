@@ -7,6 +7,7 @@
  * when a new one would exceed it); per group, counts keep no more entries than the condition needs to be decided.
  * Groups whose window has drained are dropped as the event time moves on. Nothing reads the clock.
  */
+import { fromJsonNumber, toJsonNumber } from '../hash.js';
 import type { SecurityEvent } from '@vigil/schema';
 import type { Diagnostics, YamlPath } from './errors.js';
 import { type FieldAccessor, fieldAccessor, fieldValueToString, vigilFieldName } from './field-mapping.js';
@@ -229,6 +230,24 @@ export interface CorrelationCounters {
   expiredGroups: number;
 }
 
+export interface CoreSnapshot {
+  readonly sequence: number;
+  readonly watermark: number | null;
+  readonly groups: readonly {
+    readonly key: string;
+    readonly labels: Readonly<Record<string, string>>;
+    readonly lastTime: number | null;
+    readonly suppressedUntil: number | null;
+    readonly lastSequence: number;
+    readonly metSequence: number;
+    readonly measure: number;
+    readonly evidence: [number[], string[]];
+    readonly values?: [string, number][];
+    readonly steps?: (number | null)[];
+  }[];
+  readonly children: readonly CoreSnapshot[];
+}
+
 /** State of one group (one combination of group-by values). */
 export class GroupState {
   /** Latest event time seen for the group. */
@@ -441,6 +460,46 @@ export class CorrelationCore {
     group = new GroupState(labels, this.spec.type, this.evidenceCapacity, this.plans.length);
     this.groups.set(key, group);
     return group;
+  }
+
+  /** The state of this rule and of the correlations nested in it, as plain JSON data. */
+  snapshot(): CoreSnapshot {
+    return {
+      sequence: this.sequence,
+      watermark: toJsonNumber(this.watermark),
+      groups: [...this.groups].map(([key, g]) => ({
+        key,
+        labels: g.labels,
+        lastTime: toJsonNumber(g.lastTime),
+        suppressedUntil: toJsonNumber(g.suppressedUntil),
+        lastSequence: g.lastSequence,
+        metSequence: g.metSequence,
+        measure: g.measure,
+        evidence: g.evidence.entries(),
+        ...(g.values ? { values: [...g.values] } : {}),
+        ...(g.steps ? { steps: g.steps.map(toJsonNumber) } : {}),
+      })),
+      children: this.children.map((c) => c.snapshot()),
+    };
+  }
+
+  restore(state: CoreSnapshot): void {
+    this.sequence = state.sequence;
+    this.watermark = fromJsonNumber(state.watermark);
+    this.groups.clear();
+    for (const s of state.groups) {
+      const g = new GroupState(s.labels, this.spec.type, this.evidenceCapacity, this.plans.length);
+      g.lastTime = fromJsonNumber(s.lastTime);
+      g.suppressedUntil = fromJsonNumber(s.suppressedUntil);
+      g.lastSequence = s.lastSequence;
+      g.metSequence = s.metSequence;
+      g.measure = s.measure;
+      g.evidence.load(s.evidence[0], s.evidence[1]);
+      if (g.values && s.values) for (const [v, t] of s.values) g.values.set(v, t);
+      if (g.steps && s.steps) s.steps.forEach((t, i) => (g.steps![i] = fromJsonNumber(t)));
+      this.groups.set(s.key, g);
+    }
+    state.children.forEach((c, i) => this.children[i]?.restore(c));
   }
 
   /** Drop a few groups whose window drained, least recently active first. */

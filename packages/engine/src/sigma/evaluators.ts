@@ -4,7 +4,7 @@
  */
 import type { SecurityEvent } from '@vigil/schema';
 import type { Detection, RuleEvaluator, Severity } from '../types.js';
-import type { CorrelationCore, CorrelationCounters, GroupState } from './correlation.js';
+import type { CoreSnapshot, CorrelationCore, CorrelationCounters, GroupState } from './correlation.js';
 import type { EventPredicate } from './detection.js';
 import { type FieldAccessor, fieldValueToString } from './field-mapping.js';
 import type { SummaryRenderer } from './summary.js';
@@ -17,6 +17,8 @@ export interface SigmaRuleMeta {
   /** The file the rule came from. */
   readonly source: string;
   readonly summary: SummaryRenderer;
+  /** Hash of the rule's definition (and, for a correlation, of the rules it references). */
+  readonly version: string;
 }
 
 /** A compiled Sigma rule, with the counters that make its memory use visible. */
@@ -42,6 +44,7 @@ export class SigmaDetectionEvaluator implements SigmaEvaluator {
   readonly id: string;
   readonly title: string;
   readonly source: string;
+  readonly version: string;
 
   constructor(
     private readonly meta: SigmaRuleMeta,
@@ -53,6 +56,7 @@ export class SigmaDetectionEvaluator implements SigmaEvaluator {
     this.id = meta.id;
     this.title = meta.title;
     this.source = meta.source;
+    this.version = meta.version;
   }
 
   process(event: SecurityEvent): readonly Detection[] {
@@ -97,6 +101,7 @@ export class SigmaCorrelationEvaluator implements SigmaEvaluator {
   readonly id: string;
   readonly title: string;
   readonly source: string;
+  readonly version: string;
   private found: Detection[] = [];
   private readonly onMet = (group: GroupState, event: SecurityEvent) => this.report(group, event);
 
@@ -109,6 +114,7 @@ export class SigmaCorrelationEvaluator implements SigmaEvaluator {
     this.id = meta.id;
     this.title = meta.title;
     this.source = meta.source;
+    this.version = meta.version;
   }
 
   process(event: SecurityEvent): readonly Detection[] {
@@ -144,5 +150,20 @@ export class SigmaCorrelationEvaluator implements SigmaEvaluator {
 
   counters(): Readonly<CorrelationCounters> {
     return { ...this.counterValues };
+  }
+
+  evictionCount(): number {
+    return this.counterValues.evictedGroups;
+  }
+
+  snapshot(): unknown {
+    return { counters: { ...this.counterValues }, core: this.core.snapshot() };
+  }
+
+  restore(state: unknown): void {
+    const s = state as { counters: CorrelationCounters; core: CoreSnapshot };
+    this.counterValues.evictedGroups = s.counters.evictedGroups;
+    this.counterValues.expiredGroups = s.counters.expiredGroups;
+    this.core.restore(s.core);
   }
 }

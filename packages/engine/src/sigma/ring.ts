@@ -40,6 +40,27 @@ export class EvidenceRing {
     if (this.length === 0) this.head = 0;
   }
 
+  /** The entries, oldest first, as `[times, ids]` (for a snapshot). */
+  entries(): [number[], string[]] {
+    const times: number[] = [];
+    const ids: string[] = [];
+    for (let i = 0; i < this.length; i++) {
+      const at = (this.head + i) % this.times.length;
+      times.push(this.times[at]!);
+      ids.push(this.ids[at]!);
+    }
+    return [times, ids];
+  }
+
+  /** Replace the content with entries taken by `entries()`. */
+  load(times: readonly number[], ids: readonly string[]): void {
+    this.times = [];
+    this.ids = [];
+    this.head = 0;
+    this.length = 0;
+    for (let i = 0; i < times.length; i++) this.push(times[i]!, ids[i]!);
+  }
+
   /** Time of the oldest entry, or undefined when empty. */
   oldestTime(): number | undefined {
     return this.length === 0 ? undefined : this.times[this.head];
