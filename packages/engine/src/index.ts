@@ -1,6 +1,55 @@
 export { BRUTE_FORCE_RULE_ID, type BruteForceOptions, bruteForceRule } from './builtin.js';
 export { Engine, type EngineSnapshot } from './engine.js';
+export { detectCmdi } from './payload/cmdi.js';
+export { detectCrlf } from './payload/crlf.js';
+export {
+  decodeBase64Text,
+  decodeForms,
+  decodeHtmlEntities,
+  decodeJsEscapes,
+  MAX_DECODE_ROUNDS,
+  MAX_VALUE_CHARS,
+  percentDecode,
+} from './payload/decode.js';
+export {
+  detectPayload,
+  type InspectedParam,
+  inspectRequest,
+  type LocatedFinding,
+  MAX_QUERY_PARAMS,
+  parseQueryString,
+  type RequestInspection,
+  type RequestView,
+} from './payload/detect.js';
+export { detectJndi } from './payload/jndi.js';
+export { detectNosqli } from './payload/nosqli.js';
+export { detectProtoPollution } from './payload/proto-pollution.js';
+export { detectSqli } from './payload/sqli.js';
+export { detectSsrf } from './payload/ssrf.js';
+export { detectPathTraversal } from './payload/traversal.js';
+export {
+  PAYLOAD_CLASSES,
+  type PayloadClass,
+  type PayloadContext,
+  type PayloadFinding,
+  type PayloadLocation,
+} from './payload/types.js';
+export { detectXss } from './payload/xss.js';
 export { EventTimeOrderer, type OrdererOptions } from './reorder.js';
+export {
+  DEFAULT_TEST_BASE_TIME,
+  parseRelativeTime,
+  parseRuleTests,
+  type RuleTestCase,
+  type RuleTestExpectation,
+  type RuleTestFile,
+  type RuleTestParseResult,
+  type RuleTestProblem,
+  type RuleTestResult,
+  type RuleTestRunOptions,
+  runRuleTests,
+} from './rule-test.js';
+export { builtinRulesDir } from './rules.js';
 export {
   compileSigma,
   SIGMA_DEFAULTS,

@@ -71,6 +71,11 @@ export class EventTimeOrderer {
     return out;
   }
 
+  /** The events held, in no particular order (for a state snapshot). */
+  pending(): SecurityEvent[] {
+    return [...this.heap];
+  }
+
   /** Release everything (end of a replay, shutdown). */
   flush(): SecurityEvent[] {
     const out: SecurityEvent[] = [];

@@ -87,7 +87,10 @@ export class ThresholdRule implements RuleEvaluator {
   }
 
   restore(state: unknown): void {
-    const s = state as { evictions: number; groups: [string, Record<string, string>, [number, string][], Record<string, string> | null, number][] };
+    const s = state as {
+      evictions: number;
+      groups: [string, Record<string, string>, [number, string][], Record<string, string> | null, number][];
+    };
     this.groups.clear();
     this.evictions = s.evictions;
     for (const [key, labels, hits, incident, lastIncidentTime] of s.groups) {

@@ -77,10 +77,13 @@ export const Field = {
   userAgentCategory: 'vigil.user_agent.category',
   clientPrefix: 'vigil.client.prefix',
   clientPrivate: 'vigil.client.private',
+  clientHosting: 'vigil.client.hosting',
   networkProtocolVersion: 'network.protocol.version',
   requestMalformed: 'vigil.request.malformed',
   requestLine: 'vigil.request.line',
   truncated: 'vigil.truncated',
+  payloadClasses: 'vigil.payload.classes',
+  payloadLocations: 'vigil.payload.locations',
 } as const;
 
 export type FieldName = (typeof Field)[keyof typeof Field];
@@ -215,6 +218,13 @@ export const FIELDS: readonly FieldDefinition[] = [
     'The client address is loopback, private, link-local, unique-local, CGNAT or unspecified.',
     false,
   ),
+  def(
+    Field.clientHosting,
+    'boolean',
+    'vigil',
+    'The client address belongs to a cloud or hosting provider (a rented machine, not a home or office).',
+    true,
+  ),
   def(Field.networkProtocolVersion, 'string', 'otel', 'HTTP version of the request: 1.0, 1.1, 2 or 3.', '1.1'),
   def(
     Field.requestMalformed,
@@ -245,6 +255,20 @@ export const FIELDS: readonly FieldDefinition[] = [
     'vigil',
     'Set by Vigil when at least one string of the event was cut to the length limit.',
     true,
+  ),
+  def(
+    Field.payloadClasses,
+    'string[]',
+    'vigil',
+    'Attack payload classes found in the request (sqli, xss, path_traversal, cmdi, ssrf, jndi, nosqli, proto_pollution, crlf), sorted.',
+    ['sqli'],
+  ),
+  def(
+    Field.payloadLocations,
+    'string[]',
+    'vigil',
+    'Where the payloads were found: path, query.<name>, body.<field>, header.<name>; sorted.',
+    ['query.id'],
   ),
 ];
 

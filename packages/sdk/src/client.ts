@@ -131,6 +131,13 @@ class VigilClient implements Vigil {
       loginRoutes: options.loginRoutes,
       automaticEvents: raw.automaticEvents,
       recordRequests: options.recordRequests,
+      inspect: options.inspect,
+      inspectLimits: {
+        headers: options.inspectHeaders,
+        maxValueChars: options.inspectMaxValueChars,
+        maxRequestChars: options.inspectMaxRequestChars,
+        maxFields: options.inspectMaxFields,
+      },
       emit: (type, fields, state) => this.record(type, fields, state),
     });
 
@@ -157,6 +164,7 @@ class VigilClient implements Vigil {
 
     if (this.enabled) {
       attachTracker(this, {
+        inspectsParams: options.inspect === 'params',
         start: (view, request, resolver) => {
           try {
             return this.closing ? undefined : this.requests.start(view, request, resolver);
@@ -228,28 +236,90 @@ class VigilClient implements Vigil {
   private record(type: string, fields: Record<string, unknown>, state: RequestState | undefined = currentRequest()) {
     if (!this.enabled) return;
     try {
-      const merged = state ? { ...state.metadata(), ...fields } : fields;
-      const line = this.serialise(type, merged);
+      // The request's start fields were redacted when it started; only what is new is redacted here.
+      const own = state ? Object.assign(state.lateMetadata(), fields) : fields;
+      const line = this.serialise(type, own, state?.fields);
       if (line !== undefined) this.sink.enqueue(line);
-      state?.recorded.add(type);
+      // Bounded: only the first types matter (automatic events look for one of their kind).
+      if (state && state.recorded.length < 32) state.recorded.push(type);
     } catch (error) {
       this.reporter.error('internal', `could not record a ${type} event`, error);
     }
   }
 
-  private serialise(type: string, fields: Record<string, unknown>): string | undefined {
+  /**
+   * One event as a JSON line. `fields` are redacted here; `base` holds fields this client already redacted (the
+   * request's start fields), which `fields` override.
+   */
+  private serialise(
+    type: string,
+    fields: Record<string, unknown>,
+    base?: Readonly<Record<string, FieldValue>>,
+  ): string | undefined {
     const safe = this.redactor.fields(fields);
-    for (const key of ENVELOPE) delete safe[key];
-    const event: Record<string, unknown> = {
-      id: randomUUID(),
-      time: new Date().toISOString(),
-      type,
-      ...this.envelope,
-      ...safe,
-    };
-    if (this.options.mode === 'stdout') Object.assign(event, owaspEnvelope(type, event, this.options.service));
-    return JSON.stringify(event);
+    if (this.options.mode === 'stdout') {
+      const event: Record<string, unknown> = { id: randomUUID(), time: isoNow(), type };
+      Object.assign(event, this.envelope);
+      for (const key in base) if (!(key in fields) && !ENVELOPE.has(key)) event[key] = base[key];
+      for (const key in safe) if (!ENVELOPE.has(key)) event[key] = safe[key];
+      Object.assign(event, owaspEnvelope(type, event, this.options.service));
+      return JSON.stringify(event);
+    }
+    // Written key by key: events are flat objects of strings, numbers, booleans and string lists, and building the
+    // line directly costs a fraction of building an object with dotted keys and stringifying it (the request path
+    // pays for this on every request).
+    let line = `{"id":"${randomUUID()}","time":"${isoNow()}","type":${JSON.stringify(type)}`;
+    for (const key in this.envelope) {
+      if (!(key in safe)) line += `,${quote(key)}:${jsonValue(this.envelope[key])}`;
+    }
+    for (const key in base) {
+      if (!(key in fields) && !(key in this.envelope) && !ENVELOPE.has(key)) {
+        line += `,${quote(key)}:${jsonValue(base[key])}`;
+      }
+    }
+    for (const key in safe) if (!ENVELOPE.has(key)) line += `,${quote(key)}:${jsonValue(safe[key])}`;
+    return `${line}}`;
   }
+}
+
+let isoMillis = Number.NaN;
+let isoText = '';
+
+/** The current time in RFC 3339; formatted once per millisecond, since many events share one. */
+function isoNow(): string {
+  const now = Date.now();
+  if (now !== isoMillis) {
+    isoMillis = now;
+    isoText = new Date(now).toISOString();
+  }
+  return isoText;
+}
+
+/** A field value as JSON. Plain printable ASCII strings and numbers are written directly; the rest by JSON.stringify. */
+function jsonValue(value: FieldValue | undefined): string {
+  if (typeof value === 'string') {
+    for (let i = 0; i < value.length; i++) {
+      const c = value.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return JSON.stringify(value);
+    }
+    return `"${value}"`;
+  }
+  // Finite numbers print the same either way (the redactor drops NaN and infinities).
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return JSON.stringify(value) ?? 'null';
+}
+
+const quotedKeys = new Map<string, string>();
+const MAX_QUOTED_KEYS = 4096;
+
+/** A field name as a JSON string; the names events use are few, so each is quoted once. */
+function quote(key: string): string {
+  let quoted = quotedKeys.get(key);
+  if (quoted === undefined) {
+    quoted = JSON.stringify(key);
+    if (quotedKeys.size < MAX_QUOTED_KEYS) quotedKeys.set(key, quoted);
+  }
+  return quoted;
 }
 
 /**

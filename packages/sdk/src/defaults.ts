@@ -49,6 +49,20 @@ export const DEFAULTS = {
   hashObjectIds: false,
   /** Record one `http_request` event per request. Automatic security events are recorded either way. */
   recordRequests: true,
+  /**
+   * What of a request's input is recorded: `off` (the path only, no query string), `url` (path and query,
+   * redacted) or `params` (also path parameters, query parameters, parsed body leaves and `inspectHeaders`, under
+   * `vigil.inspect.*`, for payload detection). Bodies are never read by default: they hold the most personal data.
+   */
+  inspect: 'url',
+  /** Headers whose values `inspect: 'params'` records (lower-case names). Sensitive ones are always redacted. */
+  inspectHeaders: ['user-agent', 'referer', 'x-forwarded-host', 'content-type'] as readonly string[],
+  /** `inspect: 'params'`: a longer inspected value is cut to this many characters. */
+  inspectMaxValueChars: 256,
+  /** `inspect: 'params'`: characters of inspected values per request; what does not fit is left out. */
+  inspectMaxRequestChars: 4096,
+  /** `inspect: 'params'`: inspected values per request. */
+  inspectMaxFields: 32,
   /** Write diagnostics to stderr. */
   debug: false,
 } as const;

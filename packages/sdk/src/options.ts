@@ -3,6 +3,7 @@
  * from defaults.ts. A bad value never throws into the host: it is reported (naming the option) and its default used.
  */
 import { DEFAULTS } from './defaults.js';
+import { INSPECT_MODES, type InspectMode } from './inspect.js';
 import type { ForwardedHeader } from './proxy.js';
 import type { ErrorHook, Reporter } from './report.js';
 import type { AutomaticEvents, IdentifyHook } from './request.js';
@@ -58,6 +59,16 @@ export interface VigilOptions {
   hashObjectIds?: boolean;
   /** Default true. */
   recordRequests?: boolean;
+  /** `off`, `url` (default) or `params`: what of a request's input is recorded (docs/sdk.md, "Parameter inspection"). */
+  inspect?: InspectMode;
+  /** Headers inspected with `inspect: 'params'`. Default `user-agent`, `referer`, `x-forwarded-host`, `content-type`. */
+  inspectHeaders?: readonly string[];
+  /** Default 256. */
+  inspectMaxValueChars?: number;
+  /** Default 4096. */
+  inspectMaxRequestChars?: number;
+  /** Default 32. */
+  inspectMaxFields?: number;
   /** Who a request runs as. Default: `req.user` / `req.auth` conventions (request.ts, defaultIdentify). */
   identify?: IdentifyHook;
   /** Called with every problem of the SDK itself. Default: one `process.emitWarning` per kind of problem. */
@@ -75,7 +86,10 @@ type NumberKey =
   | 'maxBackoffMillis'
   | 'requestTimeoutMillis'
   | 'closeTimeoutMillis'
-  | 'maxEventBytes';
+  | 'maxEventBytes'
+  | 'inspectMaxValueChars'
+  | 'inspectMaxRequestChars'
+  | 'inspectMaxFields';
 
 /** Smallest valid value of each numeric option. */
 const MINIMUM: Record<NumberKey, number> = {
@@ -88,6 +102,9 @@ const MINIMUM: Record<NumberKey, number> = {
   requestTimeoutMillis: 1,
   closeTimeoutMillis: 0,
   maxEventBytes: 256,
+  inspectMaxValueChars: 1,
+  inspectMaxRequestChars: 1,
+  inspectMaxFields: 1,
 };
 
 export interface ResolvedOptions extends Required<Pick<VigilOptions, NumberKey>> {
@@ -106,6 +123,8 @@ export interface ResolvedOptions extends Required<Pick<VigilOptions, NumberKey>>
   readonly loginRoutes: readonly string[];
   readonly hashObjectIds: boolean;
   readonly recordRequests: boolean;
+  readonly inspect: InspectMode;
+  readonly inspectHeaders: readonly string[];
 }
 
 function stringList(value: unknown, key: string, fallback: readonly string[], reporter: Reporter): readonly string[] {
@@ -176,6 +195,11 @@ export function resolveOptions(options: VigilOptions, reporter: Reporter, env = 
   if (o.forwardedHeader !== undefined && o.forwardedHeader !== 'forwarded' && o.forwardedHeader !== 'x-forwarded-for') {
     reporter.warnOnce('config_invalid', `option forwardedHeader must be 'x-forwarded-for' or 'forwarded'`);
   }
+  let inspect: InspectMode = DEFAULTS.inspect;
+  if (INSPECT_MODES.includes(o.inspect as InspectMode)) inspect = o.inspect as InspectMode;
+  else if (o.inspect !== undefined) {
+    reporter.warnOnce('config_invalid', `option inspect must be 'off', 'url' or 'params'; using ${DEFAULTS.inspect}`);
+  }
   const maxBackoffMillis = number('maxBackoffMillis');
   return {
     mode,
@@ -202,6 +226,13 @@ export function resolveOptions(options: VigilOptions, reporter: Reporter, env = 
     loginRoutes: stringList(o.loginRoutes, 'loginRoutes', DEFAULTS.loginRoutes, reporter),
     hashObjectIds: bool('hashObjectIds'),
     recordRequests: bool('recordRequests'),
+    inspect,
+    inspectHeaders: stringList(o.inspectHeaders, 'inspectHeaders', DEFAULTS.inspectHeaders, reporter).map((h) =>
+      h.toLowerCase(),
+    ),
+    inspectMaxValueChars: Math.floor(number('inspectMaxValueChars')),
+    inspectMaxRequestChars: Math.floor(number('inspectMaxRequestChars')),
+    inspectMaxFields: Math.floor(number('inspectMaxFields')),
   };
 }
 

@@ -6,6 +6,7 @@
 import { Field, type FieldValue } from '@vigil/schema';
 import { DEFAULT_AUTOMATIC_EVENTS } from './defaults.js';
 import { errorFingerprint, shortHash } from './fingerprint.js';
+import { collectInspection, type InspectLimits, type InspectMode } from './inspect.js';
 import type { TrustedProxies } from './proxy.js';
 import { errorClassName, type Redactor } from './redact.js';
 import type { Reporter } from './report.js';
@@ -68,6 +69,9 @@ export interface RequestHandlerConfig {
   readonly loginRoutes: readonly string[];
   readonly automaticEvents?: Partial<AutomaticEvents>;
   readonly recordRequests: boolean;
+  /** What of the request's input is recorded; `params` adds `vigil.inspect.*` to `http_request`. Default `url`. */
+  readonly inspect?: InspectMode;
+  readonly inspectLimits?: InspectLimits;
   /** Record an event in the context of a request (the client's event builder). */
   readonly emit: (type: string, fields: Record<string, unknown>, state: RequestState) => void;
 }
@@ -76,7 +80,7 @@ export interface RequestHandlerConfig {
 export class RequestState {
   readonly startedAt = process.hrtime.bigint();
   /** Event types recorded during this request, so an automatic event does not repeat the app's own. */
-  readonly recorded = new Set<string>();
+  readonly recorded: string[] = [];
   /** The route template, once the adapter knows it. */
   route: string | undefined;
   /** Asked for the route template when none was set (routing happens after the request starts). */
@@ -84,6 +88,11 @@ export class RequestState {
   /** An error thrown by the route, set by an error hook. */
   error: unknown;
   finished = false;
+  /** Route parameters and parsed body, noted by the adapter when the response ends (for `inspect: 'params'`). */
+  params: unknown;
+  body: unknown;
+  /** The raw query string, kept only for `inspect: 'params'`. */
+  query: string | undefined;
 
   constructor(
     /** The framework's request object, handed to `identify`. */
@@ -98,10 +107,17 @@ export class RequestState {
 
   /** The fields every event recorded during this request carries: request metadata, route and principal. */
   metadata(): Record<string, unknown> {
-    const out: Record<string, unknown> = { ...this.fields };
+    return { ...this.fields, ...this.lateMetadata() };
+  }
+
+  /**
+   * The part of the metadata known only later in the request (route, principal), not yet redacted. The rest,
+   * `fields`, was redacted once when the request started.
+   */
+  lateMetadata(): Record<string, unknown> {
+    const out = principalFields(this.handler.principal(this));
     const route = this.currentRoute();
     if (route !== undefined) out[Field.httpRoute] = route;
-    Object.assign(out, principalFields(this.handler.principal(this)));
     return out;
   }
 
@@ -149,7 +165,8 @@ export class RequestHandler {
       [Field.httpRequestMethod]: method,
       [Field.urlPath]: redactor.text(path),
     };
-    if (query) fields[Field.urlQuery] = redactor.query(query);
+    const inspect = this.config.inspect ?? 'url';
+    if (query && inspect !== 'off') fields[Field.urlQuery] = redactor.query(query);
     const peer = view.remoteAddress;
     const client = this.config.proxies.clientAddress(peer, headers);
     if (client !== undefined) fields[Field.clientAddress] = client;
@@ -172,6 +189,7 @@ export class RequestHandler {
     if (length !== undefined) fields[Field.httpRequestBodySize] = length;
     const state = new RequestState(raw, method, path, redactor.fields(fields), headers, this);
     state.routeResolver = routeResolver;
+    if (inspect === 'params' && query) state.query = query;
     return state;
   }
 
@@ -199,6 +217,14 @@ export class RequestHandler {
     const size = response.bodySize ?? contentLength(response.header?.('content-length'));
     if (size !== undefined) fields[Field.httpResponseBodySize] = size;
     if (error !== undefined) fields[Field.errorType] = errorClassName(error);
+    if (this.config.inspect === 'params' && this.config.inspectLimits) {
+      try {
+        const input = { query: state.query, headers: state.headers, params: state.params, body: state.body };
+        Object.assign(fields, collectInspection(input, this.config.inspectLimits, this.config.redactor));
+      } catch (problem) {
+        this.config.reporter.warnOnce('internal', 'could not inspect a request; it is recorded without', problem);
+      }
+    }
     this.config.emit('http_request', fields, state);
   }
 
@@ -228,7 +254,7 @@ export class RequestHandler {
   ): Generator<[string, Record<string, unknown>]> {
     const reason = `http_${status}`;
     const a = this.automatic;
-    const already = (...prefixes: string[]) => [...state.recorded].some((t) => prefixes.some((p) => t.startsWith(p)));
+    const already = (...prefixes: string[]) => state.recorded.some((t) => prefixes.some((p) => t.startsWith(p)));
     if (status === 401) {
       const type = this.isLoginRoute(state.method, route, state.path) ? a.loginFailure : a.unauthorized;
       if (type && !already('authn_', 'session_', type)) yield [type, { [Field.eventReason]: reason }];
@@ -317,12 +343,16 @@ function roleList(value: unknown): string[] | undefined {
  * - `req.user` (Passport, @fastify/jwt, most session setups): `id`, `sub` or `_id`; `roles` or `role`; `tenantId`.
  * - `req.auth` (express-jwt 7+) or `req.auth.payload` (express-oauth2-jwt-bearer): JWT claims `sub`, `roles` /
  *   `role`, `tenant` / `tid` (Entra ID), and `azp` (the authorised client) as the API key id.
+ * - Koa: `ctx.state.user`. Hono: `c.var.user`, or the claims in `c.var.jwtPayload` (hono/jwt).
  */
 export function defaultIdentify(req: unknown): Principal | undefined {
   const r = asObject(req);
   if (!r) return undefined;
-  const user = asObject(r.user);
-  const authObject = asObject(r.auth);
+  // Koa keeps the user in ctx.state (koa-passport, koa-jwt); Hono in c.var (`user`, or hono/jwt's `jwtPayload`).
+  const state = asObject(r.state);
+  const vars = asObject(r.var);
+  const user = asObject(r.user) ?? asObject(state?.user) ?? asObject(vars?.user);
+  const authObject = asObject(r.auth) ?? asObject(vars?.jwtPayload);
   const claims = asObject(authObject?.payload) ?? authObject;
   const userId = idString(user?.id) ?? idString(user?.sub) ?? idString(user?._id) ?? idString(claims?.sub);
   const roles = roleList(user?.roles) ?? roleList(user?.role) ?? roleList(claims?.roles) ?? roleList(claims?.role);

@@ -4,8 +4,10 @@
  */
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { bruteForceRule, Engine, EventTimeOrderer, type RuleEvaluator } from '@vigil/engine';
+import { EventTimeOrderer } from '@vigil/engine';
 import { AlertManager } from './alerts/manager.js';
+import { NotificationPolicy } from './alerts/policy.js';
+import { Silences } from './alerts/silences.js';
 import type { VigilConfig } from './config.js';
 import { type Credentials, resolveCredentials } from './credentials.js';
 import { TokenChecker } from './http/auth.js';
@@ -13,7 +15,14 @@ import { createHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { Dispatcher } from './notify/dispatcher.js';
-import { WebhookNotifier } from './notify/webhook.js';
+import { createNotifier } from './notify/receivers.js';
+import {
+  captureEngineState,
+  createEngine,
+  loadEngineState,
+  RuleReloader,
+  saveEngineState,
+} from './pipeline/detection.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import { createStages } from './pipeline/stages.js';
 import { SqliteStore } from './store/sqlite.js';
@@ -28,6 +37,9 @@ export interface VigilServer {
   readonly alerts: AlertManager;
   readonly dispatcher: Dispatcher;
   readonly metrics: Metrics;
+  readonly silences: Silences;
+  /** Re-read the rule files; unchanged rules keep their state. */
+  reloadRules(): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -35,25 +47,21 @@ export interface StartOptions {
   readonly log?: Logger;
   /** How often held events are released and quiet alerts resolved, ms. */
   readonly tickMillis?: number;
+  /** How often repeat and escalation timers are checked, ms. */
+  readonly timerMillis?: number;
   /** How often due notifications are polled for, ms. */
   readonly notifyPollMillis?: number;
 }
 
 export const DATABASE_FILE = 'vigil.db';
 
-export function buildEngine(config: VigilConfig, extraRules: readonly RuleEvaluator[] = []): Engine {
-  return new Engine([
-    bruteForceRule({ ...config.detection.bruteForce, maxKeys: config.detection.maxKeysPerRule }),
-    ...extraRules,
-  ]);
-}
-
 export async function startVigil(config: VigilConfig, options: StartOptions = {}): Promise<VigilServer> {
   const log = options.log ?? createLogger();
   const credentials = resolveCredentials(config);
   const metrics = createMetrics();
   const store = new SqliteStore({ file: join(config.dataDir, DATABASE_FILE), synchronous: config.storage.synchronous });
-  const engine = buildEngine(config);
+  const engine = await createEngine(config);
+  const engineState = await loadEngineState(config.dataDir, engine, log);
   metrics.registry.onCollect(() => {
     for (const rule of engine.rules) {
       metrics.engineKeys.set(rule.stateSize(), { rule: rule.id });
@@ -70,8 +78,8 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
   });
   const restored = await alerts.restore();
 
-  const notifiers = config.notify.webhooks.map((w) => new WebhookNotifier(w));
-  const attemptsByReceiver = new Map(config.notify.webhooks.map((w) => [w.name, w.maxAttempts]));
+  const notifiers = config.notify.receivers.map((r) => createNotifier(r));
+  const attemptsByReceiver = new Map(config.notify.receivers.map((r) => [r.name, r.maxAttempts]));
   const dispatcher = new Dispatcher({
     store,
     notifiers,
@@ -82,8 +90,37 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
     metrics,
     ...(options.notifyPollMillis ? { pollMillis: options.notifyPollMillis } : {}),
   });
-  alerts.onChange((alert, change) => dispatcher.enqueue(alert, change));
+  const silences = new Silences(store);
+  await silences.load();
+  const policy = new NotificationPolicy({
+    root: config.alerting.route,
+    inhibitRules: config.alerting.inhibitRules,
+    silences,
+    store,
+    metrics,
+    log,
+  });
+  alerts.onChange(async (alert, change) => {
+    const receivers = await policy.receiversFor(alert, change, alerts.openAlerts());
+    await dispatcher.enqueue(alert, change, receivers);
+  });
   dispatcher.start();
+  // Repeats and escalations run on the wall clock, like the people they page.
+  let timersRunning = false;
+  const timers = setInterval(() => {
+    if (timersRunning) return;
+    timersRunning = true;
+    policy
+      .due(alerts.openAlerts())
+      .then(async (deliveries) => {
+        for (const d of deliveries) await dispatcher.enqueue(d.alert, d.change, d.receivers);
+      })
+      .catch((error) => log.error('notification timers failed', { error: (error as Error).message }))
+      .finally(() => {
+        timersRunning = false;
+      });
+  }, options.timerMillis ?? 1000);
+  timers.unref();
 
   const orderer = new EventTimeOrderer({
     latenessMillis: config.detection.latenessMillis,
@@ -100,8 +137,31 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
     parse: { maxFutureSkewMillis: config.ingest.maxFutureSkewMillis, maxStringLength: config.ingest.maxStringLength },
   });
 
+  pipeline.lastStoredSequence = await store.lastSequence();
+  // Catch detection up on what was stored after the saved state was taken (or since the beginning, without one).
+  if (engineState.lastSequence !== undefined) {
+    await pipeline.replay(engineState.pending);
+    let replayed = engineState.pending.length;
+    for await (const page of store.eventsAfterSequence(engineState.lastSequence)) {
+      await pipeline.replay(page);
+      replayed += page.length;
+    }
+    log.info('detection state restored', { rules: engineState.restored, eventsReplayed: replayed });
+  }
+  const reloader = new RuleReloader(config, engine, log);
+  if (config.detection.watchRules) reloader.watch();
+  // Taken between two macrotasks: every stored event is then detected, held in the pipeline, or not yet stored.
+  const saveState = () =>
+    saveEngineState(config.dataDir, captureEngineState(engine, pipeline.pending(), pipeline.lastStoredSequence)).catch(
+      (error) => log.error('saving detection state failed', { error: (error as Error).message }),
+    );
+  const snapshots = setInterval(saveState, config.detection.snapshotIntervalMillis);
+  snapshots.unref();
+
   const server = createHttpServer({
     pipeline,
+    alerts,
+    silences,
     store,
     tokens: new TokenChecker({ ingest: credentials.ingestTokens, api: credentials.apiTokens }),
     metrics,
@@ -154,14 +214,20 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
     alerts,
     dispatcher,
     metrics,
+    silences,
+    reloadRules: () => reloader.reload(),
     close() {
       closing ??= (async () => {
         clearInterval(sweep);
+        clearInterval(snapshots);
+        clearInterval(timers);
+        await reloader.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeIdleConnections();
         });
         await pipeline.flush();
+        await saveState();
         await dispatcher.close();
         await store.close();
         log.info('vigil stopped');

@@ -11,6 +11,7 @@ import { DATABASE_FILE, startVigil } from './app.js';
 import { loadConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { ACCESS_LOG_FORMATS } from './ingest/access-log.js';
+import { rulesCommand } from './rules/cli.js';
 import { loadRules } from './rules/load.js';
 import { SqliteStore } from './store/sqlite.js';
 
@@ -20,6 +21,9 @@ Usage:
   vigil start                 run ingest, detection, alerting and the API in one process
   vigil analyze FILE... --format FMT [--rules DIR] [--json]
                               replay log files through the whole pipeline in event time and print the alerts
+  vigil rules lint [DIR...]   validate Sigma rules (default: the built-in pack); errors as file:line
+  vigil rules test [DIR...]   run the rule test files (events in, expected alerts)
+  vigil rules backtest RULE   run one rule over the stored events and print what it would have raised
   vigil verify                check the event store's hash chain for gaps and tampering
   vigil --help                this text
 
@@ -32,6 +36,7 @@ type Command = (args: string[]) => Promise<number>;
 const commands: Record<string, Command> = {
   start: startCommand,
   analyze: analyzeCommand,
+  rules: (args) => rulesCommand(args),
   verify: verifyCommand,
 };
 
@@ -82,11 +87,14 @@ async function startCommand(args: string[]): Promise<number> {
     );
   }
   process.stdout.write(`Vigil is listening on ${server.url}\n`);
+  const reload = () => void server.reloadRules();
+  process.on('SIGHUP', reload);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  process.off('SIGHUP', reload);
   await server.close();
   return 0;
 }

@@ -21,6 +21,14 @@ describe('configuration', () => {
     assert.equal(c.ingest.maxBodyBytes, 2048);
     assert.equal(c.detection.bruteForce.threshold, 5);
     assert.equal(buildConfig({}, {}).server.port, 7070);
+    assert.deepEqual(buildConfig({}, {}).enrich.geo, { enabled: true, mmdb: [] });
+    assert.deepEqual(buildConfig({}, {}).enrich.trustedProxies, []);
+    const enrich = buildConfig(
+      { enrich: { trustedProxies: ['10.0.0.0/8', ' 2001:db8::1 '], geo: { enabled: false } } },
+      {},
+    ).enrich;
+    assert.deepEqual(enrich.trustedProxies, ['10.0.0.0/8', '2001:db8::1']);
+    assert.equal(enrich.geo.enabled, false);
   });
 
   test('a bad value stops start-up naming the key', () => {
@@ -32,14 +40,19 @@ describe('configuration', () => {
     fails({ detection: { bruteForce: { treshold: 3 } } }, {}, 'detection.bruteForce.treshold', /unknown key/);
     fails({ auth: { ingestTokens: ['short'] } }, {}, 'auth.ingestTokens[0]', /at least 16/);
     fails({}, { VIGIL_API_TOKEN: 'x' }, 'VIGIL_API_TOKEN', /at least 16/);
-    fails({ notify: { webhooks: [{ url: 'ftp://x' }] } }, {}, 'notify.webhooks[0].url', /http or https/);
+    fails({ notify: { receivers: [{ type: 'webhook', url: 'ftp://x' }] } }, {}, 'notify.receivers[0].url', /http/);
     fails(
-      { notify: { webhooks: [{ url: 'https://a.example', secret: 'hunter2' }] } },
+      { notify: { receivers: [{ type: 'webhook', url: 'https://a.example', secret: 'hunter2' }] } },
       {},
-      'notify.webhooks[0].secret',
+      'notify.receivers[0].secret',
       /whsec_/,
     );
     fails('just a string', {}, '(file)', /mapping/);
+    fails({ enrich: { trustedProxies: ['10.0.0.0/33'] } }, {}, 'enrich.trustedProxies[0]', /CIDR/);
+    fails({ enrich: { trustedProxies: 'a' } }, {}, 'enrich.trustedProxies', /list/);
+    fails({ enrich: { geo: { enabled: 'yes' } } }, {}, 'enrich.geo.enabled', /true or false/);
+    fails({ enrich: { geo: { mmdb: ['/no/such/GeoLite2-ASN.mmdb'] } } }, {}, 'enrich.geo.mmdb[0]', /not found/);
+    fails({ enrich: { geo: { mmdbs: [] } } }, {}, 'enrich.geo.mmdbs', /unknown key/);
   });
 
   test('the same token for ingest and API is refused', () => {

@@ -5,19 +5,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { type Matcher, parseMatcher } from './alerts/matchers.js';
+import type { InhibitRule, RouteConfig } from './alerts/routing.js';
 import { DEFAULTS } from './defaults.js';
 import { ConfigError } from './errors.js';
-
-export interface WebhookConfig {
-  readonly name: string;
-  readonly url: string;
-  /** Standard Webhooks signing secret (`whsec_` + base64). Without it, deliveries are unsigned. */
-  readonly secret?: string;
-  /** Allow a target on a private, loopback or link-local address (refused by default: SSRF). */
-  readonly allowPrivateNetwork: boolean;
-  readonly timeoutMillis: number;
-  readonly maxAttempts: number;
-}
+import { parseCidr } from './net/ip.js';
+import { parseReceiverConfig, type ReceiverConfig } from './notify/receivers.js';
 
 export interface VigilConfig {
   readonly configFile?: string;
@@ -31,16 +24,31 @@ export interface VigilConfig {
     readonly maxStringLength: number;
   };
   readonly storage: { readonly synchronous: 'FULL' | 'NORMAL' };
-  readonly enrich: { readonly openapi?: string; readonly redactKeys: readonly string[] };
+  readonly enrich: {
+    readonly openapi?: string;
+    readonly redactKeys: readonly string[];
+    /** Addresses and CIDR ranges of proxies whose forwarded headers are believed. */
+    readonly trustedProxies: readonly string[];
+    readonly geo: { readonly enabled: boolean; readonly mmdb: readonly string[] };
+  };
   readonly detection: {
     readonly bruteForce: { readonly threshold: number; readonly windowMillis: number };
     readonly maxKeysPerRule: number;
     readonly latenessMillis: number;
     readonly maxBufferedEvents: number;
+    readonly rules: { readonly builtin: boolean; readonly dirs: readonly string[] };
+    readonly snapshotIntervalMillis: number;
+    readonly watchRules: boolean;
   };
-  readonly alerting: { readonly resolveAfterMillis: number; readonly maxEvidence: number };
+  readonly alerting: {
+    readonly resolveAfterMillis: number;
+    readonly maxEvidence: number;
+    /** The routing tree; without one, every receiver hears of every alert. */
+    readonly route: RouteConfig;
+    readonly inhibitRules: readonly InhibitRule[];
+  };
   readonly notify: {
-    readonly webhooks: readonly WebhookConfig[];
+    readonly receivers: readonly ReceiverConfig[];
     readonly retryBaseMillis: number;
     readonly retryMaxMillis: number;
   };
@@ -53,10 +61,10 @@ type Raw = Record<string, unknown>;
 
 class Reader {
   constructor(
-    private readonly raw: Raw,
+    private readonly raw_: Raw,
     private readonly path: string,
   ) {
-    const unknown = Object.keys(raw).filter((k) => !this.known.has(k));
+    const unknown = Object.keys(raw_).filter((k) => !this.known.has(k));
     // Checked lazily in done(): the caller declares the keys it reads first.
     this.pendingUnknown = unknown;
   }
@@ -70,7 +78,7 @@ class Reader {
 
   section(name: string): Reader {
     const key = this.key(name);
-    const value = this.raw[name];
+    const value = this.raw_[name];
     if (value === undefined || value === null) return new Reader({}, key);
     if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(key, 'must be a mapping');
     return new Reader(value as Raw, key);
@@ -78,7 +86,7 @@ class Reader {
 
   integer(name: string, fallback: number, min: number, max: number): number {
     const key = this.key(name);
-    const value = this.raw[name];
+    const value = this.raw_[name];
     if (value === undefined || value === null) return fallback;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
       throw new ConfigError(key, `must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
@@ -90,7 +98,7 @@ class Reader {
   string(name: string, fallback?: undefined): string | undefined;
   string(name: string, fallback?: string): string | undefined {
     const key = this.key(name);
-    const value = this.raw[name];
+    const value = this.raw_[name];
     if (value === undefined || value === null) return fallback;
     if (typeof value !== 'string' || value === '') throw new ConfigError(key, 'must be a non-empty string');
     return value;
@@ -98,7 +106,7 @@ class Reader {
 
   boolean(name: string, fallback: boolean): boolean {
     const key = this.key(name);
-    const value = this.raw[name];
+    const value = this.raw_[name];
     if (value === undefined || value === null) return fallback;
     if (typeof value !== 'boolean') throw new ConfigError(key, `must be true or false, got ${JSON.stringify(value)}`);
     return value;
@@ -112,9 +120,16 @@ class Reader {
     return value as T;
   }
 
+  /** A value read as it is, validated by the caller. */
+  raw(name: string): unknown {
+    this.key(name);
+    const value = this.raw_[name];
+    return value === null ? undefined : value;
+  }
+
   list(name: string): { key: string; items: unknown[] } {
     const key = this.key(name);
-    const value = this.raw[name];
+    const value = this.raw_[name];
     if (value === undefined || value === null) return { key, items: [] };
     if (!Array.isArray(value)) throw new ConfigError(key, 'must be a list');
     return { key, items: value };
@@ -141,37 +156,97 @@ function tokens(key: string, items: unknown[]): string[] {
   return items.map((t, i) => token(`${key}[${i}]`, t));
 }
 
-function webhook(raw: unknown, key: string): WebhookConfig {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(key, 'must be a mapping');
-  const r = new Reader(raw as Raw, key);
-  const url = r.string('url');
-  if (!url) throw new ConfigError(`${key}.url`, 'is required');
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new ConfigError(`${key}.url`, 'is not a valid URL');
-  }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
-    throw new ConfigError(`${key}.url`, 'must be an http or https URL');
-  }
-  const secret = r.string('secret');
-  if (secret !== undefined && !/^whsec_[A-Za-z0-9+/]{16,}={0,2}$/.test(secret)) {
+/** Durations: whole milliseconds, or a string such as "30s", "15m", "4h", "1d". */
+function duration(value: unknown, key: string): number {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
+  const m = typeof value === 'string' ? /^(\d+)(ms|s|m|h|d)$/.exec(value.trim()) : null;
+  if (!m)
     throw new ConfigError(
-      `${key}.secret`,
-      'must be a Standard Webhooks secret: "whsec_" followed by base64 (24+ bytes)',
+      key,
+      `must be a duration such as "30s", "15m", "4h" (or milliseconds), got ${JSON.stringify(value)}`,
     );
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * unit;
+}
+
+function matchers(raw: unknown, key: string): Matcher[] {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) throw new ConfigError(key, 'must be a list of matchers such as severity=~"high|critical"');
+  return raw.map((m, i) => {
+    try {
+      return parseMatcher(String(m));
+    } catch (error) {
+      throw new ConfigError(`${key}[${i}]`, (error as Error).message);
+    }
+  });
+}
+
+function receiverNames(raw: unknown, key: string, known: ReadonlySet<string>): string[] {
+  if (raw === undefined || raw === null) return [];
+  const list = Array.isArray(raw) ? raw : [raw];
+  return list.map((name, i) => {
+    const k = Array.isArray(raw) ? `${key}[${i}]` : key;
+    if (typeof name !== 'string' || !known.has(name)) {
+      throw new ConfigError(
+        k,
+        `names no receiver: ${JSON.stringify(name)}; configured: ${[...known].join(', ') || 'none'}`,
+      );
+    }
+    return name;
+  });
+}
+
+function routeConfig(raw: unknown, key: string, known: ReadonlySet<string>): RouteConfig {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(key, 'must be a mapping');
+  const r = raw as Record<string, unknown>;
+  const allowed = new Set(['matchers', 'receiver', 'receivers', 'continue', 'repeatInterval', 'escalate', 'routes']);
+  for (const k of Object.keys(r))
+    if (!allowed.has(k)) throw new ConfigError(`${key}.${k}`, 'unknown key (see docs/alerting.md)');
+  if (r.continue !== undefined && typeof r.continue !== 'boolean')
+    throw new ConfigError(`${key}.continue`, 'must be true or false');
+  let escalation: RouteConfig['escalation'];
+  if (r.escalate !== undefined) {
+    const e = r.escalate as Record<string, unknown>;
+    if (typeof e !== 'object' || e === null)
+      throw new ConfigError(`${key}.escalate`, 'must be a mapping with after and receiver');
+    const receivers = receiverNames(e.receiver ?? e.receivers, `${key}.escalate.receiver`, known);
+    if (receivers.length === 0) throw new ConfigError(`${key}.escalate.receiver`, 'is required');
+    escalation = { afterMillis: duration(e.after, `${key}.escalate.after`), receivers };
   }
-  const config: WebhookConfig = {
-    name: r.string('name', parsed.host),
-    url,
-    ...(secret ? { secret } : {}),
-    allowPrivateNetwork: r.boolean('allowPrivateNetwork', false),
-    timeoutMillis: r.integer('timeoutMillis', DEFAULTS.webhookTimeoutMillis, 100, 120_000),
-    maxAttempts: r.integer('maxAttempts', DEFAULTS.webhookMaxAttempts, 1, 100),
+  if (r.routes !== undefined && !Array.isArray(r.routes))
+    throw new ConfigError(`${key}.routes`, 'must be a list of routes');
+  return {
+    matchers: matchers(r.matchers, `${key}.matchers`),
+    receivers: receiverNames(
+      r.receiver ?? r.receivers,
+      `${key}.${r.receiver !== undefined ? 'receiver' : 'receivers'}`,
+      known,
+    ),
+    continue: r.continue === true,
+    ...(r.repeatInterval !== undefined
+      ? { repeatIntervalMillis: duration(r.repeatInterval, `${key}.repeatInterval`) }
+      : {}),
+    ...(escalation ? { escalation } : {}),
+    routes: ((r.routes as unknown[] | undefined) ?? []).map((c, i) => routeConfig(c, `${key}.routes[${i}]`, known)),
   };
-  r.done();
-  return config;
+}
+
+function inhibitRule(raw: unknown, key: string): InhibitRule {
+  if (typeof raw !== 'object' || raw === null) throw new ConfigError(key, 'must be a mapping');
+  const r = raw as Record<string, unknown>;
+  const equal = r.equal ?? [];
+  if (!Array.isArray(equal) || !equal.every((e) => typeof e === 'string')) {
+    throw new ConfigError(`${key}.equal`, 'must be a list of label names');
+  }
+  const rule = {
+    sourceMatchers: matchers(r.sourceMatchers, `${key}.sourceMatchers`),
+    targetMatchers: matchers(r.targetMatchers, `${key}.targetMatchers`),
+    equal: equal as string[],
+  };
+  if (rule.sourceMatchers.length === 0 || rule.targetMatchers.length === 0) {
+    throw new ConfigError(key, 'needs sourceMatchers and targetMatchers');
+  }
+  return rule;
 }
 
 /** Build the configuration from a parsed YAML document and the environment. Pure: no file access. */
@@ -227,11 +302,47 @@ export function buildConfig(raw: unknown, env: NodeJS.ProcessEnv, configFile?: s
       throw new ConfigError(`${redactList.key}[${i}]`, 'must be a non-empty string');
     return k;
   });
+  const proxyList = enrichSection.list('trustedProxies');
+  const trustedProxies = proxyList.items.map((p, i) => {
+    if (typeof p !== 'string' || parseCidr(p.trim()) === undefined) {
+      throw new ConfigError(
+        `${proxyList.key}[${i}]`,
+        `must be an IP address or CIDR range (203.0.113.7, 10.0.0.0/8, 2001:db8::/32), got ${JSON.stringify(p)}`,
+      );
+    }
+    return p.trim();
+  });
+  const geoSection = enrichSection.section('geo');
+  const geoEnabled = geoSection.boolean('enabled', DEFAULTS.geoEnabled);
+  const mmdbList = geoSection.list('mmdb');
+  const mmdb = mmdbList.items.map((f, i) => {
+    if (typeof f !== 'string' || f === '') throw new ConfigError(`${mmdbList.key}[${i}]`, 'must be a file path');
+    const file = resolve(f);
+    if (!existsSync(file)) throw new ConfigError(`${mmdbList.key}[${i}]`, `file not found: ${file}`);
+    return file;
+  });
+  geoSection.done();
   enrichSection.done();
-  const enrich = { ...(openapi ? { openapi: resolve(openapi) } : {}), redactKeys };
+  const enrich = {
+    ...(openapi ? { openapi: resolve(openapi) } : {}),
+    redactKeys,
+    trustedProxies,
+    geo: { enabled: geoEnabled, mmdb },
+  };
 
   const detectionSection = root.section('detection');
   const bf = detectionSection.section('bruteForce');
+  const rulesSection = detectionSection.section('rules');
+  const ruleDirList = rulesSection.list('dirs');
+  const rules = {
+    builtin: rulesSection.boolean('builtin', DEFAULTS.builtinRules),
+    dirs: ruleDirList.items.map((d, i) => {
+      if (typeof d !== 'string' || d === '')
+        throw new ConfigError(`${ruleDirList.key}[${i}]`, 'must be a directory path');
+      return resolve(d);
+    }),
+  };
+  rulesSection.done();
   const detection = {
     bruteForce: {
       threshold: bf.integer('threshold', DEFAULTS.bruteForceThreshold, 1, 1_000_000),
@@ -240,11 +351,33 @@ export function buildConfig(raw: unknown, env: NodeJS.ProcessEnv, configFile?: s
     maxKeysPerRule: detectionSection.integer('maxKeysPerRule', DEFAULTS.maxKeysPerRule, 100, 100_000_000),
     latenessMillis: detectionSection.integer('latenessMillis', DEFAULTS.latenessMillis, 0, 3_600_000),
     maxBufferedEvents: detectionSection.integer('maxBufferedEvents', DEFAULTS.maxBufferedEvents, 100, 10_000_000),
+    rules,
+    snapshotIntervalMillis: detectionSection.integer(
+      'snapshotIntervalMillis',
+      DEFAULTS.snapshotIntervalMillis,
+      1000,
+      86_400_000,
+    ),
+    watchRules: detectionSection.boolean('watchRules', DEFAULTS.watchRules),
   };
   bf.done();
   detectionSection.done();
 
+  const notifySection = root.section('notify');
+  const receiverList = notifySection.list('receivers');
+  const receivers = receiverList.items.map((r, i) => parseReceiverConfig(r, `${receiverList.key}[${i}]`, env));
+  const names = new Set<string>();
+  for (const [i, r] of receivers.entries()) {
+    if (names.has(r.name)) {
+      throw new ConfigError(`${receiverList.key}[${i}].name`, `duplicate receiver name "${r.name}": give each a name`);
+    }
+    names.add(r.name);
+  }
+
   const alertingSection = root.section('alerting');
+  const rawRoute = alertingSection.raw('route');
+  const configuredRoute = rawRoute === undefined ? undefined : routeConfig(rawRoute, 'alerting.route', names);
+  const inhibitList = alertingSection.list('inhibitRules');
   const alerting = {
     resolveAfterMillis: alertingSection.integer(
       'resolveAfterMillis',
@@ -253,19 +386,17 @@ export function buildConfig(raw: unknown, env: NodeJS.ProcessEnv, configFile?: s
       30 * 86_400_000,
     ),
     maxEvidence: alertingSection.integer('maxEvidence', DEFAULTS.maxEvidence, 1, 10_000),
+    // Without a route, or a root route naming no receiver, every receiver hears of every alert.
+    route:
+      configuredRoute && configuredRoute.receivers.length > 0
+        ? configuredRoute
+        : { matchers: [], continue: false, routes: [], ...configuredRoute, receivers: [...names] },
+    inhibitRules: inhibitList.items.map((r, i) => inhibitRule(r, `${inhibitList.key}[${i}]`)),
   };
   alertingSection.done();
 
-  const notifySection = root.section('notify');
-  const hooks = notifySection.list('webhooks');
-  const webhooks = hooks.items.map((h, i) => webhook(h, `${hooks.key}[${i}]`));
-  const names = new Set<string>();
-  for (const [i, h] of webhooks.entries()) {
-    if (names.has(h.name)) throw new ConfigError(`${hooks.key}[${i}].name`, `duplicate receiver name "${h.name}"`);
-    names.add(h.name);
-  }
   const notify = {
-    webhooks,
+    receivers,
     retryBaseMillis: notifySection.integer('retryBaseMillis', DEFAULTS.retryBaseMillis, 10, 3_600_000),
     retryMaxMillis: notifySection.integer('retryMaxMillis', DEFAULTS.retryMaxMillis, 10, 86_400_000),
   };

@@ -19,6 +19,11 @@ export const DEFAULTS = {
   maxStringLength: 8192,
   /** `storage.synchronous`: SQLite synchronous mode; FULL survives power loss, NORMAL only process crashes. */
   sqliteSynchronous: 'FULL' as 'FULL' | 'NORMAL',
+  /**
+   * `enrich.geo.enabled`: add country, AS number and organisation, and the hosting flag, to public client addresses
+   * (built-in open data, or `enrich.geo.mmdb` files). `enrich.geo.mmdb` and `enrich.trustedProxies` default to none.
+   */
+  geoEnabled: true,
   /** `detection.bruteForce.threshold` / `.windowMillis`: failed logins per user or per source that raise an alert. */
   bruteForceThreshold: 5,
   bruteForceWindowMillis: 60_000,
@@ -29,15 +34,21 @@ export const DEFAULTS = {
   latenessMillis: 500,
   /** `detection.maxBufferedEvents`: bound on events held for ordering; the oldest are released early beyond it. */
   maxBufferedEvents: 100_000,
+  /** `detection.rules.builtin`: load the built-in Sigma rule pack. */
+  builtinRules: true,
+  /** `detection.snapshotIntervalMillis`: how often detection state is saved, so a restart keeps open windows. */
+  snapshotIntervalMillis: 30_000,
+  /** `detection.watchRules`: reload rule files when they change (also on SIGHUP). */
+  watchRules: true,
   /** `detection.maxKeysPerRule`: per-rule bound on tracked group keys; the oldest key is evicted beyond it. */
   maxKeysPerRule: 100_000,
   /** `alerting.resolveAfterMillis`: an alert with no new evidence for this long (event time) resolves. */
   resolveAfterMillis: 15 * 60_000,
   /** `alerting.maxEvidence`: event ids kept on an alert (the count goes on beyond it). */
   maxEvidence: 100,
-  /** `notify.webhooks[].timeoutMillis`: per-attempt timeout of a webhook delivery. */
+  /** `notify.receivers[].timeoutMillis`: per-attempt timeout of a webhook delivery. */
   webhookTimeoutMillis: 5000,
-  /** `notify.webhooks[].maxAttempts`: attempts before a notification becomes a dead letter. */
+  /** `notify.receivers[].maxAttempts`: attempts before a notification becomes a dead letter. */
   webhookMaxAttempts: 8,
   /** `notify.retryBaseMillis`: first retry delay; doubles per attempt (with jitter) up to retryMaxMillis. */
   retryBaseMillis: 1000,

@@ -6,6 +6,8 @@ export type ErrorCode =
   | 'unauthorized'
   | 'forbidden'
   | 'not_found'
+  | 'conflict'
+  | 'invalid_body'
   | 'method_not_allowed'
   | 'body_too_large'
   | 'too_many_events'
@@ -22,6 +24,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
+  conflict: 409,
+  invalid_body: 400,
   method_not_allowed: 405,
   body_too_large: 413,
   too_many_events: 413,

@@ -94,6 +94,10 @@ export function createMetrics() {
       'vigil_notifications_total',
       'Notification attempts by receiver and outcome (delivered, failed, dead, refused).',
     ),
+    notificationsSuppressed: registry.counter(
+      'vigil_notifications_suppressed_total',
+      'Notifications not sent because a silence or an inhibition rule muted the alert, by reason.',
+    ),
     notificationsPending: registry.gauge('vigil_notifications_pending', 'Notifications waiting for (re)delivery.'),
     otlpSkipped: registry.counter(
       'vigil_otlp_skipped_total',

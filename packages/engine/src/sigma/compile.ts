@@ -2,8 +2,9 @@
  * compileSigma: Sigma YAML texts in, RuleEvaluators and lint errors out. The one entry point the rest of Vigil
  * uses (rule loading at start-up, `vigil analyze --rules`, `vigil rules lint`).
  */
-import { canonicalJson, stableHash } from '../hash.js';
+
 import type { SecurityEvent } from '@vigil/schema';
+import { canonicalJson, stableHash } from '../hash.js';
 import type { Severity } from '../types.js';
 import { FieldTable, MatchContext } from './context.js';
 import {

@@ -7,8 +7,9 @@
  * when a new one would exceed it); per group, counts keep no more entries than the condition needs to be decided.
  * Groups whose window has drained are dropped as the event time moves on. Nothing reads the clock.
  */
-import { fromJsonNumber, toJsonNumber } from '../hash.js';
+
 import type { SecurityEvent } from '@vigil/schema';
+import { fromJsonNumber, toJsonNumber } from '../hash.js';
 import type { Diagnostics, YamlPath } from './errors.js';
 import { type FieldAccessor, fieldAccessor, fieldValueToString, vigilFieldName } from './field-mapping.js';
 import { EvidenceRing } from './ring.js';
@@ -305,6 +306,8 @@ export class CorrelationCore {
   private readonly evidenceCapacity: number;
   private sequence = 0;
   private watermark = Number.NEGATIVE_INFINITY;
+  /** A lower bound of the last time of the group at the front of `groups` (see expire). */
+  private frontLastTime = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly spec: CorrelationSpec,
@@ -486,6 +489,7 @@ export class CorrelationCore {
   restore(state: CoreSnapshot): void {
     this.sequence = state.sequence;
     this.watermark = fromJsonNumber(state.watermark);
+    this.frontLastTime = Number.NEGATIVE_INFINITY;
     this.groups.clear();
     for (const s of state.groups) {
       const g = new GroupState(s.labels, this.spec.type, this.evidenceCapacity, this.plans.length);
@@ -496,20 +500,31 @@ export class CorrelationCore {
       g.measure = s.measure;
       g.evidence.load(s.evidence[0], s.evidence[1]);
       if (g.values && s.values) for (const [v, t] of s.values) g.values.set(v, t);
-      if (g.steps && s.steps) s.steps.forEach((t, i) => (g.steps![i] = fromJsonNumber(t)));
+      if (g.steps && s.steps) {
+        for (let i = 0; i < s.steps.length; i++) g.steps[i] = fromJsonNumber(s.steps[i]);
+      }
       this.groups.set(s.key, g);
     }
-    state.children.forEach((c, i) => this.children[i]?.restore(c));
+    for (let i = 0; i < state.children.length; i++) this.children[i]?.restore(state.children[i]!);
   }
 
   /** Drop a few groups whose window drained, least recently active first. */
   private expire(): void {
     const horizon = this.watermark - this.spec.timespanMillis;
+    // The front of the map is the least recently active group, and a group only ever moves to the back, so the
+    // front's last time never decreases: while the horizon is below it there is nothing to expire, and the map
+    // need not be iterated at all (starting an iteration costs more than the check).
+    if (horizon <= this.frontLastTime) return;
     let checks = EXPIRY_CHECKS_PER_EVENT;
     for (const [key, group] of this.groups) {
-      if (checks-- === 0 || group.lastTime >= horizon) return;
+      if (group.lastTime >= horizon) {
+        this.frontLastTime = group.lastTime;
+        return;
+      }
+      if (checks-- === 0) return;
       this.groups.delete(key);
       this.counters.expiredGroups++;
     }
+    this.frontLastTime = Number.NEGATIVE_INFINITY;
   }
 }

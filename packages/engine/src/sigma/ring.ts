@@ -77,7 +77,7 @@ export class EvidenceRing {
   }
 
   private grow(): void {
-    const slots = Math.min(this.capacity, Math.max(4, this.times.length * 2));
+    const slots = Math.min(this.capacity, Math.max(1, this.times.length * 2));
     const times = new Array<number>(slots);
     const ids = new Array<string>(slots);
     for (let i = 0; i < this.length; i++) {

@@ -23,6 +23,9 @@ export interface ExpressRequestLike extends NodeRequestLike {
   readonly baseUrl?: string;
   /** The route that matched, once one did. */
   readonly route?: { readonly path?: unknown } | undefined;
+  /** Route parameters and the parsed body (body parsers), read for `inspect: 'params'`. */
+  readonly params?: unknown;
+  readonly body?: unknown;
 }
 
 export type ExpressMiddleware = (
@@ -74,6 +77,9 @@ export function vigilExpress(vigil: Vigil): ExpressMiddleware {
           () => {
             // The moment the app ends the response is the moment req.route and req.baseUrl belong to its route.
             s.route ??= expressRoute(req);
+            // req.params belongs to the current route only while it runs.
+            s.params = req.params;
+            s.body = req.body;
           },
           () =>
             tracker?.finish(s, { statusCode: res.statusCode, bodySize: tracking.bytes(), header: headerReader(res) }),

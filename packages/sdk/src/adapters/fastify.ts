@@ -24,6 +24,8 @@ export interface FastifyRequestLike {
   readonly routeOptions?: { readonly url?: string };
   /** Fastify 4 before 4.10. */
   readonly routerPath?: string;
+  readonly params?: unknown;
+  readonly body?: unknown;
 }
 
 export interface FastifyReplyLike {
@@ -70,6 +72,8 @@ export function vigilFastify(vigil: Vigil): FastifyPluginLike {
             res,
             () => {
               s.route ??= fastifyRoute(request);
+              s.params = request.params;
+              s.body = request.body;
             },
             () =>
               tracker?.finish(s, { statusCode: res.statusCode, bodySize: tracking.bytes(), header: headerReader(res) }),

@@ -18,6 +18,8 @@ import { headerReader, type NodeRequestLike, type NodeResponseLike, nodeRequestV
 export interface WrapOptions<Req> {
   /** The route template of a request (`/users/:id`), if the app's router can tell. Without it `http.route` is omitted. */
   route?: (req: Req) => string | undefined;
+  /** The route parameters of a request (`{ id: '4711' }`), for `inspect: 'params'`. Called only with that mode. */
+  params?: (req: Req) => Record<string, unknown> | undefined;
 }
 
 /**
@@ -42,6 +44,9 @@ export function wrap<Req extends NodeRequestLike, Res extends NodeResponseLike, 
           res,
           () => {
             if (s.route === undefined) s.route = s.currentRoute();
+            // A body parser in front of the handler may have left the parsed body here.
+            s.body = (req as { body?: unknown }).body;
+            if (tracker.inspectsParams && options.params) s.params = options.params(req);
           },
           () =>
             tracker.finish(s, { statusCode: res.statusCode, bodySize: tracking.bytes(), header: headerReader(res) }),

@@ -24,6 +24,12 @@ export interface Alert {
   evidence: string[];
   /** Wall-clock time of the last change, epoch ms. */
   updatedAt: number;
+  /** Wall-clock time the alert was opened, epoch ms (escalation timers run from it). */
+  createdAt: number;
+  /** Wall-clock time of the latest notification sent for it, epoch ms (repeat timers run from it). */
+  lastNotifiedAt?: number;
+  /** Escalation steps already taken (their receivers, joined). */
+  escalated?: string[];
 }
 
 /** The alert JSON contract of PRODUCT.md: event times as RFC 3339. */
@@ -42,6 +48,9 @@ export interface AlertJson {
   summary: string;
   evidence: string[];
   updatedAt: string;
+  createdAt?: string;
+  lastNotifiedAt?: string;
+  escalated?: string[];
 }
 
 /** Stable hash over the sorted label set, as Alertmanager does: same labels, same fingerprint. */
@@ -67,6 +76,9 @@ export function alertToJson(alert: Alert): AlertJson {
     summary: alert.summary,
     evidence: [...alert.evidence],
     updatedAt: new Date(alert.updatedAt).toISOString(),
+    createdAt: new Date(alert.createdAt).toISOString(),
+    ...(alert.lastNotifiedAt !== undefined ? { lastNotifiedAt: new Date(alert.lastNotifiedAt).toISOString() } : {}),
+    ...(alert.escalated?.length ? { escalated: [...alert.escalated] } : {}),
   };
 }
 
@@ -78,5 +90,7 @@ export function alertFromJson(json: AlertJson): Alert {
     lastSeenAt: Date.parse(json.lastSeenAt),
     ...(json.endsAt ? { endsAt: Date.parse(json.endsAt) } : {}),
     updatedAt: Date.parse(json.updatedAt),
+    createdAt: Date.parse(json.createdAt ?? json.updatedAt),
+    ...(json.lastNotifiedAt ? { lastNotifiedAt: Date.parse(json.lastNotifiedAt) } : {}),
   } as Alert;
 }

@@ -5,17 +5,29 @@
  */
 import { createHash } from 'node:crypto';
 import type { Detection } from '@vigil/engine';
+import { VigilError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { Store } from '../store/store.js';
-import { type Alert, alertToJson, fingerprint } from './alert.js';
+import type { AlertAction, Store } from '../store/store.js';
 
-export type AlertChange = 'opened' | 'updated' | 'resolved';
+/** What the alert manager needs of a store (a replay keeps alerts in memory only). */
+export type AlertStore = Pick<Store, 'saveAlerts' | 'openAlerts' | 'recordAlertAction'>;
+
+import { type Alert, type AlertJson, alertToJson, fingerprint } from './alert.js';
+
+export type AlertChange = 'opened' | 'updated' | 'acknowledged' | 'resolved';
+
+/** Who acts on an alert through the API. */
+export interface Actor {
+  readonly name: string;
+  readonly tokenId: string;
+  readonly comment?: string;
+}
 
 export type AlertListener = (alert: Alert, change: AlertChange) => void | Promise<void>;
 
 export interface AlertManagerOptions {
-  readonly store: Store;
+  readonly store: AlertStore;
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly resolveAfterMillis: number;
@@ -109,10 +121,54 @@ export class AlertManager {
       summary: d.summary,
       evidence: d.eventIds.slice(0, this.options.maxEvidence),
       updatedAt: this.now(),
+      createdAt: this.now(),
     };
     this.open.set(fp, alert);
     this.seen.set(alert.id, new Set(d.eventIds));
     return { alert, change: 'opened' };
+  }
+
+  /** A person takes an open alert: it stays open (new evidence still lands on it) but is no longer unattended. */
+  async acknowledge(id: string, actor: Actor): Promise<AlertJson> {
+    const alert = this.openById(id, 'acknowledge');
+    if (alert.status === 'acknowledged') return alertToJson(alert);
+    alert.status = 'acknowledged';
+    alert.updatedAt = this.now();
+    await this.options.store.recordAlertAction(alert, this.action(alert, 'acknowledge', actor));
+    this.options.log.info('alert acknowledged', { id, actor: actor.name });
+    await this.emit(alert, 'acknowledged');
+    return alertToJson(alert);
+  }
+
+  /** A person closes an alert; more evidence for the same labels later opens a new one. */
+  async resolve(id: string, actor: Actor): Promise<AlertJson> {
+    const alert = this.openById(id, 'resolve');
+    alert.status = 'resolved';
+    alert.endsAt = this.now();
+    alert.updatedAt = alert.endsAt;
+    this.open.delete(alert.fingerprint);
+    this.seen.delete(alert.id);
+    await this.options.store.recordAlertAction(alert, this.action(alert, 'resolve', actor));
+    this.options.metrics.alertsResolved.inc({ rule: alert.rule.id });
+    this.options.log.info('alert resolved by hand', { id, actor: actor.name });
+    await this.emit(alert, 'resolved');
+    return alertToJson(alert);
+  }
+
+  private openById(id: string, what: string): Alert {
+    for (const alert of this.open.values()) if (alert.id === id) return alert;
+    throw new VigilError('conflict', `cannot ${what} alert ${JSON.stringify(id)}: no open alert has that id`);
+  }
+
+  private action(alert: Alert, action: AlertAction['action'], actor: Actor): AlertAction {
+    return {
+      alertId: alert.id,
+      action,
+      actor: actor.name,
+      tokenId: actor.tokenId,
+      ...(actor.comment ? { comment: actor.comment } : {}),
+      at: this.now(),
+    };
   }
 
   /**

@@ -10,7 +10,6 @@ import type { Readable } from 'node:stream';
 import { EventTimeOrderer, type RuleEvaluator } from '@vigil/engine';
 import type { Alert } from '../alerts/alert.js';
 import { AlertManager } from '../alerts/manager.js';
-import { buildEngine } from '../app.js';
 import type { VigilConfig } from '../config.js';
 import type { EnrichmentStage } from '../enrich/stage.js';
 import { type AccessLogFormat, createLineParser, parseLineRecord } from '../ingest/access-log.js';
@@ -18,6 +17,7 @@ import { type Line, readLines } from '../ingest/lines.js';
 import { otlpToEvents } from '../ingest/otlp.js';
 import { silentLogger } from '../log.js';
 import { createMetrics } from '../metrics.js';
+import { createEngine } from '../pipeline/detection.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { createStages } from '../pipeline/stages.js';
 
@@ -75,6 +75,7 @@ export async function analyze(inputs: readonly Input[], options: AnalyzeOptions)
         for (const a of list) if (!open.has(a.id)) open.set(a.id, a);
       },
       openAlerts: async () => [],
+      recordAlertAction: async () => {},
     },
     log: silentLogger,
     metrics,
@@ -83,7 +84,7 @@ export async function analyze(inputs: readonly Input[], options: AnalyzeOptions)
     now: () => Math.max(orderer.releasedUpTo, 0),
   });
   const pipeline = new Pipeline({
-    engine: buildEngine(config, options.extraRules),
+    engine: await createEngine(config, options.extraRules),
     alerts: manager,
     metrics,
     orderer,

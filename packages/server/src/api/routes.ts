@@ -2,9 +2,12 @@
  * The read API: `GET /api/v1/alerts`, `GET /api/v1/alerts/:id`, `GET /api/v1/events`, `GET /api/v1/events/:id`.
  * Query parameters are validated; a bad one is a 400 naming the parameter.
  */
-import { parseTime, toCanonical } from '@vigil/schema';
+import { createHash } from 'node:crypto';
+import { neutralise, parseTime, toCanonical } from '@vigil/schema';
 import type { AlertStatus } from '../alerts/alert.js';
 import { alertToJson } from '../alerts/alert.js';
+import type { Actor } from '../alerts/manager.js';
+import type { Silences } from '../alerts/silences.js';
 import { DEFAULTS } from '../defaults.js';
 import { VigilError } from '../errors.js';
 import type { Store } from '../store/store.js';
@@ -80,4 +83,50 @@ export async function getAlert(store: Store, id: string) {
   const alert = await store.getAlert(id);
   if (!alert) throw new VigilError('not_found', `no alert with id ${JSON.stringify(id)}`);
   return alertToJson(alert);
+}
+
+/** Who acts: `actor` (required) and `comment` from the JSON body, and a short hash of the token used. */
+export function actorOf(body: Buffer, req: import('node:http').IncomingMessage): Actor {
+  let parsed: unknown;
+  try {
+    parsed = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new VigilError('invalid_body', 'the body must be JSON: {"actor": "who", "comment": "why"}');
+  }
+  const { actor, comment } = (parsed ?? {}) as { actor?: unknown; comment?: unknown };
+  if (typeof actor !== 'string' || actor.trim() === '' || actor.length > 128) {
+    throw new VigilError('invalid_body', '"actor" is required: who does this (1-128 characters)');
+  }
+  if (comment !== undefined && (typeof comment !== 'string' || comment.length > 2000)) {
+    throw new VigilError('invalid_body', '"comment" must be a string of at most 2000 characters');
+  }
+  const token = /^Bearer\s+(\S+)/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
+  return {
+    name: neutralise(actor.trim()),
+    tokenId: createHash('sha256').update(token).digest('hex').slice(0, 12),
+    ...(comment ? { comment: neutralise(comment) } : {}),
+  };
+}
+
+export async function alertHistory(store: Store, id: string) {
+  const alert = await store.getAlert(id);
+  if (!alert) throw new VigilError('not_found', `no alert with id ${JSON.stringify(id)}`);
+  const actions = await store.alertActions(id);
+  return { alert: alertToJson(alert), actions: actions.map((a) => ({ ...a, at: new Date(a.at).toISOString() })) };
+}
+
+export function jsonBody(body: Buffer): unknown {
+  try {
+    return body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new VigilError('invalid_body', 'the body must be a JSON object');
+  }
+}
+
+export function listSilences(silences: Silences, url: URL) {
+  const state = url.searchParams.get('state');
+  if (state !== null && !['pending', 'active', 'expired'].includes(state)) {
+    throw new VigilError('invalid_parameter', 'state must be pending, active or expired');
+  }
+  return silences.list((state ?? undefined) as 'pending' | 'active' | 'expired' | undefined);
 }

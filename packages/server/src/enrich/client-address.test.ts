@@ -170,3 +170,88 @@ describe('client-address stage', () => {
     assert.equal(stage.apply(name), name);
   });
 });
+
+describe('client-address stage with trusted proxies', () => {
+  const event = (attributes: Record<string, string | string[] | number>): SecurityEvent => ({
+    id: 'e1',
+    time: 1_700_000_000_000,
+    type: 'http_request',
+    attributes,
+  });
+  const stage = createClientAddressStage({ trustedProxies: ['10.0.0.0/8', '2001:db8:ffff::/48', '192.0.2.10'] });
+  const client = (e: SecurityEvent) => stage.apply(e).attributes['client.address'];
+
+  test('takes the client from X-Forwarded-For when the peer is a trusted proxy, walking past trusted hops', () => {
+    const out = stage.apply(
+      event({
+        'client.address': '10.1.2.3',
+        'client.port': 40001,
+        'http.request.header.x-forwarded-for': '198.51.100.9, 203.0.113.7, 192.0.2.10',
+      }),
+    );
+    assert.equal(out.attributes['client.address'], '203.0.113.7', 'the right-most untrusted hop');
+    assert.equal(out.attributes['network.peer.address'], '10.1.2.3', 'the proxy is kept as the peer');
+    assert.equal(out.attributes['client.port'], undefined, "the proxy's port is not the client's");
+    assert.equal(out.attributes['vigil.client.prefix'], '203.0.113.7');
+    // With a peer address set, client.address is what the proxy-unaware source thought.
+    assert.equal(
+      client(
+        event({
+          'network.peer.address': '[2001:db8:ffff::5]:443',
+          'client.address': '2001:db8:ffff::5',
+          'http.request.header.x-forwarded-for': ['2001:db8:1:2::7'],
+        }),
+      ),
+      '2001:db8:1:2::7',
+    );
+  });
+
+  test('reads RFC 7239 Forwarded for= values, quoted IPv6 with port included', () => {
+    const out = stage.apply(
+      event({
+        'network.peer.address': '10.0.0.2',
+        'client.address': '10.0.0.2',
+        'http.request.header.forwarded': 'for="[2001:db8:cafe::17]:4711";proto=https, for=10.9.9.9;by=10.0.0.2',
+      }),
+    );
+    assert.equal(out.attributes['client.address'], '2001:db8:cafe::17');
+    assert.equal(out.attributes['client.port'], 4711);
+  });
+
+  test('a spoofed header from an untrusted peer is ignored', () => {
+    const spoofed = event({
+      'client.address': '198.51.100.66',
+      'http.request.header.x-forwarded-for': '10.0.0.1, 127.0.0.1',
+    });
+    assert.equal(client(spoofed), '198.51.100.66');
+    // Through a trusted proxy, what the attacker wrote to the left of the real hop is still not believed.
+    assert.equal(
+      client(
+        event({
+          'client.address': '10.0.0.2',
+          'http.request.header.x-forwarded-for': '1.2.3.4, 198.51.100.66',
+        }),
+      ),
+      '198.51.100.66',
+    );
+    // Garbage before a trusted hop stops the walk: the event keeps its peer as client.
+    assert.equal(
+      client(event({ 'client.address': '10.0.0.2', 'http.request.header.x-forwarded-for': 'unknown, 192.0.2.10' })),
+      '10.0.0.2',
+    );
+    // Without trusted proxies configured, headers are never read.
+    assert.equal(
+      createClientAddressStage().apply(
+        event({ 'client.address': '10.0.0.2', 'http.request.header.x-forwarded-for': '203.0.113.7' }),
+      ).attributes['client.address'],
+      '10.0.0.2',
+    );
+  });
+
+  test('every hop trusted: the left-most is the client', () => {
+    assert.equal(
+      client(event({ 'client.address': '10.0.0.2', 'http.request.header.x-forwarded-for': '10.5.5.5, 192.0.2.10' })),
+      '10.5.5.5',
+    );
+  });
+});

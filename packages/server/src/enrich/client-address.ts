@@ -7,11 +7,18 @@
  * RFC 5952 form) and adds the network an attacker usually controls as a whole: an IPv6 host gets a /64 and can
  * rotate through 2^64 addresses in it, so per-address limits must also look at `vigil.client.prefix`.
  *
- * Which address is the client (X-Forwarded-For and trusted proxies) is decided by the SDK and the sources; this
- * stage only normalises what it is given.
+ * Which address is the client: the SDK decides for its app. For what the collector receives from elsewhere (an
+ * access log written behind a load balancer, a span from a service behind a proxy), `trustedProxies` lets this stage
+ * take the client from `X-Forwarded-For` / `Forwarded` — but only when the event came through one of those proxies,
+ * and only from the hops they added: anything a client writes into the header itself is to the left of them.
  */
 import { Field, type FieldValue, type SecurityEvent } from '@vigil/schema';
+import { type Cidr, cidrContains, parseCidr, parseIp } from '../net/ip.js';
 import { type EnrichmentStage, withAttributes } from './stage.js';
+
+/** Header fields, as OpenTelemetry names them (`http.request.header.<lower-case name>`), that carry the chain of hops. */
+export const FORWARDED_FOR_FIELD = 'http.request.header.x-forwarded-for';
+export const FORWARDED_FIELD = 'http.request.header.forwarded';
 
 export interface HostPort {
   readonly host: string;
@@ -227,19 +234,35 @@ function isPrivateIpv6(g: readonly number[]): boolean {
   return g[7] === 0 || g[7] === 1; // unspecified :: and loopback ::1
 }
 
+export interface ClientAddressOptions {
+  /**
+   * Addresses and CIDR ranges of proxies in front of the service (load balancers, ingress, CDN). When the event's
+   * `network.peer.address` (or, without one, its `client.address`) is one of them, the client is the right-most
+   * address of the forwarded header that is not a trusted proxy. Default none: forwarded headers are not believed.
+   */
+  readonly trustedProxies?: readonly string[];
+}
+
 /**
  * The stage: canonical `client.address`, `client.port` when the address carried one and the event had none,
- * `vigil.client.prefix` and `vigil.client.private`. Events whose client address is not an IP address are left as
- * they are.
+ * `vigil.client.prefix` and `vigil.client.private`. With trusted proxies, the client address is first taken from
+ * the forwarded header of an event that came through one (the proxy moves to `network.peer.address`). Events whose
+ * client address is not an IP address are left as they are.
  *
  * @example
- * const stage = createClientAddressStage();
+ * const stage = createClientAddressStage({ trustedProxies: ['10.0.0.0/8'] });
  * stage.apply(event).attributes['vigil.client.prefix']; // '2001:db8:1:2::/64'
  */
-export function createClientAddressStage(): EnrichmentStage {
+export function createClientAddressStage(options: ClientAddressOptions = {}): EnrichmentStage {
+  const trusted = (options.trustedProxies ?? []).map((text) => {
+    const cidr = parseCidr(text.trim());
+    if (cidr === undefined) throw new RangeError(`trusted proxy "${text}" is not an IP address or CIDR range`);
+    return cidr;
+  });
   return {
     name: 'client-address',
-    apply(event: SecurityEvent): SecurityEvent {
+    apply(input: SecurityEvent): SecurityEvent {
+      const event = trusted.length > 0 ? resolveForwarded(input, trusted) : input;
       const raw = event.attributes[Field.clientAddress];
       if (typeof raw !== 'string') return event;
       const normalised = normaliseAddress(raw);
@@ -255,4 +278,68 @@ export function createClientAddressStage(): EnrichmentStage {
       return withAttributes(event, added);
     },
   };
+}
+
+function isTrusted(address: string, trusted: readonly Cidr[]): boolean {
+  const ip = parseIp(address);
+  return ip !== undefined && trusted.some((cidr) => cidrContains(cidr, ip));
+}
+
+/**
+ * When the event came through a trusted proxy and carries a forwarded header, the client it names: walking the hops
+ * from the right (the one the trusted proxy itself added), past every trusted proxy, to the first address that is
+ * not one. Hops to the left of it were written by the client or its proxies, and anyone can write anything there.
+ */
+function resolveForwarded(event: SecurityEvent, trusted: readonly Cidr[]): SecurityEvent {
+  const attributes = event.attributes;
+  const peerRaw = attributes[Field.networkPeerAddress] ?? attributes[Field.clientAddress];
+  if (typeof peerRaw !== 'string') return event;
+  const peer = normaliseAddress(peerRaw);
+  if (peer === undefined || !isTrusted(peer.address, trusted)) return event;
+  const hops = forwardedHops(attributes[FORWARDED_FOR_FIELD], attributes[FORWARDED_FIELD]);
+  if (hops.length === 0) return event;
+  let client: NormalisedAddress | undefined;
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = normaliseAddress(hops[i]!);
+    // An entry that is not an address (`unknown`, an obfuscated `_node`, garbage): nothing to its left can be
+    // trusted, and it is no client address either.
+    if (hop === undefined) return event;
+    client = hop;
+    if (!isTrusted(hop.address, trusted)) break;
+  }
+  if (client === undefined) return event;
+  const next: Record<string, FieldValue> = { ...attributes, [Field.clientAddress]: client.address };
+  if (attributes[Field.networkPeerAddress] === undefined) {
+    next[Field.networkPeerAddress] = peer.address;
+    // The port was the proxy's end of the connection, not the client's.
+    delete next[Field.clientPort];
+  }
+  if (client.port !== undefined) next[Field.clientPort] = client.port;
+  return { ...event, attributes: next };
+}
+
+/** The hops of `X-Forwarded-For` (preferred: what proxies write most) or else RFC 7239 `Forwarded` `for=`, left to right. */
+function forwardedHops(forwardedFor: FieldValue | undefined, forwarded: FieldValue | undefined): string[] {
+  const text = (value: FieldValue | undefined) =>
+    typeof value === 'string' ? value : Array.isArray(value) ? value.join(',') : undefined;
+  const xff = text(forwardedFor);
+  if (xff !== undefined && xff.trim() !== '') {
+    return xff
+      .split(',')
+      .map((h) => h.trim())
+      .filter((h) => h !== '');
+  }
+  const standard = text(forwarded);
+  if (standard === undefined) return [];
+  const hops: string[] = [];
+  for (const element of standard.split(',')) {
+    for (const pair of element.split(';')) {
+      const eq = pair.indexOf('=');
+      if (eq === -1 || pair.slice(0, eq).trim().toLowerCase() !== 'for') continue;
+      let value = pair.slice(eq + 1).trim();
+      if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1);
+      hops.push(value);
+    }
+  }
+  return hops;
 }

@@ -3,7 +3,18 @@
  * becomes `{"error": {"code", "message"}}` with the status from errors.ts.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { getAlert, getEvent, listAlerts, listEvents } from '../api/routes.js';
+import type { Actor, AlertManager } from '../alerts/manager.js';
+import type { Silences } from '../alerts/silences.js';
+import {
+  actorOf,
+  alertHistory,
+  getAlert,
+  getEvent,
+  jsonBody,
+  listAlerts,
+  listEvents,
+  listSilences,
+} from '../api/routes.js';
 import { VigilError } from '../errors.js';
 import { decodeOtlpBody, type OtlpSignal, otlpToEvents } from '../ingest/otlp.js';
 import { encodeExportResponse } from '../ingest/protobuf.js';
@@ -14,9 +25,12 @@ import type { Pipeline } from '../pipeline/pipeline.js';
 import type { Store } from '../store/store.js';
 import type { TokenChecker } from './auth.js';
 import { readBody, sendJson } from './body.js';
+import { Router } from './router.js';
 
 export interface HttpDeps {
   readonly pipeline: Pipeline;
+  readonly alerts: AlertManager;
+  readonly silences: Silences;
   readonly store: Store;
   readonly tokens: TokenChecker;
   readonly metrics: Metrics;
@@ -26,7 +40,12 @@ export interface HttpDeps {
   readonly maxConcurrentIngest: number;
 }
 
-type Handler = (req: IncomingMessage, res: ServerResponse, url: URL, param?: string) => Promise<void>;
+type Handler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  params: Readonly<Record<string, string>>,
+) => Promise<void>;
 
 export function createHttpServer(deps: HttpDeps): Server {
   const { metrics, tokens, store, log } = deps;
@@ -101,51 +120,92 @@ export function createHttpServer(deps: HttpDeps): Server {
     };
 
   const api =
-    (fn: (url: URL, param?: string) => Promise<unknown>): Handler =>
-    async (req, res, url, param) => {
+    (fn: (url: URL, params: Readonly<Record<string, string>>, req: IncomingMessage) => Promise<unknown>): Handler =>
+    async (req, res, url, params) => {
       tokens.require(req, 'api');
-      sendJson(res, 200, await fn(url, param));
+      sendJson(res, 200, await fn(url, params, req));
     };
 
-  const routes: Record<string, Handler> = {
-    'POST /v1/events': ingestEvents,
-    'POST /v1/logs': ingestOtlp('logs'),
-    'POST /v1/traces': ingestOtlp('traces'),
-    'GET /api/v1/alerts': api((url) => listAlerts(store, url.searchParams)),
-    'GET /api/v1/alerts/:id': api((_url, id) => getAlert(store, id!)),
-    'GET /api/v1/events': api((url) => listEvents(store, url.searchParams)),
-    'GET /api/v1/events/:id': api((_url, id) => getEvent(store, id!)),
-    'GET /healthz': async (_req, res) => sendJson(res, 200, { status: 'ok' }),
-    'GET /metrics': async (req, res) => {
+  /** An admin action: a small JSON body naming who acts (`actor`) and why (`comment`). */
+  const action =
+    (fn: (id: string, who: Actor) => Promise<unknown>): Handler =>
+    async (req, res, _url, params) => {
+      tokens.require(req, 'api');
+      const body = await readBody(req, 64 * 1024);
+      sendJson(res, 200, await fn(params.id!, actorOf(body, req)));
+    };
+
+  const router = new Router<Handler>()
+    .add('POST', '/v1/events', ingestEvents)
+    .add('POST', '/v1/logs', ingestOtlp('logs'))
+    .add('POST', '/v1/traces', ingestOtlp('traces'))
+    .add(
+      'GET',
+      '/api/v1/alerts',
+      api((url) => listAlerts(store, url.searchParams)),
+    )
+    .add(
+      'GET',
+      '/api/v1/alerts/:id',
+      api((_url, p) => getAlert(store, p.id!)),
+    )
+    .add(
+      'GET',
+      '/api/v1/alerts/:id/history',
+      api((_url, p) => alertHistory(store, p.id!)),
+    )
+    .add(
+      'POST',
+      '/api/v1/alerts/:id/acknowledge',
+      action((id, who) => deps.alerts.acknowledge(id, who)),
+    )
+    .add(
+      'POST',
+      '/api/v1/alerts/:id/resolve',
+      action((id, who) => deps.alerts.resolve(id, who)),
+    )
+    .add(
+      'GET',
+      '/api/v1/silences',
+      api(async (url) => ({ silences: listSilences(deps.silences, url) })),
+    )
+    .add('POST', '/api/v1/silences', async (req, res) => {
+      tokens.require(req, 'api');
+      sendJson(res, 201, await deps.silences.create(jsonBody(await readBody(req, 64 * 1024))));
+    })
+    .add('DELETE', '/api/v1/silences/:id', async (req, res, _url, p) => {
+      tokens.require(req, 'api');
+      const who = actorOf(await readBody(req, 64 * 1024), req);
+      sendJson(res, 200, await deps.silences.expire(p.id!, who.name));
+    })
+    .add(
+      'GET',
+      '/api/v1/events',
+      api((url) => listEvents(store, url.searchParams)),
+    )
+    .add(
+      'GET',
+      '/api/v1/events/:id',
+      api((_url, p) => getEvent(store, p.id!)),
+    )
+    .add('GET', '/healthz', async (_req, res) => sendJson(res, 200, { status: 'ok' }))
+    .add('GET', '/metrics', async (req, res) => {
       tokens.require(req, 'api');
       const text = metrics.registry.render();
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' });
       res.end(text);
-    },
-  };
-  const paths = new Set(Object.keys(routes).map((k) => k.split(' ')[1]!));
-
-  function route(method: string, pathname: string): { handler?: Handler; param?: string; pathKnown: boolean } {
-    const exact = routes[`${method} ${pathname}`];
-    if (exact) return { handler: exact, pathKnown: true };
-    const slash = pathname.lastIndexOf('/');
-    const pattern = `${pathname.slice(0, slash)}/:id`;
-    const param = decodeURIComponent(pathname.slice(slash + 1));
-    const withParam = param ? routes[`${method} ${pattern}`] : undefined;
-    if (withParam) return { handler: withParam, param, pathKnown: true };
-    return { pathKnown: paths.has(pathname) || (param !== '' && paths.has(pattern)) };
-  }
+    });
 
   return createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5000 }, async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://vigil.local');
     const isIngest = url.pathname.startsWith('/v1/');
     try {
-      const { handler, param, pathKnown } = route(req.method ?? 'GET', url.pathname);
-      if (!handler) {
-        if (pathKnown) throw new VigilError('method_not_allowed', `${req.method} is not allowed on ${url.pathname}`);
-        throw new VigilError('not_found', `no route ${url.pathname}`);
+      const match = router.match(req.method ?? 'GET', url.pathname);
+      if (match === 'method_not_allowed') {
+        throw new VigilError('method_not_allowed', `${req.method} is not allowed on ${url.pathname}`);
       }
-      await handler(req, res, url, param);
+      if (!match) throw new VigilError('not_found', `no route ${url.pathname}`);
+      await match.handler(req, res, url, match.params);
     } catch (error) {
       const known = error instanceof VigilError ? error : undefined;
       if (!known) log.error('request failed', { path: url.pathname, error: (error as Error).stack ?? String(error) });

@@ -71,7 +71,9 @@ describe('SSRF protection', () => {
 
   test('a refused receiver dead-letters at once and is counted', async () => {
     const receiver = await startReceiver();
-    const server = await startTestServer({ notify: { webhooks: [{ name: 'internal', url: receiver.url }] } });
+    const server = await startTestServer({
+      notify: { receivers: [{ type: 'webhook', name: 'internal', url: receiver.url }] },
+    });
     try {
       await server.post('/v1/events', failedLogins(5, '203.0.113.50'), { 'content-type': 'application/x-ndjson' });
       for (
@@ -100,9 +102,9 @@ describe('delivery that loses nothing', () => {
       notify: {
         retryBaseMillis: 20,
         retryMaxMillis: 100,
-        webhooks: [
-          { name: 'down', url: down.url, allowPrivateNetwork: true, maxAttempts: 50 },
-          { name: 'up', url: up.url, allowPrivateNetwork: true },
+        receivers: [
+          { type: 'webhook', name: 'down', url: down.url, allowPrivateNetwork: true, maxAttempts: 50 },
+          { type: 'webhook', name: 'up', url: up.url, allowPrivateNetwork: true },
         ],
       },
     });
@@ -136,7 +138,7 @@ describe('delivery that loses nothing', () => {
       notify: {
         retryBaseMillis: 20,
         retryMaxMillis: 50,
-        webhooks: [{ name: 'r', url: receiver.url, allowPrivateNetwork: true, maxAttempts: 100 }],
+        receivers: [{ type: 'webhook', name: 'r', url: receiver.url, allowPrivateNetwork: true, maxAttempts: 100 }],
       },
     };
     const first = await startTestServer(config, { dataDir, keepData: true });

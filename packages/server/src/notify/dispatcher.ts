@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type Alert, alertToJson } from '../alerts/alert.js';
-import type { AlertChange } from '../alerts/manager.js';
+import type { NotificationChange } from '../alerts/policy.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { NotificationRecord, Store } from '../store/store.js';
@@ -27,7 +27,7 @@ export interface DispatcherOptions {
 }
 
 /** Alert changes that are worth a notification (evidence updates are not: they would flood the receiver). */
-const NOTIFIED: ReadonlySet<AlertChange> = new Set(['opened', 'resolved']);
+const NOTIFIED: ReadonlySet<NotificationChange> = new Set(['opened', 'acknowledged', 'resolved']);
 const BATCH = 64;
 
 export class Dispatcher {
@@ -53,13 +53,17 @@ export class Dispatcher {
     this.kick();
   }
 
-  /** Record one notification per receiver for this alert change; resolves once they are durable. */
-  async enqueue(alert: Alert, change: AlertChange): Promise<void> {
-    if (!NOTIFIED.has(change) || this.byName.size === 0) return;
+  /**
+   * Record one notification per receiver for this alert change; resolves once they are durable. Without
+   * `receivers`, every configured receiver is notified of openings, acknowledgements and resolutions.
+   */
+  async enqueue(alert: Alert, change: NotificationChange, receivers?: readonly string[]): Promise<void> {
+    const targets = receivers ?? (NOTIFIED.has(change) ? [...this.byName.keys()] : []);
+    if (targets.length === 0) return;
     const payload: NotificationPayload = { version: 1, change, alert: alertToJson(alert) };
     const text = JSON.stringify(payload);
     const now = this.now();
-    const records: NotificationRecord[] = [...this.byName.keys()].map((receiver) => ({
+    const records: NotificationRecord[] = targets.map((receiver) => ({
       id: `ntf_${randomUUID()}`,
       alertId: alert.id,
       receiver,

@@ -3,11 +3,11 @@
  * dead letters, so a notifier stays a few lines of protocol.
  */
 import type { AlertJson } from '../alerts/alert.js';
-import type { AlertChange } from '../alerts/manager.js';
+import type { NotificationChange } from '../alerts/policy.js';
 
 export interface NotificationPayload {
   readonly version: 1;
-  readonly change: AlertChange;
+  readonly change: NotificationChange;
   readonly alert: AlertJson;
 }
 

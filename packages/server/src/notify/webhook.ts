@@ -5,62 +5,90 @@
  * receiver can drop duplicates.
  */
 import { createHmac } from 'node:crypto';
-import { fetch } from 'undici';
-import type { WebhookConfig } from '../config.js';
-import { DeliveryError, type NotificationPayload, type Notifier, retryAfter, type SendResult } from './notifier.js';
-import { checkLiteralTarget, guardedAgent } from './ssrf.js';
+import { ConfigError } from '../errors.js';
+import { HttpSender } from './http.js';
+import type { NotificationPayload, SendResult } from './notifier.js';
+import { type CommonReceiverOptions, OptionReader, Secret } from './options.js';
+import { type HealthResult, probe, type ReceiverNotifier, testPayload } from './provider.js';
+
+export interface WebhookOptions {
+  readonly url: string;
+  /** Standard Webhooks signing secret (`whsec_` + base64). Without it, deliveries are unsigned. */
+  readonly secret?: string | Secret;
+}
+
+export type WebhookReceiverConfig = CommonReceiverOptions & WebhookOptions;
+
+const SECRET_FORMAT = /^whsec_[A-Za-z0-9+/]{16,}={0,2}$/;
+
+/**
+ * Validate the webhook options of one receiver.
+ * @example parseWebhookOptions({ url: 'https://hooks.example.com/vigil', secret: { env: 'HOOK_SECRET' } }, 'notify.receivers[0]')
+ */
+export function parseWebhookOptions(raw: unknown, key: string, env: NodeJS.ProcessEnv = process.env): WebhookOptions {
+  const r = new OptionReader(raw, key, env);
+  const url = r.requiredUrl('url');
+  const secret = r.optionalSecret('secret');
+  if (secret !== undefined && !SECRET_FORMAT.test(secret.reveal())) {
+    throw new ConfigError(
+      r.keyOf('secret'),
+      'must be a Standard Webhooks secret: "whsec_" followed by base64 (24+ bytes)',
+    );
+  }
+  r.done();
+  return { url: url.href, ...(secret ? { secret } : {}) };
+}
 
 export function signStandardWebhook(secret: string, id: string, timestampSeconds: number, body: string): string {
   const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
   return `v1,${createHmac('sha256', key).update(`${id}.${timestampSeconds}.${body}`).digest('base64')}`;
 }
 
-export class WebhookNotifier implements Notifier {
+export class WebhookNotifier implements ReceiverNotifier {
+  readonly type = 'webhook' as const;
   readonly name: string;
-  private readonly agent;
+  private readonly http: HttpSender;
   private readonly url: URL;
+  private readonly secret: string | undefined;
 
   constructor(
-    private readonly config: WebhookConfig,
+    config: WebhookReceiverConfig,
     private readonly now: () => number = Date.now,
   ) {
     this.name = config.name;
     this.url = new URL(config.url);
-    this.agent = guardedAgent({ allowPrivateNetwork: config.allowPrivateNetwork, timeoutMillis: config.timeoutMillis });
+    this.secret = config.secret instanceof Secret ? config.secret.reveal() : config.secret;
+    this.http = new HttpSender({
+      allowPrivateNetwork: config.allowPrivateNetwork,
+      timeoutMillis: config.timeoutMillis,
+      secrets: [this.secret],
+      userAgent: 'vigil-webhook/1',
+      now,
+    });
   }
 
   async send(payload: NotificationPayload, idempotencyKey: string): Promise<SendResult> {
-    checkLiteralTarget(this.url, this.config.allowPrivateNetwork);
     const body = JSON.stringify(payload);
     const timestamp = Math.floor(this.now() / 1000);
     const headers: Record<string, string> = {
       'content-type': 'application/json',
-      'user-agent': 'vigil-webhook/1',
       'webhook-id': idempotencyKey,
       'webhook-timestamp': String(timestamp),
     };
-    if (this.config.secret)
-      headers['webhook-signature'] = signStandardWebhook(this.config.secret, idempotencyKey, timestamp, body);
-    let response: Awaited<ReturnType<typeof fetch>>;
-    try {
-      response = await fetch(this.url, {
-        method: 'POST',
-        headers,
-        body,
-        dispatcher: this.agent,
-        redirect: 'manual', // a redirect could point anywhere, including inside the network
-        signal: AbortSignal.timeout(this.config.timeoutMillis),
-      });
-    } catch (error) {
-      const cause = (error as { cause?: Error }).cause;
-      throw new DeliveryError(cause?.message ?? (error as Error).message);
-    }
-    await response.body?.cancel().catch(() => {});
-    if (response.status >= 200 && response.status < 300) return {};
-    throw new DeliveryError(`HTTP ${response.status}`, retryAfter(response.headers.get('retry-after'), this.now()));
+    if (this.secret) headers['webhook-signature'] = signStandardWebhook(this.secret, idempotencyKey, timestamp, body);
+    return this.http.post(this.url, body, headers);
+  }
+
+  healthCheck(): Promise<HealthResult> {
+    return probe(() => this.http.reachable(this.url), [this.secret]);
+  }
+
+  sendTest(): Promise<SendResult> {
+    const payload = testPayload(this.name, this.now());
+    return this.send(payload, `test_${payload.alert.id}`);
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    await this.http.close();
   }
 }

@@ -38,6 +38,8 @@ export interface PipelineOptions {
 }
 
 export class Pipeline {
+  /** The store's sequence number of the latest event this pipeline stored (or was started at). */
+  lastStoredSequence = 0;
   private readonly stages: readonly EnrichmentStage[];
 
   constructor(private readonly options: PipelineOptions) {
@@ -69,7 +71,10 @@ export class Pipeline {
     const { store, metrics } = this.options;
     const result = store
       ? await store.appendEvents(events)
-      : { stored: events.length, duplicates: 0, duplicateIndexes: [] };
+      : { stored: events.length, duplicates: 0, duplicateIndexes: [], lastSequence: 0 };
+    // Recorded in the same synchronous stretch as the push into the orderer below: a state snapshot never sees one
+    // without the other.
+    this.lastStoredSequence = result.lastSequence;
     metrics.eventsAccepted.inc({ source }, result.stored);
     if (result.duplicates > 0) metrics.eventsDuplicate.inc({ source }, result.duplicates);
     // Detection runs only on what was stored now: a duplicate (a sender's retry) must not count twice.
@@ -87,6 +92,16 @@ export class Pipeline {
   /** Event time up to which detection has run: the clock that resolves quiet alerts. */
   get watermark(): number {
     return this.options.orderer.releasedUpTo;
+  }
+
+  /** Run detection over events that are already stored (catching up after a restart); nothing is stored again. */
+  async replay(events: readonly SecurityEvent[]): Promise<void> {
+    await this.detect(this.options.orderer.push(events, this.options.clock?.()));
+  }
+
+  /** Events stored but still held for ordering (part of the detection state). */
+  pending(): SecurityEvent[] {
+    return this.options.orderer.pending();
   }
 
   /** Live: release the events the wall clock has made ready. */

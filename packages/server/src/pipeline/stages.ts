@@ -1,12 +1,13 @@
 /**
  * The enrichment and redaction stages every source goes through, in order: the client address first (later
- * stages key on it), then the user agent, the route template, and redaction last, so nothing an earlier stage
- * copied out of a raw value escapes it.
+ * stages key on it; trusted proxies are resolved there), geo and ASN of that address, then the user agent, the
+ * route template, and redaction last, so nothing an earlier stage copied out of a raw value escapes it.
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { VigilConfig } from '../config.js';
 import { createClientAddressStage } from '../enrich/client-address.js';
+import { createGeoStage } from '../enrich/geo.js';
 import { createRedactionStage } from '../enrich/redact.js';
 import { createRouteTemplateStage } from '../enrich/route-template.js';
 import type { EnrichmentStage } from '../enrich/stage.js';
@@ -25,7 +26,8 @@ function loadOpenApi(file: string | undefined): unknown {
 export function createStages(config: VigilConfig): EnrichmentStage[] {
   const openapi = loadOpenApi(config.enrich.openapi);
   return [
-    createClientAddressStage(),
+    createClientAddressStage({ trustedProxies: config.enrich.trustedProxies }),
+    ...(config.enrich.geo.enabled ? [createGeoStage({ mmdbFiles: config.enrich.geo.mmdb })] : []),
     createUserAgentStage(),
     createRouteTemplateStage(openapi === undefined ? {} : { openapi }),
     createRedactionStage({ keys: config.enrich.redactKeys }),

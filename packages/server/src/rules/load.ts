@@ -60,6 +60,9 @@ export async function listRuleFiles(path: string): Promise<string[]> {
  * @example
  * const { evaluators, errors } = await loadRules([builtinRulesDir()], { maxGroupKeys: 100_000 });
  */
-export async function loadRules(dirs: readonly string[], options: SigmaCompileOptions = {}): Promise<SigmaCompileResult> {
+export async function loadRules(
+  dirs: readonly string[],
+  options: SigmaCompileOptions = {},
+): Promise<SigmaCompileResult> {
   return compileSigma(await loadRuleSources(dirs), options);
 }

@@ -8,7 +8,9 @@ import { dirname } from 'node:path';
 import { type SecurityEvent, toCanonical } from '@vigil/schema';
 import Database from 'better-sqlite3';
 import { type Alert, type AlertJson, alertFromJson, alertToJson } from '../alerts/alert.js';
+import type { Silence } from '../alerts/silences.js';
 import type {
+  AlertAction,
   AlertQuery,
   AppendResult,
   EventQuery,
@@ -62,6 +64,18 @@ CREATE TABLE IF NOT EXISTS notifications (
   last_error TEXT,
   created_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS alert_actions (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  alert_id TEXT NOT NULL,
+  action TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  token_id TEXT NOT NULL,
+  comment TEXT,
+  at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alert_actions_alert ON alert_actions (alert_id, seq);
+CREATE TABLE IF NOT EXISTS silences (id TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS notifications_alert ON notifications (alert_id);
 CREATE INDEX IF NOT EXISTS notifications_due ON notifications (state, next_attempt_at);
 `;
 
@@ -97,6 +111,7 @@ export interface SqliteStoreOptions {
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private head: string;
+  private sequence = 0;
   private readonly insertEvent: Database.Statement;
   private readonly appendTx: (events: readonly SecurityEvent[]) => AppendResult;
   private readonly saveAlertsTx: (alerts: readonly Alert[]) => void;
@@ -120,6 +135,7 @@ export class SqliteStore implements Store {
       | { hash: string }
       | undefined;
     this.head = last?.hash ?? GENESIS_HASH;
+    this.sequence = (this.db.prepare('SELECT max(seq) AS seq FROM events').get() as { seq: number | null }).seq ?? 0;
     this.insertEvent = this.db.prepare(
       `INSERT OR IGNORE INTO events (id, time, type, client_address, user_id, route, body, hash)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -145,13 +161,14 @@ export class SqliteStore implements Store {
         if (info.changes === 1) {
           head = hash;
           stored++;
+          this.sequence = Number(info.lastInsertRowid);
         } else {
           duplicateIndexes.push(index);
         }
       }
       // Only move the in-memory head once the transaction body has run; a throw rolls both back.
       this.head = head;
-      return { stored, duplicates: duplicateIndexes.length, duplicateIndexes };
+      return { stored, duplicates: duplicateIndexes.length, duplicateIndexes, lastSequence: this.sequence };
     });
     this.saveAlertsTx = this.prepareAlertWrites();
   }
@@ -208,6 +225,21 @@ export class SqliteStore implements Store {
     return { items: page.map(fromRow), ...(more && last ? { nextCursor: encodeCursor([last.time, last.seq]) } : {}) };
   }
 
+  async lastSequence(): Promise<number> {
+    return this.sequence;
+  }
+
+  async *eventsAfterSequence(seq: number, pageSize = 1000): AsyncIterable<SecurityEvent[]> {
+    const page = this.db.prepare('SELECT seq, id, time, type, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?');
+    let after = seq;
+    for (;;) {
+      const rows = page.all(after, pageSize) as { seq: number; id: string; time: number; type: string; body: string }[];
+      if (rows.length === 0) return;
+      yield rows.map(fromRow);
+      after = rows[rows.length - 1]!.seq;
+    }
+  }
+
   async getEvent(id: string): Promise<SecurityEvent | undefined> {
     const row = this.db.prepare('SELECT id, time, type, body FROM events WHERE id = ?').get(id) as
       | { id: string; time: number; type: string; body: string }
@@ -217,6 +249,35 @@ export class SqliteStore implements Store {
 
   async saveAlerts(alerts: readonly Alert[]): Promise<void> {
     this.saveAlertsTx(alerts);
+  }
+
+  async recordAlertAction(alert: Alert, action: AlertAction): Promise<void> {
+    const insert = this.db.prepare(
+      'INSERT INTO alert_actions (alert_id, action, actor, token_id, comment, at) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.db.transaction(() => {
+      this.saveAlertsTx([alert]);
+      insert.run(action.alertId, action.action, action.actor, action.tokenId, action.comment ?? null, action.at);
+    })();
+  }
+
+  async alertActions(alertId: string): Promise<AlertAction[]> {
+    const rows = this.db.prepare('SELECT * FROM alert_actions WHERE alert_id = ? ORDER BY seq').all(alertId) as {
+      alert_id: string;
+      action: AlertAction['action'];
+      actor: string;
+      token_id: string;
+      comment: string | null;
+      at: number;
+    }[];
+    return rows.map((r) => ({
+      alertId: r.alert_id,
+      action: r.action,
+      actor: r.actor,
+      tokenId: r.token_id,
+      ...(r.comment ? { comment: r.comment } : {}),
+      at: r.at,
+    }));
   }
 
   async getAlert(id: string): Promise<Alert | undefined> {
@@ -252,6 +313,23 @@ export class SqliteStore implements Store {
   async openAlerts(): Promise<Alert[]> {
     const rows = this.db.prepare(`SELECT body FROM alerts WHERE status != 'resolved'`).all() as { body: string }[];
     return rows.map((r) => alertFromJson(JSON.parse(r.body) as AlertJson));
+  }
+
+  async saveSilence(silence: Silence): Promise<void> {
+    this.db
+      .prepare('INSERT INTO silences (id, body) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body')
+      .run(silence.id, JSON.stringify(silence));
+  }
+
+  async listSilences(): Promise<Silence[]> {
+    return (this.db.prepare('SELECT body FROM silences').all() as { body: string }[]).map((r) => JSON.parse(r.body));
+  }
+
+  async notifiedReceivers(alertId: string): Promise<string[]> {
+    const rows = this.db
+      .prepare(`SELECT DISTINCT receiver FROM notifications WHERE alert_id = ? AND state != 'dead'`)
+      .all(alertId) as { receiver: string }[];
+    return rows.map((r) => r.receiver);
   }
 
   async addNotifications(records: readonly NotificationRecord[]): Promise<void> {

@@ -5,6 +5,7 @@
  */
 import type { SecurityEvent } from '@vigil/schema';
 import type { Alert, AlertStatus } from '../alerts/alert.js';
+import type { Silence } from '../alerts/silences.js';
 
 export interface EventQuery {
   /** Event time range, epoch ms, inclusive from, exclusive to. */
@@ -47,6 +48,18 @@ export interface NotificationRecord {
   readonly createdAt: number;
 }
 
+/** Something a person did to an alert: who, when, what, why. */
+export interface AlertAction {
+  readonly alertId: string;
+  readonly action: 'acknowledge' | 'resolve';
+  readonly actor: string;
+  /** Short hash of the API token used, tying the action to a credential. */
+  readonly tokenId: string;
+  readonly comment?: string;
+  /** Wall-clock time, epoch ms. */
+  readonly at: number;
+}
+
 export interface VerifyReport {
   readonly ok: boolean;
   readonly checked: number;
@@ -58,18 +71,31 @@ export interface AppendResult {
   readonly duplicates: number;
   /** Positions in the batch of the events that were already stored (same id), and so were skipped. */
   readonly duplicateIndexes: readonly number[];
+  /** The store's sequence number of the latest event after this append. */
+  readonly lastSequence: number;
 }
 
 export interface Store {
   appendEvents(events: readonly SecurityEvent[]): Promise<AppendResult>;
   queryEvents(query: EventQuery): Promise<Page<SecurityEvent>>;
   getEvent(id: string): Promise<SecurityEvent | undefined>;
+  /** Sequence number of the latest stored event (0 when empty): the store's own, arrival-ordered position. */
+  lastSequence(): Promise<number>;
+  /** Events stored after sequence number `seq`, in storage order, in pages (to catch detection up on start). */
+  eventsAfterSequence(seq: number, pageSize?: number): AsyncIterable<SecurityEvent[]>;
   /** Insert or update alerts, all in one transaction. */
   saveAlerts(alerts: readonly Alert[]): Promise<void>;
   getAlert(id: string): Promise<Alert | undefined>;
   listAlerts(query: AlertQuery): Promise<Page<Alert>>;
+  /** Record an action on an alert together with the alert's new state, in one transaction. */
+  recordAlertAction(alert: Alert, action: AlertAction): Promise<void>;
+  alertActions(alertId: string): Promise<AlertAction[]>;
   /** Alerts not yet resolved: restored into the alert manager on start. */
   openAlerts(): Promise<Alert[]>;
+  saveSilence(silence: Silence): Promise<void>;
+  listSilences(): Promise<Silence[]>;
+  /** Receivers that were sent (or are being sent) a notification of this alert. */
+  notifiedReceivers(alertId: string): Promise<string[]>;
   addNotifications(records: readonly NotificationRecord[]): Promise<void>;
   dueNotifications(now: number, limit: number): Promise<NotificationRecord[]>;
   updateNotification(record: NotificationRecord): Promise<void>;

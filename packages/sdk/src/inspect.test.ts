@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { collectInspection, type InspectLimits } from './inspect.js';
+import { createRedactor } from './redact.js';
+
+const limits: InspectLimits = {
+  headers: ['referer', 'authorization'],
+  maxValueChars: 16,
+  maxRequestChars: 64,
+  maxFields: 8,
+};
+
+describe('collectInspection', () => {
+  const redactor = createRedactor({ keys: ['customer.email'] });
+
+  test('path, query, headers and body leaves under vigil.inspect.<location>', () => {
+    const out = collectInspection(
+      {
+        query: 'q=%3Cscript%3E&tag=a&tag=b',
+        headers: { referer: 'https://x.example/', authorization: 'Bearer abc' },
+        params: { id: '42' },
+        body: { user: { name: 'ann' }, items: [{ sku: 'A-1' }] },
+      },
+      { ...limits, maxValueChars: 64, maxRequestChars: 1000 },
+      redactor,
+    );
+    assert.deepEqual(out, {
+      'vigil.inspect.path.id': '42',
+      'vigil.inspect.query.q': '<script>',
+      'vigil.inspect.query.tag': ['a', 'b'],
+      'vigil.inspect.header.referer': 'https://x.example/',
+      'vigil.inspect.header.authorization': '[REDACTED]',
+      'vigil.inspect.body.user.name': 'ann',
+      'vigil.inspect.body.items.0.sku': 'A-1',
+    });
+  });
+
+  test('what redaction would redact is never inspected: key names, bracketed keys, configured paths, subtrees', () => {
+    const out = collectInspection(
+      {
+        query: 'user%5Bpassword%5D=x&access_token=y',
+        headers: {},
+        params: undefined,
+        body: { customer: { email: 'a@b.example' }, credentials: { user: 'u', pass: 'p' } },
+      },
+      { ...limits, maxRequestChars: 1000 },
+      redactor,
+    );
+    assert.equal(out['vigil.inspect.query.user_password_'], '[REDACTED]');
+    assert.equal(out['vigil.inspect.query.access_token'], '[REDACTED]');
+    assert.equal(out['vigil.inspect.body.customer.email'], '[REDACTED]');
+    assert.equal(out['vigil.inspect.body.credentials'], '[REDACTED]');
+    assert.ok(!JSON.stringify(out).includes('a@b.example'));
+  });
+
+  test('bounded: per value, per request, in number, in depth', () => {
+    const long = 'x'.repeat(100);
+    const out = collectInspection(
+      { query: `a=${long}&b=${long}&c=${long}&d=${long}&e=${long}`, headers: {}, params: undefined, body: undefined },
+      limits,
+      redactor,
+    );
+    assert.equal(out['vigil.inspect.query.a'], 'x'.repeat(16));
+    const total = Object.values(out).reduce<number>((n, v) => n + String(v).length, 0);
+    assert.ok(total <= limits.maxRequestChars);
+    assert.equal(Object.keys(out).length, 4);
+
+    let deep: Record<string, unknown> = { leaf: 'bottom' };
+    for (let i = 0; i < 20; i++) deep = { level: deep };
+    const many = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`k${i}`, i]));
+    assert.deepEqual(
+      collectInspection({ query: '', headers: {}, params: undefined, body: deep }, limits, redactor),
+      {},
+    );
+    assert.equal(
+      Object.keys(collectInspection({ query: '', headers: {}, params: undefined, body: many }, limits, redactor))
+        .length,
+      limits.maxFields,
+    );
+  });
+
+  test('unsafe key characters become _, long keys are cut, over-long field names are left out', () => {
+    const out = collectInspection(
+      { query: `we%20ird.key=1&${'k'.repeat(200)}=2`, headers: {}, params: undefined, body: undefined },
+      { ...limits, maxRequestChars: 1000 },
+      redactor,
+    );
+    assert.deepEqual(Object.keys(out), ['vigil.inspect.query.we_ird_key', `vigil.inspect.query.${'k'.repeat(48)}`]);
+    const deep = { [`${'a'.repeat(40)}`]: { [`${'b'.repeat(40)}`]: { [`${'c'.repeat(40)}`]: 'v' } } };
+    assert.deepEqual(
+      collectInspection({ query: '', headers: {}, params: undefined, body: deep }, limits, redactor),
+      {},
+    );
+  });
+
+  test('raw bodies (strings, buffers) are not inspected', () => {
+    for (const body of ['password=x', Buffer.from('abc')]) {
+      assert.deepEqual(collectInspection({ query: '', headers: {}, params: undefined, body }, limits, redactor), {});
+    }
+  });
+});

@@ -1,0 +1,169 @@
+/**
+ * Parameter inspection (`inspect: 'params'`): the values a request carried — path parameters, query parameters,
+ * body leaves the framework parsed, and a few chosen headers — attached to its `http_request` event as
+ * `vigil.inspect.<location>.<key>`, so the collector can look for attack payloads in them.
+ *
+ * Privacy: these are user input, so they are bounded (per value, per request, in number) and redacted: a value
+ * under a key that redaction would redact is never inspected, it is sent as `[REDACTED]`; every other value goes
+ * through the same redactor as the rest of the event (card numbers, bearer tokens, JWTs in free text).
+ */
+import type { FieldValue } from '@vigil/schema';
+import { REDACTED, type Redactor } from './redact.js';
+
+/** `off`: no query string either; `url`: path and query (redacted), the default; `params`: plus inspection. */
+export type InspectMode = 'off' | 'url' | 'params';
+
+export const INSPECT_MODES: readonly InspectMode[] = ['off', 'url', 'params'];
+
+/** Field-name prefix of inspected values (`vigil.inspect.query.q`). */
+export const INSPECT_PREFIX = 'vigil.inspect';
+
+export interface InspectLimits {
+  /** Headers whose values are inspected, lower-case names. */
+  readonly headers: readonly string[];
+  /** A longer value is cut to this many characters. */
+  readonly maxValueChars: number;
+  /** Characters of inspected values per request; values past the budget are left out. */
+  readonly maxRequestChars: number;
+  /** Inspected values per request. */
+  readonly maxFields: number;
+}
+
+/** What the adapter could see of a request's parsed input. */
+export interface InspectInput {
+  /** Query string without `?`, as received. */
+  readonly query: string | undefined;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** Route parameters the framework extracted (`{ id: '4711' }`). */
+  readonly params: unknown;
+  /** The body as the framework parsed it (JSON or form), if it did. Raw buffers and strings are not inspected. */
+  readonly body: unknown;
+}
+
+/** Field names allow `[A-Za-z0-9_-]` in a segment (schema/event.ts, FIELD_NAME); anything else becomes `_`. */
+const UNSAFE_SEGMENT_CHARS = /[^A-Za-z0-9_-]/g;
+const MAX_SEGMENT_CHARS = 48;
+/** The collector's limit on a field name (schema/event.ts). */
+const MAX_FIELD_NAME_CHARS = 128;
+const MAX_BODY_DEPTH = 6;
+const MAX_ARRAY_ITEMS = 16;
+
+function segment(key: string): string {
+  const s = key.replace(UNSAFE_SEGMENT_CHARS, '_').slice(0, MAX_SEGMENT_CHARS);
+  return s.length > 0 ? s : '_';
+}
+
+/**
+ * Collect the inspected values of one request. Returns flat fields ready for the event; each value is either
+ * `[REDACTED]` or a string / number / boolean / string list that the event's redaction pass then treats like any
+ * other field.
+ */
+export function collectInspection(
+  input: InspectInput,
+  limits: InspectLimits,
+  redactor: Redactor,
+): Record<string, FieldValue> {
+  const out: Record<string, FieldValue> = {};
+  let chars = 0;
+  let count = 0;
+  const full = () => count >= limits.maxFields || chars >= limits.maxRequestChars;
+  const cut = (s: string) => (s.length > limits.maxValueChars ? s.slice(0, limits.maxValueChars) : s);
+
+  /** `location` and `keys` (the original keys, for the redaction decision) → one field. */
+  const add = (location: string, keys: readonly string[], value: unknown): void => {
+    if (full()) return;
+    const name = `${INSPECT_PREFIX}.${location}.${keys.map(segment).join('.')}`;
+    if (name.length > MAX_FIELD_NAME_CHARS || name in out) return;
+    // Judged on the original path: `user[password]`, `X-Api-Key` and configured dotted paths all match there.
+    if (keys.some((k) => redactor.isSensitiveKey(k)) || redactor.isSensitivePath(keys.join('.'))) {
+      out[name] = REDACTED;
+      count++;
+      return;
+    }
+    let field: FieldValue | undefined;
+    let size = 0;
+    if (typeof value === 'string') {
+      field = cut(value);
+      size = field.length;
+    } else if (typeof value === 'number' && Number.isFinite(value)) {
+      field = value;
+      size = 8;
+    } else if (typeof value === 'boolean') {
+      field = value;
+      size = 5;
+    } else if (Array.isArray(value)) {
+      const items: string[] = [];
+      for (const item of value.slice(0, MAX_ARRAY_ITEMS)) {
+        if (typeof item !== 'string' && typeof item !== 'number' && typeof item !== 'boolean') continue;
+        const s = cut(String(item));
+        if (chars + size + s.length > limits.maxRequestChars) break;
+        items.push(s);
+        size += s.length;
+      }
+      if (items.length > 0) field = items;
+    }
+    if (field === undefined || chars + size > limits.maxRequestChars) return;
+    out[name] = field;
+    chars += size;
+    count++;
+  };
+
+  const params = asRecord(input.params);
+  if (params) for (const key of Object.keys(params)) add('path', [key], params[key]);
+
+  if (input.query) {
+    const values = new Map<string, string[]>();
+    try {
+      for (const [key, value] of new URLSearchParams(input.query)) {
+        if (values.size >= limits.maxFields && !values.has(key)) continue;
+        const list = values.get(key);
+        if (list) list.push(value);
+        else values.set(key, [value]);
+      }
+    } catch {
+      // a query string URLSearchParams cannot read has nothing to inspect
+    }
+    for (const [key, list] of values) add('query', [key], list.length === 1 ? list[0] : list);
+  }
+
+  for (const name of limits.headers) {
+    const value = input.headers[name];
+    if (value !== undefined) add('header', [name], Array.isArray(value) && value.length === 1 ? value[0] : value);
+  }
+
+  const body = input.body;
+  if (Array.isArray(body) || asRecord(body)) {
+    const walk = (node: unknown, keys: string[], depth: number): void => {
+      if (full()) return;
+      if (Array.isArray(node) && node.some((x) => typeof x === 'object' && x !== null)) {
+        // An array of objects: walk its first items by index.
+        if (depth >= MAX_BODY_DEPTH) return;
+        node.slice(0, MAX_ARRAY_ITEMS).forEach((item, i) => {
+          walk(item, [...keys, String(i)], depth + 1);
+        });
+        return;
+      }
+      const record = Array.isArray(node) ? undefined : asRecord(node);
+      if (!record) {
+        if (keys.length > 0) add('body', keys, node);
+        return;
+      }
+      if (depth >= MAX_BODY_DEPTH) return;
+      for (const key of Object.keys(record)) {
+        if (full()) return;
+        const child = [...keys, key];
+        // A sensitive key is never walked into: its whole subtree is one redacted field.
+        if (redactor.isSensitiveKey(key)) add('body', child, REDACTED);
+        else walk(record[key], child, depth + 1);
+      }
+    };
+    walk(body, [], 0);
+  }
+  return out;
+}
+
+function asRecord(value: unknown): Record<string, unknown> | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return undefined;
+  return value as Record<string, unknown>;
+}

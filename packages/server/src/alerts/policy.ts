@@ -1,0 +1,90 @@
+/**
+ * The notification policy: for each alert change, which receivers hear of it — routing, silences, inhibition —
+ * and, as time passes, repeat notifications for firing alerts nobody acknowledged and escalation to the next
+ * receiver. The dispatcher then delivers durably.
+ */
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { Store } from '../store/store.js';
+import type { Alert } from './alert.js';
+import type { AlertChange } from './manager.js';
+import { type InhibitRule, isInhibited, type RouteConfig, route } from './routing.js';
+import type { Silences } from './silences.js';
+
+export type NotificationChange = AlertChange | 'repeat' | 'escalated';
+
+export interface PolicyOptions {
+  readonly root: RouteConfig;
+  readonly inhibitRules: readonly InhibitRule[];
+  readonly silences: Silences;
+  readonly store: Pick<Store, 'notifiedReceivers' | 'saveAlerts'>;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  readonly now?: () => number;
+}
+
+export interface Delivery {
+  readonly alert: Alert;
+  readonly change: NotificationChange;
+  readonly receivers: readonly string[];
+}
+
+export class NotificationPolicy {
+  private readonly now: () => number;
+
+  constructor(private readonly options: PolicyOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Receivers for an alert change; empty when silenced or inhibited (counted). */
+  async receiversFor(alert: Alert, change: NotificationChange, open: Iterable<Alert>): Promise<string[]> {
+    if (change === 'updated') return [];
+    // Acknowledgements and resolutions go to whoever was told the alert was firing, and only to them.
+    if (change === 'acknowledged' || change === 'resolved') return this.options.store.notifiedReceivers(alert.id);
+    const silence = this.options.silences.silencing(alert);
+    if (silence) {
+      this.options.metrics.notificationsSuppressed.inc({ reason: 'silenced' });
+      this.options.log.info('notification silenced', { alert: alert.id, silence: silence.id });
+      return [];
+    }
+    if (isInhibited(alert, open, this.options.inhibitRules)) {
+      this.options.metrics.notificationsSuppressed.inc({ reason: 'inhibited' });
+      return [];
+    }
+    return route(this.options.root, alert).receivers;
+  }
+
+  /**
+   * Timers: repeat notifications for firing alerts past their repeat interval, and escalations for alerts still
+   * unacknowledged past their escalation delay. Returns what to deliver; the alerts' timer fields are updated
+   * and saved first, so a restart does not repeat a step.
+   */
+  async due(open: readonly Alert[]): Promise<Delivery[]> {
+    const now = this.now();
+    const out: Delivery[] = [];
+    const changed: Alert[] = [];
+    for (const alert of open) {
+      if (alert.status !== 'firing') continue;
+      const decision = route(this.options.root, alert);
+      // Repeats count from the latest notification, or from the opening when none was sent (silenced, inhibited).
+      const last = alert.lastNotifiedAt ?? alert.createdAt;
+      if (decision.repeatIntervalMillis > 0 && now - last >= decision.repeatIntervalMillis) {
+        const receivers = await this.receiversFor(alert, 'repeat', open);
+        alert.lastNotifiedAt = now;
+        changed.push(alert);
+        if (receivers.length > 0) out.push({ alert, change: 'repeat', receivers });
+      }
+      for (const step of decision.escalations) {
+        const key = step.receivers.join(',');
+        if (now - alert.createdAt < step.afterMillis || alert.escalated?.includes(key)) continue;
+        alert.escalated = [...(alert.escalated ?? []), key];
+        if (!changed.includes(alert)) changed.push(alert);
+        if (this.options.silences.silencing(alert)) continue;
+        out.push({ alert, change: 'escalated', receivers: step.receivers });
+        this.options.log.warn('alert escalated', { alert: alert.id, to: step.receivers });
+      }
+    }
+    if (changed.length > 0) await this.options.store.saveAlerts(changed);
+    return out;
+  }
+}

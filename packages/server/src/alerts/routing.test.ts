@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { buildConfig } from '../config.js';
+import { ConfigError } from '../errors.js';
+import { eventually, failedLogins, startReceiver, startTestServer } from '../testing/harness.js';
+import type { Alert } from './alert.js';
+import { parseMatcher } from './matchers.js';
+import { isInhibited, route } from './routing.js';
+
+const alert = (labels: Record<string, string>, extra: Partial<Alert> = {}): Alert => ({
+  id: `a-${JSON.stringify(labels)}`,
+  fingerprint: 'f',
+  status: 'firing',
+  rule: { id: labels.rule ?? 'r', title: 't' },
+  severity: 'high',
+  labels,
+  tags: ['owasp.api2:2023'],
+  startsAt: 0,
+  lastSeenAt: 0,
+  eventCount: 1,
+  summary: 's',
+  evidence: [],
+  updatedAt: 0,
+  createdAt: 0,
+  ...extra,
+});
+
+const receivers = ['a', 'b', 'c', 'pager'].map((name) => ({ type: 'webhook', name, url: `https://${name}.example/h` }));
+
+describe('matchers', () => {
+  test('equal, not equal, anchored regex and negated regex; a missing label is empty', () => {
+    assert.equal(parseMatcher('severity="high"').matches({ severity: 'high' }), true);
+    assert.equal(parseMatcher('severity!="high"').matches({ severity: 'high' }), false);
+    assert.equal(parseMatcher('severity=~"high|critical"').matches({ severity: 'critical' }), true);
+    assert.equal(parseMatcher('severity=~"hi"').matches({ severity: 'high' }), false, 'anchored');
+    assert.equal(parseMatcher("team!~'pay.*'").matches({ team: 'search' }), true);
+    assert.equal(parseMatcher('team=""').matches({}), true);
+    assert.throws(() => parseMatcher('severity'), /not a matcher/);
+    assert.throws(() => parseMatcher('x=~"("'), /invalid regular expression/);
+  });
+});
+
+describe('routing tree', () => {
+  const config = buildConfig(
+    {
+      notify: { receivers },
+      alerting: {
+        route: {
+          receiver: 'a',
+          repeatInterval: '4h',
+          routes: [
+            { matchers: ['severity=~"high|critical"'], receiver: 'pager', continue: true, escalate: { after: '15m', receiver: 'c' } },
+            { matchers: ['tags=~".*api2.*"'], receiver: 'b' },
+            { matchers: ['rule="never"'], receiver: 'c' },
+          ],
+        },
+        inhibitRules: [{ sourceMatchers: ['severity="critical"'], targetMatchers: ['severity=~"low|medium"'], equal: ['client.address'] }],
+      },
+    },
+    {},
+  );
+
+  test('first match wins unless it continues; unmatched alerts fall back to the parent receiver', () => {
+    const high = route(config.alerting.route, alert({ rule: 'x', severity: 'high' }));
+    assert.deepEqual(high.receivers.sort(), ['b', 'pager']);
+    assert.deepEqual(high.escalations, [{ afterMillis: 900_000, receivers: ['c'] }]);
+    assert.equal(high.repeatIntervalMillis, 14_400_000);
+    const low = route(config.alerting.route, alert({ rule: 'x', severity: 'low' }, { tags: [] }));
+    assert.deepEqual(low.receivers, ['a']);
+  });
+
+  test('a critical alert inhibits lower ones for the same source only', () => {
+    const critical = alert({ severity: 'critical', 'client.address': '192.0.2.1' });
+    const medium = alert({ severity: 'medium', 'client.address': '192.0.2.1' });
+    const other = alert({ severity: 'medium', 'client.address': '192.0.2.2' });
+    assert.equal(isInhibited(medium, [critical, medium], config.alerting.inhibitRules), true);
+    assert.equal(isInhibited(other, [critical, other], config.alerting.inhibitRules), false);
+    assert.equal(isInhibited(critical, [critical, medium], config.alerting.inhibitRules), false);
+  });
+
+  test('bad routing configuration names the key', () => {
+    const bad = (alerting: unknown, key: RegExp) =>
+      assert.throws(
+        () => buildConfig({ notify: { receivers }, alerting }, {}),
+        (e: unknown) => e instanceof ConfigError && key.test(e.key),
+      );
+    bad({ route: { receiver: 'nobody' } }, /^alerting\.route\.receiver$/);
+    bad({ route: { routes: [{ matchers: ['bad'] }] } }, /^alerting\.route\.routes\[0\]\.matchers\[0\]$/);
+    bad({ route: { repeatInterval: 'soon' } }, /^alerting\.route\.repeatInterval$/);
+    bad({ route: { recievers: ['a'] } }, /^alerting\.route\.recievers$/);
+    bad({ inhibitRules: [{ sourceMatchers: ['a="b"'] }] }, /^alerting\.inhibitRules\[0\]$/);
+  });
+});
+
+describe('routing, silences, repeats and escalation on a running server', () => {
+  test('routes by severity, silences by API, repeats and escalates on timers', async () => {
+    const team = await startReceiver();
+    const pager = await startReceiver();
+    const boss = await startReceiver();
+    const server = await startTestServer(
+      {
+        notify: {
+          receivers: [
+            { type: 'webhook', name: 'team', url: team.url, allowPrivateNetwork: true },
+            { type: 'webhook', name: 'pager', url: pager.url, allowPrivateNetwork: true },
+            { type: 'webhook', name: 'boss', url: boss.url, allowPrivateNetwork: true },
+          ],
+        },
+        alerting: {
+          route: {
+            receiver: 'team',
+            routes: [
+              {
+                matchers: ['severity="high"'],
+                receiver: 'pager',
+                repeatInterval: '400ms',
+                escalate: { after: '300ms', receiver: 'boss' },
+              },
+            ],
+          },
+        },
+      },
+      { timerMillis: 50 },
+    );
+    const api = (method: string, path: string, body?: unknown) =>
+      fetch(`${server.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${server.apiToken}`, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    try {
+      // A silence for one source: its alert is raised but nobody is told.
+      const created = await api('POST', '/api/v1/silences', {
+        matchers: ['client.address="203.0.113.101"'],
+        durationMillis: 60_000,
+        createdBy: 'carol',
+        comment: 'pen test from this address until noon',
+      });
+      assert.equal(created.status, 201);
+      const silence = (await created.json()) as { id: string; state: string };
+      assert.equal(silence.state, 'active');
+      assert.equal((await api('POST', '/api/v1/silences', { matchers: ['bad'], durationMillis: 1, createdBy: 'x', comment: 'y' })).status, 400);
+
+      await server.post('/v1/events', failedLogins(5, '203.0.113.101', 'u', Date.now() - 1000), {
+        'content-type': 'application/x-ndjson',
+      });
+      await eventually(async () => {
+        const list = (await (await server.get('/api/v1/alerts?rule=vigil-authn-brute-force')).json()) as { alerts: unknown[] };
+        assert.equal(list.alerts.length, 1);
+      });
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(pager.received.length + team.received.length + boss.received.length, 0, 'silenced');
+      assert.ok(server.metrics.notificationsSuppressed.get({ reason: 'silenced' }) >= 1);
+
+      // A high alert from another source goes to the pager only, repeats, and escalates to the boss once.
+      await server.post('/v1/events', failedLogins(5, '203.0.113.102', 'v', Date.now() - 1000), {
+        'content-type': 'application/x-ndjson',
+      });
+      await pager.waitFor(2, 5000);
+      await boss.waitFor(1, 5000);
+      assert.deepEqual(
+        pager.received.slice(0, 2).map((r) => JSON.parse(r.body).change),
+        ['opened', 'repeat'],
+      );
+      assert.equal(JSON.parse(boss.received[0]!.body).change, 'escalated');
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(boss.received.length, 1, 'escalated once');
+      assert.equal(team.received.length, 0);
+
+      // Expiring the silence early is recorded.
+      const expired = await api('DELETE', `/api/v1/silences/${silence.id}`, { actor: 'carol' });
+      const body = (await expired.json()) as { state: string; expiredBy: string };
+      assert.deepEqual([body.state, body.expiredBy], ['expired', 'carol']);
+      const listed = (await (await api('GET', '/api/v1/silences?state=expired')).json()) as { silences: unknown[] };
+      assert.equal(listed.silences.length, 1);
+    } finally {
+      await server.stop();
+      await Promise.all([team.close(), pager.close(), boss.close()]);
+    }
+  });
+});

@@ -1,0 +1,154 @@
+/**
+ * The sink of `vigil ingest`: log lines become Vigil events here, on the shipper's machine, and go to a Vigil
+ * server's `POST /v1/events` as gzip-compressed NDJSON with the ingest token.
+ *
+ * Each event carries an id derived from the line (lineEventId), so a batch sent twice (a retry after a lost answer,
+ * a restart before the offset was saved) is stored once: the server skips ids it already has. The batch counts as
+ * delivered only on the server's answer: 200 (accepted, duplicates, and rejected events by index) or 422 (every
+ * event rejected; retrying would not change that). Rejected events and lines that do not parse are bad lines,
+ * reported with their line numbers.
+ */
+import { promisify } from 'node:util';
+import { gzip as gzipCallback } from 'node:zlib';
+import { type LineParser, parseLineRecord } from './access-log.js';
+import { type FollowedLine, type LineBatch, type LineSink, lineEventId, SendError } from './follow.js';
+
+const gzip = promisify(gzipCallback);
+
+export interface BadLineReport {
+  readonly source: string;
+  readonly lineNumber: number;
+  readonly reason: string;
+}
+
+export interface HttpEventSenderOptions {
+  /** Base URL of the Vigil server, e.g. `http://127.0.0.1:7070`. */
+  readonly endpoint: string;
+  readonly token: string;
+  readonly parser: LineParser;
+  readonly onBadLine?: (bad: BadLineReport) => void;
+  /** Per-request timeout. Default 30 s. */
+  readonly timeoutMillis?: number;
+}
+
+export interface SenderStats {
+  requests: number;
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+  badLines: number;
+}
+
+interface IngestAnswer {
+  accepted?: number;
+  duplicates?: number;
+  rejected?: { index: number; issues?: { field: string; message: string }[] }[];
+  error?: { message?: string };
+}
+
+/**
+ * Posts the events of a batch of lines to `/v1/events`.
+ *
+ * @example
+ * const sink = new HttpEventSender({ endpoint: 'http://127.0.0.1:7070', token, parser: createLineParser('combined') });
+ * await new LogFollower({ path: 'access.log', follow: false, sink }).run();
+ */
+export class HttpEventSender implements LineSink {
+  readonly stats: SenderStats = { requests: 0, accepted: 0, duplicates: 0, rejected: 0, badLines: 0 };
+  private readonly url: string;
+
+  constructor(private readonly options: HttpEventSenderOptions) {
+    this.url = new URL('/v1/events', options.endpoint).toString();
+  }
+
+  async deliver(batch: LineBatch, attempt: number, signal: AbortSignal): Promise<void> {
+    const items: unknown[] = [];
+    const origins: FollowedLine[] = [];
+    for (const line of batch.lines) {
+      const parsed = parseLineRecord(this.options.parser, line);
+      if (!parsed.ok) {
+        // A retry parses the same lines again; they were reported the first time.
+        if (attempt === 1) this.bad(batch.source, line.lineNumber, parsed.reason);
+        continue;
+      }
+      items.push({ id: lineEventId(batch.source, batch.file, line), ...parsed.event });
+      origins.push(line);
+    }
+    if (items.length > 0) await this.post(batch.source, items, origins, attempt, signal);
+  }
+
+  private async post(
+    source: string,
+    items: readonly unknown[],
+    origins: readonly FollowedLine[],
+    attempt: number,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const body = await gzip(items.map((item) => JSON.stringify(item)).join('\n'));
+    let response: Response;
+    this.stats.requests++;
+    try {
+      response = await fetch(this.url, {
+        method: 'POST',
+        body,
+        headers: {
+          authorization: `Bearer ${this.options.token}`,
+          'content-type': 'application/x-ndjson',
+          'content-encoding': 'gzip',
+        },
+        signal: AbortSignal.any([signal, AbortSignal.timeout(this.options.timeoutMillis ?? 30_000)]),
+      });
+    } catch (error) {
+      if (signal.aborted) throw error;
+      const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause;
+      throw new SendError(
+        `cannot reach ${this.url}: ${cause?.code ?? cause?.message ?? (error as Error).message}`,
+        true,
+      );
+    }
+    let answer: IngestAnswer = {};
+    try {
+      answer = (await response.json()) as IngestAnswer;
+    } catch {
+      // Not JSON (a proxy's error page): the status alone decides.
+    }
+    const status = response.status;
+    if ((status >= 200 && status < 300) || status === 422) {
+      this.stats.accepted += answer.accepted ?? 0;
+      this.stats.duplicates += answer.duplicates ?? 0;
+      for (const r of answer.rejected ?? []) {
+        const line = origins[r.index];
+        if (line === undefined) continue;
+        this.stats.rejected++;
+        const issue = r.issues?.[0];
+        if (attempt === 1)
+          this.bad(source, line.lineNumber, issue ? `${issue.field}: ${issue.message}` : 'rejected by the server');
+      }
+      return;
+    }
+    if (status === 413 && items.length > 1) {
+      // Larger than the server's ingest.maxBodyBytes or maxEventsPerRequest: send it in halves.
+      const half = Math.ceil(items.length / 2);
+      await this.post(source, items.slice(0, half), origins.slice(0, half), attempt, signal);
+      await this.post(source, items.slice(half), origins.slice(half), attempt, signal);
+      return;
+    }
+    const detail = answer.error?.message ? `: ${answer.error.message}` : '';
+    if (status === 401 || status === 403) {
+      throw new SendError(
+        `the server refused the ingest token (HTTP ${status}); set VIGIL_INGEST_TOKEN to one of its auth.ingestTokens`,
+        false,
+      );
+    }
+    if (status === 408 || status === 429 || status >= 500) {
+      const retryAfter = Number(response.headers.get('retry-after'));
+      throw new SendError(`HTTP ${status}${detail}`, true, Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined);
+    }
+    throw new SendError(`HTTP ${status}${detail}`, false);
+  }
+
+  private bad(source: string, lineNumber: number, reason: string): void {
+    this.stats.badLines++;
+    this.options.onBadLine?.({ source, lineNumber, reason });
+  }
+}

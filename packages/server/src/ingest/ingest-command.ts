@@ -1,0 +1,216 @@
+/**
+ * `vigil ingest`: a log shipper. Reads access logs (files, standard input, or files followed as they grow and
+ * rotate), turns each line into a Vigil event on this machine and sends the events in batches to a Vigil server.
+ * See docs/access-logs.md ("Shipping logs") for the guarantees.
+ */
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULTS } from '../defaults.js';
+import { ConfigError } from '../errors.js';
+import { ACCESS_LOG_FORMATS, type AccessLogFormat, createLineParser, isAccessLogFormat } from './access-log.js';
+import { deliverWithRetry, type FollowedLine, LogFollower, SendError } from './follow.js';
+import { type BadLineReport, HttpEventSender } from './follow-sender.js';
+import { FollowStateStore } from './follow-state.js';
+import { readLines } from './lines.js';
+
+const INGEST_USAGE = `vigil ingest FILE... | - --format FORMAT [--follow] [--endpoint URL] [--state-dir DIR]
+
+Reads access logs, turns each line into a Vigil event here, and sends the events in batches (gzip NDJSON) to a
+Vigil server's POST /v1/events with the token in VIGIL_INGEST_TOKEN. Lines that do not parse are reported on
+stderr with their line numbers and never stop the shipper. Event ids are derived from each line, so a line sent
+twice is stored once.
+
+  --format FORMAT    ${ACCESS_LOG_FORMATS.join(', ')} (default combined)
+  --follow           keep reading as the files grow, follow rotation (rename or copytruncate), and remember the
+                     offset of each file across restarts; stop with Ctrl-C or SIGTERM
+  --endpoint URL     the Vigil server (default VIGIL_ENDPOINT, else http://127.0.0.1:7070)
+  --state-dir DIR    where offsets are remembered (default <VIGIL_DATA_DIR or ./.vigil>/ingest-state; used with
+                     --follow, or whenever this option is given)
+  --batch-size N     lines per request (default 500)
+  --show-bad N       how many bad lines to print (default 20; all are counted)
+`;
+
+export interface IngestCommandOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  /** Stops the command like SIGINT would (tests). */
+  readonly signal?: AbortSignal;
+  readonly stderr?: { write(text: string): unknown };
+  /** Poll interval of followers (tests). */
+  readonly pollIntervalMillis?: number;
+}
+
+/**
+ * Run `vigil ingest` with the arguments after the command name. Resolves to the exit code: 0 when every line was
+ * sent (or the shipper was stopped by a signal), 1 when the server refused the batches for good, 2 on bad usage.
+ * Configuration errors (no token, a bad endpoint) are thrown as ConfigError, naming what to fix.
+ *
+ * @example
+ * process.exitCode = await ingestCommand(['/var/log/nginx/access.log', '--format', 'combined', '--follow']);
+ */
+export async function ingestCommand(args: string[], options: IngestCommandOptions = {}): Promise<number> {
+  const env = options.env ?? process.env;
+  const stderr = options.stderr ?? process.stderr;
+  let parsed: ReturnType<typeof parseIngestArgs>;
+  try {
+    parsed = parseIngestArgs(args);
+  } catch (error) {
+    stderr.write(`vigil ingest: ${(error as Error).message}\n\n${INGEST_USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(INGEST_USAGE);
+    return 0;
+  }
+  const usage = (message: string) => {
+    stderr.write(`vigil ingest: ${message}\n\n${INGEST_USAGE}`);
+    return 2;
+  };
+  if (positionals.length === 0) return usage('name at least one file (or - for standard input)');
+  const format = values.format;
+  if (!isAccessLogFormat(format)) return usage(`unknown --format "${format}"; one of ${ACCESS_LOG_FORMATS.join(', ')}`);
+  if (values.follow && positionals.includes('-'))
+    return usage('--follow applies to files; standard input is read until it ends');
+  const showBad = positiveInteger(values['show-bad'], '--show-bad', 0);
+  const batchSize = positiveInteger(values['batch-size'], '--batch-size', 1);
+  if (showBad === undefined || batchSize === undefined) return usage('--show-bad and --batch-size take whole numbers');
+
+  const token = env.VIGIL_INGEST_TOKEN;
+  if (!token)
+    throw new ConfigError('VIGIL_INGEST_TOKEN', 'is required: the ingest token of the Vigil server to send to');
+  const endpoint = values.endpoint ?? (env.VIGIL_ENDPOINT || `http://127.0.0.1:${DEFAULTS.port}`);
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new ConfigError(values.endpoint ? '--endpoint' : 'VIGIL_ENDPOINT', `is not a valid URL: ${endpoint}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(values.endpoint ? '--endpoint' : 'VIGIL_ENDPOINT', 'must be an http or https URL');
+  }
+
+  let shown = 0;
+  const onBadLine = (bad: BadLineReport) => {
+    if (shown++ < showBad) stderr.write(`${bad.source}:${bad.lineNumber}: ${bad.reason}\n`);
+  };
+  const sender = new HttpEventSender({
+    endpoint,
+    token,
+    parser: createLineParser(format as AccessLogFormat),
+    onBadLine,
+  });
+  const stateDir =
+    values['state-dir'] ?? (values.follow ? join(env.VIGIL_DATA_DIR || DEFAULTS.dataDir, 'ingest-state') : undefined);
+  const states = stateDir === undefined ? undefined : new FollowStateStore(stateDir);
+
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  options.signal?.addEventListener('abort', stop, { once: true });
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const notice = (message: string) => stderr.write(`vigil ingest: ${message}\n`);
+  // One-shot runs give up after a few minutes of failures; a follower waits for the server as long as it takes.
+  const retry = values.follow ? {} : { maxAttempts: 12 };
+  let lines = 0;
+  try {
+    await Promise.all(
+      positionals.map(async (path) => {
+        if (path === '-') {
+          lines += await shipStream(sender, batchSize, controller.signal, retry, notice);
+          return;
+        }
+        const follower = new LogFollower({
+          path,
+          sink: sender,
+          follow: values.follow === true,
+          ...(states ? { states } : {}),
+          maxBatchLines: batchSize,
+          retry,
+          onNotice: notice,
+          ...(options.pollIntervalMillis ? { pollIntervalMillis: options.pollIntervalMillis } : {}),
+        });
+        const stats = await follower.run(controller.signal);
+        lines += stats.lines;
+      }),
+    );
+  } catch (error) {
+    controller.abort();
+    if (error instanceof SendError) {
+      stderr.write(`vigil ingest: giving up: ${error.message}\n`);
+      return 1;
+    }
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') {
+      stderr.write(`vigil ingest: ${(error as Error).message}\n`);
+      return 1;
+    }
+    throw error;
+  } finally {
+    process.removeListener('SIGINT', stop);
+    process.removeListener('SIGTERM', stop);
+    options.signal?.removeEventListener('abort', stop);
+  }
+  const s = sender.stats;
+  const hidden = s.badLines > showBad ? ` (first ${showBad} shown)` : '';
+  stderr.write(
+    `ingested ${lines} lines: ${s.accepted} events stored, ${s.duplicates} already stored, ` +
+      `${s.badLines} bad lines${hidden}${controller.signal.aborted ? ' (stopped)' : ''}\n`,
+  );
+  return 0;
+}
+
+function parseIngestArgs(args: string[]) {
+  return parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      format: { type: 'string', default: 'combined' },
+      follow: { type: 'boolean' },
+      endpoint: { type: 'string' },
+      'state-dir': { type: 'string' },
+      'batch-size': { type: 'string', default: '500' },
+      'show-bad': { type: 'string', default: '20' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+function positiveInteger(text: string | undefined, _name: string, min: number): number | undefined {
+  if (text === undefined || !/^\d{1,9}$/.test(text)) return undefined;
+  const n = Number(text);
+  return n >= min ? n : undefined;
+}
+
+/** Standard input: read to its end in batches; no offsets to remember (a pipe cannot be re-read). */
+async function shipStream(
+  sender: HttpEventSender,
+  batchSize: number,
+  signal: AbortSignal,
+  retry: { maxAttempts?: number },
+  notice: (message: string) => void,
+): Promise<number> {
+  const source = '(stdin)';
+  let batch: FollowedLine[] = [];
+  let count = 0;
+  const send = async () => {
+    if (batch.length === 0) return;
+    const lines = batch;
+    batch = [];
+    await deliverWithRetry(sender, { source, lines }, signal, {
+      ...retry,
+      onRetry: (error, attempt, delay) => {
+        if ((attempt & (attempt - 1)) === 0)
+          notice(`sending failed (${error.message}); attempt ${attempt + 1} in ${delay} ms`);
+      },
+    });
+  };
+  for await (const line of readLines(process.stdin)) {
+    if (signal.aborted) break;
+    count++;
+    if (line.text.trim() === '') continue;
+    batch.push({ ...line, endOffset: line.byteOffset + line.byteLength + 1 });
+    if (batch.length >= batchSize) await send();
+  }
+  await send();
+  return count;
+}

@@ -1,0 +1,144 @@
+/**
+ * Slack receiver: an incoming webhook carrying a Block Kit message. Slack answers 429 with `Retry-After` when a
+ * webhook posts too fast (about one message per second); that time goes back to the dispatcher through
+ * `DeliveryError.retryAt`. The webhook URL embeds its token, so it is handled as a secret.
+ *
+ * Block Kit limits honoured here: header ≤ 150 characters, section text ≤ 3000, at most 10 fields per section
+ * (each ≤ 2000), at most 50 blocks.
+ */
+
+import { alertLink, SEVERITY_MARK, stateWord, truncate } from './format.js';
+import { HttpSender } from './http.js';
+import type { NotificationPayload, SendResult } from './notifier.js';
+import { type CommonReceiverOptions, OptionReader, type Secret } from './options.js';
+import { type HealthResult, probe, type ReceiverNotifier, testPayload } from './provider.js';
+
+export interface SlackOptions {
+  /** The incoming-webhook URL (`https://hooks.slack.com/services/…`): a secret. */
+  readonly url: Secret;
+  /** Base URL of the Vigil dashboard, for a "View alert" button. */
+  readonly dashboardUrl?: URL;
+}
+
+export type SlackReceiverConfig = CommonReceiverOptions & SlackOptions;
+
+/**
+ * Validate the Slack options of one receiver.
+ * @example parseSlackOptions({ url: { env: 'SLACK_WEBHOOK_URL' } }, 'notify.receivers[1]')
+ */
+export function parseSlackOptions(raw: unknown, key: string, env: NodeJS.ProcessEnv = process.env): SlackOptions {
+  const r = new OptionReader(raw, key, env);
+  const url = r.requiredSecretUrl('url');
+  const dashboardUrl = r.optionalUrl('dashboardUrl');
+  r.done();
+  return { url, ...(dashboardUrl ? { dashboardUrl } : {}) };
+}
+
+/** Escape text for Slack `mrkdwn`: `&`, `<`, `>` are control characters there (links, mentions). */
+export function slackEscape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Slack renders `<!date^…>` in each reader's own time zone; the text after `|` is the fallback. */
+function slackDate(iso: string): string {
+  const seconds = Math.floor(Date.parse(iso) / 1000);
+  return `<!date^${seconds}^{date_short_pretty} {time_secs}|${iso}>`;
+}
+
+type Block = Record<string, unknown>;
+const mrkdwn = (text: string) => ({ type: 'mrkdwn', text });
+
+/** The Block Kit message for one notification. */
+export function slackMessage(payload: NotificationPayload, dashboardUrl?: URL): { text: string; blocks: Block[] } {
+  const { alert } = payload;
+  const state = stateWord(payload);
+  const mark =
+    state === 'RESOLVED'
+      ? '✅ RESOLVED'
+      : state === 'FIRING'
+        ? SEVERITY_MARK[alert.severity]
+        : `${SEVERITY_MARK[alert.severity]} ${state}`;
+  const headline = `${mark} ${alert.severity.toUpperCase()} · ${alert.rule.title}`;
+  const blocks: Block[] = [
+    { type: 'header', text: { type: 'plain_text', text: truncate(headline, 150), emoji: true } },
+    { type: 'section', text: mrkdwn(truncate(slackEscape(alert.summary), 3000)) },
+  ];
+  const labelFields = Object.entries(alert.labels).map(([k, v]) =>
+    mrkdwn(truncate(`*${slackEscape(k)}*\n${slackEscape(v)}`, 2000)),
+  );
+  // Ten fields per section; beyond 40 labels the rest are in the alert JSON and the dashboard.
+  for (let i = 0; i < Math.min(labelFields.length, 40); i += 10) {
+    blocks.push({ type: 'section', fields: labelFields.slice(i, i + 10) });
+  }
+  const timeFields = [
+    mrkdwn(`*Status*\n${state === 'RESOLVED' ? 'resolved' : alert.status}`),
+    mrkdwn(`*Events*\n${alert.eventCount}`),
+    mrkdwn(`*Started*\n${slackDate(alert.startsAt)}`),
+    mrkdwn(`*Last seen*\n${slackDate(alert.lastSeenAt)}`),
+  ];
+  if (alert.endsAt) timeFields.push(mrkdwn(`*Resolved*\n${slackDate(alert.endsAt)}`));
+  blocks.push({ type: 'section', fields: timeFields });
+  const link = alertLink(dashboardUrl, alert.id);
+  if (link) {
+    blocks.push({
+      type: 'actions',
+      elements: [{ type: 'button', text: { type: 'plain_text', text: 'View alert' }, url: link }],
+    });
+  }
+  blocks.push({
+    type: 'context',
+    elements: [
+      mrkdwn(
+        `Vigil alert \`${slackEscape(alert.id)}\` · fingerprint \`${alert.fingerprint}\` · rule \`${slackEscape(alert.rule.id)}\``,
+      ),
+    ],
+  });
+  // `text` is the notification preview and the fallback for clients without Block Kit.
+  const text = truncate(
+    `[${state}] ${alert.severity.toUpperCase()} ${alert.rule.title}: ${slackEscape(alert.summary)}`,
+    3000,
+  );
+  return { text, blocks };
+}
+
+export class SlackNotifier implements ReceiverNotifier {
+  readonly type = 'slack' as const;
+  readonly name: string;
+  private readonly http: HttpSender;
+  private readonly url: URL;
+
+  constructor(
+    private readonly config: SlackReceiverConfig,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.name = config.name;
+    this.url = new URL(config.url.reveal());
+    this.http = new HttpSender({
+      allowPrivateNetwork: config.allowPrivateNetwork,
+      timeoutMillis: config.timeoutMillis,
+      secrets: [config.url, this.url.pathname],
+      userAgent: 'vigil-slack/1',
+      now,
+    });
+  }
+
+  send(payload: NotificationPayload, _idempotencyKey: string): Promise<SendResult> {
+    // Incoming webhooks have no idempotency key; a retry after a lost answer can post twice.
+    const body = JSON.stringify(slackMessage(payload, this.config.dashboardUrl));
+    return this.http.post(this.url, body, { 'content-type': 'application/json; charset=utf-8' });
+  }
+
+  healthCheck(): Promise<HealthResult> {
+    // Posting is the only thing a webhook URL does; reachability is the cheap, silent check.
+    return probe(() => this.http.reachable(this.url), [this.config.url]);
+  }
+
+  sendTest(): Promise<SendResult> {
+    const payload = testPayload(this.name, this.now());
+    return this.send(payload, `test_${payload.alert.id}`);
+  }
+
+  async close(): Promise<void> {
+    await this.http.close();
+  }
+}

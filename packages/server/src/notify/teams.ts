@@ -1,0 +1,135 @@
+/**
+ * Microsoft Teams receiver: a Power Automate "Workflows" webhook (the successor of Office 365 connectors) that
+ * posts an Adaptive Card 1.4 to a channel or chat. The workflow URL carries its signature (`sig=`), so it is
+ * handled as a secret. Workflows answer 202 Accepted; 429 carries `Retry-After`.
+ */
+import { alertLink, stateWord, truncate } from './format.js';
+import { HttpSender } from './http.js';
+import type { NotificationPayload, SendResult } from './notifier.js';
+import { type CommonReceiverOptions, OptionReader, type Secret } from './options.js';
+import { type HealthResult, probe, type ReceiverNotifier, testPayload } from './provider.js';
+
+export interface TeamsOptions {
+  /** The workflow's HTTP trigger URL: a secret. */
+  readonly url: Secret;
+  /** Base URL of the Vigil dashboard, for a "View alert" action. */
+  readonly dashboardUrl?: URL;
+}
+
+export type TeamsReceiverConfig = CommonReceiverOptions & TeamsOptions;
+
+/**
+ * Validate the Teams options of one receiver.
+ * @example parseTeamsOptions({ url: { env: 'TEAMS_WORKFLOW_URL' } }, 'notify.receivers[2]')
+ */
+export function parseTeamsOptions(raw: unknown, key: string, env: NodeJS.ProcessEnv = process.env): TeamsOptions {
+  const r = new OptionReader(raw, key, env);
+  const url = r.requiredSecretUrl('url');
+  const dashboardUrl = r.optionalUrl('dashboardUrl');
+  r.done();
+  return { url, ...(dashboardUrl ? { dashboardUrl } : {}) };
+}
+
+/**
+ * Adaptive Card TextBlocks render a Markdown subset: brackets and emphasis characters from an attacker's input
+ * (a user name, a route) must not become links or formatting, so they are escaped with a backslash.
+ */
+export function teamsEscape(text: string): string {
+  return text.replace(/[\\`*_[\]()~]/g, (c) => `\\${c}`);
+}
+
+const COLOR = { critical: 'Attention', high: 'Attention', medium: 'Warning', low: 'Accent', info: 'Default' } as const;
+
+/** The Workflows message with its Adaptive Card for one notification. */
+export function teamsMessage(payload: NotificationPayload, dashboardUrl?: URL): Record<string, unknown> {
+  const { alert } = payload;
+  const state = stateWord(payload);
+  const body: Record<string, unknown>[] = [
+    {
+      type: 'TextBlock',
+      size: 'Large',
+      weight: 'Bolder',
+      wrap: true,
+      color: state === 'RESOLVED' ? 'Good' : COLOR[alert.severity],
+      text: teamsEscape(truncate(`${state} · ${alert.severity.toUpperCase()} · ${alert.rule.title}`, 200)),
+    },
+    { type: 'TextBlock', wrap: true, text: teamsEscape(truncate(alert.summary, 2000)) },
+    {
+      type: 'FactSet',
+      facts: Object.entries(alert.labels)
+        .slice(0, 40)
+        .map(([k, v]) => ({ title: teamsEscape(truncate(k, 100)), value: teamsEscape(truncate(v, 500)) })),
+    },
+    {
+      type: 'FactSet',
+      separator: true,
+      facts: [
+        { title: 'Status', value: state === 'RESOLVED' ? 'resolved' : alert.status },
+        { title: 'Events', value: String(alert.eventCount) },
+        { title: 'Started', value: alert.startsAt },
+        { title: 'Last seen', value: alert.lastSeenAt },
+        ...(alert.endsAt ? [{ title: 'Resolved', value: alert.endsAt }] : []),
+      ],
+    },
+    {
+      type: 'TextBlock',
+      isSubtle: true,
+      size: 'Small',
+      wrap: true,
+      text: teamsEscape(`Vigil alert ${alert.id} · fingerprint ${alert.fingerprint} · rule ${alert.rule.id}`),
+    },
+  ];
+  const link = alertLink(dashboardUrl, alert.id);
+  const content = {
+    $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+    type: 'AdaptiveCard',
+    version: '1.4',
+    msteams: { width: 'Full' },
+    body,
+    ...(link ? { actions: [{ type: 'Action.OpenUrl', title: 'View alert', url: link }] } : {}),
+  };
+  return {
+    type: 'message',
+    attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', contentUrl: null, content }],
+  };
+}
+
+export class TeamsNotifier implements ReceiverNotifier {
+  readonly type = 'teams' as const;
+  readonly name: string;
+  private readonly http: HttpSender;
+  private readonly url: URL;
+
+  constructor(
+    private readonly config: TeamsReceiverConfig,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.name = config.name;
+    this.url = new URL(config.url.reveal());
+    this.http = new HttpSender({
+      allowPrivateNetwork: config.allowPrivateNetwork,
+      timeoutMillis: config.timeoutMillis,
+      secrets: [config.url, this.url.search.slice(1)],
+      userAgent: 'vigil-teams/1',
+      now,
+    });
+  }
+
+  send(payload: NotificationPayload, _idempotencyKey: string): Promise<SendResult> {
+    const body = JSON.stringify(teamsMessage(payload, this.config.dashboardUrl));
+    return this.http.post(this.url, body, { 'content-type': 'application/json; charset=utf-8' });
+  }
+
+  healthCheck(): Promise<HealthResult> {
+    return probe(() => this.http.reachable(this.url), [this.config.url]);
+  }
+
+  sendTest(): Promise<SendResult> {
+    const payload = testPayload(this.name, this.now());
+    return this.send(payload, `test_${payload.alert.id}`);
+  }
+
+  async close(): Promise<void> {
+    await this.http.close();
+  }
+}
