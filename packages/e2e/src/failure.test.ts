@@ -147,13 +147,14 @@ describe('collector hanging', () => {
     hanging = createServer(() => {});
     const url = await listenOnLoopback(hanging);
     const errors: string[] = [];
-    vigil = createVigil(clientOptions(url, errors));
+    // A collector timeout far longer than the bound below: a request that waited on the collector would show.
+    vigil = createVigil({ ...clientOptions(url, errors), requestTimeoutMillis: 30_000 });
     app = await express5.start(vigil);
 
     const slowest = await drive(app, 40);
-    // The SDK never awaits the collector on the request path; a request waiting for the 300 ms collector timeout
-    // would show here. The bound is generous because the test shares the machine.
-    assert.ok(slowest < 250, `slowest response ${slowest.toFixed(1)} ms`);
+    // The SDK never awaits the collector on the request path. The bound is loose (the test shares the machine with
+    // others) but far below the 30 s a request blocked on the collector would take.
+    assert.ok(slowest < 5000, `slowest response ${slowest.toFixed(1)} ms`);
     const stats = vigil.stats();
     assert.ok(stats.queued <= MAX_QUEUE, `queued ${stats.queued}`);
     assert.ok(stats.queued + stats.inFlight <= MAX_QUEUE + MAX_BATCH);

@@ -5,8 +5,7 @@
  * It lives in the schema package so that the SDK (before events leave the app) and the collector (again, at
  * ingest) run the very same code.
  */
-
-import { neutralise } from './event.js';
+import { neutralise, PARSE_DEFAULTS } from './event.js';
 import type { FieldValue } from './fields.js';
 
 /** Limits of the redaction walk: deeper or wider input is cut, never walked without end. */
@@ -15,10 +14,6 @@ export const REDACTION_LIMITS = {
   maxKeys: 200,
   maxArrayLength: 64,
 } as const;
-
-import { PARSE_DEFAULTS } from './event.js';
-
-const DEFAULT_MAX_STRING_LENGTH = PARSE_DEFAULTS.maxStringLength;
 
 /** What a redacted value is replaced with. */
 export const REDACTED = '[REDACTED]';
@@ -114,6 +109,44 @@ function lastSegment(key: string): string {
   return parts[parts.length - 1] ?? key;
 }
 
+/**
+ * True unless the string holds none of what the patterns' `applies` tests look for (`=`, `:`, `"`, four digits in
+ * a row, `eyJ`, `bearer` / `basic` in any case): then no pattern can match. One pass, no allocation. Keep it in step
+ * with the patterns in createRedactor.
+ */
+function maySecret(value: string): boolean {
+  let digits = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (++digits >= 4) return true;
+      continue;
+    }
+    digits = 0;
+    if (c === 61 || c === 58 || c === 34) return true; // = : "
+    if (c === 101 && value.charCodeAt(i + 1) === 121 && value.charCodeAt(i + 2) === 74) return true; // eyJ
+    if ((c | 32) === 98) {
+      // b / B: bearer or basic, in any case
+      const rest = value.slice(i + 1, i + 6).toLowerCase();
+      if (rest.startsWith('earer') || rest.startsWith('asic')) return true;
+    }
+  }
+  return false;
+}
+
+/** Bounds of the memo of key verdicts (see createRedactor). */
+const MAX_MEMOISED_KEYS = 4096;
+const MAX_MEMOISED_KEY_LENGTH = 256;
+
+/** True when a string holds a character `neutralise` would escape (the same set as the schema's CONTROL_CHARS). */
+function hasControlChars(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029) return true;
+  }
+  return false;
+}
+
 /** Luhn checksum (ISO/IEC 7812-1), over a string of digits. */
 export function luhnValid(digits: string): boolean {
   if (!/^\d+$/.test(digits)) return false;
@@ -137,7 +170,7 @@ export interface RedactionOptions {
    * matches the field with that dotted name, or ending in it.
    */
   readonly keys?: readonly string[];
-  /** Strings longer than this are cut. Default 8192. */
+  /** Strings longer than this are cut. Default 8192 (the collector's own limit). */
   readonly maxStringLength?: number;
 }
 
@@ -173,7 +206,7 @@ interface Pattern {
  * r.fields({ customer: { email: 'a@b.c', plan: 'pro' } }); // { 'customer.email': '[REDACTED]', 'customer.plan': 'pro' }
  */
 export function createRedactor(options: RedactionOptions = {}): Redactor {
-  const maxStringLength = options.maxStringLength ?? DEFAULT_MAX_STRING_LENGTH;
+  const maxStringLength = options.maxStringLength ?? PARSE_DEFAULTS.maxStringLength;
   const names = new Set(SENSITIVE_NAMES);
   const paths: string[] = [];
   for (const raw of options.keys ?? []) {
@@ -182,19 +215,34 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     else names.add(normaliseKey(raw));
   }
 
-  const isSensitiveKey = (key: string): boolean => {
+  const judgeKey = (key: string): boolean => {
     const name = normaliseKey(lastSegment(key));
     if (names.has(name)) return true;
     for (const fragment of SENSITIVE_FRAGMENTS) if (name.includes(fragment)) return true;
     return false;
   };
 
-  const isSensitivePath = (path: string): boolean => {
+  const judgePath = (path: string): boolean => {
     if (isSensitiveKey(path)) return true;
     if (paths.length === 0) return false;
     const normal = path.split(SEGMENT_SPLIT).map(normaliseKey).join('.');
     return paths.some((p) => normal === p || normal.endsWith(`.${p}`));
   };
+
+  // Events reuse a small set of field names, so each verdict is computed once. Only key names are kept (never
+  // values), and the memo stops growing at its bound: keys past it are judged each time.
+  const keyVerdicts = new Map<string, boolean>();
+  const pathVerdicts = new Map<string, boolean>();
+  const memo = (verdicts: Map<string, boolean>, judge: (key: string) => boolean) => (key: string) => {
+    let verdict = verdicts.get(key);
+    if (verdict === undefined) {
+      verdict = judge(key);
+      if (verdicts.size < MAX_MEMOISED_KEYS && key.length <= MAX_MEMOISED_KEY_LENGTH) verdicts.set(key, verdict);
+    }
+    return verdict;
+  };
+  const isSensitiveKey = memo(keyVerdicts, judgeKey);
+  const isSensitivePath = memo(pathVerdicts, judgePath);
 
   const patterns: Pattern[] = [
     // Authorization schemes followed by a credential.
@@ -235,6 +283,8 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
   ];
 
   const text = (value: string): string => {
+    // Most strings (paths, addresses, user agents) hold none of what the patterns look for: one scan clears them.
+    if (!maySecret(value)) return value.length > maxStringLength * 4 ? value.slice(0, maxStringLength * 4) : value;
     // Cut very long input before the regular expressions run; the final cut happens in `finish`.
     let out = value.length > maxStringLength * 4 ? value.slice(0, maxStringLength * 4) : value;
     for (const p of patterns)
@@ -243,7 +293,8 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
   };
 
   const finish = (value: string): string => {
-    const safe = neutralise(text(value));
+    const redacted = text(value);
+    const safe = hasControlChars(redacted) ? neutralise(redacted) : redacted;
     return safe.length > maxStringLength ? safe.slice(0, maxStringLength) : safe;
   };
 
@@ -304,7 +355,7 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
   const fields = (input: Readonly<Record<string, unknown>>): Record<string, FieldValue> => {
     const out: Record<string, FieldValue> = {};
     let count = 0;
-    const seen = new WeakSet<object>();
+    let seen: WeakSet<object> | undefined;
     const visit = (obj: Readonly<Record<string, unknown>>, prefix: string, depth: number) => {
       for (const key of Object.keys(obj)) {
         if (++count > REDACTION_LIMITS.maxKeys) return;
@@ -325,8 +376,9 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
             if (v !== undefined && !Array.isArray(v)) items.push(typeof v === 'string' ? v : String(v));
           }
           out[name] = items;
-        } else if (typeof raw === 'object' && !seen.has(raw) && depth < REDACTION_LIMITS.maxDepth) {
+        } else if (typeof raw === 'object' && !seen?.has(raw) && depth < REDACTION_LIMITS.maxDepth) {
           if (ArrayBuffer.isView(raw) || raw instanceof ArrayBuffer) continue;
+          seen ??= new WeakSet<object>();
           seen.add(raw);
           visit(raw as Record<string, unknown>, name, depth + 1);
         }

@@ -89,13 +89,6 @@ export const DEFAULT_AUTOMATIC_EVENTS = {
   serverError: 'app_error',
 } as const;
 
-/** Limits of the redaction walk: deeper or wider input is cut, never walked without end. */
-export const REDACTION_LIMITS = {
-  maxDepth: 8,
-  maxKeys: 200,
-  maxArrayLength: 64,
-} as const;
-
 /** Length in hex digits of the truncated SHA-256 used for `session.id`, hashed object ids and fingerprints. */
 export const HASH_HEX_LENGTH = 16;
 

@@ -11,6 +11,7 @@ import { DATABASE_FILE, startVigil } from './app.js';
 import { loadConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { ACCESS_LOG_FORMATS } from './ingest/access-log.js';
+import { ingestCommand } from './ingest/ingest-command.js';
 import { rulesCommand } from './rules/cli.js';
 import { loadRules } from './rules/load.js';
 import { SqliteStore } from './store/sqlite.js';
@@ -21,6 +22,8 @@ Usage:
   vigil start                 run ingest, detection, alerting and the API in one process
   vigil analyze FILE... --format FMT [--rules DIR] [--json]
                               replay log files through the whole pipeline in event time and print the alerts
+  vigil ingest FILE...|- --format FMT [--follow] [--endpoint URL] [--state-dir DIR]
+                              ship access logs to a Vigil server (with --follow: through rotation and restarts)
   vigil rules lint [DIR...]   validate Sigma rules (default: the built-in pack); errors as file:line
   vigil rules test [DIR...]   run the rule test files (events in, expected alerts)
   vigil rules backtest RULE   run one rule over the stored events and print what it would have raised
@@ -36,6 +39,7 @@ type Command = (args: string[]) => Promise<number>;
 const commands: Record<string, Command> = {
   start: startCommand,
   analyze: analyzeCommand,
+  ingest: (args) => ingestCommand(args),
   rules: (args) => rulesCommand(args),
   verify: verifyCommand,
 };

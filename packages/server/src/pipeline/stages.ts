@@ -1,13 +1,14 @@
 /**
  * The enrichment and redaction stages every source goes through, in order: the client address first (later
  * stages key on it; trusted proxies are resolved there), geo and ASN of that address, then the user agent, the
- * route template, and redaction last, so nothing an earlier stage copied out of a raw value escapes it.
+ * route template, payload detection, and redaction last, so nothing an earlier stage copied out of a raw value escapes it.
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { VigilConfig } from '../config.js';
 import { createClientAddressStage } from '../enrich/client-address.js';
 import { createGeoStage } from '../enrich/geo.js';
+import { createPayloadStage } from '../enrich/payload.js';
 import { createRedactionStage } from '../enrich/redact.js';
 import { createRouteTemplateStage } from '../enrich/route-template.js';
 import type { EnrichmentStage } from '../enrich/stage.js';
@@ -30,6 +31,8 @@ export function createStages(config: VigilConfig): EnrichmentStage[] {
     ...(config.enrich.geo.enabled ? [createGeoStage({ mmdbFiles: config.enrich.geo.mmdb })] : []),
     createUserAgentStage(),
     createRouteTemplateStage(openapi === undefined ? {} : { openapi }),
+    // Before redaction: an injection hidden in a field that is then redacted must still be seen.
+    createPayloadStage(),
     createRedactionStage({ keys: config.enrich.redactKeys }),
   ];
 }

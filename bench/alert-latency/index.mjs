@@ -1,0 +1,128 @@
+// Alert latency: time from sending the event that completes a rule to the notification arriving at a webhook
+// receiver on loopback, with notifications sent at once (no grouping wait), on the embedded default
+// configuration, under a background load of ~10,000 events per second. Prints p50 and p99.
+import { rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildConfig, startVigil } from '../../packages/server/dist/index.js';
+import { figure, report } from '../lib.mjs';
+
+const LOAD_EVENTS_PER_S = Number(process.env.BENCH_LOAD ?? 10_000);
+const PROBES = Number(process.env.BENCH_PROBES ?? 60);
+const PROBE_EVERY_MS = 150;
+const silent = { debug() {}, info() {}, warn() {}, error() {} };
+
+const arrivals = new Map();
+const receiver = createServer((req, res) => {
+  let body = '';
+  req.on('data', (c) => (body += c));
+  req.on('end', () => {
+    const at = performance.now();
+    try {
+      const payload = JSON.parse(body);
+      const address = payload.alert?.labels?.['client.address'];
+      if (payload.change === 'opened' && address && !arrivals.has(address)) arrivals.set(address, at);
+    } catch {}
+    res.writeHead(204).end();
+  });
+});
+await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
+const hook = `http://127.0.0.1:${receiver.address().port}/hook`;
+
+const dataDir = join(tmpdir(), `vigil-bench-latency-${process.pid}`);
+const ingest = 'bench-latency-ingest-0123456789';
+const config = buildConfig(
+  {
+    server: { port: 0 },
+    notify: { receivers: [{ type: 'webhook', name: 'bench', url: hook, allowPrivateNetwork: true }] },
+  },
+  { VIGIL_DATA_DIR: dataDir, VIGIL_INGEST_TOKEN: ingest, VIGIL_API_TOKEN: 'bench-latency-api-0123456789' },
+);
+const server = await startVigil(config, { log: silent });
+const post = (lines) =>
+  fetch(`${server.url}/v1/events`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ingest}`, 'content-type': 'application/x-ndjson' },
+    body: lines.join('\n'),
+  }).then((r) => r.arrayBuffer());
+
+// Background load: batches every 50 ms from two senders.
+let loadSent = 0;
+let running = true;
+const perBatch = Math.round(LOAD_EVENTS_PER_S / 20 / 2);
+async function loadSender(id) {
+  let n = 0;
+  while (running) {
+    const started = performance.now();
+    const now = Date.now();
+    const lines = [];
+    for (let i = 0; i < perBatch; i++, n++) {
+      lines.push(
+        JSON.stringify({
+          time: now,
+          type: 'http_request',
+          'http.request.method': 'GET',
+          'url.path': `/api/items/${n}`,
+          'http.route': '/api/items/:id',
+          'http.response.status_code': 200,
+          'client.address': `198.51.${id}.${n % 250}`,
+        }),
+      );
+    }
+    await post(lines);
+    loadSent += lines.length;
+    const wait = 50 - (performance.now() - started);
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+}
+const loadStarted = performance.now();
+const senders = [loadSender(1), loadSender(2)];
+await new Promise((r) => setTimeout(r, 1000)); // warm up under load
+
+const sentAt = new Map();
+for (let p = 0; p < PROBES; p++) {
+  const address = `203.0.${Math.floor(p / 250)}.${p % 250}`;
+  const now = Date.now();
+  const lines = Array.from({ length: 5 }, (_, i) =>
+    JSON.stringify({
+      time: now - (4 - i) * 10,
+      type: 'authn_login_fail',
+      'client.address': address,
+      'user.id': `p${p}-${i}`,
+    }),
+  );
+  sentAt.set(address, performance.now());
+  void post(lines);
+  await new Promise((r) => setTimeout(r, PROBE_EVERY_MS));
+}
+const deadline = performance.now() + 5000;
+while (arrivals.size < PROBES && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+running = false;
+await Promise.all(senders);
+const loadSeconds = (performance.now() - loadStarted) / 1000;
+await server.close();
+receiver.close();
+rmSync(dataDir, { recursive: true, force: true });
+
+const latencies = [...sentAt]
+  .filter(([a]) => arrivals.has(a))
+  .map(([a, t]) => arrivals.get(a) - t)
+  .sort((x, y) => x - y);
+const q = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? Number.NaN;
+await report(
+  'alert-latency',
+  [
+    figure('p50_ms', q(0.5), 'ms'),
+    figure('p99_ms', q(0.99), 'ms'),
+    figure('max_ms', latencies[latencies.length - 1] ?? Number.NaN, 'ms'),
+    figure('background_load_events_per_s', loadSent / loadSeconds, 'events/s'),
+    figure('probes_delivered', latencies.length, 'count'),
+  ],
+  {
+    probes: PROBES,
+    targetLoadEventsPerS: LOAD_EVENTS_PER_S,
+    latenessMillis: config.detection.latenessMillis,
+    grouping: 'none (sent at once)',
+  },
+);
