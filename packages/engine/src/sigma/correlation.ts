@@ -268,7 +268,10 @@ export class GroupState {
   readonly steps: number[] | undefined;
 
   constructor(
-    readonly labels: Readonly<Record<string, string>>,
+    /** The group key: the group-by values joined (the same string the rule's map is keyed by). */
+    readonly key: string,
+    /** Label names of the group-by fields, shared by all groups of a rule. */
+    private readonly labelNames: readonly string[],
     type: CorrelationType,
     evidenceCapacity: number,
     ruleCount: number,
@@ -279,6 +282,20 @@ export class GroupState {
       type === 'temporal' || type === 'temporal_ordered'
         ? new Array<number>(ruleCount).fill(Number.NEGATIVE_INFINITY)
         : undefined;
+  }
+
+  /**
+   * The group-by values under their label names. Derived from the key when asked (only when a detection is
+   * reported), so a group holds no labels object of its own: memory per tracked key matters at a million keys.
+   */
+  get labels(): Record<string, string> {
+    const labels: Record<string, string> = {};
+    const values = this.labelNames.length === 1 ? [this.key] : this.key.split(KEY_SEPARATOR);
+    for (let i = 0; i < this.labelNames.length; i++) {
+      const value = values[i];
+      if (value !== undefined && value !== ABSENT) labels[this.labelNames[i]!] = value;
+    }
+    return labels;
   }
 }
 
@@ -435,10 +452,14 @@ export class CorrelationCore {
 
   private groupFor(plan: InputPlan, event: SecurityEvent): GroupState {
     const accessors = plan.groupAccessors;
-    let key = '';
-    for (let i = 0; i < accessors.length; i++) {
-      if (i > 0) key += KEY_SEPARATOR;
-      key += fieldValueToString(accessors[i]!(event)) ?? ABSENT;
+    let key: string;
+    if (accessors.length === 1) key = fieldValueToString(accessors[0]!(event)) ?? ABSENT;
+    else {
+      key = '';
+      for (let i = 0; i < accessors.length; i++) {
+        if (i > 0) key += KEY_SEPARATOR;
+        key += fieldValueToString(accessors[i]!(event)) ?? ABSENT;
+      }
     }
     let group = this.groups.get(key);
     if (group) {
@@ -455,12 +476,7 @@ export class CorrelationCore {
         this.counters.evictedGroups++;
       }
     }
-    const labels: Record<string, string> = {};
-    for (let i = 0; i < accessors.length; i++) {
-      const value = fieldValueToString(accessors[i]!(event));
-      if (value !== undefined) labels[this.labelNames[i]!] = value;
-    }
-    group = new GroupState(labels, this.spec.type, this.evidenceCapacity, this.plans.length);
+    group = new GroupState(key, this.labelNames, this.spec.type, this.evidenceCapacity, this.plans.length);
     this.groups.set(key, group);
     return group;
   }
@@ -492,7 +508,7 @@ export class CorrelationCore {
     this.frontLastTime = Number.NEGATIVE_INFINITY;
     this.groups.clear();
     for (const s of state.groups) {
-      const g = new GroupState(s.labels, this.spec.type, this.evidenceCapacity, this.plans.length);
+      const g = new GroupState(s.key, this.labelNames, this.spec.type, this.evidenceCapacity, this.plans.length);
       g.lastTime = fromJsonNumber(s.lastTime);
       g.suppressedUntil = fromJsonNumber(s.suppressedUntil);
       g.lastSequence = s.lastSequence;

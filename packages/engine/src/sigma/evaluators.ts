@@ -130,16 +130,17 @@ export class SigmaCorrelationEvaluator implements SigmaEvaluator {
     // Quiet for this group until every event behind this detection has left the window.
     group.suppressedUntil = event.time + this.core.spec.timespanMillis;
     const { meta } = this;
+    const labels = group.labels;
     this.found.push({
       ruleId: meta.id,
       ruleTitle: meta.title,
       severity: meta.severity,
-      groupLabels: group.labels,
+      groupLabels: labels,
       eventIds: group.evidence.newestIds(this.maxEvidenceIds),
       firstTime: group.evidence.oldestTime() ?? event.time,
       lastTime: Math.max(group.lastTime, event.time),
       eventCount: group.evidence.size,
-      summary: meta.summary({ labels: group.labels, count: group.measure }),
+      summary: meta.summary({ labels, count: group.measure }),
       tags: meta.tags,
     });
   }
