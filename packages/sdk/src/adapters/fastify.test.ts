@@ -1,86 +1,93 @@
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify5, { type FastifyInstance } from 'fastify';
+import Fastify4 from 'fastify4';
 import { createVigil, type Vigil } from '../index.js';
 import { Receiver, TEST_TOKEN } from '../testing/receiver.js';
 import { vigilFastify } from './fastify.js';
 
 class PaymentGatewayError extends Error {}
 
-describe('fastify adapter', () => {
-  let receiver: Receiver;
-  let vigil: Vigil;
-  let app: FastifyInstance;
-  let url: string;
+// The same suite runs against Fastify 5 and Fastify 4 (the `fastify4` alias).
+for (const [version, Fastify] of [
+  ['5', Fastify5],
+  ['4', Fastify4 as unknown as typeof Fastify5],
+] as const) {
+  describe(`fastify ${version} adapter`, () => {
+    let receiver: Receiver;
+    let vigil: Vigil;
+    let app: FastifyInstance;
+    let url: string;
 
-  before(async () => {
-    receiver = await Receiver.start();
-    vigil = createVigil({
-      endpoint: receiver.url,
-      token: TEST_TOKEN,
-      service: 'fastify-test',
-      flushIntervalMillis: 5,
-      flushOnExit: false,
+    before(async () => {
+      receiver = await Receiver.start();
+      vigil = createVigil({
+        endpoint: receiver.url,
+        token: TEST_TOKEN,
+        service: 'fastify-test',
+        flushIntervalMillis: 5,
+        flushOnExit: false,
+      });
+      app = Fastify();
+      await app.register(vigilFastify(vigil));
+      app.addHook('preHandler', async (request) => {
+        const user = request.headers['x-test-user'];
+        if (typeof user === 'string') (request as unknown as { user: unknown }).user = { sub: user, role: 'admin' };
+      });
+      app.get('/accounts/:id', async (request) => {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        vigil.sensitive.read(undefined, (request.params as { id: string }).id);
+        return { ok: true };
+      });
+      app.get('/pay', async () => {
+        throw new PaymentGatewayError('gateway said card 4111111111111111 declined');
+      });
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     });
-    app = Fastify();
-    await app.register(vigilFastify(vigil));
-    app.addHook('preHandler', async (request) => {
-      const user = request.headers['x-test-user'];
-      if (typeof user === 'string') (request as unknown as { user: unknown }).user = { sub: user, role: 'admin' };
+
+    after(async () => {
+      await app.close();
+      await vigil.close();
+      await receiver.close();
     });
-    app.get('/accounts/:id', async (request) => {
-      await new Promise((resolve) => setTimeout(resolve, 1));
-      vigil.sensitive.read(undefined, (request.params as { id: string }).id);
-      return { ok: true };
+
+    async function call(path: string, requestId: string, headers: Record<string, string> = {}) {
+      await (await fetch(`${url}${path}`, { headers: { 'x-request-id': requestId, ...headers } })).text();
+      await receiver.waitFor(() =>
+        receiver.events.some((e) => e['http.request.id'] === requestId && e.type === 'http_request'),
+      );
+      return receiver.events.filter((e) => e['http.request.id'] === requestId);
+    }
+
+    test('route template from routeOptions.url, principal from request.user, context in async handlers', async () => {
+      const events = await call('/accounts/77', 'fastify-1', { 'x-test-user': 'u5' });
+      const request = events.find((e) => e.type === 'http_request')!;
+      assert.equal(request['http.route'], '/accounts/:id');
+      assert.equal(request['http.response.status_code'], 200);
+      assert.equal(request['user.id'], 'u5');
+      assert.deepEqual(request['user.roles'], ['admin']);
+      const read = events.find((e) => e.type === 'sensitive_read')!;
+      assert.equal(read['vigil.object.id'], '77');
+      assert.equal(read['user.id'], 'u5');
+      assert.equal(read['http.route'], '/accounts/:id');
     });
-    app.get('/pay', async () => {
-      throw new PaymentGatewayError('gateway said card 4111111111111111 declined');
+
+    test('an error thrown by a route records app_error with its class, never its message', async () => {
+      const events = await call('/pay', 'fastify-2');
+      const error = events.find((e) => e.type === 'app_error')!;
+      assert.equal(error['error.type'], 'PaymentGatewayError');
+      assert.equal(events.find((e) => e.type === 'http_request')!['http.response.status_code'], 500);
+      assert.ok(!receiver.allText.includes('4111111111111111'));
+      assert.ok(!receiver.allText.includes('declined'));
     });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  });
 
-  after(async () => {
-    await app.close();
-    await vigil.close();
-    await receiver.close();
+    test('a 404 has no route template', async () => {
+      const events = await call('/missing', 'fastify-3');
+      const request = events.find((e) => e.type === 'http_request')!;
+      assert.equal(request['http.response.status_code'], 404);
+      assert.equal('http.route' in request, false);
+    });
   });
-
-  async function call(path: string, requestId: string, headers: Record<string, string> = {}) {
-    await (await fetch(`${url}${path}`, { headers: { 'x-request-id': requestId, ...headers } })).text();
-    await receiver.waitFor(() =>
-      receiver.events.some((e) => e['http.request.id'] === requestId && e.type === 'http_request'),
-    );
-    return receiver.events.filter((e) => e['http.request.id'] === requestId);
-  }
-
-  test('route template from routeOptions.url, principal from request.user, context in async handlers', async () => {
-    const events = await call('/accounts/77', 'fastify-1', { 'x-test-user': 'u5' });
-    const request = events.find((e) => e.type === 'http_request')!;
-    assert.equal(request['http.route'], '/accounts/:id');
-    assert.equal(request['http.response.status_code'], 200);
-    assert.equal(request['user.id'], 'u5');
-    assert.deepEqual(request['user.roles'], ['admin']);
-    const read = events.find((e) => e.type === 'sensitive_read')!;
-    assert.equal(read['vigil.object.id'], '77');
-    assert.equal(read['user.id'], 'u5');
-    assert.equal(read['http.route'], '/accounts/:id');
-  });
-
-  test('an error thrown by a route records app_error with its class, never its message', async () => {
-    const events = await call('/pay', 'fastify-2');
-    const error = events.find((e) => e.type === 'app_error')!;
-    assert.equal(error['error.type'], 'PaymentGatewayError');
-    assert.equal(events.find((e) => e.type === 'http_request')!['http.response.status_code'], 500);
-    assert.ok(!receiver.allText.includes('4111111111111111'));
-    assert.ok(!receiver.allText.includes('declined'));
-  });
-
-  test('a 404 has no route template', async () => {
-    const events = await call('/missing', 'fastify-3');
-    const request = events.find((e) => e.type === 'http_request')!;
-    assert.equal(request['http.response.status_code'], 404);
-    assert.equal('http.route' in request, false);
-  });
-});
+}
