@@ -1,0 +1,77 @@
+// A receiver down for five minutes, on a fake clock: the dispatcher's timing (backoff, due times) runs on the
+// injected clock, so five minutes pass in milliseconds. Real SQLite store, real HTTP receivers on loopback.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { Alert } from '../alerts/alert.js';
+import { silentLogger } from '../log.js';
+import { createMetrics } from '../metrics.js';
+import { SqliteStore } from '../store/sqlite.js';
+import { startReceiver, tempDir } from '../testing/harness.js';
+import { Dispatcher } from './dispatcher.js';
+import { WebhookNotifier } from './webhook.js';
+
+const alert = (n: number): Alert => ({
+  id: `alert-${n}`,
+  fingerprint: `fp-${n}`,
+  status: 'firing',
+  rule: { id: 'r', title: 'Rule' },
+  severity: 'high',
+  labels: { rule: 'r', severity: 'high', 'client.address': `192.0.2.${n}` },
+  tags: [],
+  startsAt: 0,
+  lastSeenAt: 0,
+  eventCount: 5,
+  summary: 's',
+  evidence: [],
+  updatedAt: 0,
+  createdAt: 0,
+});
+
+test('a receiver down for 5 minutes then back gets every notification exactly once; the other is not re-sent to', async () => {
+  const down = await startReceiver();
+  const up = await startReceiver();
+  down.status = 503;
+  let now = Date.UTC(2026, 10, 2, 10, 0, 0);
+  const store = new SqliteStore({ file: join(tempDir(), 'outage.db') });
+  const webhook = (name: string, url: string) =>
+    new WebhookNotifier({ name, url, allowPrivateNetwork: true, timeoutMillis: 2000, maxAttempts: 100 }, () => now);
+  const metrics = createMetrics();
+  const dispatcher = new Dispatcher({
+    store,
+    notifiers: [webhook('down', down.url), webhook('up', up.url)],
+    maxAttempts: () => 100,
+    retryBaseMillis: 1000,
+    retryMaxMillis: 60_000,
+    log: silentLogger,
+    metrics,
+    now: () => now,
+  });
+  try {
+    for (let n = 1; n <= 3; n++) await dispatcher.enqueue(alert(n), 'opened');
+    const step = async (millis: number) => {
+      now += millis;
+      dispatcher.kick();
+      await dispatcher.idle();
+    };
+    // Five minutes of outage, in 5-second steps of the fake clock.
+    for (let t = 0; t < 300_000; t += 5000) await step(5000);
+    assert.equal(down.received.length, 0);
+    assert.equal(up.received.length, 3);
+    const failures = metrics.notifications.get({ receiver: 'down', outcome: 'failed' });
+    assert.ok(failures >= 3 * 5 && failures <= 3 * 20, `backoff bounds the retries (${failures} failures)`);
+
+    down.status = 200;
+    for (let t = 0; t < 180_000; t += 5000) await step(5000);
+    assert.equal(down.received.length, 3, 'each notification arrives once when the receiver is back');
+    assert.deepEqual(new Set(down.received.map((r) => r.headers['webhook-id'])).size, 3);
+    assert.equal(up.received.length, 3, 'the healthy receiver was never re-sent to');
+    assert.equal(await store.countNotifications('pending'), 0);
+    assert.equal(await store.countNotifications('dead'), 0);
+  } finally {
+    await dispatcher.close();
+    await store.close();
+    await down.close();
+    await up.close();
+  }
+});
