@@ -49,12 +49,23 @@ describe('routing tree', () => {
           receiver: 'a',
           repeatInterval: '4h',
           routes: [
-            { matchers: ['severity=~"high|critical"'], receiver: 'pager', continue: true, escalate: { after: '15m', receiver: 'c' } },
+            {
+              matchers: ['severity=~"high|critical"'],
+              receiver: 'pager',
+              continue: true,
+              escalate: { after: '15m', receiver: 'c' },
+            },
             { matchers: ['tags=~".*api2.*"'], receiver: 'b' },
             { matchers: ['rule="never"'], receiver: 'c' },
           ],
         },
-        inhibitRules: [{ sourceMatchers: ['severity="critical"'], targetMatchers: ['severity=~"low|medium"'], equal: ['client.address'] }],
+        inhibitRules: [
+          {
+            sourceMatchers: ['severity="critical"'],
+            targetMatchers: ['severity=~"low|medium"'],
+            equal: ['client.address'],
+          },
+        ],
       },
     },
     {},
@@ -139,13 +150,19 @@ describe('routing, silences, repeats and escalation on a running server', () => 
       assert.equal(created.status, 201);
       const silence = (await created.json()) as { id: string; state: string };
       assert.equal(silence.state, 'active');
-      assert.equal((await api('POST', '/api/v1/silences', { matchers: ['bad'], durationMillis: 1, createdBy: 'x', comment: 'y' })).status, 400);
+      assert.equal(
+        (await api('POST', '/api/v1/silences', { matchers: ['bad'], durationMillis: 1, createdBy: 'x', comment: 'y' }))
+          .status,
+        400,
+      );
 
       await server.post('/v1/events', failedLogins(5, '203.0.113.101', 'u', Date.now() - 1000), {
         'content-type': 'application/x-ndjson',
       });
       await eventually(async () => {
-        const list = (await (await server.get('/api/v1/alerts?rule=vigil-authn-brute-force')).json()) as { alerts: unknown[] };
+        const list = (await (await server.get('/api/v1/alerts?rule=vigil-authn-brute-force')).json()) as {
+          alerts: unknown[];
+        };
         assert.equal(list.alerts.length, 1);
       });
       await new Promise((r) => setTimeout(r, 500));
