@@ -1,3 +1,24 @@
+export {
+  BEHAVIOUR_EVALUATOR_ID,
+  type BehaviourDetection,
+  BehaviourDetector,
+  type BehaviourSnapshot,
+  type BehaviourStats,
+  createBehaviourDetector,
+  type EndpointBaselineView,
+  type ProfileView,
+  type SlotView,
+} from './baseline/detector.js';
+export {
+  BEHAVIOUR_DEFAULTS,
+  type BehaviourOptions,
+  DETECTOR_DEFAULTS,
+  DETECTOR_NAMES,
+  type DetectorName,
+  type DetectorOptions,
+  type EndpointOptions,
+} from './baseline/options.js';
+export type { Suppression } from './baseline/suppression.js';
 export { BRUTE_FORCE_RULE_ID, type BruteForceOptions, bruteForceRule } from './builtin.js';
 export { Engine, type EngineSnapshot } from './engine.js';
 export { detectCmdi } from './payload/cmdi.js';

@@ -84,6 +84,10 @@ export const Field = {
   truncated: 'vigil.truncated',
   payloadClasses: 'vigil.payload.classes',
   payloadLocations: 'vigil.payload.locations',
+  decisionId: 'vigil.decision.id',
+  decisionAction: 'vigil.decision.action',
+  decisionMode: 'vigil.decision.mode',
+  decisionScope: 'vigil.decision.scope',
 } as const;
 
 export type FieldName = (typeof Field)[keyof typeof Field];
@@ -270,6 +274,22 @@ export const FIELDS: readonly FieldDefinition[] = [
     'Where the payloads were found: path, query.<name>, body.<field>, header.<name>; sorted.',
     ['query.id'],
   ),
+  def(
+    Field.decisionId,
+    'string',
+    'vigil',
+    'Id of the response decision an SDK acted on.',
+    'dec_5f0c2a9d81e4b7c3a6f10d2e',
+  ),
+  def(Field.decisionAction, 'string', 'vigil', 'What the decision asks for: flag, throttle or block.', 'block'),
+  def(
+    Field.decisionMode,
+    'string',
+    'vigil',
+    'How the SDK applied it: enforce (it answered 403 / 429, or passed a flag) or dry-run (it only recorded).',
+    'dry-run',
+  ),
+  def(Field.decisionScope, 'string', 'vigil', 'What the decision is about: ip, prefix, user or api_key.', 'ip'),
 ];
 
 export const FIELDS_BY_NAME: ReadonlyMap<string, FieldDefinition> = new Map(FIELDS.map((f) => [f.name, f]));

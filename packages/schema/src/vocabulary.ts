@@ -753,6 +753,20 @@ export const VIGIL_EXTENSION_TYPES: readonly EventTypeDefinition[] = [
     level: 'WARN',
     description: 'An SDK reports how many events it dropped, and why, since its last report.',
   },
+  {
+    type: 'decision_enforced',
+    namespace: 'vigil',
+    category: 'sdk',
+    pattern: 'decision_enforced:decisionid,action,mode,scope',
+    args: [
+      arg('decisionid', Field.decisionId),
+      arg('action', Field.decisionAction),
+      arg('mode', Field.decisionMode),
+      optional('scope', Field.decisionScope),
+    ],
+    level: 'WARN',
+    description: 'An SDK applied a response decision to a request (or, in dry-run, records what it would have done).',
+  },
 ];
 
 /** The whole catalogue: OWASP types first, then Vigil extensions. */

@@ -8,6 +8,7 @@ export { createVigil, type Vigil, type VigilStats } from './client.js';
 export { currentRequest } from './context.js';
 export { DEFAULT_AUTOMATIC_EVENTS, DEFAULTS } from './defaults.js';
 export { DROP_REASONS, type DropCounts, type DropReason } from './drops.js';
+export { DecisionCache, type DecisionCacheOptions, type DecisionSubject, Enforcer, type Verdict } from './enforce.js';
 export { errorFingerprint } from './fingerprint.js';
 export type { VigilOptions } from './options.js';
 export { createTrustedProxies, type ForwardedHeader, type TrustedProxies } from './proxy.js';

@@ -4,12 +4,13 @@
  */
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { EventTimeOrderer } from '@vigil/engine';
+import { BEHAVIOUR_EVALUATOR_ID, type BehaviourDetector, EventTimeOrderer } from '@vigil/engine';
 import { AlertManager } from './alerts/manager.js';
 import { NotificationPolicy } from './alerts/policy.js';
 import { Silences } from './alerts/silences.js';
 import type { VigilConfig } from './config.js';
 import { type Credentials, resolveCredentials } from './credentials.js';
+import { DecisionService } from './decisions/service.js';
 import { TokenChecker } from './http/auth.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
@@ -38,6 +39,7 @@ export interface VigilServer {
   readonly dispatcher: Dispatcher;
   readonly metrics: Metrics;
   readonly silences: Silences;
+  readonly decisions: DecisionService;
   /** Re-read the rule files; unchanged rules keep their state. */
   reloadRules(): Promise<unknown>;
   close(): Promise<void>;
@@ -105,6 +107,13 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
     await dispatcher.enqueue(alert, change, receivers);
   });
   dispatcher.start();
+  // Response is opt-in: without response.enabled, alerts never become decisions (the API still lists none).
+  const decisions = new DecisionService({ store, config: config.response, log, metrics });
+  if (config.response.enabled) {
+    alerts.onChange(async (alert, change) => {
+      if (change === 'opened') await decisions.onAlertOpened(alert);
+    });
+  }
   // Repeats and escalations run on the wall clock, like the people they page.
   let timersRunning = false;
   const timers = setInterval(() => {
@@ -162,6 +171,7 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
     pipeline,
     alerts,
     silences,
+    baselines: () => engine.rules.find((r) => r.id === BEHAVIOUR_EVALUATOR_ID) as BehaviourDetector | undefined,
     store,
     tokens: new TokenChecker({ ingest: credentials.ingestTokens, api: credentials.apiTokens }),
     metrics,
@@ -169,6 +179,7 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
     maxBodyBytes: config.ingest.maxBodyBytes,
     maxEventsPerRequest: config.ingest.maxEventsPerRequest,
     maxConcurrentIngest: 64,
+    decisions,
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -215,12 +226,14 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
     dispatcher,
     metrics,
     silences,
+    decisions,
     reloadRules: () => reloader.reload(),
     close() {
       closing ??= (async () => {
         clearInterval(sweep);
         clearInterval(snapshots);
         clearInterval(timers);
+        decisions.close(); // held stream requests are answered, so the server can close
         await reloader.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { type Matcher, parseMatcher } from './alerts/matchers.js';
 import type { InhibitRule, RouteConfig } from './alerts/routing.js';
+import { parseResponseConfig, type ResponseConfig } from './decisions/config.js';
 import { DEFAULTS } from './defaults.js';
 import { ConfigError } from './errors.js';
 import { parseCidr } from './net/ip.js';
@@ -39,6 +40,11 @@ export interface VigilConfig {
     readonly rules: { readonly builtin: boolean; readonly dirs: readonly string[] };
     readonly snapshotIntervalMillis: number;
     readonly watchRules: boolean;
+    readonly baselines: {
+      readonly enabled: boolean;
+      readonly learningMillis: number;
+      readonly peerGroupFields: readonly string[];
+    };
   };
   readonly alerting: {
     readonly resolveAfterMillis: number;
@@ -52,6 +58,8 @@ export interface VigilConfig {
     readonly retryBaseMillis: number;
     readonly retryMaxMillis: number;
   };
+  /** Decisions (flag, throttle, block) the SDKs enforce; opt-in (docs/response.md). */
+  readonly response: ResponseConfig;
 }
 
 /** The smallest token length accepted from configuration: shorter ones are guessable. */
@@ -343,6 +351,19 @@ export function buildConfig(raw: unknown, env: NodeJS.ProcessEnv, configFile?: s
     }),
   };
   rulesSection.done();
+  const baselineSection = detectionSection.section('baselines');
+  const peerList = baselineSection.list('peerGroupFields');
+  const baselines = {
+    enabled: baselineSection.boolean('enabled', DEFAULTS.baselines),
+    learningMillis: baselineSection.integer('learningMillis', DEFAULTS.baselineLearningMillis, 0, 365 * 86_400_000),
+    peerGroupFields: peerList.items.length
+      ? peerList.items.map((f, i) => {
+          if (typeof f !== 'string' || f === '') throw new ConfigError(`${peerList.key}[${i}]`, 'must be a field name');
+          return f;
+        })
+      : ['user.roles'],
+  };
+  baselineSection.done();
   const detection = {
     bruteForce: {
       threshold: bf.integer('threshold', DEFAULTS.bruteForceThreshold, 1, 1_000_000),
@@ -359,6 +380,7 @@ export function buildConfig(raw: unknown, env: NodeJS.ProcessEnv, configFile?: s
       86_400_000,
     ),
     watchRules: detectionSection.boolean('watchRules', DEFAULTS.watchRules),
+    baselines,
   };
   bf.done();
   detectionSection.done();
@@ -401,6 +423,7 @@ export function buildConfig(raw: unknown, env: NodeJS.ProcessEnv, configFile?: s
     retryMaxMillis: notifySection.integer('retryMaxMillis', DEFAULTS.retryMaxMillis, 10, 86_400_000),
   };
   notifySection.done();
+  const response = parseResponseConfig(root.raw('response'), 'response');
   root.done();
 
   return {
@@ -414,6 +437,7 @@ export function buildConfig(raw: unknown, env: NodeJS.ProcessEnv, configFile?: s
     detection,
     alerting,
     notify,
+    response,
   };
 }
 

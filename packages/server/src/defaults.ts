@@ -40,6 +40,10 @@ export const DEFAULTS = {
   snapshotIntervalMillis: 30_000,
   /** `detection.watchRules`: reload rule files when they change (also on SIGHUP). */
   watchRules: true,
+  /** `detection.baselines.enabled`: learn what normal looks like and alert on deviations (docs/baselines.md). */
+  baselines: true,
+  /** `detection.baselines.learningMillis`: event time learned before any baseline alert. */
+  baselineLearningMillis: 86_400_000,
   /** `detection.maxKeysPerRule`: per-rule bound on tracked group keys; the oldest key is evicted beyond it. */
   maxKeysPerRule: 100_000,
   /** `alerting.resolveAfterMillis`: an alert with no new evidence for this long (event time) resolves. */
@@ -53,6 +57,31 @@ export const DEFAULTS = {
   /** `notify.retryBaseMillis`: first retry delay; doubles per attempt (with jitter) up to retryMaxMillis. */
   retryBaseMillis: 1000,
   retryMaxMillis: 5 * 60_000,
+  /** `response.enabled`: decisions (flag, throttle, block) are opt-in; off, alerts never lead to one. */
+  responseEnabled: false,
+  /**
+   * `response.rules` when none are configured: high and critical alerts about a client address, on the `ip` scope,
+   * with the default ladder.
+   */
+  responseRules: [{ matchers: ['severity=~"high|critical"', 'client.address!=""'], scope: 'ip' }] as const,
+  /**
+   * `response.ladder`: the steps repeat offenders climb, one per prior decision on the same scope and value within
+   * `response.repeatWindow`: flag first (record only), then throttle 5 min, block 15 min, block 4 h.
+   */
+  responseLadder: [
+    { action: 'flag', duration: '15m' },
+    { action: 'throttle', duration: '5m' },
+    { action: 'block', duration: '15m' },
+    { action: 'block', duration: '4h' },
+  ] as const,
+  /** `response.repeatWindow`: how far back prior decisions count as repeat offences. */
+  responseRepeatWindowMillis: 24 * 3_600_000,
+  /** `response.throttleRatePerMinute`: requests per minute a throttled client may still make. */
+  responseThrottleRatePerMinute: 60,
+  /** `response.stream.maxWaitMillis`: how long `GET /v1/decisions/stream` holds a request when nothing is new. */
+  decisionStreamMaxWaitMillis: 25_000,
+  /** `response.stream.maxWaiters`: held stream requests at once; beyond it, requests are answered at once. */
+  decisionStreamMaxWaiters: 1000,
   /** `api.maxPageSize`: most items one API page returns. */
   maxPageSize: 1000,
   defaultPageSize: 100,

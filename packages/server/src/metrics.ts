@@ -105,6 +105,17 @@ export function createMetrics() {
     ),
     apiRequests: registry.counter('vigil_api_requests_total', 'Read/admin API requests by status code.'),
     authFailures: registry.counter('vigil_auth_failures_total', 'Requests refused for a missing or wrong token.'),
+    decisionsTotal: registry.counter('vigil_decisions_total', 'Response decisions made, by action and scope.'),
+    decisionsSkipped: registry.counter(
+      'vigil_decisions_skipped_total',
+      'Decisions a response rule asked for but did not get, by reason (allow_list, no_value).',
+    ),
+    decisionsRevoked: registry.counter('vigil_decisions_revoked_total', 'Decisions revoked by a person.'),
+    decisionStreamWaiters: registry.gauge('vigil_decision_stream_waiters', 'Decision stream requests held open.'),
+    decisionStreamRefused: registry.counter(
+      'vigil_decision_stream_unheld_total',
+      'Decision stream requests answered at once because response.stream.maxWaiters were already held.',
+    ),
     engineKeys: registry.gauge('vigil_engine_tracked_keys', 'Group keys held in detection state, by rule.'),
     engineEvictions: registry.counter('vigil_engine_evictions_total', 'Group keys evicted from detection state.'),
   };

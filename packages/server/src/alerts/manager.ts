@@ -141,14 +141,14 @@ export class AlertManager {
   }
 
   /** A person closes an alert; more evidence for the same labels later opens a new one. */
-  async resolve(id: string, actor: Actor): Promise<AlertJson> {
+  async resolve(id: string, actor: Actor, as: 'resolve' | 'false_positive' = 'resolve'): Promise<AlertJson> {
     const alert = this.openById(id, 'resolve');
     alert.status = 'resolved';
     alert.endsAt = this.now();
     alert.updatedAt = alert.endsAt;
     this.open.delete(alert.fingerprint);
     this.seen.delete(alert.id);
-    await this.options.store.recordAlertAction(alert, this.action(alert, 'resolve', actor));
+    await this.options.store.recordAlertAction(alert, this.action(alert, as, actor));
     this.options.metrics.alertsResolved.inc({ rule: alert.rule.id });
     this.options.log.info('alert resolved by hand', { id, actor: actor.name });
     await this.emit(alert, 'resolved');

@@ -3,8 +3,10 @@
  * becomes `{"error": {"code", "message"}}` with the status from errors.ts.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { BehaviourDetector } from '@vigil/engine';
 import type { Actor, AlertManager } from '../alerts/manager.js';
 import type { Silences } from '../alerts/silences.js';
+import { endpointBaseline, listEndpoints, markFalsePositive, principalProfile } from '../api/baselines.js';
 import {
   actorOf,
   alertHistory,
@@ -15,6 +17,8 @@ import {
   listEvents,
   listSilences,
 } from '../api/routes.js';
+import { decisionRoutes } from '../decisions/routes.js';
+import type { DecisionService } from '../decisions/service.js';
 import { VigilError } from '../errors.js';
 import { decodeOtlpBody, type OtlpSignal, otlpToEvents } from '../ingest/otlp.js';
 import { encodeExportResponse } from '../ingest/protobuf.js';
@@ -31,6 +35,8 @@ export interface HttpDeps {
   readonly pipeline: Pipeline;
   readonly alerts: AlertManager;
   readonly silences: Silences;
+  /** The running behaviour detector, when baselines are on. */
+  readonly baselines: () => BehaviourDetector | undefined;
   readonly store: Store;
   readonly tokens: TokenChecker;
   readonly metrics: Metrics;
@@ -38,6 +44,8 @@ export interface HttpDeps {
   readonly maxBodyBytes: number;
   readonly maxEventsPerRequest: number;
   readonly maxConcurrentIngest: number;
+  /** Decisions API and stream (docs/response.md). */
+  readonly decisions?: DecisionService;
 }
 
 type Handler = (
@@ -164,6 +172,27 @@ export function createHttpServer(deps: HttpDeps): Server {
       '/api/v1/alerts/:id/resolve',
       action((id, who) => deps.alerts.resolve(id, who)),
     )
+    .add('POST', '/api/v1/alerts/:id/false-positive', async (req, res, _url, p) => {
+      tokens.require(req, 'api');
+      const body = await readBody(req, 64 * 1024);
+      const who = actorOf(body, req);
+      sendJson(res, 200, await markFalsePositive({ ...deps, store }, p.id!, who, jsonBody(body)));
+    })
+    .add(
+      'GET',
+      '/api/v1/baselines/endpoints',
+      api(async () => listEndpoints(deps.baselines)),
+    )
+    .add(
+      'GET',
+      '/api/v1/baselines/endpoint',
+      api(async (url) => endpointBaseline(deps.baselines, url.searchParams)),
+    )
+    .add(
+      'GET',
+      '/api/v1/baselines/principal',
+      api(async (url) => principalProfile(deps.baselines, url.searchParams)),
+    )
     .add(
       'GET',
       '/api/v1/silences',
@@ -195,6 +224,7 @@ export function createHttpServer(deps: HttpDeps): Server {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' });
       res.end(text);
     });
+  if (deps.decisions) for (const r of decisionRoutes(deps.decisions, tokens)) router.add(r.method, r.path, r.handler);
 
   return createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5000 }, async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://vigil.local');

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import {
   bruteForceRule,
   builtinRulesDir,
+  createBehaviourDetector,
   Engine,
   type EngineSnapshot,
   type RuleEvaluator,
@@ -38,9 +39,19 @@ export async function compileRules(
     maxEvidenceIds: config.alerting.maxEvidence,
   });
   if (errors.length > 0) throw new ConfigError('detection.rules', describeErrors(errors));
+  const { baselines } = config.detection;
   return [
     bruteForceRule({ ...config.detection.bruteForce, maxKeys: config.detection.maxKeysPerRule }),
     ...evaluators,
+    ...(baselines.enabled
+      ? [
+          createBehaviourDetector({
+            learningMillis: baselines.learningMillis,
+            peerGroupFields: baselines.peerGroupFields,
+            maxEvidence: config.alerting.maxEvidence,
+          }),
+        ]
+      : []),
     ...extra,
   ];
 }

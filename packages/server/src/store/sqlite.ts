@@ -9,10 +9,12 @@ import { type SecurityEvent, toCanonical } from '@vigil/schema';
 import Database from 'better-sqlite3';
 import { type Alert, type AlertJson, alertFromJson, alertToJson } from '../alerts/alert.js';
 import type { Silence } from '../alerts/silences.js';
+import type { Decision } from '../decisions/decision.js';
 import type {
   AlertAction,
   AlertQuery,
   AppendResult,
+  DecisionQuery,
   EventQuery,
   NotificationRecord,
   NotificationState,
@@ -77,6 +79,20 @@ CREATE INDEX IF NOT EXISTS alert_actions_alert ON alert_actions (alert_id, seq);
 CREATE TABLE IF NOT EXISTS silences (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS notifications_alert ON notifications (alert_id);
 CREATE INDEX IF NOT EXISTS notifications_due ON notifications (state, next_attempt_at);
+CREATE TABLE IF NOT EXISTS decisions (
+  id TEXT PRIMARY KEY,
+  version INTEGER NOT NULL,
+  scope TEXT NOT NULL,
+  value TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  revoked INTEGER NOT NULL DEFAULT 0,
+  body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS decisions_subject ON decisions (scope, value, created_at);
+CREATE INDEX IF NOT EXISTS decisions_version ON decisions (version);
+CREATE INDEX IF NOT EXISTS decisions_expires ON decisions (expires_at);
+CREATE INDEX IF NOT EXISTS decisions_created ON decisions (created_at, id);
 `;
 
 export function chainHash(previous: string, body: string): string {
@@ -392,6 +408,95 @@ export class SqliteStore implements Store {
   async countNotifications(state: NotificationState): Promise<number> {
     const row = this.db.prepare('SELECT count(*) AS n FROM notifications WHERE state = ?').get(state) as { n: number };
     return row.n;
+  }
+
+  private decisionVersion(): number {
+    const row = this.db.prepare('SELECT max(version) AS v FROM decisions').get() as { v: number | null };
+    return row.v ?? 0;
+  }
+
+  async insertDecision(decision: Decision): Promise<boolean> {
+    return this.db.transaction(() => {
+      const version = this.decisionVersion() + 1;
+      const info = this.db
+        .prepare(
+          `INSERT OR IGNORE INTO decisions (id, version, scope, value, created_at, expires_at, revoked, body)
+           VALUES (?, ?, ?, ?, ?, ?, 0, ?)`,
+        )
+        .run(
+          decision.id,
+          version,
+          decision.scope,
+          decision.value,
+          decision.createdAt,
+          decision.expiresAt,
+          JSON.stringify({ ...decision, version }),
+        );
+      if (info.changes === 1) decision.version = version;
+      return info.changes === 1;
+    })();
+  }
+
+  async revokeDecision(decision: Decision): Promise<void> {
+    this.db.transaction(() => {
+      decision.version = this.decisionVersion() + 1;
+      this.db
+        .prepare('UPDATE decisions SET version = ?, revoked = 1, body = ? WHERE id = ?')
+        .run(decision.version, JSON.stringify(decision), decision.id);
+    })();
+  }
+
+  async getDecision(id: string): Promise<Decision | undefined> {
+    const row = this.db.prepare('SELECT body FROM decisions WHERE id = ?').get(id) as { body: string } | undefined;
+    return row ? (JSON.parse(row.body) as Decision) : undefined;
+  }
+
+  async listDecisions(query: DecisionQuery): Promise<Page<Decision>> {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (query.scope) where.push('scope = ?') && params.push(query.scope);
+    if (query.value) where.push('value = ?') && params.push(query.value);
+    if (query.activeAt !== undefined) where.push('revoked = 0 AND expires_at > ?') && params.push(query.activeAt);
+    if (query.createdSince !== undefined) where.push('created_at >= ?') && params.push(query.createdSince);
+    if (query.excludeRevoked) where.push('revoked = 0');
+    const cursor = decodeCursor(query.cursor);
+    if (cursor) {
+      where.push('(created_at < ? OR (created_at = ? AND id < ?))');
+      params.push(Number(cursor[0]), Number(cursor[0]), String(cursor[1]));
+    }
+    const rows = this.db
+      .prepare(
+        `SELECT id, created_at, body FROM decisions ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+         ORDER BY created_at DESC, id DESC LIMIT ?`,
+      )
+      .all(...params, query.limit + 1) as { id: string; created_at: number; body: string }[];
+    const more = rows.length > query.limit;
+    const page = more ? rows.slice(0, query.limit) : rows;
+    const last = page[page.length - 1];
+    return {
+      items: page.map((r) => JSON.parse(r.body) as Decision),
+      ...(more && last ? { nextCursor: encodeCursor([last.created_at, last.id]) } : {}),
+    };
+  }
+
+  async decisionChanges(version: number, expiredAfter: number, now: number, limit: number): Promise<Decision[]> {
+    const changed = this.db
+      .prepare('SELECT body FROM decisions WHERE version > ? ORDER BY version LIMIT ?')
+      .all(version, limit) as { body: string }[];
+    const expired = this.db
+      .prepare(
+        `SELECT body FROM decisions WHERE version <= ? AND revoked = 0 AND expires_at > ? AND expires_at <= ?
+         ORDER BY expires_at LIMIT ?`,
+      )
+      .all(version, expiredAfter, now, limit) as { body: string }[];
+    return [...changed, ...expired].map((r) => JSON.parse(r.body) as Decision);
+  }
+
+  async decisionClock(now: number): Promise<{ version: number; nextExpiry?: number }> {
+    const row = this.db
+      .prepare('SELECT min(expires_at) AS next FROM decisions WHERE revoked = 0 AND expires_at > ?')
+      .get(now) as { next: number | null };
+    return { version: this.decisionVersion(), ...(row.next !== null ? { nextExpiry: row.next } : {}) };
   }
 
   async verify(): Promise<VerifyReport> {

@@ -6,6 +6,7 @@
 import type { SecurityEvent } from '@vigil/schema';
 import type { Alert, AlertStatus } from '../alerts/alert.js';
 import type { Silence } from '../alerts/silences.js';
+import type { Decision, DecisionScope } from '../decisions/decision.js';
 
 export interface EventQuery {
   /** Event time range, epoch ms, inclusive from, exclusive to. */
@@ -51,7 +52,7 @@ export interface NotificationRecord {
 /** Something a person did to an alert: who, when, what, why. */
 export interface AlertAction {
   readonly alertId: string;
-  readonly action: 'acknowledge' | 'resolve';
+  readonly action: 'acknowledge' | 'resolve' | 'false_positive';
   readonly actor: string;
   /** Short hash of the API token used, tying the action to a credential. */
   readonly tokenId: string;
@@ -73,6 +74,19 @@ export interface AppendResult {
   readonly duplicateIndexes: readonly number[];
   /** The store's sequence number of the latest event after this append. */
   readonly lastSequence: number;
+}
+
+export interface DecisionQuery {
+  readonly scope?: DecisionScope;
+  readonly value?: string;
+  /** Only decisions in force at this time (not revoked, not expired), epoch ms. */
+  readonly activeAt?: number;
+  /** Only decisions created at or after this time, epoch ms. */
+  readonly createdSince?: number;
+  /** Leave out revoked decisions. */
+  readonly excludeRevoked?: boolean;
+  readonly limit: number;
+  readonly cursor?: string;
 }
 
 export interface Store {
@@ -100,6 +114,17 @@ export interface Store {
   dueNotifications(now: number, limit: number): Promise<NotificationRecord[]>;
   updateNotification(record: NotificationRecord): Promise<void>;
   countNotifications(state: NotificationState): Promise<number>;
+  /** Store a new decision, setting its `version`; false (and nothing written) when its id is already stored. */
+  insertDecision(decision: Decision): Promise<boolean>;
+  /** Save a decision's revocation, raising its `version`. */
+  revokeDecision(decision: Decision): Promise<void>;
+  getDecision(id: string): Promise<Decision | undefined>;
+  /** Newest first. */
+  listDecisions(query: DecisionQuery): Promise<Page<Decision>>;
+  /** Decisions changed after `version`, then those that expired in (expiredAfter, now]: the decision stream. */
+  decisionChanges(version: number, expiredAfter: number, now: number, limit: number): Promise<Decision[]>;
+  /** The latest decision `version`, and the earliest expiry after `now` of a decision in force. */
+  decisionClock(now: number): Promise<{ version: number; nextExpiry?: number }>;
   /** Walk the hash chain of stored events and report gaps and tampering. */
   verify(): Promise<VerifyReport>;
   close(): Promise<void>;

@@ -1,0 +1,485 @@
+/**
+ * Endpoint baselines: per route template x method, what a minute and a ten-minute window of traffic look like
+ * (requests, 4xx and 5xx responses, distinct callers, mean latency and response size), learned per seasonal
+ * slot, and the findings when the current bucket or window is far above its slot.
+ *
+ * Buckets are tumbling (one minute by default); the long window slides over the last `longWindowBuckets` of them.
+ * Minutes without traffic are learned as zeros when the next request arrives (up to a day of them), so a quiet
+ * night is part of the baseline. Counts are checked on every request (a spike is reported the moment it crosses
+ * the limit); distinct callers over the long window and the level metrics are checked when a bucket closes.
+ */
+import type { DetectorName } from './options.js';
+import { type RobustStat, type StatKind, upperBound } from './robust.js';
+import { type SeasonalExpectation, SeasonalStat, type SlotTime, slotTime } from './seasonal.js';
+import { DistinctSketch } from './sketch.js';
+
+export const COUNT_METRICS = ['requests', 'errors4xx', 'errors5xx', 'callers'] as const;
+export const LEVEL_METRICS = ['latency', 'bytes'] as const;
+export type CountMetric = (typeof COUNT_METRICS)[number];
+export type LevelMetric = (typeof LEVEL_METRICS)[number];
+export type EndpointMetric = CountMetric | LevelMetric;
+
+const DETECTOR_OF: Readonly<Record<EndpointMetric, DetectorName>> = {
+  requests: 'endpoint-volume',
+  errors4xx: 'endpoint-errors',
+  errors5xx: 'endpoint-errors',
+  callers: 'endpoint-callers',
+  latency: 'endpoint-latency',
+  bytes: 'endpoint-latency',
+};
+
+/** Buckets of zeros learned at most after a silence (longer silences learn one day of them). */
+const MAX_GAP_BUCKETS = 1440;
+/** Closed buckets kept for charts. */
+const HISTORY_BUCKETS = 60;
+/** Level metrics (means) are learned only over windows with at least this many requests. */
+const LEVEL_MIN_REQUESTS = 5;
+const CALLER_SKETCH_K = 64;
+
+export interface RequestObservation {
+  readonly time: number;
+  readonly id: string;
+  readonly status: number | undefined;
+  readonly latencySeconds: number | undefined;
+  readonly bytes: number | undefined;
+  /** Principal key of the caller. */
+  readonly caller: string;
+  readonly authenticated: boolean;
+}
+
+interface Bucket {
+  start: number;
+  requests: number;
+  errors4xx: number;
+  errors5xx: number;
+  latencySum: number;
+  latencyCount: number;
+  bytesSum: number;
+  bytesCount: number;
+  /** Null while the bucket has no request (silent minutes allocate no sketch). */
+  callers: DistinctSketch | null;
+}
+
+/** A closed bucket, for charts. */
+export interface BucketSummary {
+  readonly start: number;
+  readonly requests: number;
+  readonly errors4xx: number;
+  readonly errors5xx: number;
+  readonly callers: number;
+  readonly latencyMeanSeconds: number | null;
+  readonly bytesMean: number | null;
+}
+
+export interface EndpointFinding {
+  readonly detector: DetectorName;
+  readonly metric: EndpointMetric;
+  /** `bucket`: one bucket; `window`: the sliding long window. */
+  readonly resolution: 'bucket' | 'window';
+  readonly windowMillis: number;
+  readonly value: number;
+  readonly limit: number;
+  readonly expected: SeasonalExpectation;
+  /** Requests in the same bucket or window, for shares. */
+  readonly requests: number;
+  readonly firstTime: number;
+  readonly lastTime: number;
+  readonly eventIds: readonly string[];
+}
+
+/** What the endpoint needs to decide; supplied by the detector (options resolved per endpoint). */
+export interface EndpointContext {
+  readonly bucketMillis: number;
+  readonly longWindowBuckets: number;
+  readonly minSamples: number;
+  readonly timeZoneOffsetMinutes: number;
+  readonly maxEvidence: number;
+  /** False during the learning period: learn, report nothing. */
+  readonly reporting: boolean;
+  readonly sigmas: number;
+  readonly minRatio: number;
+  /** Per detector: enabled, effective sensitivity and minimum count for this endpoint; undefined = off. */
+  threshold(detector: DetectorName): { sensitivity: number; minCount: number } | undefined;
+}
+
+function newBucket(start: number): Bucket {
+  return {
+    start,
+    requests: 0,
+    errors4xx: 0,
+    errors5xx: 0,
+    latencySum: 0,
+    latencyCount: 0,
+    bytesSum: 0,
+    bytesCount: 0,
+    callers: null,
+  };
+}
+
+function countOf(bucket: Bucket, metric: CountMetric): number {
+  return metric === 'callers' ? (bucket.callers?.estimate() ?? 0) : bucket[metric];
+}
+
+type StatKey = `${'bucket' | 'window'}:${EndpointMetric}`;
+
+const BUCKET_KEY = {
+  requests: 'bucket:requests',
+  errors4xx: 'bucket:errors4xx',
+  errors5xx: 'bucket:errors5xx',
+  callers: 'bucket:callers',
+} as const satisfies Record<CountMetric, StatKey>;
+const WINDOW_KEY = {
+  requests: 'window:requests',
+  errors4xx: 'window:errors4xx',
+  errors5xx: 'window:errors5xx',
+  callers: 'window:callers',
+  latency: 'window:latency',
+  bytes: 'window:bytes',
+} as const satisfies Record<EndpointMetric, StatKey>;
+
+export class EndpointBaseline {
+  /** `METHOD /route`: the one copy of this string that profiles and peer groups refer to. */
+  readonly key: string;
+  firstSeen: number;
+  lastSeen: number;
+  total = 0;
+  /** Requests by authenticated / anonymous principals (halved together past a million, so recent use weighs more). */
+  authenticated = 0;
+  anonymous = 0;
+  current: Bucket;
+  /** The last closed buckets, oldest first, contiguous (gaps are filled with empty buckets). */
+  recent: Bucket[] = [];
+  history: BucketSummary[] = [];
+  readonly bucketStats: Record<CountMetric, SeasonalStat>;
+  readonly windowStats: Record<EndpointMetric, SeasonalStat>;
+  /** Per stat key: learning is skipped for buckets/windows ending before this time (they were anomalous). */
+  flaggedUntil: Partial<Record<StatKey, number>> = {};
+  /** Keys ever flagged (a fast path: most endpoints never are). */
+  private flagCount = 0;
+  /** Per stat key: start of the bucket in which it last fired (one finding per bucket). */
+  firedAt: Partial<Record<StatKey, number>> = {};
+  /** Ids of the latest requests, for evidence. */
+  evidence: string[] = [];
+  /** Client addresses already reported for unauthenticated access in the current long window. */
+  unauthenticatedReported: string[] = [];
+  unauthenticatedWindowStart = 0;
+
+  constructor(
+    readonly route: string,
+    readonly method: string,
+    time: number,
+    bucketMillis: number,
+  ) {
+    this.key = `${method} ${route}`;
+    this.firstSeen = time;
+    this.lastSeen = time;
+    this.current = newBucket(Math.floor(time / bucketMillis) * bucketMillis);
+    const seasonal = (kind: StatKind) => new SeasonalStat(kind);
+    this.bucketStats = {
+      requests: seasonal('count'),
+      errors4xx: seasonal('count'),
+      errors5xx: seasonal('count'),
+      callers: seasonal('count'),
+    };
+    this.windowStats = {
+      requests: seasonal('count'),
+      errors4xx: seasonal('count'),
+      errors5xx: seasonal('count'),
+      callers: seasonal('count'),
+      latency: seasonal('level'),
+      bytes: seasonal('level'),
+    };
+  }
+
+  /** Share of requests made by authenticated principals. */
+  authenticatedShare(): number {
+    const all = this.authenticated + this.anonymous;
+    return all === 0 ? 0 : this.authenticated / all;
+  }
+
+  countAuthentication(authenticated: boolean): void {
+    if (authenticated) this.authenticated++;
+    else this.anonymous++;
+    if (this.authenticated + this.anonymous > 1_000_000) {
+      this.authenticated /= 2;
+      this.anonymous /= 2;
+    }
+  }
+
+  observe(obs: RequestObservation, ctx: EndpointContext): EndpointFinding[] {
+    const findings: EndpointFinding[] = [];
+    if (obs.time >= this.current.start + ctx.bucketMillis) this.advance(obs.time, ctx, findings);
+    this.lastSeen = Math.max(this.lastSeen, obs.time);
+    this.total++;
+    const b = this.current;
+    b.requests++;
+    const status = obs.status ?? 0;
+    if (status >= 400 && status < 500) b.errors4xx++;
+    else if (status >= 500) b.errors5xx++;
+    if (obs.latencySeconds !== undefined) {
+      b.latencySum += obs.latencySeconds;
+      b.latencyCount++;
+    }
+    if (obs.bytes !== undefined) {
+      b.bytesSum += obs.bytes;
+      b.bytesCount++;
+    }
+    if (!b.callers) b.callers = new DistinctSketch(CALLER_SKETCH_K);
+    const callersBefore = b.callers.estimate();
+    b.callers.add(obs.caller);
+    this.evidence.push(obs.id);
+    if (this.evidence.length > ctx.maxEvidence) this.evidence.shift();
+    if (!ctx.reporting) return findings;
+
+    const at = slotTime(b.start, ctx.timeZoneOffsetMinutes);
+    const changed: CountMetric[] = ['requests'];
+    if (status >= 400 && status < 500) changed.push('errors4xx');
+    else if (status >= 500) changed.push('errors5xx');
+    const callersNow = b.callers.estimate();
+    if (callersNow !== callersBefore) changed.push('callers');
+    for (const metric of changed) {
+      const inBucket = countOf(b, metric);
+      this.check(findings, ctx, at, 'bucket', metric, inBucket, b.requests, obs.time);
+      if (metric !== 'callers' && this.recent.length >= ctx.longWindowBuckets - 1) {
+        let inWindow = inBucket;
+        let requests = b.requests;
+        for (let i = this.recent.length - (ctx.longWindowBuckets - 1); i < this.recent.length; i++) {
+          inWindow += this.recent[i]![metric];
+          requests += this.recent[i]!.requests;
+        }
+        this.check(findings, ctx, at, 'window', metric, inWindow, requests, obs.time);
+      }
+    }
+    return findings;
+  }
+
+  /** Close the current bucket and any empty ones up to the bucket of `time`. */
+  private advance(time: number, ctx: EndpointContext, findings: EndpointFinding[]): void {
+    const targetStart = Math.floor(time / ctx.bucketMillis) * ctx.bucketMillis;
+    this.close(this.current, ctx, findings, time);
+    let gap = (targetStart - this.current.start) / ctx.bucketMillis - 1;
+    let start = this.current.start + ctx.bucketMillis;
+    if (gap > MAX_GAP_BUCKETS) {
+      // Learn one day of silence, then jump: the windows before the jump are all zeros anyway.
+      start = targetStart - MAX_GAP_BUCKETS * ctx.bucketMillis;
+      gap = MAX_GAP_BUCKETS;
+    }
+    for (let i = 0; i < gap; i++, start += ctx.bucketMillis) this.close(newBucket(start), ctx, undefined, time);
+    this.current = newBucket(targetStart);
+  }
+
+  private close(bucket: Bucket, ctx: EndpointContext, findings: EndpointFinding[] | undefined, now: number): void {
+    const at = slotTime(bucket.start, ctx.timeZoneOffsetMinutes);
+    for (const metric of COUNT_METRICS) {
+      if (!this.isFlagged(BUCKET_KEY[metric], bucket.start))
+        this.bucketStats[metric].learn(at, countOf(bucket, metric));
+    }
+    this.recent.push(bucket);
+    if (this.recent.length > ctx.longWindowBuckets) this.recent.shift();
+    this.history.push({
+      start: bucket.start,
+      requests: bucket.requests,
+      errors4xx: bucket.errors4xx,
+      errors5xx: bucket.errors5xx,
+      callers: bucket.callers?.estimate() ?? 0,
+      latencyMeanSeconds: bucket.latencyCount ? bucket.latencySum / bucket.latencyCount : null,
+      bytesMean: bucket.bytesCount ? bucket.bytesSum / bucket.bytesCount : null,
+    });
+    if (this.history.length > HISTORY_BUCKETS) this.history.shift();
+    if (this.recent.length < ctx.longWindowBuckets) return;
+
+    // The long window ending with this bucket.
+    const window = newBucket(this.recent[0]!.start);
+    for (const b of this.recent) {
+      window.requests += b.requests;
+      window.errors4xx += b.errors4xx;
+      window.errors5xx += b.errors5xx;
+      window.latencySum += b.latencySum;
+      window.latencyCount += b.latencyCount;
+      window.bytesSum += b.bytesSum;
+      window.bytesCount += b.bytesCount;
+    }
+    const levels: Partial<Record<LevelMetric, number>> = {};
+    if (window.latencyCount >= LEVEL_MIN_REQUESTS) levels.latency = window.latencySum / window.latencyCount;
+    if (window.bytesCount >= LEVEL_MIN_REQUESTS) levels.bytes = window.bytesSum / window.bytesCount;
+    const callers =
+      window.requests === 0
+        ? 0
+        : DistinctSketch.unionEstimate(
+            this.recent.map((b) => b.callers),
+            CALLER_SKETCH_K,
+          );
+    if (findings && ctx.reporting && bucket.requests > 0) {
+      this.check(findings, ctx, at, 'window', 'callers', callers, window.requests, now);
+      for (const metric of LEVEL_METRICS) {
+        const value = levels[metric];
+        if (value !== undefined) this.check(findings, ctx, at, 'window', metric, value, window.requests, now);
+      }
+    }
+    const windowEnd = bucket.start + ctx.bucketMillis;
+    for (const metric of COUNT_METRICS) {
+      if (this.isFlagged(WINDOW_KEY[metric], windowEnd - 1)) continue;
+      this.windowStats[metric].learn(at, metric === 'callers' ? callers : window[metric]);
+    }
+    for (const metric of LEVEL_METRICS) {
+      const value = levels[metric];
+      if (value !== undefined && !this.isFlagged(WINDOW_KEY[metric], windowEnd - 1)) {
+        this.windowStats[metric].learn(at, value);
+      }
+    }
+  }
+
+  private isFlagged(key: StatKey, time: number): boolean {
+    if (this.flagCount === 0) return false;
+    const until = this.flaggedUntil[key];
+    return until !== undefined && time < until;
+  }
+
+  private check(
+    findings: EndpointFinding[],
+    ctx: EndpointContext,
+    at: SlotTime,
+    resolution: 'bucket' | 'window',
+    metric: EndpointMetric,
+    value: number,
+    requests: number,
+    now: number,
+  ): void {
+    const key: StatKey = `${resolution}:${metric}`;
+    if (this.firedAt[key] === this.current.start) return;
+    const detector = DETECTOR_OF[metric];
+    const threshold = ctx.threshold(detector);
+    if (!threshold) return;
+    const level = metric === 'latency' || metric === 'bytes';
+    // Level metrics need volume in the window; counts need the count itself.
+    if ((level ? requests : value) < threshold.minCount) return;
+    const stats = resolution === 'bucket' ? this.bucketStats[metric as CountMetric] : this.windowStats[metric];
+    let expected = stats.expected(at, ctx.minSamples);
+    if (!expected) return;
+    const floor = level ? 0 : threshold.minCount;
+    let limit = this.limitOf(expected.stat, stats.kind, ctx, threshold.sensitivity, floor);
+    if (resolution === 'window') {
+      // A window that began in the previous hour is held to the more generous of the two hours: at 23:01 the
+      // last ten minutes are mostly 22:00 traffic, and a busy hour ending is not an anomaly.
+      const began = slotTime(
+        this.current.start - (ctx.longWindowBuckets - 1) * ctx.bucketMillis,
+        ctx.timeZoneOffsetMinutes,
+      );
+      const other = began.hour !== at.hour ? stats.expected(began, ctx.minSamples) : undefined;
+      if (other) {
+        const otherLimit = this.limitOf(other.stat, stats.kind, ctx, threshold.sensitivity, floor);
+        if (otherLimit > limit) {
+          limit = otherLimit;
+          expected = other;
+        }
+      }
+    }
+    if (value <= limit) return;
+    const windowMillis = resolution === 'bucket' ? ctx.bucketMillis : ctx.bucketMillis * ctx.longWindowBuckets;
+    this.firedAt[key] = this.current.start;
+    findings.push({
+      detector,
+      metric,
+      resolution,
+      windowMillis,
+      value,
+      limit,
+      expected,
+      requests,
+      firstTime: Math.max(this.firstSeen, now - windowMillis),
+      lastTime: now,
+      eventIds: [...this.evidence],
+    });
+  }
+
+  private limitOf(stat: RobustStat, kind: StatKind, ctx: EndpointContext, sensitivity: number, floor: number) {
+    const sigmas = upperBound(stat, kind, ctx.sigmas / sensitivity);
+    const ratio = stat.center * (1 + (ctx.minRatio - 1) / sensitivity);
+    return Math.max(sigmas, ratio, floor);
+  }
+
+  /** Mark a finding's statistic as anomalous so the bucket or window is not learned. */
+  flag(finding: EndpointFinding, ctx: EndpointContext): void {
+    const key: StatKey = `${finding.resolution}:${finding.metric}`;
+    const until = this.current.start + (finding.resolution === 'bucket' ? 1 : ctx.longWindowBuckets) * ctx.bucketMillis;
+    this.flaggedUntil[key] = Math.max(this.flaggedUntil[key] ?? 0, until);
+    this.flagCount++;
+  }
+
+  toJSON(): EndpointSnapshot {
+    const bucket = (b: Bucket): BucketSnapshot => ({ ...b, callers: b.callers?.toJSON() ?? null });
+    return {
+      route: this.route,
+      method: this.method,
+      firstSeen: this.firstSeen,
+      lastSeen: this.lastSeen,
+      total: this.total,
+      authenticated: this.authenticated,
+      anonymous: this.anonymous,
+      current: bucket(this.current),
+      recent: this.recent.map(bucket),
+      history: this.history,
+      bucketStats: mapValues(this.bucketStats, (s) => s.toJSON()),
+      windowStats: mapValues(this.windowStats, (s) => s.toJSON()),
+      flaggedUntil: this.flaggedUntil,
+      firedAt: this.firedAt,
+      evidence: this.evidence,
+      unauthenticatedReported: this.unauthenticatedReported,
+      unauthenticatedWindowStart: this.unauthenticatedWindowStart,
+    };
+  }
+
+  static fromJSON(s: EndpointSnapshot, bucketMillis: number): EndpointBaseline {
+    const e = new EndpointBaseline(s.route, s.method, s.firstSeen, bucketMillis);
+    const bucket = (b: BucketSnapshot): Bucket => ({
+      ...b,
+      callers: b.callers ? new DistinctSketch(CALLER_SKETCH_K, b.callers) : null,
+    });
+    e.lastSeen = s.lastSeen;
+    e.total = s.total;
+    e.authenticated = s.authenticated;
+    e.anonymous = s.anonymous;
+    e.current = bucket(s.current);
+    e.recent = s.recent.map(bucket);
+    e.history = [...s.history];
+    for (const m of COUNT_METRICS) e.bucketStats[m].data.set(s.bucketStats[m]);
+    for (const m of [...COUNT_METRICS, ...LEVEL_METRICS]) e.windowStats[m].data.set(s.windowStats[m]);
+    e.flaggedUntil = { ...s.flaggedUntil };
+    e.flagCount = Object.keys(e.flaggedUntil).length;
+    e.firedAt = { ...s.firedAt };
+    e.evidence = [...s.evidence];
+    e.unauthenticatedReported = [...s.unauthenticatedReported];
+    e.unauthenticatedWindowStart = s.unauthenticatedWindowStart;
+    return e;
+  }
+}
+
+function mapValues<K extends string, V, W>(record: Record<K, V>, f: (v: V) => W): Record<K, W> {
+  const out = {} as Record<K, W>;
+  for (const k of Object.keys(record) as K[]) out[k] = f(record[k]);
+  return out;
+}
+
+export interface BucketSnapshot extends Omit<Bucket, 'callers'> {
+  callers: number[] | null;
+}
+
+export interface EndpointSnapshot {
+  route: string;
+  method: string;
+  firstSeen: number;
+  lastSeen: number;
+  total: number;
+  authenticated: number;
+  anonymous: number;
+  current: BucketSnapshot;
+  recent: BucketSnapshot[];
+  history: BucketSummary[];
+  bucketStats: Record<CountMetric, number[]>;
+  windowStats: Record<EndpointMetric, number[]>;
+  flaggedUntil: Partial<Record<string, number>>;
+  firedAt: Partial<Record<string, number>>;
+  evidence: string[];
+  unauthenticatedReported: string[];
+  unauthenticatedWindowStart: number;
+}

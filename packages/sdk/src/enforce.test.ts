@@ -1,0 +1,223 @@
+/**
+ * The decision cache and the enforcer against a small decision stream on loopback: lookups by address, /64, user
+ * and API key; expiry; revocation; fail-open before the first answer and when the stream goes away; throttling.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { addressKeys, DecisionCache, Enforcer } from './enforce.js';
+
+const TOKEN = 'test-ingest-token-0123456789';
+
+interface StreamState {
+  snapshot: unknown[];
+  queue: unknown[];
+  polls: number;
+  status: number;
+}
+
+async function startStream(state: StreamState): Promise<{ server: Server; url: string }> {
+  const server = createServer((req, res) => {
+    state.polls++;
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (req.headers.authorization !== `Bearer ${TOKEN}` || url.pathname !== '/v1/decisions/stream') {
+      res.writeHead(401).end();
+      return;
+    }
+    if (state.status !== 200) {
+      res.writeHead(state.status).end();
+      return;
+    }
+    const decisions = url.searchParams.has('since') ? state.queue.splice(0) : state.snapshot;
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ decisions, cursor: `c${state.polls}` }));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+const inAMinute = () => new Date(Date.now() + 60_000).toISOString();
+
+function decision(id: string, action: string, scope: string, value: string, extra: Record<string, unknown> = {}) {
+  return { id, action, scope, value, status: 'active', expiresAt: inAMinute(), ruleId: 'r', alertId: 'a', ...extra };
+}
+
+describe('addressKeys', () => {
+  test('gives one key for every spelling of an address, and the /64 of IPv6', () => {
+    assert.deepEqual(addressKeys('203.0.113.9'), { ip: '203.0.113.9', prefix: '203.0.113.9' });
+    assert.deepEqual(addressKeys('::ffff:203.0.113.9'), { ip: '203.0.113.9', prefix: '203.0.113.9' });
+    const a = addressKeys('2001:DB8:0:0:0:1::1');
+    const b = addressKeys('[2001:db8::1:0:1]');
+    assert.deepEqual(a, b);
+    assert.equal(a?.prefix, '2001:db8:0:0/64');
+    assert.equal(addressKeys('2001:db8::/64'.split('/')[0]!)?.prefix, '2001:db8:0:0/64');
+    assert.equal(addressKeys('64:ff9b::192.0.2.1')?.ip, '64:ff9b:0:0:0:0:c000:201');
+    assert.equal(addressKeys('not an address'), undefined);
+  });
+});
+
+describe('DecisionCache', () => {
+  const state: StreamState = { snapshot: [], queue: [], polls: 0, status: 200 };
+  let stream: { server: Server; url: string };
+  before(async () => {
+    stream = await startStream(state);
+  });
+  after(() => stream.server.close());
+
+  test('fails open before its first answer, then finds decisions by every scope', async () => {
+    state.snapshot = [
+      decision('d-ip', 'block', 'ip', '198.51.100.9'),
+      decision('d-prefix', 'throttle', 'prefix', '2001:db8:1:2::/64', { ratePerMinute: 6 }),
+      decision('d-user', 'flag', 'user', 'mallory'),
+      decision('d-key', 'block', 'api_key', 'key_7'),
+      decision('d-gone', 'block', 'ip', '198.51.100.10', { status: 'expired' }),
+    ];
+    const cache = new DecisionCache({ endpoint: stream.url, token: TOKEN, minPollIntervalMillis: 20 });
+    assert.equal(cache.check({ clientAddress: '198.51.100.9' }), undefined);
+    assert.equal(cache.stats().failOpen, 1);
+    cache.start();
+    try {
+      assert.ok(await cache.synced(2000));
+      assert.equal(cache.check({ clientAddress: '198.51.100.9' })?.decision.id, 'd-ip');
+      assert.equal(cache.check({ clientAddress: '2001:db8:1:2:aaaa::7' })?.action, 'throttle');
+      assert.equal(cache.check({ clientAddress: '2001:db8:1:3::7' }), undefined);
+      assert.equal(cache.check({ userId: 'mallory' })?.action, 'flag');
+      assert.equal(cache.check({ apiKeyId: 'key_7' })?.action, 'block');
+      assert.equal(cache.check({ clientAddress: '198.51.100.10' }), undefined);
+      // The strongest decision wins when several apply.
+      assert.equal(cache.check({ clientAddress: '198.51.100.9', userId: 'mallory' })?.action, 'block');
+      assert.equal(cache.stats().decisions, 4);
+
+      // A revocation arrives on the stream: the decision is dropped.
+      state.queue.push(decision('d-ip', 'block', 'ip', '198.51.100.9', { status: 'revoked' }));
+      await cache.synced(2000);
+      await cache.synced(2000);
+      assert.equal(cache.check({ clientAddress: '198.51.100.9' }), undefined);
+    } finally {
+      cache.close();
+    }
+  });
+
+  test('expires decisions locally, without waiting for the stream', async () => {
+    state.snapshot = [
+      decision('d-short', 'block', 'ip', '198.51.100.50', { expiresAt: new Date(Date.now() + 300).toISOString() }),
+    ];
+    const cache = new DecisionCache({ endpoint: stream.url, token: TOKEN, minPollIntervalMillis: 20 });
+    cache.start();
+    try {
+      assert.ok(await cache.synced(2000));
+      assert.equal(cache.check({ clientAddress: '198.51.100.50' })?.action, 'block');
+      assert.equal(cache.check({ clientAddress: '198.51.100.50' }, Date.now() + 400), undefined);
+    } finally {
+      cache.close();
+    }
+  });
+
+  test('goes stale and fails open when the stream stops answering, and recovers', async () => {
+    state.snapshot = [decision('d-ip2', 'block', 'ip', '198.51.100.60')];
+    const errors: Error[] = [];
+    const cache = new DecisionCache({
+      endpoint: stream.url,
+      token: TOKEN,
+      minPollIntervalMillis: 20,
+      staleAfterMillis: 300,
+      initialBackoffMillis: 20,
+      maxBackoffMillis: 50,
+      onError: (e) => errors.push(e),
+    });
+    cache.start();
+    try {
+      assert.ok(await cache.synced(2000));
+      assert.equal(cache.check({ clientAddress: '198.51.100.60' })?.action, 'block');
+      state.status = 503;
+      await new Promise((r) => setTimeout(r, 500));
+      const before = cache.stats().failOpen;
+      assert.equal(cache.check({ clientAddress: '198.51.100.60' }), undefined);
+      assert.equal(cache.stats().failOpen, before + 1);
+      assert.ok(cache.stats().stale);
+      assert.ok(cache.stats().pollFailures > 0);
+      assert.match(errors[0]!.message, /503/);
+      state.status = 200;
+      assert.ok(await cache.synced(2000));
+      assert.equal(cache.check({ clientAddress: '198.51.100.60' })?.action, 'block');
+    } finally {
+      state.status = 200;
+      cache.close();
+    }
+  });
+
+  test('holds at most maxDecisions', async () => {
+    const cache = new DecisionCache({ endpoint: 'http://127.0.0.1:9', token: TOKEN, maxDecisions: 2 });
+    cache.apply([
+      decision('a', 'block', 'ip', '192.0.2.1'),
+      decision('b', 'block', 'ip', '192.0.2.2'),
+      decision('c', 'block', 'ip', '192.0.2.3'),
+    ]);
+    assert.equal(cache.stats().decisions, 2);
+    assert.equal(cache.stats().dropped, 1);
+  });
+
+  test('without endpoint or token it stays empty and says so once', () => {
+    const errors: Error[] = [];
+    const saved = { e: process.env.VIGIL_ENDPOINT, t: process.env.VIGIL_INGEST_TOKEN };
+    delete process.env.VIGIL_ENDPOINT;
+    delete process.env.VIGIL_INGEST_TOKEN;
+    try {
+      const cache = new DecisionCache({ onError: (e) => errors.push(e) });
+      cache.start();
+      assert.equal(cache.configured, false);
+      assert.equal(cache.check({ clientAddress: '192.0.2.1' }), undefined);
+      assert.equal(errors.length, 1);
+    } finally {
+      if (saved.e !== undefined) process.env.VIGIL_ENDPOINT = saved.e;
+      if (saved.t !== undefined) process.env.VIGIL_INGEST_TOKEN = saved.t;
+    }
+  });
+});
+
+describe('Enforcer', () => {
+  function filled(decisions: unknown[]): DecisionCache {
+    const cache = new DecisionCache({ endpoint: 'http://127.0.0.1:9', token: TOKEN });
+    cache.apply(decisions);
+    // As if a poll had just succeeded.
+    (cache as unknown as { lastSyncAt: number }).lastSyncAt = Date.now();
+    return cache;
+  }
+
+  test('dry-run passes everything and records what it would have done', () => {
+    const recorded: [string, string][] = [];
+    const enforcer = new Enforcer(filled([decision('b', 'block', 'ip', '192.0.2.1')]), {
+      record: (d, mode) => recorded.push([d.id, mode]),
+    });
+    assert.equal(enforcer.mode, 'dry-run');
+    assert.equal(enforcer.evaluate({ clientAddress: '192.0.2.1' }).kind, 'pass');
+    assert.equal(enforcer.evaluate({ clientAddress: '192.0.2.1' }).kind, 'pass');
+    assert.equal(enforcer.evaluate({ clientAddress: '192.0.2.2' }).kind, 'pass');
+    // Recorded once per decision per recordIntervalMillis, counted every time.
+    assert.deepEqual(recorded, [['b', 'dry-run']]);
+    assert.equal(enforcer.stats().wouldBlock, 2);
+  });
+
+  test('enforce blocks, throttles with a token bucket, and passes flags', () => {
+    const enforcer = new Enforcer(
+      filled([
+        decision('b', 'block', 'ip', '192.0.2.1'),
+        decision('t', 'throttle', 'user', 'bob', { ratePerMinute: 6 }),
+        decision('f', 'flag', 'user', 'eve'),
+      ]),
+      { mode: 'enforce' },
+    );
+    assert.equal(enforcer.evaluate({ clientAddress: '192.0.2.1' }).kind, 'block');
+    const now = Date.now();
+    assert.equal(enforcer.evaluate({ userId: 'bob' }, now).kind, 'pass'); // the burst: one request
+    const limited = enforcer.evaluate({ userId: 'bob' }, now);
+    assert.equal(limited.kind, 'throttle');
+    assert.equal(limited.kind === 'throttle' ? limited.retryAfterSeconds : 0, 10);
+    assert.equal(enforcer.evaluate({ userId: 'bob' }, now + 10_000).kind, 'pass'); // refilled
+    assert.equal(enforcer.evaluate({ userId: 'eve' }).kind, 'flag');
+    assert.deepEqual([enforcer.stats().blocked, enforcer.stats().throttled, enforcer.stats().flagged], [1, 1, 1]);
+  });
+});

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { eventually, failedLogins, startTestServer } from '../testing/harness.js';
+
+test('baselines are visible through the API; marking an alert a false positive resolves and silences it', async () => {
+  const server = await startTestServer();
+  const api = (method: string, path: string, body?: unknown) =>
+    fetch(`${server.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${server.apiToken}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  try {
+    const now = Date.now() - 60_000;
+    const requests = Array.from({ length: 50 }, (_, i) =>
+      JSON.stringify({
+        time: now + i * 1000,
+        type: 'http_request',
+        'http.request.method': 'GET',
+        'url.path': `/accounts/${i}`,
+        'http.route': '/accounts/{id}',
+        'http.response.status_code': 200,
+        'client.address': '198.51.100.7',
+        'user.id': 'u-42',
+        'user.roles': ['customer'],
+      }),
+    );
+    await server.post('/v1/events', requests.join('\n'), { 'content-type': 'application/x-ndjson' });
+    const endpoints = await eventually(async () => {
+      const body = (await (await api('GET', '/api/v1/baselines/endpoints')).json()) as {
+        endpoints: { route: string; method: string; requests: number }[];
+      };
+      assert.equal(body.endpoints.find((e) => e.route === '/accounts/{id}')?.requests, 50);
+      return body.endpoints;
+    });
+    assert.equal(endpoints.length, 1);
+    const baseline = await api('GET', '/api/v1/baselines/endpoint?route=/accounts/{id}&method=get');
+    assert.equal(baseline.status, 200);
+    assert.equal((await api('GET', '/api/v1/baselines/endpoint?route=/nope&method=GET')).status, 404);
+    assert.equal((await api('GET', '/api/v1/baselines/principal?user.id=u-42')).status, 200);
+    assert.equal((await api('GET', '/api/v1/baselines/principal')).status, 400);
+
+    await server.post('/v1/events', failedLogins(5, '203.0.113.200', 'fp', Date.now() - 1000), {
+      'content-type': 'application/x-ndjson',
+    });
+    const alert = await eventually(async () => {
+      const list = (await (await server.get('/api/v1/alerts?rule=vigil-authn-brute-force')).json()) as {
+        alerts: { id: string }[];
+      };
+      assert.equal(list.alerts.length, 1);
+      return list.alerts[0]!;
+    });
+    const marked = await api('POST', `/api/v1/alerts/${alert.id}/false-positive`, {
+      actor: 'dana',
+      comment: 'our load balancer health check',
+      durationMillis: 3_600_000,
+    });
+    assert.equal(marked.status, 200);
+    const result = (await marked.json()) as {
+      alert: { status: string };
+      suppression: { matchers: string[]; createdBy: string };
+    };
+    assert.equal(result.alert.status, 'resolved');
+    assert.ok(result.suppression.matchers.includes('client.address="203.0.113.200"'));
+    assert.equal(result.suppression.createdBy, 'dana');
+    const history = (await (await api('GET', `/api/v1/alerts/${alert.id}/history`)).json()) as {
+      actions: { action: string; actor: string; comment: string }[];
+    };
+    assert.deepEqual(
+      history.actions.map((a) => [a.action, a.actor, a.comment]),
+      [['false_positive', 'dana', 'our load balancer health check']],
+    );
+  } finally {
+    await server.stop();
+  }
+});

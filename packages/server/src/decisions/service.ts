@@ -1,0 +1,287 @@
+/**
+ * Decisions: opened alerts that match a response rule become decisions on the rule's scope, climbing the ladder for
+ * repeat offenders, never against the allow-list. They are stored, listed and revoked through the API, and streamed
+ * to SDKs by long polling (a bounded number of held requests, woken by any change or the next expiry).
+ */
+import type { Alert } from '../alerts/alert.js';
+import type { Actor } from '../alerts/manager.js';
+import { allMatch } from '../alerts/matchers.js';
+import { VigilError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { type Cidr, cidrContains, parseCidr } from '../net/ip.js';
+import type { Page, Store } from '../store/store.js';
+import type { ResponseConfig } from './config.js';
+import {
+  type Decision,
+  type DecisionScope,
+  decisionId,
+  decisionToStreamJson,
+  type StreamDecisionJson,
+  scopeValue,
+  statusOf,
+} from './decision.js';
+
+export type DecisionStore = Pick<
+  Store,
+  'insertDecision' | 'revokeDecision' | 'getDecision' | 'listDecisions' | 'decisionChanges' | 'decisionClock'
+>;
+
+export interface DecisionServiceOptions {
+  readonly store: DecisionStore;
+  readonly config: ResponseConfig;
+  readonly log: Logger;
+  readonly metrics?: Metrics;
+  readonly now?: () => number;
+}
+
+export interface StreamAnswer {
+  readonly decisions: StreamDecisionJson[];
+  readonly cursor: string;
+}
+
+/** Most decisions one stream answer carries; an SDK asks again with the new cursor for the rest. */
+const MAX_STREAM_BATCH = 5000;
+
+interface Waiter {
+  wake(): void;
+}
+
+export class DecisionService {
+  private readonly now: () => number;
+  private readonly waiters = new Set<Waiter>();
+  private closed = false;
+
+  constructor(private readonly options: DecisionServiceOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * An alert opened: one decision per matching response rule and scope (the first matching rule of a scope wins).
+   * Never throws: a failure here must not stop alerting.
+   */
+  async onAlertOpened(alert: Alert): Promise<Decision[]> {
+    const made: Decision[] = [];
+    const scopesDone = new Set<DecisionScope>();
+    try {
+      for (const [index, rule] of this.options.config.rules.entries()) {
+        if (scopesDone.has(rule.scope) || !allMatch(rule.matchers, alertLabels(alert))) continue;
+        scopesDone.add(rule.scope);
+        const value = scopeValue(rule.scope, alert.labels);
+        if (value === undefined) {
+          this.options.metrics?.decisionsSkipped.inc({ reason: 'no_value' });
+          continue;
+        }
+        if (this.allowed(rule.scope, value)) {
+          this.options.metrics?.decisionsSkipped.inc({ reason: 'allow_list' });
+          this.options.log.info('decision skipped: allow-listed', { alert: alert.id, scope: rule.scope, value });
+          continue;
+        }
+        const now = this.now();
+        const prior = await this.options.store.listDecisions({
+          scope: rule.scope,
+          value,
+          createdSince: now - this.options.config.repeatWindowMillis,
+          excludeRevoked: true,
+          limit: rule.ladder.length,
+        });
+        const level = Math.min(prior.items.length, rule.ladder.length - 1);
+        const step = rule.ladder[level]!;
+        const decision: Decision = {
+          id: decisionId(alert.id, index, rule.scope, value),
+          action: step.action,
+          scope: rule.scope,
+          value,
+          reason: { ruleId: alert.rule.id, alertId: alert.id, responseRule: index, summary: alert.summary },
+          createdAt: now,
+          expiresAt: now + step.durationMillis,
+          level,
+          ...(step.action === 'throttle'
+            ? { ratePerMinute: step.ratePerMinute ?? this.options.config.throttleRatePerMinute }
+            : {}),
+          version: 0,
+        };
+        if (!(await this.options.store.insertDecision(decision))) continue;
+        this.options.metrics?.decisionsTotal.inc({ action: decision.action, scope: decision.scope });
+        this.options.log.warn('decision made', {
+          id: decision.id,
+          action: decision.action,
+          scope: decision.scope,
+          value,
+          level,
+          alert: alert.id,
+          expiresAt: new Date(decision.expiresAt).toISOString(),
+        });
+        made.push(decision);
+      }
+    } catch (error) {
+      this.options.log.error('making a decision failed', { alert: alert.id, error: (error as Error).message });
+    }
+    if (made.length > 0) this.wakeAll();
+    return made;
+  }
+
+  /** True when the scope's value is on the allow-list: an address in a listed range, a prefix overlapping one, an id. */
+  allowed(scope: DecisionScope, value: string): boolean {
+    const { allowCidrs, allowIds } = this.options.config;
+    if (scope === 'user' || scope === 'api_key') return allowIds.has(value);
+    const range = parseCidr(value);
+    if (!range) return false;
+    return allowCidrs.some((c) => overlaps(c, range));
+  }
+
+  async list(query: {
+    active?: boolean;
+    scope?: DecisionScope;
+    value?: string;
+    limit: number;
+    cursor?: string;
+  }): Promise<Page<Decision>> {
+    return this.options.store.listDecisions({
+      ...(query.scope ? { scope: query.scope } : {}),
+      ...(query.value ? { value: query.value } : {}),
+      ...(query.active ? { activeAt: this.now() } : {}),
+      ...(query.cursor ? { cursor: query.cursor } : {}),
+      limit: query.limit,
+    });
+  }
+
+  async get(id: string): Promise<Decision> {
+    const decision = await this.options.store.getDecision(id);
+    if (!decision) throw new VigilError('not_found', `no decision with id ${JSON.stringify(id)}`);
+    return decision;
+  }
+
+  /** A person ends a decision early; recorded with who, when and why. SDKs drop it at their next poll. */
+  async revoke(id: string, actor: Actor): Promise<Decision> {
+    const decision = await this.get(id);
+    const status = statusOf(decision, this.now());
+    if (status !== 'active') {
+      throw new VigilError(
+        'conflict',
+        `decision ${JSON.stringify(id)} is ${status}; only an active one can be revoked`,
+      );
+    }
+    decision.revoked = {
+      at: this.now(),
+      actor: actor.name,
+      tokenId: actor.tokenId,
+      ...(actor.comment ? { comment: actor.comment } : {}),
+    };
+    await this.options.store.revokeDecision(decision);
+    this.options.metrics?.decisionsRevoked.inc({ action: decision.action, scope: decision.scope });
+    this.options.log.info('decision revoked', { id, actor: actor.name });
+    this.wakeAll();
+    return decision;
+  }
+
+  /**
+   * The decision stream. Without a cursor: every decision in force. With one: decisions created or revoked since,
+   * and those that expired since. When there is nothing new, the request is held up to `waitMillis` (capped by
+   * `response.stream.maxWaitMillis`) unless `maxWaiters` are already held.
+   */
+  async stream(since: string | undefined, waitMillis: number, aborted?: AbortSignal): Promise<StreamAnswer> {
+    const cursor = decodeStreamCursor(since);
+    let answer = await this.changes(cursor);
+    const wait = Math.min(waitMillis, this.options.config.stream.maxWaitMillis);
+    if (answer.decisions.length > 0 || wait <= 0 || this.closed) return answer;
+    if (this.waiters.size >= this.options.config.stream.maxWaiters) {
+      this.options.metrics?.decisionStreamRefused.inc();
+      return answer;
+    }
+    const { nextExpiry } = await this.options.store.decisionClock(this.now());
+    const untilExpiry = nextExpiry === undefined ? wait : Math.max(1, nextExpiry - this.now() + 1);
+    await this.hold(Math.min(wait, untilExpiry), aborted);
+    answer = await this.changes(decodeStreamCursor(answer.cursor, cursor));
+    return answer;
+  }
+
+  /** True once `close()` was called: stream answers then close their connection. */
+  get closing(): boolean {
+    return this.closed;
+  }
+
+  /** Answer every held stream request now (server shutdown). */
+  close(): void {
+    this.closed = true;
+    this.wakeAll();
+  }
+
+  private async changes(cursor: StreamCursor | undefined): Promise<StreamAnswer> {
+    const now = this.now();
+    const { version } = await this.options.store.decisionClock(now);
+    // A cursor ahead of the store (a data directory started afresh) would hide every new decision: start over.
+    if (!cursor || cursor.version > version) {
+      const page = await this.options.store.listDecisions({ activeAt: now, limit: MAX_STREAM_BATCH });
+      return {
+        decisions: page.items.map((d) => decisionToStreamJson(d, now)),
+        cursor: encodeStreamCursor({ version, time: now }),
+      };
+    }
+    const changed = await this.options.store.decisionChanges(cursor.version, cursor.time, now, MAX_STREAM_BATCH);
+    // The cursor moves only as far as the answer goes: a truncated answer is continued by the next request.
+    const highest = changed.reduce((v, d) => Math.max(v, d.version), cursor.version);
+    const truncated = changed.length >= MAX_STREAM_BATCH;
+    return {
+      decisions: changed.map((d) => decisionToStreamJson(d, now)),
+      cursor: encodeStreamCursor({ version: truncated ? highest : version, time: truncated ? cursor.time : now }),
+    };
+  }
+
+  private hold(millis: number, aborted?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const waiter: Waiter = {
+        wake: () => {
+          clearTimeout(timer);
+          aborted?.removeEventListener('abort', waiter.wake);
+          this.waiters.delete(waiter);
+          resolve();
+        },
+      };
+      const timer = setTimeout(waiter.wake, millis);
+      timer.unref();
+      aborted?.addEventListener('abort', waiter.wake, { once: true });
+      this.waiters.add(waiter);
+      this.options.metrics?.decisionStreamWaiters.set(this.waiters.size);
+    });
+  }
+
+  private wakeAll(): void {
+    for (const w of [...this.waiters]) w.wake();
+    this.options.metrics?.decisionStreamWaiters.set(this.waiters.size);
+  }
+}
+
+/** Matchers see the labels plus `tags`, the rule's tags joined by commas, as routing does. */
+function alertLabels(alert: Alert): Record<string, string> {
+  return { ...alert.labels, tags: alert.tags.join(',') };
+}
+
+function overlaps(a: Cidr, b: Cidr): boolean {
+  if (a.version !== b.version) return false;
+  const wider = a.bits <= b.bits ? a : b;
+  const narrower = wider === a ? b : a;
+  return cidrContains(wider, { version: narrower.version, value: narrower.base });
+}
+
+interface StreamCursor {
+  readonly version: number;
+  readonly time: number;
+}
+
+function encodeStreamCursor(c: StreamCursor): string {
+  return Buffer.from(JSON.stringify([c.version, c.time])).toString('base64url');
+}
+
+function decodeStreamCursor(text: string | undefined, fallback?: StreamCursor): StreamCursor | undefined {
+  if (text === undefined || text === '') return fallback;
+  try {
+    const parts = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+    if (Array.isArray(parts) && Number.isSafeInteger(parts[0]) && Number.isSafeInteger(parts[1])) {
+      return { version: parts[0], time: parts[1] };
+    }
+  } catch {
+    // fall through
+  }
+  throw new VigilError('invalid_parameter', 'since: not a cursor this server issued; start again without one');
+}
