@@ -25,7 +25,7 @@ import {
   saveEngineState,
 } from './pipeline/detection.js';
 import { Pipeline } from './pipeline/pipeline.js';
-import { createStages } from './pipeline/stages.js';
+import { createStages, loadOpenApi } from './pipeline/stages.js';
 import { SqliteStore } from './store/sqlite.js';
 import type { Store } from './store/store.js';
 
@@ -171,6 +171,7 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
     pipeline,
     alerts,
     silences,
+    openapi: loadOpenApi(config.enrich.openapi),
     baselines: () => engine.rules.find((r) => r.id === BEHAVIOUR_EVALUATOR_ID) as BehaviourDetector | undefined,
     store,
     tokens: new TokenChecker({ ingest: credentials.ingestTokens, api: credentials.apiTokens }),

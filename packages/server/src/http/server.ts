@@ -7,6 +7,7 @@ import type { BehaviourDetector } from '@vigil/engine';
 import type { Actor, AlertManager } from '../alerts/manager.js';
 import type { Silences } from '../alerts/silences.js';
 import { endpointBaseline, listEndpoints, markFalsePositive, principalProfile } from '../api/baselines.js';
+import { buildInventory } from '../api/inventory.js';
 import {
   actorOf,
   alertHistory,
@@ -35,6 +36,8 @@ export interface HttpDeps {
   readonly pipeline: Pipeline;
   readonly alerts: AlertManager;
   readonly silences: Silences;
+  /** The imported OpenAPI document, if any (for the inventory). */
+  readonly openapi?: unknown;
   /** The running behaviour detector, when baselines are on. */
   readonly baselines: () => BehaviourDetector | undefined;
   readonly store: Store;
@@ -178,6 +181,11 @@ export function createHttpServer(deps: HttpDeps): Server {
       const who = actorOf(body, req);
       sendJson(res, 200, await markFalsePositive({ ...deps, store }, p.id!, who, jsonBody(body)));
     })
+    .add(
+      'GET',
+      '/api/v1/inventory',
+      api(async () => buildInventory(deps.baselines(), deps.openapi)),
+    )
     .add(
       'GET',
       '/api/v1/baselines/endpoints',

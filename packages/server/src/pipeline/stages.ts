@@ -15,7 +15,8 @@ import type { EnrichmentStage } from '../enrich/stage.js';
 import { createUserAgentStage } from '../enrich/user-agent.js';
 import { ConfigError } from '../errors.js';
 
-function loadOpenApi(file: string | undefined): unknown {
+/** The configured OpenAPI document, parsed (undefined when none is configured). */
+export function loadOpenApi(file: string | undefined): unknown {
   if (!file) return undefined;
   try {
     return parseYaml(readFileSync(file, 'utf8'));
