@@ -176,7 +176,8 @@ export class RequestHandler {
     }
     const userAgent = firstHeader(headers['user-agent']);
     if (userAgent) fields[Field.userAgentOriginal] = userAgent;
-    const trace = TRACEPARENT.exec(firstHeader(headers.traceparent)?.trim().toLowerCase() ?? '');
+    const traceparent = firstHeader(headers.traceparent);
+    const trace = traceparent ? TRACEPARENT.exec(traceparent.trim().toLowerCase()) : null;
     if (trace && trace[1] !== 'ff' && !ZERO_TRACE.test(trace[2]!) && !ZERO_TRACE.test(trace[3]!)) {
       fields[Field.traceId] = trace[2]!;
       fields[Field.spanId] = trace[3]!;
@@ -184,7 +185,7 @@ export class RequestHandler {
     const requestId = firstHeader(headers['x-request-id']);
     if (requestId) fields[Field.httpRequestId] = requestId.slice(0, MAX_HEADER_ID_LENGTH);
     const session = sessionCookie(firstHeader(headers.cookie), this.config.sessionCookies);
-    if (session) fields[Field.sessionId] = shortHash(session);
+    if (session) fields[Field.sessionId] = sessionHash(session);
     const length = contentLength(firstHeader(headers['content-length']));
     if (length !== undefined) fields[Field.httpRequestBodySize] = length;
     const state = new RequestState(raw, method, path, redactor.fields(fields), headers, this);
@@ -204,8 +205,11 @@ export class RequestHandler {
     const route = state.currentRoute();
     const failure = status >= 400 || error !== undefined;
 
-    for (const [type, fields] of this.automaticEvents(state, status, route, error, response)) {
-      this.config.emit(type, { [Field.eventOutcome]: 'failure', ...fields }, state);
+    // Every automatic event is about a failure: a success skips the generator altogether.
+    if (failure) {
+      for (const [type, fields] of this.automaticEvents(state, status, route, error, response)) {
+        this.config.emit(type, { [Field.eventOutcome]: 'failure', ...fields }, state);
+      }
     }
 
     if (!this.config.recordRequests) return;
@@ -390,6 +394,33 @@ function splitTarget(target: string): { path: string; query: string } {
   if (hash !== -1) t = t.slice(0, hash);
   const q = t.indexOf('?');
   return q === -1 ? { path: t, query: '' } : { path: t.slice(0, q), query: t.slice(q + 1) };
+}
+
+const sessionHashes = new Map<string, string>();
+const MAX_SESSION_HASHES = 256;
+const MAX_CACHED_SESSION_CHARS = 256;
+
+/**
+ * The hash of a session id. A client sends the same session cookie on many requests, so the hashes of the most
+ * recent ones are kept (a small LRU, bounded in entries and in the length of what it keeps) rather than computing
+ * SHA-256 on every request.
+ */
+function sessionHash(session: string): string {
+  let hash = sessionHashes.get(session);
+  if (hash !== undefined) {
+    sessionHashes.delete(session);
+    sessionHashes.set(session, hash);
+    return hash;
+  }
+  hash = shortHash(session);
+  if (session.length <= MAX_CACHED_SESSION_CHARS) {
+    if (sessionHashes.size >= MAX_SESSION_HASHES) {
+      const oldest = sessionHashes.keys().next().value;
+      if (oldest !== undefined) sessionHashes.delete(oldest);
+    }
+    sessionHashes.set(session, hash);
+  }
+  return hash;
 }
 
 function sessionCookie(header: string | undefined, names: readonly string[]): string | undefined {

@@ -9,7 +9,13 @@
  * - Retries use exponential backoff with full jitter (a random wait between 0 and the ceiling), and honour
  *   `Retry-After` on 429 and 503. Requests that retrying cannot fix (400, 401, 403, 413, 422) are not retried.
  * - Every event given up on is counted by reason and reported as `sdk_drops` once delivery works again.
+ *
+ * Cost on the host: under load, the queue fills faster than a batch takes to send, so only full batches go out
+ * between intervals (a partial batch waits for its interval or a `flush()`); each batch is one request on one
+ * kept-alive connection through `node:http`, which costs a fraction of `fetch()` per batch.
  */
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { DEFAULTS, EVENTS_PATH } from './defaults.js';
@@ -18,6 +24,15 @@ import type { Reporter } from './report.js';
 
 const gzip = promisify(gzipCallback);
 const GZIP_LEVEL = 1;
+/** The collector answers a few hundred bytes; anything past this is not kept (bounded memory). */
+const MAX_RESPONSE_BYTES = 64 * 1024;
+
+/** What `attempt` needs of an answer. */
+interface Answer {
+  readonly status: number;
+  readonly retryAfter: string | null;
+  readonly text: string;
+}
 
 /** Where events go. The HTTP transport and the stdout writer both implement it. */
 export interface Sink {
@@ -105,6 +120,10 @@ export class HttpTransport implements Sink {
   private readonly maxEventBytes: number;
   private readonly drops = new DropCounter();
   private readonly shutdown = new AbortController();
+  private readonly target: URL | undefined;
+  private readonly agent: HttpAgent | undefined;
+  /** Set by `flush()` and `close()`: send partial batches too, until the queue is empty. */
+  private flushRequested = false;
 
   private queue: string[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -118,6 +137,15 @@ export class HttpTransport implements Sink {
 
   constructor(private readonly options: HttpTransportOptions) {
     this.url = `${options.endpoint.replace(/\/+$/, '')}${EVENTS_PATH}`;
+    try {
+      this.target = new URL(this.url);
+    } catch {
+      this.target = undefined;
+    }
+    // One connection, kept alive between batches (at most one request is in flight). Idle sockets are unref()ed by
+    // the agent, so they never keep the process alive.
+    const agentOptions = { keepAlive: true, maxSockets: 1, maxFreeSockets: 1 };
+    this.agent = this.target?.protocol === 'https:' ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
     this.maxQueueSize = options.maxQueueSize ?? DEFAULTS.maxQueueSize;
     this.maxBatchSize = options.maxBatchSize ?? DEFAULTS.maxBatchSize;
     this.flushIntervalMillis = options.flushIntervalMillis ?? DEFAULTS.flushIntervalMillis;
@@ -155,6 +183,7 @@ export class HttpTransport implements Sink {
 
   flush(): Promise<void> {
     this.clearTimers();
+    this.flushRequested = true;
     return this.run();
   }
 
@@ -163,6 +192,7 @@ export class HttpTransport implements Sink {
     this.clearTimers();
     // Not unref()ed: this timer is what keeps a process alive while it flushes on its way out, and it is bounded.
     const deadline = setTimeout(() => this.shutdown.abort(), timeoutMillis);
+    this.flushRequested = true;
     this.closing = (async () => {
       try {
         await this.run();
@@ -173,6 +203,7 @@ export class HttpTransport implements Sink {
         this.closed = true;
         this.drops.add('shutdown', this.queue.length);
         this.queue = [];
+        this.agent?.destroy();
       }
     })();
     return this.closing;
@@ -225,14 +256,19 @@ export class HttpTransport implements Sink {
   }
 
   private async drain(): Promise<void> {
-    while (this.queue.length > 0 && !this.shutdown.signal.aborted) {
+    // The first batch goes out whatever its size (its interval elapsed, or it is full); the events queued while it
+    // was sent go out now only if they fill a batch, or if a flush asked for everything. The others wait for their
+    // interval (scheduled when this run ends): under load, this keeps batches full and requests few.
+    for (let first = true; this.queue.length > 0 && !this.shutdown.signal.aborted; first = false) {
+      if (!first && !this.flushRequested && this.queue.length < this.maxBatchSize) break;
       const batch = this.queue.splice(0, this.maxBatchSize);
       this.inFlight = batch.length;
       const delivered = await this.deliver(batch);
       this.inFlight = 0;
       // After a failed batch, wait for the next interval instead of hammering a collector that is down.
-      if (!delivered) return;
+      if (!delivered) break;
     }
+    if (this.queue.length === 0 || this.shutdown.signal.aborted) this.flushRequested = false;
   }
 
   /** Send one batch, retrying as needed. True when the collector took it (even if it rejected some events). */
@@ -285,26 +321,14 @@ export class HttpTransport implements Sink {
 
   private async attempt(body: Buffer, lines: string[]): Promise<Attempt> {
     if (this.shutdown.signal.aborted) return { kind: 'drop', reason: 'shutdown' };
-    let response: Response;
+    let answer: Answer;
     try {
-      response = await fetch(this.url, {
-        method: 'POST',
-        headers: this.headers,
-        body,
-        redirect: 'manual',
-        signal: AbortSignal.any([AbortSignal.timeout(this.requestTimeoutMillis), this.shutdown.signal]),
-      });
+      answer = await this.post(body);
     } catch (error) {
       if (this.shutdown.signal.aborted) return { kind: 'drop', reason: 'shutdown' };
       return { kind: 'retry', why: `request failed: ${describeError(error)}` };
     }
-    const status = response.status;
-    let text = '';
-    try {
-      text = await response.text();
-    } catch {
-      // the body is only read for diagnostics and per-event rejections
-    }
+    const { status, text } = answer;
     if (status >= 200 && status < 300) {
       this.accepted(lines, text);
       return { kind: 'done' };
@@ -329,7 +353,7 @@ export class HttpTransport implements Sink {
       case 503:
         return {
           kind: 'retry',
-          waitMillis: status === 408 ? undefined : parseRetryAfter(response.headers.get('retry-after')),
+          waitMillis: status === 408 ? undefined : parseRetryAfter(answer.retryAfter),
           why: `HTTP ${status}`,
         };
       default:
@@ -341,6 +365,48 @@ export class HttpTransport implements Sink {
         );
         return { kind: 'drop', reason: 'rejected' };
     }
+  }
+
+  /**
+   * POST one encoded batch. Resolves with the answer (its body bounded), rejects on a network error, a timeout or
+   * shutdown. Redirects are not followed: a 3xx is an answer like any other.
+   */
+  private post(body: Buffer): Promise<Answer> {
+    const target = this.target;
+    if (!target) return Promise.reject(new TypeError('the endpoint is not a valid URL'));
+    const signal = AbortSignal.any([AbortSignal.timeout(this.requestTimeoutMillis), this.shutdown.signal]);
+    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise<Answer>((resolve, reject) => {
+      const request = send(
+        target,
+        {
+          method: 'POST',
+          agent: this.agent,
+          headers: { ...this.headers, 'content-length': String(body.length) },
+          signal,
+        },
+        (response: IncomingMessage) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          const done = () =>
+            resolve({
+              status: response.statusCode ?? 0,
+              retryAfter: firstValue(response.headers['retry-after']),
+              text: Buffer.concat(chunks).toString('utf8'),
+            });
+          response.on('data', (chunk: Buffer) => {
+            if (size < MAX_RESPONSE_BYTES) chunks.push(chunk);
+            size += chunk.length;
+          });
+          response.on('end', done);
+          // The status arrived; a body cut short only loses the per-event detail (as with a failed body read).
+          response.on('error', done);
+          response.on('close', done);
+        },
+      );
+      request.on('error', reject);
+      request.end(body);
+    });
   }
 
   /** A 2xx answer: count per-event rejections, then report earlier drops now that delivery works. */
@@ -399,10 +465,18 @@ export class HttpTransport implements Sink {
   }
 }
 
+function firstValue(value: string | string[] | undefined): string | null {
+  if (typeof value === 'string') return value;
+  return Array.isArray(value) && typeof value[0] === 'string' ? value[0] : null;
+}
+
 function describeError(error: unknown): string {
   if (error instanceof Error) {
     const cause = (error as { cause?: unknown }).cause;
-    const code = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined;
+    const code =
+      typeof cause === 'object' && cause !== null
+        ? (cause as { code?: unknown }).code
+        : (error as { code?: unknown }).code;
     return typeof code === 'string' ? `${error.name} (${code})` : error.name;
   }
   return typeof error;

@@ -70,7 +70,7 @@ function callEveryHelper(vigil: Vigil): void {
 }
 
 /** Types the SDK records by itself rather than through a helper. */
-const AUTOMATIC = new Set(['http_request', 'sdk_drops']);
+const AUTOMATIC = new Set(['http_request', 'sdk_drops', 'decision_enforced']);
 
 describe('vocabulary helpers', () => {
   let receiver: Receiver;

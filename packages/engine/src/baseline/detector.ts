@@ -11,8 +11,9 @@
  * // persist: JSON.stringify(behaviour.snapshot()); on start: behaviour.restore(JSON.parse(saved))
  * behaviour.suppress({ 'user.id': '4711' }, 'object-enumeration', until, { by: 'alice', reason: 'bulk sync job' });
  */
-import { canonicalJson, stableHash } from '../hash.js';
+
 import { Field, type FieldValue, type SecurityEvent } from '@vigil/schema';
+import { canonicalJson, stableHash } from '../hash.js';
 import type { Detection, RuleEvaluator, Severity } from '../types.js';
 import { BoundedMap } from './bounded-map.js';
 import { EndpointBaseline, type EndpointContext, type EndpointFinding, type EndpointSnapshot } from './endpoint.js';

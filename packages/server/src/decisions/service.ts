@@ -235,6 +235,7 @@ export class DecisionService {
           clearTimeout(timer);
           aborted?.removeEventListener('abort', waiter.wake);
           this.waiters.delete(waiter);
+          this.options.metrics?.decisionStreamWaiters.set(this.waiters.size);
           resolve();
         },
       };
@@ -248,7 +249,6 @@ export class DecisionService {
 
   private wakeAll(): void {
     for (const w of [...this.waiters]) w.wake();
-    this.options.metrics?.decisionStreamWaiters.set(this.waiters.size);
   }
 }
 
