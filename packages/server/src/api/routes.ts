@@ -14,7 +14,8 @@ import type { Store } from '../store/store.js';
 
 const STATUSES: readonly AlertStatus[] = ['firing', 'acknowledged', 'resolved'];
 
-function limitOf(params: URLSearchParams): number {
+/** The `limit` query parameter of a list route, validated. */
+export function limitOf(params: URLSearchParams): number {
   const raw = params.get('limit');
   if (raw === null) return DEFAULTS.defaultPageSize;
   const n = Number(raw);

@@ -2,9 +2,9 @@
  * HTTP routes of decisions: `GET /api/v1/decisions`, `GET /api/v1/decisions/:id`, `DELETE /api/v1/decisions/:id`
  * (API token), and the decision stream `GET /v1/decisions/stream` (ingest token: the one SDKs hold).
  */
+
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { actorOf } from '../api/routes.js';
-import { DEFAULTS } from '../defaults.js';
+import { actorOf, limitOf } from '../api/routes.js';
 import { VigilError } from '../errors.js';
 import type { TokenChecker } from '../http/auth.js';
 import { readBody, sendJson } from '../http/body.js';
@@ -22,16 +22,6 @@ export interface DecisionRoute {
   readonly method: string;
   readonly path: string;
   readonly handler: DecisionHandler;
-}
-
-function limitOf(params: URLSearchParams): number {
-  const raw = params.get('limit');
-  if (raw === null) return DEFAULTS.defaultPageSize;
-  const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n < 1 || n > DEFAULTS.maxPageSize) {
-    throw new VigilError('invalid_parameter', `limit must be an integer from 1 to ${DEFAULTS.maxPageSize}`);
-  }
-  return n;
 }
 
 function activeOf(params: URLSearchParams): boolean {
