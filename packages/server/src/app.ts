@@ -103,8 +103,7 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
     log,
   });
   alerts.onChange(async (alert, change) => {
-    const receivers = await policy.receiversFor(alert, change, alerts.openAlerts());
-    await dispatcher.enqueue(alert, change, receivers);
+    await dispatcher.enqueue(alert, change, await policy.targetsFor(alert, change, alerts.openAlerts()));
   });
   dispatcher.start();
   // Response is opt-in: without response.enabled, alerts never become decisions (the API still lists none).
@@ -122,7 +121,7 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
     policy
       .due(alerts.openAlerts())
       .then(async (deliveries) => {
-        for (const d of deliveries) await dispatcher.enqueue(d.alert, d.change, d.receivers);
+        for (const d of deliveries) await dispatcher.enqueue(d.alert, d.change, d.targets);
       })
       .catch((error) => log.error('notification timers failed', { error: (error as Error).message }))
       .finally(() => {

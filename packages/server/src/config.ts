@@ -207,7 +207,18 @@ function receiverNames(raw: unknown, key: string, known: ReadonlySet<string>): s
 function routeConfig(raw: unknown, key: string, known: ReadonlySet<string>): RouteConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(key, 'must be a mapping');
   const r = raw as Record<string, unknown>;
-  const allowed = new Set(['matchers', 'receiver', 'receivers', 'continue', 'repeatInterval', 'escalate', 'routes']);
+  const allowed = new Set([
+    'matchers',
+    'receiver',
+    'receivers',
+    'continue',
+    'repeatInterval',
+    'groupBy',
+    'groupWait',
+    'groupInterval',
+    'escalate',
+    'routes',
+  ]);
   for (const k of Object.keys(r))
     if (!allowed.has(k)) throw new ConfigError(`${key}.${k}`, 'unknown key (see docs/alerting.md)');
   if (r.continue !== undefined && typeof r.continue !== 'boolean')
@@ -234,9 +245,21 @@ function routeConfig(raw: unknown, key: string, known: ReadonlySet<string>): Rou
     ...(r.repeatInterval !== undefined
       ? { repeatIntervalMillis: duration(r.repeatInterval, `${key}.repeatInterval`) }
       : {}),
+    ...(r.groupBy !== undefined ? { groupBy: labelList(r.groupBy, `${key}.groupBy`) } : {}),
+    ...(r.groupWait !== undefined ? { groupWaitMillis: duration(r.groupWait, `${key}.groupWait`) } : {}),
+    ...(r.groupInterval !== undefined
+      ? { groupIntervalMillis: duration(r.groupInterval, `${key}.groupInterval`) }
+      : {}),
     ...(escalation ? { escalation } : {}),
     routes: ((r.routes as unknown[] | undefined) ?? []).map((c, i) => routeConfig(c, `${key}.routes[${i}]`, known)),
   };
+}
+
+function labelList(raw: unknown, key: string): string[] {
+  if (!Array.isArray(raw) || !raw.every((l) => typeof l === 'string' && l !== '')) {
+    throw new ConfigError(key, 'must be a list of label names, e.g. [rule, client.address]');
+  }
+  return raw as string[];
 }
 
 function inhibitRule(raw: unknown, key: string): InhibitRule {

@@ -8,7 +8,7 @@ import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/store.js';
 import type { Alert } from './alert.js';
 import type { AlertChange } from './manager.js';
-import { type InhibitRule, isInhibited, type RouteConfig, route } from './routing.js';
+import { type InhibitRule, isInhibited, type RouteConfig, type RouteTarget, route, targetsFor } from './routing.js';
 import type { Silences } from './silences.js';
 
 export type NotificationChange = AlertChange | 'repeat' | 'escalated';
@@ -26,7 +26,7 @@ export interface PolicyOptions {
 export interface Delivery {
   readonly alert: Alert;
   readonly change: NotificationChange;
-  readonly receivers: readonly string[];
+  readonly targets: readonly RouteTarget[];
 }
 
 export class NotificationPolicy {
@@ -36,11 +36,13 @@ export class NotificationPolicy {
     this.now = options.now ?? Date.now;
   }
 
-  /** Receivers for an alert change; empty when silenced or inhibited (counted). */
-  async receiversFor(alert: Alert, change: NotificationChange, open: Iterable<Alert>): Promise<string[]> {
+  /** Receivers (with their grouping) for an alert change; empty when silenced or inhibited (counted). */
+  async targetsFor(alert: Alert, change: NotificationChange, open: Iterable<Alert>): Promise<RouteTarget[]> {
     if (change === 'updated') return [];
     // Acknowledgements and resolutions go to whoever was told the alert was firing, and only to them.
-    if (change === 'acknowledged' || change === 'resolved') return this.options.store.notifiedReceivers(alert.id);
+    if (change === 'acknowledged' || change === 'resolved') {
+      return targetsFor(this.options.root, alert, await this.options.store.notifiedReceivers(alert.id));
+    }
     const silence = this.options.silences.silencing(alert);
     if (silence) {
       this.options.metrics.notificationsSuppressed.inc({ reason: 'silenced' });
@@ -51,7 +53,7 @@ export class NotificationPolicy {
       this.options.metrics.notificationsSuppressed.inc({ reason: 'inhibited' });
       return [];
     }
-    return route(this.options.root, alert).receivers;
+    return route(this.options.root, alert).targets;
   }
 
   /**
@@ -69,10 +71,10 @@ export class NotificationPolicy {
       // Repeats count from the latest notification, or from the opening when none was sent (silenced, inhibited).
       const last = alert.lastNotifiedAt ?? alert.createdAt;
       if (decision.repeatIntervalMillis > 0 && now - last >= decision.repeatIntervalMillis) {
-        const receivers = await this.receiversFor(alert, 'repeat', open);
+        const targets = await this.targetsFor(alert, 'repeat', open);
         alert.lastNotifiedAt = now;
         changed.push(alert);
-        if (receivers.length > 0) out.push({ alert, change: 'repeat', receivers });
+        if (targets.length > 0) out.push({ alert, change: 'repeat', targets });
       }
       for (const step of decision.escalations) {
         const key = step.receivers.join(',');
@@ -80,7 +82,7 @@ export class NotificationPolicy {
         alert.escalated = [...(alert.escalated ?? []), key];
         if (!changed.includes(alert)) changed.push(alert);
         if (this.options.silences.silencing(alert)) continue;
-        out.push({ alert, change: 'escalated', receivers: step.receivers });
+        out.push({ alert, change: 'escalated', targets: targetsFor(this.options.root, alert, step.receivers) });
         this.options.log.warn('alert escalated', { alert: alert.id, to: step.receivers });
       }
     }

@@ -196,3 +196,47 @@ describe('routing, silences, repeats and escalation on a running server', () => 
     }
   });
 });
+
+describe('grouping', () => {
+  test('alerts sharing the group-by labels go out together after groupWait; later ones wait for groupInterval', async () => {
+    const team = await startReceiver();
+    const server = await startTestServer({
+      notify: { receivers: [{ type: 'webhook', name: 'team', url: team.url, allowPrivateNetwork: true }] },
+      alerting: { route: { receiver: 'team', groupBy: ['rule'], groupWait: '400ms', groupInterval: '1500ms' } },
+    });
+    const fail = (address: string, prefix: string) =>
+      server.post('/v1/events', failedLogins(5, address, prefix, Date.now() - 1000), {
+        'content-type': 'application/x-ndjson',
+      });
+    try {
+      const started = Date.now();
+      await fail('203.0.113.151', 'a');
+      await fail('203.0.113.152', 'b');
+      const [first] = await team.waitFor(1, 5000);
+      assert.ok(first!.at - started >= 350, 'the group waited for more alerts');
+      const payload = JSON.parse(first!.body) as {
+        change: string;
+        group: { labels: Record<string, string>; alerts: { labels: Record<string, string> }[] };
+      };
+      assert.deepEqual(payload.group.labels, { rule: 'vigil-authn-brute-force' });
+      assert.deepEqual(
+        payload.group.alerts.map((a) => a.labels['client.address']).sort(),
+        ['203.0.113.151', '203.0.113.152'],
+        'one notification for both alerts',
+      );
+      await fail('203.0.113.153', 'c');
+      const [, second] = await team.waitFor(2, 5000);
+      assert.ok(second!.at - first!.at >= 1400, `groupInterval respected (${second!.at - first!.at} ms)`);
+      const later = JSON.parse(second!.body) as { group: { alerts: { labels: Record<string, string> }[] } };
+      assert.deepEqual(
+        later.group.alerts.map((a) => a.labels['client.address']),
+        ['203.0.113.153'],
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(team.received.length, 2);
+    } finally {
+      await server.stop();
+      await team.close();
+    }
+  });
+});

@@ -14,6 +14,12 @@ export interface RouteConfig {
   readonly continue: boolean;
   /** Re-send a firing, unacknowledged alert this often (0: never). Inherited. */
   readonly repeatIntervalMillis?: number;
+  /** Labels whose values form an aggregation group: alerts sharing them go out together. Inherited. */
+  readonly groupBy?: readonly string[];
+  /** How long a new group waits for more alerts before its first notification. Inherited; default 0. */
+  readonly groupWaitMillis?: number;
+  /** Least time between two notifications of one group. Inherited; default 0. */
+  readonly groupIntervalMillis?: number;
   /** Notify `escalation.receivers` when an alert is still unacknowledged this long after it opened. */
   readonly escalation?: { readonly afterMillis: number; readonly receivers: readonly string[] };
   readonly routes: readonly RouteConfig[];
@@ -25,9 +31,18 @@ export interface InhibitRule {
   readonly equal: readonly string[];
 }
 
+/** One receiver an alert goes to, with the grouping of the route that chose it. */
+export interface RouteTarget {
+  readonly receiver: string;
+  readonly groupBy?: readonly string[];
+  readonly groupWaitMillis: number;
+  readonly groupIntervalMillis: number;
+}
+
 /** What routing decided for one alert. */
 export interface RouteDecision {
   readonly receivers: string[];
+  readonly targets: RouteTarget[];
   readonly repeatIntervalMillis: number;
   readonly escalations: { afterMillis: number; receivers: readonly string[] }[];
 }
@@ -37,31 +52,58 @@ export function routingLabels(alert: Alert): Record<string, string> {
   return { ...alert.labels, tags: alert.tags.join(',') };
 }
 
+interface Inherited {
+  readonly receivers: readonly string[];
+  readonly repeat: number;
+  readonly groupBy: readonly string[] | undefined;
+  readonly groupWait: number;
+  readonly groupInterval: number;
+}
+
 export function route(root: RouteConfig, alert: Alert): RouteDecision {
   const labels = routingLabels(alert);
-  const receivers = new Set<string>();
+  const targets = new Map<string, RouteTarget>();
   const escalations: RouteDecision['escalations'] = [];
   let repeat = root.repeatIntervalMillis ?? 0;
-  const walk = (node: RouteConfig, inherited: readonly string[], inheritedRepeat: number): boolean => {
+  const walk = (node: RouteConfig, parent: Inherited): boolean => {
     if (!allMatch(node.matchers, labels)) return false;
-    const own = node.receivers.length > 0 ? node.receivers : inherited;
-    const nodeRepeat = node.repeatIntervalMillis ?? inheritedRepeat;
+    const own: Inherited = {
+      receivers: node.receivers.length > 0 ? node.receivers : parent.receivers,
+      repeat: node.repeatIntervalMillis ?? parent.repeat,
+      groupBy: node.groupBy ?? parent.groupBy,
+      groupWait: node.groupWaitMillis ?? parent.groupWait,
+      groupInterval: node.groupIntervalMillis ?? parent.groupInterval,
+    };
     let matchedChild = false;
     for (const child of node.routes) {
-      if (walk(child, own, nodeRepeat)) {
+      if (walk(child, own)) {
         matchedChild = true;
         if (!child.continue) break;
       }
     }
     if (!matchedChild) {
-      for (const r of own) receivers.add(r);
-      repeat = nodeRepeat;
+      for (const receiver of own.receivers) {
+        if (targets.has(receiver)) continue;
+        targets.set(receiver, {
+          receiver,
+          ...(own.groupBy ? { groupBy: own.groupBy } : {}),
+          groupWaitMillis: own.groupWait,
+          groupIntervalMillis: own.groupInterval,
+        });
+      }
+      repeat = own.repeat;
       if (node.escalation) escalations.push({ ...node.escalation });
     }
     return true;
   };
-  walk(root, root.receivers, repeat);
-  return { receivers: [...receivers], repeatIntervalMillis: repeat, escalations };
+  walk(root, { receivers: root.receivers, repeat, groupBy: undefined, groupWait: 0, groupInterval: 0 });
+  return { receivers: [...targets.keys()], targets: [...targets.values()], repeatIntervalMillis: repeat, escalations };
+}
+
+/** The targets for a given set of receivers (acknowledgements and resolutions), with their routes' grouping. */
+export function targetsFor(root: RouteConfig, alert: Alert, receivers: readonly string[]): RouteTarget[] {
+  const routed = new Map(route(root, alert).targets.map((t) => [t.receiver, t]));
+  return receivers.map((r) => routed.get(r) ?? { receiver: r, groupWaitMillis: 0, groupIntervalMillis: 0 });
 }
 
 /** Is `alert` muted by another open alert under these inhibition rules? */

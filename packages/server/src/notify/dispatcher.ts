@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Alert, alertToJson } from '../alerts/alert.js';
 import type { NotificationChange } from '../alerts/policy.js';
+import type { RouteTarget } from '../alerts/routing.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { NotificationRecord, Store } from '../store/store.js';
@@ -39,6 +40,7 @@ export class Dispatcher {
   private again = false;
   private closed = false;
   private readonly inFlight = new Set<string>();
+  private enqueueing: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: DispatcherOptions) {
     this.byName = new Map(options.notifiers.map((n) => [n.name, n]));
@@ -54,26 +56,75 @@ export class Dispatcher {
   }
 
   /**
-   * Record one notification per receiver for this alert change; resolves once they are durable. Without
-   * `receivers`, every configured receiver is notified of openings, acknowledgements and resolutions.
+   * Record the notifications of an alert change, one per target receiver; resolves once they are durable. Without
+   * `targets`, every configured receiver is notified at once of openings, acknowledgements and resolutions.
+   *
+   * A target whose route groups alerts (`groupBy`, `groupWait`, `groupInterval`) gets one notification per group:
+   * the first waits `groupWait` for more alerts to join; later changes wait until `groupInterval` after the group's
+   * previous notification. Until it is first attempted, a group's notification takes in every new change — the
+   * record is durable all along, so a restart loses nothing.
    */
-  async enqueue(alert: Alert, change: NotificationChange, receivers?: readonly string[]): Promise<void> {
-    const targets = receivers ?? (NOTIFIED.has(change) ? [...this.byName.keys()] : []);
-    if (targets.length === 0) return;
-    const payload: NotificationPayload = { version: 1, change, alert: alertToJson(alert) };
-    const text = JSON.stringify(payload);
+  enqueue(alert: Alert, change: NotificationChange, targets?: readonly (string | RouteTarget)[]): Promise<void> {
+    // One at a time: two changes of one group must not both create its pending notification.
+    const next = this.enqueueing.then(() => this.enqueueNow(alert, change, targets));
+    this.enqueueing = next.catch(() => {});
+    return next;
+  }
+
+  private async enqueueNow(
+    alert: Alert,
+    change: NotificationChange,
+    targets?: readonly (string | RouteTarget)[],
+  ): Promise<void> {
+    const list = (targets ?? (NOTIFIED.has(change) ? [...this.byName.keys()] : [])).map((t) =>
+      typeof t === 'string' ? { receiver: t, groupWaitMillis: 0, groupIntervalMillis: 0 } : t,
+    );
+    if (list.length === 0) return;
+    const json = alertToJson(alert);
     const now = this.now();
-    const records: NotificationRecord[] = targets.map((receiver) => ({
-      id: `ntf_${randomUUID()}`,
-      alertId: alert.id,
-      receiver,
-      payload: text,
-      state: 'pending',
-      attempts: 0,
-      nextAttemptAt: now,
-      createdAt: now,
-    }));
-    await this.options.store.addNotifications(records);
+    const records: NotificationRecord[] = [];
+    for (const target of list) {
+      const record = {
+        id: `ntf_${randomUUID()}`,
+        alertId: alert.id,
+        receiver: target.receiver,
+        state: 'pending' as const,
+        attempts: 0,
+        createdAt: now,
+      };
+      if (!target.groupBy && target.groupWaitMillis === 0) {
+        records.push({ ...record, payload: JSON.stringify({ version: 1, change, alert: json }), nextAttemptAt: now });
+        continue;
+      }
+      const groupLabels: Record<string, string> = {};
+      for (const l of target.groupBy ?? Object.keys(alert.labels)) groupLabels[l] = alert.labels[l] ?? '';
+      const groupKey = JSON.stringify(groupLabels);
+      const pending = await this.options.store.pendingGroupNotification(target.receiver, groupKey);
+      if (pending) {
+        const payload = JSON.parse(pending.payload) as NotificationPayload;
+        const alerts = (payload.group?.alerts ?? [payload.alert]).filter((a) => a.id !== json.id);
+        alerts.push(json);
+        const merged: NotificationPayload = {
+          version: 1,
+          change: payload.change === 'opened' || change === 'opened' ? 'opened' : change,
+          alert: json,
+          group: { key: groupKey, labels: groupLabels, alerts },
+        };
+        await this.options.store.updateNotificationPayload(pending.id, JSON.stringify(merged));
+        continue;
+      }
+      const last = await this.options.store.lastGroupNotificationAt(target.receiver, groupKey);
+      const due = last === undefined ? now + target.groupWaitMillis : Math.max(now, last + target.groupIntervalMillis);
+      const payload: NotificationPayload = {
+        version: 1,
+        change,
+        alert: json,
+        group: { key: groupKey, labels: groupLabels, alerts: [json] },
+      };
+      // A group's interval runs from when its notification goes out, so that is the time the record carries.
+      records.push({ ...record, createdAt: due, payload: JSON.stringify(payload), nextAttemptAt: due, groupKey });
+    }
+    if (records.length > 0) await this.options.store.addNotifications(records);
     this.kick();
   }
 

@@ -8,7 +8,10 @@ import type { NotificationChange } from '../alerts/policy.js';
 export interface NotificationPayload {
   readonly version: 1;
   readonly change: NotificationChange;
+  /** The alert whose change this is (for a group: the latest one). */
   readonly alert: AlertJson;
+  /** Present when the route groups alerts: every alert of the group that changed since its last notification. */
+  readonly group?: { readonly key: string; readonly labels: Record<string, string>; readonly alerts: AlertJson[] };
 }
 
 export interface SendResult {

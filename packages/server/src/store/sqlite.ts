@@ -64,7 +64,8 @@ CREATE TABLE IF NOT EXISTS notifications (
   attempts INTEGER NOT NULL,
   next_attempt_at INTEGER NOT NULL,
   last_error TEXT,
-  created_at INTEGER NOT NULL
+  created_at INTEGER NOT NULL,
+  group_key TEXT
 );
 CREATE TABLE IF NOT EXISTS alert_actions (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -119,6 +120,34 @@ function fromRow(row: { id: string; time: number; type: string; body: string }):
   return { id: row.id, time: row.time, type: row.type, attributes };
 }
 
+interface NotificationRow {
+  id: string;
+  alert_id: string;
+  receiver: string;
+  payload: string;
+  state: NotificationState;
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  created_at: number;
+  group_key: string | null;
+}
+
+function notificationFromRow(r: NotificationRow): NotificationRecord {
+  return {
+    id: r.id,
+    alertId: r.alert_id,
+    receiver: r.receiver,
+    payload: r.payload,
+    state: r.state,
+    attempts: r.attempts,
+    nextAttemptAt: r.next_attempt_at,
+    ...(r.last_error ? { lastError: r.last_error } : {}),
+    createdAt: r.created_at,
+    ...(r.group_key ? { groupKey: r.group_key } : {}),
+  };
+}
+
 export interface SqliteStoreOptions {
   readonly file: string;
   readonly synchronous?: 'FULL' | 'NORMAL';
@@ -139,6 +168,11 @@ export class SqliteStore implements Store {
     this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(MIGRATION);
+    // Databases written before notification grouping lack the column.
+    const columns = this.db.prepare('PRAGMA table_info(notifications)').all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'group_key'))
+      this.db.exec('ALTER TABLE notifications ADD COLUMN group_key TEXT');
+    this.db.exec('CREATE INDEX IF NOT EXISTS notifications_group ON notifications (receiver, group_key, created_at)');
     const version = this.db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as
       | { value: string }
       | undefined;
@@ -350,8 +384,8 @@ export class SqliteStore implements Store {
 
   async addNotifications(records: readonly NotificationRecord[]): Promise<void> {
     const insert = this.db.prepare(
-      `INSERT INTO notifications (id, alert_id, receiver, payload, state, attempts, next_attempt_at, last_error, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO notifications (id, alert_id, receiver, payload, state, attempts, next_attempt_at, last_error, created_at, group_key)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.db.transaction(() => {
       for (const r of records) {
@@ -365,6 +399,7 @@ export class SqliteStore implements Store {
           r.nextAttemptAt,
           r.lastError ?? null,
           r.createdAt,
+          r.groupKey ?? null,
         );
       }
     })();
@@ -375,28 +410,29 @@ export class SqliteStore implements Store {
       .prepare(
         `SELECT * FROM notifications WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, created_at LIMIT ?`,
       )
-      .all(now, limit) as {
-      id: string;
-      alert_id: string;
-      receiver: string;
-      payload: string;
-      state: NotificationState;
-      attempts: number;
-      next_attempt_at: number;
-      last_error: string | null;
-      created_at: number;
-    }[];
-    return rows.map((r) => ({
-      id: r.id,
-      alertId: r.alert_id,
-      receiver: r.receiver,
-      payload: r.payload,
-      state: r.state,
-      attempts: r.attempts,
-      nextAttemptAt: r.next_attempt_at,
-      ...(r.last_error ? { lastError: r.last_error } : {}),
-      createdAt: r.created_at,
-    }));
+      .all(now, limit) as NotificationRow[];
+    return rows.map(notificationFromRow);
+  }
+
+  async pendingGroupNotification(receiver: string, groupKey: string): Promise<NotificationRecord | undefined> {
+    const row = this.db
+      .prepare(
+        `SELECT * FROM notifications WHERE receiver = ? AND group_key = ? AND state = 'pending' AND attempts = 0
+         ORDER BY created_at DESC LIMIT 1`,
+      )
+      .get(receiver, groupKey) as NotificationRow | undefined;
+    return row ? notificationFromRow(row) : undefined;
+  }
+
+  async lastGroupNotificationAt(receiver: string, groupKey: string): Promise<number | undefined> {
+    const row = this.db
+      .prepare('SELECT max(created_at) AS at FROM notifications WHERE receiver = ? AND group_key = ?')
+      .get(receiver, groupKey) as { at: number | null };
+    return row.at ?? undefined;
+  }
+
+  async updateNotificationPayload(id: string, payload: string): Promise<void> {
+    this.db.prepare('UPDATE notifications SET payload = ? WHERE id = ? AND attempts = 0').run(payload, id);
   }
 
   async updateNotification(record: NotificationRecord): Promise<void> {

@@ -41,11 +41,14 @@ export interface NotificationRecord {
   readonly alertId: string;
   readonly receiver: string;
   /** What was sent: the alert as it was when the notification was created. */
-  readonly payload: string;
+  payload: string;
+  /** Aggregation group (receiver + group-by values) when the route groups alerts; changes merge while pending. */
+  readonly groupKey?: string;
   state: NotificationState;
   attempts: number;
   nextAttemptAt: number;
   lastError?: string;
+  /** When it was created; for a grouped notification, when the group is flushed (its interval runs from there). */
   readonly createdAt: number;
 }
 
@@ -113,6 +116,12 @@ export interface Store {
   addNotifications(records: readonly NotificationRecord[]): Promise<void>;
   dueNotifications(now: number, limit: number): Promise<NotificationRecord[]>;
   updateNotification(record: NotificationRecord): Promise<void>;
+  /** The group's notification that has not been attempted yet, if any (new changes merge into it). */
+  pendingGroupNotification(receiver: string, groupKey: string): Promise<NotificationRecord | undefined>;
+  /** When the group's latest notification was created (group_interval runs from it). */
+  lastGroupNotificationAt(receiver: string, groupKey: string): Promise<number | undefined>;
+  /** Replace the payload of a notification not attempted yet. */
+  updateNotificationPayload(id: string, payload: string): Promise<void>;
   countNotifications(state: NotificationState): Promise<number>;
   /** Store a new decision, setting its `version`; false (and nothing written) when its id is already stored. */
   insertDecision(decision: Decision): Promise<boolean>;
