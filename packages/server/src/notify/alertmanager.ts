@@ -137,7 +137,11 @@ export class AlertmanagerNotifier implements ReceiverNotifier {
 
   send(payload: NotificationPayload, _idempotencyKey: string): Promise<SendResult> {
     // Idempotent by nature: Alertmanager merges a re-posted alert with the same labels.
-    const body = JSON.stringify([alertmanagerAlert(payload, this.config, this.now())]);
+    // A grouped notification carries every alert of the group: Alertmanager gets them all in one post.
+    const alerts = payload.group?.alerts ?? [payload.alert];
+    const body = JSON.stringify(
+      alerts.map((alert) => alertmanagerAlert({ ...payload, alert }, this.config, this.now())),
+    );
     return this.http.post(new URL('api/v2/alerts', this.base), body, {
       'content-type': 'application/json',
       ...this.headers(),
