@@ -163,3 +163,30 @@ describe('delivery that loses nothing', () => {
     }
   });
 });
+
+test('an alert open at shutdown still resolves after a restart, and the resolve is delivered', async () => {
+  const receiver = await startReceiver();
+  const dataDir = tempDir();
+  const config = {
+    alerting: { resolveAfterMillis: 1500 },
+    notify: { receivers: [{ type: 'webhook', name: 'r', url: receiver.url, allowPrivateNetwork: true }] },
+  };
+  const first = await startTestServer(config, { dataDir, keepData: true });
+  await first.post('/v1/events', failedLogins(5, '203.0.113.80', 'u', Date.now() - 1000), {
+    'content-type': 'application/x-ndjson',
+  });
+  await receiver.waitFor(1);
+  await first.stop();
+
+  const second = await startTestServer(config, { dataDir });
+  try {
+    const [, resolved] = await receiver.waitFor(2, 8000);
+    const payload = JSON.parse(resolved!.body) as { change: string; alert: { status: string; endsAt?: string } };
+    assert.equal(payload.change, 'resolved');
+    assert.equal(payload.alert.status, 'resolved');
+    assert.ok(payload.alert.endsAt);
+  } finally {
+    await second.stop();
+    await receiver.close();
+  }
+});
