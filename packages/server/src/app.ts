@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { BEHAVIOUR_EVALUATOR_ID, type BehaviourDetector, EventTimeOrderer } from '@vigil/engine';
 import { AlertManager } from './alerts/manager.js';
 import { NotificationPolicy } from './alerts/policy.js';
+import { RoutingVersions } from './alerts/routing-versions.js';
 import { Silences } from './alerts/silences.js';
 import type { VigilConfig } from './config.js';
 import { type Credentials, resolveCredentials } from './credentials.js';
@@ -102,6 +103,14 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
     metrics,
     log,
   });
+  const routing = new RoutingVersions(
+    store,
+    new Set(config.notify.receivers.map((r) => r.name)),
+    config.alerting.routingSource,
+    (active) => policy.setRouting(active),
+    log,
+  );
+  await routing.load();
   alerts.onChange(async (alert, change) => {
     await dispatcher.enqueue(alert, change, await policy.targetsFor(alert, change, alerts.openAlerts()));
   });
@@ -109,6 +118,14 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
   // Response is opt-in: without response.enabled, alerts never become decisions (the API still lists none).
   const decisions = new DecisionService({ store, config: config.response, log, metrics });
   if (config.response.enabled) {
+    const routing = new RoutingVersions(
+      store,
+      new Set(config.notify.receivers.map((r) => r.name)),
+      config.alerting.routingSource,
+      (active) => policy.setRouting(active),
+      log,
+    );
+    await routing.load();
     alerts.onChange(async (alert, change) => {
       if (change === 'opened') await decisions.onAlertOpened(alert);
     });
@@ -170,6 +187,7 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
     pipeline,
     alerts,
     silences,
+    routing,
     openapi: loadOpenApi(config.enrich.openapi),
     baselines: () => engine.rules.find((r) => r.id === BEHAVIOUR_EVALUATOR_ID) as BehaviourDetector | undefined,
     store,

@@ -52,6 +52,8 @@ export interface VigilConfig {
     /** The routing tree; without one, every receiver hears of every alert. */
     readonly route: RouteConfig;
     readonly inhibitRules: readonly InhibitRule[];
+    /** The routing as written (route and inhibitRules), for the API that shows and versions it. */
+    readonly routingSource: RoutingSource;
   };
   readonly notify: {
     readonly receivers: readonly ReceiverConfig[];
@@ -280,6 +282,34 @@ function inhibitRule(raw: unknown, key: string): InhibitRule {
   return rule;
 }
 
+/** The routing as written: `alerting.route` and `alerting.inhibitRules`. */
+export interface RoutingSource {
+  readonly route?: unknown;
+  readonly inhibitRules?: readonly unknown[];
+}
+
+/**
+ * Validate routing (from the file, or from the API at run time) against the configured receiver names. Without a
+ * route, or a root route naming no receiver, every receiver hears of every alert.
+ */
+export function parseRouting(
+  source: RoutingSource,
+  receivers: ReadonlySet<string>,
+  prefix: string,
+): { route: RouteConfig; inhibitRules: InhibitRule[] } {
+  const configured = source.route === undefined ? undefined : routeConfig(source.route, `${prefix}.route`, receivers);
+  if (source.inhibitRules !== undefined && !Array.isArray(source.inhibitRules)) {
+    throw new ConfigError(`${prefix}.inhibitRules`, 'must be a list');
+  }
+  return {
+    route:
+      configured && configured.receivers.length > 0
+        ? configured
+        : { matchers: [], continue: false, routes: [], ...configured, receivers: [...receivers] },
+    inhibitRules: (source.inhibitRules ?? []).map((r, i) => inhibitRule(r, `${prefix}.inhibitRules[${i}]`)),
+  };
+}
+
 /** Build the configuration from a parsed YAML document and the environment. Pure: no file access. */
 export function buildConfig(raw: unknown, env: NodeJS.ProcessEnv, configFile?: string): VigilConfig {
   if (raw !== undefined && raw !== null && (typeof raw !== 'object' || Array.isArray(raw))) {
@@ -420,9 +450,11 @@ export function buildConfig(raw: unknown, env: NodeJS.ProcessEnv, configFile?: s
   }
 
   const alertingSection = root.section('alerting');
-  const rawRoute = alertingSection.raw('route');
-  const configuredRoute = rawRoute === undefined ? undefined : routeConfig(rawRoute, 'alerting.route', names);
-  const inhibitList = alertingSection.list('inhibitRules');
+  const routingSource: RoutingSource = {
+    route: alertingSection.raw('route'),
+    inhibitRules: alertingSection.list('inhibitRules').items,
+  };
+  const routing = parseRouting(routingSource, names, 'alerting');
   const alerting = {
     resolveAfterMillis: alertingSection.integer(
       'resolveAfterMillis',
@@ -432,11 +464,8 @@ export function buildConfig(raw: unknown, env: NodeJS.ProcessEnv, configFile?: s
     ),
     maxEvidence: alertingSection.integer('maxEvidence', DEFAULTS.maxEvidence, 1, 10_000),
     // Without a route, or a root route naming no receiver, every receiver hears of every alert.
-    route:
-      configuredRoute && configuredRoute.receivers.length > 0
-        ? configuredRoute
-        : { matchers: [], continue: false, routes: [], ...configuredRoute, receivers: [...names] },
-    inhibitRules: inhibitList.items.map((r, i) => inhibitRule(r, `${inhibitList.key}[${i}]`)),
+    ...routing,
+    routingSource,
   };
   alertingSection.done();
 

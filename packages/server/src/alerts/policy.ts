@@ -31,9 +31,19 @@ export interface Delivery {
 
 export class NotificationPolicy {
   private readonly now: () => number;
+  private root: RouteConfig;
+  private inhibitRules: readonly InhibitRule[];
 
   constructor(private readonly options: PolicyOptions) {
     this.now = options.now ?? Date.now;
+    this.root = options.root;
+    this.inhibitRules = options.inhibitRules;
+  }
+
+  /** Routing changed at run time (a new version through the API): applies to every change from now on. */
+  setRouting(routing: { route: RouteConfig; inhibitRules: readonly InhibitRule[] }): void {
+    this.root = routing.route;
+    this.inhibitRules = routing.inhibitRules;
   }
 
   /** Receivers (with their grouping) for an alert change; empty when silenced or inhibited (counted). */
@@ -41,7 +51,7 @@ export class NotificationPolicy {
     if (change === 'updated') return [];
     // Acknowledgements and resolutions go to whoever was told the alert was firing, and only to them.
     if (change === 'acknowledged' || change === 'resolved') {
-      return targetsFor(this.options.root, alert, await this.options.store.notifiedReceivers(alert.id));
+      return targetsFor(this.root, alert, await this.options.store.notifiedReceivers(alert.id));
     }
     const silence = this.options.silences.silencing(alert);
     if (silence) {
@@ -49,11 +59,11 @@ export class NotificationPolicy {
       this.options.log.info('notification silenced', { alert: alert.id, silence: silence.id });
       return [];
     }
-    if (isInhibited(alert, open, this.options.inhibitRules)) {
+    if (isInhibited(alert, open, this.inhibitRules)) {
       this.options.metrics.notificationsSuppressed.inc({ reason: 'inhibited' });
       return [];
     }
-    return route(this.options.root, alert).targets;
+    return route(this.root, alert).targets;
   }
 
   /**
@@ -67,7 +77,7 @@ export class NotificationPolicy {
     const changed: Alert[] = [];
     for (const alert of open) {
       if (alert.status !== 'firing') continue;
-      const decision = route(this.options.root, alert);
+      const decision = route(this.root, alert);
       // Repeats count from the latest notification, or from the opening when none was sent (silenced, inhibited).
       const last = alert.lastNotifiedAt ?? alert.createdAt;
       if (decision.repeatIntervalMillis > 0 && now - last >= decision.repeatIntervalMillis) {
@@ -82,7 +92,7 @@ export class NotificationPolicy {
         alert.escalated = [...(alert.escalated ?? []), key];
         if (!changed.includes(alert)) changed.push(alert);
         if (this.options.silences.silencing(alert)) continue;
-        out.push({ alert, change: 'escalated', targets: targetsFor(this.options.root, alert, step.receivers) });
+        out.push({ alert, change: 'escalated', targets: targetsFor(this.root, alert, step.receivers) });
         this.options.log.warn('alert escalated', { alert: alert.id, to: step.receivers });
       }
     }

@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { BehaviourDetector } from '@vigil/engine';
 import type { Actor, AlertManager } from '../alerts/manager.js';
+import { type RoutingVersions, routingVersionToJson } from '../alerts/routing-versions.js';
 import type { Silences } from '../alerts/silences.js';
 import { endpointBaseline, listEndpoints, markFalsePositive, principalProfile } from '../api/baselines.js';
 import { buildInventory } from '../api/inventory.js';
@@ -36,6 +37,7 @@ export interface HttpDeps {
   readonly pipeline: Pipeline;
   readonly alerts: AlertManager;
   readonly silences: Silences;
+  readonly routing: RoutingVersions;
   /** The imported OpenAPI document, if any (for the inventory). */
   readonly openapi?: unknown;
   /** The running behaviour detector, when baselines are on. */
@@ -180,6 +182,25 @@ export function createHttpServer(deps: HttpDeps): Server {
       const body = await readBody(req, 64 * 1024);
       const who = actorOf(body, req);
       sendJson(res, 200, await markFalsePositive({ ...deps, store }, p.id!, who, jsonBody(body)));
+    })
+    .add(
+      'GET',
+      '/api/v1/alerting/routing',
+      api(async () => routingVersionToJson(deps.routing.current())),
+    )
+    .add(
+      'GET',
+      '/api/v1/alerting/routing/versions',
+      api(async () => ({ versions: (await deps.routing.history()).map(routingVersionToJson) })),
+    )
+    .add('PUT', '/api/v1/alerting/routing', async (req, res) => {
+      tokens.require(req, 'api');
+      const body = await readBody(req, 256 * 1024);
+      sendJson(res, 200, routingVersionToJson(await deps.routing.update(jsonBody(body), actorOf(body, req))));
+    })
+    .add('DELETE', '/api/v1/alerting/routing', async (req, res) => {
+      tokens.require(req, 'api');
+      sendJson(res, 200, routingVersionToJson(await deps.routing.reset(actorOf(await readBody(req, 64 * 1024), req))));
     })
     .add(
       'GET',

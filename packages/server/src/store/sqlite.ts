@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import { type SecurityEvent, toCanonical } from '@vigil/schema';
 import Database from 'better-sqlite3';
 import { type Alert, type AlertJson, alertFromJson, alertToJson } from '../alerts/alert.js';
+import type { RoutingVersion } from '../alerts/routing-versions.js';
 import type { Silence } from '../alerts/silences.js';
 import type { Decision } from '../decisions/decision.js';
 import type {
@@ -78,6 +79,7 @@ CREATE TABLE IF NOT EXISTS alert_actions (
 );
 CREATE INDEX IF NOT EXISTS alert_actions_alert ON alert_actions (alert_id, seq);
 CREATE TABLE IF NOT EXISTS silences (id TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS routing_versions (version INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS notifications_alert ON notifications (alert_id);
 CREATE INDEX IF NOT EXISTS notifications_due ON notifications (state, next_attempt_at);
 CREATE TABLE IF NOT EXISTS decisions (
@@ -363,6 +365,19 @@ export class SqliteStore implements Store {
   async openAlerts(): Promise<Alert[]> {
     const rows = this.db.prepare(`SELECT body FROM alerts WHERE status != 'resolved'`).all() as { body: string }[];
     return rows.map((r) => alertFromJson(JSON.parse(r.body) as AlertJson));
+  }
+
+  async saveRoutingVersion(version: Omit<RoutingVersion, 'version'>): Promise<number> {
+    const info = this.db.prepare('INSERT INTO routing_versions (body) VALUES (?)').run(JSON.stringify(version));
+    return Number(info.lastInsertRowid);
+  }
+
+  async routingVersions(): Promise<RoutingVersion[]> {
+    const rows = this.db.prepare('SELECT version, body FROM routing_versions ORDER BY version').all() as {
+      version: number;
+      body: string;
+    }[];
+    return rows.map((r) => ({ ...JSON.parse(r.body), version: r.version }));
   }
 
   async saveSilence(silence: Silence): Promise<void> {

@@ -5,6 +5,7 @@
  */
 import type { SecurityEvent } from '@vigil/schema';
 import type { Alert, AlertStatus } from '../alerts/alert.js';
+import type { RoutingVersion } from '../alerts/routing-versions.js';
 import type { Silence } from '../alerts/silences.js';
 import type { Decision, DecisionScope } from '../decisions/decision.js';
 
@@ -109,6 +110,8 @@ export interface Store {
   alertActions(alertId: string): Promise<AlertAction[]>;
   /** Alerts not yet resolved: restored into the alert manager on start. */
   openAlerts(): Promise<Alert[]>;
+  saveRoutingVersion(version: Omit<RoutingVersion, 'version'>): Promise<number>;
+  routingVersions(): Promise<RoutingVersion[]>;
   saveSilence(silence: Silence): Promise<void>;
   listSilences(): Promise<Silence[]>;
   /** Receivers that were sent (or are being sent) a notification of this alert. */
