@@ -37,6 +37,14 @@ const DETECTORS: readonly Detector[] = [
 const INERT = /^[\w@-]*$/;
 /** Keys (parameter names) are inspected when they hold anything beyond the characters of ordinary names. */
 const PLAIN_KEY = /^[\w.-]*$/;
+/**
+ * A path of plain segments (`/api/v1/orders/123`, `/static/app.min.js`): letters, digits and `_ @ ~ + -`, dots only
+ * inside a segment, so no `..`, no percent-encoding, no quotes or brackets — nothing any detector could fire on.
+ * Checked first because almost every request path looks like this and the full detectors cost far more.
+ */
+const PLAIN_PATH = /^(?:\/[\w@~+-]+(?:\.[\w@~+-]+)*)*\/?$/;
+/** Plain paths that still name files an attacker reads through traversal or inclusion. */
+const SENSITIVE_SEGMENT = /(?:^|\/)(?:etc|proc|windows|winnt|boot\.ini|win\.ini)(?:\/|$)/i;
 
 /**
  * Inspect one value for attack payloads.
@@ -136,8 +144,9 @@ export function inspectRequest(view: RequestView): RequestInspection {
   const add = (location: string, found: readonly PayloadFinding[]): void => {
     for (const f of found) findings.push({ ...f, location });
   };
-  if (view.path !== undefined && view.path !== '' && view.path !== '/') {
-    add('path', detectPayload(view.path, { location: 'path' }));
+  const path = view.path;
+  if (path !== undefined && path !== '' && path !== '/' && !(PLAIN_PATH.test(path) && !SENSITIVE_SEGMENT.test(path))) {
+    add('path', detectPayload(path, { location: 'path' }));
   }
   if (view.query !== undefined && view.query !== '') {
     for (const [key, value] of parseQueryString(view.query)) {
