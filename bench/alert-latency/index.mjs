@@ -1,17 +1,18 @@
 // Alert latency: time from sending the event that completes a rule to the notification arriving at a webhook
 // receiver on loopback, with notifications sent at once (no grouping wait), on the embedded default
 // configuration, under a background load of ~10,000 events per second. Prints p50 and p99.
-import { rmSync } from 'node:fs';
+// The server runs as its own process (`vigil start`), as in production; load, probes and the receiver run here.
+import { spawn } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildConfig, startVigil } from '../../packages/server/dist/index.js';
+import { fileURLToPath } from 'node:url';
 import { figure, report } from '../lib.mjs';
 
 const LOAD_EVENTS_PER_S = Number(process.env.BENCH_LOAD ?? 10_000);
 const PROBES = Number(process.env.BENCH_PROBES ?? 60);
 const PROBE_EVERY_MS = 150;
-const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
 const arrivals = new Map();
 const receiver = createServer((req, res) => {
@@ -31,17 +32,36 @@ await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
 const hook = `http://127.0.0.1:${receiver.address().port}/hook`;
 
 const dataDir = join(tmpdir(), `vigil-bench-latency-${process.pid}`);
-const ingest = 'bench-latency-ingest-0123456789';
-const config = buildConfig(
-  {
-    server: { port: 0 },
-    notify: { receivers: [{ type: 'webhook', name: 'bench', url: hook, allowPrivateNetwork: true }] },
-  },
-  { VIGIL_DATA_DIR: dataDir, VIGIL_INGEST_TOKEN: ingest, VIGIL_API_TOKEN: 'bench-latency-api-0123456789' },
+mkdirSync(dataDir, { recursive: true });
+const configFile = join(dataDir, 'vigil.config.yaml');
+writeFileSync(
+  configFile,
+  `notify:\n  receivers:\n    - { type: webhook, name: bench, url: "${hook}", allowPrivateNetwork: true }\n`,
 );
-const server = await startVigil(config, { log: silent });
+const ingest = 'bench-latency-ingest-0123456789';
+const bin = fileURLToPath(new URL('../../packages/server/bin/vigil.js', import.meta.url));
+const child = spawn(process.execPath, [bin, 'start'], {
+  env: {
+    ...process.env,
+    VIGIL_CONFIG: configFile,
+    VIGIL_PORT: '0',
+    VIGIL_DATA_DIR: dataDir,
+    VIGIL_INGEST_TOKEN: ingest,
+    VIGIL_API_TOKEN: 'bench-latency-api-0123456789',
+  },
+  stdio: ['ignore', 'pipe', 'ignore'],
+});
+const serverUrl = await new Promise((resolve, reject) => {
+  let out = '';
+  child.stdout.on('data', (c) => {
+    out += c;
+    const m = /listening on (http:\/\/\S+)/.exec(out);
+    if (m) resolve(m[1]);
+  });
+  child.once('exit', (code) => reject(new Error(`vigil start exited with ${code}`)));
+});
 const post = (lines) =>
-  fetch(`${server.url}/v1/events`, {
+  fetch(`${serverUrl}/v1/events`, {
     method: 'POST',
     headers: { authorization: `Bearer ${ingest}`, 'content-type': 'application/x-ndjson' },
     body: lines.join('\n'),
@@ -101,7 +121,8 @@ while (arrivals.size < PROBES && performance.now() < deadline) await new Promise
 running = false;
 await Promise.all(senders);
 const loadSeconds = (performance.now() - loadStarted) / 1000;
-await server.close();
+child.kill('SIGTERM');
+await new Promise((r) => child.once('exit', r));
 receiver.close();
 rmSync(dataDir, { recursive: true, force: true });
 
@@ -122,7 +143,7 @@ await report(
   {
     probes: PROBES,
     targetLoadEventsPerS: LOAD_EVENTS_PER_S,
-    latenessMillis: config.detection.latenessMillis,
+    latenessMillis: 500,
     grouping: 'none (sent at once)',
   },
 );
