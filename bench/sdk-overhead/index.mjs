@@ -1,28 +1,32 @@
 // SDK overhead: requests per second of the same Express and Fastify apps, bare, with Vigil, and with the usual
 // request logger (pino-http for Express, Fastify's own pino logger for Fastify) writing to /dev/null, in one run.
 //
-// - Each app variant runs in its own process (app.mjs); the load comes from autocannon in this process, over
-//   loopback with keep-alive: CONNECTIONS connections for DURATION_S seconds per measurement.
+// - Each app variant runs in its own process (app.mjs); the load comes from autocannon in a third process
+//   (load.mjs), over loopback with keep-alive: CONNECTIONS connections for DURATION_S seconds per measurement.
 // - The Vigil variant sends every event to a minimal collector in this process, which drains the request and
 //   answers 200 like the real one, so what is measured is the SDK's cost in the app, not the collector's ingest
 //   cost competing for the same cores (that has its own benchmark, `ingest`).
 // - Variants are interleaved: every round measures every (framework, route, variant) in a shuffled order; the
 //   figure is the median over the rounds.
-// - Next to req/s, the app process's CPU time per request (`*_cpu_per_request`, µs): on a machine shared with other
-//   work, throughput moves with the neighbours' load, CPU time per request much less.
+// - Next to req/s, the app process's CPU time per request (`*_cpu_per_request`, µs, median over rounds; and
+//   `*_cpu_per_request_min`, the least contended round): on a machine shared with other work, throughput moves with
+//   the neighbours' load, CPU time per request much less. `*_cpu_ratio` is bare CPU / variant CPU per request, the
+//   throughput ratio a CPU-bound app would see.
 //
 // Environment: BENCH_SDK_ROUNDS (default 3), BENCH_SDK_DURATION_S (default 5), BENCH_SDK_CONNECTIONS (default 50).
-import { fork } from 'node:child_process';
+import { execFile, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
+import { promisify } from 'node:util';
 import { figure, ratio, report } from '../lib.mjs';
 
 const ROUNDS = Number(process.env.BENCH_SDK_ROUNDS ?? 3);
 const DURATION_S = Number(process.env.BENCH_SDK_DURATION_S ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_SDK_CONNECTIONS ?? 50);
 const FRAMEWORKS = ['express', 'fastify'];
+const LOAD = fileURLToPath(new URL('./load.mjs', import.meta.url));
+const run = promisify(execFile);
 const VARIANTS = ['bare', 'vigil', 'pino'];
 const ROUTES = {
   hello: { method: 'GET', path: '/hello' },
@@ -80,22 +84,24 @@ async function startApp(framework, variant, collectorUrl) {
 async function load(app, route, durationS) {
   const spec = ROUTES[route];
   const cpuBefore = await app.ask('cpu');
-  const result = await autocannon({
+  const options = {
     url: `${app.url}${spec.path}`,
     method: spec.method,
     headers: spec.headers,
     body: spec.body,
     connections: CONNECTIONS,
     duration: durationS,
-  });
+  };
+  const { stdout } = await run(process.execPath, [LOAD, JSON.stringify(options)], { maxBuffer: 1 << 20 });
+  const result = JSON.parse(stdout);
   if (result.errors > 0 || result.non2xx > 0) {
     throw new Error(`${app.framework}/${app.variant}/${route}: ${result.errors} errors, ${result.non2xx} non-2xx`);
   }
   const cpuAfter = await app.ask('cpu');
   const cpuMicros = cpuAfter.user - cpuBefore.user + (cpuAfter.system - cpuBefore.system);
   return {
-    rate: result.requests.total / (result.duration || durationS),
-    cpuPerRequest: cpuMicros / result.requests.total,
+    rate: result.requests / (result.durationS || durationS),
+    cpuPerRequest: cpuMicros / result.requests,
   };
 }
 
@@ -147,12 +153,22 @@ try {
           median(cpu.get(`${framework}_${route}_${variant}`)),
           'µs',
         );
+      const cpuMinOf = (variant) =>
+        figure(
+          `${framework}_${route}_${variant}_cpu_per_request_min`,
+          Math.min(...cpu.get(`${framework}_${route}_${variant}`)),
+          'µs',
+        );
       const bare = rate('bare');
-      figures.push(bare, cpuOf('bare'));
+      const bareCpu = cpuOf('bare');
+      figures.push(bare, bareCpu, cpuMinOf('bare'));
       for (const variant of ['vigil', 'pino']) {
         const r = rate(variant);
-        figures.push(r, cpuOf(variant));
+        const c = cpuOf(variant);
+        figures.push(r, c, cpuMinOf(variant));
         ratios.push(ratio(`${framework}_${route}_${variant}_ratio`, r, bare));
+        // Inverted on purpose: less CPU per request is better, like more requests per second.
+        figures.push(ratio(`${framework}_${route}_${variant}_cpu_ratio`, bareCpu, c));
       }
     }
   }

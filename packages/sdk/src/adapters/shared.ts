@@ -47,32 +47,100 @@ export interface ResponseTracking {
   bytes(): number;
 }
 
+/** What a tracked response carries per tracking: its byte count, the functions it wraps, what to call at the end. */
+interface Tracking {
+  count: number;
+  readonly write: (...args: unknown[]) => boolean;
+  readonly end: (...args: unknown[]) => unknown;
+  readonly onEnd: () => void;
+}
+
+type Tracked = NodeResponseLike & Record<symbol, Tracking | undefined>;
+
+/**
+ * The `write` and `end` functions tracked responses get: the same pair for every response, reading that response's
+ * own state from a symbol property. A pair of fresh closures per response, which this replaced, kept each response's
+ * graph (request, reply, state) alive long enough to be promoted out of the young generation: measured under load on
+ * Fastify, about 2.7 KB promoted per request and several µs of garbage collection, more than everything else the
+ * adapter does. A response tracked twice (two clients, a middleware mounted twice), possibly with another wrapper in
+ * between (compression), gets a second layer with its own symbol, so each layer finds its own state however the
+ * calls interleave.
+ */
+interface Layer {
+  readonly key: symbol;
+  readonly write: (this: Tracked, ...args: unknown[]) => boolean;
+  readonly end: (this: Tracked, ...args: unknown[]) => unknown;
+}
+
+const layers: Layer[] = [];
+const trackedFunctions = new Set<unknown>();
+
+function layer(index: number): Layer {
+  let found = layers[index];
+  if (found === undefined) {
+    const key = Symbol(`vigil.responseTracking.${index}`);
+    found = {
+      key,
+      write(...args) {
+        const tracking = this[key];
+        if (tracking === undefined) return originalOf(this, 'write').apply(this, args) as boolean;
+        tracking.count += safeChunkBytes(args[0], args[1]);
+        return tracking.write.apply(this, args);
+      },
+      end(...args) {
+        const tracking = this[key];
+        if (tracking === undefined) return originalOf(this, 'end').apply(this, args);
+        if (typeof args[0] !== 'function') tracking.count += safeChunkBytes(args[0], args[1]);
+        try {
+          tracking.onEnd();
+        } catch {
+          // the app's response must end whatever happens here
+        }
+        return tracking.end.apply(this, args);
+      },
+    };
+    trackedFunctions.add(found.write);
+    trackedFunctions.add(found.end);
+    layers[index] = found;
+  }
+  return found;
+}
+
+function safeChunkBytes(chunk: unknown, encoding: unknown): number {
+  try {
+    return chunkBytes(chunk, encoding);
+  } catch {
+    return 0; // counting is best effort
+  }
+}
+
+/** The method a tracked function stands in for, when it is called on an object that is not a tracked response. */
+function originalOf(target: object, name: 'write' | 'end'): (...args: unknown[]) => unknown {
+  let proto = Object.getPrototypeOf(target) as Record<string, unknown> | null;
+  while (proto !== null) {
+    const method = proto[name];
+    if (typeof method === 'function' && !trackedFunctions.has(method)) return method as (...args: unknown[]) => unknown;
+    proto = Object.getPrototypeOf(proto) as Record<string, unknown> | null;
+  }
+  return () => false;
+}
+
 /**
  * Count body bytes by wrapping this response's own `write` and `end` (the prototype is untouched), call `onEnd` when
  * the app ends the response (the moment the route is still known), and `onDone` once when it finished or closed.
  */
 export function trackResponse(res: NodeResponseLike, onEnd: () => void, onDone: () => void): ResponseTracking {
-  let bytes = 0;
+  const tracked = res as Tracked;
+  // An own-property check: a miss through the prototype chain is slow where a framework swapped the prototype
+  // (Express gives every response its app's prototype, which V8 keeps in dictionary mode).
+  let index = 0;
+  while (Object.hasOwn(res, layer(index).key)) index++;
+  const { key, write, end } = layer(index);
+  const tracking: Tracking = { count: 0, write: res.write, end: res.end, onEnd };
+  tracked[key] = tracking;
+  res.write = write;
+  res.end = end;
   let done = false;
-  const write = res.write;
-  const end = res.end;
-  res.write = function (this: unknown, ...args: unknown[]) {
-    try {
-      bytes += chunkBytes(args[0], args[1]);
-    } catch {
-      // counting is best effort
-    }
-    return write.apply(this, args);
-  };
-  res.end = function (this: unknown, ...args: unknown[]) {
-    try {
-      if (typeof args[0] !== 'function') bytes += chunkBytes(args[0], args[1]);
-      onEnd();
-    } catch {
-      // the app's response must end whatever happens here
-    }
-    return end.apply(this, args);
-  };
   const finish = () => {
     if (done) return;
     done = true;
@@ -80,7 +148,7 @@ export function trackResponse(res: NodeResponseLike, onEnd: () => void, onDone: 
   };
   res.once('finish', finish);
   res.once('close', finish);
-  return { bytes: () => bytes };
+  return { bytes: () => tracking.count };
 }
 
 /** A response's Content-Length as a number, if it has a valid one. */
