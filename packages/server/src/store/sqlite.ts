@@ -194,6 +194,7 @@ export class SqliteStore implements Store {
     );
     this.appendTx = this.db.transaction((events: readonly SecurityEvent[]) => {
       let head = this.head;
+      let sequence = this.sequence;
       let stored = 0;
       const duplicateIndexes: number[] = [];
       for (const [index, event] of events.entries()) {
@@ -213,14 +214,15 @@ export class SqliteStore implements Store {
         if (info.changes === 1) {
           head = hash;
           stored++;
-          this.sequence = Number(info.lastInsertRowid);
+          sequence = Number(info.lastInsertRowid);
         } else {
           duplicateIndexes.push(index);
         }
       }
-      // Only move the in-memory head once the transaction body has run; a throw rolls both back.
+      // Only move the in-memory head and sequence once the transaction body has run: a throw rolls back both.
       this.head = head;
-      return { stored, duplicates: duplicateIndexes.length, duplicateIndexes, lastSequence: this.sequence };
+      this.sequence = sequence;
+      return { stored, duplicates: duplicateIndexes.length, duplicateIndexes, lastSequence: sequence };
     });
     this.saveAlertsTx = this.prepareAlertWrites();
   }
