@@ -126,8 +126,8 @@ const COMPARISONS = new Set([
   'glob',
 ]);
 
-/** Functions and procedures only a database has: a call of one of them in a parameter is SQL. */
-const SQL_FUNCTIONS = new Set([
+/** Functions and procedures whose call is SQL wherever it appears: no ordinary text has them. */
+const SQL_ONLY_FUNCTIONS = new Set([
   'sleep',
   'benchmark',
   'pg_sleep',
@@ -139,6 +139,32 @@ const SQL_FUNCTIONS = new Set([
   'concat_ws',
   'substring_index',
   'make_set',
+  'name_const',
+  'gtid_subset',
+  'ctxsys.drithsx.sn',
+  'dbms_pipe.receive_message',
+  'dbms_lock.sleep',
+  'utl_inaddr.get_host_address',
+  'utl_http.request',
+  'regexp_substring',
+  'is_srvrolemember',
+  'openrowset',
+  'opendatasource',
+  'xp_cmdshell',
+  'sp_executesql',
+  'pg_read_file',
+  'lo_import',
+  'sqlite_version',
+  'load_extension',
+  'xmltype',
+]);
+
+/**
+ * Functions and procedures only a database has: a call of one of them in a parameter is SQL. Beyond
+ * {@link SQL_ONLY_FUNCTIONS} these are also common words, so they count only in SQL context.
+ */
+const SQL_FUNCTIONS = new Set([
+  ...SQL_ONLY_FUNCTIONS,
   'elt',
   'ascii',
   'ord',
@@ -172,35 +198,17 @@ const SQL_FUNCTIONS = new Set([
   'floor',
   'exp',
   'row',
-  'name_const',
   'json_keys',
-  'gtid_subset',
   'polygon',
   'multipoint',
   'geometrycollection',
   'linestring',
-  'xmltype',
-  'ctxsys.drithsx.sn',
-  'dbms_pipe.receive_message',
-  'dbms_lock.sleep',
-  'utl_inaddr.get_host_address',
-  'utl_http.request',
-  'regexp_substring',
   'generate_series',
-  'is_srvrolemember',
   'db_name',
   'object_id',
-  'openrowset',
-  'opendatasource',
-  'xp_cmdshell',
-  'sp_executesql',
   'sp_password',
   'waitfor',
   'bin',
-  'pg_read_file',
-  'lo_import',
-  'sqlite_version',
-  'load_extension',
   'instr',
   'locate',
   'position',
@@ -619,39 +627,6 @@ function anywhere(tokens: readonly Token[], text: string): Hit | undefined {
   }
   return undefined;
 }
-
-/** Of {@link SQL_FUNCTIONS}, those whose call is SQL wherever it appears (the rest are common words too). */
-const SQL_ONLY_FUNCTIONS = new Set([
-  'sleep',
-  'benchmark',
-  'pg_sleep',
-  'randomblob',
-  'extractvalue',
-  'updatexml',
-  'load_file',
-  'group_concat',
-  'concat_ws',
-  'substring_index',
-  'make_set',
-  'name_const',
-  'gtid_subset',
-  'ctxsys.drithsx.sn',
-  'dbms_pipe.receive_message',
-  'dbms_lock.sleep',
-  'utl_inaddr.get_host_address',
-  'utl_http.request',
-  'regexp_substring',
-  'is_srvrolemember',
-  'openrowset',
-  'opendatasource',
-  'xp_cmdshell',
-  'sp_executesql',
-  'pg_read_file',
-  'lo_import',
-  'sqlite_version',
-  'load_extension',
-  'xmltype',
-]);
 
 function judge(text: string): Hit | undefined {
   const plain = tokenize(text);

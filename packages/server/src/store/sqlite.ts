@@ -259,24 +259,14 @@ export class SqliteStore implements Store {
     if (query.clientAddress) where.push('client_address = ?') && params.push(query.clientAddress);
     if (query.userId) where.push('user_id = ?') && params.push(query.userId);
     if (query.route) where.push('route = ?') && params.push(query.route);
-    const cursor = decodeCursor(query.cursor);
-    if (cursor) {
-      where.push('(time < ? OR (time = ? AND seq < ?))');
-      params.push(Number(cursor[0]), Number(cursor[0]), Number(cursor[1]));
-    }
-    const sql = `SELECT seq, id, time, type, body FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY time DESC, seq DESC LIMIT ?`;
-    const rows = this.db.prepare(sql).all(...params, query.limit + 1) as {
+    const { rows, nextCursor } = this.newestFirst<{
       seq: number;
       id: string;
       time: number;
       type: string;
       body: string;
-    }[];
-    const more = rows.length > query.limit;
-    const page = more ? rows.slice(0, query.limit) : rows;
-    const last = page[page.length - 1];
-    return { items: page.map(fromRow), ...(more && last ? { nextCursor: encodeCursor([last.time, last.seq]) } : {}) };
+    }>({ columns: 'seq, id, time, type, body', table: 'events', time: 'time', tie: 'seq' }, where, params, query);
+    return { items: rows.map(fromRow), ...(nextCursor ? { nextCursor } : {}) };
   }
 
   async lastSequence(): Promise<number> {
@@ -344,23 +334,15 @@ export class SqliteStore implements Store {
     const params: (string | number)[] = [];
     if (query.status) where.push('status = ?') && params.push(query.status);
     if (query.ruleId) where.push('rule_id = ?') && params.push(query.ruleId);
-    const cursor = decodeCursor(query.cursor);
-    if (cursor) {
-      where.push('(starts_at < ? OR (starts_at = ? AND id < ?))');
-      params.push(Number(cursor[0]), Number(cursor[0]), String(cursor[1]));
-    }
-    const rows = this.db
-      .prepare(
-        `SELECT id, starts_at, body FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-         ORDER BY starts_at DESC, id DESC LIMIT ?`,
-      )
-      .all(...params, query.limit + 1) as { id: string; starts_at: number; body: string }[];
-    const more = rows.length > query.limit;
-    const page = more ? rows.slice(0, query.limit) : rows;
-    const last = page[page.length - 1];
+    const { rows, nextCursor } = this.newestFirst<{ body: string }>(
+      { columns: 'id, starts_at, body', table: 'alerts', time: 'starts_at', tie: 'id' },
+      where,
+      params,
+      query,
+    );
     return {
-      items: page.map((r) => alertFromJson(JSON.parse(r.body) as AlertJson)),
-      ...(more && last ? { nextCursor: encodeCursor([last.starts_at, last.id]) } : {}),
+      items: rows.map((r) => alertFromJson(JSON.parse(r.body) as AlertJson)),
+      ...(nextCursor ? { nextCursor } : {}),
     };
   }
 
@@ -512,24 +494,13 @@ export class SqliteStore implements Store {
     if (query.activeAt !== undefined) where.push('revoked = 0 AND expires_at > ?') && params.push(query.activeAt);
     if (query.createdSince !== undefined) where.push('created_at >= ?') && params.push(query.createdSince);
     if (query.excludeRevoked) where.push('revoked = 0');
-    const cursor = decodeCursor(query.cursor);
-    if (cursor) {
-      where.push('(created_at < ? OR (created_at = ? AND id < ?))');
-      params.push(Number(cursor[0]), Number(cursor[0]), String(cursor[1]));
-    }
-    const rows = this.db
-      .prepare(
-        `SELECT id, created_at, body FROM decisions ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-         ORDER BY created_at DESC, id DESC LIMIT ?`,
-      )
-      .all(...params, query.limit + 1) as { id: string; created_at: number; body: string }[];
-    const more = rows.length > query.limit;
-    const page = more ? rows.slice(0, query.limit) : rows;
-    const last = page[page.length - 1];
-    return {
-      items: page.map((r) => JSON.parse(r.body) as Decision),
-      ...(more && last ? { nextCursor: encodeCursor([last.created_at, last.id]) } : {}),
-    };
+    const { rows, nextCursor } = this.newestFirst<{ body: string }>(
+      { columns: 'id, created_at, body', table: 'decisions', time: 'created_at', tie: 'id' },
+      where,
+      params,
+      query,
+    );
+    return { items: rows.map((r) => JSON.parse(r.body) as Decision), ...(nextCursor ? { nextCursor } : {}) };
   }
 
   async decisionChanges(version: number, expiredAfter: number, now: number, limit: number): Promise<Decision[]> {
@@ -584,6 +555,36 @@ export class SqliteStore implements Store {
       problems.push({ seq: 1, problem: `truncated: all ${top.seq} rows are missing` });
     }
     return { ok: problems.length === 0, checked, problems };
+  }
+
+  /**
+   * One page of a table, newest first by `time` then `tie` (keyset pagination: the cursor is the last row's pair,
+   * so pages stay stable while rows are appended).
+   */
+  private newestFirst<R>(
+    source: { columns: string; table: string; time: string; tie: string },
+    where: string[],
+    params: (string | number)[],
+    query: { cursor?: string; limit: number },
+  ): { rows: R[]; nextCursor?: string } {
+    const cursor = decodeCursor(query.cursor);
+    if (cursor) {
+      where.push(`(${source.time} < ? OR (${source.time} = ? AND ${source.tie} < ?))`);
+      params.push(Number(cursor[0]), Number(cursor[0]), cursor[1] ?? '');
+    }
+    const rows = this.db
+      .prepare(
+        `SELECT ${source.columns} FROM ${source.table} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+         ORDER BY ${source.time} DESC, ${source.tie} DESC LIMIT ?`,
+      )
+      .all(...params, query.limit + 1) as Record<string, string | number>[];
+    const more = rows.length > query.limit;
+    const page = more ? rows.slice(0, query.limit) : rows;
+    const last = page[page.length - 1];
+    return {
+      rows: page as R[],
+      ...(more && last ? { nextCursor: encodeCursor([last[source.time]!, last[source.tie]!]) } : {}),
+    };
   }
 
   async close(): Promise<void> {
