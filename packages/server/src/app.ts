@@ -147,6 +147,9 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
   }, options.timerMillis ?? 1000);
   timers.unref();
 
+  const stages = createStages(config);
+  // Load enrichment data (IP databases) now, not on the request that first needs it: that one would stall all.
+  for (const stage of stages) stage.warmUp?.();
   const orderer = new EventTimeOrderer({
     latenessMillis: config.detection.latenessMillis,
     maxBuffered: config.detection.maxBufferedEvents,
@@ -158,7 +161,7 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
     metrics,
     orderer,
     clock: Date.now,
-    stages: createStages(config),
+    stages,
     parse: { maxFutureSkewMillis: config.ingest.maxFutureSkewMillis, maxStringLength: config.ingest.maxStringLength },
   });
 

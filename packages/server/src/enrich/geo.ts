@@ -114,7 +114,8 @@ export function openMmdbFiles(files: readonly string[], configKey = 'enrich.geo.
 /**
  * The stage: `client.geo.country_iso_code`, `client.as.number`, `client.as.organization.name` and
  * `vigil.client.hosting` for a public `client.address`. Fields the event already has (an SDK or a CDN header may
- * know better) are kept. The built-in data is loaded on the first public address, once per process.
+ * know better) are kept. The built-in data is loaded once per process: at start-up by the server (`warmUp`), on the first public
+ * address otherwise.
  *
  * @example
  * const stage = createGeoStage();
@@ -157,6 +158,9 @@ export function createGeoStage(options: GeoStageOptions = {}): EnrichmentStage {
 
   return {
     name: 'geo',
+    warmUp() {
+      databases();
+    },
     apply(event: SecurityEvent): SecurityEvent {
       const raw = event.attributes[Field.clientAddress];
       if (typeof raw !== 'string') return event;

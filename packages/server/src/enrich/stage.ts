@@ -13,6 +13,11 @@ export interface EnrichmentStage {
    * to add it returns the input itself, so unchanged events cost no allocation.
    */
   apply(event: SecurityEvent): SecurityEvent;
+  /**
+   * Load what the stage needs ahead of traffic. The server calls it before it listens, so no request pays for
+   * it (a replay need not: its first event may).
+   */
+  warmUp?(): void;
 }
 
 /**
