@@ -77,10 +77,4 @@ export class Engine {
     }
     return { restored, skipped };
   }
-
-  stateSizes(): Record<string, number> {
-    const sizes: Record<string, number> = {};
-    for (const r of this.evaluators) sizes[r.id] = r.stateSize();
-    return sizes;
-  }
 }
