@@ -262,3 +262,24 @@ export function parseCommonOptions(raw: unknown, key: string, defaultName: strin
     maxAttempts: r.integer('maxAttempts', DEFAULTS.webhookMaxAttempts, 1, 100),
   };
 }
+
+/** Options of a receiver that posts to a secret incoming-webhook URL (Slack, Teams). */
+export interface IncomingWebhookOptions {
+  /** The webhook URL: a secret (whoever has it can post). */
+  readonly url: Secret;
+  /** Base URL of the Vigil dashboard, for a "View alert" link. */
+  readonly dashboardUrl?: URL;
+}
+
+/** Validate `url` (a secret URL, literal or `{env: NAME}`) and `dashboardUrl`, naming the exact key on error. */
+export function parseIncomingWebhookOptions(
+  raw: unknown,
+  key: string,
+  env: NodeJS.ProcessEnv = process.env,
+): IncomingWebhookOptions {
+  const r = new OptionReader(raw, key, env);
+  const url = r.requiredSecretUrl('url');
+  const dashboardUrl = r.optionalUrl('dashboardUrl');
+  r.done();
+  return { url, ...(dashboardUrl ? { dashboardUrl } : {}) };
+}

@@ -10,15 +10,10 @@
 import { alertLink, SEVERITY_MARK, stateWord, truncate } from './format.js';
 import { HttpSender } from './http.js';
 import type { NotificationPayload, SendResult } from './notifier.js';
-import { type CommonReceiverOptions, OptionReader, type Secret } from './options.js';
+import { type CommonReceiverOptions, type IncomingWebhookOptions, parseIncomingWebhookOptions } from './options.js';
 import { type HealthResult, probe, type ReceiverNotifier, testPayload } from './provider.js';
 
-export interface SlackOptions {
-  /** The incoming-webhook URL (`https://hooks.slack.com/services/…`): a secret. */
-  readonly url: Secret;
-  /** Base URL of the Vigil dashboard, for a "View alert" button. */
-  readonly dashboardUrl?: URL;
-}
+export type SlackOptions = IncomingWebhookOptions;
 
 export type SlackReceiverConfig = CommonReceiverOptions & SlackOptions;
 
@@ -27,11 +22,7 @@ export type SlackReceiverConfig = CommonReceiverOptions & SlackOptions;
  * @example parseSlackOptions({ url: { env: 'SLACK_WEBHOOK_URL' } }, 'notify.receivers[1]')
  */
 export function parseSlackOptions(raw: unknown, key: string, env: NodeJS.ProcessEnv = process.env): SlackOptions {
-  const r = new OptionReader(raw, key, env);
-  const url = r.requiredSecretUrl('url');
-  const dashboardUrl = r.optionalUrl('dashboardUrl');
-  r.done();
-  return { url, ...(dashboardUrl ? { dashboardUrl } : {}) };
+  return parseIncomingWebhookOptions(raw, key, env);
 }
 
 /** Escape text for Slack `mrkdwn`: `&`, `<`, `>` are control characters there (links, mentions). */

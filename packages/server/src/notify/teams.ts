@@ -6,15 +6,10 @@
 import { alertLink, stateWord, truncate } from './format.js';
 import { HttpSender } from './http.js';
 import type { NotificationPayload, SendResult } from './notifier.js';
-import { type CommonReceiverOptions, OptionReader, type Secret } from './options.js';
+import { type CommonReceiverOptions, type IncomingWebhookOptions, parseIncomingWebhookOptions } from './options.js';
 import { type HealthResult, probe, type ReceiverNotifier, testPayload } from './provider.js';
 
-export interface TeamsOptions {
-  /** The workflow's HTTP trigger URL: a secret. */
-  readonly url: Secret;
-  /** Base URL of the Vigil dashboard, for a "View alert" action. */
-  readonly dashboardUrl?: URL;
-}
+export type TeamsOptions = IncomingWebhookOptions;
 
 export type TeamsReceiverConfig = CommonReceiverOptions & TeamsOptions;
 
@@ -23,11 +18,7 @@ export type TeamsReceiverConfig = CommonReceiverOptions & TeamsOptions;
  * @example parseTeamsOptions({ url: { env: 'TEAMS_WORKFLOW_URL' } }, 'notify.receivers[2]')
  */
 export function parseTeamsOptions(raw: unknown, key: string, env: NodeJS.ProcessEnv = process.env): TeamsOptions {
-  const r = new OptionReader(raw, key, env);
-  const url = r.requiredSecretUrl('url');
-  const dashboardUrl = r.optionalUrl('dashboardUrl');
-  r.done();
-  return { url, ...(dashboardUrl ? { dashboardUrl } : {}) };
+  return parseIncomingWebhookOptions(raw, key, env);
 }
 
 /**
