@@ -10,8 +10,13 @@ export interface EngineSnapshot {
   readonly rules: Readonly<Record<string, { readonly version: string; readonly state: unknown }>>;
 }
 
+/** Event types whose rule list is remembered; custom types beyond this are filtered per event instead. */
+const MAX_CACHED_TYPES = 512;
+
 export class Engine {
   private evaluators: RuleEvaluator[];
+  /** Per event type, the rules (in rule order) that can react to it. */
+  private byType = new Map<string, RuleEvaluator[]>();
 
   constructor(evaluators: readonly RuleEvaluator[]) {
     this.evaluators = [...evaluators];
@@ -23,11 +28,19 @@ export class Engine {
 
   process(event: SecurityEvent): Detection[] {
     const out: Detection[] = [];
-    for (const rule of this.evaluators) {
+    for (const rule of this.rulesFor(event.type)) {
       const found = rule.process(event);
       for (const d of found) out.push(d);
     }
     return out;
+  }
+
+  private rulesFor(type: string): readonly RuleEvaluator[] {
+    const cached = this.byType.get(type);
+    if (cached) return cached;
+    const rules = this.evaluators.filter((rule) => rule.eventTypes === undefined || rule.eventTypes.has(type));
+    if (this.byType.size < MAX_CACHED_TYPES) this.byType.set(type, rules);
+    return rules;
   }
 
   /**
@@ -50,6 +63,7 @@ export class Engine {
     const ids = new Set(evaluators.map((r) => r.id));
     const removed = this.evaluators.filter((r) => !ids.has(r.id)).map((r) => r.id);
     this.evaluators = next;
+    this.byType = new Map();
     return { kept, added, removed };
   }
 

@@ -31,6 +31,11 @@ export interface RuleEvaluator {
   readonly id: string;
   readonly title: string;
   process(event: SecurityEvent): readonly Detection[];
+  /**
+   * The event types the rule can react to; undefined for every type. The engine does not call `process` for
+   * events of other types, so a rule that declares types must be unaffected by them (housekeeping may wait).
+   */
+  readonly eventTypes?: ReadonlySet<string>;
   /** Number of keys this rule currently holds state for (for memory accounting). */
   stateSize(): number;
   /** Keys dropped so far because of the rule's memory bound. */

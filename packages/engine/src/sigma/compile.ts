@@ -12,6 +12,7 @@ import {
   type CorrelationCounters,
   type CorrelationInput,
   type CorrelationSpec,
+  GroupKeys,
   parseCorrelation,
   type Signal,
 } from './correlation.js';
@@ -77,6 +78,8 @@ interface DetectionEntry extends RuleCommon {
   readonly kind: 'detection';
   readonly predicate: EventPredicate;
   readonly groupFields: readonly GroupField[];
+  /** The event types the rule's log source covers; undefined for every type. */
+  readonly eventTypes: ReadonlySet<string> | undefined;
 }
 
 interface CorrelationEntry extends RuleCommon {
@@ -112,6 +115,7 @@ export function compileSigma(documents: readonly SigmaSource[], options: SigmaCo
   // One field table and one per-event cache for all rules: rules reading the same field share its lookup.
   const fields = new FieldTable();
   const ctx = new MatchContext(fields);
+  const keys = new GroupKeys();
 
   for (const { text, source } of documents) {
     for (const doc of parseSigmaYaml(text, source, errors)) {
@@ -137,19 +141,41 @@ export function compileSigma(documents: readonly SigmaSource[], options: SigmaCo
           entry.predicate,
           entry.groupFields,
           readForSummary,
+          entry.eventTypes,
         ),
       );
     } else if (entry.valid) {
       const counters: CorrelationCounters = { evictedGroups: 0, expiredGroups: 0 };
-      const core = buildCore(entry, limits, counters);
+      const core = buildCore(entry, limits, counters, keys);
       const summary = compileSummary(entry.summaryTemplate, entry.meta.title, describeMeasure(entry.spec));
       evaluators.push(
-        new SigmaCorrelationEvaluator({ ...entry.meta, version, summary }, core, counters, limits.maxEvidenceIds),
+        new SigmaCorrelationEvaluator(
+          { ...entry.meta, version, summary },
+          core,
+          counters,
+          limits.maxEvidenceIds,
+          eventTypesOf(entry),
+        ),
       );
     }
   }
   for (const diag of diagnostics) errors.push(...diag.errors);
   return { evaluators, errors };
+}
+
+/**
+ * The event types a rule can react to: its log source's for a detection rule, the union of its rules' for a
+ * correlation (a correlation only changes state on events one of its rules matches). Undefined means every type.
+ */
+function eventTypesOf(entry: RuleEntry): ReadonlySet<string> | undefined {
+  if (entry.kind === 'detection') return entry.eventTypes;
+  const union = new Set<string>();
+  for (const reference of entry.references) {
+    const types = eventTypesOf(reference);
+    if (types === undefined) return undefined;
+    for (const type of types) union.add(type);
+  }
+  return union;
 }
 
 /** A rule's version: its own definition, and for a correlation the versions of the rules it references. */
@@ -279,7 +305,13 @@ function compileDocument(
   );
   if (!predicate || diag.count !== errorsBefore) return undefined;
   const groupFields = extension.groupBy.map((field) => ({ label: vigilFieldName(field), read: fieldAccessor(field) }));
-  return { ...common, kind: 'detection', predicate, groupFields };
+  return {
+    ...common,
+    kind: 'detection',
+    predicate,
+    groupFields,
+    eventTypes: logsource.ok ? logsource.types : undefined,
+  };
 }
 
 interface VigilExtension {
@@ -406,6 +438,7 @@ function buildCore(
   entry: CorrelationEntry,
   limits: { maxGroupKeys: number; maxEvidenceIds: number },
   counters: CorrelationCounters,
+  keys: GroupKeys,
 ): CorrelationCore {
   const children: CorrelationCore[] = [];
   const inputs: CorrelationInput[] = entry.references.map((reference) => {
@@ -413,13 +446,13 @@ function buildCore(
     if (reference.kind === 'detection') {
       signal = reference.predicate;
     } else {
-      const child = buildCore(reference, limits, counters);
+      const child = buildCore(reference, limits, counters, keys);
       children.push(child);
       signal = (event) => child.step(event);
     }
     return { handles: reference.handles, signal };
   });
-  return new CorrelationCore(entry.spec, inputs, limits, counters, children);
+  return new CorrelationCore(entry.spec, inputs, limits, counters, children, keys);
 }
 
 function describeMeasure(spec: CorrelationSpec): (count: number) => string {

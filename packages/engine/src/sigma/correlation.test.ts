@@ -360,6 +360,23 @@ describe('bounded state', () => {
     assert.ok(rule.stateSize() <= 2);
   });
 
+  it('keeps a group that stays active across many windows, and still drops the ones that drained', () => {
+    const rule = only(BRUTE_FORCE);
+    const events: SecurityEvent[] = [];
+    // A fails every 31 s for ten minutes: never three within a minute, so never a detection; B fails once early.
+    events.push(fail(1, 'B'));
+    for (let t = 0; t < 600; t += 31) events.push(fail(t, 'A'));
+    events.sort((a, b) => a.time - b.time);
+    const out = run(rule, events).flat();
+    assert.deepEqual(out, []);
+    assert.equal(rule.stateSize(), 1);
+    assert.deepEqual(rule.counters(), { evictedGroups: 0, expiredGroups: 1 });
+    // Then A speeds up: the count within the window is right although A was re-queued many times.
+    const burst = run(rule, [fail(600, 'A')]).flat();
+    assert.equal(burst.length, 1);
+    assert.equal(burst[0]!.eventCount, 3);
+  });
+
   it('drops groups whose window drained, without counting them as evictions', () => {
     const rule = only(BRUTE_FORCE);
     run(rule, [fail(0, 'A'), fail(1, 'B'), fail(2, 'C')]);

@@ -249,64 +249,104 @@ export interface CoreSnapshot {
   readonly children: readonly CoreSnapshot[];
 }
 
-/** State of one group (one combination of group-by values). */
-export class GroupState {
+/**
+ * State of one group (one combination of group-by values). The group is its own evidence ring, and holds no
+ * per-rule data (label names, capacities): at a million tracked keys every field counts.
+ */
+export class GroupState extends EvidenceRing {
   /** Latest event time seen for the group. */
   lastTime = Number.NEGATIVE_INFINITY;
+  /** The group's last time when it was (re)queued at the back of its rule's map (see CorrelationCore.expire). */
+  queuedTime = Number.NEGATIVE_INFINITY;
   /** The evaluator does not report this group again before this event time (its window must drain first). */
-  suppressedUntil = Number.NEGATIVE_INFINITY;
+  suppressedUntil: number | undefined = undefined;
   /** Sequence number of the last event that touched the group (an event counts once per group). */
   lastSequence = -1;
   /** Sequence number of the last event for which the condition was reported met. */
   metSequence = -1;
   /** What the condition compares: events, distinct values, or rules seen (in order). */
   measure = 0;
-  readonly evidence: EvidenceRing;
-  /** value_count: distinct value → latest time seen, in order of latest sighting. */
-  readonly values: Map<string, number> | undefined;
-  /** temporal: latest time each rule matched; temporal_ordered: start of the latest in-order chain to each step. */
-  readonly steps: number[] | undefined;
+  /**
+   * value_count: distinct value → latest time seen, in order of latest sighting. temporal: latest time each rule
+   * matched; temporal_ordered: start of the latest in-order chain to each step. Nothing for event_count.
+   */
+  private readonly extra: Map<string, number> | number[] | undefined;
 
   constructor(
     /** The group key: the group-by values joined (the same string the rule's map is keyed by). */
     readonly key: string,
-    /** Label names of the group-by fields, shared by all groups of a rule. */
-    private readonly labelNames: readonly string[],
     type: CorrelationType,
-    evidenceCapacity: number,
     ruleCount: number,
   ) {
-    this.evidence = new EvidenceRing(evidenceCapacity);
-    this.values = type === 'value_count' ? new Map() : undefined;
-    this.steps =
-      type === 'temporal' || type === 'temporal_ordered'
-        ? new Array<number>(ruleCount).fill(Number.NEGATIVE_INFINITY)
-        : undefined;
+    super();
+    this.extra =
+      type === 'value_count'
+        ? new Map()
+        : type === 'temporal' || type === 'temporal_ordered'
+          ? new Array<number>(ruleCount).fill(Number.NEGATIVE_INFINITY)
+          : undefined;
   }
 
-  /**
-   * The group-by values under their label names. Derived from the key when asked (only when a detection is
-   * reported), so a group holds no labels object of its own: memory per tracked key matters at a million keys.
-   */
-  get labels(): Record<string, string> {
-    const labels: Record<string, string> = {};
-    const values = this.labelNames.length === 1 ? [this.key] : this.key.split(KEY_SEPARATOR);
-    for (let i = 0; i < this.labelNames.length; i++) {
-      const value = values[i];
-      if (value !== undefined && value !== ABSENT) labels[this.labelNames[i]!] = value;
+  get values(): Map<string, number> | undefined {
+    return this.extra instanceof Map ? this.extra : undefined;
+  }
+
+  get steps(): number[] | undefined {
+    return Array.isArray(this.extra) ? this.extra : undefined;
+  }
+}
+
+/**
+ * Reads the group key of an event for one list of group-by fields. Rules grouping by the same fields share one
+ * reader (see GroupKeys), so a key made of several fields is joined once per event, and the string's hash, which
+ * the map lookup computes, is computed once as well.
+ */
+export class GroupKeyReader {
+  private lastEvent: SecurityEvent | undefined = undefined;
+  private lastKey = '';
+
+  constructor(private readonly accessors: readonly FieldAccessor[]) {}
+
+  read(event: SecurityEvent): string {
+    const accessors = this.accessors;
+    if (accessors.length === 1) return fieldValueToString(accessors[0]!(event)) ?? ABSENT;
+    if (event === this.lastEvent) return this.lastKey;
+    let key = '';
+    for (let i = 0; i < accessors.length; i++) {
+      if (i > 0) key += KEY_SEPARATOR;
+      key += fieldValueToString(accessors[i]!(event)) ?? ABSENT;
     }
-    return labels;
+    this.lastEvent = event;
+    this.lastKey = key;
+    return key;
+  }
+}
+
+/** The key readers of one compiled rule set, one per distinct list of group-by fields. */
+export class GroupKeys {
+  private readonly readers = new Map<string, GroupKeyReader>();
+
+  reader(fields: readonly string[]): GroupKeyReader {
+    const id = fields.join(KEY_SEPARATOR);
+    let reader = this.readers.get(id);
+    if (!reader) {
+      reader = new GroupKeyReader(fields.map((field) => fieldAccessor(field)));
+      this.readers.set(id, reader);
+    }
+    return reader;
   }
 }
 
 interface InputPlan {
   readonly signal: Signal;
-  readonly groupAccessors: readonly FieldAccessor[];
+  readonly groupKey: GroupKeyReader;
   readonly valueAccessor: FieldAccessor | undefined;
 }
 
 /** How many drained groups are looked at per event; keeps housekeeping O(1) per event. */
 const EXPIRY_CHECKS_PER_EVENT = 2;
+/** How many groups at the front of the queue a full rule compares to pick the one to evict. */
+const EVICTION_CANDIDATES = 8;
 const KEY_SEPARATOR = '\u001f';
 const ABSENT = '\u0000';
 
@@ -317,14 +357,18 @@ const ABSENT = '\u0000';
 export class CorrelationCore {
   private readonly groups = new Map<string, GroupState>();
   private readonly plans: readonly InputPlan[];
+  /** Label names of the group-by fields, in key order. */
   private readonly labelNames: readonly string[];
   private readonly matched: boolean[];
   private readonly countCap: number;
   private readonly evidenceCapacity: number;
   private sequence = 0;
   private watermark = Number.NEGATIVE_INFINITY;
-  /** A lower bound of the last time of the group at the front of `groups` (see expire). */
-  private frontLastTime = Number.NEGATIVE_INFINITY;
+  /** A lower bound of the queued time of the group at the front of `groups` (see expire). */
+  private frontQueuedTime = Number.NEGATIVE_INFINITY;
+  /** The iterator that walks `groups` from the front, and the group it points at (see peekFront). */
+  private cursor: Iterator<GroupState> | undefined = undefined;
+  private front: GroupState | undefined = undefined;
 
   constructor(
     readonly spec: CorrelationSpec,
@@ -332,6 +376,7 @@ export class CorrelationCore {
     private readonly limits: CorrelationLimits,
     private readonly counters: CorrelationCounters,
     private readonly children: readonly CorrelationCore[] = [],
+    keys: GroupKeys = new GroupKeys(),
   ) {
     const resolve = (field: string, input: CorrelationInput): string => {
       const alias = spec.aliases[field];
@@ -341,7 +386,7 @@ export class CorrelationCore {
     };
     this.plans = inputs.map((input) => ({
       signal: input.signal,
-      groupAccessors: spec.groupBy.map((field) => fieldAccessor(resolve(field, input))),
+      groupKey: keys.reader(spec.groupBy.map((field) => resolve(field, input))),
       valueAccessor: spec.valueField === undefined ? undefined : fieldAccessor(resolve(spec.valueField, input)),
     }));
     this.labelNames = spec.groupBy.map((field) => (spec.aliases[field] ? field : vigilFieldName(field)));
@@ -404,11 +449,11 @@ export class CorrelationCore {
     group.lastSequence = sequence;
     if (time > group.lastTime) group.lastTime = time;
     const cutoff = group.lastTime - this.spec.timespanMillis;
-    if (first) group.evidence.push(time, event.id);
-    group.evidence.dropBefore(cutoff);
+    if (first) group.push(time, event.id, this.evidenceCapacity);
+    group.dropBefore(cutoff);
     switch (this.spec.type) {
       case 'event_count':
-        group.measure = group.evidence.size;
+        group.measure = group.size;
         break;
       case 'value_count': {
         const values = group.values!;
@@ -451,34 +496,26 @@ export class CorrelationCore {
   }
 
   private groupFor(plan: InputPlan, event: SecurityEvent): GroupState {
-    const accessors = plan.groupAccessors;
-    let key: string;
-    if (accessors.length === 1) key = fieldValueToString(accessors[0]!(event)) ?? ABSENT;
-    else {
-      key = '';
-      for (let i = 0; i < accessors.length; i++) {
-        if (i > 0) key += KEY_SEPARATOR;
-        key += fieldValueToString(accessors[i]!(event)) ?? ABSENT;
-      }
-    }
+    const key = plan.groupKey.read(event);
     let group = this.groups.get(key);
-    if (group) {
-      // Re-inserting keeps the map ordered by last update: the front is always the least recently active group.
-      this.groups.delete(key);
-      this.groups.set(key, group);
-      return group;
-    }
-    if (this.groups.size >= this.limits.maxGroupKeys) {
-      this.expire();
-      if (this.groups.size >= this.limits.maxGroupKeys) {
-        const oldest = this.groups.keys().next().value as string;
-        this.groups.delete(oldest);
-        this.counters.evictedGroups++;
-      }
-    }
-    group = new GroupState(key, this.labelNames, this.spec.type, this.evidenceCapacity, this.plans.length);
+    if (group) return group;
+    if (this.groups.size >= this.limits.maxGroupKeys) this.evictOne();
+    group = new GroupState(key, this.spec.type, this.plans.length);
+    group.queuedTime = event.time;
     this.groups.set(key, group);
     return group;
+  }
+
+  /** The group-by values of a group under their label names (built when a detection is reported). */
+  labelsOf(group: GroupState): Record<string, string> {
+    const labels: Record<string, string> = {};
+    const names = this.labelNames;
+    const values = names.length === 1 ? [group.key] : group.key.split(KEY_SEPARATOR);
+    for (let i = 0; i < names.length; i++) {
+      const value = values[i];
+      if (value !== undefined && value !== ABSENT) labels[names[i]!] = value;
+    }
+    return labels;
   }
 
   /** The state of this rule and of the correlations nested in it, as plain JSON data. */
@@ -488,13 +525,13 @@ export class CorrelationCore {
       watermark: toJsonNumber(this.watermark),
       groups: [...this.groups].map(([key, g]) => ({
         key,
-        labels: g.labels,
+        labels: this.labelsOf(g),
         lastTime: toJsonNumber(g.lastTime),
-        suppressedUntil: toJsonNumber(g.suppressedUntil),
+        suppressedUntil: g.suppressedUntil === undefined ? null : toJsonNumber(g.suppressedUntil),
         lastSequence: g.lastSequence,
         metSequence: g.metSequence,
         measure: g.measure,
-        evidence: g.evidence.entries(),
+        evidence: g.entries(),
         ...(g.values ? { values: [...g.values] } : {}),
         ...(g.steps ? { steps: g.steps.map(toJsonNumber) } : {}),
       })),
@@ -505,16 +542,19 @@ export class CorrelationCore {
   restore(state: CoreSnapshot): void {
     this.sequence = state.sequence;
     this.watermark = fromJsonNumber(state.watermark);
-    this.frontLastTime = Number.NEGATIVE_INFINITY;
+    this.frontQueuedTime = Number.NEGATIVE_INFINITY;
+    this.cursor = undefined;
+    this.front = undefined;
     this.groups.clear();
     for (const s of state.groups) {
-      const g = new GroupState(s.key, this.labelNames, this.spec.type, this.evidenceCapacity, this.plans.length);
+      const g = new GroupState(s.key, this.spec.type, this.plans.length);
       g.lastTime = fromJsonNumber(s.lastTime);
-      g.suppressedUntil = fromJsonNumber(s.suppressedUntil);
+      g.queuedTime = g.lastTime;
+      g.suppressedUntil = s.suppressedUntil === null ? undefined : fromJsonNumber(s.suppressedUntil);
       g.lastSequence = s.lastSequence;
       g.metSequence = s.metSequence;
       g.measure = s.measure;
-      g.evidence.load(s.evidence[0], s.evidence[1]);
+      g.load(s.evidence[0], s.evidence[1], this.evidenceCapacity);
       if (g.values && s.values) for (const [v, t] of s.values) g.values.set(v, t);
       if (g.steps && s.steps) {
         for (let i = 0; i < s.steps.length; i++) g.steps[i] = fromJsonNumber(s.steps[i]);
@@ -524,23 +564,81 @@ export class CorrelationCore {
     for (let i = 0; i < state.children.length; i++) this.children[i]?.restore(state.children[i]!);
   }
 
-  /** Drop a few groups whose window drained, least recently active first. */
+  /**
+   * Drop a few groups whose window drained. The map is kept in queue order without moving a group on every event
+   * (a delete and re-insert per event was the engine's largest cost): a group is queued at the back when created,
+   * and only when it reaches the front and its queued time falls behind the horizon is it looked at again —
+   * dropped if it drained, re-queued at the back with its current last time if it is still active. Queued times
+   * never decrease from front to back when events come in time order, so while the horizon is below the front's
+   * queued time there is nothing to do (checked without touching the map), and each group is re-queued at most
+   * once per window. Events out of order only delay the housekeeping.
+   */
   private expire(): void {
     const horizon = this.watermark - this.spec.timespanMillis;
-    // The front of the map is the least recently active group, and a group only ever moves to the back, so the
-    // front's last time never decreases: while the horizon is below it there is nothing to expire, and the map
-    // need not be iterated at all (starting an iteration costs more than the check).
-    if (horizon <= this.frontLastTime) return;
-    let checks = EXPIRY_CHECKS_PER_EVENT;
-    for (const [key, group] of this.groups) {
-      if (group.lastTime >= horizon) {
-        this.frontLastTime = group.lastTime;
+    if (horizon <= this.frontQueuedTime) return;
+    for (let checks = 0; checks < EXPIRY_CHECKS_PER_EVENT; checks++) {
+      const front = this.peekFront();
+      if (front === undefined) break;
+      if (horizon <= front.queuedTime) {
+        this.frontQueuedTime = front.queuedTime;
         return;
       }
-      if (checks-- === 0) return;
-      this.groups.delete(key);
-      this.counters.expiredGroups++;
+      this.popFront();
+      if (front.lastTime < horizon) {
+        this.counters.expiredGroups++;
+      } else {
+        front.queuedTime = front.lastTime;
+        this.groups.set(front.key, front);
+      }
     }
-    this.frontLastTime = Number.NEGATIVE_INFINITY;
+    this.frontQueuedTime = Number.NEGATIVE_INFINITY;
+  }
+
+  /**
+   * Make room for one new group: after housekeeping, drop the least recently active of the first few groups in
+   * queue order (they were queued longest ago), so a busy group is not evicted just because it is old. The
+   * others go to the back of the queue.
+   */
+  private evictOne(): void {
+    this.expire();
+    if (this.groups.size < this.limits.maxGroupKeys) return;
+    const candidates: GroupState[] = [];
+    for (let i = 0; i < EVICTION_CANDIDATES; i++) {
+      const front = this.peekFront();
+      if (front === undefined) break;
+      this.popFront();
+      candidates.push(front);
+    }
+    let victim = candidates[0]!;
+    for (const c of candidates) if (c.lastTime < victim.lastTime) victim = c;
+    for (const c of candidates) {
+      if (c === victim) continue;
+      c.queuedTime = c.lastTime;
+      this.groups.set(c.key, c);
+    }
+    this.counters.evictedGroups++;
+  }
+
+  /**
+   * The group at the front of the queue. A Map iterator skips the slots of deleted entries from the start of the
+   * table, and a queue deletes at the front all the time, so one iterator is kept and advanced instead of starting
+   * a new one per look (which walked over every deleted slot again).
+   */
+  private peekFront(): GroupState | undefined {
+    if (this.front !== undefined) return this.front;
+    this.cursor ??= this.groups.values();
+    const next = this.cursor.next();
+    if (next.done) {
+      this.cursor = undefined;
+      return undefined;
+    }
+    this.front = next.value;
+    return this.front;
+  }
+
+  /** Remove the group `peekFront` returned from the map. */
+  private popFront(): void {
+    this.groups.delete(this.front!.key);
+    this.front = undefined;
   }
 }

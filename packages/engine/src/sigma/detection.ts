@@ -73,10 +73,19 @@ export function compileDetection(
 
   // Several conditions are alternatives (spec: "linked with OR").
   const condition = anyOf(conditionMatchers);
+  // A rule referenced by several correlations is asked about the same event once per correlation: the answer for
+  // the latest event is kept (events are not changed while the engine looks at them).
+  let lastEvent: SecurityEvent | undefined;
+  let lastResult = false;
   return (event) => {
-    if (!filter(event)) return false;
-    ctx.use(event);
-    return condition(ctx);
+    if (event === lastEvent) return lastResult;
+    lastEvent = event;
+    lastResult = false;
+    if (filter(event)) {
+      ctx.use(event);
+      lastResult = condition(ctx);
+    }
+    return lastResult;
   };
 }
 

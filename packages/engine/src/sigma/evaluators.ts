@@ -52,6 +52,7 @@ export class SigmaDetectionEvaluator implements SigmaEvaluator {
     /** Custom `vigil.group-by`: fields copied from the event into the group labels. */
     private readonly groupFields: readonly GroupField[],
     private readonly lookup: (event: SecurityEvent, field: string) => string | undefined,
+    readonly eventTypes?: ReadonlySet<string>,
   ) {
     this.id = meta.id;
     this.title = meta.title;
@@ -110,6 +111,7 @@ export class SigmaCorrelationEvaluator implements SigmaEvaluator {
     private readonly core: CorrelationCore,
     private readonly counterValues: CorrelationCounters,
     private readonly maxEvidenceIds: number,
+    readonly eventTypes?: ReadonlySet<string>,
   ) {
     this.id = meta.id;
     this.title = meta.title;
@@ -126,20 +128,20 @@ export class SigmaCorrelationEvaluator implements SigmaEvaluator {
   }
 
   private report(group: GroupState, event: SecurityEvent): void {
-    if (event.time <= group.suppressedUntil) return;
+    if (group.suppressedUntil !== undefined && event.time <= group.suppressedUntil) return;
     // Quiet for this group until every event behind this detection has left the window.
     group.suppressedUntil = event.time + this.core.spec.timespanMillis;
     const { meta } = this;
-    const labels = group.labels;
+    const labels = this.core.labelsOf(group);
     this.found.push({
       ruleId: meta.id,
       ruleTitle: meta.title,
       severity: meta.severity,
       groupLabels: labels,
-      eventIds: group.evidence.newestIds(this.maxEvidenceIds),
-      firstTime: group.evidence.oldestTime() ?? event.time,
+      eventIds: group.newestIds(this.maxEvidenceIds),
+      firstTime: group.oldestTime() ?? event.time,
       lastTime: Math.max(group.lastTime, event.time),
-      eventCount: group.evidence.size,
+      eventCount: group.size,
       summary: meta.summary({ labels, count: group.measure }),
       tags: meta.tags,
     });

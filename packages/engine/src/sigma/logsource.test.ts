@@ -15,6 +15,19 @@ function filterOf(logsource: unknown) {
 }
 
 describe('logsource', () => {
+  it('names the event types it covers, or none for every type', () => {
+    const typesOf = (logsource: unknown) => {
+      const result = compileLogsource(logsource);
+      assert.ok(result.ok);
+      return result.types === undefined ? undefined : [...result.types].sort();
+    };
+    assert.deepEqual(typesOf({ category: 'webserver' }), ['http_request']);
+    assert.deepEqual(typesOf({ product: 'vigil', service: 'authz_fail' }), ['authz_fail']);
+    assert.equal(typesOf({ product: 'vigil' }), undefined);
+    assert.ok(typesOf({ product: 'vigil', category: 'authn' })!.includes('authn_login_fail'));
+    assert.deepEqual(typesOf({ product: 'vigil', category: 'authn', service: 'http_request' }), []);
+  });
+
   it('webserver, with or without a product, covers request events', () => {
     for (const logsource of [{ category: 'webserver' }, { category: 'webserver', product: 'nginx' }]) {
       const filter = filterOf(logsource);

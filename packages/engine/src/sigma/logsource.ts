@@ -19,7 +19,13 @@ export const VIGIL_PRODUCT = 'vigil';
 export const WEBSERVER_CATEGORY = 'webserver';
 const HTTP_REQUEST_TYPE = 'http_request';
 
-export type LogsourceResult = { ok: true; filter: EventFilter } | { ok: false; message: string };
+/**
+ * `types`: the event types the log source can cover, or undefined for every type. The engine uses it to skip a
+ * rule for events it can never match.
+ */
+export type LogsourceResult =
+  | { ok: true; filter: EventFilter; types: ReadonlySet<string> | undefined }
+  | { ok: false; message: string };
 
 const everyEvent: EventFilter = () => true;
 const requestEvents: EventFilter = (event) => event.type === HTTP_REQUEST_TYPE;
@@ -44,18 +50,21 @@ export function compileLogsource(logsource: unknown): LogsourceResult {
 
   if (productName === VIGIL_PRODUCT) {
     const filters: EventFilter[] = [];
+    let types: Set<string> | undefined;
     if (categoryName === WEBSERVER_CATEGORY) {
       filters.push(requestEvents);
+      types = new Set([HTTP_REQUEST_TYPE]);
     } else if (categoryName !== undefined) {
-      const types = new Set(EVENT_TYPES.filter((t) => t.category === categoryName).map((t) => t.type));
-      if (types.size === 0) {
+      const inCategory = new Set(EVENT_TYPES.filter((t) => t.category === categoryName).map((t) => t.type));
+      if (inCategory.size === 0) {
         const known = [...new Set(EVENT_TYPES.map((t) => t.category))].sort().join(', ');
         return {
           ok: false,
           message: `unknown Vigil event category \`${categoryName}\` (known: ${known}, or webserver)`,
         };
       }
-      filters.push((event) => types.has(event.type));
+      filters.push((event) => inCategory.has(event.type));
+      types = inCategory;
     }
     if (serviceName !== undefined) {
       if (!isKnownEventType(serviceName)) {
@@ -65,12 +74,15 @@ export function compileLogsource(logsource: unknown): LogsourceResult {
         };
       }
       filters.push((event) => event.type === serviceName);
+      types = types === undefined || types.has(serviceName) ? new Set([serviceName]) : new Set();
     }
     const [first, second] = filters;
-    if (!first) return { ok: true, filter: everyEvent };
-    return { ok: true, filter: second ? (event) => first(event) && second(event) : first };
+    if (!first) return { ok: true, filter: everyEvent, types: undefined };
+    return { ok: true, filter: second ? (event) => first(event) && second(event) : first, types };
   }
-  if (categoryName === WEBSERVER_CATEGORY) return { ok: true, filter: requestEvents };
+  if (categoryName === WEBSERVER_CATEGORY) {
+    return { ok: true, filter: requestEvents, types: new Set([HTTP_REQUEST_TYPE]) };
+  }
   const described = Object.entries({ category, product, service })
     .filter(([, v]) => typeof v === 'string')
     .map(([k, v]) => `${k}: ${String(v)}`)

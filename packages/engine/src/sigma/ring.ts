@@ -1,43 +1,75 @@
 /**
- * A bounded ring of (event time, event id), oldest first: the evidence a correlation keeps per group. Storage grows
- * with use up to its capacity, so a group that saw two events costs two slots, not the capacity.
+ * A bounded ring of (event time, event id), oldest first: the evidence a correlation keeps per group. The capacity
+ * belongs to the rule and is passed in, so a group stores none of it. A group holding one entry keeps it in two
+ * fields; arrays appear with the second entry and grow by doubling up to the capacity, and are dropped again when
+ * the window drains. At a million tracked keys, most of them seen once, that is most of the memory per key.
  */
 export class EvidenceRing {
-  private times: number[] = [];
-  private ids: string[] = [];
+  private times: number | number[] | undefined = undefined;
+  private ids: string | string[] | undefined = undefined;
   private head = 0;
   private length = 0;
-
-  constructor(readonly capacity: number) {}
 
   get size(): number {
     return this.length;
   }
 
-  /** Append an event; when full, the oldest entry is overwritten. */
-  push(time: number, id: string): void {
-    if (this.length === this.times.length && this.length < this.capacity) this.grow();
-    const slots = this.times.length;
-    if (this.length === this.capacity) {
-      this.times[this.head] = time;
-      this.ids[this.head] = id;
+  /** Append an event; when `capacity` entries are held, the oldest is overwritten. */
+  push(time: number, id: string, capacity: number): void {
+    const times = this.times;
+    if (!Array.isArray(times)) {
+      if (this.length === 0 || capacity <= 1) {
+        this.times = time;
+        this.ids = id;
+        this.length = 1;
+        return;
+      }
+      const slots = Math.min(capacity, 2);
+      const nextTimes = new Array<number>(slots);
+      const nextIds = new Array<string>(slots);
+      nextTimes[0] = times as number;
+      nextIds[0] = this.ids as string;
+      nextTimes[1] = time;
+      nextIds[1] = id;
+      this.times = nextTimes;
+      this.ids = nextIds;
+      this.head = 0;
+      this.length = 2;
+      return;
+    }
+    const ids = this.ids as string[];
+    const slots = times.length;
+    if (this.length >= capacity) {
+      times[this.head] = time;
+      ids[this.head] = id;
       this.head = (this.head + 1) % slots;
       return;
     }
+    if (this.length === slots) {
+      this.grow(Math.min(capacity, slots * 2));
+      this.push(time, id, capacity);
+      return;
+    }
     const at = (this.head + this.length) % slots;
-    this.times[at] = time;
-    this.ids[at] = id;
+    times[at] = time;
+    ids[at] = id;
     this.length++;
   }
 
   /** Drop entries older than `cutoff` from the front. Events arrive roughly in time order, so this stops early. */
   dropBefore(cutoff: number): void {
-    const slots = this.times.length;
-    while (this.length > 0 && this.times[this.head]! < cutoff) {
+    if (this.length === 0) return;
+    const times = this.times;
+    if (!Array.isArray(times)) {
+      if ((times as number) < cutoff) this.clear();
+      return;
+    }
+    const slots = times.length;
+    while (this.length > 0 && times[this.head]! < cutoff) {
       this.head = (this.head + 1) % slots;
       this.length--;
     }
-    if (this.length === 0) this.head = 0;
+    if (this.length === 0) this.clear();
   }
 
   /** The entries, oldest first, as `[times, ids]` (for a snapshot). */
@@ -45,45 +77,56 @@ export class EvidenceRing {
     const times: number[] = [];
     const ids: string[] = [];
     for (let i = 0; i < this.length; i++) {
-      const at = (this.head + i) % this.times.length;
-      times.push(this.times[at]!);
-      ids.push(this.ids[at]!);
+      times.push(this.timeAt(i));
+      ids.push(this.idAt(i));
     }
     return [times, ids];
   }
 
   /** Replace the content with entries taken by `entries()`. */
-  load(times: readonly number[], ids: readonly string[]): void {
-    this.times = [];
-    this.ids = [];
-    this.head = 0;
-    this.length = 0;
-    for (let i = 0; i < times.length; i++) this.push(times[i]!, ids[i]!);
+  load(times: readonly number[], ids: readonly string[], capacity: number): void {
+    this.clear();
+    for (let i = 0; i < times.length; i++) this.push(times[i]!, ids[i]!, capacity);
   }
 
   /** Time of the oldest entry, or undefined when empty. */
   oldestTime(): number | undefined {
-    return this.length === 0 ? undefined : this.times[this.head];
+    return this.length === 0 ? undefined : this.timeAt(0);
   }
 
   /** The newest `limit` ids, oldest first. */
   newestIds(limit: number): string[] {
     const count = Math.min(limit, this.length);
     const out = new Array<string>(count);
-    const slots = this.times.length;
-    const start = this.head + this.length - count;
-    for (let i = 0; i < count; i++) out[i] = this.ids[(start + i) % slots]!;
+    const start = this.length - count;
+    for (let i = 0; i < count; i++) out[i] = this.idAt(start + i);
     return out;
   }
 
-  private grow(): void {
-    const slots = Math.min(this.capacity, Math.max(1, this.times.length * 2));
+  /** The i-th entry from the oldest. */
+  private timeAt(i: number): number {
+    const times = this.times;
+    return Array.isArray(times) ? times[(this.head + i) % times.length]! : (times as number);
+  }
+
+  private idAt(i: number): string {
+    const ids = this.ids;
+    return Array.isArray(ids) ? ids[(this.head + i) % ids.length]! : (ids as string);
+  }
+
+  private clear(): void {
+    this.times = undefined;
+    this.ids = undefined;
+    this.head = 0;
+    this.length = 0;
+  }
+
+  private grow(slots: number): void {
     const times = new Array<number>(slots);
     const ids = new Array<string>(slots);
     for (let i = 0; i < this.length; i++) {
-      const from = (this.head + i) % this.times.length;
-      times[i] = this.times[from]!;
-      ids[i] = this.ids[from]!;
+      times[i] = this.timeAt(i);
+      ids[i] = this.idAt(i);
     }
     this.times = times;
     this.ids = ids;
