@@ -62,7 +62,11 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
   const log = options.log ?? createLogger();
   const credentials = resolveCredentials(config);
   const metrics = createMetrics();
-  const store = new SqliteStore({ file: join(config.dataDir, DATABASE_FILE), synchronous: config.storage.synchronous });
+  const store = new SqliteStore({
+    file: join(config.dataDir, DATABASE_FILE),
+    synchronous: config.storage.synchronous,
+    eventWriter: 'thread',
+  });
   const engine = await createEngine(config);
   const engineState = await loadEngineState(config.dataDir, engine, log);
   metrics.registry.onCollect(() => {

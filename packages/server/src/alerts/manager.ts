@@ -184,11 +184,15 @@ export class AlertManager {
       alert.updatedAt = this.now();
       this.open.delete(fp);
       this.seen.delete(alert.id);
-      await this.options.store.saveAlerts([alert]);
+      resolved.push(alert);
+    }
+    if (resolved.length === 0) return resolved;
+    // One transaction (one fsync) for all of them, before any listener hears of one.
+    await this.options.store.saveAlerts(resolved);
+    for (const alert of resolved) {
       this.options.metrics.alertsResolved.inc({ rule: alert.rule.id });
       this.options.log.info('alert resolved', { id: alert.id, rule: alert.rule.id, fingerprint: alert.fingerprint });
       await this.emit(alert, 'resolved');
-      resolved.push(alert);
     }
     return resolved;
   }

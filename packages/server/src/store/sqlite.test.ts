@@ -92,3 +92,62 @@ async function reopenAndVerify(file: string) {
     await store.close();
   }
 }
+
+test('a retried batch holding stored events leaves no gap in the chain', async () => {
+  const dir = tempDir();
+  const store = new SqliteStore({ file: join(dir, 'retry.db') });
+  await store.appendEvents([event(1), event(2)]);
+  const retry = await store.appendEvents([event(2), event(3)]);
+  assert.deepEqual(retry, { stored: 1, duplicates: 1, duplicateIndexes: [0], lastSequence: 3 });
+  assert.deepEqual(await store.verify(), { ok: true, checked: 3, problems: [] });
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('SqliteStore with a writer thread', () => {
+  let dir: string;
+  before(() => {
+    dir = tempDir();
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('appends concurrent batches in call order on one chain, skips duplicates, and verifies', async () => {
+    const file = join(dir, 'thread.db');
+    const store = new SqliteStore({ file, eventWriter: 'thread' });
+    const batches = Array.from({ length: 8 }, (_, b) => Array.from({ length: 25 }, (_, i) => event(b * 25 + i)));
+    const results = await Promise.all(batches.map((batch) => store.appendEvents(batch)));
+    assert.deepEqual(
+      results.map((r) => r.lastSequence),
+      batches.map((_, b) => (b + 1) * 25),
+    );
+    const again = await store.appendEvents([event(3), event(500)]);
+    assert.deepEqual(again.duplicateIndexes, [0]);
+    assert.equal(again.stored, 1);
+    assert.equal(again.lastSequence, 201);
+    assert.equal(await store.lastSequence(), 201);
+    assert.equal((await store.getEvent(event(500).id))?.id, event(500).id);
+    assert.equal((await store.verify()).ok, true);
+    await store.close();
+    // A store opened inline afterwards continues the same chain.
+    const reopened = new SqliteStore({ file });
+    assert.equal(await reopened.lastSequence(), 201);
+    await reopened.appendEvents([event(501)]);
+    assert.equal((await reopened.verify()).ok, true);
+    await reopened.close();
+  });
+
+  test('a writer thread that dies fails the batches in flight; the next batch starts a new one on the same chain', async () => {
+    const store = new SqliteStore({ file: join(dir, 'crash.db'), eventWriter: 'thread' });
+    await store.appendEvents([event(1), event(2)]);
+    const writer = (store as unknown as { writer: { worker: { terminate(): Promise<number> } } }).writer;
+    const inFlight = store.appendEvents([event(3)]);
+    await writer.worker.terminate();
+    await assert.rejects(inFlight, /event writer thread/);
+    // Not acknowledged, so the sender retries: stored once, the chain intact.
+    await store.appendEvents([event(3), event(4)]);
+    assert.equal(await store.lastSequence(), 4);
+    assert.equal((await store.verify()).ok, true);
+    await store.close();
+    await assert.rejects(store.appendEvents([event(5)]), /closed/);
+  });
+});

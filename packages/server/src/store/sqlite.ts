@@ -2,7 +2,6 @@
  * Embedded store on SQLite (better-sqlite3, WAL). Events are appended to a hash chain: each row's hash covers the
  * previous row's hash and the row's canonical JSON, so `vigil verify` finds any edit, deletion or insertion.
  */
-import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type SecurityEvent, toCanonical } from '@vigil/schema';
@@ -11,6 +10,7 @@ import { type Alert, type AlertJson, alertFromJson, alertToJson } from '../alert
 import type { RoutingVersion } from '../alerts/routing-versions.js';
 import type { Silence } from '../alerts/silences.js';
 import type { Decision } from '../decisions/decision.js';
+import { chainHash, EventAppender, type EventRow, GENESIS_HASH, WorkerEventWriter } from './event-writer.js';
 import type {
   AlertAction,
   AlertQuery,
@@ -24,9 +24,9 @@ import type {
   VerifyReport,
 } from './store.js';
 
+export { chainHash, GENESIS_HASH };
+
 const SCHEMA_VERSION = 1;
-/** Hash that precedes the first event of a chain. */
-export const GENESIS_HASH = '0'.repeat(64);
 
 const MIGRATION = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -98,10 +98,6 @@ CREATE INDEX IF NOT EXISTS decisions_expires ON decisions (expires_at);
 CREATE INDEX IF NOT EXISTS decisions_created ON decisions (created_at, id);
 `;
 
-export function chainHash(previous: string, body: string): string {
-  return createHash('sha256').update(previous).update('\n').update(body).digest('hex');
-}
-
 function encodeCursor(parts: (string | number)[]): string {
   return Buffer.from(JSON.stringify(parts)).toString('base64url');
 }
@@ -115,6 +111,19 @@ function decodeCursor(cursor: string | undefined): (string | number)[] | undefin
     // fall through
   }
   throw new RangeError('cursor is not one this server issued');
+}
+
+function toRow(event: SecurityEvent): EventRow {
+  const a = event.attributes;
+  return [
+    event.id,
+    event.time,
+    event.type,
+    typeof a['client.address'] === 'string' ? a['client.address'] : null,
+    typeof a['user.id'] === 'string' ? a['user.id'] : null,
+    typeof a['http.route'] === 'string' ? a['http.route'] : null,
+    JSON.stringify(toCanonical(event)),
+  ];
 }
 
 function fromRow(row: { id: string; time: number; type: string; body: string }): SecurityEvent {
@@ -153,14 +162,18 @@ function notificationFromRow(r: NotificationRow): NotificationRecord {
 export interface SqliteStoreOptions {
   readonly file: string;
   readonly synchronous?: 'FULL' | 'NORMAL';
+  /**
+   * Where events are appended: `inline` on this thread (tools, tests), or `thread`, a writer thread of its own
+   * (the server), so that the next requests are parsed and enriched while a batch commits.
+   */
+  readonly eventWriter?: 'inline' | 'thread';
 }
 
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
-  private head: string;
   private sequence = 0;
-  private readonly insertEvent: Database.Statement;
-  private readonly appendTx: (events: readonly SecurityEvent[]) => AppendResult;
+  private readonly inline: EventAppender | undefined;
+  private readonly writer: WorkerEventWriter | undefined;
   private readonly saveAlertsTx: (alerts: readonly Alert[]) => void;
 
   constructor(options: SqliteStoreOptions) {
@@ -183,47 +196,13 @@ export class SqliteStore implements Store {
     } else if (Number(version.value) > SCHEMA_VERSION) {
       throw new Error(`${options.file} was written by a newer Vigil (schema ${version.value}); upgrade Vigil`);
     }
-    const last = this.db.prepare('SELECT hash FROM events ORDER BY seq DESC LIMIT 1').get() as
-      | { hash: string }
-      | undefined;
-    this.head = last?.hash ?? GENESIS_HASH;
-    this.sequence = (this.db.prepare('SELECT max(seq) AS seq FROM events').get() as { seq: number | null }).seq ?? 0;
-    this.insertEvent = this.db.prepare(
-      `INSERT OR IGNORE INTO events (id, time, type, client_address, user_id, route, body, hash)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.appendTx = this.db.transaction((events: readonly SecurityEvent[]) => {
-      let head = this.head;
-      let sequence = this.sequence;
-      let stored = 0;
-      const duplicateIndexes: number[] = [];
-      for (const [index, event] of events.entries()) {
-        const body = JSON.stringify(toCanonical(event));
-        const hash = chainHash(head, body);
-        const a = event.attributes;
-        const info = this.insertEvent.run(
-          event.id,
-          event.time,
-          event.type,
-          typeof a['client.address'] === 'string' ? a['client.address'] : null,
-          typeof a['user.id'] === 'string' ? a['user.id'] : null,
-          typeof a['http.route'] === 'string' ? a['http.route'] : null,
-          body,
-          hash,
-        );
-        if (info.changes === 1) {
-          head = hash;
-          stored++;
-          sequence = Number(info.lastInsertRowid);
-        } else {
-          duplicateIndexes.push(index);
-        }
-      }
-      // Only move the in-memory head and sequence once the transaction body has run: a throw rolls back both.
-      this.head = head;
-      this.sequence = sequence;
-      return { stored, duplicates: duplicateIndexes.length, duplicateIndexes, lastSequence: sequence };
-    });
+    if (options.eventWriter === 'thread' && options.file !== ':memory:') {
+      this.sequence = (this.db.prepare('SELECT max(seq) AS seq FROM events').get() as { seq: number | null }).seq ?? 0;
+      this.writer = new WorkerEventWriter({ file: options.file, synchronous: options.synchronous ?? 'FULL' });
+    } else {
+      this.inline = new EventAppender(this.db);
+      this.sequence = this.inline.lastSequence;
+    }
     this.saveAlertsTx = this.prepareAlertWrites();
   }
 
@@ -241,13 +220,10 @@ export class SqliteStore implements Store {
   }
 
   async appendEvents(events: readonly SecurityEvent[]): Promise<AppendResult> {
-    const before = this.head;
-    try {
-      return this.appendTx(events);
-    } catch (error) {
-      this.head = before;
-      throw error;
-    }
+    const rows = events.map(toRow);
+    const result = this.writer ? await this.writer.append(rows) : this.inline!.append(rows);
+    if (result.lastSequence > this.sequence) this.sequence = result.lastSequence;
+    return result;
   }
 
   async queryEvents(query: EventQuery): Promise<Page<SecurityEvent>> {
@@ -588,6 +564,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.writer?.close();
     if (this.db.open) this.db.close();
   }
 }

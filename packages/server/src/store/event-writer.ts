@@ -1,0 +1,156 @@
+/**
+ * Appending events to the hash chain, in the calling thread or in a writer thread of its own.
+ *
+ * Storing is the largest single cost of ingest: the inserts into the events table and its indexes (the client
+ * address and user indexes take rows in random order, so each commit writes many pages) and the commit's fsync.
+ * The server hands that to a writer thread, so that parsing, enrichment and detection of the next requests go on
+ * on the main thread while a batch commits. Callers still resolve only once their events are durable.
+ */
+import { createHash } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import type Database from 'better-sqlite3';
+import type { AppendResult } from './store.js';
+
+/** Hash that precedes the first event of a chain. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+export function chainHash(previous: string, body: string): string {
+  return createHash('sha256').update(previous).update('\n').update(body).digest('hex');
+}
+
+/** One event as stored: id, time, type, the indexed columns, and its canonical JSON (what the hash covers). */
+export type EventRow = readonly [
+  id: string,
+  time: number,
+  type: string,
+  clientAddress: string | null,
+  userId: string | null,
+  route: string | null,
+  body: string,
+];
+
+/** Appends rows to the chain on one connection: the chain's head and sequence live here. */
+export class EventAppender {
+  private head: string;
+  private sequence: number;
+  private readonly tx: (rows: readonly EventRow[]) => AppendResult;
+
+  constructor(db: Database.Database) {
+    const last = db.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1').get() as
+      | { seq: number; hash: string }
+      | undefined;
+    this.head = last?.hash ?? GENESIS_HASH;
+    this.sequence = last?.seq ?? 0;
+    // The sequence number is given, not drawn: an insert skipped as a duplicate must not use one up, or the
+    // chain would show a gap where nothing was deleted. Only a duplicate id is skipped; any other conflict fails.
+    const insert = db.prepare(
+      `INSERT INTO events (seq, id, time, type, client_address, user_id, route, body, hash)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+    );
+    this.tx = db.transaction((rows: readonly EventRow[]) => {
+      let head = this.head;
+      let sequence = this.sequence;
+      let stored = 0;
+      const duplicateIndexes: number[] = [];
+      for (let index = 0; index < rows.length; index++) {
+        const [id, time, type, clientAddress, userId, route, body] = rows[index]!;
+        const hash = chainHash(head, body);
+        const info = insert.run(sequence + 1, id, time, type, clientAddress, userId, route, body, hash);
+        if (info.changes === 1) {
+          head = hash;
+          stored++;
+          sequence++;
+        } else {
+          duplicateIndexes.push(index);
+        }
+      }
+      // Only move the head and sequence once the transaction body has run: a throw rolls back both.
+      this.head = head;
+      this.sequence = sequence;
+      return { stored, duplicates: duplicateIndexes.length, duplicateIndexes, lastSequence: sequence };
+    });
+  }
+
+  get lastSequence(): number {
+    return this.sequence;
+  }
+
+  /** Append in one transaction; durable when it returns. */
+  append(rows: readonly EventRow[]): AppendResult {
+    return this.tx(rows);
+  }
+}
+
+export interface WriterOptions {
+  readonly file: string;
+  readonly synchronous: 'FULL' | 'NORMAL';
+}
+
+type Reply = { readonly id: number; readonly result: AppendResult } | { readonly id: number; readonly error: string };
+
+interface Pending {
+  resolve(result: AppendResult): void;
+  reject(error: Error): void;
+}
+
+/**
+ * The writer thread, seen from the main thread. Batches are appended in the order `append` was called. If the
+ * thread dies, the batches in flight fail (their senders get an error and may retry: nothing was acknowledged)
+ * and the next `append` starts a new thread, which reads the chain's head back from the database.
+ */
+export class WorkerEventWriter {
+  private worker: Worker | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+  private closed = false;
+
+  constructor(private readonly options: WriterOptions) {}
+
+  append(rows: readonly EventRow[]): Promise<AppendResult> {
+    if (this.closed) return Promise.reject(new Error('the event store is closed'));
+    const worker = this.ensureWorker();
+    const id = ++this.nextId;
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      // Keep the process alive while a batch is in flight, and only then.
+      if (this.pending.size === 1) worker.ref();
+      worker.postMessage({ id, rows });
+    });
+  }
+
+  /** Finish the batches already sent, then stop the thread. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const worker = this.worker;
+    if (!worker) return;
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.ref();
+    worker.postMessage({ close: true });
+    await exited;
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(new URL('./event-writer-worker.js', import.meta.url), { workerData: this.options });
+    worker.on('message', (reply: Reply) => {
+      const waiting = this.pending.get(reply.id);
+      if (!waiting) return;
+      this.pending.delete(reply.id);
+      if (this.pending.size === 0) worker.unref();
+      if ('error' in reply) waiting.reject(new Error(reply.error));
+      else waiting.resolve(reply.result);
+    });
+    const fail = (error: Error) => {
+      if (this.worker !== worker) return;
+      this.worker = undefined;
+      for (const waiting of this.pending.values()) waiting.reject(error);
+      this.pending.clear();
+    };
+    worker.on('error', (error) => fail(new Error(`event writer thread failed: ${error.message}`)));
+    worker.on('exit', (code) => fail(new Error(`event writer thread exited (code ${code})`)));
+    // Idle, the thread must not keep the process alive on its own: the server closes it on shutdown.
+    worker.unref();
+    this.worker = worker;
+    return worker;
+  }
+}
