@@ -6,6 +6,7 @@
  * canonical form it is always flat.
  */
 import { FIELDS_BY_NAME, type FieldValue } from './fields.js';
+import { uuidv7 } from './id.js';
 import { EVENT_TYPES_BY_NAME, isKnownEventType } from './vocabulary.js';
 
 export interface SecurityEvent {
@@ -250,7 +251,7 @@ export function parseEvent(input: unknown, options: ParseOptions = {}): ParseRes
 }
 
 function randomId(): string {
-  return globalThis.crypto.randomUUID();
+  return uuidv7();
 }
 
 /** The API's canonical form of an event. */

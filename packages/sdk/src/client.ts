@@ -5,8 +5,7 @@
  * Nothing here throws into the host: every public method is guarded, and problems go to `onError` (or a single
  * warning per kind of problem).
  */
-import { randomUUID } from 'node:crypto';
-import { EVENT_TYPES_BY_NAME, Field, type FieldValue, isKnownEventType } from '@vigil/schema';
+import { EVENT_TYPES_BY_NAME, Field, type FieldValue, isKnownEventType, uuidv7 } from '@vigil/schema';
 import { type WrapOptions, wrap as wrapNodeHandler } from './adapters/node.js';
 import type { NodeRequestLike, NodeResponseLike } from './adapters/shared.js';
 import { currentRequest } from './context.js';
@@ -258,7 +257,7 @@ class VigilClient implements Vigil {
   ): string | undefined {
     const safe = this.redactor.fields(fields);
     if (this.options.mode === 'stdout') {
-      const event: Record<string, unknown> = { id: randomUUID(), time: isoNow(), type };
+      const event: Record<string, unknown> = { id: uuidv7(), time: isoNow(), type };
       Object.assign(event, this.envelope);
       for (const key in base) if (!(key in fields) && !ENVELOPE.has(key)) event[key] = base[key];
       for (const key in safe) if (!ENVELOPE.has(key)) event[key] = safe[key];
@@ -269,7 +268,7 @@ class VigilClient implements Vigil {
     // line directly costs a fraction of building an object with dotted keys and stringifying it (the request path
     // pays for this on every request). The parts are joined once, so the queue holds one flat string per event rather
     // than a rope of dozens of pieces that the garbage collector would copy until the batch is sent.
-    const parts = [`{"id":"${randomUUID()}","time":"${isoNow()}","type":${quote(type)}`];
+    const parts = [`{"id":"${uuidv7()}","time":"${isoNow()}","type":${quote(type)}`];
     for (const key in this.envelope) {
       if (!(key in safe)) parts.push(`,${quote(key)}:${jsonValue(this.envelope[key])}`);
     }

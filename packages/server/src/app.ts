@@ -228,7 +228,7 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
       .finally(() => {
         ticking = false;
       });
-  }, options.tickMillis ?? 100);
+  }, options.tickMillis ?? 25);
   sweep.unref();
 
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;

@@ -27,9 +27,16 @@ export interface DispatcherOptions {
   readonly pollMillis?: number;
 }
 
+/** What a receiver must hear of in order: one alert, or one group of alerts. */
+function subjectOf(record: NotificationRecord): string {
+  return `${record.receiver}\u0000${record.groupKey ?? record.alertId}`;
+}
+
 /** Alert changes that are worth a notification (evidence updates are not: they would flood the receiver). */
 const NOTIFIED: ReadonlySet<NotificationChange> = new Set(['opened', 'acknowledged', 'resolved']);
 const BATCH = 64;
+/** Most attempts in flight at once, over all receivers. */
+const MAX_IN_FLIGHT = 64;
 
 export class Dispatcher {
   private readonly byName: Map<string, Notifier>;
@@ -40,6 +47,14 @@ export class Dispatcher {
   private again = false;
   private closed = false;
   private readonly inFlight = new Set<string>();
+  /** Per receiver and alert (or group), whether an attempt is in flight: their notifications go out in order. */
+  private readonly busySubjects = new Set<string>();
+  /** Attempts that ended since the pass before last began, with the number of the pass running when they ended. */
+  private readonly ended = new Map<string, number>();
+  private passNumber = 0;
+  /** A pass left a due record for later (its subject was busy, or too many attempts were in flight). */
+  private heldBack = false;
+  private readonly attempts = new Set<Promise<void>>();
   private enqueueing: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: DispatcherOptions) {
@@ -146,15 +161,42 @@ export class Dispatcher {
       });
   }
 
-  /** Wait until the current pass (if any) has finished; for tests and shutdown. */
+  /** Wait until the current pass and every attempt it started have finished; for tests and shutdown. */
   async idle(): Promise<void> {
-    while (this.running) await this.running;
+    while (this.running || this.attempts.size > 0) {
+      if (this.running) await this.running;
+      await Promise.all(this.attempts);
+    }
   }
 
+  /**
+   * Start the attempts that are due. A pass does not wait for them: a new notification must not queue behind a
+   * slow receiver's round trip (that was most of the alert latency under load). The list read from the store may
+   * hold records whose attempt is in flight or has just ended (its final write can land after the read): both
+   * are skipped, the latter by remembering attempts that ended until the next pass has read the store again.
+   */
   private async pass(): Promise<void> {
-    const due = (await this.options.store.dueNotifications(this.now(), BATCH)).filter((r) => !this.inFlight.has(r.id));
-    // Receivers are independent: one slow or failing receiver must not hold up the others.
-    await Promise.all(due.map((record) => this.attempt(record)));
+    const number = ++this.passNumber;
+    const limit = BATCH + this.inFlight.size + this.ended.size;
+    const due = await this.options.store.dueNotifications(this.now(), limit);
+    for (const [id, endedIn] of this.ended) if (endedIn < number - 1) this.ended.delete(id);
+    for (const record of due) {
+      if (this.inFlight.has(record.id) || this.ended.has(record.id)) continue;
+      if (this.inFlight.size >= MAX_IN_FLIGHT || this.busySubjects.has(subjectOf(record))) {
+        this.heldBack = true; // after the one in flight, in a later pass
+        continue;
+      }
+      const attempt = this.attempt(record).finally(() => {
+        this.attempts.delete(attempt);
+        this.ended.set(record.id, this.passNumber);
+        // A record held back behind this one may go now.
+        if (this.heldBack) {
+          this.heldBack = false;
+          this.kick();
+        }
+      });
+      this.attempts.add(attempt);
+    }
     const pending = await this.options.store.countNotifications('pending');
     this.options.metrics.notificationsPending.set(pending);
   }
@@ -168,7 +210,9 @@ export class Dispatcher {
       this.options.metrics.notifications.inc({ receiver: record.receiver, outcome: 'dead' });
       return;
     }
+    const subject = subjectOf(record);
     this.inFlight.add(record.id);
+    this.busySubjects.add(subject);
     try {
       record.attempts++;
       // The lease: if the process dies mid-send, the record is picked up again once it expires.
@@ -210,6 +254,7 @@ export class Dispatcher {
       await this.options.store.updateNotification(record);
     } finally {
       this.inFlight.delete(record.id);
+      this.busySubjects.delete(subject);
     }
   }
 

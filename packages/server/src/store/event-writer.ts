@@ -1,10 +1,13 @@
 /**
- * Appending events to the hash chain, in the calling thread or in a writer thread of its own.
+ * Writing to the store, in the calling thread or in a writer thread of its own: appending events to the hash
+ * chain, and the alert and notification writes of the alert path.
  *
  * Storing is the largest single cost of ingest: the inserts into the events table and its indexes (the client
- * address and user indexes take rows in random order, so each commit writes many pages) and the commit's fsync.
- * The server hands that to a writer thread, so that parsing, enrichment and detection of the next requests go on
- * on the main thread while a batch commits. Callers still resolve only once their events are durable.
+ * address index takes rows in random order, so each commit writes many pages) and the commit's fsync. The server
+ * hands that to a writer thread, so that parsing, enrichment and detection of the next requests go on on the main
+ * thread while a batch commits. The alert path's writes go the same way, in call order with the event batches,
+ * so that an alert's fsyncs never stall the main thread either. Callers resolve only once their writes are
+ * durable.
  */
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
@@ -29,11 +32,19 @@ export type EventRow = readonly [
   body: string,
 ];
 
-/** Appends rows to the chain on one connection: the chain's head and sequence live here. */
-export class EventAppender {
+/** One SQL statement and its parameters, run by `StoreWriter.run` with others in one transaction. */
+export type WriteStatement = readonly [sql: string, params: readonly (string | number | null)[]];
+
+/**
+ * The writes of one connection: events appended to the chain (whose head and sequence live here) and batches of
+ * other statements.
+ */
+export class StoreWriter {
   private head: string;
   private sequence: number;
   private readonly tx: (rows: readonly EventRow[]) => AppendResult;
+  private readonly statements = new Map<string, Database.Statement>();
+  private readonly runTx: (statements: readonly WriteStatement[]) => void;
 
   constructor(db: Database.Database) {
     const last = db.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1').get() as
@@ -69,6 +80,16 @@ export class EventAppender {
       this.sequence = sequence;
       return { stored, duplicates: duplicateIndexes.length, duplicateIndexes, lastSequence: sequence };
     });
+    this.runTx = db.transaction((statements: readonly WriteStatement[]) => {
+      for (const [sql, params] of statements) {
+        let statement = this.statements.get(sql);
+        if (!statement) {
+          statement = db.prepare(sql);
+          this.statements.set(sql, statement);
+        }
+        statement.run(...params);
+      }
+    });
   }
 
   get lastSequence(): number {
@@ -79,27 +100,41 @@ export class EventAppender {
   append(rows: readonly EventRow[]): AppendResult {
     return this.tx(rows);
   }
+
+  /** Run the statements in one transaction; durable when it returns. */
+  run(statements: readonly WriteStatement[]): void {
+    this.runTx(statements);
+  }
 }
 
 export interface WriterOptions {
   readonly file: string;
   readonly synchronous: 'FULL' | 'NORMAL';
+  /** How often the checkpointer thread copies the write-ahead log into the database, ms. */
+  readonly checkpointMillis: number;
 }
 
-type Reply = { readonly id: number; readonly result: AppendResult } | { readonly id: number; readonly error: string };
+/** What the main thread posts to the writer thread. */
+export type WriterRequest =
+  | { readonly id: number; readonly rows: readonly EventRow[] }
+  | { readonly id: number; readonly statements: readonly WriteStatement[] }
+  | { readonly close: true };
+
+type Reply = { readonly id: number; readonly result?: AppendResult } | { readonly id: number; readonly error: string };
 
 interface Pending {
-  resolve(result: AppendResult): void;
+  resolve(result: AppendResult | undefined): void;
   reject(error: Error): void;
 }
 
 /**
- * The writer thread, seen from the main thread. Batches are appended in the order `append` was called. If the
- * thread dies, the batches in flight fail (their senders get an error and may retry: nothing was acknowledged)
- * and the next `append` starts a new thread, which reads the chain's head back from the database.
+ * The writer thread, seen from the main thread. Writes run in the order they were asked for. If the thread
+ * dies, the writes in flight fail (an ingest client gets an error and may retry: nothing was acknowledged) and
+ * the next write starts a new thread, which reads the chain's head back from the database.
  */
-export class WorkerEventWriter {
+export class WriterThread {
   private worker: Worker | undefined;
+  private checkpointer: Worker | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   private closed = false;
@@ -107,31 +142,35 @@ export class WorkerEventWriter {
   constructor(private readonly options: WriterOptions) {}
 
   append(rows: readonly EventRow[]): Promise<AppendResult> {
+    return this.request((id) => ({ id, rows })) as Promise<AppendResult>;
+  }
+
+  async run(statements: readonly WriteStatement[]): Promise<void> {
+    await this.request((id) => ({ id, statements }));
+  }
+
+  private request(message: (id: number) => WriterRequest): Promise<AppendResult | undefined> {
     if (this.closed) return Promise.reject(new Error('the event store is closed'));
     const worker = this.ensureWorker();
     const id = ++this.nextId;
-    return new Promise<AppendResult>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      // Keep the process alive while a batch is in flight, and only then.
+      // Keep the process alive while a write is in flight, and only then.
       if (this.pending.size === 1) worker.ref();
-      worker.postMessage({ id, rows });
+      worker.postMessage(message(id));
     });
   }
 
-  /** Finish the batches already sent, then stop the thread. */
+  /** Finish the batches already sent, then stop the threads. */
   async close(): Promise<void> {
     this.closed = true;
-    const worker = this.worker;
-    if (!worker) return;
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-    worker.ref();
-    worker.postMessage({ close: true });
-    await exited;
+    await Promise.all([this.worker, this.checkpointer].map((worker) => worker && stopThread(worker)));
   }
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(new URL('./event-writer-worker.js', import.meta.url), { workerData: this.options });
+    this.checkpointer ??= this.startCheckpointer();
+    const worker = startThread({ ...this.options, role: 'writer' });
     worker.on('message', (reply: Reply) => {
       const waiting = this.pending.get(reply.id);
       if (!waiting) return;
@@ -153,4 +192,26 @@ export class WorkerEventWriter {
     this.worker = worker;
     return worker;
   }
+
+  private startCheckpointer(): Worker {
+    const checkpointer = startThread({ ...this.options, role: 'checkpointer' });
+    // Should it die, the writer's next start brings a new one; checkpoints only wait meanwhile.
+    checkpointer.on('error', () => {});
+    checkpointer.on('exit', () => {
+      if (this.checkpointer === checkpointer) this.checkpointer = undefined;
+    });
+    checkpointer.unref();
+    return checkpointer;
+  }
+}
+
+function startThread(data: WriterOptions & { role: 'writer' | 'checkpointer' }): Worker {
+  return new Worker(new URL('./event-writer-worker.js', import.meta.url), { workerData: data });
+}
+
+async function stopThread(worker: Worker): Promise<void> {
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  worker.ref();
+  worker.postMessage({ close: true });
+  await exited;
 }

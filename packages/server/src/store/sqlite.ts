@@ -10,7 +10,14 @@ import { type Alert, type AlertJson, alertFromJson, alertToJson } from '../alert
 import type { RoutingVersion } from '../alerts/routing-versions.js';
 import type { Silence } from '../alerts/silences.js';
 import type { Decision } from '../decisions/decision.js';
-import { chainHash, EventAppender, type EventRow, GENESIS_HASH, WorkerEventWriter } from './event-writer.js';
+import {
+  chainHash,
+  type EventRow,
+  GENESIS_HASH,
+  StoreWriter,
+  WriterThread,
+  type WriteStatement,
+} from './event-writer.js';
 import type {
   AlertAction,
   AlertQuery,
@@ -113,6 +120,15 @@ function decodeCursor(cursor: string | undefined): (string | number)[] | undefin
   throw new RangeError('cursor is not one this server issued');
 }
 
+function saveAlert(a: Alert): WriteStatement {
+  return [
+    `INSERT INTO alerts (id, fingerprint, status, rule_id, starts_at, updated_at, body) VALUES (?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (id) DO UPDATE SET status = excluded.status, starts_at = excluded.starts_at,
+       updated_at = excluded.updated_at, body = excluded.body`,
+    [a.id, a.fingerprint, a.status, a.rule.id, a.startsAt, a.updatedAt, JSON.stringify(alertToJson(a))],
+  ];
+}
+
 function toRow(event: SecurityEvent): EventRow {
   const a = event.attributes;
   return [
@@ -163,8 +179,9 @@ export interface SqliteStoreOptions {
   readonly file: string;
   readonly synchronous?: 'FULL' | 'NORMAL';
   /**
-   * Where events are appended: `inline` on this thread (tools, tests), or `thread`, a writer thread of its own
-   * (the server), so that the next requests are parsed and enriched while a batch commits.
+   * Where events are appended (and alerts and notifications written): `inline` on this thread (tools, tests), or
+   * `thread`, a writer thread of its own (the server), so that the next requests are parsed, enriched and
+   * detected on while a batch commits.
    */
   readonly eventWriter?: 'inline' | 'thread';
 }
@@ -172,9 +189,8 @@ export interface SqliteStoreOptions {
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private sequence = 0;
-  private readonly inline: EventAppender | undefined;
-  private readonly writer: WorkerEventWriter | undefined;
-  private readonly saveAlertsTx: (alerts: readonly Alert[]) => void;
+  private readonly inline: StoreWriter | undefined;
+  private readonly writer: WriterThread | undefined;
 
   constructor(options: SqliteStoreOptions) {
     if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true });
@@ -197,26 +213,26 @@ export class SqliteStore implements Store {
       throw new Error(`${options.file} was written by a newer Vigil (schema ${version.value}); upgrade Vigil`);
     }
     if (options.eventWriter === 'thread' && options.file !== ':memory:') {
+      // Checkpoints (copying the WAL back into the database, with an fsync) run on a thread of their own: on this
+      // connection one would stall the main thread for as long as the copy takes.
+      this.db.pragma('wal_autocheckpoint = 0');
       this.sequence = (this.db.prepare('SELECT max(seq) AS seq FROM events').get() as { seq: number | null }).seq ?? 0;
-      this.writer = new WorkerEventWriter({ file: options.file, synchronous: options.synchronous ?? 'FULL' });
+      this.writer = new WriterThread({
+        file: options.file,
+        synchronous: options.synchronous ?? 'FULL',
+        checkpointMillis: 200,
+      });
     } else {
-      this.inline = new EventAppender(this.db);
+      this.inline = new StoreWriter(this.db);
       this.sequence = this.inline.lastSequence;
     }
-    this.saveAlertsTx = this.prepareAlertWrites();
   }
 
-  private prepareAlertWrites(): (alerts: readonly Alert[]) => void {
-    const upsert = this.db.prepare(
-      `INSERT INTO alerts (id, fingerprint, status, rule_id, starts_at, updated_at, body) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET status = excluded.status, starts_at = excluded.starts_at,
-         updated_at = excluded.updated_at, body = excluded.body`,
-    );
-    return this.db.transaction((alerts: readonly Alert[]) => {
-      for (const a of alerts) {
-        upsert.run(a.id, a.fingerprint, a.status, a.rule.id, a.startsAt, a.updatedAt, JSON.stringify(alertToJson(a)));
-      }
-    });
+  /** Run write statements in one transaction, on the writer thread when there is one. */
+  private async write(statements: readonly WriteStatement[]): Promise<void> {
+    if (statements.length === 0) return;
+    if (this.writer) await this.writer.run(statements);
+    else this.inline!.run(statements);
   }
 
   async appendEvents(events: readonly SecurityEvent[]): Promise<AppendResult> {
@@ -268,17 +284,17 @@ export class SqliteStore implements Store {
   }
 
   async saveAlerts(alerts: readonly Alert[]): Promise<void> {
-    this.saveAlertsTx(alerts);
+    await this.write(alerts.map(saveAlert));
   }
 
   async recordAlertAction(alert: Alert, action: AlertAction): Promise<void> {
-    const insert = this.db.prepare(
-      'INSERT INTO alert_actions (alert_id, action, actor, token_id, comment, at) VALUES (?, ?, ?, ?, ?, ?)',
-    );
-    this.db.transaction(() => {
-      this.saveAlertsTx([alert]);
-      insert.run(action.alertId, action.action, action.actor, action.tokenId, action.comment ?? null, action.at);
-    })();
+    await this.write([
+      saveAlert(alert),
+      [
+        'INSERT INTO alert_actions (alert_id, action, actor, token_id, comment, at) VALUES (?, ?, ?, ?, ?, ?)',
+        [action.alertId, action.action, action.actor, action.tokenId, action.comment ?? null, action.at],
+      ],
+    ]);
   }
 
   async alertActions(alertId: string): Promise<AlertAction[]> {
@@ -358,13 +374,11 @@ export class SqliteStore implements Store {
   }
 
   async addNotifications(records: readonly NotificationRecord[]): Promise<void> {
-    const insert = this.db.prepare(
-      `INSERT INTO notifications (id, alert_id, receiver, payload, state, attempts, next_attempt_at, last_error, created_at, group_key)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.db.transaction(() => {
-      for (const r of records) {
-        insert.run(
+    await this.write(
+      records.map((r) => [
+        `INSERT INTO notifications (id, alert_id, receiver, payload, state, attempts, next_attempt_at, last_error, created_at, group_key)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
           r.id,
           r.alertId,
           r.receiver,
@@ -375,9 +389,9 @@ export class SqliteStore implements Store {
           r.lastError ?? null,
           r.createdAt,
           r.groupKey ?? null,
-        );
-      }
-    })();
+        ],
+      ]),
+    );
   }
 
   async dueNotifications(now: number, limit: number): Promise<NotificationRecord[]> {
@@ -407,13 +421,16 @@ export class SqliteStore implements Store {
   }
 
   async updateNotificationPayload(id: string, payload: string): Promise<void> {
-    this.db.prepare('UPDATE notifications SET payload = ? WHERE id = ? AND attempts = 0').run(payload, id);
+    await this.write([['UPDATE notifications SET payload = ? WHERE id = ? AND attempts = 0', [payload, id]]]);
   }
 
   async updateNotification(record: NotificationRecord): Promise<void> {
-    this.db
-      .prepare('UPDATE notifications SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?')
-      .run(record.state, record.attempts, record.nextAttemptAt, record.lastError ?? null, record.id);
+    await this.write([
+      [
+        'UPDATE notifications SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?',
+        [record.state, record.attempts, record.nextAttemptAt, record.lastError ?? null, record.id],
+      ],
+    ]);
   }
 
   async countNotifications(state: NotificationState): Promise<number> {
