@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { test } from 'node:test';
+import { failedLogins, startReceiver, startTestServer } from '../testing/harness.js';
+
+/** A webhook receiver on loopback that answers each request only after `delayMillis`. */
+async function startSlowReceiver(delayMillis: number) {
+  const requests: { change: string; address: string; arrivedAt: number; answeredAt?: number }[] = [];
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      const payload = JSON.parse(body) as { change: string; alert: { labels: Record<string, string> } };
+      const entry = {
+        change: payload.change,
+        address: payload.alert.labels['client.address'] ?? '',
+        arrivedAt: Date.now(),
+      } as (typeof requests)[number];
+      requests.push(entry);
+      setTimeout(() => {
+        entry.answeredAt = Date.now();
+        res.writeHead(204).end();
+      }, delayMillis);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  return { url, requests, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+test('a slow receiver holds up neither other receivers nor later alerts, and one alert’s notifications stay in order', async () => {
+  const slow = await startSlowReceiver(1500);
+  const fast = await startReceiver();
+  const server = await startTestServer({
+    notify: {
+      receivers: [
+        { type: 'webhook', name: 'slow', url: slow.url, allowPrivateNetwork: true, timeoutMillis: 5000 },
+        { type: 'webhook', name: 'fast', url: fast.url, allowPrivateNetwork: true },
+      ],
+    },
+  });
+  try {
+    const ndjson = { 'content-type': 'application/x-ndjson' };
+    await server.post('/v1/events', failedLogins(5, '203.0.113.70'), ndjson);
+    await fast.waitFor(1);
+    // The first alert is now in flight to the slow receiver. A second alert reaches both receivers at once.
+    await server.post('/v1/events', failedLogins(5, '203.0.113.71'), ndjson);
+    await fast.waitFor(2);
+    const secondAt = fast.received[1]!.at;
+    for (let i = 0; i < 50 && slow.requests.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(slow.requests.length, 2, 'the slow receiver got the second alert while the first was in flight');
+    assert.equal(slow.requests[0]!.answeredAt, undefined, 'the first was still in flight');
+    assert.ok(secondAt < slow.requests[0]!.arrivedAt + 1500);
+
+    // Acknowledging the first alert: its notification to the slow receiver waits for the opening to be answered.
+    const [first] = server.alerts.openAlerts().filter((a) => a.labels['client.address'] === '203.0.113.70');
+    const ack = await fetch(`${server.url}/api/v1/alerts/${first!.id}/acknowledge`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.apiToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ actor: 'alice', comment: 'looking' }),
+    });
+    assert.equal(ack.status, 200);
+    for (let i = 0; i < 250 && slow.requests.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
+    const [opened, , acknowledged] = slow.requests;
+    assert.equal(acknowledged?.change, 'acknowledged');
+    assert.equal(acknowledged?.address, '203.0.113.70');
+    assert.ok(acknowledged!.arrivedAt >= opened!.answeredAt!, 'sent only after the opening was answered');
+    await server.dispatcher.idle();
+  } finally {
+    await server.stop();
+    await slow.close();
+    await fast.close();
+  }
+});
