@@ -37,6 +37,32 @@ describe('detectXss', () => {
     }
   });
 
+  test('legacy carriers, namespaced tags, bare handlers, hidden encodings, scripts without calls', () => {
+    for (const value of [
+      '<p datasrc="#rec" datafld="body" dataformatas="html"></p>',
+      '<?import namespace="v" implementation="#default#VML">',
+      '<?xml:namespace prefix="v" ns="urn:x">',
+      '&{location="//evil.example"};',
+      '<v:vmlframe src="evil.example/x.vml"/>',
+      '<svg:svg onload=x>',
+      '< x: script>',
+      'onmouseover=prompt(9);',
+      'Mozilla/5.0 (x; onload=fetch(1))',
+      '"onpointerenter=',
+      '<p style="behaviour: url(x.htc)">',
+      'a:url(javascript:void(0))',
+      'scriptprompt(document.domain)/script',
+      '<p style="\\62 ackground:\\75 rl(\\6a avascript:alert(1))">',
+      '<a href="data:application/octet-stream;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+">x</a>',
+      '(![]+[])[+!![]]',
+      '[].map.call`${eval}x`',
+      '<img src="mocha:alert(1)">',
+      '" type=text name=x onfocus=alert(1) autofocus x="',
+    ]) {
+      assert.ok(fires(detectXss, value), value);
+    }
+  });
+
   test('benign look-alikes do not fire', () => {
     for (const value of [
       'I <3 cats',
@@ -49,6 +75,15 @@ describe('detectXss', () => {
       'https://example.com/search?q=onload',
       'the alert was raised',
       'x = "one" + "two"',
+      'online=true',
+      'status: onion=1; oncall=bob',
+      'Coffee mocha: 4 dollars',
+      'the database field is data-fld',
+      'See the data: binding url for docs',
+      'C:\\Users\\ada\\notes',
+      'the script/alerting guide',
+      'f.call(this, x)',
+      'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
     ]) {
       assert.equal(fires(detectXss, value), false, value);
     }
