@@ -12,9 +12,13 @@ import type { DetectorInput, PayloadFinding } from './types.js';
 
 /** `..` as a path segment, followed by a separator (or at the end after one). Dots may be doubled-up (`....//`). */
 const DOT_SEGMENT = /(?:^|[/\\=:;,|"'`(\s])(?:\.{2}(?:[/\\]|$)|\.{3,}[/\\])/;
+/**
+ * One climb: a run of dots and a separator. Dot runs are matched from their first dot only (`(?<!\.)`), so a long
+ * run of dots costs one pass, not one per dot.
+ */
+const CLIMB = /(?<!\.)\.{2,}[/\\]/g;
 /** Obfuscated segments left when a scanner spells separators as `0x2f` or strips them. */
-const HEX_SPELLED =
-  /(?:0x2e){2}|\.\.0x(?:2f|5c)|(?:\.{2}){3,}(?:[/\\]|etc|win|boot|\{)|\.{6,}(?:etc|win|boot|\{file\})/i;
+const HEX_SPELLED = /(?:0x2e){2}|\.\.0x(?:2f|5c)|(?<!\.)\.{6,}(?:[/\\]|etc|win|boot|\{)/i;
 /** Files and folders that no ordinary parameter names. */
 const SENSITIVE =
   /(?:^|[/\\\s=:"'`])(?:etc[/\\]+(?:passwd|shadow|group|hosts|issue|motd|sudoers|crontab|fstab|hostname|resolv\.conf|security|ssh|mysql|apache2?|httpd|nginx|subuid|subgid|gshadow|master\.passwd|profile|environment|os-release)|proc[/\\]+(?:self|version|cpuinfo|meminfo|mounts|net|\d+)[/\\]?|sys[/\\]+(?:class|kernel|devices|power|firmware)|var[/\\]+(?:log|lib|run|spool|mail)[/\\]|(?:windows|winnt)[/\\]+(?:win\.ini|system\.ini|repair|debug|panther|system32[/\\]+(?:config|drivers))|(?:boot|win|system)\.ini\b|inetpub[/\\]|global\.asa\b|web-inf[/\\]|meta-inf[/\\]|\.ssh[/\\]|(?:id_rsa|id_dsa|id_ecdsa|id_ed25519|authorized_keys|known_hosts)\b|\.(?:htaccess|htpasswd|bash_history|zsh_history|history|mysql_history|psql_history|git[/\\]|svn[/\\]|env\b|aws[/\\]|docker[/\\]|kube[/\\])|(?:httpd|apache2?|nginx|php|my)\.(?:conf|ini)\b|web\.config\b|wp-config\.php\b|tmp[/\\]+(?:sess_|curl))/i;
@@ -80,7 +84,7 @@ export function detectPathTraversal(input: DetectorInput): PayloadFinding | unde
       let confidence = p.confidence;
       if (p.re === DOT_SEGMENT) {
         // One `../` inside a longer path is how relative links look; several, or one reaching a sensitive file, is not.
-        const climbs = form.match(/\.{2,}[/\\]/g)?.length ?? 0;
+        const climbs = form.match(CLIMB)?.length ?? 0;
         if (climbs >= 2 || SENSITIVE.test(form)) confidence = 0.95;
         else if (form.trim() === '..' || /^\.\.[/\\]/.test(form)) confidence = 0.8;
         // A single `../` in text or markup (`<a href="../">`) is a relative link; in a path-like value it climbs.
