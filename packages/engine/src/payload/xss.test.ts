@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the values under test are script payloads, not templates
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { fires } from './test-helpers.js';

@@ -50,7 +50,7 @@ const CSS_SCRIPT =
 const LEGACY_CARRIER =
   /<[a-z][^<>]{0,200}?\bdata(?:src|fld|formatas)\s*=|<\s*\??\s*import\s*(?:namespace|implementation)\b|<\?\s*xml:namespace\b|&\{[^{}]{1,200}\};/i;
 /** JavaScript with its tags stripped by a filter, still runnable once reflected: `scriptalert(1)/script`. */
-const STRIPPED_SCRIPT = /\bscript\W{0,2}(?:alert|prompt|confirm|eval|document\.)[^]{0,200}\/script\b/i;
+const STRIPPED_SCRIPT = /\bscript\W{0,2}(?:alert|prompt|confirm|eval|document\.)[\s\S]{0,200}\/script\b/i;
 /**
  * Script without letters or parentheses: JSFuck-style coercions (`![]`, `!![]`, `+[]`) and calls through tagged
  * templates (`[].sort.call\`${alert}1\``, `Reflect.apply.call\`\``).
