@@ -56,6 +56,8 @@ describe('detectXss', () => {
       '<p style="\\62 ackground:\\75 rl(\\6a avascript:alert(1))">',
       '<a href="data:application/octet-stream;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+">x</a>',
       '(![]+[])[+!![]]',
+      '0scriptprompt(1)/script',
+      'x=document.getElementById("a").innerHTML="<b>"',
       '[].map.call`${eval}x`',
       '<img src="mocha:alert(1)">',
       '" type=text name=x onfocus=alert(1) autofocus x="',
@@ -84,6 +86,8 @@ describe('detectXss', () => {
       'C:\\Users\\ada\\notes',
       'the script/alerting guide',
       'f.call(this, x)',
+      'a transcript alert is on /script page',
+      'read the document.getElementById docs',
       'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
     ]) {
       assert.equal(fires(detectXss, value), false, value);

@@ -50,7 +50,7 @@ const CSS_SCRIPT =
 const LEGACY_CARRIER =
   /<[a-z][^<>]{0,200}?\bdata(?:src|fld|formatas)\s*=|<\s*\??\s*import\s*(?:namespace|implementation)\b|<\?\s*xml:namespace\b|&\{[^{}]{1,200}\};/i;
 /** JavaScript with its tags stripped by a filter, still runnable once reflected: `scriptalert(1)/script`. */
-const STRIPPED_SCRIPT = /\bscript\W{0,2}(?:alert|prompt|confirm|eval|document\.)[\s\S]{0,200}\/script\b/i;
+const STRIPPED_SCRIPT = /(?<![a-z])script\W{0,2}(?:alert|prompt|confirm|eval|document\.)[\s\S]{0,200}\/script\b/i;
 /**
  * Script without letters or parentheses: JSFuck-style coercions (`![]`, `!![]`, `+[]`) and calls through tagged
  * templates (`[].sort.call\`${alert}1\``, `Reflect.apply.call\`\``).
@@ -63,7 +63,7 @@ const JS_BREAKOUT =
   /["'`]\s*(?:[;,+\-*/|&)}\]]\s*)+[\w$.[\]'"]*\b(?:alert|prompt|confirm|eval|fetch|import|settimeout|setinterval|function|document\.|window\.|top\.|self\.|parent\.|location|constructor)\b/i;
 const TEMPLATE_ESCAPE = /\{\{[^}]{0,100}(?:constructor|\$eval|\$on|alert\s*\(|\[\s*['"]constructor)/i;
 const SCRIPT_CALL =
-  /\b(?:alert|prompt|confirm)\s*(?:\(|`)[^)]{0,60}(?:\)|`)|\bdocument\s*\.\s*(?:cookie|domain|write|location)\b|\bString\.fromCharCode\s*\(/i;
+  /\b(?:alert|prompt|confirm)\s*(?:\(|`)[^)]{0,60}(?:\)|`)|\bdocument\s*\.\s*(?:cookie|domain|write(?:ln)?|location|createelement|queryselector(?:all)?|getelementby[a-z]{2,9}|body\s*\.\s*(?:appendchild|innerhtml))\b|\bString\.fromCharCode\s*\(/i;
 
 interface Pattern {
   readonly re: RegExp;
