@@ -115,12 +115,12 @@ const WINDOWS_NAMES = new Set([
 /** `\ls` (a leading backslash skips shell aliases), `/usr/bin/`, `bin/`, `C:\Windows\System32\`. */
 const PATH_PREFIX = String.raw`(?:\\|/?(?:usr/)?(?:local/)?s?bin/|[a-z]:\\(?:windows\\)?(?:system32\\)?)?`;
 /**
- * Control operator or substitution, then (optionally quoted or pathed) a command word, its `.exe`, and a look at
- * what follows (a lookahead, so that `cat<<<$(whoami)` still reaches the command inside the substitution).
+ * Control operator or substitution, then (optionally quoted or pathed) a command word, its `.exe`, and what follows
+ * (the scan resumes right after the command word, so that `cat<<<$(whoami)` still reaches the one inside).
  * `+` counts as a space: it is one in query strings and fragments that reach a shell undecoded.
  */
 const AFTER_OPERATOR = new RegExp(
-  String.raw`(?:^|[;|&\n\r\x60]|\$\(|<\(|>\(|\|\||&&)[\s+]*(?:[({]\s*)?${PATH_PREFIX}(${COMMANDS})(\.exe)?(?=$|[\s+;|&<>)\x60,}'"#])(?=([^;|&\n\x60]{0,40}))`,
+  String.raw`(?:^|[;|&\n\r\x60]|\$\(|<\(|>\(|\|\||&&)[\s+]*(?:[({]\s*)?${PATH_PREFIX}(${COMMANDS})(\.exe)?(?=$|[\s+;|&<>)\x60,}'"#])([^;|&\n\x60]{0,40})`,
   'gi',
 );
 /** A command started with its absolute path, anywhere: `/bin/sh -c`, `/usr/bin/id`. */
@@ -181,20 +181,33 @@ interface Unshelled {
   readonly evasive: boolean;
 }
 
-/** Rewrites that undo shell evasions; `evasive` marks those that ordinary text never needs. */
-const REWRITES: ReadonlyArray<readonly [RegExp, string | ((...groups: string[]) => string), boolean]> = [
-  [/\$\{?IFS\}?(?:\$\d)?/gi, ' ', true],
+/** A rewrite that undoes one shell evasion: what to replace, with what, and the one character it cannot do without. */
+interface Rewrite {
+  readonly re: RegExp;
+  readonly replacement: string | ((...groups: string[]) => string);
+  readonly needs: string;
+  /** Ordinary text never needs this rewrite (an apostrophe in `don't` does not count). */
+  readonly evasive: boolean;
+}
+
+const REWRITES: readonly Rewrite[] = [
+  { re: /\$\{?IFS\}?(?:\$\d)?/gi, replacement: ' ', needs: '$', evasive: true },
   // ANSI-C and locale quoting: `$'whoami'`, `$"id"`.
-  [/\$'([^'\n]{0,80})'|\$"([^"\n]{0,80})"/g, (_m, a, b) => a ?? b ?? '', true],
+  {
+    re: /\$'([^'\n]{0,80})'|\$"([^"\n]{0,80})"/g,
+    replacement: (_m, a, b) => a ?? b ?? '',
+    needs: '$',
+    evasive: true,
+  },
   // Empty substitutions between the letters of a word: `pi$()ng`, `ping`` `, `pi<()ng`.
-  [/\$\(\s*\)|``|[<>]\(\s*\)/g, '', true],
+  { re: /\$\(\s*\)|``|[<>]\(\s*\)/g, replacement: '', needs: '', evasive: true },
   // Positional and special parameters, and unset variables, glued inside a word: `c$@at`, `c$!at`, `una$$me`, `cat$u`.
-  [/\$[@*!?#$_-]|\$\d(?!\d)/g, '', true],
-  [/(?<=[a-z])\$[a-z_]\w{0,20}(?=[\\/'"+\s,}]|$)/gi, '', true],
+  { re: /\$[@*!?#$_-]|\$\d(?!\d)/g, replacement: '', needs: '$', evasive: true },
+  { re: /(?<=[a-z])\$[a-z_]\w{0,20}(?=[\\/'"+\s,}]|$)/gi, replacement: '', needs: '$', evasive: true },
   // Empty quotes glued to a word: `c''at`, `""p""y""t""h""o""n`.
-  [/(?<=\w)(?:""|'')|(?:""|'')(?=\w)/g, '', true],
-  [/(\w)\\(?=[a-z])/gi, '$1', true],
-  [/(?<=[a-z])["'](?=[a-z])|(?<=\w)["'](?=\w)/gi, '', false],
+  { re: /(?<=\w)(?:""|'')|(?:""|'')(?=\w)/g, replacement: '', needs: '', evasive: true },
+  { re: /(\w)\\(?=[a-z])/gi, replacement: '$1', needs: '\\', evasive: true },
+  { re: /(?<=[a-z])["'](?=[a-z])|(?<=\w)["'](?=\w)/gi, replacement: '', needs: '', evasive: false },
 ];
 
 function expandBraces(text: string): Unshelled {
@@ -211,15 +224,20 @@ function expandBraces(text: string): Unshelled {
   return { text: expanded, evasive };
 }
 
+/** Characters every rewrite needs; a value with none of them is returned as it is. */
+const TRICK_CHARS = /[$'"\\`{<>]/;
+
 function unshellTricks(text: string): Unshelled {
+  if (!TRICK_CHARS.test(text)) return { text, evasive: false };
   let out = text;
   let evasive = false;
-  for (const [re, replacement, marksEvasion] of REWRITES) {
+  for (const { re, replacement, needs, evasive: marksEvasion } of REWRITES) {
+    if (needs !== '' && !out.includes(needs)) continue;
     const next = out.replace(re, replacement as string);
     if (next !== out && marksEvasion) evasive = true;
     out = next;
   }
-  const braces = expandBraces(out);
+  const braces = out.includes('{') ? expandBraces(out) : { text: out, evasive: false };
   return { text: braces.text, evasive: evasive || braces.evasive };
 }
 
@@ -252,12 +270,14 @@ export function detectCmdi(input: DetectorInput): PayloadFinding | undefined {
     const cleaned = unshellTricks(form);
     if (cleaned.text !== form) candidates.push(cleaned);
     for (const { text, evasive } of candidates) {
-      for (const m of text.matchAll(AFTER_OPERATOR)) {
+      AFTER_OPERATOR.lastIndex = 0;
+      for (let m = AFTER_OPERATOR.exec(text); m !== null; m = AFTER_OPERATOR.exec(text)) {
         const name = (m[1] ?? '').toLowerCase();
         const exe = m[2] !== undefined;
         const rest = m[3] ?? '';
-        const end = m.index + m[0].length;
-        const lead = m[0].slice(0, m[0].length - name.length - (exe ? 4 : 0));
+        const end = m.index + m[0].length - rest.length;
+        AFTER_OPERATOR.lastIndex = end;
+        const lead = m[0].slice(0, end - m.index - name.length - (exe ? 4 : 0));
         const operator = /^[;|&\n\r`$<>]/.test(lead) ? (lead[0] as string) : '';
         const englishLike = ENGLISH_LIKE.has(name) && !exe;
         if (/[a-z]:\\/i.test(lead) && !exe && !WINDOWS_NAMES.has(name)) continue;
@@ -275,19 +295,24 @@ export function detectCmdi(input: DetectorInput): PayloadFinding | undefined {
         } else if (ARGUMENT_LIKE.test(rest) || !englishLike) {
           confidence = 0.9;
         }
-        if (confidence > 0) consider(text, m as RegExpExecArray, confidence);
+        if (confidence > 0) consider(text, m, confidence);
       }
-      consider(text, ABSOLUTE_COMMAND.exec(text), 0.85);
-      consider(text, GLOBBED.exec(text), 0.8);
+      // Each pattern needs a character the cheap `includes` checks look for first: most values have none of them.
+      const slash = text.includes('/');
+      const dollar = text.includes('$');
+      if (slash) consider(text, ABSOLUTE_COMMAND.exec(text), 0.85);
+      if (slash && (text.includes('?') || text.includes('*'))) consider(text, GLOBBED.exec(text), 0.8);
       consider(text, WINDOWS.exec(text), 0.85);
-      consider(text, SSI.exec(text), 0.9);
-      consider(text, BATCH.exec(text), 0.75);
-      consider(text, SHELL_EXPANSION.exec(text), 0.8);
-      consider(text, VARIABLE_AS_COMMAND.exec(text), 0.75);
-      consider(text, INLINE_CODE.exec(text), 0.8);
-      consider(text, EXEC_CALL.exec(text), 0.85);
-      consider(text, READS_SYSTEM_FILE.exec(text), 0.7);
-      consider(text, PROTOCOL_COMMAND.exec(text), 0.75);
+      if (text.includes('<!--')) consider(text, SSI.exec(text), 0.9);
+      if (text.includes('%') || text.includes('=') || /\bif\b/i.test(text)) consider(text, BATCH.exec(text), 0.75);
+      if (dollar) {
+        consider(text, SHELL_EXPANSION.exec(text), 0.8);
+        consider(text, VARIABLE_AS_COMMAND.exec(text), 0.75);
+      }
+      if (text.includes(' -')) consider(text, INLINE_CODE.exec(text), 0.8);
+      if (text.includes('(')) consider(text, EXEC_CALL.exec(text), 0.85);
+      if (slash) consider(text, READS_SYSTEM_FILE.exec(text), 0.7);
+      if (text.includes('\r\n')) consider(text, PROTOCOL_COMMAND.exec(text), 0.75);
     }
   }
   return best;

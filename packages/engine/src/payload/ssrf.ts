@@ -21,6 +21,7 @@ const URL_IN_TEXT = /\b([a-z][\w+.-]{1,15}):\/\/+([^\s/?#"'<>]*)/gi;
  * parsers read the host all the same.
  */
 const URL_WITHOUT_SLASHES = /\b(https?|wss?|ftp|gopher|dict|ldap|file):\/?(?!\/)([^\s/?#"'<>\\]+)/gi;
+const URL_PATTERNS = [URL_IN_TEXT, URL_WITHOUT_SLASHES] as const;
 /**
  * `@host` anywhere after a URL: parsers disagree on where the userinfo ends (`http://a.com:80 &@b.com# @10.0.0.1/`),
  * so every host written after an `@` is one the request may go to.
@@ -180,7 +181,7 @@ export function detectSsrf(input: DetectorInput): PayloadFinding | undefined {
     if (form.length < 3) continue;
     const decodedWhole = form.length <= 2048 ? form : form.slice(0, 2048);
     let sawUrl = false;
-    for (const re of [URL_IN_TEXT, URL_WITHOUT_SLASHES]) {
+    for (const re of decodedWhole.includes(':') ? URL_PATTERNS : []) {
       for (const m of decodedWhole.matchAll(re)) {
         sawUrl = true;
         const scheme = (m[1] as string).toLowerCase();

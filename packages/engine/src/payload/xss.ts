@@ -89,6 +89,7 @@ const PATTERNS: readonly Pattern[] = [
   { re: SCRIPT_CALL, confidence: 0.6, needsMarkup: true },
 ];
 
+const HANDLER_HINT = /on[a-z]{3,}\s*=/i;
 const MARKUP_HINT = /[<>"'`]|&#|\\u00|%3c/i;
 /** CSS escapes (`\\3c`, `\\0075 `): a browser reads them inside `style` attributes and style sheets. */
 const CSS_ESCAPE = /\\([0-9a-f]{1,6})\s?/gi;
@@ -108,8 +109,16 @@ export function detectXss(input: DetectorInput): PayloadFinding | undefined {
     if (form.length < 4) continue;
     // A tag opener needs `<`; a scheme needs `:`; breakouts need a quote: skip the regexes that cannot match.
     const hasAngle = form.includes('<');
+    // Every handler pattern needs `on...=`: one cheap look saves three costly ones on values with quotes.
+    const hasHandler = HANDLER_HINT.test(form);
     for (const p of PATTERNS) {
-      if ((p.re === TAG_OPEN || p.re === TAG_WITH_HANDLER) && !hasAngle) continue;
+      if (
+        (p.re === TAG_OPEN || p.re === TAG_WITH_HANDLER || p.re === LEGACY_CARRIER) &&
+        !hasAngle &&
+        !form.includes('&{')
+      )
+        continue;
+      if ((p.re === TAG_WITH_HANDLER || p.re === ATTRIBUTE_BREAKOUT || p.re === BARE_HANDLER) && !hasHandler) continue;
       if (best !== undefined && best.confidence >= p.confidence) continue;
       if (p.needsMarkup === true && !MARKUP_HINT.test(form)) continue;
       const m = p.re.exec(form);
@@ -122,7 +131,8 @@ export function detectXss(input: DetectorInput): PayloadFinding | undefined {
 }
 
 /** The decoded forms plus what CSS escapes and `data:...;base64,` bodies hide, when a value has them. */
-function withHiddenForms(forms: readonly string[]): string[] {
+function withHiddenForms(forms: readonly string[]): readonly string[] {
+  if (!forms.some((form) => form.includes('\\') || /data\s*:/i.test(form))) return forms;
   const out = [...forms];
   for (const form of forms) {
     if (/\\[0-9a-f]/i.test(form)) {
