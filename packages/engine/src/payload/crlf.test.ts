@@ -15,6 +15,9 @@ describe('detectCrlf', () => {
       assert.ok(fires(detectCrlf, value, { location: 'query' }), value);
     }
     assert.ok(fires(detectCrlf, 'value\r\nanything', { location: 'header', key: 'x-custom' }));
+    // Header names are tokens: they may start with a digit or `%`, and a CR may sit before the colon.
+    assert.ok(fires(detectCrlf, 'q%0d%0X-Real-IP%0d:%20203.0.113.9', { location: 'query' }));
+    assert.ok(fires(detectCrlf, 'q%0a1x-debug: on', { location: 'query' }));
   });
 
   test('ordinary line breaks do not fire', () => {
@@ -22,5 +25,7 @@ describe('detectCrlf', () => {
     assert.equal(fires(detectCrlf, 'Dear team,\nNote: see below', { location: 'body' }), false);
     assert.equal(fires(detectCrlf, 'a%0Ab', { location: 'query' }), false);
     assert.equal(fires(detectCrlf, 'a: b', { location: 'query' }), false);
+    assert.equal(fires(detectCrlf, 'total\n10 : 30 minutes', { location: 'body' }), false);
+    assert.equal(fires(detectCrlf, 'time 10:30', { location: 'query' }), false);
   });
 });

@@ -60,6 +60,22 @@ describe('detectSsrf', () => {
     }
   });
 
+  test('schemes without slashes, backslashed hosts, hosts after a later @, underscore schemes', () => {
+    for (const value of [
+      'http:0xA9FEA9FE/latest/',
+      'https:/2130706433/admin',
+      'http:0251.0376.0251.0376',
+      'http:[::ffff:7f00:1]',
+      'http://\\1\\2\\7\\.0.0.1/',
+      'http://l\\o\\c\\a\\l\\h\\o\\s\\t:8080/',
+      'http://example.com:80 &@example.com:80# @10.0.0.7:22/',
+      'https://example.net#@169.254.169.254/',
+      'local_file://2852039166/etc',
+    ]) {
+      assert.ok(fires(detectSsrf, value), value);
+    }
+  });
+
   test('bare hosts count when the key names a host or URL', () => {
     assert.ok(fires(detectSsrf, '169.254.169.254', { key: 'callback_url', location: 'query' }));
     assert.ok(fires(detectSsrf, 'localhost:8080', { key: 'host', location: 'query' }));
@@ -74,6 +90,12 @@ describe('detectSsrf', () => {
       'version 10.0.0.1 released',
       'jane.doe@example.com',
       '2130706433',
+      'http:example.com',
+      'see http://example.com/a and mail bob@10.0.0.1.example.org',
+      'http://example.com/ @home',
+      'time: 10:30, ratio 1:2',
+      'https:/example.org/x',
+      'http://example.com\\path',
     ]) {
       assert.equal(fires(detectSsrf, value), false, value);
     }

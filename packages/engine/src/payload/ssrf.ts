@@ -14,7 +14,19 @@
 import { evidenceAt } from './evidence.js';
 import type { DetectorInput, PayloadFinding } from './types.js';
 
-const URL_IN_TEXT = /\b([a-z][a-z0-9+.-]{1,15}):\/\/+([^\s/?#"'<>\\]*)/gi;
+/** `scheme://authority`; `_` for schemes such as Python's `local_file`, `\\` kept for hosts spelt `\\l\\o...`. */
+const URL_IN_TEXT = /\b([a-z][\w+.-]{1,15}):\/\/+([^\s/?#"'<>]*)/gi;
+/**
+ * A special scheme with one slash or none before the host (`http:0xA9FEA9FE`, `http:/2852039166`): WHATWG URL
+ * parsers read the host all the same.
+ */
+const URL_WITHOUT_SLASHES = /\b(https?|wss?|ftp|gopher|dict|ldap|file):\/?(?!\/)([^\s/?#"'<>\\]+)/gi;
+const URL_PATTERNS = [URL_IN_TEXT, URL_WITHOUT_SLASHES] as const;
+/**
+ * `@host` anywhere after a URL: parsers disagree on where the userinfo ends (`http://a.com:80 &@b.com# @10.0.0.1/`),
+ * so every host written after an `@` is one the request may go to.
+ */
+const AT_HOST = /@([^\s/?#@&"'<>\\]+)/g;
 const BRACKETED = /^\[([^\]]*)\]/;
 const METADATA_NAMES =
   /^(?:metadata(?:\.google\.internal)?|metadata\.goog|instance-data(?:\.ec2\.internal)?|metadata\.azure\.com|169\.254\.169\.254\.nip\.io)$/;
@@ -146,7 +158,11 @@ export function internalHost(rawHost: string): string | undefined {
 
 /** The hosts a URL authority may be read as: after the last `@`, and each `@`-separated piece (parser confusion). */
 function authorityHosts(authority: string): string[] {
-  const pieces = authority.split(/[@\s&#]/).filter((p) => p !== '');
+  // A backslash is a slash to WHATWG parsers and nothing to others: try the host both ways.
+  const spellings = authority.includes('\\')
+    ? [authority.replace(/\\/g, ''), authority.split('\\').find((p) => p !== '') ?? '']
+    : [authority];
+  const pieces = spellings.flatMap((a) => a.split(/[@\s&#]/)).filter((p) => p !== '');
   const hosts = pieces.map((p) => p.replace(/^[^[]*?:(?=[^:]*$)(?![0-9]*$)/, ''));
   return [...new Set(hosts)];
 }
@@ -164,14 +180,26 @@ export function detectSsrf(input: DetectorInput): PayloadFinding | undefined {
   for (const form of input.forms) {
     if (form.length < 3) continue;
     const decodedWhole = form.length <= 2048 ? form : form.slice(0, 2048);
-    for (const m of decodedWhole.matchAll(URL_IN_TEXT)) {
-      const scheme = (m[1] as string).toLowerCase();
-      for (const host of authorityHosts(m[2] as string)) {
-        const why = internalHost(host);
-        if (why !== undefined) {
-          const confidence =
-            why === 'metadata' || RISKY_SCHEMES.has(scheme) ? 0.95 : why === 'internal-name' ? 0.6 : 0.85;
-          return { class: 'ssrf', confidence, evidence: evidenceAt(form, m.index ?? 0, m[0].length) };
+    let sawUrl = false;
+    for (const re of decodedWhole.includes(':') ? URL_PATTERNS : []) {
+      for (const m of decodedWhole.matchAll(re)) {
+        sawUrl = true;
+        const scheme = (m[1] as string).toLowerCase();
+        for (const host of authorityHosts(m[2] as string)) {
+          const why = internalHost(host);
+          if (why !== undefined) {
+            const confidence =
+              why === 'metadata' || RISKY_SCHEMES.has(scheme) ? 0.95 : why === 'internal-name' ? 0.6 : 0.85;
+            return { class: 'ssrf', confidence, evidence: evidenceAt(form, m.index ?? 0, m[0].length) };
+          }
+        }
+      }
+    }
+    if (sawUrl) {
+      for (const m of decodedWhole.matchAll(AT_HOST)) {
+        const why = internalHost(m[1] as string);
+        if (why !== undefined && why !== 'internal-name') {
+          return { class: 'ssrf', confidence: 0.8, evidence: evidenceAt(form, m.index ?? 0, m[0].length) };
         }
       }
     }

@@ -24,6 +24,32 @@ describe('detectPathTraversal', () => {
     }
   });
 
+  test('stripped separators, hex-spelt bytes, one-slash file URLs', () => {
+    for (const value of [
+      '.....web-inf/classes',
+      '......etcshadow',
+      'e:winntsystem32',
+      'c:inetpubwwwroot',
+      'app/web-infweb.xml',
+      '0x2e0x2e0x5cboot.ini',
+      '0x5c0x2e./',
+      'file:/etc/hosts',
+    ]) {
+      assert.ok(fires(detectPathTraversal, value), value);
+    }
+  });
+
+  test('hidden files and folders in a request path', () => {
+    for (const path of ['/.git/HEAD', '/.vscode/settings.json', '/static/.npmrc', '/.aws/credentials']) {
+      assert.ok(fires(detectPathTraversal, path, { location: 'path' }), path);
+    }
+    for (const path of ['/.well-known/security.txt', '/api/config/session', '/css/site.min.css']) {
+      assert.equal(fires(detectPathTraversal, path, { location: 'path' }), false, path);
+    }
+    // Outside the path, a dot-name is an ordinary value (a file name in a form, a config key).
+    assert.equal(fires(detectPathTraversal, '.vscode/settings.json', { location: 'query' }), false);
+  });
+
   test('benign look-alikes do not fire', () => {
     for (const value of [
       'v1.2..1.4',
@@ -34,6 +60,10 @@ describe('detectPathTraversal', () => {
       'jane.doe@example.com',
       'https://example.com/a/b',
       'C:/Users/me/notes.txt',
+      'D:\\Projects\\windows-app\\README.md',
+      'wait....what',
+      'hex 0x2e means a dot',
+      'see file: /home/me/report.txt',
     ]) {
       assert.equal(fires(detectPathTraversal, value), false, value);
     }

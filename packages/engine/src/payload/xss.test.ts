@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the values under test are script payloads, not templates
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { fires } from './test-helpers.js';
@@ -37,6 +38,34 @@ describe('detectXss', () => {
     }
   });
 
+  test('legacy carriers, namespaced tags, bare handlers, hidden encodings, scripts without calls', () => {
+    for (const value of [
+      '<p datasrc="#rec" datafld="body" dataformatas="html"></p>',
+      '<?import namespace="v" implementation="#default#VML">',
+      '<?xml:namespace prefix="v" ns="urn:x">',
+      '&{location="//evil.example"};',
+      '<v:vmlframe src="evil.example/x.vml"/>',
+      '<svg:svg onload=x>',
+      '< x: script>',
+      'onmouseover=prompt(9);',
+      'Mozilla/5.0 (x; onload=fetch(1))',
+      '"onpointerenter=',
+      '<p style="behaviour: url(x.htc)">',
+      'a:url(javascript:void(0))',
+      'scriptprompt(document.domain)/script',
+      '<p style="\\62 ackground:\\75 rl(\\6a avascript:alert(1))">',
+      '<a href="data:application/octet-stream;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+">x</a>',
+      '(![]+[])[+!![]]',
+      '0scriptprompt(1)/script',
+      'x=document.getElementById("a").innerHTML="<b>"',
+      '[].map.call`${eval}x`',
+      '<img src="mocha:alert(1)">',
+      '" type=text name=x onfocus=alert(1) autofocus x="',
+    ]) {
+      assert.ok(fires(detectXss, value), value);
+    }
+  });
+
   test('benign look-alikes do not fire', () => {
     for (const value of [
       'I <3 cats',
@@ -49,6 +78,17 @@ describe('detectXss', () => {
       'https://example.com/search?q=onload',
       'the alert was raised',
       'x = "one" + "two"',
+      'online=true',
+      'status: onion=1; oncall=bob',
+      'Coffee mocha: 4 dollars',
+      'the database field is data-fld',
+      'See the data: binding url for docs',
+      'C:\\Users\\ada\\notes',
+      'the script/alerting guide',
+      'f.call(this, x)',
+      'a transcript alert is on /script page',
+      'read the document.getElementById docs',
+      'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
     ]) {
       assert.equal(fires(detectXss, value), false, value);
     }
