@@ -132,6 +132,62 @@ describe('event_count', () => {
     assert.equal(hit.firstTime, T0);
   });
 
+  it('a snapshot keeps every time but only the newest ids, and a restored rule counts and reports the same', () => {
+    const source = BRUTE_FORCE.replace('gte: 3', 'gte: 8');
+    const before = only(source, { maxEvidenceIds: 5 });
+    const events = Array.from({ length: 8 }, (_, i) => fail(i, 'A'));
+    run(before, events.slice(0, 7));
+    const state = JSON.parse(JSON.stringify(before.snapshot!())) as {
+      core: { encoding: number; groups: { evidence: [number[], string[]] }[] };
+    };
+    assert.equal(state.core.encoding, 2);
+    const [times, ids] = state.core.groups[0]!.evidence;
+    assert.deepEqual(times, [T0, ...Array(6).fill(SECOND)], 'first time, then differences');
+    assert.equal(ids.length, 5);
+    const after = only(source, { maxEvidenceIds: 5 });
+    after.restore!(state);
+    const hit = run(after, [events[7]!])[0]![0]!;
+    assert.equal(hit.eventCount, 8);
+    assert.equal(hit.firstTime, T0);
+    assert.deepEqual(
+      hit.eventIds,
+      events.slice(3).map((e) => e.id),
+    );
+  });
+
+  it('restores a snapshot written with absolute times and every id', () => {
+    const source = BRUTE_FORCE.replace('gte: 3', 'gte: 4');
+    const rule = only(source);
+    const events = Array.from({ length: 4 }, (_, i) => fail(i, 'B'));
+    const old = {
+      counters: { evictedGroups: 0, expiredGroups: 0 },
+      core: {
+        sequence: 3,
+        watermark: events[2]!.time,
+        groups: [
+          {
+            key: 'B',
+            labels: { 'client.address': 'B' },
+            lastTime: events[2]!.time,
+            suppressedUntil: null,
+            lastSequence: 3,
+            metSequence: -1,
+            measure: 3,
+            evidence: [events.slice(0, 3).map((e) => e.time), events.slice(0, 3).map((e) => e.id)],
+          },
+        ],
+        children: [],
+      },
+    };
+    rule.restore!(old);
+    const hit = run(rule, [events[3]!])[0]![0]!;
+    assert.equal(hit.eventCount, 4);
+    assert.deepEqual(
+      hit.eventIds,
+      events.map((e) => e.id),
+    );
+  });
+
   it('supports ranges and eq', () => {
     const exactlyTwo = only(BRUTE_FORCE.replace('{gte: 3}', '{eq: 2}'));
     assert.deepEqual(

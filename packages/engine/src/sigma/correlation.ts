@@ -232,11 +232,15 @@ export interface CorrelationCounters {
 }
 
 export interface CoreSnapshot {
+  /**
+   * 2: evidence times are the first time then differences, and only the newest `maxEvidenceIds` ids are kept (a
+   * rate rule counting 600 events per group would otherwise write 600 ids per group). Absent: absolute times.
+   */
+  readonly encoding?: 2;
   readonly sequence: number;
   readonly watermark: number | null;
   readonly groups: readonly {
     readonly key: string;
-    readonly labels: Readonly<Record<string, string>>;
     readonly lastTime: number | null;
     readonly suppressedUntil: number | null;
     readonly lastSequence: number;
@@ -341,6 +345,19 @@ interface InputPlan {
   readonly signal: Signal;
   readonly groupKey: GroupKeyReader;
   readonly valueAccessor: FieldAccessor | undefined;
+}
+
+/** Evidence times as the first time and then the difference to the one before: a window's worth fits in few digits. */
+function deltaEncode([times, ids]: [number[], string[]]): [number[], string[]] {
+  const out = new Array<number>(times.length);
+  for (let i = 0; i < times.length; i++) out[i] = i === 0 ? times[0]! : times[i]! - times[i - 1]!;
+  return [out, ids];
+}
+
+function deltaDecode([deltas, ids]: readonly [number[], string[]]): [number[], string[]] {
+  const times = new Array<number>(deltas.length);
+  for (let i = 0; i < deltas.length; i++) times[i] = i === 0 ? deltas[0]! : times[i - 1]! + deltas[i]!;
+  return [times, ids];
 }
 
 /** How many drained groups are looked at per event; keeps housekeeping O(1) per event. */
@@ -521,17 +538,17 @@ export class CorrelationCore {
   /** The state of this rule and of the correlations nested in it, as plain JSON data. */
   snapshot(): CoreSnapshot {
     return {
+      encoding: 2,
       sequence: this.sequence,
       watermark: toJsonNumber(this.watermark),
       groups: [...this.groups].map(([key, g]) => ({
         key,
-        labels: this.labelsOf(g),
         lastTime: toJsonNumber(g.lastTime),
         suppressedUntil: g.suppressedUntil === undefined ? null : toJsonNumber(g.suppressedUntil),
         lastSequence: g.lastSequence,
         metSequence: g.metSequence,
         measure: g.measure,
-        evidence: g.entries(),
+        evidence: deltaEncode(g.entries(this.limits.maxEvidenceIds)),
         ...(g.values ? { values: [...g.values] } : {}),
         ...(g.steps ? { steps: g.steps.map(toJsonNumber) } : {}),
       })),
@@ -554,7 +571,8 @@ export class CorrelationCore {
       g.lastSequence = s.lastSequence;
       g.metSequence = s.metSequence;
       g.measure = s.measure;
-      g.load(s.evidence[0], s.evidence[1], this.evidenceCapacity);
+      const [times, ids] = state.encoding === 2 ? deltaDecode(s.evidence) : s.evidence;
+      g.load(times, ids, this.evidenceCapacity);
       if (g.values && s.values) for (const [v, t] of s.values) g.values.set(v, t);
       if (g.steps && s.steps) {
         for (let i = 0; i < s.steps.length; i++) g.steps[i] = fromJsonNumber(s.steps[i]);

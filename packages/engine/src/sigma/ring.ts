@@ -72,21 +72,26 @@ export class EvidenceRing {
     if (this.length === 0) this.clear();
   }
 
-  /** The entries, oldest first, as `[times, ids]` (for a snapshot). */
-  entries(): [number[], string[]] {
+  /**
+   * The entries, oldest first, as `[times, ids]` (for a snapshot). With `maxIds`, only the newest `maxIds` ids are
+   * given (all times still are): a count needs every time, a detection reports only the newest ids.
+   */
+  entries(maxIds = Number.POSITIVE_INFINITY): [number[], string[]] {
     const times: number[] = [];
     const ids: string[] = [];
+    const firstId = Math.max(0, this.length - maxIds);
     for (let i = 0; i < this.length; i++) {
       times.push(this.timeAt(i));
-      ids.push(this.idAt(i));
+      if (i >= firstId) ids.push(this.idAt(i));
     }
     return [times, ids];
   }
 
-  /** Replace the content with entries taken by `entries()`. */
+  /** Replace the content with entries taken by `entries()`; fewer ids than times belong to the newest times. */
   load(times: readonly number[], ids: readonly string[], capacity: number): void {
     this.clear();
-    for (let i = 0; i < times.length; i++) this.push(times[i]!, ids[i]!, capacity);
+    const missing = times.length - ids.length;
+    for (let i = 0; i < times.length; i++) this.push(times[i]!, i < missing ? '' : ids[i - missing]!, capacity);
   }
 
   /** Time of the oldest entry, or undefined when empty. */
