@@ -68,7 +68,7 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
     eventWriter: 'thread',
   });
   const engine = await createEngine(config);
-  const engineState = await loadEngineState(config.dataDir, engine, log);
+  const engineState = await loadEngineState(config.dataDir, engine, log, store);
   metrics.registry.onCollect(() => {
     for (const rule of engine.rules) {
       metrics.engineKeys.set(rule.stateSize(), { rule: rule.id });

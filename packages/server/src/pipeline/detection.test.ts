@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { eventually, failedLogins, startTestServer, tempDir } from '../testing/harness.js';
@@ -90,5 +90,39 @@ level: low
     await eventually(async () => assert.ok((await count()) > before, 'the previous rules stay active'));
   } finally {
     await server.stop();
+  }
+});
+
+test('events held for ordering at a snapshot are saved by id and read back from the store after a crash', async () => {
+  const dataDir = tempDir();
+  const end = Date.now() - 5000;
+  const events = failedLogins(5, '203.0.113.78', 'held-', end).split('\n');
+  // A long lateness holds every event; frequent snapshots save them as held.
+  const holding = { detection: { latenessMillis: 600_000, snapshotIntervalMillis: 1000 } };
+  const first = await startTestServer(holding, { dataDir, keepData: true });
+  await first.post('/v1/events', events.slice(0, 3).join('\n'), ndjson);
+  const saved = await eventually(async () => {
+    const state = JSON.parse(readFileSync(join(dataDir, ENGINE_STATE_FILE), 'utf8')) as {
+      pendingIds?: string[];
+      pending?: unknown[];
+    };
+    assert.equal(state.pendingIds?.length, 3);
+    assert.equal(state.pending, undefined, 'held events are saved by id only');
+    return readFileSync(join(dataDir, ENGINE_STATE_FILE));
+  });
+  await first.close();
+  writeFileSync(join(dataDir, ENGINE_STATE_FILE), saved); // the state a crash would have left
+
+  const second = await startTestServer({}, { dataDir });
+  try {
+    await second.post('/v1/events', events.slice(3).join('\n'), ndjson);
+    const alerts = await eventually(async () => {
+      const list = await alertsOf(second);
+      assert.equal(list.length, 1);
+      return list;
+    });
+    assert.equal(alerts[0]!.eventCount, 5);
+  } finally {
+    await second.stop();
   }
 });

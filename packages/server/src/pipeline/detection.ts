@@ -16,11 +16,12 @@ import {
   type RuleEvaluator,
   type SigmaError,
 } from '@vigil/engine';
-import { type CanonicalEvent, parseEvent, type SecurityEvent, toCanonical } from '@vigil/schema';
+import { type CanonicalEvent, parseEvent, type SecurityEvent } from '@vigil/schema';
 import type { VigilConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { loadRules } from '../rules/load.js';
+import type { Store } from '../store/store.js';
 
 export const ENGINE_STATE_FILE = 'engine-state.json';
 
@@ -68,13 +69,16 @@ export async function createEngine(config: VigilConfig, extra: readonly RuleEval
 
 /**
  * What a restart needs: the engine's state, the events stored but still held for ordering, and the store's
- * sequence number at that moment. Every stored event is then either in the engine's state, among `pending`, or
- * stored after `lastSequence` — which the restart replays.
+ * sequence number at that moment. Every stored event is then either in the engine's state, among the held ones,
+ * or stored after `lastSequence` — which the restart replays. The held events are all stored, so only their ids
+ * are saved (at 10,000 events per second half a second of them is thousands of events, most of a snapshot).
  */
 export interface SavedState {
   readonly savedAt: string;
   readonly lastSequence: number;
-  readonly pending: readonly CanonicalEvent[];
+  readonly pendingIds?: readonly string[];
+  /** Written by earlier versions: the held events themselves. */
+  readonly pending?: readonly CanonicalEvent[];
   readonly engine: EngineSnapshot;
 }
 
@@ -90,7 +94,7 @@ export function captureEngineState(
   return {
     savedAt: new Date().toISOString(),
     lastSequence,
-    pending: pending.map(toCanonical),
+    pendingIds: pending.map((e) => e.id),
     engine: engine.snapshot(),
   };
 }
@@ -107,6 +111,7 @@ export async function loadEngineState(
   dataDir: string,
   engine: Engine,
   log: Logger,
+  store: Pick<Store, 'getEvent'>,
 ): Promise<{ lastSequence?: number; pending: SecurityEvent[]; restored: number }> {
   let text: string;
   try {
@@ -119,10 +124,17 @@ export async function loadEngineState(
     const { restored, skipped } = engine.restore(state.engine);
     if (skipped.length > 0) log.info('rules changed since the last run start with empty state', { rules: skipped });
     const pending: SecurityEvent[] = [];
-    for (const e of state.pending) {
+    for (const e of state.pending ?? []) {
       const parsed = parseEvent(e, { maxFutureSkewMillis: Number.MAX_SAFE_INTEGER });
       if (parsed.ok) pending.push(parsed.event);
     }
+    let missing = 0;
+    for (const id of state.pendingIds ?? []) {
+      const event = await store.getEvent(id);
+      if (event) pending.push(event);
+      else missing++;
+    }
+    if (missing > 0) log.warn('events held for ordering at the last snapshot are not in the store', { missing });
     return { lastSequence: state.lastSequence, pending, restored: restored.length };
   } catch (error) {
     log.warn('detection state could not be read; starting empty', { error: (error as Error).message });
