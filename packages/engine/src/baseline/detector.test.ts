@@ -352,6 +352,23 @@ describe('state', () => {
     assert.equal(JSON.stringify(restored.snapshot()), JSON.stringify(original.snapshot()));
   });
 
+  test('a snapshot keeps how many distinct objects a window saw, not the ids, and the count goes on after a restore', () => {
+    const user = week.users[0]!;
+    const at = WEEK_START + 5 * 60_000;
+    const access = (n: number) =>
+      requestEvent(`obj-${n}`, at + n * 1000, user, 'GET', '/accounts/{id}', { 'url.path': `/accounts/${70_000 + n}` });
+    const original = createBehaviourDetector(OPTIONS);
+    for (let n = 0; n < 5; n++) original.process(access(n));
+    const saved = JSON.parse(JSON.stringify(original.snapshot())) as BehaviourSnapshot;
+    const windowOf = (snapshot: BehaviourSnapshot) =>
+      snapshot.principals.find((p) => p.value === user.id && p.window)!.window!;
+    assert.deepEqual(windowOf(saved).objects, [['/accounts/{id}', 5]]);
+    const restored = createBehaviourDetector(OPTIONS);
+    restored.restore(saved);
+    for (let n = 5; n < 7; n++) restored.process(access(n));
+    assert.deepEqual(windowOf(restored.snapshot()).objects, [['/accounts/{id}', 7]]);
+  });
+
   test('is bounded: past maxPrincipals the least recently seen are evicted and counted', () => {
     const { detector } = run(week.events.slice(0, 3000), { ...OPTIONS, maxPrincipals: 20, maxEndpoints: 3 });
     const stats = detector.stats();
