@@ -84,4 +84,4 @@ export type { SigmaEvaluator } from './sigma/evaluators.js';
 export { SIGMA_WEB_FIELD_MAPPING } from './sigma/field-mapping.js';
 export { SIGMA_SPEC_VERSION } from './sigma/spec.js';
 export { describeGroup, fillTemplate, formatDuration, ThresholdRule, type ThresholdRuleSpec } from './threshold.js';
-export { type Detection, type RuleEvaluator, SEVERITIES, type Severity } from './types.js';
+export { type Detection, type RuleEvaluator, SEVERITIES, type Severity, SNAPSHOT_EVIDENCE_IDS } from './types.js';

@@ -8,6 +8,13 @@ export type Severity = 'info' | 'low' | 'medium' | 'high' | 'critical';
 
 export const SEVERITIES: readonly Severity[] = ['info', 'low', 'medium', 'high', 'critical'];
 
+/**
+ * Evidence ids a state snapshot keeps per group or window (the newest). Counts and times are kept whole; the ids
+ * were most of a snapshot's size (a rate rule holds hundreds per group), and writing a snapshot stops the server.
+ * A detection made after a restart lists these and the ids seen since.
+ */
+export const SNAPSHOT_EVIDENCE_IDS = 20;
+
 /** One firing of a rule for one group (e.g. one client address): what the engine hands to alerting. */
 export interface Detection {
   readonly ruleId: string;

@@ -7,6 +7,7 @@
  * at most 7") and never dragged up by an attack the detectors caught.
  */
 import { Field, type FieldValue } from '@vigil/schema';
+import { SNAPSHOT_EVIDENCE_IDS } from '../types.js';
 
 export type PrincipalKind = 'user' | 'api_key' | 'address';
 
@@ -252,6 +253,7 @@ export class PrincipalProfile {
             objects: [...(w.objects ?? [])].map(([type, ids]) => [type, ids.size] as [string, number]),
             errorTargets: [...(w.errorTargets ?? [])],
             reported: [...w.reported],
+            evidence: w.evidence.slice(-SNAPSHOT_EVIDENCE_IDS),
           }
         : null,
     };

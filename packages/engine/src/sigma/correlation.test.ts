@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { FieldValue, SecurityEvent } from '@vigil/schema';
-import type { Detection } from '../types.js';
+import { type Detection, SNAPSHOT_EVIDENCE_IDS } from '../types.js';
 import { compileSigma, type SigmaCompileOptions } from './compile.js';
 import { parseTimespan } from './correlation.js';
 
@@ -152,6 +152,23 @@ describe('event_count', () => {
     assert.deepEqual(
       hit.eventIds,
       events.slice(3).map((e) => e.id),
+    );
+  });
+
+  it('a snapshot keeps at most SNAPSHOT_EVIDENCE_IDS ids; after a restore, a detection lists those and the new ones', () => {
+    const source = BRUTE_FORCE.replace('gte: 3', 'gte: 30');
+    const before = only(source, { maxEvidenceIds: 50 });
+    const events = Array.from({ length: 30 }, (_, i) => fail(i, 'C'));
+    run(before, events.slice(0, 29));
+    const state = JSON.parse(JSON.stringify(before.snapshot!())) as { core: { groups: { evidence: unknown[][] }[] } };
+    assert.equal(state.core.groups[0]!.evidence[1]!.length, SNAPSHOT_EVIDENCE_IDS);
+    const after = only(source, { maxEvidenceIds: 50 });
+    after.restore!(state);
+    const hit = run(after, [events[29]!])[0]![0]!;
+    assert.equal(hit.eventCount, 30);
+    assert.deepEqual(
+      hit.eventIds,
+      events.slice(29 - SNAPSHOT_EVIDENCE_IDS).map((e) => e.id),
     );
   });
 

@@ -10,6 +10,7 @@
 
 import type { SecurityEvent } from '@vigil/schema';
 import { fromJsonNumber, toJsonNumber } from '../hash.js';
+import { SNAPSHOT_EVIDENCE_IDS } from '../types.js';
 import type { Diagnostics, YamlPath } from './errors.js';
 import { type FieldAccessor, fieldAccessor, fieldValueToString, vigilFieldName } from './field-mapping.js';
 import { EvidenceRing } from './ring.js';
@@ -233,8 +234,8 @@ export interface CorrelationCounters {
 
 export interface CoreSnapshot {
   /**
-   * 2: evidence times are the first time then differences, and only the newest `maxEvidenceIds` ids are kept (a
-   * rate rule counting 600 events per group would otherwise write 600 ids per group). Absent: absolute times.
+   * 2: evidence times are the first time then differences, and only the newest ids are kept (SNAPSHOT_EVIDENCE_IDS;
+   * a rate rule counting 600 events per group would otherwise write 600 ids per group). Absent: absolute times.
    */
   readonly encoding?: 2;
   readonly sequence: number;
@@ -548,7 +549,7 @@ export class CorrelationCore {
         lastSequence: g.lastSequence,
         metSequence: g.metSequence,
         measure: g.measure,
-        evidence: deltaEncode(g.entries(this.limits.maxEvidenceIds)),
+        evidence: deltaEncode(g.entries(Math.min(this.limits.maxEvidenceIds, SNAPSHOT_EVIDENCE_IDS))),
         ...(g.values ? { values: [...g.values] } : {}),
         ...(g.steps ? { steps: g.steps.map(toJsonNumber) } : {}),
       })),

@@ -99,12 +99,14 @@ export class EvidenceRing {
     return this.length === 0 ? undefined : this.timeAt(0);
   }
 
-  /** The newest `limit` ids, oldest first. */
+  /** The newest `limit` ids, oldest first (entries restored without an id are left out). */
   newestIds(limit: number): string[] {
     const count = Math.min(limit, this.length);
-    const out = new Array<string>(count);
-    const start = this.length - count;
-    for (let i = 0; i < count; i++) out[i] = this.idAt(start + i);
+    const out: string[] = [];
+    for (let i = this.length - count; i < this.length; i++) {
+      const id = this.idAt(i);
+      if (id !== '') out.push(id); // an entry restored from a snapshot without its id
+    }
     return out;
   }
 
