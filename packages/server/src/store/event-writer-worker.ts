@@ -43,7 +43,7 @@ if (options.role === 'checkpointer') {
       return;
     }
     try {
-      if ('rows' in message) parentPort!.postMessage({ id: message.id, result: writer.append(message.rows) });
+      if ('events' in message) parentPort!.postMessage({ id: message.id, result: writer.append(message.events) });
       else {
         writer.run(message.statements);
         parentPort!.postMessage({ id: message.id });

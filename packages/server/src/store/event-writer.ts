@@ -11,6 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
+import { type SecurityEvent, toCanonical } from '@vigil/schema';
 import type Database from 'better-sqlite3';
 import type { AppendResult } from './store.js';
 
@@ -32,6 +33,19 @@ export type EventRow = readonly [
   body: string,
 ];
 
+export function toRow(event: SecurityEvent): EventRow {
+  const a = event.attributes;
+  return [
+    event.id,
+    event.time,
+    event.type,
+    typeof a['client.address'] === 'string' ? a['client.address'] : null,
+    typeof a['user.id'] === 'string' ? a['user.id'] : null,
+    typeof a['http.route'] === 'string' ? a['http.route'] : null,
+    JSON.stringify(toCanonical(event)),
+  ];
+}
+
 /** One SQL statement and its parameters, run by `StoreWriter.run` with others in one transaction. */
 export type WriteStatement = readonly [sql: string, params: readonly (string | number | null)[]];
 
@@ -42,7 +56,7 @@ export type WriteStatement = readonly [sql: string, params: readonly (string | n
 export class StoreWriter {
   private head: string;
   private sequence: number;
-  private readonly tx: (rows: readonly EventRow[]) => AppendResult;
+  private readonly tx: (events: readonly SecurityEvent[]) => AppendResult;
   private readonly statements = new Map<string, Database.Statement>();
   private readonly runTx: (statements: readonly WriteStatement[]) => void;
 
@@ -58,13 +72,13 @@ export class StoreWriter {
       `INSERT INTO events (seq, id, time, type, client_address, user_id, route, body, hash)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
     );
-    this.tx = db.transaction((rows: readonly EventRow[]) => {
+    this.tx = db.transaction((events: readonly SecurityEvent[]) => {
       let head = this.head;
       let sequence = this.sequence;
       let stored = 0;
       const duplicateIndexes: number[] = [];
-      for (let index = 0; index < rows.length; index++) {
-        const [id, time, type, clientAddress, userId, route, body] = rows[index]!;
+      for (let index = 0; index < events.length; index++) {
+        const [id, time, type, clientAddress, userId, route, body] = toRow(events[index]!);
         const hash = chainHash(head, body);
         const info = insert.run(sequence + 1, id, time, type, clientAddress, userId, route, body, hash);
         if (info.changes === 1) {
@@ -97,8 +111,8 @@ export class StoreWriter {
   }
 
   /** Append in one transaction; durable when it returns. */
-  append(rows: readonly EventRow[]): AppendResult {
-    return this.tx(rows);
+  append(events: readonly SecurityEvent[]): AppendResult {
+    return this.tx(events);
   }
 
   /** Run the statements in one transaction; durable when it returns. */
@@ -116,7 +130,7 @@ export interface WriterOptions {
 
 /** What the main thread posts to the writer thread. */
 export type WriterRequest =
-  | { readonly id: number; readonly rows: readonly EventRow[] }
+  | { readonly id: number; readonly events: readonly SecurityEvent[] }
   | { readonly id: number; readonly statements: readonly WriteStatement[] }
   | { readonly close: true };
 
@@ -141,8 +155,8 @@ export class WriterThread {
 
   constructor(private readonly options: WriterOptions) {}
 
-  append(rows: readonly EventRow[]): Promise<AppendResult> {
-    return this.request((id) => ({ id, rows })) as Promise<AppendResult>;
+  append(events: readonly SecurityEvent[]): Promise<AppendResult> {
+    return this.request((id) => ({ id, events })) as Promise<AppendResult>;
   }
 
   async run(statements: readonly WriteStatement[]): Promise<void> {

@@ -4,20 +4,13 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { type SecurityEvent, toCanonical } from '@vigil/schema';
+import type { SecurityEvent } from '@vigil/schema';
 import Database from 'better-sqlite3';
 import { type Alert, type AlertJson, alertFromJson, alertToJson } from '../alerts/alert.js';
 import type { RoutingVersion } from '../alerts/routing-versions.js';
 import type { Silence } from '../alerts/silences.js';
 import type { Decision } from '../decisions/decision.js';
-import {
-  chainHash,
-  type EventRow,
-  GENESIS_HASH,
-  StoreWriter,
-  WriterThread,
-  type WriteStatement,
-} from './event-writer.js';
+import { chainHash, GENESIS_HASH, StoreWriter, WriterThread, type WriteStatement } from './event-writer.js';
 import type {
   AlertAction,
   AlertQuery,
@@ -129,19 +122,6 @@ function saveAlert(a: Alert): WriteStatement {
   ];
 }
 
-function toRow(event: SecurityEvent): EventRow {
-  const a = event.attributes;
-  return [
-    event.id,
-    event.time,
-    event.type,
-    typeof a['client.address'] === 'string' ? a['client.address'] : null,
-    typeof a['user.id'] === 'string' ? a['user.id'] : null,
-    typeof a['http.route'] === 'string' ? a['http.route'] : null,
-    JSON.stringify(toCanonical(event)),
-  ];
-}
-
 function fromRow(row: { id: string; time: number; type: string; body: string }): SecurityEvent {
   const { id: _id, time: _time, type: _type, ...attributes } = JSON.parse(row.body);
   return { id: row.id, time: row.time, type: row.type, attributes };
@@ -236,8 +216,8 @@ export class SqliteStore implements Store {
   }
 
   async appendEvents(events: readonly SecurityEvent[]): Promise<AppendResult> {
-    const rows = events.map(toRow);
-    const result = this.writer ? await this.writer.append(rows) : this.inline!.append(rows);
+    // On the writer thread, the events are turned into rows there: the canonical JSON is the costliest part.
+    const result = this.writer ? await this.writer.append(events) : this.inline!.append(events);
     if (result.lastSequence > this.sequence) this.sequence = result.lastSequence;
     return result;
   }
