@@ -10,6 +10,8 @@ export interface EngineSnapshot {
   readonly rules: Readonly<Record<string, { readonly version: string; readonly state: unknown }>>;
 }
 
+const NONE: readonly Detection[] = Object.freeze([]);
+
 /** Event types whose rule list is remembered; custom types beyond this are filtered per event instead. */
 const MAX_CACHED_TYPES = 512;
 
@@ -26,13 +28,16 @@ export class Engine {
     return this.evaluators;
   }
 
-  process(event: SecurityEvent): Detection[] {
-    const out: Detection[] = [];
+  process(event: SecurityEvent): readonly Detection[] {
+    // Most events produce nothing: no array is made for them.
+    let out: Detection[] | undefined;
     for (const rule of this.rulesFor(event.type)) {
       const found = rule.process(event);
+      if (found.length === 0) continue;
+      out ??= [];
       for (const d of found) out.push(d);
     }
-    return out;
+    return out ?? NONE;
   }
 
   private rulesFor(type: string): readonly RuleEvaluator[] {
