@@ -166,6 +166,7 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
     orderer,
     clock: Date.now,
     stages,
+    log,
     parse: { maxFutureSkewMillis: config.ingest.maxFutureSkewMillis, maxStringLength: config.ingest.maxStringLength },
   });
 

@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'bad_encoding'
   | 'invalid_parameter'
   | 'all_events_invalid'
+  | 'storage_unavailable'
   | 'internal';
 
 export const HTTP_STATUS: Record<ErrorCode, number> = {
@@ -36,6 +37,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   bad_encoding: 400,
   invalid_parameter: 400,
   all_events_invalid: 422,
+  storage_unavailable: 503,
   internal: 500,
 };
 

@@ -175,3 +175,28 @@ describe('POST /v1/events', () => {
     assert.equal((await server.get('/v1/events', server.ingestToken)).status, 405);
   });
 });
+
+test('a store that cannot take the events is a 503 that says nothing was stored, counted and logged', async () => {
+  const errors: string[] = [];
+  const log = {
+    debug() {},
+    info() {},
+    warn() {},
+    error(message: string, fields?: Record<string, unknown>) {
+      errors.push(`${message} ${JSON.stringify(fields)}`);
+    },
+  };
+  const server = await startTestServer({}, { log });
+  try {
+    await server.store.close(); // the writer thread is gone: every append fails
+    const res = await server.post('/v1/events', JSON.stringify([valid('lost')]));
+    assert.equal(res.status, 503);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    assert.equal(body.error.code, 'storage_unavailable');
+    assert.match(body.error.message, /nothing was acknowledged.*retry/);
+    assert.equal(server.metrics.ingestRequestsRejected.get({ reason: 'storage_unavailable' }), 1);
+    assert.ok(errors.some((e) => e.startsWith('storing events failed') && /closed/.test(e)));
+  } finally {
+    await server.stop();
+  }
+});

@@ -7,6 +7,8 @@ import type { Detection, Engine, EventTimeOrderer } from '@vigil/engine';
 import { type ParseOptions, parseEvent, type SecurityEvent, type ValidationIssue } from '@vigil/schema';
 import type { AlertManager } from '../alerts/manager.js';
 import type { EnrichmentStage } from '../enrich/stage.js';
+import { VigilError } from '../errors.js';
+import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/store.js';
 
@@ -35,6 +37,8 @@ export interface PipelineOptions {
    * so its watermark moves with event time alone.
    */
   readonly clock?: () => number;
+  /** Where a failure of the store is logged (the client is told only that nothing was stored). */
+  readonly log?: Logger;
 }
 
 export class Pipeline {
@@ -69,9 +73,15 @@ export class Pipeline {
   async accept(events: readonly SecurityEvent[], source: string): Promise<{ stored: number; duplicates: number }> {
     if (events.length === 0) return { stored: 0, duplicates: 0 };
     const { store, metrics } = this.options;
-    const result = store
-      ? await store.appendEvents(events)
-      : { stored: events.length, duplicates: 0, duplicateIndexes: [], lastSequence: 0 };
+    let result: Awaited<ReturnType<Store['appendEvents']>>;
+    try {
+      result = store
+        ? await store.appendEvents(events)
+        : { stored: events.length, duplicates: 0, duplicateIndexes: [], lastSequence: 0 };
+    } catch (error) {
+      this.options.log?.error('storing events failed', { source, events: events.length, error: String(error) });
+      throw new VigilError('storage_unavailable', 'the events could not be stored (nothing was acknowledged); retry');
+    }
     // Recorded in the same synchronous stretch as the push into the orderer below: a state snapshot never sees one
     // without the other.
     this.lastStoredSequence = result.lastSequence;
