@@ -8,10 +8,9 @@
  */
 
 import { alertLink, SEVERITY_MARK, stateWord, truncate } from './format.js';
-import { HttpSender } from './http.js';
-import type { NotificationPayload, SendResult } from './notifier.js';
+import { IncomingWebhookNotifier } from './incoming-webhook.js';
+import type { NotificationPayload } from './notifier.js';
 import { type CommonReceiverOptions, type IncomingWebhookOptions, parseIncomingWebhookOptions } from './options.js';
-import { type HealthResult, probe, type ReceiverNotifier, testPayload } from './provider.js';
 
 export type SlackOptions = IncomingWebhookOptions;
 
@@ -92,44 +91,12 @@ export function slackMessage(payload: NotificationPayload, dashboardUrl?: URL): 
   return { text, blocks };
 }
 
-export class SlackNotifier implements ReceiverNotifier {
-  readonly type = 'slack' as const;
-  readonly name: string;
-  private readonly http: HttpSender;
-  private readonly url: URL;
-
-  constructor(
-    private readonly config: SlackReceiverConfig,
-    private readonly now: () => number = Date.now,
-  ) {
-    this.name = config.name;
-    this.url = new URL(config.url.reveal());
-    this.http = new HttpSender({
-      allowPrivateNetwork: config.allowPrivateNetwork,
-      timeoutMillis: config.timeoutMillis,
-      secrets: [config.url, this.url.pathname],
-      userAgent: 'vigil-slack/1',
+export class SlackNotifier extends IncomingWebhookNotifier {
+  constructor(config: SlackReceiverConfig, now: () => number = Date.now) {
+    super(
+      { type: 'slack', userAgent: 'vigil-slack/1', secretPart: (url) => url.pathname, message: slackMessage },
+      config,
       now,
-    });
-  }
-
-  send(payload: NotificationPayload, _idempotencyKey: string): Promise<SendResult> {
-    // Incoming webhooks have no idempotency key; a retry after a lost answer can post twice.
-    const body = JSON.stringify(slackMessage(payload, this.config.dashboardUrl));
-    return this.http.post(this.url, body, { 'content-type': 'application/json; charset=utf-8' });
-  }
-
-  healthCheck(): Promise<HealthResult> {
-    // Posting is the only thing a webhook URL does; reachability is the cheap, silent check.
-    return probe(() => this.http.reachable(this.url), [this.config.url]);
-  }
-
-  sendTest(): Promise<SendResult> {
-    const payload = testPayload(this.name, this.now());
-    return this.send(payload, `test_${payload.alert.id}`);
-  }
-
-  async close(): Promise<void> {
-    await this.http.close();
+    );
   }
 }

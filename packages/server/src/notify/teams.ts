@@ -4,10 +4,9 @@
  * handled as a secret. Workflows answer 202 Accepted; 429 carries `Retry-After`.
  */
 import { alertLink, stateWord, truncate } from './format.js';
-import { HttpSender } from './http.js';
-import type { NotificationPayload, SendResult } from './notifier.js';
+import { IncomingWebhookNotifier } from './incoming-webhook.js';
+import type { NotificationPayload } from './notifier.js';
 import { type CommonReceiverOptions, type IncomingWebhookOptions, parseIncomingWebhookOptions } from './options.js';
-import { type HealthResult, probe, type ReceiverNotifier, testPayload } from './provider.js';
 
 export type TeamsOptions = IncomingWebhookOptions;
 
@@ -85,42 +84,12 @@ export function teamsMessage(payload: NotificationPayload, dashboardUrl?: URL): 
   };
 }
 
-export class TeamsNotifier implements ReceiverNotifier {
-  readonly type = 'teams' as const;
-  readonly name: string;
-  private readonly http: HttpSender;
-  private readonly url: URL;
-
-  constructor(
-    private readonly config: TeamsReceiverConfig,
-    private readonly now: () => number = Date.now,
-  ) {
-    this.name = config.name;
-    this.url = new URL(config.url.reveal());
-    this.http = new HttpSender({
-      allowPrivateNetwork: config.allowPrivateNetwork,
-      timeoutMillis: config.timeoutMillis,
-      secrets: [config.url, this.url.search.slice(1)],
-      userAgent: 'vigil-teams/1',
+export class TeamsNotifier extends IncomingWebhookNotifier {
+  constructor(config: TeamsReceiverConfig, now: () => number = Date.now) {
+    super(
+      { type: 'teams', userAgent: 'vigil-teams/1', secretPart: (url) => url.search.slice(1), message: teamsMessage },
+      config,
       now,
-    });
-  }
-
-  send(payload: NotificationPayload, _idempotencyKey: string): Promise<SendResult> {
-    const body = JSON.stringify(teamsMessage(payload, this.config.dashboardUrl));
-    return this.http.post(this.url, body, { 'content-type': 'application/json; charset=utf-8' });
-  }
-
-  healthCheck(): Promise<HealthResult> {
-    return probe(() => this.http.reachable(this.url), [this.config.url]);
-  }
-
-  sendTest(): Promise<SendResult> {
-    const payload = testPayload(this.name, this.now());
-    return this.send(payload, `test_${payload.alert.id}`);
-  }
-
-  async close(): Promise<void> {
-    await this.http.close();
+    );
   }
 }
