@@ -122,14 +122,6 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
   // Response is opt-in: without response.enabled, alerts never become decisions (the API still lists none).
   const decisions = new DecisionService({ store, config: config.response, log, metrics });
   if (config.response.enabled) {
-    const routing = new RoutingVersions(
-      store,
-      new Set(config.notify.receivers.map((r) => r.name)),
-      config.alerting.routingSource,
-      (active) => policy.setRouting(active),
-      log,
-    );
-    await routing.load();
     alerts.onChange(async (alert, change) => {
       if (change === 'opened') await decisions.onAlertOpened(alert);
     });
