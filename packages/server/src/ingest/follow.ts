@@ -21,7 +21,7 @@ import type { BigIntStats } from 'node:fs';
 import { type FileHandle, open, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { FileIdentity, FollowState, FollowStateStore } from './follow-state.js';
-import type { Line } from './lines.js';
+import { characterBoundary, type Line } from './lines.js';
 
 /** A complete line of a followed file. */
 export interface FollowedLine extends Line {
@@ -581,15 +581,4 @@ async function tailHash(handle: FileHandle, offset: number): Promise<string> {
     read += r.bytesRead;
   }
   return createHash('sha256').update(bytes.subarray(0, read)).digest('hex').slice(0, 16);
-}
-
-/** Length of `bytes` without a trailing incomplete UTF-8 sequence (see lines.ts). */
-function characterBoundary(bytes: Buffer): number {
-  const length = bytes.length;
-  let lead = length - 1;
-  while (lead >= 0 && length - lead <= 3 && (bytes[lead]! & 0xc0) === 0x80) lead--;
-  if (lead < 0) return length;
-  const byte = bytes[lead]!;
-  const needed = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
-  return length - lead < needed ? lead : length;
 }

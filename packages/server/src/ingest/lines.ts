@@ -129,7 +129,7 @@ function toBuffer(data: unknown): Buffer {
  * Length of `bytes` without a trailing incomplete UTF-8 sequence, so cutting a line inside a character does not
  * look like invalid input.
  */
-function characterBoundary(bytes: Buffer): number {
+export function characterBoundary(bytes: Buffer): number {
   const length = bytes.length;
   // Walk back over at most 3 continuation bytes (10xxxxxx) to the lead byte of the last sequence.
   let lead = length - 1;
