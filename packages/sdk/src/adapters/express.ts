@@ -16,7 +16,7 @@ import type { Vigil } from '../client.js';
 import { currentRequest, runWithRequest } from '../context.js';
 import type { RequestState } from '../request.js';
 import { trackerOf } from '../tracker.js';
-import { headerReader, type NodeRequestLike, type NodeResponseLike, nodeRequestView, trackResponse } from './shared.js';
+import { type NodeRequestLike, type NodeResponseLike, nodeRequestView, trackResponse } from './shared.js';
 
 export interface ExpressRequestLike extends NodeRequestLike {
   /** The mount path of the router handling the request (Express sets it; empty at the top level). */
@@ -72,7 +72,7 @@ export function vigilExpress(vigil: Vigil): ExpressMiddleware {
       if (state) {
         const s = state;
         (req as WithState)[STATE] = s;
-        const tracking = trackResponse(
+        trackResponse(
           res,
           () => {
             // The moment the app ends the response is the moment req.route and req.baseUrl belong to its route.
@@ -81,8 +81,7 @@ export function vigilExpress(vigil: Vigil): ExpressMiddleware {
             s.params = req.params;
             s.body = req.body;
           },
-          () =>
-            tracker?.finish(s, { statusCode: res.statusCode, bodySize: tracking.bytes(), header: headerReader(res) }),
+          (response) => tracker?.finish(s, response),
         );
       }
     } catch {

@@ -16,7 +16,7 @@ import type { Vigil } from '../client.js';
 import { runWithRequest } from '../context.js';
 import type { RequestState } from '../request.js';
 import { trackerOf } from '../tracker.js';
-import { headerReader, type NodeRequestLike, type NodeResponseLike, nodeRequestView, trackResponse } from './shared.js';
+import { type NodeRequestLike, type NodeResponseLike, nodeRequestView, trackResponse } from './shared.js';
 
 export interface FastifyRequestLike {
   readonly raw: NodeRequestLike;
@@ -68,15 +68,14 @@ export function vigilFastify(vigil: Vigil): FastifyPluginLike {
           const s = state;
           (request as WithState)[STATE] = s;
           const res = reply.raw;
-          const tracking = trackResponse(
+          trackResponse(
             res,
             () => {
               s.route ??= fastifyRoute(request);
               s.params = request.params;
               s.body = request.body;
             },
-            () =>
-              tracker?.finish(s, { statusCode: res.statusCode, bodySize: tracking.bytes(), header: headerReader(res) }),
+            (response) => tracker?.finish(s, response),
           );
         }
       } catch {

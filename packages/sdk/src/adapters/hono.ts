@@ -19,7 +19,7 @@ import type { Vigil } from '../client.js';
 import { runWithRequest } from '../context.js';
 import type { HeaderMap, RequestState, RequestView } from '../request.js';
 import { trackerOf } from '../tracker.js';
-import { headerReader, type NodeRequestLike, type NodeResponseLike, nodeRequestView, trackResponse } from './shared.js';
+import { type NodeRequestLike, type NodeResponseLike, nodeRequestView, trackResponse } from './shared.js';
 
 export interface HonoRouteLike {
   readonly method: string;
@@ -129,11 +129,10 @@ export function vigilHono(vigil: Vigil): HonoMiddleware {
       if (state && node) {
         const s = state;
         const res = node.outgoing;
-        const tracking = trackResponse(
+        trackResponse(
           res,
           () => {},
-          () =>
-            tracker?.finish(s, { statusCode: res.statusCode, bodySize: tracking.bytes(), header: headerReader(res) }),
+          (response) => tracker?.finish(s, response),
         );
       }
     } catch {

@@ -18,7 +18,7 @@ import type { Vigil } from '../client.js';
 import { runWithRequest } from '../context.js';
 import type { RequestState } from '../request.js';
 import { trackerOf } from '../tracker.js';
-import { headerReader, type NodeRequestLike, type NodeResponseLike, nodeRequestView, trackResponse } from './shared.js';
+import { type NodeRequestLike, type NodeResponseLike, nodeRequestView, trackResponse } from './shared.js';
 
 export interface KoaContextLike {
   readonly req: NodeRequestLike;
@@ -56,15 +56,14 @@ export function vigilKoa(vigil: Vigil): KoaMiddleware {
       if (state) {
         const s = state;
         const res = ctx.res;
-        const tracking = trackResponse(
+        trackResponse(
           res,
           () => {
             s.route ??= koaRoute(ctx);
             s.params = ctx.params;
             s.body = ctx.request?.body;
           },
-          () =>
-            tracker?.finish(s, { statusCode: res.statusCode, bodySize: tracking.bytes(), header: headerReader(res) }),
+          (response) => tracker?.finish(s, response),
         );
       }
     } catch {

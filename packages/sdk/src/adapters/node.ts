@@ -13,7 +13,7 @@ import type { Vigil } from '../client.js';
 import { runWithRequest } from '../context.js';
 import type { RequestState } from '../request.js';
 import { trackerOf } from '../tracker.js';
-import { headerReader, type NodeRequestLike, type NodeResponseLike, nodeRequestView, trackResponse } from './shared.js';
+import { type NodeRequestLike, type NodeResponseLike, nodeRequestView, trackResponse } from './shared.js';
 
 export interface WrapOptions<Req> {
   /** The route template of a request (`/users/:id`), if the app's router can tell. Without it `http.route` is omitted. */
@@ -40,7 +40,7 @@ export function wrap<Req extends NodeRequestLike, Res extends NodeResponseLike, 
       state = tracker.start(nodeRequestView(req), req, resolveRoute);
       if (state) {
         const s = state;
-        const tracking = trackResponse(
+        trackResponse(
           res,
           () => {
             if (s.route === undefined) s.route = s.currentRoute();
@@ -48,8 +48,7 @@ export function wrap<Req extends NodeRequestLike, Res extends NodeResponseLike, 
             s.body = (req as { body?: unknown }).body;
             if (tracker.inspectsParams && options.params) s.params = options.params(req);
           },
-          () =>
-            tracker.finish(s, { statusCode: res.statusCode, bodySize: tracking.bytes(), header: headerReader(res) }),
+          (response) => tracker.finish(s, response),
         );
       }
     } catch {

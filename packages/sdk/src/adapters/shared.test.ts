@@ -26,11 +26,11 @@ test('a response tracked twice, with another wrapper in between, is counted once
     const track = () => {
       let resolve!: () => void;
       done.push(new Promise<void>((r) => (resolve = r)));
-      const tracking = trackResponse(
+      trackResponse(
         res,
         () => ends++,
-        () => {
-          counts.push(tracking.bytes());
+        (response) => {
+          counts.push(response.bodySize!);
           resolve();
         },
       );

@@ -2,7 +2,7 @@
  * What every adapter over node:http needs: the neutral view of an IncomingMessage, counting response bytes, and
  * noticing the end of a response exactly once (`finish`, or `close` when the client went away first).
  */
-import type { RequestView } from '../request.js';
+import type { RequestView, ResponseView } from '../request.js';
 
 /** The parts of node:http's IncomingMessage the SDK reads (structural, so any framework's raw request fits). */
 export interface NodeRequestLike {
@@ -40,11 +40,6 @@ function chunkBytes(chunk: unknown, encoding: unknown): number {
   }
   if (chunk instanceof Uint8Array) return chunk.byteLength;
   return 0;
-}
-
-export interface ResponseTracking {
-  /** Body bytes written so far. */
-  bytes(): number;
 }
 
 /** What a tracked response carries per tracking: its byte count, the functions it wraps, what to call at the end. */
@@ -127,9 +122,14 @@ function originalOf(target: object, name: 'write' | 'end'): (...args: unknown[])
 
 /**
  * Count body bytes by wrapping this response's own `write` and `end` (the prototype is untouched), call `onEnd` when
- * the app ends the response (the moment the route is still known), and `onDone` once when it finished or closed.
+ * the app ends the response (the moment the route is still known), and `onDone` once when it finished or closed,
+ * with what the request handler's `finish` takes: status, bytes sent and a header reader.
  */
-export function trackResponse(res: NodeResponseLike, onEnd: () => void, onDone: () => void): ResponseTracking {
+export function trackResponse(
+  res: NodeResponseLike,
+  onEnd: () => void,
+  onDone: (response: ResponseView) => void,
+): void {
   const tracked = res as Tracked;
   // An own-property check: a miss through the prototype chain is slow where a framework swapped the prototype
   // (Express gives every response its app's prototype, which V8 keeps in dictionary mode).
@@ -144,14 +144,8 @@ export function trackResponse(res: NodeResponseLike, onEnd: () => void, onDone: 
   const finish = () => {
     if (done) return;
     done = true;
-    onDone();
+    onDone({ statusCode: res.statusCode, bodySize: tracking.count, header: (name) => res.getHeader(name) });
   };
   res.once('finish', finish);
   res.once('close', finish);
-  return { bytes: () => tracking.count };
-}
-
-/** A response's Content-Length as a number, if it has a valid one. */
-export function headerReader(res: NodeResponseLike): (name: string) => unknown {
-  return (name) => res.getHeader(name);
 }
