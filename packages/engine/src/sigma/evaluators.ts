@@ -39,25 +39,36 @@ export interface GroupField {
   readonly read: FieldAccessor;
 }
 
-export class SigmaDetectionEvaluator implements SigmaEvaluator {
-  readonly kind = 'detection';
+/** What every compiled Sigma rule exposes from its metadata. */
+abstract class SigmaRuleBase {
   readonly id: string;
   readonly title: string;
   readonly source: string;
   readonly version: string;
 
   constructor(
-    private readonly meta: SigmaRuleMeta,
-    private readonly matches: EventPredicate,
-    /** Custom `vigil.group-by`: fields copied from the event into the group labels. */
-    private readonly groupFields: readonly GroupField[],
-    private readonly lookup: (event: SecurityEvent, field: string) => string | undefined,
-    readonly eventTypes?: ReadonlySet<string>,
+    protected readonly meta: SigmaRuleMeta,
+    readonly eventTypes: ReadonlySet<string> | undefined,
   ) {
     this.id = meta.id;
     this.title = meta.title;
     this.source = meta.source;
     this.version = meta.version;
+  }
+}
+
+export class SigmaDetectionEvaluator extends SigmaRuleBase implements SigmaEvaluator {
+  readonly kind = 'detection';
+
+  constructor(
+    meta: SigmaRuleMeta,
+    private readonly matches: EventPredicate,
+    /** Custom `vigil.group-by`: fields copied from the event into the group labels. */
+    private readonly groupFields: readonly GroupField[],
+    private readonly lookup: (event: SecurityEvent, field: string) => string | undefined,
+    eventTypes?: ReadonlySet<string>,
+  ) {
+    super(meta, eventTypes);
   }
 
   process(event: SecurityEvent): readonly Detection[] {
@@ -97,26 +108,19 @@ export class SigmaDetectionEvaluator implements SigmaEvaluator {
   }
 }
 
-export class SigmaCorrelationEvaluator implements SigmaEvaluator {
+export class SigmaCorrelationEvaluator extends SigmaRuleBase implements SigmaEvaluator {
   readonly kind = 'correlation';
-  readonly id: string;
-  readonly title: string;
-  readonly source: string;
-  readonly version: string;
   private found: Detection[] = [];
   private readonly onMet = (group: GroupState, event: SecurityEvent) => this.report(group, event);
 
   constructor(
-    private readonly meta: SigmaRuleMeta,
+    meta: SigmaRuleMeta,
     private readonly core: CorrelationCore,
     private readonly counterValues: CorrelationCounters,
     private readonly maxEvidenceIds: number,
-    readonly eventTypes?: ReadonlySet<string>,
+    eventTypes?: ReadonlySet<string>,
   ) {
-    this.id = meta.id;
-    this.title = meta.title;
-    this.source = meta.source;
-    this.version = meta.version;
+    super(meta, eventTypes);
   }
 
   process(event: SecurityEvent): readonly Detection[] {
