@@ -22,28 +22,9 @@ export function chainHash(previous: string, body: string): string {
   return createHash('sha256').update(previous).update('\n').update(body).digest('hex');
 }
 
-/** One event as stored: id, time, type, the indexed columns, and its canonical JSON (what the hash covers). */
-export type EventRow = readonly [
-  id: string,
-  time: number,
-  type: string,
-  clientAddress: string | null,
-  userId: string | null,
-  route: string | null,
-  body: string,
-];
-
-export function toRow(event: SecurityEvent): EventRow {
-  const a = event.attributes;
-  return [
-    event.id,
-    event.time,
-    event.type,
-    typeof a['client.address'] === 'string' ? a['client.address'] : null,
-    typeof a['user.id'] === 'string' ? a['user.id'] : null,
-    typeof a['http.route'] === 'string' ? a['http.route'] : null,
-    JSON.stringify(toCanonical(event)),
-  ];
+/** An indexed column's value: the attribute when it is a string. */
+function column(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
 }
 
 /** One SQL statement and its parameters, run by `StoreWriter.run` with others in one transaction. */
@@ -78,9 +59,22 @@ export class StoreWriter {
       let stored = 0;
       const duplicateIndexes: number[] = [];
       for (let index = 0; index < events.length; index++) {
-        const [id, time, type, clientAddress, userId, route, body] = toRow(events[index]!);
+        const event = events[index]!;
+        const a = event.attributes;
+        // The canonical JSON is what the hash covers.
+        const body = JSON.stringify(toCanonical(event));
         const hash = chainHash(head, body);
-        const info = insert.run(sequence + 1, id, time, type, clientAddress, userId, route, body, hash);
+        const info = insert.run(
+          sequence + 1,
+          event.id,
+          event.time,
+          event.type,
+          column(a['client.address']),
+          column(a['user.id']),
+          column(a['http.route']),
+          body,
+          hash,
+        );
         if (info.changes === 1) {
           head = hash;
           stored++;
