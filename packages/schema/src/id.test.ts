@@ -15,4 +15,14 @@ describe('uuidv7', () => {
     assert.deepEqual([...ids].sort(), ids);
     assert.notEqual(uuidv7(5), uuidv7(5));
   });
+
+  it('stays well formed and unique across many refills of its random pool', () => {
+    const ids = new Set<string>();
+    for (let i = 0; i < 20_000; i++) {
+      const id = uuidv7(1_700_000_000_000);
+      assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      ids.add(id);
+    }
+    assert.equal(ids.size, 20_000);
+  });
 });

@@ -183,6 +183,8 @@ export interface Redactor {
   text(value: string): string;
   /** A query string (`a=1&token=x` → `a=1&token=[REDACTED]`), without the leading `?`. */
   query(query: string): string;
+  /** A string field's value as `fields` leaves it: `text`, then control characters neutralised, then cut. */
+  string(value: string): string;
   /** Any value: objects and arrays walked (bounded), strings redacted, neutralised and cut. Errors become their class name. */
   value(input: unknown): unknown;
   /** Event fields: nested objects flattened to dotted names, every value redacted, only wire-valid values kept. */
@@ -393,6 +395,7 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     isSensitivePath,
     text: (value) => text(value),
     query,
+    string: finish,
     value: (input) => walk(input, 0, new WeakSet()),
     fields,
   };
