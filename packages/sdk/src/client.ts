@@ -10,6 +10,7 @@ import { type WrapOptions, wrap as wrapNodeHandler } from './adapters/node.js';
 import type { NodeRequestLike, NodeResponseLike } from './adapters/shared.js';
 import { currentRequest } from './context.js';
 import type { DropReason } from './drops.js';
+import { FieldEncoder, jsonValue, quote } from './encode.js';
 import { type ResolvedOptions, resolveOptions, type VigilOptions } from './options.js';
 import { createTrustedProxies } from './proxy.js';
 import { createRedactor, type Redactor } from './redact.js';
@@ -101,6 +102,9 @@ class VigilClient implements Vigil {
   private readonly redactor: Redactor;
   private readonly requests: RequestHandler;
   private readonly envelope: Record<string, FieldValue>;
+  /** `envelope` as a JSON fragment, written into every line. */
+  private readonly envelopeJson: string;
+  private readonly encoder: FieldEncoder;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -113,6 +117,8 @@ class VigilClient implements Vigil {
     this.envelope = { [Field.serviceName]: options.service };
     if (options.serviceVersion) this.envelope[Field.serviceVersion] = options.serviceVersion;
     if (options.environment) this.envelope[Field.deploymentEnvironmentName] = options.environment;
+    this.encoder = new FieldEncoder(this.redactor);
+    this.envelopeJson = this.encoder.fields(this.envelope);
 
     const { proxies, invalid } = createTrustedProxies(options.trustedProxies, options.forwardedHeader);
     if (invalid.length > 0) {
@@ -138,6 +144,7 @@ class VigilClient implements Vigil {
         maxFields: options.inspectMaxFields,
       },
       emit: (type, fields, state) => this.record(type, fields, state),
+      emitRequest: (state, fields) => this.recordRequest(state, fields),
     });
 
     const dropEvent = (reason: DropReason, count: number) =>
@@ -239,10 +246,23 @@ class VigilClient implements Vigil {
       const own = state ? Object.assign(state.lateMetadata(), fields) : fields;
       const line = this.serialise(type, own, state?.fields);
       if (line !== undefined) this.sink.enqueue(line);
-      // Bounded: only the first types matter (automatic events look for one of their kind).
-      if (state && state.recorded.length < 32) state.recorded.push(type);
+      state?.noteRecorded(type);
     } catch (error) {
       this.reporter.error('internal', `could not record a ${type} event`, error);
+    }
+  }
+
+  /**
+   * Queue a request's `http_request` event: the request path's one event, so it is written straight from the
+   * fragments the request handler encoded (start fields, route and principal, the response's fields).
+   */
+  private recordRequest(state: RequestState, fields: string): void {
+    try {
+      const line = this.line('http_request', `${state.startJson}${this.requests.lateJson(state)}${fields}`);
+      this.sink.enqueue(line);
+      state.noteRecorded('http_request');
+    } catch (error) {
+      this.reporter.error('internal', 'could not record a http_request event', error);
     }
   }
 
@@ -256,30 +276,34 @@ class VigilClient implements Vigil {
     base?: Readonly<Record<string, FieldValue>>,
   ): string | undefined {
     const safe = this.redactor.fields(fields);
-    if (this.options.mode === 'stdout') {
-      const event: Record<string, unknown> = { id: uuidv7(), time: isoNow(), type };
-      Object.assign(event, this.envelope);
-      for (const key in base) if (!(key in fields) && !ENVELOPE.has(key)) event[key] = base[key];
-      for (const key in safe) if (!ENVELOPE.has(key)) event[key] = safe[key];
-      Object.assign(event, owaspEnvelope(type, event, this.options.service));
-      return JSON.stringify(event);
-    }
-    // Written key by key: events are flat objects of strings, numbers, booleans and string lists, and building the
-    // line directly costs a fraction of building an object with dotted keys and stringifying it (the request path
-    // pays for this on every request). The parts are joined once, so the queue holds one flat string per event rather
-    // than a rope of dozens of pieces that the garbage collector would copy until the batch is sent.
-    const parts = [`{"id":"${uuidv7()}","time":"${isoNow()}","type":${quote(type)}`];
-    for (const key in this.envelope) {
-      if (!(key in safe)) parts.push(`,${quote(key)}:${jsonValue(this.envelope[key])}`);
-    }
+    let json = '';
     for (const key in base) {
-      if (!(key in fields) && !(key in this.envelope) && !ENVELOPE.has(key)) {
-        parts.push(`,${quote(key)}:${jsonValue(base[key])}`);
+      if (!(key in safe) && !(key in this.envelope) && !ENVELOPE.has(key))
+        json += `,${quote(key)}:${jsonValue(base[key])}`;
+    }
+    for (const key in safe) {
+      if (!ENVELOPE.has(key) && !(key in this.envelope)) json += `,${quote(key)}:${jsonValue(safe[key])}`;
+    }
+    return this.line(type, json, safe);
+  }
+
+  /**
+   * The line of an event: its id, time and type, the client's envelope (unless `own` sets those fields) and the
+   * fields' fragment. In stdout mode, the OWASP envelope is added.
+   */
+  private line(type: string, fields: string, own?: Readonly<Record<string, FieldValue>>): string {
+    let envelope = this.envelopeJson;
+    if (own !== undefined) {
+      envelope = '';
+      for (const key in this.envelope) {
+        if (!(key in own)) envelope += `,${quote(key)}:${jsonValue(this.envelope[key])}`;
+        else envelope += `,${quote(key)}:${jsonValue(own[key])}`;
       }
     }
-    for (const key in safe) if (!ENVELOPE.has(key)) parts.push(`,${quote(key)}:${jsonValue(safe[key])}`);
-    parts.push('}');
-    return parts.join('');
+    const json = `{"id":"${uuidv7()}","time":"${isoNow()}","type":${quote(type)}${envelope}${fields}}`;
+    if (this.options.mode !== 'stdout') return json;
+    const event = JSON.parse(json) as Record<string, unknown>;
+    return JSON.stringify(Object.assign(event, owaspEnvelope(type, event, this.options.service)));
   }
 }
 
@@ -294,33 +318,6 @@ function isoNow(): string {
     isoText = new Date(now).toISOString();
   }
   return isoText;
-}
-
-/** A field value as JSON. Plain printable ASCII strings and numbers are written directly; the rest by JSON.stringify. */
-function jsonValue(value: FieldValue | undefined): string {
-  if (typeof value === 'string') {
-    for (let i = 0; i < value.length; i++) {
-      const c = value.charCodeAt(i);
-      if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return JSON.stringify(value);
-    }
-    return `"${value}"`;
-  }
-  // Finite numbers print the same either way (the redactor drops NaN and infinities).
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  return JSON.stringify(value) ?? 'null';
-}
-
-const quotedKeys = new Map<string, string>();
-const MAX_QUOTED_KEYS = 4096;
-
-/** A field name as a JSON string; the names events use are few, so each is quoted once. */
-function quote(key: string): string {
-  let quoted = quotedKeys.get(key);
-  if (quoted === undefined) {
-    quoted = JSON.stringify(key);
-    if (quotedKeys.size < MAX_QUOTED_KEYS) quotedKeys.set(key, quoted);
-  }
-  return quoted;
 }
 
 /**

@@ -5,9 +5,10 @@
  */
 import { Field, type FieldValue } from '@vigil/schema';
 import { DEFAULT_AUTOMATIC_EVENTS } from './defaults.js';
+import { FieldEncoder, type FieldKey } from './encode.js';
 import { errorFingerprint, shortHash } from './fingerprint.js';
 import { collectInspection, type InspectLimits, type InspectMode } from './inspect.js';
-import type { TrustedProxies } from './proxy.js';
+import { normaliseAddress, type TrustedProxies } from './proxy.js';
 import { errorClassName, type Redactor } from './redact.js';
 import type { Reporter } from './report.js';
 
@@ -74,13 +75,19 @@ export interface RequestHandlerConfig {
   readonly inspectLimits?: InspectLimits;
   /** Record an event in the context of a request (the client's event builder). */
   readonly emit: (type: string, fields: Record<string, unknown>, state: RequestState) => void;
+  /**
+   * Record the request's `http_request` event: `fields` is a JSON fragment of its own fields (already redacted), to
+   * go after the request's start fields and `lateJson`.
+   */
+  readonly emitRequest: (state: RequestState, fields: string) => void;
 }
 
 /** One request in flight. Adapters keep it; helpers find it through context.ts. */
 export class RequestState {
-  readonly startedAt = process.hrtime.bigint();
+  /** `performance.now()` when the request started. */
+  readonly startedAt = performance.now();
   /** Event types recorded during this request, so an automatic event does not repeat the app's own. */
-  readonly recorded: string[] = [];
+  recorded: string[] | undefined;
   /** The route template, once the adapter knows it. */
   route: string | undefined;
   /** Asked for the route template when none was set (routing happens after the request starts). */
@@ -93,17 +100,27 @@ export class RequestState {
   body: unknown;
   /** The raw query string, kept only for `inspect: 'params'`. */
   query: string | undefined;
+  private startFields: Readonly<Record<string, FieldValue>> | undefined;
 
   constructor(
     /** The framework's request object, handed to `identify`. */
     readonly raw: unknown,
     readonly method: string,
     readonly path: string,
-    /** Fields known when the request starts, already redacted. */
-    readonly fields: Readonly<Record<string, FieldValue>>,
+    /**
+     * The fields known when the request started, already redacted, as a JSON fragment (`,"name":value` pairs): the
+     * `http_request` event is written from it without ever building them as an object.
+     */
+    readonly startJson: string,
     readonly headers: HeaderMap,
     private readonly handler: RequestHandler,
   ) {}
+
+  /** The fields known when the request started, already redacted (decoded from `startJson` when first asked). */
+  get fields(): Readonly<Record<string, FieldValue>> {
+    this.startFields ??= JSON.parse(`{${this.startJson.slice(1)}}`) as Record<string, FieldValue>;
+    return this.startFields;
+  }
 
   /** The fields every event recorded during this request carries: request metadata, route and principal. */
   metadata(): Record<string, unknown> {
@@ -129,15 +146,53 @@ export class RequestState {
       return undefined;
     }
   }
+
+  /** Note an event type recorded during this request. Bounded: automatic events look only for the first few. */
+  noteRecorded(type: string): void {
+    if (this.recorded === undefined) this.recorded = [type];
+    else if (this.recorded.length < 32) this.recorded.push(type);
+  }
 }
 
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}(-.*)?$/;
 const ZERO_TRACE = /^0+$/;
 const MAX_HEADER_ID_LENGTH = 128;
 
+/** The fields the request handler writes on every request, prepared for encoding once per handler. */
+function requestKeys(encoder: FieldEncoder) {
+  return {
+    method: encoder.key(Field.httpRequestMethod),
+    path: encoder.key(Field.urlPath),
+    query: encoder.key(Field.urlQuery),
+    client: encoder.key(Field.clientAddress),
+    peer: encoder.key(Field.networkPeerAddress),
+    port: encoder.key(Field.clientPort),
+    userAgent: encoder.key(Field.userAgentOriginal),
+    traceId: encoder.key(Field.traceId),
+    spanId: encoder.key(Field.spanId),
+    requestId: encoder.key(Field.httpRequestId),
+    session: encoder.key(Field.sessionId),
+    requestSize: encoder.key(Field.httpRequestBodySize),
+    route: encoder.key(Field.httpRoute),
+    userId: encoder.key(Field.userId),
+    userName: encoder.key(Field.userName),
+    roles: encoder.key(Field.userRoles),
+    tenant: encoder.key(Field.tenantId),
+    apiKey: encoder.key(Field.apiKeyId),
+    status: encoder.key(Field.httpResponseStatusCode),
+    duration: encoder.key(Field.httpServerRequestDuration),
+    outcome: encoder.key(Field.eventOutcome),
+    responseSize: encoder.key(Field.httpResponseBodySize),
+    errorType: encoder.key(Field.errorType),
+  };
+}
+
 export class RequestHandler {
   private readonly automatic: AutomaticEvents;
   private readonly loginRoutes: ReadonlyArray<{ method?: string; route: string }>;
+  private readonly encoder: FieldEncoder;
+  private readonly keys: ReturnType<typeof requestKeys>;
+  private readonly outcome: { readonly success: string; readonly failure: string };
 
   constructor(private readonly config: RequestHandlerConfig) {
     this.automatic = { ...DEFAULT_AUTOMATIC_EVENTS, ...config.automaticEvents };
@@ -153,42 +208,50 @@ export class RequestHandler {
               .trim(),
           };
     });
+    this.encoder = new FieldEncoder(config.redactor);
+    this.keys = requestKeys(this.encoder);
+    this.outcome = {
+      success: this.encoder.redacted(this.keys.outcome, 'success'),
+      failure: this.encoder.redacted(this.keys.outcome, 'failure'),
+    };
   }
 
-  /** A request arrived. `raw` is the framework's request object (for `identify`). */
+  /**
+   * A request arrived. `raw` is the framework's request object (for `identify`). What the request tells about
+   * itself is read here, redacted and encoded once, for every event the request records.
+   */
   start(view: RequestView, raw: unknown, routeResolver?: () => string | undefined): RequestState {
-    const { redactor } = this.config;
+    const { redactor, proxies } = this.config;
+    const { encoder, keys } = this;
     const method = (typeof view.method === 'string' ? view.method : 'GET').toUpperCase().slice(0, 32);
-    const { path, query } = splitTarget(typeof view.url === 'string' ? view.url : '/');
+    const target = typeof view.url === 'string' ? view.url : '/';
+    const { path, query } = splitTarget(target);
     const headers = view.headers ?? {};
-    const fields: Record<string, FieldValue> = {
-      [Field.httpRequestMethod]: method,
-      [Field.urlPath]: redactor.text(path),
-    };
+    let json = encoder.string(keys.method, method) + encoder.string(keys.path, path);
     const inspect = this.config.inspect ?? 'url';
-    if (query && inspect !== 'off') fields[Field.urlQuery] = redactor.query(query);
-    const peer = view.remoteAddress;
-    const client = this.config.proxies.clientAddress(peer, headers);
-    if (client !== undefined) fields[Field.clientAddress] = client;
-    if (peer !== undefined) fields[Field.networkPeerAddress] = this.config.proxies.clientAddress(peer, {}) ?? peer;
-    if (client !== undefined && client === fields[Field.networkPeerAddress] && typeof view.remotePort === 'number') {
-      fields[Field.clientPort] = view.remotePort;
+    if (query && inspect !== 'off') json += encoder.redacted(keys.query, redactor.query(query));
+    const remote = view.remoteAddress;
+    const peer = remote === undefined ? undefined : (normalisePeer(remote) ?? remote);
+    const client = proxies.clientAddress(peer, headers);
+    if (client !== undefined) json += encoder.string(keys.client, client);
+    if (peer !== undefined) json += encoder.string(keys.peer, peer);
+    if (client !== undefined && client === peer && typeof view.remotePort === 'number') {
+      json += encoder.number(keys.port, view.remotePort);
     }
     const userAgent = firstHeader(headers['user-agent']);
-    if (userAgent) fields[Field.userAgentOriginal] = userAgent;
+    if (userAgent) json += encoder.string(keys.userAgent, userAgent);
     const traceparent = firstHeader(headers.traceparent);
     const trace = traceparent ? TRACEPARENT.exec(traceparent.trim().toLowerCase()) : null;
     if (trace && trace[1] !== 'ff' && !ZERO_TRACE.test(trace[2]!) && !ZERO_TRACE.test(trace[3]!)) {
-      fields[Field.traceId] = trace[2]!;
-      fields[Field.spanId] = trace[3]!;
+      json += encoder.string(keys.traceId, trace[2]!) + encoder.string(keys.spanId, trace[3]!);
     }
     const requestId = firstHeader(headers['x-request-id']);
-    if (requestId) fields[Field.httpRequestId] = requestId.slice(0, MAX_HEADER_ID_LENGTH);
+    if (requestId) json += encoder.string(keys.requestId, requestId.slice(0, MAX_HEADER_ID_LENGTH));
     const session = sessionCookie(firstHeader(headers.cookie), this.config.sessionCookies);
-    if (session) fields[Field.sessionId] = sessionHash(session);
+    if (session) json += encoder.string(keys.session, sessionHash(session));
     const length = contentLength(firstHeader(headers['content-length']));
-    if (length !== undefined) fields[Field.httpRequestBodySize] = length;
-    const state = new RequestState(raw, method, path, redactor.fields(fields), headers, this);
+    if (length !== undefined) json += encoder.number(keys.requestSize, length);
+    const state = new RequestState(raw, method, path, json, headers, this);
     state.routeResolver = routeResolver;
     if (inspect === 'params' && query) state.query = query;
     return state;
@@ -201,35 +264,61 @@ export class RequestHandler {
     if (response.route !== undefined) state.route = response.route;
     const status = response.statusCode;
     const error = response.error ?? state.error;
-    const durationSeconds = Number(process.hrtime.bigint() - state.startedAt) / 1e9;
-    const route = state.currentRoute();
+    const durationSeconds = (performance.now() - state.startedAt) / 1000;
     const failure = status >= 400 || error !== undefined;
 
     // Every automatic event is about a failure: a success skips the generator altogether.
     if (failure) {
+      const route = state.currentRoute();
       for (const [type, fields] of this.automaticEvents(state, status, route, error, response)) {
         this.config.emit(type, { [Field.eventOutcome]: 'failure', ...fields }, state);
       }
     }
 
     if (!this.config.recordRequests) return;
-    const fields: Record<string, unknown> = {
-      [Field.httpResponseStatusCode]: status,
-      [Field.httpServerRequestDuration]: Math.round(durationSeconds * 1e6) / 1e6,
-      [Field.eventOutcome]: failure ? 'failure' : 'success',
-    };
+    const { encoder, keys } = this;
+    let json =
+      encoder.number(keys.status, status) +
+      encoder.number(keys.duration, Math.round(durationSeconds * 1e6) / 1e6) +
+      (failure ? this.outcome.failure : this.outcome.success);
     const size = response.bodySize ?? contentLength(response.header?.('content-length'));
-    if (size !== undefined) fields[Field.httpResponseBodySize] = size;
-    if (error !== undefined) fields[Field.errorType] = errorClassName(error);
+    if (size !== undefined) json += encoder.number(keys.responseSize, size);
+    if (error !== undefined) json += encoder.redacted(keys.errorType, errorClassName(error));
     if (this.config.inspect === 'params' && this.config.inspectLimits) {
       try {
         const input = { query: state.query, headers: state.headers, params: state.params, body: state.body };
-        Object.assign(fields, collectInspection(input, this.config.inspectLimits, this.config.redactor));
+        const inspected = collectInspection(input, this.config.inspectLimits, this.config.redactor);
+        json += encoder.fields(this.config.redactor.fields(inspected));
       } catch (problem) {
         this.config.reporter.warnOnce('internal', 'could not inspect a request; it is recorded without', problem);
       }
     }
-    this.config.emit('http_request', fields, state);
+    this.config.emitRequest(state, json);
+  }
+
+  /** `lateMetadata`, encoded: the route and the principal as a JSON fragment. */
+  lateJson(state: RequestState): string {
+    const { encoder, keys } = this;
+    let json = '';
+    const route = state.currentRoute();
+    if (route !== undefined) json += encoder.string(keys.route, route);
+    const principal = this.principal(state);
+    if (!principal) return json;
+    // The same rules as principalFields: only ids and names as text.
+    const { userId, userName, roles, tenantId, apiKeyId } = principal;
+    const put = (key: FieldKey, value: unknown) => {
+      const text = idString(value);
+      if (text !== undefined) json += encoder.string(key, text);
+    };
+    put(keys.userId, userId);
+    put(keys.userName, userName);
+    if (Array.isArray(roles) && roles.length > 0) {
+      const names = roles.map(idString).filter((r): r is string => r !== undefined);
+      if (names.length > 0) json += encoder.strings(keys.roles, names);
+    }
+    put(keys.tenant, tenantId);
+    put(keys.apiKey, apiKeyId);
+    return json;
   }
 
   /** The principal of a request: `identify(req)` if configured, else the conventions of common auth middlewares. */
@@ -258,7 +347,8 @@ export class RequestHandler {
   ): Generator<[string, Record<string, unknown>]> {
     const reason = `http_${status}`;
     const a = this.automatic;
-    const already = (...prefixes: string[]) => state.recorded.some((t) => prefixes.some((p) => t.startsWith(p)));
+    const already = (...prefixes: string[]) =>
+      state.recorded?.some((t) => prefixes.some((p) => t.startsWith(p))) ?? false;
     if (status === 401) {
       const type = this.isLoginRoute(state.method, route, state.path) ? a.loginFailure : a.unauthorized;
       if (type && !already('authn_', 'session_', type)) yield [type, { [Field.eventReason]: reason }];
@@ -304,15 +394,26 @@ export class RequestHandler {
   }
 }
 
-/** The principal's fields, ready for an event. */
+/**
+ * The principal's fields, ready for an event. `identify` is the app's code: whatever it returns, only ids and names
+ * as text reach the event (a numeric id becomes its digits, an ObjectId its hex string; anything else is left out),
+ * so an odd principal never makes the collector reject the event.
+ */
 export function principalFields(principal: Principal | undefined): Record<string, unknown> {
   if (!principal) return {};
   const out: Record<string, unknown> = {};
-  if (principal.userId !== undefined) out[Field.userId] = principal.userId;
-  if (principal.userName !== undefined) out[Field.userName] = principal.userName;
-  if (principal.roles !== undefined && principal.roles.length > 0) out[Field.userRoles] = [...principal.roles];
-  if (principal.tenantId !== undefined) out[Field.tenantId] = principal.tenantId;
-  if (principal.apiKeyId !== undefined) out[Field.apiKeyId] = principal.apiKeyId;
+  const put = (field: string, value: unknown) => {
+    const text = idString(value);
+    if (text !== undefined) out[field] = text;
+  };
+  put(Field.userId, principal.userId);
+  put(Field.userName, principal.userName);
+  if (Array.isArray(principal.roles)) {
+    const roles = principal.roles.map(idString).filter((r): r is string => r !== undefined);
+    if (roles.length > 0) out[Field.userRoles] = roles;
+  }
+  put(Field.tenantId, principal.tenantId);
+  put(Field.apiKeyId, principal.apiKeyId);
   return out;
 }
 
@@ -394,6 +495,23 @@ function splitTarget(target: string): { path: string; query: string } {
   if (hash !== -1) t = t.slice(0, hash);
   const q = t.indexOf('?');
   return q === -1 ? { path: t, query: '' } : { path: t.slice(0, q), query: t.slice(q + 1) };
+}
+
+const peers = new Map<string, string | undefined>();
+const MAX_PEERS = 1024;
+
+/**
+ * A socket peer's address, normalised (`::ffff:10.0.0.1` → `10.0.0.1`). A kept-alive connection sends many requests
+ * from one address, so recent answers are kept (bounded; the map starts over when full).
+ */
+function normalisePeer(address: string): string | undefined {
+  let normal = peers.get(address);
+  if (normal === undefined && !peers.has(address)) {
+    normal = normaliseAddress(address);
+    if (peers.size >= MAX_PEERS) peers.clear();
+    if (address.length <= 64) peers.set(address, normal);
+  }
+  return normal;
 }
 
 const sessionHashes = new Map<string, string>();

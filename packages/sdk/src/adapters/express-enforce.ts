@@ -148,5 +148,6 @@ function stringOf(value: unknown): string | undefined {
 }
 
 function markAnswered(state: RequestState | undefined): void {
-  if (state && state.recorded.length < 32) state.recorded.push('authz_fail', 'excess_rate_limit_exceeded');
+  state?.noteRecorded('authz_fail');
+  state?.noteRecorded('excess_rate_limit_exceeded');
 }

@@ -16,7 +16,13 @@ import type { Vigil } from '../client.js';
 import { currentRequest, runWithRequest } from '../context.js';
 import type { RequestState } from '../request.js';
 import { trackerOf } from '../tracker.js';
-import { type NodeRequestLike, type NodeResponseLike, nodeRequestView, trackResponse } from './shared.js';
+import {
+  type NodeRequestLike,
+  type NodeResponseLike,
+  nodeRequestView,
+  type ResponseHooks,
+  trackResponse,
+} from './shared.js';
 
 export interface ExpressRequestLike extends NodeRequestLike {
   /** The mount path of the router handling the request (Express sets it; empty at the top level). */
@@ -65,24 +71,25 @@ export function expressRoute(req: ExpressRequestLike): string | undefined {
 /** Middleware recording every request. Mount it first, so the whole request runs in its context. */
 export function vigilExpress(vigil: Vigil): ExpressMiddleware {
   const tracker = trackerOf(vigil);
+  const hooks: ResponseHooks<ExpressRequestLike> | undefined = tracker && {
+    tracker,
+    ended(state, req) {
+      // The moment the app ends the response is the moment req.route and req.baseUrl belong to its route.
+      state.route ??= expressRoute(req);
+      if (tracker.inspectsParams) {
+        // req.params belongs to the current route only while it runs.
+        state.params = req.params;
+        state.body = req.body;
+      }
+    },
+  };
   return function vigilMiddleware(req, res, next) {
     let state: RequestState | undefined;
     try {
-      state = tracker?.start(nodeRequestView(req), req, () => expressRoute(req));
-      if (state) {
-        const s = state;
-        (req as WithState)[STATE] = s;
-        trackResponse(
-          res,
-          () => {
-            // The moment the app ends the response is the moment req.route and req.baseUrl belong to its route.
-            s.route ??= expressRoute(req);
-            // req.params belongs to the current route only while it runs.
-            s.params = req.params;
-            s.body = req.body;
-          },
-          (response) => tracker?.finish(s, response),
-        );
+      state = hooks?.tracker.start(nodeRequestView(req), req, () => expressRoute(req));
+      if (state && hooks) {
+        (req as WithState)[STATE] = state;
+        trackResponse(res, state, req, hooks);
       }
     } catch {
       state = undefined;
@@ -91,7 +98,7 @@ export function vigilExpress(vigil: Vigil): ExpressMiddleware {
       next();
       return;
     }
-    runWithRequest(state, () => next());
+    runWithRequest(state, next);
   };
 }
 

@@ -16,7 +16,14 @@ import type { Vigil } from '../client.js';
 import { runWithRequest } from '../context.js';
 import type { RequestState } from '../request.js';
 import { trackerOf } from '../tracker.js';
-import { type NodeRequestLike, type NodeResponseLike, nodeRequestView, trackResponse } from './shared.js';
+import {
+  type NodeRequestLike,
+  type NodeResponseLike,
+  nodeRequestView,
+  type ResponseHooks,
+  trackedState,
+  trackResponse,
+} from './shared.js';
 
 export interface FastifyRequestLike {
   readonly raw: NodeRequestLike;
@@ -46,10 +53,6 @@ export type FastifyPluginLike = ((instance: FastifyInstanceLike, options: unknow
   [key: symbol]: unknown;
 };
 
-const STATE = Symbol.for('vigil.request');
-
-type WithState = { [STATE]?: RequestState };
-
 /** The route template of a Fastify request; undefined when no route matched (a 404). */
 export function fastifyRoute(request: FastifyRequestLike): string | undefined {
   const url = request.routeOptions?.url ?? request.routerPath;
@@ -59,34 +62,31 @@ export function fastifyRoute(request: FastifyRequestLike): string | undefined {
 /** The plugin: `app.register(vigilFastify(vigil))`, before the routes. */
 export function vigilFastify(vigil: Vigil): FastifyPluginLike {
   const tracker = trackerOf(vigil);
+  const hooks: ResponseHooks<FastifyRequestLike> | undefined = tracker && {
+    tracker,
+    ended(state, request) {
+      state.route ??= fastifyRoute(request);
+      if (tracker.inspectsParams) {
+        state.params = request.params;
+        state.body = request.body;
+      }
+    },
+  };
   const plugin = (instance: FastifyInstanceLike, _options: unknown, done: Done): void => {
     instance.addHook('onRequest', (request, reply, next) => {
       let state: RequestState | undefined;
       try {
-        state = tracker?.start(nodeRequestView(request.raw), request, () => fastifyRoute(request));
-        if (state) {
-          const s = state;
-          (request as WithState)[STATE] = s;
-          const res = reply.raw;
-          trackResponse(
-            res,
-            () => {
-              s.route ??= fastifyRoute(request);
-              s.params = request.params;
-              s.body = request.body;
-            },
-            (response) => tracker?.finish(s, response),
-          );
-        }
+        state = hooks?.tracker.start(nodeRequestView(request.raw), request, () => fastifyRoute(request));
+        if (state && hooks) trackResponse(reply.raw, state, request, hooks);
       } catch {
         state = undefined;
       }
-      if (state) runWithRequest(state, () => next());
+      if (state) runWithRequest(state, next);
       else next();
     });
-    instance.addHook('onError', (request, _reply, error, next) => {
+    instance.addHook('onError', (_request, reply, error, next) => {
       try {
-        const state = (request as WithState)[STATE];
+        const state = hooks && trackedState(reply.raw, hooks);
         if (state && state.error === undefined) state.error = error;
       } catch {
         // never stand between an error and Fastify's own handling

@@ -19,7 +19,13 @@ import type { Vigil } from '../client.js';
 import { runWithRequest } from '../context.js';
 import type { HeaderMap, RequestState, RequestView } from '../request.js';
 import { trackerOf } from '../tracker.js';
-import { type NodeRequestLike, type NodeResponseLike, nodeRequestView, trackResponse } from './shared.js';
+import {
+  type NodeRequestLike,
+  type NodeResponseLike,
+  nodeRequestView,
+  type ResponseHooks,
+  trackResponse,
+} from './shared.js';
 
 export interface HonoRouteLike {
   readonly method: string;
@@ -62,7 +68,7 @@ interface NodeBindings {
 
 function nodeBindings(env: unknown): NodeBindings | undefined {
   const e = env as { incoming?: NodeRequestLike; outgoing?: NodeResponseLike } | undefined;
-  if (typeof e?.incoming?.headers !== 'object' || typeof e?.outgoing?.once !== 'function') return undefined;
+  if (typeof e?.incoming?.headers !== 'object' || typeof e?.outgoing?.on !== 'function') return undefined;
   return { incoming: e.incoming, outgoing: e.outgoing };
 }
 
@@ -118,6 +124,7 @@ async function parsedBody(c: HonoContextLike): Promise<unknown> {
 /** Middleware recording every request: `app.use(vigilHono(vigil))`, first. */
 export function vigilHono(vigil: Vigil): HonoMiddleware {
   const tracker = trackerOf(vigil);
+  const hooks: ResponseHooks<HonoContextLike> | undefined = tracker && { tracker };
   return async function vigilMiddleware(c, next) {
     let state: RequestState | undefined;
     let node: NodeBindings | undefined;
@@ -125,16 +132,8 @@ export function vigilHono(vigil: Vigil): HonoMiddleware {
     try {
       node = nodeBindings(c.env);
       const view = node ? nodeRequestView(node.incoming) : fetchRequestView(c.req);
-      state = tracker?.start(view, c, () => honoRoute(c, ownIndex));
-      if (state && node) {
-        const s = state;
-        const res = node.outgoing;
-        trackResponse(
-          res,
-          () => {},
-          (response) => tracker?.finish(s, response),
-        );
-      }
+      state = hooks?.tracker.start(view, c, () => honoRoute(c, ownIndex));
+      if (state && node && hooks) trackResponse(node.outgoing, state, c, hooks);
     } catch {
       state = undefined;
     }

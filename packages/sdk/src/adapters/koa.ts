@@ -18,7 +18,13 @@ import type { Vigil } from '../client.js';
 import { runWithRequest } from '../context.js';
 import type { RequestState } from '../request.js';
 import { trackerOf } from '../tracker.js';
-import { type NodeRequestLike, type NodeResponseLike, nodeRequestView, trackResponse } from './shared.js';
+import {
+  type NodeRequestLike,
+  type NodeResponseLike,
+  nodeRequestView,
+  type ResponseHooks,
+  trackResponse,
+} from './shared.js';
 
 export interface KoaContextLike {
   readonly req: NodeRequestLike;
@@ -49,23 +55,21 @@ export function koaRoute(ctx: KoaContextLike): string | undefined {
 /** Middleware recording every request: `app.use(vigilKoa(vigil))`, first. */
 export function vigilKoa(vigil: Vigil): KoaMiddleware {
   const tracker = trackerOf(vigil);
+  const hooks: ResponseHooks<KoaContextLike> | undefined = tracker && {
+    tracker,
+    ended(state, ctx) {
+      state.route ??= koaRoute(ctx);
+      if (tracker.inspectsParams) {
+        state.params = ctx.params;
+        state.body = ctx.request?.body;
+      }
+    },
+  };
   return function vigilMiddleware(ctx, next) {
     let state: RequestState | undefined;
     try {
-      state = tracker?.start(nodeRequestView(ctx.req), ctx, () => koaRoute(ctx));
-      if (state) {
-        const s = state;
-        const res = ctx.res;
-        trackResponse(
-          res,
-          () => {
-            s.route ??= koaRoute(ctx);
-            s.params = ctx.params;
-            s.body = ctx.request?.body;
-          },
-          (response) => tracker?.finish(s, response),
-        );
-      }
+      state = hooks?.tracker.start(nodeRequestView(ctx.req), ctx, () => koaRoute(ctx));
+      if (state && hooks) trackResponse(ctx.res, state, ctx, hooks);
     } catch {
       state = undefined;
     }

@@ -86,3 +86,66 @@ describe('node:http adapter', () => {
     assert.equal(typeof wrapped, 'function');
   });
 });
+
+describe('node:http adapter: the request event is redacted like every other event', () => {
+  test('configured paths, secrets in headers and path, and odd principals from identify()', async () => {
+    const receiver = await Receiver.start();
+    const vigil = createVigil({
+      endpoint: receiver.url,
+      token: TEST_TOKEN,
+      service: 'node-redaction',
+      flushIntervalMillis: 5,
+      flushOnExit: false,
+      redact: ['user_agent.original', 'http.route'],
+      // An app's hook may return numbers, ObjectId-like objects and junk: only ids as text reach the event.
+      identify: () => ({
+        userId: 42 as unknown as string,
+        roles: ['admin', 7 as unknown as string, null as unknown as string],
+        apiKeyId: { toHexString: () => 'key-hex' } as unknown as string,
+      }),
+    });
+    const server = createServer(
+      wrap(
+        vigil,
+        (_req, res) => {
+          vigil.access('card', 'c-1');
+          res.end('ok');
+        },
+        { route: () => '/cards/:number' },
+      ),
+    );
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbm4ifQ.c2lnbmF0dXJl';
+      await (
+        await fetch(`http://127.0.0.1:${port}/cards/4111111111111111?token=abc&page=2`, {
+          headers: { 'user-agent': 'probe/1', 'x-request-id': `req ${jwt}` },
+        })
+      ).text();
+      await receiver.waitFor(() => receiver.events.some((e) => e.type === 'http_request'));
+      for (const type of ['http_request', 'object_access']) {
+        const event = receiver.events.find((e) => e.type === type)!;
+        assert.equal(event['user_agent.original'], '[REDACTED]', type);
+        assert.equal(event['http.route'], '[REDACTED]', type);
+        assert.equal(event['url.path'], '/cards/[REDACTED]', type);
+        assert.equal(event['http.request.id'], 'req [REDACTED]', type);
+        assert.equal(event['user.id'], '42', type);
+        assert.deepEqual(event['user.roles'], ['admin', '7'], type);
+        assert.equal(event['vigil.api_key.id'], 'key-hex', type);
+      }
+      const request = receiver.events.find((e) => e.type === 'http_request')!;
+      assert.equal(request['url.query'], 'token=[REDACTED]&page=2');
+      assert.equal(request['client.address'], '127.0.0.1');
+      assert.equal(request['network.peer.address'], '127.0.0.1');
+      assert.equal(request['event.outcome'], 'success');
+      assert.equal(receiver.requests[0]?.headers['content-encoding'], undefined);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+      await vigil.close();
+      await receiver.close();
+    }
+  });
+});

@@ -13,7 +13,13 @@ import type { Vigil } from '../client.js';
 import { runWithRequest } from '../context.js';
 import type { RequestState } from '../request.js';
 import { trackerOf } from '../tracker.js';
-import { type NodeRequestLike, type NodeResponseLike, nodeRequestView, trackResponse } from './shared.js';
+import {
+  type NodeRequestLike,
+  type NodeResponseLike,
+  nodeRequestView,
+  type ResponseHooks,
+  trackResponse,
+} from './shared.js';
 
 export interface WrapOptions<Req> {
   /** The route template of a request (`/users/:id`), if the app's router can tell. Without it `http.route` is omitted. */
@@ -33,24 +39,23 @@ export function wrap<Req extends NodeRequestLike, Res extends NodeResponseLike, 
 ): (req: Req, res: Res) => R {
   const tracker = trackerOf(vigil);
   if (!tracker) return handler;
+  const hooks: ResponseHooks<Req> = {
+    tracker,
+    ended(state, req) {
+      if (state.route === undefined) state.route = state.currentRoute();
+      // A body parser in front of the handler may have left the parsed body here.
+      if (tracker.inspectsParams) {
+        state.body = (req as { body?: unknown }).body;
+        if (options.params) state.params = options.params(req);
+      }
+    },
+  };
   return function wrapped(this: unknown, req: Req, res: Res): R {
     let state: RequestState | undefined;
     try {
       const resolveRoute = options.route ? () => options.route?.(req) : undefined;
       state = tracker.start(nodeRequestView(req), req, resolveRoute);
-      if (state) {
-        const s = state;
-        trackResponse(
-          res,
-          () => {
-            if (s.route === undefined) s.route = s.currentRoute();
-            // A body parser in front of the handler may have left the parsed body here.
-            s.body = (req as { body?: unknown }).body;
-            if (tracker.inspectsParams && options.params) s.params = options.params(req);
-          },
-          (response) => tracker.finish(s, response),
-        );
-      }
+      if (state) trackResponse(res, state, req, hooks);
     } catch {
       state = undefined;
     }

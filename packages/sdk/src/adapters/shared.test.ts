@@ -3,7 +3,21 @@ import { once } from 'node:events';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { trackResponse } from './shared.js';
+import type { RequestState, ResponseView } from '../request.js';
+import type { RequestTracker } from '../tracker.js';
+import { type ResponseHooks, trackedState, trackResponse } from './shared.js';
+
+/** Hooks whose tracker hands every finished response to `finish` (the states are stand-ins: nothing reads them). */
+function hooksCalling(finish: (response: ResponseView) => void, ended: () => void = () => {}): ResponseHooks<null> {
+  const tracker: RequestTracker = {
+    start: () => undefined,
+    inspectsParams: false,
+    finish: (_state, response) => finish(response),
+  };
+  return { tracker, ended };
+}
+
+const aState = () => ({}) as RequestState;
 
 /** Serve one request with `handle`, and return what the client received. */
 async function serveOnce(handle: (res: ServerResponse) => void): Promise<string> {
@@ -26,14 +40,16 @@ test('a response tracked twice, with another wrapper in between, is counted once
     const track = () => {
       let resolve!: () => void;
       done.push(new Promise<void>((r) => (resolve = r)));
-      trackResponse(
-        res,
-        () => ends++,
+      const hooks = hooksCalling(
         (response) => {
           counts.push(response.bodySize!);
           resolve();
         },
+        () => ends++,
       );
+      const state = aState();
+      trackResponse(res, state, null, hooks);
+      assert.equal(trackedState(res, hooks), state);
     };
     track();
     // A compression-style wrapper between the two trackings: it calls the write and end it found.
@@ -60,8 +76,9 @@ test('the shared write and end still work when called on another response', asyn
   await serveOnce((res) => {
     trackResponse(
       res,
-      () => {},
-      () => {},
+      aState(),
+      null,
+      hooksCalling(() => {}),
     );
     tracked = res;
     res.end('a');

@@ -2,7 +2,8 @@
  * What every adapter over node:http needs: the neutral view of an IncomingMessage, counting response bytes, and
  * noticing the end of a response exactly once (`finish`, or `close` when the client went away first).
  */
-import type { RequestView, ResponseView } from '../request.js';
+import type { RequestState, RequestView, ResponseView } from '../request.js';
+import type { RequestTracker } from '../tracker.js';
 
 /** The parts of node:http's IncomingMessage the SDK reads (structural, so any framework's raw request fits). */
 export interface NodeRequestLike {
@@ -20,7 +21,7 @@ export interface NodeResponseLike {
   getHeader(name: string): unknown;
   write(...args: unknown[]): boolean;
   end(...args: unknown[]): unknown;
-  once(event: 'finish' | 'close', listener: () => void): unknown;
+  on(event: 'finish' | 'close', listener: () => void): unknown;
 }
 
 export function nodeRequestView(req: NodeRequestLike): RequestView {
@@ -42,29 +43,63 @@ function chunkBytes(chunk: unknown, encoding: unknown): number {
   return 0;
 }
 
-/** What a tracked response carries per tracking: its byte count, the functions it wraps, what to call at the end. */
-interface Tracking {
-  count: number;
-  readonly write: (...args: unknown[]) => boolean;
-  readonly end: (...args: unknown[]) => unknown;
-  readonly onEnd: () => void;
+/**
+ * What an adapter does with a tracked response: `ended` runs when the app ends the response (the moment the route,
+ * parameters and body still belong to it), `done` once when the response finished or closed. Made once per adapter,
+ * not per request.
+ */
+export interface ResponseHooks<Request> {
+  readonly tracker: RequestTracker;
+  ended?(state: RequestState, request: Request): void;
+}
+
+/**
+ * One tracked response: its byte count, the functions it wraps, the request it answers. It is also the response's
+ * `ResponseView` handed to `finish`, so tracking a request allocates this one object.
+ */
+class Tracking<Request = unknown> implements ResponseView {
+  count = 0;
+  done = false;
+
+  constructor(
+    readonly res: NodeResponseLike,
+    readonly write: (...args: unknown[]) => boolean,
+    readonly end: (...args: unknown[]) => unknown,
+    readonly state: RequestState,
+    readonly request: Request,
+    readonly hooks: ResponseHooks<Request>,
+  ) {}
+
+  get statusCode(): number {
+    return this.res.statusCode;
+  }
+
+  get bodySize(): number {
+    return this.count;
+  }
+
+  header(name: string): unknown {
+    return this.res.getHeader(name);
+  }
 }
 
 type Tracked = NodeResponseLike & Record<symbol, Tracking | undefined>;
 
 /**
- * The `write` and `end` functions tracked responses get: the same pair for every response, reading that response's
- * own state from a symbol property. A pair of fresh closures per response, which this replaced, kept each response's
- * graph (request, reply, state) alive long enough to be promoted out of the young generation: measured under load on
- * Fastify, about 2.7 KB promoted per request and several µs of garbage collection, more than everything else the
- * adapter does. A response tracked twice (two clients, a middleware mounted twice), possibly with another wrapper in
- * between (compression), gets a second layer with its own symbol, so each layer finds its own state however the
- * calls interleave.
+ * The `write`, `end` and end-of-response listener tracked responses get: the same functions for every response,
+ * reading that response's own state from a symbol property. Fresh closures per response, which this replaced, kept
+ * each response's graph (request, reply, state) alive long enough to be promoted out of the young generation:
+ * measured under load on Fastify, about 2.7 KB promoted per request and several µs of garbage collection, more than
+ * everything else the adapter does. A response tracked twice (two clients, a middleware mounted twice), possibly
+ * with another wrapper in between (compression), gets a second layer with its own symbol, so each layer finds its
+ * own state however the calls interleave.
  */
 interface Layer {
   readonly key: symbol;
   readonly write: (this: Tracked, ...args: unknown[]) => boolean;
   readonly end: (this: Tracked, ...args: unknown[]) => unknown;
+  /** Listens to `finish` and `close`: whichever comes first ends the tracking. */
+  readonly done: (this: Tracked) => void;
 }
 
 const layers: Layer[] = [];
@@ -87,11 +122,17 @@ function layer(index: number): Layer {
         if (tracking === undefined) return originalOf(this, 'end').apply(this, args);
         if (typeof args[0] !== 'function') tracking.count += safeChunkBytes(args[0], args[1]);
         try {
-          tracking.onEnd();
+          tracking.hooks.ended?.(tracking.state, tracking.request);
         } catch {
           // the app's response must end whatever happens here
         }
         return tracking.end.apply(this, args);
+      },
+      done() {
+        const tracking = this[key];
+        if (tracking === undefined || tracking.done) return;
+        tracking.done = true;
+        tracking.hooks.tracker.finish(tracking.state, tracking);
       },
     };
     trackedFunctions.add(found.write);
@@ -121,31 +162,35 @@ function originalOf(target: object, name: 'write' | 'end'): (...args: unknown[])
 }
 
 /**
- * Count body bytes by wrapping this response's own `write` and `end` (the prototype is untouched), call `onEnd` when
- * the app ends the response (the moment the route is still known), and `onDone` once when it finished or closed,
- * with what the request handler's `finish` takes: status, bytes sent and a header reader.
+ * Count body bytes by wrapping this response's own `write` and `end` (the prototype is untouched), call
+ * `hooks.ended` when the app ends the response, and the tracker's `finish` once when it finished or closed, with
+ * the status, the bytes sent and a header reader.
  */
-export function trackResponse(
+export function trackResponse<Request>(
   res: NodeResponseLike,
-  onEnd: () => void,
-  onDone: (response: ResponseView) => void,
+  state: RequestState,
+  request: Request,
+  hooks: ResponseHooks<Request>,
 ): void {
   const tracked = res as Tracked;
   // An own-property check: a miss through the prototype chain is slow where a framework swapped the prototype
   // (Express gives every response its app's prototype, which V8 keeps in dictionary mode).
   let index = 0;
   while (Object.hasOwn(res, layer(index).key)) index++;
-  const { key, write, end } = layer(index);
-  const tracking: Tracking = { count: 0, write: res.write, end: res.end, onEnd };
-  tracked[key] = tracking;
+  const { key, write, end, done } = layer(index);
+  tracked[key] = new Tracking(res, res.write, res.end, state, request, hooks) as Tracking;
   res.write = write;
   res.end = end;
-  let done = false;
-  const finish = () => {
-    if (done) return;
-    done = true;
-    onDone({ statusCode: res.statusCode, bodySize: tracking.count, header: (name) => res.getHeader(name) });
-  };
-  res.once('finish', finish);
-  res.once('close', finish);
+  res.on('finish', done);
+  res.on('close', done);
+}
+
+/** The request state an adapter's `trackResponse` attached to a response, if any. */
+export function trackedState(res: unknown, hooks: ResponseHooks<never>): RequestState | undefined {
+  if (typeof res !== 'object' || res === null) return undefined;
+  for (let index = 0; index < layers.length; index++) {
+    const tracking = (res as Tracked)[layers[index]!.key];
+    if (tracking?.hooks === hooks) return tracking.state;
+  }
+  return undefined;
 }

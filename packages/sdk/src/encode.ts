@@ -1,0 +1,95 @@
+/**
+ * Event lines are written as JSON text directly, key by key, instead of building an object with dotted keys and
+ * stringifying it: events are flat objects of strings, numbers, booleans and string lists, and the request path pays
+ * for this on every request. An event is assembled from fragments — `,"name":value` pairs — so the part of a
+ * request's metadata known when it starts is encoded once, and reused by every event of that request.
+ *
+ * Every value goes through the redactor here, exactly as `Redactor.fields` would treat it: a field whose name is
+ * sensitive (built in, or configured) is `[REDACTED]`, strings are redacted, neutralised and cut, non-finite numbers
+ * are dropped.
+ */
+import type { FieldValue } from '@vigil/schema';
+import { REDACTED, type Redactor } from './redact.js';
+
+/** A field name prepared for encoding: its `,"name":` prefix, and whether its value is always redacted. */
+export interface FieldKey {
+  readonly prefix: string;
+  readonly sensitive: boolean;
+}
+
+const quotedKeys = new Map<string, string>();
+const MAX_QUOTED_KEYS = 4096;
+
+/** A field name as a JSON string; the names events use are few, so each is quoted once. */
+export function quote(key: string): string {
+  let quoted = quotedKeys.get(key);
+  if (quoted === undefined) {
+    quoted = JSON.stringify(key);
+    if (quotedKeys.size < MAX_QUOTED_KEYS) quotedKeys.set(key, quoted);
+  }
+  return quoted;
+}
+
+/** A string as JSON: printable ASCII without quotes or backslashes is written as it is, the rest by JSON.stringify. */
+export function jsonString(value: string): string {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return JSON.stringify(value);
+  }
+  return `"${value}"`;
+}
+
+/** A field value as JSON. Finite numbers print the same either way (the redactor drops NaN and infinities). */
+export function jsonValue(value: FieldValue | undefined): string {
+  if (typeof value === 'string') return jsonString(value);
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** Encodes field values into fragments, with one redactor's rules. */
+export class FieldEncoder {
+  private readonly keys = new Map<string, FieldKey>();
+
+  constructor(private readonly redactor: Redactor) {}
+
+  /** A field name, prepared once (keep the result for the names a hot path writes on every call). */
+  key(name: string): FieldKey {
+    let key = this.keys.get(name);
+    if (key === undefined) {
+      key = { prefix: `,${quote(name)}:`, sensitive: this.redactor.isSensitivePath(name) };
+      if (this.keys.size < MAX_QUOTED_KEYS) this.keys.set(name, key);
+    }
+    return key;
+  }
+
+  /** `,"name":"value"`, the value redacted. */
+  string(key: FieldKey, value: string): string {
+    return `${key.prefix}${key.sensitive ? `"${REDACTED}"` : jsonString(this.redactor.string(value))}`;
+  }
+
+  /** `,"name":"value"` for a value the redactor already saw (`Redactor.query`, `Redactor.string`). */
+  redacted(key: FieldKey, value: string): string {
+    return `${key.prefix}${key.sensitive ? `"${REDACTED}"` : jsonString(value)}`;
+  }
+
+  /** `,"name":n`; nothing for a number that is not finite. */
+  number(key: FieldKey, value: number): string {
+    if (!Number.isFinite(value)) return '';
+    return `${key.prefix}${key.sensitive ? `"${REDACTED}"` : String(value)}`;
+  }
+
+  /** `,"name":["a","b"]`, each item redacted. */
+  strings(key: FieldKey, values: readonly string[]): string {
+    if (key.sensitive) return `${key.prefix}"${REDACTED}"`;
+    let out = '';
+    for (const v of values) out += `${out === '' ? '' : ','}${jsonString(this.redactor.string(v))}`;
+    return `${key.prefix}[${out}]`;
+  }
+
+  /** Fields that went through `Redactor.fields` already, as a fragment. */
+  fields(fields: Readonly<Record<string, FieldValue>>): string {
+    let out = '';
+    for (const name in fields) out += `,${quote(name)}:${jsonValue(fields[name])}`;
+    return out;
+  }
+}
