@@ -1,5 +1,6 @@
 // One app of the sdk-overhead benchmark, in its own process (so the load generator does not share its thread):
-//   node app.mjs <express|fastify> <bare|vigil|pino> [collector URL]
+//   node app.mjs <express|fastify> <bare|vigil|vigilgzip|pino> [collector URL]
+// `vigilgzip` is Vigil with `gzip: true` (compression is off by default).
 // Routes: GET /hello (hello world) and POST /orders/:id (parse a JSON body, read a route parameter, answer ~1 KB of
 // JSON). Tells its parent the port over IPC, and answers 'stats' with the SDK's counters, 'cpu' with its CPU time.
 import { createVigil } from '@vigil/sdk';
@@ -13,12 +14,15 @@ import pinoHttp from 'pino-http';
 const [framework, variant, collector] = process.argv.slice(2);
 
 const vigil =
-  variant === 'vigil'
+  variant === 'vigil' || variant === 'vigilgzip'
     ? createVigil({
         endpoint: collector,
         token: 'bench-ingest-token',
         service: `bench-${framework}`,
         flushOnExit: false,
+        gzip: variant === 'vigilgzip',
+        // Extra client options, for trying settings by hand (e.g. '{"gzip":false}').
+        ...JSON.parse(process.env.BENCH_SDK_VIGIL_OPTIONS ?? '{}'),
       })
     : undefined;
 const devNull = () => pino.destination({ dest: '/dev/null', sync: false });

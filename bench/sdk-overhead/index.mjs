@@ -3,7 +3,8 @@
 //
 // - Each app variant runs in its own process (app.mjs); the load comes from autocannon in a third process
 //   (load.mjs), over loopback with keep-alive: CONNECTIONS connections for DURATION_S seconds per measurement.
-// - The Vigil variant sends every event to a minimal collector in this process, which drains the request and
+// - `vigilgzip` is the Vigil variant with `gzip: true`, to show what compression costs (it is off by default).
+// - The Vigil variants send every event to a minimal collector in this process, which drains the request and
 //   answers 200 like the real one, so what is measured is the SDK's cost in the app, not the collector's ingest
 //   cost competing for the same cores (that has its own benchmark, `ingest`).
 // - Variants are interleaved: every round measures every (framework, route, variant) in a shuffled order; the
@@ -27,7 +28,7 @@ const CONNECTIONS = Number(process.env.BENCH_SDK_CONNECTIONS ?? 50);
 const FRAMEWORKS = ['express', 'fastify'];
 const LOAD = fileURLToPath(new URL('./load.mjs', import.meta.url));
 const run = promisify(execFile);
-const VARIANTS = ['bare', 'vigil', 'pino'];
+const VARIANTS = ['bare', 'vigil', 'vigilgzip', 'pino'];
 const ROUTES = {
   hello: { method: 'GET', path: '/hello' },
   json: {
@@ -162,7 +163,7 @@ try {
       const bare = rate('bare');
       const bareCpu = cpuOf('bare');
       figures.push(bare, bareCpu, cpuMinOf('bare'));
-      for (const variant of ['vigil', 'pino']) {
+      for (const variant of ['vigil', 'vigilgzip', 'pino']) {
         const r = rate(variant);
         const c = cpuOf(variant);
         figures.push(r, c, cpuMinOf(variant));
@@ -173,7 +174,8 @@ try {
     }
   }
   const sdk = {};
-  for (const app of apps.filter((a) => a.variant === 'vigil')) sdk[app.framework] = await app.ask('stats');
+  for (const app of apps.filter((a) => a.variant.startsWith('vigil')))
+    sdk[`${app.framework}_${app.variant}`] = await app.ask('stats');
   await report('sdk-overhead', [...ratios, ...figures], {
     roundsPerCell: ROUNDS,
     secondsPerMeasurement: DURATION_S,

@@ -17,8 +17,11 @@ export const DEFAULTS = {
   maxBatchSize: 500,
   /** A partial batch is sent at the latest this long after its first event was queued. */
   flushIntervalMillis: 1000,
-  /** Compress request bodies with gzip (`Content-Encoding: gzip`). */
-  gzip: true,
+  /**
+   * Compress request bodies with gzip (`Content-Encoding: gzip`). Off: compressing costs the app about 1.5 µs of CPU
+   * per event, more than building it, and saves bytes only where the link to the collector is narrow.
+   */
+  gzip: false,
   /** Attempts after the first one, for network errors, 408, 429 and 5xx. Then the batch counts as dropped. */
   maxRetries: 5,
   /** First backoff ceiling; each retry doubles it (full jitter: a random wait between 0 and the ceiling). */

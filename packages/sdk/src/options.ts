@@ -27,7 +27,7 @@ export interface VigilOptions {
   maxBatchSize?: number;
   /** Default 1000. */
   flushIntervalMillis?: number;
-  /** Default true. */
+  /** Default false: compressing costs the app more CPU per event than building it (docs/sdk.md, Delivery). */
   gzip?: boolean;
   /** Default 5. */
   maxRetries?: number;

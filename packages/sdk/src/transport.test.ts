@@ -29,9 +29,9 @@ describe('transport', () => {
   });
   after(() => receiver.close());
 
-  test('sends NDJSON batches of at most maxBatchSize, gzipped, with the bearer token', async () => {
+  test('with gzip on, sends NDJSON batches of at most maxBatchSize, gzipped, with the bearer token', async () => {
     receiver.requests.length = 0;
-    const vigil = createVigil(fast(receiver, { maxBatchSize: 3 }));
+    const vigil = createVigil(fast(receiver, { maxBatchSize: 3, gzip: true }));
     for (let i = 0; i < 7; i++) vigil.event('x_test', { n: i });
     await vigil.close();
     assert.deepEqual(
@@ -58,9 +58,9 @@ describe('transport', () => {
     assert.equal(vigil.stats().sent, 7);
   });
 
-  test('sends plain NDJSON when gzip is off', async () => {
+  test('sends plain NDJSON by default (gzip is off)', async () => {
     receiver.requests.length = 0;
-    const vigil = createVigil(fast(receiver, { gzip: false }));
+    const vigil = createVigil(fast(receiver));
     vigil.event('x_test', { n: 1 });
     vigil.event('x_test', { n: 2 });
     await vigil.close();

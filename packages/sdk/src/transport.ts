@@ -1,5 +1,6 @@
 /**
- * The HTTP transport: a bounded queue of serialised events, sent in NDJSON batches to `POST /v1/events`.
+ * The HTTP transport: a bounded queue of serialised events (line-queue.ts: each written into its batch's NDJSON body
+ * as it is queued), sent in batches to `POST /v1/events`.
  *
  * Invariants, after OpenTelemetry's batch processor:
  * - `enqueue` is synchronous and O(1); it never waits and never throws. A full queue drops the new event and
@@ -12,7 +13,8 @@
  *
  * Cost on the host: under load, the queue fills faster than a batch takes to send, so only full batches go out
  * between intervals (a partial batch waits for its interval or a `flush()`); each batch is one request on one
- * kept-alive connection through `node:http`, which costs a fraction of `fetch()` per batch.
+ * kept-alive connection through `node:http`, which costs a fraction of `fetch()` per batch. Compression (`gzip`) is
+ * off by default: it costs more CPU per event than everything else the SDK does for a request.
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
@@ -20,6 +22,7 @@ import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { DEFAULTS, EVENTS_PATH } from './defaults.js';
 import { DropCounter, type DropCounts, type DropReason } from './drops.js';
+import { type Batch, LineQueue } from './line-queue.js';
 import type { Reporter } from './report.js';
 
 const gzip = promisify(gzipCallback);
@@ -125,7 +128,7 @@ export class HttpTransport implements Sink {
   /** Set by `flush()` and `close()`: send partial batches too, until the queue is empty. */
   private flushRequested = false;
 
-  private queue: string[] = [];
+  private readonly queue: LineQueue;
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private sending: Promise<void> | undefined;
@@ -148,6 +151,7 @@ export class HttpTransport implements Sink {
     this.agent = this.target?.protocol === 'https:' ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
     this.maxQueueSize = options.maxQueueSize ?? DEFAULTS.maxQueueSize;
     this.maxBatchSize = options.maxBatchSize ?? DEFAULTS.maxBatchSize;
+    this.queue = new LineQueue(this.maxBatchSize);
     this.flushIntervalMillis = options.flushIntervalMillis ?? DEFAULTS.flushIntervalMillis;
     this.gzip = options.gzip ?? DEFAULTS.gzip;
     this.maxRetries = options.maxRetries ?? DEFAULTS.maxRetries;
@@ -172,12 +176,11 @@ export class HttpTransport implements Sink {
       this.drops.add('too_large');
       return;
     }
-    if (this.queue.length >= this.maxQueueSize) {
+    if (this.queue.size >= this.maxQueueSize) {
       this.drops.add('queue_full');
       return;
     }
-    this.queue.push(line);
-    if (this.queue.length >= this.maxBatchSize) this.schedule(0);
+    if (this.queue.push(line)) this.schedule(0);
     else this.schedule(this.flushIntervalMillis);
   }
 
@@ -197,12 +200,11 @@ export class HttpTransport implements Sink {
       try {
         await this.run();
         // A send that started before close() may have left events behind (it stops at the first failed batch).
-        if (this.queue.length > 0 && !this.shutdown.signal.aborted) await this.run();
+        if (this.queue.size > 0 && !this.shutdown.signal.aborted) await this.run();
       } finally {
         clearTimeout(deadline);
         this.closed = true;
-        this.drops.add('shutdown', this.queue.length);
-        this.queue = [];
+        this.drops.add('shutdown', this.queue.clear());
         this.agent?.destroy();
       }
     })();
@@ -211,7 +213,7 @@ export class HttpTransport implements Sink {
 
   stats(): SinkStats {
     return {
-      queued: this.queue.length,
+      queued: this.queue.size,
       inFlight: this.inFlight,
       sent: this.sent,
       retries: this.retries,
@@ -250,7 +252,7 @@ export class HttpTransport implements Sink {
       .catch((error: unknown) => this.options.reporter.error('internal', 'the transport failed unexpectedly', error))
       .finally(() => {
         this.sending = undefined;
-        if (this.queue.length > 0 && !this.closing) this.schedule(this.flushIntervalMillis);
+        if (this.queue.size > 0 && !this.closing) this.schedule(this.flushIntervalMillis);
       });
     return this.sending;
   }
@@ -259,49 +261,51 @@ export class HttpTransport implements Sink {
     // The first batch goes out whatever its size (its interval elapsed, or it is full); the events queued while it
     // was sent go out now only if they fill a batch, or if a flush asked for everything. The others wait for their
     // interval (scheduled when this run ends): under load, this keeps batches full and requests few.
-    for (let first = true; this.queue.length > 0 && !this.shutdown.signal.aborted; first = false) {
-      if (!first && !this.flushRequested && this.queue.length < this.maxBatchSize) break;
-      const batch = this.queue.splice(0, this.maxBatchSize);
-      this.inFlight = batch.length;
+    for (let first = true; this.queue.size > 0 && !this.shutdown.signal.aborted; first = false) {
+      if (!first && !this.flushRequested && !this.queue.firstIsFull()) break;
+      const batch = this.queue.shift();
+      if (batch === undefined) break;
+      this.inFlight = batch.count;
       const delivered = await this.deliver(batch);
+      // Only a delivered batch's buffer is reused: after a failure, a cut-off request might still hold it.
+      if (delivered) this.queue.release(batch);
       this.inFlight = 0;
       // After a failed batch, wait for the next interval instead of hammering a collector that is down.
       if (!delivered) break;
     }
-    if (this.queue.length === 0 || this.shutdown.signal.aborted) this.flushRequested = false;
+    if (this.queue.size === 0 || this.shutdown.signal.aborted) this.flushRequested = false;
   }
 
   /** Send one batch, retrying as needed. True when the collector took it (even if it rejected some events). */
-  private async deliver(lines: string[]): Promise<boolean> {
+  private async deliver(batch: Batch): Promise<boolean> {
     let body: Buffer;
     try {
-      const ndjson = `${lines.join('\n')}\n`;
       // Level 1: NDJSON of similar events still shrinks several times, at a fraction of the default level's CPU,
       // which the app's own requests would otherwise pay for on a busy machine.
-      body = this.gzip ? await gzip(ndjson, { level: GZIP_LEVEL }) : Buffer.from(ndjson);
+      body = this.gzip ? await gzip(batch.bytes(), { level: GZIP_LEVEL }) : batch.bytes();
     } catch (error) {
       this.options.reporter.error('internal', 'could not encode a batch', error);
-      this.drops.add('rejected', lines.length);
+      this.drops.add('rejected', batch.count);
       return false;
     }
     for (let attempt = 0; ; attempt++) {
-      const result = await this.attempt(body, lines);
+      const result = await this.attempt(body, batch);
       if (result.kind === 'done') return true;
       if (result.kind === 'drop') {
-        this.drops.add(result.reason, lines.length);
+        this.drops.add(result.reason, batch.count);
         return result.reason !== 'shutdown' && result.reason !== 'auth';
       }
       if (result.kind === 'split') {
-        const half = Math.ceil(lines.length / 2);
-        const first = await this.deliver(lines.slice(0, half));
-        const second = await this.deliver(lines.slice(half));
+        const [half, rest] = batch.split();
+        const first = await this.deliver(half);
+        const second = await this.deliver(rest);
         return first && second;
       }
       if (attempt >= this.maxRetries) {
-        this.drops.add('retries_exhausted', lines.length);
+        this.drops.add('retries_exhausted', batch.count);
         this.options.reporter.error(
           'delivery_failed',
-          `could not deliver ${lines.length} events to ${this.url} after ${attempt + 1} attempts (${result.why}); ` +
+          `could not deliver ${batch.count} events to ${this.url} after ${attempt + 1} attempts (${result.why}); ` +
             'they are counted as dropped (retries_exhausted)',
         );
         return false;
@@ -313,13 +317,13 @@ export class HttpTransport implements Sink {
       );
       this.options.reporter.debug(`${result.why}; retry ${attempt + 1}/${this.maxRetries} in ${Math.round(wait)} ms`);
       if (!(await this.sleep(wait))) {
-        this.drops.add('shutdown', lines.length);
+        this.drops.add('shutdown', batch.count);
         return false;
       }
     }
   }
 
-  private async attempt(body: Buffer, lines: string[]): Promise<Attempt> {
+  private async attempt(body: Buffer, batch: Batch): Promise<Attempt> {
     if (this.shutdown.signal.aborted) return { kind: 'drop', reason: 'shutdown' };
     let answer: Answer;
     try {
@@ -330,7 +334,7 @@ export class HttpTransport implements Sink {
     }
     const { status, text } = answer;
     if (status >= 200 && status < 300) {
-      this.accepted(lines, text);
+      this.accepted(batch, text);
       return { kind: 'done' };
     }
     switch (status) {
@@ -343,10 +347,10 @@ export class HttpTransport implements Sink {
         );
         return { kind: 'drop', reason: 'auth' };
       case 413:
-        return lines.length > 1 ? { kind: 'split' } : { kind: 'drop', reason: 'too_large' };
+        return batch.count > 1 ? { kind: 'split' } : { kind: 'drop', reason: 'too_large' };
       case 400:
       case 422:
-        this.reportRejected(lines, text);
+        this.reportRejected(batch.count, text);
         return { kind: 'drop', reason: 'rejected' };
       case 408:
       case 429:
@@ -374,26 +378,35 @@ export class HttpTransport implements Sink {
   private post(body: Buffer): Promise<Answer> {
     const target = this.target;
     if (!target) return Promise.reject(new TypeError('the endpoint is not a valid URL'));
-    const signal = AbortSignal.any([AbortSignal.timeout(this.requestTimeoutMillis), this.shutdown.signal]);
+    const shutdown = this.shutdown.signal;
+    if (shutdown.aborted) return Promise.reject(new Error('shut down'));
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise<Answer>((resolve, reject) => {
+      // A timer for the deadline and one listener for shutdown, both dropped when the request settles: per batch,
+      // a fraction of the cost of combining a timeout signal with the shutdown signal.
+      const onShutdown = () => request.destroy(new Error('shut down'));
+      const deadline = setTimeout(
+        () => request.destroy(new Error('request timed out')),
+        this.requestTimeoutMillis,
+      ).unref();
+      const settle = () => {
+        clearTimeout(deadline);
+        shutdown.removeEventListener('abort', onShutdown);
+      };
       const request = send(
         target,
-        {
-          method: 'POST',
-          agent: this.agent,
-          headers: { ...this.headers, 'content-length': String(body.length) },
-          signal,
-        },
+        { method: 'POST', agent: this.agent, headers: { ...this.headers, 'content-length': String(body.length) } },
         (response: IncomingMessage) => {
           const chunks: Buffer[] = [];
           let size = 0;
-          const done = () =>
+          const done = () => {
+            settle();
             resolve({
               status: response.statusCode ?? 0,
               retryAfter: firstValue(response.headers['retry-after']),
               text: Buffer.concat(chunks).toString('utf8'),
             });
+          };
           response.on('data', (chunk: Buffer) => {
             if (size < MAX_RESPONSE_BYTES) chunks.push(chunk);
             size += chunk.length;
@@ -404,13 +417,17 @@ export class HttpTransport implements Sink {
           response.on('close', done);
         },
       );
-      request.on('error', reject);
+      shutdown.addEventListener('abort', onShutdown, { once: true });
+      request.on('error', (error) => {
+        settle();
+        reject(error);
+      });
       request.end(body);
     });
   }
 
   /** A 2xx answer: count per-event rejections, then report earlier drops now that delivery works. */
-  private accepted(lines: string[], text: string): void {
+  private accepted(batch: Batch, text: string): void {
     let rejected: IngestResponse['rejected'] = [];
     try {
       const parsed = JSON.parse(text) as IngestResponse;
@@ -420,20 +437,20 @@ export class HttpTransport implements Sink {
     }
     // A rejected sdk_drops report is not itself counted, or a collector that does not know the type would be sent
     // one report about the last report, forever.
-    const counted = rejected.filter((r) => !lines[r.index ?? -1]?.includes(SDK_DROPS_MARKER));
-    this.sent += lines.length - rejected.length;
+    const counted = rejected.filter((r) => !batch.line(r.index ?? -1)?.includes(SDK_DROPS_MARKER));
+    this.sent += batch.count - rejected.length;
     if (counted.length > 0) {
       this.drops.add('rejected', counted.length);
-      this.reportRejected(lines, JSON.stringify({ rejected: counted }));
+      this.reportRejected(batch.count, JSON.stringify({ rejected: counted }));
     }
     if (!this.drops.hasPending()) return;
     const reports = this.drops.takePending().map(([reason, count]) => this.options.dropEvent(reason, count));
     // Ahead of the queue and outside its bound: at most one line per reason.
-    this.queue.unshift(...reports);
+    this.queue.unshift(reports);
     this.schedule(0);
   }
 
-  private reportRejected(lines: string[], text: string): void {
+  private reportRejected(count: number, text: string): void {
     let detail = '';
     try {
       const first = (JSON.parse(text) as IngestResponse).rejected?.[0]?.issues?.[0];
@@ -443,7 +460,7 @@ export class HttpTransport implements Sink {
     }
     this.options.reporter.error(
       'events_rejected',
-      `the collector rejected events of a batch of ${lines.length}${detail.replace(/[\u0000-\u001f]/g, ' ')}`,
+      `the collector rejected events of a batch of ${count}${detail.replace(/[\u0000-\u001f]/g, ' ')}`,
     );
   }
 
