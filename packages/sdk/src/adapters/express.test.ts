@@ -288,3 +288,90 @@ expressSuite(
   },
   4,
 );
+
+/**
+ * Express's requests and responses are tracked without a property of their own (express-tracking.ts): through
+ * wrappers on Express's response prototype and the socket. These are the cases that way of tracking must not miss.
+ */
+for (const [version, load] of [
+  ['express 5', async () => (await import('express')).default],
+  [
+    'express 4',
+    async () => {
+      const name = 'express4';
+      return (await import(name)).default;
+    },
+  ],
+] as const) {
+  describe(`${version}: response tracking`, () => {
+    let receivers: Receiver[];
+    let clients: Vigil[];
+    let app: { server: Server; url: string };
+
+    before(async () => {
+      const express: Express = await load();
+      receivers = [await Receiver.start(), await Receiver.start()];
+      clients = receivers.map((receiver) =>
+        createVigil({
+          endpoint: receiver.url,
+          token: TEST_TOKEN,
+          service: 'express-tracking',
+          flushIntervalMillis: 5,
+          flushOnExit: false,
+        }),
+      );
+      const root = express();
+      for (const vigil of clients) root.use(vigilExpress(vigil));
+      const sub = express();
+      sub.get('/pages/:page', (_req: Express, res: Express) => res.send('hello'));
+      root.use('/sub', sub);
+      root.get('/hang', () => {
+        // never answers: the client gives up
+      });
+      root.get('/n/:n', (_req: Express, res: Express) => res.json({ ok: true }));
+      app = await listen(root);
+    });
+
+    after(async () => {
+      app.server.closeAllConnections();
+      app.server.close();
+      for (const vigil of clients) await vigil.close();
+      for (const receiver of receivers) await receiver.close();
+    });
+
+    const requestsTo = (receiver: Receiver, path: string) =>
+      receiver.events.filter((e) => e.type === 'http_request' && e['url.path'] === path);
+
+    test('a response ended inside a mounted sub-app is recorded, with its route and size, by every client', async () => {
+      await (await fetch(`${app.url}/sub/pages/7`)).text();
+      for (const receiver of receivers) {
+        await receiver.waitFor(() => requestsTo(receiver, '/sub/pages/7').length === 1);
+        const [request] = requestsTo(receiver, '/sub/pages/7');
+        assert.equal(request!['http.route'], '/sub/pages/:page');
+        assert.equal(request!['http.response.body.size'], 5);
+        assert.equal(request!['http.response.status_code'], 200);
+      }
+    });
+
+    test('requests over one kept-alive connection are each recorded once', async () => {
+      for (let n = 0; n < 5; n++) await (await fetch(`${app.url}/n/${n}`)).text();
+      for (const receiver of receivers) {
+        await receiver.waitFor(() => receiver.events.filter((e) => e['http.route'] === '/n/:n').length === 5);
+        const paths = receiver.events.filter((e) => e['http.route'] === '/n/:n').map((e) => e['url.path']);
+        assert.deepEqual(paths.sort(), ['/n/0', '/n/1', '/n/2', '/n/3', '/n/4']);
+      }
+    });
+
+    test('a response the app never ends is recorded when the client goes away', async () => {
+      const abort = new AbortController();
+      const pending = fetch(`${app.url}/hang`, { signal: abort.signal }).catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      abort.abort();
+      await pending;
+      for (const receiver of receivers) {
+        await receiver.waitFor(() => requestsTo(receiver, '/hang').length === 1);
+        assert.equal(requestsTo(receiver, '/hang')[0]!['http.route'], '/hang');
+      }
+    });
+  });
+}

@@ -14,15 +14,10 @@
  */
 import type { Vigil } from '../client.js';
 import { currentRequest, runWithRequest } from '../context.js';
-import type { RequestState } from '../request.js';
+import type { RequestState, RequestView } from '../request.js';
 import { trackerOf } from '../tracker.js';
-import {
-  type NodeRequestLike,
-  type NodeResponseLike,
-  nodeRequestView,
-  type ResponseHooks,
-  trackResponse,
-} from './shared.js';
+import { type ExpressHooks, expressState, trackExpressResponse } from './express-tracking.js';
+import { type NodeRequestLike, type NodeResponseLike, type ResponseHooks, trackResponse } from './shared.js';
 
 export interface ExpressRequestLike extends NodeRequestLike {
   /** The mount path of the router handling the request (Express sets it; empty at the top level). */
@@ -46,10 +41,6 @@ export type ExpressErrorMiddleware = (
   next: (error?: unknown) => void,
 ) => void;
 
-const STATE = Symbol.for('vigil.request');
-
-type WithState = { [STATE]?: RequestState };
-
 /**
  * The route template of an Express request: `req.baseUrl` + `req.route.path` (`/api` + `/users/:id`). Undefined
  * before a route matched (or when none did, as for a 404), so the raw path never stands in for a template.
@@ -71,7 +62,7 @@ export function expressRoute(req: ExpressRequestLike): string | undefined {
 /** Middleware recording every request. Mount it first, so the whole request runs in its context. */
 export function vigilExpress(vigil: Vigil): ExpressMiddleware {
   const tracker = trackerOf(vigil);
-  const hooks: ResponseHooks<ExpressRequestLike> | undefined = tracker && {
+  const hooks: (ResponseHooks<ExpressRequestLike> & ExpressHooks<ExpressRequestLike>) | undefined = tracker && {
     tracker,
     ended(state, req) {
       // The moment the app ends the response is the moment req.route and req.baseUrl belong to its route.
@@ -86,9 +77,17 @@ export function vigilExpress(vigil: Vigil): ExpressMiddleware {
   return function vigilMiddleware(req, res, next) {
     let state: RequestState | undefined;
     try {
-      state = hooks?.tracker.start(nodeRequestView(req), req, () => expressRoute(req));
-      if (state && hooks) {
-        (req as WithState)[STATE] = state;
+      // Every property access on Express's req and res is slow (see express-tracking.ts): each is read once.
+      const socket = req.socket;
+      const view: RequestView = {
+        method: req.method ?? 'GET',
+        url: req.originalUrl ?? req.url ?? '/',
+        headers: req.headers ?? {},
+        remoteAddress: socket?.remoteAddress,
+        remotePort: socket?.remotePort,
+      };
+      state = hooks?.tracker.start(view, req, () => expressRoute(req));
+      if (state && hooks && !trackExpressResponse(res, socket, req, state, hooks)) {
         trackResponse(res, state, req, hooks);
       }
     } catch {
@@ -108,9 +107,9 @@ export function vigilExpress(vigil: Vigil): ExpressMiddleware {
  */
 export function vigilErrorHandler(_vigil?: Vigil): ExpressErrorMiddleware {
   // Four parameters: that is how Express recognises an error handler.
-  return function vigilErrorMiddleware(error, req, _res, next) {
+  return function vigilErrorMiddleware(error, req, res, next) {
     try {
-      const state = (req as WithState)[STATE] ?? currentRequest();
+      const state = currentRequest() ?? expressState(req, res);
       if (state && state.error === undefined) state.error = error;
     } catch {
       // never stand between an error and the app's own handler

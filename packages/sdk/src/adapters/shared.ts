@@ -35,7 +35,8 @@ export function nodeRequestView(req: NodeRequestLike): RequestView {
   };
 }
 
-function chunkBytes(chunk: unknown, encoding: unknown): number {
+/** Bytes of a chunk given to `write` / `end`. */
+export function chunkBytes(chunk: unknown, encoding: unknown): number {
   if (typeof chunk === 'string') {
     return Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
   }
