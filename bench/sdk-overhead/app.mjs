@@ -1,8 +1,11 @@
 // One app of the sdk-overhead benchmark, in its own process (so the load generator does not share its thread):
-//   node app.mjs <express|fastify> <bare|vigil|vigilgzip|pino> [collector URL]
-// `vigilgzip` is Vigil with `gzip: true` (compression is off by default).
+//   node app.mjs <express|fastify> <bare|vigil|vigilgzip|als|pino> [collector URL]
+// `vigilgzip` is Vigil with `gzip: true` (compression is off by default). `als` is the bare app running each request
+// inside `AsyncLocalStorage.run`, and nothing else: what binding helpers to their request costs by itself, the floor
+// under any SDK that does it on this Node.js.
 // Routes: GET /hello (hello world) and POST /orders/:id (parse a JSON body, read a route parameter, answer ~1 KB of
 // JSON). Tells its parent the port over IPC, and answers 'stats' with the SDK's counters, 'cpu' with its CPU time.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createVigil } from '@vigil/sdk';
 import { vigilErrorHandler, vigilExpress } from '@vigil/sdk/express';
 import { vigilFastify } from '@vigil/sdk/fastify';
@@ -25,6 +28,7 @@ const vigil =
         ...JSON.parse(process.env.BENCH_SDK_VIGIL_OPTIONS ?? '{}'),
       })
     : undefined;
+const storage = new AsyncLocalStorage();
 const devNull = () => pino.destination({ dest: '/dev/null', sync: false });
 
 /** The realistic route's work: ~1 KB of JSON built from the body and the parameter. */
@@ -54,6 +58,7 @@ async function start() {
     const app = express();
     if (vigil) app.use(vigilExpress(vigil));
     if (variant === 'pino') app.use(pinoHttp({ logger: pino(devNull()) }));
+    if (variant === 'als') app.use((req, _res, next) => storage.run(req, next));
     app.use(express.json());
     app.get('/hello', (_req, res) => res.json({ hello: 'world' }));
     app.post('/orders/:id', (req, res) => res.json(order(req.params.id, req.body)));
@@ -64,6 +69,7 @@ async function start() {
   }
   const app = Fastify({ logger: variant === 'pino' ? { stream: devNull() } : false });
   if (vigil) await app.register(vigilFastify(vigil));
+  if (variant === 'als') app.addHook('onRequest', (request, _reply, next) => storage.run(request, next));
   app.get('/hello', async () => ({ hello: 'world' }));
   app.post('/orders/:id', async (request) => order(request.params.id, request.body));
   await app.listen({ port: 0, host: '127.0.0.1' });

@@ -3,7 +3,9 @@
 //
 // - Each app variant runs in its own process (app.mjs); the load comes from autocannon in a third process
 //   (load.mjs), over loopback with keep-alive: CONNECTIONS connections for DURATION_S seconds per measurement.
-// - `vigilgzip` is the Vigil variant with `gzip: true`, to show what compression costs (it is off by default).
+// - `vigilgzip` is the Vigil variant with `gzip: true`, to show what compression costs (it is off by default);
+//   `als` is the bare app with each request run inside `AsyncLocalStorage.run` and nothing else, the floor under
+//   any SDK that binds helpers to their request on this Node.js.
 // - The Vigil variants send every event to a minimal collector in this process, which drains the request and
 //   answers 200 like the real one, so what is measured is the SDK's cost in the app, not the collector's ingest
 //   cost competing for the same cores (that has its own benchmark, `ingest`).
@@ -14,7 +16,7 @@
 //   the neighbours' load, CPU time per request much less. `*_cpu_ratio` is bare CPU / variant CPU per request, the
 //   throughput ratio a CPU-bound app would see.
 //
-// Environment: BENCH_SDK_ROUNDS (default 3), BENCH_SDK_DURATION_S (default 5), BENCH_SDK_CONNECTIONS (default 50).
+// Environment: BENCH_SDK_ROUNDS (default 5), BENCH_SDK_DURATION_S (default 3), BENCH_SDK_CONNECTIONS (default 50).
 import { execFile, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
@@ -22,13 +24,13 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { figure, ratio, report } from '../lib.mjs';
 
-const ROUNDS = Number(process.env.BENCH_SDK_ROUNDS ?? 3);
-const DURATION_S = Number(process.env.BENCH_SDK_DURATION_S ?? 5);
+const ROUNDS = Number(process.env.BENCH_SDK_ROUNDS ?? 5);
+const DURATION_S = Number(process.env.BENCH_SDK_DURATION_S ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_SDK_CONNECTIONS ?? 50);
 const FRAMEWORKS = ['express', 'fastify'];
 const LOAD = fileURLToPath(new URL('./load.mjs', import.meta.url));
 const run = promisify(execFile);
-const VARIANTS = ['bare', 'vigil', 'vigilgzip', 'pino'];
+const VARIANTS = ['bare', 'vigil', 'vigilgzip', 'als', 'pino'];
 const ROUTES = {
   hello: { method: 'GET', path: '/hello' },
   json: {
@@ -163,7 +165,7 @@ try {
       const bare = rate('bare');
       const bareCpu = cpuOf('bare');
       figures.push(bare, bareCpu, cpuMinOf('bare'));
-      for (const variant of ['vigil', 'vigilgzip', 'pino']) {
+      for (const variant of ['vigil', 'vigilgzip', 'als', 'pino']) {
         const r = rate(variant);
         const c = cpuOf(variant);
         figures.push(r, c, cpuMinOf(variant));
