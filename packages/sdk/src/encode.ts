@@ -15,7 +15,14 @@ import { REDACTED, type Redactor } from './redact.js';
 export interface FieldKey {
   readonly prefix: string;
   readonly sensitive: boolean;
+  /** Encoded fragments of recent values, for fields whose values repeat from request to request. */
+  readonly recent?: Map<string, string>;
 }
+
+/** Values remembered per cached field; past this the memory starts over. */
+const MAX_RECENT_VALUES = 256;
+/** Longer values are encoded each time (they are rarely repeated, and would make the memory large). */
+const MAX_RECENT_VALUE_LENGTH = 512;
 
 const quotedKeys = new Map<string, string>();
 const MAX_QUOTED_KEYS = 4096;
@@ -62,8 +69,31 @@ export class FieldEncoder {
     return key;
   }
 
+  /**
+   * A field whose values repeat from request to request (user agent, route, client address): the fragment of each
+   * recent value is kept, so a repeated value costs a map lookup instead of the redactor's scans. Redaction depends
+   * only on the value, so a kept fragment is what encoding it again would give.
+   */
+  repeatedKey(name: string): FieldKey {
+    return { ...this.key(name), recent: new Map() };
+  }
+
   /** `,"name":"value"`, the value redacted. */
   string(key: FieldKey, value: string): string {
+    const recent = key.recent;
+    if (recent === undefined) return this.encode(key, value);
+    let fragment = recent.get(value);
+    if (fragment === undefined) {
+      fragment = this.encode(key, value);
+      if (value.length <= MAX_RECENT_VALUE_LENGTH) {
+        if (recent.size >= MAX_RECENT_VALUES) recent.clear();
+        recent.set(value, fragment);
+      }
+    }
+    return fragment;
+  }
+
+  private encode(key: FieldKey, value: string): string {
     return `${key.prefix}${key.sensitive ? `"${REDACTED}"` : jsonString(this.redactor.string(value))}`;
   }
 
@@ -76,6 +106,11 @@ export class FieldEncoder {
   number(key: FieldKey, value: number): string {
     if (!Number.isFinite(value)) return '';
     return `${key.prefix}${key.sensitive ? `"${REDACTED}"` : String(value)}`;
+  }
+
+  /** `,"name":seconds`, with microsecond precision. */
+  seconds(key: FieldKey, value: number): string {
+    return `${key.prefix}${key.sensitive ? `"${REDACTED}"` : seconds(value)}`;
   }
 
   /** `,"name":["a","b"]`, each item redacted. */
@@ -92,4 +127,15 @@ export class FieldEncoder {
     for (const name in fields) out += `,${quote(name)}:${jsonValue(fields[name])}`;
     return out;
   }
+}
+
+/**
+ * Seconds as JSON with microsecond precision (`0.004021`), written from integers: formatting a fractional double
+ * costs several times as much, on every request.
+ */
+export function seconds(value: number): string {
+  const micros = Math.max(0, Math.round(value * 1e6));
+  if (!Number.isSafeInteger(micros)) return '0';
+  const fraction = micros % 1_000_000;
+  return `${(micros - fraction) / 1_000_000}.${fraction < 100_000 ? String(fraction).padStart(6, '0') : fraction}`;
 }

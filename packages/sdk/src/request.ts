@@ -161,24 +161,24 @@ const MAX_HEADER_ID_LENGTH = 128;
 /** The fields the request handler writes on every request, prepared for encoding once per handler. */
 function requestKeys(encoder: FieldEncoder) {
   return {
-    method: encoder.key(Field.httpRequestMethod),
+    method: encoder.repeatedKey(Field.httpRequestMethod),
     path: encoder.key(Field.urlPath),
     query: encoder.key(Field.urlQuery),
-    client: encoder.key(Field.clientAddress),
-    peer: encoder.key(Field.networkPeerAddress),
+    client: encoder.repeatedKey(Field.clientAddress),
+    peer: encoder.repeatedKey(Field.networkPeerAddress),
     port: encoder.key(Field.clientPort),
-    userAgent: encoder.key(Field.userAgentOriginal),
+    userAgent: encoder.repeatedKey(Field.userAgentOriginal),
     traceId: encoder.key(Field.traceId),
     spanId: encoder.key(Field.spanId),
     requestId: encoder.key(Field.httpRequestId),
     session: encoder.key(Field.sessionId),
     requestSize: encoder.key(Field.httpRequestBodySize),
-    route: encoder.key(Field.httpRoute),
-    userId: encoder.key(Field.userId),
+    route: encoder.repeatedKey(Field.httpRoute),
+    userId: encoder.repeatedKey(Field.userId),
     userName: encoder.key(Field.userName),
     roles: encoder.key(Field.userRoles),
-    tenant: encoder.key(Field.tenantId),
-    apiKey: encoder.key(Field.apiKeyId),
+    tenant: encoder.repeatedKey(Field.tenantId),
+    apiKey: encoder.repeatedKey(Field.apiKeyId),
     status: encoder.key(Field.httpResponseStatusCode),
     duration: encoder.key(Field.httpServerRequestDuration),
     outcome: encoder.key(Field.eventOutcome),
@@ -279,7 +279,7 @@ export class RequestHandler {
     const { encoder, keys } = this;
     let json =
       encoder.number(keys.status, status) +
-      encoder.number(keys.duration, Math.round(durationSeconds * 1e6) / 1e6) +
+      encoder.seconds(keys.duration, durationSeconds) +
       (failure ? this.outcome.failure : this.outcome.success);
     const size = response.bodySize ?? contentLength(response.header?.('content-length'));
     if (size !== undefined) json += encoder.number(keys.responseSize, size);
