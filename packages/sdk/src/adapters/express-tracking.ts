@@ -17,7 +17,7 @@
 import { ServerResponse } from 'node:http';
 import type { RequestState } from '../request.js';
 import type { RequestTracker } from '../tracker.js';
-import { chunkBytes, type NodeResponseLike } from './shared.js';
+import { chunkBytes, type NodeResponseLike, TrackedResponse } from './shared.js';
 
 /** The parts of an Express request the tracking reads. */
 interface SocketLike {
@@ -34,28 +34,15 @@ export interface ExpressHooks<Request> {
 }
 
 /** One response being tracked; it is also the `ResponseView` handed to `finish`. */
-class Tracking<Request = unknown> {
-  count = 0;
-  done = false;
-
+class Tracking<Request = unknown> extends TrackedResponse {
   constructor(
-    readonly res: NodeResponseLike,
+    res: NodeResponseLike,
     readonly request: Request,
     readonly state: RequestState,
     readonly hooks: ExpressHooks<Request>,
     readonly list: Tracking[],
-  ) {}
-
-  get statusCode(): number {
-    return this.res.statusCode;
-  }
-
-  get bodySize(): number {
-    return this.count;
-  }
-
-  header(name: string): unknown {
-    return this.res.getHeader(name);
+  ) {
+    super(res);
   }
 
   /** Record the request, once. Never throws. */

@@ -16,8 +16,8 @@ import type { Vigil } from '../client.js';
 import { currentRequest, runWithRequest } from '../context.js';
 import type { RequestState, RequestView } from '../request.js';
 import { trackerOf } from '../tracker.js';
-import { type ExpressHooks, expressState, trackExpressResponse } from './express-tracking.js';
-import { type NodeRequestLike, type NodeResponseLike, type ResponseHooks, trackResponse } from './shared.js';
+import { expressState, trackExpressResponse } from './express-tracking.js';
+import { type NodeRequestLike, type NodeResponseLike, routeHooks, trackResponse } from './shared.js';
 
 export interface ExpressRequestLike extends NodeRequestLike {
   /** The mount path of the router handling the request (Express sets it; empty at the top level). */
@@ -62,18 +62,8 @@ export function expressRoute(req: ExpressRequestLike): string | undefined {
 /** Middleware recording every request. Mount it first, so the whole request runs in its context. */
 export function vigilExpress(vigil: Vigil): ExpressMiddleware {
   const tracker = trackerOf(vigil);
-  const hooks: (ResponseHooks<ExpressRequestLike> & ExpressHooks<ExpressRequestLike>) | undefined = tracker && {
-    tracker,
-    ended(state, req) {
-      // The moment the app ends the response is the moment req.route and req.baseUrl belong to its route.
-      state.route ??= expressRoute(req);
-      if (tracker.inspectsParams) {
-        // req.params belongs to the current route only while it runs.
-        state.params = req.params;
-        state.body = req.body;
-      }
-    },
-  };
+  // The moment the app ends the response is the moment req.route and req.baseUrl belong to its route.
+  const hooks = tracker && routeHooks(tracker, expressRoute, (req) => ({ params: req.params, body: req.body }));
   return function vigilMiddleware(req, res, next) {
     let state: RequestState | undefined;
     try {

@@ -20,7 +20,7 @@ import {
   type NodeRequestLike,
   type NodeResponseLike,
   nodeRequestView,
-  type ResponseHooks,
+  routeHooks,
   trackedState,
   trackResponse,
 } from './shared.js';
@@ -62,16 +62,8 @@ export function fastifyRoute(request: FastifyRequestLike): string | undefined {
 /** The plugin: `app.register(vigilFastify(vigil))`, before the routes. */
 export function vigilFastify(vigil: Vigil): FastifyPluginLike {
   const tracker = trackerOf(vigil);
-  const hooks: ResponseHooks<FastifyRequestLike> | undefined = tracker && {
-    tracker,
-    ended(state, request) {
-      state.route ??= fastifyRoute(request);
-      if (tracker.inspectsParams) {
-        state.params = request.params;
-        state.body = request.body;
-      }
-    },
-  };
+  const hooks =
+    tracker && routeHooks(tracker, fastifyRoute, (request) => ({ params: request.params, body: request.body }));
   const plugin = (instance: FastifyInstanceLike, _options: unknown, done: Done): void => {
     instance.addHook('onRequest', (request, reply, next) => {
       let state: RequestState | undefined;

@@ -18,13 +18,7 @@ import type { Vigil } from '../client.js';
 import { runWithRequest } from '../context.js';
 import type { RequestState } from '../request.js';
 import { trackerOf } from '../tracker.js';
-import {
-  type NodeRequestLike,
-  type NodeResponseLike,
-  nodeRequestView,
-  type ResponseHooks,
-  trackResponse,
-} from './shared.js';
+import { type NodeRequestLike, type NodeResponseLike, nodeRequestView, routeHooks, trackResponse } from './shared.js';
 
 export interface KoaContextLike {
   readonly req: NodeRequestLike;
@@ -55,16 +49,7 @@ export function koaRoute(ctx: KoaContextLike): string | undefined {
 /** Middleware recording every request: `app.use(vigilKoa(vigil))`, first. */
 export function vigilKoa(vigil: Vigil): KoaMiddleware {
   const tracker = trackerOf(vigil);
-  const hooks: ResponseHooks<KoaContextLike> | undefined = tracker && {
-    tracker,
-    ended(state, ctx) {
-      state.route ??= koaRoute(ctx);
-      if (tracker.inspectsParams) {
-        state.params = ctx.params;
-        state.body = ctx.request?.body;
-      }
-    },
-  };
+  const hooks = tracker && routeHooks(tracker, koaRoute, (ctx) => ({ params: ctx.params, body: ctx.request?.body }));
   return function vigilMiddleware(ctx, next) {
     let state: RequestState | undefined;
     try {

@@ -54,22 +54,12 @@ export interface ResponseHooks<Request> {
   ended?(state: RequestState, request: Request): void;
 }
 
-/**
- * One tracked response: its byte count, the functions it wraps, the request it answers. It is also the response's
- * `ResponseView` handed to `finish`, so tracking a request allocates this one object.
- */
-class Tracking<Request = unknown> implements ResponseView {
+/** A tracked response as the `ResponseView` handed to `finish`: status, bytes counted, headers. */
+export class TrackedResponse implements ResponseView {
   count = 0;
   done = false;
 
-  constructor(
-    readonly res: NodeResponseLike,
-    readonly write: (...args: unknown[]) => boolean,
-    readonly end: (...args: unknown[]) => unknown,
-    readonly state: RequestState,
-    readonly request: Request,
-    readonly hooks: ResponseHooks<Request>,
-  ) {}
+  constructor(readonly res: NodeResponseLike) {}
 
   get statusCode(): number {
     return this.res.statusCode;
@@ -81,6 +71,45 @@ class Tracking<Request = unknown> implements ResponseView {
 
   header(name: string): unknown {
     return this.res.getHeader(name);
+  }
+}
+
+/**
+ * Hooks that note, when the app ends the response, the route template and, for `inspect: 'params'`, the parsed
+ * input (route parameters and body belong to the route only while it runs).
+ */
+export function routeHooks<Request>(
+  tracker: RequestTracker,
+  route: (request: Request) => string | undefined,
+  input: (request: Request) => { params: unknown; body: unknown },
+): ResponseHooks<Request> & { ended(state: RequestState, request: Request): void } {
+  return {
+    tracker,
+    ended(state, request) {
+      state.route ??= route(request);
+      if (tracker.inspectsParams) {
+        const { params, body } = input(request);
+        state.params = params;
+        state.body = body;
+      }
+    },
+  };
+}
+
+/**
+ * One tracked response: its byte count, the functions it wraps, the request it answers. It is also the response's
+ * `ResponseView` handed to `finish`, so tracking a request allocates this one object.
+ */
+class Tracking<Request = unknown> extends TrackedResponse {
+  constructor(
+    res: NodeResponseLike,
+    readonly write: (...args: unknown[]) => boolean,
+    readonly end: (...args: unknown[]) => unknown,
+    readonly state: RequestState,
+    readonly request: Request,
+    readonly hooks: ResponseHooks<Request>,
+  ) {
+    super(res);
   }
 }
 
