@@ -214,6 +214,29 @@ describe('transport', () => {
     assert.equal(vigil.stats().dropped.shutdown, 1);
   });
 
+  test('a request the collector never answers is cut at requestTimeoutMillis and retried', async () => {
+    receiver.requests.length = 0;
+    let attempts = 0;
+    // A hung request is not kept in receiver.requests, so the attempts are counted here.
+    receiver.respond = () => (attempts++ === 0 ? 'hang' : undefined);
+    try {
+      const vigil = createVigil(fast(receiver, { requestTimeoutMillis: 150 }));
+      vigil.event('x_test', { n: 1 });
+      const started = Date.now();
+      await vigil.flush();
+      assert.ok(Date.now() - started >= 140, `the first attempt waited ${Date.now() - started} ms`);
+      assert.equal(vigil.stats().sent, 1);
+      assert.equal(vigil.stats().retries, 1);
+      assert.deepEqual(
+        receiver.events.map((e) => e.n),
+        [1],
+      );
+      await vigil.close();
+    } finally {
+      receiver.respond = () => undefined;
+    }
+  });
+
   test('close() is bounded by closeTimeoutMillis when the collector hangs', async () => {
     receiver.requests.length = 0;
     receiver.respond = () => 'hang';

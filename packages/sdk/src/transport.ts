@@ -382,13 +382,10 @@ export class HttpTransport implements Sink {
     if (shutdown.aborted) return Promise.reject(new Error('shut down'));
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise<Answer>((resolve, reject) => {
-      // A timer for the deadline and one listener for shutdown, both dropped when the request settles: per batch,
-      // a fraction of the cost of combining a timeout signal with the shutdown signal.
+      // A timer for the deadline and one listener for shutdown, both set once the request exists and dropped when it
+      // settles: per batch, a fraction of the cost of combining a timeout signal with the shutdown signal.
+      let deadline: NodeJS.Timeout | undefined;
       const onShutdown = () => request.destroy(new Error('shut down'));
-      const deadline = setTimeout(
-        () => request.destroy(new Error('request timed out')),
-        this.requestTimeoutMillis,
-      ).unref();
       const settle = () => {
         clearTimeout(deadline);
         shutdown.removeEventListener('abort', onShutdown);
@@ -417,6 +414,7 @@ export class HttpTransport implements Sink {
           response.on('close', done);
         },
       );
+      deadline = setTimeout(() => request.destroy(new Error('request timed out')), this.requestTimeoutMillis).unref();
       shutdown.addEventListener('abort', onShutdown, { once: true });
       request.on('error', (error) => {
         settle();
