@@ -109,20 +109,41 @@ function lastSegment(key: string): string {
   return parts[parts.length - 1] ?? key;
 }
 
+/** Digits a card number has at least (the card pattern's own lower bound). */
+const MIN_CARD_DIGITS = 13;
+
 /**
- * True unless the string holds none of what the patterns' `applies` tests look for (`=`, `:`, `"`, four digits in
- * a row, `eyJ`, `bearer` / `basic` in any case): then no pattern can match. One pass, no allocation. Keep it in step
- * with the patterns in createRedactor.
+ * One character further along a run the card pattern could match — digits, each followed by at most one space or
+ * dash. The run is encoded as digits × 2, plus 1 right after a separator; 0 when `c` ends it.
+ */
+function cardRun(run: number, c: number): number {
+  if (c >= 48 && c <= 57) return (run >> 1) * 2 + 2;
+  if ((c === 32 || c === 45) && run >= 2 && (run & 1) === 0) return run + 1;
+  return 0;
+}
+
+/** True when the string holds such a run of 13 digits: ids in paths (`/orders/4711`) are not worth the pattern. */
+function mayHoldCard(value: string): boolean {
+  let run = 0;
+  for (let i = 0; i < value.length; i++) {
+    run = cardRun(run, value.charCodeAt(i));
+    if (run >= MIN_CARD_DIGITS * 2) return true;
+  }
+  return false;
+}
+
+/**
+ * True unless the string holds none of what the patterns' `applies` tests look for (`=`, `:`, `"`, a run of 13
+ * digits as `mayHoldCard` counts them, `eyJ`, `bearer` / `basic` in any case): then no pattern can match. One pass,
+ * no allocation. Keep it in step with the patterns in createRedactor.
  */
 function maySecret(value: string): boolean {
-  let digits = 0;
+  let run = 0;
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      if (++digits >= 4) return true;
-      continue;
-    }
-    digits = 0;
+    run = cardRun(run, c);
+    if (run >= MIN_CARD_DIGITS * 2) return true;
+    if (run !== 0) continue;
     if (c === 61 || c === 58 || c === 34) return true; // = : "
     if (c === 101 && value.charCodeAt(i + 1) === 121 && value.charCodeAt(i + 2) === 74) return true; // eyJ
     if ((c | 32) === 98) {
@@ -273,7 +294,7 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     },
     // Payment card numbers: 13 to 19 digits, optionally grouped by spaces or dashes, issuer prefix 2-6, Luhn-valid.
     {
-      applies: (v) => /\d{4}/.test(v),
+      applies: mayHoldCard,
       regex: /(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)/g,
       replace: (m) => {
         const digits = m.replace(/[ -]/g, '');

@@ -82,6 +82,10 @@ describe('redaction', () => {
     assert.equal(r.text('order 4111111111111112'), 'order 4111111111111112', 'Luhn-invalid: not a card');
     assert.equal(r.text('id 1234567890123'), 'id 1234567890123', 'no issuer starts with 1');
     assert.equal(r.text('/cards/4012888888881881/charge'), `/cards/${REDACTED}/charge`);
+    assert.equal(r.text('4222222222222'), REDACTED, 'the shortest card, 13 digits');
+    assert.equal(r.text('4111 1111 1111 1111'), REDACTED, 'grouped, the whole string');
+    assert.equal(r.text('/orders/4711?at=2026-11-26'), '/orders/4711?at=2026-11-26', 'short numbers are left alone');
+    assert.equal(r.text('4111  1111  1111  1111'), '4111  1111  1111  1111', 'two spaces apart: not one number');
   });
 
   test('free text: bearer tokens, JWTs and key=value secrets', () => {
