@@ -104,7 +104,6 @@ class VigilClient implements Vigil {
   private readonly envelope: Record<string, FieldValue>;
   /** `envelope` as a JSON fragment, written into every line. */
   private readonly envelopeJson: string;
-  private readonly encoder: FieldEncoder;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -117,8 +116,7 @@ class VigilClient implements Vigil {
     this.envelope = { [Field.serviceName]: options.service };
     if (options.serviceVersion) this.envelope[Field.serviceVersion] = options.serviceVersion;
     if (options.environment) this.envelope[Field.deploymentEnvironmentName] = options.environment;
-    this.encoder = new FieldEncoder(this.redactor);
-    this.envelopeJson = this.encoder.fields(this.envelope);
+    this.envelopeJson = new FieldEncoder(this.redactor).fields(this.envelope);
 
     const { proxies, invalid } = createTrustedProxies(options.trustedProxies, options.forwardedHeader);
     if (invalid.length > 0) {
@@ -295,10 +293,8 @@ class VigilClient implements Vigil {
     let envelope = this.envelopeJson;
     if (own !== undefined) {
       envelope = '';
-      for (const key in this.envelope) {
-        if (!(key in own)) envelope += `,${quote(key)}:${jsonValue(this.envelope[key])}`;
-        else envelope += `,${quote(key)}:${jsonValue(own[key])}`;
-      }
+      for (const key in this.envelope)
+        envelope += `,${quote(key)}:${jsonValue((key in own ? own : this.envelope)[key])}`;
     }
     const json = `{"id":"${uuidv7()}","time":"${isoNow()}","type":${quote(type)}${envelope}${fields}}`;
     if (this.options.mode !== 'stdout') return json;

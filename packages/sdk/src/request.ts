@@ -174,11 +174,6 @@ function requestKeys(encoder: FieldEncoder) {
     session: encoder.key(Field.sessionId),
     requestSize: encoder.key(Field.httpRequestBodySize),
     route: encoder.repeatedKey(Field.httpRoute),
-    userId: encoder.repeatedKey(Field.userId),
-    userName: encoder.key(Field.userName),
-    roles: encoder.key(Field.userRoles),
-    tenant: encoder.repeatedKey(Field.tenantId),
-    apiKey: encoder.repeatedKey(Field.apiKeyId),
     status: encoder.key(Field.httpResponseStatusCode),
     duration: encoder.key(Field.httpServerRequestDuration),
     outcome: encoder.key(Field.eventOutcome),
@@ -192,6 +187,7 @@ export class RequestHandler {
   private readonly loginRoutes: ReadonlyArray<{ method?: string; route: string }>;
   private readonly encoder: FieldEncoder;
   private readonly keys: ReturnType<typeof requestKeys>;
+  private readonly principalKeys: Readonly<Record<PrincipalField, FieldKey>>;
   private readonly outcome: { readonly success: string; readonly failure: string };
 
   constructor(private readonly config: RequestHandlerConfig) {
@@ -210,6 +206,13 @@ export class RequestHandler {
     });
     this.encoder = new FieldEncoder(config.redactor);
     this.keys = requestKeys(this.encoder);
+    this.principalKeys = {
+      [Field.userId]: this.encoder.repeatedKey(Field.userId),
+      [Field.userName]: this.encoder.key(Field.userName),
+      [Field.userRoles]: this.encoder.key(Field.userRoles),
+      [Field.tenantId]: this.encoder.repeatedKey(Field.tenantId),
+      [Field.apiKeyId]: this.encoder.repeatedKey(Field.apiKeyId),
+    };
     this.outcome = {
       success: this.encoder.redacted(this.keys.outcome, 'success'),
       failure: this.encoder.redacted(this.keys.outcome, 'failure'),
@@ -224,8 +227,7 @@ export class RequestHandler {
     const { redactor, proxies } = this.config;
     const { encoder, keys } = this;
     const method = (typeof view.method === 'string' ? view.method : 'GET').toUpperCase().slice(0, 32);
-    const target = typeof view.url === 'string' ? view.url : '/';
-    const { path, query } = splitTarget(target);
+    const { path, query } = splitTarget(typeof view.url === 'string' ? view.url : '/');
     const headers = view.headers ?? {};
     let json = encoder.string(keys.method, method) + encoder.string(keys.path, path);
     const inspect = this.config.inspect ?? 'url';
@@ -302,22 +304,10 @@ export class RequestHandler {
     let json = '';
     const route = state.currentRoute();
     if (route !== undefined) json += encoder.string(keys.route, route);
-    const principal = this.principal(state);
-    if (!principal) return json;
-    // The same rules as principalFields: only ids and names as text.
-    const { userId, userName, roles, tenantId, apiKeyId } = principal;
-    const put = (key: FieldKey, value: unknown) => {
-      const text = idString(value);
-      if (text !== undefined) json += encoder.string(key, text);
-    };
-    put(keys.userId, userId);
-    put(keys.userName, userName);
-    if (Array.isArray(roles) && roles.length > 0) {
-      const names = roles.map(idString).filter((r): r is string => r !== undefined);
-      if (names.length > 0) json += encoder.strings(keys.roles, names);
-    }
-    put(keys.tenant, tenantId);
-    put(keys.apiKey, apiKeyId);
+    eachPrincipalField(this.principal(state), (field, value) => {
+      const key = this.principalKeys[field];
+      json += typeof value === 'string' ? encoder.string(key, value) : encoder.strings(key, value);
+    });
     return json;
   }
 
@@ -394,26 +384,44 @@ export class RequestHandler {
   }
 }
 
+/** The event fields a principal fills. */
+type PrincipalField =
+  | typeof Field.userId
+  | typeof Field.userName
+  | typeof Field.userRoles
+  | typeof Field.tenantId
+  | typeof Field.apiKeyId;
+
 /**
- * The principal's fields, ready for an event. `identify` is the app's code: whatever it returns, only ids and names
- * as text reach the event (a numeric id becomes its digits, an ObjectId its hex string; anything else is left out),
- * so an odd principal never makes the collector reject the event.
+ * Each field of a principal, as an event carries it. `identify` is the app's code: whatever it returns, only ids and
+ * names as text reach the event (a numeric id becomes its digits, an ObjectId its hex string; anything else is left
+ * out), so an odd principal never makes the collector reject the event.
  */
-export function principalFields(principal: Principal | undefined): Record<string, unknown> {
-  if (!principal) return {};
-  const out: Record<string, unknown> = {};
-  const put = (field: string, value: unknown) => {
-    const text = idString(value);
-    if (text !== undefined) out[field] = text;
+function eachPrincipalField(
+  principal: Principal | undefined,
+  put: (field: PrincipalField, value: string | string[]) => void,
+): void {
+  if (!principal) return;
+  const text = (field: PrincipalField, value: unknown) => {
+    const id = idString(value);
+    if (id !== undefined) put(field, id);
   };
-  put(Field.userId, principal.userId);
-  put(Field.userName, principal.userName);
+  text(Field.userId, principal.userId);
+  text(Field.userName, principal.userName);
   if (Array.isArray(principal.roles)) {
     const roles = principal.roles.map(idString).filter((r): r is string => r !== undefined);
-    if (roles.length > 0) out[Field.userRoles] = roles;
+    if (roles.length > 0) put(Field.userRoles, roles);
   }
-  put(Field.tenantId, principal.tenantId);
-  put(Field.apiKeyId, principal.apiKeyId);
+  text(Field.tenantId, principal.tenantId);
+  text(Field.apiKeyId, principal.apiKeyId);
+}
+
+/** The principal's fields, ready for an event (see eachPrincipalField). */
+export function principalFields(principal: Principal | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  eachPrincipalField(principal, (field, value) => {
+    out[field] = value;
+  });
   return out;
 }
 

@@ -16,22 +16,15 @@
  */
 import { ServerResponse } from 'node:http';
 import type { RequestState } from '../request.js';
-import type { RequestTracker } from '../tracker.js';
-import { chunkBytes, type NodeResponseLike, TrackedResponse } from './shared.js';
+import { chunkBytes, type NodeResponseLike, type ResponseHooks, TrackedResponse } from './shared.js';
 
-/** The parts of an Express request the tracking reads. */
+/** The part of a response's socket the tracking uses. */
 interface SocketLike {
   once(event: 'close', listener: () => void): unknown;
 }
 
-/** What the adapter does when a response ends, before it is recorded (note the route, parameters, body). */
-export type OnEnded<Request> = (state: RequestState, request: Request) => void;
-
-/** One middleware's way of tracking: its tracker and what it notes at the end. Made once per middleware. */
-export interface ExpressHooks<Request> {
-  readonly tracker: RequestTracker;
-  readonly ended: OnEnded<Request>;
-}
+/** One middleware's hooks (shared.ts), with the `ended` this tracking always calls. */
+type ExpressHooks<Request> = Required<ResponseHooks<Request>>;
 
 /** One response being tracked; it is also the `ResponseView` handed to `finish`. */
 class Tracking<Request = unknown> extends TrackedResponse {
@@ -67,12 +60,12 @@ type TrackedSocket = SocketLike & { [IN_FLIGHT]?: Tracking[] };
 /** Prototypes already wrapped, per middleware (two clients, or one middleware mounted twice, wrap twice). */
 const wrapped = new WeakMap<object, WeakSet<object>>();
 
-function trackingOf(res: unknown, hooks: ExpressHooks<never> | undefined): Tracking | undefined {
+function trackingOf(res: unknown, hooks: ExpressHooks<never>): Tracking | undefined {
   const socket = (res as { socket?: TrackedSocket | null }).socket;
   const list = socket?.[IN_FLIGHT];
   if (list === undefined) return undefined;
   for (const tracking of list) {
-    if (tracking.res === res && (hooks === undefined || tracking.hooks === hooks)) return tracking;
+    if (tracking.res === res && tracking.hooks === hooks) return tracking;
   }
   return undefined;
 }

@@ -14,10 +14,10 @@
  */
 import type { Vigil } from '../client.js';
 import { currentRequest, runWithRequest } from '../context.js';
-import type { RequestState, RequestView } from '../request.js';
+import type { RequestState } from '../request.js';
 import { trackerOf } from '../tracker.js';
 import { expressState, trackExpressResponse } from './express-tracking.js';
-import { type NodeRequestLike, type NodeResponseLike, routeHooks, trackResponse } from './shared.js';
+import { type NodeRequestLike, type NodeResponseLike, nodeRequestView, routeHooks, trackResponse } from './shared.js';
 
 export interface ExpressRequestLike extends NodeRequestLike {
   /** The mount path of the router handling the request (Express sets it; empty at the top level). */
@@ -67,16 +67,9 @@ export function vigilExpress(vigil: Vigil): ExpressMiddleware {
   return function vigilMiddleware(req, res, next) {
     let state: RequestState | undefined;
     try {
-      // Every property access on Express's req and res is slow (see express-tracking.ts): each is read once.
+      // Every property access on Express's req and res is slow (see express-tracking.ts): the socket is read once.
       const socket = req.socket;
-      const view: RequestView = {
-        method: req.method ?? 'GET',
-        url: req.originalUrl ?? req.url ?? '/',
-        headers: req.headers ?? {},
-        remoteAddress: socket?.remoteAddress,
-        remotePort: socket?.remotePort,
-      };
-      state = hooks?.tracker.start(view, req, () => expressRoute(req));
+      state = hooks?.tracker.start(nodeRequestView(req, socket), req, () => expressRoute(req));
       if (state && hooks && !trackExpressResponse(res, socket, req, state, hooks)) {
         trackResponse(res, state, req, hooks);
       }

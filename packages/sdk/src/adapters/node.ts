@@ -13,13 +13,7 @@ import type { Vigil } from '../client.js';
 import { runWithRequest } from '../context.js';
 import type { RequestState } from '../request.js';
 import { trackerOf } from '../tracker.js';
-import {
-  type NodeRequestLike,
-  type NodeResponseLike,
-  nodeRequestView,
-  type ResponseHooks,
-  trackResponse,
-} from './shared.js';
+import { type NodeRequestLike, type NodeResponseLike, nodeRequestView, routeHooks, trackResponse } from './shared.js';
 
 export interface WrapOptions<Req> {
   /** The route template of a request (`/users/:id`), if the app's router can tell. Without it `http.route` is omitted. */
@@ -39,17 +33,12 @@ export function wrap<Req extends NodeRequestLike, Res extends NodeResponseLike, 
 ): (req: Req, res: Res) => R {
   const tracker = trackerOf(vigil);
   if (!tracker) return handler;
-  const hooks: ResponseHooks<Req> = {
+  // A body parser in front of the handler may have left the parsed body on the request.
+  const hooks = routeHooks<Req>(
     tracker,
-    ended(state, req) {
-      if (state.route === undefined) state.route = state.currentRoute();
-      // A body parser in front of the handler may have left the parsed body here.
-      if (tracker.inspectsParams) {
-        state.body = (req as { body?: unknown }).body;
-        if (options.params) state.params = options.params(req);
-      }
-    },
-  };
+    (req) => options.route?.(req),
+    (req) => ({ params: options.params?.(req), body: (req as { body?: unknown }).body }),
+  );
   return function wrapped(this: unknown, req: Req, res: Res): R {
     let state: RequestState | undefined;
     try {

@@ -24,14 +24,15 @@ export interface NodeResponseLike {
   on(event: 'finish' | 'close', listener: () => void): unknown;
 }
 
-export function nodeRequestView(req: NodeRequestLike): RequestView {
+/** The neutral view of a request. `socket` is `req.socket`, for a caller that has read it already. */
+export function nodeRequestView(req: NodeRequestLike, socket = req.socket): RequestView {
   return {
     method: req.method ?? 'GET',
     // Express rewrites req.url inside routers; originalUrl is what the client sent.
     url: req.originalUrl ?? req.url ?? '/',
     headers: req.headers ?? {},
-    remoteAddress: req.socket?.remoteAddress,
-    remotePort: req.socket?.remotePort,
+    remoteAddress: socket?.remoteAddress,
+    remotePort: socket?.remotePort,
   };
 }
 
@@ -46,8 +47,8 @@ export function chunkBytes(chunk: unknown, encoding: unknown): number {
 
 /**
  * What an adapter does with a tracked response: `ended` runs when the app ends the response (the moment the route,
- * parameters and body still belong to it), `done` once when the response finished or closed. Made once per adapter,
- * not per request.
+ * parameters and body still belong to it); the tracker's `finish` once when it finished or closed. Made once per
+ * adapter, not per request.
  */
 export interface ResponseHooks<Request> {
   readonly tracker: RequestTracker;
