@@ -94,7 +94,7 @@ export class FieldEncoder {
   }
 
   private encode(key: FieldKey, value: string): string {
-    return `${key.prefix}${key.sensitive ? `"${REDACTED}"` : jsonString(this.redactor.string(value))}`;
+    return this.redacted(key, key.sensitive ? value : this.redactor.string(value));
   }
 
   /** `,"name":"value"` for a value the redactor already saw (`Redactor.query`, `Redactor.string`). */
