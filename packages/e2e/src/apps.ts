@@ -10,6 +10,8 @@
  * - `GET /admin`: 403 (an automatic `authz_fail`);
  * - `GET /boom`: the route throws an error whose message holds a secret (500, an automatic `app_error`);
  * - `GET /later/:doc`: after an `await`, `vigil.authz.fail(undefined, doc)` and 403 (helper bound to its request);
+ * - `POST /orders/:orderId` (JSON `{ sku, quantity }`): 201, or 400 for a body that fails validation: Fastify's own
+ *   schema validation (an automatic `input_validation_fail`), zod and `vigil.input.fromError` elsewhere;
  * - anything else: 404 with no route.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -25,6 +27,7 @@ import express5 from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
 import Koa from 'koa';
+import { z } from 'zod';
 import { closeServer, listenOnLoopback } from './support.js';
 
 /** An error whose message holds what must never be stored. */
@@ -40,6 +43,21 @@ export interface RunningApp {
 export interface FrameworkCase {
   readonly name: string;
   start(vigil: Vigil): Promise<RunningApp>;
+}
+
+/** The body `POST /orders/:orderId` takes: zod where the framework has no validation of its own, JSON Schema on Fastify. */
+const OrderBody = z.object({ sku: z.string(), quantity: z.number().int().min(1) });
+const ORDER_BODY_SCHEMA = {
+  type: 'object',
+  required: ['sku', 'quantity'],
+  properties: { sku: { type: 'string' }, quantity: { type: 'integer', minimum: 1 } },
+} as const;
+
+/** `POST /orders/:orderId` outside Fastify: the one-line helper with the failed parse, then a 400. */
+function checkOrder(vigil: Vigil, body: unknown): boolean {
+  const parsed = OrderBody.safeParse(body);
+  if (!parsed.success) vigil.input.fromError(parsed.error);
+  return parsed.success;
 }
 
 const delay = (millis: number) => new Promise((resolve) => setTimeout(resolve, millis));
@@ -78,6 +96,10 @@ function expressApp(express: AnyExpress, vigil: Vigil) {
     } catch (error) {
       next(error);
     }
+  });
+  app.post('/orders/:orderId', (req: AnyExpress, res: AnyExpress) => {
+    if (!checkOrder(vigil, req.body)) return res.status(400).json({ error: 'invalid order' });
+    res.status(201).json({ id: req.params.orderId });
   });
   app.use(vigilErrorHandler(vigil)); // after the routes, before the app's own error handler
   app.use((_error: unknown, _req: unknown, res: AnyExpress, _next: unknown) => {
@@ -118,6 +140,11 @@ async function startFastify(vigil: Vigil): Promise<RunningApp> {
     vigil.authz.fail(undefined, request.params.doc);
     return reply.code(403).send({ error: 'forbidden' });
   });
+  app.post<{ Params: { orderId: string } }>(
+    '/orders/:orderId',
+    { schema: { body: ORDER_BODY_SCHEMA } },
+    async (request, reply) => reply.code(201).send({ id: request.params.orderId }),
+  );
   await app.listen({ port: 0, host: '127.0.0.1' });
   const url = await listenOnLoopback(app.server);
   return { url, close: () => app.close() };
@@ -167,6 +194,11 @@ async function startKoa(vigil: Vigil): Promise<RunningApp> {
     ctx.status = 403;
     ctx.body = { error: 'forbidden' };
   });
+  router.post('/orders/:orderId', (ctx) => {
+    const ok = checkOrder(vigil, (ctx.request as unknown as { body: unknown }).body);
+    ctx.status = ok ? 201 : 400;
+    ctx.body = ok ? { id: ctx.params.orderId } : { error: 'invalid order' };
+  });
   app.use(router.routes());
   app.use(router.allowedMethods());
   const server = createServer(app.callback());
@@ -205,6 +237,10 @@ async function startHono(vigil: Vigil): Promise<RunningApp> {
     vigil.authz.fail(undefined, c.req.param('doc'));
     return c.json({ error: 'forbidden' }, 403);
   });
+  app.post('/orders/:orderId', async (c) => {
+    if (!checkOrder(vigil, await c.req.json())) return c.json({ error: 'invalid order' }, 400);
+    return c.json({ id: c.req.param('orderId') }, 201);
+  });
   app.onError((_error, c) => c.json({ error: 'internal' }, 500));
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   const url = await listenOnLoopback(server);
@@ -219,6 +255,7 @@ const NODE_ROUTES: ReadonlyArray<{ method: string; template: string; pattern: Re
   { method: 'GET', template: '/admin', pattern: /^\/admin$/ },
   { method: 'GET', template: '/boom', pattern: /^\/boom$/ },
   { method: 'GET', template: '/later/:doc', pattern: /^\/later\/([^/]+)$/, param: 'doc' },
+  { method: 'POST', template: '/orders/:orderId', pattern: /^\/orders\/([^/]+)$/, param: 'orderId' },
 ];
 
 function matchNodeRoute(req: IncomingMessage) {
@@ -256,6 +293,9 @@ async function startNode(vigil: Vigil): Promise<RunningApp> {
           await delay(2);
           vigil.authz.fail(undefined, route.param!);
           return send(res, 403, { error: 'forbidden' });
+        case '/orders/:orderId':
+          if (!checkOrder(vigil, req.body)) return send(res, 400, { error: 'invalid order' });
+          return send(res, 201, { id: route.param });
         default:
           return send(res, 404, { error: 'not found' });
       }

@@ -36,6 +36,7 @@ describe('frameworks, end to end', () => {
           service: `e2e-${prefix}`,
           flushIntervalMillis: 20,
           flushOnExit: false,
+          accessParams: { orderId: 'order' },
         });
         app = await framework.start(vigil);
       });
@@ -100,6 +101,52 @@ describe('frameworks, end to end', () => {
         assert.equal(read['http.route'], '/users/:id');
         assert.equal(read['trace.id'], traceId);
         assert.equal(read['client.address'], '127.0.0.1');
+      });
+
+      test('accessParams: a successful request records object_access for the named route parameter', async () => {
+        const { status, events } = await call(
+          '/orders/A-17',
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-test-user': 'carol' },
+            body: JSON.stringify({ sku: 'BOOK-1', quantity: 2 }),
+          },
+          ['object_access'],
+        );
+        assert.equal(status, 201);
+        const access = events.filter((e) => e.type === 'object_access');
+        assert.equal(access.length, 1);
+        assert.equal(access[0]!['vigil.object.type'], 'order');
+        assert.equal(access[0]!['vigil.object.id'], 'A-17');
+        assert.equal(access[0]!['user.id'], 'carol');
+        assert.equal(access[0]!['http.route'], '/orders/:orderId');
+        assert.equal(access[0]!['client.address'], '127.0.0.1');
+      });
+
+      test('a body that fails validation: one input_validation_fail naming the inputs, never their values', async () => {
+        const secret = `note-${hex(6)}`;
+        const { status, events, request } = await call(
+          '/orders/A-18',
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-test-user': 'carol' },
+            body: JSON.stringify({ sku: 'BOOK-1', quantity: 0, note: secret }),
+          },
+          ['input_validation_fail'],
+        );
+        assert.equal(status, 400);
+        assert.equal(request['http.response.status_code'], 400);
+        const invalid = events.filter((e) => e.type === 'input_validation_fail');
+        assert.equal(invalid.length, 1, 'one event, whether the framework or the app reported it');
+        const fastify = framework.name === 'Fastify';
+        assert.equal(invalid[0]!['vigil.validation.name'], fastify ? 'fastify' : 'zod');
+        assert.equal(invalid[0]!['vigil.input.name'], fastify ? 'body.quantity' : 'quantity');
+        assert.deepEqual(invalid[0]!['vigil.validation.rules'], [fastify ? 'minimum' : 'too_small']);
+        assert.equal(invalid[0]!['user.id'], 'carol');
+        assert.equal(invalid[0]!['http.route'], '/orders/:orderId');
+        assert.ok(!events.some((e) => e.type === 'object_access'), 'a refused request accessed no object');
+        assert.ok(!events.some((e) => e.type === 'app_error'), 'bad input is not an application error');
+        assert.ok(!JSON.stringify(events).includes(secret));
       });
 
       test('no route matched: 404, and the raw path is never sent as the route', async () => {

@@ -134,6 +134,8 @@ class VigilClient implements Vigil {
       loginRoutes: options.loginRoutes,
       automaticEvents: raw.automaticEvents,
       recordRequests: options.recordRequests,
+      accessParams: options.accessParams,
+      hashObjectIds: options.hashObjectIds,
       inspect: options.inspect,
       inspectLimits: {
         headers: options.inspectHeaders,
@@ -169,6 +171,7 @@ class VigilClient implements Vigil {
     if (this.enabled) {
       attachTracker(this, {
         inspectsParams: options.inspect === 'params',
+        readsParams: options.inspect === 'params' || options.accessParams !== false,
         start: (view, request, resolver) => {
           try {
             return this.closing ? undefined : this.requests.start(view, request, resolver);

@@ -50,6 +50,12 @@ export const DEFAULTS = {
   loginRoutes: [] as readonly string[],
   /** Hash object ids given to `vigil.access()` (truncated SHA-256) instead of sending them as they are. */
   hashObjectIds: false,
+  /**
+   * Record `object_access` from route parameters of successful requests: `true` for every parameter (object type:
+   * the path segment before it), or `{ parameter: objectType }` for the named ones. Off: the app calls
+   * `vigil.access()` where it knows better.
+   */
+  accessParams: false as boolean | Readonly<Record<string, string>>,
   /** Record one `http_request` event per request. Automatic security events are recorded either way. */
   recordRequests: true,
   /**
@@ -90,6 +96,11 @@ export const DEFAULT_AUTOMATIC_EVENTS = {
   tooManyRequests: 'excess_rate_limit_exceeded',
   /** 5xx, and errors thrown by route handlers. */
   serverError: 'app_error',
+  /**
+   * A 4xx answering a validation error the SDK recognises (Fastify schema errors; zod, valibot, ajv, joi or
+   * class-validator errors that reached an adapter's error hook).
+   */
+  invalidInput: 'input_validation_fail',
 } as const;
 
 /** Length in hex digits of the truncated SHA-256 used for `session.id`, hashed object ids and fingerprints. */

@@ -6,7 +6,7 @@ import { DEFAULTS } from './defaults.js';
 import { INSPECT_MODES, type InspectMode } from './inspect.js';
 import type { ForwardedHeader } from './proxy.js';
 import type { ErrorHook, Reporter } from './report.js';
-import type { AutomaticEvents, IdentifyHook } from './request.js';
+import type { AccessParams, AutomaticEvents, IdentifyHook } from './request.js';
 
 export interface VigilOptions {
   /** Collector base URL, e.g. `http://127.0.0.1:7070`. Env `VIGIL_ENDPOINT`. Required in `http` mode. */
@@ -57,6 +57,8 @@ export interface VigilOptions {
   automaticEvents?: Partial<AutomaticEvents>;
   /** Default false. */
   hashObjectIds?: boolean;
+  /** `object_access` from route parameters: `true`, or `{ parameter: objectType }`. Default false. */
+  accessParams?: AccessParams;
   /** Default true. */
   recordRequests?: boolean;
   /** `off`, `url` (default) or `params`: what of a request's input is recorded (docs/sdk.md, "Parameter inspection"). */
@@ -122,6 +124,7 @@ export interface ResolvedOptions extends Required<Pick<VigilOptions, NumberKey>>
   readonly sessionCookies: readonly string[];
   readonly loginRoutes: readonly string[];
   readonly hashObjectIds: boolean;
+  readonly accessParams: AccessParams;
   readonly recordRequests: boolean;
   readonly inspect: InspectMode;
   readonly inspectHeaders: readonly string[];
@@ -225,6 +228,7 @@ export function resolveOptions(options: VigilOptions, reporter: Reporter, env = 
     sessionCookies: stringList(o.sessionCookies, 'sessionCookies', DEFAULTS.sessionCookies, reporter),
     loginRoutes: stringList(o.loginRoutes, 'loginRoutes', DEFAULTS.loginRoutes, reporter),
     hashObjectIds: bool('hashObjectIds'),
+    accessParams: accessParams(o.accessParams, reporter),
     recordRequests: bool('recordRequests'),
     inspect,
     inspectHeaders: stringList(o.inspectHeaders, 'inspectHeaders', DEFAULTS.inspectHeaders, reporter).map((h) =>
@@ -234,6 +238,23 @@ export function resolveOptions(options: VigilOptions, reporter: Reporter, env = 
     inspectMaxRequestChars: Math.floor(number('inspectMaxRequestChars')),
     inspectMaxFields: Math.floor(number('inspectMaxFields')),
   };
+}
+
+/** `true`, `false`, or an object of parameter name → object type (entries that are not strings are left out). */
+function accessParams(value: unknown, reporter: Reporter): AccessParams {
+  if (value === undefined) return DEFAULTS.accessParams;
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const entries = Object.entries(value).filter(([, type]) => typeof type === 'string' && type.length > 0);
+    if (entries.length === Object.keys(value).length) return Object.fromEntries(entries) as Record<string, string>;
+    reporter.warnOnce('config_invalid', 'option accessParams: object types must be non-empty strings; others ignored');
+    return Object.fromEntries(entries) as Record<string, string>;
+  }
+  reporter.warnOnce(
+    'config_invalid',
+    `option accessParams must be true, false or { parameter: objectType }; using ${DEFAULTS.accessParams}`,
+  );
+  return DEFAULTS.accessParams;
 }
 
 function isLoopbackHost(host: string): boolean {

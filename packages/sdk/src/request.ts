@@ -11,6 +11,7 @@ import { collectInspection, type InspectLimits, type InspectMode } from './inspe
 import { normaliseAddress, type TrustedProxies } from './proxy.js';
 import { errorClassName, type Redactor } from './redact.js';
 import type { Reporter } from './report.js';
+import { validationFailure, validationFields } from './validation.js';
 
 export type HeaderMap = Readonly<Record<string, string | string[] | undefined>>;
 
@@ -59,7 +60,14 @@ export interface AutomaticEvents {
   readonly forbidden: string | null;
   readonly tooManyRequests: string | null;
   readonly serverError: string | null;
+  readonly invalidInput: string | null;
 }
+
+/**
+ * Route parameters that name objects, for `object_access`: `true` for every parameter (its type is the path segment
+ * before it), or parameter name → object type.
+ */
+export type AccessParams = boolean | Readonly<Record<string, string>>;
 
 export interface RequestHandlerConfig {
   readonly proxies: TrustedProxies;
@@ -73,6 +81,10 @@ export interface RequestHandlerConfig {
   /** What of the request's input is recorded; `params` adds `vigil.inspect.*` to `http_request`. Default `url`. */
   readonly inspect?: InspectMode;
   readonly inspectLimits?: InspectLimits;
+  /** Record `object_access` for the route parameters of successful requests. Default false. */
+  readonly accessParams?: AccessParams;
+  /** Send object ids as a truncated SHA-256. */
+  readonly hashObjectIds?: boolean;
   /** Record an event in the context of a request (the client's event builder). */
   readonly emit: (type: string, fields: Record<string, unknown>, state: RequestState) => void;
   /**
@@ -94,8 +106,13 @@ export class RequestState {
   routeResolver: (() => string | undefined) | undefined;
   /** An error thrown by the route, set by an error hook. */
   error: unknown;
+  /** A validation error the framework handed to the route instead of throwing (Fastify's `attachValidation`). */
+  validationError: unknown;
   finished = false;
-  /** Route parameters and parsed body, noted by the adapter when the response ends (for `inspect: 'params'`). */
+  /**
+   * Route parameters and parsed body, noted by the adapter when the response ends (parameters for `inspect:
+   * 'params'` and `accessParams`, the body for `inspect: 'params'` only).
+   */
   params: unknown;
   body: unknown;
   /** The raw query string, kept only for `inspect: 'params'`. */
@@ -152,6 +169,30 @@ export class RequestState {
     if (this.recorded === undefined) this.recorded = [type];
     else if (this.recorded.length < 32) this.recorded.push(type);
   }
+}
+
+/** `object_access` events one request records at most (`accessParams`). */
+const MAX_ACCESS_PER_REQUEST = 4;
+
+/**
+ * The object type of route parameter `name`: the literal path segment before it in the template (`/orders/:id` →
+ * `orders`), else the parameter's own name (`/:slug`, `/users/:userId/:docId` → `docId`). Templates write
+ * parameters as `:name` (Express, Fastify, Koa, Hono, with an optional pattern after the name) or `{name}`.
+ */
+export function objectTypeOf(route: string | undefined, name: string): string {
+  const segments = route?.split('/') ?? [];
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i]!;
+    const own = segment.startsWith(':')
+      ? /^:([A-Za-z0-9_$]+)/.exec(segment)?.[1]
+      : segment.startsWith('{')
+        ? /^\{([^}:]+)/.exec(segment)?.[1]
+        : undefined;
+    if (own !== name) continue;
+    const before = segments[i - 1];
+    return before && !before.startsWith(':') && !before.startsWith('{') && !before.includes('*') ? before : name;
+  }
+  return name;
 }
 
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}(-.*)?$/;
@@ -275,6 +316,8 @@ export class RequestHandler {
       for (const [type, fields] of this.automaticEvents(state, status, route, error, response)) {
         this.config.emit(type, { [Field.eventOutcome]: 'failure', ...fields }, state);
       }
+    } else if (this.config.accessParams) {
+      this.recordAccess(state);
     }
 
     if (!this.config.recordRequests) return;
@@ -296,6 +339,30 @@ export class RequestHandler {
       }
     }
     this.config.emitRequest(state, json);
+  }
+
+  /** `object_access` for the route parameters `accessParams` names (a successful request's). */
+  private recordAccess(state: RequestState): void {
+    const params = asObject(state.params);
+    if (params === undefined) return;
+    const named = this.config.accessParams;
+    const route = state.currentRoute();
+    let recorded = 0;
+    for (const name of Object.keys(params)) {
+      const type = typeof named === 'object' ? named[name] : objectTypeOf(route, name);
+      const id = type === undefined ? undefined : idString(params[name]);
+      if (type === undefined || id === undefined) continue;
+      this.config.emit(
+        'object_access',
+        {
+          [Field.objectType]: type,
+          [Field.objectId]: this.config.hashObjectIds ? shortHash(id) : id,
+          [Field.eventOutcome]: 'success',
+        },
+        state,
+      );
+      if (++recorded === MAX_ACCESS_PER_REQUEST) break;
+    }
   }
 
   /** `lateMetadata`, encoded: the route and the principal as a JSON fragment. */
@@ -360,8 +427,14 @@ export class RequestHandler {
         yield [a.tooManyRequests, { [Field.eventReason]: reason, [Field.limitValue]: limit }];
       }
     }
+    // A validation error answered with a 4xx is the client's bad input, not a fault of the app.
+    const invalid = status < 500 ? validationFailure(error ?? state.validationError) : undefined;
+    if (invalid && a.invalidInput && !already('input_validation_fail', a.invalidInput)) {
+      yield [a.invalidInput, { [Field.eventReason]: reason, ...validationFields(invalid) }];
+    }
     const ownStatus = statusOf(error);
-    const serverError = status >= 500 || (error !== undefined && (ownStatus === undefined || ownStatus >= 500));
+    const serverError =
+      status >= 500 || (error !== undefined && invalid === undefined && (ownStatus === undefined || ownStatus >= 500));
     if (serverError && a.serverError && !already('app_error', a.serverError)) {
       yield [
         a.serverError,

@@ -7,8 +7,10 @@ import type { RequestState, RequestView, ResponseView } from './request.js';
 export interface RequestTracker {
   /** Start tracking a request; undefined when the client records nothing (disabled). Never throws. */
   start(view: RequestView, raw: unknown, routeResolver?: () => string | undefined): RequestState | undefined;
-  /** True with `inspect: 'params'`: adapters that must do work to see the parsed input do it only then. */
+  /** True with `inspect: 'params'`: adapters that must do work to see the parsed body do it only then. */
   readonly inspectsParams: boolean;
+  /** True when route parameters are used (`inspect: 'params'`, `accessParams`). */
+  readonly readsParams: boolean;
   /** The response ended; records the request's events. Never throws. */
   finish(state: RequestState, response: ResponseView): void;
 }

@@ -13,6 +13,7 @@
 import { Field } from '@vigil/schema';
 import { errorFingerprint, shortHash } from './fingerprint.js';
 import { errorClassName } from './redact.js';
+import { validationFailure, validationFields } from './validation.js';
 
 /** A user, object or token id. Numbers are sent as strings. */
 export type Id = string | number;
@@ -78,6 +79,13 @@ export interface UploadHelpers {
 
 export interface InputHelpers {
   validationFail(field: string, userId?: Id | null, extra?: ExtraFields): void;
+  /**
+   * One `input_validation_fail` from what a validator returned or threw: a zod or valibot error or failed
+   * `safeParse` result, ajv's `validate` (or its `errors`), a joi error, class-validator's errors, a Fastify schema
+   * error. Records the failing inputs' paths and the rules broken, never the messages or values (validation.ts).
+   * Something else is still recorded, as input `(unknown)`.
+   */
+  fromError(error: unknown, extra?: ExtraFields): void;
 }
 
 /** The caller's address and user agent come from the request; outside one pass `client.address` in `extra`. */
@@ -287,6 +295,19 @@ export function createVocabularyHelpers(record: Recorder, options: { hashObjectI
     input: {
       validationFail: (field, u, extra) =>
         emit('input_validation_fail', { [Field.inputName]: field, ...user(u) }, extra),
+      fromError: (error, extra) => {
+        const failure = validationFailure(error);
+        emit(
+          'input_validation_fail',
+          failure
+            ? validationFields(failure)
+            : {
+                [Field.inputName]: '(unknown)',
+                [Field.validationName]: error instanceof Error ? errorClassName(error) : undefined,
+              },
+          extra,
+        );
+      },
     },
     malicious: {
       excess404: (u, extra) => emit('malicious_excess_404', user(u), extra),

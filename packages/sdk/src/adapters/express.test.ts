@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { z } from 'zod';
 import { createVigil, type Vigil, type VigilOptions } from '../index.js';
 import { Receiver, TEST_TOKEN } from '../testing/receiver.js';
 import { vigilErrorHandler, vigilExpress } from './express.js';
@@ -56,9 +57,19 @@ function buildApp(express: Express, vigil: Vigil, major: number) {
     vigil.authz.fail(undefined, req.params.doc);
     res.status(403).end();
   });
+  // A route that lets zod throw: the app's error handler answers 400 for a ZodError, 500 for the rest.
+  app.post('/signup', express.json(), (req: Express, res: Express) => {
+    z.object({ email: z.string().email(), age: z.number().min(18) }).parse(req.body);
+    res.status(201).end();
+  });
+  app.get('/bad-output', () => {
+    z.object({ total: z.number() }).parse({ total: 'not a number' }); // the app's own data: a fault, not bad input
+  });
   app.use(vigilErrorHandler(vigil));
-  app.use((_error: unknown, _req: Express, res: Express, _next: unknown) =>
-    res.status(500).json({ error: 'internal' }),
+  app.use((error: unknown, req: Express, res: Express, _next: unknown) =>
+    error instanceof z.ZodError && req.path === '/signup'
+      ? res.status(400).json({ error: 'invalid' })
+      : res.status(500).json({ error: 'internal' }),
   );
   return app;
 }
@@ -225,6 +236,33 @@ function expressSuite(name: string, load: () => Promise<Express>, major: number)
         assert.ok(!receiver.allText.includes('cannot read'));
       });
     }
+
+    test('a ZodError the app answers with 400: an automatic input_validation_fail, not app_error', async () => {
+      const { response, others, request } = await call('/signup', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'ann-hunter2', age: 12 }),
+      });
+      assert.equal(response.status, 400);
+      assert.deepEqual(
+        others.map((e) => e.type),
+        ['input_validation_fail'],
+      );
+      assert.deepEqual(others[0]!['vigil.input.names'], ['email', 'age']);
+      assert.deepEqual(others[0]!['vigil.validation.rules'], ['invalid_format', 'too_small']);
+      assert.equal(others[0]!['event.reason'], 'http_400');
+      assert.equal(request['error.type'], 'ZodError');
+      assert.ok(!receiver.allText.includes('hunter2'));
+    });
+
+    test('a ZodError answered with 500 is an application error', async () => {
+      const { response, others } = await call('/bad-output');
+      assert.equal(response.status, 500);
+      assert.deepEqual(
+        others.map((e) => [e.type, e['error.type']]),
+        [['app_error', 'ZodError']],
+      );
+    });
 
     test('counts streamed response bytes', async () => {
       const { request } = await call('/stream');

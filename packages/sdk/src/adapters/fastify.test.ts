@@ -43,6 +43,14 @@ for (const [version, Fastify] of [
       app.get('/pay', async () => {
         throw new PaymentGatewayError('gateway said card 4111111111111111 declined');
       });
+      const page = { querystring: { type: 'object', properties: { page: { type: 'integer', minimum: 1 } } } };
+      app.get('/list', { schema: page }, async () => ({ items: [] }));
+      // attachValidation: the route is handed the error and answers itself; with or without the helper, one event.
+      app.get('/list-attached', { schema: page, attachValidation: true }, async (request, reply) => {
+        if (!request.validationError) return { items: [] };
+        if (request.headers['x-helper']) vigil.input.fromError(request.validationError);
+        return reply.code(400).send({ error: 'bad page' });
+      });
       await app.listen({ port: 0, host: '127.0.0.1' });
       url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     });
@@ -81,6 +89,23 @@ for (const [version, Fastify] of [
       assert.equal(events.find((e) => e.type === 'http_request')!['http.response.status_code'], 500);
       assert.ok(!receiver.allText.includes('4111111111111111'));
       assert.ok(!receiver.allText.includes('declined'));
+    });
+
+    test('a schema error records input_validation_fail naming the input and rule, not app_error', async () => {
+      for (const [path, id, headers] of [
+        ['/list?page=0', 'fastify-4', {}],
+        ['/list-attached?page=0', 'fastify-5', {}],
+        ['/list-attached?page=0', 'fastify-6', { 'x-helper': '1' }],
+      ] as const) {
+        const events = await call(path, id, headers);
+        assert.equal(events.find((e) => e.type === 'http_request')!['http.response.status_code'], 400, id);
+        const others = events.filter((e) => e.type !== 'http_request');
+        assert.deepEqual(
+          others.map((e) => [e.type, e['vigil.validation.name'], e['vigil.input.name'], e['vigil.validation.rules']]),
+          [['input_validation_fail', 'fastify', 'query.page', ['minimum']]],
+          id,
+        );
+      }
     });
 
     test('a 404 has no route template', async () => {

@@ -33,6 +33,8 @@ export interface FastifyRequestLike {
   readonly routerPath?: string;
   readonly params?: unknown;
   readonly body?: unknown;
+  /** Set instead of a thrown error on routes with `attachValidation: true`. */
+  readonly validationError?: unknown;
 }
 
 export interface FastifyReplyLike {
@@ -62,8 +64,17 @@ export function fastifyRoute(request: FastifyRequestLike): string | undefined {
 /** The plugin: `app.register(vigilFastify(vigil))`, before the routes. */
 export function vigilFastify(vigil: Vigil): FastifyPluginLike {
   const tracker = trackerOf(vigil);
-  const hooks =
+  const routed =
     tracker && routeHooks(tracker, fastifyRoute, (request) => ({ params: request.params, body: request.body }));
+  const hooks = routed && {
+    ...routed,
+    ended(state: RequestState, request: FastifyRequestLike) {
+      routed.ended(state, request);
+      // A schema error the route was handed (attachValidation) instead of Fastify answering it: the automatic
+      // input_validation_fail sees it if the route answers 4xx.
+      if (request.validationError !== undefined) state.validationError ??= request.validationError;
+    },
+  };
   const plugin = (instance: FastifyInstanceLike, _options: unknown, done: Done): void => {
     instance.addHook('onRequest', (request, reply, next) => {
       let state: RequestState | undefined;

@@ -148,10 +148,10 @@ export function vigilHono(vigil: Vigil): HonoMiddleware {
       try {
         s.route ??= honoRoute(c, ownIndex);
         if (c.error !== undefined) s.error ??= c.error;
-        if (tracker?.inspectsParams) {
-          if (typeof c.req.param === 'function') s.params = (c.req.param as () => unknown).call(c.req);
-          s.body = await parsedBody(c).catch(() => undefined);
+        if (tracker?.readsParams && typeof c.req.param === 'function') {
+          s.params = (c.req.param as () => unknown).call(c.req);
         }
+        if (tracker?.inspectsParams) s.body = await parsedBody(c).catch(() => undefined);
         if (!node) {
           const res = c.res;
           tracker?.finish(s, {

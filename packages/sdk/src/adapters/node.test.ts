@@ -3,7 +3,10 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { z } from 'zod';
+import { shortHash } from '../fingerprint.js';
 import { createVigil, type Vigil } from '../index.js';
+import { objectTypeOf } from '../request.js';
 import { Receiver, TEST_TOKEN } from '../testing/receiver.js';
 import { wrap } from './node.js';
 
@@ -148,4 +151,115 @@ describe('node:http adapter: the request event is redacted like every other even
       await receiver.close();
     }
   });
+});
+
+describe('node:http adapter: object access from route parameters, validation errors', () => {
+  let receiver: Receiver;
+  let vigil: Vigil;
+  let server: Server;
+  let url: string;
+
+  const ROUTES = [
+    { template: '/tenants/:tenantId/invoices/:invoiceId', pattern: /^\/tenants\/([^/]+)\/invoices\/([^/]+)$/ },
+    { template: '/files/:a/:b/:c/:d/:e', pattern: /^\/files\/([^/]+)\/([^/]+)\/([^/]+)\/([^/]+)\/([^/]+)$/ },
+  ];
+  const match = (req: IncomingMessage) => {
+    for (const route of ROUTES) {
+      const m = route.pattern.exec(req.url ?? '');
+      if (!m) continue;
+      const names = [...route.template.matchAll(/:(\w+)/g)].map((n) => n[1]!);
+      return { template: route.template, params: Object.fromEntries(names.map((n, i) => [n, m[i + 1]])) };
+    }
+    return undefined;
+  };
+
+  before(async () => {
+    receiver = await Receiver.start();
+    vigil = createVigil({
+      endpoint: receiver.url,
+      token: TEST_TOKEN,
+      service: 'node-test',
+      flushIntervalMillis: 5,
+      flushOnExit: false,
+      accessParams: true,
+      hashObjectIds: true,
+    });
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
+      if (req.url === '/validate') {
+        vigil.input.fromError(z.object({ email: z.string().email() }).safeParse({ email: 'no' }));
+        vigil.input.fromError('not a validation error');
+        res.writeHead(422).end();
+        return;
+      }
+      res.writeHead(req.headers['x-status'] ? Number(req.headers['x-status']) : 200).end('ok');
+    };
+    server = createServer(
+      wrap(vigil, handler, { route: (req) => match(req)?.template, params: (req) => match(req)?.params }),
+    );
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  after(async () => {
+    server.closeAllConnections();
+    server.close();
+    await vigil.close();
+    await receiver.close();
+  });
+
+  async function eventsOf(path: string, requestId: string, headers: Record<string, string> = {}) {
+    await (await fetch(`${url}${path}`, { headers: { 'x-request-id': requestId, ...headers } })).text();
+    await receiver.waitFor(() =>
+      receiver.events.some((e) => e['http.request.id'] === requestId && e.type === 'http_request'),
+    );
+    return receiver.events.filter((e) => e['http.request.id'] === requestId);
+  }
+
+  test('accessParams: true records each parameter, typed by the segment before it, ids hashed', async () => {
+    const events = await eventsOf('/tenants/acme/invoices/9001', 'access-1');
+    const access = events.filter((e) => e.type === 'object_access');
+    assert.deepEqual(
+      access.map((e) => [e['vigil.object.type'], e['vigil.object.id'], e['event.outcome']]),
+      [
+        ['tenants', shortHash('acme'), 'success'],
+        ['invoices', shortHash('9001'), 'success'],
+      ],
+    );
+    assert.ok(!JSON.stringify(events).includes('"9001"'), 'the raw id is only in url.path');
+  });
+
+  test('at most four per request; a parameter after a parameter is typed by its own name', async () => {
+    const access = (await eventsOf('/files/1/2/3/4/5', 'access-2')).filter((e) => e.type === 'object_access');
+    assert.deepEqual(
+      access.map((e) => e['vigil.object.type']),
+      ['files', 'b', 'c', 'd'],
+    );
+  });
+
+  test('a refused or failed request accessed no object', async () => {
+    for (const status of ['403', '404', '500']) {
+      const events = await eventsOf('/tenants/acme/invoices/9002', `access-${status}`, { 'x-status': status });
+      assert.ok(!events.some((e) => e.type === 'object_access'), status);
+    }
+  });
+
+  test('vigil.input.fromError: a zod result names its inputs; anything else is recorded as (unknown)', async () => {
+    const invalid = (await eventsOf('/validate', 'validate-1')).filter((e) => e.type === 'input_validation_fail');
+    assert.equal(invalid.length, 2);
+    assert.equal(invalid[0]!['vigil.input.name'], 'email');
+    assert.deepEqual(invalid[0]!['vigil.validation.rules'], ['invalid_format']);
+    assert.equal(invalid[1]!['vigil.input.name'], '(unknown)');
+  });
+});
+
+test('objectTypeOf: the literal segment before a parameter, in every template syntax', () => {
+  assert.equal(objectTypeOf('/orders/:id', 'id'), 'orders');
+  assert.equal(objectTypeOf('/orders/:id(\\d+)', 'id'), 'orders');
+  assert.equal(objectTypeOf('/orders/:id{[0-9]+}', 'id'), 'orders');
+  assert.equal(objectTypeOf('/v1/orders/{orderId}/lines/{line}', 'line'), 'lines');
+  assert.equal(objectTypeOf('/:slug', 'slug'), 'slug');
+  assert.equal(objectTypeOf('/files/*/:name', 'name'), 'name');
+  assert.equal(objectTypeOf(undefined, 'id'), 'id');
+  assert.equal(objectTypeOf('/users/:id', 'other'), 'other');
 });

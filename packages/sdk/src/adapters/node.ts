@@ -18,7 +18,7 @@ import { type NodeRequestLike, type NodeResponseLike, nodeRequestView, routeHook
 export interface WrapOptions<Req> {
   /** The route template of a request (`/users/:id`), if the app's router can tell. Without it `http.route` is omitted. */
   route?: (req: Req) => string | undefined;
-  /** The route parameters of a request (`{ id: '4711' }`), for `inspect: 'params'`. Called only with that mode. */
+  /** The route parameters of a request (`{ id: '4711' }`), for `inspect: 'params'` and `accessParams` (called only then). */
   params?: (req: Req) => Record<string, unknown> | undefined;
 }
 

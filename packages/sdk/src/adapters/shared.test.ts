@@ -12,6 +12,7 @@ function hooksCalling(finish: (response: ResponseView) => void, ended: () => voi
   const tracker: RequestTracker = {
     start: () => undefined,
     inspectsParams: false,
+    readsParams: false,
     finish: (_state, response) => finish(response),
   };
   return { tracker, ended };

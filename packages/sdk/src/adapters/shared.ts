@@ -76,8 +76,8 @@ export class TrackedResponse implements ResponseView {
 }
 
 /**
- * Hooks that note, when the app ends the response, the route template and, for `inspect: 'params'`, the parsed
- * input (route parameters and body belong to the route only while it runs).
+ * Hooks that note, when the app ends the response, the route template and, when used, the parsed input (route
+ * parameters and body belong to the route only while it runs).
  */
 export function routeHooks<Request>(
   tracker: RequestTracker,
@@ -88,10 +88,10 @@ export function routeHooks<Request>(
     tracker,
     ended(state, request) {
       state.route ??= route(request);
-      if (tracker.inspectsParams) {
+      if (tracker.readsParams) {
         const { params, body } = input(request);
         state.params = params;
-        state.body = body;
+        if (tracker.inspectsParams) state.body = body;
       }
     },
   };

@@ -1,0 +1,181 @@
+/**
+ * What a validation library says about rejected input, reduced to what an `input_validation_fail` event may carry:
+ * which inputs failed (paths such as `body.items.0.sku`) and which rules they broke (`format`, `too_small`).
+ * Never the library's messages or the values: both hold the input itself (zod's "expected 'a' | 'b', received
+ * 'x'", valibot's `input`, joi's `context.value`).
+ *
+ * Recognised by shape, so no validation library is imported:
+ * - Fastify schema errors (`error.validation`, `error.validationContext`: ajv errors of one part of the request);
+ * - zod: a `ZodError`, or a failed `safeParse` result (`{ success: false, error }`);
+ * - valibot: a `ValiError`, or a failed `safeParse` result (`{ success: false, issues }`);
+ * - ajv: a validate function after a failed call, its `errors` array, or an `Ajv.ValidationError` (ajv 6 and 8);
+ * - joi: a `ValidationError` (`details`), or a result holding one (`{ error }`);
+ * - class-validator: the `ValidationError[]` of `validate()` (what NestJS's `ValidationPipe` gets).
+ */
+import { Field } from '@vigil/schema';
+
+export interface ValidationFailure {
+  /** `fastify`, `zod`, `valibot`, `ajv`, `joi` or `class-validator`. */
+  readonly validator: string;
+  /** Paths of the inputs that failed, in the validator's order, without repeats; `(root)` for the input as a whole. */
+  readonly inputs: readonly string[];
+  /** Names of the rules broken, without repeats. */
+  readonly rules: readonly string[];
+}
+
+const MAX_INPUTS = 16;
+const MAX_RULES = 16;
+const MAX_NAME_CHARS = 128;
+const MAX_RULE_CHARS = 64;
+const ROOT = '(root)';
+
+type Obj = Record<string, unknown>;
+
+const asObject = (value: unknown): Obj | undefined =>
+  (typeof value === 'object' || typeof value === 'function') && value !== null ? (value as Obj) : undefined;
+
+/** The parts of a request Fastify validates, under the names the SDK's inspection uses. */
+const FASTIFY_SOURCES: Readonly<Record<string, string>> = {
+  body: 'body',
+  querystring: 'query',
+  params: 'path',
+  headers: 'header',
+};
+
+/** Collects inputs and rules without repeats, up to their bounds. */
+class Collector {
+  private readonly inputs = new Set<string>();
+  private readonly rules = new Set<string>();
+
+  constructor(private readonly prefix = '') {}
+
+  add(path: readonly unknown[], rule: unknown): void {
+    const parts: string[] = [];
+    for (const part of path) {
+      if (typeof part === 'string' || typeof part === 'number') parts.push(String(part));
+    }
+    const joined = parts.join('.');
+    const name = this.prefix && joined ? `${this.prefix}.${joined}` : this.prefix || joined || ROOT;
+    if (this.inputs.size < MAX_INPUTS) this.inputs.add(name.slice(0, MAX_NAME_CHARS));
+    if (typeof rule === 'string' && rule.length > 0 && this.rules.size < MAX_RULES) {
+      this.rules.add(rule.slice(0, MAX_RULE_CHARS));
+    }
+  }
+
+  result(validator: string): ValidationFailure | undefined {
+    if (this.inputs.size === 0) return undefined;
+    return { validator, inputs: [...this.inputs], rules: [...this.rules] };
+  }
+}
+
+/** An ajv error's path: `instancePath` (ajv 8, a JSON pointer) or `dataPath` (ajv 6, `.a[0].b`). */
+function ajvPath(error: Obj): string[] {
+  const path: string[] = [];
+  if (typeof error.instancePath === 'string') {
+    for (const token of error.instancePath.split('/').slice(1))
+      path.push(token.replace(/~1/g, '/').replace(/~0/g, '~'));
+  } else if (typeof error.dataPath === 'string') {
+    for (const token of error.dataPath.split(/[.[\]]/)) if (token !== '') path.push(token.replace(/^'(.*)'$/, '$1'));
+  }
+  // The property a `required` or `additionalProperties` error is about is a parameter, not part of the path.
+  const params = asObject(error.params);
+  const named = params?.missingProperty ?? params?.additionalProperty;
+  if (typeof named === 'string') path.push(named.replace(/^\./, ''));
+  return path;
+}
+
+const isAjvError = (value: unknown): boolean => {
+  const e = asObject(value);
+  return e !== undefined && typeof e.keyword === 'string' && ('instancePath' in e || 'dataPath' in e);
+};
+
+function fromAjv(errors: readonly unknown[], validator: string, prefix?: string): ValidationFailure | undefined {
+  const out = new Collector(prefix);
+  for (const error of errors) {
+    const e = asObject(error);
+    if (e && typeof e.keyword === 'string') out.add(ajvPath(e), e.keyword);
+  }
+  return out.result(validator);
+}
+
+/** A zod or valibot issue list (valibot issues have `kind` and `type`, its path entries `{ key }`). */
+function fromIssues(issues: readonly unknown[], name: unknown): ValidationFailure | undefined {
+  const first = asObject(issues[0]);
+  const valibot = name === 'ValiError' || (first !== undefined && 'kind' in first && typeof first.type === 'string');
+  const out = new Collector();
+  for (const issue of issues) {
+    const i = asObject(issue);
+    if (!i) continue;
+    const path = Array.isArray(i.path) ? i.path.map((p) => (valibot ? asObject(p)?.key : p)) : [];
+    out.add(path, valibot ? i.type : i.code);
+  }
+  return out.result(valibot ? 'valibot' : 'zod');
+}
+
+/** class-validator's errors: `{ property, constraints, children }`, nested for nested objects. */
+function fromClassValidator(errors: readonly unknown[]): ValidationFailure | undefined {
+  const out = new Collector();
+  const walk = (list: readonly unknown[], path: string[], depth: number) => {
+    for (const error of list) {
+      const e = asObject(error);
+      if (!e || typeof e.property !== 'string') continue;
+      const here = [...path, e.property];
+      const constraints = asObject(e.constraints);
+      if (constraints) for (const rule of Object.keys(constraints)) out.add(here, rule);
+      if (Array.isArray(e.children) && e.children.length > 0 && depth < 8) walk(e.children, here, depth + 1);
+      else if (!constraints) out.add(here, undefined);
+    }
+  };
+  walk(errors, [], 0);
+  return out.result('class-validator');
+}
+
+const isClassValidatorError = (value: unknown): boolean => {
+  const e = asObject(value);
+  return e !== undefined && typeof e.property === 'string' && ('constraints' in e || 'children' in e);
+};
+
+/**
+ * The validation failure `value` describes, or undefined when it is not one this module recognises (see the top of
+ * the file). Never throws on odd input.
+ */
+export function validationFailure(value: unknown, depth = 0): ValidationFailure | undefined {
+  const v = asObject(value);
+  if (v === undefined || depth > 2) return undefined;
+  try {
+    if (Array.isArray(v)) {
+      if (v.length === 0) return undefined;
+      if (isAjvError(v[0])) return fromAjv(v, 'ajv');
+      if (isClassValidatorError(v[0])) return fromClassValidator(v);
+      return undefined;
+    }
+    if (Array.isArray(v.validation) && typeof v.validationContext === 'string') {
+      return fromAjv(v.validation, 'fastify', FASTIFY_SOURCES[v.validationContext] ?? v.validationContext);
+    }
+    if (Array.isArray(v.issues) && v.issues.length > 0) return fromIssues(v.issues, v.name);
+    if (Array.isArray(v.details) && (v.isJoi === true || v.name === 'ValidationError')) {
+      const out = new Collector();
+      for (const detail of v.details) {
+        const d = asObject(detail);
+        if (d) out.add(Array.isArray(d.path) ? d.path : [], d.type);
+      }
+      return out.result('joi');
+    }
+    if (Array.isArray(v.errors) && v.errors.length > 0 && isAjvError(v.errors[0])) return fromAjv(v.errors, 'ajv');
+    // A failed result object: zod's and joi's hold the error.
+    if (v.error !== undefined && v.error !== null) return validationFailure(v.error, depth + 1);
+  } catch {
+    return undefined; // a getter of the app's object threw: not recognised
+  }
+  return undefined;
+}
+
+/** The fields of an `input_validation_fail` event describing `failure`. */
+export function validationFields(failure: ValidationFailure): Record<string, unknown> {
+  return {
+    [Field.inputName]: failure.inputs[0],
+    [Field.inputNames]: [...failure.inputs],
+    [Field.validationName]: failure.validator,
+    ...(failure.rules.length > 0 ? { [Field.validationRules]: [...failure.rules] } : {}),
+  };
+}
