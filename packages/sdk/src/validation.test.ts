@@ -1,8 +1,12 @@
 // Every validator here is the real library, producing its own errors; nothing is built by hand.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { Ajv } from 'ajv';
 import * as classValidator from 'class-validator';
+import express from 'express';
+import { body, query, type Result, validationResult } from 'express-validator';
 import Fastify from 'fastify';
 import Joi from 'joi';
 import * as v from 'valibot';
@@ -104,6 +108,38 @@ describe('validationFailure', () => {
       inputs: ['email', 'age', 'address.city'],
       rules: ['isEmail', 'min', 'isNotEmpty'],
     });
+  });
+
+  it('express-validator: validationResult and its array(), inputs named by location and path', async () => {
+    const app = express();
+    app.use(express.json());
+    let result: Result | undefined;
+    app.post(
+      '/signup',
+      body('email').isEmail(),
+      body('items.*.qty').isInt({ min: 1 }),
+      query('page').isInt(),
+      (req, res) => {
+        result = validationResult(req);
+        res.status(400).end();
+      },
+    );
+    const server = app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    await fetch(`http://127.0.0.1:${port}/signup?page=x`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: SECRET_VALUE, items: [{ qty: 0 }] }),
+    });
+    server.close();
+    const expected = {
+      validator: 'express-validator',
+      inputs: ['body.email', 'body.items.0.qty', 'query.page'],
+      rules: [],
+    };
+    assert.deepEqual(validationFailure(result), expected);
+    assert.deepEqual(validationFailure(result?.array()), expected);
   });
 
   it('Fastify: a schema error names the part of the request it is about', async () => {

@@ -10,12 +10,13 @@
  * - valibot: a `ValiError`, or a failed `safeParse` result (`{ success: false, issues }`);
  * - ajv: a validate function after a failed call, its `errors` array, or an `Ajv.ValidationError` (ajv 6 and 8);
  * - joi: a `ValidationError` (`details`), or a result holding one (`{ error }`);
- * - class-validator: the `ValidationError[]` of `validate()` (what NestJS's `ValidationPipe` gets).
+ * - class-validator: the `ValidationError[]` of `validate()` (what NestJS's `ValidationPipe` gets);
+ * - express-validator: `validationResult(req)`, or its `array()`.
  */
 import { Field } from '@vigil/schema';
 
 export interface ValidationFailure {
-  /** `fastify`, `zod`, `valibot`, `ajv`, `joi` or `class-validator`. */
+  /** `fastify`, `zod`, `valibot`, `ajv`, `joi`, `class-validator` or `express-validator`. */
   readonly validator: string;
   /** Paths of the inputs that failed, in the validator's order, without repeats; `(root)` for the input as a whole. */
   readonly inputs: readonly string[];
@@ -34,12 +35,14 @@ type Obj = Record<string, unknown>;
 const asObject = (value: unknown): Obj | undefined =>
   (typeof value === 'object' || typeof value === 'function') && value !== null ? (value as Obj) : undefined;
 
-/** The parts of a request Fastify validates, under the names the SDK's inspection uses. */
-const FASTIFY_SOURCES: Readonly<Record<string, string>> = {
+/** Parts of a request as Fastify and express-validator name them, under the names the SDK's inspection uses. */
+const REQUEST_PARTS: Readonly<Record<string, string>> = {
   body: 'body',
   querystring: 'query',
+  query: 'query',
   params: 'path',
   headers: 'header',
+  cookies: 'cookie',
 };
 
 /** Collects inputs and rules without repeats, up to their bounds. */
@@ -135,6 +138,28 @@ const isClassValidatorError = (value: unknown): boolean => {
   return e !== undefined && typeof e.property === 'string' && ('constraints' in e || 'children' in e);
 };
 
+/** express-validator's field errors: `{ type: 'field', location, path }` (`param` before version 7). */
+const isExpressValidatorError = (value: unknown): boolean => {
+  const e = asObject(value);
+  return (
+    e !== undefined && typeof e.location === 'string' && (typeof e.path === 'string' || typeof e.param === 'string')
+  );
+};
+
+function fromExpressValidator(errors: readonly unknown[]): ValidationFailure | undefined {
+  const out = new Collector();
+  for (const error of errors) {
+    if (!isExpressValidatorError(error)) continue;
+    const e = error as Obj;
+    const path = String(e.path ?? e.param)
+      .split(/[.[\]]/)
+      .filter((part) => part !== '');
+    // No rule names: its messages are free text the app chose (`withMessage`), which may quote the input.
+    out.add([REQUEST_PARTS[e.location as string] ?? e.location, ...path], undefined);
+  }
+  return out.result('express-validator');
+}
+
 /**
  * The validation failure `value` describes, or undefined when it is not one this module recognises (see the top of
  * the file). Never throws on odd input.
@@ -147,10 +172,11 @@ export function validationFailure(value: unknown, depth = 0): ValidationFailure 
       if (v.length === 0) return undefined;
       if (isAjvError(v[0])) return fromAjv(v, 'ajv');
       if (isClassValidatorError(v[0])) return fromClassValidator(v);
+      if (isExpressValidatorError(v[0])) return fromExpressValidator(v);
       return undefined;
     }
     if (Array.isArray(v.validation) && typeof v.validationContext === 'string') {
-      return fromAjv(v.validation, 'fastify', FASTIFY_SOURCES[v.validationContext] ?? v.validationContext);
+      return fromAjv(v.validation, 'fastify', REQUEST_PARTS[v.validationContext] ?? v.validationContext);
     }
     if (Array.isArray(v.issues) && v.issues.length > 0) return fromIssues(v.issues, v.name);
     if (Array.isArray(v.details) && (v.isJoi === true || v.name === 'ValidationError')) {
@@ -161,7 +187,10 @@ export function validationFailure(value: unknown, depth = 0): ValidationFailure 
       }
       return out.result('joi');
     }
-    if (Array.isArray(v.errors) && v.errors.length > 0 && isAjvError(v.errors[0])) return fromAjv(v.errors, 'ajv');
+    if (Array.isArray(v.errors) && v.errors.length > 0) {
+      if (isAjvError(v.errors[0])) return fromAjv(v.errors, 'ajv');
+      if (isExpressValidatorError(v.errors[0])) return fromExpressValidator(v.errors);
+    }
     // A failed result object: zod's and joi's hold the error.
     if (v.error !== undefined && v.error !== null) return validationFailure(v.error, depth + 1);
   } catch {

@@ -81,9 +81,9 @@ export interface InputHelpers {
   validationFail(field: string, userId?: Id | null, extra?: ExtraFields): void;
   /**
    * One `input_validation_fail` from what a validator returned or threw: a zod or valibot error or failed
-   * `safeParse` result, ajv's `validate` (or its `errors`), a joi error, class-validator's errors, a Fastify schema
-   * error. Records the failing inputs' paths and the rules broken, never the messages or values (validation.ts).
-   * Something else is still recorded, as input `(unknown)`.
+   * `safeParse` result, ajv's `validate` (or its `errors`), a joi error, class-validator's errors, express-validator's
+   * `validationResult(req)`, a Fastify schema error. Records the failing inputs' paths and the rules broken, never
+   * the messages or values (validation.ts). Something else is still recorded, as input `(unknown)`.
    */
   fromError(error: unknown, extra?: ExtraFields): void;
 }
