@@ -61,13 +61,8 @@ for (const [version, Fastify] of [
       await receiver.close();
     });
 
-    async function call(path: string, requestId: string, headers: Record<string, string> = {}) {
-      await (await fetch(`${url}${path}`, { headers: { 'x-request-id': requestId, ...headers } })).text();
-      await receiver.waitFor(() =>
-        receiver.events.some((e) => e['http.request.id'] === requestId && e.type === 'http_request'),
-      );
-      return receiver.events.filter((e) => e['http.request.id'] === requestId);
-    }
+    const call = (path: string, requestId: string, headers: Record<string, string> = {}) =>
+      receiver.call(url, path, requestId, headers);
 
     test('route template from routeOptions.url, principal from request.user, context in async handlers', async () => {
       const events = await call('/accounts/77', 'fastify-1', { 'x-test-user': 'u5' });

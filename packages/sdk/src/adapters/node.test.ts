@@ -1,66 +1,81 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { z } from 'zod';
 import { shortHash } from '../fingerprint.js';
-import { createVigil, type Vigil } from '../index.js';
+import { createVigil, type Vigil, type VigilOptions } from '../index.js';
 import { objectTypeOf } from '../request.js';
 import { Receiver, TEST_TOKEN } from '../testing/receiver.js';
-import { wrap } from './node.js';
+import { type WrapOptions, wrap } from './node.js';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** A receiver, a client sending to it, and a node:http server running `handler` through `wrap`. */
+async function startWrapped(
+  options: VigilOptions,
+  handler: (vigil: Vigil) => Handler,
+  wrapOptions: WrapOptions<IncomingMessage>,
+) {
+  const receiver = await Receiver.start();
+  const vigil = createVigil({
+    endpoint: receiver.url,
+    token: TEST_TOKEN,
+    service: 'node-test',
+    flushIntervalMillis: 5,
+    flushOnExit: false,
+    ...options,
+  });
+  const server = createServer(wrap(vigil, handler(vigil), wrapOptions));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    receiver,
+    vigil,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    async close() {
+      server.closeAllConnections();
+      server.close();
+      await vigil.close();
+      await receiver.close();
+    },
+  };
+}
 
 describe('node:http adapter', () => {
   let receiver: Receiver;
   let vigil: Vigil;
-  let server: Server;
   let url: string;
+  let close: () => Promise<void>;
 
   before(async () => {
-    receiver = await Receiver.start();
-    vigil = createVigil({
-      endpoint: receiver.url,
-      token: TEST_TOKEN,
-      service: 'node-test',
-      flushIntervalMillis: 5,
-      flushOnExit: false,
-    });
-    const handler = (req: IncomingMessage, res: ServerResponse) => {
-      const match = /^\/items\/([^/?]+)/.exec(req.url ?? '');
-      if (match) {
-        vigil.access('item', match[1]!);
-        res.writeHead(200, { 'content-type': 'text/plain' });
-        res.end('item');
-        return;
-      }
-      if (req.url === '/throws') {
-        res.statusCode = 500;
-        res.end();
-        return;
-      }
-      res.writeHead(404).end();
-    };
-    server = createServer(
-      wrap(vigil, handler, { route: (req) => (req.url?.startsWith('/items/') ? '/items/:id' : undefined) }),
-    );
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const handler =
+      (client: Vigil): Handler =>
+      (req, res) => {
+        const match = /^\/items\/([^/?]+)/.exec(req.url ?? '');
+        if (match) {
+          client.access('item', match[1]!);
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          res.end('item');
+          return;
+        }
+        if (req.url === '/throws') {
+          res.statusCode = 500;
+          res.end();
+          return;
+        }
+        res.writeHead(404).end();
+      };
+    ({ receiver, vigil, url, close } = await startWrapped({}, handler, {
+      route: (req) => (req.url?.startsWith('/items/') ? '/items/:id' : undefined),
+    }));
   });
 
-  after(async () => {
-    server.closeAllConnections();
-    server.close();
-    await vigil.close();
-    await receiver.close();
-  });
+  after(() => close());
 
   test('records requests with the route from the resolver, and helpers see the request', async () => {
-    await (await fetch(`${url}/items/abc?x=1`, { headers: { 'x-request-id': 'node-1' } })).text();
-    await receiver.waitFor(() =>
-      receiver.events.some((e) => e['http.request.id'] === 'node-1' && e.type === 'http_request'),
-    );
-    const events = receiver.events.filter((e) => e['http.request.id'] === 'node-1');
+    const events = await receiver.call(url, '/items/abc?x=1', 'node-1');
     const request = events.find((e) => e.type === 'http_request')!;
     assert.equal(request['http.route'], '/items/:id');
     assert.equal(request['url.path'], '/items/abc');
@@ -73,11 +88,7 @@ describe('node:http adapter', () => {
   });
 
   test('without a route the template is omitted; a 5xx records app_error with the status as its type', async () => {
-    await (await fetch(`${url}/throws`, { headers: { 'x-request-id': 'node-2' } })).text();
-    await receiver.waitFor(() =>
-      receiver.events.some((e) => e['http.request.id'] === 'node-2' && e.type === 'http_request'),
-    );
-    const events = receiver.events.filter((e) => e['http.request.id'] === 'node-2');
+    const events = await receiver.call(url, '/throws', 'node-2');
     const request = events.find((e) => e.type === 'http_request')!;
     assert.equal('http.route' in request, false);
     const error = events.find((e) => e.type === 'app_error')!;
@@ -92,38 +103,27 @@ describe('node:http adapter', () => {
 
 describe('node:http adapter: the request event is redacted like every other event', () => {
   test('configured paths, secrets in headers and path, and odd principals from identify()', async () => {
-    const receiver = await Receiver.start();
-    const vigil = createVigil({
-      endpoint: receiver.url,
-      token: TEST_TOKEN,
-      service: 'node-redaction',
-      flushIntervalMillis: 5,
-      flushOnExit: false,
-      redact: ['user_agent.original', 'http.route'],
-      // An app's hook may return numbers, ObjectId-like objects and junk: only ids as text reach the event.
-      identify: () => ({
-        userId: 42 as unknown as string,
-        roles: ['admin', 7 as unknown as string, null as unknown as string],
-        apiKeyId: { toHexString: () => 'key-hex' } as unknown as string,
-      }),
-    });
-    const server = createServer(
-      wrap(
-        vigil,
-        (_req, res) => {
-          vigil.access('card', 'c-1');
-          res.end('ok');
-        },
-        { route: () => '/cards/:number' },
-      ),
+    const { receiver, url, close } = await startWrapped(
+      {
+        service: 'node-redaction',
+        redact: ['user_agent.original', 'http.route'],
+        // An app's hook may return numbers, ObjectId-like objects and junk: only ids as text reach the event.
+        identify: () => ({
+          userId: 42 as unknown as string,
+          roles: ['admin', 7 as unknown as string, null as unknown as string],
+          apiKeyId: { toHexString: () => 'key-hex' } as unknown as string,
+        }),
+      },
+      (client) => (_req, res) => {
+        client.access('card', 'c-1');
+        res.end('ok');
+      },
+      { route: () => '/cards/:number' },
     );
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
     try {
-      const port = (server.address() as AddressInfo).port;
       const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbm4ifQ.c2lnbmF0dXJl';
       await (
-        await fetch(`http://127.0.0.1:${port}/cards/4111111111111111?token=abc&page=2`, {
+        await fetch(`${url}/cards/4111111111111111?token=abc&page=2`, {
           headers: { 'user-agent': 'probe/1', 'x-request-id': `req ${jwt}` },
         })
       ).text();
@@ -145,19 +145,15 @@ describe('node:http adapter: the request event is redacted like every other even
       assert.equal(request['event.outcome'], 'success');
       assert.equal(receiver.requests[0]?.headers['content-encoding'], undefined);
     } finally {
-      server.closeAllConnections();
-      server.close();
-      await vigil.close();
-      await receiver.close();
+      await close();
     }
   });
 });
 
 describe('node:http adapter: object access from route parameters, validation errors', () => {
   let receiver: Receiver;
-  let vigil: Vigil;
-  let server: Server;
   let url: string;
+  let close: () => Promise<void>;
 
   const ROUTES = [
     { template: '/tenants/:tenantId/invoices/:invoiceId', pattern: /^\/tenants\/([^/]+)\/invoices\/([^/]+)$/ },
@@ -174,47 +170,27 @@ describe('node:http adapter: object access from route parameters, validation err
   };
 
   before(async () => {
-    receiver = await Receiver.start();
-    vigil = createVigil({
-      endpoint: receiver.url,
-      token: TEST_TOKEN,
-      service: 'node-test',
-      flushIntervalMillis: 5,
-      flushOnExit: false,
-      accessParams: true,
-      hashObjectIds: true,
-    });
-    const handler = (req: IncomingMessage, res: ServerResponse) => {
-      if (req.url === '/validate') {
-        vigil.input.fromError(z.object({ email: z.string().email() }).safeParse({ email: 'no' }));
-        vigil.input.fromError('not a validation error');
-        res.writeHead(422).end();
-        return;
-      }
-      res.writeHead(req.headers['x-status'] ? Number(req.headers['x-status']) : 200).end('ok');
-    };
-    server = createServer(
-      wrap(vigil, handler, { route: (req) => match(req)?.template, params: (req) => match(req)?.params }),
-    );
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const handler =
+      (client: Vigil): Handler =>
+      (req, res) => {
+        if (req.url === '/validate') {
+          client.input.fromError(z.object({ email: z.string().email() }).safeParse({ email: 'no' }));
+          client.input.fromError('not a validation error');
+          res.writeHead(422).end();
+          return;
+        }
+        res.writeHead(req.headers['x-status'] ? Number(req.headers['x-status']) : 200).end('ok');
+      };
+    ({ receiver, url, close } = await startWrapped({ accessParams: true, hashObjectIds: true }, handler, {
+      route: (req) => match(req)?.template,
+      params: (req) => match(req)?.params,
+    }));
   });
 
-  after(async () => {
-    server.closeAllConnections();
-    server.close();
-    await vigil.close();
-    await receiver.close();
-  });
+  after(() => close());
 
-  async function eventsOf(path: string, requestId: string, headers: Record<string, string> = {}) {
-    await (await fetch(`${url}${path}`, { headers: { 'x-request-id': requestId, ...headers } })).text();
-    await receiver.waitFor(() =>
-      receiver.events.some((e) => e['http.request.id'] === requestId && e.type === 'http_request'),
-    );
-    return receiver.events.filter((e) => e['http.request.id'] === requestId);
-  }
+  const eventsOf = (path: string, requestId: string, headers: Record<string, string> = {}) =>
+    receiver.call(url, path, requestId, headers);
 
   test('accessParams: true records each parameter, typed by the segment before it, ids hashed', async () => {
     const events = await eventsOf('/tenants/acme/invoices/9001', 'access-1');

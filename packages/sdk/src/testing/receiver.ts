@@ -72,6 +72,17 @@ export class Receiver {
     }
   }
 
+  /**
+   * Send `GET path` to an app with `X-Request-Id: requestId`, wait for that request's `http_request` event, and
+   * return every event recorded for the request.
+   */
+  async call(base: string, path: string, requestId: string, headers: Record<string, string> = {}) {
+    await (await fetch(`${base}${path}`, { headers: { 'x-request-id': requestId, ...headers } })).text();
+    const mine = () => this.events.filter((e) => e['http.request.id'] === requestId);
+    await this.waitFor(() => mine().some((e) => e.type === 'http_request'));
+    return mine();
+  }
+
   /** Stop listening (the port refuses connections) but remember it, to come back with `restart()`. */
   async stop(): Promise<void> {
     for (const res of this.hanging) res.destroy();
