@@ -58,6 +58,24 @@ describe('client', () => {
     for (const line of lines) assert.ok(parseEvent(line).ok, JSON.stringify(line));
   });
 
+  test("mode 'stdout': lines written before process.exit() are not lost; envelope names are not repeated", async () => {
+    const { stdout, code } = await runChild(`
+      import { createVigil } from ${JSON.stringify(entry)};
+      const vigil = createVigil({ mode: 'stdout', service: 'shop' });
+      for (let i = 0; i < 300; i++) vigil.data.export('u' + i, i);
+      vigil.event('x_custom', { level: 'mine', description: 'mine too' });
+      process.exit(3);
+    `);
+    assert.equal(code, 3);
+    const lines = stdout.trim().split('\n');
+    assert.equal(lines.length, 301);
+    assert.equal((JSON.parse(lines[299]!) as Record<string, unknown>).event, 'data_export:u299,299');
+    const custom = lines[300]!;
+    assert.equal(custom.match(/"level":/g)?.length, 1, custom);
+    assert.equal(custom.match(/"description":/g)?.length, 1, custom);
+    assert.equal((JSON.parse(custom) as Record<string, unknown>).level, 'INFO');
+  });
+
   test('SIGTERM flushes, then the process ends by SIGTERM as it would have without the SDK', async () => {
     receiver.requests.length = 0;
     const { signal, code } = await runChild(

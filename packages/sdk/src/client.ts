@@ -10,7 +10,7 @@ import { type WrapOptions, wrap as wrapNodeHandler } from './adapters/node.js';
 import type { NodeRequestLike, NodeResponseLike } from './adapters/shared.js';
 import { currentRequest } from './context.js';
 import type { DropReason } from './drops.js';
-import { FieldEncoder, jsonValue, quote } from './encode.js';
+import { FieldEncoder, jsonString, jsonValue, quote } from './encode.js';
 import { type ResolvedOptions, resolveOptions, type VigilOptions } from './options.js';
 import { createTrustedProxies } from './proxy.js';
 import { createRedactor, type Redactor } from './redact.js';
@@ -301,8 +301,13 @@ class VigilClient implements Vigil {
     }
     const json = `{"id":"${uuidv7()}","time":"${isoNow()}","type":${quote(type)}${envelope}${fields}}`;
     if (this.options.mode !== 'stdout') return json;
+    // The OWASP envelope's `event` repeats field values as the line has them (redacted): read back once, and the
+    // envelope appended as text. An event with a field of an envelope name has it replaced, as the catalogue says.
     const event = JSON.parse(json) as Record<string, unknown>;
-    return JSON.stringify(Object.assign(event, owaspEnvelope(type, event, this.options.service)));
+    const owasp = owaspEnvelope(type, event, this.options.service);
+    if (!OWASP_ENVELOPE.some((name) => name in event)) return `${json.slice(0, -1)}${owasp}}`;
+    for (const name of OWASP_ENVELOPE) delete event[name];
+    return `${JSON.stringify(event).slice(0, -1)}${owasp}}`;
   }
 }
 
@@ -319,23 +324,35 @@ function isoNow(): string {
   return isoText;
 }
 
+/** The fields of the OWASP Logging Vocabulary envelope, as `owaspEnvelope` writes them. */
+const OWASP_ENVELOPE = ['datetime', 'appid', 'event', 'level', 'description'] as const;
+
+/** Per event type: the catalogue's argument fields, and the envelope's constant end (`level`, `description`). */
+const envelopeParts = new Map<string, { readonly args: readonly string[]; readonly tail: string }>();
+const MAX_ENVELOPE_TYPES = 1024;
+
 /**
- * The envelope of the OWASP Logging Vocabulary cheat sheet, for stdout lines: `event` is `type:arg1,arg2` with the
- * arguments the catalogue names, in its order.
+ * The envelope of the OWASP Logging Vocabulary cheat sheet, for stdout lines, as a JSON fragment (`,"datetime":…`):
+ * `event` is `type:arg1,arg2` with the arguments the catalogue names, in its order.
  */
-function owaspEnvelope(type: string, event: Record<string, unknown>, service: string): Record<string, unknown> {
-  const definition = EVENT_TYPES_BY_NAME.get(type);
-  const args = (definition?.args ?? [])
-    .map((a) => event[a.field])
-    .filter((v) => v !== undefined)
-    .map((v) => (Array.isArray(v) ? v.join(' ') : String(v)));
-  return {
-    datetime: event.time,
-    appid: service,
-    event: args.length > 0 ? `${type}:${args.join(',')}` : type,
-    level: definition?.level ?? 'INFO',
-    description: definition?.description ?? type,
-  };
+function owaspEnvelope(type: string, event: Record<string, unknown>, service: string): string {
+  let parts = envelopeParts.get(type);
+  if (parts === undefined) {
+    const definition = EVENT_TYPES_BY_NAME.get(type);
+    parts = {
+      args: (definition?.args ?? []).map((a) => a.field),
+      tail: `,"level":${jsonString(definition?.level ?? 'INFO')},"description":${jsonString(definition?.description ?? type)}`,
+    };
+    // Custom `x_` types are the app's to name: remembered up to a bound.
+    if (envelopeParts.size < MAX_ENVELOPE_TYPES) envelopeParts.set(type, parts);
+  }
+  const args: string[] = [];
+  for (const field of parts.args) {
+    const value = event[field];
+    if (value !== undefined) args.push(Array.isArray(value) ? value.join(' ') : String(value));
+  }
+  const name = args.length > 0 ? `${type}:${args.join(',')}` : type;
+  return `,"datetime":${jsonValue(event.time as string)},"appid":${jsonString(service)},"event":${jsonString(name)}${parts.tail}`;
 }
 
 /** Wrap every function of a helper tree so that nothing a caller passes can make it throw. */

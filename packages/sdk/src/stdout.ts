@@ -1,6 +1,8 @@
 /**
  * `mode: 'stdout'`: one JSON line per event on standard output, for teams that ship their logs themselves.
  *
+ * Lines are written once per event-loop turn (and when the process exits), not one system call per event.
+ *
  * Each line is a valid Vigil event (`time`, `type`, dotted fields; `vigil analyze --format vigil` reads it) that also
  * carries the envelope of the OWASP Logging Vocabulary cheat sheet: `datetime`, `appid`, `event`
  * (`authn_login_fail:ann`), `level` and `description`.
@@ -10,16 +12,26 @@ import type { Sink, SinkStats } from './transport.js';
 
 /** Stop writing when this much output is still waiting for the stream (a blocked pipe): bounded memory. */
 const MAX_PENDING_BYTES = 16 * 1024 * 1024;
+/** Lines are gathered and written once per event-loop turn, or as soon as this many characters wait. */
+const WRITE_CHARS = 64 * 1024;
 
 export interface LineStream {
   write(chunk: string): boolean;
   readonly writableLength?: number;
 }
 
+/** Sinks with lines not yet written; written out when the process exits (`process.exit()` skips other hooks). */
+const unwritten = new Set<StdoutSink>();
+let exitHook = false;
+
 export class StdoutSink implements Sink {
   private readonly drops = new DropCounter();
   private sent = 0;
   private closed = false;
+  /** Lines of this event-loop turn, not written yet, and how many. */
+  private pending = '';
+  private pendingLines = 0;
+  private immediate: NodeJS.Immediate | undefined;
 
   constructor(
     private readonly dropEvent: (reason: 'queue_full' | 'shutdown', count: number) => string,
@@ -31,34 +43,71 @@ export class StdoutSink implements Sink {
       this.drops.add('shutdown');
       return;
     }
-    if ((this.stream.writableLength ?? 0) > MAX_PENDING_BYTES) {
+    if ((this.stream.writableLength ?? 0) + this.pending.length > MAX_PENDING_BYTES) {
       this.drops.add('queue_full');
       return;
     }
-    try {
-      if (this.drops.hasPending()) {
-        for (const [reason, count] of this.drops.takePending()) {
-          if (reason === 'queue_full' || reason === 'shutdown') this.stream.write(`${this.dropEvent(reason, count)}\n`);
-        }
+    if (this.drops.hasPending()) {
+      for (const [reason, count] of this.drops.takePending()) {
+        if (reason === 'queue_full' || reason === 'shutdown') this.add(this.dropEvent(reason, count));
       }
-      this.stream.write(`${line}\n`);
-      this.sent++;
-    } catch {
-      this.drops.add('queue_full');
     }
+    this.add(line);
   }
 
   flush(): Promise<void> {
+    this.write();
     return Promise.resolve();
   }
 
   close(): Promise<void> {
+    this.write();
     this.closed = true;
     return Promise.resolve();
   }
 
   stats(): SinkStats {
-    return { queued: 0, inFlight: 0, sent: this.sent, retries: 0, dropped: { ...this.drops.total } };
+    return { queued: this.pendingLines, inFlight: 0, sent: this.sent, retries: 0, dropped: { ...this.drops.total } };
+  }
+
+  /**
+   * Queue a line for this turn's write. One write per turn instead of one per event: standard output to a file or
+   * pipe is a synchronous system call per write.
+   */
+  private add(line: string): void {
+    this.pending += `${line}\n`;
+    this.pendingLines++;
+    if (this.pending.length >= WRITE_CHARS) {
+      this.write();
+      return;
+    }
+    if (this.immediate === undefined) {
+      this.immediate = setImmediate(() => this.write());
+      unwritten.add(this);
+      if (!exitHook) {
+        exitHook = true;
+        process.on('exit', () => {
+          for (const sink of unwritten) sink.write();
+        });
+      }
+    }
+  }
+
+  private write(): void {
+    if (this.immediate !== undefined) clearImmediate(this.immediate);
+    this.immediate = undefined;
+    unwritten.delete(this);
+    if (this.pendingLines === 0) return;
+    const chunk = this.pending;
+    const lines = this.pendingLines;
+    this.pending = '';
+    this.pendingLines = 0;
+    try {
+      this.stream.write(chunk);
+      this.sent += lines;
+    } catch {
+      this.drops.add('queue_full', lines);
+    }
   }
 }
 

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { describe, test } from 'node:test';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { StdoutSink } from './stdout.js';
+
+/** A real Writable that keeps every chunk written; `stall` holds back the completion of writes (a blocked pipe). */
+function collector() {
+  const chunks: string[] = [];
+  let stalled: Array<() => void> | undefined;
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk.toString());
+      if (stalled) stalled.push(done);
+      else done();
+    },
+  });
+  return {
+    stream,
+    chunks,
+    stall: () => {
+      stalled = [];
+    },
+    release: () => {
+      const waiting = stalled ?? [];
+      stalled = undefined;
+      for (const done of waiting) done();
+    },
+  };
+}
+
+const dropLine = (reason: string, count: number) =>
+  `{"type":"sdk_drops","vigil.drop.reason":"${reason}","count":${count}}`;
+
+describe('StdoutSink', () => {
+  test('the lines of one event-loop turn go out in one write, in order', async () => {
+    const out = collector();
+    const sink = new StdoutSink(dropLine, out.stream);
+    for (let i = 0; i < 100; i++) sink.enqueue(`{"n":${i}}`);
+    assert.equal(out.chunks.length, 0);
+    assert.equal(sink.stats().queued, 100);
+    await nextTurn();
+    assert.equal(out.chunks.length, 1);
+    assert.deepEqual(
+      out.chunks[0]!.trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l).n),
+      Array.from({ length: 100 }, (_, i) => i),
+    );
+    assert.equal(sink.stats().queued, 0);
+    assert.equal(sink.stats().sent, 100);
+  });
+
+  test('a turn with more than 64 KiB of lines writes as it goes; flush() and close() write at once', async () => {
+    const out = collector();
+    const sink = new StdoutSink(dropLine, out.stream);
+    const line = `{"pad":"${'x'.repeat(1000)}"}`;
+    for (let i = 0; i < 100; i++) sink.enqueue(line);
+    assert.ok(out.chunks.length >= 1 && out.chunks.length <= 2, String(out.chunks.length));
+    sink.enqueue('{"last":1}');
+    await sink.flush();
+    assert.ok(out.chunks.at(-1)!.endsWith('{"last":1}\n'));
+    sink.enqueue('{"closing":1}');
+    await sink.close();
+    assert.ok(out.chunks.at(-1)!.endsWith('{"closing":1}\n'));
+    sink.enqueue('{"late":1}');
+    assert.equal(sink.stats().dropped.shutdown, 1);
+    assert.equal(out.chunks.join('').split('\n').length - 1, 102);
+  });
+
+  test('a blocked stream: lines past the bound are dropped and counted, then reported when it drains', async () => {
+    const out = collector();
+    const sink = new StdoutSink(dropLine, out.stream);
+    out.stall();
+    sink.enqueue(`{"big":"${'y'.repeat(17 * 1024 * 1024)}"}`);
+    await sink.flush();
+    sink.enqueue('{"lost":1}');
+    sink.enqueue('{"lost":2}');
+    assert.equal(sink.stats().dropped.queue_full, 2);
+    out.release();
+    await nextTurn();
+    sink.enqueue('{"after":1}');
+    await sink.flush();
+    const last = out.chunks.at(-1)!.trimEnd().split('\n');
+    assert.deepEqual(last, [dropLine('queue_full', 2), '{"after":1}']);
+    assert.ok(!out.chunks.join('').includes('"lost"'));
+  });
+});
