@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { Ajv } from 'ajv';
+import { celebrate, Segments } from 'celebrate';
 import * as classValidator from 'class-validator';
 import express from 'express';
 import { body, query, type Result, validationResult } from 'express-validator';
@@ -140,6 +141,51 @@ describe('validationFailure', () => {
     };
     assert.deepEqual(validationFailure(result), expected);
     assert.deepEqual(validationFailure(result?.array()), expected);
+  });
+
+  it('celebrate: joi errors by part of the request; body-parser: a body that is not JSON', async () => {
+    const app = express();
+    let caught: unknown;
+    app.post(
+      '/signup',
+      express.json(),
+      celebrate({ [Segments.BODY]: Joi.object({ email: Joi.string().email() }) }, { abortEarly: false }),
+      (_req, res) => res.end(),
+    );
+    app.use((error: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+      caught = error;
+      res.status(400).end();
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const post = (body: string) =>
+      fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/signup`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+    await post(JSON.stringify({ email: SECRET_VALUE }));
+    assert.deepEqual(validationFailure(caught), { validator: 'joi', inputs: ['body.email'], rules: ['string.email'] });
+    await post(`{"password": "${SECRET_VALUE}"`);
+    assert.deepEqual(validationFailure(caught), { validator: 'body-parser', inputs: ['body'], rules: ['parse'] });
+    server.close();
+  });
+
+  it('Fastify: a JSON body that does not parse, or is empty', async () => {
+    const app = Fastify();
+    let caught: unknown;
+    app.setErrorHandler((error, _request, reply) => {
+      caught = error;
+      void reply.code(400).send();
+    });
+    app.post('/orders', async () => ({ ok: true }));
+    const post = (payload: string) =>
+      app.inject({ method: 'POST', url: '/orders', headers: { 'content-type': 'application/json' }, payload });
+    await post('{bad');
+    assert.deepEqual(validationFailure(caught), { validator: 'fastify', inputs: ['body'], rules: ['json'] });
+    await post('');
+    assert.deepEqual(validationFailure(caught), { validator: 'fastify', inputs: ['body'], rules: ['empty'] });
+    await app.close();
   });
 
   it('Fastify: a schema error names the part of the request it is about', async () => {

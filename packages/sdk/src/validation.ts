@@ -11,12 +11,14 @@
  * - ajv: a validate function after a failed call, its `errors` array, or an `Ajv.ValidationError` (ajv 6 and 8);
  * - joi: a `ValidationError` (`details`), or a result holding one (`{ error }`);
  * - class-validator: the `ValidationError[]` of `validate()` (what NestJS's `ValidationPipe` gets);
- * - express-validator: `validationResult(req)`, or its `array()`.
+ * - express-validator: `validationResult(req)`, or its `array()`;
+ * - celebrate: its `CelebrateError` (joi errors by part of the request);
+ * - a body its parser could not read (Fastify's JSON errors, body-parser's `entity.parse.failed`).
  */
 import { Field } from '@vigil/schema';
 
 export interface ValidationFailure {
-  /** `fastify`, `zod`, `valibot`, `ajv`, `joi`, `class-validator` or `express-validator`. */
+  /** `fastify`, `zod`, `valibot`, `ajv`, `joi`, `class-validator`, `express-validator` or `body-parser`. */
   readonly validator: string;
   /** Paths of the inputs that failed, in the validator's order, without repeats; `(root)` for the input as a whole. */
   readonly inputs: readonly string[];
@@ -160,6 +162,24 @@ function fromExpressValidator(errors: readonly unknown[]): ValidationFailure | u
   return out.result('express-validator');
 }
 
+function addJoiDetails(out: Collector, details: readonly unknown[], prefix: readonly string[]): void {
+  for (const detail of details) {
+    const d = asObject(detail);
+    if (d) out.add([...prefix, ...(Array.isArray(d.path) ? d.path : [])], d.type);
+  }
+}
+
+/**
+ * A body its parser could not read: Fastify's errors for a malformed or empty JSON body, body-parser's (Express)
+ * `entity.parse.failed`. Malformed input is what fuzzers send, so it counts as input that failed validation.
+ */
+function malformedBody(v: Obj): ValidationFailure | undefined {
+  if (v.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return { validator: 'fastify', inputs: ['body'], rules: ['json'] };
+  if (v.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return { validator: 'fastify', inputs: ['body'], rules: ['empty'] };
+  if (v.type === 'entity.parse.failed') return { validator: 'body-parser', inputs: ['body'], rules: ['parse'] };
+  return undefined;
+}
+
 /**
  * The validation failure `value` describes, or undefined when it is not one this module recognises (see the top of
  * the file). Never throws on odd input.
@@ -181,12 +201,21 @@ export function validationFailure(value: unknown, depth = 0): ValidationFailure 
     if (Array.isArray(v.issues) && v.issues.length > 0) return fromIssues(v.issues, v.name);
     if (Array.isArray(v.details) && (v.isJoi === true || v.name === 'ValidationError')) {
       const out = new Collector();
-      for (const detail of v.details) {
-        const d = asObject(detail);
-        if (d) out.add(Array.isArray(d.path) ? d.path : [], d.type);
+      addJoiDetails(out, v.details, []);
+      return out.result('joi');
+    }
+    // celebrate (joi for Express): a joi error per part of the request.
+    if (v.details instanceof Map) {
+      const out = new Collector();
+      for (const [part, error] of v.details) {
+        const details = asObject(error)?.details;
+        if (typeof part === 'string' && Array.isArray(details))
+          addJoiDetails(out, details, [REQUEST_PARTS[part] ?? part]);
       }
       return out.result('joi');
     }
+    const malformed = malformedBody(v);
+    if (malformed) return malformed;
     if (Array.isArray(v.errors) && v.errors.length > 0) {
       if (isAjvError(v.errors[0])) return fromAjv(v.errors, 'ajv');
       if (isExpressValidatorError(v.errors[0])) return fromExpressValidator(v.errors);

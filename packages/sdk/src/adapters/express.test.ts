@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { celebrate, errors as celebrateErrors, Joi, Segments } from 'celebrate';
 import { z } from 'zod';
 import { createVigil, type Vigil, type VigilOptions } from '../index.js';
 import { Receiver, TEST_TOKEN } from '../testing/receiver.js';
@@ -65,12 +66,18 @@ function buildApp(express: Express, vigil: Vigil, major: number) {
   app.get('/bad-output', () => {
     z.object({ total: z.number() }).parse({ total: 'not a number' }); // the app's own data: a fault, not bad input
   });
-  app.use(vigilErrorHandler(vigil));
-  app.use((error: unknown, req: Express, res: Express, _next: unknown) =>
-    error instanceof z.ZodError && req.path === '/signup'
-      ? res.status(400).json({ error: 'invalid' })
-      : res.status(500).json({ error: 'internal' }),
+  app.get(
+    '/orders',
+    celebrate({ [Segments.QUERY]: Joi.object({ page: Joi.number().min(1) }) }),
+    (_req: Express, res: Express) => res.json([]),
   );
+  app.use(vigilErrorHandler(vigil));
+  app.use(celebrateErrors()); // celebrate's own 400 for its errors, after Vigil's hook
+  // The app's error handler: the status an error carries (body-parser's 400), 400 for a ZodError of /signup, else 500.
+  app.use((error: Express, req: Express, res: Express, _next: unknown) => {
+    if (error instanceof z.ZodError && req.path === '/signup') return res.status(400).json({ error: 'invalid' });
+    res.status(typeof error?.status === 'number' ? error.status : 500).json({ error: 'failed' });
+  });
   return app;
 }
 
@@ -253,6 +260,29 @@ function expressSuite(name: string, load: () => Promise<Express>, major: number)
       assert.equal(others[0]!['event.reason'], 'http_400');
       assert.equal(request['error.type'], 'ZodError');
       assert.ok(!receiver.allText.includes('hunter2'));
+    });
+
+    test('a JSON body that does not parse: input_validation_fail for the body, never its text', async () => {
+      const { response, others } = await call('/signup', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"password": "hunter2',
+      });
+      assert.equal(response.status, 400);
+      assert.deepEqual(
+        others.map((e) => [e.type, e['vigil.validation.name'], e['vigil.input.name'], e['vigil.validation.rules']]),
+        [['input_validation_fail', 'body-parser', 'body', ['parse']]],
+      );
+      assert.ok(!receiver.allText.includes('hunter2'));
+    });
+
+    test('celebrate: its 400 records input_validation_fail by part of the request', async () => {
+      const { response, others } = await call('/orders?page=0');
+      assert.equal(response.status, 400);
+      assert.deepEqual(
+        others.map((e) => [e.type, e['vigil.validation.name'], e['vigil.input.name'], e['vigil.validation.rules']]),
+        [['input_validation_fail', 'joi', 'query.page', ['number.min']]],
+      );
     });
 
     test('a ZodError answered with 500 is an application error', async () => {
