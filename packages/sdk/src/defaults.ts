@@ -97,8 +97,8 @@ export const DEFAULT_AUTOMATIC_EVENTS = {
   /** 5xx, and errors thrown by route handlers. */
   serverError: 'app_error',
   /**
-   * A 4xx answering a validation error the SDK recognises (Fastify schema errors; zod, valibot, ajv, joi or
-   * class-validator errors that reached an adapter's error hook).
+   * A 4xx answering a validation error the SDK recognises (validation.ts): Fastify's schema and JSON body errors, and
+   * body-parser, celebrate, zod, valibot, ajv, joi or class-validator errors that reached an adapter's error hook.
    */
   invalidInput: 'input_validation_fail',
 } as const;

@@ -349,7 +349,8 @@ export class RequestHandler {
     const route = state.currentRoute();
     let recorded = 0;
     for (const name of Object.keys(params)) {
-      const type = typeof named === 'object' ? named[name] : objectTypeOf(route, name);
+      const type =
+        typeof named !== 'object' ? objectTypeOf(route, name) : Object.hasOwn(named, name) ? named[name] : undefined;
       const id = type === undefined ? undefined : idString(params[name]);
       if (type === undefined || id === undefined) continue;
       this.config.emit(

@@ -239,3 +239,27 @@ test('objectTypeOf: the literal segment before a parameter, in every template sy
   assert.equal(objectTypeOf(undefined, 'id'), 'id');
   assert.equal(objectTypeOf('/users/:id', 'other'), 'other');
 });
+
+test('accessParams as a map: only the parameters it names (an inherited name is not one of them)', async () => {
+  const { receiver, url, close } = await startWrapped(
+    { accessParams: { orderId: 'order' } },
+    () => (_req, res) => res.end('ok'),
+    {
+      route: () => '/orders/:orderId/:constructor/:toString',
+      params: (req) => {
+        const [, , orderId, a, b] = (req.url ?? '').split('/');
+        return { orderId, constructor: a, toString: b };
+      },
+    },
+  );
+  try {
+    const access = (await receiver.call(url, '/orders/o-1/x/y', 'map-1')).filter((e) => e.type === 'object_access');
+    assert.deepEqual(
+      access.map((e) => [e['vigil.object.type'], e['vigil.object.id']]),
+      [['order', 'o-1']],
+    );
+    assert.equal(receiver.allText.match(/"object_access"/g)?.length, 1, 'nothing else was sent, valid or not');
+  } finally {
+    await close();
+  }
+});
