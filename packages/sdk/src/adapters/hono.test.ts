@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
-import { type HonoContextLike, honoRoute } from './hono.js';
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { createAdaptorServer } from '@hono/node-server';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { createVigil, type Vigil } from '../index.js';
+import { Receiver, TEST_TOKEN } from '../testing/receiver.js';
+import { type HonoContextLike, honoRoute, vigilHono } from './hono.js';
 
 function context(routes: Array<[string, string]>, routeIndex: number): HonoContextLike {
   return {
@@ -68,5 +76,49 @@ describe('honoRoute', () => {
     const c = { req: { method: 'GET', url: 'http://x/', raw: { headers: { forEach() {} } }, routePath: '/a/:b' } };
     assert.equal(honoRoute(c), '/a/:b');
     assert.equal(honoRoute({ req: { ...c.req, routePath: '/*' } }), undefined);
+  });
+});
+
+describe('hono adapter: errors answered by app.onError', () => {
+  let receiver: Receiver;
+  let vigil: Vigil;
+  let server: Server;
+  let url: string;
+
+  before(async () => {
+    receiver = await Receiver.start();
+    vigil = createVigil({ endpoint: receiver.url, token: TEST_TOKEN, flushIntervalMillis: 5, flushOnExit: false });
+    const app = new Hono();
+    app.use(vigilHono(vigil));
+    app.post('/orders/:id', async (c) => {
+      const body = z.object({ sku: z.string(), quantity: z.number().min(1) }).parse(await c.req.json());
+      return c.json({ id: c.req.param('id'), ...body }, 201);
+    });
+    app.onError((error, c) => c.json({ error: 'rejected' }, error instanceof z.ZodError ? 400 : 500));
+    server = createAdaptorServer({ fetch: app.fetch }) as Server;
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  after(async () => {
+    server.close();
+    await vigil.close();
+    await receiver.close();
+  });
+
+  test('a ZodError answered 400: input_validation_fail naming the inputs', async () => {
+    await fetch(`${url}/orders/7`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'hono-1' },
+      body: JSON.stringify({ sku: 5, quantity: 0 }),
+    });
+    await receiver.waitFor(() => receiver.events.some((e) => e['http.request.id'] === 'hono-1'));
+    const events = receiver.events.filter((e) => e['http.request.id'] === 'hono-1');
+    assert.equal(events.find((e) => e.type === 'http_request')?.['http.response.status_code'], 400);
+    assert.deepEqual(
+      events.filter((e) => e.type !== 'http_request').map((e) => [e.type, e['vigil.input.names'], e['http.route']]),
+      [['input_validation_fail', ['sku', 'quantity'], '/orders/:id']],
+    );
   });
 });
