@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { createVigil, type Vigil } from '../index.js';
-import { Receiver, TEST_TOKEN } from '../testing/receiver.js';
+import { startTestApp } from '../testing/app.js';
+import type { Receiver } from '../testing/receiver.js';
 import { type HonoContextLike, honoRoute, vigilHono } from './hono.js';
 
 function context(routes: Array<[string, string]>, routeIndex: number): HonoContextLike {
@@ -81,31 +79,23 @@ describe('honoRoute', () => {
 
 describe('hono adapter: errors answered by app.onError', () => {
   let receiver: Receiver;
-  let vigil: Vigil;
-  let server: Server;
   let url: string;
+  let close: () => Promise<void>;
 
   before(async () => {
-    receiver = await Receiver.start();
-    vigil = createVigil({ endpoint: receiver.url, token: TEST_TOKEN, flushIntervalMillis: 5, flushOnExit: false });
-    const app = new Hono();
-    app.use(vigilHono(vigil));
-    app.post('/orders/:id', async (c) => {
-      const body = z.object({ sku: z.string(), quantity: z.number().min(1) }).parse(await c.req.json());
-      return c.json({ id: c.req.param('id'), ...body }, 201);
-    });
-    app.onError((error, c) => c.json({ error: 'rejected' }, error instanceof z.ZodError ? 400 : 500));
-    server = createAdaptorServer({ fetch: app.fetch }) as Server;
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    ({ receiver, url, close } = await startTestApp({}, (vigil) => {
+      const app = new Hono();
+      app.use(vigilHono(vigil));
+      app.post('/orders/:id', async (c) => {
+        const body = z.object({ sku: z.string(), quantity: z.number().min(1) }).parse(await c.req.json());
+        return c.json({ id: c.req.param('id'), ...body }, 201);
+      });
+      app.onError((error, c) => c.json({ error: 'rejected' }, error instanceof z.ZodError ? 400 : 500));
+      return createAdaptorServer({ fetch: app.fetch }) as Server;
+    }));
   });
 
-  after(async () => {
-    server.close();
-    await vigil.close();
-    await receiver.close();
-  });
+  after(() => close());
 
   test('a ZodError answered 400: input_validation_fail naming the inputs', async () => {
     await fetch(`${url}/orders/7`, {

@@ -1,56 +1,46 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import Router from '@koa/router';
 import Koa from 'koa';
 import { z } from 'zod';
-import { createVigil, type Vigil } from '../index.js';
-import { Receiver, TEST_TOKEN } from '../testing/receiver.js';
+import { startTestApp } from '../testing/app.js';
+import type { Receiver } from '../testing/receiver.js';
 import { vigilKoa } from './koa.js';
 
 // The Koa adapter end to end against the loopback receiver: an app with its own error-handling middleware in front.
 describe('koa adapter: errors on their way to the app’s error middleware', () => {
   let receiver: Receiver;
-  let vigil: Vigil;
-  let server: Server;
   let url: string;
+  let close: () => Promise<void>;
 
   before(async () => {
-    receiver = await Receiver.start();
-    vigil = createVigil({ endpoint: receiver.url, token: TEST_TOKEN, flushIntervalMillis: 5, flushOnExit: false });
-    const app = new Koa();
-    // The app's error handler, first: a ZodError is the client's fault (400), anything else 500.
-    app.use(async (ctx, next) => {
-      try {
-        await next();
-      } catch (error) {
-        ctx.status = error instanceof z.ZodError ? 400 : 500;
-        ctx.body = { error: ctx.status === 400 ? 'invalid' : 'internal' };
-      }
-    });
-    app.use(vigilKoa(vigil));
-    const router = new Router();
-    router.get('/search', (ctx) => {
-      const query = z.object({ page: z.coerce.number().int().min(1) }).parse(ctx.query);
-      ctx.body = { page: query.page };
-    });
-    router.get('/fail', () => {
-      throw new RangeError('secret-in-message');
-    });
-    app.use(router.routes());
-    server = createServer(app.callback());
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    ({ receiver, url, close } = await startTestApp({}, (vigil) => {
+      const app = new Koa();
+      // The app's error handler, first: a ZodError is the client's fault (400), anything else 500.
+      app.use(async (ctx, next) => {
+        try {
+          await next();
+        } catch (error) {
+          ctx.status = error instanceof z.ZodError ? 400 : 500;
+          ctx.body = { error: ctx.status === 400 ? 'invalid' : 'internal' };
+        }
+      });
+      app.use(vigilKoa(vigil));
+      const router = new Router();
+      router.get('/search', (ctx) => {
+        const query = z.object({ page: z.coerce.number().int().min(1) }).parse(ctx.query);
+        ctx.body = { page: query.page };
+      });
+      router.get('/fail', () => {
+        throw new RangeError('secret-in-message');
+      });
+      app.use(router.routes());
+      return createServer(app.callback());
+    }));
   });
 
-  after(async () => {
-    server.close();
-    await vigil.close();
-    await receiver.close();
-  });
+  after(() => close());
 
   test('a thrown ZodError answered 400: input_validation_fail with the route, not app_error', async () => {
     const events = await receiver.call(url, '/search?page=0', 'koa-1');

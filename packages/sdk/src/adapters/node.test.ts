@@ -1,47 +1,23 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { z } from 'zod';
 import { shortHash } from '../fingerprint.js';
-import { createVigil, type Vigil, type VigilOptions } from '../index.js';
+import type { Vigil, VigilOptions } from '../index.js';
 import { objectTypeOf } from '../request.js';
-import { Receiver, TEST_TOKEN } from '../testing/receiver.js';
+import { startTestApp } from '../testing/app.js';
+import type { Receiver } from '../testing/receiver.js';
 import { type WrapOptions, wrap } from './node.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
-/** A receiver, a client sending to it, and a node:http server running `handler` through `wrap`. */
-async function startWrapped(
+/** A test app (testing/app.ts) whose node:http server runs `handler` through `wrap`. */
+const startWrapped = (
   options: VigilOptions,
   handler: (vigil: Vigil) => Handler,
   wrapOptions: WrapOptions<IncomingMessage>,
-) {
-  const receiver = await Receiver.start();
-  const vigil = createVigil({
-    endpoint: receiver.url,
-    token: TEST_TOKEN,
-    service: 'node-test',
-    flushIntervalMillis: 5,
-    flushOnExit: false,
-    ...options,
-  });
-  const server = createServer(wrap(vigil, handler(vigil), wrapOptions));
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    receiver,
-    vigil,
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    async close() {
-      server.closeAllConnections();
-      server.close();
-      await vigil.close();
-      await receiver.close();
-    },
-  };
-}
+) =>
+  startTestApp({ service: 'node-test', ...options }, (vigil) => createServer(wrap(vigil, handler(vigil), wrapOptions)));
 
 describe('node:http adapter', () => {
   let receiver: Receiver;
