@@ -12,6 +12,7 @@ import { normaliseAddress, type TrustedProxies } from './proxy.js';
 import { errorClassName, type Redactor } from './redact.js';
 import type { Reporter } from './report.js';
 import { validationFailure, validationFields } from './validation.js';
+import { objectAccessFields } from './vocabulary.js';
 
 export type HeaderMap = Readonly<Record<string, string | string[] | undefined>>;
 
@@ -353,15 +354,8 @@ export class RequestHandler {
         typeof named !== 'object' ? objectTypeOf(route, name) : Object.hasOwn(named, name) ? named[name] : undefined;
       const id = type === undefined ? undefined : idString(params[name]);
       if (type === undefined || id === undefined) continue;
-      this.config.emit(
-        'object_access',
-        {
-          [Field.objectType]: type,
-          [Field.objectId]: this.config.hashObjectIds ? shortHash(id) : id,
-          [Field.eventOutcome]: 'success',
-        },
-        state,
-      );
+      const fields = objectAccessFields(type, id, this.config.hashObjectIds === true);
+      this.config.emit('object_access', { ...fields, [Field.eventOutcome]: 'success' }, state);
       if (++recorded === MAX_ACCESS_PER_REQUEST) break;
     }
   }

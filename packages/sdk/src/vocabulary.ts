@@ -199,6 +199,21 @@ function id(value: Id | null | undefined): string | undefined {
   return typeof value === 'string' ? value : String(value);
 }
 
+/**
+ * The fields of an `object_access` event, for `vigil.access()` and `accessParams` alike: with `hashObjectIds` the id
+ * is sent as a truncated SHA-256.
+ */
+export function objectAccessFields(
+  objectType: string,
+  objectId: string | undefined,
+  hashObjectIds: boolean,
+): Record<string, unknown> {
+  return {
+    [Field.objectType]: objectType,
+    [Field.objectId]: hashObjectIds && objectId !== undefined ? shortHash(objectId) : objectId,
+  };
+}
+
 function objectFields(object: ObjectRef): Record<string, unknown> {
   if (typeof object === 'object' && object !== null) {
     return { [Field.objectId]: id(object.id), [Field.objectType]: object.type };
@@ -410,16 +425,7 @@ export function createVocabularyHelpers(record: Recorder, options: { hashObjectI
           extra,
         ),
     },
-    access: (objectType, objectId, extra) => {
-      const raw = id(objectId);
-      emit(
-        'object_access',
-        {
-          [Field.objectType]: objectType,
-          [Field.objectId]: options.hashObjectIds && raw !== undefined ? shortHash(raw) : raw,
-        },
-        extra,
-      );
-    },
+    access: (objectType, objectId, extra) =>
+      emit('object_access', objectAccessFields(objectType, id(objectId), options.hashObjectIds), extra),
   };
 }
