@@ -62,7 +62,7 @@ for (const [version, Fastify] of [
     });
 
     const call = (path: string, requestId: string, headers: Record<string, string> = {}) =>
-      receiver.call(url, path, requestId, headers);
+      receiver.call(url, path, requestId, { headers });
 
     test('route template from routeOptions.url, principal from request.user, context in async handlers', async () => {
       const events = await call('/accounts/77', 'fastify-1', { 'x-test-user': 'u5' });

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { startTestApp } from '../testing/app.js';
-import type { Receiver } from '../testing/receiver.js';
+import { useTestApp } from '../testing/app.js';
 import { type HonoContextLike, honoRoute, vigilHono } from './hono.js';
 
 function context(routes: Array<[string, string]>, routeIndex: number): HonoContextLike {
@@ -78,33 +77,23 @@ describe('honoRoute', () => {
 });
 
 describe('hono adapter: errors answered by app.onError', () => {
-  let receiver: Receiver;
-  let url: string;
-  let close: () => Promise<void>;
-
-  before(async () => {
-    ({ receiver, url, close } = await startTestApp({}, (vigil) => {
-      const app = new Hono();
-      app.use(vigilHono(vigil));
-      app.post('/orders/:id', async (c) => {
-        const body = z.object({ sku: z.string(), quantity: z.number().min(1) }).parse(await c.req.json());
-        return c.json({ id: c.req.param('id'), ...body }, 201);
-      });
-      app.onError((error, c) => c.json({ error: 'rejected' }, error instanceof z.ZodError ? 400 : 500));
-      return createAdaptorServer({ fetch: app.fetch }) as Server;
-    }));
+  const app = useTestApp({}, (vigil) => {
+    const hono = new Hono();
+    hono.use(vigilHono(vigil));
+    hono.post('/orders/:id', async (c) => {
+      const body = z.object({ sku: z.string(), quantity: z.number().min(1) }).parse(await c.req.json());
+      return c.json({ id: c.req.param('id'), ...body }, 201);
+    });
+    hono.onError((error, c) => c.json({ error: 'rejected' }, error instanceof z.ZodError ? 400 : 500));
+    return createAdaptorServer({ fetch: hono.fetch }) as Server;
   });
 
-  after(() => close());
-
   test('a ZodError answered 400: input_validation_fail naming the inputs', async () => {
-    await fetch(`${url}/orders/7`, {
+    const events = await app.receiver.call(app.url, '/orders/7', 'hono-1', {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-request-id': 'hono-1' },
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ sku: 5, quantity: 0 }),
     });
-    await receiver.waitFor(() => receiver.events.some((e) => e['http.request.id'] === 'hono-1'));
-    const events = receiver.events.filter((e) => e['http.request.id'] === 'hono-1');
     assert.equal(events.find((e) => e.type === 'http_request')?.['http.response.status_code'], 400);
     assert.deepEqual(
       events.filter((e) => e.type !== 'http_request').map((e) => [e.type, e['vigil.input.names'], e['http.route']]),

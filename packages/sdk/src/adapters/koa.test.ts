@@ -1,49 +1,40 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import Router from '@koa/router';
 import Koa from 'koa';
 import { z } from 'zod';
-import { startTestApp } from '../testing/app.js';
-import type { Receiver } from '../testing/receiver.js';
+import { useTestApp } from '../testing/app.js';
 import { vigilKoa } from './koa.js';
 
 // The Koa adapter end to end against the loopback receiver: an app with its own error-handling middleware in front.
 describe('koa adapter: errors on their way to the app’s error middleware', () => {
-  let receiver: Receiver;
-  let url: string;
-  let close: () => Promise<void>;
-
-  before(async () => {
-    ({ receiver, url, close } = await startTestApp({}, (vigil) => {
-      const app = new Koa();
-      // The app's error handler, first: a ZodError is the client's fault (400), anything else 500.
-      app.use(async (ctx, next) => {
-        try {
-          await next();
-        } catch (error) {
-          ctx.status = error instanceof z.ZodError ? 400 : 500;
-          ctx.body = { error: ctx.status === 400 ? 'invalid' : 'internal' };
-        }
-      });
-      app.use(vigilKoa(vigil));
-      const router = new Router();
-      router.get('/search', (ctx) => {
-        const query = z.object({ page: z.coerce.number().int().min(1) }).parse(ctx.query);
-        ctx.body = { page: query.page };
-      });
-      router.get('/fail', () => {
-        throw new RangeError('secret-in-message');
-      });
-      app.use(router.routes());
-      return createServer(app.callback());
-    }));
+  const app = useTestApp({}, (vigil) => {
+    const koa = new Koa();
+    // The app's error handler, first: a ZodError is the client's fault (400), anything else 500.
+    koa.use(async (ctx, next) => {
+      try {
+        await next();
+      } catch (error) {
+        ctx.status = error instanceof z.ZodError ? 400 : 500;
+        ctx.body = { error: ctx.status === 400 ? 'invalid' : 'internal' };
+      }
+    });
+    koa.use(vigilKoa(vigil));
+    const router = new Router();
+    router.get('/search', (ctx) => {
+      const query = z.object({ page: z.coerce.number().int().min(1) }).parse(ctx.query);
+      ctx.body = { page: query.page };
+    });
+    router.get('/fail', () => {
+      throw new RangeError('secret-in-message');
+    });
+    koa.use(router.routes());
+    return createServer(koa.callback());
   });
 
-  after(() => close());
-
   test('a thrown ZodError answered 400: input_validation_fail with the route, not app_error', async () => {
-    const events = await receiver.call(url, '/search?page=0', 'koa-1');
+    const events = await app.receiver.call(app.url, '/search?page=0', 'koa-1');
     const request = events.find((e) => e.type === 'http_request')!;
     assert.equal(request['http.response.status_code'], 400);
     assert.equal(request['http.route'], '/search');
@@ -54,11 +45,11 @@ describe('koa adapter: errors on their way to the app’s error middleware', () 
   });
 
   test('another error answered 500: app_error with its class, never its message', async () => {
-    const events = await receiver.call(url, '/fail', 'koa-2');
+    const events = await app.receiver.call(app.url, '/fail', 'koa-2');
     assert.deepEqual(
       events.filter((e) => e.type !== 'http_request').map((e) => [e.type, e['error.type']]),
       [['app_error', 'RangeError']],
     );
-    assert.ok(!receiver.allText.includes('secret-in-message'));
+    assert.ok(!app.receiver.allText.includes('secret-in-message'));
   });
 });

@@ -1,34 +1,24 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { z } from 'zod';
 import { shortHash } from '../fingerprint.js';
-import type { Vigil, VigilOptions } from '../index.js';
+import type { Vigil } from '../index.js';
 import { objectTypeOf } from '../request.js';
-import { startTestApp } from '../testing/app.js';
-import type { Receiver } from '../testing/receiver.js';
+import { startTestApp, useTestApp } from '../testing/app.js';
 import { type WrapOptions, wrap } from './node.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
-/** A test app (testing/app.ts) whose node:http server runs `handler` through `wrap`. */
-const startWrapped = (
-  options: VigilOptions,
-  handler: (vigil: Vigil) => Handler,
-  wrapOptions: WrapOptions<IncomingMessage>,
-) =>
-  startTestApp({ service: 'node-test', ...options }, (vigil) => createServer(wrap(vigil, handler(vigil), wrapOptions)));
+/** A node:http server that runs `handler` through `wrap`, for a test app (testing/app.ts). */
+const wrapped = (handler: (vigil: Vigil) => Handler, wrapOptions: WrapOptions<IncomingMessage>) => (vigil: Vigil) =>
+  createServer(wrap(vigil, handler(vigil), wrapOptions));
 
 describe('node:http adapter', () => {
-  let receiver: Receiver;
-  let vigil: Vigil;
-  let url: string;
-  let close: () => Promise<void>;
-
-  before(async () => {
-    const handler =
-      (client: Vigil): Handler =>
-      (req, res) => {
+  const app = useTestApp(
+    { service: 'node-test' },
+    wrapped(
+      (client) => (req, res) => {
         const match = /^\/items\/([^/?]+)/.exec(req.url ?? '');
         if (match) {
           client.access('item', match[1]!);
@@ -42,16 +32,13 @@ describe('node:http adapter', () => {
           return;
         }
         res.writeHead(404).end();
-      };
-    ({ receiver, vigil, url, close } = await startWrapped({}, handler, {
-      route: (req) => (req.url?.startsWith('/items/') ? '/items/:id' : undefined),
-    }));
-  });
-
-  after(() => close());
+      },
+      { route: (req) => (req.url?.startsWith('/items/') ? '/items/:id' : undefined) },
+    ),
+  );
 
   test('records requests with the route from the resolver, and helpers see the request', async () => {
-    const events = await receiver.call(url, '/items/abc?x=1', 'node-1');
+    const events = await app.receiver.call(app.url, '/items/abc?x=1', 'node-1');
     const request = events.find((e) => e.type === 'http_request')!;
     assert.equal(request['http.route'], '/items/:id');
     assert.equal(request['url.path'], '/items/abc');
@@ -64,7 +51,7 @@ describe('node:http adapter', () => {
   });
 
   test('without a route the template is omitted; a 5xx records app_error with the status as its type', async () => {
-    const events = await receiver.call(url, '/throws', 'node-2');
+    const events = await app.receiver.call(app.url, '/throws', 'node-2');
     const request = events.find((e) => e.type === 'http_request')!;
     assert.equal('http.route' in request, false);
     const error = events.find((e) => e.type === 'app_error')!;
@@ -72,14 +59,14 @@ describe('node:http adapter', () => {
   });
 
   test('vigil.wrap is the same adapter', () => {
-    const wrapped = vigil.wrap((_req: IncomingMessage, res: ServerResponse) => res.end());
-    assert.equal(typeof wrapped, 'function');
+    const handler = app.vigil.wrap((_req: IncomingMessage, res: ServerResponse) => res.end());
+    assert.equal(typeof handler, 'function');
   });
 });
 
 describe('node:http adapter: the request event is redacted like every other event', () => {
   test('configured paths, secrets in headers and path, and odd principals from identify()', async () => {
-    const { receiver, url, close } = await startWrapped(
+    const { receiver, url, close } = await startTestApp(
       {
         service: 'node-redaction',
         redact: ['user_agent.original', 'http.route'],
@@ -90,11 +77,13 @@ describe('node:http adapter: the request event is redacted like every other even
           apiKeyId: { toHexString: () => 'key-hex' } as unknown as string,
         }),
       },
-      (client) => (_req, res) => {
-        client.access('card', 'c-1');
-        res.end('ok');
-      },
-      { route: () => '/cards/:number' },
+      wrapped(
+        (client) => (_req, res) => {
+          client.access('card', 'c-1');
+          res.end('ok');
+        },
+        { route: () => '/cards/:number' },
+      ),
     );
     try {
       const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbm4ifQ.c2lnbmF0dXJl';
@@ -127,10 +116,6 @@ describe('node:http adapter: the request event is redacted like every other even
 });
 
 describe('node:http adapter: object access from route parameters, validation errors', () => {
-  let receiver: Receiver;
-  let url: string;
-  let close: () => Promise<void>;
-
   const ROUTES = [
     { template: '/tenants/:tenantId/invoices/:invoiceId', pattern: /^\/tenants\/([^/]+)\/invoices\/([^/]+)$/ },
     { template: '/files/:a/:b/:c/:d/:e', pattern: /^\/files\/([^/]+)\/([^/]+)\/([^/]+)\/([^/]+)\/([^/]+)$/ },
@@ -145,10 +130,10 @@ describe('node:http adapter: object access from route parameters, validation err
     return undefined;
   };
 
-  before(async () => {
-    const handler =
-      (client: Vigil): Handler =>
-      (req, res) => {
+  const app = useTestApp(
+    { service: 'node-test', accessParams: true, hashObjectIds: true },
+    wrapped(
+      (client) => (req, res) => {
         if (req.url === '/validate') {
           client.input.fromError(z.object({ email: z.string().email() }).safeParse({ email: 'no' }));
           client.input.fromError('not a validation error');
@@ -156,17 +141,13 @@ describe('node:http adapter: object access from route parameters, validation err
           return;
         }
         res.writeHead(req.headers['x-status'] ? Number(req.headers['x-status']) : 200).end('ok');
-      };
-    ({ receiver, url, close } = await startWrapped({ accessParams: true, hashObjectIds: true }, handler, {
-      route: (req) => match(req)?.template,
-      params: (req) => match(req)?.params,
-    }));
-  });
-
-  after(() => close());
+      },
+      { route: (req) => match(req)?.template, params: (req) => match(req)?.params },
+    ),
+  );
 
   const eventsOf = (path: string, requestId: string, headers: Record<string, string> = {}) =>
-    receiver.call(url, path, requestId, headers);
+    app.receiver.call(app.url, path, requestId, { headers });
 
   test('accessParams: true records each parameter, typed by the segment before it, ids hashed', async () => {
     const events = await eventsOf('/tenants/acme/invoices/9001', 'access-1');
@@ -217,16 +198,15 @@ test('objectTypeOf: the literal segment before a parameter, in every template sy
 });
 
 test('accessParams as a map: only the parameters it names (an inherited name is not one of them)', async () => {
-  const { receiver, url, close } = await startWrapped(
-    { accessParams: { orderId: 'order' } },
-    () => (_req, res) => res.end('ok'),
-    {
+  const { receiver, url, close } = await startTestApp(
+    { service: 'node-test', accessParams: { orderId: 'order' } },
+    wrapped(() => (_req, res) => res.end('ok'), {
       route: () => '/orders/:orderId/:constructor/:toString',
       params: (req) => {
         const [, , orderId, a, b] = (req.url ?? '').split('/');
         return { orderId, constructor: a, toString: b };
       },
-    },
+    }),
   );
   try {
     const access = (await receiver.call(url, '/orders/o-1/x/y', 'map-1')).filter((e) => e.type === 'object_access');

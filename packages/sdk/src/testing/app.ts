@@ -5,6 +5,7 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { after, before } from 'node:test';
 import { createVigil, type Vigil, type VigilOptions } from '../index.js';
 import { Receiver, TEST_TOKEN } from './receiver.js';
 
@@ -40,4 +41,17 @@ export async function startTestApp(options: VigilOptions, server: (vigil: Vigil)
       await receiver.close();
     },
   };
+}
+
+/**
+ * A test app started before the suite's tests and closed after them, for `describe` blocks: its fields are there
+ * from the first test on.
+ */
+export function useTestApp(options: VigilOptions, server: (vigil: Vigil) => Server): TestApp {
+  const app = {} as { -readonly [K in keyof TestApp]: TestApp[K] };
+  before(async () => {
+    Object.assign(app, await startTestApp(options, server));
+  });
+  after(() => app.close());
+  return app;
 }

@@ -73,11 +73,13 @@ export class Receiver {
   }
 
   /**
-   * Send `GET path` to an app with `X-Request-Id: requestId`, wait for that request's `http_request` event, and
-   * return every event recorded for the request.
+   * Send a request (`GET` unless `init` says otherwise) to an app with `X-Request-Id: requestId`, wait for that
+   * request's `http_request` event, and return every event recorded for the request.
    */
-  async call(base: string, path: string, requestId: string, headers: Record<string, string> = {}) {
-    await (await fetch(`${base}${path}`, { headers: { 'x-request-id': requestId, ...headers } })).text();
+  async call(base: string, path: string, requestId: string, init: RequestInit = {}) {
+    const headers = new Headers(init.headers);
+    headers.set('x-request-id', requestId);
+    await (await fetch(`${base}${path}`, { ...init, headers })).text();
     const mine = () => this.events.filter((e) => e['http.request.id'] === requestId);
     await this.waitFor(() => mine().some((e) => e.type === 'http_request'));
     return mine();
