@@ -11,6 +11,13 @@ import { eventsOfRequest, type StoredEvent, startTestServer, type TestServer } f
 
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
 
+/** The one event of `type` among `events` (asserting there is exactly one). */
+function only(events: readonly StoredEvent[], type: string, message?: string): StoredEvent {
+  const found = events.filter((e) => e.type === type);
+  assert.equal(found.length, 1, message ?? `one ${type}, got ${found.length}`);
+  return found[0]!;
+}
+
 describe('frameworks, end to end', () => {
   let server: TestServer;
 
@@ -114,13 +121,12 @@ describe('frameworks, end to end', () => {
           ['object_access'],
         );
         assert.equal(status, 201);
-        const access = events.filter((e) => e.type === 'object_access');
-        assert.equal(access.length, 1);
-        assert.equal(access[0]!['vigil.object.type'], 'order');
-        assert.equal(access[0]!['vigil.object.id'], 'A-17');
-        assert.equal(access[0]!['user.id'], 'carol');
-        assert.equal(access[0]!['http.route'], '/orders/:orderId');
-        assert.equal(access[0]!['client.address'], '127.0.0.1');
+        const access = only(events, 'object_access');
+        assert.equal(access['vigil.object.type'], 'order');
+        assert.equal(access['vigil.object.id'], 'A-17');
+        assert.equal(access['user.id'], 'carol');
+        assert.equal(access['http.route'], '/orders/:orderId');
+        assert.equal(access['client.address'], '127.0.0.1');
       });
 
       test('a body that fails validation: one input_validation_fail naming the inputs, never their values', async () => {
@@ -136,14 +142,17 @@ describe('frameworks, end to end', () => {
         );
         assert.equal(status, 400);
         assert.equal(request['http.response.status_code'], 400);
-        const invalid = events.filter((e) => e.type === 'input_validation_fail');
-        assert.equal(invalid.length, 1, 'one event, whether the framework or the app reported it');
+        const invalid = only(
+          events,
+          'input_validation_fail',
+          'one event, whether the framework or the app reported it',
+        );
         const fastify = framework.name === 'Fastify';
-        assert.equal(invalid[0]!['vigil.validation.name'], fastify ? 'fastify' : 'zod');
-        assert.equal(invalid[0]!['vigil.input.name'], fastify ? 'body.quantity' : 'quantity');
-        assert.deepEqual(invalid[0]!['vigil.validation.rules'], [fastify ? 'minimum' : 'too_small']);
-        assert.equal(invalid[0]!['user.id'], 'carol');
-        assert.equal(invalid[0]!['http.route'], '/orders/:orderId');
+        assert.equal(invalid['vigil.validation.name'], fastify ? 'fastify' : 'zod');
+        assert.equal(invalid['vigil.input.name'], fastify ? 'body.quantity' : 'quantity');
+        assert.deepEqual(invalid['vigil.validation.rules'], [fastify ? 'minimum' : 'too_small']);
+        assert.equal(invalid['user.id'], 'carol');
+        assert.equal(invalid['http.route'], '/orders/:orderId');
         assert.ok(!events.some((e) => e.type === 'object_access'), 'a refused request accessed no object');
         assert.ok(!events.some((e) => e.type === 'app_error'), 'bad input is not an application error');
         assert.ok(!JSON.stringify(events).includes(secret));
@@ -175,12 +184,11 @@ describe('frameworks, end to end', () => {
         );
         assert.equal(status, 401);
         assert.equal(request['http.route'], '/login');
-        const fails = events.filter((e) => e.type === 'authn_login_fail');
-        assert.equal(fails.length, 1);
-        assert.equal(fails[0]!['user.id'], 'mallory');
-        assert.equal(fails[0]!['event.reason'], 'bad_password');
-        assert.equal(fails[0]!['client.address'], '127.0.0.1');
-        assert.equal(fails[0]!['http.route'], '/login');
+        const fail = only(events, 'authn_login_fail');
+        assert.equal(fail['user.id'], 'mallory');
+        assert.equal(fail['event.reason'], 'bad_password');
+        assert.equal(fail['client.address'], '127.0.0.1');
+        assert.equal(fail['http.route'], '/login');
       });
 
       test('403 records an automatic authz_fail naming the endpoint', async () => {
@@ -212,12 +220,11 @@ describe('frameworks, end to end', () => {
         );
         assert.equal(status, 403);
         assert.equal(request['http.route'], '/later/:doc');
-        const fails = events.filter((e) => e.type === 'authz_fail');
-        assert.equal(fails.length, 1, 'the helper replaces the automatic event');
-        assert.equal(fails[0]!['vigil.object.id'], 'doc-9');
-        assert.equal(fails[0]!['user.id'], 'carol');
-        assert.equal(fails[0]!['trace.id'], traceId);
-        assert.equal(fails[0]!['http.route'], '/later/:doc');
+        const fail = only(events, 'authz_fail', 'the helper replaces the automatic event');
+        assert.equal(fail['vigil.object.id'], 'doc-9');
+        assert.equal(fail['user.id'], 'carol');
+        assert.equal(fail['trace.id'], traceId);
+        assert.equal(fail['http.route'], '/later/:doc');
       });
 
       test('concurrent requests keep their own context', async () => {
