@@ -184,7 +184,11 @@ function malformedBody(v: Obj): ValidationFailure | undefined {
  * The validation failure `value` describes, or undefined when it is not one this module recognises (see the top of
  * the file). Never throws on odd input.
  */
-export function validationFailure(value: unknown, depth = 0): ValidationFailure | undefined {
+export function validationFailure(value: unknown): ValidationFailure | undefined {
+  return recognise(value, 0);
+}
+
+function recognise(value: unknown, depth: number): ValidationFailure | undefined {
   const v = asObject(value);
   if (v === undefined || depth > 2) return undefined;
   try {
@@ -221,7 +225,7 @@ export function validationFailure(value: unknown, depth = 0): ValidationFailure 
       if (isExpressValidatorError(v.errors[0])) return fromExpressValidator(v.errors);
     }
     // A failed result object: zod's and joi's hold the error.
-    if (v.error !== undefined && v.error !== null) return validationFailure(v.error, depth + 1);
+    if (v.error !== undefined && v.error !== null) return recognise(v.error, depth + 1);
   } catch {
     return undefined; // a getter of the app's object threw: not recognised
   }
