@@ -43,7 +43,12 @@ export interface RunningApp {
 export interface FrameworkCase {
   readonly name: string;
   start(vigil: Vigil): Promise<RunningApp>;
+  /** What `POST /orders/:orderId` with `quantity: 0` records: the validator, the input, the rule it broke. */
+  readonly invalidOrder: { readonly validator: string; readonly input: string; readonly rule: string };
 }
+
+/** zod through `vigil.input.fromError`, on every case without validation of its own. */
+const ZOD_ORDER = { validator: 'zod', input: 'quantity', rule: 'too_small' } as const;
 
 /** The body `POST /orders/:orderId` takes: zod where the framework has no validation of its own, JSON Schema on Fastify. */
 const OrderBody = z.object({ sku: z.string(), quantity: z.number().int().min(1) });
@@ -314,14 +319,33 @@ async function startNode(vigil: Vigil): Promise<RunningApp> {
   return { url, close: () => closeServer(server) };
 }
 
+/** NestJS validates with class-validator (`ValidationPipe`), which the helper is given in its exception factory. */
+const NEST_ORDER = { validator: 'class-validator', input: 'quantity', rule: 'min' } as const;
+
 export const FRAMEWORKS: readonly FrameworkCase[] = [
-  { name: 'Express 5', start: (vigil) => startExpress(express5, vigil) },
+  { name: 'Express 5', start: (vigil) => startExpress(express5, vigil), invalidOrder: ZOD_ORDER },
   {
     name: 'Express 4',
     start: async (vigil) => startExpress((await import('express4' as string)).default, vigil),
+    invalidOrder: ZOD_ORDER,
   },
-  { name: 'Fastify', start: startFastify },
-  { name: 'Koa', start: startKoa },
-  { name: 'Hono', start: startHono },
-  { name: 'node:http', start: startNode },
+  {
+    name: 'Fastify',
+    start: startFastify,
+    invalidOrder: { validator: 'fastify', input: 'body.quantity', rule: 'minimum' },
+  },
+  { name: 'Koa', start: startKoa, invalidOrder: ZOD_ORDER },
+  { name: 'Hono', start: startHono, invalidOrder: ZOD_ORDER },
+  { name: 'node:http', start: startNode, invalidOrder: ZOD_ORDER },
+  // Loaded when started: NestJS needs reflect-metadata and decorators the other cases do without.
+  {
+    name: 'NestJS on Express',
+    start: async (vigil) => (await import('./nest.js')).startNestExpress(vigil),
+    invalidOrder: NEST_ORDER,
+  },
+  {
+    name: 'NestJS on Fastify',
+    start: async (vigil) => (await import('./nest.js')).startNestFastify(vigil),
+    invalidOrder: NEST_ORDER,
+  },
 ];
