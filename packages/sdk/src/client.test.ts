@@ -95,6 +95,54 @@ describe('client', () => {
     );
   });
 
+  test("SIGTERM with the host's own once-listener, registered first: the host's graceful shutdown runs to its end", async () => {
+    receiver.requests.length = 0;
+    const { signal, code } = await runChild(
+      `
+      import { createVigil } from ${JSON.stringify(entry)};
+      process.once('SIGTERM', async () => {
+        await new Promise((resolve) => setTimeout(resolve, 200)); // requests in flight finish
+        vigil.data.export('during-drain', 1);
+        await vigil.close();
+        process.exit(0);
+      });
+      const vigil = createVigil({ service: 'graceful', flushIntervalMillis: 60000 });
+      setInterval(() => {}, 1000);
+      vigil.sys.shutdown();
+      setTimeout(() => process.kill(process.pid, 'SIGTERM'), 20);
+    `,
+      { VIGIL_ENDPOINT: receiver.url, VIGIL_INGEST_TOKEN: TEST_TOKEN },
+    );
+    assert.equal(code, 0, `ended by ${signal}: the SDK must not end a process whose owner handles SIGTERM`);
+    assert.deepEqual(receiver.events.map((e) => e.type).sort(), ['data_export', 'sys_shutdown']);
+  });
+
+  test('SIGTERM with a host listener: queued events are sent at once, and events of the drain still go out', async () => {
+    receiver.requests.length = 0;
+    const { code } = await runChild(
+      `
+      import { createVigil } from ${JSON.stringify(entry)};
+      const vigil = createVigil({ service: 'graceful', flushIntervalMillis: 60000 });
+      const server = setInterval(() => {}, 1000);
+      vigil.sys.shutdown();
+      process.on('SIGTERM', () => {
+        setTimeout(() => {
+          vigil.data.export('during-drain', 1); // the client is still open
+          clearInterval(server); // the loop runs empty: beforeExit sends the rest
+        }, 200);
+      });
+      setTimeout(() => process.kill(process.pid, 'SIGTERM'), 20);
+    `,
+      { VIGIL_ENDPOINT: receiver.url, VIGIL_INGEST_TOKEN: TEST_TOKEN },
+    );
+    assert.equal(code, 0);
+    assert.equal(receiver.requests.length, 2, 'one batch at SIGTERM, one at beforeExit');
+    assert.deepEqual(
+      receiver.events.map((e) => e.type),
+      ['sys_shutdown', 'data_export'],
+    );
+  });
+
   test('beforeExit flushes what is queued', async () => {
     receiver.requests.length = 0;
     const { code } = await runChild(

@@ -2,13 +2,21 @@
  * Flush on the way out: one process-wide `beforeExit` and `SIGTERM` listener for all clients.
  *
  * `SIGTERM` needs care: a process with no `SIGTERM` listener is terminated by the default action, and adding a
- * listener removes that default. So the listener never calls `process.exit()` itself; it flushes (bounded by
- * `closeTimeoutMillis`) and then, if no other `SIGTERM` listener exists (the host relied on the default action),
- * removes itself and sends `SIGTERM` to the process again, so the process ends exactly as it would have without the
- * SDK, only after the flush. A host with its own `SIGTERM` listener keeps full control of when it exits.
+ * listener removes that default. So the listener never calls `process.exit()` itself, and what it does depends on
+ * whether the host listens too:
+ * - No other listener (the host relied on the default action): close every client (bounded by
+ *   `closeTimeoutMillis`), then remove the listener and send `SIGTERM` to the process again, so it ends exactly as
+ *   it would have without the SDK, only after the flush.
+ * - The host listens (a graceful shutdown: stop accepting, finish the requests in flight, then exit): send what is
+ *   queued, and stay open, so the requests the host still finishes are recorded too. The host decides when the
+ *   process exits; `beforeExit`, or a `close()` in its handler, sends the rest.
+ *
+ * The listener is put first (`prependListener`), so that when the signal comes it sees every other listener, a
+ * `once` listener included: one that ran before it would already have removed itself.
  */
 
 export interface Closable {
+  flush(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -25,13 +33,16 @@ function onBeforeExit(): void {
 }
 
 function onSigterm(): void {
+  if (process.listenerCount('SIGTERM') > 1) {
+    void Promise.allSettled([...clients].map((c) => c.flush()));
+    return;
+  }
   if (terminating) return;
   terminating = true;
-  const othersListening = process.listenerCount('SIGTERM') > 1;
   void closeAll().finally(() => {
     uninstall();
     terminating = false;
-    if (!othersListening && process.listenerCount('SIGTERM') === 0) process.kill(process.pid, 'SIGTERM');
+    if (process.listenerCount('SIGTERM') === 0) process.kill(process.pid, 'SIGTERM');
   });
 }
 
@@ -46,7 +57,7 @@ export function registerForShutdown(client: Closable): void {
   clients.add(client);
   if (installed) return;
   process.on('beforeExit', onBeforeExit);
-  process.on('SIGTERM', onSigterm);
+  process.prependListener('SIGTERM', onSigterm);
   installed = true;
 }
 
