@@ -265,7 +265,7 @@ export const FIELDS: readonly FieldDefinition[] = [
     Field.dropReason,
     'string',
     'vigil',
-    'Why an SDK dropped events: queue_full, rejected, auth, too_large, retries_exhausted or shutdown.',
+    'Why an SDK dropped events: queue_full, rejected, auth, too_large, retries_exhausted, shutdown or internal.',
     'queue_full',
   ),
   def(Field.dropCount, 'integer', 'vigil', 'Number of events dropped for that reason since the last report.', 42),

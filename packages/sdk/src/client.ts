@@ -166,7 +166,10 @@ class VigilClient implements Vigil {
     const helpers = createVocabularyHelpers((type, fields) => this.record(type, fields), {
       hashObjectIds: options.hashObjectIds,
     });
-    Object.assign(this, guard(helpers, reporter));
+    Object.assign(
+      this,
+      guard(helpers, reporter, () => this.sink.countDrop('internal')),
+    );
 
     if (this.enabled) {
       attachTracker(this, {
@@ -184,6 +187,7 @@ class VigilClient implements Vigil {
           try {
             this.requests.finish(state, response);
           } catch (error) {
+            this.sink.countDrop('internal');
             reporter.error('internal', 'could not record a request', error);
           }
         },
@@ -204,6 +208,7 @@ class VigilClient implements Vigil {
       }
       this.record(type, { ...(typeof fields === 'object' && fields !== null ? fields : {}) });
     } catch (error) {
+      this.sink.countDrop('internal');
       this.reporter.error('internal', 'could not record an event', error);
     }
   }
@@ -249,6 +254,7 @@ class VigilClient implements Vigil {
       if (line !== undefined) this.sink.enqueue(line);
       state?.noteRecorded(type);
     } catch (error) {
+      this.sink.countDrop('internal');
       this.reporter.error('internal', `could not record a ${type} event`, error);
     }
   }
@@ -263,6 +269,7 @@ class VigilClient implements Vigil {
       this.sink.enqueue(line);
       state.noteRecorded('http_request');
     } catch (error) {
+      this.sink.countDrop('internal');
       this.reporter.error('internal', 'could not record a http_request event', error);
     }
   }
@@ -355,8 +362,11 @@ function owaspEnvelope(type: string, event: Record<string, unknown>, service: st
   return `,"datetime":${jsonValue(event.time as string)},"appid":${jsonString(service)},"event":${jsonString(name)}${parts.tail}`;
 }
 
-/** Wrap every function of a helper tree so that nothing a caller passes can make it throw. */
-function guard<T extends object>(tree: T, reporter: Reporter, prefix = 'vigil'): T {
+/**
+ * Wrap every function of a helper tree so that nothing a caller passes can make it throw; an event lost that way is
+ * reported and counted (`lost`).
+ */
+function guard<T extends object>(tree: T, reporter: Reporter, lost: () => void, prefix = 'vigil'): T {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(tree)) {
     if (typeof value === 'function') {
@@ -364,11 +374,12 @@ function guard<T extends object>(tree: T, reporter: Reporter, prefix = 'vigil'):
         try {
           (value as (...a: unknown[]) => unknown)(...args);
         } catch (error) {
+          lost();
           reporter.error('internal', `${prefix}.${key}() could not record its event`, error);
         }
       };
     } else if (typeof value === 'object' && value !== null) {
-      out[key] = guard(value, reporter, `${prefix}.${key}`);
+      out[key] = guard(value, reporter, lost, `${prefix}.${key}`);
     }
   }
   return out as T;

@@ -4,7 +4,14 @@
  */
 
 /** Why an event was not delivered. Stable strings: they are the values of `vigil.drop.reason`. */
-export type DropReason = 'queue_full' | 'rejected' | 'auth' | 'too_large' | 'retries_exhausted' | 'shutdown';
+export type DropReason =
+  | 'queue_full'
+  | 'rejected'
+  | 'auth'
+  | 'too_large'
+  | 'retries_exhausted'
+  | 'shutdown'
+  | 'internal';
 
 export const DROP_REASONS: readonly DropReason[] = [
   'queue_full',
@@ -13,12 +20,13 @@ export const DROP_REASONS: readonly DropReason[] = [
   'too_large',
   'retries_exhausted',
   'shutdown',
+  'internal',
 ];
 
 export type DropCounts = Record<DropReason, number>;
 
 export function zeroDrops(): DropCounts {
-  return { queue_full: 0, rejected: 0, auth: 0, too_large: 0, retries_exhausted: 0, shutdown: 0 };
+  return { queue_full: 0, rejected: 0, auth: 0, too_large: 0, retries_exhausted: 0, shutdown: 0, internal: 0 };
 }
 
 export class DropCounter {

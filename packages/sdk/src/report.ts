@@ -20,6 +20,8 @@ export type VigilErrorCode =
   | 'delivery_failed'
   /** A user hook (`identify`, `route`) threw. */
   | 'hook_failed'
+  /** Reading a request's user (`req.user`, `req.auth`, ...) threw: the request is recorded without a principal. */
+  | 'identify_failed'
   /** A bug in the SDK, caught before it could reach the host. */
   | 'internal';
 

@@ -377,7 +377,8 @@ export class RequestHandler {
   principal(state: RequestState): Principal | undefined {
     if (this.config.identify) {
       try {
-        const found = this.config.identify(state.raw);
+        // Read here, inside the guard: the principal may be the app's own object, with getters that throw.
+        const found = textPrincipal(this.config.identify(state.raw));
         if (found) return found;
       } catch (error) {
         this.config.reporter.warnOnce(
@@ -387,7 +388,17 @@ export class RequestHandler {
         );
       }
     }
-    return defaultIdentify(state.raw);
+    try {
+      return conventionalPrincipal(state.raw);
+    } catch (error) {
+      this.config.reporter.warnOnce(
+        'identify_failed',
+        "reading a request's user (req.user, req.auth, ctx.state.user) threw; such requests are recorded without a " +
+          'principal (an identify(req) hook can read it another way)',
+        error,
+      );
+      return undefined;
+    }
   }
 
   private *automaticEvents(
@@ -527,6 +538,27 @@ function roleList(value: unknown): string[] | undefined {
  * - Koa: `ctx.state.user`. Hono: `c.var.user`, or the claims in `c.var.jwtPayload` (hono/jwt).
  */
 export function defaultIdentify(req: unknown): Principal | undefined {
+  try {
+    return conventionalPrincipal(req);
+  } catch {
+    return undefined; // a getter of the app's that throws: no principal, never an exception into the app
+  }
+}
+
+/** A principal as the events carry it: only its ids and names as text, read once (see eachPrincipalField). */
+function textPrincipal(principal: Principal | null | undefined): Principal | undefined {
+  if (!principal) return undefined;
+  const roles = principal.roles;
+  return {
+    userId: idString(principal.userId),
+    userName: idString(principal.userName),
+    roles: Array.isArray(roles) ? roles.map(idString).filter((r): r is string => r !== undefined) : undefined,
+    tenantId: idString(principal.tenantId),
+    apiKeyId: idString(principal.apiKeyId),
+  };
+}
+
+function conventionalPrincipal(req: unknown): Principal | undefined {
   const r = asObject(req);
   if (!r) return undefined;
   // Koa keeps the user in ctx.state (koa-passport, koa-jwt); Hono in c.var (`user`, or hono/jwt's `jwtPayload`).

@@ -7,7 +7,7 @@
  * carries the envelope of the OWASP Logging Vocabulary cheat sheet: `datetime`, `appid`, `event`
  * (`authn_login_fail:ann`), `level` and `description`.
  */
-import { DropCounter } from './drops.js';
+import { DropCounter, type DropReason, zeroDrops } from './drops.js';
 import type { Sink, SinkStats } from './transport.js';
 
 /** Stop writing when this much output is still waiting for the stream (a blocked pipe): bounded memory. */
@@ -53,6 +53,10 @@ export class StdoutSink implements Sink {
       }
     }
     this.add(line);
+  }
+
+  countDrop(reason: DropReason): void {
+    this.drops.add(reason);
   }
 
   flush(): Promise<void> {
@@ -114,6 +118,7 @@ export class StdoutSink implements Sink {
 /** A sink that takes nothing: the client runs disabled (no endpoint or token). */
 export class DisabledSink implements Sink {
   enqueue(): void {}
+  countDrop(): void {}
   flush(): Promise<void> {
     return Promise.resolve();
   }
@@ -126,7 +131,7 @@ export class DisabledSink implements Sink {
       inFlight: 0,
       sent: 0,
       retries: 0,
-      dropped: { queue_full: 0, rejected: 0, auth: 0, too_large: 0, retries_exhausted: 0, shutdown: 0 },
+      dropped: zeroDrops(),
     };
   }
 }

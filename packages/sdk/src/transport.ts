@@ -43,6 +43,8 @@ export interface Sink {
   enqueue(line: string): void;
   /** Send what is queued now; resolves when it was sent or given up on. Never rejects. */
   flush(): Promise<void>;
+  /** Count an event that was lost before it reached the sink (the SDK failed to build it). */
+  countDrop(reason: DropReason): void;
   /** Flush and stop, waiting at most `timeoutMillis`; what is still queued then counts as `shutdown`. */
   close(timeoutMillis: number): Promise<void>;
   stats(): SinkStats;
@@ -182,6 +184,10 @@ export class HttpTransport implements Sink {
     }
     if (this.queue.push(line)) this.schedule(0);
     else this.schedule(this.flushIntervalMillis);
+  }
+
+  countDrop(reason: DropReason): void {
+    this.drops.add(reason);
   }
 
   flush(): Promise<void> {

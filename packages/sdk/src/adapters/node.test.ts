@@ -115,6 +115,77 @@ describe('node:http adapter: the request event is redacted like every other even
   });
 });
 
+describe("node:http adapter: the app's user objects that throw", () => {
+  const throwingUser = (req: IncomingMessage) =>
+    Object.defineProperty(req, 'user', {
+      get() {
+        throw new Error('session store unreachable');
+      },
+    });
+
+  for (const [name, identify] of [
+    ['a req.user getter that throws (default conventions)', undefined],
+    [
+      'an identify() principal whose fields throw',
+      () => ({
+        get userId(): string {
+          throw new Error('lazy field of an ORM entity');
+        },
+      }),
+    ],
+  ] as const) {
+    test(`${name}: every event of the request is still recorded, without a principal`, async () => {
+      const codes: string[] = [];
+      const { receiver, url, vigil, close } = await startTestApp(
+        { service: 'node-odd-user', identify, onError: (error) => codes.push(error.code) },
+        wrapped(
+          (client) => (req, res) => {
+            throwingUser(req);
+            client.authz.fail(undefined, 'doc-1');
+            res.writeHead(403).end();
+          },
+          { route: () => '/docs/:id' },
+        ),
+      );
+      try {
+        const events = await receiver.call(url, '/docs/doc-1', `odd-${codes.length}`);
+        const request = events.find((e) => e.type === 'http_request')!;
+        assert.equal(request['http.response.status_code'], 403);
+        assert.equal(request['http.route'], '/docs/:id');
+        assert.equal(request['user.id'], undefined);
+        const fail = events.find((e) => e.type === 'authz_fail')!;
+        assert.equal(fail['vigil.object.id'], 'doc-1');
+        assert.equal(vigil.stats().dropped.internal, 0);
+        assert.ok(codes.includes(identify ? 'hook_failed' : 'identify_failed'), codes.join());
+        assert.ok(!codes.includes('internal'), codes.join());
+      } finally {
+        await close();
+      }
+    });
+  }
+
+  test('an event the SDK cannot build is counted as dropped (internal), never thrown', async () => {
+    const codes: string[] = [];
+    const { vigil, close } = await startTestApp(
+      { onError: (error) => codes.push(error.code) },
+      wrapped(() => (_req, res) => res.end(), {}),
+    );
+    try {
+      const fields = {
+        get note(): string {
+          throw new Error('a getter of the app');
+        },
+      };
+      vigil.event('x_odd', fields);
+      vigil.authz.fail('ann', 'doc', fields);
+      assert.equal(vigil.stats().dropped.internal, 2);
+      assert.deepEqual(codes, ['internal', 'internal']);
+    } finally {
+      await close();
+    }
+  });
+});
+
 describe('node:http adapter: object access from route parameters, validation errors', () => {
   const ROUTES = [
     { template: '/tenants/:tenantId/invoices/:invoiceId', pattern: /^\/tenants\/([^/]+)\/invoices\/([^/]+)$/ },
