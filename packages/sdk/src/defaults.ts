@@ -13,6 +13,11 @@ export const DEFAULTS = {
   service: undefined,
   /** Events waiting to be sent; past this, new events are dropped and counted as `queue_full`. */
   maxQueueSize: 10_000,
+  /**
+   * Bytes of queued events (UTF-8); past this, new events are dropped and counted as `queue_full`. With events of
+   * ordinary size the count bound is reached first (10 000 × ~500 bytes); this one holds when events are large.
+   */
+  maxQueueBytes: 16 * 1024 * 1024,
   /** Events per request to the collector. */
   maxBatchSize: 500,
   /** A partial batch is sent at the latest this long after its first event was queued. */

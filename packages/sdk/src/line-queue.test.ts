@@ -23,6 +23,21 @@ describe('line queue', () => {
     assert.equal(batch.line(-1), undefined);
   });
 
+  test('bytes counts the UTF-8 bytes queued, newlines included, through push, unshift, shift and clear', () => {
+    const queue = new LineQueue(2);
+    queue.push('{"a":1}'); // 8 bytes with its newline
+    queue.push('"Zoë"'); // 7
+    queue.push('12'); // 3, in a second batch
+    assert.equal(queue.bytes, 18);
+    queue.unshift(['{}']);
+    assert.equal(queue.bytes, 21);
+    queue.shift();
+    queue.shift();
+    assert.equal(queue.bytes, 3);
+    queue.clear();
+    assert.equal(queue.bytes, 0);
+  });
+
   test('a batch closes at maxBatchSize lines; push says so, and the next line opens another', () => {
     const queue = new LineQueue(2);
     assert.equal(queue.push('1'), false);

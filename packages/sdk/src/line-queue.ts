@@ -76,18 +76,22 @@ export class LineQueue {
   private readonly pool: Buffer[] = [];
   /** Lines queued, in all batches. */
   size = 0;
+  /** Their bytes. */
+  bytes = 0;
 
   constructor(private readonly maxBatchSize: number) {}
 
   /** Queue a line. True when its batch is now full, so a send is worth starting. */
   push(line: string): boolean {
     let batch = this.batches[this.batches.length - 1];
+    const before = batch === undefined || batch.sealed ? 0 : batch.length;
     if (batch === undefined || batch.sealed || !batch.append(line)) {
       if (batch !== undefined) batch.sealed = true;
       batch = this.newBatch();
       this.batches.push(batch);
       batch.append(line);
-    }
+      this.bytes += batch.length;
+    } else this.bytes += batch.length - before;
     this.size++;
     if (batch.count >= this.maxBatchSize) batch.sealed = true;
     return batch.sealed;
@@ -101,6 +105,7 @@ export class LineQueue {
     batch.sealed = true;
     this.batches.unshift(batch);
     this.size += lines.length;
+    this.bytes += batch.length;
   }
 
   /** True when the oldest batch takes no more lines: sending it now sends a full batch. */
@@ -114,6 +119,7 @@ export class LineQueue {
     if (batch === undefined) return undefined;
     batch.sealed = true;
     this.size -= batch.count;
+    this.bytes -= batch.length;
     return batch;
   }
 
@@ -122,6 +128,7 @@ export class LineQueue {
     const dropped = this.size;
     this.batches = [];
     this.size = 0;
+    this.bytes = 0;
     return dropped;
   }
 

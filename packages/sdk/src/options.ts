@@ -23,6 +23,8 @@ export interface VigilOptions {
   mode?: 'http' | 'stdout';
   /** Default 10 000. */
   maxQueueSize?: number;
+  /** Default 16 MiB. */
+  maxQueueBytes?: number;
   /** Default 500. */
   maxBatchSize?: number;
   /** Default 1000. */
@@ -81,6 +83,7 @@ export interface VigilOptions {
 
 type NumberKey =
   | 'maxQueueSize'
+  | 'maxQueueBytes'
   | 'maxBatchSize'
   | 'flushIntervalMillis'
   | 'maxRetries'
@@ -96,6 +99,7 @@ type NumberKey =
 /** Smallest valid value of each numeric option. */
 const MINIMUM: Record<NumberKey, number> = {
   maxQueueSize: 1,
+  maxQueueBytes: 1024,
   maxBatchSize: 1,
   flushIntervalMillis: 1,
   maxRetries: 0,
@@ -212,6 +216,7 @@ export function resolveOptions(options: VigilOptions, reporter: Reporter, env = 
     serviceVersion: nonEmpty(o.serviceVersion),
     environment: nonEmpty(o.environment),
     maxQueueSize: Math.floor(number('maxQueueSize')),
+    maxQueueBytes: Math.floor(number('maxQueueBytes')),
     maxBatchSize: Math.floor(number('maxBatchSize')),
     flushIntervalMillis: number('flushIntervalMillis'),
     gzip: bool('gzip'),

@@ -71,7 +71,14 @@ export class StdoutSink implements Sink {
   }
 
   stats(): SinkStats {
-    return { queued: this.pendingLines, inFlight: 0, sent: this.sent, retries: 0, dropped: { ...this.drops.total } };
+    return {
+      queued: this.pendingLines,
+      queuedBytes: this.pending.length,
+      inFlight: 0,
+      sent: this.sent,
+      retries: 0,
+      dropped: { ...this.drops.total },
+    };
   }
 
   /**
@@ -128,6 +135,7 @@ export class DisabledSink implements Sink {
   stats(): SinkStats {
     return {
       queued: 0,
+      queuedBytes: 0,
       inFlight: 0,
       sent: 0,
       retries: 0,

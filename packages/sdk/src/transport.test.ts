@@ -203,6 +203,25 @@ describe('transport', () => {
     await down.close();
   });
 
+  test('maxQueueBytes bounds the memory of queued events when they are large', async () => {
+    const down = await Receiver.start();
+    await down.stop();
+    const vigil = createVigil(fast(down, { maxQueueBytes: 1024 * 1024, maxRetries: 0 }));
+    const buffersBefore = process.memoryUsage().arrayBuffers;
+    // 5000 events of ~8 KB (the longest string value kept): 40 MB if the count bound were the only one.
+    const note = 'n'.repeat(9000);
+    for (let i = 0; i < 5000; i++) vigil.event('x_test', { n: i, note });
+    const stats = vigil.stats();
+    assert.ok(stats.queuedBytes <= 1024 * 1024, `queued ${stats.queuedBytes} bytes`);
+    assert.ok(stats.queuedBytes > 1024 * 1024 - 16 * 1024, `queued ${stats.queuedBytes} bytes`);
+    assert.ok(stats.queued < 200, `queued ${stats.queued}`);
+    assert.equal(stats.queued + stats.inFlight + stats.dropped.queue_full, 5000);
+    const grownMegabytes = (process.memoryUsage().arrayBuffers - buffersBefore) / 1e6;
+    assert.ok(grownMegabytes < 8, `buffers grew ${grownMegabytes.toFixed(1)} MB`);
+    await vigil.close();
+    await down.close();
+  });
+
   test('close() flushes, and events after close are counted as shutdown drops', async () => {
     receiver.requests.length = 0;
     const vigil = createVigil(fast(receiver));

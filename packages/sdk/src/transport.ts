@@ -5,7 +5,7 @@
  * Invariants, after OpenTelemetry's batch processor:
  * - `enqueue` is synchronous and O(1); it never waits and never throws. A full queue drops the new event and
  *   counts it (`queue_full`), so memory stays bounded however long the collector is down: at most `maxQueueSize`
- *   queued events plus one batch in flight.
+ *   queued events and `maxQueueBytes` of them, plus one batch in flight.
  * - At most one request is in flight per client; batches go out in order.
  * - Retries use exponential backoff with full jitter (a random wait between 0 and the ceiling), and honour
  *   `Retry-After` on 429 and 503. Requests that retrying cannot fix (400, 401, 403, 413, 422) are not retried.
@@ -53,6 +53,8 @@ export interface Sink {
 export interface SinkStats {
   /** Events waiting in the queue. */
   queued: number;
+  /** Their size in bytes (UTF-8, as they will be sent). */
+  queuedBytes: number;
   /** Events in the request currently in flight. */
   inFlight: number;
   /** Events the collector accepted (or lines written, for stdout). */
@@ -67,6 +69,7 @@ export interface HttpTransportOptions {
   readonly endpoint: string;
   readonly token: string;
   readonly maxQueueSize?: number;
+  readonly maxQueueBytes?: number;
   readonly maxBatchSize?: number;
   readonly flushIntervalMillis?: number;
   readonly gzip?: boolean;
@@ -115,6 +118,7 @@ export class HttpTransport implements Sink {
   private readonly url: string;
   private readonly headers: Record<string, string>;
   private readonly maxQueueSize: number;
+  private readonly maxQueueBytes: number;
   private readonly maxBatchSize: number;
   private readonly flushIntervalMillis: number;
   private readonly gzip: boolean;
@@ -152,6 +156,7 @@ export class HttpTransport implements Sink {
     const agentOptions = { keepAlive: true, maxSockets: 1, maxFreeSockets: 1 };
     this.agent = this.target?.protocol === 'https:' ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
     this.maxQueueSize = options.maxQueueSize ?? DEFAULTS.maxQueueSize;
+    this.maxQueueBytes = options.maxQueueBytes ?? DEFAULTS.maxQueueBytes;
     this.maxBatchSize = options.maxBatchSize ?? DEFAULTS.maxBatchSize;
     this.queue = new LineQueue(this.maxBatchSize);
     this.flushIntervalMillis = options.flushIntervalMillis ?? DEFAULTS.flushIntervalMillis;
@@ -178,7 +183,8 @@ export class HttpTransport implements Sink {
       this.drops.add('too_large');
       return;
     }
-    if (this.queue.size >= this.maxQueueSize) {
+    // A line's UTF-8 size is at least its length: the bound is overshot by at most the last line's extra bytes.
+    if (this.queue.size >= this.maxQueueSize || this.queue.bytes + line.length > this.maxQueueBytes) {
       this.drops.add('queue_full');
       return;
     }
@@ -220,6 +226,7 @@ export class HttpTransport implements Sink {
   stats(): SinkStats {
     return {
       queued: this.queue.size,
+      queuedBytes: this.queue.bytes,
       inFlight: this.inFlight,
       sent: this.sent,
       retries: this.retries,
