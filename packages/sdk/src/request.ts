@@ -11,6 +11,7 @@ import { collectInspection, type InspectLimits, type InspectMode } from './inspe
 import { normaliseAddress, type TrustedProxies } from './proxy.js';
 import { errorClassName, type Redactor } from './redact.js';
 import type { Reporter } from './report.js';
+import { parseTraceparent } from './trace-context.js';
 import { validationFailure, validationFields } from './validation.js';
 import { objectAccessFields } from './vocabulary.js';
 
@@ -196,8 +197,6 @@ export function objectTypeOf(route: string | undefined, name: string): string {
   return name;
 }
 
-const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}(-.*)?$/;
-const ZERO_TRACE = /^0+$/;
 const MAX_HEADER_ID_LENGTH = 128;
 
 /** The fields the request handler writes on every request, prepared for encoding once per handler. */
@@ -284,11 +283,8 @@ export class RequestHandler {
     }
     const userAgent = firstHeader(headers['user-agent']);
     if (userAgent) json += encoder.string(keys.userAgent, userAgent);
-    const traceparent = firstHeader(headers.traceparent);
-    const trace = traceparent ? TRACEPARENT.exec(traceparent.trim().toLowerCase()) : null;
-    if (trace && trace[1] !== 'ff' && !ZERO_TRACE.test(trace[2]!) && !ZERO_TRACE.test(trace[3]!)) {
-      json += encoder.string(keys.traceId, trace[2]!) + encoder.string(keys.spanId, trace[3]!);
-    }
+    const trace = parseTraceparent(firstHeader(headers.traceparent));
+    if (trace) json += encoder.string(keys.traceId, trace.traceId) + encoder.string(keys.spanId, trace.spanId);
     const requestId = firstHeader(headers['x-request-id']);
     if (requestId) json += encoder.string(keys.requestId, requestId.slice(0, MAX_HEADER_ID_LENGTH));
     const session = sessionCookie(firstHeader(headers.cookie), this.config.sessionCookies);

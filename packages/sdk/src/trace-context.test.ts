@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { parseTraceparent } from './trace-context.js';
+
+const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
+const SPAN = '00f067aa0ba902b7';
+
+describe('parseTraceparent', () => {
+  test('a valid header gives its trace and parent span ids', () => {
+    assert.deepEqual(parseTraceparent(`00-${TRACE}-${SPAN}-01`), { traceId: TRACE, spanId: SPAN });
+    assert.deepEqual(parseTraceparent(` 00-${TRACE}-${SPAN}-00 `), { traceId: TRACE, spanId: SPAN });
+  });
+
+  test('a later version may carry more fields after its flags', () => {
+    assert.deepEqual(parseTraceparent(`01-${TRACE}-${SPAN}-01-what-comes-next`), { traceId: TRACE, spanId: SPAN });
+    assert.deepEqual(parseTraceparent(`cc-${TRACE}-${SPAN}-01`), { traceId: TRACE, spanId: SPAN });
+  });
+
+  const invalid: Record<string, string | undefined> = {
+    absent: undefined,
+    empty: '',
+    'upper-case hex': `00-${TRACE.toUpperCase()}-${SPAN}-01`,
+    'version ff': `ff-${TRACE}-${SPAN}-01`,
+    'version 00 with more after its flags': `00-${TRACE}-${SPAN}-01-extra`,
+    'a later version with no dash after its flags': `01-${TRACE}-${SPAN}-01x`,
+    'all-zero trace id': `00-${'0'.repeat(32)}-${SPAN}-01`,
+    'all-zero span id': `00-${TRACE}-${'0'.repeat(16)}-01`,
+    'short trace id': `00-${TRACE.slice(1)}-${SPAN}-01`,
+    'no flags': `00-${TRACE}-${SPAN}`,
+    'not hex': `00-${TRACE.replace('4', 'g')}-${SPAN}-01`,
+  };
+  for (const [name, value] of Object.entries(invalid)) {
+    test(`invalid: ${name}`, () => {
+      assert.equal(parseTraceparent(value), undefined);
+    });
+  }
+});
