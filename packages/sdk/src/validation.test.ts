@@ -17,6 +17,16 @@ import { validationFailure, validationFields } from './validation.js';
 /** Values and messages the validators were given or produced: none may come back out. */
 const SECRET_VALUE = 'hunter2-secret-value';
 
+/** The error `JSON.parse` throws for a malformed text. */
+function captureSyntaxError(): SyntaxError {
+  try {
+    JSON.parse('{"a": oops');
+  } catch (error) {
+    return error as SyntaxError;
+  }
+  throw new Error('JSON.parse accepted a malformed text');
+}
+
 describe('validationFailure', () => {
   it('zod: a thrown ZodError and a failed safeParse give paths and issue codes', () => {
     const schema = z.object({
@@ -221,6 +231,17 @@ describe('validationFailure', () => {
     assert.equal(validationFailure(long)?.inputs[0]?.length, 128);
   });
 
+  it('a JSON SyntaxError marked as a client error (Fastify 4, co-body) is a body that does not parse', () => {
+    for (const mark of [{ statusCode: 400 }, { status: 400 }]) {
+      assert.deepEqual(validationFailure(Object.assign(captureSyntaxError(), mark)), {
+        validator: 'json',
+        inputs: ['body'],
+        rules: ['parse'],
+      });
+    }
+    assert.equal(validationFailure(Object.assign(captureSyntaxError(), { statusCode: 500 })), undefined);
+  });
+
   it('a failure of the whole input is named (root)', () => {
     assert.deepEqual(validationFailure(z.string().safeParse(5)), {
       validator: 'zod',
@@ -237,6 +258,7 @@ describe('validationFailure', () => {
       42,
       new Error('x'),
       new AggregateError([new Error('a')]),
+      captureSyntaxError(), // the app's own JSON.parse failing is its bug, not bad input
       [],
       [1, 2],
       { success: true, data: {} },

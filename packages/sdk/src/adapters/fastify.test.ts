@@ -45,6 +45,7 @@ for (const [version, Fastify] of [
       });
       const page = { querystring: { type: 'object', properties: { page: { type: 'integer', minimum: 1 } } } };
       app.get('/list', { schema: page }, async () => ({ items: [] }));
+      app.post('/orders', async () => ({ ok: true }));
       // attachValidation: the route is handed the error and answers itself; with or without the helper, one event.
       app.get('/list-attached', { schema: page, attachValidation: true }, async (request, reply) => {
         if (!request.validationError) return { items: [] };
@@ -103,11 +104,37 @@ for (const [version, Fastify] of [
       }
     });
 
-    test('a 404 has no route template', async () => {
-      const events = await call('/missing', 'fastify-3');
-      const request = events.find((e) => e.type === 'http_request')!;
-      assert.equal(request['http.response.status_code'], 404);
-      assert.equal('http.route' in request, false);
+    test('a JSON body that does not parse: 400 and input_validation_fail for the body, never its text', async () => {
+      const events = await receiver.call(url, '/orders', 'fastify-7', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"card": "4111111111111111", oops',
+      });
+      assert.equal(events.find((e) => e.type === 'http_request')!['http.response.status_code'], 400);
+      const others = events.filter((e) => e.type !== 'http_request');
+      // Fastify 5 names the error (FST_ERR_CTP_INVALID_JSON_BODY); Fastify 4 passes on the parser's SyntaxError.
+      const named = version === '5' ? ['fastify', ['json']] : ['json', ['parse']];
+      assert.deepEqual(
+        others.map((e) => [e.type, e['vigil.validation.name'], e['vigil.input.name'], e['vigil.validation.rules']]),
+        [['input_validation_fail', named[0], 'body', named[1]]],
+      );
+      assert.ok(!receiver.allText.includes('4111111111111111'));
+    });
+
+    test('a 404 has no route template, and reading it raises no deprecation warning', async () => {
+      const warnings: string[] = [];
+      const onWarning = (warning: Error & { code?: string }) => warnings.push(warning.code ?? warning.name);
+      process.on('warning', onWarning);
+      try {
+        const events = await call('/missing', 'fastify-3');
+        const request = events.find((e) => e.type === 'http_request')!;
+        assert.equal(request['http.response.status_code'], 404);
+        assert.equal('http.route' in request, false);
+        await new Promise((resolve) => setImmediate(resolve));
+        assert.deepEqual(warnings, []);
+      } finally {
+        process.off('warning', onWarning);
+      }
     });
   });
 }

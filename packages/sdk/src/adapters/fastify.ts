@@ -57,7 +57,10 @@ export type FastifyPluginLike = ((instance: FastifyInstanceLike, options: unknow
 
 /** The route template of a Fastify request; undefined when no route matched (a 404). */
 export function fastifyRoute(request: FastifyRequestLike): string | undefined {
-  const url = request.routeOptions?.url ?? request.routerPath;
+  // `routerPath` only where `routeOptions` does not exist (before Fastify 4.10): on a 404 `routeOptions.url` is
+  // undefined, and reading `routerPath` would make Fastify 4 print a deprecation warning (FSTDEP017).
+  const options = request.routeOptions;
+  const url = options !== undefined ? options.url : request.routerPath;
   return typeof url === 'string' && url.length > 0 ? url : undefined;
 }
 
