@@ -49,10 +49,25 @@ export const DEFAULTS = {
   forwardedHeader: 'x-forwarded-for',
   /** Extra key names or dotted paths to redact, on top of the built-in list (redact.ts). */
   redact: [] as readonly string[],
-  /** Cookies whose value identifies a session; `session.id` is a truncated SHA-256 of the first one found. */
-  sessionCookies: ['connect.sid', 'sid', 'session'] as readonly string[],
-  /** Route templates (or `METHOD /template`) whose 401 means a failed login. */
-  loginRoutes: [] as readonly string[],
+  /**
+   * Cookies whose value identifies a session; `session.id` is a truncated SHA-256 of the first one found. The
+   * defaults of express-session, @fastify/session and koa-session, and two common names.
+   */
+  sessionCookies: ['connect.sid', 'sessionId', 'koa.sess', 'sid', 'session'] as readonly string[],
+  // Route templates (or `METHOD /template`) whose 401 means a failed login; a leading `*` matches any start
+  // (`POST */login`: `/login`, `/api/v1/auth/login`). The default names the usual login endpoints; `[]` turns it off.
+  loginRoutes: [
+    'POST */login',
+    'POST */log-in',
+    'POST */signin',
+    'POST */sign-in',
+    'POST */sign_in',
+    'POST */logon',
+    'POST */authenticate',
+    'POST */session',
+    'POST */sessions',
+    'POST */token',
+  ] as readonly string[],
   /** Hash object ids given to `vigil.access()` (truncated SHA-256) instead of sending them as they are. */
   hashObjectIds: false,
   /**

@@ -53,7 +53,11 @@ export interface VigilOptions {
   redact?: readonly string[];
   /** Default `connect.sid`, `sid`, `session`. */
   sessionCookies?: readonly string[];
-  /** Route templates (`/login`) or `METHOD /template` whose 401 is a failed login. Default none. */
+  /**
+   * Route templates (`/login`) or `METHOD /template` whose 401 is a failed login; a template starting with `*`
+   * matches any route ending with the rest. Default: POST to a route ending in /login, /log-in, /signin, /sign-in,
+   * /sign_in, /logon, /authenticate, /session, /sessions or /token. `[]` turns it off.
+   */
   loginRoutes?: readonly string[];
   /** Which event each status records; see DEFAULT_AUTOMATIC_EVENTS. */
   automaticEvents?: Partial<AutomaticEvents>;

@@ -225,7 +225,7 @@ function requestKeys(encoder: FieldEncoder) {
 
 export class RequestHandler {
   private readonly automatic: AutomaticEvents;
-  private readonly loginRoutes: ReadonlyArray<{ method?: string; route: string }>;
+  private readonly loginRoutes: ReadonlyArray<LoginRoute>;
   private readonly encoder: FieldEncoder;
   private readonly keys: ReturnType<typeof requestKeys>;
   private readonly principalKeys: Readonly<Record<PrincipalField, FieldKey>>;
@@ -233,18 +233,7 @@ export class RequestHandler {
 
   constructor(private readonly config: RequestHandlerConfig) {
     this.automatic = { ...DEFAULT_AUTOMATIC_EVENTS, ...config.automaticEvents };
-    this.loginRoutes = config.loginRoutes.map((entry) => {
-      const space = entry.trim().indexOf(' ');
-      return space === -1
-        ? { route: entry.trim() }
-        : {
-            method: entry.trim().slice(0, space).toUpperCase(),
-            route: entry
-              .trim()
-              .slice(space + 1)
-              .trim(),
-          };
-    });
+    this.loginRoutes = config.loginRoutes.map(loginRoute);
     this.encoder = new FieldEncoder(config.redactor);
     this.keys = requestKeys(this.encoder);
     this.principalKeys = {
@@ -453,10 +442,35 @@ export class RequestHandler {
   }
 
   private isLoginRoute(method: string, route: string | undefined, path: string): boolean {
-    return this.loginRoutes.some(
-      (r) => (r.method === undefined || r.method === method) && (r.route === route || r.route === path),
-    );
+    return this.loginRoutes.some((r) => {
+      if (r.method !== undefined && r.method !== method) return false;
+      if (r.suffix === undefined) return r.route === route || r.route === path;
+      return endsWithSegment(route, r.suffix) || endsWithSegment(path, r.suffix);
+    });
   }
+}
+
+// An entry of `loginRoutes`: `/login`, `POST /login`, or `POST */login` (any route ending so).
+interface LoginRoute {
+  readonly method?: string;
+  readonly route: string;
+  /** For a leading `*`: the rest, lower-cased (`/login`). */
+  readonly suffix?: string;
+}
+
+function loginRoute(entry: string): LoginRoute {
+  const text = entry.trim();
+  const space = text.indexOf(' ');
+  const method = space === -1 ? undefined : text.slice(0, space).toUpperCase();
+  const route = space === -1 ? text : text.slice(space + 1).trim();
+  return route.startsWith('*') ? { method, route, suffix: route.slice(1).toLowerCase() } : { method, route };
+}
+
+/** True when `value` ends with `suffix` (a trailing slash aside), compared without case. */
+function endsWithSegment(value: string | undefined, suffix: string): boolean {
+  if (value === undefined) return false;
+  const v = (value.length > 1 && value.endsWith('/') ? value.slice(0, -1) : value).toLowerCase();
+  return v.endsWith(suffix);
 }
 
 /** The event fields a principal fills. */

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { shortHash } from '../fingerprint.js';
 import type { Vigil } from '../index.js';
 import { objectTypeOf } from '../request.js';
-import { startTestApp, useTestApp } from '../testing/app.js';
+import { startTestApp, type TestApp, useTestApp } from '../testing/app.js';
 import { type WrapOptions, wrap } from './node.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -56,6 +56,20 @@ describe('node:http adapter', () => {
     assert.equal('http.route' in request, false);
     const error = events.find((e) => e.type === 'app_error')!;
     assert.equal(error['error.type'], '500');
+  });
+
+  test('session.id: a hash of the session cookie of express-session, @fastify/session or koa-session', async () => {
+    const ids = [];
+    for (const cookie of ['connect.sid=s%3Aq7Zx9', 'theme=dark; sessionId=q7Zx9', 'koa.sess=q7Zx9', 'theme=dark']) {
+      const events = await app.receiver.call(app.url, '/items/1', `node-session-${ids.length}`, {
+        headers: { cookie },
+      });
+      ids.push(events.find((e) => e.type === 'http_request')!['session.id']);
+    }
+    for (const id of ids.slice(0, 3)) assert.match(String(id), /^[0-9a-f]{16}$/);
+    assert.equal(ids[1], ids[2], 'the same session value, the same hash');
+    assert.equal(ids[3], undefined);
+    assert.ok(!app.receiver.allText.includes('q7Zx9'));
   });
 
   test('vigil.wrap is the same adapter', () => {
@@ -111,6 +125,45 @@ describe('node:http adapter: the request event is redacted like every other even
       assert.equal(receiver.requests[0]?.headers['content-encoding'], undefined);
     } finally {
       await close();
+    }
+  });
+});
+
+describe('node:http adapter: a 401 on a login route, by default and configured', () => {
+  const answers401 = wrapped(() => (_req, res) => res.writeHead(401).end(), { route: (req) => req.url });
+  let sent = 0;
+  /** The automatic events of one request, `id` being "METHOD /path". */
+  const automatic = async (app: TestApp, id: string) => {
+    const [method, path] = id.split(' ') as [string, string];
+    const events = await app.receiver.call(app.url, path, `login-route-${++sent}`, { method });
+    return events.filter((e) => e.type !== 'http_request').map((e) => e.type);
+  };
+
+  test('by default, a POST answered 401 on the usual login endpoints records authn_login_fail', async () => {
+    const app = await startTestApp({}, answers401);
+    try {
+      for (const id of ['POST /login', 'POST /api/v1/auth/login', 'POST /oauth/token/', 'POST /users/sign_in']) {
+        assert.deepEqual(await automatic(app, id), ['authn_login_fail'], id);
+      }
+      for (const id of ['GET /login', 'POST /orders', 'POST /loginhistory']) {
+        assert.deepEqual(await automatic(app, id), [], id);
+      }
+    } finally {
+      await app.close();
+    }
+  });
+
+  test('configured: only the routes listed; [] records no automatic login failure', async () => {
+    const listed = await startTestApp({ loginRoutes: ['PUT */auth', '/exact'] }, answers401);
+    const none = await startTestApp({ loginRoutes: [] }, answers401);
+    try {
+      assert.deepEqual(await automatic(listed, 'PUT /v2/auth'), ['authn_login_fail']);
+      assert.deepEqual(await automatic(listed, 'GET /exact'), ['authn_login_fail']);
+      assert.deepEqual(await automatic(listed, 'POST /login'), []);
+      assert.deepEqual(await automatic(none, 'POST /login'), []);
+    } finally {
+      await listed.close();
+      await none.close();
     }
   });
 });
