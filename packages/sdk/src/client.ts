@@ -11,6 +11,7 @@ import type { NodeRequestLike, NodeResponseLike } from './adapters/shared.js';
 import { currentRequest } from './context.js';
 import type { DropReason } from './drops.js';
 import { FieldEncoder, jsonString, jsonValue, quote } from './encode.js';
+import { idHasher } from './fingerprint.js';
 import { type ResolvedOptions, resolveOptions, type VigilOptions } from './options.js';
 import { createTrustedProxies } from './proxy.js';
 import { createRedactor, type Redactor } from './redact.js';
@@ -125,6 +126,7 @@ class VigilClient implements Vigil {
         `trustedProxies: ignoring entries that are not IPs or CIDRs: ${invalid.join(', ')}`,
       );
     }
+    const hashId = idHasher(options.hashKey);
     this.requests = new RequestHandler({
       proxies,
       redactor: this.redactor,
@@ -136,6 +138,7 @@ class VigilClient implements Vigil {
       recordRequests: options.recordRequests,
       accessParams: options.accessParams,
       hashObjectIds: options.hashObjectIds,
+      hashId,
       inspect: options.inspect,
       inspectLimits: {
         headers: options.inspectHeaders,
@@ -165,6 +168,7 @@ class VigilClient implements Vigil {
 
     const helpers = createVocabularyHelpers((type, fields) => this.record(type, fields), {
       hashObjectIds: options.hashObjectIds,
+      hashId,
     });
     Object.assign(
       this,

@@ -63,6 +63,11 @@ export interface VigilOptions {
   automaticEvents?: Partial<AutomaticEvents>;
   /** Default false. */
   hashObjectIds?: boolean;
+  /**
+   * The key of the hashes that stand for ids (session cookies, `hashObjectIds`, unknown login names). Env
+   * `VIGIL_HASH_KEY`; default: derived from the ingest token, so the replicas of a service hash alike.
+   */
+  hashKey?: string;
   /** `object_access` from route parameters: `true`, or `{ parameter: objectType }`. Default false. */
   accessParams?: AccessParams;
   /** Default true. */
@@ -132,6 +137,8 @@ export interface ResolvedOptions extends Required<Pick<VigilOptions, NumberKey>>
   readonly sessionCookies: readonly string[];
   readonly loginRoutes: readonly string[];
   readonly hashObjectIds: boolean;
+  /** `hashKey`, else `VIGIL_HASH_KEY`, else the token; undefined only in stdout mode without either. */
+  readonly hashKey: string | undefined;
   readonly accessParams: AccessParams;
   readonly recordRequests: boolean;
   readonly inspect: InspectMode;
@@ -237,6 +244,7 @@ export function resolveOptions(options: VigilOptions, reporter: Reporter, env = 
     sessionCookies: stringList(o.sessionCookies, 'sessionCookies', DEFAULTS.sessionCookies, reporter),
     loginRoutes: stringList(o.loginRoutes, 'loginRoutes', DEFAULTS.loginRoutes, reporter),
     hashObjectIds: bool('hashObjectIds'),
+    hashKey: nonEmpty(o.hashKey) ?? nonEmpty(env.VIGIL_HASH_KEY) ?? token,
     accessParams: accessParams(o.accessParams, reporter),
     recordRequests: bool('recordRequests'),
     inspect,

@@ -6,7 +6,7 @@
 import { Field, type FieldValue } from '@vigil/schema';
 import { DEFAULT_AUTOMATIC_EVENTS } from './defaults.js';
 import { FieldEncoder, type FieldKey } from './encode.js';
-import { errorFingerprint, shortHash } from './fingerprint.js';
+import { errorFingerprint, type IdHash, shortHash } from './fingerprint.js';
 import { collectInspection, type InspectLimits, type InspectMode } from './inspect.js';
 import { normaliseAddress, type TrustedProxies } from './proxy.js';
 import { errorClassName, type Redactor } from './redact.js';
@@ -87,6 +87,8 @@ export interface RequestHandlerConfig {
   readonly accessParams?: AccessParams;
   /** Send object ids as a truncated SHA-256. */
   readonly hashObjectIds?: boolean;
+  /** How ids are hashed (session cookies, `hashObjectIds`): keyed, see fingerprint.ts. */
+  readonly hashId: IdHash;
   /** Record an event in the context of a request (the client's event builder). */
   readonly emit: (type: string, fields: Record<string, unknown>, state: RequestState) => void;
   /**
@@ -230,6 +232,7 @@ export class RequestHandler {
   private readonly keys: ReturnType<typeof requestKeys>;
   private readonly principalKeys: Readonly<Record<PrincipalField, FieldKey>>;
   private readonly outcome: { readonly success: string; readonly failure: string };
+  private readonly sessionHashes = new Map<string, string>();
 
   constructor(private readonly config: RequestHandlerConfig) {
     this.automatic = { ...DEFAULT_AUTOMATIC_EVENTS, ...config.automaticEvents };
@@ -277,7 +280,7 @@ export class RequestHandler {
     const requestId = firstHeader(headers['x-request-id']);
     if (requestId) json += encoder.string(keys.requestId, requestId.slice(0, MAX_HEADER_ID_LENGTH));
     const session = sessionCookie(firstHeader(headers.cookie), this.config.sessionCookies);
-    if (session) json += encoder.string(keys.session, sessionHash(session));
+    if (session) json += encoder.string(keys.session, this.sessionHash(session));
     const length = contentLength(firstHeader(headers['content-length']));
     if (length !== undefined) json += encoder.number(keys.requestSize, length);
     const state = new RequestState(raw, method, path, json, headers, this);
@@ -339,7 +342,7 @@ export class RequestHandler {
         typeof named !== 'object' ? objectTypeOf(route, name) : Object.hasOwn(named, name) ? named[name] : undefined;
       const id = type === undefined ? undefined : idString(params[name]);
       if (type === undefined || id === undefined) continue;
-      const fields = objectAccessFields(type, id, this.config.hashObjectIds === true);
+      const fields = objectAccessFields(type, id, this.config.hashObjectIds ? this.config.hashId : undefined);
       this.config.emit('object_access', { ...fields, [Field.eventOutcome]: 'success' }, state);
       if (++recorded === MAX_ACCESS_PER_REQUEST) break;
     }
@@ -439,6 +442,30 @@ export class RequestHandler {
             },
       ];
     }
+  }
+
+  /**
+   * The hash of a session id. A client sends the same session cookie on many requests, so the hashes of the most
+   * recent ones are kept (a small LRU, bounded in entries and in the length of what it keeps) rather than computing
+   * the HMAC on every request.
+   */
+  private sessionHash(session: string): string {
+    const cache = this.sessionHashes;
+    let hash = cache.get(session);
+    if (hash !== undefined) {
+      cache.delete(session);
+      cache.set(session, hash);
+      return hash;
+    }
+    hash = this.config.hashId(session);
+    if (session.length <= MAX_CACHED_SESSION_CHARS) {
+      if (cache.size >= MAX_SESSION_HASHES) {
+        const oldest = cache.keys().next().value;
+        if (oldest !== undefined) cache.delete(oldest);
+      }
+      cache.set(session, hash);
+    }
+    return hash;
   }
 
   private isLoginRoute(method: string, route: string | undefined, path: string): boolean {
@@ -632,32 +659,8 @@ function normalisePeer(address: string): string | undefined {
   return normal;
 }
 
-const sessionHashes = new Map<string, string>();
 const MAX_SESSION_HASHES = 256;
 const MAX_CACHED_SESSION_CHARS = 256;
-
-/**
- * The hash of a session id. A client sends the same session cookie on many requests, so the hashes of the most
- * recent ones are kept (a small LRU, bounded in entries and in the length of what it keeps) rather than computing
- * SHA-256 on every request.
- */
-function sessionHash(session: string): string {
-  let hash = sessionHashes.get(session);
-  if (hash !== undefined) {
-    sessionHashes.delete(session);
-    sessionHashes.set(session, hash);
-    return hash;
-  }
-  hash = shortHash(session);
-  if (session.length <= MAX_CACHED_SESSION_CHARS) {
-    if (sessionHashes.size >= MAX_SESSION_HASHES) {
-      const oldest = sessionHashes.keys().next().value;
-      if (oldest !== undefined) sessionHashes.delete(oldest);
-    }
-    sessionHashes.set(session, hash);
-  }
-  return hash;
-}
 
 function sessionCookie(header: string | undefined, names: readonly string[]): string | undefined {
   if (!header || names.length === 0) return undefined;

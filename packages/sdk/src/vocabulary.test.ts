@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { EVENT_TYPES } from '@vigil/schema';
+import { idHasher, shortHash } from './fingerprint.js';
 import { createVigil, type Vigil } from './index.js';
 import { Receiver, TEST_TOKEN } from './testing/receiver.js';
 
@@ -123,6 +124,34 @@ describe('vocabulary helpers', () => {
     assert.match(String(fail['user.id']), /^[0-9a-f]{16}$/);
     assert.equal(fail['vigil.user.exists'], false);
     assert.ok(!receiver.allText.includes('my-password-typed-as-name'));
+  });
+
+  test('hashed ids are keyed: an unkeyed SHA-256 of a guess does not match, and the key changes them', async () => {
+    vigil.authn.loginFail('Summer2024!', { userExists: false });
+    vigil.access('invoice', '4711');
+    await vigil.flush();
+    const sent = (type: string, field: string) => String(receiver.events.filter((e) => e.type === type).at(-1)![field]);
+    const name = sent('authn_login_fail', 'user.id');
+    const object = sent('object_access', 'vigil.object.id');
+    // Guessing and hashing the guesses, as one would with a plain hash, finds nothing.
+    assert.notEqual(name, shortHash('Summer2024!'));
+    assert.notEqual(object, shortHash('4711'));
+    // The token is the default key; the same key gives the same hashes (replicas of a service agree).
+    assert.equal(name, idHasher(TEST_TOKEN)('Summer2024!'));
+    assert.equal(object, idHasher(TEST_TOKEN)('4711'));
+    const other = createVigil({
+      endpoint: receiver.url,
+      token: TEST_TOKEN,
+      service: 'other-key',
+      hashKey: 'another-key',
+      hashObjectIds: true,
+      flushOnExit: false,
+    });
+    other.access('invoice', '4711');
+    await other.close();
+    const keyed = receiver.events.find((e) => e['service.name'] === 'other-key')!;
+    assert.equal(keyed['vigil.object.id'], idHasher('another-key')('4711'));
+    assert.notEqual(keyed['vigil.object.id'], object);
   });
 
   test('helpers never throw, whatever they are given', () => {

@@ -11,7 +11,7 @@
  * (vocabulary.test.ts) walks the catalogue and fails when a type has no helper or a helper's event does not validate.
  */
 import { Field } from '@vigil/schema';
-import { errorFingerprint, shortHash } from './fingerprint.js';
+import { errorFingerprint, type IdHash } from './fingerprint.js';
 import { errorClassName } from './redact.js';
 import { validationFailure, validationFields } from './validation.js';
 
@@ -200,17 +200,17 @@ function id(value: Id | null | undefined): string | undefined {
 }
 
 /**
- * The fields of an `object_access` event, for `vigil.access()` and `accessParams` alike: with `hashObjectIds` the id
- * is sent as a truncated SHA-256.
+ * The fields of an `object_access` event, for `vigil.access()` and `accessParams` alike: with `hashObjectIds` (a
+ * `hash` given) the id is sent hashed.
  */
 export function objectAccessFields(
   objectType: string,
   objectId: string | undefined,
-  hashObjectIds: boolean,
+  hash: IdHash | undefined,
 ): Record<string, unknown> {
   return {
     [Field.objectType]: objectType,
-    [Field.objectId]: hashObjectIds && objectId !== undefined ? shortHash(objectId) : objectId,
+    [Field.objectId]: hash !== undefined && objectId !== undefined ? hash(objectId) : objectId,
   };
 }
 
@@ -233,7 +233,11 @@ function outcomeOf(result: ValidationResult): string {
  * Build the helper set on top of a recorder. `extra` always comes last so it can add fields but the helper's own
  * arguments win: a caller cannot overwrite `user.id` by accident through a spread object.
  */
-export function createVocabularyHelpers(record: Recorder, options: { hashObjectIds: boolean }): VocabularyHelpers {
+export function createVocabularyHelpers(
+  record: Recorder,
+  options: { readonly hashObjectIds: boolean; readonly hashId: IdHash },
+): VocabularyHelpers {
+  const hashObjects = options.hashObjectIds ? options.hashId : undefined;
   const emit = (type: string, own: Record<string, unknown>, extra?: ExtraFields) => {
     const fields: Record<string, unknown> = { ...(extra ?? {}) };
     for (const [k, v] of Object.entries(own)) if (v !== undefined) fields[k] = v;
@@ -252,7 +256,7 @@ export function createVocabularyHelpers(record: Recorder, options: { hashObjectI
         emit(
           'authn_login_fail',
           {
-            [Field.userId]: userExists === false && raw !== undefined ? shortHash(raw) : raw,
+            [Field.userId]: userExists === false && raw !== undefined ? options.hashId(raw) : raw,
             [Field.eventReason]: reason,
             'vigil.user.exists': userExists,
           },
@@ -426,6 +430,6 @@ export function createVocabularyHelpers(record: Recorder, options: { hashObjectI
         ),
     },
     access: (objectType, objectId, extra) =>
-      emit('object_access', objectAccessFields(objectType, id(objectId), options.hashObjectIds), extra),
+      emit('object_access', objectAccessFields(objectType, id(objectId), hashObjects), extra),
   };
 }

@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { describe, test } from 'node:test';
 import { z } from 'zod';
-import { shortHash } from '../fingerprint.js';
+import { idHasher } from '../fingerprint.js';
 import type { Vigil } from '../index.js';
 import { objectTypeOf } from '../request.js';
 import { startTestApp, type TestApp, useTestApp } from '../testing/app.js';
+import { TEST_TOKEN } from '../testing/receiver.js';
 import { type WrapOptions, wrap } from './node.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -279,8 +280,8 @@ describe('node:http adapter: object access from route parameters, validation err
     assert.deepEqual(
       access.map((e) => [e['vigil.object.type'], e['vigil.object.id'], e['event.outcome']]),
       [
-        ['tenants', shortHash('acme'), 'success'],
-        ['invoices', shortHash('9001'), 'success'],
+        ['tenants', idHasher(TEST_TOKEN)('acme'), 'success'],
+        ['invoices', idHasher(TEST_TOKEN)('9001'), 'success'],
       ],
     );
     assert.ok(!JSON.stringify(events).includes('"9001"'), 'the raw id is only in url.path');
