@@ -7,13 +7,23 @@ import { z } from 'zod';
 import { useTestApp } from '../testing/app.js';
 import { type HonoContextLike, honoRoute, vigilHono } from './hono.js';
 
-function context(routes: Array<[string, string]>, routeIndex: number): HonoContextLike {
+type Handler = (...args: never[]) => void;
+
+/** A middleware's handler takes `next`; an endpoint's does not. */
+const middleware = (_c: unknown, _next: unknown) => {};
+const endpoint = (_c: unknown) => {};
+
+function context(routes: Array<[string, string, Handler?]>, routeIndex: number): HonoContextLike {
   return {
     req: {
       method: 'GET',
       url: 'http://x/',
       raw: { headers: { forEach() {} } },
-      matchedRoutes: routes.map(([method, path]) => ({ method, path })),
+      matchedRoutes: routes.map(([method, path, handler = method === 'ALL' ? middleware : endpoint]) => ({
+        method,
+        path,
+        handler,
+      })),
       routeIndex,
     },
   };
@@ -67,6 +77,16 @@ describe('honoRoute', () => {
       ),
       '/graphql',
     );
+  });
+
+  test('an app.all() endpoint on a wildcard path counts as a route; middleware on it does not', () => {
+    const routes: Array<[string, string, Handler]> = [
+      ['ALL', '/*', middleware],
+      ['ALL', '/proxy/*', endpoint],
+    ];
+    assert.equal(honoRoute(context(routes, 1), 0), '/proxy/*');
+    routes[1]![2] = middleware;
+    assert.equal(honoRoute(context(routes, 1), 0), undefined);
   });
 
   test('older Hono without matchedRoutes: routePath', () => {
