@@ -50,7 +50,7 @@ export const DEFAULTS = {
   /** Extra key names or dotted paths to redact, on top of the built-in list (redact.ts). */
   redact: [] as readonly string[],
   /**
-   * Cookies whose value identifies a session; `session.id` is a truncated SHA-256 of the first one found. The
+   * Cookies whose value identifies a session; `session.id` is a keyed hash (fingerprint.ts) of the first one found. The
    * defaults of express-session, @fastify/session and koa-session, and two common names.
    */
   sessionCookies: ['connect.sid', 'sessionId', 'koa.sess', 'sid', 'session'] as readonly string[],
@@ -68,7 +68,7 @@ export const DEFAULTS = {
     'POST */sessions',
     'POST */token',
   ] as readonly string[],
-  /** Hash object ids given to `vigil.access()` (truncated SHA-256) instead of sending them as they are. */
+  /** Hash object ids given to `vigil.access()` (keyed hash, fingerprint.ts) instead of sending them as they are. */
   hashObjectIds: false,
   /**
    * Record `object_access` from route parameters of successful requests: `true` for every parameter (object type:
@@ -123,7 +123,7 @@ export const DEFAULT_AUTOMATIC_EVENTS = {
   invalidInput: 'input_validation_fail',
 } as const;
 
-/** Length in hex digits of the truncated SHA-256 used for `session.id`, hashed object ids and fingerprints. */
+/** Length in hex digits of the hashes used for `session.id`, hashed object ids and fingerprints. */
 export const HASH_HEX_LENGTH = 16;
 
 /** Where the collector takes events (PRODUCT.md, user-facing contracts). */

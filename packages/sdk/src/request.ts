@@ -85,7 +85,7 @@ export interface RequestHandlerConfig {
   readonly inspectLimits?: InspectLimits;
   /** Record `object_access` for the route parameters of successful requests. Default false. */
   readonly accessParams?: AccessParams;
-  /** Send object ids as a truncated SHA-256. */
+  /** Send object ids hashed (with `hashId`). */
   readonly hashObjectIds?: boolean;
   /** How ids are hashed (session cookies, `hashObjectIds`): keyed, see fingerprint.ts. */
   readonly hashId: IdHash;

@@ -37,7 +37,7 @@ export interface LoginFailDetails extends ExtraFields {
   /** Why it failed, in a few words (`bad_password`, `unknown_user`, `locked`); never the credential. */
   readonly reason?: string;
   /**
-   * Whether the account exists. When it is `false`, the user id is sent as a truncated SHA-256 instead: an unknown
+   * Whether the account exists. When it is `false`, the user id is sent as a keyed hash instead: an unknown
    * "user name" is often a password typed into the wrong field. Distinct attempts can still be counted.
    */
   readonly userExists?: boolean;
@@ -189,7 +189,7 @@ export interface VocabularyHelpers {
   readonly app: AppHelpers;
   /**
    * A caller accessed an object by id (`object_access`), the raw material of broken-object-level-authorization
-   * rules. With `hashObjectIds` the id is sent as a truncated SHA-256.
+   * rules. With `hashObjectIds` the id is sent as a keyed hash (`hashKey`).
    */
   access(objectType: string, objectId: Id, extra?: ExtraFields): void;
 }
