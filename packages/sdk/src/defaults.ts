@@ -50,8 +50,8 @@ export const DEFAULTS = {
   /** Extra key names or dotted paths to redact, on top of the built-in list (redact.ts). */
   redact: [] as readonly string[],
   /**
-   * Cookies whose value identifies a session; `session.id` is a keyed hash (fingerprint.ts) of the first one found. The
-   * defaults of express-session, @fastify/session and koa-session, and two common names.
+   * Cookies whose value identifies a session; `session.id` is a keyed hash (fingerprint.ts) of the first one found.
+   * The defaults of express-session, @fastify/session and koa-session, and two common names.
    */
   sessionCookies: ['connect.sid', 'sessionId', 'koa.sess', 'sid', 'session'] as readonly string[],
   // Route templates (or `METHOD /template`) whose 401 means a failed login; a leading `*` matches any start
