@@ -18,6 +18,9 @@ const SECRETS = {
   apiKey: 'ApiKeySecretValue42',
   queryToken: 'QueryTokenSecret42',
   queryPassword: 'QueryPasswordSecret42',
+  queryOAuthCode: 'QueryOAuthCodeSecret42',
+  /** An Amex test number, grouped: in the query string it travels as `3782+822463+10005`. */
+  queryCard: '3782 822463 10005',
   bodyPassword: 'BodyPasswordSecret42',
   bodyApiKey: 'BodyApiKeySecret42',
   nestedSecret: 'NestedClientSecret42',
@@ -42,6 +45,8 @@ function searchRequest(url: string, requestId: string): Promise<Response> {
     q: PAYLOADS.query,
     token: SECRETS.queryToken,
     password: SECRETS.queryPassword,
+    code: SECRETS.queryOAuthCode,
+    note: `paid with ${SECRETS.queryCard}`,
     page: '2',
   });
   return fetch(`${url}/search/${PAYLOADS.path}?${query}`, {
@@ -71,8 +76,11 @@ function assertNoSecret(json: string) {
   for (const [name, secret] of Object.entries(SECRETS)) {
     assert.ok(!json.includes(secret), `secret ${name} reached the store`);
   }
-  // The grouped card number without its spaces, too.
-  assert.ok(!json.includes(SECRETS.cardGrouped.replace(/ /g, '')), 'grouped card number reached the store');
+  // The grouped card numbers without their spaces, or with the `+` of a query string, too.
+  for (const grouped of [SECRETS.cardGrouped, SECRETS.queryCard]) {
+    assert.ok(!json.includes(grouped.replace(/ /g, '')), `grouped card number ${grouped} reached the store`);
+    assert.ok(!json.includes(grouped.replace(/ /g, '+')), `grouped card number ${grouped} reached the store`);
+  }
 }
 
 describe('redaction and inspection, end to end', () => {
@@ -115,6 +123,8 @@ describe('redaction and inspection, end to end', () => {
           assertNoSecret(JSON.stringify(events));
           assert.match(String(request['url.query']), /token=\[REDACTED\]/);
           assert.match(String(request['url.query']), /password=\[REDACTED\]/);
+          assert.match(String(request['url.query']), /code=\[REDACTED\]/);
+          assert.match(String(request['url.query']), /note=paid%20with%20\[REDACTED\]/);
           assert.ok(request['session.id'], 'the session cookie is sent as a hash');
 
           const inspected = Object.keys(request).filter((k) => k.startsWith('vigil.inspect.'));
@@ -127,6 +137,8 @@ describe('redaction and inspection, end to end', () => {
           assert.equal(request['vigil.inspect.query.page'], '2');
           assert.equal(request['vigil.inspect.query.token'], '[REDACTED]');
           assert.equal(request['vigil.inspect.query.password'], '[REDACTED]');
+          assert.equal(request['vigil.inspect.query.code'], '[REDACTED]');
+          assert.equal(request['vigil.inspect.query.note'], 'paid with [REDACTED]');
           assert.equal(request['vigil.inspect.body.comment'], PAYLOADS.body);
           assert.equal(request['vigil.inspect.body.password'], '[REDACTED]');
           assert.equal(request['vigil.inspect.body.apiKey'], '[REDACTED]');

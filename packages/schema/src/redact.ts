@@ -59,6 +59,12 @@ const SENSITIVE_NAMES: readonly string[] = [
   'clientsecret',
   'credential',
   'credentials',
+  'auth',
+  'signature',
+  // Request-signing headers and query parameters of AWS and Google Cloud. Their `-credential` and `-security-token`
+  // siblings already match the fragments below.
+  'xamzsignature',
+  'xgoogsignature',
   'card',
   'cardnumber',
   'creditcard',
@@ -95,6 +101,15 @@ const SENSITIVE_FRAGMENTS: readonly string[] = [
   'creditcard',
   'cardnumber',
 ];
+
+/**
+ * Names that are credentials as URL query parameters, compared with the whole parameter name normalised: an OAuth
+ * authorization code (`code`), an API key (`key`, as Google APIs take it), a shared access signature (`sig`, Azure
+ * SAS). They are not sensitive key names in general: `code` and `key` are common, harmless JSON fields (error codes,
+ * settings keys) and `code=3` is an exit code in a log line. The trade-off: a `code` query parameter that is a promo
+ * or country code is hidden too.
+ */
+const SENSITIVE_QUERY_NAMES: readonly string[] = ['code', 'key', 'sig'];
 
 const SEPARATORS = /[-_.\s]/g;
 /** Splits a key into path segments: dots, and brackets as in `user[password]`. */
@@ -133,13 +148,13 @@ function mayHoldCard(value: string): boolean {
 }
 
 /**
- * True unless the string holds none of what the patterns' `applies` tests look for (`=`, `:`, `"`, a run of 13
- * digits as `mayHoldCard` counts them, `eyJ`, `bearer` / `basic` in any case): then no pattern can match. One pass,
- * no allocation. Keep it in step with the patterns in createRedactor.
+ * True unless `value[start, end)` holds none of what the patterns' `applies` tests look for (`=`, `:`, `"`, a run of
+ * 13 digits as `mayHoldCard` counts them, `eyJ`, `bearer` / `basic` in any case): then no pattern can match. One pass,
+ * no allocation. Keep it in step with the patterns in createRedactor (an `authorization` header needs `:` or `=`).
  */
-function maySecret(value: string): boolean {
+function maySecret(value: string, start: number, end: number): boolean {
   let run = 0;
-  for (let i = 0; i < value.length; i++) {
+  for (let i = start; i < end; i++) {
     const c = value.charCodeAt(i);
     run = cardRun(run, c);
     if (run >= MIN_CARD_DIGITS * 2) return true;
@@ -153,6 +168,63 @@ function maySecret(value: string): boolean {
     }
   }
   return false;
+}
+
+/** True when `value[start, end)` holds `%` or `+`: a query component that decodes to something else. */
+function hasEscapes(value: string, start = 0, end = value.length): boolean {
+  for (let i = start; i < end; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 37 || c === 43) return true;
+  }
+  return false;
+}
+
+const PLUS = /\+/g;
+const ESCAPE_RUN = /(?:%[0-9A-Fa-f]{2})+/g;
+const utf8 = new TextDecoder();
+
+/**
+ * A query component decoded as a form would be: `+` is a space, `%XX` escapes are UTF-8 bytes. Tolerant where
+ * `decodeURIComponent` throws: a malformed escape (`100%`, `%zz`) stays as it is, bytes that are not UTF-8 become
+ * U+FFFD.
+ */
+function decodeQueryComponent(raw: string): string {
+  const spaced = raw.includes('+') ? raw.replace(PLUS, ' ') : raw;
+  if (!spaced.includes('%')) return spaced;
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return spaced.replace(ESCAPE_RUN, decodeEscapeRun);
+  }
+}
+
+function decodeEscapeRun(run: string): string {
+  try {
+    return decodeURIComponent(run);
+  } catch {
+    const bytes = new Uint8Array(run.length / 3);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = Number.parseInt(run.slice(i * 3 + 1, i * 3 + 3), 16);
+    return utf8.decode(bytes);
+  }
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+/** Escapes written back as their character: the `[REDACTED]` marker, and what makes paths and addresses readable. */
+const READABLE_ESCAPES = /%(?:5B|5D|2F|3A|40|2C)/g;
+
+/**
+ * A decoded query component written back once redaction changed it: percent-encoded as `encodeURIComponent` does
+ * (so a decoded `&`, `=`, `#` or control character cannot change the query's shape or the log line), except for
+ * `[`, `]`, `/`, `:`, `@` and `,`, kept readable. `q=paid+with+4111+1111+1111+1111` → `q=paid%20with%20[REDACTED]`.
+ */
+function encodeQueryComponent(value: string): string {
+  let encoded: string;
+  try {
+    encoded = encodeURIComponent(value);
+  } catch {
+    encoded = encodeURIComponent(value.replace(LONE_SURROGATE, '\uFFFD'));
+  }
+  return encoded.replace(READABLE_ESCAPES, decodeURIComponent);
 }
 
 /** Bounds of the memo of key verdicts (see createRedactor). */
@@ -185,6 +257,75 @@ export function luhnValid(digits: string): boolean {
   return sum % 10 === 0;
 }
 
+/** Digits a card number has at most. */
+const MAX_CARD_DIGITS = 19;
+
+/**
+ * True when the digits of `run[from, to)` (separators skipped) are a card number: issuer prefix 2-6 and a valid Luhn
+ * checksum. The caller has counted 13 to 19 digits.
+ */
+function isCardNumber(run: string, from: number, to: number): boolean {
+  const first = run.charCodeAt(from) - 48;
+  if (first < 2 || first > 6) return false;
+  let sum = 0;
+  let double = false;
+  for (let i = to - 1; i >= from; i--) {
+    let d = run.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) continue;
+    if (double) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    double = !double;
+  }
+  return sum % 10 === 0;
+}
+
+/**
+ * Card numbers in a run of digit groups (as the card pattern matches it: groups of digits, one space or dash
+ * between them). A candidate is a span of whole groups holding 13 to 19 digits: from the first group, the longest
+ * candidate that is a card is redacted; if none is, the next group is tried. So a card followed or preceded by more
+ * digits (`4111 1111 1111 1111 123`, a CVV; `qty 2 4111111111111111`) is found, and the other digits are kept.
+ *
+ * A span never starts or ends inside a group: windows inside one contiguous run of digits are not tried, because
+ * about one window in ten of any long numeric id passes Luhn, and ids would be redacted by chance. A card written
+ * without a separator before more digits (`4111111111111111123`) is therefore kept.
+ */
+function redactCardsInRun(run: string): string {
+  const starts: number[] = [];
+  const ends: number[] = [];
+  for (let i = 0; i < run.length; i++) {
+    starts.push(i);
+    while (i < run.length && run.charCodeAt(i) >= 48 && run.charCodeAt(i) <= 57) i++;
+    ends.push(i);
+  }
+  let out = '';
+  let copied = 0;
+  for (let first = 0; first < starts.length; first++) {
+    let digits = 0;
+    let last = first - 1;
+    while (last + 1 < starts.length) {
+      const next = (ends[last + 1] as number) - (starts[last + 1] as number);
+      if (digits + next > MAX_CARD_DIGITS) break;
+      digits += next;
+      last++;
+    }
+    for (; last >= first && digits >= MIN_CARD_DIGITS; last--) {
+      const from = starts[first] as number;
+      const to = ends[last] as number;
+      if (isCardNumber(run, from, to)) {
+        out += run.slice(copied, from) + REDACTED;
+        copied = to;
+        first = last;
+        break;
+      }
+      digits -= to - (starts[last] as number);
+    }
+  }
+  return copied === 0 ? run : out + run.slice(copied);
+}
+
 export interface RedactionOptions {
   /**
    * Extra key names (`ssn_last4`) or dotted paths (`customer.email`) to redact, on top of the built-in list. A path
@@ -200,9 +341,22 @@ export interface Redactor {
   isSensitiveKey(key: string): boolean;
   /** True when a dotted path is sensitive: by its last segment, or because it was configured. */
   isSensitivePath(path: string): boolean;
-  /** Free text: card numbers (pattern + Luhn), bearer tokens, JWTs, `key=value` and `"key":"value"` secrets. */
+  /**
+   * True when a query parameter's name (decoded) names a secret: a sensitive key, or one of the names that are
+   * credentials only in a URL (`code`, `key`, `sig`), compared whole, case and separators normalised.
+   */
+  isSensitiveQueryName(name: string): boolean;
+  /**
+   * Free text: `Authorization:` header values, card numbers (pattern + Luhn), bearer tokens, JWTs, `key=value`,
+   * `key = 'value'` and `"key":"value"` secrets.
+   */
   text(value: string): string;
-  /** A query string (`a=1&token=x` → `a=1&token=[REDACTED]`), without the leading `?`. */
+  /**
+   * A query string (`a=1&token=x` → `a=1&token=[REDACTED]`), without the leading `?`. Parameter names and values
+   * are judged decoded (`+` is a space); an escaped value in which free-text redaction finds a secret is written
+   * back percent-encoded around the marker (`q=card+4111+1111+1111+1111` → `q=card%20[REDACTED]`); every other
+   * parameter is kept as it came.
+   */
   query(query: string): string;
   /** A string field's value as `fields` leaves it: `text`, then control characters neutralised, then cut. */
   string(value: string): string;
@@ -215,9 +369,73 @@ export interface Redactor {
 interface Pattern {
   /** Cheap test that must pass before the regular expression runs (most strings contain no secret at all). */
   readonly applies: (value: string) => boolean;
-  readonly regex: RegExp;
-  readonly replace: (match: string, ...groups: string[]) => string;
+  readonly redact: (value: string) => string;
 }
+
+/** A key and the separator after it (`password = `, `'api_key': `). Groups: key, separator. */
+const KEY_SEPARATOR = /([A-Za-z0-9_\-.[\]]{1,64})(["']?[ \t]*[=:][ \t]*)/g;
+/**
+ * The value after a sensitive key's separator, matched where the separator ends: quoted, up to its closing quote
+ * (or the end of the line when there is none); unquoted, up to a space, `&`, `;`, `,` or quote. Groups: opening
+ * quote, closing quote.
+ */
+const SECRET_VALUE = /(["'])(?:(?!\1)[^\\\r\n]|\\.)*(\1?)|[^&\s;,"']+/y;
+
+/**
+ * `key=value` pairs in `value` whose key `isSensitive` says names a secret, with the value redacted. Only a
+ * sensitive key's value is matched and skipped: after any other key the search goes on right after its separator,
+ * so a pair inside that key's value is still found (`user: password=x`, `next=/login?password=x`), and nothing is
+ * scanned twice.
+ */
+function redactPairs(value: string, isSensitive: (key: string) => boolean): string {
+  let out = '';
+  let copied = 0;
+  KEY_SEPARATOR.lastIndex = 0;
+  for (let pair = KEY_SEPARATOR.exec(value); pair !== null; pair = KEY_SEPARATOR.exec(value)) {
+    const [, key = '', sep = ''] = pair;
+    if (!isSensitive(key)) continue;
+    SECRET_VALUE.lastIndex = KEY_SEPARATOR.lastIndex;
+    const secret = SECRET_VALUE.exec(value);
+    if (secret === null) continue;
+    const [, quote, close] = secret;
+    out += value.slice(copied, pair.index) + key + sep;
+    out += quote === undefined ? REDACTED : `${quote}${REDACTED}${close ?? ''}`;
+    copied = SECRET_VALUE.lastIndex;
+    KEY_SEPARATOR.lastIndex = copied;
+  }
+  return copied === 0 ? value : out + value.slice(copied);
+}
+
+/** Index of the character `code` in `value[from, to)`, or `to` when it is not there. */
+function indexIn(value: string, code: number, from: number, to: number): number {
+  for (let i = from; i < to; i++) if (value.charCodeAt(i) === code) return i;
+  return to;
+}
+
+const AUTHORIZATION_WORD = /authorization/i;
+
+// The parts of AUTHORIZATION_VALUE (constants: nothing here comes from configuration).
+/** A token (RFC 9110, 5.6.2) without its quote characters: an auth scheme, an auth-param's name. */
+const TOKEN = '[A-Za-z0-9!#$%&*+.^_|~-]+';
+/** A quoted string on one line, with backslash escapes. */
+const QUOTED = String.raw`"(?:[^"\\\r\n]|\\.)*"`;
+/** `name=value`, `name="value"`; unquoted values may hold `;` and `/` (AWS: `SignedHeaders=host;x-amz-date`). */
+const AUTH_PARAM = String.raw`${TOKEN}[ \t]*=[ \t]*(?:${QUOTED}|[^\s,"']*)`;
+/** What may follow the scheme: a comma-separated list of auth-params, or one token68-like word. */
+const CREDENTIALS = String.raw`${AUTH_PARAM}(?:[ \t]*,[ \t]*${AUTH_PARAM})*|[^\s,;"']+`;
+
+/**
+ * An `Authorization` header's name and value in free text (see the first pattern in createRedactor). Groups: name,
+ * separator, opening quote, closing quote. The name is `authorization`, alone or after a prefix ending in `-`, `_` or
+ * `.` (`Proxy-Authorization`, `HTTP_AUTHORIZATION`, `headers.authorization`). The value is a quoted string, or the
+ * scheme and its credentials; an unquoted value already `[REDACTED]` is left alone, so that a second pass (the
+ * collector's) does not take the word after it.
+ */
+const AUTHORIZATION_VALUE = new RegExp(
+  String.raw`(?<![A-Za-z0-9_.-])((?:[A-Za-z0-9_.-]*[_.-])?authorization)(["']?[ \t]*[:=][ \t]*)` +
+    String.raw`(?:(["'])(?:(?!\3)[^\\\r\n]|\\.)*(\3?)|(?!\[REDACTED\])[^\s,;"']+(?:[ \t]+(?:${CREDENTIALS}))?)`,
+  'gi',
+);
 
 /**
  * Build a redactor. Everything is compiled here, once: no `eval`, no regular expressions built from configuration
@@ -267,51 +485,70 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
   const isSensitiveKey = memo(keyVerdicts, judgeKey);
   const isSensitivePath = memo(pathVerdicts, judgePath);
 
+  const queryNames = new Set(SENSITIVE_QUERY_NAMES);
+  const queryNameVerdicts = new Map<string, boolean>();
+  const isSensitiveQueryName = memo(
+    queryNameVerdicts,
+    (name) => isSensitiveKey(name) || queryNames.has(normaliseKey(name)),
+  );
+
+  // Order matters: a pattern sees what the earlier ones left. Authorization values go first (whatever the scheme,
+  // their credential goes whole), card numbers before `key: value` pairs (whose value ends at the first space: a
+  // grouped card under `cardnumber:` would lose only its first group).
   const patterns: Pattern[] = [
+    // The value of an `Authorization` or `Proxy-Authorization` header (also `HTTP_AUTHORIZATION=`, `"authorization":
+    // "..."`), scheme and credentials (RFC 9110, 11.4): quoted, up to the closing quote; unquoted, the scheme, then a
+    // token68 (`Token abc`, `Basic dXNl...`, `SharedKey acct:sig`) or a list of auth-params, which may hold commas
+    // and quoted strings (`Digest username="u", response="..."`; AWS `Credential=.../aws4_request, Signature=...`).
+    // What follows on the line is kept.
+    {
+      applies: (v) => AUTHORIZATION_WORD.test(v),
+      redact: (v) =>
+        v.replace(AUTHORIZATION_VALUE, (_m, name: string, sep: string, quote?: string, close?: string) =>
+          quote === undefined ? `${name}${sep}${REDACTED}` : `${name}${sep}${quote}${REDACTED}${close ?? ''}`,
+        ),
+    },
     // Authorization schemes followed by a credential.
     {
       applies: (v) => /bearer|basic/i.test(v),
-      regex: /\b(Bearer|Basic)\s+[A-Za-z0-9\-._~+/]{8,}=*/gi,
-      replace: (_m, scheme) => `${scheme} ${REDACTED}`,
+      redact: (v) =>
+        v.replace(/\b(Bearer|Basic)\s+[A-Za-z0-9\-._~+/]{8,}=*/gi, (_m, scheme) => `${scheme} ${REDACTED}`),
     },
     // JWT / JWS compact form: base64url(JSON header) always starts with "eyJ" ('{"'); three dot-separated segments.
     {
       applies: (v) => v.includes('eyJ'),
-      regex: /\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g,
-      replace: () => REDACTED,
+      redact: (v) => v.replace(/\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, REDACTED),
+    },
+    // Payment card numbers: 13 to 19 digits, optionally grouped by spaces or dashes, issuer prefix 2-6, Luhn-valid.
+    // The pattern takes a whole run of groups, however long; redactCardsInRun finds the cards in it.
+    {
+      applies: mayHoldCard,
+      redact: (v) => v.replace(/(?<!\d)\d(?:[ -]?\d){12,}(?!\d)/g, redactCardsInRun),
     },
     // "key": "value" as in JSON embedded in a message.
     {
       applies: (v) => v.includes('"'),
-      regex: /"([^"\\]{1,64})"(\s*:\s*)"(?:[^"\\]|\\.)*"/g,
-      replace: (m, key, sep) => (isSensitiveKey(key) ? `"${key}"${sep}"${REDACTED}"` : m),
+      redact: (v) =>
+        v.replace(/"([^"\\]{1,64})"(\s*:\s*)"(?:[^"\\]|\\.)*"/g, (m, key: string, sep: string) =>
+          isSensitiveKey(key) ? `"${key}"${sep}"${REDACTED}"` : m,
+        ),
     },
-    // key=value and key: value, as in query strings, form bodies, config dumps and log messages.
+    // key=value and key: value, as in query strings, form bodies, config dumps and log messages; spaces around the
+    // separator (`password = x`), a quoted key (`'password': x`) and a quoted value (`password="x y"`, up to its
+    // closing quote, or the end of the line when there is none) too.
     {
       applies: (v) => v.includes('=') || v.includes(':'),
-      regex: /([A-Za-z0-9_\-.[\]]{1,64})(=|:[ \t]*)([^&\s;,"']+)/g,
-      replace: (m, key, sep) => (isSensitiveKey(key) ? `${key}${sep}${REDACTED}` : m),
-    },
-    // Payment card numbers: 13 to 19 digits, optionally grouped by spaces or dashes, issuer prefix 2-6, Luhn-valid.
-    {
-      applies: mayHoldCard,
-      regex: /(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)/g,
-      replace: (m) => {
-        const digits = m.replace(/[ -]/g, '');
-        if (digits.length < 13 || digits.length > 19) return m;
-        const first = digits.charCodeAt(0) - 48;
-        return first >= 2 && first <= 6 && luhnValid(digits) ? REDACTED : m;
-      },
+      redact: (v) => redactPairs(v, isSensitiveKey),
     },
   ];
 
   const text = (value: string): string => {
     // Most strings (paths, addresses, user agents) hold none of what the patterns look for: one scan clears them.
-    if (!maySecret(value)) return value.length > maxStringLength * 4 ? value.slice(0, maxStringLength * 4) : value;
+    if (!maySecret(value, 0, value.length))
+      return value.length > maxStringLength * 4 ? value.slice(0, maxStringLength * 4) : value;
     // Cut very long input before the regular expressions run; the final cut happens in `finish`.
     let out = value.length > maxStringLength * 4 ? value.slice(0, maxStringLength * 4) : value;
-    for (const p of patterns)
-      if (p.applies(out)) out = out.replace(p.regex, p.replace as (substring: string, ...args: unknown[]) => string);
+    for (const p of patterns) if (p.applies(out)) out = p.redact(out);
     return out;
   };
 
@@ -321,21 +558,54 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     return safe.length > maxStringLength ? safe.slice(0, maxStringLength) : safe;
   };
 
+  /**
+   * One query component, `source[from, to)`, redacted as free text in its decoded form. Undefined when that changes
+   * nothing: the component is then kept as it came, escapes and all. Without `%` or `+` and with nothing the
+   * patterns look for (most parameters), nothing is allocated.
+   */
+  const queryComponent = (source: string, from: number, to: number): string | undefined => {
+    const escaped = hasEscapes(source, from, to);
+    if (!escaped && !maySecret(source, from, to)) return undefined;
+    const raw = source.slice(from, to);
+    const decoded = escaped ? decodeQueryComponent(raw) : raw;
+    const redacted = text(decoded);
+    if (redacted === decoded) return undefined;
+    return escaped ? encodeQueryComponent(redacted) : redacted;
+  };
+
+  /** One parameter, `source[from, to)`, redacted; undefined when nothing in it changes. */
+  const queryParameter = (source: string, from: number, to: number): string | undefined => {
+    const eq = indexIn(source, 61, from, to); // =
+    if (eq === to) return queryComponent(source, from, to);
+    const rawName = source.slice(from, eq);
+    const name = hasEscapes(rawName) ? decodeQueryComponent(rawName) : rawName;
+    if (isSensitiveQueryName(name)) return `${rawName}=${REDACTED}`;
+    const redactedName = queryComponent(source, from, eq);
+    const redactedValue = queryComponent(source, eq + 1, to);
+    if (redactedName === undefined && redactedValue === undefined) return undefined;
+    return `${redactedName ?? rawName}=${redactedValue ?? source.slice(eq + 1, to)}`;
+  };
+
   const query = (input: string): string => {
     if (input.length === 0) return input;
-    const parts = input.split('&').map((part) => {
-      const eq = part.indexOf('=');
-      const rawKey = eq === -1 ? part : part.slice(0, eq);
-      let key = rawKey;
-      try {
-        key = decodeURIComponent(rawKey.replace(/\+/g, ' '));
-      } catch {
-        // a malformed escape: judge the key as it is
+    const source = input.length > maxStringLength * 4 ? input.slice(0, maxStringLength * 4) : input;
+    let out = '';
+    let copied = 0;
+    let changed = false;
+    for (let from = 0; from <= source.length; ) {
+      const amp = source.indexOf('&', from);
+      const to = amp === -1 ? source.length : amp;
+      const redacted = queryParameter(source, from, to);
+      if (redacted !== undefined) {
+        out += source.slice(copied, from) + redacted;
+        copied = to;
+        changed = true;
       }
-      if (eq !== -1 && isSensitiveKey(key)) return `${rawKey}=${REDACTED}`;
-      return part;
-    });
-    return finish(parts.join('&'));
+      from = to + 1;
+    }
+    const result = changed ? out + source.slice(copied) : source;
+    const safe = hasControlChars(result) ? neutralise(result) : result;
+    return safe.length > maxStringLength ? safe.slice(0, maxStringLength) : safe;
   };
 
   const scalar = (input: unknown): FieldValue | undefined => {
@@ -414,6 +684,7 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
   return {
     isSensitiveKey,
     isSensitivePath,
+    isSensitiveQueryName,
     text: (value) => text(value),
     query,
     string: finish,

@@ -38,16 +38,18 @@ describe('collectInspection', () => {
   test('what redaction would redact is never inspected: key names, bracketed keys, configured paths, subtrees', () => {
     const out = collectInspection(
       {
-        query: 'user%5Bpassword%5D=x&access_token=y',
+        query: 'user%5Bpassword%5D=x&access_token=y&code=4%2F0AY0e',
         headers: {},
         params: undefined,
-        body: { customer: { email: 'a@b.example' }, credentials: { user: 'u', pass: 'p' } },
+        body: { customer: { email: 'a@b.example' }, credentials: { user: 'u', pass: 'p' }, code: 'E42' },
       },
       { ...limits, maxRequestChars: 1000 },
       redactor,
     );
     assert.equal(out['vigil.inspect.query.user_password_'], '[REDACTED]');
     assert.equal(out['vigil.inspect.query.access_token'], '[REDACTED]');
+    assert.equal(out['vigil.inspect.query.code'], '[REDACTED]', 'an OAuth code, a credential in a URL');
+    assert.equal(out['vigil.inspect.body.code'], 'E42', 'a body field named code is no credential');
     assert.equal(out['vigil.inspect.body.customer.email'], '[REDACTED]');
     assert.equal(out['vigil.inspect.body.credentials'], '[REDACTED]');
     assert.ok(!JSON.stringify(out).includes('a@b.example'));

@@ -4,8 +4,9 @@
  * `vigil.inspect.<location>.<key>`, so the collector can look for attack payloads in them.
  *
  * Privacy: these are user input, so they are bounded (per value, per request, in number) and redacted: a value
- * under a key that redaction would redact is never inspected, it is sent as `[REDACTED]`; every other value goes
- * through the same redactor as the rest of the event (card numbers, bearer tokens, JWTs in free text).
+ * under a key that redaction would redact (for a query parameter, a name `url.query` redaction would redact, such as
+ * `code`) is never inspected, it is sent as `[REDACTED]`; every other value goes through the same redactor as the
+ * rest of the event (card numbers, bearer tokens, JWTs in free text).
  */
 import type { FieldValue } from '@vigil/schema';
 import { REDACTED, type Redactor } from './redact.js';
@@ -123,7 +124,10 @@ export function collectInspection(
     } catch {
       // a query string URLSearchParams cannot read has nothing to inspect
     }
-    for (const [key, list] of values) add('query', [key], list.length === 1 ? list[0] : list);
+    // Query parameters are also judged as query names: `code`, `key` and `sig` are credentials in a URL only.
+    for (const [key, list] of values) {
+      add('query', [key], redactor.isSensitiveQueryName(key) ? REDACTED : list.length === 1 ? list[0] : list);
+    }
   }
 
   for (const name of limits.headers) {

@@ -2,15 +2,22 @@
  * Collector-side redaction: the same redactor the SDK runs before events leave the app, run again at ingest, so
  * a sender that is not the SDK (OTLP, access logs, a hand-written client) cannot store a secret in clear either.
  * Values under sensitive names become `[REDACTED]`; query strings and free text lose card numbers, bearer
- * tokens, JWTs and `key=value` secrets.
+ * tokens, JWTs, `Authorization` values and `key=value` secrets; query parameters named like a credential in a URL
+ * (`code`, `key`, `sig`) lose their value, in `url.query` and as inspected parameters.
  */
 import { createRedactor, Field, type FieldValue, REDACTED, type SecurityEvent } from '@vigil/schema';
+import { INSPECT_PREFIX } from './payload.js';
 import type { EnrichmentStage } from './stage.js';
+
+/** Inspected query parameters (`vigil.inspect.query.code`) are judged by their name as a query parameter too. */
+const INSPECTED_QUERY_PREFIX = `${INSPECT_PREFIX}query.`;
 
 export function createRedactionStage(options: { keys?: readonly string[] } = {}): EnrichmentStage {
   const redactor = createRedactor({ keys: options.keys ?? [] });
   const clean = (name: string, value: string): string => {
     if (redactor.isSensitivePath(name)) return REDACTED;
+    const inspectedQuery = name.startsWith(INSPECTED_QUERY_PREFIX);
+    if (inspectedQuery && redactor.isSensitiveQueryName(name.slice(INSPECTED_QUERY_PREFIX.length))) return REDACTED;
     return name === Field.urlQuery ? redactor.query(value) : redactor.text(value);
   };
   return {

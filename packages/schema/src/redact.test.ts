@@ -1,0 +1,211 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { createRedactor, REDACTED } from './redact.js';
+
+const r = createRedactor();
+
+describe('query strings: values are matched decoded', () => {
+  test('a card number with `+` or `%20` separators is redacted', () => {
+    assert.equal(r.query('q=4111+1111+1111+1111'), `q=${REDACTED}`);
+    assert.equal(r.query('q=4111%201111%201111%201111'), `q=${REDACTED}`);
+    assert.equal(r.query('a=1&q=4111%2D1111%2D1111%2D1111&b=2'), `a=1&q=${REDACTED}&b=2`);
+    assert.equal(r.query('a=1&4111+1111+1111+1111'), `a=1&${REDACTED}`, 'a parameter without a value');
+  });
+
+  test('the rest of a redacted value is kept, percent-encoded, with the marker readable', () => {
+    assert.equal(r.query('q=paid+with+4111+1111+1111+1111+today&page=2'), `q=paid%20with%20${REDACTED}%20today&page=2`);
+    assert.equal(r.query('note=caf%C3%A9%204111111111111111'), `note=caf%C3%A9%20${REDACTED}`);
+    // A decoded `&` or `=` is written back escaped: the value cannot turn into parameters of its own.
+    assert.equal(r.query('q=a%26b%3Dc+4111111111111111'), `q=a%26b%3Dc%20${REDACTED}`);
+    assert.equal(r.query('src=x&h=Bearer%20abcdefghijklmnop'), `src=x&h=Bearer%20${REDACTED}`);
+    // So is a decoded line break: it cannot forge a log line.
+    assert.equal(r.query('q=x%0D%0A4111111111111111'), `q=x%0D%0A${REDACTED}`);
+    assert.equal(r.query('next=%2Flogin%3Fpassword%3Dhunter2'), `next=/login%3Fpassword%3D${REDACTED}`);
+  });
+
+  test('values without secrets are returned as they were, escapes and all', () => {
+    for (const q of [
+      'a=1&b=2&q=hello',
+      'q=hello+world&sort=name%20asc',
+      'q=%zz&r=%E0%A4%A',
+      'x=%F0%9F%98%80',
+      'tags=a+b',
+    ]) {
+      assert.equal(r.query(q), q);
+    }
+  });
+
+  test('malformed escapes are tolerated, around a secret too', () => {
+    assert.equal(r.query('q=100%+4111+1111+1111+1111'), `q=100%25%20${REDACTED}`);
+    assert.equal(r.query('q=%FF+4111+1111+1111+1111'), `q=%EF%BF%BD%20${REDACTED}`, 'invalid UTF-8: U+FFFD');
+  });
+
+  test('a redacted query is left as it is when redacted again (the collector runs the SDK rules a second time)', () => {
+    for (const q of ['q=paid+with+4111+1111+1111+1111+today', 'code=abc&q=4111%201111%201111%201111', 'pass%77ord=x']) {
+      const once = r.query(q);
+      assert.equal(r.query(once), once, q);
+    }
+  });
+
+  test('parameter names are judged decoded', () => {
+    assert.equal(r.query('pass%77ord=x'), `pass%77ord=${REDACTED}`);
+    assert.equal(r.query('access%5Ftoken=x&a+b=1'), `access%5Ftoken=${REDACTED}&a+b=1`);
+  });
+});
+
+describe('query strings: credential parameters', () => {
+  test('OAuth codes, API keys, signatures and signed-URL credentials are redacted, in any case', () => {
+    const cases: [input: string, expected: string][] = [
+      ['state=xyz&code=4%2F0AY0e-g7Qz', `state=xyz&code=${REDACTED}`],
+      ['key=AIzaSyD-abcdefghijklmnopqrstuvwx&q=paris', `key=${REDACTED}&q=paris`],
+      ['sv=2022-11-02&sr=b&sig=abc%2Bdef%3D', `sv=2022-11-02&sr=b&sig=${REDACTED}`],
+      ['Signature=abc&Expires=1', `Signature=${REDACTED}&Expires=1`],
+      [
+        'X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F20260101%2Fus-east-1&X-Amz-Signature=fe5f',
+        `X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=${REDACTED}&X-Amz-Signature=${REDACTED}`,
+      ],
+      ['X-Amz-Security-Token=FQoGZX', `X-Amz-Security-Token=${REDACTED}`],
+      [
+        'X-Goog-Credential=sa%40p.iam&X-Goog-Signature=0a1b',
+        `X-Goog-Credential=${REDACTED}&X-Goog-Signature=${REDACTED}`,
+      ],
+      ['auth=Bearer%20abcdef', `auth=${REDACTED}`],
+      ['CODE=x&Key=y&SIG=z', `CODE=${REDACTED}&Key=${REDACTED}&SIG=${REDACTED}`],
+    ];
+    for (const [q, expected] of cases) assert.equal(r.query(q), expected, q);
+  });
+
+  test('names that merely contain them are kept', () => {
+    const q = 'country_code=FR&promoCode=SPRING&keyword=shoes&sort_key=name&design=x';
+    assert.equal(r.query(q), q);
+  });
+
+  test('code, key and sig are query-only names; signature and auth are sensitive anywhere', () => {
+    for (const name of ['code', 'key', 'sig', 'X-Amz-Signature'])
+      assert.equal(r.isSensitiveQueryName(name), true, name);
+    for (const name of ['code', 'key', 'sig', 'status_code', 'keyword'])
+      assert.equal(r.isSensitiveKey(name), false, name);
+    for (const name of [
+      'signature',
+      'auth',
+      'x-amz-signature',
+      'x-goog-signature',
+      'x-amz-credential',
+      'X-Amz-Security-Token',
+    ]) {
+      assert.equal(r.isSensitiveKey(name), true, name);
+    }
+    assert.deepEqual(r.fields({ code: 'E42', key: 'theme', auth: { user: 'ann' } }), {
+      code: 'E42',
+      key: 'theme',
+      auth: REDACTED,
+    });
+    assert.equal(r.text('exit code=3 key=theme'), 'exit code=3 key=theme', 'free text: not a credential');
+  });
+
+  test('configured keys apply to query parameters', () => {
+    const custom = createRedactor({ keys: ['voucher'] });
+    assert.equal(custom.query('voucher=XMAS&code=1'), `voucher=${REDACTED}&code=${REDACTED}`);
+  });
+});
+
+describe('card numbers followed or preceded by more digits', () => {
+  test('card + CVV, card + short number: the card is redacted, the rest kept', () => {
+    assert.equal(r.text('card 4111 1111 1111 1111 123'), `card ${REDACTED} 123`);
+    assert.equal(r.text('4111111111111111 12'), `${REDACTED} 12`);
+    assert.equal(r.text('5500-0000-0000-0004-999 exp'), `${REDACTED}-999 exp`);
+    assert.equal(r.text('4111111111111111 12 25'), `${REDACTED} 12 25`);
+  });
+
+  test('a card after a short number, and two cards in one run', () => {
+    assert.equal(r.text('qty 2 4111111111111111'), `qty 2 ${REDACTED}`);
+    assert.equal(r.text('12 35 4111 1111 1111 1111 5'), `12 35 ${REDACTED} 5`);
+    assert.equal(r.text('4111111111111111 5500000000000004'), `${REDACTED} ${REDACTED}`);
+  });
+
+  test('a long contiguous id is never searched for a card inside it', () => {
+    // 411111111111111112345678: its first 16 digits are a valid card, but windows inside one run of digits are not
+    // tried (about 1 in 10 windows of any long id passes Luhn).
+    for (const id of ['411111111111111112345678', '123456789012345678901234', '4111111111111111123']) {
+      assert.equal(r.text(`order ${id}`), `order ${id}`, id);
+    }
+    assert.equal(r.text('411111111111111112345678 4111111111111111'), `411111111111111112345678 ${REDACTED}`);
+  });
+
+  test('grouped numbers that are no card are kept', () => {
+    for (const s of ['4111 1111 1111 1112 123', '1234 5678 9012 3456 7890', '2026-11-26 09-30-00']) {
+      assert.equal(r.text(s), s, s);
+    }
+  });
+
+  test('a card under a sensitive key is redacted whole, not just its first group', () => {
+    assert.equal(r.text('cardnumber: 4111 1111 1111 1111'), `cardnumber: ${REDACTED}`);
+  });
+});
+
+describe('free text: authorization headers and key = value secrets', () => {
+  test('the whole credential after authorization: is redacted, whatever the scheme', () => {
+    const cases: [input: string, expected: string][] = [
+      ['Authorization: Token abcdef123456', `Authorization: ${REDACTED}`],
+      ['Authorization: Basic dXNlcjpwYXNz', `Authorization: ${REDACTED}`],
+      ['proxy-authorization: Basic dXNlcjpwYXNzd29yZA== next', `proxy-authorization: ${REDACTED} next`],
+      [
+        'Authorization: Digest username="Mufasa", realm="r@h", nonce="dcd98b", uri="/", response="6629fae4"',
+        `Authorization: ${REDACTED}`,
+      ],
+      [
+        'Authorization: AWS4-HMAC-SHA256 Credential=AKIA/2026/s3/aws4_request, SignedHeaders=host;date, Signature=fe5f',
+        `Authorization: ${REDACTED}`,
+      ],
+      ['Authorization: SharedKey myaccount:ctzMq410TV3wS7upTBcunJTDLEJwMAZuFPfr0mrrA08=', `Authorization: ${REDACTED}`],
+      ['HTTP_AUTHORIZATION=Token abc123 REMOTE_ADDR=10.0.0.1', `HTTP_AUTHORIZATION=${REDACTED} REMOTE_ADDR=10.0.0.1`],
+      [
+        'curl -H "Authorization: Token abc123" https://api.example',
+        `curl -H "Authorization: ${REDACTED}" https://api.example`,
+      ],
+      ["{'Authorization': 'Token abc123', 'Accept': 'json'}", `{'Authorization': '${REDACTED}', 'Accept': 'json'}`],
+      ['{"authorization": "Digest username=\\"u\\", response=\\"r\\""}', `{"authorization": "${REDACTED}"}`],
+      ['Authorization: Token abc123\nAccept: json', `Authorization: ${REDACTED}\nAccept: json`],
+      ['authorization: Token abc, accept: json', `authorization: ${REDACTED}, accept: json`],
+    ];
+    for (const [input, expected] of cases) {
+      assert.equal(r.text(input), expected, input);
+      assert.equal(r.text(expected), expected, `${input}: redacted twice`);
+    }
+  });
+
+  test('key = value secrets with spaces around the separator or a quoted value', () => {
+    const cases: [input: string, expected: string][] = [
+      ['password = hunter2', `password = ${REDACTED}`],
+      ["password='hunter2'", `password='${REDACTED}'`],
+      ['password: "hunter2"', `password: "${REDACTED}"`],
+      ['db_password = "with spaces and \\"quotes\\"" host=x', `db_password = "${REDACTED}" host=x`],
+      ["{'api_key': 'k3y', 'user': 'ann'}", `{'api_key': '${REDACTED}', 'user': 'ann'}`],
+      ['client_secret :s3cr3t', `client_secret :${REDACTED}`],
+      ['token="unterminated and more', `token="${REDACTED}`],
+      ['pin = 1234', `pin = ${REDACTED}`],
+    ];
+    for (const [input, expected] of cases) {
+      assert.equal(r.text(input), expected, input);
+      assert.equal(r.text(expected), expected, `${input}: redacted twice`);
+    }
+  });
+
+  test('a secret pair inside the value of another pair is found', () => {
+    assert.equal(r.text('user: password=hunter2'), `user: password=${REDACTED}`);
+    assert.equal(r.text('next=/login?password=hunter2'), `next=/login?password=${REDACTED}`);
+    assert.equal(r.text('a = token = abc'), `a = token = ${REDACTED}`);
+  });
+
+  test('text without secrets is unchanged', () => {
+    for (const s of [
+      'user = ann, role: admin',
+      'authorization failed for ann',
+      'GET /orders?page=2 took 12ms',
+      'msg="it\'s fine" level=info',
+      'at 12:30:45 status=ok',
+    ]) {
+      assert.equal(r.text(s), s, s);
+    }
+  });
+});
