@@ -4,12 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { celebrate, errors as celebrateErrors, Joi, Segments } from 'celebrate';
 import { z } from 'zod';
 import { createVigil, type Vigil, type VigilOptions } from '../index.js';
+import { startTestApp, type TestApp } from '../testing/app.js';
 import { Receiver, TEST_TOKEN } from '../testing/receiver.js';
 import { vigilErrorHandler, vigilExpress } from './express.js';
 
@@ -440,6 +441,218 @@ for (const [version, load] of [
         await receiver.waitFor(() => requestsTo(receiver, '/hang').length === 1);
         assert.equal(requestsTo(receiver, '/hang')[0]!['http.route'], '/hang');
       }
+    });
+  });
+}
+
+/**
+ * Routers mounted on a pattern: `req.baseUrl` holds the text the request matched (`/tenants/acme`), and the template
+ * must hold the pattern (`/tenants/:tid`), at every level of nesting.
+ */
+function buildMountApp(express: Express, vigil: Vigil, major: number) {
+  const ok = (_req: Express, res: Express) => res.send('ok');
+  const app = express();
+  // Built before the middleware exists: a router with a mount on a pattern of its own.
+  const notes = express.Router();
+  notes.get('/notes/:note', ok);
+  const library = express.Router();
+  library.use('/books/:book', notes);
+  app.use(vigilExpress(vigil));
+  app.use('/library', library);
+
+  const tenant = express.Router();
+  tenant.get('/users/items/:item', ok);
+  tenant.get('/boom', () => {
+    throw new SecretError('tenant failed');
+  });
+  app.use('/tenants/:tid', tenant);
+
+  const project = express.Router();
+  project.get('/tasks/:task', ok);
+  const org = express.Router();
+  org.use('/projects/:project', project);
+  app.use('/orgs/:org', org);
+
+  // Static mounts inside and around a mount on a pattern.
+  const audit = express.Router();
+  audit.get('/audit/:entry', ok);
+  const tenantAdmin = express.Router();
+  tenantAdmin.use('/admin', audit);
+  const v1 = express.Router();
+  v1.use('/tenants/:tid', tenantAdmin);
+  v1.get('/health/:probe', ok);
+  app.use('/v1', v1);
+
+  const shop = express.Router();
+  shop.get('/items/:item', ok);
+  app.use(['/shops/:shop', '/stores/:store'], shop);
+
+  // Wildcards: Express 4 writes `*`, Express 5 (path-to-regexp 8) a named `*rest`. The second is under a static mount.
+  const files = express.Router();
+  files.get('/', ok);
+  app.use(major >= 5 ? '/files/*rest' : '/files/*', files);
+  const page = express.Router();
+  page.get('/', ok);
+  const docs = express.Router();
+  docs.use(major >= 5 ? '/*path' : '/*', page);
+  app.use('/docs', docs);
+
+  const version = express.Router();
+  version.get('/status', ok);
+  app.use(/^\/v(\d+)/, version);
+  const build = express.Router();
+  build.get('/status', ok);
+  app.use(/^\/b\d+/, build);
+
+  const invoices = express.Router({ mergeParams: true });
+  invoices.get('/invoices/:invoice', (req: Express, res: Express) => res.json(req.params));
+  app.use('/accounts/:account', invoices);
+
+  // A sub-app mounted on a pattern, with a mount on a pattern of its own.
+  const reports = express.Router();
+  reports.get('/reports/:report', ok);
+  const regional = express();
+  regional.use('/regions/:region', reports);
+  app.use('/companies/:company', regional);
+
+  // A param callback that waits, for one value: another request matches the same mount meanwhile.
+  const pages = express.Router();
+  pages.get('/pages/:page', async (_req: Express, res: Express) => {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    res.send('page');
+  });
+  const sites = express.Router();
+  sites.param('site', (_req: Express, _res: Express, next: () => void, site: string) => {
+    setTimeout(next, site === 'slow-site' ? 60 : 1);
+  });
+  sites.use('/sites/:site', pages);
+  app.use(sites);
+
+  // An error handler mounted on the pattern of the router the error came from.
+  app.use('/tenants/:tid', (_error: unknown, _req: Express, res: Express, _next: unknown) => {
+    res.status(500).send('failed');
+  });
+  return app;
+}
+
+for (const [version, major, load] of [
+  ['express 5', 5, async () => (await import('express')).default],
+  [
+    'express 4',
+    4,
+    async () => {
+      const name = 'express4';
+      return (await import(name)).default;
+    },
+  ],
+] as const) {
+  describe(`${version}: routers mounted on patterns`, () => {
+    let express: Express;
+    let expressApp: Express;
+    let app: TestApp;
+    let counter = 0;
+
+    before(async () => {
+      express = await load();
+      app = await startTestApp({ accessParams: true }, (vigil) => {
+        expressApp = buildMountApp(express, vigil, major);
+        return createServer(expressApp);
+      });
+    });
+
+    after(() => app.close());
+
+    /** The events of one request to the app. */
+    async function call(path: string) {
+      const events = await app.receiver.call(app.url, path, `mount-${major}-${++counter}`);
+      return { events, request: events.find((e) => e.type === 'http_request')! };
+    }
+
+    const routeOf = async (path: string) => (await call(path)).request['http.route'];
+
+    test('a router mounted on a parameter: the parameter’s pattern, not its value', async () => {
+      const { request } = await call('/tenants/acme/users/items/42');
+      assert.equal(request['http.route'], '/tenants/:tid/users/items/:item');
+      assert.equal(request['url.path'], '/tenants/acme/users/items/42');
+      assert.equal(await routeOf('/tenants/globex/users/items/7'), '/tenants/:tid/users/items/:item');
+    });
+
+    test('nested routers with parameters at two levels', async () => {
+      assert.equal(await routeOf('/orgs/o-1/projects/p-2/tasks/3'), '/orgs/:org/projects/:project/tasks/:task');
+    });
+
+    test('static mounts keep their path, inside and around a mount on a pattern', async () => {
+      assert.equal(await routeOf('/v1/tenants/acme/admin/audit/9'), '/v1/tenants/:tid/admin/audit/:entry');
+      assert.equal(await routeOf('/v1/health/db'), '/v1/health/:probe');
+    });
+
+    test('a router mounted on an array of paths: the path that matched', async () => {
+      assert.equal(await routeOf('/shops/s-1/items/5'), '/shops/:shop/items/:item');
+      assert.equal(await routeOf('/stores/s-2/items/6'), '/stores/:store/items/:item');
+    });
+
+    test('a router mounted on a wildcard, at the top and under a static mount', async () => {
+      const files = major >= 5 ? '/files/*rest' : '/files/*';
+      assert.equal(await routeOf('/files/a/b.txt'), files);
+      assert.equal(await routeOf('/files/c'), files);
+      assert.equal(await routeOf('/docs/guide/intro'), major >= 5 ? '/docs/*path' : '/docs/*');
+    });
+
+    test('a router mounted on a regular expression: its text with groups as `*`, else the expression', async () => {
+      assert.equal(await routeOf('/v2/status'), '/v*/status');
+      assert.equal(await routeOf('/v17/status'), '/v*/status');
+      assert.equal(await routeOf('/b123/status'), '/^\\/b\\d+//status');
+    });
+
+    test('mergeParams: the template names the merged parameter, so object_access gets its type', async () => {
+      const { events, request } = await call('/accounts/acme/invoices/7');
+      assert.equal(request['http.route'], '/accounts/:account/invoices/:invoice');
+      assert.deepEqual(
+        events
+          .filter((e) => e.type === 'object_access')
+          .map((e) => [e['vigil.object.type'], e['vigil.object.id']])
+          .sort(),
+        [
+          ['accounts', 'acme'],
+          ['invoices', '7'],
+        ],
+      );
+    });
+
+    test('a sub-app mounted on a parameter, with a mount on a parameter inside', async () => {
+      assert.equal(
+        await routeOf('/companies/c-9/regions/eu/reports/r-1'),
+        '/companies/:company/regions/:region/reports/:report',
+      );
+    });
+
+    test('routers built before the middleware was created', async () => {
+      assert.equal(await routeOf('/library/books/b-7/notes/3'), '/library/books/:book/notes/:note');
+    });
+
+    test('a router mounted after the app served requests', async () => {
+      await call('/tenants/acme/users/items/1');
+      const late = express.Router();
+      late.get('/entries/:entry', (_req: Express, res: Express) => res.send('late'));
+      expressApp.use('/journals/:journal', late);
+      assert.equal(await routeOf('/journals/j-1/entries/2'), '/journals/:journal/entries/:entry');
+    });
+
+    test('an error handler mounted on the pattern: the route with the pattern', async () => {
+      const { request } = await call('/tenants/acme/boom');
+      assert.equal(request['http.response.status_code'], 500);
+      assert.equal(request['http.route'], '/tenants/:tid/boom');
+    });
+
+    test('two concurrent requests for different values get the same template', async () => {
+      // The slow one waits in its param callback while the other matches the same mount and answers.
+      const slow = call('/sites/slow-site/pages/1');
+      await new Promise((resolve) => setTimeout(resolve, 15));
+      const fast = call('/sites/s2/pages/2');
+      const [a, b] = await Promise.all([slow, fast]);
+      assert.equal(a.request['url.path'], '/sites/slow-site/pages/1');
+      assert.equal(a.request['http.route'], '/sites/:site/pages/:page');
+      assert.equal(b.request['http.route'], '/sites/:site/pages/:page');
     });
   });
 }

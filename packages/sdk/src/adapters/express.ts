@@ -16,12 +16,15 @@ import type { Vigil } from '../client.js';
 import { currentRequest, runWithRequest } from '../context.js';
 import type { RequestState } from '../request.js';
 import { trackerOf } from '../tracker.js';
+import { baseTemplate, instrumentMounts } from './express-mounts.js';
 import { expressState, trackExpressResponse } from './express-tracking.js';
 import { type NodeRequestLike, type NodeResponseLike, nodeRequestView, routeHooks, trackResponse } from './shared.js';
 
 export interface ExpressRequestLike extends NodeRequestLike {
   /** The mount path of the router handling the request (Express sets it; empty at the top level). */
   readonly baseUrl?: string;
+  /** The app handling the request (Express sets it): where the middleware finds the routers to prepare. */
+  readonly app?: unknown;
   /** The route that matched, once one did. */
   readonly route?: { readonly path?: unknown } | undefined;
   /** Route parameters and the parsed body (body parsers), read for `inspect: 'params'`. */
@@ -42,10 +45,10 @@ export type ExpressErrorMiddleware = (
 ) => void;
 
 /**
- * The route template of an Express request: `req.baseUrl` + `req.route.path` (`/api` + `/users/:id`). Undefined
- * before a route matched (or when none did, as for a 404), so the raw path never stands in for a template.
- * Note that `baseUrl` is the path the router was reached by: a router mounted on a parameterised path
- * (`app.use('/tenants/:tid', router)`) shows the actual value of the parameter there.
+ * The route template of an Express request: the template of `req.baseUrl` + `req.route.path` (`/api` + `/users/:id`).
+ * Undefined before a route matched (or when none did, as for a 404), so the raw path never stands in for a template.
+ * `baseUrl` is the text the router was reached by; where a router is mounted on a pattern
+ * (`app.use('/tenants/:tid', router)`), the pattern replaces that text (express-mounts.ts).
  */
 export function expressRoute(req: ExpressRequestLike): string | undefined {
   const path = req.route?.path;
@@ -54,7 +57,7 @@ export function expressRoute(req: ExpressRequestLike): string | undefined {
   else if (path instanceof RegExp) template = path.toString();
   else if (Array.isArray(path)) template = path.map(String).join('|');
   if (template === undefined) return undefined;
-  const base = typeof req.baseUrl === 'string' ? req.baseUrl.replace(/\/+$/, '') : '';
+  const base = typeof req.baseUrl === 'string' ? baseTemplate(req, req.baseUrl) : '';
   if (template === '/' && base) return base;
   return `${base}${template.startsWith('/') || template.startsWith('|') ? '' : '/'}${template}`;
 }
@@ -64,9 +67,15 @@ export function vigilExpress(vigil: Vigil): ExpressMiddleware {
   const tracker = trackerOf(vigil);
   // The moment the app ends the response is the moment req.route and req.baseUrl belong to its route.
   const hooks = tracker && routeHooks(tracker, expressRoute, (req) => ({ params: req.params, body: req.body }));
+  // The app's routers are prepared on the first request, the first moment the middleware sees its app.
+  let mountsPrepared = hooks === undefined;
   return function vigilMiddleware(req, res, next) {
     let state: RequestState | undefined;
     try {
+      if (!mountsPrepared) {
+        mountsPrepared = true;
+        instrumentMounts(req.app);
+      }
       // Every property access on Express's req and res is slow (see express-tracking.ts): the socket is read once.
       const socket = req.socket;
       state = hooks?.tracker.start(nodeRequestView(req, socket), req, () => expressRoute(req));
