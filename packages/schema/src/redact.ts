@@ -242,11 +242,16 @@ function hasControlChars(value: string): boolean {
 
 /** Luhn checksum (ISO/IEC 7812-1), over a string of digits. */
 export function luhnValid(digits: string): boolean {
-  if (!/^\d+$/.test(digits)) return false;
+  return /^\d+$/.test(digits) && luhnChecks(digits, 0, digits.length);
+}
+
+/** True when the digits of `text[from, to)` pass the Luhn check; other characters (separators) are skipped. */
+function luhnChecks(text: string, from: number, to: number): boolean {
   let sum = 0;
   let double = false;
-  for (let i = digits.length - 1; i >= 0; i--) {
-    let d = digits.charCodeAt(i) - 48;
+  for (let i = to - 1; i >= from; i--) {
+    let d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) continue;
     if (double) {
       d *= 2;
       if (d > 9) d -= 9;
@@ -266,20 +271,7 @@ const MAX_CARD_DIGITS = 19;
  */
 function isCardNumber(run: string, from: number, to: number): boolean {
   const first = run.charCodeAt(from) - 48;
-  if (first < 2 || first > 6) return false;
-  let sum = 0;
-  let double = false;
-  for (let i = to - 1; i >= from; i--) {
-    let d = run.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) continue;
-    if (double) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-    double = !double;
-  }
-  return sum % 10 === 0;
+  return first >= 2 && first <= 6 && luhnChecks(run, from, to);
 }
 
 /**
