@@ -109,6 +109,22 @@ describe('query strings: credential parameters', () => {
   });
 });
 
+describe('URLs: the query by the query rules', () => {
+  test('an absolute URL or a path: its query redacted, its fragment and path kept', () => {
+    assert.equal(
+      r.url('https://app.example/callback?code=SplxlOBeZQQYbYS6WxSbIA&state=xyz#top'),
+      `https://app.example/callback?code=${REDACTED}&state=xyz#top`,
+    );
+    assert.equal(r.url('/orders?key=AIzaSy0&page=2'), `/orders?key=${REDACTED}&page=2`);
+    assert.equal(r.url('https://app.example/a?b=1'), 'https://app.example/a?b=1');
+  });
+
+  test('what is not a URL is free text: a query-only name there is kept', () => {
+    assert.equal(r.url('what?code=42'), 'what?code=42');
+    assert.equal(r.url('Mozilla/5.0 token=abc'), `Mozilla/5.0 token=${REDACTED}`);
+  });
+});
+
 describe('card numbers followed or preceded by more digits', () => {
   test('card + CVV, card + short number: the card is redacted, the rest kept', () => {
     assert.equal(r.text('card 4111 1111 1111 1111 123'), `card ${REDACTED} 123`);

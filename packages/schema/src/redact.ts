@@ -227,6 +227,9 @@ function encodeQueryComponent(value: string): string {
   return encoded.replace(READABLE_ESCAPES, decodeURIComponent);
 }
 
+/** How a URL starts: a scheme and `//` (`https://`), or a path. */
+const URL_START = /^(?:[A-Za-z][A-Za-z0-9+.-]*:\/\/|\/)/;
+
 /** Bounds of the memo of key verdicts (see createRedactor). */
 const MAX_MEMOISED_KEYS = 4096;
 const MAX_MEMOISED_KEY_LENGTH = 256;
@@ -350,6 +353,11 @@ export interface Redactor {
    * parameter is kept as it came.
    */
   query(query: string): string;
+  /**
+   * A URL (`https://app.example/cb?code=x#top`, or a path with a query): its query redacted as `query` does, the
+   * rest as free text. A value that does not look like a URL is free text (`string`).
+   */
+  url(value: string): string;
   /** A string field's value as `fields` leaves it: `text`, then control characters neutralised, then cut. */
   string(value: string): string;
   /** Any value: objects and arrays walked (bounded), strings redacted, neutralised and cut. Errors become their class name. */
@@ -600,6 +608,14 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     return safe.length > maxStringLength ? safe.slice(0, maxStringLength) : safe;
   };
 
+  const url = (value: string): string => {
+    const q = value.indexOf('?');
+    if (q === -1 || !URL_START.test(value)) return finish(value);
+    const hash = value.indexOf('#', q);
+    const end = hash === -1 ? value.length : hash;
+    return finish(`${value.slice(0, q + 1)}${query(value.slice(q + 1, end))}${value.slice(end)}`);
+  };
+
   const scalar = (input: unknown): FieldValue | undefined => {
     switch (typeof input) {
       case 'string':
@@ -679,6 +695,7 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     isSensitiveQueryName,
     text: (value) => text(value),
     query,
+    url,
     string: finish,
     value: (input) => walk(input, 0, new WeakSet()),
     fields,

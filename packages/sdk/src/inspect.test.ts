@@ -35,6 +35,20 @@ describe('collectInspection', () => {
     });
   });
 
+  test('a URL in an inspected header has its query redacted like the request query (OAuth code in a Referer)', () => {
+    const out = collectInspection(
+      {
+        query: '',
+        params: undefined,
+        body: undefined,
+        headers: { referer: 'https://app.example/callback?code=SplxlOBeZQQYbYS6WxSbIA&state=xyz#top' },
+      },
+      { ...limits, maxValueChars: 200, maxRequestChars: 1000 },
+      redactor,
+    );
+    assert.equal(out['vigil.inspect.header.referer'], 'https://app.example/callback?code=[REDACTED]&state=xyz#top');
+  });
+
   test('what redaction would redact is never inspected: key names, bracketed keys, configured paths, subtrees', () => {
     const out = collectInspection(
       {

@@ -131,8 +131,10 @@ export function collectInspection(
   }
 
   for (const name of limits.headers) {
-    const value = input.headers[name];
-    if (value !== undefined) add('header', [name], Array.isArray(value) && value.length === 1 ? value[0] : value);
+    const raw = input.headers[name];
+    const value = Array.isArray(raw) && raw.length === 1 ? raw[0] : raw;
+    // A URL (a Referer after an OAuth callback) keeps the credentials of its query out, as the request's query does.
+    if (value !== undefined) add('header', [name], typeof value === 'string' ? redactor.url(value) : value);
   }
 
   const body = input.body;

@@ -31,6 +31,25 @@ describe('createRedactionStage', () => {
     });
   });
 
+  test('URLs (url.full, the referrer, an inspected Referer) lose the credentials of their query', () => {
+    const callback = 'https://app.example/callback?code=SplxlOBeZQQYbYS6WxSbIA&state=xyz';
+    const output = stage.apply(
+      event({
+        [Field.urlFull]: callback,
+        [Field.httpRequestReferrer]: callback,
+        'vigil.inspect.header.referer': callback,
+        'vigil.inspect.header.user-agent': 'probe?code=1',
+      }),
+    );
+    const redacted = `https://app.example/callback?code=${REDACTED}&state=xyz`;
+    assert.deepEqual(output.attributes, {
+      [Field.urlFull]: redacted,
+      [Field.httpRequestReferrer]: redacted,
+      'vigil.inspect.header.referer': redacted,
+      'vigil.inspect.header.user-agent': 'probe?code=1',
+    });
+  });
+
   test('an event with nothing to redact is returned as it is', () => {
     const clean = event({ [Field.urlQuery]: 'page=2&q=red+shoes', 'vigil.inspect.query.q': 'red shoes' });
     assert.equal(stage.apply(clean), clean);

@@ -3,7 +3,8 @@
  * a sender that is not the SDK (OTLP, access logs, a hand-written client) cannot store a secret in clear either.
  * Values under sensitive names become `[REDACTED]`; query strings and free text lose card numbers, bearer
  * tokens, JWTs, `Authorization` values and `key=value` secrets; query parameters named like a credential in a URL
- * (`code`, `key`, `sig`) lose their value, in `url.query` and as inspected parameters.
+ * (`code`, `key`, `sig`) lose their value, in `url.query`, in URLs (`url.full`, the referrer, an inspected `Referer`)
+ * and as inspected parameters.
  */
 import { createRedactor, Field, type FieldValue, REDACTED, type SecurityEvent } from '@vigil/schema';
 import { INSPECT_PREFIX } from './payload.js';
@@ -11,6 +12,10 @@ import type { EnrichmentStage } from './stage.js';
 
 /** Inspected query parameters (`vigil.inspect.query.code`) are judged by their name as a query parameter too. */
 const INSPECTED_QUERY_PREFIX = `${INSPECT_PREFIX}query.`;
+/** Fields that hold a URL, whose query is judged as `url.query` is (an OAuth `code=` in a Referer). */
+const URL_FIELDS = new Set<string>([Field.urlFull, Field.httpRequestReferrer]);
+/** Inspected headers: a URL among them (`referer`) too. */
+const INSPECTED_HEADER_PREFIX = `${INSPECT_PREFIX}header.`;
 
 export function createRedactionStage(options: { keys?: readonly string[] } = {}): EnrichmentStage {
   const redactor = createRedactor({ keys: options.keys ?? [] });
@@ -18,7 +23,10 @@ export function createRedactionStage(options: { keys?: readonly string[] } = {})
     if (redactor.isSensitivePath(name)) return REDACTED;
     const inspectedQuery = name.startsWith(INSPECTED_QUERY_PREFIX);
     if (inspectedQuery && redactor.isSensitiveQueryName(name.slice(INSPECTED_QUERY_PREFIX.length))) return REDACTED;
-    return name === Field.urlQuery ? redactor.query(value) : redactor.text(value);
+    if (name === Field.urlQuery) return redactor.query(value);
+    return URL_FIELDS.has(name) || name.startsWith(INSPECTED_HEADER_PREFIX)
+      ? redactor.url(value)
+      : redactor.text(value);
   };
   return {
     name: 'redact',
