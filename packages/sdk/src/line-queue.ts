@@ -40,6 +40,13 @@ export class Batch {
     return this.buffer.toString('utf8', index === 0 ? 0 : this.ends[index - 1], this.ends[index]! - 1);
   }
 
+  /** Every line as text, in order. */
+  lines(): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < this.ends.length; i++) out.push(this.line(i)!);
+    return out;
+  }
+
   /** Add a line; false when it does not fit in what a batch may grow to (the caller starts another batch). */
   append(line: string): boolean {
     // A UTF-8 byte sequence is at most three bytes per UTF-16 unit: room for that, and the newline, is enough.

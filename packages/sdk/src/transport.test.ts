@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createVigil, type VigilOptions } from './index.js';
 import type { VigilSdkError } from './report.js';
@@ -220,6 +223,57 @@ describe('transport', () => {
     assert.ok(grownMegabytes < 8, `buffers grew ${grownMegabytes.toFixed(1)} MB`);
     await vigil.close();
     await down.close();
+  });
+
+  test('a collector answering rejections without usable indexes: counted once, no report loop', async () => {
+    for (const rejected of [[{ issues: [{ field: 'x' }] }], [null], [{ index: 'zero' }, { index: -1 }, 7, 'x']]) {
+      const odd = await Receiver.start();
+      odd.respond = () => ({ status: 200, body: { accepted: 0, rejected } });
+      const errors: VigilSdkError[] = [];
+      const vigil = createVigil(fast(odd, { onError: (e) => errors.push(e) }));
+      vigil.authn.loginSuccess('ann');
+      await vigil.flush();
+      await vigil.flush();
+      await vigil.close();
+      const stats = vigil.stats();
+      const label = JSON.stringify(rejected);
+      assert.equal(stats.dropped.rejected, 1, label);
+      assert.equal(stats.inFlight, 0, label);
+      assert.ok(stats.sent >= 0, label);
+      // The event's batch, then one sdk_drops report whose own rejection is not counted again.
+      assert.equal(odd.requests.length, 2, label);
+      assert.ok(!errors.some((e) => e.code === 'internal'), label);
+      await odd.close();
+    }
+  });
+
+  test('a 200 whose body never ends still counts as delivered: the batch is not sent again', async () => {
+    const stalled = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"accepted":'); // and never the rest
+      });
+    });
+    stalled.listen(0, '127.0.0.1');
+    await once(stalled, 'listening');
+    let posts = 0;
+    stalled.on('request', () => posts++);
+    const port = (stalled.address() as AddressInfo).port;
+    const vigil = createVigil({
+      ...fast(receiver),
+      endpoint: `http://127.0.0.1:${port}`,
+      requestTimeoutMillis: 200,
+      maxRetries: 2,
+    });
+    vigil.event('x_test', { n: 1 });
+    await vigil.flush();
+    assert.equal(posts, 1);
+    assert.equal(vigil.stats().sent, 1);
+    assert.equal(vigil.stats().dropped.retries_exhausted, 0);
+    await vigil.close();
+    stalled.closeAllConnections();
+    stalled.close();
   });
 
   test('close() flushes, and events after close are counted as shutdown drops', async () => {

@@ -279,10 +279,14 @@ export class HttpTransport implements Sink {
       const batch = this.queue.shift();
       if (batch === undefined) break;
       this.inFlight = batch.count;
-      const delivered = await this.deliver(batch);
+      let delivered = false;
+      try {
+        delivered = await this.deliver(batch);
+      } finally {
+        this.inFlight = 0;
+      }
       // Only a delivered batch's buffer is reused: after a failure, a cut-off request might still hold it.
       if (delivered) this.queue.release(batch);
-      this.inFlight = 0;
       // After a failed batch, wait for the next interval instead of hammering a collector that is down.
       if (!delivered) break;
     }
@@ -403,6 +407,8 @@ export class HttpTransport implements Sink {
         clearTimeout(deadline);
         shutdown.removeEventListener('abort', onShutdown);
       };
+      /** Set once the status line arrived: from then on the batch was taken, whatever happens to the body. */
+      let answered: (() => void) | undefined;
       const request = send(
         target,
         { method: 'POST', agent: this.agent, headers: { ...this.headers, 'content-length': String(body.length) } },
@@ -421,8 +427,9 @@ export class HttpTransport implements Sink {
             if (size < MAX_RESPONSE_BYTES) chunks.push(chunk);
             size += chunk.length;
           });
+          answered = done;
           response.on('end', done);
-          // The status arrived; a body cut short only loses the per-event detail (as with a failed body read).
+          // The status arrived; a body cut short (or timed out) only loses the per-event detail.
           response.on('error', done);
           response.on('close', done);
         },
@@ -430,6 +437,7 @@ export class HttpTransport implements Sink {
       deadline = setTimeout(() => request.destroy(new Error('request timed out')), this.requestTimeoutMillis).unref();
       shutdown.addEventListener('abort', onShutdown, { once: true });
       request.on('error', (error) => {
+        if (answered) return answered();
         settle();
         reject(error);
       });
@@ -439,17 +447,27 @@ export class HttpTransport implements Sink {
 
   /** A 2xx answer: count per-event rejections, then report earlier drops now that delivery works. */
   private accepted(batch: Batch, text: string): void {
-    let rejected: IngestResponse['rejected'] = [];
+    let rejected: unknown[] = [];
     try {
       const parsed = JSON.parse(text) as IngestResponse;
       if (Array.isArray(parsed?.rejected)) rejected = parsed.rejected;
     } catch {
       // a 2xx without the documented body: everything was taken
     }
+    // At most one rejection per event of the batch, whatever the answer lists.
+    const refused = rejected.slice(0, batch.count);
     // A rejected sdk_drops report is not itself counted, or a collector that does not know the type would be sent
-    // one report about the last report, forever.
-    const counted = rejected.filter((r) => !batch.line(r.index ?? -1)?.includes(SDK_DROPS_MARKER));
-    this.sent += batch.count - rejected.length;
+    // one report about the last report, forever. An entry without a usable index still names a refused event,
+    // except in a batch of reports only (reports go out in batches of their own: see below).
+    let reportsOnly: boolean | undefined;
+    const counted = refused.filter((r) => {
+      const index = typeof r === 'object' && r !== null ? (r as { index?: unknown }).index : undefined;
+      const line = typeof index === 'number' ? batch.line(index) : undefined;
+      if (line !== undefined) return !line.includes(SDK_DROPS_MARKER);
+      reportsOnly ??= batch.lines().every((l) => l.includes(SDK_DROPS_MARKER));
+      return !reportsOnly;
+    });
+    this.sent += batch.count - refused.length;
     if (counted.length > 0) {
       this.drops.add('rejected', counted.length);
       this.reportRejected(batch.count, JSON.stringify({ rejected: counted }));
@@ -464,7 +482,8 @@ export class HttpTransport implements Sink {
   private reportRejected(count: number, text: string): void {
     let detail = '';
     try {
-      const first = (JSON.parse(text) as IngestResponse).rejected?.[0]?.issues?.[0];
+      const entry = (JSON.parse(text) as IngestResponse).rejected?.[0];
+      const first = Array.isArray(entry?.issues) ? entry.issues[0] : undefined;
       if (first) detail = `: ${String(first.field)} ${String(first.code)} (${String(first.message)})`;
     } catch {
       // no per-event detail in the answer
@@ -505,7 +524,9 @@ function describeError(error: unknown): string {
       typeof cause === 'object' && cause !== null
         ? (cause as { code?: unknown }).code
         : (error as { code?: unknown }).code;
-    return typeof code === 'string' ? `${error.name} (${code})` : error.name;
+    if (typeof code === 'string') return `${error.name} (${code})`;
+    // Errors of this module ('request timed out'), which hold nothing from outside.
+    return error.message.length > 0 && error.message.length <= 64 ? `${error.name}: ${error.message}` : error.name;
   }
   return typeof error;
 }
