@@ -426,9 +426,12 @@ export class RequestHandler {
     if (invalid && a.invalidInput && !already('input_validation_fail', a.invalidInput)) {
       yield [a.invalidInput, { [Field.eventReason]: reason, ...validationFields(invalid) }];
     }
+    // A thrown error is the app's fault when it is answered with a 5xx, or when nothing answered it with a status
+    // of its own (a response already under way); one the app maps to a 4xx (its NotFound, its Conflict) is an answer.
     const ownStatus = statusOf(error);
     const serverError =
-      status >= 500 || (error !== undefined && invalid === undefined && (ownStatus === undefined || ownStatus >= 500));
+      status >= 500 ||
+      (error !== undefined && invalid === undefined && status < 400 && (ownStatus === undefined || ownStatus >= 500));
     if (serverError && a.serverError && !already('app_error', a.serverError)) {
       yield [
         a.serverError,

@@ -7,6 +7,9 @@ import { z } from 'zod';
 import { useTestApp } from '../testing/app.js';
 import { vigilKoa } from './koa.js';
 
+/** An error of the app's own that its error handler answers with a 404. */
+class NotFound extends Error {}
+
 // The Koa adapter end to end against the loopback receiver: an app with its own error-handling middleware in front.
 describe('koa adapter: errors on their way to the app’s error middleware', () => {
   const app = useTestApp({}, (vigil) => {
@@ -16,8 +19,8 @@ describe('koa adapter: errors on their way to the app’s error middleware', () 
       try {
         await next();
       } catch (error) {
-        ctx.status = error instanceof z.ZodError ? 400 : 500;
-        ctx.body = { error: ctx.status === 400 ? 'invalid' : 'internal' };
+        ctx.status = error instanceof z.ZodError ? 400 : error instanceof NotFound ? 404 : 500;
+        ctx.body = { error: ctx.status === 500 ? 'internal' : 'refused' };
       }
     });
     koa.use(vigilKoa(vigil));
@@ -28,6 +31,9 @@ describe('koa adapter: errors on their way to the app’s error middleware', () 
     });
     router.get('/fail', () => {
       throw new RangeError('secret-in-message');
+    });
+    router.get('/orders/:id', () => {
+      throw new NotFound('no such order');
     });
     koa.use(router.routes());
     return createServer(koa.callback());
@@ -41,6 +47,17 @@ describe('koa adapter: errors on their way to the app’s error middleware', () 
     assert.deepEqual(
       events.filter((e) => e !== request).map((e) => [e.type, e['vigil.input.name'], e['vigil.validation.rules']]),
       [['input_validation_fail', 'page', ['too_small']]],
+    );
+  });
+
+  test('an error the app answers with a 4xx (its NotFound → 404) is an answer, not app_error', async () => {
+    const events = await app.receiver.call(app.url, '/orders/77', 'koa-3');
+    const request = events.find((e) => e.type === 'http_request')!;
+    assert.equal(request['http.response.status_code'], 404);
+    assert.equal(request['http.route'], '/orders/:id');
+    assert.deepEqual(
+      events.filter((e) => e !== request).map((e) => e.type),
+      [],
     );
   });
 
