@@ -635,8 +635,10 @@ function splitTarget(target: string): { path: string; query: string } {
   if (!t.startsWith('/')) {
     const scheme = t.indexOf('://');
     if (scheme !== -1) {
-      const slash = t.indexOf('/', scheme + 3);
-      t = slash === -1 ? '/' : t.slice(slash);
+      // The authority ends at the first `/`, `?` or `#`: `http://host?x=1` has path `/` and query `x=1`.
+      let end = scheme + 3;
+      while (end < t.length && t[end] !== '/' && t[end] !== '?' && t[end] !== '#') end++;
+      t = end === t.length || t[end] !== '/' ? `/${t.slice(end)}` : t.slice(end);
     }
   }
   const hash = t.indexOf('#');

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
 import { describe, test } from 'node:test';
 import { z } from 'zod';
 import { idHasher } from '../fingerprint.js';
@@ -71,6 +73,23 @@ describe('node:http adapter', () => {
     assert.equal(ids[1], ids[2], 'the same session value, the same hash');
     assert.equal(ids[3], undefined);
     assert.ok(!app.receiver.allText.includes('q7Zx9'));
+  });
+
+  test('an absolute-form request target (as sent to a proxy) keeps its path and query', async () => {
+    const port = new URL(app.url).port;
+    for (const [target, path, query, id] of [
+      ['http://evil.example?q=%27%20OR%201%3D1', '/', 'q=%27%20OR%201%3D1', 'abs-1'],
+      ['http://evil.example/items/9?x=1#frag', '/items/9', 'x=1', 'abs-2'],
+    ] as const) {
+      const socket = connect(Number(port), '127.0.0.1');
+      socket.end(`GET ${target} HTTP/1.1\r\nHost: evil.example\r\nx-request-id: ${id}\r\nConnection: close\r\n\r\n`);
+      socket.resume();
+      await once(socket, 'close');
+      await app.receiver.waitFor(() => app.receiver.events.some((e) => e['http.request.id'] === id));
+      const request = app.receiver.events.find((e) => e['http.request.id'] === id && e.type === 'http_request')!;
+      assert.equal(request['url.path'], path, target);
+      assert.equal(request['url.query'], query, target);
+    }
   });
 
   test('vigil.wrap is the same adapter', () => {
