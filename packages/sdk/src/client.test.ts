@@ -41,6 +41,7 @@ describe('client', () => {
       const vigil = createVigil({ mode: 'stdout', service: 'shop' });
       vigil.authn.loginFail('ann', { reason: 'bad_password', password: 'hunter2' });
       vigil.authz.fail('bob', 'invoice-7');
+      vigil.authn.tokenCreated('ann,admin:x', ['read', 'write all']);
       await vigil.close();
     `);
     assert.equal(code, 0);
@@ -48,13 +49,15 @@ describe('client', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
-    assert.equal(lines.length, 2);
+    assert.equal(lines.length, 3);
     assert.equal(lines[0]!.event, 'authn_login_fail:ann');
     assert.equal(lines[0]!.level, 'WARN');
     assert.equal(lines[0]!.appid, 'shop');
     assert.equal(lines[0]!.datetime, lines[0]!.time);
     assert.equal(lines[0]!.password, '[REDACTED]');
     assert.equal(lines[1]!.event, 'authz_fail:bob,invoice-7');
+    // Separators inside an argument are percent-encoded: the event still reads as type:arg,arg.
+    assert.equal(lines[2]!.event, 'authn_token_created:ann%2Cadmin%3Ax,read write%20all');
     for (const line of lines) assert.ok(parseEvent(line).ok, JSON.stringify(line));
   });
 

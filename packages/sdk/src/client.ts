@@ -342,6 +342,17 @@ const OWASP_ENVELOPE = ['datetime', 'appid', 'event', 'level', 'description'] as
 const envelopeParts = new Map<string, { readonly args: readonly string[]; readonly tail: string }>();
 const MAX_ENVELOPE_TYPES = 1024;
 
+/** What would make `type:a,b` ambiguous inside one argument: its separators, spaces (list items) and `%` itself. */
+const ENVELOPE_SPECIAL = /[%,:\s]/g;
+
+/** One argument of `event`, percent-encoded where it holds a separator: `ann,admin:x` → `ann%2Cadmin%3Ax`. */
+function envelopeArg(value: unknown): string {
+  const text = String(value);
+  ENVELOPE_SPECIAL.lastIndex = 0;
+  if (!ENVELOPE_SPECIAL.test(text)) return text;
+  return text.replace(ENVELOPE_SPECIAL, encodeURIComponent);
+}
+
 /**
  * The envelope of the OWASP Logging Vocabulary cheat sheet, for stdout lines, as a JSON fragment (`,"datetime":…`):
  * `event` is `type:arg1,arg2` with the arguments the catalogue names, in its order.
@@ -360,7 +371,7 @@ function owaspEnvelope(type: string, event: Record<string, unknown>, service: st
   const args: string[] = [];
   for (const field of parts.args) {
     const value = event[field];
-    if (value !== undefined) args.push(Array.isArray(value) ? value.join(' ') : String(value));
+    if (value !== undefined) args.push(Array.isArray(value) ? value.map(envelopeArg).join(' ') : envelopeArg(value));
   }
   const name = args.length > 0 ? `${type}:${args.join(',')}` : type;
   return `,"datetime":${jsonValue(event.time as string)},"appid":${jsonString(service)},"event":${jsonString(name)}${parts.tail}`;
