@@ -109,6 +109,19 @@ describe('collectInspection', () => {
     );
   });
 
+  test('a body that is an array of values is inspected item by item', () => {
+    const out = collectInspection(
+      { query: '', params: undefined, headers: {}, body: ["' OR 1=1 --", '<script>', 3] },
+      { ...limits, maxValueChars: 64, maxRequestChars: 1000 },
+      redactor,
+    );
+    assert.deepEqual(out, {
+      'vigil.inspect.body.0': "' OR 1=1 --",
+      'vigil.inspect.body.1': '<script>',
+      'vigil.inspect.body.2': 3,
+    });
+  });
+
   test('raw bodies (strings, buffers) are not inspected', () => {
     for (const body of ['password=x', Buffer.from('abc')]) {
       assert.deepEqual(collectInspection({ query: '', headers: {}, params: undefined, body }, limits, redactor), {});

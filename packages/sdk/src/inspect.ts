@@ -141,8 +141,8 @@ export function collectInspection(
   if (Array.isArray(body) || asRecord(body)) {
     const walk = (node: unknown, keys: string[], depth: number): void => {
       if (full()) return;
-      if (Array.isArray(node) && node.some((x) => typeof x === 'object' && x !== null)) {
-        // An array of objects: walk its first items by index.
+      if (Array.isArray(node) && (keys.length === 0 || node.some((x) => typeof x === 'object' && x !== null))) {
+        // An array of objects, or the body itself an array: walk its first items by index (`body.0`).
         if (depth >= MAX_BODY_DEPTH) return;
         node.slice(0, MAX_ARRAY_ITEMS).forEach((item, i) => {
           walk(item, [...keys, String(i)], depth + 1);
