@@ -139,6 +139,14 @@ describe('card numbers followed or preceded by more digits', () => {
     assert.equal(r.text('4111111111111111 5500000000000004'), `${REDACTED} ${REDACTED}`);
   });
 
+  test('digits inside a hexadecimal id (a trace id, a hash) are not a card, even when they pass Luhn', () => {
+    // 2803874610389708219: 19 digits, issuer prefix 2, Luhn-valid.
+    for (const id of ['9d05b4be45f4a2803874610389708219', '2803874610389708219abcdef', 'sha:ff2803874610389708219']) {
+      assert.equal(r.text(id), id);
+    }
+    assert.equal(r.text('ref 2803874610389708219.'), `ref ${REDACTED}.`);
+  });
+
   test('a long contiguous id is never searched for a card inside it', () => {
     // 411111111111111112345678: its first 16 digits are a valid card, but windows inside one run of digits are not
     // tried (about 1 in 10 windows of any long id passes Luhn).

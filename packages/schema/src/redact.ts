@@ -520,10 +520,12 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
       redact: (v) => v.replace(/\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, REDACTED),
     },
     // Payment card numbers: 13 to 19 digits, optionally grouped by spaces or dashes, issuer prefix 2-6, Luhn-valid.
-    // The pattern takes a whole run of groups, however long; redactCardsInRun finds the cards in it.
+    // The pattern takes a whole run of groups, however long; redactCardsInRun finds the cards in it. A run glued to
+    // letters is part of a word, mostly a hexadecimal id (a trace id, a hash: 13 decimal digits in a row happen in
+    // them, and one run in ten passes Luhn), so it is left alone; a card is written apart from letters.
     {
       applies: mayHoldCard,
-      redact: (v) => v.replace(/(?<!\d)\d(?:[ -]?\d){12,}(?!\d)/g, redactCardsInRun),
+      redact: (v) => v.replace(/(?<![0-9A-Za-z])\d(?:[ -]?\d){12,}(?![0-9A-Za-z])/g, redactCardsInRun),
     },
     // "key": "value" as in JSON embedded in a message.
     {

@@ -78,7 +78,7 @@ describe('SSRF protection', () => {
       await server.post('/v1/events', failedLogins(5, '203.0.113.50'), { 'content-type': 'application/x-ndjson' });
       for (
         let i = 0;
-        i < 50 && server.metrics.notifications.get({ receiver: 'internal', outcome: 'refused' }) === 0;
+        i < 500 && server.metrics.notifications.get({ receiver: 'internal', outcome: 'refused' }) === 0;
         i++
       ) {
         await new Promise((r) => setTimeout(r, 20));
