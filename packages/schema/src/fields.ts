@@ -86,6 +86,7 @@ export const Field = {
   truncated: 'vigil.truncated',
   payloadClasses: 'vigil.payload.classes',
   payloadLocations: 'vigil.payload.locations',
+  inspectionTruncated: 'vigil.inspection.truncated',
   decisionId: 'vigil.decision.id',
   decisionAction: 'vigil.decision.action',
   decisionMode: 'vigil.decision.mode',
@@ -289,6 +290,13 @@ export const FIELDS: readonly FieldDefinition[] = [
     'vigil',
     'Where the payloads were found: path, query.<name>, body.<field>, header.<name>; sorted.',
     ['query.id'],
+  ),
+  def(
+    Field.inspectionTruncated,
+    'boolean',
+    'vigil',
+    'Set by the SDK when parameter inspection left something out (a bound on value length, fields, size, depth or name length was reached): a request padded to push a payload past the bounds shows it.',
+    true,
   ),
   def(
     Field.decisionId,

@@ -3,6 +3,8 @@ import { describe, test } from 'node:test';
 import { collectInspection, type InspectLimits } from './inspect.js';
 import { createRedactor } from './redact.js';
 
+const TRUNCATED = 'vigil.inspection.truncated';
+
 const limits: InspectLimits = {
   headers: ['referer', 'authorization'],
   maxValueChars: 16,
@@ -77,22 +79,28 @@ describe('collectInspection', () => {
       redactor,
     );
     assert.equal(out['vigil.inspect.query.a'], 'x'.repeat(16));
-    const total = Object.values(out).reduce<number>((n, v) => n + String(v).length, 0);
+    const { [TRUNCATED]: truncated, ...inspected } = out;
+    assert.equal(truncated, true, 'a bound left something out, and the event says so');
+    const total = Object.values(inspected).reduce<number>((n, v) => n + String(v).length, 0);
     assert.ok(total <= limits.maxRequestChars);
-    assert.equal(Object.keys(out).length, 4);
+    assert.equal(Object.keys(inspected).length, 4);
 
     let deep: Record<string, unknown> = { leaf: 'bottom' };
     for (let i = 0; i < 20; i++) deep = { level: deep };
     const many = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`k${i}`, i]));
-    assert.deepEqual(
-      collectInspection({ query: '', headers: {}, params: undefined, body: deep }, limits, redactor),
-      {},
+    assert.deepEqual(collectInspection({ query: '', headers: {}, params: undefined, body: deep }, limits, redactor), {
+      [TRUNCATED]: true,
+    });
+    const manyOut = collectInspection({ query: '', headers: {}, params: undefined, body: many }, limits, redactor);
+    assert.equal(manyOut[TRUNCATED], true);
+    assert.equal(Object.keys(manyOut).length, limits.maxFields + 1);
+    // Within every bound, nothing says truncated.
+    const small = collectInspection(
+      { query: 'a=1', headers: {}, params: undefined, body: { b: 'c' } },
+      limits,
+      redactor,
     );
-    assert.equal(
-      Object.keys(collectInspection({ query: '', headers: {}, params: undefined, body: many }, limits, redactor))
-        .length,
-      limits.maxFields,
-    );
+    assert.equal(small[TRUNCATED], undefined);
   });
 
   test('unsafe key characters become _, long keys are cut, over-long field names are left out', () => {
@@ -103,10 +111,9 @@ describe('collectInspection', () => {
     );
     assert.deepEqual(Object.keys(out), ['vigil.inspect.query.we_ird_key', `vigil.inspect.query.${'k'.repeat(48)}`]);
     const deep = { [`${'a'.repeat(40)}`]: { [`${'b'.repeat(40)}`]: { [`${'c'.repeat(40)}`]: 'v' } } };
-    assert.deepEqual(
-      collectInspection({ query: '', headers: {}, params: undefined, body: deep }, limits, redactor),
-      {},
-    );
+    assert.deepEqual(collectInspection({ query: '', headers: {}, params: undefined, body: deep }, limits, redactor), {
+      [TRUNCATED]: true,
+    });
   });
 
   test('a body that is an array of values is inspected item by item', () => {

@@ -8,7 +8,7 @@
  * `code`) is never inspected, it is sent as `[REDACTED]`; every other value goes through the same redactor as the
  * rest of the event (card numbers, bearer tokens, JWTs in free text).
  */
-import type { FieldValue } from '@vigil/schema';
+import { Field, type FieldValue } from '@vigil/schema';
 import { REDACTED, type Redactor } from './redact.js';
 
 /** `off`: no query string either; `url`: path and query (redacted), the default; `params`: plus inspection. */
@@ -67,14 +67,33 @@ export function collectInspection(
   const out: Record<string, FieldValue> = {};
   let chars = 0;
   let count = 0;
+  /** Set when a bound left something out: a request padded to push a payload past the bounds says so. */
+  let truncated = false;
   const full = () => count >= limits.maxFields || chars >= limits.maxRequestChars;
-  const cut = (s: string) => (s.length > limits.maxValueChars ? s.slice(0, limits.maxValueChars) : s);
+  const cut = (s: string) => {
+    if (s.length <= limits.maxValueChars) return s;
+    truncated = true;
+    return s.slice(0, limits.maxValueChars);
+  };
+  /** `items` without what is past `max`, noting that something was. */
+  const first = <T>(items: readonly T[], max: number): readonly T[] => {
+    if (items.length <= max) return items;
+    truncated = true;
+    return items.slice(0, max);
+  };
 
   /** `location` and `keys` (the original keys, for the redaction decision) → one field. */
   const add = (location: string, keys: readonly string[], value: unknown): void => {
-    if (full()) return;
+    if (full()) {
+      truncated = true;
+      return;
+    }
     const name = `${INSPECT_PREFIX}.${location}.${keys.map(segment).join('.')}`;
-    if (name.length > MAX_FIELD_NAME_CHARS || name in out) return;
+    if (name in out) return;
+    if (name.length > MAX_FIELD_NAME_CHARS) {
+      truncated = true;
+      return;
+    }
     // Judged on the original path: `user[password]`, `X-Api-Key` and configured dotted paths all match there.
     if (keys.some((k) => redactor.isSensitiveKey(k)) || redactor.isSensitivePath(keys.join('.'))) {
       out[name] = REDACTED;
@@ -94,16 +113,23 @@ export function collectInspection(
       size = 5;
     } else if (Array.isArray(value)) {
       const items: string[] = [];
-      for (const item of value.slice(0, MAX_ARRAY_ITEMS)) {
+      for (const item of first(value, MAX_ARRAY_ITEMS)) {
         if (typeof item !== 'string' && typeof item !== 'number' && typeof item !== 'boolean') continue;
         const s = cut(String(item));
-        if (chars + size + s.length > limits.maxRequestChars) break;
+        if (chars + size + s.length > limits.maxRequestChars) {
+          truncated = true;
+          break;
+        }
         items.push(s);
         size += s.length;
       }
       if (items.length > 0) field = items;
     }
-    if (field === undefined || chars + size > limits.maxRequestChars) return;
+    if (field === undefined) return;
+    if (chars + size > limits.maxRequestChars) {
+      truncated = true;
+      return;
+    }
     out[name] = field;
     chars += size;
     count++;
@@ -116,7 +142,10 @@ export function collectInspection(
     const values = new Map<string, string[]>();
     try {
       for (const [key, value] of new URLSearchParams(input.query)) {
-        if (values.size >= limits.maxFields && !values.has(key)) continue;
+        if (values.size >= limits.maxFields && !values.has(key)) {
+          truncated = true;
+          continue;
+        }
         const list = values.get(key);
         if (list) list.push(value);
         else values.set(key, [value]);
@@ -140,11 +169,17 @@ export function collectInspection(
   const body = input.body;
   if (Array.isArray(body) || asRecord(body)) {
     const walk = (node: unknown, keys: string[], depth: number): void => {
-      if (full()) return;
+      if (full()) {
+        truncated = true;
+        return;
+      }
       if (Array.isArray(node) && (keys.length === 0 || node.some((x) => typeof x === 'object' && x !== null))) {
         // An array of objects, or the body itself an array: walk its first items by index (`body.0`).
-        if (depth >= MAX_BODY_DEPTH) return;
-        node.slice(0, MAX_ARRAY_ITEMS).forEach((item, i) => {
+        if (depth >= MAX_BODY_DEPTH) {
+          truncated = true;
+          return;
+        }
+        first(node, MAX_ARRAY_ITEMS).forEach((item, i) => {
           walk(item, [...keys, String(i)], depth + 1);
         });
         return;
@@ -154,9 +189,15 @@ export function collectInspection(
         if (keys.length > 0) add('body', keys, node);
         return;
       }
-      if (depth >= MAX_BODY_DEPTH) return;
+      if (depth >= MAX_BODY_DEPTH) {
+        truncated = true;
+        return;
+      }
       for (const key of Object.keys(record)) {
-        if (full()) return;
+        if (full()) {
+          truncated = true;
+          return;
+        }
         const child = [...keys, key];
         // A sensitive key is never walked into: its whole subtree is one redacted field.
         if (redactor.isSensitiveKey(key)) add('body', child, REDACTED);
@@ -165,6 +206,7 @@ export function collectInspection(
     };
     walk(body, [], 0);
   }
+  if (truncated) out[Field.inspectionTruncated] = true;
   return out;
 }
 
