@@ -5,6 +5,7 @@
  * It lives in the schema package so that the SDK (before events leave the app) and the collector (again, at
  * ingest) run the very same code.
  */
+import { unescape as unescapeQuery } from 'node:querystring';
 import { neutralise, PARSE_DEFAULTS } from './event.js';
 import type { FieldValue } from './fields.js';
 
@@ -180,32 +181,14 @@ function hasEscapes(value: string, start = 0, end = value.length): boolean {
 }
 
 const PLUS = /\+/g;
-const ESCAPE_RUN = /(?:%[0-9A-Fa-f]{2})+/g;
-const utf8 = new TextDecoder();
 
 /**
- * A query component decoded as a form would be: `+` is a space, `%XX` escapes are UTF-8 bytes. Tolerant where
- * `decodeURIComponent` throws: a malformed escape (`100%`, `%zz`) stays as it is, bytes that are not UTF-8 become
- * U+FFFD.
+ * A query component decoded as a form would be: `+` is a space, `%XX` escapes are UTF-8 bytes. `querystring.unescape`
+ * is tolerant where `decodeURIComponent` throws: a malformed escape (`100%`, `%zz`) stays as it is, bytes that are
+ * not UTF-8 become U+FFFD.
  */
 function decodeQueryComponent(raw: string): string {
-  const spaced = raw.includes('+') ? raw.replace(PLUS, ' ') : raw;
-  if (!spaced.includes('%')) return spaced;
-  try {
-    return decodeURIComponent(spaced);
-  } catch {
-    return spaced.replace(ESCAPE_RUN, decodeEscapeRun);
-  }
-}
-
-function decodeEscapeRun(run: string): string {
-  try {
-    return decodeURIComponent(run);
-  } catch {
-    const bytes = new Uint8Array(run.length / 3);
-    for (let i = 0; i < bytes.length; i++) bytes[i] = Number.parseInt(run.slice(i * 3 + 1, i * 3 + 3), 16);
-    return utf8.decode(bytes);
-  }
+  return unescapeQuery(raw.includes('+') ? raw.replace(PLUS, ' ') : raw);
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
