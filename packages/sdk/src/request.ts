@@ -512,27 +512,19 @@ type PrincipalField =
   | typeof Field.apiKeyId;
 
 /**
- * Each field of a principal, as an event carries it. `identify` is the app's code: whatever it returns, only ids and
- * names as text reach the event (a numeric id becomes its digits, an ObjectId its hex string; anything else is left
- * out), so an odd principal never makes the collector reject the event.
+ * Each field of a principal, as an event carries it. The principal is one `principal()` gave: its ids are text
+ * already (textPrincipal, conventionalPrincipal).
  */
 function eachPrincipalField(
   principal: Principal | undefined,
   put: (field: PrincipalField, value: string | string[]) => void,
 ): void {
   if (!principal) return;
-  const text = (field: PrincipalField, value: unknown) => {
-    const id = idString(value);
-    if (id !== undefined) put(field, id);
-  };
-  text(Field.userId, principal.userId);
-  text(Field.userName, principal.userName);
-  if (Array.isArray(principal.roles)) {
-    const roles = principal.roles.map(idString).filter((r): r is string => r !== undefined);
-    if (roles.length > 0) put(Field.userRoles, roles);
-  }
-  text(Field.tenantId, principal.tenantId);
-  text(Field.apiKeyId, principal.apiKeyId);
+  if (principal.userId !== undefined) put(Field.userId, principal.userId);
+  if (principal.userName !== undefined) put(Field.userName, principal.userName);
+  if (principal.roles !== undefined && principal.roles.length > 0) put(Field.userRoles, [...principal.roles]);
+  if (principal.tenantId !== undefined) put(Field.tenantId, principal.tenantId);
+  if (principal.apiKeyId !== undefined) put(Field.apiKeyId, principal.apiKeyId);
 }
 
 /** The principal's fields, ready for an event (see eachPrincipalField). */
@@ -585,7 +577,11 @@ export function defaultIdentify(req: unknown): Principal | undefined {
   }
 }
 
-/** A principal as the events carry it: only its ids and names as text, read once (see eachPrincipalField). */
+/**
+ * A principal from `identify`, as the events carry it. `identify` is the app's code: whatever it returns, only ids and
+ * names as text are kept (a numeric id becomes its digits, an ObjectId its hex string; anything else is left out),
+ * read once, so an odd principal never makes the collector reject the event.
+ */
 function textPrincipal(principal: Principal | null | undefined): Principal | undefined {
   if (!principal) return undefined;
   const roles = principal.roles;
