@@ -200,6 +200,9 @@ export function objectTypeOf(route: string | undefined, name: string): string {
 }
 
 const MAX_HEADER_ID_LENGTH = 128;
+/** Session hashes a request handler remembers, and the longest session id it remembers one for. */
+const MAX_SESSION_HASHES = 256;
+const MAX_CACHED_SESSION_CHARS = 256;
 
 /** The fields the request handler writes on every request, prepared for encoding once per handler. */
 function requestKeys(encoder: FieldEncoder) {
@@ -659,9 +662,6 @@ function normalisePeer(address: string): string | undefined {
   }
   return normal;
 }
-
-const MAX_SESSION_HASHES = 256;
-const MAX_CACHED_SESSION_CHARS = 256;
 
 function sessionCookie(header: string | undefined, names: readonly string[]): string | undefined {
   if (!header || names.length === 0) return undefined;
