@@ -4,9 +4,12 @@
  * principal, trace ids and request id without the app passing them along.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { processWide } from './process-wide.js';
 import type { RequestState } from './request.js';
 
-const storage = new AsyncLocalStorage<RequestState>();
+// One store for every copy of the SDK in the process: a request one build's adapter started is the current request
+// for the other build's helpers too.
+const storage = processWide('requestContext.v1', () => new AsyncLocalStorage<RequestState>());
 
 /** The request being handled in the current async context, if any. */
 export function currentRequest(): RequestState | undefined {

@@ -15,53 +15,75 @@
  * `once` listener included: one that ran before it would already have removed itself.
  */
 
+import { processWide } from './process-wide.js';
+
 export interface Closable {
   flush(): Promise<void>;
   close(): Promise<void>;
 }
 
-const clients = new Set<Closable>();
-let installed = false;
-let terminating = false;
-
-function closeAll(): Promise<unknown> {
-  return Promise.allSettled([...clients].map((c) => c.close()));
+/**
+ * One registry for every copy of the SDK in the process (see `processWide`), so one pair of listeners: with one per
+ * copy, each would count the other as the host's listener, and neither would end the process on `SIGTERM`.
+ */
+interface Registry {
+  register(client: Closable): void;
+  unregister(client: Closable): void;
 }
 
-function onBeforeExit(): void {
-  if (clients.size > 0) void closeAll();
-}
-
-function onSigterm(): void {
-  if (process.listenerCount('SIGTERM') > 1) {
-    void Promise.allSettled([...clients].map((c) => c.flush()));
-    return;
-  }
-  if (terminating) return;
-  terminating = true;
-  void closeAll().finally(() => {
-    uninstall();
-    terminating = false;
-    if (process.listenerCount('SIGTERM') === 0) process.kill(process.pid, 'SIGTERM');
-  });
-}
-
-function uninstall(): void {
-  if (!installed) return;
-  process.removeListener('beforeExit', onBeforeExit);
-  process.removeListener('SIGTERM', onSigterm);
-  installed = false;
-}
+const registry = processWide('shutdown.v1', createRegistry);
 
 export function registerForShutdown(client: Closable): void {
-  clients.add(client);
-  if (installed) return;
-  process.on('beforeExit', onBeforeExit);
-  process.prependListener('SIGTERM', onSigterm);
-  installed = true;
+  registry.register(client);
 }
 
 export function unregisterForShutdown(client: Closable): void {
-  clients.delete(client);
-  if (clients.size === 0 && !terminating) uninstall();
+  registry.unregister(client);
+}
+
+function createRegistry(): Registry {
+  const clients = new Set<Closable>();
+  let installed = false;
+  let terminating = false;
+
+  const closeAll = (): Promise<unknown> => Promise.allSettled([...clients].map((c) => c.close()));
+
+  const onBeforeExit = (): void => {
+    if (clients.size > 0) void closeAll();
+  };
+
+  const onSigterm = (): void => {
+    if (process.listenerCount('SIGTERM') > 1) {
+      void Promise.allSettled([...clients].map((c) => c.flush()));
+      return;
+    }
+    if (terminating) return;
+    terminating = true;
+    void closeAll().finally(() => {
+      uninstall();
+      terminating = false;
+      if (process.listenerCount('SIGTERM') === 0) process.kill(process.pid, 'SIGTERM');
+    });
+  };
+
+  const uninstall = (): void => {
+    if (!installed) return;
+    process.removeListener('beforeExit', onBeforeExit);
+    process.removeListener('SIGTERM', onSigterm);
+    installed = false;
+  };
+
+  return {
+    register(client) {
+      clients.add(client);
+      if (installed) return;
+      process.on('beforeExit', onBeforeExit);
+      process.prependListener('SIGTERM', onSigterm);
+      installed = true;
+    },
+    unregister(client) {
+      clients.delete(client);
+      if (clients.size === 0 && !terminating) uninstall();
+    },
+  };
 }

@@ -2,6 +2,7 @@
  * The seam between a client and its framework adapters. Adapters need to start and finish requests, which is not
  * part of the public `Vigil` surface; they reach it through `trackerOf(vigil)` instead of a public property.
  */
+import { processWide } from './process-wide.js';
 import type { RequestState, RequestView, ResponseView } from './request.js';
 
 export interface RequestTracker {
@@ -15,7 +16,8 @@ export interface RequestTracker {
   finish(state: RequestState, response: ResponseView): void;
 }
 
-const trackers = new WeakMap<object, RequestTracker>();
+// Process-wide, so that a client made by one build of the SDK works with the adapters of the other.
+const trackers = processWide('trackers.v1', () => new WeakMap<object, RequestTracker>());
 
 export function attachTracker(vigil: object, tracker: RequestTracker): void {
   trackers.set(vigil, tracker);
