@@ -19,6 +19,11 @@ export interface VigilOptions {
   serviceVersion?: string;
   /** `deployment.environment.name` of every event. Default: none. */
   environment?: string;
+  /**
+   * PEM certificate(s) to trust for an `https://` endpoint, besides Node.js's bundled roots: a collector whose
+   * certificate comes from a private CA. Default none.
+   */
+  ca?: string | readonly string[];
   /** `http` (default) sends to the collector; `stdout` writes one JSON line per event. */
   mode?: 'http' | 'stdout';
   /** Default 10 000. */
@@ -130,6 +135,8 @@ export interface ResolvedOptions extends Required<Pick<VigilOptions, NumberKey>>
   readonly serviceVersion: string | undefined;
   readonly environment: string | undefined;
   readonly gzip: boolean;
+  /** The certificates of `ca`, each one PEM block; undefined when none were given (or none was valid). */
+  readonly ca: readonly string[] | undefined;
   readonly flushOnExit: boolean;
   readonly trustedProxies: readonly string[];
   readonly forwardedHeader: ForwardedHeader;
@@ -231,6 +238,7 @@ export function resolveOptions(options: VigilOptions, reporter: Reporter, env = 
     maxBatchSize: Math.floor(number('maxBatchSize')),
     flushIntervalMillis: number('flushIntervalMillis'),
     gzip: bool('gzip'),
+    ca: certificates(o.ca, reporter),
     maxRetries: Math.floor(number('maxRetries')),
     initialBackoffMillis: Math.min(number('initialBackoffMillis'), maxBackoffMillis),
     maxBackoffMillis,
@@ -255,6 +263,29 @@ export function resolveOptions(options: VigilOptions, reporter: Reporter, env = 
     inspectMaxRequestChars: Math.floor(number('inspectMaxRequestChars')),
     inspectMaxFields: Math.floor(number('inspectMaxFields')),
   };
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/** The PEM certificates of the `ca` option, one block each (a bundle of several in one string is split). */
+function certificates(value: unknown, reporter: Reporter): readonly string[] | undefined {
+  if (value === undefined) return undefined;
+  const texts: readonly unknown[] = Array.isArray(value) ? value : [value];
+  const blocks: string[] = [];
+  let invalid = false;
+  for (const text of texts) {
+    const found = typeof text === 'string' ? text.match(PEM_CERTIFICATE) : null;
+    if (found) blocks.push(...found);
+    else invalid = true;
+  }
+  if (invalid) {
+    reporter.warnOnce(
+      'config_invalid',
+      'option ca must be PEM certificate text ("-----BEGIN CERTIFICATE-----"...) or an array of them; ' +
+        (blocks.length === 0 ? 'it is ignored' : 'the entries that are not are ignored'),
+    );
+  }
+  return blocks.length > 0 ? blocks : undefined;
 }
 
 /** `true`, `false`, or an object of parameter name → object type (entries that are not strings are left out). */

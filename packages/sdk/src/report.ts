@@ -16,6 +16,8 @@ export type VigilErrorCode =
   | 'endpoint_rejected'
   /** The collector rejected events as invalid (400/422, or per event in a 200). */
   | 'events_rejected'
+  /** The collector's TLS certificate is not trusted (self-signed, unknown CA, expired, wrong name): see `ca`. */
+  | 'tls_untrusted'
   /** A batch could not be delivered after every retry. */
   | 'delivery_failed'
   /** A user hook (`identify`, `route`) threw. */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -361,6 +362,70 @@ describe('transport', () => {
     assert.ok(errors.some((e) => e.code === 'config_invalid' && e.message.includes('maxQueueSize')));
     assert.equal(vigil.enabled, true);
     return vigil.close();
+  });
+});
+
+describe('https collector with a certificate of a private CA', () => {
+  const tlsFile = (name: string) => readFileSync(new URL(`../fixtures/tls/${name}`, import.meta.url), 'utf8');
+  const cert = tlsFile('collector.crt');
+  const other = tlsFile('other-ca.crt');
+  let receiver: Receiver;
+  before(async () => {
+    receiver = await Receiver.start({ tls: { cert, key: tlsFile('collector.key') } });
+  });
+  after(() => receiver.close());
+
+  test('untrusted by default: nothing is sent, the certificate problem is named once, the drops are counted', async () => {
+    receiver.requests.length = 0;
+    const errors: VigilSdkError[] = [];
+    const vigil = createVigil(fast(receiver, { maxRetries: 1, onError: (e) => errors.push(e) }));
+    vigil.event('x_test', { n: 1 });
+    await vigil.flush();
+    assert.equal(receiver.requests.length, 0);
+    const tls = errors.filter((e) => e.code === 'tls_untrusted');
+    assert.equal(tls.length, 1, 'once, however many attempts fail');
+    assert.match(tls[0]!.message, /DEPTH_ZERO_SELF_SIGNED_CERT/);
+    assert.match(tls[0]!.message, /ca option/);
+    assert.equal(vigil.stats().dropped.retries_exhausted, 1);
+    await vigil.close();
+  });
+
+  test('with its certificate in ca: delivered, also when ca is a bundle holding another certificate first', async () => {
+    for (const ca of [cert, [other, cert], `${other}\n${cert}`]) {
+      receiver.requests.length = 0;
+      const errors: VigilSdkError[] = [];
+      const vigil = createVigil(fast(receiver, { ca, onError: (e) => errors.push(e) }));
+      vigil.event('x_test', { n: 2 });
+      await vigil.close();
+      assert.deepEqual(errors, []);
+      assert.deepEqual(
+        receiver.events.map((e) => e.n),
+        [2],
+      );
+    }
+  });
+
+  test('a CA that did not sign the certificate is still refused', async () => {
+    receiver.requests.length = 0;
+    const errors: VigilSdkError[] = [];
+    const vigil = createVigil(fast(receiver, { ca: other, maxRetries: 0, onError: (e) => errors.push(e) }));
+    vigil.event('x_test', { n: 3 });
+    await vigil.close();
+    assert.equal(receiver.requests.length, 0);
+    assert.ok(errors.some((e) => e.code === 'tls_untrusted'));
+  });
+
+  test('ca that is not PEM certificate text is reported and ignored', async () => {
+    const errors: VigilSdkError[] = [];
+    const vigil = createVigil(fast(receiver, { ca: ['not a certificate', cert], onError: (e) => errors.push(e) }));
+    const invalid = errors.find((e) => e.code === 'config_invalid');
+    assert.match(invalid?.message ?? '', /option ca must be PEM certificate text/);
+    vigil.event('x_test', { n: 4 });
+    await vigil.close();
+    assert.ok(
+      receiver.events.some((e) => e.n === 4),
+      'the valid entry is still used',
+    );
   });
 });
 

@@ -18,6 +18,7 @@
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { rootCertificates } from 'node:tls';
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { DEFAULTS, EVENTS_PATH } from './defaults.js';
@@ -78,6 +79,8 @@ export interface HttpTransportOptions {
   readonly maxBackoffMillis?: number;
   readonly requestTimeoutMillis?: number;
   readonly maxEventBytes?: number;
+  /** PEM certificates trusted for an https endpoint, besides Node.js's bundled roots. */
+  readonly ca?: readonly string[];
   /** Serialise the `sdk_drops` event for one reason. */
   readonly dropEvent: (reason: DropReason, count: number) => string;
   readonly reporter: Reporter;
@@ -154,7 +157,10 @@ export class HttpTransport implements Sink {
     // One connection, kept alive between batches (at most one request is in flight). Idle sockets are unref()ed by
     // the agent, so they never keep the process alive.
     const agentOptions = { keepAlive: true, maxSockets: 1, maxFreeSockets: 1 };
-    this.agent = this.target?.protocol === 'https:' ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
+    // Node.js's `ca` replaces the roots it trusts; the bundled ones are kept, as NODE_EXTRA_CA_CERTS keeps them.
+    const ca = options.ca?.length ? { ca: [...rootCertificates, ...options.ca] } : {};
+    this.agent =
+      this.target?.protocol === 'https:' ? new HttpsAgent({ ...agentOptions, ...ca }) : new HttpAgent(agentOptions);
     this.maxQueueSize = options.maxQueueSize ?? DEFAULTS.maxQueueSize;
     this.maxQueueBytes = options.maxQueueBytes ?? DEFAULTS.maxQueueBytes;
     this.maxBatchSize = options.maxBatchSize ?? DEFAULTS.maxBatchSize;
@@ -347,6 +353,15 @@ export class HttpTransport implements Sink {
       answer = await this.post(body);
     } catch (error) {
       if (this.shutdown.signal.aborted) return { kind: 'drop', reason: 'shutdown' };
+      const code = errorCode(error);
+      if (code !== undefined && CERTIFICATE_ERROR.test(code)) {
+        // Retried like any failure (a certificate can be fixed on the collector's side), but said plainly once.
+        this.options.reporter.warnOnce(
+          'tls_untrusted',
+          `the collector at ${this.target?.host} presented a certificate this process does not trust (${code}): ` +
+            'give its CA certificate in the ca option (or NODE_EXTRA_CA_CERTS), or fix the certificate',
+        );
+      }
       return { kind: 'retry', why: `request failed: ${describeError(error)}` };
     }
     const { status, text } = answer;
@@ -517,14 +532,27 @@ function firstValue(value: string | string[] | undefined): string | null {
   return Array.isArray(value) && typeof value[0] === 'string' ? value[0] : null;
 }
 
+/**
+ * The codes of a TLS handshake refused for the collector's certificate (OpenSSL's verification codes, and Node.js's
+ * own for a name mismatch): a configuration problem, not the network.
+ */
+const CERTIFICATE_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/;
+
+/** The system error code of a failed request (`ECONNREFUSED`, `DEPTH_ZERO_SELF_SIGNED_CERT`, ...), if it has one. */
+function errorCode(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const cause = (error as { cause?: unknown }).cause;
+  const code =
+    typeof cause === 'object' && cause !== null
+      ? (cause as { code?: unknown }).code
+      : (error as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
 function describeError(error: unknown): string {
   if (error instanceof Error) {
-    const cause = (error as { cause?: unknown }).cause;
-    const code =
-      typeof cause === 'object' && cause !== null
-        ? (cause as { code?: unknown }).code
-        : (error as { code?: unknown }).code;
-    if (typeof code === 'string') return `${error.name} (${code})`;
+    const code = errorCode(error);
+    if (code !== undefined) return `${error.name} (${code})`;
     // Errors of this module ('request timed out'), which hold nothing from outside.
     return error.message.length > 0 && error.message.length <= 64 ? `${error.name}: ${error.message}` : error.name;
   }

@@ -4,7 +4,14 @@
  * and can be told to answer differently (429, 503, 401, 413...) or go down and come back on the same port.
  */
 import { once } from 'node:events';
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { parseEvent } from '@vigil/schema';
@@ -30,6 +37,11 @@ export interface Answer {
 /** Decides the answer to the n-th request (0-based); undefined means the default (validate and accept). */
 export type Responder = (request: ReceivedRequest, index: number) => Answer | undefined | 'hang';
 
+export interface ReceiverOptions {
+  /** Serve https with this certificate and key (PEM) instead of plain http. */
+  readonly tls?: { readonly cert: string; readonly key: string };
+}
+
 export const TEST_TOKEN = 'test-ingest-token-0123456789';
 
 export class Receiver {
@@ -39,18 +51,18 @@ export class Receiver {
   private port = 0;
   private readonly hanging = new Set<ServerResponse>();
 
-  private constructor() {
+  private constructor(private readonly tls: ReceiverOptions['tls']) {
     this.server = this.create();
   }
 
-  static async start(): Promise<Receiver> {
-    const r = new Receiver();
+  static async start(options: ReceiverOptions = {}): Promise<Receiver> {
+    const r = new Receiver(options.tls);
     await r.listen();
     return r;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
   }
 
   /** Every event accepted so far, in arrival order. */
@@ -109,7 +121,7 @@ export class Receiver {
   }
 
   private create(): Server {
-    return createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
@@ -165,6 +177,7 @@ export class Receiver {
         res.writeHead(accepted.length === 0 && rejected.length > 0 ? 422 : 200, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ accepted: accepted.length, rejected }));
       });
-    });
+    };
+    return this.tls ? createTlsServer(this.tls, handler) : createServer(handler);
   }
 }
