@@ -36,13 +36,15 @@ describe('client', () => {
   after(() => receiver.close());
 
   test("mode 'stdout' writes one valid event per line, with the OWASP envelope", async () => {
-    const { stdout, code } = await runChild(`
+    const { stdout, stderr, code } = await runChild(`
       import { createVigil } from ${JSON.stringify(entry)};
       const vigil = createVigil({ mode: 'stdout', service: 'shop' });
       vigil.authn.loginFail('ann', { reason: 'bad_password', password: 'hunter2' });
       vigil.authz.fail('bob', 'invoice-7');
       vigil.authn.tokenCreated('ann,admin:x', ['read', 'write all']);
+      vigil.authz.admin(null, 'purge'); // no user outside a request: not written, counted
       await vigil.close();
+      console.error(JSON.stringify(vigil.stats().dropped));
     `);
     assert.equal(code, 0);
     const lines = stdout
@@ -59,10 +61,12 @@ describe('client', () => {
     // Separators inside an argument are percent-encoded: the event still reads as type:arg,arg.
     assert.equal(lines[2]!.event, 'authn_token_created:ann%2Cadmin%3Ax,read write%20all');
     for (const line of lines) assert.ok(parseEvent(line).ok, JSON.stringify(line));
+    assert.match(stderr, /"rejected":1/);
+    assert.match(stderr, /authz_admin event needs user\.id/);
   });
 
   test("mode 'stdout': lines written before process.exit() are not lost; envelope names are not repeated", async () => {
-    const { stdout, code } = await runChild(`
+    const { stdout, stderr, code } = await runChild(`
       import { createVigil } from ${JSON.stringify(entry)};
       const vigil = createVigil({ mode: 'stdout', service: 'shop' });
       for (let i = 0; i < 300; i++) vigil.data.export('u' + i, i);

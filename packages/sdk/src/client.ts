@@ -254,6 +254,18 @@ class VigilClient implements Vigil {
     try {
       // The request's start fields were redacted when it started; only what is new is redacted here.
       const own = state ? Object.assign(state.lateMetadata(), fields) : fields;
+      const missing = missingArgument(type, own, state?.fields);
+      if (missing !== undefined) {
+        // The collector would refuse it (code `missing`); in stdout mode nothing would.
+        this.sink.countDrop('rejected');
+        this.reporter.error(
+          'events_rejected',
+          `a ${type} event needs ${missing.field} (argument "${missing.name}"), and ` +
+            (state ? 'neither the call nor its request gave it' : 'was recorded outside a request without it') +
+            '; it is dropped (counted as rejected)',
+        );
+        return;
+      }
       const line = this.serialise(type, own, state?.fields);
       if (line !== undefined) this.sink.enqueue(line);
       state?.noteRecorded(type);
@@ -320,6 +332,27 @@ class VigilClient implements Vigil {
     for (const name of OWASP_ENVELOPE) delete event[name];
     return `${JSON.stringify(event).slice(0, -1)}${owasp}}`;
   }
+}
+
+/** The required arguments of each catalogue type (none for custom `x_` types). */
+const requiredArguments = new Map(
+  [...EVENT_TYPES_BY_NAME].map(([type, definition]) => [type, definition.args.filter((a) => a.required)]),
+);
+
+/**
+ * The first required argument of `type` that neither the event's fields nor its request's carry: checked before
+ * queueing, so that a helper called without what its event needs (`authz.admin(null, ...)` outside a request) is
+ * reported where it happened, in stdout mode too.
+ */
+function missingArgument(
+  type: string,
+  fields: Readonly<Record<string, unknown>>,
+  base: Readonly<Record<string, unknown>> | undefined,
+): { readonly name: string; readonly field: string } | undefined {
+  for (const a of requiredArguments.get(type) ?? []) {
+    if ((fields[a.field] ?? base?.[a.field]) == null) return a;
+  }
+  return undefined;
 }
 
 let isoMillis = Number.NaN;

@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { EVENT_TYPES } from '@vigil/schema';
+import { wrap } from './adapters/node.js';
 import { idHasher, shortHash } from './fingerprint.js';
 import { createVigil, type Vigil } from './index.js';
+import type { VigilSdkError } from './report.js';
 import { Receiver, TEST_TOKEN } from './testing/receiver.js';
 
 /** Call every helper once, with the arguments its event type requires. */
@@ -72,6 +77,12 @@ function callEveryHelper(vigil: Vigil): void {
 
 /** Types the SDK records by itself rather than through a helper. */
 const AUTOMATIC = new Set(['http_request', 'sdk_drops', 'decision_enforced']);
+
+async function listen(server: Server): Promise<string> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+}
 
 describe('vocabulary helpers', () => {
   let receiver: Receiver;
@@ -152,6 +163,46 @@ describe('vocabulary helpers', () => {
     const keyed = receiver.events.find((e) => e['service.name'] === 'other-key')!;
     assert.equal(keyed['vigil.object.id'], idHasher('another-key')('4711'));
     assert.notEqual(keyed['vigil.object.id'], object);
+  });
+
+  test('an event without a required argument is dropped where it is recorded, named and counted', async () => {
+    const errors: VigilSdkError[] = [];
+    const strict = createVigil({
+      endpoint: receiver.url,
+      token: TEST_TOKEN,
+      service: 'required-test',
+      flushOnExit: false,
+      identify: (req) => {
+        const user = (req as { headers: Record<string, string | undefined> }).headers['x-user'];
+        return user ? { userId: user } : undefined;
+      },
+      onError: (e) => errors.push(e),
+    });
+    // Outside a request, nothing can give the user.
+    strict.authz.admin(null, 'user_privilege_change');
+    // In a request, the principal gives it; without one, the event is dropped all the same.
+    const server = createServer(
+      wrap(strict, (req, res) => {
+        strict.authz.admin(null, `in_request_${req.headers['x-user'] ? 'with' : 'without'}_user`);
+        res.end();
+      }),
+    );
+    const base = await listen(server);
+    await fetch(base, { headers: { 'x-user': 'u-42' } }).then((r) => r.arrayBuffer());
+    await fetch(base).then((r) => r.arrayBuffer());
+    server.close();
+    await strict.close();
+
+    const admin = receiver.events.filter((e) => e['service.name'] === 'required-test' && e.type === 'authz_admin');
+    assert.deepEqual(
+      admin.map((e) => [e['event.action'], e['user.id']]),
+      [['in_request_with_user', 'u-42']],
+    );
+    assert.equal(strict.stats().dropped.rejected, 2);
+    const messages = errors.filter((e) => e.code === 'events_rejected').map((e) => e.message);
+    assert.equal(messages.length, 2);
+    assert.match(messages[0]!, /authz_admin event needs user\.id \(argument "userid"\).*outside a request/);
+    assert.match(messages[1]!, /neither the call nor its request gave it/);
   });
 
   test('helpers never throw, whatever they are given', () => {
