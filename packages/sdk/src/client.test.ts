@@ -66,7 +66,7 @@ describe('client', () => {
   });
 
   test("mode 'stdout': lines written before process.exit() are not lost; envelope names are not repeated", async () => {
-    const { stdout, stderr, code } = await runChild(`
+    const { stdout, code } = await runChild(`
       import { createVigil } from ${JSON.stringify(entry)};
       const vigil = createVigil({ mode: 'stdout', service: 'shop' });
       for (let i = 0; i < 300; i++) vigil.data.export('u' + i, i);
