@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect as connectHttp2 } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import Fastify5, { type FastifyInstance } from 'fastify';
@@ -134,6 +136,28 @@ for (const [version, Fastify] of [
         assert.deepEqual(warnings, []);
       } finally {
         process.off('warning', onWarning);
+      }
+    });
+
+    test('with http2: true, the route, the status and a body size counted once', async () => {
+      const h2 = Fastify({ http2: true });
+      await h2.register(vigilFastify(vigil));
+      h2.get('/items/:id', async (request) => ({ id: (request.params as { id: string }).id }));
+      await h2.listen({ port: 0, host: '127.0.0.1' });
+      const session = connectHttp2(`http://127.0.0.1:${(h2.server.address() as AddressInfo).port}`);
+      try {
+        const stream = session.request({ ':path': '/items/42', 'x-request-id': `fastify-h2-${version}` });
+        stream.resume();
+        stream.end();
+        await once(stream, 'end');
+        await receiver.waitFor(() => receiver.events.some((e) => e['http.request.id'] === `fastify-h2-${version}`));
+        const request = receiver.events.find((e) => e['http.request.id'] === `fastify-h2-${version}`)!;
+        assert.equal(request['http.route'], '/items/:id');
+        assert.equal(request['http.response.status_code'], 200);
+        assert.equal(request['http.response.body.size'], '{"id":"42"}'.length);
+      } finally {
+        session.close();
+        await h2.close();
       }
     });
   });

@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { connect } from 'node:net';
+import { connect as connectHttp2, createServer as createHttp2Server } from 'node:http2';
+import { type AddressInfo, connect } from 'node:net';
 import { describe, test } from 'node:test';
 import { z } from 'zod';
 import { idHasher } from '../fingerprint.js';
-import type { Vigil } from '../index.js';
+import { createVigil, type Vigil } from '../index.js';
 import { objectTypeOf } from '../request.js';
 import { startTestApp, type TestApp, useTestApp } from '../testing/app.js';
-import { TEST_TOKEN } from '../testing/receiver.js';
+import { Receiver, TEST_TOKEN } from '../testing/receiver.js';
 import { type WrapOptions, wrap } from './node.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -96,6 +97,47 @@ describe('node:http adapter', () => {
     const handler = app.vigil.wrap((_req: IncomingMessage, res: ServerResponse) => res.end());
     assert.equal(typeof handler, 'function');
   });
+});
+
+test('HTTP/2 (the compatibility API): each body byte is counted once, the request and its helpers recorded', async () => {
+  const receiver = await Receiver.start();
+  const vigil = createVigil({ endpoint: receiver.url, token: TEST_TOKEN, service: 'h2-test', flushOnExit: false });
+  const server = createHttp2Server(
+    wrap(vigil, (req, res) => {
+      vigil.access('doc', '7');
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      if (req.url === '/two-chunks') res.write('hello, ');
+      res.end('world');
+    }),
+  );
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const session = connectHttp2(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  try {
+    for (const [path, id] of [
+      ['/one-chunk', 'h2-1'],
+      ['/two-chunks', 'h2-2'],
+    ] as const) {
+      const stream = session.request({ ':path': path, 'x-request-id': id, 'user-agent': 'h2-client' });
+      stream.resume();
+      stream.end();
+      await once(stream, 'end');
+    }
+    await vigil.flush();
+    const request = (id: string) =>
+      receiver.events.find((e) => e['http.request.id'] === id && e.type === 'http_request')!;
+    assert.equal(request('h2-1')['http.response.body.size'], 5);
+    assert.equal(request('h2-2')['http.response.body.size'], 12);
+    assert.equal(request('h2-1')['user_agent.original'], 'h2-client');
+    assert.equal(request('h2-1')['client.address'], '127.0.0.1');
+    const access = receiver.events.find((e) => e['http.request.id'] === 'h2-2' && e.type === 'object_access')!;
+    assert.equal(access['url.path'], '/two-chunks');
+  } finally {
+    session.close();
+    server.close();
+    await vigil.close();
+    await receiver.close();
+  }
 });
 
 describe('node:http adapter: the request event is redacted like every other event', () => {

@@ -59,6 +59,11 @@ export interface ResponseHooks<Request> {
 export class TrackedResponse implements ResponseView {
   count = 0;
   done = false;
+  /**
+   * Set when the app called `end`: from then on `write` counts nothing. HTTP/2's compatibility response (and
+   * anything built like it) writes the last chunk by calling its own `write` from `end`, which is the wrapped one.
+   */
+  ending = false;
 
   constructor(readonly res: NodeResponseLike) {}
 
@@ -145,13 +150,14 @@ function layer(index: number): Layer {
       write(...args) {
         const tracking = this[key];
         if (tracking === undefined) return originalOf(this, 'write').apply(this, args) as boolean;
-        tracking.count += safeChunkBytes(args[0], args[1]);
+        if (!tracking.ending) tracking.count += safeChunkBytes(args[0], args[1]);
         return tracking.write.apply(this, args);
       },
       end(...args) {
         const tracking = this[key];
         if (tracking === undefined) return originalOf(this, 'end').apply(this, args);
-        if (typeof args[0] !== 'function') tracking.count += safeChunkBytes(args[0], args[1]);
+        if (typeof args[0] !== 'function' && !tracking.ending) tracking.count += safeChunkBytes(args[0], args[1]);
+        tracking.ending = true;
         try {
           tracking.hooks.ended?.(tracking.state, tracking.request);
         } catch {
