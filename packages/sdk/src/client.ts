@@ -136,6 +136,7 @@ class VigilClient implements Vigil {
       loginRoutes: options.loginRoutes,
       automaticEvents: raw.automaticEvents,
       recordRequests: options.recordRequests,
+      skipPaths: options.skipPaths,
       accessParams: options.accessParams,
       hashObjectIds: options.hashObjectIds,
       hashId,

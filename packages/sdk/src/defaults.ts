@@ -78,6 +78,8 @@ export const DEFAULTS = {
   accessParams: false as boolean | Readonly<Record<string, string>>,
   /** Record one `http_request` event per request. Automatic security events are recorded either way. */
   recordRequests: true,
+  /** Paths whose successful GET / HEAD requests without a query record no `http_request`. None by default. */
+  skipPaths: [] as readonly string[],
   /**
    * What of a request's input is recorded: `off` (the path only, no query string), `url` (path and query,
    * redacted) or `params` (also path parameters, query parameters, parsed body leaves and `inspectHeaders`, under

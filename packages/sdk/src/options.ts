@@ -77,6 +77,12 @@ export interface VigilOptions {
   accessParams?: AccessParams;
   /** Default true. */
   recordRequests?: boolean;
+  /**
+   * Paths (`/healthz`, `/metrics`) whose successful GET and HEAD requests without a query string record no
+   * `http_request` event: health checks and metrics scrapes. A failure (status >= 400), another method or a query
+   * is recorded as usual. Default none.
+   */
+  skipPaths?: readonly string[];
   /** `off`, `url` (default) or `params`: what of a request's input is recorded (docs/sdk.md, "Parameter inspection"). */
   inspect?: InspectMode;
   /** Headers inspected with `inspect: 'params'`. Default `user-agent`, `referer`, `x-forwarded-host`, `content-type`. */
@@ -148,6 +154,7 @@ export interface ResolvedOptions extends Required<Pick<VigilOptions, NumberKey>>
   readonly hashKey: string | undefined;
   readonly accessParams: AccessParams;
   readonly recordRequests: boolean;
+  readonly skipPaths: readonly string[];
   readonly inspect: InspectMode;
   readonly inspectHeaders: readonly string[];
 }
@@ -255,6 +262,7 @@ export function resolveOptions(options: VigilOptions, reporter: Reporter, env = 
     hashKey: nonEmpty(o.hashKey) ?? nonEmpty(env.VIGIL_HASH_KEY) ?? token,
     accessParams: accessParams(o.accessParams, reporter),
     recordRequests: bool('recordRequests'),
+    skipPaths: paths(stringList(o.skipPaths, 'skipPaths', DEFAULTS.skipPaths, reporter), reporter),
     inspect,
     inspectHeaders: stringList(o.inspectHeaders, 'inspectHeaders', DEFAULTS.inspectHeaders, reporter).map((h) =>
       h.toLowerCase(),
@@ -263,6 +271,18 @@ export function resolveOptions(options: VigilOptions, reporter: Reporter, env = 
     inspectMaxRequestChars: Math.floor(number('inspectMaxRequestChars')),
     inspectMaxFields: Math.floor(number('inspectMaxFields')),
   };
+}
+
+/** The entries of `skipPaths` that are paths; the others are reported and left out. */
+function paths(entries: readonly string[], reporter: Reporter): readonly string[] {
+  const valid = entries.filter((p) => p.startsWith('/') && !p.includes('?'));
+  if (valid.length < entries.length) {
+    reporter.warnOnce(
+      'config_invalid',
+      'option skipPaths takes paths such as "/healthz" (no query); others are ignored',
+    );
+  }
+  return valid;
 }
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;

@@ -80,6 +80,8 @@ export interface RequestHandlerConfig {
   readonly loginRoutes: readonly string[];
   readonly automaticEvents?: Partial<AutomaticEvents>;
   readonly recordRequests: boolean;
+  /** Paths whose successful GET / HEAD requests without a query record no `http_request` (health checks). */
+  readonly skipPaths?: readonly string[];
   /** What of the request's input is recorded; `params` adds `vigil.inspect.*` to `http_request`. Default `url`. */
   readonly inspect?: InspectMode;
   readonly inspectLimits?: InspectLimits;
@@ -113,6 +115,8 @@ export class RequestState {
   /** A validation error the framework handed to the route instead of throwing (Fastify's `attachValidation`). */
   validationError: unknown;
   finished = false;
+  /** A request of `skipPaths`: if it succeeds, it records no `http_request`. */
+  skippable = false;
   /**
    * Route parameters and parsed body, noted by the adapter when the response ends (parameters for `inspect:
    * 'params'` and `accessParams`, the body for `inspect: 'params'` only).
@@ -236,8 +240,10 @@ export class RequestHandler {
   private readonly principalKeys: Readonly<Record<PrincipalField, FieldKey>>;
   private readonly outcome: { readonly success: string; readonly failure: string };
   private readonly sessionHashes = new Map<string, string>();
+  private readonly skipPaths: ReadonlySet<string> | undefined;
 
   constructor(private readonly config: RequestHandlerConfig) {
+    this.skipPaths = config.skipPaths?.length ? new Set(config.skipPaths) : undefined;
     this.automatic = { ...DEFAULT_AUTOMATIC_EVENTS, ...config.automaticEvents };
     this.loginRoutes = config.loginRoutes.map(loginRoute);
     this.encoder = new FieldEncoder(config.redactor);
@@ -289,6 +295,8 @@ export class RequestHandler {
     const state = new RequestState(raw, method, path, json, headers, this);
     state.routeResolver = routeResolver;
     if (inspect === 'params' && query) state.query = query;
+    // Only a plain read of exactly that path: a query, another method or a failure is recorded as usual.
+    if (this.skipPaths?.has(path) && !query && (method === 'GET' || method === 'HEAD')) state.skippable = true;
     return state;
   }
 
@@ -312,7 +320,7 @@ export class RequestHandler {
       this.recordAccess(state);
     }
 
-    if (!this.config.recordRequests) return;
+    if (!this.config.recordRequests || (state.skippable && !failure)) return;
     const { encoder, keys } = this;
     let json =
       encoder.number(keys.status, status) +

@@ -140,6 +140,45 @@ test('HTTP/2 (the compatibility API): each body byte is counted once, the reques
   }
 });
 
+test('skipPaths: a successful GET or HEAD of exactly that path records nothing; anything else is recorded', async () => {
+  const errors: string[] = [];
+  const app = await startTestApp(
+    { skipPaths: ['/healthz', 'metrics'], onError: (e) => errors.push(`${e.code}: ${e.message}`) },
+    wrapped(
+      () => (req, res) => {
+        res.writeHead(req.headers['x-fail'] ? 503 : 200).end(req.method === 'HEAD' ? undefined : 'ok');
+      },
+      {},
+    ),
+  );
+  try {
+    const requests: Array<[string, string, RequestInit?]> = [
+      ['/healthz', 'skip-get'],
+      ['/healthz', 'skip-head', { method: 'HEAD' }],
+      ['/healthz?probe=1', 'with-query'],
+      ['/healthz', 'post', { method: 'POST' }],
+      ['/healthz', 'failing', { headers: { 'x-fail': '1' } }],
+      ['/healthz/', 'trailing-slash'],
+      ['/metrics', 'not-a-path-entry'],
+    ];
+    for (const [path, id, init] of requests) {
+      const headers = new Headers(init?.headers);
+      headers.set('x-request-id', id);
+      await (await fetch(`${app.url}${path}`, { ...init, headers })).arrayBuffer();
+    }
+    await app.vigil.flush();
+    const recorded = (type: string) =>
+      app.receiver.events.filter((e) => e.type === type).map((e) => e['http.request.id']);
+    assert.deepEqual(recorded('http_request'), ['with-query', 'post', 'failing', 'trailing-slash', 'not-a-path-entry']);
+    assert.deepEqual(recorded('app_error'), ['failing']);
+    assert.deepEqual(errors, [
+      'config_invalid: option skipPaths takes paths such as "/healthz" (no query); others are ignored',
+    ]);
+  } finally {
+    await app.close();
+  }
+});
+
 describe('node:http adapter: the request event is redacted like every other event', () => {
   test('configured paths, secrets in headers and path, and odd principals from identify()', async () => {
     const { receiver, url, close } = await startTestApp(
