@@ -5,7 +5,7 @@
  * still binds helpers to their request and still ends on `SIGTERM`.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { eventsOfRequest, startTestServer, type TestServer } from './support.js';
+import { type AppProcess, eventsOfRequest, spawnApp, startTestServer, type TestServer } from './support.js';
 
 const require = createRequire(import.meta.url);
 const FIXTURE = fileURLToPath(new URL('../fixtures/commonjs-app', import.meta.url));
@@ -23,8 +23,7 @@ const TSC = require.resolve('typescript/bin/tsc');
 const SUBPATHS = ['', '/express', '/fastify', '/koa', '/hono', '/node', '/enforce'];
 
 let server: TestServer;
-let child: ChildProcess | undefined;
-let appUrl: string;
+let app: AppProcess | undefined;
 
 before(async () => {
   server = await startTestServer();
@@ -36,30 +35,13 @@ before(async () => {
     tsc(process.execPath, [TSC, '-p', join(FIXTURE, 'tsconfig.node10.json')]),
   ]);
   writeFileSync(join(OUT, 'package.json'), '{ "type": "commonjs" }\n');
-  let stderr = '';
-  const app = spawn(process.execPath, [join(OUT, 'app.js')], {
-    env: { ...process.env, VIGIL_INGEST_TOKEN: server.ingestToken, VIGIL_ENDPOINT: server.url },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child = app;
-  app.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  appUrl = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    app.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    app.once('exit', (code) => reject(new Error(`the app exited (${code}) before listening: ${stderr}`)));
-  });
+  app = await spawnApp(join(OUT, 'app.js'), { VIGIL_INGEST_TOKEN: server.ingestToken, VIGIL_ENDPOINT: server.url });
 });
 
 after(async () => {
-  if (child && child.exitCode === null) {
-    child.kill('SIGTERM');
-    await once(child, 'exit');
+  if (app?.child.exitCode === null) {
+    app.child.kill('SIGTERM');
+    await once(app.child, 'exit');
   }
   await server?.stop();
 });
@@ -68,7 +50,7 @@ async function call(path: string, init: RequestInit & { requestId: string; user?
   const headers = new Headers(init.headers);
   headers.set('x-request-id', init.requestId);
   if (init.user) headers.set('x-test-user', init.user);
-  const response = await fetch(`${appUrl}${path}`, { ...init, headers });
+  const response = await fetch(`${app!.url}${path}`, { ...init, headers });
   await response.arrayBuffer();
   return response.status;
 }
@@ -140,26 +122,18 @@ test('with both builds loaded, helpers find their request and SIGTERM still ends
   const dir = join(OUT, 'mixed');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'app.js'), MIXED_APP);
-  const app = spawn(process.execPath, [join(dir, 'app.js')], {
-    env: { ...process.env, VIGIL_INGEST_TOKEN: server.ingestToken, VIGIL_ENDPOINT: server.url },
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const mixed = await spawnApp(join(dir, 'app.js'), {
+    VIGIL_INGEST_TOKEN: server.ingestToken,
+    VIGIL_ENDPOINT: server.url,
   });
+  const child = mixed.child;
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      app.stdout.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-        const m = /listening on (http:\/\/\S+)/.exec(out);
-        if (m) resolve(m[1]!);
-      });
-      app.once('exit', (code) => reject(new Error(`the app exited (${code}) before listening`)));
-    });
-    const response = await fetch(`${url}/reports/12`, { headers: { 'x-request-id': 'mixed-1' } });
+    const response = await fetch(`${mixed.url}/reports/12`, { headers: { 'x-request-id': 'mixed-1' } });
     assert.equal(await response.text(), 'ok');
     // No SIGTERM listener of the app's own: the SDK sends what it holds, then the process ends by the signal.
     // Each build made a client; with a pair of listeners each, each would take the other's for the app's own.
-    app.kill('SIGTERM');
-    const exited = once(app, 'exit') as Promise<[number | null, string | null]>;
+    child.kill('SIGTERM');
+    const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
     const timeout = new Promise<never>((_, reject) => {
       setTimeout(() => reject(new Error('the app did not end within 10 s of SIGTERM')), 10_000).unref();
     });
@@ -171,6 +145,6 @@ test('with both builds loaded, helpers find their request and SIGTERM still ends
     assert.equal(access['url.path'], '/reports/12');
     assert.equal(access['vigil.object.id'], '12');
   } finally {
-    if (app.exitCode === null && app.signalCode === null) app.kill('SIGKILL');
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
 });

@@ -4,49 +4,39 @@
  * five failed logins through the app give exactly one alert.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { eventually, startTestServer, storedAlerts, storedEvents, type TestServer } from './support.js';
+import {
+  type AppProcess,
+  eventually,
+  spawnApp,
+  startTestServer,
+  storedAlerts,
+  storedEvents,
+  type TestServer,
+} from './support.js';
 
 const APP = fileURLToPath(new URL('../../../examples/express-quickstart/app.mjs', import.meta.url));
 
 let server: TestServer;
-let child: ChildProcess;
-let appUrl: string;
-let stderr = '';
+let app: AppProcess;
 
 before(async () => {
   server = await startTestServer();
-  child = spawn(process.execPath, [APP], {
-    env: { ...process.env, VIGIL_INGEST_TOKEN: server.ingestToken, VIGIL_ENDPOINT: server.url, PORT: '0' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  appUrl = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`the example exited (${code}) before listening: ${stderr}`)));
-  });
+  app = await spawnApp(APP, { VIGIL_INGEST_TOKEN: server.ingestToken, VIGIL_ENDPOINT: server.url, PORT: '0' });
 });
 
 after(async () => {
-  if (child.exitCode === null) {
-    child.kill('SIGTERM');
-    await once(child, 'exit');
+  if (app?.child.exitCode === null) {
+    app.child.kill('SIGTERM');
+    await once(app.child, 'exit');
   }
   await server.stop();
 });
 
 async function login(user: string, password: string): Promise<number> {
-  const response = await fetch(`${appUrl}/login`, {
+  const response = await fetch(`${app.url}/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ user, password }),
@@ -88,5 +78,5 @@ test('five failed logins through the quickstart app raise exactly one alert, for
     assert.equal(events.length, 1);
   }, 10_000);
   assert.equal((await storedAlerts(server)).length, 1);
-  assert.equal(stderr, '', 'the example printed no warning');
+  assert.equal(app.stderr(), '', 'the example printed no warning');
 });

@@ -2,9 +2,11 @@
  * What every end-to-end test needs: a real Vigil server on loopback, reading back what it stored, and starting an
  * app's server on a free loopback port.
  */
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Readable } from 'node:stream';
 import { eventually, startTestServer, type TestServer } from '@vigil/server/testing';
 
 export { eventually, startTestServer, type TestServer };
@@ -78,4 +80,34 @@ export async function listenOnLoopback(server: Server): Promise<string> {
 export async function closeServer(server: Server): Promise<void> {
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+export interface AppProcess {
+  readonly child: ChildProcessByStdio<null, Readable, Readable>;
+  /** The URL the app printed (`listening on http://...`). */
+  readonly url: string;
+  /** What the app wrote to stderr so far. */
+  stderr(): string;
+}
+
+/**
+ * Run a Node.js app as its own process, the way a user starts it, and wait until it prints `listening on <url>`.
+ * Rejects with its stderr if it exits first.
+ */
+export async function spawnApp(file: string, env: Record<string, string>): Promise<AppProcess> {
+  const child = spawn(process.execPath, [file], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`${file} exited (${code}) before listening: ${stderr}`)));
+  });
+  return { child, url, stderr: () => stderr };
 }
