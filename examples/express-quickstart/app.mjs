@@ -10,8 +10,8 @@ import express from 'express';
 
 const vigil = createVigil({ endpoint: process.env.VIGIL_ENDPOINT ?? 'http://127.0.0.1:7070', service: 'shop-api' }); // token from VIGIL_INGEST_TOKEN
 const app = express();
+app.use(vigilExpress(vigil)); // first: every request becomes an http_request event
 app.use(express.json());
-app.use(vigilExpress(vigil)); // every request becomes an http_request event
 
 app.post('/login', (req, res) => {
   const ok = req.body?.password === 'correct horse battery staple';

@@ -15,7 +15,7 @@
 import type { Vigil } from '../client.js';
 import { currentRequest, runWithRequest } from '../context.js';
 import type { RequestState } from '../request.js';
-import { trackerOf } from '../tracker.js';
+import { type RequestTracker, trackerOf } from '../tracker.js';
 import { baseTemplate, instrumentMounts } from './express-mounts.js';
 import { expressState, trackExpressResponse } from './express-tracking.js';
 import { type NodeRequestLike, type NodeResponseLike, nodeRequestView, routeHooks, trackResponse } from './shared.js';
@@ -62,26 +62,61 @@ export function expressRoute(req: ExpressRequestLike): string | undefined {
   return `${base}${template.startsWith('/') || template.startsWith('|') ? '' : '/'}${template}`;
 }
 
+type ExpressHooks = ReturnType<typeof expressHooks>;
+
+function expressHooks(tracker: RequestTracker) {
+  // The moment the app ends the response is the moment req.route and req.baseUrl belong to its route.
+  return routeHooks<ExpressRequestLike>(tracker, expressRoute, (req) => ({ params: req.params, body: req.body }));
+}
+
+/**
+ * The hooks of each middleware `vigilExpress` made, and of the first one made for each client: an error handler that
+ * starts tracking a request uses the same hooks (each distinct one wraps Express's response methods once more).
+ */
+const middlewareHooks = new WeakMap<object, ExpressHooks>();
+const clientHooks = new WeakMap<object, ExpressHooks>();
+
+/**
+ * The hooks of the `vigilExpress` middleware mounted on `app` (Express's `req.app`), found in the app's router stack.
+ * Undefined when there is none at its top level, or the stack is not one this knows.
+ */
+function hooksOfApp(app: unknown): ExpressHooks | undefined {
+  if ((typeof app !== 'function' && typeof app !== 'object') || app === null) return undefined;
+  // Express 4 keeps its router in `_router` (its `router` getter throws); Express 5 in `router`.
+  const express = app as { _router?: { stack?: unknown }; router?: { stack?: unknown } };
+  const stack = (express._router ?? express.router)?.stack;
+  if (!Array.isArray(stack)) return undefined;
+  for (const layer of stack) {
+    const handle = (layer as { handle?: unknown } | null)?.handle;
+    const hooks = typeof handle === 'function' ? middlewareHooks.get(handle) : undefined;
+    if (hooks) return hooks;
+  }
+  return undefined;
+}
+
+/** Start tracking `req` and its response; undefined when the client records nothing. */
+function startTracking(hooks: ExpressHooks, req: ExpressRequestLike, res: NodeResponseLike): RequestState | undefined {
+  // Every property access on Express's req and res is slow (see express-tracking.ts): the socket is read once.
+  const socket = req.socket;
+  const state = hooks.tracker.start(nodeRequestView(req, socket), req, () => expressRoute(req));
+  if (state && !trackExpressResponse(res, socket, req, state, hooks)) trackResponse(res, state, req, hooks);
+  return state;
+}
+
 /** Middleware recording every request. Mount it first, so the whole request runs in its context. */
 export function vigilExpress(vigil: Vigil): ExpressMiddleware {
   const tracker = trackerOf(vigil);
-  // The moment the app ends the response is the moment req.route and req.baseUrl belong to its route.
-  const hooks = tracker && routeHooks(tracker, expressRoute, (req) => ({ params: req.params, body: req.body }));
+  const hooks = tracker && expressHooks(tracker);
   // The app's routers are prepared on the first request, the first moment the middleware sees its app.
   let mountsPrepared = hooks === undefined;
-  return function vigilMiddleware(req, res, next) {
+  const middleware: ExpressMiddleware = function vigilMiddleware(req, res, next) {
     let state: RequestState | undefined;
     try {
       if (!mountsPrepared) {
         mountsPrepared = true;
         instrumentMounts(req.app);
       }
-      // Every property access on Express's req and res is slow (see express-tracking.ts): the socket is read once.
-      const socket = req.socket;
-      state = hooks?.tracker.start(nodeRequestView(req, socket), req, () => expressRoute(req));
-      if (state && hooks && !trackExpressResponse(res, socket, req, state, hooks)) {
-        trackResponse(res, state, req, hooks);
-      }
+      state = hooks && startTracking(hooks, req, res);
     } catch {
       state = undefined;
     }
@@ -91,17 +126,37 @@ export function vigilExpress(vigil: Vigil): ExpressMiddleware {
     }
     runWithRequest(state, next);
   };
+  if (hooks) {
+    middlewareHooks.set(middleware, hooks);
+    if (!clientHooks.has(vigil)) clientHooks.set(vigil, hooks);
+  }
+  return middleware;
 }
 
 /**
  * Error middleware: notes the error a route threw (for `app_error` with its class and fingerprint, never its
  * message) and passes it on unchanged to the next error handler.
+ *
+ * It also records what failed before `vigilExpress` ran: a body parser mounted in front of it that refused a
+ * malformed body (what fuzzers send) never calls the middlewares after it, only the error handlers. Such a request is
+ * tracked from here (its duration from this moment) by the client given, or, without one, by the client of the
+ * `vigilExpress` mounted on the app.
  */
-export function vigilErrorHandler(_vigil?: Vigil): ExpressErrorMiddleware {
+export function vigilErrorHandler(vigil?: Vigil): ExpressErrorMiddleware {
+  const tracker = vigil === undefined ? undefined : trackerOf(vigil);
+  let own: ExpressHooks | undefined;
   // Four parameters: that is how Express recognises an error handler.
   return function vigilErrorMiddleware(error, req, res, next) {
     try {
-      const state = currentRequest() ?? expressState(req, res);
+      let state = currentRequest() ?? expressState(req, res);
+      if (state === undefined) {
+        let hooks = tracker ? clientHooks.get(vigil!) : hooksOfApp(req.app);
+        if (hooks === undefined && tracker) {
+          own ??= expressHooks(tracker); // a client no vigilExpress was made for
+          hooks = own;
+        }
+        if (hooks) state = startTracking(hooks, req, res);
+      }
       if (state && state.error === undefined) state.error = error;
     } catch {
       // never stand between an error and the app's own handler
