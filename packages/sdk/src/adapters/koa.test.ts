@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { describe, test } from 'node:test';
+import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import Koa from 'koa';
 import { z } from 'zod';
@@ -14,12 +15,21 @@ class NotFound extends Error {}
 describe('koa adapter: errors on their way to the app’s error middleware', () => {
   const app = useTestApp({}, (vigil) => {
     const koa = new Koa();
-    // The app's error handler, first: a ZodError is the client's fault (400), anything else 500.
+    // The app's error handler, first: a ZodError is the client's fault (400), an error with a status (the body
+    // parser's) has it, anything else 500.
     koa.use(async (ctx, next) => {
       try {
         await next();
       } catch (error) {
-        ctx.status = error instanceof z.ZodError ? 400 : error instanceof NotFound ? 404 : 500;
+        const status = (error as { status?: unknown }).status;
+        ctx.status =
+          error instanceof z.ZodError
+            ? 400
+            : error instanceof NotFound
+              ? 404
+              : typeof status === 'number'
+                ? status
+                : 500;
         ctx.body = { error: ctx.status === 500 ? 'internal' : 'refused' };
       }
     });
@@ -35,8 +45,27 @@ describe('koa adapter: errors on their way to the app’s error middleware', () 
     router.get('/orders/:id', () => {
       throw new NotFound('no such order');
     });
+    router.post('/orders', bodyParser(), (ctx) => {
+      ctx.status = 201;
+    });
     koa.use(router.routes());
     return createServer(koa.callback());
+  });
+
+  test('a JSON body @koa/bodyparser cannot parse: 400, input_validation_fail for the body, never its text', async () => {
+    const events = await app.receiver.call(app.url, '/orders', 'koa-malformed', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"card": "4111111111111111", oops',
+    });
+    const request = events.find((e) => e.type === 'http_request')!;
+    assert.equal(request['http.response.status_code'], 400);
+    assert.equal(request['http.route'], '/orders');
+    assert.deepEqual(
+      events.filter((e) => e !== request).map((e) => [e.type, e['vigil.validation.name'], e['vigil.input.name']]),
+      [['input_validation_fail', 'json', 'body']],
+    );
+    assert.ok(!app.receiver.allText.includes('4111111111111111'));
   });
 
   test('a thrown ZodError answered 400: input_validation_fail with the route, not app_error', async () => {
