@@ -170,13 +170,19 @@ function addJoiDetails(out: Collector, details: readonly unknown[], prefix: read
 }
 
 /**
- * A body its parser could not read: Fastify's errors for a malformed or empty JSON body, body-parser's (Express)
- * `entity.parse.failed`, and a JSON parser's `SyntaxError` marked as a client error (status 400), as Fastify 4 and
- * co-body (Koa's body parsers) pass it on. Malformed input is what fuzzers send, so it counts as input that failed
+ * A body its parser could not read: Fastify's errors for a malformed or empty JSON body, hono/validator's
+ * `HTTPException` for a malformed JSON or form body, body-parser's (Express) `entity.parse.failed`, and a JSON
+ * parser's `SyntaxError` marked as a client error (status 400), as Fastify 4 and co-body (Koa's body parsers) pass
+ * it on. Malformed input is what fuzzers send, so it counts as input that failed
  * validation.
  */
 function malformedBody(v: Obj): ValidationFailure | undefined {
   if (v.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return { validator: 'fastify', inputs: ['body'], rules: ['json'] };
+  // hono/validator (and the validators built on it) throw an HTTPException 400 with a fixed message.
+  if (v.status === 400 && typeof v.message === 'string' && v.message.startsWith('Malformed ')) {
+    if (v.message.startsWith('Malformed JSON')) return { validator: 'hono', inputs: ['body'], rules: ['json'] };
+    if (v.message.startsWith('Malformed FormData')) return { validator: 'hono', inputs: ['body'], rules: ['form'] };
+  }
   if (v.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return { validator: 'fastify', inputs: ['body'], rules: ['empty'] };
   if (v.type === 'entity.parse.failed') return { validator: 'body-parser', inputs: ['body'], rules: ['parse'] };
   if (v instanceof SyntaxError && (v.statusCode === 400 || v.status === 400)) {

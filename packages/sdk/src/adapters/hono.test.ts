@@ -3,6 +3,8 @@ import type { Server } from 'node:http';
 import { describe, test } from 'node:test';
 import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { validator } from 'hono/validator';
 import { z } from 'zod';
 import { useTestApp } from '../testing/app.js';
 import { type HonoContextLike, honoRoute, vigilHono } from './hono.js';
@@ -104,8 +106,43 @@ describe('hono adapter: errors answered by app.onError', () => {
       const body = z.object({ sku: z.string(), quantity: z.number().min(1) }).parse(await c.req.json());
       return c.json({ id: c.req.param('id'), ...body }, 201);
     });
-    hono.onError((error, c) => c.json({ error: 'rejected' }, error instanceof z.ZodError ? 400 : 500));
+    hono.post(
+      '/notes',
+      validator('json', (value) => value),
+      (c) => c.json({ ok: true }, 201),
+    );
+    hono.post(
+      '/uploads',
+      validator('form', (value) => value),
+      (c) => c.json({ ok: true }, 201),
+    );
+    hono.onError((error, c) => {
+      if (error instanceof HTTPException) return error.getResponse();
+      return c.json({ error: 'rejected' }, error instanceof z.ZodError ? 400 : 500);
+    });
     return createAdaptorServer({ fetch: hono.fetch }) as Server;
+  });
+
+  test('a body hono/validator cannot parse (JSON, form): 400, input_validation_fail for the body', async () => {
+    for (const [path, type, body, rule] of [
+      ['/notes', 'application/json', '{"card": "4111111111111111", oops', 'json'],
+      ['/uploads', 'multipart/form-data; boundary=x', '--x\r\nbroken', 'form'],
+    ] as const) {
+      const events = await app.receiver.call(app.url, path, `hono-malformed-${rule}`, {
+        method: 'POST',
+        headers: { 'content-type': type },
+        body,
+      });
+      const request = events.find((e) => e.type === 'http_request')!;
+      assert.equal(request['http.response.status_code'], 400, path);
+      assert.deepEqual(
+        events
+          .filter((e) => e !== request)
+          .map((e) => [e.type, e['vigil.validation.name'], e['vigil.input.name'], e['vigil.validation.rules']]),
+        [['input_validation_fail', 'hono', 'body', [rule]]],
+      );
+    }
+    assert.ok(!app.receiver.allText.includes('4111111111111111'));
   });
 
   test('a ZodError answered 400: input_validation_fail naming the inputs', async () => {
