@@ -16,6 +16,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
+import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Vigil } from '@vigil/sdk';
 import { vigilErrorHandler, vigilExpress } from '@vigil/sdk/express';
@@ -26,6 +27,8 @@ import { wrap } from '@vigil/sdk/node';
 import express5 from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { validator } from 'hono/validator';
 import Koa from 'koa';
 import { z } from 'zod';
 import { closeServer, listenOnLoopback } from './support.js';
@@ -45,6 +48,11 @@ export interface FrameworkCase {
   start(vigil: Vigil): Promise<RunningApp>;
   /** What `POST /orders/:orderId` with `quantity: 0` records: the validator, the input, the rule it broke. */
   readonly invalidOrder: { readonly validator: string; readonly input: string; readonly rule: string };
+  /**
+   * What a JSON body that does not parse records (input `body`), from the framework's own body parser; absent for
+   * node:http, which has none.
+   */
+  readonly malformedBody?: { readonly validator: string; readonly rule: string };
 }
 
 /** zod through `vigil.input.fromError`, on every case without validation of its own. */
@@ -107,8 +115,10 @@ function expressApp(express: AnyExpress, vigil: Vigil) {
     res.status(201).json({ id: req.params.orderId });
   });
   app.use(vigilErrorHandler(vigil)); // after the routes, before the app's own error handler
-  app.use((_error: unknown, _req: unknown, res: AnyExpress, _next: unknown) => {
-    res.status(500).json({ error: 'internal' });
+  // The app's error handler: a client error keeps its status (body-parser's 400), anything else is a 500.
+  app.use((error: { status?: unknown }, _req: unknown, res: AnyExpress, _next: unknown) => {
+    const status = typeof error?.status === 'number' && error.status < 500 ? error.status : 500;
+    res.status(status).json({ error: status === 500 ? 'internal' : 'rejected' });
   });
   return app;
 }
@@ -155,7 +165,7 @@ async function startFastify(fastify: typeof Fastify, vigil: Vigil): Promise<Runn
   return { url, close: () => app.close() };
 }
 
-/** A minimal JSON body parser for Koa (what @koa/bodyparser does), so the test needs no extra package. */
+/** A minimal JSON body parser, for the node:http app (which has no framework to give one). */
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -167,8 +177,8 @@ async function startKoa(koa: typeof Koa, vigil: Vigil): Promise<RunningApp> {
   const app = new koa();
   app.silent = true; // the 500 of /boom is expected; Koa would print its stack
   app.use(vigilKoa(vigil)); // first
+  app.use(bodyParser());
   app.use(async (ctx, next) => {
-    if (ctx.is('application/json')) (ctx.request as unknown as { body: unknown }).body = await readJson(ctx.req);
     ctx.state.user = testUser(ctx.get('x-test-user'));
     await next();
   });
@@ -242,11 +252,18 @@ async function startHono(vigil: Vigil): Promise<RunningApp> {
     vigil.authz.fail(undefined, c.req.param('doc'));
     return c.json({ error: 'forbidden' }, 403);
   });
-  app.post('/orders/:orderId', async (c) => {
-    if (!checkOrder(vigil, await c.req.json())) return c.json({ error: 'invalid order' }, 400);
-    return c.json({ id: c.req.param('orderId') }, 201);
-  });
-  app.onError((_error, c) => c.json({ error: 'internal' }, 500));
+  app.post(
+    '/orders/:orderId',
+    validator('json', (value) => value),
+    async (c) => {
+      if (!checkOrder(vigil, c.req.valid('json'))) return c.json({ error: 'invalid order' }, 400);
+      return c.json({ id: c.req.param('orderId') }, 201);
+    },
+  );
+  // Hono's own client errors (hono/validator's 400 for a malformed body) keep their answer; the rest is a 500.
+  app.onError((error, c) =>
+    error instanceof HTTPException ? error.getResponse() : c.json({ error: 'internal' }, 500),
+  );
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   const url = await listenOnLoopback(server);
   return { url, close: () => closeServer(server) };
@@ -322,39 +339,64 @@ async function startNode(vigil: Vigil): Promise<RunningApp> {
 /** Fastify's own schema validation, automatic: inputs named by the part of the request. */
 const FASTIFY_ORDER = { validator: 'fastify', input: 'body.quantity', rule: 'minimum' } as const;
 
+/** Express's `express.json()` (body-parser) refusing a body. */
+const BODY_PARSER = { validator: 'body-parser', rule: 'parse' } as const;
+
 /** NestJS validates with class-validator (`ValidationPipe`), which the helper is given in its exception factory. */
 const NEST_ORDER = { validator: 'class-validator', input: 'quantity', rule: 'min' } as const;
 
 export const FRAMEWORKS: readonly FrameworkCase[] = [
-  { name: 'Express 5', start: (vigil) => startExpress(express5, vigil), invalidOrder: ZOD_ORDER },
+  {
+    name: 'Express 5',
+    start: (vigil) => startExpress(express5, vigil),
+    invalidOrder: ZOD_ORDER,
+    malformedBody: BODY_PARSER,
+  },
   {
     name: 'Express 4',
     start: async (vigil) => startExpress((await import('express4' as string)).default, vigil),
     invalidOrder: ZOD_ORDER,
+    malformedBody: BODY_PARSER,
   },
-  { name: 'Fastify', start: (vigil) => startFastify(Fastify, vigil), invalidOrder: FASTIFY_ORDER },
+  {
+    name: 'Fastify',
+    start: (vigil) => startFastify(Fastify, vigil),
+    invalidOrder: FASTIFY_ORDER,
+    malformedBody: { validator: 'fastify', rule: 'json' },
+  },
   {
     name: 'Fastify 4',
     start: async (vigil) => startFastify((await import('fastify4' as string)).default, vigil),
     invalidOrder: FASTIFY_ORDER,
+    // Fastify 4 passes the parser's SyntaxError on, marked 400.
+    malformedBody: { validator: 'json', rule: 'parse' },
   },
-  { name: 'Koa', start: (vigil) => startKoa(Koa, vigil), invalidOrder: ZOD_ORDER },
+  {
+    name: 'Koa',
+    start: (vigil) => startKoa(Koa, vigil),
+    invalidOrder: ZOD_ORDER,
+    malformedBody: { validator: 'json', rule: 'parse' },
+  },
   {
     name: 'Koa 2',
     start: async (vigil) => startKoa((await import('koa2' as string)).default, vigil),
     invalidOrder: ZOD_ORDER,
+    malformedBody: { validator: 'json', rule: 'parse' },
   },
-  { name: 'Hono', start: startHono, invalidOrder: ZOD_ORDER },
+  { name: 'Hono', start: startHono, invalidOrder: ZOD_ORDER, malformedBody: { validator: 'hono', rule: 'json' } },
   { name: 'node:http', start: startNode, invalidOrder: ZOD_ORDER },
   // Loaded when started: NestJS needs reflect-metadata and decorators the other cases do without.
   {
     name: 'NestJS on Express',
     start: async (vigil) => (await import('./nest.js')).startNestExpress(vigil),
     invalidOrder: NEST_ORDER,
+    // Nest answers body-parser's error itself; the exception filter of docs/sdk.md passes it on.
+    malformedBody: BODY_PARSER,
   },
   {
     name: 'NestJS on Fastify',
     start: async (vigil) => (await import('./nest.js')).startNestFastify(vigil),
     invalidOrder: NEST_ORDER,
+    malformedBody: { validator: 'fastify', rule: 'json' },
   },
 ];

@@ -158,6 +158,29 @@ describe('frameworks, end to end', () => {
         assert.ok(!JSON.stringify(events).includes(secret));
       });
 
+      test('a JSON body that does not parse: 400 and one input_validation_fail for the body', async (t) => {
+        const expected = framework.malformedBody;
+        if (expected === undefined) return t.skip('node:http has no body parser of its own');
+        const secret = `note-${hex(6)}`;
+        const { status, events, request } = await call(
+          '/orders/A-19',
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-test-user': 'dave' },
+            body: `{"sku": "BOOK-1", "note": "${secret}", oops`,
+          },
+          ['input_validation_fail'],
+        );
+        assert.equal(status, 400);
+        assert.equal(request['http.response.status_code'], 400);
+        const invalid = only(events, 'input_validation_fail');
+        assert.equal(invalid['vigil.validation.name'], expected.validator);
+        assert.equal(invalid['vigil.input.name'], 'body');
+        assert.deepEqual(invalid['vigil.validation.rules'], [expected.rule]);
+        assert.ok(!events.some((e) => e.type === 'app_error'), 'bad input is not an application error');
+        assert.ok(!JSON.stringify(events).includes(secret));
+      });
+
       test('no route matched: 404, and the raw path is never sent as the route', async () => {
         const { status, request } = await call('/definitely/not/12345');
         assert.equal(status, 404);

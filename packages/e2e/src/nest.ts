@@ -107,7 +107,10 @@ class ApiController {
   }
 }
 
-/** Errors Nest answers with a 500 itself never reach the framework's error hooks: report their class here. */
+/**
+ * Errors Nest answers itself never reach the framework's error hooks: report the class of a 500 here, and a body
+ * Nest's Express platform could not parse (a BadRequestException caused by body-parser's SyntaxError).
+ */
 @Catch()
 class VigilExceptionFilter extends BaseExceptionFilter {
   constructor(
@@ -119,6 +122,7 @@ class VigilExceptionFilter extends BaseExceptionFilter {
 
   override catch(exception: unknown, host: ArgumentsHost): void {
     if (!(exception instanceof HttpException)) this.vigil.app.error(exception);
+    else if (exception.cause instanceof SyntaxError) this.vigil.input.fromError(exception.cause);
     super.catch(exception, host);
   }
 }
