@@ -49,10 +49,10 @@ export interface FrameworkCase {
   /** What `POST /orders/:orderId` with `quantity: 0` records: the validator, the input, the rule it broke. */
   readonly invalidOrder: { readonly validator: string; readonly input: string; readonly rule: string };
   /**
-   * What a JSON body that does not parse records (input `body`), from the framework's own body parser; absent for
-   * node:http, which has none.
+   * What a JSON body that does not parse records (input `body`): from the framework's body parser, automatically;
+   * on node:http, from the app's own `JSON.parse` error handed to `vigil.input.fromError`.
    */
-  readonly malformedBody?: { readonly validator: string; readonly rule: string };
+  readonly malformedBody: { readonly validator: string; readonly rule: string };
 }
 
 /** zod through `vigil.input.fromError`, on every case without validation of its own. */
@@ -297,7 +297,14 @@ async function startNode(vigil: Vigil): Promise<RunningApp> {
     req.user = testUser(req.headers['x-test-user']);
     const route = matchNodeRoute(req);
     try {
-      if (req.headers['content-type']?.startsWith('application/json')) req.body = await readJson(req);
+      if (req.headers['content-type']?.startsWith('application/json')) {
+        try {
+          req.body = await readJson(req);
+        } catch (error) {
+          vigil.input.fromError(error); // the body is not JSON: the client's fault
+          return send(res, 400, { error: 'malformed body' });
+        }
+      }
       switch (route?.template) {
         case '/users/:id':
           if (req.user) vigil.sensitive.read(undefined, { type: 'user', id: route.param! });
@@ -384,7 +391,12 @@ export const FRAMEWORKS: readonly FrameworkCase[] = [
     malformedBody: { validator: 'json', rule: 'parse' },
   },
   { name: 'Hono', start: startHono, invalidOrder: ZOD_ORDER, malformedBody: { validator: 'hono', rule: 'json' } },
-  { name: 'node:http', start: startNode, invalidOrder: ZOD_ORDER },
+  {
+    name: 'node:http',
+    start: startNode,
+    invalidOrder: ZOD_ORDER,
+    malformedBody: { validator: 'json', rule: 'parse' },
+  },
   // Loaded when started: NestJS needs reflect-metadata and decorators the other cases do without.
   {
     name: 'NestJS on Express',

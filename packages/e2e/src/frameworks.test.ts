@@ -158,9 +158,8 @@ describe('frameworks, end to end', () => {
         assert.ok(!JSON.stringify(events).includes(secret));
       });
 
-      test('a JSON body that does not parse: 400 and one input_validation_fail for the body', async (t) => {
+      test('a JSON body that does not parse: 400 and one input_validation_fail for the body', async () => {
         const expected = framework.malformedBody;
-        if (expected === undefined) return t.skip('node:http has no body parser of its own');
         const secret = `note-${hex(6)}`;
         const { status, events, request } = await call(
           '/orders/A-19',

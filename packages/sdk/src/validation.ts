@@ -18,7 +18,10 @@
 import { Field } from '@vigil/schema';
 
 export interface ValidationFailure {
-  /** `fastify`, `zod`, `valibot`, `ajv`, `joi`, `class-validator`, `express-validator` or `body-parser`. */
+  /**
+   * `fastify`, `zod`, `valibot`, `ajv`, `joi`, `class-validator`, `express-validator`, `body-parser`, `hono` or
+   * `json` (a JSON parser's SyntaxError).
+   */
   readonly validator: string;
   /** Paths of the inputs that failed, in the validator's order, without repeats; `(root)` for the input as a whole. */
   readonly inputs: readonly string[];

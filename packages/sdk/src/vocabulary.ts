@@ -233,6 +233,9 @@ function outcomeOf(result: ValidationResult): string {
  * Build the helper set on top of a recorder. `extra` always comes last so it can add fields but the helper's own
  * arguments win: a caller cannot overwrite `user.id` by accident through a spread object.
  */
+/** What `input.fromError` records for a SyntaxError: the body did not parse as JSON. */
+const UNPARSED_BODY = { validator: 'json', inputs: ['body'], rules: ['parse'] } as const;
+
 export function createVocabularyHelpers(
   record: Recorder,
   options: { readonly hashObjectIds: boolean; readonly hashId: IdHash },
@@ -315,7 +318,9 @@ export function createVocabularyHelpers(
       validationFail: (field, u, extra) =>
         emit('input_validation_fail', { [Field.inputName]: field, ...user(u) }, extra),
       fromError: (error, extra) => {
-        const failure = validationFailure(error);
+        // Handed over by the app, a SyntaxError is its JSON.parse of the request body failing (unmarked: the
+        // automatic events take only one marked 400, since an unmarked one may be the server's own data).
+        const failure = validationFailure(error) ?? (error instanceof SyntaxError ? UNPARSED_BODY : undefined);
         emit(
           'input_validation_fail',
           failure

@@ -362,6 +362,11 @@ describe('node:http adapter: object access from route parameters, validation err
         if (req.url === '/validate') {
           client.input.fromError(z.object({ email: z.string().email() }).safeParse({ email: 'no' }));
           client.input.fromError('not a validation error');
+          try {
+            JSON.parse('{"card": "4111111111111111", oops');
+          } catch (error) {
+            client.input.fromError(error); // the app's own JSON.parse of the body
+          }
           res.writeHead(422).end();
           return;
         }
@@ -402,12 +407,17 @@ describe('node:http adapter: object access from route parameters, validation err
     }
   });
 
-  test('vigil.input.fromError: a zod result names its inputs; anything else is recorded as (unknown)', async () => {
+  test('vigil.input.fromError: a zod result names its inputs, a SyntaxError is the body, anything else (unknown)', async () => {
     const invalid = (await eventsOf('/validate', 'validate-1')).filter((e) => e.type === 'input_validation_fail');
-    assert.equal(invalid.length, 2);
+    assert.equal(invalid.length, 3);
     assert.equal(invalid[0]!['vigil.input.name'], 'email');
     assert.deepEqual(invalid[0]!['vigil.validation.rules'], ['invalid_format']);
     assert.equal(invalid[1]!['vigil.input.name'], '(unknown)');
+    assert.deepEqual(
+      [invalid[2]!['vigil.input.name'], invalid[2]!['vigil.validation.name'], invalid[2]!['vigil.validation.rules']],
+      ['body', 'json', ['parse']],
+    );
+    assert.ok(!app.receiver.allText.includes('4111111111111111'));
   });
 });
 
