@@ -376,9 +376,21 @@ export class RequestHandler {
   principal(state: RequestState): Principal | undefined {
     if (this.config.identify) {
       try {
-        // Read here, inside the guard: the principal may be the app's own object, with getters that throw.
-        const found = textPrincipal(this.config.identify(state.raw));
-        if (found) return found;
+        const given: unknown = this.config.identify(state.raw);
+        if (isThenable(given)) {
+          // An async hook: its answer comes too late for events written now, and a rejection must not become the
+          // host's unhandled rejection.
+          given.then(undefined, () => {});
+          this.config.reporter.warnOnce(
+            'hook_failed',
+            'the identify(req) hook returned a Promise; it must return the principal itself (read what ' +
+              'authentication already put on the request). The default is used instead',
+          );
+        } else {
+          // Read here, inside the guard: the principal may be the app's own object, with getters that throw.
+          const found = textPrincipal(given as Principal | null | undefined);
+          if (found) return found;
+        }
       } catch (error) {
         this.config.reporter.warnOnce(
           'hook_failed',
@@ -593,6 +605,14 @@ export function defaultIdentify(req: unknown): Principal | undefined {
  * names as text are kept (a numeric id becomes its digits, an ObjectId its hex string; anything else is left out),
  * read once, so an odd principal never makes the collector reject the event.
  */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
 function textPrincipal(principal: Principal | null | undefined): Principal | undefined {
   if (!principal) return undefined;
   const roles = principal.roles;

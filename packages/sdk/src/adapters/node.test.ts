@@ -318,6 +318,40 @@ describe("node:http adapter: the app's user objects that throw", () => {
     });
   }
 
+  test('an async identify(): reported, the default conventions used, its rejection never unhandled', async () => {
+    const errors: string[] = [];
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    const { receiver, url, close } = await startTestApp(
+      {
+        service: 'node-async-identify',
+        identify: (async () => {
+          throw new Error('user lookup failed');
+        }) as unknown as () => undefined,
+        onError: (error) => errors.push(`${error.code}: ${error.message}`),
+      },
+      wrapped(
+        () => (req, res) => {
+          (req as IncomingMessage & { user?: unknown }).user = { id: 'u-9' };
+          res.end('ok');
+        },
+        {},
+      ),
+    );
+    try {
+      const events = await receiver.call(url, '/me', 'async-identify');
+      assert.equal(events.find((e) => e.type === 'http_request')!['user.id'], 'u-9', 'req.user, by default');
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(unhandled, []);
+      assert.equal(errors.length, 1);
+      assert.match(errors[0]!, /^hook_failed: the identify\(req\) hook returned a Promise/);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      await close();
+    }
+  });
+
   test('an event the SDK cannot build is counted as dropped (internal), never thrown', async () => {
     const codes: string[] = [];
     const { vigil, close } = await startTestApp(
