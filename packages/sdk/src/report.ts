@@ -40,6 +40,15 @@ export class VigilSdkError extends Error {
 
 export type ErrorHook = (error: VigilSdkError) => void;
 
+/** A Promise, or anything awaitable: what an `async` hook of the app returns. */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
 export class Reporter {
   private readonly warned = new Set<VigilErrorCode>();
   private readonly emitted = new Set<VigilErrorCode>();
@@ -58,7 +67,9 @@ export class Reporter {
       return;
     }
     try {
-      this.onError(error);
+      const returned: unknown = this.onError(error);
+      // An async hook that rejects: the host's code failing, which must not become an unhandled rejection either.
+      if (isThenable(returned)) returned.then(undefined, () => {});
     } catch {
       // the hook is the host's code; a throwing hook must not turn into a throwing SDK
     }

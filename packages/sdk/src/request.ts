@@ -10,7 +10,7 @@ import { errorFingerprint, type IdHash, shortHash } from './fingerprint.js';
 import { collectInspection, type InspectLimits, type InspectMode } from './inspect.js';
 import { normaliseAddress, type TrustedProxies } from './proxy.js';
 import { errorClassName, type Redactor } from './redact.js';
-import type { Reporter } from './report.js';
+import { isThenable, type Reporter } from './report.js';
 import { parseTraceparent } from './trace-context.js';
 import { validationFailure, validationFields } from './validation.js';
 import { objectAccessFields } from './vocabulary.js';
@@ -605,14 +605,6 @@ export function defaultIdentify(req: unknown): Principal | undefined {
  * names as text are kept (a numeric id becomes its digits, an ObjectId its hex string; anything else is left out),
  * read once, so an odd principal never makes the collector reject the event.
  */
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
-}
-
 function textPrincipal(principal: Principal | null | undefined): Principal | undefined {
   if (!principal) return undefined;
   const roles = principal.roles;

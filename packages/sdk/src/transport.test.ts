@@ -356,6 +356,30 @@ describe('transport', () => {
     }
   });
 
+  test('an async onError hook that rejects never becomes an unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      let calls = 0;
+      const vigil = createVigil(
+        fast(receiver, {
+          maxQueueSize: -1, // config_invalid, reported through the hook
+          onError: async () => {
+            calls++;
+            throw new Error('the app’s logger is down');
+          },
+        }),
+      );
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(calls, 1);
+      assert.deepEqual(unhandled, []);
+      await vigil.close();
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   test('an invalid option warns, names the option and uses the default', () => {
     const errors: VigilSdkError[] = [];
     const vigil = createVigil(fast(receiver, { maxQueueSize: -1, onError: (e) => errors.push(e) }));
