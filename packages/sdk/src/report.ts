@@ -14,8 +14,10 @@ export type VigilErrorCode =
   | 'auth_rejected'
   /** The collector refused the request for a reason retrying cannot fix (404, 3xx...). */
   | 'endpoint_rejected'
-  /** Events were rejected as invalid: by the collector (400/422, or per event in a 200), or before queueing when a
-   * required field is missing. */
+  /**
+   * Events were rejected as invalid: by the collector (400/422, or per event in a 200), or before queueing when a
+   * required field is missing.
+   */
   | 'events_rejected'
   /** The collector's TLS certificate is not trusted (self-signed, unknown CA, expired, wrong name): see `ca`. */
   | 'tls_untrusted'

@@ -176,8 +176,7 @@ function addJoiDetails(out: Collector, details: readonly unknown[], prefix: read
  * A body its parser could not read: Fastify's errors for a malformed or empty JSON body, hono/validator's
  * `HTTPException` for a malformed JSON or form body, body-parser's (Express) `entity.parse.failed`, and a JSON
  * parser's `SyntaxError` marked as a client error (status 400), as Fastify 4 and co-body (Koa's body parsers) pass
- * it on. Malformed input is what fuzzers send, so it counts as input that failed
- * validation.
+ * it on. Malformed input is what fuzzers send, so it counts as input that failed validation.
  */
 function malformedBody(v: Obj): ValidationFailure | undefined {
   if (v.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return { validator: 'fastify', inputs: ['body'], rules: ['json'] };

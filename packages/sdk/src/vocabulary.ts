@@ -229,13 +229,13 @@ function outcomeOf(result: ValidationResult): string {
   return result === 'passed' ? 'success' : result === 'failed' ? 'failure' : 'unknown';
 }
 
+/** What `input.fromError` records for a SyntaxError: the body did not parse as JSON. */
+const UNPARSED_BODY = { validator: 'json', inputs: ['body'], rules: ['parse'] } as const;
+
 /**
  * Build the helper set on top of a recorder. `extra` always comes last so it can add fields but the helper's own
  * arguments win: a caller cannot overwrite `user.id` by accident through a spread object.
  */
-/** What `input.fromError` records for a SyntaxError: the body did not parse as JSON. */
-const UNPARSED_BODY = { validator: 'json', inputs: ['body'], rules: ['parse'] } as const;
-
 export function createVocabularyHelpers(
   record: Recorder,
   options: { readonly hashObjectIds: boolean; readonly hashId: IdHash },
