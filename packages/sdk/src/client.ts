@@ -283,7 +283,7 @@ class VigilClient implements Vigil {
   private recordRequest(state: RequestState, fields: string): void {
     try {
       const line = this.line('http_request', `${state.startJson}${this.requests.lateJson(state)}${fields}`);
-      this.sink.enqueue(line);
+      this.sink.enqueue(line, true);
       state.noteRecorded('http_request');
     } catch (error) {
       this.sink.countDrop('internal');

@@ -85,4 +85,21 @@ describe('StdoutSink', () => {
     assert.deepEqual(last, [dropLine('queue_full', 2), '{"after":1}']);
     assert.ok(!out.chunks.join('').includes('"lost"'));
   });
+
+  test('a nearly blocked stream keeps its last tenth for security events: routine lines are dropped first', async () => {
+    const out = collector();
+    const sink = new StdoutSink(dropLine, out.stream);
+    out.stall();
+    sink.enqueue(`{"big":"${'y'.repeat(15 * 1024 * 1024)}"}`); // past 90 % of the 16 MiB bound, below the bound
+    await sink.flush();
+    sink.enqueue('{"type":"http_request"}', true);
+    sink.enqueue('{"type":"authn_login_fail"}');
+    assert.equal(sink.stats().dropped.queue_full, 1);
+    await sink.flush();
+    out.release();
+    await nextTurn();
+    const written = out.chunks.join('');
+    assert.ok(written.includes('authn_login_fail'));
+    assert.ok(!written.includes('http_request'));
+  });
 });

@@ -8,7 +8,7 @@
  * (`authn_login_fail:ann`), `level` and `description`.
  */
 import { DropCounter, type DropReason, zeroDrops } from './drops.js';
-import type { Sink, SinkStats } from './transport.js';
+import { ROUTINE_SHARE, type Sink, type SinkStats } from './transport.js';
 
 /** Stop writing when this much output is still waiting for the stream (a blocked pipe): bounded memory. */
 const MAX_PENDING_BYTES = 16 * 1024 * 1024;
@@ -38,12 +38,13 @@ export class StdoutSink implements Sink {
     private readonly stream: LineStream = process.stdout,
   ) {}
 
-  enqueue(line: string): void {
+  enqueue(line: string, routine = false): void {
     if (this.closed) {
       this.drops.add('shutdown');
       return;
     }
-    if ((this.stream.writableLength ?? 0) + this.pending.length > MAX_PENDING_BYTES) {
+    const bound = routine ? MAX_PENDING_BYTES * ROUTINE_SHARE : MAX_PENDING_BYTES;
+    if ((this.stream.writableLength ?? 0) + this.pending.length > bound) {
       this.drops.add('queue_full');
       return;
     }

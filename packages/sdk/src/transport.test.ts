@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { wrap } from './adapters/node.js';
 import { createVigil, type VigilOptions } from './index.js';
 import type { VigilSdkError } from './report.js';
 import { Receiver, TEST_TOKEN } from './testing/receiver.js';
@@ -205,6 +206,33 @@ describe('transport', () => {
     await vigil.close();
     assert.equal(vigil.stats().queued, 0);
     await down.close();
+  });
+
+  test('a flood of requests while the collector is down cannot crowd out the security events', async () => {
+    const down = await Receiver.start();
+    await down.stop();
+    const vigil = createVigil(fast(down, { maxQueueSize: 100, maxBatchSize: 500, maxRetries: 0 }));
+    const app = createServer(wrap(vigil, (_req, res) => res.end('ok')));
+    app.listen(0, '127.0.0.1');
+    await once(app, 'listening');
+    const base = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
+    try {
+      for (let i = 0; i < 150; i++) await (await fetch(`${base}/n/${i}`)).arrayBuffer();
+      // http_request events may fill 90 % of the queue; the rest is kept.
+      assert.equal(vigil.stats().queued, 90);
+      assert.equal(vigil.stats().dropped.queue_full, 60);
+      for (let i = 0; i < 20; i++) vigil.event('x_credential_stuffing_signal', { n: i });
+      assert.equal(vigil.stats().queued, 100);
+      assert.equal(vigil.stats().dropped.queue_full, 70);
+      await down.restart();
+      await vigil.close();
+      const types = down.events.map((e) => String(e.type));
+      assert.equal(types.filter((t) => t === 'http_request').length, 90);
+      assert.equal(types.filter((t) => t === 'x_credential_stuffing_signal').length, 10);
+    } finally {
+      app.close();
+      await down.close();
+    }
   });
 
   test('maxQueueBytes bounds the memory of queued events when they are large', async () => {

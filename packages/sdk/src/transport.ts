@@ -40,8 +40,12 @@ interface Answer {
 
 /** Where events go. The HTTP transport and the stdout writer both implement it. */
 export interface Sink {
-  /** Take one serialised event (a JSON object, no trailing newline). Never throws, never waits. */
-  enqueue(line: string): void;
+  /**
+   * Take one serialised event (a JSON object, no trailing newline). Never throws, never waits. A `routine` event
+   * (`http_request`) may use only the first 90 % of the queue's bounds: the rest is kept for the security events,
+   * which an attack's flood of requests must not crowd out.
+   */
+  enqueue(line: string, routine?: boolean): void;
   /** Send what is queued now; resolves when it was sent or given up on. Never rejects. */
   flush(): Promise<void>;
   /** Count an event that was lost before it reached the sink (the SDK failed to build it). */
@@ -97,6 +101,9 @@ type Attempt =
   | { kind: 'retry'; waitMillis?: number; why: string }
   | { kind: 'drop'; reason: DropReason }
   | { kind: 'split' };
+
+/** The share of the queue's bounds routine events (`http_request`) may fill; the rest is for security events. */
+export const ROUTINE_SHARE = 0.9;
 
 /** The type marker of an sdk_drops line; the event builder always writes `type` right after `time`. */
 const SDK_DROPS_MARKER = '"type":"sdk_drops"';
@@ -179,7 +186,7 @@ export class HttpTransport implements Sink {
     };
   }
 
-  enqueue(line: string): void {
+  enqueue(line: string, routine = false): void {
     if (this.closed || this.closing) {
       this.drops.add('shutdown');
       return;
@@ -190,7 +197,8 @@ export class HttpTransport implements Sink {
       return;
     }
     // A line's UTF-8 size is at least its length: the bound is overshot by at most the last line's extra bytes.
-    if (this.queue.size >= this.maxQueueSize || this.queue.bytes + line.length > this.maxQueueBytes) {
+    const share = routine ? ROUTINE_SHARE : 1;
+    if (this.queue.size >= this.maxQueueSize * share || this.queue.bytes + line.length > this.maxQueueBytes * share) {
       this.drops.add('queue_full');
       return;
     }
