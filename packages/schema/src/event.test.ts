@@ -257,6 +257,15 @@ describe('parseEvent: limits', () => {
     assert.equal(neutralise('plain text, ünïcode ✓'), 'plain text, ünïcode ✓');
   });
 
+  it('neutralises bidirectional overrides, marks and isolates, which could show a value reordered', () => {
+    // "admin" written backwards behind a right-to-left override displays as "nimda"-looking text reversed.
+    const e = accepted({ ...base, 'user.id': 'mallory\u202enimda', 'user.name': '\u2066a\u2069\u200f\u061c' });
+    assert.equal(e.attributes[Field.userId], 'mallory\\u202enimda');
+    assert.equal(e.attributes[Field.userName], '\\u2066a\\u2069\\u200f\\u061c');
+    // Right-to-left text itself is left alone.
+    assert.equal(neutralise('שלום عليكم'), 'שלום عليكم');
+  });
+
   it('truncates long strings and marks the event', () => {
     const long = 'a'.repeat(PARSE_DEFAULTS.maxStringLength + 10);
     const e = accepted({ ...base, 'user_agent.original': long });

@@ -6,7 +6,7 @@
  * ingest) run the very same code.
  */
 import { unescape as unescapeQuery } from 'node:querystring';
-import { neutralise, PARSE_DEFAULTS } from './event.js';
+import { hasControlChars, neutralise, PARSE_DEFAULTS } from './event.js';
 import type { FieldValue } from './fields.js';
 
 /** Limits of the redaction walk: deeper or wider input is cut, never walked without end. */
@@ -216,15 +216,6 @@ const URL_START = /^(?:[A-Za-z][A-Za-z0-9+.-]*:\/\/|\/)/;
 /** Bounds of the memo of key verdicts (see createRedactor). */
 const MAX_MEMOISED_KEYS = 4096;
 const MAX_MEMOISED_KEY_LENGTH = 256;
-
-/** True when a string holds a character `neutralise` would escape (the same set as the schema's CONTROL_CHARS). */
-function hasControlChars(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029) return true;
-  }
-  return false;
-}
 
 /** Luhn checksum (ISO/IEC 7812-1), over a string of digits. */
 export function luhnValid(digits: string): boolean {

@@ -106,5 +106,7 @@ describe('redaction', () => {
       ua: 'curl\\u000a',
       long: 'x'.repeat(10),
     });
+    // A right-to-left override in a user name would make a display show it reordered.
+    assert.deepEqual(createRedactor().fields({ 'user.name': 'eve\u202etoor' }), { 'user.name': 'eve\\u202etoor' });
   });
 });
