@@ -84,14 +84,14 @@ test('an app outside the repository installs the tarballs offline and uses the S
     assert.equal(event['service.name'], 'outside-app');
     assert.equal(event.event, 'authz_fail:u-1,invoice-7');
   }
-  // Every entry point resolves from the installed package.
+  // Every entry point resolves from the installed package, and so does its package.json.
   const { stdout } = await run(
     process.execPath,
     [
       '-e',
-      "for (const s of ['express', 'fastify', 'koa', 'hono', 'node', 'enforce']) require('@vigil/sdk/' + s); console.log('ok')",
+      "for (const s of ['express', 'fastify', 'koa', 'hono', 'node', 'enforce']) require('@vigil/sdk/' + s); console.log(require('@vigil/sdk/package.json').name)",
     ],
     { cwd: app },
   );
-  assert.equal(stdout.trim(), 'ok');
+  assert.equal(stdout.trim(), '@vigil/sdk', 'and its package.json, which tools read for the version');
 });
