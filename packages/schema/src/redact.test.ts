@@ -119,9 +119,23 @@ describe('URLs: the query by the query rules', () => {
     assert.equal(r.url('https://app.example/a?b=1'), 'https://app.example/a?b=1');
   });
 
-  test('what is not a URL is free text: a query-only name there is kept', () => {
-    assert.equal(r.url('what?code=42'), 'what?code=42');
+  test('what is not a URL is free text: a query-only name there counts only after ? or &', () => {
+    assert.equal(r.url('what?code=42'), `what?code=${REDACTED}`);
+    assert.equal(r.url('error code=42'), 'error code=42');
     assert.equal(r.url('Mozilla/5.0 token=abc'), `Mozilla/5.0 token=${REDACTED}`);
+  });
+
+  test('a URL inside free text, or inside a parameter, gets the query rules', () => {
+    assert.equal(
+      r.text('redirecting to https://app.example/cb?state=xyz&code=SplxlOBeZQQ after login'),
+      `redirecting to https://app.example/cb?state=xyz&code=${REDACTED} after login`,
+    );
+    assert.equal(r.text('{"code": "E42", "key": "sku"}'), '{"code": "E42", "key": "sku"}', 'JSON fields are kept');
+    assert.equal(r.text('code: E42, key=primary'), 'code: E42, key=primary', 'outside a query, kept');
+    assert.equal(
+      r.query('next=https%3A%2F%2Fapp.example%2Fcb%3Fcode%3DSplxlOB'),
+      `next=https://app.example/cb%3Fcode%3D${REDACTED}`, // written back encoded where the query needs it
+    );
   });
 });
 

@@ -361,13 +361,15 @@ const SECRET_VALUE = /(["'])(?:(?!\1)[^\\\r\n]|\\.)*(\1?)|[^&\s;,"']+/y;
  * so a pair inside that key's value is still found (`user: password=x`, `next=/login?password=x`), and nothing is
  * scanned twice.
  */
-function redactPairs(value: string, isSensitive: (key: string) => boolean): string {
+function redactPairs(value: string, isSensitive: (key: string, inQuery: boolean) => boolean): string {
   let out = '';
   let copied = 0;
   KEY_SEPARATOR.lastIndex = 0;
   for (let pair = KEY_SEPARATOR.exec(value); pair !== null; pair = KEY_SEPARATOR.exec(value)) {
     const [, key = '', sep = ''] = pair;
-    if (!isSensitive(key)) continue;
+    // `?key=` or `&key=`: a parameter of a URL written in the text.
+    const before = pair.index > 0 ? value.charCodeAt(pair.index - 1) : 0;
+    if (!isSensitive(key, sep === '=' && (before === 63 || before === 38))) continue;
     SECRET_VALUE.lastIndex = KEY_SEPARATOR.lastIndex;
     const secret = SECRET_VALUE.exec(value);
     if (secret === null) continue;
@@ -512,9 +514,12 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     // key=value and key: value, as in query strings, form bodies, config dumps and log messages; spaces around the
     // separator (`password = x`), a quoted key (`'password': x`) and a quoted value (`password="x y"`, up to its
     // closing quote, or the end of the line when there is none) too.
+    // The names that are secrets only in a query (`code`, `key`, `sig`) count after `?` or `&`: the query of a URL
+    // written in a message or held by a parameter (`redirect=https://app/cb?code=...`).
     {
       applies: (v) => v.includes('=') || v.includes(':'),
-      redact: (v) => redactPairs(v, isSensitiveKey),
+      redact: (v) =>
+        redactPairs(v, (key, inQuery) => isSensitiveKey(key) || (inQuery && queryNames.has(normaliseKey(key)))),
     },
   ];
 

@@ -38,7 +38,8 @@ describe('createRedactionStage', () => {
         [Field.urlFull]: callback,
         [Field.httpRequestReferrer]: callback,
         'vigil.inspect.header.referer': callback,
-        'vigil.inspect.header.user-agent': 'probe?code=1',
+        // Free text: `code` counts only as a parameter of a query, after `?` or `&`.
+        'vigil.inspect.header.user-agent': 'probe code=1; see /x?code=2',
       }),
     );
     const redacted = `https://app.example/callback?code=${REDACTED}&state=xyz`;
@@ -46,7 +47,7 @@ describe('createRedactionStage', () => {
       [Field.urlFull]: redacted,
       [Field.httpRequestReferrer]: redacted,
       'vigil.inspect.header.referer': redacted,
-      'vigil.inspect.header.user-agent': 'probe?code=1',
+      'vigil.inspect.header.user-agent': `probe code=1; see /x?code=${REDACTED}`,
     });
   });
 
