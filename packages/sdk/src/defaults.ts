@@ -9,7 +9,10 @@ export const DEFAULTS = {
   endpoint: undefined,
   /** Ingest token. None: read `VIGIL_INGEST_TOKEN`, otherwise the SDK runs disabled and warns once. */
   token: undefined,
-  /** `service.name` on every event. None: `npm_package_name`, otherwise `unknown_service:node` (OpenTelemetry). */
+  /**
+   * `service.name` on every event. None: `OTEL_SERVICE_NAME`, then `npm_package_name` (set when started by an npm
+   * script, not by `node app.js`), otherwise `unknown_service:node` (OpenTelemetry's conventions).
+   */
   service: undefined,
   /** Events waiting to be sent; past this, new events are dropped and counted as `queue_full`. */
   maxQueueSize: 10_000,

@@ -31,6 +31,16 @@ describe('resolveOptions: accessParams', () => {
   });
 });
 
+test('service: the option, else OTEL_SERVICE_NAME, else npm_package_name, else unknown_service:node', () => {
+  const service = (options: { service?: string }, env: Record<string, string>) =>
+    resolveOptions({ mode: 'stdout', ...options }, new Reporter(() => {}, false), env).service;
+  const both = { OTEL_SERVICE_NAME: 'checkout', npm_package_name: 'checkout-pkg' };
+  assert.equal(service({ service: 'orders' }, both), 'orders');
+  assert.equal(service({}, both), 'checkout');
+  assert.equal(service({}, { npm_package_name: 'checkout-pkg', OTEL_SERVICE_NAME: ' ' }), 'checkout-pkg');
+  assert.equal(service({}, {}), 'unknown_service:node');
+});
+
 describe('docs/sdk.md lists every option with its default', () => {
   const docs = readFileSync(new URL('../../../docs/sdk.md', import.meta.url), 'utf8');
   const section = docs.slice(docs.indexOf('## Options'), docs.indexOf('\n## ', docs.indexOf('## Options') + 1));

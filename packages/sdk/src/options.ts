@@ -13,7 +13,10 @@ export interface VigilOptions {
   endpoint?: string;
   /** Ingest token. Env `VIGIL_INGEST_TOKEN`. Required in `http` mode. */
   token?: string;
-  /** `service.name` of every event. Default: `npm_package_name`, else `unknown_service:node`. */
+  /**
+   * `service.name` of every event. Default: env `OTEL_SERVICE_NAME` (as OpenTelemetry SDKs read it), else
+   * `npm_package_name`, else `unknown_service:node`.
+   */
   service?: string;
   /** `service.version` of every event. Default: none. */
   serviceVersion?: string;
@@ -237,7 +240,11 @@ export function resolveOptions(options: VigilOptions, reporter: Reporter, env = 
     mode,
     endpoint,
     token,
-    service: nonEmpty(o.service) ?? nonEmpty(env.npm_package_name) ?? 'unknown_service:node',
+    service:
+      nonEmpty(o.service) ??
+      nonEmpty(env.OTEL_SERVICE_NAME) ??
+      nonEmpty(env.npm_package_name) ??
+      'unknown_service:node',
     serviceVersion: nonEmpty(o.serviceVersion),
     environment: nonEmpty(o.environment),
     maxQueueSize: Math.floor(number('maxQueueSize')),
