@@ -349,6 +349,12 @@ const FASTIFY_ORDER = { validator: 'fastify', input: 'body.quantity', rule: 'min
 /** Express's `express.json()` (body-parser) refusing a body. */
 const BODY_PARSER = { validator: 'body-parser', rule: 'parse' } as const;
 
+/** A JSON parser's SyntaxError: marked 400 by Fastify 4 and co-body (Koa), handed to `input.fromError` on node:http. */
+const JSON_SYNTAX = { validator: 'json', rule: 'parse' } as const;
+
+/** Fastify's own error for a malformed JSON body (Fastify 5, and NestJS on it). */
+const FASTIFY_JSON = { validator: 'fastify', rule: 'json' } as const;
+
 /** NestJS validates with class-validator (`ValidationPipe`), which the helper is given in its exception factory. */
 const NEST_ORDER = { validator: 'class-validator', input: 'quantity', rule: 'min' } as const;
 
@@ -369,33 +375,32 @@ export const FRAMEWORKS: readonly FrameworkCase[] = [
     name: 'Fastify',
     start: (vigil) => startFastify(Fastify, vigil),
     invalidOrder: FASTIFY_ORDER,
-    malformedBody: { validator: 'fastify', rule: 'json' },
+    malformedBody: FASTIFY_JSON,
   },
   {
     name: 'Fastify 4',
     start: async (vigil) => startFastify((await import('fastify4' as string)).default, vigil),
     invalidOrder: FASTIFY_ORDER,
-    // Fastify 4 passes the parser's SyntaxError on, marked 400.
-    malformedBody: { validator: 'json', rule: 'parse' },
+    malformedBody: JSON_SYNTAX, // Fastify 4 passes the parser's SyntaxError on, marked 400
   },
   {
     name: 'Koa',
     start: (vigil) => startKoa(Koa, vigil),
     invalidOrder: ZOD_ORDER,
-    malformedBody: { validator: 'json', rule: 'parse' },
+    malformedBody: JSON_SYNTAX,
   },
   {
     name: 'Koa 2',
     start: async (vigil) => startKoa((await import('koa2' as string)).default, vigil),
     invalidOrder: ZOD_ORDER,
-    malformedBody: { validator: 'json', rule: 'parse' },
+    malformedBody: JSON_SYNTAX,
   },
   { name: 'Hono', start: startHono, invalidOrder: ZOD_ORDER, malformedBody: { validator: 'hono', rule: 'json' } },
   {
     name: 'node:http',
     start: startNode,
     invalidOrder: ZOD_ORDER,
-    malformedBody: { validator: 'json', rule: 'parse' },
+    malformedBody: JSON_SYNTAX,
   },
   // Loaded when started: NestJS needs reflect-metadata and decorators the other cases do without.
   {
@@ -409,6 +414,6 @@ export const FRAMEWORKS: readonly FrameworkCase[] = [
     name: 'NestJS on Fastify',
     start: async (vigil) => (await import('./nest.js')).startNestFastify(vigil),
     invalidOrder: NEST_ORDER,
-    malformedBody: { validator: 'fastify', rule: 'json' },
+    malformedBody: FASTIFY_JSON,
   },
 ];
