@@ -30,6 +30,11 @@ export const DEFAULTS = {
    * per event, more than building it, and saves bytes only where the link to the collector is narrow.
    */
   gzip: false,
+  /**
+   * The HTTP proxy to the collector. None: `HTTPS_PROXY` / `HTTP_PROXY` (lower case first, by the endpoint's
+   * scheme), unless `NO_PROXY` names the endpoint's host or the endpoint is loopback (outbound.ts).
+   */
+  proxy: undefined,
   /** Attempts after the first one, for network errors, 408, 429 and 5xx. Then the batch counts as dropped. */
   maxRetries: 5,
   /** First backoff ceiling; each retry doubles it (full jitter: a random wait between 0 and the ceiling). */

@@ -4,6 +4,7 @@
  */
 import { DEFAULTS } from './defaults.js';
 import { INSPECT_MODES, type InspectMode } from './inspect.js';
+import { isLoopbackHost, type OutboundProxy, proxyFor } from './outbound.js';
 import type { ForwardedHeader } from './proxy.js';
 import type { ErrorHook, Reporter } from './report.js';
 import type { AccessParams, AutomaticEvents, IdentifyHook } from './request.js';
@@ -27,6 +28,12 @@ export interface VigilOptions {
    * certificate comes from a private CA. Default none.
    */
   ca?: string | readonly string[];
+  /**
+   * The HTTP proxy to reach the collector through (`http://user:pass@proxy.internal:3128`), or `false` for none.
+   * Default: `HTTPS_PROXY` / `HTTP_PROXY` (by the endpoint's scheme), unless `NO_PROXY` names the endpoint's host or
+   * the endpoint is loopback.
+   */
+  proxy?: string | false;
   /** `http` (default) sends to the collector; `stdout` writes one JSON line per event. */
   mode?: 'http' | 'stdout';
   /** Default 10 000. */
@@ -59,7 +66,7 @@ export interface VigilOptions {
   forwardedHeader?: ForwardedHeader;
   /** Extra key names or dotted paths to redact. Default none (the built-in list always applies). */
   redact?: readonly string[];
-  /** Default `connect.sid`, `sid`, `session`. */
+  /** Default `connect.sid`, `sessionId`, `koa.sess`, `sid`, `session`. */
   sessionCookies?: readonly string[];
   /**
    * Route templates (`/login`) or `METHOD /template` whose 401 is a failed login; a template starting with `*`
@@ -146,6 +153,8 @@ export interface ResolvedOptions extends Required<Pick<VigilOptions, NumberKey>>
   readonly gzip: boolean;
   /** The certificates of `ca`, each one PEM block; undefined when none were given (or none was valid). */
   readonly ca: readonly string[] | undefined;
+  /** The proxy to the collector (the option or the environment); undefined when there is none. */
+  readonly proxy: OutboundProxy | undefined;
   readonly flushOnExit: boolean;
   readonly trustedProxies: readonly string[];
   readonly forwardedHeader: ForwardedHeader;
@@ -199,6 +208,7 @@ export function resolveOptions(options: VigilOptions, reporter: Reporter, env = 
     reporter.warnOnce('config_invalid', `option mode must be 'http' or 'stdout', got ${String(o.mode)}; using http`);
   }
   const endpoint = nonEmpty(o.endpoint) ?? nonEmpty(env.VIGIL_ENDPOINT);
+  let proxy: OutboundProxy | undefined;
   const token = nonEmpty(o.token) ?? nonEmpty(env.VIGIL_INGEST_TOKEN);
   if (mode === 'http') {
     const missing = [endpoint ? '' : 'endpoint (or VIGIL_ENDPOINT)', token ? '' : 'token (or VIGIL_INGEST_TOKEN)']
@@ -225,6 +235,7 @@ export function resolveOptions(options: VigilOptions, reporter: Reporter, env = 
         `the ingest token is sent in clear text to ${url.host}: use an https:// endpoint outside loopback`,
       );
     }
+    if (mode === 'http' && url) proxy = outboundProxy(o.proxy, url, env, reporter);
   }
   const forwardedHeader: ForwardedHeader = o.forwardedHeader === 'forwarded' ? 'forwarded' : DEFAULTS.forwardedHeader;
   if (o.forwardedHeader !== undefined && o.forwardedHeader !== 'forwarded' && o.forwardedHeader !== 'x-forwarded-for') {
@@ -253,6 +264,7 @@ export function resolveOptions(options: VigilOptions, reporter: Reporter, env = 
     flushIntervalMillis: number('flushIntervalMillis'),
     gzip: bool('gzip'),
     ca: certificates(o.ca, reporter),
+    proxy,
     maxRetries: Math.floor(number('maxRetries')),
     initialBackoffMillis: Math.min(number('initialBackoffMillis'), maxBackoffMillis),
     maxBackoffMillis,
@@ -278,6 +290,19 @@ export function resolveOptions(options: VigilOptions, reporter: Reporter, env = 
     inspectMaxRequestChars: Math.floor(number('inspectMaxRequestChars')),
     inspectMaxFields: Math.floor(number('inspectMaxFields')),
   };
+}
+
+/** The proxy to `endpoint`, from the `proxy` option or the environment; an unusable one is reported and not used. */
+function outboundProxy(value: unknown, endpoint: URL, env: NodeJS.ProcessEnv, reporter: Reporter) {
+  if (value !== undefined && value !== false && typeof value !== 'string') {
+    reporter.warnOnce('config_invalid', 'option proxy must be a proxy URL or false; no proxy is used');
+    return undefined;
+  }
+  const { proxy, invalid } = proxyFor(endpoint, value, env);
+  if (invalid !== undefined) {
+    reporter.warnOnce('config_invalid', `cannot use the proxy of ${invalid}; the collector is reached without one`);
+  }
+  return proxy;
 }
 
 /** The entries of `skipPaths` that are paths; the others are reported and left out. */
@@ -330,8 +355,4 @@ function accessParams(value: unknown, reporter: Reporter): AccessParams {
     `option accessParams must be true, false or { parameter: objectType }; using ${DEFAULTS.accessParams}`,
   );
   return DEFAULTS.accessParams;
-}
-
-function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '[::1]' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

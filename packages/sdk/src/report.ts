@@ -21,6 +21,8 @@ export type VigilErrorCode =
   | 'events_rejected'
   /** The collector's TLS certificate is not trusted (self-signed, unknown CA, expired, wrong name): see `ca`. */
   | 'tls_untrusted'
+  /** The proxy to the collector could not be reached, or refused the connection (407: it wants credentials). */
+  | 'proxy_failed'
   /** A batch could not be delivered after every retry. */
   | 'delivery_failed'
   /** A user hook (`identify`, `route`) threw. */

@@ -24,6 +24,7 @@ import { gzip as gzipCallback } from 'node:zlib';
 import { DEFAULTS, EVENTS_PATH } from './defaults.js';
 import { DropCounter, type DropCounts, type DropReason } from './drops.js';
 import { type Batch, LineQueue } from './line-queue.js';
+import { forwardingAgent, forwardThrough, type OutboundProxy, ProxyError, TunnelAgent } from './outbound.js';
 import type { Reporter } from './report.js';
 
 const gzip = promisify(gzipCallback);
@@ -85,6 +86,8 @@ export interface HttpTransportOptions {
   readonly maxEventBytes?: number;
   /** PEM certificates trusted for an https endpoint, besides Node.js's bundled roots. */
   readonly ca?: readonly string[];
+  /** The HTTP proxy to reach the collector through (outbound.ts). */
+  readonly proxy?: OutboundProxy;
   /** Serialise the `sdk_drops` event for one reason. */
   readonly dropEvent: (reason: DropReason, count: number) => string;
   readonly reporter: Reporter;
@@ -141,6 +144,8 @@ export class HttpTransport implements Sink {
   private readonly shutdown = new AbortController();
   private readonly target: URL | undefined;
   private readonly agent: HttpAgent | undefined;
+  /** An `http://` endpoint behind a proxy: the request goes to the proxy, for the endpoint's absolute URL. */
+  private readonly forward: ReturnType<typeof forwardThrough> | undefined;
   /** Set by `flush()` and `close()`: send partial batches too, until the queue is empty. */
   private flushRequested = false;
 
@@ -166,8 +171,18 @@ export class HttpTransport implements Sink {
     const agentOptions = { keepAlive: true, maxSockets: 1, maxFreeSockets: 1 };
     // Node.js's `ca` replaces the roots it trusts; the bundled ones are kept, as NODE_EXTRA_CA_CERTS keeps them.
     const ca = options.ca?.length ? { ca: [...rootCertificates, ...options.ca] } : {};
-    this.agent =
-      this.target?.protocol === 'https:' ? new HttpsAgent({ ...agentOptions, ...ca }) : new HttpAgent(agentOptions);
+    const proxy = options.proxy;
+    const requestTimeoutMillis = options.requestTimeoutMillis ?? DEFAULTS.requestTimeoutMillis;
+    if (this.target?.protocol === 'https:') {
+      this.agent = proxy
+        ? new TunnelAgent(proxy, { ...agentOptions, ...ca }, requestTimeoutMillis)
+        : new HttpsAgent({ ...agentOptions, ...ca });
+    } else if (proxy && this.target) {
+      this.agent = forwardingAgent(proxy, { ...agentOptions, ...ca });
+      this.forward = forwardThrough(proxy, this.target);
+    } else {
+      this.agent = new HttpAgent(agentOptions);
+    }
     this.maxQueueSize = options.maxQueueSize ?? DEFAULTS.maxQueueSize;
     this.maxQueueBytes = options.maxQueueBytes ?? DEFAULTS.maxQueueBytes;
     this.maxBatchSize = options.maxBatchSize ?? DEFAULTS.maxBatchSize;
@@ -177,7 +192,7 @@ export class HttpTransport implements Sink {
     this.maxRetries = options.maxRetries ?? DEFAULTS.maxRetries;
     this.initialBackoffMillis = options.initialBackoffMillis ?? DEFAULTS.initialBackoffMillis;
     this.maxBackoffMillis = options.maxBackoffMillis ?? DEFAULTS.maxBackoffMillis;
-    this.requestTimeoutMillis = options.requestTimeoutMillis ?? DEFAULTS.requestTimeoutMillis;
+    this.requestTimeoutMillis = requestTimeoutMillis;
     this.maxEventBytes = options.maxEventBytes ?? DEFAULTS.maxEventBytes;
     this.headers = {
       'content-type': 'application/x-ndjson',
@@ -362,7 +377,9 @@ export class HttpTransport implements Sink {
     } catch (error) {
       if (this.shutdown.signal.aborted) return { kind: 'drop', reason: 'shutdown' };
       const code = errorCode(error);
-      if (code !== undefined && CERTIFICATE_ERROR.test(code)) {
+      if (error instanceof ProxyError) {
+        this.options.reporter.warnOnce('proxy_failed', `${error.message}; events wait and are retried`);
+      } else if (code !== undefined && CERTIFICATE_ERROR.test(code)) {
         // Retried like any failure (a certificate can be fixed on the collector's side), but said plainly once.
         this.options.reporter.warnOnce(
           'tls_untrusted',
@@ -420,21 +437,31 @@ export class HttpTransport implements Sink {
     if (!target) return Promise.reject(new TypeError('the endpoint is not a valid URL'));
     const shutdown = this.shutdown.signal;
     if (shutdown.aborted) return Promise.reject(new Error('shut down'));
-    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    const forward = this.forward;
+    const send = (forward?.url ?? target).protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise<Answer>((resolve, reject) => {
       // A timer for the deadline and one listener for shutdown, both set once the request exists and dropped when it
       // settles: per batch, a fraction of the cost of combining a timeout signal with the shutdown signal.
       let deadline: NodeJS.Timeout | undefined;
-      const onShutdown = () => request.destroy(new Error('shut down'));
+      // Settled here and not by the request's 'error' event, which a request still waiting for its connection (a
+      // proxy tunnel being opened) emits only once it has one.
+      const fail = (error: Error) => {
+        request.destroy(error);
+        if (answered) return answered();
+        settle();
+        reject(error);
+      };
+      const onShutdown = () => fail(new Error('shut down'));
       const settle = () => {
         clearTimeout(deadline);
         shutdown.removeEventListener('abort', onShutdown);
       };
       /** Set once the status line arrived: from then on the batch was taken, whatever happens to the body. */
       let answered: (() => void) | undefined;
+      const headers = { ...this.headers, ...forward?.headers, 'content-length': String(body.length) };
       const request = send(
-        target,
-        { method: 'POST', agent: this.agent, headers: { ...this.headers, 'content-length': String(body.length) } },
+        forward?.url ?? target,
+        { method: 'POST', agent: this.agent, headers, ...(forward ? { path: forward.path } : {}) },
         (response: IncomingMessage) => {
           const chunks: Buffer[] = [];
           let size = 0;
@@ -457,7 +484,7 @@ export class HttpTransport implements Sink {
           response.on('close', done);
         },
       );
-      deadline = setTimeout(() => request.destroy(new Error('request timed out')), this.requestTimeoutMillis).unref();
+      deadline = setTimeout(() => fail(new Error('request timed out')), this.requestTimeoutMillis).unref();
       shutdown.addEventListener('abort', onShutdown, { once: true });
       request.on('error', (error) => {
         if (answered) return answered();
