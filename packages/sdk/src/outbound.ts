@@ -190,7 +190,7 @@ export class TunnelAgent extends HttpsAgent {
     const send = proxy.url.protocol === 'https:' ? httpsRequest : httpRequest;
     const connect = send({
       protocol: proxy.url.protocol,
-      hostname: proxy.url.hostname,
+      hostname: hostOf(proxy.url),
       port: portOf(proxy.url),
       method: 'CONNECT',
       path: authority,
