@@ -196,6 +196,7 @@ class VigilClient implements Vigil {
             reporter.error('internal', 'could not record a request', error);
           }
         },
+        warnOnce: (code, message) => reporter.warnOnce(code, message),
       });
       if (options.flushOnExit) registerForShutdown(this);
     }

@@ -25,6 +25,11 @@ export type VigilErrorCode =
   | 'proxy_failed'
   /** A batch could not be delivered after every retry. */
   | 'delivery_failed'
+  /**
+   * The app's middleware is in an order that hides requests from the SDK (a Koa body parser before `vigilKoa`: the
+   * bodies it refuses end their requests before Vigil sees them).
+   */
+  | 'middleware_order'
   /** A user hook (`identify`, `route`) threw. */
   | 'hook_failed'
   /** Reading a request's user (`req.user`, `req.auth`, ...) threw: the request is recorded without a principal. */

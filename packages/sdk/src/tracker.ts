@@ -3,6 +3,7 @@
  * part of the public `Vigil` surface; they reach it through `trackerOf(vigil)` instead of a public property.
  */
 import { processWide } from './process-wide.js';
+import type { VigilErrorCode } from './report.js';
 import type { RequestState, RequestView, ResponseView } from './request.js';
 
 export interface RequestTracker {
@@ -14,6 +15,8 @@ export interface RequestTracker {
   readonly readsParams: boolean;
   /** The response ended; records the request's events. Never throws. */
   finish(state: RequestState, response: ResponseView): void;
+  /** Tell the app once about a problem an adapter found in how it is set up. */
+  warnOnce(code: VigilErrorCode, message: string): void;
 }
 
 // Process-wide, so that a client made by one build of the SDK works with the adapters of the other.

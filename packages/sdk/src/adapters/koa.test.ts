@@ -5,6 +5,7 @@ import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import Koa from 'koa';
 import { z } from 'zod';
+import type { VigilSdkError } from '../report.js';
 import { useTestApp } from '../testing/app.js';
 import { vigilKoa } from './koa.js';
 
@@ -97,5 +98,45 @@ describe('koa adapter: errors on their way to the app’s error middleware', () 
       [['app_error', 'RangeError']],
     );
     assert.ok(!app.receiver.allText.includes('secret-in-message'));
+  });
+});
+
+describe('koa adapter: a body parser mounted before it', () => {
+  const warnings: VigilSdkError[] = [];
+  const app = useTestApp({ onError: (e) => warnings.push(e) }, (vigil) => {
+    const koa = new Koa();
+    koa.silent = true; // the parser's 400 below is expected
+    koa.use(bodyParser());
+    koa.use(vigilKoa(vigil));
+    koa.use((ctx) => {
+      ctx.body = { ok: true };
+    });
+    return createServer(koa.callback());
+  });
+  const post = (tag: string, body: string) =>
+    app.receiver.call(app.url, '/orders', tag, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+
+  test('is named once, on the first request it parsed, with the fix; the requests it refuses are the ones lost', async () => {
+    await app.receiver.call(app.url, '/orders', 'koa-order-get');
+    assert.equal(warnings.length, 0, 'a GET leaves the body unset: nothing to tell yet');
+    await post('koa-order-1', '{"a":1}');
+    await post('koa-order-2', '{"a":2}');
+    const order = warnings.filter((w) => w.code === 'middleware_order');
+    assert.equal(order.length, 1);
+    assert.match(order[0]!.message, /vigilKoa runs after a body parser.*Mount app\.use\(vigilKoa\(vigil\)\) first/);
+    // What the warning is about: the parser's 400 never reaches Vigil.
+    const before = app.receiver.events.length;
+    const response = await fetch(`${app.url}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{oops',
+    });
+    assert.equal(response.status, 400);
+    await app.vigil.flush();
+    assert.equal(app.receiver.events.length, before);
   });
 });

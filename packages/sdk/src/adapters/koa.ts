@@ -50,9 +50,20 @@ export function koaRoute(ctx: KoaContextLike): string | undefined {
 export function vigilKoa(vigil: Vigil): KoaMiddleware {
   const tracker = trackerOf(vigil);
   const hooks = tracker && routeHooks(tracker, koaRoute, (ctx) => ({ params: ctx.params, body: ctx.request?.body }));
+  let orderChecked = false;
   return function vigilMiddleware(ctx, next) {
     let state: RequestState | undefined;
     try {
+      // A parsed body already: a body parser runs before this middleware, and the requests it refuses never get here.
+      if (!orderChecked && ctx.request?.body !== undefined) {
+        orderChecked = true;
+        tracker?.warnOnce?.(
+          'middleware_order',
+          'vigilKoa runs after a body parser (ctx.request.body was already set): a request whose body the parser ' +
+            'refuses (malformed JSON, too large) ends before Vigil sees it and is not recorded. ' +
+            'Mount app.use(vigilKoa(vigil)) first',
+        );
+      }
       state = hooks?.tracker.start(nodeRequestView(ctx.req), ctx, () => koaRoute(ctx));
       if (state && hooks) trackResponse(ctx.res, state, ctx, hooks);
     } catch {

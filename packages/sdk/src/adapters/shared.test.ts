@@ -14,6 +14,7 @@ function hooksCalling(finish: (response: ResponseView) => void, ended: () => voi
     inspectsParams: false,
     readsParams: false,
     finish: (_state, response) => finish(response),
+    warnOnce: () => {},
   };
   return { tracker, ended };
 }
