@@ -11,7 +11,7 @@ import { collectInspection, type InspectLimits, type InspectMode } from './inspe
 import { normaliseAddress, type TrustedProxies } from './proxy.js';
 import { errorClassName, type Redactor } from './redact.js';
 import { isThenable, type Reporter } from './report.js';
-import { parseTraceparent } from './trace-context.js';
+import { activeSpanIds, parseTraceparent } from './trace-context.js';
 import { validationFailure, validationFields } from './validation.js';
 import { objectAccessFields } from './vocabulary.js';
 
@@ -284,7 +284,9 @@ export class RequestHandler {
     }
     const userAgent = firstHeader(headers['user-agent']);
     if (userAgent) json += encoder.string(keys.userAgent, userAgent);
-    const trace = parseTraceparent(firstHeader(headers.traceparent));
+    // OpenTelemetry's active server span first: its trace id is the caller's (when it honoured traceparent) or the
+    // trace it started, and its span id is the one a trace viewer shows for this request.
+    const trace = activeSpanIds() ?? parseTraceparent(firstHeader(headers.traceparent));
     if (trace) json += encoder.string(keys.traceId, trace.traceId) + encoder.string(keys.spanId, trace.spanId);
     const requestId = firstHeader(headers['x-request-id']);
     if (requestId) json += encoder.string(keys.requestId, requestId.slice(0, MAX_HEADER_ID_LENGTH));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseTraceparent } from './trace-context.js';
+import { activeSpanIds, parseTraceparent } from './trace-context.js';
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const SPAN = '00f067aa0ba902b7';
@@ -34,4 +34,51 @@ describe('parseTraceparent', () => {
       assert.equal(parseTraceparent(value), undefined);
     });
   }
+});
+
+describe('activeSpanIds', () => {
+  const KEY = Symbol.for('opentelemetry.js.api.1');
+  const SPAN_KEY = Symbol.for('OpenTelemetry Context Key SPAN');
+  const withApi = (api: unknown, check: () => void) => {
+    (globalThis as Record<symbol, unknown>)[KEY] = api;
+    try {
+      check();
+    } finally {
+      delete (globalThis as Record<symbol, unknown>)[KEY];
+    }
+  };
+  const contextWith = (span: unknown) => ({
+    context: { active: () => ({ getValue: (k: symbol) => (k === SPAN_KEY ? span : undefined) }) },
+  });
+
+  test('without OpenTelemetry, none', () => {
+    assert.equal(activeSpanIds(), undefined);
+  });
+
+  test('the active span of the registered context manager', () => {
+    withApi(contextWith({ spanContext: () => ({ traceId: TRACE, spanId: SPAN, traceFlags: 1 }) }), () =>
+      assert.deepEqual(activeSpanIds(), { traceId: TRACE, spanId: SPAN }),
+    );
+  });
+
+  test('no span, an invalid span (all zeros, as OpenTelemetry gives outside a trace), or a context manager that throws: none', () => {
+    withApi(contextWith(undefined), () => assert.equal(activeSpanIds(), undefined));
+    withApi(contextWith({ spanContext: () => ({ traceId: '0'.repeat(32), spanId: '0'.repeat(16) }) }), () =>
+      assert.equal(activeSpanIds(), undefined),
+    );
+    withApi(contextWith({ spanContext: () => ({ traceId: TRACE.toUpperCase(), spanId: SPAN }) }), () =>
+      assert.equal(activeSpanIds(), undefined),
+    );
+    withApi(
+      {
+        context: {
+          active: () => {
+            throw new Error('broken context manager');
+          },
+        },
+      },
+      () => assert.equal(activeSpanIds(), undefined),
+    );
+    withApi({ version: '1.9.0' }, () => assert.equal(activeSpanIds(), undefined));
+  });
 });

@@ -29,3 +29,42 @@ export function parseTraceparent(value: string | undefined): TraceIds | undefine
   if (ALL_ZERO.test(traceId) || ALL_ZERO.test(spanId)) return undefined;
   return { traceId, spanId };
 }
+
+/**
+ * Where `@opentelemetry/api` (every 1.x version) registers its globals, and the context key of the active span. Both
+ * are `Symbol.for` names the API defines, so the SDK reads them without importing it: an app without OpenTelemetry
+ * pays one property lookup per request.
+ */
+const OTEL_API = Symbol.for('opentelemetry.js.api.1');
+const OTEL_SPAN_KEY = Symbol.for('OpenTelemetry Context Key SPAN');
+const TRACE_ID = /^[0-9a-f]{32}$/;
+const SPAN_ID = /^[0-9a-f]{16}$/;
+
+interface OtelGlobals {
+  readonly context?: { active?(): { getValue?(key: symbol): unknown } | undefined };
+}
+
+/**
+ * The trace and span ids of the span OpenTelemetry has active in this context (the server span its HTTP
+ * instrumentation opened for the request), or undefined without OpenTelemetry, without an active span, or with an
+ * invalid one. Never throws.
+ */
+export function activeSpanIds(): TraceIds | undefined {
+  const api = (globalThis as { [OTEL_API]?: OtelGlobals })[OTEL_API];
+  if (api === undefined) return undefined;
+  try {
+    const span = api.context?.active?.()?.getValue?.(OTEL_SPAN_KEY) as
+      | { spanContext?(): Partial<TraceIds> }
+      | undefined;
+    const ids = span?.spanContext?.();
+    const traceId = ids?.traceId;
+    const spanId = ids?.spanId;
+    if (typeof traceId !== 'string' || typeof spanId !== 'string') return undefined;
+    if (!TRACE_ID.test(traceId) || !SPAN_ID.test(spanId) || ALL_ZERO.test(traceId) || ALL_ZERO.test(spanId)) {
+      return undefined;
+    }
+    return { traceId, spanId };
+  } catch {
+    return undefined; // a context manager of another make that throws: no ids, never an error in the request
+  }
+}
