@@ -346,6 +346,32 @@ describe('sending through a proxy', () => {
     }
   });
 
+  test('an http endpoint behind a proxy that wants credentials: its 407 names the proxy, not the endpoint', async () => {
+    const proxy = await ForwardProxy.start('alice:secret');
+    try {
+      const errors: VigilSdkError[] = [];
+      const vigil = createVigil(
+        options(`http://collector.vigil.test:${new URL(plain.url).port}`, errors, {
+          proxy: `http://127.0.0.1:${proxy.port}`,
+          maxRetries: 1,
+        }),
+      );
+      vigil.event('x_test', { n: 1 });
+      await vigil.close();
+      assert.deepEqual(
+        errors.map((e) => e.code),
+        ['insecure_endpoint', 'proxy_failed', 'delivery_failed'],
+      );
+      assert.match(
+        errors[1]!.message,
+        new RegExp(`the proxy 127\\.0\\.0\\.1:${proxy.port} refused the request: HTTP 407`),
+      );
+      assert.equal(vigil.stats().dropped.retries_exhausted, 1);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   test('a proxy that is down: the drops are counted and the proxy is named', async () => {
     const proxy = await ForwardProxy.start();
     const port = proxy.port;

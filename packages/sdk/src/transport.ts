@@ -403,6 +403,14 @@ export class HttpTransport implements Sink {
             'events are dropped until it is fixed',
         );
         return { kind: 'drop', reason: 'auth' };
+      case 407:
+        // Only a proxy answers 407 (an http:// endpoint's requests go to it; a tunnel's 407 is a ProxyError above).
+        this.options.reporter.warnOnce(
+          'proxy_failed',
+          `the proxy ${this.options.proxy?.display ?? ''} refused the request: HTTP 407 (it wants credentials: ` +
+            'http://user:password@host:port); events wait and are retried',
+        );
+        return { kind: 'retry', why: 'HTTP 407 from the proxy' };
       case 413:
         return batch.count > 1 ? { kind: 'split' } : { kind: 'drop', reason: 'too_large' };
       case 400:
