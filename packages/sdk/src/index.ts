@@ -21,7 +21,7 @@ export {
   type Redactor,
   redact,
 } from './redact.js';
-export { type ErrorHook, type VigilErrorCode, VigilSdkError } from './report.js';
+export { type ErrorHook, VIGIL_ERROR_CODES, type VigilErrorCode, VigilSdkError } from './report.js';
 export {
   type AutomaticEvents,
   defaultIdentify,

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { DEFAULTS } from './defaults.js';
 import { resolveOptions } from './options.js';
-import { Reporter, type VigilSdkError } from './report.js';
+import { Reporter, VIGIL_ERROR_CODES, type VigilSdkError } from './report.js';
 
 describe('resolveOptions: accessParams', () => {
   const resolve = (accessParams: unknown) => {
@@ -67,6 +67,13 @@ describe('docs/sdk.md lists every option with its default', () => {
     for (const name of Object.keys(resolveOptions({ mode: 'stdout' }, new Reporter(() => {}, false)))) {
       assert.ok(rows.has(name), `docs/sdk.md has no row for option ${name}`);
     }
+  });
+
+  test('every error code is listed', () => {
+    const list = docs.slice(docs.indexOf('Error codes given to `onError`'));
+    const listed = list.slice(0, list.indexOf('\n\n'));
+    for (const code of VIGIL_ERROR_CODES)
+      assert.ok(listed.includes(`\`${code}\``), `docs/sdk.md does not list ${code}`);
   });
 
   test('every documented option is one the client takes', () => {

@@ -3,39 +3,43 @@
  * handed to the `onError` hook, or, without one, a single `process.emitWarning` per code.
  */
 
-export type VigilErrorCode =
+/** Every code a `VigilSdkError` can carry; stable across versions (new ones may be added). */
+export const VIGIL_ERROR_CODES = [
   /** Endpoint or token missing: the SDK runs disabled. */
-  | 'config_missing'
+  'config_missing',
   /** An option had an invalid value; its default is used instead. */
-  | 'config_invalid'
+  'config_invalid',
   /** The ingest token would travel in clear text to a host that is not loopback. */
-  | 'insecure_endpoint'
+  'insecure_endpoint',
   /** The collector refused the token (401/403). */
-  | 'auth_rejected'
+  'auth_rejected',
   /** The collector refused the request for a reason retrying cannot fix (404, 3xx...). */
-  | 'endpoint_rejected'
+  'endpoint_rejected',
   /**
    * Events were rejected as invalid: by the collector (400/422, or per event in a 200), or before queueing when a
    * required field is missing.
    */
-  | 'events_rejected'
+  'events_rejected',
   /** The collector's TLS certificate is not trusted (self-signed, unknown CA, expired, wrong name): see `ca`. */
-  | 'tls_untrusted'
+  'tls_untrusted',
   /** The proxy to the collector could not be reached, or refused the connection (407: it wants credentials). */
-  | 'proxy_failed'
+  'proxy_failed',
   /** A batch could not be delivered after every retry. */
-  | 'delivery_failed'
+  'delivery_failed',
   /**
    * The app's middleware is in an order that hides requests from the SDK (a Koa body parser before `vigilKoa`: the
    * bodies it refuses end their requests before Vigil sees them).
    */
-  | 'middleware_order'
+  'middleware_order',
   /** A user hook (`identify`, `route`) threw. */
-  | 'hook_failed'
+  'hook_failed',
   /** Reading a request's user (`req.user`, `req.auth`, ...) threw: the request is recorded without a principal. */
-  | 'identify_failed'
+  'identify_failed',
   /** A bug in the SDK, caught before it could reach the host. */
-  | 'internal';
+  'internal',
+] as const;
+
+export type VigilErrorCode = (typeof VIGIL_ERROR_CODES)[number];
 
 export class VigilSdkError extends Error {
   readonly code: VigilErrorCode;
