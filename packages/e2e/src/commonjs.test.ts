@@ -20,7 +20,7 @@ const FIXTURE = fileURLToPath(new URL('../fixtures/commonjs-app', import.meta.ur
 // Inside the package, so that the compiled app resolves @vigil/sdk and express as an installed app would.
 const OUT = fileURLToPath(new URL('../dist/fixtures/commonjs-app', import.meta.url));
 const TSC = require.resolve('typescript/bin/tsc');
-const SUBPATHS = ['', '/express', '/fastify', '/koa', '/hono', '/node', '/enforce'];
+const SUBPATHS = ['', '/express', '/fastify', '/koa', '/hono', '/node', '/enforce', '/testing'];
 
 let server: TestServer;
 let app: AppProcess | undefined;

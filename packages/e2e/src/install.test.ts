@@ -89,7 +89,7 @@ test('an app outside the repository installs the tarballs offline and uses the S
     process.execPath,
     [
       '-e',
-      "for (const s of ['express', 'fastify', 'koa', 'hono', 'node', 'enforce']) require('@vigil/sdk/' + s); console.log(require('@vigil/sdk/package.json').name)",
+      "for (const s of ['express', 'fastify', 'koa', 'hono', 'node', 'enforce', 'testing']) require('@vigil/sdk/' + s); console.log(require('@vigil/sdk/package.json').name)",
     ],
     { cwd: app },
   );

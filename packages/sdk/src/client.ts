@@ -24,8 +24,8 @@ import { HttpTransport, type Sink, type SinkStats } from './transport.js';
 import { createVocabularyHelpers, type ExtraFields, type VocabularyHelpers } from './vocabulary.js';
 
 export interface VigilStats extends SinkStats {
-  /** `disabled` when endpoint or token was missing in http mode. */
-  readonly mode: 'http' | 'stdout' | 'disabled';
+  /** `disabled` when endpoint or token was missing in http mode; `memory` for the test kit's client. */
+  readonly mode: 'http' | 'stdout' | 'disabled' | 'memory';
 }
 
 export interface Vigil extends VocabularyHelpers {
@@ -79,6 +79,19 @@ export function createVigil(options: VigilOptions = {}): Vigil {
   }
 }
 
+/**
+ * A client whose events go to the sink `makeSink` returns, for the test kit (test-kit.ts); not exported by index.ts.
+ * Options resolve as in stdout mode (no endpoint or token needed), and events are encoded as for the collector.
+ */
+export function createVigilWithSink(options: VigilOptions, makeSink: (reporter: Reporter) => Sink): Vigil {
+  const reporter = new Reporter(
+    typeof options?.onError === 'function' ? options.onError : undefined,
+    options?.debug === true,
+  );
+  const resolved: ResolvedOptions = { ...resolveOptions({ ...options, mode: 'stdout' }, reporter), mode: 'memory' };
+  return new VigilClient(resolved, options, reporter, makeSink(reporter));
+}
+
 class VigilClient implements Vigil {
   readonly enabled: boolean;
   readonly authn!: VocabularyHelpers['authn'];
@@ -111,6 +124,7 @@ class VigilClient implements Vigil {
     private readonly options: ResolvedOptions,
     raw: VigilOptions,
     private readonly reporter: Reporter,
+    sink?: Sink,
   ) {
     this.enabled = options.mode !== 'disabled';
     this.redactor = createRedactor({ keys: options.redact });
@@ -153,7 +167,9 @@ class VigilClient implements Vigil {
 
     const dropEvent = (reason: DropReason, count: number) =>
       this.serialise('sdk_drops', { [Field.dropReason]: reason, [Field.dropCount]: count }) ?? '';
-    if (options.mode === 'http' && options.endpoint && options.token) {
+    if (sink !== undefined) {
+      this.sink = sink;
+    } else if (options.mode === 'http' && options.endpoint && options.token) {
       this.sink = new HttpTransport({
         ...options,
         endpoint: options.endpoint,

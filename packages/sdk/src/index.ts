@@ -2,7 +2,7 @@
  * @vigil/sdk: record OWASP-vocabulary security events from a Node.js API and send them to Vigil.
  *
  * The root entry has no framework code: adapters are subpath exports (`@vigil/sdk/express`, `@vigil/sdk/node`,
- * `@vigil/sdk/fastify`). The redaction functions are exported here so the collector can reuse the same code.
+ * `@vigil/sdk/fastify`, ...), and so is the test kit (`@vigil/sdk/testing`). The redaction functions are exported here so the collector can reuse the same code.
  */
 export { createVigil, type Vigil, type VigilStats } from './client.js';
 export { currentRequest } from './context.js';

@@ -144,7 +144,8 @@ const MINIMUM: Record<NumberKey, number> = {
 };
 
 export interface ResolvedOptions extends Required<Pick<VigilOptions, NumberKey>> {
-  readonly mode: 'http' | 'stdout' | 'disabled';
+  /** `memory` only for the test kit's client (test-kit.ts); options never resolve to it. */
+  readonly mode: 'http' | 'stdout' | 'disabled' | 'memory';
   readonly endpoint: string | undefined;
   readonly token: string | undefined;
   readonly service: string;
