@@ -4,7 +4,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import express from 'express';
+import Fastify from 'fastify';
 import { vigilErrorHandler, vigilExpress } from './adapters/express.js';
+import { vigilFastify } from './adapters/fastify.js';
 import type { VigilSdkError } from './report.js';
 import { createTestVigil } from './test-kit.js';
 
@@ -107,4 +109,22 @@ describe('createTestVigil: an app test asserts what its API logs', () => {
     assert.notEqual(id(a), id(c));
     assert.notEqual(id(a), '4711');
   });
+});
+
+test("with Fastify's inject(): no socket, no port, the same events", async () => {
+  const vigil = createTestVigil();
+  const app = Fastify();
+  await app.register(vigilFastify(vigil));
+  app.post('/login', async (request, reply) => {
+    vigil.authn.loginFail((request.body as { user: string }).user, { reason: 'bad_password' });
+    return reply.code(401).send({ error: 'invalid' });
+  });
+  const response = await app.inject({ method: 'POST', url: '/login', payload: { user: 'ann' } });
+  assert.equal(response.statusCode, 401);
+  const [fail] = await vigil.waitFor('authn_login_fail');
+  assert.equal(fail?.['user.id'], 'ann');
+  assert.equal(fail?.['http.route'], '/login');
+  const [request] = await vigil.waitFor('http_request');
+  assert.equal(request?.['http.response.status_code'], 401);
+  await app.close();
 });
