@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, request, type Server } from 'node:http';
+import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { type AddressInfo, connect, createServer as createNetServer, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -23,9 +24,11 @@ class ForwardProxy {
     private readonly credentials: string | undefined,
   ) {}
 
-  static async start(credentials?: string): Promise<ForwardProxy> {
+  /** `tls`: serve the proxy itself over TLS (an `https://` proxy URL). */
+  static async start(credentials?: string, tls?: { cert: string; key: string }): Promise<ForwardProxy> {
+    const handler = (req: IncomingMessage, res: ServerResponse) => proxy.forward(req, res);
     const proxy: ForwardProxy = new ForwardProxy(
-      createServer((req, res) => proxy.forward(req, res)),
+      tls ? createTlsServer(tls, handler) : createServer(handler),
       credentials,
     );
     proxy.server.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => proxy.tunnel(req, socket, head));
@@ -73,7 +76,7 @@ class ForwardProxy {
     socket.on('error', () => upstream.destroy());
   }
 
-  private forward(req: IncomingMessage, res: import('node:http').ServerResponse): void {
+  private forward(req: IncomingMessage, res: ServerResponse): void {
     if (!this.allowed(req)) {
       res.writeHead(407, { 'proxy-authenticate': 'Basic realm="test"' }).end();
       return;
@@ -206,6 +209,8 @@ describe('which proxy', () => {
       /socks5 proxies are not supported/,
     );
     assert.ok('invalid' in parseProxy('http://'));
+    assert.match((parseProxy('http://al%zzice:pw@proxy:3128') as { invalid: string }).invalid, /percent-encoding/);
+    assert.equal((parseProxy('http://[::1]:3128') as { display: string }).display, '[::1]:3128');
   });
 
   test('an unusable proxy is reported, without its credentials, and not used', async () => {
@@ -298,6 +303,41 @@ describe('sending through a proxy', () => {
       await untrusted.close();
       assert.ok(errors.some((e) => e.code === 'tls_untrusted'));
       assert.ok(!secure.events.some((e) => e.n === 4));
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('an https:// proxy: TLS to the proxy (checked with ca as well), then the tunnel; also for an http endpoint', async () => {
+    const tls = { cert: tlsFile('collector.crt'), key: tlsFile('collector.key') };
+    const proxy = await ForwardProxy.start(undefined, tls);
+    try {
+      secure.requests.length = 0;
+      plain.requests.length = 0;
+      const errors: VigilSdkError[] = [];
+      for (const endpoint of [
+        `https://localhost:${new URL(secure.url).port}`,
+        `http://collector.vigil.test:${new URL(plain.url).port}`,
+      ]) {
+        // By name and by address: the proxy's certificate holds both.
+        for (const proxyUrl of [`https://localhost:${proxy.port}`, `https://127.0.0.1:${proxy.port}`]) {
+          const vigil = createVigil(options(endpoint, errors, { proxy: proxyUrl, ca: tls.cert }));
+          vigil.event('x_test', { n: 1 });
+          await vigil.close();
+        }
+      }
+      assert.deepEqual(
+        [...secure.events, ...plain.events].map((e) => e.n),
+        [1, 1, 1, 1],
+      );
+      assert.deepEqual(
+        proxy.seen.map((r) => r.method),
+        ['CONNECT', 'CONNECT', 'POST', 'POST'],
+      );
+      assert.deepEqual(
+        errors.map((e) => e.code),
+        ['insecure_endpoint', 'insecure_endpoint'], // once per client of the http endpoint
+      );
     } finally {
       await proxy.close();
     }

@@ -40,7 +40,7 @@ export class ProxyError extends Error {
 
 /**
  * Parse a proxy URL. A bare `host:port` (as `HTTPS_PROXY=proxy.internal:3128` is often written) means `http://`.
- * Undefined, with the reason, when it is not an http(s) URL with a host.
+ * `{ invalid }`, with the reason, when it is not an http(s) URL with a host.
  */
 export function parseProxy(value: string): OutboundProxy | { invalid: string } {
   const text = value.trim();
@@ -54,13 +54,19 @@ export function parseProxy(value: string): OutboundProxy | { invalid: string } {
     return { invalid: `${url.protocol.slice(0, -1)} proxies are not supported (only http:// and https://)` };
   }
   if (url.hostname === '') return { invalid: 'it has no host' };
-  const user = decodeURIComponent(url.username);
-  const password = decodeURIComponent(url.password);
+  let user: string;
+  let password: string;
+  try {
+    user = decodeURIComponent(url.username);
+    password = decodeURIComponent(url.password);
+  } catch {
+    return { invalid: 'its credentials are not valid percent-encoding' };
+  }
   return {
     url,
     authorization:
       user || password ? `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}` : undefined,
-    display: `${url.hostname.includes(':') && !url.hostname.startsWith('[') ? `[${url.hostname}]` : url.hostname}:${portOf(url)}`,
+    display: `${url.hostname}:${portOf(url)}`, // an IPv6 hostname keeps its brackets here
   };
 }
 
@@ -152,10 +158,14 @@ export function proxyFor(
 export function forwardThrough(
   proxy: OutboundProxy,
   target: URL,
-): { url: URL; path: string; headers: Record<string, string> } {
+): { url: URL; path: string; servername: string; headers: Record<string, string> } {
+  const host = hostOf(proxy.url);
   return {
     url: proxy.url,
     path: target.href,
+    // An https:// proxy is verified as the proxy: Node.js would otherwise take the name from the Host header, which
+    // names the collector. No name for an IP address (TLS does not send one; the address is checked instead).
+    servername: isIP(host) === 0 ? host : '',
     headers: { host: target.host, ...(proxy.authorization ? { 'proxy-authorization': proxy.authorization } : {}) },
   };
 }

@@ -469,7 +469,12 @@ export class HttpTransport implements Sink {
       const headers = { ...this.headers, ...forward?.headers, 'content-length': String(body.length) };
       const request = send(
         forward?.url ?? target,
-        { method: 'POST', agent: this.agent, headers, ...(forward ? { path: forward.path } : {}) },
+        {
+          method: 'POST',
+          agent: this.agent,
+          headers,
+          ...(forward ? { path: forward.path, servername: forward.servername } : {}),
+        },
         (response: IncomingMessage) => {
           const chunks: Buffer[] = [];
           let size = 0;
