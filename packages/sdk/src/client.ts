@@ -83,13 +83,16 @@ export function createVigil(options: VigilOptions = {}): Vigil {
  * A client whose events go to the sink `makeSink` returns, for the test kit (test-kit.ts); not exported by index.ts.
  * Options resolve as in stdout mode (no endpoint or token needed), and events are encoded as for the collector.
  */
-export function createVigilWithSink(options: VigilOptions, makeSink: (reporter: Reporter) => Sink): Vigil {
+export function createVigilWithSink(
+  options: VigilOptions,
+  makeSink: (reporter: Reporter, resolved: ResolvedOptions) => Sink,
+): Vigil {
   const reporter = new Reporter(
     typeof options?.onError === 'function' ? options.onError : undefined,
     options?.debug === true,
   );
   const resolved: ResolvedOptions = { ...resolveOptions({ ...options, mode: 'stdout' }, reporter), mode: 'memory' };
-  return new VigilClient(resolved, options, reporter, makeSink(reporter));
+  return new VigilClient(resolved, options, reporter, makeSink(reporter, resolved));
 }
 
 class VigilClient implements Vigil {

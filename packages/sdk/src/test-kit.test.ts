@@ -99,6 +99,21 @@ describe('createTestVigil: an app test asserts what its API logs', () => {
     assert.equal(vigil.stats().mode, 'memory');
   });
 
+  test('at most maxQueueSize events are kept (an invalid value is reported and the default used)', () => {
+    const small = createTestVigil({ maxQueueSize: 2 });
+    for (let n = 0; n < 3; n++) small.event('x_n', { n });
+    assert.deepEqual(
+      small.events().map((e) => e.n),
+      [0, 1],
+    );
+    assert.equal(small.stats().dropped.queue_full, 1);
+    const warned: VigilSdkError[] = [];
+    const invalid = createTestVigil({ maxQueueSize: -1, onError: (e) => warned.push(e) });
+    invalid.event('x_n', { n: 0 });
+    assert.equal(invalid.events().length, 1);
+    assert.match(warned[0]?.message ?? '', /option maxQueueSize must be a number >= 1/);
+  });
+
   test('hashed ids are the same from one run to the next (a fixed key unless hashKey is given)', () => {
     const a = createTestVigil({ hashObjectIds: true });
     const b = createTestVigil({ hashObjectIds: true });

@@ -130,11 +130,13 @@ class MemorySink implements Sink {
  */
 export function createTestVigil(options: TestVigilOptions = {}): TestVigil {
   let sink: MemorySink | undefined;
-  const maxEvents = options.maxQueueSize ?? 10_000;
-  const vigil = createVigilWithSink({ flushOnExit: false, hashKey: TEST_HASH_KEY, ...options }, (reporter) => {
-    sink = new MemorySink(maxEvents, reporter);
-    return sink;
-  });
+  const vigil = createVigilWithSink(
+    { flushOnExit: false, hashKey: TEST_HASH_KEY, ...options },
+    (reporter, resolved) => {
+      sink = new MemorySink(resolved.maxQueueSize, reporter);
+      return sink;
+    },
+  );
   const memory = sink as unknown as MemorySink;
   const ofType = (type?: string) =>
     type === undefined ? [...memory.events] : memory.events.filter((e) => e.type === type);
