@@ -9,7 +9,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { createVigil, type VigilOptions } from './index.js';
 import { bypassesProxy, parseProxy, proxyFor } from './outbound.js';
 import type { VigilSdkError } from './report.js';
-import { Receiver, TEST_TOKEN } from './testing/receiver.js';
+import { fastClientOptions, Receiver, TEST_TOKEN } from './testing/receiver.js';
 
 /**
  * A forward proxy on loopback, as a corporate egress proxy behaves: CONNECT tunnels and absolute-form requests,
@@ -122,19 +122,7 @@ const NO_PROXY_ENV = {
 };
 
 function options(endpoint: string, errors: VigilSdkError[], extra: VigilOptions = {}): VigilOptions {
-  return {
-    endpoint,
-    token: TEST_TOKEN,
-    service: 'proxy-test',
-    flushIntervalMillis: 10_000,
-    initialBackoffMillis: 1,
-    maxBackoffMillis: 20,
-    requestTimeoutMillis: 2000,
-    closeTimeoutMillis: 2000,
-    flushOnExit: false,
-    onError: (e) => errors.push(e),
-    ...extra,
-  };
+  return fastClientOptions(endpoint, { service: 'proxy-test', onError: (e) => errors.push(e), ...extra });
 }
 
 describe('which proxy', () => {

@@ -7,7 +7,7 @@
  * carries the envelope of the OWASP Logging Vocabulary cheat sheet: `datetime`, `appid`, `event`
  * (`authn_login_fail:ann`), `level` and `description`.
  */
-import { DropCounter, type DropReason, zeroDrops } from './drops.js';
+import { DropCounter, type DropCounts, type DropReason, zeroDrops } from './drops.js';
 import { ROUTINE_SHARE, type Sink, type SinkStats } from './transport.js';
 
 /** Stop writing when this much output is still waiting for the stream (a blocked pipe): bounded memory. */
@@ -134,13 +134,11 @@ export class DisabledSink implements Sink {
     return Promise.resolve();
   }
   stats(): SinkStats {
-    return {
-      queued: 0,
-      queuedBytes: 0,
-      inFlight: 0,
-      sent: 0,
-      retries: 0,
-      dropped: zeroDrops(),
-    };
+    return idleStats(0, zeroDrops());
   }
+}
+
+/** The stats of a sink that holds nothing back: no queue, no request in flight, no retries. */
+export function idleStats(sent: number, dropped: DropCounts): SinkStats {
+  return { queued: 0, queuedBytes: 0, inFlight: 0, sent, retries: 0, dropped };
 }

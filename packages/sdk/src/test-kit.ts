@@ -16,6 +16,7 @@ import { createVigilWithSink, type Vigil } from './client.js';
 import { DropCounter, type DropReason } from './drops.js';
 import type { VigilOptions } from './options.js';
 import type { Reporter } from './report.js';
+import { idleStats } from './stdout.js';
 import type { Sink, SinkStats } from './transport.js';
 
 /** One recorded event: its fields under their dotted names, as the collector receives them. */
@@ -92,14 +93,7 @@ class MemorySink implements Sink {
   }
 
   stats(): SinkStats {
-    return {
-      queued: 0,
-      queuedBytes: 0,
-      inFlight: 0,
-      sent: this.events.length,
-      retries: 0,
-      dropped: { ...this.drops.total },
-    };
+    return idleStats(this.events.length, { ...this.drops.total });
   }
 
   /** Resolves when `ready()` is true, checked now and after every event; rejects after `timeoutMillis`. */

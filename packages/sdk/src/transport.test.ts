@@ -7,24 +7,12 @@ import { after, before, describe, test } from 'node:test';
 import { wrap } from './adapters/node.js';
 import { createVigil, type VigilOptions } from './index.js';
 import type { VigilSdkError } from './report.js';
-import { Receiver, TEST_TOKEN } from './testing/receiver.js';
+import { fastClientOptions, Receiver, TEST_TOKEN } from './testing/receiver.js';
 import { backoffMillis, parseRetryAfter } from './transport.js';
 
 /** Options for a client that talks to `receiver` with test-sized timings. */
 function fast(receiver: Receiver, extra: VigilOptions = {}): VigilOptions {
-  return {
-    endpoint: receiver.url,
-    token: TEST_TOKEN,
-    service: 'transport-test',
-    flushIntervalMillis: 10_000,
-    initialBackoffMillis: 1,
-    maxBackoffMillis: 20,
-    requestTimeoutMillis: 2000,
-    closeTimeoutMillis: 2000,
-    flushOnExit: false,
-    onError: () => {},
-    ...extra,
-  };
+  return fastClientOptions(receiver.url, { service: 'transport-test', ...extra });
 }
 
 describe('transport', () => {

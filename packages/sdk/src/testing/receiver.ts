@@ -15,6 +15,7 @@ import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { parseEvent } from '@vigil/schema';
+import type { VigilOptions } from '../options.js';
 
 export interface ReceivedRequest {
   readonly method: string;
@@ -43,6 +44,25 @@ export interface ReceiverOptions {
 }
 
 export const TEST_TOKEN = 'test-ingest-token-0123456789';
+
+/**
+ * Options for a client that sends to `endpoint` with test-sized timings: batches go out on `flush()` / `close()`
+ * (not on a timer), retries wait milliseconds, and nothing is installed for shutdown.
+ */
+export function fastClientOptions(endpoint: string, extra: VigilOptions = {}): VigilOptions {
+  return {
+    endpoint,
+    token: TEST_TOKEN,
+    flushIntervalMillis: 10_000,
+    initialBackoffMillis: 1,
+    maxBackoffMillis: 20,
+    requestTimeoutMillis: 2000,
+    closeTimeoutMillis: 2000,
+    flushOnExit: false,
+    onError: () => {},
+    ...extra,
+  };
+}
 
 export class Receiver {
   readonly requests: ReceivedRequest[] = [];
