@@ -209,8 +209,8 @@ export function resolveOptions(options: VigilOptions, reporter: Reporter, env = 
     reporter.warnOnce('config_invalid', `option mode must be 'http' or 'stdout', got ${String(o.mode)}; using http`);
   }
   const endpoint = nonEmpty(o.endpoint) ?? nonEmpty(env.VIGIL_ENDPOINT);
-  let proxy: OutboundProxy | undefined;
   const token = nonEmpty(o.token) ?? nonEmpty(env.VIGIL_INGEST_TOKEN);
+  let proxy: OutboundProxy | undefined;
   if (mode === 'http') {
     const missing = [endpoint ? '' : 'endpoint (or VIGIL_ENDPOINT)', token ? '' : 'token (or VIGIL_INGEST_TOKEN)']
       .filter(Boolean)
