@@ -154,6 +154,7 @@ class VigilClient implements Vigil {
       automaticEvents: raw.automaticEvents,
       recordRequests: options.recordRequests,
       skipPaths: options.skipPaths,
+      graphqlPaths: options.graphqlPaths,
       accessParams: options.accessParams,
       hashObjectIds: options.hashObjectIds,
       hashId,

@@ -76,6 +76,11 @@ export const DEFAULTS = {
     'POST */sessions',
     'POST */token',
   ] as readonly string[],
+  /**
+   * Paths of GraphQL endpoints, exact (`/api/graphql`) or `*` and a suffix: their requests record the operation they
+   * run (name, type, batch size, introspection; never the document). `[]` turns it off.
+   */
+  graphqlPaths: ['*/graphql'] as readonly string[],
   /** Hash object ids given to `vigil.access()` (keyed hash, fingerprint.ts) instead of sending them as they are. */
   hashObjectIds: false,
   /**

@@ -108,6 +108,11 @@ export class FieldEncoder {
     return `${key.prefix}${key.sensitive ? `"${REDACTED}"` : String(value)}`;
   }
 
+  /** `,"name":true` or `false`. */
+  boolean(key: FieldKey, value: boolean): string {
+    return `${key.prefix}${key.sensitive ? `"${REDACTED}"` : String(value)}`;
+  }
+
   /** `,"name":seconds`, with microsecond precision. */
   seconds(key: FieldKey, value: number): string {
     return `${key.prefix}${key.sensitive ? `"${REDACTED}"` : seconds(value)}`;

@@ -74,6 +74,12 @@ export interface VigilOptions {
    * /sign_in, /logon, /authenticate, /session, /sessions or /token. `[]` turns it off.
    */
   loginRoutes?: readonly string[];
+  /**
+   * Paths of GraphQL endpoints: exact (`/api/graphql`) or `*` and a suffix. Their requests record the operation
+   * (`graphql.operation.name` / `.type`, batch size, introspection), never the document. Default: any path ending in
+   * `/graphql`; `[]` turns it off.
+   */
+  graphqlPaths?: readonly string[];
   /** Which event each status records; see DEFAULT_AUTOMATIC_EVENTS. */
   automaticEvents?: Partial<AutomaticEvents>;
   /** Default false. */
@@ -168,6 +174,7 @@ export interface ResolvedOptions extends Required<Pick<VigilOptions, NumberKey>>
   readonly accessParams: AccessParams;
   readonly recordRequests: boolean;
   readonly skipPaths: readonly string[];
+  readonly graphqlPaths: readonly string[];
   readonly inspect: InspectMode;
   readonly inspectHeaders: readonly string[];
 }
@@ -283,6 +290,7 @@ export function resolveOptions(options: VigilOptions, reporter: Reporter, env = 
     accessParams: accessParams(o.accessParams, reporter),
     recordRequests: bool('recordRequests'),
     skipPaths: paths(stringList(o.skipPaths, 'skipPaths', DEFAULTS.skipPaths, reporter), reporter),
+    graphqlPaths: stringList(o.graphqlPaths, 'graphqlPaths', DEFAULTS.graphqlPaths, reporter),
     inspect,
     inspectHeaders: stringList(o.inspectHeaders, 'inspectHeaders', DEFAULTS.inspectHeaders, reporter).map((h) =>
       h.toLowerCase(),

@@ -7,6 +7,7 @@ import { Field, type FieldValue } from '@vigil/schema';
 import { DEFAULT_AUTOMATIC_EVENTS } from './defaults.js';
 import { FieldEncoder, type FieldKey } from './encode.js';
 import { errorFingerprint, type IdHash, shortHash } from './fingerprint.js';
+import { type GraphqlOperation, graphqlOperation } from './graphql.js';
 import { collectInspection, type InspectLimits, type InspectMode } from './inspect.js';
 import { normaliseAddress, type TrustedProxies } from './proxy.js';
 import { errorClassName, type Redactor } from './redact.js';
@@ -82,6 +83,8 @@ export interface RequestHandlerConfig {
   readonly recordRequests: boolean;
   /** Paths whose successful GET / HEAD requests without a query record no `http_request` (health checks). */
   readonly skipPaths?: readonly string[];
+  /** Paths of GraphQL endpoints (exact, or `*` and a suffix): their requests record the operation they run. */
+  readonly graphqlPaths?: readonly string[];
   /** What of the request's input is recorded; `params` adds `vigil.inspect.*` to `http_request`. Default `url`. */
   readonly inspect?: InspectMode;
   readonly inspectLimits?: InspectLimits;
@@ -117,13 +120,15 @@ export class RequestState {
   finished = false;
   /** A request of `skipPaths`: if it succeeds, it records no `http_request`. */
   skippable = false;
+  /** A request to one of `graphqlPaths`: its operation is read from its body or query when it ends. */
+  graphql = false;
   /**
    * Route parameters and parsed body, noted by the adapter when the response ends (parameters for `inspect:
-   * 'params'` and `accessParams`, the body for `inspect: 'params'` only).
+   * 'params'` and `accessParams`, the body for `inspect: 'params'` and GraphQL requests only).
    */
   params: unknown;
   body: unknown;
-  /** The raw query string, kept only for `inspect: 'params'`. */
+  /** The raw query string, kept only for `inspect: 'params'` and GraphQL requests. */
   query: string | undefined;
   private startFields: Readonly<Record<string, FieldValue>> | undefined;
 
@@ -229,6 +234,10 @@ function requestKeys(encoder: FieldEncoder) {
     outcome: encoder.key(Field.eventOutcome),
     responseSize: encoder.key(Field.httpResponseBodySize),
     errorType: encoder.key(Field.errorType),
+    graphqlName: encoder.repeatedKey(Field.graphqlOperationName),
+    graphqlType: encoder.repeatedKey(Field.graphqlOperationType),
+    graphqlOperations: encoder.key(Field.graphqlOperations),
+    graphqlIntrospection: encoder.key(Field.graphqlIntrospection),
   };
 }
 
@@ -241,9 +250,11 @@ export class RequestHandler {
   private readonly outcome: { readonly success: string; readonly failure: string };
   private readonly sessionHashes = new Map<string, string>();
   private readonly skipPaths: ReadonlySet<string> | undefined;
+  private readonly graphqlPaths: GraphqlPaths | undefined;
 
   constructor(private readonly config: RequestHandlerConfig) {
     this.skipPaths = config.skipPaths?.length ? new Set(config.skipPaths) : undefined;
+    this.graphqlPaths = config.graphqlPaths?.length ? graphqlPaths(config.graphqlPaths) : undefined;
     this.automatic = { ...DEFAULT_AUTOMATIC_EVENTS, ...config.automaticEvents };
     this.loginRoutes = config.loginRoutes.map(loginRoute);
     this.encoder = new FieldEncoder(config.redactor);
@@ -296,7 +307,8 @@ export class RequestHandler {
     if (length !== undefined) json += encoder.number(keys.requestSize, length);
     const state = new RequestState(raw, method, path, json, headers, this);
     state.routeResolver = routeResolver;
-    if (inspect === 'params' && query) state.query = query;
+    if (this.graphqlPaths?.matches(path)) state.graphql = true;
+    if ((inspect === 'params' || state.graphql) && query) state.query = query;
     // Only a plain read of exactly that path: a query, another method or a failure is recorded as usual.
     if (this.skipPaths?.has(path) && !query && (method === 'GET' || method === 'HEAD')) state.skippable = true;
     return state;
@@ -331,6 +343,7 @@ export class RequestHandler {
     const size = response.bodySize ?? contentLength(response.header?.('content-length'));
     if (size !== undefined) json += encoder.number(keys.responseSize, size);
     if (error !== undefined) json += encoder.redacted(keys.errorType, errorClassName(error));
+    if (state.graphql) json += this.graphqlJson(state);
     if (this.config.inspect === 'params' && this.config.inspectLimits) {
       try {
         const input = { query: state.query, headers: state.headers, params: state.params, body: state.body };
@@ -341,6 +354,23 @@ export class RequestHandler {
       }
     }
     this.config.emitRequest(state, json);
+  }
+
+  /** The GraphQL operation of a request to a GraphQL path, as a JSON fragment; empty when it carries none. */
+  private graphqlJson(state: RequestState): string {
+    let operation: GraphqlOperation | undefined;
+    try {
+      operation = graphqlOperation(state.body, state.query);
+    } catch (problem) {
+      this.config.reporter.warnOnce('internal', 'could not read a GraphQL request; it is recorded without', problem);
+    }
+    if (operation === undefined) return '';
+    const { encoder, keys } = this;
+    let json = encoder.number(keys.graphqlOperations, operation.operations);
+    if (operation.name !== undefined) json += encoder.string(keys.graphqlName, operation.name);
+    if (operation.type !== undefined) json += encoder.string(keys.graphqlType, operation.type);
+    if (operation.introspection) json += encoder.boolean(keys.graphqlIntrospection, true);
+    return json;
   }
 
   /** `object_access` for the route parameters `accessParams` names (a successful request's). */
@@ -503,6 +533,31 @@ export class RequestHandler {
       return endsWithSegment(route, r.suffix) || endsWithSegment(path, r.suffix);
     });
   }
+}
+
+interface GraphqlPaths {
+  matches(path: string): boolean;
+}
+
+/** `graphqlPaths`: exact paths (`/api/graphql`), or `*` and a suffix (`/graphql`), compared without case. */
+function graphqlPaths(entries: readonly string[]): GraphqlPaths {
+  const exact = new Set<string>();
+  const suffixes: string[] = [];
+  for (const entry of entries) {
+    const text = entry.trim().toLowerCase();
+    if (text.startsWith('*')) suffixes.push(text.slice(1));
+    else exact.add(text);
+  }
+  return {
+    matches(path) {
+      // Only paths that could match are lower-cased: most requests end otherwise.
+      const p = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+      for (const suffix of suffixes) {
+        if (p.length >= suffix.length && p.slice(-suffix.length).toLowerCase() === suffix) return true;
+      }
+      return exact.size > 0 && exact.has(p.toLowerCase());
+    },
+  };
 }
 
 // An entry of `loginRoutes`: `/login`, `POST /login`, or `POST */login` (any route ending so).

@@ -158,7 +158,7 @@ export function vigilHono(vigil: Vigil): HonoMiddleware {
         if (tracker?.readsParams && typeof c.req.param === 'function') {
           s.params = (c.req.param as () => unknown).call(c.req);
         }
-        if (tracker?.inspectsParams) s.body = await parsedBody(c).catch(() => undefined);
+        if (tracker?.inspectsParams || s.graphql) s.body = await parsedBody(c).catch(() => undefined);
         if (!node) {
           const res = c.res;
           tracker?.finish(s, {

@@ -93,10 +93,10 @@ export function routeHooks<Request>(
     tracker,
     ended(state, request) {
       state.route ??= route(request);
-      if (tracker.readsParams) {
+      if (tracker.readsParams || state.graphql) {
         const { params, body } = input(request);
         state.params = params;
-        if (tracker.inspectsParams) state.body = body;
+        if (tracker.inspectsParams || state.graphql) state.body = body;
       }
     },
   };
