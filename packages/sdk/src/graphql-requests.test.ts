@@ -10,6 +10,7 @@ import { createHandler } from 'graphql-http/lib/use/express';
 import { Hono } from 'hono';
 import { vigilErrorHandler, vigilExpress } from './adapters/express.js';
 import { vigilHono } from './adapters/hono.js';
+import { wrap } from './adapters/node.js';
 import { createTestVigil, type TestVigil } from './test-kit.js';
 
 const schema = buildSchema(`
@@ -152,4 +153,34 @@ describe('GraphQL requests: a batch on Hono, and the paths option', () => {
       }
     }
   });
+});
+
+test('which paths are GraphQL: suffix and exact entries, any case, a trailing slash (node:http, GET)', async () => {
+  const vigil = createTestVigil({ graphqlPaths: ['*/graphql', '/api/gql/'] });
+  const server = createServer(
+    wrap(vigil, (_req, res) => {
+      res.end('{}');
+    }),
+  );
+  const base = await listen(server);
+  const query = `?${new URLSearchParams({ query: 'query Q { a }' })}`;
+  try {
+    const cases: Array<[string, boolean]> = [
+      ['/graphql', true],
+      ['/v1/GraphQL/', true],
+      ['/graphqlx', false],
+      ['/graphql/extra', false],
+      ['/API/gql', true],
+      ['/api/gql/', true],
+      ['/api/gqlx', false],
+    ];
+    for (const [path, graphql] of cases) {
+      vigil.clear();
+      await fetch(`${base}${path}${query}`);
+      const [event] = await vigil.waitFor('http_request');
+      assert.equal(event?.['graphql.operation.name'] === 'Q', graphql, path);
+    }
+  } finally {
+    server.close();
+  }
 });

@@ -546,16 +546,22 @@ function graphqlPaths(entries: readonly string[]): GraphqlPaths {
   for (const entry of entries) {
     const text = entry.trim().toLowerCase();
     if (text.startsWith('*')) suffixes.push(text.slice(1));
-    else exact.add(text);
+    else if (text.length > 0) exact.add(text.length > 1 && text.endsWith('/') ? text.slice(0, -1) : text);
   }
+  const exactLengths = new Set([...exact].map((e) => e.length));
   return {
+    // Every request asks: nothing is allocated for a path that cannot match.
     matches(path) {
-      // Only paths that could match are lower-cased: most requests end otherwise.
-      const p = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+      let end = path.length;
+      if (end > 1 && path.charCodeAt(end - 1) === 0x2f /* / */) end--;
       for (const suffix of suffixes) {
-        if (p.length >= suffix.length && p.slice(-suffix.length).toLowerCase() === suffix) return true;
+        const start = end - suffix.length;
+        if (start < 0 || suffix.length === 0) continue;
+        // ASCII case folded: most paths already differ in their last character.
+        if ((path.charCodeAt(end - 1) | 0x20) !== (suffix.charCodeAt(suffix.length - 1) | 0x20)) continue;
+        if (path.slice(start, end).toLowerCase() === suffix) return true;
       }
-      return exact.size > 0 && exact.has(p.toLowerCase());
+      return exactLengths.has(end) && exact.has(path.slice(0, end).toLowerCase());
     },
   };
 }
