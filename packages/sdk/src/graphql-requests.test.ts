@@ -5,10 +5,12 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createAdaptorServer } from '@hono/node-server';
 import express from 'express';
+import Fastify from 'fastify';
 import { buildSchema } from 'graphql';
 import { createHandler } from 'graphql-http/lib/use/express';
 import { Hono } from 'hono';
 import { vigilErrorHandler, vigilExpress } from './adapters/express.js';
+import { vigilFastify } from './adapters/fastify.js';
 import { vigilHono } from './adapters/hono.js';
 import { wrap } from './adapters/node.js';
 import { createTestVigil, type TestVigil } from './test-kit.js';
@@ -183,4 +185,16 @@ test('which paths are GraphQL: suffix and exact entries, any case, a trailing sl
   } finally {
     server.close();
   }
+});
+
+test('Fastify: the body Fastify parsed (inject, no socket)', async () => {
+  const vigil = createTestVigil();
+  const app = Fastify();
+  await app.register(vigilFastify(vigil));
+  app.post('/graphql', async () => ({ data: null }));
+  await app.inject({ method: 'POST', url: '/graphql', payload: { query: 'mutation ResetPassword { reset }' } });
+  const [event] = await vigil.waitFor('http_request');
+  assert.equal(event?.['graphql.operation.name'], 'ResetPassword');
+  assert.equal(event?.['graphql.operation.type'], 'mutation');
+  await app.close();
 });
