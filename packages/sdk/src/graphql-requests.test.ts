@@ -158,7 +158,14 @@ describe('GraphQL requests: a batch on Hono, and the paths option', () => {
 });
 
 test('which paths are GraphQL: suffix and exact entries, any case, a trailing slash (node:http, GET)', async () => {
-  const vigil = createTestVigil({ graphqlPaths: ['*/graphql', '/api/gql/'] });
+  const warnings: string[] = [];
+  const vigil = createTestVigil({
+    graphqlPaths: ['*/graphql', '/api/gql/', 'graphql', '*'],
+    onError: (e) => warnings.push(e.message),
+  });
+  assert.deepEqual(warnings, [
+    'option graphqlPaths takes paths ("/api/graphql") or "*" and a suffix ("*/graphql"); others are ignored',
+  ]);
   const server = createServer(
     wrap(vigil, (_req, res) => {
       res.end('{}');

@@ -290,7 +290,10 @@ export function resolveOptions(options: VigilOptions, reporter: Reporter, env = 
     accessParams: accessParams(o.accessParams, reporter),
     recordRequests: bool('recordRequests'),
     skipPaths: paths(stringList(o.skipPaths, 'skipPaths', DEFAULTS.skipPaths, reporter), reporter),
-    graphqlPaths: stringList(o.graphqlPaths, 'graphqlPaths', DEFAULTS.graphqlPaths, reporter),
+    graphqlPaths: graphqlPathList(
+      stringList(o.graphqlPaths, 'graphqlPaths', DEFAULTS.graphqlPaths, reporter),
+      reporter,
+    ),
     inspect,
     inspectHeaders: stringList(o.inspectHeaders, 'inspectHeaders', DEFAULTS.inspectHeaders, reporter).map((h) =>
       h.toLowerCase(),
@@ -312,6 +315,18 @@ function outboundProxy(value: unknown, endpoint: URL, env: NodeJS.ProcessEnv, re
     reporter.warnOnce('config_invalid', `cannot use the proxy of ${invalid}; the collector is reached without one`);
   }
   return proxy;
+}
+
+/** The entries of `graphqlPaths` that are paths or `*` and a suffix; the others are reported and left out. */
+function graphqlPathList(entries: readonly string[], reporter: Reporter): readonly string[] {
+  const valid = entries.filter((p) => /^(\*.|\/)/.test(p.trim()));
+  if (valid.length < entries.length) {
+    reporter.warnOnce(
+      'config_invalid',
+      'option graphqlPaths takes paths ("/api/graphql") or "*" and a suffix ("*/graphql"); others are ignored',
+    );
+  }
+  return valid;
 }
 
 /** The entries of `skipPaths` that are paths; the others are reported and left out. */
