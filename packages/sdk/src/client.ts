@@ -146,6 +146,7 @@ class VigilClient implements Vigil {
     const hashId = idHasher(options.hashKey);
     this.requests = new RequestHandler({
       proxies,
+      noTrustedProxies: options.trustedProxies.length === 0,
       redactor: this.redactor,
       reporter,
       identify: typeof raw.identify === 'function' ? raw.identify : undefined,

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createTrustedProxies, normaliseAddress } from './proxy.js';
+import type { VigilSdkError } from './report.js';
+import { createTestVigil } from './test-kit.js';
+import { trackerOf } from './tracker.js';
 
 describe('trusted proxies', () => {
   test('addresses are normalised', () => {
@@ -45,5 +48,42 @@ describe('trusted proxies', () => {
     assert.deepEqual(invalid, ['10.0.0.0/99', 'proxy.local']);
     assert.equal(proxies.trusts('192.168.4.4'), true);
     assert.equal(proxies.trusts('10.0.0.1'), false);
+  });
+});
+
+describe('forwarding headers while no proxy is trusted', () => {
+  /** The warnings and the recorded client address of requests seen from `peer`. */
+  function seen(peer: string, headers: Record<string, string>[], trustedProxies: string[] = []) {
+    const warnings: VigilSdkError[] = [];
+    const vigil = createTestVigil({ trustedProxies, onError: (e) => warnings.push(e) });
+    const tracker = trackerOf(vigil)!;
+    for (const h of headers) {
+      const state = tracker.start({ method: 'GET', url: '/orders', headers: h, remoteAddress: peer }, {});
+      if (state) tracker.finish(state, { statusCode: 200 });
+    }
+    return { warnings, clients: vigil.events('http_request').map((e) => e['client.address']) };
+  }
+  const forwarded = { 'x-forwarded-for': '198.51.100.9' };
+
+  test('from a private or loopback peer: said once, naming the peer, and the header is still not believed', () => {
+    for (const peer of ['10.0.3.7', '127.0.0.1', '::1', 'fd00::1']) {
+      const { warnings, clients } = seen(peer, [{}, forwarded, forwarded]);
+      assert.equal(warnings.length, 1, peer);
+      assert.equal(warnings[0]!.code, 'forwarding_ignored');
+      assert.match(
+        warnings[0]!.message,
+        new RegExp(`requests from ${peer.replace(/\./g, '\\.')} carry X-Forwarded-For, but trustedProxies is not set`),
+      );
+      assert.deepEqual(clients, [peer, peer, peer]);
+    }
+    assert.match(seen('10.0.3.7', [{ forwarded: 'for=198.51.100.9' }]).warnings[0]!.message, /carry Forwarded/);
+  });
+
+  test('from a public peer (a client spoofing), without the header, or with the proxy trusted: nothing to say', () => {
+    assert.deepEqual(seen('203.0.113.5', [forwarded]).warnings, []);
+    assert.deepEqual(seen('10.0.3.7', [{}, {}]).warnings, []);
+    const trusted = seen('10.0.3.7', [forwarded], ['private']);
+    assert.deepEqual(trusted.warnings, []);
+    assert.deepEqual(trusted.clients, ['198.51.100.9']);
   });
 });

@@ -31,6 +31,11 @@ export const VIGIL_ERROR_CODES = [
    * bodies it refuses end their requests before Vigil sees them).
    */
   'middleware_order',
+  /**
+   * Requests from a loopback or private peer carry a forwarding header while `trustedProxies` is empty: every
+   * request then has the proxy's address.
+   */
+  'forwarding_ignored',
   /** A user hook (`identify`, `route`) threw. */
   'hook_failed',
   /** Reading a request's user (`req.user`, `req.auth`, ...) threw: the request is recorded without a principal. */

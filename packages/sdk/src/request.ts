@@ -9,7 +9,7 @@ import { FieldEncoder, type FieldKey } from './encode.js';
 import { errorFingerprint, type IdHash, shortHash } from './fingerprint.js';
 import { type GraphqlOperation, graphqlOperation } from './graphql.js';
 import { collectInspection, type InspectLimits, type InspectMode } from './inspect.js';
-import { normaliseAddress, type TrustedProxies } from './proxy.js';
+import { createTrustedProxies, normaliseAddress, type TrustedProxies } from './proxy.js';
 import { errorClassName, type Redactor } from './redact.js';
 import { isThenable, type Reporter } from './report.js';
 import { activeSpanIds, parseTraceparent } from './trace-context.js';
@@ -74,6 +74,8 @@ export type AccessParams = boolean | Readonly<Record<string, string>>;
 
 export interface RequestHandlerConfig {
   readonly proxies: TrustedProxies;
+  /** No `trustedProxies` were configured: a forwarding header from an internal peer is worth a warning. */
+  readonly noTrustedProxies?: boolean;
   readonly redactor: Redactor;
   readonly reporter: Reporter;
   readonly identify?: IdentifyHook;
@@ -184,6 +186,9 @@ export class RequestState {
   }
 }
 
+/** Peers that are a proxy of the app's own when they forward: this host and private networks. */
+const INTERNAL_PEERS = createTrustedProxies(['loopback', 'private']).proxies;
+
 /** `object_access` events one request records at most (`accessParams`). */
 const MAX_ACCESS_PER_REQUEST = 4;
 
@@ -251,10 +256,13 @@ export class RequestHandler {
   private readonly sessionHashes = new Map<string, string>();
   private readonly skipPaths: ReadonlySet<string> | undefined;
   private readonly graphqlPaths: GraphqlPaths | undefined;
+  /** Until the first warning: look for forwarded requests from an internal proxy that is not trusted. */
+  private watchForwarding: boolean;
 
   constructor(private readonly config: RequestHandlerConfig) {
     this.skipPaths = config.skipPaths?.length ? new Set(config.skipPaths) : undefined;
     this.graphqlPaths = config.graphqlPaths?.length ? graphqlPaths(config.graphqlPaths) : undefined;
+    this.watchForwarding = config.noTrustedProxies === true;
     this.automatic = { ...DEFAULT_AUTOMATIC_EVENTS, ...config.automaticEvents };
     this.loginRoutes = config.loginRoutes.map(loginRoute);
     this.encoder = new FieldEncoder(config.redactor);
@@ -288,6 +296,7 @@ export class RequestHandler {
     const remote = view.remoteAddress;
     const peer = remote === undefined ? undefined : (normalisePeer(remote) ?? remote);
     const client = proxies.clientAddress(peer, headers);
+    if (this.watchForwarding && peer !== undefined) this.checkForwarding(peer, headers);
     if (client !== undefined) json += encoder.string(keys.client, client);
     if (peer !== undefined) json += encoder.string(keys.peer, peer);
     if (client !== undefined && client === peer && typeof view.remotePort === 'number') {
@@ -354,6 +363,28 @@ export class RequestHandler {
       }
     }
     this.config.emitRequest(state, json);
+  }
+
+  /**
+   * A request forwarded by a proxy on this host or network (loopback or private peer) while no proxy is trusted:
+   * every request then has that proxy's address, and per-source detection sees one client. Said once. A public peer
+   * is left alone: a forwarding header from the internet is what an attacker sends, and ignoring it is right.
+   */
+  private checkForwarding(peer: string, headers: HeaderMap): void {
+    const header =
+      headers['x-forwarded-for'] !== undefined
+        ? 'X-Forwarded-For'
+        : headers.forwarded !== undefined
+          ? 'Forwarded'
+          : undefined;
+    if (header === undefined || !INTERNAL_PEERS.trusts(peer)) return;
+    this.watchForwarding = false;
+    this.config.reporter.warnOnce(
+      'forwarding_ignored',
+      `requests from ${peer} carry ${header}, but trustedProxies is not set: client.address is that proxy's ` +
+        'address on every request, so per-source detection sees one client. If the proxy is yours, set ' +
+        "trustedProxies (['private'], ['loopback'] or its CIDR; docs/sdk.md, \"Client address\")",
+    );
   }
 
   /** The GraphQL operation of a request to a GraphQL path, as a JSON fragment; empty when it carries none. */
