@@ -22,7 +22,7 @@ describe('scanDocument: the top-level operations of a GraphQL document', () => {
       # query Commented { x }
       fragment Fields on Order { id total }
       query A { orders(filter: "} mutation Fake {") { ...Fields } }
-      mutation B($list: [Int] = [1, 2]) { cancel(ids: $list, note: """a { block } string""") }
+      mutation B($list: [Int] = [1, 2]) { cancel(ids: $list, note: """a { block \\""" } string""") }
     `;
     assert.deepEqual(ops(document), [
       { type: 'query', name: 'A' },

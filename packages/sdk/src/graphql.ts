@@ -52,10 +52,17 @@ export function scanDocument(document: string): { definitions: Definition[]; int
     if (isNameStart(c)) {
       let end = i + 1;
       while (end < text.length && isNameContinue(text.charCodeAt(end))) end++;
-      const name = text.slice(i, end);
       if (depth > 0) {
-        if (name === '__schema' || name === '__type') introspection = true;
-      } else if (expect === 'name') {
+        // Inside a selection: only introspection matters, and only names starting with `__` can be it.
+        if (c === 0x5f && text.charCodeAt(i + 1) === 0x5f) {
+          const name = text.slice(i, end);
+          if (name === '__schema' || name === '__type') introspection = true;
+        }
+        i = end;
+        continue;
+      }
+      const name = text.slice(i, end);
+      if (expect === 'name') {
         definitions.push({ type, name });
         expect = 'header';
       } else if (expect === 'keyword' && OPERATION_TYPES.has(name)) {
@@ -87,7 +94,9 @@ export function scanDocument(document: string): { definitions: Definition[]; int
 
 function skipString(text: string, start: number): number {
   if (text.startsWith('"""', start)) {
-    const end = text.indexOf('"""', start + 3);
+    // A block string ends at the first `"""` that is not escaped (`\"""`).
+    let end = text.indexOf('"""', start + 3);
+    while (end !== -1 && text[end - 1] === '\\') end = text.indexOf('"""', end + 3);
     return end === -1 ? text.length : end + 3;
   }
   let i = start + 1;
