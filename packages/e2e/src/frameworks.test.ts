@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { createVigil, type Vigil } from '@vigil/sdk';
+import { createVigil, type Vigil, type VigilSdkError } from '@vigil/sdk';
 import { FRAMEWORKS, type RunningApp, SECRET_IN_ERROR } from './apps.js';
 import { eventsOfRequest, type StoredEvent, startTestServer, type TestServer } from './support.js';
 
@@ -34,6 +34,8 @@ describe('frameworks, end to end', () => {
       let vigil: Vigil;
       let app: RunningApp;
       let counter = 0;
+      /** What the SDK reported (the spoofed forwarding header below is one thing it reports). */
+      const reported: VigilSdkError[] = [];
       const prefix = framework.name.replace(/\W/g, '').toLowerCase();
 
       before(async () => {
@@ -44,6 +46,7 @@ describe('frameworks, end to end', () => {
           flushIntervalMillis: 20,
           flushOnExit: false,
           accessParams: { orderId: 'order' },
+          onError: (e) => reported.push(e),
         });
         app = await framework.start(vigil);
       });
@@ -94,6 +97,10 @@ describe('frameworks, end to end', () => {
         assert.equal(request['user.id'], 'alice');
         assert.deepEqual(request['user.roles'], ['customer']);
         assert.equal(request['client.address'], '127.0.0.1', 'the forwarding header of an untrusted peer is ignored');
+        // From loopback it could be a proxy of the app's own that nobody trusted: the SDK says so.
+        const forwarding = reported.filter((e) => e.code === 'forwarding_ignored');
+        assert.equal(forwarding.length, 1);
+        assert.match(forwarding[0]!.message, /^requests from 127\.0\.0\.1 carry X-Forwarded-For, but trustedProxies/);
         assert.equal(request['network.peer.address'], '127.0.0.1');
         assert.equal(request['user_agent.original'], 'e2e-agent/1.0');
         assert.equal(request['trace.id'], traceId);
