@@ -84,6 +84,19 @@ describe('createTestVigil: an app test asserts what its API logs', () => {
     });
   });
 
+  test('a condition that throws rejects its waitFor, and the event is still recorded', async () => {
+    vigil.clear();
+    const waiting = vigil.waitFor('x_probe', () => {
+      throw new Error('the test is wrong');
+    });
+    vigil.event('x_probe', { n: 2 });
+    await assert.rejects(waiting, { message: 'the test is wrong' });
+    assert.deepEqual(
+      vigil.events().map((e) => e.n),
+      [2],
+    );
+  });
+
   test('an event the collector would refuse is not kept, and the test hears why', () => {
     vigil.clear();
     vigil.event('x_big', { 'user.id': 42 as unknown as string, nested: { deep: { deeper: { deepest: 1 } } } });

@@ -49,7 +49,7 @@ const TEST_HASH_KEY = 'vigil-test-kit';
 class MemorySink implements Sink {
   readonly events: RecordedEvent[] = [];
   private readonly drops = new DropCounter();
-  private readonly waiters = new Set<() => void>();
+  private readonly waiters = new Set<() => boolean>();
   private closed = false;
 
   constructor(
@@ -96,19 +96,31 @@ class MemorySink implements Sink {
     return idleStats(this.events.length, { ...this.drops.total });
   }
 
-  /** Resolves when `ready()` is true, checked now and after every event; rejects after `timeoutMillis`. */
+  /**
+   * Resolves when `ready()` gives a value, checked now and after every event; rejects after `timeoutMillis`, or
+   * with what `ready()` threw (the test's own condition: it must not break the recording of the event).
+   */
   until<T>(ready: () => T | undefined, timeoutMillis: number, describe: () => string): Promise<T> {
-    const now = ready();
-    if (now !== undefined) return Promise.resolve(now);
     return new Promise<T>((resolve, reject) => {
-      const check = () => {
-        const value = ready();
-        if (value === undefined) return;
-        clearTimeout(timer);
+      let timer: NodeJS.Timeout | undefined;
+      const check = (): boolean => {
+        let value: T | undefined;
+        try {
+          value = ready();
+        } catch (error) {
+          this.waiters.delete(check);
+          clearTimeout(timer);
+          reject(error);
+          return true;
+        }
+        if (value === undefined) return false;
         this.waiters.delete(check);
+        clearTimeout(timer);
         resolve(value);
+        return true;
       };
-      const timer = setTimeout(() => {
+      if (check()) return;
+      timer = setTimeout(() => {
         this.waiters.delete(check);
         reject(new Error(describe()));
       }, timeoutMillis);
