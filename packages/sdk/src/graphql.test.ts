@@ -37,6 +37,24 @@ describe('scanDocument: the top-level operations of a GraphQL document', () => {
     assert.equal(scanDocument('{ search(text: "__schema") { id } }').introspection, false, 'inside a string');
   });
 
+  test('random documents over the syntax characters: never a throw, never an operation without a type', () => {
+    const alphabet = ['{', '}', '(', ')', '[', ']', '"', '"""', '\\', '#', '\n', ' ', '@', '$', ':', '!', ',', '...'];
+    const words = ['query', 'mutation', 'subscription', 'fragment', 'on', '__schema', '__type', 'Name', 'a'];
+    let seed = 42;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let round = 0; round < 2000; round++) {
+      let document = '';
+      for (let i = random(60); i > 0; i--)
+        document += random(2) ? alphabet[random(alphabet.length)] : words[random(words.length)];
+      const { definitions } = scanDocument(document);
+      for (const d of definitions)
+        assert.ok(d.type === 'query' || d.type === 'mutation' || d.type === 'subscription', document);
+    }
+  });
+
   test('malformed or hostile input ends without throwing', () => {
     for (const document of [
       '',
