@@ -11,6 +11,7 @@
 
 import type { Vigil } from '../client.js';
 import { runWithRequest } from '../context.js';
+import { isThenable } from '../report.js';
 import type { RequestState } from '../request.js';
 import { trackerOf } from '../tracker.js';
 import { type NodeRequestLike, type NodeResponseLike, nodeRequestView, routeHooks, trackResponse } from './shared.js';
@@ -68,8 +69,4 @@ export function wrap<Req extends NodeRequestLike, Res extends NodeResponseLike, 
       }
     });
   };
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
