@@ -289,9 +289,16 @@ export function resolveOptions(options: VigilOptions, reporter: Reporter, env = 
     hashKey: nonEmpty(o.hashKey) ?? nonEmpty(env.VIGIL_HASH_KEY) ?? token,
     accessParams: accessParams(o.accessParams, reporter),
     recordRequests: bool('recordRequests'),
-    skipPaths: paths(stringList(o.skipPaths, 'skipPaths', DEFAULTS.skipPaths, reporter), reporter),
-    graphqlPaths: graphqlPathList(
+    skipPaths: validEntries(
+      stringList(o.skipPaths, 'skipPaths', DEFAULTS.skipPaths, reporter),
+      (p) => p.startsWith('/') && !p.includes('?'),
+      'option skipPaths takes paths such as "/healthz" (no query)',
+      reporter,
+    ),
+    graphqlPaths: validEntries(
       stringList(o.graphqlPaths, 'graphqlPaths', DEFAULTS.graphqlPaths, reporter),
+      (p) => /^(\*.|\/)/.test(p.trim()),
+      'option graphqlPaths takes paths ("/api/graphql") or "*" and a suffix ("*/graphql")',
       reporter,
     ),
     inspect,
@@ -317,28 +324,16 @@ function outboundProxy(value: unknown, endpoint: URL, env: NodeJS.ProcessEnv, re
   return proxy;
 }
 
-/** The entries of `graphqlPaths` that are paths or `*` and a suffix; the others are reported and left out. */
-function graphqlPathList(entries: readonly string[], reporter: Reporter): readonly string[] {
-  const valid = entries.filter((p) => /^(\*.|\/)/.test(p.trim()));
-  if (valid.length < entries.length) {
-    reporter.warnOnce(
-      'config_invalid',
-      'option graphqlPaths takes paths ("/api/graphql") or "*" and a suffix ("*/graphql"); others are ignored',
-    );
-  }
-  return valid;
-}
-
-/** The entries of `skipPaths` that are paths; the others are reported and left out. */
-function paths(entries: readonly string[], reporter: Reporter): readonly string[] {
-  const valid = entries.filter((p) => p.startsWith('/') && !p.includes('?'));
-  if (valid.length < entries.length) {
-    reporter.warnOnce(
-      'config_invalid',
-      'option skipPaths takes paths such as "/healthz" (no query); others are ignored',
-    );
-  }
-  return valid;
+/** The entries of a list option that `valid` accepts; if any is not, `rule` is reported and those are left out. */
+function validEntries(
+  entries: readonly string[],
+  valid: (entry: string) => boolean,
+  rule: string,
+  reporter: Reporter,
+): readonly string[] {
+  const kept = entries.filter(valid);
+  if (kept.length < entries.length) reporter.warnOnce('config_invalid', `${rule}; others are ignored`);
+  return kept;
 }
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
