@@ -63,10 +63,7 @@ const ENVELOPE = new Set(['id', 'time', 'type']);
  * vigil.authn.loginFail(username, { reason: 'bad_password', userExists: true });
  */
 export function createVigil(options: VigilOptions = {}): Vigil {
-  const reporter = new Reporter(
-    typeof options?.onError === 'function' ? options.onError : undefined,
-    options?.debug === true,
-  );
+  const reporter = reporterFor(options);
   try {
     return new VigilClient(resolveOptions(options ?? {}, reporter), options ?? {}, reporter);
   } catch (error) {
@@ -79,6 +76,11 @@ export function createVigil(options: VigilOptions = {}): Vigil {
   }
 }
 
+/** Where a client reports its problems: the options' `onError` and `debug`, read defensively (options may be anything). */
+function reporterFor(options: VigilOptions | null | undefined): Reporter {
+  return new Reporter(typeof options?.onError === 'function' ? options.onError : undefined, options?.debug === true);
+}
+
 /**
  * A client whose events go to the sink `makeSink` returns, for the test kit (test-kit.ts); not exported by index.ts.
  * Options resolve as in stdout mode (no endpoint or token needed), and events are encoded as for the collector.
@@ -87,10 +89,7 @@ export function createVigilWithSink(
   options: VigilOptions,
   makeSink: (reporter: Reporter, resolved: ResolvedOptions) => Sink,
 ): Vigil {
-  const reporter = new Reporter(
-    typeof options?.onError === 'function' ? options.onError : undefined,
-    options?.debug === true,
-  );
+  const reporter = reporterFor(options);
   const resolved: ResolvedOptions = { ...resolveOptions({ ...options, mode: 'stdout' }, reporter), mode: 'memory' };
   return new VigilClient(resolved, options, reporter, makeSink(reporter, resolved));
 }
