@@ -35,7 +35,7 @@ export interface OutboundProxy {
 
 /** The error the tunnel reports when the proxy itself fails or refuses; the transport names it once. */
 export class ProxyError extends Error {
-  readonly code = 'VIGIL_PROXY_FAILED';
+  override readonly name = 'ProxyError';
 }
 
 /**
