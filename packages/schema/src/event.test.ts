@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  hasControlChars,
   neutralise,
   PARSE_DEFAULTS,
   type ParseOptions,
@@ -255,6 +256,13 @@ describe('parseEvent: limits', () => {
     assert.deepEqual(e.attributes[Field.userRoles], ['a\\u0009b']);
     assert.equal(e.attributes['vigil.truncated'], undefined);
     assert.equal(neutralise('plain text, ünïcode ✓'), 'plain text, ünïcode ✓');
+  });
+
+  it('hasControlChars finds exactly the characters neutralise escapes (the set is written twice, for speed)', () => {
+    for (let c = 0; c <= 0xffff; c++) {
+      const ch = String.fromCharCode(c);
+      assert.equal(hasControlChars(`a${ch}b`), neutralise(ch) !== ch, `U+${c.toString(16).padStart(4, '0')}`);
+    }
   });
 
   it('neutralises bidirectional overrides, marks and isolates, which could show a value reordered', () => {
