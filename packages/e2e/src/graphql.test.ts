@@ -98,4 +98,15 @@ test('an introspection query and a batch of login guesses: stored with their ope
   const batch = alerts.find((a) => a.rule.title === 'GraphQL batch of many operations')!;
   assert.equal(batch.labels['graphql.operation.name'], 'Login');
   assert.match(batch.summary, /sent 12 GraphQL operations \(Login\) in one request/);
+
+  // The baselines learn the named operation apart from its route; the batch, which mixes operations, under the route.
+  const response = await fetch(`${server.url}/api/v1/baselines/endpoints`, {
+    headers: { authorization: `Bearer ${server.apiToken}` },
+  });
+  const { endpoints } = (await response.json()) as {
+    endpoints: { method: string; route: string; operation?: { type: string; name: string } }[];
+  };
+  const graphql = endpoints.filter((e) => e.route === '/graphql' && e.method === 'POST');
+  assert.ok(graphql.some((e) => e.operation?.type === 'query' && e.operation.name === 'Order'));
+  assert.ok(graphql.some((e) => e.operation === undefined));
 });

@@ -6,9 +6,11 @@ export {
   type BehaviourStats,
   createBehaviourDetector,
   type EndpointBaselineView,
+  type EndpointKeyView,
   type ProfileView,
   type SlotView,
 } from './baseline/detector.js';
+export type { GraphqlOperationRef } from './baseline/endpoint.js';
 export {
   BEHAVIOUR_DEFAULTS,
   type BehaviourOptions,

@@ -16,7 +16,15 @@ import { Field, type FieldValue, type SecurityEvent } from '@vigil/schema';
 import { canonicalJson, stableHash } from '../hash.js';
 import type { Detection, RuleEvaluator, Severity } from '../types.js';
 import { BoundedMap } from './bounded-map.js';
-import { EndpointBaseline, type EndpointContext, type EndpointFinding, type EndpointSnapshot } from './endpoint.js';
+import {
+  EndpointBaseline,
+  type EndpointContext,
+  type EndpointFinding,
+  type EndpointSnapshot,
+  endpointKeyOf,
+  endpointKeyParts,
+  type GraphqlOperationRef,
+} from './endpoint.js';
 import {
   describeObjects,
   describePrincipal,
@@ -78,6 +86,8 @@ export interface BehaviourSnapshot {
   readonly groups: PeerGroupSnapshot[];
   readonly suppressions: { items: Suppression[]; suppressed: number };
   readonly evictions: { principals: number; endpoints: number; groups: number };
+  /** Absent in snapshots from before GraphQL operations were keyed. */
+  readonly operationsFolded?: number;
 }
 
 export interface BehaviourStats {
@@ -88,6 +98,11 @@ export interface BehaviourStats {
   readonly endpoints: number;
   readonly peerGroups: number;
   readonly evictions: { principals: number; endpoints: number; groups: number };
+  /**
+   * Requests for a GraphQL operation learned under their route's own baseline because the route already had
+   * `maxOperationsPerRoute` operations with baselines of their own.
+   */
+  readonly operationsFolded: number;
   readonly learning: boolean;
 }
 
@@ -131,6 +146,34 @@ function text(value: FieldValue | undefined): string | undefined {
   return s === '' ? undefined : s;
 }
 
+const OPERATION_TYPES: ReadonlySet<string> = new Set(['query', 'mutation', 'subscription']);
+const GRAPHQL_NAME = /^[_A-Za-z][_0-9A-Za-z]{0,99}$/;
+
+/**
+ * The GraphQL operation of a request, when it can have a baseline of its own: one named operation (a batch mixes
+ * operations, an anonymous one has nothing to key on). Names are the client's choice, so they are held to GraphQL's
+ * name syntax and 100 characters.
+ */
+function operationOf(a: SecurityEvent['attributes']): GraphqlOperationRef | undefined {
+  const name = a[Field.graphqlOperationName];
+  const type = a[Field.graphqlOperationType];
+  if (typeof name !== 'string' || typeof type !== 'string' || !OPERATION_TYPES.has(type)) return undefined;
+  if (!GRAPHQL_NAME.test(name)) return undefined;
+  const operations = num(a[Field.graphqlOperations]);
+  if (operations !== undefined && operations !== 1) return undefined;
+  return { type: type as GraphqlOperationRef['type'], name };
+}
+
+/** The labels naming an endpoint in a detection: route and method, and the GraphQL operation when it has one. */
+function endpointLabels(method: string, route: string, operation: GraphqlOperationRef | undefined) {
+  const labels: Record<string, string> = { [Field.httpRoute]: route, [Field.httpRequestMethod]: method };
+  if (operation) {
+    labels[Field.graphqlOperationType] = operation.type;
+    labels[Field.graphqlOperationName] = operation.name;
+  }
+  return labels;
+}
+
 function num(value: FieldValue | undefined): number | undefined {
   const n = typeof value === 'number' ? value : typeof value === 'string' && value !== '' ? Number(value) : NaN;
   return Number.isFinite(n) ? n : undefined;
@@ -157,6 +200,9 @@ export class BehaviourDetector implements RuleEvaluator {
   readonly version: string;
   private principals: BoundedMap<string, PrincipalProfile>;
   private endpoints: BoundedMap<string, EndpointBaseline>;
+  /** Per route key (`POST /graphql`): how many of its GraphQL operations have a baseline of their own. */
+  private operationCounts = new Map<string, number>();
+  private operationsFolded = 0;
   private groups: BoundedMap<string, PeerGroup>;
   /** Principals with an open window, in the order the windows opened (closing order must be deterministic). */
   private openWindows = new Set<PrincipalProfile>();
@@ -170,13 +216,66 @@ export class BehaviourDetector implements RuleEvaluator {
 
   constructor(options: BehaviourOptions = {}) {
     this.options = resolveOptions(options);
+    // An option added in a later release counts only when set away from its default, so that upgrading keeps
+    // what was learned (a snapshot from before it restores as it is).
+    const { maxOperationsPerRoute, ...versioned } = this.options;
     this.version = stableHash(
-      canonicalJson({ ...this.options, adminRoutePattern: String(this.options.adminRoutePattern) }),
+      canonicalJson({
+        ...versioned,
+        ...(maxOperationsPerRoute !== BEHAVIOUR_DEFAULTS.maxOperationsPerRoute ? { maxOperationsPerRoute } : {}),
+        adminRoutePattern: String(this.options.adminRoutePattern),
+      }),
     );
     this.principals = this.newPrincipalMap();
-    this.endpoints = new BoundedMap(this.options.maxEndpoints);
+    this.endpoints = this.newEndpointMap();
     this.groups = new BoundedMap(this.options.maxPeerGroups);
     this.suppressionList = new SuppressionList(this.options.maxSuppressions);
+  }
+
+  /** An evicted operation's baseline frees its place among its route's operations. */
+  private newEndpointMap(): BoundedMap<string, EndpointBaseline> {
+    this.operationCounts = new Map();
+    return new BoundedMap(this.options.maxEndpoints, (_, e) => {
+      if (!e.operation) return;
+      const routeKey = endpointKeyOf(e.method, e.route);
+      const count = (this.operationCounts.get(routeKey) ?? 1) - 1;
+      if (count > 0) this.operationCounts.set(routeKey, count);
+      else this.operationCounts.delete(routeKey);
+    });
+  }
+
+  /**
+   * The baseline a request is learned under: its GraphQL operation's own, when it names one and the route has
+   * room for it (at most `maxOperationsPerRoute`, so that names a client makes up cannot crowd out or evict the
+   * baselines of real operations); else its route's.
+   */
+  private endpointFor(
+    routeKey: string,
+    route: string,
+    method: string,
+    operation: GraphqlOperationRef | undefined,
+    time: number,
+  ): EndpointBaseline {
+    const o = this.options;
+    if (operation) {
+      const key = endpointKeyOf(method, route, operation);
+      const known = this.endpoints.get(key);
+      if (known) return known;
+      const count = this.operationCounts.get(routeKey) ?? 0;
+      if (count < o.maxOperationsPerRoute) {
+        const endpoint = new EndpointBaseline(route, method, time, o.bucketMillis, operation);
+        this.endpoints.set(key, endpoint);
+        this.operationCounts.set(routeKey, count + 1);
+        return endpoint;
+      }
+      this.operationsFolded++;
+    }
+    let endpoint = this.endpoints.get(routeKey);
+    if (!endpoint) {
+      endpoint = new EndpointBaseline(route, method, time, o.bucketMillis);
+      this.endpoints.set(routeKey, endpoint);
+    }
+    return endpoint;
   }
 
   private newPrincipalMap(): BoundedMap<string, PrincipalProfile> {
@@ -204,6 +303,7 @@ export class BehaviourDetector implements RuleEvaluator {
         endpoints: this.endpoints.evictions,
         groups: this.groups.evictions,
       },
+      operationsFolded: this.operationsFolded,
       learning: !this.reportingAt(this.lastEventTime ?? Number.NEGATIVE_INFINITY),
     };
   }
@@ -233,18 +333,21 @@ export class BehaviourDetector implements RuleEvaluator {
     const method = text(a[Field.httpRequestMethod])?.toUpperCase();
     const status = num(a[Field.httpResponseStatusCode]);
     const bytes = num(a[Field.httpResponseBodySize]);
-    let endpointKey = route !== undefined && method !== undefined ? `${method} ${route}` : undefined;
-    const endpointOptions = endpointKey !== undefined ? o.endpoints[endpointKey] : undefined;
+    const routeKey = route !== undefined && method !== undefined ? endpointKeyOf(method, route) : undefined;
+    const operation = routeKey !== undefined && o.maxOperationsPerRoute > 0 ? operationOf(a) : undefined;
+    // An operation's own options (`POST /graphql (mutation DeleteUser)`) before its route's.
+    let endpointOptions =
+      routeKey === undefined
+        ? undefined
+        : ((operation && o.endpoints[endpointKeyOf(method!, route!, operation)]) ?? o.endpoints[routeKey]);
+    let endpointKey = routeKey;
     const principal = principalOf(a);
     const authenticated = principal !== undefined && principal.kind !== 'address';
     const success = status === undefined || status < 400;
 
-    if (endpointKey !== undefined && !endpointOptions?.ignore) {
-      let endpoint = this.endpoints.get(endpointKey);
-      if (!endpoint) {
-        endpoint = new EndpointBaseline(route!, method!, time, o.bucketMillis);
-        this.endpoints.set(endpointKey, endpoint);
-      }
+    if (routeKey !== undefined && !endpointOptions?.ignore) {
+      const endpoint = this.endpointFor(routeKey, route!, method!, operation, time);
+      if (endpoint.key === routeKey) endpointOptions = o.endpoints[routeKey];
       // Profiles and groups hold the endpoint's own copy of the key: 100k profiles must not hold 100k copies.
       endpointKey = endpoint.key;
       const ctx = this.endpointContext(endpointOptions, reporting);
@@ -437,7 +540,7 @@ export class BehaviourDetector implements RuleEvaluator {
   }
 
   private endpointDetection(endpoint: EndpointBaseline, f: EndpointFinding): BehaviourDetection {
-    const where = `${endpoint.method} ${endpoint.route}`;
+    const where = endpoint.key;
     const span = formatDuration(f.windowMillis);
     const usual = f.expected.stat.center;
     const level = f.metric === 'latency' || f.metric === 'bytes';
@@ -469,7 +572,7 @@ export class BehaviourDetector implements RuleEvaluator {
     return this.detection(
       f.detector,
       d.severity,
-      { [Field.httpRoute]: endpoint.route, [Field.httpRequestMethod]: endpoint.method },
+      endpointLabels(endpoint.method, endpoint.route, endpoint.operation),
       score,
       `${seen}; ${normal}`,
       { ids: f.eventIds, firstTime: f.firstTime, lastTime: f.lastTime, count: level ? f.requests : f.value },
@@ -522,9 +625,8 @@ export class BehaviourDetector implements RuleEvaluator {
     } else if (name === 'principal-rate') {
       const endpoint = metric.slice('rate:'.length);
       seen = `${who} called ${endpoint} ${formatNumber(value)} times in ${span}`;
-      const space = endpoint.indexOf(' ');
-      labels[Field.httpRequestMethod] = endpoint.slice(0, space);
-      labels[Field.httpRoute] = endpoint.slice(space + 1);
+      const parts = endpointKeyParts(endpoint);
+      Object.assign(labels, endpointLabels(parts.method, parts.route, parts.operation));
     } else if (name === 'data-volume') {
       seen = `${who} received ${formatBytes(value)} in ${span}`;
     } else {
@@ -645,6 +747,7 @@ export class BehaviourDetector implements RuleEvaluator {
     if (!d.enabled || v.window.reported.has(reportKey)) return false;
     if (v.time - v.group.firstSeen < o.learningMillis) return false;
     const users = v.group.endpoints.peek(endpointKey);
+    const parts = endpointKeyParts(endpointKey);
     const refused = status !== undefined && status >= 400;
     const outcome = status === undefined ? '' : ` (answered ${status})`;
     const who = describePrincipal(v.principal.field, v.principal.value);
@@ -656,7 +759,7 @@ export class BehaviourDetector implements RuleEvaluator {
     } else if (
       !refused &&
       v.learned &&
-      (v.endpointOptions?.admin ?? o.adminRoutePattern.test(endpointKey.slice(endpointKey.indexOf(' ') + 1))) &&
+      (v.endpointOptions?.admin ?? o.adminRoutePattern.test(parts.route)) &&
       !v.profile.endpoints.includes(endpointKey) &&
       users < 3
     ) {
@@ -665,7 +768,6 @@ export class BehaviourDetector implements RuleEvaluator {
     }
     if (summary === undefined) return false;
     v.window.reported.add(reportKey);
-    const space = endpointKey.indexOf(' ');
     return this.emit(
       v.out,
       this.detection(
@@ -673,8 +775,7 @@ export class BehaviourDetector implements RuleEvaluator {
         refused ? lower(d.severity) : d.severity,
         {
           [v.principal.field]: v.principal.value,
-          [Field.httpRequestMethod]: endpointKey.slice(0, space),
-          [Field.httpRoute]: endpointKey.slice(space + 1),
+          ...endpointLabels(parts.method, parts.route, parts.operation),
         },
         score,
         summary,
@@ -715,11 +816,7 @@ export class BehaviourDetector implements RuleEvaluator {
       this.detection(
         'unauthenticated-access',
         d.severity,
-        {
-          [Field.httpRoute]: endpoint.route,
-          [Field.httpRequestMethod]: endpoint.method,
-          [Field.clientAddress]: address,
-        },
+        { ...endpointLabels(endpoint.method, endpoint.route, endpoint.operation), [Field.clientAddress]: address },
         1 / Math.max(1 - share, 1 / total),
         `${describePrincipal(Field.clientAddress, address)} called ${endpoint.key} without authentication and got ${status}; ${(share * 100).toFixed(1)} % of its ${formatNumber(Math.round(total))} requests are authenticated`,
         { ids: [event.id], firstTime: event.time, lastTime: event.time, count: 1 },
@@ -782,9 +879,12 @@ export class BehaviourDetector implements RuleEvaluator {
     return this.suppressionList.list();
   }
 
-  /** The learned baseline of an endpoint, for charts; undefined when it was never seen (or evicted). */
-  baselineFor(route: string, method: string): EndpointBaselineView | undefined {
-    const e = this.endpoints.peek(`${method.toUpperCase()} ${route}`);
+  /**
+   * The learned baseline of an endpoint, or of one GraphQL operation on it, for charts; undefined when it was never
+   * seen (or evicted).
+   */
+  baselineFor(route: string, method: string, operation?: GraphqlOperationRef): EndpointBaselineView | undefined {
+    const e = this.endpoints.peek(endpointKeyOf(method.toUpperCase(), route, operation));
     if (!e) return undefined;
     const sigmas = BEHAVIOUR_DEFAULTS.endpointSigmas;
     const slots = (s: EndpointBaseline['windowStats'][keyof EndpointBaseline['windowStats']]) =>
@@ -806,6 +906,7 @@ export class BehaviourDetector implements RuleEvaluator {
     return {
       route: e.route,
       method: e.method,
+      ...(e.operation ? { operation: e.operation } : {}),
       firstSeen: e.firstSeen,
       lastSeen: e.lastSeen,
       requests: e.total,
@@ -818,11 +919,12 @@ export class BehaviourDetector implements RuleEvaluator {
     };
   }
 
-  /** Endpoints known, most recently seen last (for an inventory or a chart picker). */
-  endpointKeys(): { route: string; method: string; requests: number; firstSeen: number; lastSeen: number }[] {
+  /** Endpoints known (GraphQL operations with a baseline of their own apart), most recently seen last. */
+  endpointKeys(): EndpointKeyView[] {
     return [...this.endpoints.values()].map((e) => ({
       route: e.route,
       method: e.method,
+      ...(e.operation ? { operation: e.operation } : {}),
       requests: e.total,
       firstSeen: e.firstSeen,
       lastSeen: e.lastSeen,
@@ -903,6 +1005,7 @@ export class BehaviourDetector implements RuleEvaluator {
         endpoints: this.endpoints.evictions,
         groups: this.groups.evictions,
       },
+      operationsFolded: this.operationsFolded,
     };
   }
 
@@ -916,10 +1019,16 @@ export class BehaviourDetector implements RuleEvaluator {
       const p = this.principals.peek(key);
       if (p?.window) this.openWindows.add(p);
     }
-    this.endpoints = new BoundedMap(this.options.maxEndpoints);
+    this.endpoints = this.newEndpointMap();
     for (const s of snapshot.endpoints) {
-      this.endpoints.set(`${s.method} ${s.route}`, EndpointBaseline.fromJSON(s, this.options.bucketMillis));
+      const e = EndpointBaseline.fromJSON(s, this.options.bucketMillis);
+      this.endpoints.set(e.key, e);
+      if (e.operation) {
+        const routeKey = endpointKeyOf(e.method, e.route);
+        this.operationCounts.set(routeKey, (this.operationCounts.get(routeKey) ?? 0) + 1);
+      }
     }
+    this.operationsFolded = snapshot.operationsFolded ?? 0;
     this.groups = new BoundedMap(this.options.maxPeerGroups);
     for (const s of snapshot.groups) this.groups.set(s.key, PeerGroup.fromJSON(s, this.options.maxPeerMetrics));
     this.principals.evictions = snapshot.evictions.principals;
@@ -946,9 +1055,21 @@ export interface SlotView {
   readonly upper: number;
 }
 
+export interface EndpointKeyView {
+  readonly route: string;
+  readonly method: string;
+  /** Set for a GraphQL operation learned apart from its route. */
+  readonly operation?: GraphqlOperationRef;
+  readonly requests: number;
+  readonly firstSeen: number;
+  readonly lastSeen: number;
+}
+
 export interface EndpointBaselineView {
   readonly route: string;
   readonly method: string;
+  /** Set for the baseline of one GraphQL operation. */
+  readonly operation?: GraphqlOperationRef;
   readonly firstSeen: number;
   readonly lastSeen: number;
   readonly requests: number;

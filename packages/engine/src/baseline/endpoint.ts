@@ -137,8 +137,38 @@ const WINDOW_KEY = {
   bytes: 'window:bytes',
 } as const satisfies Record<EndpointMetric, StatKey>;
 
+/** A GraphQL operation that has a baseline of its own: its type and name, as the SDK records them. */
+export interface GraphqlOperationRef {
+  readonly type: 'query' | 'mutation' | 'subscription';
+  readonly name: string;
+}
+
+/** The key of an endpoint: `POST /graphql`, or `POST /graphql (mutation DeleteUser)` for one operation. */
+export function endpointKeyOf(method: string, route: string, operation?: GraphqlOperationRef): string {
+  return operation ? `${method} ${route} (${operation.type} ${operation.name})` : `${method} ${route}`;
+}
+
+const KEY_WITH_OPERATION = /^(\S+) (.+) \((query|mutation|subscription) ([_A-Za-z][_0-9A-Za-z]*)\)$/;
+
+/** The parts of an endpoint key (as profiles and peer groups hold it), for the labels of a detection. */
+export function endpointKeyParts(key: string): {
+  method: string;
+  route: string;
+  operation: GraphqlOperationRef | undefined;
+} {
+  const m = KEY_WITH_OPERATION.exec(key);
+  if (m) {
+    return { method: m[1]!, route: m[2]!, operation: { type: m[3] as GraphqlOperationRef['type'], name: m[4]! } };
+  }
+  const space = key.indexOf(' ');
+  return { method: key.slice(0, space), route: key.slice(space + 1), operation: undefined };
+}
+
 export class EndpointBaseline {
-  /** `METHOD /route`: the one copy of this string that profiles and peer groups refer to. */
+  /**
+   * `METHOD /route`, or `METHOD /route (type name)` for one GraphQL operation: the one copy of this string that
+   * profiles and peer groups refer to.
+   */
   readonly key: string;
   firstSeen: number;
   lastSeen: number;
@@ -169,8 +199,10 @@ export class EndpointBaseline {
     readonly method: string,
     time: number,
     bucketMillis: number,
+    /** A GraphQL operation with a baseline of its own on this route: `mutation DeleteUser`. */
+    readonly operation?: GraphqlOperationRef,
   ) {
-    this.key = `${method} ${route}`;
+    this.key = endpointKeyOf(method, route, operation);
     this.firstSeen = time;
     this.lastSeen = time;
     this.current = newBucket(Math.floor(time / bucketMillis) * bucketMillis);
@@ -411,6 +443,7 @@ export class EndpointBaseline {
     return {
       route: this.route,
       method: this.method,
+      ...(this.operation ? { operation: this.operation } : {}),
       firstSeen: this.firstSeen,
       lastSeen: this.lastSeen,
       total: this.total,
@@ -430,7 +463,7 @@ export class EndpointBaseline {
   }
 
   static fromJSON(s: EndpointSnapshot, bucketMillis: number): EndpointBaseline {
-    const e = new EndpointBaseline(s.route, s.method, s.firstSeen, bucketMillis);
+    const e = new EndpointBaseline(s.route, s.method, s.firstSeen, bucketMillis, s.operation);
     const bucket = (b: BucketSnapshot): Bucket => ({
       ...b,
       callers: b.callers ? new DistinctSketch(CALLER_SKETCH_K, b.callers) : null,
@@ -467,6 +500,8 @@ export interface BucketSnapshot extends Omit<Bucket, 'callers'> {
 export interface EndpointSnapshot {
   route: string;
   method: string;
+  /** Absent for a route's own baseline (and in snapshots from before operations were keyed). */
+  operation?: GraphqlOperationRef;
   firstSeen: number;
   lastSeen: number;
   total: number;

@@ -39,7 +39,10 @@ export interface DetectorOptions {
   readonly minCount?: number;
 }
 
-/** Per endpoint, keyed `"METHOD /route/template"` (e.g. `"POST /login"`). */
+/**
+ * Per endpoint, keyed `"METHOD /route/template"` (e.g. `"POST /login"`), or for one GraphQL operation
+ * `"METHOD /route (type Name)"` (e.g. `"POST /graphql (mutation DeleteUser)"`), which comes before its route's.
+ */
 export interface EndpointOptions {
   /** Multiplies the detector's sensitivity for this endpoint. */
   readonly sensitivity?: number;
@@ -84,6 +87,11 @@ export interface BehaviourOptions {
   readonly newAccessWeights?: { country?: number; asn?: number; device?: number; travel?: number };
   readonly maxPrincipals?: number;
   readonly maxEndpoints?: number;
+  /**
+   * GraphQL operations (`graphql.operation.name` / `.type`) per route learned under a baseline of their own; the
+   * route's further operations are learned under the route's. 0: operations are not told apart. Default 50.
+   */
+  readonly maxOperationsPerRoute?: number;
   readonly maxPeerGroups?: number;
   /** Distributions held per peer group (one per endpoint and object type). */
   readonly maxPeerMetrics?: number;
@@ -150,6 +158,7 @@ export const BEHAVIOUR_DEFAULTS = {
   authenticatedShare: 0.995,
   maxPrincipals: 200_000,
   maxEndpoints: 5_000,
+  maxOperationsPerRoute: 50,
   maxPeerGroups: 1_000,
   maxPeerMetrics: 5_000,
   maxProfileValues: 16,
@@ -186,6 +195,9 @@ export function resolveOptions(options: BehaviourOptions = {}): ResolvedOptions 
   };
   for (const key of ['windowMillis', 'bucketMillis', 'longWindowBuckets', 'maxPrincipals', 'maxEndpoints'] as const) {
     if (!(resolved[key] >= 1)) throw new RangeError(`${key} must be at least 1`);
+  }
+  if (!(Number.isInteger(resolved.maxOperationsPerRoute) && resolved.maxOperationsPerRoute >= 0)) {
+    throw new RangeError('maxOperationsPerRoute must be a whole number, 0 or more');
   }
   if (resolved.windowMillis % resolved.bucketMillis !== 0) {
     throw new RangeError('windowMillis must be a multiple of bucketMillis');

@@ -74,3 +74,64 @@ test('baselines are visible through the API; marking an alert a false positive r
     await server.stop();
   }
 });
+
+test('GraphQL operations have baselines of their own, through the API and in the inventory', async () => {
+  const server = await startTestServer();
+  const api = (path: string) =>
+    fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${server.apiToken}` } });
+  try {
+    const now = Date.now() - 60_000;
+    const requests = Array.from({ length: 30 }, (_, i) =>
+      JSON.stringify({
+        time: now + i * 1000,
+        type: 'http_request',
+        'http.request.method': 'POST',
+        'url.path': '/graphql',
+        'http.route': '/graphql',
+        'http.response.status_code': 200,
+        'client.address': '198.51.100.8',
+        'user.id': 'u-7',
+        'graphql.operation.type': i % 3 === 0 ? 'mutation' : 'query',
+        'graphql.operation.name': i % 3 === 0 ? 'DeleteUser' : 'MyOrders',
+        'vigil.graphql.operations': 1,
+      }),
+    );
+    await server.post('/v1/events', requests.join('\n'), { 'content-type': 'application/x-ndjson' });
+    const endpoints = await eventually(async () => {
+      const body = (await (await api('/api/v1/baselines/endpoints')).json()) as {
+        endpoints: { route: string; method: string; operation?: { type: string; name: string }; requests: number }[];
+      };
+      assert.equal(
+        body.endpoints.reduce((sum, e) => sum + e.requests, 0),
+        30,
+      );
+      return body.endpoints;
+    });
+    assert.deepEqual(
+      endpoints.map((e) => [e.method, e.route, e.operation?.type, e.operation?.name, e.requests]).sort(),
+      [
+        ['POST', '/graphql', 'mutation', 'DeleteUser', 10],
+        ['POST', '/graphql', 'query', 'MyOrders', 20],
+      ],
+    );
+    const one = await api('/api/v1/baselines/endpoint?route=/graphql&method=POST&operation=mutation%20DeleteUser');
+    assert.equal(one.status, 200);
+    assert.equal(((await one.json()) as { requests: number }).requests, 10);
+    assert.equal((await api('/api/v1/baselines/endpoint?route=/graphql&method=POST')).status, 404, 'no route-wide one');
+    const bad = await api('/api/v1/baselines/endpoint?route=/graphql&method=POST&operation=DeleteUser');
+    assert.equal(bad.status, 400);
+    assert.match(((await bad.json()) as { error: { message: string } }).error.message, /mutation DeleteUser/);
+    const inventory = (await (await api('/api/v1/inventory')).json()) as {
+      endpoints: { route: string; operation?: { name: string }; requests: number }[];
+    };
+    assert.deepEqual(
+      inventory.endpoints.map((e) => [e.route, e.operation?.name, e.requests]),
+      [
+        ['/graphql', 'DeleteUser', 10],
+        ['/graphql', 'MyOrders', 20],
+      ],
+    );
+  } finally {
+    await server.stop();
+  }
+});

@@ -3,7 +3,7 @@
  * resolved, and the same finding is suppressed for that entity for a chosen time — by the baseline detector itself
  * for baseline alerts, by a silence for rule alerts. Who and why are recorded.
  */
-import type { BehaviourDetector } from '@vigil/engine';
+import type { BehaviourDetector, EndpointKeyView } from '@vigil/engine';
 import { alertToJson } from '../alerts/alert.js';
 import type { Actor, AlertManager } from '../alerts/manager.js';
 import type { Silences } from '../alerts/silences.js';
@@ -20,17 +20,30 @@ function detectorOf(find: () => BehaviourDetector | undefined): BehaviourDetecto
   return detector;
 }
 
-export function listEndpoints(find: () => BehaviourDetector | undefined) {
+export function listEndpoints(find: () => BehaviourDetector | undefined): { endpoints: EndpointKeyView[] } {
   return { endpoints: detectorOf(find).endpointKeys() };
 }
 
+const OPERATION = /^(query|mutation|subscription) ([_A-Za-z][_0-9A-Za-z]*)$/;
+
+/** `?route=&method=`, and `&operation=mutation DeleteUser` for one GraphQL operation's own baseline. */
 export function endpointBaseline(find: () => BehaviourDetector | undefined, params: URLSearchParams) {
   const route = params.get('route');
   const method = params.get('method');
   if (!route || !method)
     throw new VigilError('invalid_parameter', 'give route and method, e.g. ?route=/users/{id}&method=GET');
-  const view = detectorOf(find).baselineFor(route, method.toUpperCase());
-  if (!view) throw new VigilError('not_found', `no baseline for ${method.toUpperCase()} ${route} yet`);
+  const given = params.get('operation');
+  const parts = given === null ? undefined : OPERATION.exec(given);
+  if (parts === null) {
+    throw new VigilError(
+      'invalid_parameter',
+      'operation is a GraphQL operation type and name, e.g. "mutation DeleteUser"',
+    );
+  }
+  const operation = parts && { type: parts[1] as 'query' | 'mutation' | 'subscription', name: parts[2]! };
+  const view = detectorOf(find).baselineFor(route, method.toUpperCase(), operation);
+  const what = `${method.toUpperCase()} ${route}${given === null ? '' : ` (${given})`}`;
+  if (!view) throw new VigilError('not_found', `no baseline for ${what} yet`);
   return view;
 }
 

@@ -20,6 +20,8 @@ interface Documented {
 export interface InventoryItem {
   route: string;
   method: string;
+  /** A GraphQL operation the baselines learn apart from its route: one row per operation. */
+  operation?: { type: string; name: string };
   status: 'documented' | 'shadow' | 'zombie' | 'unused' | 'undocumented-spec-missing';
   documentedAs?: string;
   deprecated: boolean;
@@ -84,7 +86,7 @@ export function buildInventory(
     const key = `${e.method} ${templateShape(e.route)}`;
     seen.add(key);
     const doc = byShape.get(key);
-    const view = detector.baselineFor(e.route, e.method);
+    const view = detector.baselineFor(e.route, e.method, e.operation);
     const recent = view?.recentBuckets.reduce(
       (acc, b) => ({
         requests: acc.requests + b.requests,
@@ -96,6 +98,7 @@ export function buildInventory(
     return {
       route: e.route,
       method: e.method,
+      ...(e.operation ? { operation: e.operation } : {}),
       status:
         documented.length === 0
           ? 'undocumented-spec-missing'
@@ -125,6 +128,12 @@ export function buildInventory(
       requests: 0,
     });
   }
-  items.sort((a, b) => (a.route === b.route ? a.method.localeCompare(b.method) : a.route.localeCompare(b.route)));
+  const operationOf = (item: InventoryItem) => (item.operation ? `${item.operation.type} ${item.operation.name}` : '');
+  items.sort(
+    (a, b) =>
+      a.route.localeCompare(b.route) ||
+      a.method.localeCompare(b.method) ||
+      operationOf(a).localeCompare(operationOf(b)),
+  );
   return { openapi: documented.length > 0, endpoints: items };
 }
