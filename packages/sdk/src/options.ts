@@ -2,6 +2,7 @@
  * The options of `createVigil`, and their resolution: explicit option, then environment variable, then the default
  * from defaults.ts. A bad value never throws into the host: it is reported (naming the option) and its default used.
  */
+import { readFileSync } from 'node:fs';
 import { DEFAULTS } from './defaults.js';
 import { INSPECT_MODES, type InspectMode } from './inspect.js';
 import { isLoopbackHost, type OutboundProxy, proxyFor } from './outbound.js';
@@ -356,7 +357,22 @@ function certificates(value: unknown, reporter: Reporter): readonly string[] | u
         (blocks.length === 0 ? 'it is ignored' : 'the entries that are not are ignored'),
     );
   }
-  return blocks.length > 0 ? blocks : undefined;
+  return blocks.length > 0 ? [...blocks, ...extraCaCertificates()] : undefined;
+}
+
+/**
+ * The certificates of the file NODE_EXTRA_CA_CERTS names. Node.js adds them to the roots it trusts by default, and a
+ * `ca` option replaces those roots (the transport puts the bundled ones back): without these, giving `ca` would
+ * stop trusting a CA the environment had added, such as a company's TLS-inspecting proxy's.
+ */
+function extraCaCertificates(): string[] {
+  const file = process.env.NODE_EXTRA_CA_CERTS;
+  if (!file) return [];
+  try {
+    return readFileSync(file, 'utf8').match(PEM_CERTIFICATE) ?? [];
+  } catch {
+    return []; // Node.js itself warned about the file when it started
+  }
 }
 
 /** `true`, `false`, or an object of parameter name → object type (entries that are not strings are left out). */

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { wrap } from './adapters/node.js';
 import { createVigil, type VigilOptions } from './index.js';
@@ -453,6 +455,36 @@ describe('https collector with a certificate of a private CA', () => {
     await vigil.close();
     assert.equal(receiver.requests.length, 0);
     assert.ok(errors.some((e) => e.code === 'tls_untrusted'));
+  });
+
+  test('ca keeps trusting the certificates NODE_EXTRA_CA_CERTS adds', async (t) => {
+    // Node.js reads the variable when it starts, so setting it here adds nothing to its own roots: only the SDK's
+    // reading of the file can make this delivery succeed.
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-extra-ca-'));
+    const file = join(dir, 'extra.pem');
+    writeFileSync(file, cert);
+    const saved = process.env.NODE_EXTRA_CA_CERTS;
+    process.env.NODE_EXTRA_CA_CERTS = file;
+    t.after(() => {
+      if (saved === undefined) delete process.env.NODE_EXTRA_CA_CERTS;
+      else process.env.NODE_EXTRA_CA_CERTS = saved;
+      rmSync(dir, { recursive: true, force: true });
+    });
+    receiver.requests.length = 0;
+    const errors: VigilSdkError[] = [];
+    const vigil = createVigil(fast(receiver, { ca: other, maxRetries: 0, onError: (e) => errors.push(e) }));
+    vigil.event('x_test', { n: 5 });
+    await vigil.close();
+    assert.deepEqual(errors, []);
+    assert.ok(receiver.events.some((e) => e.n === 5));
+
+    // A file that cannot be read leaves `ca` as given.
+    process.env.NODE_EXTRA_CA_CERTS = join(dir, 'missing.pem');
+    const refusals: VigilSdkError[] = [];
+    const refused = createVigil(fast(receiver, { ca: other, maxRetries: 0, onError: (e) => refusals.push(e) }));
+    refused.event('x_test', { n: 6 });
+    await refused.close();
+    assert.ok(refusals.some((e) => e.code === 'tls_untrusted'));
   });
 
   test('ca that is not PEM certificate text is reported and ignored', async () => {

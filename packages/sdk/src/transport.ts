@@ -169,7 +169,8 @@ export class HttpTransport implements Sink {
     // One connection, kept alive between batches (at most one request is in flight). Idle sockets are unref()ed by
     // the agent, so they never keep the process alive.
     const agentOptions = { keepAlive: true, maxSockets: 1, maxFreeSockets: 1 };
-    // Node.js's `ca` replaces the roots it trusts; the bundled ones are kept, as NODE_EXTRA_CA_CERTS keeps them.
+    // Node.js's `ca` replaces the roots it trusts; the bundled ones are kept, as NODE_EXTRA_CA_CERTS keeps them (its
+    // own certificates are in options.ca already).
     const ca = options.ca?.length ? { ca: [...rootCertificates, ...options.ca] } : {};
     const proxy = options.proxy;
     const requestTimeoutMillis = options.requestTimeoutMillis ?? DEFAULTS.requestTimeoutMillis;
