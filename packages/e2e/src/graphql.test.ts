@@ -22,10 +22,11 @@ import {
 } from './support.js';
 
 const schema = buildSchema(`
-  type Query { order(id: ID!): String }
+  type User { name: String, friends: [User!]! }
+  type Query { order(id: ID!): String, me: User }
   type Mutation { login(user: String!, password: String!): Boolean! }
 `);
-const rootValue = { order: () => 'ok', login: () => false };
+const rootValue = { order: () => 'ok', login: () => false, me: () => ({ name: 'ann', friends: [] }) };
 
 let server: TestServer;
 let vigil: Vigil;
@@ -109,4 +110,39 @@ test('an introspection query and a batch of login guesses: stored with their ope
   const graphql = endpoints.filter((e) => e.route === '/graphql' && e.method === 'POST');
   assert.ok(graphql.some((e) => e.operation?.type === 'query' && e.operation.name === 'Order'));
   assert.ok(graphql.some((e) => e.operation === undefined));
+});
+
+test('a login guessed through aliases and a query nested deep: recorded as counts, each raises its alert', async () => {
+  const aliases = Array.from({ length: 25 }, (_, i) => `a${i}: login(user: "alice", password: "guess-${i}")`);
+  assert.equal(await post({ query: `mutation Guess { ${aliases.join(' ')} }`, operationName: 'Guess' }), 200);
+  const deep = `query Deep { me { ${'friends { '.repeat(14)}name${' }'.repeat(14)} } }`;
+  assert.equal(await post({ query: deep, operationName: 'Deep' }), 200);
+
+  const requests = await eventually(async () => {
+    const stored = (await storedEvents(server, 'type=http_request')).filter((e) =>
+      ['Guess', 'Deep'].includes(String(e['graphql.operation.name'])),
+    );
+    assert.equal(stored.length, 2);
+    return stored;
+  }, 15_000);
+  const byName = new Map(requests.map((e) => [e['graphql.operation.name'], e]));
+  assert.equal(byName.get('Guess')?.['vigil.graphql.repeated_field'], 'login');
+  assert.equal(byName.get('Guess')?.['vigil.graphql.repeated_field_count'], 25);
+  assert.equal(byName.get('Guess')?.['vigil.graphql.depth'], 1);
+  assert.equal(byName.get('Deep')?.['vigil.graphql.depth'], 16);
+  assert.equal(byName.get('Deep')?.['vigil.graphql.repeated_field'], undefined);
+  assert.ok(!JSON.stringify(requests).includes('guess-'), 'the document, and its inline passwords, are never stored');
+
+  const alerts = await eventually(async () => {
+    const found = (await storedAlerts(server)).filter((a) =>
+      ['GraphQL field repeated through aliases', 'Deeply nested GraphQL query'].includes(a.rule.title),
+    );
+    assert.equal(found.length, 2, JSON.stringify(found.map((a) => a.rule.title)));
+    return found;
+  }, 15_000);
+  const repeated = alerts.find((a) => a.rule.title === 'GraphQL field repeated through aliases')!;
+  assert.equal(repeated.labels['vigil.graphql.repeated_field'], 'login');
+  assert.match(repeated.summary, /selected login 25 times in one GraphQL request/);
+  const nested = alerts.find((a) => a.rule.title === 'Deeply nested GraphQL query')!;
+  assert.match(nested.summary, /sent a GraphQL query nested 16 levels deep/);
 });

@@ -37,6 +37,61 @@ describe('scanDocument: the top-level operations of a GraphQL document', () => {
     assert.equal(scanDocument('{ search(text: "__schema") { id } }').introspection, false, 'inside a string');
   });
 
+  test('root fields: an alias counts under its field; arguments, directives, spreads and nested fields do not', () => {
+    const scan = (document: string) => scanDocument(document).rootFields;
+    assert.deepEqual(
+      scan(`mutation Guess {
+        a1: login(user: "ann", password: "1") { token }
+        a2 : login(user: "ann", password: "2") { token }
+        a3:login(user: "ann", password: "3", meta: { login: "x" }) @include(if: true) { token login }
+        me { login }
+        ...Extra @skip(if: false)
+        ... on Mutation { a4: login(user: "ann", password: "4") { token } }
+        ... @include(if: true) { a5: login(user: "ann", password: "5") }
+      }`),
+      [['login', 'login', 'login', 'me', 'login', 'login']],
+    );
+    assert.deepEqual(scan('query Q($login: String = "login") @login { a, b,c }'), [['a', 'b', 'c']]);
+    assert.deepEqual(scan('fragment F on Query { x } query A { y } { z }'), [['y'], ['z']]);
+  });
+
+  test('root fields: one per response key, with the fragments spread at the root', () => {
+    const scan = (document: string) => scanDocument(document).rootFields;
+    assert.deepEqual(scan('{ login login a: login a: login }'), [['login', 'login']], 'GraphQL merges equal keys');
+    assert.deepEqual(
+      scan(`mutation Guess { ...Many me { ...Nested } }
+        fragment Many on Mutation { a1: login(p: "1") a2: login(p: "2") ...More ...Many }
+        fragment More on Mutation { a3: login(p: "3") a1: login(p: "1") }
+        fragment Nested on User { b1: login b2: login }`),
+      [['me', 'login', 'login', 'login']],
+      'spread at the root: counted; inside a field: not a root field; a fragment spreading itself: once',
+    );
+    assert.deepEqual(scan('{ ...Missing x }'), [['x']]);
+  });
+
+  test('depth: selection sets nested, fragments expanded where they are spread; inline fragments add none', () => {
+    const depth = (document: string) => scanDocument(document).depth;
+    assert.equal(depth('{ a }'), 1);
+    assert.equal(depth('{ a { b { c } } }'), 3);
+    assert.equal(depth('{ a(filter: { x: { y: 1 } }) { b } }'), 2, 'input objects are values');
+    assert.equal(depth('{ a { ... on B { c { d } } } }'), 3);
+    assert.equal(depth('query A { a } fragment F on T { b { c { d { e } } } }'), 1, 'a fragment not spread');
+    assert.equal(depth('query A { a { ...F } } fragment F on T { b { c { d { e } } } }'), 5);
+    assert.equal(
+      depth('{ a { ...F } } fragment F on T { b { ...G } } fragment G on T { c { d { ...F } } }'),
+      6,
+      'fragments spreading each other (invalid GraphQL) are followed round once',
+    );
+    assert.equal(
+      depth(
+        `{ ...F0 } ${Array.from({ length: 30 }, (_, i) => `fragment F${i} on T { f { ...F${i + 1} } }`).join(' ')}`,
+      ),
+      31,
+    );
+    assert.equal(depth(`{ ${'f { '.repeat(40)}x${' }'.repeat(40)} }`), 41);
+    assert.equal(depth('{ a(text: "{{{{{{") }'), 1, 'strings are skipped');
+  });
+
   test('random documents over the syntax characters: never a throw, never an operation without a type', () => {
     const alphabet = ['{', '}', '(', ')', '[', ']', '"', '"""', '\\', '#', '\n', ' ', '@', '$', ':', '!', ',', '...'];
     const words = ['query', 'mutation', 'subscription', 'fragment', 'on', '__schema', '__type', 'Name', 'a'];
@@ -81,12 +136,14 @@ describe('graphqlOperation: from the parsed body or the query string', () => {
       name: 'B',
       type: 'mutation',
       introspection: false,
+      depth: 1,
       operations: 1,
     });
     assert.deepEqual(graphqlOperation({ query: 'mutation Login { login }' }, undefined), {
       name: 'Login',
       type: 'mutation',
       introspection: false,
+      depth: 1,
       operations: 1,
     });
   });
@@ -101,9 +158,25 @@ describe('graphqlOperation: from the parsed body or the query string', () => {
       type: 'mutation',
       introspection: false, // the 61st is past the scanned 50
       operations: 61,
+      depth: 1,
     });
     const small = [{ query: '{ a }' }, { query: '{ __schema { types { name } } }' }];
     assert.equal(graphqlOperation(small, undefined)?.introspection, true);
+  });
+
+  test('the most repeated root field of the chosen operation; a batch takes its deepest document and most repeats', () => {
+    const aliases = Array.from({ length: 25 }, (_, i) => `a${i}: login(user: "ann", password: "p${i}") { token }`);
+    const query = `query Other { me { id } } mutation Guess { ${aliases.join(' ')} me { id } }`;
+    const guess = graphqlOperation({ query, operationName: 'Guess' }, undefined);
+    assert.deepEqual(guess?.repeatedField, { name: 'login', count: 25 });
+    assert.equal(graphqlOperation({ query, operationName: 'Other' }, undefined)?.repeatedField, undefined);
+    assert.equal(graphqlOperation({ query: '{ a b c }' }, undefined)?.repeatedField, undefined, 'each once');
+    const batch = graphqlOperation(
+      [{ query: '{ a { b } }' }, { query: '{ x: a y: a }' }, { query: '{ a { b { c } } }' }],
+      undefined,
+    );
+    assert.equal(batch?.depth, 3);
+    assert.deepEqual(batch?.repeatedField, { name: 'a', count: 2 });
   });
 
   test('a GET: query and operationName from the query string', () => {
@@ -112,6 +185,7 @@ describe('graphqlOperation: from the parsed body or the query string', () => {
       name: 'Me',
       type: 'query',
       introspection: false,
+      depth: 2,
       operations: 1,
     });
   });

@@ -4,8 +4,9 @@
  *
  * Read from what the framework already parsed (the JSON body: `{ query, operationName }`, or an array of them for a
  * batch) or from the query string of a GET. The document itself is never recorded: its arguments can hold anything
- * (`login(password: "...")`). Only its top level is scanned, for the operation definitions, and its names for
- * `__schema` / `__type` (introspection; `__typename`, which clients add everywhere, is not).
+ * (`login(password: "...")`). It is scanned once, for the operation definitions, the names of __schema / __type
+ * (introspection; `__typename`, which clients add everywhere, is not), the root fields each operation selects
+ * (to count one field selected many times through aliases) and how deep its selection sets nest.
  */
 
 export interface GraphqlOperation {
@@ -14,12 +15,21 @@ export interface GraphqlOperation {
   /** Operations in the request: 1, or a batch's length. */
   readonly operations: number;
   readonly introspection: boolean;
+  /** The deepest nesting of the operations' selection sets, fragments expanded (a batch: its deepest document). */
+  readonly depth: number;
+  /**
+   * The root field the operation selects most often, when more than once: aliases let one request run `login`
+   * a hundred times (`a1: login(...) a2: login(...)`), which a per-request rate limit counts once.
+   */
+  readonly repeatedField?: { readonly name: string; readonly count: number };
 }
 
 /** At most this much of a document is scanned; a longer one is described by its beginning. */
 const MAX_SCAN = 64 * 1024;
 /** At most this many operations of a batch are scanned (all are counted). */
 const MAX_BATCH_SCAN = 50;
+/** At most this many root fields of one definition are kept for counting repeats. */
+const MAX_ROOT_FIELDS = 1000;
 const NAME = /^[_A-Za-z][_0-9A-Za-z]{0,127}$/;
 const OPERATION_TYPES = new Set(['query', 'mutation', 'subscription']);
 
@@ -28,16 +38,72 @@ interface Definition {
   readonly name: string | undefined;
 }
 
-/** The operation definitions at the top level of a document, and whether it names `__schema` or `__type`. */
-export function scanDocument(document: string): { definitions: Definition[]; introspection: boolean } {
+export interface ScannedDocument {
+  /** The operation definitions, in order (fragments are not operations). */
+  readonly definitions: Definition[];
+  /**
+   * Per operation definition: the names of the fields its root selects, one per response key (`a1: login` and
+   * `a2: login` are two, a field selected twice under one key is one, as GraphQL merges it), with the fragments
+   * spread at its root expanded.
+   */
+  readonly rootFields: string[][];
+  /** Whether the document names `__schema` or `__type`. */
+  readonly introspection: boolean;
+  /** The deepest nesting of an operation's selection sets, fragments expanded; inline fragments add no level. */
+  readonly depth: number;
+}
+
+/** What one definition, an operation or a fragment, selects as written. */
+interface Selections {
+  /** Root fields: the field's name and its response key (the alias, else the name); capped. */
+  readonly fields: { readonly name: string; readonly key: string }[];
+  /** Fragment spreads: the fragment's name, and the level of the selection set it is spread in; capped. */
+  readonly spreads: { readonly name: string; readonly level: number }[];
+  /** How deep its own selection sets nest. */
+  depth: number;
+}
+
+const newSelections = (): Selections => ({ fields: [], spreads: [], depth: 0 });
+
+// What an open bracket is: a value (arguments, lists, input objects, variable definitions), a selection set, or an
+// inline fragment's selection set (`... on Type { }`), which adds no level.
+const VALUE = 0;
+const SELECTION = 1;
+const INLINE_FRAGMENT = 2;
+
+/**
+ * The operation definitions at the top level of a document, the fields each selects at its root, how deep its
+ * selection sets nest, and whether it names `__schema` or `__type`. One pass over the characters (strings and
+ * comments skipped), then fragments expanded where they are spread; never throws on malformed input.
+ */
+export function scanDocument(document: string): ScannedDocument {
   const text = document.length > MAX_SCAN ? document.slice(0, MAX_SCAN) : document;
   const definitions: Definition[] = [];
+  const operations: Selections[] = [];
+  const fragments = new Map<string, Selections>();
   let introspection = false;
-  let depth = 0;
-  // At the top level: between definitions (`keyword`), after `query` / `mutation` / `subscription` (`name`), or
-  // in a definition's header (its variables, directives, a fragment's type condition), up to its selection set.
-  let expect: 'keyword' | 'name' | 'header' = 'keyword';
+  const open: number[] = [];
+  let values = 0; // open VALUE brackets
+  let level = 0; // open SELECTION sets
+  // At the top level: between definitions (`keyword`), after `query` / `mutation` / `subscription` (`name`), after
+  // `fragment` (`fragment`), or in a definition's header (variables, directives, a fragment's type condition).
+  let expect: 'keyword' | 'name' | 'fragment' | 'header' = 'keyword';
   let type: Definition['type'];
+  /** The definition whose header is being read, and the one whose selection set is open. */
+  let header: Selections | undefined;
+  let current: Selections | undefined;
+  // Inside a selection set: the next name is a directive's (after `@`), or follows `...` (a fragment's name, or
+  // `on` and a type condition; `spread` lasts until the inline fragment's `{` or the spread's name), or follows an
+  // alias (`alias`, the response key of the field that comes next).
+  let directive = false;
+  let spread: 'none' | 'dots' | 'on' | 'inline' = 'none';
+  let alias: string | undefined;
+  const operation = (name: string | undefined) => {
+    definitions.push({ type, name });
+    header = newSelections();
+    operations.push(header);
+    expect = 'header';
+  };
   let i = 0;
   while (i < text.length) {
     const c = text.charCodeAt(i);
@@ -52,44 +118,186 @@ export function scanDocument(document: string): { definitions: Definition[]; int
     if (isNameStart(c)) {
       let end = i + 1;
       while (end < text.length && isNameContinue(text.charCodeAt(end))) end++;
-      if (depth > 0) {
-        // Inside a selection: only introspection matters, and only names starting with `__` can be it.
+      if (open.length === 0) {
+        const name = text.slice(i, end);
+        if (expect === 'name') operation(name);
+        else if (expect === 'fragment') {
+          header = newSelections();
+          fragments.set(name, header);
+          expect = 'header';
+        } else if (expect === 'keyword' && OPERATION_TYPES.has(name)) {
+          type = name as Definition['type'];
+          expect = 'name';
+        } else if (expect === 'keyword') {
+          header = undefined;
+          expect = name === 'fragment' ? 'fragment' : 'header'; // anything else: up to its selection set
+        }
+      } else if (values === 0) {
+        // Inside a selection: only names starting with `__` can be introspection.
         if (c === 0x5f && text.charCodeAt(i + 1) === 0x5f) {
           const name = text.slice(i, end);
           if (name === '__schema' || name === '__type') introspection = true;
         }
-        i = end;
-        continue;
-      }
-      const name = text.slice(i, end);
-      if (expect === 'name') {
-        definitions.push({ type, name });
-        expect = 'header';
-      } else if (expect === 'keyword' && OPERATION_TYPES.has(name)) {
-        type = name as Definition['type'];
-        expect = 'name';
-      } else if (expect === 'keyword') {
-        expect = 'header'; // `fragment Name on Type`, or anything else: up to its selection set
+        if (directive) directive = false;
+        else if (spread === 'dots') {
+          if (end === i + 2 && text.startsWith('on', i)) spread = 'on';
+          else {
+            spread = 'none';
+            if (current !== undefined && current.spreads.length < MAX_ROOT_FIELDS) {
+              current.spreads.push({ name: text.slice(i, end), level });
+            }
+          }
+        } else if (spread === 'on') spread = 'inline';
+        else if (isAlias(text, end)) alias = text.slice(i, end);
+        else {
+          if (level === 1 && current !== undefined && current.fields.length < MAX_ROOT_FIELDS) {
+            const name = text.slice(i, end);
+            current.fields.push({ name, key: alias ?? name });
+          }
+          alias = undefined;
+        }
       }
       i = end;
       continue;
     }
-    if (depth === 0 && expect === 'name' && (c === 0x28 /* ( */ || c === 0x40 /* @ */ || c === 0x7b) /* { */) {
-      definitions.push({ type, name: undefined }); // an anonymous operation
-      expect = 'header';
+    if (open.length === 0 && expect === 'name' && (c === 0x28 /* ( */ || c === 0x40 /* @ */ || c === 0x7b) /* { */) {
+      operation(undefined); // an anonymous operation
     }
-    if (c === 0x7b /* { */) {
-      if (depth === 0 && expect === 'keyword') definitions.push({ type: 'query', name: undefined }); // `{ ... }`
-      if (depth === 0) expect = 'keyword'; // after this selection set, the next definition
-      depth++;
+    if (c === 0x40 /* @ */ && values === 0 && open.length > 0) {
+      directive = true;
+    } else if (c === 0x2e /* . */ && text.charCodeAt(i + 1) === 0x2e && text.charCodeAt(i + 2) === 0x2e) {
+      if (values === 0) spread = 'dots';
+      i += 3;
+      continue;
+    } else if (c === 0x7b /* { */) {
+      if (values > 0) {
+        open.push(VALUE);
+        values++;
+      } else if (open.length > 0 && spread !== 'none') {
+        open.push(INLINE_FRAGMENT); // `... on Type {` or `... @include(if: $x) {`
+        spread = 'none';
+      } else {
+        if (open.length === 0) {
+          if (expect === 'keyword') {
+            type = 'query'; // `{ ... }`: a query
+            operation(undefined);
+          }
+          current = header;
+          header = undefined;
+          expect = 'keyword'; // after this selection set, the next definition
+        }
+        open.push(SELECTION);
+        level++;
+        if (current !== undefined && level > current.depth) current.depth = level;
+      }
     } else if (c === 0x28 /* ( */ || c === 0x5b /* [ */) {
-      depth++;
+      open.push(VALUE);
+      values++;
     } else if (c === 0x7d /* } */ || c === 0x29 /* ) */ || c === 0x5d /* ] */) {
-      depth = Math.max(0, depth - 1);
+      const kind = open.pop();
+      if (kind === VALUE) values--;
+      else if (kind === SELECTION) level--;
+      if (open.length === 0) current = undefined;
     }
     i++;
   }
-  return { definitions, introspection };
+  if (fragments.size === 0) {
+    // Nothing to expand (most documents): the operations as written.
+    let depth = 0;
+    for (const o of operations) depth = Math.max(depth, o.depth);
+    return { definitions, rootFields: operations.map(distinctKeys), introspection, depth };
+  }
+  const expand = new FragmentExpansion(fragments);
+  let depth = 0;
+  for (const o of operations) depth = Math.max(depth, expand.depth(o));
+  return { definitions, rootFields: operations.map((o) => expand.rootFields(o)), introspection, depth };
+}
+
+/** The root fields' names of selections without fragments, one per response key. */
+function distinctKeys(s: Selections): string[] {
+  if (s.fields.length < 2) return s.fields.map((f) => f.name);
+  const keys = new Set<string>();
+  const names: string[] = [];
+  for (const field of s.fields) {
+    if (keys.has(field.key)) continue;
+    keys.add(field.key);
+    names.push(field.name);
+  }
+  return names;
+}
+
+/**
+ * Fragments expanded where they are spread: an operation's depth with its fragments' selection sets in place, and
+ * its root fields with those of the fragments spread at its root. A fragment that spreads itself (invalid GraphQL)
+ * is not followed round again.
+ */
+class FragmentExpansion {
+  private readonly depths = new Map<Selections, number>();
+  private readonly visiting = new Set<Selections>();
+
+  constructor(private readonly fragments: ReadonlyMap<string, Selections>) {}
+
+  depth(s: Selections): number {
+    const known = this.depths.get(s);
+    if (known !== undefined) return known;
+    if (this.visiting.has(s)) return s.depth;
+    this.visiting.add(s);
+    let depth = s.depth;
+    for (const spread of s.spreads) {
+      const fragment = this.fragments.get(spread.name);
+      // Spread in a selection set of level L, a fragment's first level is level L.
+      if (fragment !== undefined) depth = Math.max(depth, spread.level - 1 + this.depth(fragment));
+    }
+    this.visiting.delete(s);
+    this.depths.set(s, depth);
+    return depth;
+  }
+
+  /** The root fields' names, one per response key, in order. */
+  rootFields(s: Selections): string[] {
+    const keys = new Set<string>();
+    const names: string[] = [];
+    const visit = (selections: Selections) => {
+      if (this.visiting.has(selections)) return;
+      this.visiting.add(selections);
+      for (const field of selections.fields) {
+        if (keys.has(field.key) || names.length >= MAX_ROOT_FIELDS) continue;
+        keys.add(field.key);
+        names.push(field.name);
+      }
+      for (const spread of selections.spreads) {
+        const fragment = spread.level === 1 ? this.fragments.get(spread.name) : undefined;
+        if (fragment !== undefined) visit(fragment);
+      }
+      this.visiting.delete(selections);
+    };
+    visit(s);
+    return names;
+  }
+}
+
+/** Whether the name ending at `end` is an alias: the next character but blanks and commas is a colon. */
+function isAlias(text: string, end: number): boolean {
+  let i = end;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d && c !== 0x2c) return c === 0x3a /* : */;
+    i++;
+  }
+  return false;
+}
+
+/** The field selected most often among `fields`, when one is selected more than once. */
+function mostRepeated(fields: readonly string[]): GraphqlOperation['repeatedField'] {
+  if (fields.length < 2) return undefined;
+  const counts = new Map<string, number>();
+  let best: { name: string; count: number } | undefined;
+  for (const name of fields) {
+    const count = (counts.get(name) ?? 0) + 1;
+    counts.set(name, count);
+    if (count > 1 && (best === undefined || count > best.count)) best = { name, count };
+  }
+  return best;
 }
 
 function skipString(text: string, start: number): number {
@@ -115,17 +323,26 @@ function isNameContinue(c: number): boolean {
 /** One request of the GraphQL-over-HTTP shape: `query` and, optionally, `operationName`. */
 function single(query: unknown, operationName: unknown): Omit<GraphqlOperation, 'operations'> | undefined {
   if (typeof query !== 'string') return undefined;
-  const { definitions, introspection } = scanDocument(query);
+  const { definitions, rootFields, introspection, depth } = scanDocument(query);
   const wanted = typeof operationName === 'string' && NAME.test(operationName) ? operationName : undefined;
   // With several operations the request must name one; with one, it is that one.
-  const chosen = wanted !== undefined ? definitions.find((d) => d.name === wanted) : definitions[0];
+  const index = wanted !== undefined ? definitions.findIndex((d) => d.name === wanted) : 0;
+  const chosen = definitions[index];
   const name = wanted ?? chosen?.name;
-  return { name: name !== undefined && NAME.test(name) ? name : undefined, type: chosen?.type, introspection };
+  const repeatedField = chosen ? mostRepeated(rootFields[index]!) : undefined;
+  return {
+    name: name !== undefined && NAME.test(name) ? name : undefined,
+    type: chosen?.type,
+    introspection,
+    depth,
+    ...(repeatedField && NAME.test(repeatedField.name) ? { repeatedField } : {}),
+  };
 }
 
 /**
  * The operation of a GraphQL request, from its parsed body or (a GET) its query string; undefined when neither holds
- * a GraphQL request.
+ * a GraphQL request. A batch is described by its first operation's name and type, and by the most of the rest: its
+ * deepest document, its most repeated root field, and introspection if any entry asks for it.
  */
 export function graphqlOperation(body: unknown, query: string | undefined): GraphqlOperation | undefined {
   if (Array.isArray(body)) {
@@ -134,7 +351,23 @@ export function graphqlOperation(body: unknown, query: string | undefined): Grap
       .map((item) => (typeof item === 'object' && item !== null ? single(item.query, item.operationName) : undefined));
     const first = scanned.find((s) => s !== undefined);
     if (first === undefined) return undefined;
-    return { ...first, operations: body.length, introspection: scanned.some((s) => s?.introspection === true) };
+    let depth = 0;
+    let repeatedField: GraphqlOperation['repeatedField'];
+    for (const s of scanned) {
+      if (s === undefined) continue;
+      if (s.depth > depth) depth = s.depth;
+      if (s.repeatedField && (repeatedField === undefined || s.repeatedField.count > repeatedField.count)) {
+        repeatedField = s.repeatedField;
+      }
+    }
+    return {
+      name: first.name,
+      type: first.type,
+      operations: body.length,
+      introspection: scanned.some((s) => s?.introspection === true),
+      depth,
+      ...(repeatedField ? { repeatedField } : {}),
+    };
   }
   if (typeof body === 'object' && body !== null && 'query' in body) {
     const found = single((body as { query?: unknown }).query, (body as { operationName?: unknown }).operationName);

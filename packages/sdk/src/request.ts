@@ -243,6 +243,9 @@ function requestKeys(encoder: FieldEncoder) {
     graphqlType: encoder.repeatedKey(Field.graphqlOperationType),
     graphqlOperations: encoder.key(Field.graphqlOperations),
     graphqlIntrospection: encoder.key(Field.graphqlIntrospection),
+    graphqlDepth: encoder.key(Field.graphqlDepth),
+    graphqlRepeatedField: encoder.key(Field.graphqlRepeatedField),
+    graphqlRepeatedFieldCount: encoder.key(Field.graphqlRepeatedFieldCount),
   };
 }
 
@@ -401,6 +404,12 @@ export class RequestHandler {
     if (operation.name !== undefined) json += encoder.string(keys.graphqlName, operation.name);
     if (operation.type !== undefined) json += encoder.string(keys.graphqlType, operation.type);
     if (operation.introspection) json += encoder.boolean(keys.graphqlIntrospection, true);
+    if (operation.depth > 0) json += encoder.number(keys.graphqlDepth, operation.depth);
+    const repeated = operation.repeatedField;
+    if (repeated !== undefined) {
+      json += encoder.string(keys.graphqlRepeatedField, repeated.name);
+      json += encoder.number(keys.graphqlRepeatedFieldCount, repeated.count);
+    }
     return json;
   }
 
