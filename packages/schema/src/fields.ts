@@ -92,6 +92,7 @@ export const Field = {
   graphqlOperations: 'vigil.graphql.operations',
   graphqlIntrospection: 'vigil.graphql.introspection',
   graphqlDepth: 'vigil.graphql.depth',
+  graphqlRootFields: 'vigil.graphql.root_fields',
   graphqlRepeatedField: 'vigil.graphql.repeated_field',
   graphqlRepeatedFieldCount: 'vigil.graphql.repeated_field_count',
   decisionId: 'vigil.decision.id',
@@ -326,6 +327,13 @@ export const FIELDS: readonly FieldDefinition[] = [
     'vigil',
     "GraphQL request: how deep its operation's selection sets nest, fragments expanded; a deeply nested query is how one request makes a server do exponential work.",
     3,
+  ),
+  def(
+    Field.graphqlRootFields,
+    'string[]',
+    'vigil',
+    'GraphQL request: the root fields its operation runs (the resolvers it calls, whatever the client named the operation), each once, sorted.',
+    ['deleteUser'],
   ),
   def(
     Field.graphqlRepeatedField,

@@ -137,6 +137,7 @@ describe('graphqlOperation: from the parsed body or the query string', () => {
       type: 'mutation',
       introspection: false,
       depth: 1,
+      rootFields: ['b'],
       operations: 1,
     });
     assert.deepEqual(graphqlOperation({ query: 'mutation Login { login }' }, undefined), {
@@ -144,6 +145,7 @@ describe('graphqlOperation: from the parsed body or the query string', () => {
       type: 'mutation',
       introspection: false,
       depth: 1,
+      rootFields: ['login'],
       operations: 1,
     });
   });
@@ -159,6 +161,7 @@ describe('graphqlOperation: from the parsed body or the query string', () => {
       introspection: false, // the 61st is past the scanned 50
       operations: 61,
       depth: 1,
+      rootFields: ['login'],
     });
     const small = [{ query: '{ a }' }, { query: '{ __schema { types { name } } }' }];
     assert.equal(graphqlOperation(small, undefined)?.introspection, true);
@@ -179,6 +182,16 @@ describe('graphqlOperation: from the parsed body or the query string', () => {
     assert.deepEqual(batch?.repeatedField, { name: 'a', count: 2 });
   });
 
+  test('root fields: what the operation runs, each once, sorted, without __typename; none past 16', () => {
+    const fields = (query: string) => graphqlOperation({ query }, undefined)?.rootFields;
+    assert.deepEqual(fields('mutation Renamed { __typename x: deleteUser(id: 1) { id } a: audit b: audit }'), [
+      'audit',
+      'deleteUser',
+    ]);
+    assert.deepEqual(fields('{ ...F } fragment F on Query { orders me }'), ['me', 'orders']);
+    assert.deepEqual(fields(`{ ${Array.from({ length: 17 }, (_, i) => `f${i}`).join(' ')} }`), []);
+  });
+
   test('a GET: query and operationName from the query string', () => {
     const query = new URLSearchParams({ query: 'query Me { me { id } }', operationName: 'Me' }).toString();
     assert.deepEqual(graphqlOperation(undefined, query), {
@@ -186,6 +199,7 @@ describe('graphqlOperation: from the parsed body or the query string', () => {
       type: 'query',
       introspection: false,
       depth: 2,
+      rootFields: ['me'],
       operations: 1,
     });
   });

@@ -22,6 +22,20 @@ export interface GraphqlOperation {
    * a hundred times (`a1: login(...) a2: login(...)`), which a per-request rate limit counts once.
    */
   readonly repeatedField?: { readonly name: string; readonly count: number };
+  /**
+   * The root fields the operation runs, each once, sorted (`__typename` left out; at most 16): what it does, whatever
+   * the client named it. Empty when unknown.
+   */
+  readonly rootFields: readonly string[];
+}
+
+/** At most this many distinct root fields are recorded. */
+const MAX_RECORDED_ROOT_FIELDS = 16;
+
+/** The distinct root fields of a list, sorted, without `__typename`; empty past MAX_RECORDED_ROOT_FIELDS. */
+function distinctRootFields(names: readonly string[]): string[] {
+  const distinct = [...new Set(names)].filter((name) => name !== '__typename' && NAME.test(name));
+  return distinct.length > MAX_RECORDED_ROOT_FIELDS ? [] : distinct.sort();
 }
 
 /** At most this much of a document is scanned; a longer one is described by its beginning. */
@@ -329,13 +343,15 @@ function single(query: unknown, operationName: unknown): Omit<GraphqlOperation, 
   const index = wanted !== undefined ? definitions.findIndex((d) => d.name === wanted) : 0;
   const chosen = definitions[index];
   const name = wanted ?? chosen?.name;
-  const repeatedField = chosen ? mostRepeated(rootFields[index]!) : undefined;
+  const fields = chosen ? rootFields[index]! : [];
+  const repeatedField = mostRepeated(fields);
   return {
     name: name !== undefined && NAME.test(name) ? name : undefined,
     type: chosen?.type,
     introspection,
     depth,
     ...(repeatedField && NAME.test(repeatedField.name) ? { repeatedField } : {}),
+    rootFields: distinctRootFields(fields),
   };
 }
 
@@ -367,6 +383,7 @@ export function graphqlOperation(body: unknown, query: string | undefined): Grap
       introspection: scanned.some((s) => s?.introspection === true),
       depth,
       ...(repeatedField ? { repeatedField } : {}),
+      rootFields: first.rootFields,
     };
   }
   if (typeof body === 'object' && body !== null && 'query' in body) {

@@ -246,6 +246,7 @@ function requestKeys(encoder: FieldEncoder) {
     graphqlDepth: encoder.key(Field.graphqlDepth),
     graphqlRepeatedField: encoder.key(Field.graphqlRepeatedField),
     graphqlRepeatedFieldCount: encoder.key(Field.graphqlRepeatedFieldCount),
+    graphqlRootFields: encoder.key(Field.graphqlRootFields),
   };
 }
 
@@ -405,6 +406,7 @@ export class RequestHandler {
     if (operation.type !== undefined) json += encoder.string(keys.graphqlType, operation.type);
     if (operation.introspection) json += encoder.boolean(keys.graphqlIntrospection, true);
     if (operation.depth > 0) json += encoder.number(keys.graphqlDepth, operation.depth);
+    if (operation.rootFields.length > 0) json += encoder.strings(keys.graphqlRootFields, operation.rootFields);
     const repeated = operation.repeatedField;
     if (repeated !== undefined) {
       json += encoder.string(keys.graphqlRepeatedField, repeated.name);

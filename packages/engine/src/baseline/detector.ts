@@ -148,28 +148,40 @@ function text(value: FieldValue | undefined): string | undefined {
 
 const OPERATION_TYPES: ReadonlySet<string> = new Set(['query', 'mutation', 'subscription']);
 const GRAPHQL_NAME = /^[_A-Za-z][_0-9A-Za-z]{0,99}$/;
+const MAX_KEYED_ROOT_FIELDS = 16;
 
 /**
- * The GraphQL operation of a request, when it can have a baseline of its own: one named operation (a batch mixes
- * operations, an anonymous one has nothing to key on). Names are the client's choice, so they are held to GraphQL's
- * name syntax and 100 characters.
+ * The GraphQL operation of a request, when it can have a baseline of its own: one operation (a batch mixes them),
+ * known by the root fields it runs (`vigil.graphql.root_fields`: what it does, whatever the client named it), or
+ * else by its name. Both are the client's to choose, so they are held to GraphQL's name syntax, 100 characters and
+ * 16 fields.
  */
 function operationOf(a: SecurityEvent['attributes']): GraphqlOperationRef | undefined {
-  const name = a[Field.graphqlOperationName];
   const type = a[Field.graphqlOperationType];
-  if (typeof name !== 'string' || typeof type !== 'string' || !OPERATION_TYPES.has(type)) return undefined;
-  if (!GRAPHQL_NAME.test(name)) return undefined;
+  if (typeof type !== 'string' || !OPERATION_TYPES.has(type)) return undefined;
   const operations = num(a[Field.graphqlOperations]);
   if (operations !== undefined && operations !== 1) return undefined;
-  return { type: type as GraphqlOperationRef['type'], name };
+  const t = type as GraphqlOperationRef['type'];
+  const fields = a[Field.graphqlRootFields];
+  if (Array.isArray(fields) && fields.length > 0) {
+    if (fields.length > MAX_KEYED_ROOT_FIELDS || !fields.every((f) => GRAPHQL_NAME.test(f))) return undefined;
+    return { type: t, fields: [...new Set(fields)].sort() };
+  }
+  const name = a[Field.graphqlOperationName];
+  if (typeof name !== 'string' || !GRAPHQL_NAME.test(name)) return undefined;
+  return { type: t, name };
 }
 
-/** The labels naming an endpoint in a detection: route and method, and the GraphQL operation when it has one. */
+/**
+ * The labels naming an endpoint in a detection: route and method, and the GraphQL operation when it has one (its
+ * root fields, space-separated, or its name).
+ */
 function endpointLabels(method: string, route: string, operation: GraphqlOperationRef | undefined) {
   const labels: Record<string, string> = { [Field.httpRoute]: route, [Field.httpRequestMethod]: method };
   if (operation) {
     labels[Field.graphqlOperationType] = operation.type;
-    labels[Field.graphqlOperationName] = operation.name;
+    if (operation.fields) labels[Field.graphqlRootFields] = operation.fields.join(' ');
+    else if (operation.name !== undefined) labels[Field.graphqlOperationName] = operation.name;
   }
   return labels;
 }

@@ -137,18 +137,27 @@ const WINDOW_KEY = {
   bytes: 'window:bytes',
 } as const satisfies Record<EndpointMetric, StatKey>;
 
-/** A GraphQL operation that has a baseline of its own: its type and name, as the SDK records them. */
+/**
+ * A GraphQL operation that has a baseline of its own: its type, and the root fields it runs (sorted), which are what
+ * it does whatever the client called it; or, for events that do not carry them, its name.
+ */
 export interface GraphqlOperationRef {
   readonly type: 'query' | 'mutation' | 'subscription';
-  readonly name: string;
+  readonly fields?: readonly string[];
+  readonly name?: string;
 }
 
-/** The key of an endpoint: `POST /graphql`, or `POST /graphql (mutation DeleteUser)` for one operation. */
+/**
+ * The key of an endpoint: `POST /graphql`; for one operation `POST /graphql (mutation { deleteUser })` by its root
+ * fields, or `POST /graphql (mutation DeleteUser)` by its name.
+ */
 export function endpointKeyOf(method: string, route: string, operation?: GraphqlOperationRef): string {
-  return operation ? `${method} ${route} (${operation.type} ${operation.name})` : `${method} ${route}`;
+  if (!operation) return `${method} ${route}`;
+  return `${method} ${route} (${operation.type} ${operation.fields ? `{ ${operation.fields.join(' ')} }` : operation.name})`;
 }
 
-const KEY_WITH_OPERATION = /^(\S+) (.+) \((query|mutation|subscription) ([_A-Za-z][_0-9A-Za-z]*)\)$/;
+const KEY_WITH_OPERATION =
+  /^(\S+) (.+) \((query|mutation|subscription) (?:\{ ([_A-Za-z][_0-9A-Za-z]*(?: [_A-Za-z][_0-9A-Za-z]*)*) \}|([_A-Za-z][_0-9A-Za-z]*))\)$/;
 
 /** The parts of an endpoint key (as profiles and peer groups hold it), for the labels of a detection. */
 export function endpointKeyParts(key: string): {
@@ -158,7 +167,8 @@ export function endpointKeyParts(key: string): {
 } {
   const m = KEY_WITH_OPERATION.exec(key);
   if (m) {
-    return { method: m[1]!, route: m[2]!, operation: { type: m[3] as GraphqlOperationRef['type'], name: m[4]! } };
+    const type = m[3] as GraphqlOperationRef['type'];
+    return { method: m[1]!, route: m[2]!, operation: m[4] ? { type, fields: m[4].split(' ') } : { type, name: m[5]! } };
   }
   const space = key.indexOf(' ');
   return { method: key.slice(0, space), route: key.slice(space + 1), operation: undefined };

@@ -24,18 +24,23 @@ function member(index: number, role: TestUser['role']): TestUser {
 const customers = Array.from({ length: 12 }, (_, i) => member(i, 'customer'));
 const admins = Array.from({ length: 3 }, (_, i) => member(20 + i, 'admin'));
 
+/**
+ * A GraphQL request as the SDK records it: its operation's type and name, and the root field it runs (the name with
+ * a small first letter, `MyOrders` runs `myOrders`, unless `fields` says otherwise; '' leaves a field out).
+ */
 function operation(
   id: string,
   time: number,
   u: TestUser | undefined,
   type: string,
   name: string,
-  fields: Record<string, string | number> = {},
+  fields: Record<string, string | number | string[]> = {},
 ): SecurityEvent {
   return requestEvent(id, time, u, 'POST', '/graphql', {
     'graphql.operation.type': type,
     'graphql.operation.name': name,
     'vigil.graphql.operations': 1,
+    'vigil.graphql.root_fields': [name.charAt(0).toLowerCase() + name.slice(1)],
     ...fields,
   });
 }
@@ -86,16 +91,18 @@ describe('GraphQL operations', () => {
   test('learn under baselines of their own, apart from their route', () => {
     const { detector, detections } = run([]);
     assert.deepEqual(detections, [], 'the learning traffic itself raises nothing');
-    const keys = detector.endpointKeys().map((e) => `${e.method} ${e.route} ${e.operation?.type} ${e.operation?.name}`);
+    const keys = detector
+      .endpointKeys()
+      .map((e) => `${e.method} ${e.route} ${e.operation?.type} ${e.operation?.fields?.join(' ')}`);
     assert.deepEqual(keys.sort(), [
-      'POST /graphql mutation DeleteUser',
-      'POST /graphql mutation PlaceOrder',
-      'POST /graphql query MyOrders',
-      'POST /graphql query Products',
+      'POST /graphql mutation deleteUser',
+      'POST /graphql mutation placeOrder',
+      'POST /graphql query myOrders',
+      'POST /graphql query products',
     ]);
-    const view = detector.baselineFor('/graphql', 'POST', { type: 'mutation', name: 'DeleteUser' });
+    const view = detector.baselineFor('/graphql', 'POST', { type: 'mutation', fields: ['deleteUser'] });
     assert.equal(view?.requests, 3 * 12 * admins.length);
-    assert.deepEqual(view?.operation, { type: 'mutation', name: 'DeleteUser' });
+    assert.deepEqual(view?.operation, { type: 'mutation', fields: ['deleteUser'] });
     assert.equal(detector.baselineFor('/graphql', 'POST'), undefined, 'no request fell back to the route');
   });
 
@@ -110,14 +117,41 @@ describe('GraphQL operations', () => {
       'http.request.method': 'POST',
       'http.route': '/graphql',
       'graphql.operation.type': 'mutation',
-      'graphql.operation.name': 'DeleteUser',
+      'vigil.graphql.root_fields': 'deleteUser',
     });
     assert.match(
       d.summary,
-      /called POST \/graphql \(mutation DeleteUser\) \(answered 200\), which no one in their peer group has used/,
+      /called POST \/graphql \(mutation \{ deleteUser \}\) \(answered 200\), which no one in their peer group has used/,
     );
     // Keyed by route alone, the same request is just one more call to POST /graphql.
     assert.deepEqual(run([probe], { maxOperationsPerRoute: 0 }).detections, []);
+  });
+
+  test('renaming the operation does not hide it: what it runs is its root fields', () => {
+    const probe = operation('p0', AFTER, customers[5], 'mutation', 'PlaceOrder', {
+      'vigil.graphql.root_fields': ['deleteUser'],
+    });
+    const { detections } = run([probe]);
+    assert.deepEqual(
+      detections.map((d) => [d.detector, d.groupLabels['vigil.graphql.root_fields']]),
+      [['function-novelty', 'deleteUser']],
+    );
+  });
+
+  test('without root fields (events from elsewhere), an operation is known by its name', () => {
+    const byName = (e: SecurityEvent): SecurityEvent => {
+      const { 'vigil.graphql.root_fields': _, ...attributes } = e.attributes;
+      return { ...e, attributes };
+    };
+    const detector = createBehaviourDetector();
+    for (const e of LEARNING) detector.process(byName(e));
+    const probe = byName(operation('p0', AFTER, customers[4], 'mutation', 'DeleteUser'));
+    const [d] = detector.process(probe);
+    assert.equal(d?.detector, 'function-novelty');
+    assert.equal(d?.groupLabels['graphql.operation.name'], 'DeleteUser');
+    assert.match(d?.summary ?? '', /called POST \/graphql \(mutation DeleteUser\)/);
+    const deletes = detector.baselineFor('/graphql', 'POST', { type: 'mutation', name: 'DeleteUser' });
+    assert.equal(deletes?.requests, 3 * 12 * admins.length + 1, "the admins' and the probe");
   });
 
   test('an anonymous success on an operation that is always signed in, though the route is not', () => {
@@ -132,26 +166,27 @@ describe('GraphQL operations', () => {
             'http.route': '/graphql',
             'http.request.method': 'POST',
             'graphql.operation.type': 'query',
-            'graphql.operation.name': 'MyOrders',
+            'vigil.graphql.root_fields': 'myOrders',
             'client.address': '203.0.113.9',
           },
         ],
       ],
     );
-    assert.match(detections[0]!.summary, /called POST \/graphql \(query MyOrders\) without authentication/);
+    assert.match(detections[0]!.summary, /called POST \/graphql \(query \{ myOrders \}\) without authentication/);
     // The route as a whole serves the anonymous catalogue: nothing is unusual there.
     assert.deepEqual(run([probe], { maxOperationsPerRoute: 0 }).detections, []);
   });
 
-  test('names a client makes up fold into the route past maxOperationsPerRoute, and evict nothing', () => {
+  test('fields a client makes up fold into the route past maxOperationsPerRoute, and evict nothing', () => {
     const u = customers[0]!;
+    // A schema refuses fields it does not have (400), but the request is recorded all the same.
     const made = Array.from({ length: 300 }, (_, i) => operation(`m${i}`, AFTER + i, u, 'query', `Made${i}`));
     const { detector } = run(made, { maxOperationsPerRoute: 10 });
     const operations = detector.endpointKeys().filter((e) => e.operation);
     assert.equal(operations.length, 10);
-    for (const real of ['MyOrders', 'PlaceOrder', 'DeleteUser', 'Products']) {
+    for (const real of ['myOrders', 'placeOrder', 'deleteUser', 'products']) {
       assert.ok(
-        operations.some((e) => e.operation?.name === real),
+        operations.some((e) => e.operation?.fields?.[0] === real),
         `${real} keeps its baseline`,
       );
     }
@@ -159,7 +194,7 @@ describe('GraphQL operations', () => {
     assert.equal(detector.baselineFor('/graphql', 'POST')?.requests, 300 - 6);
   });
 
-  test('batches, anonymous operations and names that are not GraphQL names are learned under the route', () => {
+  test('batches, operations with nothing to key on, and names that are not GraphQL names: under the route', () => {
     const u = customers[1]!;
     const planted = [
       operation('x0', AFTER, u, 'mutation', 'Login', { 'vigil.graphql.operations': 12 }),
@@ -167,6 +202,10 @@ describe('GraphQL operations', () => {
       operation('x2', AFTER + 2, u, 'query', 'Drop Table'),
       operation('x3', AFTER + 3, u, 'query', 'A'.repeat(101)),
       operation('x4', AFTER + 4, u, 'fragment', 'Fields'),
+      operation('x5', AFTER + 5, u, 'query', 'Many', {
+        'vigil.graphql.root_fields': Array.from({ length: 17 }, (_, i) => `f${i}`),
+      }),
+      operation('x6', AFTER + 6, u, 'query', 'Odd', { 'vigil.graphql.root_fields': ['ok', 'not ok'] }),
     ];
     const { detector } = run(planted);
     assert.equal(detector.baselineFor('/graphql', 'POST')?.requests, planted.length);
@@ -176,11 +215,11 @@ describe('GraphQL operations', () => {
 
   test('options per operation come before the route’s', () => {
     const options: BehaviourOptions = {
-      endpoints: { 'POST /graphql (query Products)': { ignore: true } },
+      endpoints: { 'POST /graphql (query { products })': { ignore: true } },
     };
     const { detector } = run([], options);
-    assert.equal(detector.baselineFor('/graphql', 'POST', { type: 'query', name: 'Products' }), undefined);
-    assert.ok(detector.baselineFor('/graphql', 'POST', { type: 'query', name: 'MyOrders' }));
+    assert.equal(detector.baselineFor('/graphql', 'POST', { type: 'query', fields: ['products'] }), undefined);
+    assert.ok(detector.baselineFor('/graphql', 'POST', { type: 'query', fields: ['myOrders'] }));
     assert.throws(() => createBehaviourDetector({ maxOperationsPerRoute: -1 }), /maxOperationsPerRoute/);
   });
 
@@ -219,9 +258,9 @@ describe('GraphQL operations', () => {
     detector.process(operation('e5', AFTER + 5, u, 'query', 'Four'));
     const names = detector
       .endpointKeys()
-      .map((e) => e.operation?.name)
+      .map((e) => e.operation?.fields?.[0])
       .filter(Boolean);
-    assert.ok(names.includes('Four'), `Four got the freed place (${names.join(', ')})`);
+    assert.ok(names.includes('four'), `four got the freed place (${names.join(', ')})`);
     assert.equal(detector.stats().operationsFolded, 1);
   });
 });

@@ -94,12 +94,18 @@ test('GraphQL operations have baselines of their own, through the API and in the
         'graphql.operation.type': i % 3 === 0 ? 'mutation' : 'query',
         'graphql.operation.name': i % 3 === 0 ? 'DeleteUser' : 'MyOrders',
         'vigil.graphql.operations': 1,
+        'vigil.graphql.root_fields': i % 3 === 0 ? ['deleteUser'] : ['me', 'orders'],
       }),
     );
     await server.post('/v1/events', requests.join('\n'), { 'content-type': 'application/x-ndjson' });
     const endpoints = await eventually(async () => {
       const body = (await (await api('/api/v1/baselines/endpoints')).json()) as {
-        endpoints: { route: string; method: string; operation?: { type: string; name: string }; requests: number }[];
+        endpoints: {
+          route: string;
+          method: string;
+          operation?: { type: string; fields: string[] };
+          requests: number;
+        }[];
       };
       assert.equal(
         body.endpoints.reduce((sum, e) => sum + e.requests, 0),
@@ -108,27 +114,32 @@ test('GraphQL operations have baselines of their own, through the API and in the
       return body.endpoints;
     });
     assert.deepEqual(
-      endpoints.map((e) => [e.method, e.route, e.operation?.type, e.operation?.name, e.requests]).sort(),
+      endpoints.map((e) => [e.method, e.route, e.operation?.type, e.operation?.fields.join(' '), e.requests]).sort(),
       [
-        ['POST', '/graphql', 'mutation', 'DeleteUser', 10],
-        ['POST', '/graphql', 'query', 'MyOrders', 20],
+        ['POST', '/graphql', 'mutation', 'deleteUser', 10],
+        ['POST', '/graphql', 'query', 'me orders', 20],
       ],
     );
-    const one = await api('/api/v1/baselines/endpoint?route=/graphql&method=POST&operation=mutation%20DeleteUser');
+    const baseline = (operation: string) =>
+      api(`/api/v1/baselines/endpoint?route=/graphql&method=POST&operation=${encodeURIComponent(operation)}`);
+    const one = await baseline('mutation { deleteUser }');
     assert.equal(one.status, 200);
     assert.equal(((await one.json()) as { requests: number }).requests, 10);
+    const two = await baseline('query {orders me}');
+    assert.equal(((await two.json()) as { requests: number }).requests, 20, 'root fields in any order');
+    assert.equal((await baseline('mutation DeleteUser')).status, 404, 'known by its root fields, not its name');
     assert.equal((await api('/api/v1/baselines/endpoint?route=/graphql&method=POST')).status, 404, 'no route-wide one');
     const bad = await api('/api/v1/baselines/endpoint?route=/graphql&method=POST&operation=DeleteUser');
     assert.equal(bad.status, 400);
-    assert.match(((await bad.json()) as { error: { message: string } }).error.message, /mutation DeleteUser/);
+    assert.match(((await bad.json()) as { error: { message: string } }).error.message, /mutation \{ deleteUser \}/);
     const inventory = (await (await api('/api/v1/inventory')).json()) as {
-      endpoints: { route: string; operation?: { name: string }; requests: number }[];
+      endpoints: { route: string; operation?: { fields: string[] }; requests: number }[];
     };
     assert.deepEqual(
-      inventory.endpoints.map((e) => [e.route, e.operation?.name, e.requests]),
+      inventory.endpoints.map((e) => [e.route, e.operation?.fields.join(' '), e.requests]),
       [
-        ['/graphql', 'DeleteUser', 10],
-        ['/graphql', 'MyOrders', 20],
+        ['/graphql', 'deleteUser', 10],
+        ['/graphql', 'me orders', 20],
       ],
     );
   } finally {

@@ -24,9 +24,13 @@ export function listEndpoints(find: () => BehaviourDetector | undefined): { endp
   return { endpoints: detectorOf(find).endpointKeys() };
 }
 
-const OPERATION = /^(query|mutation|subscription) ([_A-Za-z][_0-9A-Za-z]*)$/;
+const OPERATION =
+  /^(query|mutation|subscription) (?:\{ *([_A-Za-z][_0-9A-Za-z]*(?: +[_A-Za-z][_0-9A-Za-z]*)*) *\}|([_A-Za-z][_0-9A-Za-z]*))$/;
 
-/** `?route=&method=`, and `&operation=mutation DeleteUser` for one GraphQL operation's own baseline. */
+/**
+ * `?route=&method=`, and `&operation=mutation { deleteUser }` (its root fields) or `&operation=mutation DeleteUser`
+ * (its name) for one GraphQL operation's own baseline.
+ */
 export function endpointBaseline(find: () => BehaviourDetector | undefined, params: URLSearchParams) {
   const route = params.get('route');
   const method = params.get('method');
@@ -37,10 +41,15 @@ export function endpointBaseline(find: () => BehaviourDetector | undefined, para
   if (parts === null) {
     throw new VigilError(
       'invalid_parameter',
-      'operation is a GraphQL operation type and name, e.g. "mutation DeleteUser"',
+      'operation is a GraphQL operation type and its root fields or its name, e.g. "mutation { deleteUser }" or "mutation DeleteUser"',
     );
   }
-  const operation = parts && { type: parts[1] as 'query' | 'mutation' | 'subscription', name: parts[2]! };
+  const type = parts?.[1] as 'query' | 'mutation' | 'subscription';
+  const operation = parts
+    ? parts[2]
+      ? { type, fields: [...new Set(parts[2].split(/ +/))].sort() }
+      : { type, name: parts[3]! }
+    : undefined;
   const view = detectorOf(find).baselineFor(route, method.toUpperCase(), operation);
   const what = `${method.toUpperCase()} ${route}${given === null ? '' : ` (${given})`}`;
   if (!view) throw new VigilError('not_found', `no baseline for ${what} yet`);

@@ -21,7 +21,7 @@ export interface InventoryItem {
   route: string;
   method: string;
   /** A GraphQL operation the baselines learn apart from its route: one row per operation. */
-  operation?: { type: string; name: string };
+  operation?: { type: string; fields?: readonly string[]; name?: string };
   status: 'documented' | 'shadow' | 'zombie' | 'unused' | 'undocumented-spec-missing';
   documentedAs?: string;
   deprecated: boolean;
@@ -128,7 +128,8 @@ export function buildInventory(
       requests: 0,
     });
   }
-  const operationOf = (item: InventoryItem) => (item.operation ? `${item.operation.type} ${item.operation.name}` : '');
+  const operationOf = (item: InventoryItem) =>
+    item.operation ? `${item.operation.type} ${item.operation.fields?.join(' ') ?? item.operation.name}` : '';
   items.sort(
     (a, b) =>
       a.route.localeCompare(b.route) ||
