@@ -257,9 +257,9 @@ export class BehaviourDetector implements RuleEvaluator {
   }
 
   /**
-   * The baseline a request is learned under: its GraphQL operation's own, when it names one and the route has
-   * room for it (at most `maxOperationsPerRoute`, so that names a client makes up cannot crowd out or evict the
-   * baselines of real operations); else its route's.
+   * The baseline a request is learned under: its GraphQL operation's own, when it has one and the route has room
+   * for it (at most `maxOperationsPerRoute`, so that operations a client makes up cannot crowd out or evict the
+   * baselines of real ones); else its route's.
    */
   private endpointFor(
     routeKey: string,
@@ -347,7 +347,7 @@ export class BehaviourDetector implements RuleEvaluator {
     const bytes = num(a[Field.httpResponseBodySize]);
     const routeKey = route !== undefined && method !== undefined ? endpointKeyOf(method, route) : undefined;
     const operation = routeKey !== undefined && o.maxOperationsPerRoute > 0 ? operationOf(a) : undefined;
-    // An operation's own options (`POST /graphql (mutation DeleteUser)`) before its route's.
+    // An operation's own options (`POST /graphql (mutation { deleteUser })`) before its route's.
     let endpointOptions =
       routeKey === undefined
         ? undefined

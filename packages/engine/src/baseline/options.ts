@@ -41,7 +41,8 @@ export interface DetectorOptions {
 
 /**
  * Per endpoint, keyed `"METHOD /route/template"` (e.g. `"POST /login"`), or for one GraphQL operation
- * `"METHOD /route (type Name)"` (e.g. `"POST /graphql (mutation DeleteUser)"`), which comes before its route's.
+ * `"POST /graphql (mutation { deleteUser })"` (by its root fields; `(mutation DeleteUser)` by its name, for events
+ * without them), which comes before its route's.
  */
 export interface EndpointOptions {
   /** Multiplies the detector's sensitivity for this endpoint. */
@@ -88,8 +89,9 @@ export interface BehaviourOptions {
   readonly maxPrincipals?: number;
   readonly maxEndpoints?: number;
   /**
-   * GraphQL operations (`graphql.operation.name` / `.type`) per route learned under a baseline of their own; the
-   * route's further operations are learned under the route's. 0: operations are not told apart. Default 50.
+   * GraphQL operations (by `vigil.graphql.root_fields`, else `graphql.operation.name`) per route learned under a
+   * baseline of their own; the route's further operations are learned under the route's. 0: operations are not
+   * told apart. Default 50.
    */
   readonly maxOperationsPerRoute?: number;
   readonly maxPeerGroups?: number;
