@@ -2,6 +2,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { eventually, failedLogins, startTestServer } from '../testing/harness.js';
 
+/** `count` http_request events a second apart, from a minute ago, as NDJSON. */
+function requestLines(count: number, fields: (i: number) => Record<string, unknown>): string {
+  const start = Date.now() - 60_000;
+  return Array.from({ length: count }, (_, i) =>
+    JSON.stringify({ time: start + i * 1000, type: 'http_request', ...fields(i) }),
+  ).join('\n');
+}
+
 test('baselines are visible through the API; marking an alert a false positive resolves and silences it', async () => {
   const server = await startTestServer();
   const api = (method: string, path: string, body?: unknown) =>
@@ -11,21 +19,16 @@ test('baselines are visible through the API; marking an alert a false positive r
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
   try {
-    const now = Date.now() - 60_000;
-    const requests = Array.from({ length: 50 }, (_, i) =>
-      JSON.stringify({
-        time: now + i * 1000,
-        type: 'http_request',
-        'http.request.method': 'GET',
-        'url.path': `/accounts/${i}`,
-        'http.route': '/accounts/{id}',
-        'http.response.status_code': 200,
-        'client.address': '198.51.100.7',
-        'user.id': 'u-42',
-        'user.roles': ['customer'],
-      }),
-    );
-    await server.post('/v1/events', requests.join('\n'), { 'content-type': 'application/x-ndjson' });
+    const requests = requestLines(50, (i) => ({
+      'http.request.method': 'GET',
+      'url.path': `/accounts/${i}`,
+      'http.route': '/accounts/{id}',
+      'http.response.status_code': 200,
+      'client.address': '198.51.100.7',
+      'user.id': 'u-42',
+      'user.roles': ['customer'],
+    }));
+    await server.post('/v1/events', requests, { 'content-type': 'application/x-ndjson' });
     const endpoints = await eventually(async () => {
       const body = (await (await api('GET', '/api/v1/baselines/endpoints')).json()) as {
         endpoints: { route: string; method: string; requests: number }[];
@@ -80,24 +83,19 @@ test('GraphQL operations have baselines of their own, through the API and in the
   const api = (path: string) =>
     fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${server.apiToken}` } });
   try {
-    const now = Date.now() - 60_000;
-    const requests = Array.from({ length: 30 }, (_, i) =>
-      JSON.stringify({
-        time: now + i * 1000,
-        type: 'http_request',
-        'http.request.method': 'POST',
-        'url.path': '/graphql',
-        'http.route': '/graphql',
-        'http.response.status_code': 200,
-        'client.address': '198.51.100.8',
-        'user.id': 'u-7',
-        'graphql.operation.type': i % 3 === 0 ? 'mutation' : 'query',
-        'graphql.operation.name': i % 3 === 0 ? 'DeleteUser' : 'MyOrders',
-        'vigil.graphql.operations': 1,
-        'vigil.graphql.root_fields': i % 3 === 0 ? ['deleteUser'] : ['me', 'orders'],
-      }),
-    );
-    await server.post('/v1/events', requests.join('\n'), { 'content-type': 'application/x-ndjson' });
+    const requests = requestLines(30, (i) => ({
+      'http.request.method': 'POST',
+      'url.path': '/graphql',
+      'http.route': '/graphql',
+      'http.response.status_code': 200,
+      'client.address': '198.51.100.8',
+      'user.id': 'u-7',
+      'graphql.operation.type': i % 3 === 0 ? 'mutation' : 'query',
+      'graphql.operation.name': i % 3 === 0 ? 'DeleteUser' : 'MyOrders',
+      'vigil.graphql.operations': 1,
+      'vigil.graphql.root_fields': i % 3 === 0 ? ['deleteUser'] : ['me', 'orders'],
+    }));
+    await server.post('/v1/events', requests, { 'content-type': 'application/x-ndjson' });
     const endpoints = await eventually(async () => {
       const body = (await (await api('/api/v1/baselines/endpoints')).json()) as {
         endpoints: {
