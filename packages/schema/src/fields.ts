@@ -93,6 +93,7 @@ export const Field = {
   graphqlIntrospection: 'vigil.graphql.introspection',
   graphqlDepth: 'vigil.graphql.depth',
   graphqlRootFields: 'vigil.graphql.root_fields',
+  graphqlPersistedQuery: 'vigil.graphql.persisted_query',
   graphqlRepeatedField: 'vigil.graphql.repeated_field',
   graphqlRepeatedFieldCount: 'vigil.graphql.repeated_field_count',
   decisionId: 'vigil.decision.id',
@@ -334,6 +335,13 @@ export const FIELDS: readonly FieldDefinition[] = [
     'vigil',
     'GraphQL request: the root fields its operation runs (the resolvers it calls, whatever the client named the operation), each once, sorted.',
     ['deleteUser'],
+  ),
+  def(
+    Field.graphqlPersistedQuery,
+    'string',
+    'vigil',
+    'GraphQL request: the SHA-256 hash of an automatic persisted query (extensions.persistedQuery.sha256Hash), which stands for its document.',
+    'ecf4edb46db40b5132295c0291d62fb65d6759a9eedfa4d5d612dd5ec54a6b38',
   ),
   def(
     Field.graphqlRepeatedField,

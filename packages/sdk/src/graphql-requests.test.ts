@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -203,5 +204,25 @@ test('Fastify: the body Fastify parsed (inject, no socket)', async () => {
   const [event] = await vigil.waitFor('http_request');
   assert.equal(event?.['graphql.operation.name'], 'ResetPassword');
   assert.equal(event?.['graphql.operation.type'], 'mutation');
+  assert.deepEqual(event?.['vigil.graphql.root_fields'], ['reset']);
+  assert.equal(event?.['vigil.graphql.depth'], 1);
+
+  // An automatic persisted query: the document with its hash once, then the hash alone, described by the document.
+  const query = 'query Totals { a: orders { total } b: orders { total } }';
+  const extensions = { persistedQuery: { version: 1, sha256Hash: createHash('sha256').update(query).digest('hex') } };
+  vigil.clear();
+  await app.inject({ method: 'POST', url: '/graphql', payload: { query, operationName: 'Totals', extensions } });
+  await app.inject({ method: 'POST', url: '/graphql', payload: { operationName: 'Totals', extensions } });
+  const events = await vigil.waitFor(
+    'http_request',
+    (e) => vigil.events('http_request').length === 2 && e !== undefined,
+  );
+  assert.equal(events.length, 2);
+  for (const e of events) {
+    assert.equal(e['vigil.graphql.persisted_query'], extensions.persistedQuery.sha256Hash);
+    assert.deepEqual(e['vigil.graphql.root_fields'], ['orders']);
+    assert.equal(e['vigil.graphql.repeated_field'], 'orders');
+    assert.equal(e['vigil.graphql.repeated_field_count'], 2);
+  }
   await app.close();
 });

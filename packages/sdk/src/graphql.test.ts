@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { graphqlOperation, scanDocument } from './graphql.js';
 
@@ -190,6 +191,47 @@ describe('graphqlOperation: from the parsed body or the query string', () => {
     ]);
     assert.deepEqual(fields('{ ...F } fragment F on Query { orders me }'), ['me', 'orders']);
     assert.deepEqual(fields(`{ ${Array.from({ length: 17 }, (_, i) => `f${i}`).join(' ')} }`), []);
+  });
+
+  test('automatic persisted queries: a hash alone is described by the document it was checked against', () => {
+    const document = 'mutation Remove($id: ID!) { deleteUser(id: $id) { id } }';
+    const hash = createHash('sha256').update(document).digest('hex');
+    const extensions = { persistedQuery: { version: 1, sha256Hash: hash } };
+    const hashOnly = { operationName: 'Remove', variables: { id: 1 }, extensions };
+    // Not seen yet: the name and the hash.
+    assert.deepEqual(graphqlOperation(hashOnly, undefined), {
+      name: 'Remove',
+      type: undefined,
+      operations: 1,
+      introspection: false,
+      depth: 0,
+      rootFields: [],
+      persistedQuery: hash,
+    });
+    // Another document sent under that hash is not remembered for it.
+    graphqlOperation({ query: '{ me { id } }', operationName: 'Remove', extensions }, undefined);
+    assert.equal(graphqlOperation(hashOnly, undefined)?.type, undefined);
+    // The document the hash is of: remembered, and the hash alone now runs deleteUser.
+    assert.equal(
+      graphqlOperation({ query: document, operationName: 'Remove', extensions }, undefined)?.persistedQuery,
+      hash,
+    );
+    assert.deepEqual(graphqlOperation(hashOnly, undefined), {
+      name: 'Remove',
+      type: 'mutation',
+      introspection: false,
+      depth: 2,
+      rootFields: ['deleteUser'],
+      operations: 1,
+      persistedQuery: hash,
+    });
+    // A GET carries extensions as JSON text.
+    const get = new URLSearchParams({ operationName: 'Remove', extensions: JSON.stringify(extensions) }).toString();
+    assert.deepEqual(graphqlOperation(undefined, get)?.rootFields, ['deleteUser']);
+    // Not a SHA-256 hash, or not JSON: nothing.
+    const bad = { persistedQuery: { sha256Hash: 'abc' } };
+    assert.equal(graphqlOperation({ operationName: 'Remove', extensions: bad }, undefined), undefined);
+    assert.equal(graphqlOperation(undefined, 'extensions=%7Bnot-json'), undefined);
   });
 
   test('a GET: query and operationName from the query string', () => {

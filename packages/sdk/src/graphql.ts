@@ -9,6 +9,8 @@
  * (to count one field selected many times through aliases) and how deep its selection sets nest.
  */
 
+import { createHash } from 'node:crypto';
+
 export interface GraphqlOperation {
   readonly name: string | undefined;
   readonly type: 'query' | 'mutation' | 'subscription' | undefined;
@@ -27,6 +29,8 @@ export interface GraphqlOperation {
    * the client named it. Empty when unknown.
    */
   readonly rootFields: readonly string[];
+  /** An automatic persisted query's hash (`extensions.persistedQuery.sha256Hash`), when the request carries one. */
+  readonly persistedQuery?: string;
 }
 
 /** At most this many distinct root fields are recorded. */
@@ -355,6 +359,57 @@ function single(query: unknown, operationName: unknown): Omit<GraphqlOperation, 
   };
 }
 
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+/** Documents remembered by their persisted-query hash (and operation name), at most this many. */
+const MAX_PERSISTED = 1000;
+const persisted = new Map<string, Omit<GraphqlOperation, 'operations' | 'persistedQuery'>>();
+
+/** The hash of an automatic persisted query, from `extensions` (an object, or a GET's JSON text). */
+function persistedHash(extensions: unknown): string | undefined {
+  let value = extensions;
+  if (typeof value === 'string') {
+    if (value.length > 2048) return undefined;
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return undefined;
+    }
+  }
+  const hash = (value as { persistedQuery?: { sha256Hash?: unknown } } | null)?.persistedQuery?.sha256Hash;
+  return typeof hash === 'string' && SHA256_HEX.test(hash) ? hash : undefined;
+}
+
+/**
+ * One GraphQL-over-HTTP request: `query` and `operationName`, and a persisted query's hash in `extensions`. With
+ * automatic persisted queries a client sends the hash alone, and the document with it only once, when the server
+ * did not know the hash yet: what that document runs is remembered under its hash (once the hash is checked to be
+ * the document's, so that nobody can describe a hash with another document), and the requests that send the hash
+ * alone are described by it. In a process that never saw the document, they carry their name and hash only.
+ */
+function request(query: unknown, operationName: unknown, extensions: unknown): GraphqlOperation | undefined {
+  const hash = persistedHash(extensions);
+  const key = hash && `${hash} ${typeof operationName === 'string' && NAME.test(operationName) ? operationName : ''}`;
+  const found = single(query, operationName);
+  if (found !== undefined) {
+    if (key !== undefined && !persisted.has(key) && (query as string).length <= MAX_SCAN) {
+      if (
+        createHash('sha256')
+          .update(query as string)
+          .digest('hex') === hash
+      ) {
+        if (persisted.size >= MAX_PERSISTED) persisted.delete(persisted.keys().next().value as string);
+        persisted.set(key, found);
+      }
+    }
+    return { ...found, operations: 1, ...(hash ? { persistedQuery: hash } : {}) };
+  }
+  if (key === undefined) return undefined;
+  const known = persisted.get(key);
+  if (known) return { ...known, operations: 1, persistedQuery: hash };
+  const name = typeof operationName === 'string' && NAME.test(operationName) ? operationName : undefined;
+  return { name, type: undefined, operations: 1, introspection: false, depth: 0, rootFields: [], persistedQuery: hash };
+}
+
 /**
  * The operation of a GraphQL request, from its parsed body or (a GET) its query string; undefined when neither holds
  * a GraphQL request. A batch is described by its first operation's name and type, and by the most of the rest: its
@@ -386,14 +441,13 @@ export function graphqlOperation(body: unknown, query: string | undefined): Grap
       rootFields: first.rootFields,
     };
   }
-  if (typeof body === 'object' && body !== null && 'query' in body) {
-    const found = single((body as { query?: unknown }).query, (body as { operationName?: unknown }).operationName);
-    return found && { ...found, operations: 1 };
+  if (typeof body === 'object' && body !== null && ('query' in body || 'extensions' in body)) {
+    const { query: document, operationName, extensions } = body as Record<string, unknown>;
+    return request(document, operationName, extensions);
   }
-  if (query?.includes('query=')) {
+  if (query?.includes('query=') || query?.includes('extensions=')) {
     const params = new URLSearchParams(query);
-    const found = single(params.get('query'), params.get('operationName'));
-    return found && { ...found, operations: 1 };
+    return request(params.get('query'), params.get('operationName'), params.get('extensions'));
   }
   return undefined;
 }

@@ -247,6 +247,7 @@ function requestKeys(encoder: FieldEncoder) {
     graphqlRepeatedField: encoder.key(Field.graphqlRepeatedField),
     graphqlRepeatedFieldCount: encoder.key(Field.graphqlRepeatedFieldCount),
     graphqlRootFields: encoder.key(Field.graphqlRootFields),
+    graphqlPersistedQuery: encoder.key(Field.graphqlPersistedQuery),
   };
 }
 
@@ -407,6 +408,9 @@ export class RequestHandler {
     if (operation.introspection) json += encoder.boolean(keys.graphqlIntrospection, true);
     if (operation.depth > 0) json += encoder.number(keys.graphqlDepth, operation.depth);
     if (operation.rootFields.length > 0) json += encoder.strings(keys.graphqlRootFields, operation.rootFields);
+    if (operation.persistedQuery !== undefined) {
+      json += encoder.string(keys.graphqlPersistedQuery, operation.persistedQuery);
+    }
     const repeated = operation.repeatedField;
     if (repeated !== undefined) {
       json += encoder.string(keys.graphqlRepeatedField, repeated.name);
