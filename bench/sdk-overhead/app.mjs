@@ -78,10 +78,13 @@ async function start() {
 }
 
 const port = await start();
-process.send({ port });
+// Forked by the sdk-overhead benchmark (IPC), or started under valgrind by sdk-instructions (the port on stdout).
+if (process.send) process.send({ port });
+else console.log(JSON.stringify({ port }));
 process.on('message', (message) => {
   if (message === 'stats') process.send({ stats: vigil ? vigil.stats() : null });
   if (message === 'cpu') process.send({ cpu: process.cpuUsage() });
   if (message === 'version') process.send({ version: process.version });
 });
 process.on('disconnect', () => process.exit(0));
+process.on('SIGTERM', () => process.exit(0));
