@@ -2,8 +2,9 @@
  * GraphQL requests: which operation a request runs, whether it asks for the schema, and how many operations a batch
  * carries. A GraphQL API is one route (`/graphql`), so these are what tell its requests apart.
  *
- * Read from what the framework already parsed (the JSON body: `{ query, operationName }`, or an array of them for a
- * batch) or from the query string of a GET. The document itself is never recorded: its arguments can hold anything
+ * Read from what the framework already parsed (the JSON body: `{ query, operationName, extensions }`, or an array of
+ * them for a batch) or from the query string of a GET; a persisted query's hash stands for the document it was
+ * checked against. The document itself is never recorded: its arguments can hold anything
  * (`login(password: "...")`). It is scanned once, for the operation definitions, the names of __schema / __type
  * (introspection; `__typename`, which clients add everywhere, is not), the root fields each operation selects
  * (to count one field selected many times through aliases) and how deep its selection sets nest.
