@@ -25,24 +25,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { figure, ratio, report } from '../lib.mjs';
+import { ROUTES } from '../sdk-overhead/routes.mjs';
 
 const APP = fileURLToPath(new URL('../sdk-overhead/app.mjs', import.meta.url));
 const APP_NODE = process.env.BENCH_SDK_NODE || process.execPath;
 const N_SHORT = Number(process.env.BENCH_INSTR_SHORT ?? 2000);
 const N_LONG = Number(process.env.BENCH_INSTR_LONG ?? 10_000);
-const ORDER = JSON.stringify({
-  customer: 'c-1029',
-  currency: 'EUR',
-  address: { street: '1 Example Road', city: 'Exampleton', postcode: 'EX1 2MP', country: 'GB' },
-  items: [
-    { sku: 'BOOK-0001', quantity: 2, price: 12.5 },
-    { sku: 'MUG-0042', quantity: 1, price: 8.99 },
-  ],
-});
-const ROUTES = {
-  hello: { path: '/hello' },
-  json: { path: '/orders/4711', method: 'POST', headers: { 'content-type': 'application/json' }, body: ORDER },
-};
 const VARIANTS = {
   bare: { app: 'bare' },
   als: { app: 'als' },
@@ -95,10 +83,10 @@ async function instructions(variant, route, requests) {
     });
     child.on('exit', (code) => reject(new Error(`${variant} ${route}: the app exited (${code}) before listening`)));
   });
-  const spec = ROUTES[route];
+  const { path, ...request } = ROUTES[route];
   const result = await autocannon({
-    url: `http://127.0.0.1:${port}${spec.path}`,
-    ...spec,
+    url: `http://127.0.0.1:${port}${path}`,
+    ...request,
     connections: 10,
     amount: requests,
   });

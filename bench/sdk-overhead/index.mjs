@@ -26,6 +26,7 @@ import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { figure, ratio, report } from '../lib.mjs';
+import { ROUTES } from './routes.mjs';
 
 const ROUNDS = Number(process.env.BENCH_SDK_ROUNDS ?? 5);
 const DURATION_S = Number(process.env.BENCH_SDK_DURATION_S ?? 3);
@@ -35,25 +36,6 @@ const APP_NODE = process.env.BENCH_SDK_NODE || process.execPath;
 const LOAD = fileURLToPath(new URL('./load.mjs', import.meta.url));
 const run = promisify(execFile);
 const VARIANTS = ['bare', 'vigil', 'vigilgzip', 'als', 'pino'];
-const ROUTES = {
-  hello: { method: 'GET', path: '/hello' },
-  json: {
-    method: 'POST',
-    path: '/orders/4711',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      customer: 'c-1029',
-      currency: 'EUR',
-      address: { street: '1 Example Road', city: 'Exampleton', postcode: 'EX1 2MP', country: 'GB' },
-      items: [
-        { sku: 'BOOK-0001', quantity: 2, price: 12.5 },
-        { sku: 'MUG-0042', quantity: 1, price: 8.99 },
-        { sku: 'PEN-0100', quantity: 10, price: 1.2 },
-        { sku: 'BAG-0007', quantity: 1, price: 24 },
-      ],
-    }),
-  },
-};
 
 /** The minimal collector: drains each batch and answers as ingest does. Counts batches and bytes. */
 async function startCollector() {
