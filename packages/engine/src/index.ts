@@ -10,7 +10,7 @@ export {
   type ProfileView,
   type SlotView,
 } from './baseline/detector.js';
-export type { GraphqlOperationRef } from './baseline/endpoint.js';
+export { type GraphqlOperationRef, parseOperationRef } from './baseline/endpoint.js';
 export {
   BEHAVIOUR_DEFAULTS,
   type BehaviourOptions,

@@ -156,8 +156,21 @@ export function endpointKeyOf(method: string, route: string, operation?: Graphql
   return `${method} ${route} (${operation.type} ${operation.fields ? `{ ${operation.fields.join(' ')} }` : operation.name})`;
 }
 
-const KEY_WITH_OPERATION =
-  /^(\S+) (.+) \((query|mutation|subscription) (?:\{ ([_A-Za-z][_0-9A-Za-z]*(?: [_A-Za-z][_0-9A-Za-z]*)*) \}|([_A-Za-z][_0-9A-Za-z]*))\)$/;
+const OPERATION_TEXT =
+  /^(query|mutation|subscription) (?:\{ *([_A-Za-z][_0-9A-Za-z]*(?: +[_A-Za-z][_0-9A-Za-z]*)*) *\}|([_A-Za-z][_0-9A-Za-z]*))$/;
+
+/**
+ * An operation as written in a key or asked for through the API: `mutation { deleteUser }` (root fields, any order,
+ * any spacing) or `mutation DeleteUser` (a name); undefined for anything else.
+ */
+export function parseOperationRef(text: string): GraphqlOperationRef | undefined {
+  const m = OPERATION_TEXT.exec(text);
+  if (!m) return undefined;
+  const type = m[1] as GraphqlOperationRef['type'];
+  return m[2] ? { type, fields: [...new Set(m[2].split(/ +/))].sort() } : { type, name: m[3]! };
+}
+
+const KEY_WITH_OPERATION = /^(\S+) (.+) \((.+)\)$/;
 
 /** The parts of an endpoint key (as profiles and peer groups hold it), for the labels of a detection. */
 export function endpointKeyParts(key: string): {
@@ -166,10 +179,8 @@ export function endpointKeyParts(key: string): {
   operation: GraphqlOperationRef | undefined;
 } {
   const m = KEY_WITH_OPERATION.exec(key);
-  if (m) {
-    const type = m[3] as GraphqlOperationRef['type'];
-    return { method: m[1]!, route: m[2]!, operation: m[4] ? { type, fields: m[4].split(' ') } : { type, name: m[5]! } };
-  }
+  const operation = m ? parseOperationRef(m[3]!) : undefined;
+  if (m && operation) return { method: m[1]!, route: m[2]!, operation };
   const space = key.indexOf(' ');
   return { method: key.slice(0, space), route: key.slice(space + 1), operation: undefined };
 }

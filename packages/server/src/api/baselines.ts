@@ -3,7 +3,7 @@
  * resolved, and the same finding is suppressed for that entity for a chosen time — by the baseline detector itself
  * for baseline alerts, by a silence for rule alerts. Who and why are recorded.
  */
-import type { BehaviourDetector, EndpointKeyView } from '@vigil/engine';
+import { type BehaviourDetector, type EndpointKeyView, parseOperationRef } from '@vigil/engine';
 import { alertToJson } from '../alerts/alert.js';
 import type { Actor, AlertManager } from '../alerts/manager.js';
 import type { Silences } from '../alerts/silences.js';
@@ -24,9 +24,6 @@ export function listEndpoints(find: () => BehaviourDetector | undefined): { endp
   return { endpoints: detectorOf(find).endpointKeys() };
 }
 
-const OPERATION =
-  /^(query|mutation|subscription) (?:\{ *([_A-Za-z][_0-9A-Za-z]*(?: +[_A-Za-z][_0-9A-Za-z]*)*) *\}|([_A-Za-z][_0-9A-Za-z]*))$/;
-
 /**
  * `?route=&method=`, and `&operation=mutation { deleteUser }` (its root fields) or `&operation=mutation DeleteUser`
  * (its name) for one GraphQL operation's own baseline.
@@ -37,19 +34,13 @@ export function endpointBaseline(find: () => BehaviourDetector | undefined, para
   if (!route || !method)
     throw new VigilError('invalid_parameter', 'give route and method, e.g. ?route=/users/{id}&method=GET');
   const given = params.get('operation');
-  const parts = given === null ? undefined : OPERATION.exec(given);
-  if (parts === null) {
+  const operation = given === null ? undefined : parseOperationRef(given);
+  if (given !== null && operation === undefined) {
     throw new VigilError(
       'invalid_parameter',
       'operation is a GraphQL operation type and its root fields or its name, e.g. "mutation { deleteUser }" or "mutation DeleteUser"',
     );
   }
-  const type = parts?.[1] as 'query' | 'mutation' | 'subscription';
-  const operation = parts
-    ? parts[2]
-      ? { type, fields: [...new Set(parts[2].split(/ +/))].sort() }
-      : { type, name: parts[3]! }
-    : undefined;
   const view = detectorOf(find).baselineFor(route, method.toUpperCase(), operation);
   const what = `${method.toUpperCase()} ${route}${given === null ? '' : ` (${given})`}`;
   if (!view) throw new VigilError('not_found', `no baseline for ${what} yet`);
