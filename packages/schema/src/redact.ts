@@ -7,7 +7,7 @@
  */
 import { unescape as unescapeQuery } from 'node:querystring';
 import { hasControlChars, neutralise, PARSE_DEFAULTS } from './event.js';
-import type { FieldValue } from './fields.js';
+import { Field, type FieldValue } from './fields.js';
 
 /** Limits of the redaction walk: deeper or wider input is cut, never walked without end. */
 export const REDACTION_LIMITS = {
@@ -20,8 +20,10 @@ export const REDACTION_LIMITS = {
 export const REDACTED = '[REDACTED]';
 
 /**
- * Sensitive key names, normalised (lower case, separators `-`, `_`, `.` and spaces removed). A key matches when its
- * last segment, normalised, is one of these: `X-Api-Key`, `api_key` and `apiKey` all become `apikey`.
+ * Sensitive key names, normalised (lower case, separators `-`, `_`, `.` and spaces removed): `X-Api-Key`, `api_key`
+ * and `apiKey` all become `apikey`. A key of the app's data matches when any of its segments does (`password[new]`,
+ * `otp[0]`, `user.password`: a secret's sub-keys are secret too); an event's field name when its last dotted segment
+ * does (`vigil.session.hash` is not a session).
  */
 const SENSITIVE_NAMES: readonly string[] = [
   'password',
@@ -115,14 +117,37 @@ const SENSITIVE_QUERY_NAMES: readonly string[] = ['code', 'key', 'sig'];
 const SEPARATORS = /[-_.\s]/g;
 /** Splits a key into path segments: dots, and brackets as in `user[password]`. */
 const SEGMENT_SPLIT = /[.[\]]+/;
+/** Splits one dotted segment into its bracket parts: `password[new]`, `otp[0]`. */
+const BRACKETS = /[[\]]+/;
 
 export function normaliseKey(key: string): string {
   return key.toLowerCase().replace(SEPARATORS, '');
 }
 
-function lastSegment(key: string): string {
-  const parts = key.split(SEGMENT_SPLIT).filter((p) => p.length > 0);
-  return parts[parts.length - 1] ?? key;
+/** The last dotted segment of a field name: `password[new]` of `body.password[new]`. */
+function lastDotted(path: string): string {
+  const dot = path.lastIndexOf('.');
+  return dot === -1 ? path : path.slice(dot + 1);
+}
+
+/** The names of the event model's own fields: a top-level field of one of these names is judged as a field. */
+const MODEL_FIELDS: ReadonlySet<string> = new Set(Object.values(Field));
+
+/** What a field name may hold (schema/event.ts): dotted words of letters, digits, `_` and `-`. */
+const VALID_NAME = /^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$/;
+const INVALID_NAME_CHARS = /[^A-Za-z0-9_-]/g;
+
+/**
+ * A name the collector takes for a key of the app's data that is not one (`first name`, `città`, a key holding a
+ * line separator): each dotted segment's other characters become `_`, so the event is not refused for one key.
+ */
+function validName(name: string): string {
+  if (VALID_NAME.test(name)) return name;
+  const safe = name
+    .split('.')
+    .map((segment) => segment.replace(INVALID_NAME_CHARS, '_') || '_')
+    .join('.');
+  return /^[0-9-]/.test(safe) ? `_${safe}` : safe;
 }
 
 /** Digits a card number has at least (the card pattern's own lower bound). */
@@ -242,6 +267,38 @@ function luhnChecks(text: string, from: number, to: number): boolean {
 /** Digits a card number has at most. */
 const MAX_CARD_DIGITS = 19;
 
+/** True when an integer's digits are a card number (a card sent as a JSON number). */
+function numberIsCard(value: number): boolean {
+  const digits = String(Math.abs(value));
+  return (
+    digits.length >= MIN_CARD_DIGITS &&
+    digits.length <= MAX_CARD_DIGITS &&
+    /^\d+$/.test(digits) &&
+    isCardNumber(digits, 0, digits.length)
+  );
+}
+
+/**
+ * `value` cut to at most `max` characters; a cut inside a run of digits (and the spaces or dashes between its
+ * groups) leaves that run out: part of a card number no longer looks like one (see `text`). Bearer tokens and JWTs
+ * need no such care: their patterns take any remnant long enough to be of use.
+ */
+function cutOutsideDigits(value: string, max: number): string {
+  let end = max;
+  if (!isDigit(value.charCodeAt(end)) && !isDigit(value.charCodeAt(end - 1))) return value.slice(0, end);
+  const floor = Math.max(0, max - 2 * MAX_CARD_DIGITS);
+  while (end > floor && isCardChar(value.charCodeAt(end - 1))) end--;
+  return value.slice(0, end);
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+function isCardChar(c: number): boolean {
+  return isDigit(c) || c === 32 || c === 45;
+}
+
 /**
  * True when the digits of `run[from, to)` (separators skipped) are a card number: issuer prefix 2-6 and a valid Luhn
  * checksum. The caller has counted 13 to 19 digits.
@@ -306,9 +363,12 @@ export interface RedactionOptions {
 }
 
 export interface Redactor {
-  /** True when a key (its last segment) names a secret. */
+  /** True when a key of the app's data names a secret: any of its segments (dots, brackets) does. */
   isSensitiveKey(key: string): boolean;
-  /** True when a dotted path is sensitive: by its last segment, or because it was configured. */
+  /**
+   * True when a field's dotted name is sensitive: by its last segment (any of that segment's bracket parts), or
+   * because it was configured.
+   */
   isSensitivePath(path: string): boolean;
   /**
    * True when a query parameter's name (decoded) names a secret: a sensitive key, or one of the names that are
@@ -432,15 +492,18 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     else names.add(normaliseKey(raw));
   }
 
-  const judgeKey = (key: string): boolean => {
-    const name = normaliseKey(lastSegment(key));
+  const judgeSegment = (segment: string): boolean => {
+    if (segment.length === 0) return false;
+    const name = normaliseKey(segment);
     if (names.has(name)) return true;
     for (const fragment of SENSITIVE_FRAGMENTS) if (name.includes(fragment)) return true;
     return false;
   };
 
+  const judgeKey = (key: string): boolean => key.split(SEGMENT_SPLIT).some(judgeSegment);
+
   const judgePath = (path: string): boolean => {
-    if (isSensitiveKey(path)) return true;
+    if (lastDotted(path).split(BRACKETS).some(judgeSegment)) return true;
     if (paths.length === 0) return false;
     const normal = path.split(SEGMENT_SPLIT).map(normaliseKey).join('.');
     return paths.some((p) => normal === p || normal.endsWith(`.${p}`));
@@ -508,7 +571,7 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
       applies: (v) => v.includes('"'),
       redact: (v) =>
         v.replace(/"([^"\\]{1,64})"(\s*:\s*)"(?:[^"\\]|\\.)*"/g, (m, key: string, sep: string) =>
-          isSensitiveKey(key) ? `"${key}"${sep}"${REDACTED}"` : m,
+          isSensitivePath(key) ? `"${key}"${sep}"${REDACTED}"` : m,
         ),
     },
     // key=value and key: value, as in query strings, form bodies, config dumps and log messages; spaces around the
@@ -519,16 +582,18 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     {
       applies: (v) => v.includes('=') || v.includes(':'),
       redact: (v) =>
-        redactPairs(v, (key, inQuery) => isSensitiveKey(key) || (inQuery && queryNames.has(normaliseKey(key)))),
+        redactPairs(v, (key, inQuery) => isSensitivePath(key) || (inQuery && queryNames.has(normaliseKey(key)))),
     },
   ];
 
   const text = (value: string): string => {
+    // Very long input is cut before the regular expressions run (the final cut happens in `finish`), and a run of
+    // digits the cut went through is left out too: what is left of a card number there no longer matches its
+    // pattern, and later redactions can shorten the text enough for it to survive the final cut.
+    const input = value.length > maxStringLength * 4 ? cutOutsideDigits(value, maxStringLength * 4) : value;
     // Most strings (paths, addresses, user agents) hold none of what the patterns look for: one scan clears them.
-    if (!maySecret(value, 0, value.length))
-      return value.length > maxStringLength * 4 ? value.slice(0, maxStringLength * 4) : value;
-    // Cut very long input before the regular expressions run; the final cut happens in `finish`.
-    let out = value.length > maxStringLength * 4 ? value.slice(0, maxStringLength * 4) : value;
+    if (!maySecret(input, 0, input.length)) return input;
+    let out = input;
     for (const p of patterns) if (p.applies(out)) out = p.redact(out);
     return out;
   };
@@ -569,7 +634,12 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
 
   const query = (input: string): string => {
     if (input.length === 0) return input;
-    const source = input.length > maxStringLength * 4 ? input.slice(0, maxStringLength * 4) : input;
+    // A cut query loses the parameter the cut went through: part of a value is judged as free text, where part of a
+    // secret would not be found.
+    const source =
+      input.length > maxStringLength * 4
+        ? input.slice(0, Math.max(0, input.lastIndexOf('&', maxStringLength * 4)))
+        : input;
     let out = '';
     let copied = 0;
     let changed = false;
@@ -602,11 +672,13 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
       case 'string':
         return finish(input);
       case 'number':
-        return Number.isFinite(input) ? input : undefined;
+        if (!Number.isFinite(input)) return undefined;
+        // A card number sent as a JSON number: 13 to 19 digits are checked as a card would be in text.
+        return Number.isInteger(input) && Math.abs(input) >= 1e12 && numberIsCard(input) ? REDACTED : input;
       case 'boolean':
         return input;
       case 'bigint':
-        return input.toString();
+        return finish(input.toString());
       default:
         if (input instanceof Date) return Number.isNaN(input.getTime()) ? undefined : input.toISOString();
         // An error's message and stack may hold anything the code put there: only its class name is kept.
@@ -628,6 +700,8 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     let count = 0;
     for (const key of Object.keys(input)) {
       if (++count > REDACTION_LIMITS.maxKeys) break;
+      // Set on an object literal, it would replace the result's prototype instead of adding a key.
+      if (key === '__proto__') continue;
       const v = (input as Record<string, unknown>)[key];
       out[key] = isSensitiveKey(key) ? REDACTED : walk(v, depth + 1, seen);
     }
@@ -641,10 +715,13 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     const visit = (obj: Readonly<Record<string, unknown>>, prefix: string, depth: number) => {
       for (const key of Object.keys(obj)) {
         if (++count > REDACTION_LIMITS.maxKeys) return;
-        const name = prefix ? `${prefix}.${key}` : key;
+        if (key === '__proto__') continue; // it would replace the result's prototype
+        const name = validName(prefix ? `${prefix}.${key}` : key);
         const raw = obj[key];
-        if (raw === undefined || raw === null) continue;
-        if (isSensitivePath(name)) {
+        if (raw === undefined || raw === null || Object.hasOwn(out, name)) continue;
+        // A key of the app's data (nested, or not a field of the model) is sensitive by any of its segments.
+        const ownData = depth > 0 || !MODEL_FIELDS.has(name);
+        if (isSensitivePath(name) || (ownData && isSensitiveKey(key))) {
           out[name] = REDACTED;
           continue;
         }

@@ -134,4 +134,45 @@ describe('collectInspection', () => {
       assert.deepEqual(collectInspection({ query: '', headers: {}, params: undefined, body }, limits, redactor), {});
     }
   });
+
+  test('values are redacted before they are cut: a card or token across the cut is not sent in part', () => {
+    const padding = 'x'.repeat(228);
+    const note = `${padding} paid with 4111 1111 1111 1111 thanks`; // the card spans the 256th character
+    const out = collectInspection(
+      { query: `q=${encodeURIComponent(note)}`, headers: {}, params: undefined, body: { note, list: [note] } },
+      { ...limits, maxValueChars: 256, maxRequestChars: 10_000 },
+      redactor,
+    );
+    for (const name of ['vigil.inspect.query.q', 'vigil.inspect.body.note']) {
+      assert.equal(out[name], `${padding} paid with [REDACTED] thanks`, name);
+    }
+    assert.deepEqual(out['vigil.inspect.body.list'], [`${padding} paid with [REDACTED] thanks`]);
+    const long = collectInspection(
+      { query: '', headers: {}, params: undefined, body: { note: `${'y'.repeat(250)} 4111 1111 1111 1111` } },
+      { ...limits, maxValueChars: 256, maxRequestChars: 10_000 },
+      redactor,
+    );
+    assert.doesNotMatch(JSON.stringify(long), /4111/);
+  });
+
+  test('a configured dotted path hides its whole subtree; sub-keys and items of a secret are secret', () => {
+    const r = createRedactor({ keys: ['customer.address'] });
+    const out = collectInspection(
+      {
+        query: 'otp%5B0%5D=4&otp%5B1%5D=2&password%5Bnew%5D=hunter2&page=2',
+        headers: {},
+        params: undefined,
+        body: { customer: { address: { street: '1 Secret Lane', zip: '99999' }, plan: 'pro' } },
+      },
+      { ...limits, maxRequestChars: 1000 },
+      r,
+    );
+    assert.equal(out['vigil.inspect.body.customer.address'], '[REDACTED]');
+    assert.equal(out['vigil.inspect.body.customer.plan'], 'pro');
+    assert.equal(out['vigil.inspect.query.otp_0_'], '[REDACTED]');
+    assert.equal(out['vigil.inspect.query.otp_1_'], '[REDACTED]');
+    assert.equal(out['vigil.inspect.query.password_new_'], '[REDACTED]');
+    assert.equal(out['vigil.inspect.query.page'], '2');
+    assert.doesNotMatch(JSON.stringify(out), /Secret Lane|99999|hunter2/);
+  });
 });

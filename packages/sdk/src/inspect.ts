@@ -70,10 +70,15 @@ export function collectInspection(
   /** Set when a bound left something out: a request padded to push a payload past the bounds says so. */
   let truncated = false;
   const full = () => count >= limits.maxFields || chars >= limits.maxRequestChars;
+  /**
+   * A value redacted, then cut: cut first, a card number or token across the cut would lose the part its pattern
+   * needs, and the rest of it would be sent (the event's own redaction pass sees only what is left).
+   */
   const cut = (s: string) => {
-    if (s.length <= limits.maxValueChars) return s;
+    const redacted = redactor.string(s);
+    if (redacted.length <= limits.maxValueChars) return redacted;
     truncated = true;
-    return s.slice(0, limits.maxValueChars);
+    return redacted.slice(0, limits.maxValueChars);
   };
   /** `items` without what is past `max`, noting that something was. */
   const first = <T>(items: readonly T[], max: number): readonly T[] => {
@@ -199,8 +204,8 @@ export function collectInspection(
           return;
         }
         const child = [...keys, key];
-        // A sensitive key is never walked into: its whole subtree is one redacted field.
-        if (redactor.isSensitiveKey(key)) add('body', child, REDACTED);
+        // A sensitive key (or a configured path) is never walked into: its whole subtree is one redacted field.
+        if (redactor.isSensitiveKey(key) || redactor.isSensitivePath(child.join('.'))) add('body', child, REDACTED);
         else walk(record[key], child, depth + 1);
       }
     };

@@ -29,8 +29,19 @@ describe('redaction', () => {
     ]) {
       assert.equal(r.isSensitiveKey(key), true, key);
     }
-    for (const key of ['user.id', 'session.id', 'shipping', 'company', 'vigil.token.id', 'http.route', 'spin_count']) {
+    for (const key of ['user.id', 'shipping', 'company', 'http.route', 'spin_count', 'items[0].sku']) {
       assert.equal(r.isSensitiveKey(key), false, key);
+    }
+    // A key of the app's data is sensitive by any of its segments: a secret's sub-keys and items are secret too.
+    for (const key of ['password[new]', 'otp[0]', 'pin[3]', 'password.new', 'session.id', 'card[number]']) {
+      assert.equal(r.isSensitiveKey(key), true, key);
+    }
+    // A field name of an event by its last dotted segment (and that segment's bracket parts).
+    for (const path of ['vigil.token.id', 'vigil.session.hash', 'session.id', 'vigil.api_key.id']) {
+      assert.equal(r.isSensitivePath(path), false, path);
+    }
+    for (const path of ['body.password', 'body.password[new]', 'form.otp[0]', 'http.request.header.x-api-key']) {
+      assert.equal(r.isSensitivePath(path), true, path);
     }
   });
 
@@ -108,5 +119,42 @@ describe('redaction', () => {
     });
     // A right-to-left override in a user name would make a display show it reordered.
     assert.deepEqual(createRedactor().fields({ 'user.name': 'eve\u202etoor' }), { 'user.name': 'eve\\u202etoor' });
+  });
+
+  test('a secret key with sub-keys or indexes in a query: otp[0], password[new]', () => {
+    assert.equal(
+      r.query('otp[0]=4&otp[1]=2&password[new]=hunter2&page=2'),
+      `otp[0]=${REDACTED}&otp[1]=${REDACTED}&password[new]=${REDACTED}&page=2`,
+    );
+    assert.equal(r.query('items[0][sku]=A-1'), 'items[0][sku]=A-1');
+    assert.equal(r.text('form password[new]=hunter2 sent'), `form password[new]=${REDACTED} sent`);
+  });
+
+  test('card numbers sent as numbers are redacted; other numbers are kept', () => {
+    const out = r.fields({ number: 4111111111111111, big: 4111111111111111n, order: 4111111111111112, qty: 3 });
+    assert.deepEqual(out, { number: REDACTED, big: REDACTED, order: 4111111111111112, qty: 3 });
+    assert.deepEqual(r.fields({ payment: { card_no: 5500000000000004 } }), { 'payment.card_no': REDACTED });
+  });
+
+  test('keys of the app data: sub-keys of a secret, unusable characters, __proto__', () => {
+    const out = r.fields(
+      JSON.parse('{"__proto__":["injected","x"],"password.new":"a","first name":"ann","note\u2028x":"b","1st":"c"}'),
+    );
+    assert.equal(Object.getPrototypeOf(out), Object.prototype);
+    assert.deepEqual(out, { 'password.new': REDACTED, first_name: 'ann', note_x: 'b', _1st: 'c' });
+    // The model's own fields are judged by their last segment: a session hash is not a session.
+    assert.deepEqual(r.fields({ 'session.id': 'abc', 'vigil.api_key.id': 'k1' }), {
+      'session.id': 'abc',
+      'vigil.api_key.id': 'k1',
+    });
+    assert.equal((r.value(JSON.parse('{"__proto__":{"polluted":1},"a":1}')) as object).constructor, Object);
+  });
+
+  test('a cut through a card number in very long text does not leave part of it behind', () => {
+    const small = createRedactor({ maxStringLength: 40 }); // the patterns run on the first 160 characters
+    const value = `Bearer ${'a'.repeat(140)} 4111 1111 1111 1111`; // the cut at 160 falls inside the card
+    const out = small.string(value);
+    assert.doesNotMatch(out, /4111|1111/, out);
+    assert.equal(small.string('x'.repeat(500)), 'x'.repeat(40), 'other text is cut where it is cut');
   });
 });
