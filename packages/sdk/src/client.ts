@@ -11,10 +11,11 @@ import type { NodeRequestLike, NodeResponseLike } from './adapters/shared.js';
 import { currentRequest } from './context.js';
 import type { DropReason } from './drops.js';
 import { FieldEncoder, jsonString, jsonValue, quote } from './encode.js';
-import { idHasher } from './fingerprint.js';
+import type { ExitJob } from './exit-delivery.js';
+import { errorFingerprint, idHasher } from './fingerprint.js';
 import { type ResolvedOptions, resolveOptions, type VigilOptions } from './options.js';
 import { createTrustedProxies } from './proxy.js';
-import { createRedactor, type Redactor } from './redact.js';
+import { createRedactor, errorClassName, type Redactor } from './redact.js';
 import { Reporter } from './report.js';
 import { RequestHandler, type RequestState } from './request.js';
 import { registerForShutdown, unregisterForShutdown } from './shutdown.js';
@@ -268,6 +269,26 @@ class VigilClient implements Vigil {
     options?: WrapOptions<Req>,
   ): (req: Req, res: Res) => R {
     return wrapNodeHandler(this, handler, options);
+  }
+
+  /** For shutdown.ts, when the process exits without `close()`: stop, and hand over what is left to send. */
+  exitJob(): ExitJob | undefined {
+    if (this.closing) return undefined;
+    this.closing = Promise.resolve();
+    return this.sink.exitJob?.(this.options.closeTimeoutMillis);
+  }
+
+  /**
+   * For shutdown.ts: an error nothing handled is ending the process. Recorded as `sys_crash`, attached to the request
+   * it was thrown in when there is one (the class and a fingerprint of its stack, never its message).
+   */
+  recordCrash(error: unknown, origin: string): void {
+    this.record('sys_crash', {
+      [Field.eventReason]: origin === 'unhandledRejection' ? 'unhandled_rejection' : 'uncaught_exception',
+      [Field.eventOutcome]: 'failure',
+      [Field.errorType]: errorClassName(error),
+      [Field.errorFingerprint]: errorFingerprint(error),
+    });
   }
 
   /** Build, redact and queue one event, attached to the current request (or the one given). */

@@ -1,5 +1,6 @@
 /**
- * Flush on the way out: one process-wide `beforeExit` and `SIGTERM` listener for all clients.
+ * Flush on the way out: one process-wide `beforeExit`, `SIGTERM`, `exit` and `uncaughtExceptionMonitor` listener for
+ * all clients.
  *
  * `SIGTERM` needs care: a process with no `SIGTERM` listener is terminated by the default action, and adding a
  * listener removes that default. So the listener never calls `process.exit()` itself, and what it does depends on
@@ -13,13 +14,23 @@
  *
  * The listener is put first (`prependListener`), so that when the signal comes it sees every other listener, a
  * `once` listener included: one that ran before it would already have removed itself.
+ *
+ * A process that ends without closing its clients (`process.exit()`, a crash) gets no more asynchronous work: at
+ * `exit`, what the clients still hold is sent from a worker thread while the exiting thread waits (exit-delivery.ts).
+ * A crash is recorded first, as `sys_crash`, when nothing in the process will handle the error: the monitor event
+ * only watches, and the process ends as it would have.
  */
 
+import { deliverAtExit, type ExitJob } from './exit-delivery.js';
 import { processWide } from './process-wide.js';
 
 export interface Closable {
   flush(): Promise<void>;
   close(): Promise<void>;
+  /** The process is exiting without `close()`: what is left to send (synchronous; exit-delivery.ts sends it). */
+  exitJob?(): ExitJob | undefined;
+  /** The process is about to end because of `error`, which nothing handled (`origin` as Node.js names it). */
+  recordCrash?(error: unknown, origin: string): void;
 }
 
 /**
@@ -66,10 +77,41 @@ function createRegistry(): Registry {
     });
   };
 
+  const onCrash = (error: unknown, origin: string): void => {
+    // A listener of the app's (or a capture callback) handles the error and the process lives on: no crash.
+    if (process.listenerCount('uncaughtException') > 0 || process.hasUncaughtExceptionCaptureCallback()) return;
+    for (const client of clients) {
+      try {
+        client.recordCrash?.(error, origin);
+      } catch {
+        // the process is ending with the app's error, not one of the SDK's
+      }
+    }
+  };
+
+  const onExit = (): void => {
+    const jobs: ExitJob[] = [];
+    for (const client of clients) {
+      try {
+        const job = client.exitJob?.();
+        if (job !== undefined) jobs.push(job);
+      } catch {
+        // nothing of this client's to send
+      }
+    }
+    try {
+      deliverAtExit(jobs);
+    } catch {
+      // the process ends as it would have
+    }
+  };
+
   const uninstall = (): void => {
     if (!installed) return;
     process.removeListener('beforeExit', onBeforeExit);
     process.removeListener('SIGTERM', onSigterm);
+    process.removeListener('exit', onExit);
+    process.removeListener('uncaughtExceptionMonitor', onCrash);
     installed = false;
   };
 
@@ -79,6 +121,8 @@ function createRegistry(): Registry {
       if (installed) return;
       process.on('beforeExit', onBeforeExit);
       process.prependListener('SIGTERM', onSigterm);
+      process.on('exit', onExit);
+      process.on('uncaughtExceptionMonitor', onCrash);
       installed = true;
     },
     unregister(client) {

@@ -23,6 +23,7 @@ import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { DEFAULTS, EVENTS_PATH } from './defaults.js';
 import { DropCounter, type DropCounts, type DropReason } from './drops.js';
+import type { ExitJob } from './exit-delivery.js';
 import { type Batch, LineQueue } from './line-queue.js';
 import { forwardingAgent, forwardThrough, type OutboundProxy, ProxyError, TunnelAgent } from './outbound.js';
 import type { Reporter } from './report.js';
@@ -54,6 +55,11 @@ export interface Sink {
   /** Flush and stop, waiting at most `timeoutMillis`; what is still queued then counts as `shutdown`. */
   close(timeoutMillis: number): Promise<void>;
   stats(): SinkStats;
+  /**
+   * The process is exiting without a `close()`: stop, and hand over what is queued for exit-delivery.ts to send.
+   * Undefined when there is nothing to send (or the sink needs no help: stdout writes its lines at exit itself).
+   */
+  exitJob?(timeoutMillis: number): ExitJob | undefined;
 }
 
 export interface SinkStats {
@@ -156,6 +162,8 @@ export class HttpTransport implements Sink {
   private closing: Promise<void> | undefined;
   private closed = false;
   private inFlight = 0;
+  /** The batch waiting to be retried, if one is: its last attempt failed, so it is not at the collector. */
+  private backingOff: Batch | undefined;
   private sent = 0;
   private retries = 0;
 
@@ -251,6 +259,32 @@ export class HttpTransport implements Sink {
       }
     })();
     return this.closing;
+  }
+
+  exitJob(timeoutMillis: number): ExitJob | undefined {
+    if (this.closed || this.closing || this.target === undefined) return undefined;
+    this.closed = true;
+    this.clearTimers();
+    // A batch being sent is left out (the collector most likely has it), unless it waits for a retry.
+    const lines = this.dropReports();
+    if (this.backingOff !== undefined) lines.push(...this.backingOff.lines());
+    for (let batch = this.queue.shift(); batch !== undefined; batch = this.queue.shift()) lines.push(...batch.lines());
+    if (lines.length === 0) return undefined;
+    const { options } = this;
+    return {
+      endpoint: options.endpoint,
+      token: options.token,
+      ca: options.ca,
+      proxy: options.proxy?.url.href,
+      gzip: this.gzip,
+      maxBatchSize: this.maxBatchSize,
+      maxEventBytes: this.maxEventBytes,
+      maxRetries: this.maxRetries,
+      initialBackoffMillis: this.initialBackoffMillis,
+      requestTimeoutMillis: this.requestTimeoutMillis,
+      timeoutMillis,
+      lines,
+    };
   }
 
   stats(): SinkStats {
@@ -363,7 +397,10 @@ export class HttpTransport implements Sink {
         this.maxBackoffMillis,
       );
       this.options.reporter.debug(`${result.why}; retry ${attempt + 1}/${this.maxRetries} in ${Math.round(wait)} ms`);
-      if (!(await this.sleep(wait))) {
+      this.backingOff = batch;
+      const slept = await this.sleep(wait);
+      this.backingOff = undefined;
+      if (!slept) {
         this.drops.add('shutdown', batch.count);
         return false;
       }
@@ -536,11 +573,18 @@ export class HttpTransport implements Sink {
       this.drops.add('rejected', counted.length);
       this.reportRejected(batch.count, JSON.stringify({ rejected: counted }));
     }
-    if (!this.drops.hasPending()) return;
-    const reports = this.drops.takePending().map(([reason, count]) => this.options.dropEvent(reason, count));
+    const reports = this.dropReports();
+    if (reports.length === 0) return;
     // Ahead of the queue and outside its bound: at most one line per reason.
     this.queue.unshift(reports);
     this.schedule(0);
+  }
+
+  /** The `sdk_drops` lines of the drops not reported yet, one per reason. */
+  private dropReports(): string[] {
+    if (!this.drops.hasPending()) return [];
+    const lines = this.drops.takePending().map(([reason, count]) => this.options.dropEvent(reason, count));
+    return lines.filter((line) => line !== '');
   }
 
   private reportRejected(count: number, text: string): void {
