@@ -102,6 +102,34 @@ describe('client', () => {
     );
   });
 
+  for (const order of ['before', 'after'] as const) {
+    test(`SIGTERM with signal-exit loaded ${order} the SDK: flushed, its cleanup runs, and the process ends`, async () => {
+      receiver.requests.length = 0;
+      const signalExit = JSON.stringify(import.meta.resolve('signal-exit'));
+      const cleanup = `onExit((code, signal) => console.log('cleanup', signal));`;
+      const { signal, code, stdout } = await runChild(
+        `
+        import { onExit } from ${signalExit};
+        import { createVigil } from ${JSON.stringify(entry)};
+        ${order === 'before' ? cleanup : ''}
+        const vigil = createVigil({ service: 'tool', flushIntervalMillis: 60000 });
+        ${order === 'after' ? cleanup : ''}
+        setInterval(() => {}, 1000);
+        vigil.sys.shutdown();
+        setTimeout(() => process.kill(process.pid, 'SIGTERM'), 20);
+      `,
+        { VIGIL_ENDPOINT: receiver.url, VIGIL_INGEST_TOKEN: TEST_TOKEN },
+      );
+      // Each waiting for the other, the process would run until killed (runChild's SIGKILL after 10 s).
+      assert.equal(signal, 'SIGTERM', `exit code ${code}`);
+      assert.match(stdout, /cleanup SIGTERM/);
+      assert.deepEqual(
+        receiver.events.map((e) => e.type),
+        ['sys_shutdown'],
+      );
+    });
+  }
+
   test("SIGTERM with the host's own once-listener, registered first: the host's graceful shutdown runs to its end", async () => {
     receiver.requests.length = 0;
     const { signal, code } = await runChild(
@@ -165,5 +193,30 @@ describe('client', () => {
       receiver.events.map((e) => e.type),
       ['data_export'],
     );
+  });
+
+  test('await flush() against a collector that keeps refusing settles before the script ends (its retries wait)', async () => {
+    receiver.requests.length = 0;
+    receiver.respond = () => ({ status: 503 });
+    try {
+      const { code, stdout } = await runChild(
+        `
+        import { createVigil } from ${JSON.stringify(entry)};
+        const vigil = createVigil({
+          service: 'script', flushOnExit: false, maxRetries: 2, initialBackoffMillis: 100, onError: () => {},
+        });
+        vigil.data.export('u1', 10);
+        await vigil.flush();
+        console.log(JSON.stringify(vigil.stats().dropped));
+      `,
+        { VIGIL_ENDPOINT: receiver.url, VIGIL_INGEST_TOKEN: TEST_TOKEN },
+      );
+      // Exit code 13 would be a top-level await never settled: the process ended during a retry's wait.
+      assert.equal(code, 0);
+      assert.equal((JSON.parse(stdout) as { retries_exhausted: number }).retries_exhausted, 1);
+      assert.equal(receiver.requests.length, 3);
+    } finally {
+      receiver.respond = () => undefined;
+    }
   });
 });

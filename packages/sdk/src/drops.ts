@@ -48,6 +48,11 @@ export class DropCounter {
     return out;
   }
 
+  /** Counts taken for a report that could not be delivered: reported again with the next one (not counted twice). */
+  restorePending(counts: ReadonlyArray<readonly [DropReason, number]>): void {
+    for (const [reason, count] of counts) this.pending[reason] += count;
+  }
+
   hasPending(): boolean {
     return DROP_REASONS.some((r) => this.pending[r] > 0);
   }

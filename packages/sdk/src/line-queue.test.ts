@@ -106,4 +106,23 @@ describe('line queue', () => {
     assert.equal(queue.size, 0);
     assert.equal(queue.shift(), undefined);
   });
+
+  test('reserved counts the memory the batches hold; small batches get small buffers', () => {
+    const line = 'x'.repeat(300);
+    const small = new LineQueue(1);
+    for (let i = 0; i < 100; i++) small.push(line);
+    // One line per batch: a buffer planned for one line each, not 16 KiB each.
+    assert.equal(small.reserved, 100 * 1024);
+    assert.equal(small.bytes, 100 * 301);
+    for (let batch = small.shift(); batch !== undefined; batch = small.shift()) small.release(batch);
+    assert.equal(small.reserved, 0);
+
+    const large = new LineQueue(500);
+    for (let i = 0; i < 200; i++) large.push(line); // 60 KB in a batch whose buffer doubled from 16 KiB
+    assert.equal(large.reserved, 64 * 1024);
+    large.unshift(['{"type":"sdk_drops"}']);
+    assert.ok(large.reserved > 64 * 1024);
+    assert.equal(large.clear(), 201);
+    assert.equal(large.reserved, 0);
+  });
 });

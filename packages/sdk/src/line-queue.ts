@@ -9,8 +9,10 @@
 
 /** A batch grows up to this many bytes (or `maxBatchSize` lines), then the next line starts a new one. */
 const MAX_BATCH_BYTES = 1 << 20;
-/** The first buffer of a batch; it doubles as lines come. */
+/** The first buffer of a batch (smaller when batches hold few lines); it doubles as lines come. */
 const INITIAL_BATCH_BYTES = 16 * 1024;
+/** Room planned per line for the first buffer of a batch of few lines. */
+const PLANNED_LINE_BYTES = 1024;
 /** Buffers of sent batches kept for the next ones. */
 const POOLED_BUFFERS = 2;
 
@@ -85,34 +87,48 @@ export class LineQueue {
   size = 0;
   /** Their bytes. */
   bytes = 0;
+  /** The memory their batches hold: the buffers' sizes, at least `bytes`. What bounds the queue's memory. */
+  reserved = 0;
+  /** The size of a new batch's first buffer: enough for the batch, up to 16 KiB. */
+  private readonly initialBytes: number;
 
-  constructor(private readonly maxBatchSize: number) {}
+  constructor(private readonly maxBatchSize: number) {
+    this.initialBytes = Math.min(INITIAL_BATCH_BYTES, Math.max(1, maxBatchSize) * PLANNED_LINE_BYTES);
+  }
 
   /** Queue a line. True when its batch is now full, so a send is worth starting. */
   push(line: string): boolean {
     let batch = this.batches[this.batches.length - 1];
-    const before = batch === undefined || batch.sealed ? 0 : batch.length;
+    const open = batch !== undefined && !batch.sealed;
+    const before = open ? batch!.length : 0;
+    const capacity = open ? batch!.buffer.length : 0;
     if (batch === undefined || batch.sealed || !batch.append(line)) {
       if (batch !== undefined) batch.sealed = true;
       batch = this.newBatch();
       this.batches.push(batch);
       batch.append(line);
       this.bytes += batch.length;
-    } else this.bytes += batch.length - before;
+      this.reserved += batch.buffer.length;
+    } else {
+      this.bytes += batch.length - before;
+      this.reserved += batch.buffer.length - capacity;
+    }
     this.size++;
     if (batch.count >= this.maxBatchSize) batch.sealed = true;
     return batch.sealed;
   }
 
-  /** Put lines ahead of everything queued, in a batch of their own. */
-  unshift(lines: readonly string[]): void {
-    if (lines.length === 0) return;
+  /** Put lines ahead of everything queued, in a batch of their own (returned). */
+  unshift(lines: readonly string[]): Batch | undefined {
+    if (lines.length === 0) return undefined;
     const batch = this.newBatch();
     for (const line of lines) batch.append(line);
     batch.sealed = true;
     this.batches.unshift(batch);
     this.size += lines.length;
     this.bytes += batch.length;
+    this.reserved += batch.buffer.length;
+    return batch;
   }
 
   /** True when the oldest batch takes no more lines: sending it now sends a full batch. */
@@ -127,6 +143,7 @@ export class LineQueue {
     batch.sealed = true;
     this.size -= batch.count;
     this.bytes -= batch.length;
+    this.reserved -= batch.buffer.length;
     return batch;
   }
 
@@ -136,6 +153,7 @@ export class LineQueue {
     this.batches = [];
     this.size = 0;
     this.bytes = 0;
+    this.reserved = 0;
     return dropped;
   }
 
@@ -145,6 +163,6 @@ export class LineQueue {
   }
 
   private newBatch(): Batch {
-    return new Batch(this.pool.pop() ?? Buffer.allocUnsafe(INITIAL_BATCH_BYTES));
+    return new Batch(this.pool.pop() ?? Buffer.allocUnsafe(this.initialBytes));
   }
 }

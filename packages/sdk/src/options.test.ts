@@ -92,3 +92,38 @@ describe('docs/sdk.md lists every option with its default', () => {
     );
   });
 });
+
+describe('resolveOptions: timers and the token', () => {
+  const resolve = (options: Record<string, unknown>, env: Record<string, string> = {}) => {
+    const errors: VigilSdkError[] = [];
+    const resolved = resolveOptions(
+      { endpoint: 'http://127.0.0.1:7070', token: 'abc', ...options } as never,
+      new Reporter((e) => errors.push(e), false),
+      env,
+    );
+    return { resolved, errors: errors.map((e) => `${e.code}: ${e.message}`) };
+  };
+
+  test('a delay longer than a timer can wait is reported and cut to the longest one (else it would fire at once)', () => {
+    const { resolved, errors } = resolve({ closeTimeoutMillis: 2 ** 31, maxBackoffMillis: Number.POSITIVE_INFINITY });
+    assert.equal(resolved.closeTimeoutMillis, 2 ** 31 - 1);
+    assert.equal(resolved.maxBackoffMillis, 2 ** 31 - 1);
+    assert.match(
+      errors[0]!,
+      /^config_invalid: option (closeTimeoutMillis|maxBackoffMillis) is longer than a Node\.js timer/,
+    );
+    assert.deepEqual(resolve({ closeTimeoutMillis: 2 ** 31 - 1 }).errors, []);
+  });
+
+  test('a token an HTTP header cannot carry disables the client, saying why and never showing it', () => {
+    for (const token of ['abc\u200bdef', 'abc def', 'tökén']) {
+      const { resolved, errors } = resolve({ token });
+      assert.equal(resolved.mode, 'disabled', JSON.stringify(token));
+      assert.match(errors[0]!, /^config_invalid: Vigil is disabled: the token holds characters/);
+      assert.ok(!errors[0]!.includes(token));
+    }
+    // Surrounding white space (a newline from an env file) is not part of it.
+    assert.equal(resolve({ token: undefined }, { VIGIL_INGEST_TOKEN: 'abc\n' }).resolved.token, 'abc');
+    assert.equal(resolve({ token: undefined }, { VIGIL_INGEST_TOKEN: 'abc\n' }).resolved.mode, 'http');
+  });
+});

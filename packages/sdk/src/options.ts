@@ -191,11 +191,24 @@ function nonEmpty(value: unknown): string | undefined {
   return typeof value === 'string' && value.trim().length > 0 ? value.trim() : undefined;
 }
 
+/** The longest delay a Node.js timer takes (2³¹ − 1 ms, ~24.8 days); a longer one fires after 1 ms. */
+const MAX_TIMER_MILLIS = 2 ** 31 - 1;
+
+/** What an HTTP header value may carry of a token: visible ASCII. */
+const TOKEN_CHARS = /^[\x21-\x7e]+$/;
+
 export function resolveOptions(options: VigilOptions, reporter: Reporter, env = process.env): ResolvedOptions {
   const o = (typeof options === 'object' && options !== null ? options : {}) as VigilOptions;
   const number = (key: NumberKey): number => {
     const value = o[key];
     if (value === undefined) return DEFAULTS[key];
+    if (key.endsWith('Millis') && typeof value === 'number' && value > MAX_TIMER_MILLIS) {
+      reporter.warnOnce(
+        'config_invalid',
+        `option ${key} is longer than a Node.js timer can wait (${MAX_TIMER_MILLIS} ms); using ${MAX_TIMER_MILLIS}`,
+      );
+      return MAX_TIMER_MILLIS;
+    }
     if (typeof value === 'number' && Number.isFinite(value) && value >= MINIMUM[key]) return value;
     reporter.warnOnce(
       'config_invalid',
@@ -233,6 +246,14 @@ export function resolveOptions(options: VigilOptions, reporter: Reporter, env = 
       reporter.warnOnce(
         'config_missing',
         `Vigil is disabled: no ${missing} was given. Set it, or use mode: 'stdout' to write events to standard output`,
+      );
+      mode = 'disabled';
+    } else if (token !== undefined && !TOKEN_CHARS.test(token)) {
+      // Every request would fail: an HTTP header cannot carry it. The token itself is never shown.
+      reporter.warnOnce(
+        'config_invalid',
+        'Vigil is disabled: the token holds characters an HTTP header cannot carry (a space inside it, or an ' +
+          'invisible or non-ASCII character pasted with it); set the token exactly as the collector generated it',
       );
       mode = 'disabled';
     } else if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {

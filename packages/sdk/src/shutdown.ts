@@ -15,6 +15,10 @@
  * The listener is put first (`prependListener`), so that when the signal comes it sees every other listener, a
  * `once` listener included: one that ran before it would already have removed itself.
  *
+ * `signal-exit` (a dependency of many command-line and file tools) listens too, and ends the process itself only when
+ * its listeners are the only ones: counted as the host's, the two would wait for each other and the process would
+ * never end. Its listeners are left out of the count, and the SDK sends the signal again once it is done.
+ *
  * A process that ends without closing its clients (`process.exit()`, a crash) gets no more asynchronous work: at
  * `exit`, what the clients still hold is sent from a worker thread while the exiting thread waits (exit-delivery.ts).
  * A crash is recorded first, as `sys_crash`, when nothing in the process will handle the error: the monitor event
@@ -52,6 +56,17 @@ export function unregisterForShutdown(client: Closable): void {
   registry.unregister(client);
 }
 
+/**
+ * `SIGTERM` listeners that are not signal-exit's (v4 keeps its count on `globalThis`, v3 on `process`; each loaded
+ * copy adds one listener per signal): the listeners of a host that handles the signal itself, and the SDK's.
+ */
+function hostListeners(): number {
+  const v4 = (globalThis as Record<symbol, { count?: unknown } | undefined>)[Symbol.for('signal-exit emitter')]?.count;
+  const v3 = (process as { __signal_exit_emitter__?: { count?: unknown } }).__signal_exit_emitter__?.count;
+  const signalExit = (typeof v4 === 'number' ? v4 : 0) + (typeof v3 === 'number' ? v3 : 0);
+  return process.listenerCount('SIGTERM') - signalExit;
+}
+
 function createRegistry(): Registry {
   const clients = new Set<Closable>();
   let installed = false;
@@ -64,7 +79,7 @@ function createRegistry(): Registry {
   };
 
   const onSigterm = (): void => {
-    if (process.listenerCount('SIGTERM') > 1) {
+    if (hostListeners() > 1) {
       void Promise.allSettled([...clients].map((c) => c.flush()));
       return;
     }
@@ -73,7 +88,8 @@ function createRegistry(): Registry {
     void closeAll().finally(() => {
       uninstall();
       terminating = false;
-      if (process.listenerCount('SIGTERM') === 0) process.kill(process.pid, 'SIGTERM');
+      // Nobody else's listener: the default action (or signal-exit, which then cleans up and ends the process).
+      if (hostListeners() <= 0) process.kill(process.pid, 'SIGTERM');
     });
   };
 

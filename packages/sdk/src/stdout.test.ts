@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { StdoutSink } from './stdout.js';
+
+const entry = new URL('./index.js', import.meta.url).href;
 
 /** A real Writable that keeps every chunk written; `stall` holds back the completion of writes (a blocked pipe). */
 function collector() {
@@ -101,5 +105,35 @@ describe('StdoutSink', () => {
     const written = out.chunks.join('');
     assert.ok(written.includes('authn_login_fail'));
     assert.ok(!written.includes('http_request'));
+  });
+
+  test('a standard output whose reader went away (EPIPE) does not end the app; later lines count as dropped', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `
+        import { createVigil } from ${JSON.stringify(entry)};
+        const vigil = createVigil({ mode: 'stdout', service: 'piped' });
+        let i = 0;
+        const timer = setInterval(() => vigil.data.export('u' + i++, 1), 5);
+        setTimeout(() => {
+          clearInterval(timer);
+          process.stderr.write(JSON.stringify(vigil.stats().dropped));
+        }, 600);
+        `,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    await once(child.stdout, 'data');
+    child.stdout.destroy(); // the log shipper reading the pipe died
+    const [code] = (await once(child, 'exit')) as [number];
+    assert.equal(code, 0, stderr);
+    assert.ok((JSON.parse(stderr) as { queue_full: number }).queue_full > 0, stderr);
   });
 });

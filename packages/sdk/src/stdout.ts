@@ -18,6 +18,7 @@ const WRITE_CHARS = 64 * 1024;
 export interface LineStream {
   write(chunk: string): boolean;
   readonly writableLength?: number;
+  on?(event: 'error', listener: (error: Error) => void): unknown;
 }
 
 /** Sinks with lines not yet written; written out when the process exits (`process.exit()` skips other hooks). */
@@ -33,14 +34,27 @@ export class StdoutSink implements Sink {
   private pendingLines = 0;
   private immediate: NodeJS.Immediate | undefined;
 
+  /** Set when the stream failed (a pipe whose reader went away: EPIPE); nothing is written after. */
+  private broken = false;
+
   constructor(
     private readonly dropEvent: (reason: 'queue_full' | 'shutdown', count: number) => string,
     private readonly stream: LineStream = process.stdout,
-  ) {}
+  ) {
+    // A write to a closed pipe fails after the call, as an 'error' event, and one nobody listens to ends the
+    // process: the app's, for the SDK's write. Listening keeps the app alive; later lines count as dropped.
+    stream.on?.('error', () => {
+      this.broken = true;
+    });
+  }
 
   enqueue(line: string, routine = false): void {
     if (this.closed) {
       this.drops.add('shutdown');
+      return;
+    }
+    if (this.broken) {
+      this.drops.add('queue_full');
       return;
     }
     const bound = routine ? MAX_PENDING_BYTES * ROUTINE_SHARE : MAX_PENDING_BYTES;

@@ -156,6 +156,31 @@ describe('transport', () => {
     assert.equal(vigil.stats().dropped.too_large, 1);
   });
 
+  test('a drop report that cannot be delivered is reported again with the next, with its counts', async () => {
+    receiver.requests.length = 0;
+    // The first batch is taken; the report that follows it fails both of its attempts; then all is well.
+    receiver.respond = (_request, index) => (index === 1 || index === 2 ? { status: 500 } : undefined);
+    try {
+      const vigil = createVigil(fast(receiver, { maxQueueSize: 5, maxRetries: 1 }));
+      for (let i = 0; i < 105; i++) vigil.event('x_test', { n: i });
+      assert.equal(vigil.stats().dropped.queue_full, 100);
+      await vigil.flush(); // the 5 events, then the report, given up on after its retry
+      vigil.event('x_test', { n: 'later' });
+      await vigil.flush(); // a batch taken: the counts are reported again
+      await receiver.waitFor(() => receiver.events.some((e) => e.type === 'sdk_drops'), 2000);
+      await vigil.close();
+      const reports = receiver.events.filter((e) => e.type === 'sdk_drops');
+      assert.deepEqual(
+        reports.map((e) => [e['vigil.drop.reason'], e['vigil.drop.count']]),
+        [['queue_full', 100]],
+      );
+      // The report's own failure is not a drop of events.
+      assert.equal(vigil.stats().dropped.retries_exhausted, 0);
+    } finally {
+      receiver.respond = () => undefined;
+    }
+  });
+
   test('collector down, then up: delivery resumes and the drops are reported as sdk_drops', async () => {
     const down = await Receiver.start();
     await down.stop();
@@ -177,6 +202,22 @@ describe('transport', () => {
     );
     assert.deepEqual(reports, { queue_full: 6, retries_exhausted: 4 });
     assert.ok(down.events.some((e) => e.n === 'after'));
+    await vigil.close();
+    await down.close();
+  });
+
+  test('maxQueueBytes bounds the memory of the queue, also when batches are small', async () => {
+    const down = await Receiver.start();
+    await down.stop();
+    // One event per batch: each batch's buffer is memory held, which the byte bound counts.
+    const vigil = createVigil(fast(down, { maxQueueSize: 100_000, maxQueueBytes: 1 << 20, maxBatchSize: 1 }));
+    const buffersBefore = process.memoryUsage().arrayBuffers;
+    for (let i = 0; i < 20_000; i++) vigil.event('x_test', { n: i, payload: 'p'.repeat(200) });
+    const stats = vigil.stats();
+    assert.ok(stats.dropped.queue_full > 0);
+    const grownMegabytes = (process.memoryUsage().arrayBuffers - buffersBefore) / 1e6;
+    // About 1 MiB (the bound) plus a batch; without counting buffers, 1 MiB of lines held ~50 MB of them.
+    assert.ok(grownMegabytes < 4, `buffers grew ${grownMegabytes.toFixed(1)} MB for ${stats.queued} events queued`);
     await vigil.close();
     await down.close();
   });
@@ -509,6 +550,12 @@ describe('retry timing', () => {
     const now = Date.parse('2026-01-01T00:00:00Z');
     assert.equal(parseRetryAfter('Thu, 01 Jan 2026 00:00:10 GMT', now), 10_000);
     assert.equal(parseRetryAfter('Wed, 31 Dec 2025 23:59:00 GMT', now), 0);
+    assert.equal(parseRetryAfter('Thursday, 01-Jan-26 00:00:20 GMT', now), 20_000, 'RFC 850');
+    assert.equal(parseRetryAfter('Thu Jan  1 00:00:30 2026', now), 30_000, 'asctime, in GMT');
+    // Not delay-seconds, not a date: the client's own backoff applies (Date.parse alone reads these as the past).
+    for (const value of ['-5', '+5', '1.5', '5, 10', '5 minutes', 'Thu, 01 Jan 2026']) {
+      assert.equal(parseRetryAfter(value, now), undefined, value);
+    }
   });
 
   test('backoff is full jitter under an exponential, capped ceiling', () => {

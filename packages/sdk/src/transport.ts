@@ -124,9 +124,20 @@ export function parseRetryAfter(value: string | null, nowMillis = Date.now()): n
   if (value === null) return undefined;
   const v = value.trim();
   if (/^\d+$/.test(v)) return Number(v) * 1000;
-  const date = Date.parse(v);
+  // Only the three date forms HTTP defines: `Date.parse` alone reads `-5`, `1.5` or `5, 10` as dates long past,
+  // and the retries would follow each other at once against a collector that asked for a pause.
+  if (!HTTP_DATE.test(v)) return undefined;
+  // asctime names no zone; HTTP dates are GMT (Date.parse would take it as local time).
+  const date = Date.parse(v.endsWith('GMT') ? v : `${v} GMT`);
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMillis);
 }
+
+/**
+ * An HTTP-date (RFC 9110, 5.6.7): IMF-fixdate `Sun, 06 Nov 1994 08:49:37 GMT`, the obsolete RFC 850 form
+ * `Sunday, 06-Nov-94 08:49:37 GMT`, and asctime `Sun Nov  6 08:49:37 1994`.
+ */
+const HTTP_DATE =
+  /^(?:[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT|[A-Za-z]{6,9}, \d{2}-[A-Za-z]{3}-\d{2} \d{2}:\d{2}:\d{2} GMT|[A-Za-z]{3} [A-Za-z]{3} [ \d]\d \d{2}:\d{2}:\d{2} \d{4})$/;
 
 /** Full jitter: a random wait between 0 and min(max, initial × 2^attempt). */
 export function backoffMillis(attempt: number, initialMillis: number, maxMillis: number): number {
@@ -162,6 +173,8 @@ export class HttpTransport implements Sink {
   private closing: Promise<void> | undefined;
   private closed = false;
   private inFlight = 0;
+  /** Report batches (`sdk_drops`) and the counts they carry, restored if the report cannot be delivered. */
+  private readonly reports = new WeakMap<Batch, Array<[DropReason, number]>>();
   /** The batch waiting to be retried, if one is: its last attempt failed, so it is not at the collector. */
   private backingOff: Batch | undefined;
   private sent = 0;
@@ -221,8 +234,10 @@ export class HttpTransport implements Sink {
       return;
     }
     // A line's UTF-8 size is at least its length: the bound is overshot by at most the last line's extra bytes.
+    // Memory is what the batches' buffers hold (`reserved`), more than their lines when batches are small.
     const share = routine ? ROUTINE_SHARE : 1;
-    if (this.queue.size >= this.maxQueueSize * share || this.queue.bytes + line.length > this.maxQueueBytes * share) {
+    const held = Math.max(this.queue.bytes + line.length, this.queue.reserved);
+    if (this.queue.size >= this.maxQueueSize * share || held > this.maxQueueBytes * share) {
       this.drops.add('queue_full');
       return;
     }
@@ -366,14 +381,14 @@ export class HttpTransport implements Sink {
       body = this.gzip ? await gzip(batch.bytes(), { level: GZIP_LEVEL }) : batch.bytes();
     } catch (error) {
       this.options.reporter.error('internal', 'could not encode a batch', error);
-      this.drops.add('rejected', batch.count);
+      this.giveUp(batch, 'rejected');
       return false;
     }
     for (let attempt = 0; ; attempt++) {
       const result = await this.attempt(body, batch);
       if (result.kind === 'done') return true;
       if (result.kind === 'drop') {
-        this.drops.add(result.reason, batch.count);
+        this.giveUp(batch, result.reason);
         return result.reason !== 'shutdown' && result.reason !== 'auth';
       }
       if (result.kind === 'split') {
@@ -383,7 +398,7 @@ export class HttpTransport implements Sink {
         return first && second;
       }
       if (attempt >= this.maxRetries) {
-        this.drops.add('retries_exhausted', batch.count);
+        this.giveUp(batch, 'retries_exhausted');
         this.options.reporter.error(
           'delivery_failed',
           `could not deliver ${batch.count} events to ${this.url} after ${attempt + 1} attempts (${result.why}); ` +
@@ -401,7 +416,7 @@ export class HttpTransport implements Sink {
       const slept = await this.sleep(wait);
       this.backingOff = undefined;
       if (!slept) {
-        this.drops.add('shutdown', batch.count);
+        this.giveUp(batch, 'shutdown');
         return false;
       }
     }
@@ -573,18 +588,31 @@ export class HttpTransport implements Sink {
       this.drops.add('rejected', counted.length);
       this.reportRejected(batch.count, JSON.stringify({ rejected: counted }));
     }
-    const reports = this.dropReports();
-    if (reports.length === 0) return;
+    if (!this.drops.hasPending()) return;
+    const counts = this.drops.takePending();
     // Ahead of the queue and outside its bound: at most one line per reason.
-    this.queue.unshift(reports);
+    const reports = this.queue.unshift(this.reportLines(counts));
+    if (reports !== undefined) this.reports.set(reports, counts);
     this.schedule(0);
+  }
+
+  /**
+   * A batch given up on for `reason`: its events count as dropped. A report's counts are reported again with the
+   * next report instead, unless the collector refused it as such (it would refuse the next one too).
+   */
+  private giveUp(batch: Batch, reason: DropReason): void {
+    const counts = this.reports.get(batch);
+    if (counts === undefined) this.drops.add(reason, batch.count);
+    else if (reason === 'retries_exhausted' || reason === 'shutdown') this.drops.restorePending(counts);
   }
 
   /** The `sdk_drops` lines of the drops not reported yet, one per reason. */
   private dropReports(): string[] {
-    if (!this.drops.hasPending()) return [];
-    const lines = this.drops.takePending().map(([reason, count]) => this.options.dropEvent(reason, count));
-    return lines.filter((line) => line !== '');
+    return this.drops.hasPending() ? this.reportLines(this.drops.takePending()) : [];
+  }
+
+  private reportLines(counts: ReadonlyArray<readonly [DropReason, number]>): string[] {
+    return counts.map(([reason, count]) => this.options.dropEvent(reason, count)).filter((line) => line !== '');
   }
 
   private reportRejected(count: number, text: string): void {
@@ -602,7 +630,10 @@ export class HttpTransport implements Sink {
     );
   }
 
-  /** Wait, unless the client is shut down first. False when it was. */
+  /**
+   * Wait, unless the client is shut down first. False when it was. The timer keeps the process alive only while a
+   * `flush()` or `close()` waits for the outcome: a script that awaits it must not end with the promise unsettled.
+   */
   private sleep(millis: number): Promise<boolean> {
     const signal = this.shutdown.signal;
     if (signal.aborted) return Promise.resolve(false);
@@ -614,7 +645,8 @@ export class HttpTransport implements Sink {
       const timer = setTimeout(() => {
         signal.removeEventListener('abort', onAbort);
         resolve(true);
-      }, millis).unref();
+      }, millis);
+      if (!this.flushRequested) timer.unref();
       signal.addEventListener('abort', onAbort, { once: true });
     });
   }
