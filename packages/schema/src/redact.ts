@@ -31,6 +31,7 @@ const SENSITIVE_NAMES: readonly string[] = [
   'pwd',
   'pass',
   'passphrase',
+  'passcode',
   'secret',
   'token',
   'accesstoken',
@@ -43,6 +44,9 @@ const SENSITIVE_NAMES: readonly string[] = [
   'apikey',
   'xapikey',
   'apisecret',
+  'accesskey',
+  // API-key headers of API gateways: Azure API Management's (also under the fragment below) and Azure Functions'.
+  'xfunctionskey',
   'authorization',
   'proxyauthorization',
   'cookie',
@@ -103,6 +107,7 @@ const SENSITIVE_FRAGMENTS: readonly string[] = [
   'credential',
   'creditcard',
   'cardnumber',
+  'subscriptionkey',
 ];
 
 /**
@@ -234,6 +239,9 @@ function encodeQueryComponent(value: string): string {
   }
   return encoded.replace(READABLE_ESCAPES, decodeURIComponent);
 }
+
+/** A URL's `scheme://user:` and the password up to `@` (group: what comes before the password). */
+const URL_PASSWORD = /\b([A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s/?#@:]*:)(?!\[REDACTED\]@)[^\s/?#@]+@/g;
 
 /** How a URL starts: a scheme and `//` (`https://`), or a path. */
 const URL_START = /^(?:[A-Za-z][A-Za-z0-9+.-]*:\/\/|\/)/;
@@ -546,6 +554,12 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
         v.replace(AUTHORIZATION_VALUE, (_m, name: string, sep: string, quote?: string, close?: string) =>
           quote === undefined ? `${name}${sep}${REDACTED}` : `${name}${sep}${quote}${REDACTED}${close ?? ''}`,
         ),
+    },
+    // The password of a URL's user information (`postgres://app:s3cret@db/prod`, a proxy URL, a Referer that
+    // carried one): the user name is kept.
+    {
+      applies: (v) => v.includes('://') && v.includes('@'),
+      redact: (v) => v.replace(URL_PASSWORD, (_m, before: string) => `${before}${REDACTED}@`),
     },
     // Authorization schemes followed by a credential.
     {

@@ -157,4 +157,14 @@ describe('redaction', () => {
     assert.doesNotMatch(out, /4111|1111/, out);
     assert.equal(small.string('x'.repeat(500)), 'x'.repeat(40), 'other text is cut where it is cut');
   });
+
+  test("a URL's password in free text; API-key headers of gateways; passcodes", () => {
+    assert.equal(r.text('postgres://app:Sup3rS3cret@db:5432/prod'), `postgres://app:${REDACTED}@db:5432/prod`);
+    assert.equal(r.text('via https://alice:pw@partner.example/cb'), `via https://alice:${REDACTED}@partner.example/cb`);
+    assert.equal(r.text('https://user@host/x and mailto:a@b.example'), 'https://user@host/x and mailto:a@b.example');
+    assert.equal(r.text(r.text('redis://:pw@cache:6379')), `redis://:${REDACTED}@cache:6379`, 'a second pass');
+    for (const key of ['Ocp-Apim-Subscription-Key', 'X-Functions-Key', 'passcode', 'access_key']) {
+      assert.equal(r.isSensitiveKey(key), true, key);
+    }
+  });
 });

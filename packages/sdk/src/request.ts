@@ -10,7 +10,7 @@ import { errorFingerprint, type IdHash, shortHash } from './fingerprint.js';
 import { type GraphqlOperation, graphqlOperation } from './graphql.js';
 import { collectInspection, type InspectLimits, type InspectMode } from './inspect.js';
 import { createTrustedProxies, normaliseAddress, type TrustedProxies } from './proxy.js';
-import { errorClassName, type Redactor } from './redact.js';
+import { errorClassName, REDACTED, type Redactor } from './redact.js';
 import { isThenable, type Reporter } from './report.js';
 import { activeSpanIds, parseTraceparent } from './trace-context.js';
 import { validationFailure, validationFields } from './validation.js';
@@ -133,6 +133,8 @@ export class RequestState {
   /** The raw query string, kept only for `inspect: 'params'` and GraphQL requests. */
   query: string | undefined;
   private startFields: Readonly<Record<string, FieldValue>> | undefined;
+  /** The route whose parameters were last checked for secrets in the path (see `RequestHandler.routeFound`). */
+  private checkedRoute: string | undefined;
 
   constructor(
     /** The framework's request object, handed to `identify`. */
@@ -141,12 +143,22 @@ export class RequestState {
     readonly path: string,
     /**
      * The fields known when the request started, already redacted, as a JSON fragment (`,"name":value` pairs): the
-     * `http_request` event is written from it without ever building them as an object.
+     * `http_request` event is written from it without ever building them as an object. The path in it changes once
+     * when a route shows that a segment of it is a secret (`/reset/:token`).
      */
-    readonly startJson: string,
+    public startJson: string,
+    /** `url.path` in `startJson`, as a JSON fragment. */
+    public pathJson: string,
     readonly headers: HeaderMap,
     private readonly handler: RequestHandler,
   ) {}
+
+  /** `startJson` with another path fragment (the start fields decoded again when next asked). */
+  replacePath(pathJson: string): void {
+    this.startJson = this.startJson.replace(this.pathJson, pathJson);
+    this.pathJson = pathJson;
+    this.startFields = undefined;
+  }
 
   /** The fields known when the request started, already redacted (decoded from `startJson` when first asked). */
   get fields(): Readonly<Record<string, FieldValue>> {
@@ -171,12 +183,19 @@ export class RequestState {
   }
 
   currentRoute(): string | undefined {
-    if (this.route !== undefined) return this.route;
-    try {
-      return this.routeResolver?.();
-    } catch {
-      return undefined;
+    let route = this.route;
+    if (route === undefined) {
+      try {
+        route = this.routeResolver?.();
+      } catch {
+        route = undefined;
+      }
     }
+    if (route !== undefined && route !== this.checkedRoute) {
+      this.checkedRoute = route;
+      this.handler.routeFound(this, route);
+    }
+    return route;
   }
 
   /** Note an event type recorded during this request. Bounded: automatic events look only for the first few. */
@@ -184,6 +203,29 @@ export class RequestState {
     if (this.recorded === undefined) this.recorded = [type];
     else if (this.recorded.length < 32) this.recorded.push(type);
   }
+}
+
+/** Route templates whose parameter secrets are remembered (an app has far fewer). */
+const MAX_ROUTES_REMEMBERED = 1024;
+
+/** `:name` (Express, Fastify, Koa, Hono; a pattern or `?` may follow) or `{name}` (OpenAPI). */
+const ROUTE_PARAMETER = /^(?::([A-Za-z0-9_$]+)|\{([A-Za-z0-9_$.-]+)\})/;
+
+/**
+ * The segments of a route template that hold a secret: `[segment count, index, index...]`, or `[]` when none does.
+ * A path is redacted only when it has as many segments as the template: a wildcard or an optional part that took
+ * another number of segments would put the parameter elsewhere.
+ */
+export function secretSegments(route: string, isSecret: (name: string) => boolean): readonly number[] {
+  if (!route.includes(':') && !route.includes('{')) return [];
+  const segments = route.split('/');
+  const found: number[] = [];
+  for (let i = 0; i < segments.length; i++) {
+    const match = ROUTE_PARAMETER.exec(segments[i]!);
+    const name = match?.[1] ?? match?.[2];
+    if (name !== undefined && isSecret(name)) found.push(i);
+  }
+  return found.length === 0 ? [] : [segments.length, ...found];
 }
 
 /** Peers that are a proxy of the app's own when they forward: this host and private networks. */
@@ -259,6 +301,8 @@ export class RequestHandler {
   private readonly principalKeys: Readonly<Record<PrincipalField, FieldKey>>;
   private readonly outcome: { readonly success: string; readonly failure: string };
   private readonly sessionHashes = new Map<string, string>();
+  /** Per route template, `secretSegments`: most templates have none. */
+  private readonly routeSecrets = new Map<string, readonly number[]>();
   private readonly skipPaths: ReadonlySet<string> | undefined;
   private readonly graphqlPaths: GraphqlPaths | undefined;
   /** Until the first warning: look for forwarded requests from an internal proxy that is not trusted. */
@@ -295,7 +339,8 @@ export class RequestHandler {
     const method = (typeof view.method === 'string' ? view.method : 'GET').toUpperCase().slice(0, 32);
     const { path, query } = splitTarget(typeof view.url === 'string' ? view.url : '/');
     const headers = view.headers ?? {};
-    let json = encoder.string(keys.method, method) + encoder.string(keys.path, path);
+    const pathJson = encoder.string(keys.path, path);
+    let json = encoder.string(keys.method, method) + pathJson;
     const inspect = this.config.inspect ?? 'url';
     if (query && inspect !== 'off') json += encoder.redacted(keys.query, redactor.query(query));
     const remote = view.remoteAddress;
@@ -319,13 +364,32 @@ export class RequestHandler {
     if (session) json += encoder.string(keys.session, this.sessionHash(session));
     const length = contentLength(firstHeader(headers['content-length']));
     if (length !== undefined) json += encoder.number(keys.requestSize, length);
-    const state = new RequestState(raw, method, path, json, headers, this);
+    const state = new RequestState(raw, method, path, json, pathJson, headers, this);
     state.routeResolver = routeResolver;
     if (this.graphqlPaths?.matches(path)) state.graphql = true;
     if ((inspect === 'params' || state.graphql) && query) state.query = query;
     // Only a plain read of exactly that path: a query, another method or a failure is recorded as usual.
     if (this.skipPaths?.has(path) && !query && (method === 'GET' || method === 'HEAD')) state.skippable = true;
     return state;
+  }
+
+  /**
+   * The request's route is known: when the template has parameters whose names are secrets (`/reset/:token`,
+   * `/sessions/{sessionId}`), their segments of `url.path` are redacted in every event of the request from now on
+   * (each event writes the path when it is recorded). Paths and templates whose segments do not line up (wildcards,
+   * mount prefixes) are left as they are.
+   */
+  routeFound(state: RequestState, route: string): void {
+    let secrets = this.routeSecrets.get(route);
+    if (secrets === undefined) {
+      secrets = secretSegments(route, (name) => this.config.redactor.isSensitiveKey(name));
+      if (this.routeSecrets.size < MAX_ROUTES_REMEMBERED) this.routeSecrets.set(route, secrets);
+    }
+    if (secrets.length === 0) return;
+    const segments = state.path.split('/');
+    if (segments.length !== secrets[0]) return;
+    for (let i = 1; i < secrets.length; i++) segments[secrets[i]!] = REDACTED;
+    state.replacePath(this.encoder.string(this.keys.path, segments.join('/')));
   }
 
   /** The response was sent (or the connection closed). Records the automatic events and `http_request`. */
@@ -427,6 +491,8 @@ export class RequestHandler {
     const route = state.currentRoute();
     let recorded = 0;
     for (const name of Object.keys(params)) {
+      // Taken from every route, a parameter named as a secret (`:token`) is no object id to record.
+      if (typeof named !== 'object' && this.config.redactor.isSensitiveKey(name)) continue;
       const type =
         typeof named !== 'object' ? objectTypeOf(route, name) : Object.hasOwn(named, name) ? named[name] : undefined;
       const id = type === undefined ? undefined : idString(params[name]);

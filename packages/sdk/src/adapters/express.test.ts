@@ -36,6 +36,11 @@ function buildApp(express: Express, vigil: Vigil, major: number) {
   router.get('/orders/:orderId', (_req: Express, res: Express) => res.send('order'));
   app.use('/api', router);
   app.get('/admin', (_req: Express, res: Express) => res.status(403).json({ error: 'forbidden' }));
+  // A password-reset link: the path itself holds a credential.
+  app.post('/reset/:token', (_req: Express, res: Express) => {
+    vigil.event('x_password_reset', { step: 'form' });
+    res.status(204).end();
+  });
   app.post('/login', express.json(), (req: Express, res: Express) => {
     vigil.authn.loginFail(req.body.user, { reason: 'bad_password', userExists: true });
     res.status(401).json({ error: 'invalid credentials' });
@@ -176,6 +181,15 @@ function expressSuite(name: string, load: () => Promise<Express>, major: number)
       assert.equal(fails[0]!['vigil.object.id'], 'doc-9');
       assert.equal(fails[0]!['http.route'], '/later/:doc');
       assert.equal(request['http.response.status_code'], 403);
+    });
+
+    test('a route parameter named as a secret is redacted from url.path in every event of the request', async () => {
+      const token = 'f3c1a9e07b2d4c58a6e2d1b0c9f8e7d6';
+      const { request, others } = await call(`/reset/${token}`, { method: 'POST' });
+      assert.equal(request['http.route'], '/reset/:token');
+      assert.equal(request['url.path'], '/reset/[REDACTED]');
+      assert.equal(others.find((e) => e.type === 'x_password_reset')?.['url.path'], '/reset/[REDACTED]');
+      assert.ok(!receiver.allText.includes(token));
     });
 
     test('nested routers: baseUrl joined with the route path', async () => {

@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import { z } from 'zod';
 import { idHasher } from '../fingerprint.js';
 import { createVigil, type Vigil } from '../index.js';
-import { objectTypeOf } from '../request.js';
+import { objectTypeOf, secretSegments } from '../request.js';
 import { startTestApp, type TestApp, useTestApp } from '../testing/app.js';
 import { Receiver, TEST_TOKEN } from '../testing/receiver.js';
 import { type WrapOptions, wrap } from './node.js';
@@ -464,6 +464,15 @@ test('objectTypeOf: the literal segment before a parameter, in every template sy
   assert.equal(objectTypeOf('/files/*/:name', 'name'), 'name');
   assert.equal(objectTypeOf(undefined, 'id'), 'id');
   assert.equal(objectTypeOf('/users/:id', 'other'), 'other');
+});
+
+test('secretSegments: the parameters of a template named as secrets, in every template syntax', () => {
+  const secret = (name: string) => /token|password|sessionId/i.test(name);
+  assert.deepEqual(secretSegments('/reset/:token', secret), [3, 2]);
+  assert.deepEqual(secretSegments('/reset/:token(\\w+)/confirm', secret), [4, 2]);
+  assert.deepEqual(secretSegments('/v1/sessions/{sessionId}/tokens/{token}', secret), [6, 3, 5]);
+  assert.deepEqual(secretSegments('/users/:id', secret), []);
+  assert.deepEqual(secretSegments('/static/tokens.json', secret), [], 'a literal segment is no parameter');
 });
 
 test('accessParams as a map: only the parameters it names (an inherited name is not one of them)', async () => {
