@@ -732,7 +732,7 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
         if (key === '__proto__') continue; // it would replace the result's prototype
         const name = validName(prefix ? `${prefix}.${key}` : key);
         const raw = obj[key];
-        if (raw === undefined || raw === null || Object.hasOwn(out, name)) continue;
+        if (raw === undefined || raw === null) continue;
         // A key of the app's data (nested, or not a field of the model) is sensitive by any of its segments.
         const ownData = depth > 0 || !MODEL_FIELDS.has(name);
         if (isSensitivePath(name) || (ownData && isSensitiveKey(key))) {

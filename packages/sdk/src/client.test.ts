@@ -76,7 +76,7 @@ describe('client', () => {
     assert.equal(code, 3);
     const lines = stdout.trim().split('\n');
     assert.equal(lines.length, 301);
-    assert.equal((JSON.parse(lines[299]!) as Record<string, unknown>).event, 'data_export:u299,299');
+    assert.equal((JSON.parse(lines[299]!) as Record<string, unknown>).event, 'data_export:u299,,299');
     const custom = lines[300]!;
     assert.equal(custom.match(/"level":/g)?.length, 1, custom);
     assert.equal(custom.match(/"description":/g)?.length, 1, custom);

@@ -152,7 +152,7 @@ class VigilClient implements Vigil {
       identify: typeof raw.identify === 'function' ? raw.identify : undefined,
       sessionCookies: options.sessionCookies,
       loginRoutes: options.loginRoutes,
-      automaticEvents: raw.automaticEvents,
+      automaticEvents: options.automaticEvents,
       recordRequests: options.recordRequests,
       skipPaths: options.skipPaths,
       graphqlPaths: options.graphqlPaths,
@@ -295,8 +295,14 @@ class VigilClient implements Vigil {
   private record(type: string, fields: Record<string, unknown>, state: RequestState | undefined = currentRequest()) {
     if (!this.enabled) return;
     try {
-      // The request's start fields were redacted when it started; only what is new is redacted here.
-      const own = state ? Object.assign(state.lateMetadata(), fields) : fields;
+      // The request's start fields were redacted when it started; only what is new is redacted here. The call's
+      // fields, flattened (`{ user: { id } }` is `user.id`), win over the request's route and principal.
+      const own = this.redactor.fields(fields);
+      if (state) {
+        const late = this.redactor.fields(state.lateMetadata());
+        for (const key of Object.keys(late)) if (!(key in own)) own[key] = late[key]!;
+      }
+      // Checked on what will be sent: a value redaction drops (NaN, a function) is as missing as no value.
       const missing = missingArgument(type, own, state?.fields);
       if (missing !== undefined) {
         // The collector would refuse it (code `missing`); in stdout mode nothing would.
@@ -309,7 +315,7 @@ class VigilClient implements Vigil {
         );
         return;
       }
-      const line = this.serialise(type, own, state?.fields);
+      const line = this.serialiseSafe(type, own, state?.fields);
       if (line !== undefined) this.sink.enqueue(line);
       state?.noteRecorded(type);
     } catch (error) {
@@ -342,7 +348,15 @@ class VigilClient implements Vigil {
     fields: Record<string, unknown>,
     base?: Readonly<Record<string, FieldValue>>,
   ): string | undefined {
-    const safe = this.redactor.fields(fields);
+    return this.serialiseSafe(type, this.redactor.fields(fields), base);
+  }
+
+  /** `serialise` for fields already redacted and flattened. */
+  private serialiseSafe(
+    type: string,
+    safe: Readonly<Record<string, FieldValue>>,
+    base?: Readonly<Record<string, FieldValue>>,
+  ): string | undefined {
     let json = '';
     for (const key in base) {
       if (!(key in safe) && !(key in this.envelope) && !ENVELOPE.has(key))
@@ -414,8 +428,11 @@ function isoNow(): string {
 /** The fields of the OWASP Logging Vocabulary envelope, as `owaspEnvelope` writes them. */
 const OWASP_ENVELOPE = ['datetime', 'appid', 'event', 'level', 'description'] as const;
 
-/** Per event type: the catalogue's argument fields, and the envelope's constant end (`level`, `description`). */
-const envelopeParts = new Map<string, { readonly args: readonly string[]; readonly tail: string }>();
+/**
+ * Per event type: the fields of each argument position of the catalogue's pattern (`userid|ip` is one position, either
+ * field), and the envelope's constant end (`level`, `description`).
+ */
+const envelopeParts = new Map<string, { readonly slots: ReadonlyArray<readonly string[]>; readonly tail: string }>();
 const MAX_ENVELOPE_TYPES = 1024;
 
 /** What would make `type:a,b` ambiguous inside one argument: its separators, spaces (list items) and `%` itself. */
@@ -428,24 +445,37 @@ function envelopeArg(value: unknown): string {
 
 /**
  * The envelope of the OWASP Logging Vocabulary cheat sheet, for stdout lines, as a JSON fragment (`,"datetime":…`):
- * `event` is `type:arg1,arg2` with the arguments the catalogue names, in its order.
+ * `event` is `type:arg1,arg2` with one position per argument of the catalogue's pattern, in its order. A missing
+ * argument leaves its position empty (`authz_fail:,GET%20/admin`), so the others keep theirs; empty positions at the
+ * end are left out.
  */
 function owaspEnvelope(type: string, event: Record<string, unknown>, service: string): string {
   let parts = envelopeParts.get(type);
   if (parts === undefined) {
     const definition = EVENT_TYPES_BY_NAME.get(type);
+    const fieldOf = new Map((definition?.args ?? []).map((a) => [a.name, a.field]));
+    const pattern = definition?.pattern ?? '';
+    const colon = pattern.indexOf(':');
     parts = {
-      args: (definition?.args ?? []).map((a) => a.field),
+      slots:
+        colon === -1
+          ? []
+          : pattern
+              .slice(colon + 1)
+              .split(',')
+              .map((slot) => slot.split('|').flatMap((name) => fieldOf.get(name) ?? [])),
       tail: `,"level":${jsonString(definition?.level ?? 'INFO')},"description":${jsonString(definition?.description ?? type)}`,
     };
     // Custom `x_` types are the app's to name: remembered up to a bound.
     if (envelopeParts.size < MAX_ENVELOPE_TYPES) envelopeParts.set(type, parts);
   }
   const args: string[] = [];
-  for (const field of parts.args) {
-    const value = event[field];
-    if (value !== undefined) args.push(Array.isArray(value) ? value.map(envelopeArg).join(' ') : envelopeArg(value));
+  for (const fields of parts.slots) {
+    const field = fields.find((f) => event[f] !== undefined);
+    const value = field === undefined ? undefined : event[field];
+    args.push(value === undefined ? '' : Array.isArray(value) ? value.map(envelopeArg).join(' ') : envelopeArg(value));
   }
+  while (args.length > 0 && args[args.length - 1] === '') args.pop();
   const name = args.length > 0 ? `${type}:${args.join(',')}` : type;
   return `,"datetime":${jsonValue(event.time as string)},"appid":${jsonString(service)},"event":${jsonString(name)}${parts.tail}`;
 }

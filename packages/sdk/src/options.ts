@@ -3,7 +3,8 @@
  * from defaults.ts. A bad value never throws into the host: it is reported (naming the option) and its default used.
  */
 import { readFileSync } from 'node:fs';
-import { DEFAULTS } from './defaults.js';
+import { isKnownEventType } from '@vigil/schema';
+import { DEFAULT_AUTOMATIC_EVENTS, DEFAULTS } from './defaults.js';
 import { INSPECT_MODES, type InspectMode } from './inspect.js';
 import { isLoopbackHost, type OutboundProxy, proxyFor } from './outbound.js';
 import type { ForwardedHeader } from './proxy.js';
@@ -173,6 +174,8 @@ export interface ResolvedOptions extends Required<Pick<VigilOptions, NumberKey>>
   /** `hashKey`, else `VIGIL_HASH_KEY`, else the token; undefined only in stdout mode without either. */
   readonly hashKey: string | undefined;
   readonly accessParams: AccessParams;
+  /** `automaticEvents` checked: known keys, each an event type of the catalogue (or `x_`) or `null`. */
+  readonly automaticEvents: Partial<AutomaticEvents>;
   readonly recordRequests: boolean;
   readonly skipPaths: readonly string[];
   readonly graphqlPaths: readonly string[];
@@ -310,6 +313,7 @@ export function resolveOptions(options: VigilOptions, reporter: Reporter, env = 
     hashObjectIds: bool('hashObjectIds'),
     hashKey: nonEmpty(o.hashKey) ?? nonEmpty(env.VIGIL_HASH_KEY) ?? token,
     accessParams: accessParams(o.accessParams, reporter),
+    automaticEvents: automaticEvents(o.automaticEvents, reporter),
     recordRequests: bool('recordRequests'),
     skipPaths: validEntries(
       stringList(o.skipPaths, 'skipPaths', DEFAULTS.skipPaths, reporter),
@@ -394,6 +398,34 @@ function extraCaCertificates(): string[] {
   } catch {
     return []; // Node.js itself warned about the file when it started
   }
+}
+
+/**
+ * `automaticEvents`: each key one of the defaults', each value an event type (a typo would make every such response
+ * record an event the collector refuses) or `null` to switch it off. `undefined` keeps the default. Bad entries are
+ * reported and their default kept.
+ */
+function automaticEvents(value: unknown, reporter: Reporter): Partial<AutomaticEvents> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    reporter.warnOnce('config_invalid', 'option automaticEvents must be an object such as { forbidden: null }');
+    return {};
+  }
+  const out: Record<string, string | null> = {};
+  const bad: string[] = [];
+  for (const [key, type] of Object.entries(value)) {
+    if (!Object.hasOwn(DEFAULT_AUTOMATIC_EVENTS, key)) bad.push(`${key} (not one of them)`);
+    else if (type === null || (typeof type === 'string' && isKnownEventType(type))) out[key] = type;
+    else if (type !== undefined) bad.push(`${key}: ${JSON.stringify(String(type)).slice(0, 64)} (not an event type)`);
+  }
+  if (bad.length > 0) {
+    reporter.warnOnce(
+      'config_invalid',
+      `option automaticEvents: ${bad.join(', ')}; their defaults are used (keys: ` +
+        `${Object.keys(DEFAULT_AUTOMATIC_EVENTS).join(', ')}; values: an event type, or null for none)`,
+    );
+  }
+  return out as Partial<AutomaticEvents>;
 }
 
 /** `true`, `false`, or an object of parameter name → object type (entries that are not strings are left out). */

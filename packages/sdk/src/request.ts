@@ -14,7 +14,7 @@ import { errorClassName, REDACTED, type Redactor } from './redact.js';
 import { isThenable, type Reporter } from './report.js';
 import { activeSpanIds, parseTraceparent } from './trace-context.js';
 import { validationFailure, validationFields } from './validation.js';
-import { objectAccessFields } from './vocabulary.js';
+import { idString, objectAccessFields } from './vocabulary.js';
 
 export type HeaderMap = Readonly<Record<string, string | string[] | undefined>>;
 
@@ -739,22 +739,13 @@ function asObject(value: unknown): Record<string, unknown> | undefined {
 }
 
 /** An id as a string: strings, numbers, and objects with `toHexString` (MongoDB ObjectIds). */
-export function idString(value: unknown): string | undefined {
-  if (typeof value === 'string') return value.length > 0 ? value : undefined;
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  if (typeof value === 'bigint') return value.toString();
-  const hex = asObject(value)?.toHexString;
-  if (typeof hex === 'function') {
-    const s = (hex as () => unknown).call(value);
-    return typeof s === 'string' ? s : undefined;
-  }
-  return undefined;
-}
+/** Roles an event carries at most (the collector's limit on a list field): a principal with more keeps the first. */
+const MAX_ROLES = 64;
 
 function roleList(value: unknown): string[] | undefined {
   if (typeof value === 'string' && value.length > 0) return [value];
   if (Array.isArray(value)) {
-    const roles = value.filter((r): r is string => typeof r === 'string' && r.length > 0);
+    const roles = value.filter((r): r is string => typeof r === 'string' && r.length > 0).slice(0, MAX_ROLES);
     return roles.length > 0 ? roles : undefined;
   }
   return undefined;
@@ -786,7 +777,12 @@ function textPrincipal(principal: Principal | null | undefined): Principal | und
   return {
     userId: idString(principal.userId),
     userName: idString(principal.userName),
-    roles: Array.isArray(roles) ? roles.map(idString).filter((r): r is string => r !== undefined) : undefined,
+    roles: Array.isArray(roles)
+      ? roles
+          .map(idString)
+          .filter((r): r is string => r !== undefined)
+          .slice(0, MAX_ROLES)
+      : undefined,
     tenantId: idString(principal.tenantId),
     apiKeyId: idString(principal.apiKeyId),
   };

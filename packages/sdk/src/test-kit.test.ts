@@ -131,9 +131,12 @@ describe('createTestVigil: an app test asserts what its API logs', () => {
     const a = createTestVigil({ hashObjectIds: true });
     const b = createTestVigil({ hashObjectIds: true });
     const c = createTestVigil({ hashObjectIds: true, hashKey: 'another' });
-    for (const client of [a, b, c]) client.access('order', '4711');
+    // `hashKey: process.env.UNSET`: the fixed key still, not an unkeyed hash.
+    const d = createTestVigil({ hashObjectIds: true, hashKey: undefined });
+    for (const client of [a, b, c, d]) client.access('order', '4711');
     const id = (client: typeof a) => client.events('object_access')[0]?.['vigil.object.id'];
     assert.equal(id(a), id(b));
+    assert.equal(id(a), id(d));
     assert.notEqual(id(a), id(c));
     assert.notEqual(id(a), '4711');
   });

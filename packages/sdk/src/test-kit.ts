@@ -137,7 +137,8 @@ class MemorySink implements Sink {
 export function createTestVigil(options: TestVigilOptions = {}): TestVigil {
   let sink: MemorySink | undefined;
   const vigil = createVigilWithSink(
-    { flushOnExit: false, hashKey: TEST_HASH_KEY, ...options },
+    // `hashKey: undefined` (an unset variable passed on) keeps the fixed key, not a plain hash.
+    { flushOnExit: false, ...options, hashKey: options.hashKey ?? TEST_HASH_KEY },
     (reporter, resolved) => {
       sink = new MemorySink(resolved.maxQueueSize, reporter);
       return sink;

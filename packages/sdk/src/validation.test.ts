@@ -7,7 +7,7 @@ import { Ajv } from 'ajv';
 import { celebrate, Segments } from 'celebrate';
 import * as classValidator from 'class-validator';
 import express from 'express';
-import { body, query, type Result, validationResult } from 'express-validator';
+import { body, checkExact, oneOf, query, type Result, validationResult } from 'express-validator';
 import Fastify from 'fastify';
 import Joi from 'joi';
 import * as v from 'valibot';
@@ -151,6 +151,48 @@ describe('validationFailure', () => {
     };
     assert.deepEqual(validationFailure(result), expected);
     assert.deepEqual(validationFailure(result?.array()), expected);
+  });
+
+  it('a record key that fails its own rule is the input itself: it stands as (key) (zod, valibot)', () => {
+    const input = { m: { [SECRET_VALUE]: 2, 'ok@example.com': 'x' } };
+    const zod = z.object({ m: z.record(z.string().email(), z.number()) }).safeParse(input);
+    const zodFailure = validationFailure(zod);
+    assert.ok(zodFailure?.inputs.includes('m.(key)'), JSON.stringify(zodFailure));
+    const vali = v.safeParse(v.object({ m: v.record(v.pipe(v.string(), v.email()), v.number()) }), input);
+    const valiFailure = validationFailure(vali);
+    assert.ok(valiFailure?.inputs.includes('m.(key)'), JSON.stringify(valiFailure));
+    for (const failure of [zodFailure, valiFailure]) {
+      assert.ok(!JSON.stringify(failure).includes(SECRET_VALUE), JSON.stringify(failure));
+    }
+  });
+
+  it('express-validator: oneOf alternatives and checkExact unknown fields, whatever comes first', async () => {
+    const app = express();
+    app.use(express.json());
+    let result: Result | undefined;
+    app.post(
+      '/pay',
+      oneOf([body('card').isCreditCard(), body('iban').isIBAN()]),
+      body('amount').isInt(),
+      checkExact([body('card'), body('iban'), body('amount')]),
+      (req, res) => {
+        result = validationResult(req);
+        res.status(400).end();
+      },
+    );
+    const server = app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    await fetch(`http://127.0.0.1:${port}/pay`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ card: SECRET_VALUE, amount: 'x', isAdmin: true }),
+    });
+    server.close();
+    const failure = validationFailure(result);
+    assert.deepEqual(failure?.inputs.slice().sort(), ['body.amount', 'body.card', 'body.iban', 'body.isAdmin']);
+    assert.deepEqual(failure?.rules, ['unknown_fields']);
+    assert.ok(!JSON.stringify(failure).includes(SECRET_VALUE));
   });
 
   it('celebrate: joi errors by part of the request; body-parser: a body that is not JSON', async () => {

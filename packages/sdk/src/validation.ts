@@ -106,6 +106,9 @@ function fromAjv(errors: readonly unknown[], validator: string, prefix?: string)
   return out.result(validator);
 }
 
+/** What stands in a path for a key that failed validation. */
+const KEY = '(key)';
+
 /** A zod or valibot issue list (valibot issues have `kind` and `type`, its path entries `{ key }`). */
 function fromIssues(issues: readonly unknown[], name: unknown): ValidationFailure | undefined {
   const first = asObject(issues[0]);
@@ -114,7 +117,14 @@ function fromIssues(issues: readonly unknown[], name: unknown): ValidationFailur
   for (const issue of issues) {
     const i = asObject(issue);
     if (!i) continue;
-    const path = Array.isArray(i.path) ? i.path.map((p) => (valibot ? asObject(p)?.key : p)) : [];
+    // A key that failed its own rule (a record's or map's: zod's `invalid_key`, valibot's path item of origin `key`)
+    // is the rejected input itself: it stands as `(key)`, never as what was sent.
+    const path = Array.isArray(i.path)
+      ? i.path.map((p, n, all) => {
+          if (valibot) return asObject(p)?.origin === 'key' ? KEY : asObject(p)?.key;
+          return i.code === 'invalid_key' && n === all.length - 1 ? KEY : p;
+        })
+      : [];
     out.add(path, valibot ? i.type : i.code);
   }
   return out.result(valibot ? 'valibot' : 'zod');
@@ -144,23 +154,47 @@ const isClassValidatorError = (value: unknown): boolean => {
 };
 
 /** express-validator's field errors: `{ type: 'field', location, path }` (`param` before version 7). */
-const isExpressValidatorError = (value: unknown): boolean => {
+const isExpressValidatorFieldError = (value: unknown): boolean => {
   const e = asObject(value);
   return (
     e !== undefined && typeof e.location === 'string' && (typeof e.path === 'string' || typeof e.param === 'string')
   );
 };
 
+/**
+ * Any of express-validator's errors: a field error, `oneOf`'s `alternative` / `alternative_grouped` (the field errors
+ * of each alternative in `nestedErrors`), or `checkExact`'s `unknown_fields` (the fields in `fields`).
+ */
+const isExpressValidatorError = (value: unknown): boolean => {
+  const e = asObject(value);
+  if (e === undefined) return false;
+  if (e.type === 'alternative' || e.type === 'alternative_grouped') return Array.isArray(e.nestedErrors);
+  if (e.type === 'unknown_fields') return Array.isArray(e.fields);
+  return isExpressValidatorFieldError(e);
+};
+
 function fromExpressValidator(errors: readonly unknown[]): ValidationFailure | undefined {
   const out = new Collector();
-  for (const error of errors) {
-    if (!isExpressValidatorError(error)) continue;
+  const add = (error: unknown, rule: string | undefined): void => {
+    if (!isExpressValidatorFieldError(error)) return;
     const e = error as Obj;
     const path = String(e.path ?? e.param)
       .split(/[.[\]]/)
       .filter((part) => part !== '');
-    // No rule names: its messages are free text the app chose (`withMessage`), which may quote the input.
-    out.add([REQUEST_PARTS[e.location as string] ?? e.location, ...path], undefined);
+    out.add([REQUEST_PARTS[e.location as string] ?? e.location, ...path], rule);
+  };
+  for (const error of errors) {
+    const e = asObject(error);
+    if (e === undefined) continue;
+    if (e.type === 'alternative' || e.type === 'alternative_grouped') {
+      for (const nested of (e.nestedErrors as unknown[]).flat()) add(nested, undefined);
+    } else if (e.type === 'unknown_fields') {
+      // Its own kind of failure, named by its type (a fixed word, unlike messages).
+      for (const field of e.fields as unknown[]) add(field, 'unknown_fields');
+    } else {
+      // No rule names: its messages are free text the app chose (`withMessage`), which may quote the input.
+      add(e, undefined);
+    }
   }
   return out.result('express-validator');
 }
@@ -209,7 +243,7 @@ function recognise(value: unknown, depth: number): ValidationFailure | undefined
       if (v.length === 0) return undefined;
       if (isAjvError(v[0])) return fromAjv(v, 'ajv');
       if (isClassValidatorError(v[0])) return fromClassValidator(v);
-      if (isExpressValidatorError(v[0])) return fromExpressValidator(v);
+      if (v.some(isExpressValidatorError)) return fromExpressValidator(v);
       return undefined;
     }
     if (Array.isArray(v.validation) && typeof v.validationContext === 'string') {
@@ -235,7 +269,7 @@ function recognise(value: unknown, depth: number): ValidationFailure | undefined
     if (malformed) return malformed;
     if (Array.isArray(v.errors) && v.errors.length > 0) {
       if (isAjvError(v.errors[0])) return fromAjv(v.errors, 'ajv');
-      if (isExpressValidatorError(v.errors[0])) return fromExpressValidator(v.errors);
+      if (v.errors.some(isExpressValidatorError)) return fromExpressValidator(v.errors);
     }
     // A failed result object: zod's and joi's hold the error.
     if (v.error !== undefined && v.error !== null) return recognise(v.error, depth + 1);

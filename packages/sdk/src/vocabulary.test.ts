@@ -8,6 +8,7 @@ import { wrap } from './adapters/node.js';
 import { idHasher, shortHash } from './fingerprint.js';
 import { createVigil, type Vigil } from './index.js';
 import type { VigilSdkError } from './report.js';
+import { createTestVigil } from './test-kit.js';
 import { Receiver, TEST_TOKEN } from './testing/receiver.js';
 
 /** Call every helper once, with the arguments its event type requires. */
@@ -117,7 +118,8 @@ describe('vocabulary helpers', () => {
     assert.equal(byType.get('authz_change')!['vigil.target.user.id'], 'u2');
     assert.equal(byType.get('authz_change')!['user.id'], 'u1');
     assert.equal(byType.get('authz_success')!['vigil.object.type'], 'invoice');
-    assert.equal(byType.get('authz_success')!['vigil.object.id'], '9');
+    // hashObjectIds: the object of every helper is hashed, as access()'s is.
+    assert.match(String(byType.get('authz_success')!['vigil.object.id']), /^[0-9a-f]{16}$/);
     assert.equal(byType.get('upload_validation')!['event.outcome'], 'failure');
     assert.deepEqual(byType.get('authn_token_created')!['vigil.token.entitlements'], ['read', 'write']);
     assert.equal(byType.get('payment_failed')!['vigil.payment.amount'], 49.9);
@@ -211,5 +213,114 @@ describe('vocabulary helpers', () => {
     assert.doesNotThrow(() => anyVigil.authz!.fail!(null, null));
     assert.doesNotThrow(() => vigil.event('not a type', {}));
     assert.doesNotThrow(() => vigil.event('x_custom', { nested: { deep: { value: 1 } } }));
+  });
+});
+
+describe('helper arguments, as callers really pass them (the test kit checks each event as the collector would)', () => {
+  const kit = (options: Parameters<typeof createTestVigil>[0] = {}) => {
+    const errors: VigilSdkError[] = [];
+    const vigil = createTestVigil({ ...options, onError: (e) => errors.push(e) });
+    return { vigil, errors };
+  };
+
+  test('a required field given nested is as good as dotted; a value redaction drops is as missing as none', () => {
+    const { vigil, errors } = kit();
+    vigil.malicious.cors(null, { client: { address: '203.0.113.7' } });
+    vigil.event('sys_crash', { event: { reason: 'oom' } });
+    vigil.authn.loginFailMax('ann', Number.NaN);
+    vigil.sys.monitorDisabled('ann', (() => 1) as unknown as string);
+    assert.deepEqual(
+      vigil.events().map((e) => e.type),
+      ['malicious_cors', 'sys_crash'],
+    );
+    assert.equal(vigil.events('malicious_cors')[0]!['client.address'], '203.0.113.7');
+    const rejected = errors.filter((e) => e.code === 'events_rejected').map((e) => e.message);
+    assert.equal(rejected.length, 2, rejected.join('\n'));
+    assert.match(rejected[0]!, /authn_login_fail_max event needs vigil\.limit\.value/);
+    assert.match(rejected[1]!, /sys_monitor_disabled event needs/);
+  });
+
+  test('ids: objects and NaN are no ids; one string is a list of one; userExists other than true hashes', () => {
+    const { vigil, errors } = kit();
+    vigil.authn.loginSuccess({ id: 5 } as unknown as string);
+    vigil.authn.loginSuccess(Object.create(null) as string);
+    vigil.authn.loginSuccess(Number.NaN);
+    assert.equal(vigil.events('authn_login_success').length, 0, 'no "[object Object]" user');
+    assert.equal(errors.filter((e) => e.code === 'internal').length, 0);
+    vigil.authn.tokenCreated('ann', 'read write' as unknown as string[]);
+    assert.deepEqual(vigil.events('authn_token_created')[0]!['vigil.token.entitlements'], ['read write']);
+    vigil.user.created('ann', 'bob', 'admin' as unknown as string[]);
+    assert.deepEqual(vigil.events('user_created')[0]!['vigil.target.user.attributes'], ['admin']);
+    vigil.authn.loginFail('hunter2', { userExists: 'false' as unknown as boolean });
+    const fail = vigil.events('authn_login_fail')[0]!;
+    assert.notEqual(fail['user.id'], 'hunter2');
+    assert.equal(fail['vigil.user.exists'], false);
+  });
+
+  test('hashObjectIds hashes the object of every helper, not only access(): the events join on the same id', () => {
+    const { vigil } = kit({ hashObjectIds: true });
+    vigil.access('order', 17);
+    vigil.sensitive.read('ann', { type: 'order', id: 17 });
+    vigil.authz.fail('ann', 17);
+    const ids = vigil.events().map((e) => e['vigil.object.id']);
+    assert.equal(new Set(ids).size, 1, JSON.stringify(ids));
+    assert.match(String(ids[0]), /^[0-9a-f]{16}$/);
+  });
+
+  test('more than 64 roles: the first 64 are recorded, and the request is not refused', async () => {
+    const roles = Array.from({ length: 80 }, (_, i) => `role-${i}`);
+    const { vigil, errors } = kit({ identify: () => ({ userId: 'ann', roles }) });
+    const server = createServer(wrap(vigil, (_req, res) => res.end('ok')));
+    const base = await listen(server);
+    await fetch(base).then((r) => r.arrayBuffer());
+    server.close();
+    const [request] = await vigil.waitFor('http_request');
+    assert.equal((request!['user.roles'] as string[]).length, 64);
+    assert.equal(errors.length, 0, errors.map((e) => e.message).join('\n'));
+  });
+
+  test('automaticEvents: a typo is reported and its default kept; undefined keeps the default', () => {
+    const { errors } = kit({
+      automaticEvents: { forbidden: 'authz_failure', serverError: undefined, bogus: null } as never,
+    });
+    const invalid = errors.filter((e) => e.code === 'config_invalid').map((e) => e.message);
+    assert.equal(invalid.length, 1);
+    assert.match(invalid[0]!, /forbidden: "authz_failure" \(not an event type\), bogus \(not one of them\)/);
+  });
+
+  test("stdout's OWASP event keeps each argument in its position; an absent one leaves its place empty", async () => {
+    const { stdout } = await (async () => {
+      const { spawn } = await import('node:child_process');
+      const child = spawn(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          `
+          import { createVigil } from ${JSON.stringify(new URL('./index.js', import.meta.url).href)};
+          const vigil = createVigil({ mode: 'stdout', service: 'shop' });
+          vigil.authz.fail(null, 'GET /admin', { 'client.address': '203.0.113.7' });
+          vigil.data.export('ann', 10);
+          vigil.malicious.attackTool('sqlmap', undefined, { 'client.address': '203.0.113.7' });
+          `,
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+      });
+      await once(child, 'exit');
+      return { stdout: out };
+    })();
+    const events = stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { event: string }).event);
+    assert.deepEqual(events, [
+      'authz_fail:,GET%20/admin',
+      'data_export:ann,,10',
+      'malicious_attack_tool:203.0.113.7,sqlmap',
+    ]);
   });
 });

@@ -194,9 +194,33 @@ export interface VocabularyHelpers {
   access(objectType: string, objectId: Id, extra?: ExtraFields): void;
 }
 
-function id(value: Id | null | undefined): string | undefined {
+/**
+ * An id as text: a non-empty string, a finite number, a bigint, or an object with `toHexString` (a MongoDB ObjectId).
+ * Anything else (an object, NaN, a Symbol) is no id: the field is left out, and the request's principal, or an
+ * `events_rejected` report of the missing argument, takes its place — never `"[object Object]"`, which would make
+ * every such caller one user.
+ */
+export function idString(value: unknown): string | undefined {
+  if (typeof value === 'string') return value.length > 0 ? value : undefined;
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : undefined;
+  if (typeof value === 'bigint') return value.toString();
+  if (typeof value !== 'object' || value === null) return undefined;
+  try {
+    const hex = (value as { toHexString?: unknown }).toHexString;
+    const s = typeof hex === 'function' ? (hex as () => unknown).call(value) : undefined;
+    return typeof s === 'string' && s.length > 0 ? s : undefined;
+  } catch {
+    return undefined; // a getter that throws
+  }
+}
+
+const id = (value: Id | null | undefined): string | undefined => idString(value);
+
+/** A list argument: an iterable of values, or one string as a list of one (not its characters). */
+function list(value: Iterable<string> | string | null | undefined): string[] | undefined {
   if (value === null || value === undefined) return undefined;
-  return typeof value === 'string' ? value : String(value);
+  if (typeof value === 'string') return [value];
+  return typeof (value as Iterable<string>)[Symbol.iterator] === 'function' ? [...value] : undefined;
 }
 
 /**
@@ -214,11 +238,14 @@ export function objectAccessFields(
   };
 }
 
-function objectFields(object: ObjectRef): Record<string, unknown> {
-  if (typeof object === 'object' && object !== null) {
-    return { [Field.objectId]: id(object.id), [Field.objectType]: object.type };
-  }
-  return { [Field.objectId]: id(object) };
+/** An object a helper names (`{ type, id }` or an id): with `hashObjectIds` (a `hash` given) the id is hashed. */
+function objectFields(object: ObjectRef, hash: IdHash | undefined): Record<string, unknown> {
+  const ref = typeof object === 'object' && object !== null ? object : undefined;
+  const objectId = id(ref ? ref.id : (object as Id));
+  return {
+    [Field.objectId]: hash !== undefined && objectId !== undefined ? hash(objectId) : objectId,
+    ...(ref ? { [Field.objectType]: ref.type } : {}),
+  };
 }
 
 function paymentFields(p: PaymentRef): Record<string, unknown> {
@@ -256,12 +283,16 @@ export function createVocabularyHelpers(
       loginFail: (u, details) => {
         const { reason, userExists, ...rest } = details ?? {};
         const raw = id(u);
+        // Anything given but `true` says the name is not a known user (`'false'` from a form or a query too): such
+        // a "user name" is often a password typed in the wrong field, so it goes out hashed.
+        const given = userExists !== undefined && userExists !== null;
+        const exists = userExists === true || (userExists as unknown) === 'true';
         emit(
           'authn_login_fail',
           {
-            [Field.userId]: userExists === false && raw !== undefined ? options.hashId(raw) : raw,
+            [Field.userId]: given && !exists && raw !== undefined ? options.hashId(raw) : raw,
             [Field.eventReason]: reason,
-            'vigil.user.exists': userExists,
+            'vigil.user.exists': given ? exists : undefined,
           },
           rest,
         );
@@ -273,18 +304,15 @@ export function createVocabularyHelpers(
       impossibleTravel: (u, from, to, extra) =>
         emit('authn_impossible_travel', { ...user(u), [Field.regionFrom]: from, [Field.regionTo]: to }, extra),
       tokenCreated: (u, entitlements, extra) =>
-        emit(
-          'authn_token_created',
-          { ...user(u), [Field.tokenEntitlements]: entitlements ? [...entitlements] : undefined },
-          extra,
-        ),
+        emit('authn_token_created', { ...user(u), [Field.tokenEntitlements]: list(entitlements) }, extra),
       tokenRevoked: (u, t, extra) => emit('authn_token_revoked', { ...user(u), [Field.tokenId]: id(t) }, extra),
       tokenReuse: (u, t, extra) => emit('authn_token_reuse', { ...user(u), [Field.tokenId]: id(t) }, extra),
       tokenDelete: (u, extra) => emit('authn_token_delete', user(u), extra),
     },
     authz: {
-      fail: (u, resource, extra) => emit('authz_fail', { ...user(u), ...objectFields(resource) }, extra),
-      success: (u, resource, extra) => emit('authz_success', { ...user(u), ...objectFields(resource) }, extra),
+      fail: (u, resource, extra) => emit('authz_fail', { ...user(u), ...objectFields(resource, hashObjects) }, extra),
+      success: (u, resource, extra) =>
+        emit('authz_success', { ...user(u), ...objectFields(resource, hashObjects) }, extra),
       change: (target, from, to, extra) =>
         emit(
           'authz_change',
@@ -348,7 +376,7 @@ export function createVocabularyHelpers(
           'privilege_permissions_changed',
           {
             ...user(u),
-            ...objectFields(object),
+            ...objectFields(object, hashObjects),
             [Field.changeFrom]: fromLevel ?? undefined,
             [Field.changeTo]: toLevel,
           },
@@ -356,10 +384,13 @@ export function createVocabularyHelpers(
         ),
     },
     sensitive: {
-      create: (u, object, extra) => emit('sensitive_create', { ...user(u), ...objectFields(object) }, extra),
-      read: (u, object, extra) => emit('sensitive_read', { ...user(u), ...objectFields(object) }, extra),
-      update: (u, object, extra) => emit('sensitive_update', { ...user(u), ...objectFields(object) }, extra),
-      delete: (u, object, extra) => emit('sensitive_delete', { ...user(u), ...objectFields(object) }, extra),
+      create: (u, object, extra) =>
+        emit('sensitive_create', { ...user(u), ...objectFields(object, hashObjects) }, extra),
+      read: (u, object, extra) => emit('sensitive_read', { ...user(u), ...objectFields(object, hashObjects) }, extra),
+      update: (u, object, extra) =>
+        emit('sensitive_update', { ...user(u), ...objectFields(object, hashObjects) }, extra),
+      delete: (u, object, extra) =>
+        emit('sensitive_delete', { ...user(u), ...objectFields(object, hashObjects) }, extra),
     },
     sequence: {
       fail: (u, extra) => emit('sequence_fail', user(u), extra),
@@ -387,7 +418,7 @@ export function createVocabularyHelpers(
           {
             ...user(u),
             [Field.targetUserId]: id(newUser),
-            [Field.targetUserAttributes]: attributes ? [...attributes] : undefined,
+            [Field.targetUserAttributes]: list(attributes),
           },
           extra,
         ),
@@ -397,7 +428,7 @@ export function createVocabularyHelpers(
           {
             ...user(u),
             [Field.targetUserId]: id(onUser),
-            [Field.targetUserAttributes]: attributes ? [...attributes] : undefined,
+            [Field.targetUserAttributes]: list(attributes),
           },
           extra,
         ),
