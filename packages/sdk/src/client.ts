@@ -203,7 +203,11 @@ class VigilClient implements Vigil {
         readsParams: options.inspect === 'params' || options.accessParams !== false,
         start: (view, request, resolver) => {
           try {
-            return this.closing ? undefined : this.requests.start(view, request, resolver);
+            if (this.closing) return undefined;
+            // Mounted twice (on an app and its sub-app, a plugin registered twice): the request is tracked once.
+            const current = currentRequest();
+            if (current !== undefined && current.raw === request && current.trackedBy(this.requests)) return undefined;
+            return this.requests.start(view, request, resolver);
           } catch (error) {
             reporter.error('internal', 'could not start tracking a request', error);
             return undefined;

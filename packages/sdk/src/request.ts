@@ -153,6 +153,22 @@ export class RequestState {
     private readonly handler: RequestHandler,
   ) {}
 
+  /**
+   * An error the app's error handling saw for this request. Before the request is recorded it goes into the
+   * request's events (`app_error`, `error.type`); after (thrown once the response was sent, or answered by an error
+   * handler after the client went away), it is recorded on its own as the fault it is.
+   */
+  noteError(error: unknown): void {
+    if (this.error !== undefined) return;
+    this.error = error;
+    if (this.finished) this.handler.errorAfterFinish(this, error);
+  }
+
+  /** True when `handler` tracks this request (a second adapter of the same client must not track it again). */
+  trackedBy(handler: RequestHandler): boolean {
+    return this.handler === handler;
+  }
+
   /** `startJson` with another path fragment (the start fields decoded again when next asked). */
   replacePath(pathJson: string): void {
     this.startJson = this.startJson.replace(this.pathJson, pathJson);
@@ -392,6 +408,23 @@ export class RequestHandler {
     state.replacePath(this.encoder.string(this.keys.path, segments.join('/')));
   }
 
+  /** An error noted after the request was recorded (`RequestState.noteError`): an `app_error` unless the app's 4xx. */
+  errorAfterFinish(state: RequestState, error: unknown): void {
+    const a = this.automatic;
+    const status = statusOf(error);
+    if (!a.serverError || (status !== undefined && status < 500) || validationFailure(error) !== undefined) return;
+    if (state.recorded?.some((t) => t.startsWith('app_error') || t === a.serverError)) return;
+    this.config.emit(
+      a.serverError,
+      {
+        [Field.eventOutcome]: 'failure',
+        [Field.errorType]: errorClassName(error),
+        [Field.errorFingerprint]: errorFingerprint(error),
+      },
+      state,
+    );
+  }
+
   /** The response was sent (or the connection closed). Records the automatic events and `http_request`. */
   finish(state: RequestState, response: ResponseView): void {
     if (state.finished) return;
@@ -418,7 +451,9 @@ export class RequestHandler {
       encoder.number(keys.status, status) +
       encoder.seconds(keys.duration, durationSeconds) +
       (failure ? this.outcome.failure : this.outcome.success);
-    const size = response.bodySize ?? contentLength(response.header?.('content-length'));
+    // No body goes out for HEAD, 204 and 304, whatever the app wrote (Node.js drops it).
+    const noBody = state.method === 'HEAD' || status === 204 || status === 304;
+    const size = noBody ? 0 : (response.bodySize ?? contentLength(response.header?.('content-length')));
     if (size !== undefined) json += encoder.number(keys.responseSize, size);
     if (error !== undefined) json += encoder.redacted(keys.errorType, errorClassName(error));
     if (state.graphql) json += this.graphqlJson(state);

@@ -97,17 +97,55 @@ export function baseTemplate(req: object, baseUrl: string): string {
  * Prepare an Express app (the request's `req.app`) so that mounts on patterns are known. Safe to call more than once;
  * never throws. Without it, templates are what `req.baseUrl` says.
  */
-export function instrumentMounts(app: unknown): void {
+export function instrumentMounts(app: unknown, req?: object): void {
+  if (req !== undefined) noteSubAppBase(app, req);
+  instrumentApps(app);
+}
+
+/**
+ * The first request a middleware in a sub-app sees came through its parents' mounts before they were prepared, so no
+ * frame says what pattern its `baseUrl` matched. Express keeps the pattern a sub-app was mounted on (`mountpath`):
+ * the chain of them, when each is one string, is the template of the base, noted for this request.
+ */
+function noteSubAppBase(app: unknown, req: object): void {
   try {
-    if ((typeof app !== 'function' && typeof app !== 'object') || app === null) return;
-    // Express 4 keeps its router in `_router` (its `router` getter throws); Express 5 in `router`.
-    const express = app as { _router?: unknown; router?: unknown };
-    const router = express._router ?? express.router;
-    if (!isRouter(router)) return;
-    patchRouterPrototype(router);
-    wrapLayers(router.stack, 0);
+    const raw = (req as { baseUrl?: unknown }).baseUrl;
+    if (typeof raw !== 'string' || raw === '' || active.has(req)) return;
+    let template = '';
+    let current = app as { mountpath?: unknown; parent?: unknown } | undefined;
+    for (let depth = 0; depth < 16 && typeof current?.parent !== 'undefined'; depth++) {
+      const mountpath = current?.mountpath;
+      if (typeof mountpath !== 'string') return;
+      template = trimSlashes(mountpath === '/' ? '' : mountpath) + template;
+      current = current?.parent as typeof current;
+    }
+    // Only when the chain has as many segments as the base: the parents' own static mounts are in it then.
+    if (template === '' || template.split('/').length !== trimSlashes(raw).split('/').length) return;
+    active.set(req, [{ raw: trimSlashes(raw), template }]);
+    patternMounts = true;
   } catch {
     // templates stay what req.baseUrl says
+  }
+}
+
+function instrumentApps(app: unknown): void {
+  // A sub-app (`parent.use('/tenants/:tid', sub)`) that holds the middleware is reached through its parents' mounts:
+  // those are prepared too, or the first request would not know the pattern it came through.
+  let current = app;
+  for (let depth = 0; depth < 16; depth++) {
+    if ((typeof current !== 'function' && typeof current !== 'object') || current === null) return;
+    try {
+      // Express 4 keeps its router in `_router` (its `router` getter throws); Express 5 in `router`.
+      const express = current as { _router?: unknown; router?: unknown; parent?: unknown };
+      const router = express._router ?? express.router;
+      if (isRouter(router)) {
+        patchRouterPrototype(router);
+        wrapLayers(router.stack, 0);
+      }
+      current = express.parent;
+    } catch {
+      return; // templates stay what req.baseUrl says
+    }
   }
 }
 
@@ -158,6 +196,7 @@ function wrapLayers(stack: unknown[], from: number): void {
     try {
       const mount = mountOf(layer as LayerLike);
       if (mount !== undefined) wrapLayer(layer as LayerLike, mount);
+      else if ((layer as LayerLike).route !== undefined) wrapRouteLayer(layer as LayerLike);
     } catch {
       // a layer of an unknown shape is left as it is
     }
@@ -328,6 +367,39 @@ function wrapLayer(layer: LayerLike, mount: Mount): void {
     return handleError.call(this, error, req, res, enter(req, mount, next));
   };
   patternMounts = true;
+}
+
+/** Per request: the route it was last dispatched to, and the template of its base at that moment. */
+const dispatched = new WeakMap<object, { readonly route: unknown; readonly base: string }>();
+
+/**
+ * The template of the base `req` had when it was dispatched to `route`, if that is the route it was last dispatched
+ * to. An error thrown in a route of a mounted router and answered by the app's own error handler reaches it after
+ * Express put `baseUrl` back to the outer value, while `req.route` is still the inner route: the base at dispatch is
+ * the route's.
+ */
+export function dispatchedBase(req: object, route: unknown): string | undefined {
+  const noted = dispatched.get(req);
+  return noted !== undefined && noted.route === route ? noted.base : undefined;
+}
+
+/** Wrap a route layer's request handling (an own property) to note the base its requests are dispatched with. */
+function wrapRouteLayer(layer: LayerLike): void {
+  const method = typeof layer.handleRequest === 'function' ? 'handleRequest' : 'handle_request';
+  const handle = layer[method];
+  if (typeof handle !== 'function') return;
+  const route = layer.route;
+  layer[method] = function vigilHandleRoute(this: unknown, req: unknown, res: unknown, next: Next) {
+    try {
+      const baseUrl = (req as { baseUrl?: unknown }).baseUrl;
+      if (typeof req === 'object' && req !== null && typeof baseUrl === 'string') {
+        dispatched.set(req, { route, base: baseTemplate(req, baseUrl) });
+      }
+    } catch {
+      // the template is told from baseUrl at the end, as without this
+    }
+    return handle.call(this, req, res, next);
+  };
 }
 
 /** The request enters a mount: note its frame, and return the `next` that drops it when the request leaves. */

@@ -61,7 +61,9 @@ type TrackedSocket = SocketLike & { [IN_FLIGHT]?: Tracking[] };
 const wrapped = new WeakMap<object, WeakSet<object>>();
 
 function trackingOf(res: unknown, hooks: ExpressHooks<never>): Tracking | undefined {
-  const socket = (res as { socket?: TrackedSocket | null }).socket;
+  // A response queued behind another on a pipelined connection has no socket yet; its request has.
+  const response = res as { socket?: TrackedSocket | null; req?: { socket?: TrackedSocket | null } };
+  const socket = response.socket ?? response.req?.socket;
   const list = socket?.[IN_FLIGHT];
   if (list === undefined) return undefined;
   for (const tracking of list) {
@@ -105,12 +107,12 @@ function wrapMethods(target: Record<string, unknown>, hooks: ExpressHooks<never>
   target.end = function vigilEnd(this: unknown, ...args: unknown[]) {
     const tracking = trackingOf(this, hooks);
     if (tracking === undefined || tracking.done) return end.apply(this, args);
+    // Recorded once `end` returned: one that throws (a status Node.js refuses, a chunk of the wrong type) sent
+    // nothing, and the app's error handler answers instead, through another `end`.
+    const result = end.apply(this, args);
     if (typeof args[0] !== 'function') tracking.count += safeChunkBytes(args[0], args[1]);
-    try {
-      return end.apply(this, args);
-    } finally {
-      tracking.finish();
-    }
+    tracking.finish();
+    return result;
   };
 }
 
@@ -143,9 +145,12 @@ export function trackExpressResponse<Request>(
     const fresh: Tracking[] = [];
     list = fresh;
     tracked[IN_FLIGHT] = fresh;
-    // A response whose socket closed before the app ended it is recorded then.
+    // A response whose socket closed before the app ended it is recorded then, as unanswered if nothing was sent.
     tracked.once('close', () => {
-      for (const tracking of [...fresh]) tracking.finish();
+      for (const tracking of [...fresh]) {
+        tracking.closedEarly();
+        tracking.finish();
+      }
     });
   }
   list.push(new Tracking(res, request, state, hooks, list) as Tracking);

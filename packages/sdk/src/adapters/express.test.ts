@@ -3,10 +3,13 @@
  * with the middleware, sending to a real receiver; assertions are on what arrived.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { celebrate, errors as celebrateErrors, Joi, Segments } from 'celebrate';
 import { z } from 'zod';
 import { createVigil, type Vigil, type VigilOptions } from '../index.js';
@@ -34,6 +37,10 @@ function buildApp(express: Express, vigil: Vigil, major: number) {
   });
   const router = express.Router();
   router.get('/orders/:orderId', (_req: Express, res: Express) => res.send('order'));
+  // Thrown inside the router, answered by the app's own error handler at the top level.
+  router.get('/orders/:orderId/fail', () => {
+    throw new TypeError('inside the router');
+  });
   app.use('/api', router);
   app.get('/admin', (_req: Express, res: Express) => res.status(403).json({ error: 'forbidden' }));
   // A password-reset link: the path itself holds a credential.
@@ -55,6 +62,19 @@ function buildApp(express: Express, vigil: Vigil, major: number) {
       throw new TypeError('cannot read hunter2');
     });
   }
+  // `end` throws (a number is no chunk): nothing was sent, and the app's error handler answers 500.
+  app.get('/bad-end', (_req: Express, res: Express) => res.end(12345));
+  // An error after the response went out.
+  app.get('/late-error', (_req: Express, res: Express) => {
+    res.json({ ok: true });
+    throw new RangeError('after the response');
+  });
+  // Slow to answer: for pipelining and for clients that give up.
+  app.get('/slow', (_req: Express, res: Express) => {
+    setTimeout(() => {
+      if (!res.destroyed) res.json({ slow: true });
+    }, 150);
+  });
   app.get('/stream', (_req: Express, res: Express) => {
     res.write('abc');
     res.end('de');
@@ -190,6 +210,67 @@ function expressSuite(name: string, load: () => Promise<Express>, major: number)
       assert.equal(request['url.path'], '/reset/[REDACTED]');
       assert.equal(others.find((e) => e.type === 'x_password_reset')?.['url.path'], '/reset/[REDACTED]');
       assert.ok(!receiver.allText.includes(token));
+    });
+
+    test('end() that throws: recorded with the answer the error handler gave, not the call that failed', async () => {
+      const { request, others } = await call('/bad-end');
+      assert.equal(request['http.response.status_code'], 500);
+      assert.equal(request['event.outcome'], 'failure');
+      assert.equal(others.filter((e) => e.type === 'app_error').length, 1);
+    });
+
+    test('an error thrown in a mounted router and answered at the top level keeps the mount in the route', async () => {
+      const { request, others } = await call('/api/orders/7/fail');
+      assert.equal(request['http.response.status_code'], 500);
+      assert.equal(request['http.route'], '/api/orders/:orderId/fail');
+      assert.equal(others.find((e) => e.type === 'app_error')?.['http.route'], '/api/orders/:orderId/fail');
+    });
+
+    test('an error thrown after the response was sent is an app_error of that request', async () => {
+      const { request } = await call('/late-error');
+      assert.equal(request['http.response.status_code'], 200);
+      await receiver.waitFor(() =>
+        receiver.events.some((e) => e.type === 'app_error' && e['http.request.id'] === request['http.request.id']),
+      );
+      const error = receiver.events.find(
+        (e) => e.type === 'app_error' && e['http.request.id'] === request['http.request.id'],
+      )!;
+      assert.equal(error['error.type'], 'RangeError');
+    });
+
+    test('a client that gives up before the answer: recorded as 499 (client closed request), a failure', async () => {
+      const requestId = `gone-${name.replace(/\W/g, '')}`;
+      await fetch(`${app.url}/slow`, {
+        headers: { 'x-request-id': requestId },
+        signal: AbortSignal.timeout(30),
+      }).catch(() => undefined);
+      await receiver.waitFor(() =>
+        receiver.events.some((e) => e.type === 'http_request' && e['http.request.id'] === requestId),
+      );
+      const request = receiver.events.find((e) => e.type === 'http_request' && e['http.request.id'] === requestId)!;
+      assert.equal(request['http.response.status_code'], 499);
+      assert.equal(request['event.outcome'], 'failure');
+    });
+
+    test('pipelined requests: the second is recorded when it is answered, with its size', async () => {
+      const socket = connect(Number(new URL(app.url).port), '127.0.0.1');
+      await once(socket, 'connect');
+      const ids = [`pipe-slow-${major}`, `pipe-fast-${major}`];
+      socket.write(
+        `GET /slow HTTP/1.1\r\nHost: x\r\nx-request-id: ${ids[0]}\r\n\r\n` +
+          `GET /users/5 HTTP/1.1\r\nHost: x\r\nx-request-id: ${ids[1]}\r\n\r\n`,
+      );
+      let received = '';
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.toString();
+      });
+      const recorded = (id: string) =>
+        receiver.events.find((e) => e.type === 'http_request' && e['http.request.id'] === id);
+      // Recorded while the connection is still open (not only when its socket closes), and answered in turn.
+      await receiver.waitFor(() => recorded(ids[1]!) !== undefined, 3000);
+      await receiver.waitFor(() => received.includes('"id":"5"'), 3000);
+      assert.ok((recorded(ids[1]!)!['http.response.body.size'] as number) > 0);
+      socket.destroy();
     });
 
     test('nested routers: baseUrl joined with the route path', async () => {
@@ -390,9 +471,10 @@ for (const [version, load] of [
     let receivers: Receiver[];
     let clients: Vigil[];
     let app: { server: Server; url: string };
+    let express: Express;
 
     before(async () => {
-      const express: Express = await load();
+      express = await load();
       receivers = [await Receiver.start(), await Receiver.start()];
       clients = receivers.map((receiver) =>
         createVigil({
@@ -454,7 +536,62 @@ for (const [version, load] of [
       for (const receiver of receivers) {
         await receiver.waitFor(() => requestsTo(receiver, '/hang').length === 1);
         assert.equal(requestsTo(receiver, '/hang')[0]!['http.route'], '/hang');
+        // Nothing was answered: not the 200 the response object starts with.
+        assert.equal(requestsTo(receiver, '/hang')[0]!['http.response.status_code'], 499);
       }
+    });
+
+    test('the middleware mounted again on a sub-app records each request once', async () => {
+      const receiver = receivers[0]!;
+      const root = express();
+      root.use(vigilExpress(clients[0]!));
+      const sub = express();
+      sub.use(vigilExpress(clients[0]!));
+      sub.get('/items/:id', (_req: Express, res: Express) => res.send('item'));
+      root.use('/shop', sub);
+      const twice = await listen(root);
+      try {
+        await (await fetch(`${twice.url}/shop/items/3`)).text();
+        await receiver.waitFor(() => requestsTo(receiver, '/shop/items/3').length >= 1);
+        await clients[0]!.flush();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        assert.equal(requestsTo(receiver, '/shop/items/3').length, 1);
+        assert.equal(requestsTo(receiver, '/shop/items/3')[0]!['http.route'], '/shop/items/:id');
+      } finally {
+        twice.server.closeAllConnections();
+        twice.server.close();
+      }
+    });
+
+    test('the middleware only in a sub-app mounted on a pattern: the first request has the pattern too', async () => {
+      // In a process of its own: in this one, earlier tests have prepared Express's routers already.
+      const script = `
+        const express = (await import(${JSON.stringify(version === 'express 5' ? 'express' : 'express4')})).default;
+        const { createTestVigil } = await import(${JSON.stringify(new URL('../test-kit.js', import.meta.url).href)});
+        const { vigilExpress } = await import(${JSON.stringify(new URL('./express.js', import.meta.url).href)});
+        const vigil = createTestVigil();
+        const root = express();
+        const sub = express();
+        sub.use(vigilExpress(vigil));
+        sub.get('/items/:id', (req, res) => res.send('item'));
+        root.use('/tenants/:tenant', sub);
+        const server = root.listen(0, '127.0.0.1', async () => {
+          await (await fetch('http://127.0.0.1:' + server.address().port + '/tenants/acme/items/4')).text();
+          const [request] = await vigil.waitFor('http_request');
+          console.log(request['http.route']);
+          server.close();
+        });
+      `;
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+        cwd: fileURLToPath(new URL('../..', import.meta.url)),
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+      });
+      await once(child, 'exit');
+      assert.equal(out.trim(), '/tenants/:tenant/items/:id');
     });
   });
 

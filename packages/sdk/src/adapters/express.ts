@@ -16,7 +16,7 @@ import type { Vigil } from '../client.js';
 import { currentRequest, runWithRequest } from '../context.js';
 import type { RequestState } from '../request.js';
 import { type RequestTracker, trackerOf } from '../tracker.js';
-import { baseTemplate, instrumentMounts } from './express-mounts.js';
+import { baseTemplate, dispatchedBase, instrumentMounts } from './express-mounts.js';
 import { expressState, trackExpressResponse } from './express-tracking.js';
 import { type NodeRequestLike, type NodeResponseLike, nodeRequestView, routeHooks, trackResponse } from './shared.js';
 
@@ -51,13 +51,15 @@ export type ExpressErrorMiddleware = (
  * (`app.use('/tenants/:tid', router)`), the pattern replaces that text (express-mounts.ts).
  */
 export function expressRoute(req: ExpressRequestLike): string | undefined {
-  const path = req.route?.path;
+  const route = req.route;
+  const path = route?.path;
   let template: string | undefined;
   if (typeof path === 'string') template = path;
   else if (path instanceof RegExp) template = path.toString();
   else if (Array.isArray(path)) template = path.map(String).join('|');
   if (template === undefined) return undefined;
-  const base = typeof req.baseUrl === 'string' ? baseTemplate(req, req.baseUrl) : '';
+  const baseUrl = req.baseUrl;
+  const base = dispatchedBase(req, route) ?? (typeof baseUrl === 'string' ? baseTemplate(req, baseUrl) : '');
   if (template === '/' && base) return base;
   return `${base}${template.startsWith('/') || template.startsWith('|') ? '' : '/'}${template}`;
 }
@@ -114,7 +116,7 @@ export function vigilExpress(vigil: Vigil): ExpressMiddleware {
     try {
       if (!mountsPrepared) {
         mountsPrepared = true;
-        instrumentMounts(req.app);
+        instrumentMounts(req.app, req);
       }
       state = hooks && startTracking(hooks, req, res);
     } catch {
@@ -157,7 +159,7 @@ export function vigilErrorHandler(vigil?: Vigil): ExpressErrorMiddleware {
         }
         if (hooks) state = startTracking(hooks, req, res);
       }
-      if (state && state.error === undefined) state.error = error;
+      state?.noteError(error);
     } catch {
       // never stand between an error and the app's own handler
     }

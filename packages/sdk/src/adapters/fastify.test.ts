@@ -67,6 +67,43 @@ for (const [version, Fastify] of [
     const call = (path: string, requestId: string, headers: Record<string, string> = {}) =>
       receiver.call(url, path, requestId, { headers });
 
+    test('a path Fastify refuses before any hook (a malformed escape: FST_ERR_BAD_URL) is recorded', async () => {
+      const response = await fetch(`${url}/accounts/%zz`, { headers: { 'x-request-id': `bad-url-${version}` } });
+      assert.equal(response.status, 400);
+      await receiver.waitFor(() => receiver.events.some((e) => e['http.request.id'] === `bad-url-${version}`));
+      const request = receiver.events.find((e) => e['http.request.id'] === `bad-url-${version}`)!;
+      assert.equal(request.type, 'http_request');
+      assert.equal(request['http.response.status_code'], 400);
+      assert.equal(request['url.path'], '/accounts/%zz');
+      assert.equal('http.route' in request, false);
+      // Every other request is recorded once, by the hooks.
+      await call('/accounts/9', `once-${version}`);
+      await vigil.flush();
+      assert.equal(receiver.events.filter((e) => e['http.request.id'] === `once-${version}`).length, 2);
+    });
+
+    test('registered twice (at the root and in a child plugin): each request is recorded once', async () => {
+      const twice = Fastify();
+      await twice.register(vigilFastify(vigil));
+      await twice.register(async (child) => {
+        await child.register(vigilFastify(vigil));
+        child.get('/twice/:id', async () => ({ ok: true }));
+      });
+      await twice.listen({ port: 0, host: '127.0.0.1' });
+      try {
+        const base = `http://127.0.0.1:${(twice.server.address() as AddressInfo).port}`;
+        await receiver.call(base, '/twice/1', `twice-${version}`);
+        await vigil.flush();
+        const requests = receiver.events.filter(
+          (e) => e.type === 'http_request' && e['http.request.id'] === `twice-${version}`,
+        );
+        assert.equal(requests.length, 1);
+        assert.equal(requests[0]!['http.route'], '/twice/:id');
+      } finally {
+        await twice.close();
+      }
+    });
+
     test('route template from routeOptions.url, principal from request.user, context in async handlers', async () => {
       const events = await call('/accounts/77', 'fastify-1', { 'x-test-user': 'u5' });
       const request = events.find((e) => e.type === 'http_request')!;

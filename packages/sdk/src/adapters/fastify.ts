@@ -20,6 +20,7 @@ import {
   type NodeRequestLike,
   type NodeResponseLike,
   nodeRequestView,
+  type ResponseHooks,
   routeHooks,
   trackedState,
   trackResponse,
@@ -44,6 +45,8 @@ export interface FastifyReplyLike {
 type Done = (error?: Error) => void;
 
 export interface FastifyInstanceLike {
+  /** The HTTP server (Fastify creates it with the instance). */
+  readonly server?: { on?(event: 'request', listener: (req: NodeRequestLike, res: NodeResponseLike) => void): unknown };
   addHook(name: 'onRequest', hook: (request: FastifyRequestLike, reply: FastifyReplyLike, done: Done) => void): unknown;
   addHook(
     name: 'onError',
@@ -64,6 +67,39 @@ export function fastifyRoute(request: FastifyRequestLike): string | undefined {
   return typeof url === 'string' && url.length > 0 ? url : undefined;
 }
 
+/** Servers already watched, per client's hooks. */
+const watched = new WeakMap<object, WeakSet<object>>();
+
+/**
+ * Requests Fastify answers before any hook runs (`FST_ERR_BAD_URL`: a path with a malformed escape, `/%zz`, as
+ * fuzzers send) would not be recorded. The server's `request` listeners run in order, Fastify's first: when this one
+ * runs, such a request is already answered and untracked, while every other is either tracked or not yet answered.
+ */
+function watchEarlyAnswers(instance: FastifyInstanceLike, hooks: ResponseHooks<FastifyRequestLike>): void {
+  const server = instance.server;
+  if (typeof server?.on !== 'function') return;
+  let servers = watched.get(hooks);
+  if (servers === undefined) {
+    servers = new WeakSet();
+    watched.set(hooks, servers);
+  }
+  if (servers.has(server)) return;
+  servers.add(server);
+  server.on('request', (req, res) => {
+    try {
+      if (res.writableEnded !== true || trackedState(res, hooks as ResponseHooks<never>) !== undefined) return;
+      const state = hooks.tracker.start(nodeRequestView(req), req);
+      if (state === undefined) return;
+      hooks.tracker.finish(state, {
+        statusCode: res.statusCode,
+        header: (name: string) => res.getHeader(name),
+      });
+    } catch {
+      // never in the way of the server
+    }
+  });
+}
+
 /** The plugin: `app.register(vigilFastify(vigil))`, before the routes. */
 export function vigilFastify(vigil: Vigil): FastifyPluginLike {
   const tracker = trackerOf(vigil);
@@ -79,6 +115,7 @@ export function vigilFastify(vigil: Vigil): FastifyPluginLike {
     },
   };
   const plugin = (instance: FastifyInstanceLike, _options: unknown, done: Done): void => {
+    if (hooks) watchEarlyAnswers(instance, hooks);
     instance.addHook('onRequest', (request, reply, next) => {
       let state: RequestState | undefined;
       try {
@@ -93,7 +130,7 @@ export function vigilFastify(vigil: Vigil): FastifyPluginLike {
     instance.addHook('onError', (_request, reply, error, next) => {
       try {
         const state = hooks && trackedState(reply.raw, hooks);
-        if (state && state.error === undefined) state.error = error;
+        state?.noteError(error);
       } catch {
         // never stand between an error and Fastify's own handling
       }

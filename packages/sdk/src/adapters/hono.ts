@@ -149,12 +149,12 @@ export function vigilHono(vigil: Vigil): HonoMiddleware {
     try {
       await runWithRequest(s, next);
     } catch (error) {
-      s.error ??= error;
+      s.noteError(error);
       throw error;
     } finally {
       try {
         s.route ??= honoRoute(c, ownIndex);
-        if (c.error !== undefined) s.error ??= c.error;
+        if (c.error !== undefined) s.noteError(c.error);
         if (tracker?.readsParams && typeof c.req.param === 'function') {
           s.params = (c.req.param as () => unknown).call(c.req);
         }

@@ -140,3 +140,45 @@ describe('koa adapter: a body parser mounted before it', () => {
     assert.equal(app.receiver.events.length, before);
   });
 });
+
+describe('koa adapter: routes behind router.use() middleware, and the middleware mounted twice', () => {
+  const app = useTestApp({}, (vigil) => {
+    const koa = new Koa();
+    koa.use(vigilKoa(vigil));
+    koa.use(vigilKoa(vigil)); // by mistake: each request must still be recorded once
+    const router = new Router();
+    // An authorization check in front of a group of routes answers by itself.
+    router.use('/admin', async (ctx, next) => {
+      if (ctx.get('x-admin') !== 'yes') {
+        ctx.status = 403;
+        return;
+      }
+      await next();
+    });
+    router.get('/admin/users/:id', (ctx) => {
+      ctx.body = { id: ctx.params.id };
+    });
+    koa.use(router.routes());
+    return createServer(koa.callback());
+  });
+
+  test('a request a router.use() middleware answers has the route it was headed for, not the middleware path', async () => {
+    const events = await app.receiver.call(app.url, '/admin/users/7', 'koa-guarded');
+    const request = events.filter((e) => e.type === 'http_request');
+    assert.equal(request.length, 1, 'recorded once, though the middleware is mounted twice');
+    assert.equal(request[0]!['http.response.status_code'], 403);
+    assert.equal(request[0]!['http.route'], '/admin/users/:id');
+    const fail = events.find((e) => e.type === 'authz_fail')!;
+    assert.equal(fail['vigil.object.id'], 'GET /admin/users/:id');
+    const allowed = await app.receiver.call(app.url, '/admin/users/8', 'koa-allowed', {
+      headers: { 'x-admin': 'yes' },
+    });
+    assert.equal(allowed.find((e) => e.type === 'http_request')!['http.route'], '/admin/users/:id');
+  });
+
+  test('no route of the method matched: no template (never a middleware path)', async () => {
+    const events = await app.receiver.call(app.url, '/admin', 'koa-admin-root');
+    const request = events.find((e) => e.type === 'http_request')!;
+    assert.equal('http.route' in request, false);
+  });
+});

@@ -29,6 +29,9 @@ export interface KoaContextLike {
   readonly routerPath?: unknown;
   /** @koa/router: route parameters. */
   readonly params?: unknown;
+  /** @koa/router: the layers whose path matched, `router.use()` middleware included, in order. */
+  readonly matched?: unknown;
+  readonly method?: string;
   /** The body parsed by @koa/bodyparser or koa-body. */
   readonly request?: { readonly body?: unknown };
   /** Where koa-passport and koa-jwt put the user (read by the default `identify`). */
@@ -37,8 +40,27 @@ export interface KoaContextLike {
 
 export type KoaMiddleware = (ctx: KoaContextLike, next: () => Promise<unknown>) => Promise<unknown>;
 
-/** The route template of a Koa request; undefined when no router matched one (never the raw path). */
+/**
+ * The route template of a Koa request; undefined when no router matched one (never the raw path). @koa/router sets
+ * `_matchedRoute` to the path of each layer as its chain runs, `router.use()` middleware included: a request a
+ * middleware answers (an authentication check's 401) would be recorded with the middleware's path (`/admin`, or
+ * `(?:\/|$)` for one without). So the route is the last matched layer that is a route of the request's method.
+ */
 export function koaRoute(ctx: KoaContextLike): string | undefined {
+  const matched = ctx.matched;
+  if (Array.isArray(matched)) {
+    const method = typeof ctx.method === 'string' ? ctx.method.toUpperCase() : undefined;
+    for (let i = matched.length - 1; i >= 0; i--) {
+      const layer = matched[i] as { methods?: unknown; path?: unknown } | null;
+      const methods = layer?.methods;
+      if (!Array.isArray(methods) || methods.length === 0) continue; // a middleware
+      if (method !== undefined && !methods.includes(method)) continue;
+      const path = layer?.path;
+      if (typeof path === 'string' && path.length > 0) return path;
+      if (path instanceof RegExp) return path.toString();
+    }
+    return undefined;
+  }
   for (const candidate of [ctx._matchedRoute, ctx.routerPath]) {
     if (typeof candidate === 'string' && candidate.length > 0) return candidate;
     if (candidate instanceof RegExp) return candidate.toString();
@@ -74,7 +96,7 @@ export function vigilKoa(vigil: Vigil): KoaMiddleware {
     return runWithRequest(s, () =>
       next().then(undefined, (error: unknown) => {
         // Koa answers a thrown error itself (ctx.onerror), after every middleware: note it and let it go on.
-        s.error ??= error;
+        s.noteError(error);
         throw error;
       }),
     );

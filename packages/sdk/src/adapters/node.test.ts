@@ -455,6 +455,64 @@ describe('node:http adapter: object access from route parameters, validation err
   });
 });
 
+test("a rejection the caller handles stays handled: wrap returns the handler's outcome, not a second promise", async () => {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  const { receiver, url, close } = await startTestApp({ service: 'node-test' }, (vigil) => {
+    const handler = wrap(vigil, async (_req: IncomingMessage, _res: ServerResponse) => {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      throw new TypeError('rejected');
+    });
+    // The app's own server catches what its async handler rejects with, and answers 500.
+    return createServer((req, res) => {
+      handler(req, res).catch(() => {
+        res.statusCode = 500;
+        res.end();
+      });
+    });
+  });
+  try {
+    const response = await fetch(`${url}/x`);
+    assert.equal(response.status, 500);
+    await receiver.waitFor(() => receiver.events.some((e) => e.type === 'app_error'));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(unhandled, []);
+    const error = receiver.events.find((e) => e.type === 'app_error')!;
+    assert.equal(error['error.type'], 'TypeError');
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+    await close();
+  }
+});
+
+test('HEAD, 204 and 304 send no body, whatever the handler wrote: body size 0', async () => {
+  const { receiver, url, close } = await startTestApp({ service: 'node-test' }, (vigil) =>
+    createServer(
+      wrap(vigil, (req: IncomingMessage, res: ServerResponse) => {
+        if (req.url === '/not-modified') res.statusCode = 304;
+        res.end('hello world');
+      }),
+    ),
+  );
+  try {
+    await fetch(`${url}/page`, { method: 'HEAD' }).then((r) => r.arrayBuffer());
+    await fetch(`${url}/not-modified`).then((r) => r.arrayBuffer());
+    await fetch(`${url}/page`).then((r) => r.arrayBuffer());
+    await receiver.waitFor(() => receiver.events.filter((e) => e.type === 'http_request').length === 3);
+    const sizes = receiver.events
+      .filter((e) => e.type === 'http_request')
+      .map((e) => [e['http.request.method'], e['http.response.status_code'], e['http.response.body.size']]);
+    assert.deepEqual(sizes, [
+      ['HEAD', 200, 0],
+      ['GET', 304, 0],
+      ['GET', 200, 11],
+    ]);
+  } finally {
+    await close();
+  }
+});
+
 test('objectTypeOf: the literal segment before a parameter, in every template syntax', () => {
   assert.equal(objectTypeOf('/orders/:id', 'id'), 'orders');
   assert.equal(objectTypeOf('/orders/:id(\\d+)', 'id'), 'orders');

@@ -55,16 +55,16 @@ export function wrap<Req extends NodeRequestLike, Res extends NodeResponseLike, 
       try {
         const result = handler.call(this, req, res);
         if (isThenable(result)) {
-          // Observe a rejection without handling it: the derived promise rethrows, so an unhandled rejection stays
-          // exactly as unhandled as it was without the SDK.
-          result.then(undefined, (error: unknown) => {
-            s.error ??= error;
+          // Observe a rejection without handling it: the promise returned in its place settles as the handler's
+          // did, so a caller that handles it handles the rejection, and one nobody handles stays unhandled.
+          return result.then(undefined, (error: unknown) => {
+            s.noteError(error);
             throw error;
-          });
+          }) as R;
         }
         return result;
       } catch (error) {
-        s.error ??= error;
+        s.noteError(error);
         throw error;
       }
     });

@@ -18,6 +18,7 @@ export interface NodeRequestLike {
 export interface NodeResponseLike {
   statusCode: number;
   readonly writableFinished?: boolean;
+  readonly writableEnded?: boolean;
   getHeader(name: string): unknown;
   write(...args: unknown[]): boolean;
   end(...args: unknown[]): unknown;
@@ -55,10 +56,18 @@ export interface ResponseHooks<Request> {
   ended?(state: RequestState, request: Request): void;
 }
 
+/**
+ * The status recorded for a request whose client went away before anything was answered (nginx's "client closed
+ * request"): the status on the response object then is only its default, 200, which nobody received.
+ */
+export const CLIENT_CLOSED_REQUEST = 499;
+
 /** A tracked response as the `ResponseView` handed to `finish`: status, bytes counted, headers. */
 export class TrackedResponse implements ResponseView {
   count = 0;
   done = false;
+  /** Set when the connection closed before the response was sent (`CLIENT_CLOSED_REQUEST`). */
+  unanswered = false;
   /**
    * Set when the app called `end`: from then on `write` counts nothing. HTTP/2's compatibility response (and
    * anything built like it) writes the last chunk by calling its own `write` from `end`, which is the wrapped one.
@@ -68,7 +77,16 @@ export class TrackedResponse implements ResponseView {
   constructor(readonly res: NodeResponseLike) {}
 
   get statusCode(): number {
-    return this.res.statusCode;
+    return this.unanswered ? CLIENT_CLOSED_REQUEST : this.res.statusCode;
+  }
+
+  /** The connection closed: when nothing of the response was sent, the request is recorded as unanswered. */
+  closedEarly(): void {
+    try {
+      if ((this.res as { headersSent?: unknown }).headersSent === false) this.unanswered = true;
+    } catch {
+      // a response object of another make: its own status stands
+    }
   }
 
   get bodySize(): number {
@@ -169,6 +187,8 @@ function layer(index: number): Layer {
         const tracking = this[key];
         if (tracking === undefined || tracking.done) return;
         tracking.done = true;
+        // `close` before `finish`: the client went away (or the app destroyed the response).
+        if (this.writableFinished === false) tracking.closedEarly();
         tracking.hooks.tracker.finish(tracking.state, tracking);
       },
     };
