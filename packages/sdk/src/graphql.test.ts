@@ -234,6 +234,31 @@ describe('graphqlOperation: from the parsed body or the query string', () => {
     assert.equal(graphqlOperation(undefined, 'extensions=%7Bnot-json'), undefined);
   });
 
+  test('a batch of persisted-query hashes: counted and described as far as the hashes are known', () => {
+    const document = 'mutation Login($u: String!, $p: String!) { login(user: $u, password: $p) }';
+    const hash = createHash('sha256').update(document).digest('hex');
+    const extensions = { persistedQuery: { version: 1, sha256Hash: hash } };
+    const batch = Array.from({ length: 200 }, (_, i) => ({ operationName: 'Login', variables: { p: i }, extensions }));
+    // Hashes never seen with their document: still a batch of 200.
+    assert.equal(graphqlOperation(batch, undefined)?.operations, 200);
+    graphqlOperation({ query: document, operationName: 'Login', extensions }, undefined);
+    const known = graphqlOperation(batch, undefined);
+    assert.equal(known?.operations, 200);
+    assert.equal(known?.type, 'mutation');
+    assert.deepEqual(known?.rootFields, ['login']);
+  });
+
+  test('fragments spread twice at every level of a chain are walked once (no exponential time)', {
+    timeout: 5000,
+  }, () => {
+    const n = 40;
+    let document = 'query Q { ...F0 }\n';
+    for (let i = 0; i < n; i++) document += `fragment F${i} on Query { ...F${i + 1} ...F${i + 1} }\n`;
+    document += `fragment F${n} on Query { me }\n`;
+    const operation = graphqlOperation({ query: document }, undefined);
+    assert.deepEqual(operation?.rootFields, ['me']);
+  });
+
   test('a GET: query and operationName from the query string', () => {
     const query = new URLSearchParams({ query: 'query Me { me { id } }', operationName: 'Me' }).toString();
     assert.deepEqual(graphqlOperation(undefined, query), {

@@ -272,13 +272,18 @@ class FragmentExpansion {
     return depth;
   }
 
-  /** The root fields' names, one per response key, in order. */
+  /**
+   * The root fields' names, one per response key, in order. Each selection set is visited once: a fragment spread
+   * again (`{ ...F ...F }`, at every level of a chain) adds no key it did not add the first time, and walking it again
+   * would make a document of a few hundred bytes cost exponential time.
+   */
   rootFields(s: Selections): string[] {
     const keys = new Set<string>();
     const names: string[] = [];
+    const seen = new Set<Selections>();
     const visit = (selections: Selections) => {
-      if (this.visiting.has(selections)) return;
-      this.visiting.add(selections);
+      if (seen.has(selections)) return;
+      seen.add(selections);
       for (const field of selections.fields) {
         if (keys.has(field.key) || names.length >= MAX_ROOT_FIELDS) continue;
         keys.add(field.key);
@@ -288,7 +293,6 @@ class FragmentExpansion {
         const fragment = spread.level === 1 ? this.fragments.get(spread.name) : undefined;
         if (fragment !== undefined) visit(fragment);
       }
-      this.visiting.delete(selections);
     };
     visit(s);
     return names;
@@ -418,11 +422,24 @@ function request(query: unknown, operationName: unknown, extensions: unknown): G
  */
 export function graphqlOperation(body: unknown, query: string | undefined): GraphqlOperation | undefined {
   if (Array.isArray(body)) {
+    // Each entry as a request of its own: a persisted query's hash alone (Apollo's batch link with APQ) included.
     const scanned = body
       .slice(0, MAX_BATCH_SCAN)
-      .map((item) => (typeof item === 'object' && item !== null ? single(item.query, item.operationName) : undefined));
+      .map((item) =>
+        typeof item === 'object' && item !== null
+          ? request(item.query, item.operationName, item.extensions)
+          : undefined,
+      );
     const first = scanned.find((s) => s !== undefined);
-    if (first === undefined) return undefined;
+    if (first === undefined) {
+      // Nothing readable in it (hashes this process never saw with their documents): still a batch of that length.
+      const requests = body.some(
+        (item) => typeof item === 'object' && item !== null && ('query' in item || 'extensions' in item),
+      );
+      return requests
+        ? { name: undefined, type: undefined, operations: body.length, introspection: false, depth: 0, rootFields: [] }
+        : undefined;
+    }
     let depth = 0;
     let repeatedField: GraphqlOperation['repeatedField'];
     for (const s of scanned) {

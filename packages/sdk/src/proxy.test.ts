@@ -43,9 +43,29 @@ describe('trusted proxies', () => {
     assert.equal(proxies.clientAddress('127.0.0.1', headers), '2001:db8:cafe::17');
   });
 
+  test("Forwarded: a quoted value (a client's Host a proxy writes) cannot add an element or a for of its own", () => {
+    const { proxies } = createTrustedProxies(['loopback'], 'forwarded');
+    const client = (forwarded: string) => proxies.clientAddress('127.0.0.1', { forwarded });
+    assert.equal(client('for=1.2.3.4;host="evil,for=6.6.6.6"'), '1.2.3.4');
+    assert.equal(client('for=1.2.3.4;host="evil;for=6.6.6.6";proto=https'), '1.2.3.4');
+    assert.equal(client('for=1.2.3.4;host="a\\"b,for=6.6.6.6"'), '1.2.3.4', 'an escaped quote stays inside');
+    // Two for in one element, or an element without one: unknown, and the walk stops at the proxy.
+    assert.equal(client('for=6.6.6.6;for=1.2.3.4'), '127.0.0.1');
+    assert.equal(client('for=6.6.6.6, proto=https'), '127.0.0.1');
+    assert.equal(client('For="1.2.3.4" ; proto=https , for=127.0.0.2'), '1.2.3.4');
+  });
+
   test('invalid entries are reported, not trusted', () => {
-    const { proxies, invalid } = createTrustedProxies(['10.0.0.0/99', 'proxy.local', '192.168.0.0/16']);
-    assert.deepEqual(invalid, ['10.0.0.0/99', 'proxy.local']);
+    const { proxies, invalid } = createTrustedProxies([
+      '10.0.0.0/99',
+      'proxy.local',
+      '192.168.0.0/16',
+      '10.0.0.0/',
+      'fd00::/',
+    ]);
+    // An empty prefix is no /0: it would trust every address.
+    assert.deepEqual(invalid, ['10.0.0.0/99', 'proxy.local', '10.0.0.0/', 'fd00::/']);
+    assert.equal(proxies.trusts('203.0.113.9'), false);
     assert.equal(proxies.trusts('192.168.4.4'), true);
     assert.equal(proxies.trusts('10.0.0.1'), false);
   });

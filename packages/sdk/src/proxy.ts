@@ -62,8 +62,11 @@ export function createTrustedProxies(
     if (slash === -1) {
       list.addAddress(address, type);
     } else {
-      const prefix = Number(entry.slice(slash + 1));
-      if (!Number.isInteger(prefix) || prefix < 0 || prefix > (family === 4 ? 32 : 128)) return false;
+      // Digits only: `Number('')` is 0, and `10.0.0.0/` would trust every address.
+      const digits = entry.slice(slash + 1);
+      if (!/^\d{1,3}$/.test(digits)) return false;
+      const prefix = Number(digits);
+      if (prefix > (family === 4 ? 32 : 128)) return false;
       list.addSubnet(address, prefix, type);
     }
     count++;
@@ -114,20 +117,60 @@ function xForwardedFor(value: string | string[] | undefined): string[] {
     .filter((v) => v.length > 0);
 }
 
-/** RFC 7239 `Forwarded: for=192.0.2.60;proto=http, for="[2001:db8::17]:4711"` → the `for` values, in order. */
+/**
+ * RFC 7239 `Forwarded: for=192.0.2.60;proto=http, for="[2001:db8::17]:4711"` → the `for` values, in order. Values
+ * are tokens or quoted strings (with `\` escapes), and a quoted value may hold `,`, `;` and `=`: a client's Host
+ * header that a proxy writes as `host="…"` cannot start an element or a `for` of its own. An element with no `for`,
+ * more than one, or that does not parse is `unknown`, which stops the walk.
+ */
 function forwardedFor(value: string | string[] | undefined): string[] {
   const out: string[] = [];
-  for (const element of headerValues(value).flatMap((v) => v.split(','))) {
-    let found = 'unknown';
-    for (const pair of element.split(';')) {
-      const eq = pair.indexOf('=');
-      if (eq === -1 || pair.slice(0, eq).trim().toLowerCase() !== 'for') continue;
-      found = pair
-        .slice(eq + 1)
-        .trim()
-        .replace(/^"|"$/g, '');
+  for (const header of headerValues(value)) {
+    let fors: string[] = [];
+    let broken = false;
+    let i = 0;
+    const end = () => {
+      out.push(!broken && fors.length === 1 ? fors[0]! : 'unknown');
+      fors = [];
+      broken = false;
+    };
+    while (i <= header.length) {
+      // One pair: a name, `=`, a token or a quoted string; then `;` (next pair), `,` (next element) or the end.
+      while (i < header.length && (header[i] === ' ' || header[i] === '\t')) i++;
+      if (i >= header.length) break;
+      if (header[i] === ',') {
+        end();
+        i++;
+        continue;
+      }
+      const eq = header.indexOf('=', i);
+      if (eq === -1) {
+        broken = true;
+        break;
+      }
+      const name = header.slice(i, eq).trim().toLowerCase();
+      let j = eq + 1;
+      let text = '';
+      if (header[j] === '"') {
+        j++;
+        while (j < header.length && header[j] !== '"') {
+          if (header[j] === '\\') j++;
+          text += header[j] ?? '';
+          j++;
+        }
+        if (header[j] !== '"') broken = true;
+        j++;
+      } else {
+        while (j < header.length && header[j] !== ';' && header[j] !== ',') text += header[j++];
+        text = text.trim();
+      }
+      if (name === 'for') fors.push(text);
+      while (j < header.length && (header[j] === ' ' || header[j] === '\t')) j++;
+      if (j < header.length && header[j] !== ';' && header[j] !== ',') broken = true;
+      if (header[j] === ';') j++;
+      i = j;
     }
-    out.push(found);
+    end();
   }
   return out;
 }

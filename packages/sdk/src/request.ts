@@ -171,7 +171,8 @@ export class RequestState {
 
   /** `startJson` with another path fragment (the start fields decoded again when next asked). */
   replacePath(pathJson: string): void {
-    this.startJson = this.startJson.replace(this.pathJson, pathJson);
+    // A function, not the string: `$&`, `$'` in the client's path would be replacement patterns.
+    this.startJson = this.startJson.replace(this.pathJson, () => pathJson);
     this.pathJson = pathJson;
     this.startFields = undefined;
   }
@@ -403,9 +404,12 @@ export class RequestHandler {
     }
     if (secrets.length === 0) return;
     const segments = state.path.split('/');
+    // A trailing slash (`/reset/TOKEN/`) adds an empty segment the template does not have.
+    const trailing = segments.length === secrets[0]! + 1 && segments[segments.length - 1] === '';
+    if (trailing) segments.pop();
     if (segments.length !== secrets[0]) return;
     for (let i = 1; i < secrets.length; i++) segments[secrets[i]!] = REDACTED;
-    state.replacePath(this.encoder.string(this.keys.path, segments.join('/')));
+    state.replacePath(this.encoder.string(this.keys.path, segments.join('/') + (trailing ? '/' : '')));
   }
 
   /** An error noted after the request was recorded (`RequestState.noteError`): an `app_error` unless the app's 4xx. */
@@ -430,6 +434,8 @@ export class RequestHandler {
     if (state.finished) return;
     state.finished = true;
     if (response.route !== undefined) state.route = response.route;
+    // The route decides the path every event of the request writes (secrets in its parameters): known before any.
+    state.currentRoute();
     const status = response.statusCode;
     const error = response.error ?? state.error;
     const durationSeconds = (performance.now() - state.startedAt) / 1000;
@@ -618,7 +624,7 @@ export class RequestHandler {
       }
     } else if (status === 429) {
       // The vocabulary requires the limit; it is known when the app's rate limiter advertises it.
-      const limit = rateLimit(response.header);
+      const limit = rateLimit((name) => response.header?.(name));
       if (a.tooManyRequests && limit !== undefined && !already('excess_', a.tooManyRequests)) {
         yield [a.tooManyRequests, { [Field.eventReason]: reason, [Field.limitValue]: limit }];
       }
@@ -676,7 +682,8 @@ export class RequestHandler {
   private isLoginRoute(method: string, route: string | undefined, path: string): boolean {
     return this.loginRoutes.some((r) => {
       if (r.method !== undefined && r.method !== method) return false;
-      if (r.suffix === undefined) return r.route === route || r.route === path;
+      // A template as written; a path as a server would route it: without case, a trailing slash aside.
+      if (r.suffix === undefined) return r.route === route || r.path === withoutTrailingSlash(path.toLowerCase());
       return endsWithSegment(route, r.suffix) || endsWithSegment(path, r.suffix);
     });
   }
@@ -692,7 +699,7 @@ function graphqlPaths(entries: readonly string[]): GraphqlPaths {
   const suffixes: string[] = [];
   for (const entry of entries) {
     const text = entry.trim().toLowerCase();
-    if (text.startsWith('*')) suffixes.push(text.slice(1));
+    if (text.startsWith('*')) suffixes.push(withoutTrailingSlash(text.slice(1)));
     else if (text.length > 0) exact.add(text.length > 1 && text.endsWith('/') ? text.slice(0, -1) : text);
   }
   const exactLengths = new Set([...exact].map((e) => e.length));
@@ -719,6 +726,8 @@ interface LoginRoute {
   readonly route: string;
   /** For a leading `*`: the rest, lower-cased (`/login`). */
   readonly suffix?: string;
+  /** Otherwise: the entry as a path, lower-cased, without a trailing slash. */
+  readonly path?: string;
 }
 
 function loginRoute(entry: string): LoginRoute {
@@ -726,7 +735,14 @@ function loginRoute(entry: string): LoginRoute {
   const space = text.indexOf(' ');
   const method = space === -1 ? undefined : text.slice(0, space).toUpperCase();
   const route = space === -1 ? text : text.slice(space + 1).trim();
-  return route.startsWith('*') ? { method, route, suffix: route.slice(1).toLowerCase() } : { method, route };
+  return route.startsWith('*')
+    ? { method, route, suffix: withoutTrailingSlash(route.slice(1).toLowerCase()) }
+    : { method, route, path: withoutTrailingSlash(route.toLowerCase()) };
+}
+
+/** `text` without one trailing slash (`/login/` → `/login`), `/` itself kept. */
+function withoutTrailingSlash(text: string): string {
+  return text.length > 1 && text.endsWith('/') ? text.slice(0, -1) : text;
 }
 
 /** True when `value` ends with `suffix` (a trailing slash aside), compared without case. */
@@ -900,9 +916,23 @@ function sessionCookie(header: string | undefined, names: readonly string[]): st
   }
   for (const name of names) {
     const value = found.get(name);
-    if (value) return value;
+    if (value) return cookieValue(value);
   }
   return undefined;
+}
+
+/**
+ * A cookie's value as session middlewares read it (the `cookie` package): without its quotes, percent-decoded. So
+ * `sid=abc`, `sid="abc"` and `sid=a%62c`, one session to the app, are one `session.id`.
+ */
+function cookieValue(raw: string): string {
+  const unquoted = raw.length > 1 && raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1) : raw;
+  if (!unquoted.includes('%')) return unquoted;
+  try {
+    return decodeURIComponent(unquoted);
+  } catch {
+    return unquoted;
+  }
 }
 
 function statusOf(error: unknown): number | undefined {
@@ -925,6 +955,9 @@ function rateLimit(header: ResponseView['header']): number | undefined {
     const m = /^\s*(\d{1,12})/.exec(read(name) ?? '');
     if (m) return Number(m[1]);
   }
+  // The structured form of the later drafts: `RateLimit-Policy: "default";q=100;w=60`.
+  const quota = /(?:^|;)\s*q=(\d{1,12})/.exec(read('ratelimit-policy') ?? '');
+  if (quota) return Number(quota[1]);
   const combined = /(?:^|[,;\s])limit=(\d{1,12})/.exec(read('ratelimit') ?? '');
   return combined ? Number(combined[1]) : undefined;
 }

@@ -486,6 +486,93 @@ test("a rejection the caller handles stays handled: wrap returns the handler's o
   }
 });
 
+test('a secret route parameter is redacted on a plain success too; a path with $ patterns stays itself', async () => {
+  const { receiver, url, close } = await startTestApp({ service: 'node-test' }, (vigil) =>
+    createServer(
+      wrap(
+        vigil,
+        (req: IncomingMessage, res: ServerResponse) => {
+          res.statusCode = req.url?.includes('/forbidden') ? 403 : 204;
+          res.end();
+        },
+        { route: (req) => (req.url?.startsWith('/orgs/') ? '/orgs/:org/invites/:token' : '/reset/:token') },
+      ),
+    ),
+  );
+  try {
+    await fetch(`${url}/reset/f3c1a9e07b2d4c58`, { method: 'POST' }).then((r) => r.arrayBuffer());
+    await fetch(`${url}/reset/f3c1a9e07b2d4c59/`, { method: 'POST' }).then((r) => r.arrayBuffer());
+    await fetch(`${url}/orgs/$&$'/invites/x/forbidden`).then((r) => r.arrayBuffer());
+    await fetch(`${url}/orgs/$&$'/invites/tok`).then((r) => r.arrayBuffer());
+    await receiver.waitFor(() => receiver.events.filter((e) => e.type === 'http_request').length === 4);
+    const paths = receiver.events.filter((e) => e.type === 'http_request').map((e) => e['url.path']);
+    assert.deepEqual(paths, [
+      '/reset/[REDACTED]',
+      '/reset/[REDACTED]/',
+      "/orgs/$&$'/invites/x/forbidden",
+      "/orgs/$&$'/invites/[REDACTED]",
+    ]);
+    assert.ok(!receiver.allText.includes('f3c1a9e07b2d4c5'));
+  } finally {
+    await close();
+  }
+});
+
+test('429 with the limit advertised records excess_rate_limit_exceeded (RateLimit-Limit, or a draft-8 policy)', async () => {
+  const { receiver, url, close } = await startTestApp({ service: 'node-test' }, (vigil) =>
+    createServer(
+      wrap(vigil, (req: IncomingMessage, res: ServerResponse) => {
+        res.statusCode = 429;
+        if (req.url === '/policy') res.setHeader('RateLimit-Policy', '"default";q=100;w=60');
+        else res.setHeader('RateLimit-Limit', '50');
+        res.end();
+      }),
+    ),
+  );
+  try {
+    await fetch(`${url}/limit`).then((r) => r.arrayBuffer());
+    await fetch(`${url}/policy`).then((r) => r.arrayBuffer());
+    await receiver.waitFor(() => receiver.events.filter((e) => e.type === 'excess_rate_limit_exceeded').length === 2);
+    const limits = receiver.events
+      .filter((e) => e.type === 'excess_rate_limit_exceeded')
+      .map((e) => e['vigil.limit.value']);
+    assert.deepEqual(limits.sort(), [100, 50]);
+  } finally {
+    await close();
+  }
+});
+
+test('entries with a trailing slash, paths in another case, quoted and escaped session cookies', async () => {
+  const { receiver, url, close } = await startTestApp(
+    { service: 'node-test', loginRoutes: ['POST /login', '*/signin/'], graphqlPaths: ['*/graphql/'] },
+    (vigil) =>
+      createServer(
+        wrap(vigil, (req: IncomingMessage, res: ServerResponse) => {
+          res.statusCode = req.url?.includes('graphql') ? 200 : 401;
+          res.end();
+        }),
+      ),
+  );
+  try {
+    const post = (path: string, init: RequestInit = {}) =>
+      fetch(`${url}${path}`, { method: 'POST', ...init }).then((r) => r.arrayBuffer());
+    await post('/Login/');
+    await post('/api/signin');
+    await post('/api/graphql', { headers: { 'content-type': 'application/json' }, body: '{}' });
+    for (const cookie of ['sid=abc', 'sid="abc"', 'sid=a%62c']) await post('/other', { headers: { cookie } });
+    await receiver.waitFor(() => receiver.events.filter((e) => e.type === 'http_request').length === 6);
+    const fails = receiver.events.filter((e) => e.type === 'authn_login_fail').map((e) => e['url.path']);
+    assert.deepEqual(fails, ['/Login/', '/api/signin']);
+    const sessions = receiver.events
+      .filter((e) => e.type === 'http_request' && e['url.path'] === '/other')
+      .map((e) => e['session.id']);
+    assert.equal(sessions.length, 3);
+    assert.equal(new Set(sessions).size, 1, 'one session to the app is one session.id');
+  } finally {
+    await close();
+  }
+});
+
 test('HEAD, 204 and 304 send no body, whatever the handler wrote: body size 0', async () => {
   const { receiver, url, close } = await startTestApp({ service: 'node-test' }, (vigil) =>
     createServer(
