@@ -3,6 +3,7 @@
  * and API key; expiry; revocation; fail-open before the first answer and when the stream goes away; throttling.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -56,6 +57,10 @@ describe('addressKeys', () => {
     assert.equal(addressKeys('2001:db8::/64'.split('/')[0]!)?.prefix, '2001:db8:0:0/64');
     assert.equal(addressKeys('64:ff9b::192.0.2.1')?.ip, '64:ff9b:0:0:0:0:c000:201');
     assert.equal(addressKeys('not an address'), undefined);
+    // Every spelling of an IPv4-mapped address is that IPv4 address.
+    for (const mapped of ['0:0:0:0:0:ffff:203.0.113.9', '::ffff:cb00:7109', '::FFFF:CB00:7109']) {
+      assert.deepEqual(addressKeys(mapped), { ip: '203.0.113.9', prefix: '203.0.113.9' }, mapped);
+    }
   });
 });
 
@@ -160,6 +165,93 @@ describe('DecisionCache', () => {
     assert.equal(cache.stats().dropped, 1);
   });
 
+  test('an endpoint that is no URL is said at start, and nothing is polled', () => {
+    const errors: Error[] = [];
+    const cache = new DecisionCache({ endpoint: '127.0.0.1:7070', token: TOKEN, onError: (e) => errors.push(e) });
+    cache.start();
+    assert.equal(cache.configured, false);
+    assert.match(errors[0]?.message ?? '', /not an http\(s\) URL/);
+  });
+
+  test('waitMillis is sent in whole milliseconds (the server takes no other)', async () => {
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      seen.push(new URL(req.url ?? '/', 'http://x').searchParams.get('waitMillis') ?? '');
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"decisions":[],"cursor":"c"}');
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const cache = new DecisionCache({
+      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      token: TOKEN,
+      waitMillis: 1500.5,
+    });
+    cache.start();
+    assert.equal(await cache.synced(5000), true);
+    cache.close();
+    server.close();
+    assert.equal(seen[0], '1500');
+  });
+
+  test('close() then start() again runs one polling loop, not one per start', async () => {
+    let polls = 0;
+    const server = createServer((_req, res) => {
+      polls++;
+      setTimeout(
+        () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"decisions":[],"cursor":"c"}'),
+        20,
+      );
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const cache = new DecisionCache({
+      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      token: TOKEN,
+      minPollIntervalMillis: 100,
+      initialBackoffMillis: 100,
+    });
+    for (let i = 0; i < 4; i++) {
+      cache.start();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      if (i < 3) cache.close();
+    }
+    polls = 0;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    cache.close();
+    server.close();
+    // One loop polls about every 120 ms: some 8 in a second; four loops would be some 30.
+    assert.ok(polls <= 12, `${polls} polls in a second`);
+  });
+
+  test('a poll the server holds does not keep a process that has nothing else to do alive', async () => {
+    const held: Array<import('node:http').ServerResponse> = [];
+    const server = createServer((_req, res) => held.push(res)); // holds every poll, as the server does when idle
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const child = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `
+        import { DecisionCache } from ${JSON.stringify(new URL('./enforce.js', import.meta.url).href)};
+        new DecisionCache({ endpoint: process.env.ENDPOINT, token: 't', waitMillis: 25000 }).start();
+        `,
+      ],
+      {
+        env: { ...process.env, ENDPOINT: `http://127.0.0.1:${(server.address() as AddressInfo).port}` },
+        stdio: 'ignore',
+      },
+    );
+    const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
+    clearTimeout(killer);
+    for (const res of held) res.destroy();
+    server.close();
+    assert.equal(signal, null, 'ended by itself, not killed after 10 s');
+    assert.equal(code, 0);
+  });
+
   test('without endpoint or token it stays empty and says so once', () => {
     const errors: Error[] = [];
     const saved = { e: process.env.VIGIL_ENDPOINT, t: process.env.VIGIL_INGEST_TOKEN };
@@ -219,5 +311,21 @@ describe('Enforcer', () => {
     assert.equal(enforcer.evaluate({ userId: 'bob' }, now + 10_000).kind, 'pass'); // refilled
     assert.equal(enforcer.evaluate({ userId: 'eve' }).kind, 'flag');
     assert.deepEqual([enforcer.stats().blocked, enforcer.stats().throttled, enforcer.stats().flagged], [1, 1, 1]);
+  });
+
+  test('more throttled subjects than buckets: throttling still holds (a new bucket past the bound starts empty)', () => {
+    const decisions = Array.from({ length: 11 }, (_, i) =>
+      decision(`t${i}`, 'throttle', 'ip', `192.0.2.${i + 1}`, { ratePerMinute: 6 }),
+    );
+    const enforcer = new Enforcer(filled(decisions), { mode: 'enforce', maxBuckets: 10 });
+    const now = Date.now();
+    let passed = 0;
+    for (let round = 0; round < 5; round++) {
+      for (let i = 0; i < 11; i++) {
+        if (enforcer.evaluate({ clientAddress: `192.0.2.${i + 1}` }, now + round * 100).kind === 'pass') passed++;
+      }
+    }
+    // Each subject's burst is one request; round-robin over one bucket too few must not refill them all.
+    assert.ok(passed <= 11, `${passed} of 55 passed`);
   });
 });

@@ -6,6 +6,9 @@
  * Nothing here awaits on the request path: `check` is a map lookup. Vigil unreachable, or no answer for
  * `staleAfterMillis`, means fail-open: every request passes, and each one that does so is counted.
  */
+
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { isIP } from 'node:net';
 
 export type DecisionAction = 'flag' | 'throttle' | 'block';
@@ -84,6 +87,13 @@ export function addressKeys(raw: string): { ip: string; prefix: string } | undef
   if (family === 4) return { ip: text, prefix: text };
   if (family !== 6) return undefined;
   const groups = expandIpv6(text.toLowerCase());
+  // An IPv4-mapped address however it is spelled (`0:0:0:0:0:ffff:cb00:7109`): the IPv4 address it maps.
+  if (groups.slice(0, 5).every((g) => g === '0') && groups[5] === 'ffff') {
+    const high = Number.parseInt(groups[6]!, 16);
+    const low = Number.parseInt(groups[7]!, 16);
+    const ipv4 = `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
+    return { ip: ipv4, prefix: ipv4 };
+  }
   return { ip: groups.join(':'), prefix: `${groups.slice(0, 4).join(':')}/64` };
 }
 
@@ -117,6 +127,58 @@ function decisionKey(scope: DecisionScope, value: string): string | undefined {
   return keys ? `prefix\u0000${keys.prefix}` : undefined;
 }
 
+/** The longest hold a poll asks for (the server's own limit is shorter; it holds for at most that). */
+const MAX_WAIT_MILLIS = 600_000;
+/** A decision stream answer is a few hundred bytes per decision; more than this is not one. */
+const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * GET a JSON answer, with `node:http(s)` rather than `fetch`: the poll is held by the server for up to `waitMillis`,
+ * and its socket is unref()ed so that a process with nothing else to do can end while it waits. The body is bounded.
+ */
+function getJson(
+  url: URL,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const send = url.protocol === 'https:' ? httpsGet : httpGet;
+    const request = send(url, { headers, signal }, (response) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      response.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_ANSWER_BYTES) {
+          request.destroy(new Error('the decision stream answer is too large'));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      response.on('error', reject);
+      response.on('end', () => {
+        const status = response.statusCode ?? 0;
+        if (status < 200 || status > 299) return resolve({ status, body: undefined });
+        try {
+          resolve({ status, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown });
+        } catch {
+          resolve({ status, body: undefined });
+        }
+      });
+    });
+    request.on('socket', (socket) => socket.unref());
+    request.on('error', reject);
+  });
+}
+
 function positive(value: unknown, fallback: number, min = 0): number {
   return typeof value === 'number' && Number.isFinite(value) && value >= min ? value : fallback;
 }
@@ -146,6 +208,10 @@ export class DecisionCache {
   private failOpen = 0;
   private dropped = 0;
   private running = false;
+  /** Raised by each `start()`: a poll of an earlier run (stopped by `close()`) schedules nothing more. */
+  private generation = 0;
+  /** Set when the endpoint given is not a URL: reported at `start()`, and nothing is polled. */
+  private readonly invalidEndpoint: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private inFlight: AbortController | undefined;
   private readonly warned = new Set<string>();
@@ -155,8 +221,13 @@ export class DecisionCache {
     const endpoint = options.endpoint ?? process.env.VIGIL_ENDPOINT;
     const token = options.token ?? process.env.VIGIL_INGEST_TOKEN;
     this.endpoint = endpoint ? endpoint.replace(/\/+$/, '') : undefined;
+    if (this.endpoint !== undefined && !isHttpUrl(this.endpoint)) {
+      this.invalidEndpoint = this.endpoint;
+      this.endpoint = undefined;
+    }
     this.token = token || undefined;
-    this.waitMillis = positive(options.waitMillis, 25_000);
+    // Whole milliseconds, and no more than the server takes (it holds a poll for at most its own maximum anyway).
+    this.waitMillis = Math.min(MAX_WAIT_MILLIS, Math.floor(positive(options.waitMillis, 25_000)));
     this.minPollIntervalMillis = positive(options.minPollIntervalMillis, 1000);
     this.initialBackoffMillis = positive(options.initialBackoffMillis, 1000, 1);
     this.maxBackoffMillis = Math.max(positive(options.maxBackoffMillis, 60_000, 1), this.initialBackoffMillis);
@@ -172,11 +243,21 @@ export class DecisionCache {
   /** Start polling. Idempotent; the timers never keep the process alive. */
   start(): void {
     if (this.running) return;
+    if (this.invalidEndpoint !== undefined) {
+      this.problem(
+        'config_invalid',
+        new Error(
+          `decision enforcement is off: the endpoint ${JSON.stringify(this.invalidEndpoint)} is not an http(s) URL`,
+        ),
+      );
+      return;
+    }
     if (!this.configured) {
       this.problem('config_missing', new Error('decision enforcement is off: no endpoint or token was given'));
       return;
     }
     this.running = true;
+    this.generation++;
     this.schedule(0);
   }
 
@@ -185,6 +266,11 @@ export class DecisionCache {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
     this.inFlight?.abort();
+  }
+
+  /** The decision held under `id`, if any. */
+  get(id: string): CachedDecision | undefined {
+    return this.byId.get(id);
   }
 
   /** True while the latest successful poll is recent enough to trust. */
@@ -289,35 +375,38 @@ export class DecisionCache {
     for (const [id, d] of this.byId) if (d.expiresAt <= now) this.remove(id);
   }
 
-  private schedule(delayMillis: number): void {
-    if (!this.running) return;
+  private schedule(delayMillis: number, generation = this.generation): void {
+    if (!this.running || generation !== this.generation) return;
     this.timer = setTimeout(() => {
-      this.poll().catch(() => {});
+      this.poll(generation).catch(() => {});
     }, delayMillis);
     this.timer.unref();
   }
 
-  private async poll(): Promise<void> {
+  private async poll(generation: number): Promise<void> {
+    if (!this.running || generation !== this.generation) return;
     const started = Date.now();
-    const url = new URL(`${this.endpoint}/v1/decisions/stream`);
-    if (this.cursor) url.searchParams.set('since', this.cursor);
-    url.searchParams.set('waitMillis', String(this.waitMillis));
     const controller = new AbortController();
     this.inFlight = controller;
     // The server answers within waitMillis; give it that plus a margin before calling it unreachable.
     const timeout = setTimeout(() => controller.abort(), this.waitMillis + 10_000);
     timeout.unref();
     try {
-      const response = await fetch(url, {
-        headers: { authorization: `Bearer ${this.token}`, accept: 'application/json' },
-        signal: controller.signal,
-      });
-      if (!response.ok) {
-        await response.body?.cancel().catch(() => {});
-        if (response.status === 400) this.cursor = undefined; // a cursor from another server: start over
+      const url = new URL(`${this.endpoint}/v1/decisions/stream`);
+      if (this.cursor) url.searchParams.set('since', this.cursor);
+      url.searchParams.set('waitMillis', String(this.waitMillis));
+      const response = await getJson(
+        url,
+        { authorization: `Bearer ${this.token}`, accept: 'application/json' },
+        controller.signal,
+      );
+      if (response.status < 200 || response.status > 299) {
+        if (response.status === 400) this.cursor = undefined; // a cursor from another server, or ahead: start over
         throw new Error(`the decision stream answered ${response.status}`);
       }
-      const body = (await response.json()) as { decisions?: unknown; cursor?: unknown };
+      const body = response.body as { decisions?: unknown; cursor?: unknown } | undefined;
+      if (body === undefined || body === null)
+        throw new Error('the decision stream answered something that is not JSON');
       if (!Array.isArray(body.decisions) || typeof body.cursor !== 'string') {
         throw new Error('the decision stream answered something that is not a decision list');
       }
@@ -331,16 +420,16 @@ export class DecisionCache {
       this.lastSyncAt = Date.now();
       this.pollFailures = 0;
       for (const l of [...this.syncListeners]) l();
-      this.schedule(Math.max(0, this.minPollIntervalMillis - (Date.now() - started)));
+      this.schedule(Math.max(0, this.minPollIntervalMillis - (Date.now() - started)), generation);
     } catch (error) {
-      if (!this.running) return;
+      if (!this.running || generation !== this.generation) return;
       this.pollFailures++;
       this.problem('unreachable', error as Error);
       const backoff = Math.min(
         this.maxBackoffMillis,
         this.initialBackoffMillis * 2 ** Math.min(this.pollFailures - 1, 20),
       );
-      this.schedule(backoff / 2 + Math.random() * (backoff / 2));
+      this.schedule(backoff / 2 + Math.random() * (backoff / 2), generation);
     } finally {
       clearTimeout(timeout);
       if (this.inFlight === controller) this.inFlight = undefined;
@@ -431,6 +520,7 @@ export class Enforcer {
   private readonly recordIntervalMillis: number;
   private readonly maxBuckets: number;
   private readonly buckets = new Map<string, Bucket>();
+  private lastBucketSweep = 0;
   private readonly lastRecorded = new Map<string, number>();
   private counts = { blocked: 0, throttled: 0, flagged: 0, wouldBlock: 0, wouldThrottle: 0 };
 
@@ -482,8 +572,18 @@ export class Enforcer {
     const burst = Math.max(1, Math.ceil((d.ratePerMinute ?? 60) / 6));
     let bucket = this.buckets.get(d.id);
     if (!bucket) {
-      if (this.buckets.size >= this.maxBuckets) this.buckets.delete(this.buckets.keys().next().value!);
-      bucket = { tokens: burst, updatedAt: now };
+      let tokens = burst;
+      if (this.buckets.size >= this.maxBuckets) {
+        // Full: first the buckets that lose nothing by going (refilled, or their decision gone), at most once a
+        // second. Past that the oldest goes, and the new bucket starts empty: starting full, every request of an
+        // attack spread over more subjects than there are buckets would land on a fresh burst and pass.
+        if (now - this.lastBucketSweep >= 1000) this.sweepBuckets(now);
+        if (this.buckets.size >= this.maxBuckets) {
+          this.buckets.delete(this.buckets.keys().next().value!);
+          tokens = 0;
+        }
+      }
+      bucket = { tokens, updatedAt: now };
       this.buckets.set(d.id, bucket);
     }
     bucket.tokens = Math.min(burst, bucket.tokens + (now - bucket.updatedAt) * perMilli);
@@ -493,6 +593,20 @@ export class Enforcer {
       return 0;
     }
     return Math.max(1, Math.ceil((1 - bucket.tokens) / perMilli / 1000));
+  }
+
+  private sweepBuckets(now: number): void {
+    this.lastBucketSweep = now;
+    for (const [id, bucket] of this.buckets) {
+      const d = this.cache.get(id);
+      if (d === undefined) {
+        this.buckets.delete(id);
+        continue;
+      }
+      const rate = d.ratePerMinute ?? 60;
+      const burst = Math.max(1, Math.ceil(rate / 6));
+      if (bucket.tokens + ((now - bucket.updatedAt) * rate) / 60_000 >= burst) this.buckets.delete(id);
+    }
   }
 
   private record(d: CachedDecision, now: number): void {

@@ -132,6 +132,11 @@ export class RequestState {
   body: unknown;
   /** The raw query string, kept only for `inspect: 'params'` and GraphQL requests. */
   query: string | undefined;
+  /**
+   * The response decision Vigil's own enforcement answered this request by (403, 429): its `http_request` names it,
+   * and the collector keeps such requests out of detection, which must not feed on Vigil's own refusals.
+   */
+  answeredBy: { readonly id: string; readonly action: string } | undefined;
   private startFields: Readonly<Record<string, FieldValue>> | undefined;
   /** The route whose parameters were last checked for secrets in the path (see `RequestHandler.routeFound`). */
   private checkedRoute: string | undefined;
@@ -307,6 +312,8 @@ function requestKeys(encoder: FieldEncoder) {
     graphqlRepeatedFieldCount: encoder.key(Field.graphqlRepeatedFieldCount),
     graphqlRootFields: encoder.key(Field.graphqlRootFields),
     graphqlPersistedQuery: encoder.key(Field.graphqlPersistedQuery),
+    decisionId: encoder.key(Field.decisionId),
+    decisionAction: encoder.key(Field.decisionAction),
   };
 }
 
@@ -462,6 +469,11 @@ export class RequestHandler {
     const size = noBody ? 0 : (response.bodySize ?? contentLength(response.header?.('content-length')));
     if (size !== undefined) json += encoder.number(keys.responseSize, size);
     if (error !== undefined) json += encoder.redacted(keys.errorType, errorClassName(error));
+    if (state.answeredBy !== undefined) {
+      json +=
+        encoder.string(keys.decisionId, state.answeredBy.id) +
+        encoder.string(keys.decisionAction, state.answeredBy.action);
+    }
     if (state.graphql) json += this.graphqlJson(state);
     if (this.config.inspect === 'params' && this.config.inspectLimits) {
       try {

@@ -161,6 +161,25 @@ describe('vigilEnforce with a real Vigil server', () => {
     assert.equal(mine['client.address'], ATTACKER);
     assert.deepEqual(await eventTypes('authz_fail'), []);
     assert.equal(enforcing.middleware.stats().blocked >= 1, true);
+    // Its http_request names the decision, and detection leaves it out: the refusals Vigil answered itself (six
+    // more, on an administrative route) raise no alert of their own against the blocked address.
+    for (let i = 0; i < 6; i++) assert.equal((await from(enforcing.url, ATTACKER, `/admin/users/${i}`)).status, 403);
+    const answered = await harness.eventually(async () => {
+      const requests = (await eventTypes('http_request')).filter(
+        (e) => e['client.address'] === ATTACKER && e['http.response.status_code'] === 403,
+      );
+      assert.ok(requests.length >= 6);
+      return requests;
+    }, 5000);
+    assert.ok(answered.every((e) => e['vigil.decision.id'] === decision!.id && e['vigil.decision.action'] === 'block'));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const alerts = ((await (await server.get('/api/v1/alerts')).json()) as { alerts: { rule: { title: string } }[] })
+      .alerts;
+    assert.deepEqual(
+      alerts.map((a) => a.rule.title).filter((t) => !/failed logins|brute/i.test(t)),
+      [],
+      'no alert from the requests Vigil refused itself',
+    );
   });
 
   test('dry-run lets the attacker through and records what it would have done', async () => {

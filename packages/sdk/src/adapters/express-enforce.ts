@@ -127,7 +127,7 @@ export function vigilEnforce(vigilOrOptions?: Vigil | VigilEnforceOptions, more:
     const out = res as HeaderWritable;
     // Vigil's own 403/429 is not the app refusing someone: without this, the request would also be recorded as an
     // authz_fail / excess event and feed detection with its own enforcement.
-    markAnswered(currentRequest());
+    markAnswered(currentRequest(), verdict.decision);
     out.statusCode = verdict.kind === 'block' ? 403 : 429;
     out.setHeader('content-type', 'application/json; charset=utf-8');
     out.setHeader('cache-control', 'no-store');
@@ -147,7 +147,11 @@ function stringOf(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-function markAnswered(state: RequestState | undefined): void {
+function markAnswered(
+  state: RequestState | undefined,
+  decision: { readonly id: string; readonly action: string },
+): void {
   state?.noteRecorded('authz_fail');
   state?.noteRecorded('excess_rate_limit_exceeded');
+  if (state) state.answeredBy = { id: decision.id, action: decision.action };
 }

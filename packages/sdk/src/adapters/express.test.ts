@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -70,10 +70,13 @@ function buildApp(express: Express, vigil: Vigil, major: number) {
     throw new RangeError('after the response');
   });
   // Slow to answer: for pipelining and for clients that give up.
-  app.get('/slow', (_req: Express, res: Express) => {
-    setTimeout(() => {
-      if (!res.destroyed) res.json({ slow: true });
-    }, 150);
+  app.get('/slow', (req: Express, res: Express) => {
+    setTimeout(
+      () => {
+        if (!res.destroyed) res.json({ slow: true });
+      },
+      Number(req.query.ms ?? 150),
+    );
   });
   app.get('/stream', (_req: Express, res: Express) => {
     res.write('abc');
@@ -240,10 +243,13 @@ function expressSuite(name: string, load: () => Promise<Express>, major: number)
 
     test('a client that gives up before the answer: recorded as 499 (client closed request), a failure', async () => {
       const requestId = `gone-${name.replace(/\W/g, '')}`;
-      await fetch(`${app.url}/slow`, {
-        headers: { 'x-request-id': requestId },
-        signal: AbortSignal.timeout(30),
-      }).catch(() => undefined);
+      // A connection of its own (a kept-alive one an earlier test broke would only delay the request), and the
+      // client leaves well before the 2 s the route takes.
+      const leaving = httpRequest(`${app.url}/slow?ms=2000`, { agent: false, headers: { 'x-request-id': requestId } });
+      leaving.on('error', () => {});
+      leaving.end();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      leaving.destroy();
       await receiver.waitFor(() =>
         receiver.events.some((e) => e.type === 'http_request' && e['http.request.id'] === requestId),
       );

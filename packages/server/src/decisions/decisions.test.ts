@@ -3,10 +3,17 @@
  * and the stream, the allow-list, the ladder, revocation, expiry, and the long-polling stream.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { buildConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
+import { silentLogger } from '../log.js';
+import { SqliteStore } from '../store/sqlite.js';
 import { eventually, failedLogins, startTestServer, type TestServer } from '../testing/harness.js';
+import type { Decision } from './decision.js';
+import { DecisionService } from './service.js';
 
 const BRUTE_FORCE = 'rule="vigil-authn-brute-force"';
 
@@ -322,5 +329,131 @@ describe('response configuration', () => {
       ],
     );
     assert.equal(response.repeatWindowMillis, 24 * 3_600_000);
+  });
+});
+
+describe('the decision stream, past one answer', () => {
+  async function withService(
+    run: (service: DecisionService, store: SqliteStore, clock: { now: number }) => Promise<void>,
+  ) {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-decisions-'));
+    const store = new SqliteStore({ file: join(dir, 'vigil.db') });
+    const clock = { now: Date.UTC(2026, 10, 27, 9, 0, 0) };
+    const service = new DecisionService({
+      store,
+      config: buildConfig(responseConfig(), {}).response,
+      log: silentLogger,
+      now: () => clock.now,
+    });
+    try {
+      await run(service, store, clock);
+    } finally {
+      service.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  const block = (n: number, createdAt: number, expiresAt: number): Decision => ({
+    id: `dec_${n}`,
+    action: 'block',
+    scope: 'ip',
+    value: `10.0.${Math.floor(n / 256)}.${n % 256}`,
+    reason: { ruleId: 'r', alertId: `a${n}`, responseRule: 0, summary: 's' },
+    createdAt,
+    expiresAt,
+    level: 0,
+    version: 0,
+  });
+
+  test('a set in force larger than one answer is delivered whole, oldest decisions included', async () => {
+    await withService(async (service, store, clock) => {
+      for (let n = 0; n < 5003; n++) await store.insertDecision(block(n, clock.now, clock.now + 3_600_000));
+      const ids = new Set<string>();
+      let cursor: string | undefined;
+      for (let polls = 0; polls < 4; polls++) {
+        const answer = await service.stream(cursor, 0);
+        for (const d of answer.decisions) ids.add(d.id);
+        cursor = answer.cursor;
+      }
+      assert.equal(ids.size, 5003);
+      assert.ok(ids.has('dec_0'), 'the oldest decision');
+    });
+  });
+
+  test('more expiries than one answer: the cursor moves on, the same page is not sent forever', async () => {
+    await withService(async (service, store, clock) => {
+      const start = clock.now;
+      for (let n = 0; n < 5003; n++) await store.insertDecision(block(n, start, start + 60_000 + n));
+      const first = await service.stream(undefined, 0);
+      assert.equal(first.decisions.length, 5000);
+      let cursor = (await service.stream(first.cursor, 0)).cursor; // the 3 left of the set in force
+      clock.now = start + 3_600_000; // all of them expired since
+      const seen = new Set<string>();
+      for (let polls = 0; polls < 3; polls++) {
+        const answer = await service.stream(cursor, 0);
+        for (const d of answer.decisions) seen.add(d.id);
+        if (answer.decisions.length === 0) break;
+        assert.notEqual(answer.cursor, cursor, 'the cursor moved');
+        cursor = answer.cursor;
+      }
+      assert.ok(seen.size >= 5000, `${seen.size} expiry notices`);
+      assert.deepEqual((await service.stream(cursor, 0)).decisions, []);
+    });
+  });
+
+  test('a cursor ahead of the store (started afresh) is refused: the SDK drops what it holds and starts over', async () => {
+    await withService(async (service) => {
+      const ahead = Buffer.from(JSON.stringify([99, Date.now()])).toString('base64url');
+      await assert.rejects(service.stream(ahead, 0), (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'invalid_parameter');
+        return true;
+      });
+    });
+  });
+});
+
+describe('requests answered by an SDK enforcing a decision', () => {
+  const refused = (user: string, decisionId: string | undefined, end: number) =>
+    Array.from({ length: 6 }, (_, i) =>
+      JSON.stringify({
+        time: end - (5 - i) * 1000,
+        type: 'http_request',
+        'http.request.method': 'GET',
+        'url.path': `/admin/users/${i}`,
+        'http.route': '/admin/users/:id',
+        'http.response.status_code': 403,
+        'client.address': '203.0.113.50',
+        'user.id': user,
+        ...(decisionId ? { 'vigil.decision.id': decisionId, 'vigil.decision.action': 'block' } : {}),
+      }),
+    ).join('\n');
+
+  test("are stored but kept out of detection: Vigil's own 403s raise no alert", async () => {
+    const server = await startTestServer();
+    try {
+      const end = Date.now();
+      for (const [user, decision] of [
+        ['blocked-user', 'dec_1'],
+        ['refused-user', undefined],
+      ] as const) {
+        const res = await server.post('/v1/events', refused(user, decision, end), {
+          'content-type': 'application/x-ndjson',
+        });
+        assert.equal(res.status, 200);
+      }
+      // The app's own refusals raise the alert; the ones enforcement answered, the same in every other way, do not.
+      const alerts = await eventually(async () => {
+        const res = await server.get('/api/v1/alerts');
+        const { alerts } = (await res.json()) as { alerts: { labels: Record<string, string> }[] };
+        assert.ok(alerts.some((a) => a.labels['user.id'] === 'refused-user'));
+        return alerts;
+      }, 10_000);
+      assert.ok(!alerts.some((a) => a.labels['user.id'] === 'blocked-user'));
+      const stored = await server.get('/api/v1/events?user.id=blocked-user');
+      assert.equal(((await stored.json()) as { events: unknown[] }).events.length, 6);
+    } finally {
+      await server.stop();
+    }
   });
 });

@@ -24,7 +24,13 @@ import {
 
 export type DecisionStore = Pick<
   Store,
-  'insertDecision' | 'revokeDecision' | 'getDecision' | 'listDecisions' | 'decisionChanges' | 'decisionClock'
+  | 'insertDecision'
+  | 'revokeDecision'
+  | 'getDecision'
+  | 'listDecisions'
+  | 'decisionChanges'
+  | 'activeDecisions'
+  | 'decisionClock'
 >;
 
 export interface DecisionServiceOptions {
@@ -210,21 +216,40 @@ export class DecisionService {
   private async changes(cursor: StreamCursor | undefined): Promise<StreamAnswer> {
     const now = this.now();
     const { version } = await this.options.store.decisionClock(now);
-    // A cursor ahead of the store (a data directory started afresh) would hide every new decision: start over.
-    if (!cursor || cursor.version > version) {
-      const page = await this.options.store.listDecisions({ activeAt: now, limit: MAX_STREAM_BATCH });
+    // A cursor ahead of the store (a data directory started afresh): the SDK's decisions are not this store's. It
+    // is refused, and an SDK that is refused its cursor drops what it holds and starts over without one.
+    if (cursor && cursor.version > version) {
+      throw new VigilError(
+        'invalid_parameter',
+        'cursor: ahead of this server (its store was started afresh); start over',
+      );
+    }
+    if (!cursor) {
+      // Every decision in force, by version: a set larger than one answer is continued as changes after the last
+      // version sent (those include the rest of it).
+      const active = await this.options.store.activeDecisions(0, now, MAX_STREAM_BATCH);
+      const truncated = active.length >= MAX_STREAM_BATCH;
       return {
-        decisions: page.items.map((d) => decisionToStreamJson(d, now)),
-        cursor: encodeStreamCursor({ version, time: now }),
+        decisions: active.map((d) => decisionToStreamJson(d, now)),
+        cursor: encodeStreamCursor({ version: truncated ? active[active.length - 1]!.version : version, time: now }),
       };
     }
-    const changed = await this.options.store.decisionChanges(cursor.version, cursor.time, now, MAX_STREAM_BATCH);
-    // The cursor moves only as far as the answer goes: a truncated answer is continued by the next request.
-    const highest = changed.reduce((v, d) => Math.max(v, d.version), cursor.version);
-    const truncated = changed.length >= MAX_STREAM_BATCH;
+    const { changed, expired } = await this.options.store.decisionChanges(
+      cursor.version,
+      cursor.time,
+      now,
+      MAX_STREAM_BATCH,
+    );
+    // The cursor moves only as far as the answer goes: a truncated answer is continued by the next request. Expiries
+    // past a full page move on to the last one sent (SDKs expire decisions themselves too: a notice for another
+    // decision expiring at that very moment may be skipped, never the same page sent forever).
+    const changedTruncated = changed.length >= MAX_STREAM_BATCH;
+    const expiredTruncated = expired.length >= MAX_STREAM_BATCH;
+    const nextVersion = changedTruncated ? changed[changed.length - 1]!.version : version;
+    const nextTime = changedTruncated ? cursor.time : expiredTruncated ? expired[expired.length - 1]!.expiresAt : now;
     return {
-      decisions: changed.map((d) => decisionToStreamJson(d, now)),
-      cursor: encodeStreamCursor({ version: truncated ? highest : version, time: truncated ? cursor.time : now }),
+      decisions: [...changed, ...expired].map((d) => decisionToStreamJson(d, now)),
+      cursor: encodeStreamCursor({ version: nextVersion, time: nextTime }),
     };
   }
 

@@ -127,7 +127,10 @@ export class Pipeline {
   private async detect(events: readonly SecurityEvent[]): Promise<void> {
     if (events.length === 0) return;
     const detections: Detection[] = [];
-    for (const event of events) for (const d of this.options.engine.process(event)) detections.push(d);
+    for (const event of events) {
+      if (answeredByEnforcement(event)) continue;
+      for (const d of this.options.engine.process(event)) detections.push(d);
+    }
     if (detections.length > 0) await this.options.alerts.handle(detections);
   }
 
@@ -139,4 +142,13 @@ export class Pipeline {
     for (const stage of this.stages) e = stage.apply(e);
     return e;
   }
+}
+
+/**
+ * A request an SDK's enforcement answered itself (its 403 or 429, naming the decision): stored and searchable, but
+ * kept out of detection and baselines. Counted there, Vigil's own refusals would raise alerts (a blocked user "refused
+ * six times on administrative functions") and push the offender up the ladder on its own evidence.
+ */
+function answeredByEnforcement(event: SecurityEvent): boolean {
+  return event.type === 'http_request' && event.attributes['vigil.decision.id'] !== undefined;
 }

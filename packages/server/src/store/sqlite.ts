@@ -476,7 +476,12 @@ export class SqliteStore implements Store {
     return { items: rows.map((r) => JSON.parse(r.body) as Decision), ...(nextCursor ? { nextCursor } : {}) };
   }
 
-  async decisionChanges(version: number, expiredAfter: number, now: number, limit: number): Promise<Decision[]> {
+  async decisionChanges(
+    version: number,
+    expiredAfter: number,
+    now: number,
+    limit: number,
+  ): Promise<{ changed: Decision[]; expired: Decision[] }> {
     const changed = this.db
       .prepare('SELECT body FROM decisions WHERE version > ? ORDER BY version LIMIT ?')
       .all(version, limit) as { body: string }[];
@@ -486,7 +491,17 @@ export class SqliteStore implements Store {
          ORDER BY expires_at LIMIT ?`,
       )
       .all(version, expiredAfter, now, limit) as { body: string }[];
-    return [...changed, ...expired].map((r) => JSON.parse(r.body) as Decision);
+    const parse = (r: { body: string }) => JSON.parse(r.body) as Decision;
+    return { changed: changed.map(parse), expired: expired.map(parse) };
+  }
+
+  async activeDecisions(version: number, now: number, limit: number): Promise<Decision[]> {
+    const rows = this.db
+      .prepare(
+        'SELECT body FROM decisions WHERE version > ? AND revoked = 0 AND expires_at > ? ORDER BY version LIMIT ?',
+      )
+      .all(version, now, limit) as { body: string }[];
+    return rows.map((r) => JSON.parse(r.body) as Decision);
   }
 
   async decisionClock(now: number): Promise<{ version: number; nextExpiry?: number }> {

@@ -133,8 +133,18 @@ export interface Store {
   getDecision(id: string): Promise<Decision | undefined>;
   /** Newest first. */
   listDecisions(query: DecisionQuery): Promise<Page<Decision>>;
-  /** Decisions changed after `version`, then those that expired in (expiredAfter, now]: the decision stream. */
-  decisionChanges(version: number, expiredAfter: number, now: number, limit: number): Promise<Decision[]>;
+  /**
+   * The decision stream: decisions changed after `version` (by version, at most `limit`), and those of `version` or
+   * before that expired in (expiredAfter, now] (by expiry, at most `limit`).
+   */
+  decisionChanges(
+    version: number,
+    expiredAfter: number,
+    now: number,
+    limit: number,
+  ): Promise<{ changed: Decision[]; expired: Decision[] }>;
+  /** Decisions in force at `now` with a version after `version`, by version: the stream's first answers. */
+  activeDecisions(version: number, now: number, limit: number): Promise<Decision[]>;
   /** The latest decision `version`, and the earliest expiry after `now` of a decision in force. */
   decisionClock(now: number): Promise<{ version: number; nextExpiry?: number }>;
   /** Walk the hash chain of stored events and report gaps and tampering. */
