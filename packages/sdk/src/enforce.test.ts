@@ -313,6 +313,22 @@ describe('Enforcer', () => {
     assert.deepEqual([enforcer.stats().blocked, enforcer.stats().throttled, enforcer.stats().flagged], [1, 1, 1]);
   });
 
+  test('two throttles on one request (its user and its address): the stricter one applies', () => {
+    const enforcer = new Enforcer(
+      filled([
+        decision('user', 'throttle', 'user', 'bob', { ratePerMinute: 6 }),
+        decision('ip', 'throttle', 'ip', '192.0.2.9', { ratePerMinute: 600 }),
+      ]),
+      { mode: 'enforce' },
+    );
+    const now = Date.now();
+    let passed = 0;
+    for (let i = 0; i < 20; i++) {
+      if (enforcer.evaluate({ userId: 'bob', clientAddress: '192.0.2.9' }, now + i * 10).kind === 'pass') passed++;
+    }
+    assert.equal(passed, 1, 'the user is allowed 6 a minute: a burst of one');
+  });
+
   test('more throttled subjects than buckets: throttling still holds (a new bucket past the bound starts empty)', () => {
     const decisions = Array.from({ length: 11 }, (_, i) =>
       decision(`t${i}`, 'throttle', 'ip', `192.0.2.${i + 1}`, { ratePerMinute: 6 }),

@@ -127,6 +127,10 @@ function decisionKey(scope: DecisionScope, value: string): string | undefined {
   return keys ? `prefix\u0000${keys.prefix}` : undefined;
 }
 
+function rateOf(d: CachedDecision): number {
+  return d.ratePerMinute ?? 60;
+}
+
 /** The longest hold a poll asks for (the server's own limit is shorter; it holds for at most that). */
 const MAX_WAIT_MILLIS = 600_000;
 /** A decision stream answer is a few hundred bytes per decision; more than this is not one. */
@@ -300,6 +304,8 @@ export class DecisionCache {
           continue;
         }
         if (!best || STRENGTH[d.action] > STRENGTH[best.action]) best = d;
+        // Two throttles (the user's and the address's): the stricter one applies.
+        else if (d.action === 'throttle' && best.action === 'throttle' && rateOf(d) < rateOf(best)) best = d;
       }
     };
     if (subject.clientAddress) {
