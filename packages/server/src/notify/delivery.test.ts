@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isNonPublicAddress, parseCidr, parseIp } from '../net/ip.js';
 import { eventually, failedLogins, startReceiver, startTestServer, tempDir } from '../testing/harness.js';
+import { HttpSender } from './http.js';
 import { WebhookNotifier } from './webhook.js';
 
 const payload = {
@@ -186,4 +187,14 @@ test('an alert open at shutdown still resolves after a restart, and the resolve 
     await second.stop();
     await receiver.close();
   }
+});
+
+test("errors name no URL's password or query: a library quoting the URL it refused leaks nothing", () => {
+  const sender = new HttpSender({ allowPrivateNetwork: true, timeoutMillis: 1000, secrets: [], userAgent: 'test' });
+  const message = sender.scrub(
+    'POST 127.0.0.1:1: cannot be constructed from a URL that includes credentials: ' +
+      'http://admin:Sup3rS3cretPw@127.0.0.1:1/api/v2/alerts?token=t0k3n#x and https://h.example/p?key=k',
+  );
+  assert.ok(!/Sup3rS3cretPw|t0k3n|key=k/.test(message), message);
+  assert.match(message, /http:\/\/127\.0\.0\.1:1\/api\/v2\/alerts/);
 });

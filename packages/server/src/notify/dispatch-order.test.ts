@@ -73,3 +73,48 @@ test('a slow receiver holds up neither other receivers nor later alerts, and one
     await fast.close();
   }
 });
+
+test('a resolve does not overtake its opening while the opening waits for a retry', async () => {
+  const received: { change: string; at: number }[] = [];
+  let answered = 0;
+  // Refuses the first request (the opening) once, then takes everything.
+  const server500 = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      answered++;
+      if (answered === 1) return res.writeHead(500).end();
+      received.push({ change: (JSON.parse(body) as { change: string }).change, at: Date.now() });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server500.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server500.address() as AddressInfo).port}/hook`;
+  const server = await startTestServer({
+    notify: {
+      retryBaseMillis: 600,
+      retryMaxMillis: 600,
+      receivers: [{ type: 'webhook', name: 'hook', url, allowPrivateNetwork: true }],
+    },
+  });
+  try {
+    await server.post('/v1/events', failedLogins(5, '203.0.113.80'), { 'content-type': 'application/x-ndjson' });
+    for (let i = 0; i < 250 && answered < 1; i++) await new Promise((r) => setTimeout(r, 20));
+    const [alert] = server.alerts.openAlerts();
+    const resolved = await fetch(`${server.url}/api/v1/alerts/${alert!.id}/resolve`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.apiToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ actor: 'alice' }),
+    });
+    assert.equal(resolved.status, 200);
+    for (let i = 0; i < 250 && received.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(
+      received.map((r) => r.change),
+      ['opened', 'resolved'],
+    );
+    await server.dispatcher.idle();
+  } finally {
+    await server.stop();
+    await new Promise<void>((resolve) => server500.close(() => resolve()));
+  }
+});

@@ -186,15 +186,25 @@ export class Dispatcher {
         this.heldBack = true; // after the one in flight, in a later pass
         continue;
       }
-      const attempt = this.attempt(record).finally(() => {
-        this.attempts.delete(attempt);
-        this.ended.set(record.id, this.passNumber);
-        // A record held back behind this one may go now.
-        if (this.heldBack) {
-          this.heldBack = false;
-          this.kick();
-        }
-      });
+      // A store that fails to write (a full disk) must not end the server: the record's lease is in the past or
+      // the future, so it is picked up again by a later pass either way.
+      const attempt = this.attempt(record)
+        .catch((error: unknown) =>
+          this.options.log.error('notification attempt could not be recorded', {
+            receiver: record.receiver,
+            notification: record.id,
+            error: (error as Error).message,
+          }),
+        )
+        .finally(() => {
+          this.attempts.delete(attempt);
+          this.ended.set(record.id, this.passNumber);
+          // A record held back behind this one may go now.
+          if (this.heldBack) {
+            this.heldBack = false;
+            this.kick();
+          }
+        });
       this.attempts.add(attempt);
     }
     const pending = await this.options.store.countNotifications('pending');
@@ -239,8 +249,11 @@ export class Dispatcher {
             error: message,
           });
         } else {
+          // A receiver's Retry-After is honoured up to the longest backoff: a year-long one would leave the
+          // notification waiting forever instead of retried, or dead-lettered.
           const retryAt = error instanceof DeliveryError ? error.retryAt : undefined;
-          record.nextAttemptAt = Math.max(retryAt ?? 0, this.now() + this.backoff(record.attempts));
+          const latest = this.now() + this.options.retryMaxMillis;
+          record.nextAttemptAt = Math.min(latest, Math.max(retryAt ?? 0, this.now() + this.backoff(record.attempts)));
           this.options.metrics.notifications.inc({ receiver: record.receiver, outcome: 'failed' });
           this.options.log.warn('notification failed, will retry', {
             receiver: record.receiver,

@@ -105,7 +105,13 @@ export class HttpSender {
   }
 
   scrub(message: string): string {
-    return redactSecrets(message, this.options.secrets);
+    // A URL in a library's message (undici quotes the one it refused) keeps neither a password nor its query, where
+    // receivers' tokens often travel.
+    const withoutUrlSecrets = message.replace(
+      /\b(https?:\/\/)(?:[^\s/@]*@)?([^\s/?#]*)([^\s?#]*)(?:\?[^\s#]*)?/gi,
+      (_m, scheme: string, host: string, path: string) => `${scheme}${host}${path}`,
+    );
+    return redactSecrets(withoutUrlSecrets, this.options.secrets);
   }
 
   async close(): Promise<void> {

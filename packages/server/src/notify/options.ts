@@ -249,6 +249,14 @@ export function parseHttpUrl(text: string, key: string): URL {
     throw new ConfigError(key, 'is not a valid URL');
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(key, 'must be an http or https URL');
+  // No request can be made from such a URL, and its password would be in every error about it.
+  if (url.username !== '' || url.password !== '') {
+    throw new ConfigError(
+      key,
+      "must not hold a user name or password (user:password@): give credentials in the receiver's own options " +
+        '(bearerToken, secret, token), which are kept out of logs',
+    );
+  }
   return url;
 }
 

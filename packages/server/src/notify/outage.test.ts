@@ -1,6 +1,8 @@
 // A receiver down for five minutes, on a fake clock: the dispatcher's timing (backoff, due times) runs on the
 // injected clock, so five minutes pass in milliseconds. Real SQLite store, real HTTP receivers on loopback.
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Alert } from '../alerts/alert.js';
@@ -73,5 +75,55 @@ test('a receiver down for 5 minutes then back gets every notification exactly on
     await store.close();
     await down.close();
     await up.close();
+  }
+});
+
+test("a receiver's Retry-After is honoured up to retryMaxMillis; a store that fails to write does not end the server", async () => {
+  const receiver = await startReceiver();
+  let now = Date.UTC(2026, 10, 2, 10, 0, 0);
+  const store = new SqliteStore({ file: join(tempDir(), 'retry-after.db') });
+  // A year: without the cap the notification would wait that long, neither retried nor dead-lettered.
+  const server = createServer((_req, res) => res.writeHead(429, { 'retry-after': '31536000' }).end());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  const dispatcher = new Dispatcher({
+    store,
+    notifiers: [
+      new WebhookNotifier(
+        { name: 'busy', url, allowPrivateNetwork: true, timeoutMillis: 2000, maxAttempts: 100 },
+        () => now,
+      ),
+    ],
+    maxAttempts: () => 100,
+    retryBaseMillis: 1000,
+    retryMaxMillis: 60_000,
+    log: silentLogger,
+    metrics: createMetrics(),
+    now: () => now,
+  });
+  try {
+    await dispatcher.enqueue(alert(1), 'opened');
+    await dispatcher.idle();
+    const [pending] = await store.dueNotifications(now + 366 * 86_400_000, 10);
+    assert.ok(pending!.nextAttemptAt <= now + 60_000, `next attempt in ${pending!.nextAttemptAt - now} ms`);
+
+    // The store refuses writes (a full disk): the attempt's failure is logged, and nothing is thrown at the process.
+    const original = store.updateNotification.bind(store);
+    store.updateNotification = () => Promise.reject(new Error('SQLITE_FULL: database or disk is full'));
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    now += 61_000;
+    dispatcher.kick();
+    await dispatcher.idle();
+    await new Promise((resolve) => setImmediate(resolve));
+    process.off('unhandledRejection', onUnhandled);
+    store.updateNotification = original;
+    assert.deepEqual(unhandled, []);
+  } finally {
+    await dispatcher.close();
+    await store.close();
+    await receiver.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 });

@@ -86,6 +86,11 @@ describe('receiver registry', () => {
       [{ ...VALID.slack, allowPrivateNetwork: 'yes' }, `${KEY}.allowPrivateNetwork`],
       [{ ...VALID.slack, name: '' }, `${KEY}.name`],
       [{ ...VALID.webhook, secret: 'not-a-whsec-secret-value' }, `${KEY}.secret`],
+      // 12 bytes: the documented minimum is 24.
+      [{ ...VALID.webhook, secret: 'whsec_AAAAAAAAAAAAAAAA' }, `${KEY}.secret`],
+      // Credentials in a URL: no request can be made from it, and they would be in every error about it.
+      [{ ...VALID.webhook, url: 'https://admin:Sup3rS3cret@hooks.example.com/vigil' }, `${KEY}.url`],
+      [{ ...VALID.alertmanager, url: 'https://admin:Sup3rS3cret@am.example.com:9093' }, `${KEY}.url`],
       [{ type: 'pagerduty' }, `${KEY}.routingKey`],
       [{ type: 'pagerduty', routingKey: { env: 'MISSING_VAR' } }, `${KEY}.routingKey`],
       [{ type: 'pagerduty', routingKey: { env: 'PD_KEY', file: 'x' } }, `${KEY}.routingKey.file`],

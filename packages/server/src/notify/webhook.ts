@@ -19,7 +19,8 @@ export interface WebhookOptions {
 
 export type WebhookReceiverConfig = CommonReceiverOptions & WebhookOptions;
 
-const SECRET_FORMAT = /^whsec_[A-Za-z0-9+/]{16,}={0,2}$/;
+/** `whsec_` and at least 24 bytes in base64 (32 characters), as docs/receivers.md says. */
+const SECRET_FORMAT = /^whsec_[A-Za-z0-9+/]{32,}={0,2}$/;
 
 /**
  * Validate the webhook options of one receiver.

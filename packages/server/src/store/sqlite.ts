@@ -82,6 +82,7 @@ CREATE TABLE IF NOT EXISTS silences (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS routing_versions (version INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS notifications_alert ON notifications (alert_id);
 CREATE INDEX IF NOT EXISTS notifications_due ON notifications (state, next_attempt_at);
+CREATE INDEX IF NOT EXISTS notifications_group ON notifications (receiver, group_key, state);
 CREATE TABLE IF NOT EXISTS decisions (
   id TEXT PRIMARY KEY,
   version INTEGER NOT NULL,
@@ -375,9 +376,17 @@ export class SqliteStore implements Store {
   }
 
   async dueNotifications(now: number, limit: number): Promise<NotificationRecord[]> {
+    // Not a record with an older one of the same subject (receiver and alert, or receiver and group) still pending:
+    // a resolve must not overtake its trigger while the trigger waits for a retry.
     const rows = this.db
       .prepare(
-        `SELECT * FROM notifications WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, created_at LIMIT ?`,
+        `SELECT * FROM notifications n WHERE n.state = 'pending' AND n.next_attempt_at <= ?
+         AND NOT EXISTS (
+           SELECT 1 FROM notifications o WHERE o.state = 'pending' AND o.receiver = n.receiver AND o.id != n.id
+           AND (CASE WHEN n.group_key IS NULL THEN o.group_key IS NULL AND o.alert_id = n.alert_id
+                     ELSE o.group_key = n.group_key END)
+           AND (o.created_at < n.created_at OR (o.created_at = n.created_at AND o.id < n.id)))
+         ORDER BY n.next_attempt_at, n.created_at LIMIT ?`,
       )
       .all(now, limit) as NotificationRow[];
     return rows.map(notificationFromRow);
