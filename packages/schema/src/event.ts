@@ -100,15 +100,18 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** Nesting `flatten` follows; deeper objects stay whole (and are refused as a field's value, one event alone). */
+const MAX_FLATTEN_DEPTH = 32;
+
 /**
  * Flatten nested objects into dotted keys: `{client: {address: "x"}}` → `{"client.address": "x"}`.
  * Arrays are leaves. Keys already dotted are kept as they are, so flat and nested input mix freely.
  */
-export function flatten(input: Record<string, unknown>, prefix = '', out: Record<string, unknown> = {}) {
+export function flatten(input: Record<string, unknown>, prefix = '', out: Record<string, unknown> = {}, depth = 0) {
   for (const key of Object.keys(input)) {
     const value = input[key];
     const name = prefix ? `${prefix}.${key}` : key;
-    if (isPlainObject(value)) flatten(value, name, out);
+    if (isPlainObject(value) && depth < MAX_FLATTEN_DEPTH) flatten(value, name, out, depth + 1);
     else out[name] = value;
   }
   return out;

@@ -85,8 +85,11 @@ async function startCommand(args: string[]): Promise<number> {
   }
   if (server.credentials.generatedFile) {
     // Printed once, on the start that generated them; the tokens themselves are never printed or logged.
+    const kinds = server.credentials.generatedKinds ?? ['ingest', 'api'];
+    const what =
+      kinds.length === 2 ? 'an ingest token and an API token' : `an ${kinds[0] === 'api' ? 'API' : 'ingest'} token`;
     process.stdout.write(
-      `No tokens were configured, so Vigil generated an ingest token and an API token.\n` +
+      `No tokens were configured, so Vigil generated ${what}.\n` +
         `Read them from ${server.credentials.generatedFile} (readable by this user only).\n`,
     );
   }

@@ -82,4 +82,18 @@ describe('configuration', () => {
     const other = resolveCredentials(buildConfig({}, { VIGIL_DATA_DIR: tempDir() }));
     assert.notEqual(other.ingestTokens[0], first.ingestTokens[0], 'no fixed default');
   });
+
+  test('tokens: characters a bearer token cannot carry, and a credentials file that is not what it should be', () => {
+    fails({ auth: { apiTokens: ['correct horse battery staple'] } }, {}, 'auth.apiTokens[0]', /letters, digits/);
+    fails({}, { VIGIL_API_TOKEN: 'pässwörd-pässwörd-1234' }, 'VIGIL_API_TOKEN', /letters, digits/);
+    for (const [content, message] of [
+      ['null', /must hold an object/],
+      ['"x"', /must hold an object/],
+      ['{"ingestToken":"short"}', /ingestToken: must be a string of at least 16/],
+    ] as const) {
+      const dir = tempDir();
+      writeFileSync(join(dir, 'credentials.json'), content);
+      assert.throws(() => resolveCredentials(buildConfig({}, { VIGIL_DATA_DIR: dir })), message, content);
+    }
+  });
 });

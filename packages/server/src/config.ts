@@ -155,15 +155,25 @@ class Reader {
   }
 }
 
-function token(key: string, value: unknown): string {
+/** The characters a bearer token can carry (RFC 6750 b64token): a space or `ö` would make it never match. */
+const TOKEN_CHARACTERS = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+/** A token as the configuration takes it (length and characters); `key` names where it came from. */
+export function checkedToken(key: string, value: unknown): string {
   if (typeof value !== 'string' || value.length < MIN_TOKEN_LENGTH) {
     throw new ConfigError(key, `must be a string of at least ${MIN_TOKEN_LENGTH} characters`);
+  }
+  if (!TOKEN_CHARACTERS.test(value)) {
+    throw new ConfigError(
+      key,
+      'may hold only letters, digits and - . _ ~ + / (then =): a bearer token of other characters never matches',
+    );
   }
   return value;
 }
 
 function tokens(key: string, items: unknown[]): string[] {
-  return items.map((t, i) => token(`${key}[${i}]`, t));
+  return items.map((t, i) => checkedToken(`${key}[${i}]`, t));
 }
 
 /** Durations: whole milliseconds, or a string such as "30s", "15m", "4h", "1d". */
@@ -336,8 +346,8 @@ export function buildConfig(raw: unknown, env: NodeJS.ProcessEnv, configFile?: s
   authSection.done();
   const ingestTokens = tokens(ingestList.key, ingestList.items);
   const apiTokens = tokens(apiList.key, apiList.items);
-  if (env.VIGIL_INGEST_TOKEN) ingestTokens.unshift(token('VIGIL_INGEST_TOKEN', env.VIGIL_INGEST_TOKEN));
-  if (env.VIGIL_API_TOKEN) apiTokens.unshift(token('VIGIL_API_TOKEN', env.VIGIL_API_TOKEN));
+  if (env.VIGIL_INGEST_TOKEN) ingestTokens.unshift(checkedToken('VIGIL_INGEST_TOKEN', env.VIGIL_INGEST_TOKEN));
+  if (env.VIGIL_API_TOKEN) apiTokens.unshift(checkedToken('VIGIL_API_TOKEN', env.VIGIL_API_TOKEN));
   for (const t of ingestTokens) {
     if (apiTokens.includes(t)) throw new ConfigError('auth', 'an ingest token must not also be an API token');
   }

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { VigilConfig } from './config.js';
+import { checkedToken, type VigilConfig } from './config.js';
 import { ConfigError } from './errors.js';
 
 export interface Credentials {
@@ -13,6 +13,8 @@ export interface Credentials {
   readonly apiTokens: readonly string[];
   /** Set when this start generated tokens: the file the operator should read them from. */
   readonly generatedFile?: string;
+  /** Which tokens were generated (`ingest`, `api`): the others were there already. */
+  readonly generatedKinds?: readonly string[];
 }
 
 export const CREDENTIALS_FILE = 'credentials.json';
@@ -30,22 +32,34 @@ export function resolveCredentials(config: VigilConfig): Credentials {
   let stored: { ingestToken?: string; apiToken?: string } = {};
   let generated = false;
   if (existsSync(file)) {
+    let parsed: unknown;
     try {
-      stored = JSON.parse(readFileSync(file, 'utf8'));
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
     } catch (error) {
       throw new ConfigError(
         file,
         `cannot be read (${(error as Error).message}); fix or delete it to generate new tokens`,
       );
     }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new ConfigError(file, 'must hold an object with ingestToken and apiToken; fix or delete it');
+    }
+    stored = parsed as typeof stored;
+    // The same rules as tokens given in the configuration: a short one in the file is no safer.
+    for (const name of ['ingestToken', 'apiToken'] as const) {
+      if (stored[name] !== undefined) stored[name] = checkedToken(`${file}: ${name}`, stored[name]);
+    }
   }
+  const made: string[] = [];
   if (config.auth.ingestTokens.length === 0 && typeof stored.ingestToken !== 'string') {
     stored.ingestToken = newToken('ingest');
     generated = true;
+    made.push('ingest');
   }
   if (config.auth.apiTokens.length === 0 && typeof stored.apiToken !== 'string') {
     stored.apiToken = newToken('api');
     generated = true;
+    made.push('api');
   }
   if (generated) {
     mkdirSync(config.dataDir, { recursive: true });
@@ -55,6 +69,6 @@ export function resolveCredentials(config: VigilConfig): Credentials {
   return {
     ingestTokens: config.auth.ingestTokens.length > 0 ? config.auth.ingestTokens : [stored.ingestToken as string],
     apiTokens: config.auth.apiTokens.length > 0 ? config.auth.apiTokens : [stored.apiToken as string],
-    ...(generated ? { generatedFile: file } : {}),
+    ...(generated ? { generatedFile: file, generatedKinds: made } : {}),
   };
 }

@@ -47,6 +47,8 @@ export class VigilError extends Error {
     message: string,
     /** Extra JSON merged into the error body (e.g. the per-event rejections). */
     readonly details?: Record<string, unknown>,
+    /** Response headers the error needs (`Allow` for a 405). */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
     this.name = 'VigilError';

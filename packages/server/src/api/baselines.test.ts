@@ -73,6 +73,15 @@ test('baselines are visible through the API; marking an alert a false positive r
       history.actions.map((a) => [a.action, a.actor, a.comment]),
       [['false_positive', 'dana', 'our load balancer health check']],
     );
+    // Resolved now: like every action, a second one is a 409, and it makes no silence of its own.
+    const silencesBefore = ((await (await api('GET', '/api/v1/silences')).json()) as { silences: unknown[] }).silences;
+    const again = await api('POST', `/api/v1/alerts/${alert.id}/false-positive`, {
+      actor: 'mallory',
+      durationMillis: 31_536_000_000,
+    });
+    assert.equal(again.status, 409);
+    const silencesAfter = ((await (await api('GET', '/api/v1/silences')).json()) as { silences: unknown[] }).silences;
+    assert.equal(silencesAfter.length, silencesBefore.length);
   } finally {
     await server.stop();
   }

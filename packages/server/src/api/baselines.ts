@@ -4,7 +4,6 @@
  * for baseline alerts, by a silence for rule alerts. Who and why are recorded.
  */
 import { type BehaviourDetector, type EndpointKeyView, parseOperationRef } from '@vigil/engine';
-import { alertToJson } from '../alerts/alert.js';
 import type { Actor, AlertManager } from '../alerts/manager.js';
 import type { Silences } from '../alerts/silences.js';
 import { VigilError } from '../errors.js';
@@ -68,6 +67,14 @@ export async function markFalsePositive(
     throw new VigilError('invalid_body', '"durationMillis" must be a positive number of milliseconds, at most a year');
   }
   const duration = (requested as number | undefined) ?? DEFAULT_SUPPRESS_MILLIS;
+  // Like every action, on an open alert only: the action is recorded in its history, the suppression made after.
+  if (alert.status === 'resolved') {
+    throw new VigilError(
+      'conflict',
+      `cannot mark alert ${JSON.stringify(id)} as a false positive: it is resolved (create a silence for what it matched)`,
+    );
+  }
+  const resolved = await deps.alerts.resolve(id, actor, 'false_positive');
   const reason = actor.comment ?? 'marked as a false positive';
   const entity: Record<string, string> = {};
   for (const [k, v] of Object.entries(alert.labels)) if (k !== 'rule' && k !== 'severity') entity[k] = v;
@@ -85,7 +92,5 @@ export async function markFalsePositive(
       comment: `false positive (alert ${alert.id}): ${reason}`,
     });
   }
-  const open = alert.status !== 'resolved';
-  const resolved = open ? await deps.alerts.resolve(id, actor, 'false_positive') : undefined;
-  return { alert: resolved ?? alertToJson(alert), suppression };
+  return { alert: resolved, suppression };
 }

@@ -91,7 +91,7 @@ export function decisionRoutes(decisions: DecisionService, tokens: TokenChecker)
       path: '/api/v1/decisions/:id',
       handler: async (req, res, _url, params) => {
         tokens.require(req, 'api');
-        const who = actorOf(await readBody(req, 64 * 1024), req);
+        const who = actorOf(await readBody(req, 64 * 1024, 'an action takes 64 KiB'), req);
         sendJson(res, 200, decisionToJson(await decisions.revoke(params.id!, who), now()));
       },
     },

@@ -34,7 +34,12 @@ export class TokenChecker {
     const header = req.headers.authorization;
     const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     if (!match) {
-      throw new VigilError('unauthorized', 'missing bearer token: send "Authorization: Bearer <token>"');
+      throw new VigilError(
+        'unauthorized',
+        header
+          ? 'the Authorization header is not "Bearer <token>" (one token, no spaces in it)'
+          : 'missing bearer token: send "Authorization: Bearer <token>"',
+      );
     }
     const actual = this.kindOf(match[1]!);
     if (!actual) throw new VigilError('unauthorized', 'unknown token');
@@ -42,7 +47,7 @@ export class TokenChecker {
       throw new VigilError(
         'forbidden',
         kind === 'ingest'
-          ? 'an API token cannot send events: use an ingest token'
+          ? 'an API token cannot be used here (sending events, reading decisions): use an ingest token'
           : 'an ingest token cannot read or administer: use an API token',
       );
     }

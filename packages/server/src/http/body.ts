@@ -6,19 +6,37 @@ import type { IncomingMessage } from 'node:http';
 import { createGunzip, createInflate } from 'node:zlib';
 import { VigilError } from '../errors.js';
 
-export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+/**
+ * Read a request body of at most `maxBytes` (as sent and, for gzip or deflate, once decompressed). `limit` names the
+ * limit in the error message: the setting to raise, or what the route takes.
+ */
+export async function readBody(req: IncomingMessage, maxBytes: number, limit = 'ingest.maxBodyBytes'): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) {
-    throw new VigilError(
-      'body_too_large',
-      `request body is ${declared} bytes; the limit is ${maxBytes} (ingest.maxBodyBytes)`,
-    );
+    throw new VigilError('body_too_large', `request body is ${declared} bytes; the limit is ${maxBytes} (${limit})`);
   }
   const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase().trim();
   let source: NodeJS.ReadableStream = req;
-  if (encoding === 'gzip' || encoding === 'x-gzip') source = req.pipe(createGunzip());
-  else if (encoding === 'deflate') source = req.pipe(createInflate());
-  else if (encoding !== 'identity') {
+  if (encoding === 'gzip' || encoding === 'x-gzip' || encoding === 'deflate') {
+    const decompressor = encoding === 'deflate' ? createInflate() : createGunzip();
+    // What arrives is counted too: the decompressed size alone lets an undeclared body of any length through
+    // (blocks that inflate to nothing, or bytes after the compressed data).
+    let received = 0;
+    req.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > maxBytes) {
+        decompressor.destroy(
+          new VigilError('body_too_large', `request body exceeds ${maxBytes} bytes as sent (${limit})`),
+        );
+      }
+    });
+    // A client that goes away mid-body ends the decompressor too: `pipe` would leave it waiting for data forever
+    // (and the request its ingest slot).
+    req.on('close', () => {
+      if (!req.complete) decompressor.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+    });
+    source = req.pipe(decompressor);
+  } else if (encoding !== 'identity') {
     throw new VigilError('unsupported_encoding', `Content-Encoding "${encoding}" is not supported; use gzip or none`);
   }
   const chunks: Buffer[] = [];
@@ -29,13 +47,14 @@ export async function readBody(req: IncomingMessage, maxBytes: number): Promise<
       if (size > maxBytes) {
         throw new VigilError(
           'body_too_large',
-          `request body exceeds ${maxBytes} bytes${encoding === 'identity' ? '' : ' after decompression'} (ingest.maxBodyBytes)`,
+          `request body exceeds ${maxBytes} bytes${encoding === 'identity' ? '' : ' after decompression'} (${limit})`,
         );
       }
       chunks.push(chunk);
     }
   } catch (error) {
     if (error instanceof VigilError) throw error;
+    if ((error as { code?: unknown }).code === 'ECONNRESET' || !req.complete) throw error; // the client went away
     if (encoding !== 'identity') throw new VigilError('bad_encoding', `request body is not valid ${encoding} data`);
     throw error;
   }

@@ -5,10 +5,18 @@
 export interface Match<H> {
   readonly handler: H;
   readonly params: Readonly<Record<string, string>>;
+  /** The route's pattern as added (`/api/v1/alerts/:id`): what metrics may name, never the path a client sent. */
+  readonly pattern: string;
+}
+
+/** A path that exists under other methods: those methods (for the `Allow` header of a 405). */
+export interface WrongMethod {
+  readonly allow: readonly string[];
 }
 
 interface Route<H> {
   readonly method: string;
+  readonly pattern: string;
   readonly segments: readonly string[];
   readonly handler: H;
 }
@@ -17,21 +25,27 @@ export class Router<H> {
   private readonly routes: Route<H>[] = [];
 
   add(method: string, pattern: string, handler: H): this {
-    this.routes.push({ method, segments: pattern.split('/').filter(Boolean), handler });
+    this.routes.push({ method, pattern, segments: pattern.split('/').filter(Boolean), handler });
     return this;
   }
 
-  /** The matching route, `'method_not_allowed'` when the path exists under another method, else undefined. */
-  match(method: string, pathname: string): Match<H> | 'method_not_allowed' | undefined {
+  /**
+   * The matching route (a HEAD request matches a GET route: Node.js sends its headers without the body), the methods
+   * of a path that exists under others, else undefined.
+   */
+  match(method: string, pathname: string): Match<H> | WrongMethod | undefined {
     const parts = pathname.split('/').filter(Boolean);
-    let pathKnown = false;
+    const allow: string[] = [];
     for (const route of this.routes) {
       const params = matchSegments(route.segments, parts);
       if (!params) continue;
-      if (route.method === method) return { handler: route.handler, params };
-      pathKnown = true;
+      if (route.method === method || (method === 'HEAD' && route.method === 'GET')) {
+        return { handler: route.handler, params, pattern: route.pattern };
+      }
+      if (!allow.includes(route.method)) allow.push(route.method);
     }
-    return pathKnown ? 'method_not_allowed' : undefined;
+    if (allow.includes('GET')) allow.push('HEAD');
+    return allow.length > 0 ? { allow } : undefined;
   }
 }
 

@@ -144,7 +144,7 @@ export function createHttpServer(deps: HttpDeps): Server {
     (fn: (id: string, who: Actor) => Promise<unknown>): Handler =>
     async (req, res, _url, params) => {
       tokens.require(req, 'api');
-      const body = await readBody(req, 64 * 1024);
+      const body = await readBody(req, 64 * 1024, 'an action takes 64 KiB');
       sendJson(res, 200, await fn(params.id!, actorOf(body, req)));
     };
 
@@ -179,7 +179,7 @@ export function createHttpServer(deps: HttpDeps): Server {
     )
     .add('POST', '/api/v1/alerts/:id/false-positive', async (req, res, _url, p) => {
       tokens.require(req, 'api');
-      const body = await readBody(req, 64 * 1024);
+      const body = await readBody(req, 64 * 1024, 'an action takes 64 KiB');
       const who = actorOf(body, req);
       sendJson(res, 200, await markFalsePositive({ ...deps, store }, p.id!, who, jsonBody(body)));
     })
@@ -195,12 +195,18 @@ export function createHttpServer(deps: HttpDeps): Server {
     )
     .add('PUT', '/api/v1/alerting/routing', async (req, res) => {
       tokens.require(req, 'api');
-      const body = await readBody(req, 256 * 1024);
+      const body = await readBody(req, 256 * 1024, 'a routing change takes 256 KiB');
       sendJson(res, 200, routingVersionToJson(await deps.routing.update(jsonBody(body), actorOf(body, req))));
     })
     .add('DELETE', '/api/v1/alerting/routing', async (req, res) => {
       tokens.require(req, 'api');
-      sendJson(res, 200, routingVersionToJson(await deps.routing.reset(actorOf(await readBody(req, 64 * 1024), req))));
+      sendJson(
+        res,
+        200,
+        routingVersionToJson(
+          await deps.routing.reset(actorOf(await readBody(req, 64 * 1024, 'an action takes 64 KiB'), req)),
+        ),
+      );
     })
     .add(
       'GET',
@@ -229,11 +235,15 @@ export function createHttpServer(deps: HttpDeps): Server {
     )
     .add('POST', '/api/v1/silences', async (req, res) => {
       tokens.require(req, 'api');
-      sendJson(res, 201, await deps.silences.create(jsonBody(await readBody(req, 64 * 1024))));
+      sendJson(
+        res,
+        201,
+        await deps.silences.create(jsonBody(await readBody(req, 64 * 1024, 'an action takes 64 KiB'))),
+      );
     })
     .add('DELETE', '/api/v1/silences/:id', async (req, res, _url, p) => {
       tokens.require(req, 'api');
-      const who = actorOf(await readBody(req, 64 * 1024), req);
+      const who = actorOf(await readBody(req, 64 * 1024, 'an action takes 64 KiB'), req);
       sendJson(res, 200, await deps.silences.expire(p.id!, who.name));
     })
     .add(
@@ -255,24 +265,38 @@ export function createHttpServer(deps: HttpDeps): Server {
     });
   if (deps.decisions) for (const r of decisionRoutes(deps.decisions, tokens)) router.add(r.method, r.path, r.handler);
 
-  return createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5000 }, async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://vigil.local');
-    const isIngest = url.pathname.startsWith('/v1/');
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = requestUrl(req.url);
+    const pathname = url?.pathname ?? '';
+    const isIngest = pathname.startsWith('/v1/');
+    // What metrics name the request by: the route's pattern, never what the client wrote (a label per random path
+    // would grow without end, and a path can hold anything, a token pasted in the wrong place included).
+    let route = 'unmatched';
     try {
-      const match = router.match(req.method ?? 'GET', url.pathname);
-      if (match === 'method_not_allowed') {
-        throw new VigilError('method_not_allowed', `${req.method} is not allowed on ${url.pathname}`);
+      if (url === undefined) throw new VigilError('invalid_parameter', 'the request target is not a valid path');
+      const match = router.match(req.method ?? 'GET', pathname);
+      if (match !== undefined && 'allow' in match) {
+        throw new VigilError('method_not_allowed', `${req.method} is not allowed on ${pathname}`, undefined, {
+          allow: match.allow.join(', '),
+        });
       }
-      if (!match) throw new VigilError('not_found', `no route ${url.pathname}`);
+      if (!match) throw new VigilError('not_found', `no route ${pathname}`);
+      route = match.pattern;
       await match.handler(req, res, url, match.params);
     } catch (error) {
       const known = error instanceof VigilError ? error : undefined;
-      if (!known) log.error('request failed', { path: url.pathname, error: (error as Error).stack ?? String(error) });
+      // A client that went away mid-body: nothing to answer, and no fault of the server's.
+      const gone = !known && isClientGone(req, error);
+      if (!known && !gone)
+        log.error('request failed', { path: pathname, error: (error as Error).stack ?? String(error) });
       const e = known ?? new VigilError('internal', 'internal error; see the server log');
       if (e.code === 'unauthorized' || e.code === 'forbidden') metrics.authFailures.inc({ reason: e.code });
-      if (isIngest) metrics.ingestRequestsRejected.inc({ reason: e.code });
-      if (!res.headersSent) {
-        const headers: Record<string, string> = e.code === 'unauthorized' ? { 'www-authenticate': 'Bearer' } : {};
+      if (isIngest) metrics.ingestRequestsRejected.inc({ reason: gone ? 'client_closed' : e.code });
+      if (gone) {
+        res.destroy();
+      } else if (!res.headersSent) {
+        const headers: Record<string, string> = { ...e.headers };
+        if (e.code === 'unauthorized') headers['www-authenticate'] = 'Bearer';
         // After refusing a body we did not read, close the connection rather than drain an attacker's upload.
         if (e.code === 'body_too_large') headers.connection = 'close';
         sendJson(res, e.status, { error: { code: e.code, message: e.message }, ...e.details }, headers);
@@ -281,8 +305,34 @@ export function createHttpServer(deps: HttpDeps): Server {
       }
     } finally {
       const status = String(res.statusCode);
-      if (isIngest) metrics.ingestRequests.inc({ route: url.pathname, status });
-      else if (url.pathname.startsWith('/api/')) metrics.apiRequests.inc({ status });
+      if (isIngest) metrics.ingestRequests.inc({ route, status });
+      else if (pathname.startsWith('/api/')) metrics.apiRequests.inc({ status });
     }
+  };
+  return createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5000 }, (req, res) => {
+    // Whatever escapes the handler ends this request, never the process.
+    handle(req, res).catch((error: unknown) => {
+      log.error('request failed', { error: (error as Error).stack ?? String(error) });
+      res.destroy();
+    });
   });
+}
+
+/**
+ * The URL of a request target: a path (`/v1/events?x`) taken as a path, so that `//host/path` is a path too, not an
+ * authority; an absolute-form target (`http://host/path`) as a URL. Undefined when it is neither.
+ */
+function requestUrl(target: string | undefined): URL | undefined {
+  const text = target ?? '/';
+  try {
+    return text.startsWith('/') ? new URL(`http://vigil.local${text}`) : new URL(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when a request failed because its client closed the connection before sending its whole body. */
+function isClientGone(req: IncomingMessage, error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return !req.complete && (req.destroyed || code === 'ECONNRESET' || (error as Error)?.message === 'aborted');
 }

@@ -81,9 +81,12 @@ function list(value: unknown): Json[] {
   return Array.isArray(value) ? (value.filter((x) => typeof x === 'object' && x !== null) as Json[]) : [];
 }
 
+/** How deep kvlists and arrays are read: an attribute nested deeper is no event field (and the stack is bounded). */
+const MAX_VALUE_DEPTH = 16;
+
 /** AnyValue → a plain value (kvlists become objects, which the schema flattens to dotted names). */
-export function anyValue(value: unknown): unknown {
-  if (typeof value !== 'object' || value === null) return undefined;
+export function anyValue(value: unknown, depth = 0): unknown {
+  if (typeof value !== 'object' || value === null || depth > MAX_VALUE_DEPTH) return undefined;
   const v = value as Json;
   if ('stringValue' in v || 'string_value' in v) return get(v, 'stringValue', 'string_value');
   if ('boolValue' in v || 'bool_value' in v) return Boolean(get(v, 'boolValue', 'bool_value'));
@@ -95,21 +98,21 @@ export function anyValue(value: unknown): unknown {
   const array = get(v, 'arrayValue', 'array_value') as Json | undefined;
   if (array)
     return list(array.values).map((x) => {
-      const inner = anyValue(x);
+      const inner = anyValue(x, depth + 1);
       return typeof inner === 'string' ? inner : JSON.stringify(inner);
     });
   const kv = get(v, 'kvlistValue', 'kvlist_value') as Json | undefined;
-  if (kv) return attributesToObject(list(kv.values));
+  if (kv) return attributesToObject(list(kv.values), depth + 1);
   if ('bytesValue' in v || 'bytes_value' in v) return String(get(v, 'bytesValue', 'bytes_value'));
   return undefined;
 }
 
-function attributesToObject(attributes: Json[]): Json {
+function attributesToObject(attributes: Json[], depth = 0): Json {
   const out: Json = {};
   for (const kv of attributes) {
     const key = kv.key;
     if (typeof key !== 'string' || key === '') continue;
-    const value = anyValue(kv.value);
+    const value = anyValue(kv.value, depth);
     if (value !== undefined) out[key] = value;
   }
   return out;

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { startTestServer, type TestServer } from '../testing/harness.js';
@@ -170,9 +172,97 @@ describe('POST /v1/events', () => {
     assert.match(text, /vigil_engine_tracked_keys\{rule="vigil-authn-brute-force"\} \d+/);
   });
 
-  test('unknown routes are 404, wrong methods 405', async () => {
+  test('unknown routes are 404, wrong methods 405 naming the methods there are; HEAD is GET without the body', async () => {
     assert.equal((await server.get('/nowhere')).status, 404);
-    assert.equal((await server.get('/v1/events', server.ingestToken)).status, 405);
+    const wrong = await server.get('/v1/events', server.ingestToken);
+    assert.equal(wrong.status, 405);
+    assert.equal(wrong.headers.get('allow'), 'POST');
+    const head = await fetch(`${server.url}/healthz`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+  });
+
+  test('a request target that is no path is a 400, and the server goes on', async () => {
+    for (const target of ['http://a:99999/', 'http://[/']) {
+      const socket = connect(Number(new URL(server.url).port), '127.0.0.1');
+      socket.write(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      let answer = '';
+      for await (const chunk of socket) answer += chunk;
+      assert.match(answer, /^HTTP\/1\.1 400/, target);
+    }
+    assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+  });
+
+  test('metrics name routes by their pattern, never the path a client sent', async () => {
+    await server.get('/v1/secret-token-in-the-path-0123456789');
+    const text = await (await server.get('/metrics')).text();
+    assert.ok(!text.includes('secret-token-in-the-path'));
+    assert.match(text, /vigil_ingest_requests_total\{route="unmatched",status="404"\} \d+/);
+    assert.match(text, /vigil_ingest_requests_total\{route="\/v1\/events",status="200"\} \d+/);
+  });
+
+  test('an event nested too deeply is rejected alone; the others of its batch are stored', async () => {
+    // Written as text: building it as an object would overflow this test's own stack first.
+    const deep = `${'{"a":'.repeat(5000)}{"leaf":1}${'}'.repeat(5000)}`;
+    const body = [
+      JSON.stringify(valid('deep-before')),
+      `{"time":"${now()}","type":"authn_login_success","user.id":"deep","x":${deep}}`,
+      JSON.stringify(valid('deep-after')),
+    ].join('\n');
+    const res = await server.post('/v1/events', body, { 'content-type': 'application/x-ndjson' });
+    assert.equal(res.status, 200);
+    const result = (await res.json()) as { accepted: number; rejected: { index: number }[] };
+    assert.equal(result.accepted, 2);
+    assert.deepEqual(
+      result.rejected.map((r) => r.index),
+      [1],
+    );
+  });
+
+  test('a compressed body sent without its length is bounded as sent, not only once inflated', async () => {
+    // Little to inflate, much to send: one event, then 200 KiB of bytes after the compressed data.
+    const body = Buffer.concat([gzipSync(JSON.stringify([valid('padded')])), Buffer.alloc(200 * 1024)]);
+    const res = await fetch(`${server.url}/v1/events`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${server.ingestToken}`,
+        'content-type': 'application/json',
+        'content-encoding': 'gzip',
+      },
+      body: new Blob([body]).stream(),
+      duplex: 'half',
+    } as RequestInit);
+    assert.equal(res.status, 413);
+  });
+
+  test('uploads abandoned mid-body give their ingest slot back (gzip included)', async () => {
+    const port = Number(new URL(server.url).port);
+    const abandoned = Array.from({ length: 70 }, async () => {
+      const socket = connect(port, '127.0.0.1');
+      await once(socket, 'connect');
+      socket.write(
+        `POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${server.ingestToken}\r\n` +
+          'Content-Type: application/json\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n' +
+          '14\r\n\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03abcdefghij\r\n',
+      );
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      socket.destroy();
+    });
+    await Promise.all(abandoned);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const res = await server.post('/v1/events', JSON.stringify([valid('after-abandoned')]));
+    assert.equal(res.status, 200, 'not 503 overloaded: the 64 slots came back');
+    const text = await (await server.get('/metrics')).text();
+    assert.match(text, /vigil_ingest_requests_rejected_total\{reason="client_closed"\} \d+/);
+    assert.doesNotMatch(text, /vigil_ingest_requests_rejected_total\{reason="internal"\}/);
+  });
+
+  test('forged cursors are a 400 naming the parameter', async () => {
+    for (const text of ['[1,true]', '[1,{}]', '["a","b"]', '[]', '[1e400,"x"]']) {
+      const cursor = Buffer.from(text).toString('base64url');
+      const res = await server.get(`/api/v1/events?cursor=${cursor}`);
+      assert.equal(res.status, 400, text);
+      assert.doesNotMatch(await res.text(), /SQLite|parameter values/i);
+    }
   });
 });
 

@@ -59,9 +59,20 @@ export class Pipeline {
     for (let index = 0; index < wire.length; index++) {
       const item = wire[index];
       if (item === undefined) continue; // a slot already rejected by the source (e.g. a bad NDJSON line)
-      const result = parseEvent(item, parse);
-      if (result.ok) valid.push(this.transform(result.event, source));
-      else rejected.push({ index, issues: result.issues });
+      // One event that breaks the parser or a stage (whatever its shape) is rejected alone; the others go on.
+      let result: ReturnType<typeof parseEvent>;
+      try {
+        result = parseEvent(item, parse);
+        if (result.ok) valid.push(this.transform(result.event, source));
+      } catch {
+        result = {
+          ok: false,
+          issues: [
+            { field: '(event)', code: 'invalid_value', message: 'this event could not be read (nested too deeply?)' },
+          ],
+        };
+      }
+      if (!result.ok) rejected.push({ index, issues: result.issues });
     }
     for (const r of rejected) metrics.eventsRejected.inc({ source, reason: r.issues[0]?.code ?? 'invalid' });
     rejected.sort((a, b) => a.index - b.index);

@@ -107,7 +107,15 @@ function decodeCursor(cursor: string | undefined): (string | number)[] | undefin
   if (!cursor) return undefined;
   try {
     const parts = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(parts)) return parts;
+    // Exactly what newestFirst writes: a time and a tie-breaker (an id, or a sequence number).
+    if (
+      Array.isArray(parts) &&
+      parts.length === 2 &&
+      Number.isSafeInteger(parts[0]) &&
+      (typeof parts[1] === 'string' || Number.isSafeInteger(parts[1]))
+    ) {
+      return parts as (string | number)[];
+    }
   } catch {
     // fall through
   }
