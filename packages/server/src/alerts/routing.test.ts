@@ -239,4 +239,51 @@ describe('grouping', () => {
       await team.close();
     }
   });
+
+  test('an alert that joined a group notification hears of its own resolve too', async () => {
+    const team = await startReceiver();
+    const server = await startTestServer({
+      notify: { receivers: [{ type: 'webhook', name: 'team', url: team.url, allowPrivateNetwork: true }] },
+      alerting: { route: { receiver: 'team', groupBy: ['rule'], groupWait: '300ms', groupInterval: '0ms' } },
+    });
+    try {
+      for (const [address, prefix] of [
+        ['203.0.113.171', 'j'],
+        ['203.0.113.172', 'k'],
+      ]) {
+        await server.post('/v1/events', failedLogins(5, address!, prefix, Date.now() - 1000), {
+          'content-type': 'application/x-ndjson',
+        });
+      }
+      await team.waitFor(1, 5000);
+      const opened = JSON.parse(team.received[0]!.body) as { group: { alerts: { id: string }[] } };
+      assert.equal(opened.group.alerts.length, 2, 'both alerts in one notification');
+      // Resolve the alert that joined the group (not the one the notification was made for).
+      for (const alert of opened.group.alerts) {
+        const res = await fetch(`${server.url}/api/v1/alerts/${alert.id}/resolve`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${server.apiToken}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ actor: 'alice' }),
+        });
+        assert.equal(res.status, 200);
+      }
+      await server.dispatcher.idle();
+      for (let i = 0; i < 100 && team.received.length < 2; i++) await new Promise((r) => setTimeout(r, 30));
+      await new Promise((r) => setTimeout(r, 300));
+      await server.dispatcher.idle();
+      const resolvedIds = team.received
+        .slice(1)
+        .flatMap(
+          (r) =>
+            (JSON.parse(r.body) as { change: string; group: { alerts: { id: string; status: string }[] } }).group
+              .alerts,
+        )
+        .filter((a) => a.status === 'resolved')
+        .map((a) => a.id);
+      for (const alert of opened.group.alerts) assert.ok(resolvedIds.includes(alert.id), `resolve of ${alert.id} sent`);
+    } finally {
+      await server.stop();
+      await team.close();
+    }
+  });
 });

@@ -139,8 +139,20 @@ export class AlertmanagerNotifier implements ReceiverNotifier {
     // Idempotent by nature: Alertmanager merges a re-posted alert with the same labels.
     // A grouped notification carries every alert of the group: Alertmanager gets them all in one post.
     const alerts = payload.group?.alerts ?? [payload.alert];
+    // The group's change is its latest alert's: every other alert is firing or resolved by its own status.
     const body = JSON.stringify(
-      alerts.map((alert) => alertmanagerAlert({ ...payload, alert }, this.config, this.now())),
+      alerts.map((alert) =>
+        alertmanagerAlert(
+          {
+            ...payload,
+            alert,
+            change:
+              alert.id === payload.alert.id ? payload.change : alert.status === 'resolved' ? 'resolved' : 'opened',
+          },
+          this.config,
+          this.now(),
+        ),
+      ),
     );
     return this.http.post(new URL('api/v2/alerts', this.base), body, {
       'content-type': 'application/json',

@@ -125,8 +125,15 @@ export class Dispatcher {
           alert: json,
           group: { key: groupKey, labels: groupLabels, alerts },
         };
-        await this.options.store.updateNotificationPayload(pending.id, JSON.stringify(merged));
-        continue;
+        const text = JSON.stringify(merged);
+        await this.options.store.updateNotificationPayload(pending.id, text);
+        // The merge counts only if it landed before the notification's first attempt took it (the update is for a
+        // record not attempted yet): read back, and otherwise let this alert start a notification of its own.
+        const stored = await this.options.store.notificationState(pending.id);
+        if (stored?.payload === text) {
+          await this.options.store.addNotificationMember(pending.id, alert.id);
+          continue;
+        }
       }
       const last = await this.options.store.lastGroupNotificationAt(target.receiver, groupKey);
       const due = last === undefined ? now + target.groupWaitMillis : Math.max(now, last + target.groupIntervalMillis);
@@ -228,6 +235,10 @@ export class Dispatcher {
       // The lease: if the process dies mid-send, the record is picked up again once it expires.
       record.nextAttemptAt = this.now() + this.backoff(record.attempts);
       await this.options.store.updateNotification(record);
+      // What is sent is what is stored once the lease is: an alert merged into the group after this record was
+      // read is in it (a merge after the lease does not land, and makes a notification of its own).
+      const current = record.groupKey === undefined ? undefined : await this.options.store.notificationState(record.id);
+      if (current !== undefined) record.payload = current.payload;
       try {
         await notifier.send(JSON.parse(record.payload) as NotificationPayload, record.id);
         record.state = 'delivered';

@@ -83,6 +83,12 @@ CREATE TABLE IF NOT EXISTS routing_versions (version INTEGER PRIMARY KEY AUTOINC
 CREATE INDEX IF NOT EXISTS notifications_alert ON notifications (alert_id);
 CREATE INDEX IF NOT EXISTS notifications_due ON notifications (state, next_attempt_at);
 CREATE INDEX IF NOT EXISTS notifications_group ON notifications (receiver, group_key, state);
+CREATE TABLE IF NOT EXISTS notification_members (
+  notification_id TEXT NOT NULL,
+  alert_id TEXT NOT NULL,
+  PRIMARY KEY (notification_id, alert_id)
+);
+CREATE INDEX IF NOT EXISTS notification_members_alert ON notification_members (alert_id);
 CREATE TABLE IF NOT EXISTS decisions (
   id TEXT PRIMARY KEY,
   version INTEGER NOT NULL,
@@ -357,8 +363,11 @@ export class SqliteStore implements Store {
 
   async notifiedReceivers(alertId: string): Promise<string[]> {
     const rows = this.db
-      .prepare(`SELECT DISTINCT receiver FROM notifications WHERE alert_id = ? AND state != 'dead'`)
-      .all(alertId) as { receiver: string }[];
+      .prepare(
+        `SELECT DISTINCT receiver FROM notifications WHERE state != 'dead' AND (alert_id = ?
+           OR id IN (SELECT notification_id FROM notification_members WHERE alert_id = ?))`,
+      )
+      .all(alertId, alertId) as { receiver: string }[];
     return rows.map((r) => r.receiver);
   }
 
@@ -419,6 +428,21 @@ export class SqliteStore implements Store {
 
   async updateNotificationPayload(id: string, payload: string): Promise<void> {
     await this.write([['UPDATE notifications SET payload = ? WHERE id = ? AND attempts = 0', [payload, id]]]);
+  }
+
+  async addNotificationMember(notificationId: string, alertId: string): Promise<void> {
+    await this.write([
+      [
+        'INSERT INTO notification_members (notification_id, alert_id) VALUES (?, ?) ON CONFLICT DO NOTHING',
+        [notificationId, alertId],
+      ],
+    ]);
+  }
+
+  async notificationState(id: string): Promise<{ payload: string; attempts: number } | undefined> {
+    return this.db.prepare('SELECT payload, attempts FROM notifications WHERE id = ?').get(id) as
+      | { payload: string; attempts: number }
+      | undefined;
   }
 
   async updateNotification(record: NotificationRecord): Promise<void> {

@@ -125,6 +125,13 @@ export interface Store {
   lastGroupNotificationAt(receiver: string, groupKey: string): Promise<number | undefined>;
   /** Replace the payload of a notification not attempted yet. */
   updateNotificationPayload(id: string, payload: string): Promise<void>;
+  /**
+   * A group notification also tells of `alertId` (an alert that joined it): `notifiedReceivers` finds its receiver
+   * for that alert's acknowledgement and resolve.
+   */
+  addNotificationMember(notificationId: string, alertId: string): Promise<void>;
+  /** A notification's payload and attempts as stored now (for a send that must carry what was merged last). */
+  notificationState(id: string): Promise<{ payload: string; attempts: number } | undefined>;
   countNotifications(state: NotificationState): Promise<number>;
   /** Store a new decision, setting its `version`; false (and nothing written) when its id is already stored. */
   insertDecision(decision: Decision): Promise<boolean>;
