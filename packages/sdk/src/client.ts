@@ -12,17 +12,17 @@ import { currentRequest } from './context.js';
 import type { DropReason } from './drops.js';
 import { FieldEncoder, jsonString, jsonValue, quote } from './encode.js';
 import type { ExitJob } from './exit-delivery.js';
-import { errorFingerprint, idHasher } from './fingerprint.js';
+import { idHasher } from './fingerprint.js';
 import { type ResolvedOptions, resolveOptions, type VigilOptions } from './options.js';
 import { createTrustedProxies } from './proxy.js';
-import { createRedactor, errorClassName, type Redactor } from './redact.js';
+import { createRedactor, type Redactor } from './redact.js';
 import { Reporter } from './report.js';
 import { RequestHandler, type RequestState } from './request.js';
 import { registerForShutdown, unregisterForShutdown } from './shutdown.js';
 import { DisabledSink, StdoutSink } from './stdout.js';
 import { attachTracker } from './tracker.js';
 import { HttpTransport, type Sink, type SinkStats } from './transport.js';
-import { createVocabularyHelpers, type ExtraFields, type VocabularyHelpers } from './vocabulary.js';
+import { createVocabularyHelpers, type ExtraFields, errorFields, type VocabularyHelpers } from './vocabulary.js';
 
 export interface VigilStats extends SinkStats {
   /** `disabled` when endpoint or token was missing in http mode; `memory` for the test kit's client. */
@@ -290,8 +290,7 @@ class VigilClient implements Vigil {
     this.record('sys_crash', {
       [Field.eventReason]: origin === 'unhandledRejection' ? 'unhandled_rejection' : 'uncaught_exception',
       [Field.eventOutcome]: 'failure',
-      [Field.errorType]: errorClassName(error),
-      [Field.errorFingerprint]: errorFingerprint(error),
+      ...errorFields(error),
     });
   }
 

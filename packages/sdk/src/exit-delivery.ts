@@ -30,9 +30,8 @@ export interface ExitJob {
   readonly lines: readonly string[];
 }
 
-/** The worker's answer, in shared memory: `[done, sent]`. */
+/** Where the worker says it is done, in shared memory. */
 export const EXIT_DONE = 0;
-export const EXIT_SENT = 1;
 
 /**
  * The worker's module, next to this one in the same build (ES module or CommonJS). Read from the stack of this
@@ -62,15 +61,15 @@ function siblingFile(name: string): string | undefined {
 
 /**
  * Send the jobs' lines from a worker thread and wait for it, at most the longest job's `timeoutMillis`. Synchronous:
- * for the `exit` event. Returns how many events the collector took (for tests and debugging); never throws.
+ * for the `exit` event. Never throws.
  */
-export function deliverAtExit(jobs: readonly ExitJob[]): number {
-  if (jobs.length === 0 || workerFile === undefined || !existsSync(workerFile)) return 0;
+export function deliverAtExit(jobs: readonly ExitJob[]): void {
+  if (jobs.length === 0 || workerFile === undefined || !existsSync(workerFile)) return;
   const deadline = Date.now() + Math.max(...jobs.map((j) => j.timeoutMillis));
   const answers: Int32Array[] = [];
   for (const job of jobs) {
     try {
-      const answer = new Int32Array(new SharedArrayBuffer(8));
+      const answer = new Int32Array(new SharedArrayBuffer(4));
       // Without the host's command-line options: they are for its own entry point (`--input-type`, `--require`
       // and `--import` preloads such as tracing set-ups), not for this module. Its output would go through this
       // thread's event loop, which does not run again: the worker reports nothing.
@@ -80,11 +79,8 @@ export function deliverAtExit(jobs: readonly ExitJob[]): number {
       // no thread could be started (resource limits): these lines are lost, as they would have been
     }
   }
-  let sent = 0;
   for (const answer of answers) {
     const left = deadline - Date.now();
     if (left > 0) Atomics.wait(answer, EXIT_DONE, 0, left);
-    sent += Atomics.load(answer, EXIT_SENT);
   }
-  return sent;
 }

@@ -3,7 +3,7 @@
  * transport of the same settings, and answers in shared memory. It reports nothing: its process is exiting.
  */
 import { workerData } from 'node:worker_threads';
-import { EXIT_DONE, EXIT_SENT, type ExitJob } from './exit-delivery.js';
+import { EXIT_DONE, type ExitJob } from './exit-delivery.js';
 import { parseProxy } from './outbound.js';
 import { Reporter } from './report.js';
 import { HttpTransport } from './transport.js';
@@ -32,7 +32,6 @@ async function main(): Promise<void> {
   });
   for (const line of job.lines) transport.enqueue(line);
   await transport.close(job.timeoutMillis);
-  Atomics.store(answer, EXIT_SENT, transport.stats().sent);
 }
 
 main()

@@ -6,7 +6,7 @@
 import { Field, type FieldValue } from '@vigil/schema';
 import { DEFAULT_AUTOMATIC_EVENTS } from './defaults.js';
 import { FieldEncoder, type FieldKey } from './encode.js';
-import { errorFingerprint, type IdHash, shortHash } from './fingerprint.js';
+import { type IdHash, shortHash } from './fingerprint.js';
 import { type GraphqlOperation, graphqlOperation } from './graphql.js';
 import { collectInspection, type InspectLimits, type InspectMode } from './inspect.js';
 import { createTrustedProxies, normaliseAddress, type TrustedProxies } from './proxy.js';
@@ -14,7 +14,7 @@ import { errorClassName, REDACTED, type Redactor } from './redact.js';
 import { isThenable, type Reporter } from './report.js';
 import { activeSpanIds, parseTraceparent } from './trace-context.js';
 import { validationFailure, validationFields } from './validation.js';
-import { idString, objectAccessFields } from './vocabulary.js';
+import { errorFields, idString, objectAccessFields } from './vocabulary.js';
 
 export type HeaderMap = Readonly<Record<string, string | string[] | undefined>>;
 
@@ -425,15 +425,7 @@ export class RequestHandler {
     const status = statusOf(error);
     if (!a.serverError || (status !== undefined && status < 500) || validationFailure(error) !== undefined) return;
     if (state.recorded?.some((t) => t.startsWith('app_error') || t === a.serverError)) return;
-    this.config.emit(
-      a.serverError,
-      {
-        [Field.eventOutcome]: 'failure',
-        [Field.errorType]: errorClassName(error),
-        [Field.errorFingerprint]: errorFingerprint(error),
-      },
-      state,
-    );
+    this.config.emit(a.serverError, { [Field.eventOutcome]: 'failure', ...errorFields(error) }, state);
   }
 
   /** The response was sent (or the connection closed). Records the automatic events and `http_request`. */
@@ -441,8 +433,10 @@ export class RequestHandler {
     if (state.finished) return;
     state.finished = true;
     if (response.route !== undefined) state.route = response.route;
-    // The route decides the path every event of the request writes (secrets in its parameters): known before any.
-    state.currentRoute();
+    // Resolved once, now the route is final: it decides the path every event of the request writes (secrets in its
+    // parameters), and the automatic events and `http_request` read it after without asking the framework again.
+    const resolved = state.currentRoute();
+    if (resolved !== undefined) state.route = resolved;
     const status = response.statusCode;
     const error = response.error ?? state.error;
     const durationSeconds = (performance.now() - state.startedAt) / 1000;
@@ -656,7 +650,7 @@ export class RequestHandler {
       yield [
         a.serverError,
         error !== undefined
-          ? { [Field.errorType]: errorClassName(error), [Field.errorFingerprint]: errorFingerprint(error) }
+          ? errorFields(error)
           : {
               // No error object (the app answered 5xx itself): the status is the error type (OpenTelemetry's rule
               // for error.type), and the endpoint tells occurrences apart.
@@ -712,7 +706,7 @@ function graphqlPaths(entries: readonly string[]): GraphqlPaths {
   for (const entry of entries) {
     const text = entry.trim().toLowerCase();
     if (text.startsWith('*')) suffixes.push(withoutTrailingSlash(text.slice(1)));
-    else if (text.length > 0) exact.add(text.length > 1 && text.endsWith('/') ? text.slice(0, -1) : text);
+    else if (text.length > 0) exact.add(withoutTrailingSlash(text));
   }
   const exactLengths = new Set([...exact].map((e) => e.length));
   return {
@@ -760,8 +754,7 @@ function withoutTrailingSlash(text: string): string {
 /** True when `value` ends with `suffix` (a trailing slash aside), compared without case. */
 function endsWithSegment(value: string | undefined, suffix: string): boolean {
   if (value === undefined) return false;
-  const v = (value.length > 1 && value.endsWith('/') ? value.slice(0, -1) : value).toLowerCase();
-  return v.endsWith(suffix);
+  return withoutTrailingSlash(value).toLowerCase().endsWith(suffix);
 }
 
 /** The event fields a principal fills. */
@@ -783,7 +776,9 @@ function eachPrincipalField(
   if (!principal) return;
   if (principal.userId !== undefined) put(Field.userId, principal.userId);
   if (principal.userName !== undefined) put(Field.userName, principal.userName);
-  if (principal.roles !== undefined && principal.roles.length > 0) put(Field.userRoles, [...principal.roles]);
+  if (principal.roles !== undefined && principal.roles.length > 0) {
+    put(Field.userRoles, principal.roles.slice(0, MAX_ROLES));
+  }
   if (principal.tenantId !== undefined) put(Field.tenantId, principal.tenantId);
   if (principal.apiKeyId !== undefined) put(Field.apiKeyId, principal.apiKeyId);
 }
@@ -801,14 +796,13 @@ function asObject(value: unknown): Record<string, unknown> | undefined {
   return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
 }
 
-/** An id as a string: strings, numbers, and objects with `toHexString` (MongoDB ObjectIds). */
 /** Roles an event carries at most (the collector's limit on a list field): a principal with more keeps the first. */
 const MAX_ROLES = 64;
 
 function roleList(value: unknown): string[] | undefined {
   if (typeof value === 'string' && value.length > 0) return [value];
   if (Array.isArray(value)) {
-    const roles = value.filter((r): r is string => typeof r === 'string' && r.length > 0).slice(0, MAX_ROLES);
+    const roles = value.filter((r): r is string => typeof r === 'string' && r.length > 0);
     return roles.length > 0 ? roles : undefined;
   }
   return undefined;
@@ -840,12 +834,7 @@ function textPrincipal(principal: Principal | null | undefined): Principal | und
   return {
     userId: idString(principal.userId),
     userName: idString(principal.userName),
-    roles: Array.isArray(roles)
-      ? roles
-          .map(idString)
-          .filter((r): r is string => r !== undefined)
-          .slice(0, MAX_ROLES)
-      : undefined,
+    roles: Array.isArray(roles) ? roles.map(idString).filter((r): r is string => r !== undefined) : undefined,
     tenantId: idString(principal.tenantId),
     apiKeyId: idString(principal.apiKeyId),
   };

@@ -216,6 +216,11 @@ export function idString(value: unknown): string | undefined {
 
 const id = (value: Id | null | undefined): string | undefined => idString(value);
 
+/** What every error event says of its error: its class and a fingerprint of its stack, never its message. */
+export function errorFields(error: unknown): Record<string, string> {
+  return { [Field.errorType]: errorClassName(error), [Field.errorFingerprint]: errorFingerprint(error) };
+}
+
 /** A list argument: an iterable of values, or one string as a list of one (not its characters). */
 function list(value: Iterable<string> | string | null | undefined): string[] | undefined {
   if (value === null || value === undefined) return undefined;
@@ -458,12 +463,7 @@ export function createVocabularyHelpers(
         emit('data_export', { ...user(u), [Field.exportRecordCount]: count, [Field.objectType]: objectType }, extra),
     },
     app: {
-      error: (error, extra) =>
-        emit(
-          'app_error',
-          { [Field.errorType]: errorClassName(error), [Field.errorFingerprint]: errorFingerprint(error) },
-          extra,
-        ),
+      error: (error, extra) => emit('app_error', errorFields(error), extra),
     },
     access: (objectType, objectId, extra) =>
       emit('object_access', objectAccessFields(objectType, id(objectId), hashObjects), extra),

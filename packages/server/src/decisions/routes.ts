@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { actorOf, limitOf } from '../api/routes.js';
 import { VigilError } from '../errors.js';
 import type { TokenChecker } from '../http/auth.js';
-import { readBody, sendJson } from '../http/body.js';
+import { readActionBody, sendJson } from '../http/body.js';
 import { DECISION_SCOPES, type DecisionScope, decisionToJson } from './decision.js';
 import type { DecisionService } from './service.js';
 
@@ -91,7 +91,7 @@ export function decisionRoutes(decisions: DecisionService, tokens: TokenChecker)
       path: '/api/v1/decisions/:id',
       handler: async (req, res, _url, params) => {
         tokens.require(req, 'api');
-        const who = actorOf(await readBody(req, 64 * 1024, 'an action takes 64 KiB'), req);
+        const who = actorOf(await readActionBody(req), req);
         sendJson(res, 200, decisionToJson(await decisions.revoke(params.id!, who), now()));
       },
     },

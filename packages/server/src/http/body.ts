@@ -61,6 +61,11 @@ export async function readBody(req: IncomingMessage, maxBytes: number, limit = '
   return Buffer.concat(chunks, size);
 }
 
+/** The body of an action (acknowledge, resolve, a silence, a reset): a small JSON object. */
+export function readActionBody(req: IncomingMessage): Promise<Buffer> {
+  return readBody(req, 64 * 1024, 'an action takes 64 KiB');
+}
+
 /** Send a JSON response. */
 export function sendJson(
   res: import('node:http').ServerResponse,

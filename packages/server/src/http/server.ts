@@ -30,7 +30,7 @@ import type { Metrics } from '../metrics.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { Store } from '../store/store.js';
 import type { TokenChecker } from './auth.js';
-import { readBody, sendJson } from './body.js';
+import { readActionBody, readBody, sendJson } from './body.js';
 import { Router } from './router.js';
 
 export interface HttpDeps {
@@ -144,7 +144,7 @@ export function createHttpServer(deps: HttpDeps): Server {
     (fn: (id: string, who: Actor) => Promise<unknown>): Handler =>
     async (req, res, _url, params) => {
       tokens.require(req, 'api');
-      const body = await readBody(req, 64 * 1024, 'an action takes 64 KiB');
+      const body = await readActionBody(req);
       sendJson(res, 200, await fn(params.id!, actorOf(body, req)));
     };
 
@@ -179,7 +179,7 @@ export function createHttpServer(deps: HttpDeps): Server {
     )
     .add('POST', '/api/v1/alerts/:id/false-positive', async (req, res, _url, p) => {
       tokens.require(req, 'api');
-      const body = await readBody(req, 64 * 1024, 'an action takes 64 KiB');
+      const body = await readActionBody(req);
       const who = actorOf(body, req);
       sendJson(res, 200, await markFalsePositive({ ...deps, store }, p.id!, who, jsonBody(body)));
     })
@@ -200,13 +200,7 @@ export function createHttpServer(deps: HttpDeps): Server {
     })
     .add('DELETE', '/api/v1/alerting/routing', async (req, res) => {
       tokens.require(req, 'api');
-      sendJson(
-        res,
-        200,
-        routingVersionToJson(
-          await deps.routing.reset(actorOf(await readBody(req, 64 * 1024, 'an action takes 64 KiB'), req)),
-        ),
-      );
+      sendJson(res, 200, routingVersionToJson(await deps.routing.reset(actorOf(await readActionBody(req), req))));
     })
     .add(
       'GET',
@@ -235,15 +229,11 @@ export function createHttpServer(deps: HttpDeps): Server {
     )
     .add('POST', '/api/v1/silences', async (req, res) => {
       tokens.require(req, 'api');
-      sendJson(
-        res,
-        201,
-        await deps.silences.create(jsonBody(await readBody(req, 64 * 1024, 'an action takes 64 KiB'))),
-      );
+      sendJson(res, 201, await deps.silences.create(jsonBody(await readActionBody(req))));
     })
     .add('DELETE', '/api/v1/silences/:id', async (req, res, _url, p) => {
       tokens.require(req, 'api');
-      const who = actorOf(await readBody(req, 64 * 1024, 'an action takes 64 KiB'), req);
+      const who = actorOf(await readActionBody(req), req);
       sendJson(res, 200, await deps.silences.expire(p.id!, who.name));
     })
     .add(
