@@ -108,7 +108,11 @@ export function createMetrics() {
     decisionsTotal: registry.counter('vigil_decisions_total', 'Response decisions made, by action and scope.'),
     decisionsSkipped: registry.counter(
       'vigil_decisions_skipped_total',
-      'Decisions a response rule asked for but did not get, by reason (allow_list, no_value).',
+      'Decisions a response rule asked for but did not get, by reason (allow_list, no_value, store_error).',
+    ),
+    alertListenerFailures: registry.counter(
+      'vigil_alert_listener_failures_total',
+      'Alert changes a follow-up (notifying, making a decision) failed on, by change.',
     ),
     decisionsRevoked: registry.counter('vigil_decisions_revoked_total', 'Decisions revoked by a person.'),
     decisionStreamWaiters: registry.gauge('vigil_decision_stream_waiters', 'Decision stream requests held open.'),

@@ -25,7 +25,7 @@ interface TestServer {
   stop(): Promise<void>;
 }
 interface Harness {
-  startTestServer(config: Record<string, unknown>): Promise<TestServer>;
+  startTestServer(config: Record<string, unknown>, options?: { log?: unknown }): Promise<TestServer>;
   eventually<T>(check: () => Promise<T>, timeoutMillis?: number): Promise<T>;
 }
 
@@ -51,6 +51,11 @@ describe('vigilEnforce with a real Vigil server', () => {
   let enforcing: { server: Server; url: string; middleware: VigilEnforceMiddleware };
   let dryRun: { server: Server; url: string; middleware: VigilEnforceMiddleware };
   const ATTACKER = '198.51.100.9';
+  // The server's warnings and errors, shown when a test fails.
+  const serverProblems: string[] = [];
+  const keep = (level: string) => (msg: string, fields?: unknown) =>
+    serverProblems.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`);
+  const serverLog = { debug() {}, info() {}, warn: keep('warn'), error: keep('error') };
 
   function buildApp(express: Express, mode: 'enforce' | 'dry-run') {
     const app = express();
@@ -79,15 +84,22 @@ describe('vigilEnforce with a real Vigil server', () => {
 
   before(async () => {
     harness = (await import(HARNESS)) as Harness;
-    server = await harness.startTestServer({
-      response: {
-        enabled: true,
-        rules: [
-          { matchers: ['rule="vigil-authn-brute-force"'], scope: 'ip', ladder: [{ action: 'block', duration: '15m' }] },
-        ],
-        stream: { maxWaitMillis: 1000, maxWaiters: 16 },
+    server = await harness.startTestServer(
+      {
+        response: {
+          enabled: true,
+          rules: [
+            {
+              matchers: ['rule="vigil-authn-brute-force"'],
+              scope: 'ip',
+              ladder: [{ action: 'block', duration: '15m' }],
+            },
+          ],
+          stream: { maxWaitMillis: 1000, maxWaiters: 16 },
+        },
       },
-    });
+      { log: serverLog },
+    );
     vigil = createVigil({
       endpoint: server.url,
       token: server.ingestToken,
@@ -216,9 +228,23 @@ describe('vigilEnforce with a real Vigil server', () => {
     for (let i = 0; i < 5; i++) await from(enforcing.url, attacker, '/login', { method: 'POST' });
     // Events, detection, the decision and the middleware's next poll: quick alone, slower under a full parallel
     // test run (10 s was once not enough). The wait ends as soon as the block holds.
-    await harness.eventually(async () => {
-      assert.equal((await from(enforcing.url, attacker)).status, 403);
-    }, 30_000);
+    await harness
+      .eventually(async () => {
+        assert.equal((await from(enforcing.url, attacker)).status, 403);
+      }, 30_000)
+      .catch(async (error: Error) => {
+        // What the server and the middleware held when the block never came: events, alerts, decisions, polling.
+        const logins = (await eventTypes('authn_login_fail')).map((e) => [e['client.address'], e.time]);
+        const alerts = (
+          (await (await server.get('/api/v1/alerts')).json()) as { alerts: { labels: unknown; createdAt: string }[] }
+        ).alerts.map((a) => [a.labels, a.createdAt]);
+        const decisions = (
+          (await (await server.get('/api/v1/decisions')).json()) as { decisions: Record<string, unknown>[] }
+        ).decisions.map((d) => [d.value, d.action, d.status, d.createdAt]);
+        const middleware = enforcing.middleware.stats();
+        const state = { logins, alerts, decisions, middleware, client: vigil.stats(), serverProblems, now: Date.now() };
+        throw new Error(`${error.message}\n${JSON.stringify(state, null, 1)}`);
+      });
     await server.stop();
     const before = enforcing.middleware.stats().failOpen;
     await harness.eventually(async () => {

@@ -197,8 +197,25 @@ export class AlertManager {
     return resolved;
   }
 
+  /**
+   * Tell every listener (notifications, decisions), each on its own: one that fails is logged and counted, and the
+   * next still hears of the change. The alert is already saved, and so are the events that raised it, so a failure
+   * here must not reach the sender, who would resend events that are then skipped as duplicates.
+   */
   private async emit(alert: Alert, change: AlertChange): Promise<void> {
-    for (const l of this.listeners) await l(alert, change);
+    for (const [index, listener] of this.listeners.entries()) {
+      try {
+        await listener(alert, change);
+      } catch (error) {
+        this.options.metrics.alertListenerFailures.inc({ change });
+        this.options.log.error('acting on an alert change failed', {
+          alert: alert.id,
+          change,
+          listener: index,
+          error: (error as Error).message,
+        });
+      }
+    }
   }
 }
 

@@ -10,6 +10,7 @@ import { describe, test } from 'node:test';
 import { buildConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { silentLogger } from '../log.js';
+import { createMetrics } from '../metrics.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { eventually, failedLogins, startTestServer, type TestServer } from '../testing/harness.js';
 import type { Decision } from './decision.js';
@@ -330,6 +331,49 @@ describe('response configuration', () => {
     );
     assert.equal(response.repeatWindowMillis, 24 * 3_600_000);
   });
+});
+
+test('a decision the store fails to write is logged and counted, and the alert goes on', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-decisions-'));
+  const store = new SqliteStore({ file: join(dir, 'vigil.db') });
+  const metrics = createMetrics();
+  const errors: string[] = [];
+  const service = new DecisionService({
+    // The real store, but its insert fails as a locked database does.
+    store: Object.assign(Object.create(store) as SqliteStore, {
+      insertDecision: async () => {
+        throw new Error('database is locked');
+      },
+    }),
+    config: buildConfig(responseConfig(), {}).response,
+    log: { ...silentLogger, error: (msg, fields) => errors.push(`${msg}: ${fields?.error}`) },
+    metrics,
+  });
+  try {
+    const labels = { rule: 'vigil-authn-brute-force', severity: 'high', 'client.address': '198.51.100.9' };
+    const made = await service.onAlertOpened({
+      id: 'a1',
+      fingerprint: 'f',
+      status: 'firing',
+      rule: { id: labels.rule, title: 'Repeated failed logins' },
+      severity: 'high',
+      labels,
+      tags: [],
+      startsAt: 0,
+      lastSeenAt: 0,
+      eventCount: 5,
+      summary: 's',
+      evidence: [],
+      updatedAt: 0,
+      createdAt: 0,
+    });
+    assert.deepEqual(made, []);
+    assert.deepEqual(errors, ['making a decision failed: database is locked']);
+    assert.match(metrics.registry.render(), /vigil_decisions_skipped_total\{reason="store_error"\} 1/);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 describe('the decision stream, past one answer', () => {

@@ -121,6 +121,7 @@ export class DecisionService {
         made.push(decision);
       }
     } catch (error) {
+      this.options.metrics?.decisionsSkipped.inc({ reason: 'store_error' });
       this.options.log.error('making a decision failed', { alert: alert.id, error: (error as Error).message });
     }
     if (made.length > 0) this.wakeAll();

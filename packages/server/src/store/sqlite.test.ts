@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { SecurityEvent } from '@vigil/schema';
 import Database from 'better-sqlite3';
+import type { Decision } from '../decisions/decision.js';
 import { tempDir } from '../testing/harness.js';
 import { SqliteStore } from './sqlite.js';
 
@@ -134,6 +135,46 @@ describe('SqliteStore with a writer thread', () => {
     await reopened.appendEvents([event(501)]);
     assert.equal((await reopened.verify()).ok, true);
     await reopened.close();
+  });
+
+  test('decisions are written and revoked while the writer thread commits events, none refused as locked', async () => {
+    const store = new SqliteStore({ file: join(dir, 'decisions.db'), eventWriter: 'thread' });
+    // The writer thread commits batch after batch for as long as the main thread writes decisions.
+    let writing = true;
+    let next = 0;
+    const appending = (async () => {
+      while (writing) await store.appendEvents(Array.from({ length: 200 }, () => event(20_000 + next++)));
+    })();
+    const now = Date.now();
+    const failures: string[] = [];
+    for (let i = 0; i < 150; i++) {
+      const decision: Decision = {
+        id: `dec_${i}`,
+        action: 'block',
+        scope: 'ip',
+        value: `198.51.100.${i % 250}`,
+        reason: { ruleId: 'r', alertId: `a${i}`, responseRule: 0, summary: 's' },
+        createdAt: now,
+        expiresAt: now + 60_000,
+        level: 0,
+        version: 0,
+      };
+      try {
+        assert.equal(await store.insertDecision(decision), true);
+        if (i % 3 === 0)
+          await store.revokeDecision({ ...decision, revoked: { at: now, actor: 'carol', tokenId: 't' } });
+      } catch (error) {
+        failures.push((error as Error).message);
+      }
+      // Let the writer thread's answers in, so that its next batch overlaps the next decision.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    writing = false;
+    await appending;
+    assert.deepEqual(failures, []);
+    const { version } = await store.decisionClock(now);
+    assert.equal(version, 150 + 50, 'one version per insert and per revocation');
+    await store.close();
   });
 
   test('a writer thread that dies fails the batches in flight; the next batch starts a new one on the same chain', async () => {

@@ -464,35 +464,42 @@ export class SqliteStore implements Store {
     return row.v ?? 0;
   }
 
+  // Decisions read the version counter, then write: their transactions take the write lock first (IMMEDIATE), which
+  // waits out the writer thread's commits. A deferred one fails at once ("database is locked", SQLITE_BUSY_SNAPSHOT)
+  // when the writer thread commits between its read and its write, which under load lost decisions.
   async insertDecision(decision: Decision): Promise<boolean> {
-    return this.db.transaction(() => {
-      const version = this.decisionVersion() + 1;
-      const info = this.db
-        .prepare(
-          `INSERT OR IGNORE INTO decisions (id, version, scope, value, created_at, expires_at, revoked, body)
+    return this.db
+      .transaction(() => {
+        const version = this.decisionVersion() + 1;
+        const info = this.db
+          .prepare(
+            `INSERT OR IGNORE INTO decisions (id, version, scope, value, created_at, expires_at, revoked, body)
            VALUES (?, ?, ?, ?, ?, ?, 0, ?)`,
-        )
-        .run(
-          decision.id,
-          version,
-          decision.scope,
-          decision.value,
-          decision.createdAt,
-          decision.expiresAt,
-          JSON.stringify({ ...decision, version }),
-        );
-      if (info.changes === 1) decision.version = version;
-      return info.changes === 1;
-    })();
+          )
+          .run(
+            decision.id,
+            version,
+            decision.scope,
+            decision.value,
+            decision.createdAt,
+            decision.expiresAt,
+            JSON.stringify({ ...decision, version }),
+          );
+        if (info.changes === 1) decision.version = version;
+        return info.changes === 1;
+      })
+      .immediate();
   }
 
   async revokeDecision(decision: Decision): Promise<void> {
-    this.db.transaction(() => {
-      decision.version = this.decisionVersion() + 1;
-      this.db
-        .prepare('UPDATE decisions SET version = ?, revoked = 1, body = ? WHERE id = ?')
-        .run(decision.version, JSON.stringify(decision), decision.id);
-    })();
+    this.db
+      .transaction(() => {
+        decision.version = this.decisionVersion() + 1;
+        this.db
+          .prepare('UPDATE decisions SET version = ?, revoked = 1, body = ? WHERE id = ?')
+          .run(decision.version, JSON.stringify(decision), decision.id);
+      })
+      .immediate();
   }
 
   async getDecision(id: string): Promise<Decision | undefined> {
