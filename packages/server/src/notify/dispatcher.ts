@@ -37,6 +37,11 @@ const NOTIFIED: ReadonlySet<NotificationChange> = new Set(['opened', 'acknowledg
 const BATCH = 64;
 /** Most attempts in flight at once, over all receivers. */
 const MAX_IN_FLIGHT = 64;
+/**
+ * Most attempts in flight at once for one receiver: a receiver that hangs until its timeout, with a backlog of retries
+ * due before anything new, takes at most a quarter of the slots, and the other receivers' alerts still go out at once.
+ */
+export const MAX_IN_FLIGHT_PER_RECEIVER = 16;
 
 export class Dispatcher {
   private readonly byName: Map<string, Notifier>;
@@ -47,6 +52,8 @@ export class Dispatcher {
   private again = false;
   private closed = false;
   private readonly inFlight = new Set<string>();
+  /** Attempts in flight per receiver. */
+  private readonly receiverLoad = new Map<string, number>();
   /** Per receiver and alert (or group), whether an attempt is in flight: their notifications go out in order. */
   private readonly busySubjects = new Set<string>();
   /** Attempts that ended since the pass before last began, with the number of the pass running when they ended. */
@@ -185,11 +192,16 @@ export class Dispatcher {
   private async pass(): Promise<void> {
     const number = ++this.passNumber;
     const limit = BATCH + this.inFlight.size + this.ended.size;
-    const due = await this.options.store.dueNotifications(this.now(), limit);
+    // At most a receiver's share per receiver: a long backlog for one must not fill the list and hide the others'.
+    const due = await this.options.store.dueNotifications(this.now(), limit, MAX_IN_FLIGHT_PER_RECEIVER);
     for (const [id, endedIn] of this.ended) if (endedIn < number - 1) this.ended.delete(id);
     for (const record of due) {
       if (this.inFlight.has(record.id) || this.ended.has(record.id)) continue;
-      if (this.inFlight.size >= MAX_IN_FLIGHT || this.busySubjects.has(subjectOf(record))) {
+      if (
+        this.inFlight.size >= MAX_IN_FLIGHT ||
+        (this.receiverLoad.get(record.receiver) ?? 0) >= MAX_IN_FLIGHT_PER_RECEIVER ||
+        this.busySubjects.has(subjectOf(record))
+      ) {
         this.heldBack = true; // after the one in flight, in a later pass
         continue;
       }
@@ -230,6 +242,7 @@ export class Dispatcher {
     const subject = subjectOf(record);
     this.inFlight.add(record.id);
     this.busySubjects.add(subject);
+    this.receiverLoad.set(record.receiver, (this.receiverLoad.get(record.receiver) ?? 0) + 1);
     try {
       record.attempts++;
       // The lease: if the process dies mid-send, the record is picked up again once it expires.
@@ -279,6 +292,9 @@ export class Dispatcher {
     } finally {
       this.inFlight.delete(record.id);
       this.busySubjects.delete(subject);
+      const load = (this.receiverLoad.get(record.receiver) ?? 1) - 1;
+      if (load > 0) this.receiverLoad.set(record.receiver, load);
+      else this.receiverLoad.delete(record.receiver);
     }
   }
 

@@ -9,8 +9,8 @@ import type { Alert } from '../alerts/alert.js';
 import { silentLogger } from '../log.js';
 import { createMetrics } from '../metrics.js';
 import { SqliteStore } from '../store/sqlite.js';
-import { startReceiver, tempDir } from '../testing/harness.js';
-import { Dispatcher } from './dispatcher.js';
+import { eventually, startReceiver, tempDir } from '../testing/harness.js';
+import { Dispatcher, MAX_IN_FLIGHT_PER_RECEIVER } from './dispatcher.js';
 import { WebhookNotifier } from './webhook.js';
 
 const alert = (n: number): Alert => ({
@@ -125,5 +125,50 @@ test("a receiver's Retry-After is honoured up to retryMaxMillis; a store that fa
     await store.close();
     await receiver.close();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
+
+test('a receiver that hangs holds at most its share of attempts; another receiver is notified at once', async () => {
+  // Takes every request and answers none until the test ends: every request that arrived is still in flight.
+  const held: import('node:http').ServerResponse[] = [];
+  let released = false;
+  const hanging = createServer((_req, res) => {
+    if (released) res.writeHead(503).end();
+    else held.push(res);
+  });
+  await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+  const hangingUrl = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/hook`;
+  const up = await startReceiver();
+  const now = Date.UTC(2026, 10, 2, 10, 0, 0);
+  const store = new SqliteStore({ file: join(tempDir(), 'hanging.db') });
+  const webhook = (name: string, url: string) =>
+    new WebhookNotifier({ name, url, allowPrivateNetwork: true, timeoutMillis: 30_000, maxAttempts: 100 }, () => now);
+  const dispatcher = new Dispatcher({
+    store,
+    notifiers: [webhook('hanging', hangingUrl), webhook('up', up.url)],
+    maxAttempts: () => 100,
+    retryBaseMillis: 1000,
+    retryMaxMillis: 60_000,
+    log: silentLogger,
+    metrics: createMetrics(),
+    now: () => now,
+  });
+  try {
+    // A backlog for the hanging receiver, all due before the other receiver's one notification.
+    for (let n = 1; n <= 100; n++) await dispatcher.enqueue(alert(n), 'opened', ['hanging']);
+    await dispatcher.enqueue(alert(200), 'opened', ['up']);
+    dispatcher.kick();
+    const [got] = await up.waitFor(1, 10_000);
+    assert.match(got!.body, /alert-200/);
+    await eventually(async () => assert.equal(held.length, MAX_IN_FLIGHT_PER_RECEIVER));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(held.length, MAX_IN_FLIGHT_PER_RECEIVER, 'the hanging receiver holds its share of attempts, no more');
+  } finally {
+    released = true;
+    for (const res of held) res.writeHead(503).end();
+    await dispatcher.close();
+    await store.close();
+    await up.close();
+    await new Promise<void>((resolve) => hanging.close(() => resolve()));
   }
 });

@@ -392,20 +392,23 @@ export class SqliteStore implements Store {
     );
   }
 
-  async dueNotifications(now: number, limit: number): Promise<NotificationRecord[]> {
+  async dueNotifications(now: number, limit: number, perReceiver = limit): Promise<NotificationRecord[]> {
     // Not a record with an older one of the same subject (receiver and alert, or receiver and group) still pending:
-    // a resolve must not overtake its trigger while the trigger waits for a retry.
+    // a resolve must not overtake its trigger while the trigger waits for a retry. Ranked within its receiver, so
+    // one receiver's backlog cannot take the whole list.
     const rows = this.db
       .prepare(
-        `SELECT * FROM notifications n WHERE n.state = 'pending' AND n.next_attempt_at <= ?
-         AND NOT EXISTS (
-           SELECT 1 FROM notifications o WHERE o.state = 'pending' AND o.receiver = n.receiver AND o.id != n.id
-           AND (CASE WHEN n.group_key IS NULL THEN o.group_key IS NULL AND o.alert_id = n.alert_id
-                     ELSE o.group_key = n.group_key END)
-           AND (o.created_at < n.created_at OR (o.created_at = n.created_at AND o.id < n.id)))
-         ORDER BY n.next_attempt_at, n.created_at LIMIT ?`,
+        `SELECT * FROM (
+           SELECT n.*, row_number() OVER (PARTITION BY n.receiver ORDER BY n.next_attempt_at, n.created_at) AS rank
+           FROM notifications n WHERE n.state = 'pending' AND n.next_attempt_at <= ?
+           AND NOT EXISTS (
+             SELECT 1 FROM notifications o WHERE o.state = 'pending' AND o.receiver = n.receiver AND o.id != n.id
+             AND (CASE WHEN n.group_key IS NULL THEN o.group_key IS NULL AND o.alert_id = n.alert_id
+                       ELSE o.group_key = n.group_key END)
+             AND (o.created_at < n.created_at OR (o.created_at = n.created_at AND o.id < n.id))))
+         WHERE rank <= ? ORDER BY next_attempt_at, created_at LIMIT ?`,
       )
-      .all(now, limit) as NotificationRow[];
+      .all(now, perReceiver, limit) as NotificationRow[];
     return rows.map(notificationFromRow);
   }
 

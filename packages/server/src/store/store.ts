@@ -117,7 +117,8 @@ export interface Store {
   /** Receivers that were sent (or are being sent) a notification of this alert. */
   notifiedReceivers(alertId: string): Promise<string[]>;
   addNotifications(records: readonly NotificationRecord[]): Promise<void>;
-  dueNotifications(now: number, limit: number): Promise<NotificationRecord[]>;
+  /** Pending records due by `now`, oldest due first: `limit` in all, at most `perReceiver` of any one receiver. */
+  dueNotifications(now: number, limit: number, perReceiver?: number): Promise<NotificationRecord[]>;
   updateNotification(record: NotificationRecord): Promise<void>;
   /** The group's notification that has not been attempted yet, if any (new changes merge into it). */
   pendingGroupNotification(receiver: string, groupKey: string): Promise<NotificationRecord | undefined>;
