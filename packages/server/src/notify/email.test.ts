@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ConfigError } from '../errors.js';
-import { parseMime, samplePayload, startSmtpReceiver } from '../testing/receivers.js';
+import { parseMime, sampleGroupPayload, samplePayload, startSmtpReceiver } from '../testing/receivers.js';
 import { EmailNotifier, escapeHtml, parseEmailOptions } from './email.js';
 import { Secret } from './options.js';
 
@@ -57,6 +57,31 @@ describe('e-mail receiver', () => {
       assert.equal(second.headers.references, first.headers['message-id']);
       assert.notEqual(second.headers['message-id'], first.headers['message-id']);
       assert.match(second.headers['message-id']!, /ntf_2@alerts\.example\.com>$/);
+    } finally {
+      await mail.close();
+      await smtp.close();
+    }
+  });
+
+  test('a grouped mail lists the group and has a Message-ID of its own, never one an earlier mail used', async () => {
+    const smtp = await startSmtpReceiver();
+    const mail = notifier(smtp.port);
+    try {
+      const group = sampleGroupPayload(3);
+      // The latest alert of the group was opened in a mail of its own before it joined the group's notification.
+      await mail.send({ version: 1, change: 'opened', alert: group.alert }, 'ntf_1');
+      await mail.send(group, 'ntf_2');
+      const [single, grouped] = (await smtp.waitFor(2)).map((m) => parseMime(m.raw));
+      assert.notEqual(grouped!.headers['message-id'], single!.headers['message-id']);
+      assert.match(grouped!.headers['message-id']!, /ntf_2@alerts\.example\.com>$/);
+      assert.equal(grouped!.headers['in-reply-to'], undefined);
+      assert.match(grouped!.headers.subject!, /203\.0\.113\.12 within 1 min \(\+2 more\)$/);
+      const text = grouped!.parts.find((p) => p.contentType.startsWith('text/plain'))!.body;
+      assert.match(text, /Also in this group \(2\):/);
+      assert.match(text, /- RESOLVED · HIGH · Repeated failed logins: 5 failed logins from 203\.0\.113\.10/);
+      assert.match(text, /- FIRING · HIGH · Repeated failed logins: 5 failed logins from 203\.0\.113\.11/);
+      const html = grouped!.parts.find((p) => p.contentType.startsWith('text/html'))!.body;
+      assert.match(html, /<li>FIRING · HIGH · Repeated failed logins: 5 failed logins from 203\.0\.113\.11/);
     } finally {
       await mail.close();
       await smtp.close();

@@ -3,7 +3,9 @@
  * alert. The mail that opens an alert has a `Message-ID` derived from the alert id; every later mail of the same
  * alert (resolved, acknowledged) carries `In-Reply-To` and `References` pointing at it, so mail clients that
  * thread by RFC 5322 references (Thunderbird, Apple Mail, Outlook, Gmail with the same conversation) show one
- * conversation per alert. Message ids are stable across retries of one notification.
+ * conversation per alert. Message ids are stable across retries of one notification. A grouped notification (many
+ * alerts in one mail) lists the group's other alerts and has a Message-ID of its own: its latest alert may have been
+ * opened in an earlier mail, whose id it must not take again (mail systems drop a second message with the same id).
  *
  * SSRF: the SMTP host is resolved and checked like an HTTP target, then dialled by address with TLS verified
  * against the configured name. Credentials never go over a connection without TLS: with `auth`, `requireTls`
@@ -11,8 +13,8 @@
  */
 import nodemailer from 'nodemailer';
 import { ConfigError } from '../errors.js';
-import { alertLink, stateWord, truncate } from './format.js';
-import { DeliveryError, type NotificationPayload, type SendResult } from './notifier.js';
+import { alertLink, GROUP_LISTED, groupHeading, groupLine, groupRest, stateWord, truncate } from './format.js';
+import { DeliveryError, type NotificationPayload, otherGroupAlerts, type SendResult } from './notifier.js';
 import { type CommonReceiverOptions, OptionReader, redactSecrets, type Secret } from './options.js';
 import { describeError, type HealthResult, probe, type ReceiverNotifier, testPayload } from './provider.js';
 import { resolveTarget, SsrfError } from './ssrf.js';
@@ -115,10 +117,15 @@ export function emailMessage(
   const domain = ADDRESS.exec(options.from)?.[2] ?? 'vigil.invalid';
   const state = stateWord(payload);
   const threadId = `<vigil.alert.${idPart(alert.id)}@${domain}>`;
-  const opening = payload.change === 'opened';
+  const grouped = payload.group !== undefined;
+  const opening = payload.change === 'opened' && !grouped;
   const severity = alert.severity.toUpperCase();
+  const others = otherGroupAlerts(payload);
+  const listed = others.slice(0, GROUP_LISTED).map(groupLine);
+  const rest = groupRest(others);
+  const more = others.length > 0 ? ` (+${others.length} more)` : '';
   const subject = truncate(
-    oneLine(`${options.subjectPrefix} ${state === 'FIRING' ? '' : `[${state}] `}[${severity}] ${alert.summary}`),
+    oneLine(`${options.subjectPrefix} ${state === 'FIRING' ? '' : `[${state}] `}[${severity}] ${alert.summary}${more}`),
     250,
   );
   const link = alertLink(options.dashboardUrl, alert.id);
@@ -129,6 +136,9 @@ export function emailMessage(
     '',
     alert.summary,
     '',
+    ...(others.length > 0
+      ? [`${groupHeading(others)}:`, ...listed.map((l) => `  - ${l}`), ...(rest ? [`  ${rest}`] : []), '']
+      : []),
     'Labels:',
     ...labels.map(([k, v]) => `  ${k}: ${v}`),
     '',
@@ -150,6 +160,14 @@ export function emailMessage(
     '<!doctype html><html><body style="font-family:sans-serif;font-size:14px;color:#1f2328">',
     `<h2 style="margin:0 0 8px">${escapeHtml(`${state} · ${severity} · ${alert.rule.title}`)}</h2>`,
     `<p>${escapeHtml(alert.summary)}</p>`,
+    ...(others.length > 0
+      ? [
+          `<p style="margin:8px 0 4px;font-weight:600">${escapeHtml(groupHeading(others))}</p><ul style="margin:0 0 8px">`,
+          ...listed.map((l) => `<li>${escapeHtml(l)}</li>`),
+          ...(rest ? [`<li>${escapeHtml(rest)}</li>`] : []),
+          '</ul>',
+        ]
+      : []),
     '<table cellspacing="0" cellpadding="0">',
     ...labels.map(([k, v]) => row(k, v)),
     '</table><br><table cellspacing="0" cellpadding="0">',
@@ -169,7 +187,7 @@ export function emailMessage(
     text,
     html,
     messageId: opening ? threadId : `<vigil.alert.${idPart(alert.id)}.${idPart(notificationId)}@${domain}>`,
-    ...(opening ? {} : { inReplyTo: threadId, references: threadId }),
+    ...(opening || grouped ? {} : { inReplyTo: threadId, references: threadId }),
     headers: {
       'Auto-Submitted': 'auto-generated', // RFC 3834: no auto-replies to an alert
       'X-Auto-Response-Suppress': 'All',

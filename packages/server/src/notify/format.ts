@@ -2,6 +2,7 @@
  * Small text helpers shared by the receivers that render an alert for people (Slack, Teams, e-mail).
  */
 import type { Severity } from '@vigil/engine';
+import type { AlertJson } from '../alerts/alert.js';
 import type { NotificationPayload } from './notifier.js';
 
 /** Cut `text` to at most `max` characters, marking the cut. */
@@ -44,4 +45,25 @@ export function alertLink(dashboardUrl: URL | undefined, alertId: string): strin
   if (!dashboardUrl) return undefined;
   const base = dashboardUrl.href.endsWith('/') ? dashboardUrl.href : `${dashboardUrl.href}/`;
   return new URL(`alerts/${encodeURIComponent(alertId)}`, base).href;
+}
+
+/** Most alerts of a group listed by name in a chat message or mail; the count of the rest follows. */
+export const GROUP_LISTED = 10;
+
+/** One line naming another alert of the group: its status, severity, rule and summary. */
+export function groupLine(alert: AlertJson): string {
+  return truncate(
+    `${alert.status.toUpperCase()} · ${alert.severity.toUpperCase()} · ${alert.rule.title}: ${alert.summary}`,
+    280,
+  );
+}
+
+/** The heading over the group's other alerts, e.g. "Also in this group (3)". */
+export function groupHeading(others: readonly AlertJson[]): string {
+  return `Also in this group (${others.length})`;
+}
+
+/** What is left unlisted past `GROUP_LISTED`, e.g. "… and 4 more", or nothing. */
+export function groupRest(others: readonly AlertJson[]): string | undefined {
+  return others.length > GROUP_LISTED ? `… and ${others.length - GROUP_LISTED} more` : undefined;
 }

@@ -14,6 +14,32 @@ export interface NotificationPayload {
   readonly group?: { readonly key: string; readonly labels: Record<string, string>; readonly alerts: AlertJson[] };
 }
 
+/**
+ * A notification as one payload per alert, for receivers that keep one record per alert (PagerDuty incidents, Splunk
+ * events, syslog lines): a grouped notification gives every alert of its group, each with its own change — the
+ * latest keeps the group's, the others are read from their own status — so none is lost behind the latest.
+ */
+export function perAlertPayloads(payload: NotificationPayload): NotificationPayload[] {
+  const members = payload.group?.alerts;
+  if (!members || members.length === 0) return [payload];
+  return members.map((alert) => ({
+    version: 1,
+    change: alert.id === payload.alert.id ? payload.change : changeOf(alert),
+    alert,
+  }));
+}
+
+function changeOf(alert: AlertJson): NotificationChange {
+  if (alert.status === 'resolved') return 'resolved';
+  if (alert.status === 'acknowledged') return 'acknowledged';
+  return 'opened';
+}
+
+/** The alerts of a grouped notification besides its latest one (which receivers show in full). */
+export function otherGroupAlerts(payload: NotificationPayload): AlertJson[] {
+  return (payload.group?.alerts ?? []).filter((a) => a.id !== payload.alert.id);
+}
+
 export interface SendResult {
   /** When the receiver asked to be left alone (429 Retry-After), the earliest time to try again, epoch ms. */
   readonly retryAt?: number;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ConfigError } from '../errors.js';
 import { startReceiver } from '../testing/harness.js';
-import { samplePayload } from '../testing/receivers.js';
+import { sampleGroupPayload, samplePayload } from '../testing/receivers.js';
 import { Secret } from './options.js';
 import { PagerDutyNotifier, pagerDutyAction, parsePagerDutyOptions } from './pagerduty.js';
 
@@ -126,5 +126,32 @@ describe('PagerDuty Events API v2 receiver', () => {
     const options = parsePagerDutyOptions({ routingKey: { env: 'PD_KEY' } }, key, { PD_KEY: ROUTING_KEY });
     assert.equal(options.url.href, 'https://events.pagerduty.com/v2/enqueue');
     assert.equal(options.source, 'vigil');
+  });
+
+  test('a grouped notification sends one event per alert of the group, each by its own status', async () => {
+    const receiver = await startReceiver();
+    receiver.status = 202;
+    const pd = new PagerDutyNotifier({
+      name: 'pd',
+      routingKey: new Secret(ROUTING_KEY),
+      url: new URL(receiver.url),
+      source: 'payments-api',
+      allowPrivateNetwork: true,
+      timeoutMillis: 2000,
+      maxAttempts: 3,
+    });
+    try {
+      const payload = sampleGroupPayload(3);
+      await pd.send(payload, 'ntf_1');
+      const events = (await receiver.waitFor(3)).map((r) => JSON.parse(r.body) as PagerDutyEvent);
+      assert.deepEqual(
+        events.map((e) => [e.dedup_key, e.event_action]),
+        payload.group!.alerts.map((a, i) => [a.id, i === 0 ? 'resolve' : 'trigger']),
+      );
+      assert.equal(events[1]!.payload!.custom_details.labels['client.address'], '203.0.113.11');
+    } finally {
+      await pd.close();
+      await receiver.close();
+    }
   });
 });

@@ -13,7 +13,7 @@ import type { Severity } from '@vigil/engine';
 import { ConfigError } from '../errors.js';
 import { alertLink, truncate } from './format.js';
 import { HttpSender } from './http.js';
-import type { NotificationPayload, SendResult } from './notifier.js';
+import { type NotificationPayload, perAlertPayloads, type SendResult } from './notifier.js';
 import { type CommonReceiverOptions, OptionReader, type Secret } from './options.js';
 import { type HealthResult, probe, type ReceiverNotifier, testPayload } from './provider.js';
 
@@ -142,9 +142,16 @@ export class PagerDutyNotifier implements ReceiverNotifier {
     });
   }
 
-  send(payload: NotificationPayload, _idempotencyKey: string): Promise<SendResult> {
-    const body = JSON.stringify(pagerDutyEvent(payload, this.config));
-    return this.http.post(this.config.url, body, { 'content-type': 'application/json' });
+  /**
+   * One event per alert: a grouped notification triggers, acknowledges or resolves the incident of each alert of its
+   * group. A retry sends them all again, which PagerDuty takes as the same events (same `dedup_key`).
+   */
+  async send(payload: NotificationPayload, _idempotencyKey: string): Promise<SendResult> {
+    for (const one of perAlertPayloads(payload)) {
+      const body = JSON.stringify(pagerDutyEvent(one, this.config));
+      await this.http.post(this.config.url, body, { 'content-type': 'application/json' });
+    }
+    return {};
   }
 
   healthCheck(): Promise<HealthResult> {

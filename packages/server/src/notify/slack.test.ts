@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ConfigError } from '../errors.js';
 import { startReceiver } from '../testing/harness.js';
-import { samplePayload, startScriptedReceiver } from '../testing/receivers.js';
+import { sampleGroupPayload, samplePayload, startScriptedReceiver } from '../testing/receivers.js';
 import { DeliveryError } from './notifier.js';
 import { Secret } from './options.js';
 import { parseSlackOptions, SlackNotifier, slackEscape } from './slack.js';
@@ -110,5 +110,27 @@ describe('Slack receiver', () => {
       () => parseSlackOptions({ url: { env: 'SLACK_URL' } }, 'r', {}),
       (e: unknown) => e instanceof ConfigError && e.key === 'r.url' && /SLACK_URL is not set/.test(e.message),
     );
+  });
+
+  test("a grouped notification names the group's other alerts under the latest, ten at most", async () => {
+    const receiver = await startReceiver();
+    const slack = new SlackNotifier({ ...common, url: new Secret(receiver.url) });
+    try {
+      await slack.send(sampleGroupPayload(13), 'ntf_1');
+      const message = JSON.parse((await receiver.waitFor(1))[0]!.body) as SlackBody;
+      assert.match(message.blocks[1]!.text!.text, /203\.0\.113\.22/, 'the latest alert in full');
+      const group = message.blocks[2]!.text!.text.split('\n');
+      assert.equal(group[0], '*Also in this group (12)*');
+      assert.equal(
+        group[1],
+        '• RESOLVED · HIGH · Repeated failed logins: 5 failed logins from 203.0.113.10 within 1 min',
+      );
+      assert.equal(group.filter((l) => l.startsWith('• ')).length, 10);
+      assert.equal(group.at(-1), '… and 2 more');
+      assert.match(message.text, /\(\+12 more in this group\)$/);
+    } finally {
+      await slack.close();
+      await receiver.close();
+    }
   });
 });

@@ -7,9 +7,18 @@
  * (each ≤ 2000), at most 50 blocks.
  */
 
-import { alertLink, SEVERITY_MARK, stateWord, truncate } from './format.js';
+import {
+  alertLink,
+  GROUP_LISTED,
+  groupHeading,
+  groupLine,
+  groupRest,
+  SEVERITY_MARK,
+  stateWord,
+  truncate,
+} from './format.js';
 import { IncomingWebhookNotifier } from './incoming-webhook.js';
-import type { NotificationPayload } from './notifier.js';
+import { type NotificationPayload, otherGroupAlerts } from './notifier.js';
 import { type CommonReceiverOptions, type IncomingWebhookOptions, parseIncomingWebhookOptions } from './options.js';
 
 export type SlackOptions = IncomingWebhookOptions;
@@ -53,6 +62,14 @@ export function slackMessage(payload: NotificationPayload, dashboardUrl?: URL): 
     { type: 'header', text: { type: 'plain_text', text: truncate(headline, 150), emoji: true } },
     { type: 'section', text: mrkdwn(truncate(slackEscape(alert.summary), 3000)) },
   ];
+  // A grouped notification names the group's other alerts under the latest one.
+  const others = otherGroupAlerts(payload);
+  if (others.length > 0) {
+    const lines = others.slice(0, GROUP_LISTED).map((a) => `• ${slackEscape(groupLine(a))}`);
+    const rest = groupRest(others);
+    if (rest) lines.push(rest);
+    blocks.push({ type: 'section', text: mrkdwn(truncate(`*${groupHeading(others)}*\n${lines.join('\n')}`, 3000)) });
+  }
   const labelFields = Object.entries(alert.labels).map(([k, v]) =>
     mrkdwn(truncate(`*${slackEscape(k)}*\n${slackEscape(v)}`, 2000)),
   );
@@ -84,8 +101,9 @@ export function slackMessage(payload: NotificationPayload, dashboardUrl?: URL): 
     ],
   });
   // `text` is the notification preview and the fallback for clients without Block Kit.
+  const more = others.length > 0 ? ` (+${others.length} more in this group)` : '';
   const text = truncate(
-    `[${state}] ${alert.severity.toUpperCase()} ${alert.rule.title}: ${slackEscape(alert.summary)}`,
+    `[${state}] ${alert.severity.toUpperCase()} ${alert.rule.title}: ${slackEscape(alert.summary)}${more}`,
     3000,
   );
   return { text, blocks };

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ConfigError } from '../errors.js';
 import { startReceiver } from '../testing/harness.js';
-import { samplePayload, startScriptedReceiver } from '../testing/receivers.js';
+import { sampleGroupPayload, samplePayload, startScriptedReceiver } from '../testing/receivers.js';
 import { Secret } from './options.js';
 import { parseSplunkOptions, SplunkNotifier } from './splunk.js';
 
@@ -12,7 +12,7 @@ interface HecEvent {
   source: string;
   sourcetype: string;
   index?: string;
-  event: { alert_id: string; notification_id: string; alert: { fingerprint: string } };
+  event: { alert_id: string; change: string; notification_id: string; alert: { fingerprint: string } };
 }
 
 const TOKEN = '11111111-2222-3333-4444-555555555555';
@@ -46,6 +46,34 @@ describe('Splunk HEC receiver', () => {
       assert.equal(event.event.alert_id, '73f8ec32-07c3-44ec-91d2-6812db8f9a66');
       assert.equal(event.event.notification_id, 'ntf_42');
       assert.equal(event.event.alert.fingerprint, '7aa4fd0a3734d446');
+    } finally {
+      await splunk.close();
+      await receiver.close();
+    }
+  });
+
+  test('a grouped notification is one HEC event per alert of the group, in one request', async () => {
+    const receiver = await startReceiver();
+    const splunk = new SplunkNotifier({
+      name: 'splunk',
+      url: new URL(receiver.url.replace(/\/hook$/, '/')),
+      token: new Secret(TOKEN),
+      source: 'vigil',
+      sourcetype: 'vigil:alert',
+      host: 'vigil-01',
+      allowPrivateNetwork: true,
+      timeoutMillis: 2000,
+      maxAttempts: 3,
+    });
+    try {
+      const payload = sampleGroupPayload(3);
+      await splunk.send(payload, 'ntf_7');
+      const [request] = await receiver.waitFor(1);
+      const events = request!.body.split('\n').map((line) => JSON.parse(line) as HecEvent);
+      assert.deepEqual(
+        events.map((e) => [e.event.alert_id, e.event.change, e.event.notification_id]),
+        payload.group!.alerts.map((a, i) => [a.id, i === 0 ? 'resolved' : 'opened', 'ntf_7']),
+      );
     } finally {
       await splunk.close();
       await receiver.close();

@@ -6,7 +6,7 @@
  */
 import { hostname } from 'node:os';
 import { HttpSender } from './http.js';
-import type { NotificationPayload, SendResult } from './notifier.js';
+import { type NotificationPayload, perAlertPayloads, type SendResult } from './notifier.js';
 import { type CommonReceiverOptions, OptionReader, type Secret } from './options.js';
 import { type HealthResult, probe, type ReceiverNotifier, testPayload } from './provider.js';
 
@@ -79,8 +79,11 @@ export class SplunkNotifier implements ReceiverNotifier {
     });
   }
 
+  /** One HEC event per alert (a grouped notification gives its whole group), all in one request. */
   send(payload: NotificationPayload, idempotencyKey: string): Promise<SendResult> {
-    const body = JSON.stringify(splunkEvent(payload, idempotencyKey, this.config));
+    const body = perAlertPayloads(payload)
+      .map((one) => JSON.stringify(splunkEvent(one, idempotencyKey, this.config)))
+      .join('\n');
     return this.http.post(new URL('services/collector/event', this.base), body, {
       'content-type': 'application/json',
       authorization: `Splunk ${this.config.token.reveal()}`,

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ConfigError } from '../errors.js';
-import { parseCef, parseRfc5424, samplePayload, startSyslogListener } from '../testing/receivers.js';
+import {
+  parseCef,
+  parseRfc5424,
+  sampleGroupPayload,
+  samplePayload,
+  startSyslogListener,
+} from '../testing/receivers.js';
 import { cefHeaderEscape, cefRecord, cefValueEscape } from './cef.js';
 import { octetCountingFrame, parseSyslogOptions, SyslogNotifier, type SyslogReceiverConfig } from './syslog.js';
 
@@ -71,6 +77,23 @@ for (const protocol of ['udp', 'tcp'] as const) {
         const resolved = parseRfc5424(second!);
         assert.equal(resolved.msgId, 'alert.resolved');
         assert.equal(parseCef(resolved.msg).extension.end, String(Date.parse('2026-11-02T10:15:02.000Z')));
+      } finally {
+        await syslog.close();
+        await listener.close();
+      }
+    });
+
+    test('a grouped notification is one message per alert of the group', async () => {
+      const listener = await startSyslogListener(protocol);
+      const syslog = new SyslogNotifier(config(protocol, listener.port), () => NOW);
+      try {
+        const payload = sampleGroupPayload(3);
+        await syslog.send(payload, 'ntf_1');
+        const frames = (await listener.waitFor(3)).map(parseRfc5424);
+        assert.deepEqual(
+          frames.map((f) => [f.msgId, parseCef(f.msg).extension.externalId]).sort(),
+          payload.group!.alerts.map((a, i) => [i === 0 ? 'alert.resolved' : 'alert.opened', a.id]).sort(),
+        );
       } finally {
         await syslog.close();
         await listener.close();

@@ -13,7 +13,7 @@ import type { Severity } from '@vigil/engine';
 import { ConfigError } from '../errors.js';
 import { cefRecord } from './cef.js';
 import { truncateBytes } from './format.js';
-import { DeliveryError, type NotificationPayload, type SendResult } from './notifier.js';
+import { DeliveryError, type NotificationPayload, perAlertPayloads, type SendResult } from './notifier.js';
 import { type CommonReceiverOptions, OptionReader } from './options.js';
 import { describeError, type HealthResult, probe, type ReceiverNotifier, testPayload } from './provider.js';
 import { guardedConnect, resolveTarget, SsrfError } from './ssrf.js';
@@ -148,12 +148,16 @@ export class SyslogNotifier implements ReceiverNotifier {
     this.ca = config.caFile ? readFileSync(config.caFile, 'utf8') : undefined;
   }
 
+  /** One message per alert (a grouped notification gives its whole group): over TCP or TLS, all on one connection. */
   async send(payload: NotificationPayload, _idempotencyKey: string): Promise<SendResult> {
-    const message = syslogMessage(payload, this.config, this.now());
+    const messages = perAlertPayloads(payload).map((one) => syslogMessage(one, this.config, this.now()));
     const where = `syslog ${this.config.protocol}://${this.config.host}:${this.config.port}`;
     try {
-      if (this.config.protocol === 'udp') await this.sendUdp(Buffer.from(message, 'utf8'));
-      else await this.sendStream(octetCountingFrame(message));
+      if (this.config.protocol === 'udp') {
+        for (const message of messages) await this.sendUdp(Buffer.from(message, 'utf8'));
+      } else {
+        await this.sendStream(Buffer.concat(messages.map(octetCountingFrame)));
+      }
       return {};
     } catch (error) {
       if (error instanceof SsrfError) throw error;

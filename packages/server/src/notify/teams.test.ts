@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ConfigError } from '../errors.js';
 import { startReceiver } from '../testing/harness.js';
-import { samplePayload } from '../testing/receivers.js';
+import { sampleGroupPayload, samplePayload } from '../testing/receivers.js';
 import { Secret } from './options.js';
 import { parseTeamsOptions, TeamsNotifier, teamsEscape } from './teams.js';
 
@@ -55,6 +55,35 @@ describe('Microsoft Teams receiver', () => {
       const resolved = JSON.parse((await receiver.waitFor(2))[1]!.body) as TeamsBody;
       assert.match(resolved.attachments[0]!.content.body[0]!.text!, /^RESOLVED/);
       assert.equal(resolved.attachments[0]!.content.body[0]!.color, 'Good');
+    } finally {
+      await teams.close();
+      await receiver.close();
+    }
+  });
+
+  test("a grouped notification names the group's other alerts under the latest", async () => {
+    const receiver = await startReceiver();
+    const teams = new TeamsNotifier({
+      name: 'teams',
+      url: new Secret(receiver.url),
+      allowPrivateNetwork: true,
+      timeoutMillis: 2000,
+      maxAttempts: 3,
+    });
+    try {
+      await teams.send(sampleGroupPayload(3), 'ntf_1');
+      const message = JSON.parse((await receiver.waitFor(1))[0]!.body) as TeamsBody;
+      const texts = message.attachments[0]!.content.body.flatMap((b) => (b.text ? [b.text] : []));
+      assert.match(texts[1]!, /203\.0\.113\.12/, 'the latest alert in full');
+      assert.equal(texts[2], 'Also in this group (2)');
+      assert.equal(
+        texts[3],
+        '• RESOLVED · HIGH · Repeated failed logins: 5 failed logins from 203.0.113.10 within 1 min',
+      );
+      assert.equal(
+        texts[4],
+        '• FIRING · HIGH · Repeated failed logins: 5 failed logins from 203.0.113.11 within 1 min',
+      );
     } finally {
       await teams.close();
       await receiver.close();

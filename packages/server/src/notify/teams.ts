@@ -3,9 +3,9 @@
  * posts an Adaptive Card 1.4 to a channel or chat. The workflow URL carries its signature (`sig=`), so it is
  * handled as a secret. Workflows answer 202 Accepted; 429 carries `Retry-After`.
  */
-import { alertLink, stateWord, truncate } from './format.js';
+import { alertLink, GROUP_LISTED, groupHeading, groupLine, groupRest, stateWord, truncate } from './format.js';
 import { IncomingWebhookNotifier } from './incoming-webhook.js';
-import type { NotificationPayload } from './notifier.js';
+import { type NotificationPayload, otherGroupAlerts } from './notifier.js';
 import { type CommonReceiverOptions, type IncomingWebhookOptions, parseIncomingWebhookOptions } from './options.js';
 
 export type TeamsOptions = IncomingWebhookOptions;
@@ -44,6 +44,7 @@ export function teamsMessage(payload: NotificationPayload, dashboardUrl?: URL): 
       text: teamsEscape(truncate(`${state} · ${alert.severity.toUpperCase()} · ${alert.rule.title}`, 200)),
     },
     { type: 'TextBlock', wrap: true, text: teamsEscape(truncate(alert.summary, 2000)) },
+    ...groupBlocks(payload),
     {
       type: 'FactSet',
       facts: Object.entries(alert.labels)
@@ -82,6 +83,20 @@ export function teamsMessage(payload: NotificationPayload, dashboardUrl?: URL): 
     type: 'message',
     attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', contentUrl: null, content }],
   };
+}
+
+/** A grouped notification names the group's other alerts under the latest one, one line each. */
+function groupBlocks(payload: NotificationPayload): Record<string, unknown>[] {
+  const others = otherGroupAlerts(payload);
+  if (others.length === 0) return [];
+  const rest = groupRest(others);
+  return [
+    { type: 'TextBlock', wrap: true, weight: 'Bolder', separator: true, text: groupHeading(others) },
+    ...others
+      .slice(0, GROUP_LISTED)
+      .map((a) => ({ type: 'TextBlock', wrap: true, spacing: 'None', text: `• ${teamsEscape(groupLine(a))}` })),
+    ...(rest ? [{ type: 'TextBlock', wrap: true, spacing: 'None', isSubtle: true, text: rest }] : []),
+  ];
 }
 
 export class TeamsNotifier extends IncomingWebhookNotifier {

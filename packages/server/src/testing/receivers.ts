@@ -439,3 +439,24 @@ export function samplePayload(
     },
   };
 }
+
+/**
+ * A grouped notification: `size` alerts of one rule from different addresses, the latest last (firing, opened); the
+ * first of them has resolved since it joined the group.
+ */
+export function sampleGroupPayload(size = 3): NotificationPayload {
+  const alerts = Array.from({ length: size }, (_, i) => {
+    const address = `203.0.113.${10 + i}`;
+    const { alert } = samplePayload(i === 0 && size > 1 ? 'resolved' : 'opened', {
+      id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      summary: `5 failed logins from ${address} within 1 min`,
+    });
+    return { ...alert, labels: { ...alert.labels, 'client.address': address } };
+  });
+  return {
+    version: 1,
+    change: 'opened',
+    alert: alerts[alerts.length - 1]!,
+    group: { key: '{"rule":"vigil-authn-brute-force"}', labels: { rule: 'vigil-authn-brute-force' }, alerts },
+  };
+}
