@@ -81,8 +81,11 @@ const BLOCKED = [
   '203.0.113.0/24', // documentation
   '224.0.0.0/4', // multicast
   '240.0.0.0/4', // reserved, broadcast
-  '::/128', // unspecified
-  '::1/128', // loopback
+  '::/96', // unspecified, loopback and the deprecated IPv4-compatible addresses (::127.0.0.1)
+  '2001::/32', // Teredo: reaches an IPv4 host through a relay, whose address it hides
+  '2001:2::/48', // benchmarking
+  '3fff::/20', // documentation (RFC 9637)
+  'fec0::/10', // deprecated site-local
   '64:ff9b:1::/48', // local-use NAT64
   '100::/64', // discard
   '2001:db8::/32', // documentation
@@ -93,13 +96,19 @@ const BLOCKED = [
 
 const MAPPED_V4 = parseCidr('::ffff:0:0/96')!;
 const NAT64 = parseCidr('64:ff9b::/96')!;
+/** 6to4: 2002:AABB:CCDD::/48 carries the IPv4 address AA.BB.CC.DD it tunnels to. */
+const SIX_TO_FOUR = parseCidr('2002::/16')!;
 
 /** True for loopback, private, link-local, metadata, multicast and other addresses not on the public internet. */
 export function isNonPublicAddress(text: string): boolean {
   const ip = parseIp(text);
   if (!ip) return true; // not an address at all: refuse rather than guess
+  // An IPv6 address that carries an IPv4 one is judged by the IPv4 address it leads to.
   if (ip.version === 6 && (cidrContains(MAPPED_V4, ip) || cidrContains(NAT64, ip))) {
     return BLOCKED.some((c) => cidrContains(c, { version: 4, value: ip.value & 0xffffffffn }));
+  }
+  if (ip.version === 6 && cidrContains(SIX_TO_FOUR, ip)) {
+    return BLOCKED.some((c) => cidrContains(c, { version: 4, value: (ip.value >> 80n) & 0xffffffffn }));
   }
   return BLOCKED.some((c) => cidrContains(c, ip));
 }

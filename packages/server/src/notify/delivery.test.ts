@@ -27,7 +27,13 @@ describe('SSRF protection', () => {
     for (const a of ['::1', 'fe80::1', 'fd00:ec2::254', '::ffff:127.0.0.1', '::ffff:10.0.0.1', '64:ff9b::a9fe:a9fe']) {
       assert.equal(isNonPublicAddress(a), true, a);
     }
-    for (const a of ['8.8.8.8', '1.1.1.1', '2606:4700:4700::1111', '::ffff:8.8.8.8']) {
+    // IPv6 addresses that lead to an IPv4 one: 6to4 is judged by the address it carries; IPv4-compatible addresses
+    // and Teredo are refused whatever they carry.
+    for (const a of ['2002:7f00:1::', '2002:a9fe:a9fe::1', '::127.0.0.1', '::a9fe:a9fe', '2001:0:4136:e378::1']) {
+      assert.equal(isNonPublicAddress(a), true, a);
+    }
+    for (const a of ['3fff::1', 'fec0::1', '2001:2::1']) assert.equal(isNonPublicAddress(a), true, a);
+    for (const a of ['8.8.8.8', '1.1.1.1', '2606:4700:4700::1111', '::ffff:8.8.8.8', '2002:808:808::1']) {
       assert.equal(isNonPublicAddress(a), false, a);
     }
     assert.equal(isNonPublicAddress('not-an-ip'), true);
