@@ -41,6 +41,9 @@ function cursorError(error: unknown): never {
 export async function listEvents(store: Store, params: URLSearchParams) {
   const from = timeOf(params, 'from');
   const to = timeOf(params, 'to');
+  if (from !== undefined && to !== undefined && from > to) {
+    throw new VigilError('invalid_parameter', 'from is after to: the range would hold nothing; swap them?');
+  }
   const cursor = params.get('cursor');
   const page = await store
     .queryEvents({

@@ -256,6 +256,13 @@ describe('POST /v1/events', () => {
     assert.doesNotMatch(text, /vigil_ingest_requests_rejected_total\{reason="internal"\}/);
   });
 
+  test('a time range that ends before it starts is a 400, not an empty page', async () => {
+    const res = await server.get('/api/v1/events?from=2026-11-02T10:00:00Z&to=2026-11-01T10:00:00Z');
+    assert.equal(res.status, 400);
+    assert.match(await res.text(), /from .* after to/);
+    assert.equal((await server.get('/api/v1/events?from=2026-11-01T10:00:00Z&to=2026-11-01T10:00:00Z')).status, 200);
+  });
+
   test('forged cursors are a 400 naming the parameter', async () => {
     for (const text of ['[1,true]', '[1,{}]', '["a","b"]', '[]', '[1e400,"x"]']) {
       const cursor = Buffer.from(text).toString('base64url');
