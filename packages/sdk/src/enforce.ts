@@ -7,9 +7,12 @@
  * `staleAfterMillis`, means fail-open: every request passes, and each one that does so is counted.
  */
 
-import { get as httpGet } from 'node:http';
-import { get as httpsGet } from 'node:https';
+import { type Agent as HttpAgentType, get as httpGet } from 'node:http';
+import { Agent as HttpsAgent, get as httpsGet } from 'node:https';
 import { isIP } from 'node:net';
+import { rootCertificates } from 'node:tls';
+import { caCertificates } from './options.js';
+import { forwardingAgent, forwardThrough, proxyFor, TunnelAgent } from './outbound.js';
 
 export type DecisionAction = 'flag' | 'throttle' | 'block';
 export type DecisionScope = 'ip' | 'prefix' | 'user' | 'api_key';
@@ -56,6 +59,16 @@ export interface DecisionCacheOptions {
   maxDecisions?: number;
   /** Called with each problem (unreachable, refused token...). Default: one process warning per kind. */
   onError?: (error: Error) => void;
+  /**
+   * PEM certificate(s) to trust for an `https://` endpoint besides Node.js's bundled roots, as the client's `ca`
+   * option. Default none.
+   */
+  ca?: string | readonly string[];
+  /**
+   * The HTTP proxy to reach Vigil through, or `false` for none, as the client's `proxy` option. Default:
+   * `HTTPS_PROXY` / `HTTP_PROXY` by the endpoint's scheme, unless `NO_PROXY` names its host or it is loopback.
+   */
+  proxy?: string | false;
 }
 
 export interface DecisionCacheStats {
@@ -149,14 +162,30 @@ function isHttpUrl(text: string): boolean {
  * GET a JSON answer, with `node:http(s)` rather than `fetch`: the poll is held by the server for up to `waitMillis`,
  * and its socket is unref()ed so that a process with nothing else to do can end while it waits. The body is bounded.
  */
+/** How a poll reaches Vigil: the agent (trusted CAs, proxy tunnel), and for an `http://` endpoint behind a proxy, the
+ * request in absolute form. */
+interface Route {
+  readonly agent: HttpAgentType | undefined;
+  readonly forward: ReturnType<typeof forwardThrough> | undefined;
+}
+
 function getJson(
   url: URL,
   headers: Record<string, string>,
   signal: AbortSignal,
+  route: Route,
 ): Promise<{ status: number; body: unknown }> {
   return new Promise((resolve, reject) => {
-    const send = url.protocol === 'https:' ? httpsGet : httpGet;
-    const request = send(url, { headers, signal }, (response) => {
+    const { agent, forward } = route;
+    const target = forward?.url ?? url;
+    const send = target.protocol === 'https:' ? httpsGet : httpGet;
+    const options = {
+      headers: { ...headers, ...forward?.headers },
+      signal,
+      ...(agent ? { agent } : {}),
+      ...(forward ? { path: `${url.href}`, servername: forward.servername } : {}),
+    };
+    const request = send(target, options, (response) => {
       const chunks: Buffer[] = [];
       let size = 0;
       response.on('data', (chunk: Buffer) => {
@@ -178,6 +207,7 @@ function getJson(
         }
       });
     });
+    // Neither the held poll nor, through a proxy, the tunnel under it keeps the process alive.
     request.on('socket', (socket) => socket.unref());
     request.on('error', reject);
   });
@@ -220,6 +250,7 @@ export class DecisionCache {
   private inFlight: AbortController | undefined;
   private readonly warned = new Set<string>();
   private readonly syncListeners = new Set<() => void>();
+  private readonly route: Route = { agent: undefined, forward: undefined };
 
   constructor(private readonly options: DecisionCacheOptions = {}) {
     const endpoint = options.endpoint ?? process.env.VIGIL_ENDPOINT;
@@ -237,6 +268,30 @@ export class DecisionCache {
     this.maxBackoffMillis = Math.max(positive(options.maxBackoffMillis, 60_000, 1), this.initialBackoffMillis);
     this.staleAfterMillis = positive(options.staleAfterMillis, 60_000, 1);
     this.maxDecisions = Math.floor(positive(options.maxDecisions, 100_000, 1));
+    if (this.endpoint !== undefined) this.route = this.routeTo(new URL(this.endpoint), options);
+  }
+
+  /** The agent for the endpoint, with the trusted CAs and the proxy, as the client's transport has them. */
+  private routeTo(target: URL, options: DecisionCacheOptions): Route {
+    const { certificates, problem } = caCertificates(options.ca);
+    if (problem !== undefined) this.problem('config_invalid', new Error(problem));
+    const option = options.proxy === false || typeof options.proxy === 'string' ? options.proxy : undefined;
+    if (options.proxy !== undefined && option === undefined) {
+      this.problem('config_invalid', new Error('option proxy must be a proxy URL or false; no proxy is used'));
+    }
+    const { proxy, invalid } = proxyFor(target, option, process.env);
+    if (invalid !== undefined) {
+      this.problem('config_invalid', new Error(`cannot use the proxy of ${invalid}; Vigil is reached without one`));
+    }
+    // `ca` replaces the roots Node.js trusts: the bundled ones are kept, as the client's transport keeps them.
+    const ca = certificates ? { ca: [...rootCertificates, ...certificates] } : {};
+    const agentOptions = { keepAlive: true, maxSockets: 1, maxFreeSockets: 1, ...ca };
+    if (target.protocol === 'https:') {
+      const agent = proxy ? new TunnelAgent(proxy, agentOptions, 10_000, true) : new HttpsAgent(agentOptions);
+      return { agent, forward: undefined };
+    }
+    if (proxy) return { agent: forwardingAgent(proxy, agentOptions), forward: forwardThrough(proxy, target) };
+    return { agent: undefined, forward: undefined };
   }
 
   /** False when no endpoint or token was given: the cache then never holds anything (every request passes). */
@@ -270,6 +325,8 @@ export class DecisionCache {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
     this.inFlight?.abort();
+    // Kept-alive connections are closed; a later start() opens new ones.
+    this.route.agent?.destroy();
   }
 
   /** The decision held under `id`, if any. */
@@ -405,6 +462,7 @@ export class DecisionCache {
         url,
         { authorization: `Bearer ${this.token}`, accept: 'application/json' },
         controller.signal,
+        this.route,
       );
       if (response.status < 200 || response.status > 299) {
         if (response.status === 400) this.cursor = undefined; // a cursor from another server, or ahead: start over

@@ -364,9 +364,12 @@ function validEntries(
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
-/** The PEM certificates of the `ca` option, one block each (a bundle of several in one string is split). */
-function certificates(value: unknown, reporter: Reporter): readonly string[] | undefined {
-  if (value === undefined) return undefined;
+/**
+ * The PEM certificates of a `ca` option, one block each (a bundle of several in one string is split), with those of
+ * NODE_EXTRA_CA_CERTS; `problem` says what was wrong with the option, when something was.
+ */
+export function caCertificates(value: unknown): { certificates: readonly string[] | undefined; problem?: string } {
+  if (value === undefined) return { certificates: undefined };
   const texts: readonly unknown[] = Array.isArray(value) ? value : [value];
   const blocks: string[] = [];
   let invalid = false;
@@ -375,14 +378,20 @@ function certificates(value: unknown, reporter: Reporter): readonly string[] | u
     if (found) blocks.push(...found);
     else invalid = true;
   }
-  if (invalid) {
-    reporter.warnOnce(
-      'config_invalid',
+  const certificates = blocks.length > 0 ? [...blocks, ...extraCaCertificates()] : undefined;
+  if (!invalid) return { certificates };
+  return {
+    certificates,
+    problem:
       'option ca must be PEM certificate text ("-----BEGIN CERTIFICATE-----"...) or an array of them; ' +
-        (blocks.length === 0 ? 'it is ignored' : 'the entries that are not are ignored'),
-    );
-  }
-  return blocks.length > 0 ? [...blocks, ...extraCaCertificates()] : undefined;
+      (blocks.length === 0 ? 'it is ignored' : 'the entries that are not are ignored'),
+  };
+}
+
+function certificates(value: unknown, reporter: Reporter): readonly string[] | undefined {
+  const { certificates, problem } = caCertificates(value);
+  if (problem !== undefined) reporter.warnOnce('config_invalid', problem);
+  return certificates;
 }
 
 /**

@@ -6,6 +6,7 @@ import { createServer as createTlsServer } from 'node:https';
 import { type AddressInfo, connect, createServer as createNetServer, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
+import { DecisionCache, type DecisionCacheOptions } from './enforce.js';
 import { createVigil, type VigilOptions } from './index.js';
 import { bypassesProxy, parseProxy, proxyFor } from './outbound.js';
 import type { VigilSdkError } from './report.js';
@@ -480,6 +481,108 @@ describe('sending through a proxy', () => {
         },
       );
       assert.deepEqual(proxy.seen, []);
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
+describe('the decision stream through a proxy and with a private CA', () => {
+  const tlsFile = (name: string) => readFileSync(new URL(`../fixtures/tls/${name}`, import.meta.url), 'utf8');
+  const ATTACKER = '203.0.113.7';
+  // A decision stream: one block in force for the attacker, whatever the cursor.
+  const answer = (req: IncomingMessage, res: ServerResponse) => {
+    const decision = {
+      id: 'dec_1',
+      action: 'block',
+      scope: 'ip',
+      value: ATTACKER,
+      status: 'active',
+      expiresAt: new Date(Date.now() + 600_000).toISOString(),
+    };
+    const body = req.url?.startsWith('/v1/decisions/stream') ? { decisions: [decision], cursor: 'c1' } : {};
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  };
+  let plain: Server;
+  let secure: Server;
+  const portOf = (server: Server) => (server.address() as AddressInfo).port;
+  before(async () => {
+    plain = createServer(answer).listen(0, '127.0.0.1');
+    secure = createTlsServer({ cert: tlsFile('collector.crt'), key: tlsFile('collector.key') }, answer).listen(
+      0,
+      '127.0.0.1',
+    );
+    await Promise.all([once(plain, 'listening'), once(secure, 'listening')]);
+  });
+  after(async () => {
+    for (const server of [plain, secure]) {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  async function poll(
+    options: DecisionCacheOptions,
+  ): Promise<{ synced: boolean; errors: string[]; cache: DecisionCache }> {
+    const errors: string[] = [];
+    const cache = new DecisionCache({ token: TEST_TOKEN, onError: (e) => errors.push(e.message), ...options });
+    cache.start();
+    const synced = await cache.synced(3000);
+    cache.close();
+    return { synced, errors, cache };
+  }
+
+  test('https with the collector certificate in ca: polled, and the block holds; without it, refused', async () => {
+    const endpoint = `https://localhost:${portOf(secure)}`;
+    const trusted = await poll({ endpoint, ca: tlsFile('collector.crt'), proxy: false });
+    assert.equal(trusted.synced, true, trusted.errors.join('; '));
+    assert.equal(trusted.cache.check({ clientAddress: ATTACKER })?.action, 'block');
+    const untrusted = await poll({ endpoint, proxy: false });
+    assert.equal(untrusted.synced, false);
+    assert.match(untrusted.errors[0] ?? '', /self[- ]signed|certificate/i);
+  });
+
+  test('https through the proxy option: a CONNECT tunnel, TLS with the collector inside it', async () => {
+    const proxy = await ForwardProxy.start();
+    try {
+      // A host only the proxy can resolve: synced means it went through the proxy.
+      const endpoint = `https://collector.vigil.test:${portOf(secure)}`;
+      const { synced, errors, cache } = await withEnv(NO_PROXY_ENV, () =>
+        poll({ endpoint, ca: tlsFile('collector.crt'), proxy: `http://127.0.0.1:${proxy.port}` }),
+      );
+      // The certificate is for localhost: the tunnel is checked against the name asked for, and refused.
+      assert.equal(synced, false);
+      assert.match(errors[0] ?? '', /altnames|does not match|localhost/i);
+      assert.equal(proxy.seen[0]?.method, 'CONNECT');
+      assert.equal(proxy.seen[0]?.target, `collector.vigil.test:${portOf(secure)}`);
+      assert.equal(cache.stats().decisions, 0);
+      const local = await withEnv(NO_PROXY_ENV, () =>
+        poll({
+          endpoint: `https://localhost:${portOf(secure)}`,
+          ca: tlsFile('collector.crt'),
+          proxy: `http://127.0.0.1:${proxy.port}`,
+        }),
+      );
+      assert.equal(local.synced, true, local.errors.join('; '));
+      assert.equal(proxy.seen.at(-1)?.target, `localhost:${portOf(secure)}`);
+      assert.equal(local.cache.check({ clientAddress: ATTACKER })?.action, 'block');
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('http from HTTP_PROXY: the poll is sent to the proxy in absolute form', async () => {
+    const proxy = await ForwardProxy.start();
+    try {
+      const endpoint = `http://collector.vigil.test:${portOf(plain)}`;
+      const { synced, errors, cache } = await withEnv(
+        { ...NO_PROXY_ENV, HTTP_PROXY: `http://127.0.0.1:${proxy.port}` },
+        () => poll({ endpoint }),
+      );
+      assert.equal(synced, true, errors.join('; '));
+      assert.equal(cache.check({ clientAddress: ATTACKER })?.action, 'block');
+      assert.equal(proxy.seen[0]?.method, 'GET');
+      assert.match(proxy.seen[0]?.target ?? '', new RegExp(`^${endpoint}/v1/decisions/stream\\?`));
     } finally {
       await proxy.close();
     }

@@ -182,10 +182,12 @@ export function forwardingAgent(proxy: OutboundProxy, options: HttpsAgentOptions
 export class TunnelAgent extends HttpsAgent {
   private readonly pending = new Set<ClientRequest>();
 
+  /** `unrefTunnels`: the connections to the proxy never keep the process alive (a poll held open for long). */
   constructor(
     private readonly proxy: OutboundProxy,
     options: HttpsAgentOptions,
     private readonly connectTimeoutMillis: number,
+    private readonly unrefTunnels = false,
   ) {
     super(options);
   }
@@ -210,6 +212,7 @@ export class TunnelAgent extends HttpsAgent {
       headers: { host: authority, ...(proxy.authorization ? { 'proxy-authorization': proxy.authorization } : {}) },
     });
     this.pending.add(connect);
+    if (this.unrefTunnels) connect.on('socket', (socket: Socket) => socket.unref());
     let settled = false;
     const finish = (error: Error | null, socket?: Duplex) => {
       if (settled) return;
