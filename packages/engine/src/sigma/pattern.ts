@@ -135,30 +135,61 @@ export function compilePattern(pattern: Pattern, lowerCase: boolean): StringTest
   if (pieces.length === 3 && first === ANY && typeof second === 'string' && third === ANY) {
     return (value) => value.includes(second);
   }
-  const regex = new RegExp(regexSource(pieces), REGEX_FLAGS);
+  const regex = new RegExp(regexSource(pieces).source, REGEX_FLAGS);
   return (value) => regex.test(value);
 }
 
 // `s`: wildcards span line breaks; `u`: `?` is one character, not one UTF-16 code unit.
 const REGEX_FLAGS = 'su';
 
-/** An unanchored-where-possible regex for a pattern: `*abc*` becomes `abc`, `abc*` becomes `^abc`. */
-function regexSource(pieces: Pattern): string {
+/** One piece that is not `*`, as regex source. */
+function atomSource(piece: Piece): string {
+  if (typeof piece === 'string') return escapeRegExp(piece);
+  if (piece === ONE) return '.';
+  return `[${escapeRegExp(WINDASH_CHARS)}]`;
+}
+
+/**
+ * A regex for a pattern, whose run time grows linearly with the value (for a given pattern).
+ *
+ * Without a `*` inside (only at its ends), the pattern is one run of fixed-length pieces: `*abc*` becomes `abc`,
+ * `abc*` becomes `^abc`. With one inside, `.*` between parts would backtrack over every way of splitting the value:
+ * `a*b*c` against 8 KB without a match took seconds. Instead each part is found at its first place after the previous
+ * one, which is always a right choice for `*` (a later place leaves less room and gains nothing), and kept there:
+ * `(?=(.*?part))\1` finds it and a backreference takes it, which the engine cannot backtrack into. Only the last part
+ * of a pattern that does not end in `*` is placed at the end instead. `groupOffset` numbers the capture groups of a
+ * pattern joined with others into one regex.
+ */
+function regexSource(pieces: Pattern, groupOffset = 0): { source: string; groups: number } {
   let start = 0;
   let end = pieces.length;
   const openStart = pieces[0] === ANY;
   const openEnd = end > 0 && pieces[end - 1] === ANY;
   if (openStart) start++;
   if (openEnd && end > start) end--;
-  let source = openStart ? '' : '^';
-  for (let i = start; i < end; i++) {
-    const piece = pieces[i]!;
-    if (typeof piece === 'string') source += escapeRegExp(piece);
-    else if (piece === ANY) source += '.*';
-    else if (piece === ONE) source += '.';
-    else source += `[${escapeRegExp(WINDASH_CHARS)}]`;
+  const inner = pieces.slice(start, end);
+  if (!inner.includes(ANY)) {
+    const source = inner.map(atomSource).join('');
+    return { source: `${openStart ? '' : '^'}${source}${openEnd ? '' : '$'}`, groups: 0 };
   }
-  return openEnd ? source : `${source}$`;
+  // The parts between the inner `*`s.
+  const parts: string[] = [''];
+  for (const piece of inner) {
+    if (piece === ANY) parts.push('');
+    else parts[parts.length - 1] += atomSource(piece);
+  }
+  let source = '^';
+  let groups = 0;
+  const firstPlace = (part: string) => {
+    groups++;
+    return `(?=(.*?${part}))(?:\\${groupOffset + groups})`;
+  };
+  parts.forEach((part, i) => {
+    if (i === 0) source += openStart ? firstPlace(part) : part;
+    else if (i < parts.length - 1 || openEnd) source += firstPlace(part);
+    else source += `.*${part}$`;
+  });
+  return { source, groups };
 }
 
 /**
@@ -178,6 +209,12 @@ export function compileAlternatives(patterns: readonly Pattern[], lowerCase: boo
     const tests = lowered.map((p) => compilePattern(p, false));
     return tests.length === 1 ? tests[0]! : (value) => tests.some((test) => test(value));
   }
-  const regex = new RegExp(lowered.map((p) => `(?:${regexSource(p)})`).join('|'), REGEX_FLAGS);
+  let groups = 0;
+  const sources = lowered.map((p) => {
+    const compiled = regexSource(p, groups);
+    groups += compiled.groups;
+    return `(?:${compiled.source})`;
+  });
+  const regex = new RegExp(sources.join('|'), REGEX_FLAGS);
   return (value) => regex.test(value);
 }
