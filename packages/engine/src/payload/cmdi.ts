@@ -136,7 +136,7 @@ const WINDOWS =
  * has (`equ`, `neq`, `lss`, `leq`, `gtr`, `geq` are cmd.exe's comparison words).
  */
 const BATCH =
-  /\bfor\s+(?:\/[dlrf]\s+(?:[^%]{0,60}\s+)?)*%%?[^\s%]{1,24}\s+in\s*\([^)]{0,200}\)\s*do\b|\bif(?:\s*\/i)?\s+(?:not\s+)?(?:exist\s+\S|errorlevel\s+\d|defined\s+\w|cmdextversion\s+\d|(?:"[^"]{0,60}"|\S{1,60})\s*==|(?:"[^"]{0,60}"|\[[^\]]{0,60}\]|\([^)]{0,60}\)|\S{1,60})\s+(?:equ|neq|lss|leq|gtr|geq)\s)/i;
+  /\bfor\s+(?:\/[dlrf]\s+(?:[^%/]{0,60}\s+)?){0,4}%%?[^\s%]{1,24}\s+in\s*\([^)]{0,200}\)\s*do\b|\bif(?:\s*\/i)?\s+(?:not\s+)?(?:exist\s+\S|errorlevel\s+\d|defined\s+\w|cmdextversion\s+\d|(?:"[^"]{0,60}"|\S{1,60})\s*==|(?:"[^"]{0,60}"|\[[^\]]{0,60}\]|\([^)]{0,60}\)|\S{1,60})\s+(?:equ|neq|lss|leq|gtr|geq)\s)/i;
 /** Server-side includes, which run commands when the value lands in an .shtml page. */
 const SSI = /<!--\s*#\s*(?:exec|include|echo|config|printenv)\b/i;
 /** Shell expansions that only make sense to a shell: `${IFS}`, `$IFS$9`, `$(...)` / backticks with a command inside. */
@@ -153,7 +153,7 @@ const EXEC_CALL = new RegExp(
 );
 /** A command line reading a system file: `cat /etc/passwd`, `zstdcat /var/log/x.zst`, `dd if=/proc/self/environ`. */
 const READS_SYSTEM_FILE =
-  /^\s*['"]?[a-z][\w.+-]{1,24}['"]?(?:\s+-{1,2}[\w=-]+)*\s+(?:if=)?\/(?:etc|proc|sys|root|var\/log|dev\/(?:tcp|udp))\//i;
+  /^\s*['"]?[a-z][\w.+-]{1,24}['"]?(?:\s+--?[\w=][\w=-]*){0,8}\s+(?:if=)?\/(?:etc|proc|sys|root|var\/log|dev\/(?:tcp|udp))\//i;
 /**
  * Mail and file-transfer protocol commands after a CR LF (SMTP, POP3, IMAP, FTP injection): the value ends the line
  * a server-side client was writing and starts a protocol command of its own.
@@ -172,7 +172,7 @@ const STRONG_ARGUMENT = /^[\s+]+(?:-{1,2}[a-z]|\/|~|\$|\d|[a-z]:\\)/i;
  * Brace lists that only a shell would write: an empty element (`{,ip,a}`, `{id,}`) or an option or path among the
  * elements (`{cat,/etc/passwd}`, `{l,-lh}s`); `{id,name}` in a query language is left alone.
  */
-const SHELL_BRACE_LIST = /([^\s{}]{0,40})\{([^{}\s]{0,200},[^{}\s]{0,200})\}([^\s{}]{0,40})/g;
+const SHELL_BRACE_LIST = /([^\s{}]{0,40})\{([^{}\s,]{0,200}(?:,[^{}\s,]{0,200}){1,64})\}([^\s{}]{0,40})/g;
 
 /** What `unshell` made of a value, and whether it undid a trick that only a shell ignores. */
 interface Unshelled {

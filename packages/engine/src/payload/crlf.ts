@@ -11,10 +11,10 @@ import { evidenceAt } from './evidence.js';
 import type { DetectorInput, PayloadFinding } from './types.js';
 
 /** A line that parses as a header: a field name made of RFC 9110 token characters, a colon, a value. */
-const HEADER_LINE = /[\r\n]+[\t ]*[!#$%&'*+.^_`|~0-9a-z-]{2,40}[\t \r]*:[\t ]*[^\s]/i;
+const HEADER_LINE = /(?<![\r\n])[\r\n]+[\t ]*[!#$%&'*+.^_`|~0-9a-z-]{2,40}[\t \r]*:[\t ]*[^\s]/i;
 const KNOWN_HEADER_LINE =
-  /[\r\n]+[\t ]*(?:set-cookie|location|content-(?:type|length|disposition|security-policy)|refresh|transfer-encoding|access-control-allow-[a-z-]+|x-[a-z-]+|host|cookie|connection|cache-control|link|authorization|www-authenticate|strict-transport-security|upgrade|remote-addr|x-forwarded-[a-z]+)[\t ]*:[\t ]*[^\s]/i;
-const RESPONSE_SPLIT = /[\r\n]+[\t ]*(?:http\/\d(?:\.\d)?\s+\d{3}|<\s*(?:html|script|body)\b)/i;
+  /(?<![\r\n])[\r\n]+[\t ]*(?:set-cookie|location|content-(?:type|length|disposition|security-policy)|refresh|transfer-encoding|access-control-allow-[a-z-]+|x-[a-z-]+|host|cookie|connection|cache-control|link|authorization|www-authenticate|strict-transport-security|upgrade|remote-addr|x-forwarded-[a-z]+)[\t ]*:[\t ]*[^\s]/i;
+const RESPONSE_SPLIT = /(?<![\r\n])[\r\n]+[\t ]*(?:http\/\d(?:\.\d)?\s+\d{3}|<\s*(?:html|script|body)\b)/i;
 /** U+560A / U+560D and friends: characters whose low byte is LF / CR, which some servers truncate to that byte. */
 const TRUNCATED_NEWLINE = /[\u560a\u560d]/g;
 

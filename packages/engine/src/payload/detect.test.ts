@@ -1,5 +1,6 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the values under test are lookup and shell expressions, not templates
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { detectPayload, inspectRequest, parseQueryString } from './detect.js';
 import { MAX_EVIDENCE_CHARS } from './evidence.js';
@@ -67,4 +68,23 @@ describe('inspectRequest', () => {
     const result = inspectRequest({ path: '/api/v1/users/42', query: 'include=orders&sort=-created' });
     assert.deepEqual(result, { classes: [], locations: [], findings: [] });
   });
+});
+
+// Values built to make a backtracking pattern try every way of splitting them. Before, the first took 2 s at 110
+// characters and doubled with every 4 more, the second 21 s at 96, the third 6 s at 2 KB. Synchronous code cannot be
+// timed out in place, so they run in a child process with a deadline far above what they take now (milliseconds).
+test('values built against the patterns are answered at once', () => {
+  const script = `
+    const { detectPayload } = await import(${JSON.stringify(import.meta.resolve('./detect.js'))});
+    const values = [
+      'cat' + ' --a'.repeat(40) + ' /x',
+      'for ' + '/d '.repeat(40) + 'x=',
+      'onclick=1 "' + ' '.repeat(4000) + 'x',
+      ('{' + ','.repeat(200)).repeat(40),
+      '\\r\\n'.repeat(4000) + 'x',
+    ];
+    console.log(JSON.stringify(values.map((v) => detectPayload(v, { location: 'header' }).map((f) => f.class))));`;
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 10_000, encoding: 'utf8' });
+  assert.equal(run.signal, null, 'detection did not finish within 10 s');
+  assert.equal(JSON.parse(run.stdout).length, 5);
 });

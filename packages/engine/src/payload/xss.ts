@@ -28,7 +28,7 @@ const TAG_OPEN = new RegExp(`<\\s*/?\\s*(?:[a-z]{0,12}\\s*:\\s*)?(?:${ACTIVE_TAG
 const TAG_WITH_HANDLER = /<[a-z!?][^<>]{0,200}?[\s/"'`;]on[a-z]{3,}\s*=/i;
 /** A broken-out attribute: `" onfocus=`, `' onmouseover =`, `" type=image src=x onerror=`. */
 const ATTRIBUTE_BREAKOUT =
-  /["'`]\s*(?:\/|\s)*(?:[\w-]{1,30}(?:=[^\s<>"'=]{0,60})?[\s/]+){0,4}[^\s=<>"']*[\s/]*\bon[a-z]{3,}\s*=\s*[^\s]/i;
+  /["'`][\s/]{0,20}(?:[\w-]{1,30}(?:=[^\s<>"'=/]{0,60})?[\s/]{1,20}){0,4}[^\s=<>"'/]{0,60}[\s/]{0,20}\bon[a-z]{3,}\s*=\s*[^\s]/i;
 /**
  * A DOM event handler written as an attribute outside any tag (`onmouseover=alert(1)`, `; onload=`, a parameter
  * named ` onfocus`): the value is meant to land inside a tag. Only real event names count, so `online=true` and
