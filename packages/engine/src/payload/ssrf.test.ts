@@ -101,3 +101,30 @@ describe('detectSsrf', () => {
     }
   });
 });
+
+describe('where an internal URL is ordinary', () => {
+  test('Referer and Origin name the page a browser was on: localhost and intranet pages are not targets', () => {
+    for (const key of ['referer', 'origin']) {
+      for (const value of [
+        'http://localhost:3000/orders',
+        'http://10.1.2.3:8080/app/home',
+        'https://intranet.corp.local/',
+      ]) {
+        assert.equal(fires(detectSsrf, value, { key, location: 'header' }), false, `${key}: ${value}`);
+      }
+    }
+    // The same URL where the server may fetch it still counts.
+    assert.equal(fires(detectSsrf, 'http://localhost:3000/orders', { key: 'url', location: 'query' }), true);
+    assert.equal(fires(detectSsrf, 'localhost:3000', { key: 'x-forwarded-host', location: 'header' }), true);
+  });
+
+  test('a loopback redirect URI is a native app listening for its answer; other internal targets still count', () => {
+    for (const key of ['redirect_uri', 'return_to', 'next']) {
+      assert.equal(fires(detectSsrf, 'http://127.0.0.1:8085/', { key, location: 'query' }), false, key);
+      assert.equal(fires(detectSsrf, 'http://[::1]:8085/cb', { key, location: 'query' }), false, key);
+      assert.equal(fires(detectSsrf, 'http://169.254.169.254/latest/meta-data/', { key, location: 'query' }), true);
+      assert.equal(fires(detectSsrf, 'http://10.0.0.5/admin', { key, location: 'query' }), true, key);
+    }
+    assert.equal(fires(detectSsrf, 'http://127.0.0.1:8085/', { key: 'callback', location: 'query' }), true);
+  });
+});

@@ -37,6 +37,18 @@ const RISKY_SCHEMES = new Set(['gopher', 'dict', 'ldap', 'ldaps', 'tftp', 'jar',
 const URL_KEY =
   /(?:^|[._\-[])(?:url|uri|href|link|host|hostname|domain|target|dest|destination|redirect|redirect_uri|return|returnto|return_url|next|callback|webhook|endpoint|proxy|server|site|feed|image_url|src|source|fetch|forward|ip|addr|address)(?:$|[._\-\]])/i;
 
+/**
+ * Headers that name where a request came from (the page the browser was on), never a target the server fetches: a
+ * Referer or Origin on localhost or an intranet host is every request of a developer's or an intranet app.
+ */
+const SOURCE_HEADERS = /^(?:referer|referrer|origin)$/i;
+/**
+ * Keys whose URL is where a browser is sent back to: a loopback one there is a native app's own listener (OAuth
+ * redirect URIs, RFC 8252 section 7.3), not a target the server fetches.
+ */
+const BROWSER_RETURN_KEY =
+  /(?:^|[._\-[])(?:redirect|redirect_?uri|redirect_?url|return|return_?to|return_?url|next|continue)(?:$|[._\-\]])/i;
+
 /** Parse one IPv4 component the way inet_aton does: 0x.. hex, 0.. octal, else decimal. */
 function ipv4Part(part: string): number | undefined {
   if (/^0x[0-9a-f]*$/i.test(part)) return part.length === 2 ? 0 : Number.parseInt(part.slice(2), 16);
@@ -177,6 +189,8 @@ function authorityHosts(authority: string): string[] {
  * detectSsrf({ forms: ['https://example.com/a'] });                    // undefined
  */
 export function detectSsrf(input: DetectorInput): PayloadFinding | undefined {
+  if (input.location === 'header' && input.key !== undefined && SOURCE_HEADERS.test(input.key)) return undefined;
+  const browserReturn = input.key !== undefined && BROWSER_RETURN_KEY.test(input.key);
   for (const form of input.forms) {
     if (form.length < 3) continue;
     const decodedWhole = form.length <= 2048 ? form : form.slice(0, 2048);
@@ -187,7 +201,7 @@ export function detectSsrf(input: DetectorInput): PayloadFinding | undefined {
         const scheme = (m[1] as string).toLowerCase();
         for (const host of authorityHosts(m[2] as string)) {
           const why = internalHost(host);
-          if (why !== undefined) {
+          if (why !== undefined && !(browserReturn && why === 'loopback')) {
             const confidence =
               why === 'metadata' || RISKY_SCHEMES.has(scheme) ? 0.95 : why === 'internal-name' ? 0.6 : 0.85;
             return { class: 'ssrf', confidence, evidence: evidenceAt(form, m.index ?? 0, m[0].length) };
@@ -205,15 +219,15 @@ export function detectSsrf(input: DetectorInput): PayloadFinding | undefined {
     }
     const bare = form.trim();
     const keyed = input.key !== undefined && URL_KEY.test(input.key);
-    const headerHost =
-      input.location === 'header' && input.key !== undefined && /host|forwarded|origin|referer/i.test(input.key);
+    const headerHost = input.location === 'header' && input.key !== undefined && /host|forwarded/i.test(input.key);
     if ((keyed || headerHost) && /^[^\s/]+(?:\/.*)?$/.test(bare) && bare.length <= 300) {
       const host = bare.replace(/\/.*$/, '');
       for (const candidate of authorityHosts(host)) {
         const why = internalHost(candidate);
         // A key that names a host and a loopback or metadata value is a target; private ranges are too common in
         // ordinary configuration (and forwarded-for chains) to be an attack on their own.
-        if (why === 'metadata' || why === 'loopback' || why === 'unspecified' || why === 'link-local') {
+        const target = why === 'metadata' || why === 'unspecified' || why === 'link-local';
+        if (target || (why === 'loopback' && !browserReturn)) {
           return {
             class: 'ssrf',
             confidence: why === 'metadata' ? 0.9 : 0.7,
