@@ -42,6 +42,14 @@ describe('cidr', () => {
   it('does not confuse families', () => {
     assert.equal(within('10.0.0.0/8', '2001:db8::1'), false);
     assert.equal(within('2001:db8::/32', '10.0.0.1'), false);
+    // An IPv6 network wider than the mapped range means IPv6 clients, not every IPv4 one, however it is written.
+    for (const network of ['::/0', '::/64', '::/80']) {
+      assert.equal(within(network, '203.0.113.7'), false, network);
+      assert.equal(within(network, '::ffff:203.0.113.7'), false, network);
+    }
+    assert.equal(within('::/0', '2001:db8::1'), true);
+    assert.equal(within('::ffff:0:0/96', '203.0.113.7'), true);
+    assert.equal(within('::ffff:203.0.113.0/120', '203.0.113.7'), true);
   });
 
   it('rejects invalid networks', () => {

@@ -8,6 +8,11 @@
 export interface CidrNetwork {
   readonly bytes: Uint8Array;
   readonly prefixBits: number;
+  /**
+   * True when the network lies inside `::ffff:0:0/96` (every IPv4 network does): only such a network holds IPv4
+   * addresses. `::/0` or `::/64` covers the mapped range too, but means "IPv6 clients", not every IPv4 one.
+   */
+  readonly holdsIpv4: boolean;
 }
 
 const IPV4_MAPPED_PREFIX_BITS = 96;
@@ -29,7 +34,13 @@ export function parseCidr(text: string): CidrNetwork | undefined {
   }
   const prefixBits = family === 4 ? IPV4_MAPPED_PREFIX_BITS + bits : bits;
   maskHostBits(bytes, prefixBits);
-  return { bytes, prefixBits };
+  return { bytes, prefixBits, holdsIpv4: prefixBits >= IPV4_MAPPED_PREFIX_BITS && isIpv4Mapped(bytes) };
+}
+
+/** The first 96 bits are `::ffff:0:0`: an IPv4 address, written either way. */
+function isIpv4Mapped(bytes: Uint8Array): boolean {
+  for (let i = 0; i < 10; i++) if (bytes[i] !== 0) return false;
+  return bytes[10] === 0xff && bytes[11] === 0xff;
 }
 
 function maskHostBits(bytes: Uint8Array, prefixBits: number): void {
@@ -45,6 +56,7 @@ const scratch = new Uint8Array(16);
 /** Whether `address` (IPv4, IPv6, IPv4-mapped IPv6, optionally with a `%zone`) lies in `network`. */
 export function cidrContains(network: CidrNetwork, address: string): boolean {
   if (parseIp(address, scratch) === 0) return false;
+  if (!network.holdsIpv4 && isIpv4Mapped(scratch)) return false;
   const fullBytes = network.prefixBits >> 3;
   for (let i = 0; i < fullBytes; i++) if (scratch[i] !== network.bytes[i]) return false;
   const restBits = network.prefixBits & 7;

@@ -275,6 +275,28 @@ describe('modifiers', () => {
     assert.equal(m({ 'user_agent.original': 'SQLMap/1.7' }), true);
   });
 
+  it('re refuses PCRE escapes a JavaScript regex would read as plain letters', () => {
+    for (const [pattern, letter] of [
+      ['\\\\A/admin', 'A'],
+      ['/admin\\\\z', 'z'],
+      ['^\\\\h*x', 'h'],
+      ['\\\\p{L}+', 'p'],
+    ]) {
+      const errors = lintErrors(`
+      sel:
+        cs-uri-stem|re: "${pattern}"
+      condition: sel`);
+      assert.match(errors[0] ?? '', new RegExp(`\\\\${letter} is not JavaScript regular expression syntax`), pattern);
+    }
+    // An escaped backslash before a letter is a backslash and the letter, as in PCRE; JavaScript's own escapes pass.
+    const m = matcher(`
+      sel:
+        cs-uri-stem|re: '^C:\\\\Windows\\\\\\w+\\s\\x41\\u0042$'
+      condition: sel`);
+    assert.equal(m({ 'url.path': 'C:\\Windows\\Temp AB' }), true);
+    assert.equal(m({ 'url.path': 'C:\\Windows\\Temp XB' }), false);
+  });
+
   it('re reports invalid expressions', () => {
     assert.match(
       lintErrors(`

@@ -414,6 +414,15 @@ function compileRegexes(
       for (const f of inline[1]!) flags.add(f);
       source = source.slice(inline[0].length);
     }
+    const foreign = foreignEscape(source);
+    if (foreign !== undefined) {
+      report(
+        `\\${foreign} is not JavaScript regular expression syntax (a JavaScript regex reads it as the letter ${foreign}); ` +
+          'write ^ or $ for \\A and \\z, [ \\t] for \\h',
+        'invalid_value',
+      );
+      return undefined;
+    }
     let regex: RegExp;
     try {
       regex = new RegExp(source, [...flags].sort().join(''));
@@ -425,6 +434,23 @@ function compileRegexes(
     tests.push((text) => regex.test(text));
   }
   return tests;
+}
+
+/** Letters a backslash gives a meaning to in a JavaScript regex (without the `u` flag). */
+const JS_ESCAPE_LETTERS = new Set('dDwWsSbBfnrtvcxuk');
+
+/**
+ * The first letter escaped with a meaning JavaScript does not give it: `\A`, `\z`, `\h`, `\p{L}` are PCRE (the flavour
+ * Sigma names) and silently match the plain letter in JavaScript.
+ */
+function foreignEscape(source: string): string | undefined {
+  for (let i = 0; i < source.length - 1; i++) {
+    if (source[i] !== '\\') continue;
+    const next = source[i + 1]!;
+    if (/[a-z]/i.test(next) && !JS_ESCAPE_LETTERS.has(next)) return next;
+    i++; // the escaped character, whatever it is
+  }
+  return undefined;
 }
 
 function toNumber(value: unknown): number | undefined {
