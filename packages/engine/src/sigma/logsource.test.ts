@@ -25,7 +25,9 @@ describe('logsource', () => {
     assert.deepEqual(typesOf({ product: 'vigil', service: 'authz_fail' }), ['authz_fail']);
     assert.equal(typesOf({ product: 'vigil' }), undefined);
     assert.ok(typesOf({ product: 'vigil', category: 'authn' })!.includes('authn_login_fail'));
-    assert.deepEqual(typesOf({ product: 'vigil', category: 'authn', service: 'http_request' }), []);
+    assert.deepEqual(typesOf({ product: 'vigil', category: 'authn', service: 'authn_login_fail' }), [
+      'authn_login_fail',
+    ]);
   });
 
   it('webserver, with or without a product, covers request events', () => {
@@ -65,5 +67,12 @@ describe('logsource', () => {
     ]) {
       assert.equal(compileLogsource(logsource).ok, false, JSON.stringify(logsource));
     }
+  });
+
+  it('rejects a service outside its category: such a rule could never match', () => {
+    const result = compileLogsource({ product: 'vigil', category: 'authn', service: 'http_request' });
+    assert.equal(result.ok, false);
+    assert.match(result.ok ? '' : result.message, /`service: http_request` is not an event of `category: authn`/);
+    assert.equal(compileLogsource({ product: 'vigil', category: 'authn', service: 'authn_login_fail' }).ok, true);
   });
 });

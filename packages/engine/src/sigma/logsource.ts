@@ -73,8 +73,17 @@ export function compileLogsource(logsource: unknown): LogsourceResult {
           message: `unknown Vigil event type \`${serviceName}\` in \`service\` (see docs/events.md; custom types start with x_)`,
         };
       }
+      if (types !== undefined && !types.has(serviceName)) {
+        const own = EVENT_TYPES.find((t) => t.type === serviceName)?.category;
+        return {
+          ok: false,
+          message:
+            `\`service: ${serviceName}\` is not an event of \`category: ${categoryName}\`` +
+            `${own ? ` (it is in ${own})` : ''}: the rule could never match; drop one of the two`,
+        };
+      }
       filters.push((event) => event.type === serviceName);
-      types = types === undefined || types.has(serviceName) ? new Set([serviceName]) : new Set();
+      types = new Set([serviceName]);
     }
     const [first, second] = filters;
     if (!first) return { ok: true, filter: everyEvent, types: undefined };
