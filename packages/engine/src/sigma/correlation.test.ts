@@ -59,6 +59,39 @@ correlation:
     condition: {gte: 3}
 `;
 
+describe("an event older than its group's window", () => {
+  // After events at 100 s and 101 s, one from 30 s arrives (a sender's retry, later than the orderer waits): it lies
+  // outside the minute that ends at 101 s and must not make three events "within 1m".
+  it('is not counted by event_count', () => {
+    const rule = only(BRUTE_FORCE);
+    const out = run(rule, [fail(100, 'A'), fail(101, 'A'), fail(30, 'A')]);
+    assert.deepEqual(
+      out.map((d) => d.length),
+      [0, 0, 0],
+    );
+    assert.equal(run(rule, [fail(102, 'A')])[0]!.length, 1, 'a third one inside the window still fires');
+  });
+
+  it('is not counted by value_count, and does not make a value look older', () => {
+    const rule = only(`
+title: Many addresses for one user
+id: many-addresses
+correlation:
+    type: value_count
+    rules: [failed_login]
+    group-by: [user.id]
+    timespan: 1m
+    condition: {field: c-ip, gte: 3}
+`);
+    const out = run(rule, [fail(100, 'A'), fail(101, 'B'), fail(30, 'C'), fail(35, 'A')]);
+    assert.deepEqual(
+      out.map((d) => d.length),
+      [0, 0, 0, 0],
+    );
+    assert.equal(run(rule, [fail(150, 'C')])[0]!.length, 1, 'A (100 s), B (101 s), C (150 s) within 1m');
+  });
+});
+
 describe('event_count', () => {
   it('fires once the count is reached within the timespan, per group', () => {
     const rule = only(BRUTE_FORCE);

@@ -463,6 +463,9 @@ export class CorrelationCore {
     }
     const group = this.groupFor(plan, event);
     const time = event.time;
+    // An event that arrives after its group's window has moved past it (later than the orderer waits: a sender's
+    // retry) is outside every window the group still counts: counted, it would make a window wider than the timespan.
+    if (time < group.lastTime - this.spec.timespanMillis) return undefined;
     const first = group.lastSequence !== sequence;
     group.lastSequence = sequence;
     if (time > group.lastTime) group.lastTime = time;
@@ -475,8 +478,10 @@ export class CorrelationCore {
         break;
       case 'value_count': {
         const values = group.values!;
+        // A value seen later already keeps its later time (a late event must not make it look older).
+        const seenAt = Math.max(time, values.get(value!) ?? time);
         values.delete(value!);
-        values.set(value!, time);
+        values.set(value!, seenAt);
         for (const [v, seen] of values) {
           if (seen >= cutoff && values.size <= this.countCap) break;
           values.delete(v);
