@@ -42,12 +42,14 @@ import {
   type BehaviourOptions,
   type DetectorName,
   type EndpointOptions,
+  LEARNING_BOUNDS,
   type ResolvedOptions,
   resolveOptions,
   ruleIdOf,
 } from './options.js';
 import { PeerGroup, type PeerGroupSnapshot, peerGroupOf } from './peer-group.js';
 import {
+  learnedValue,
   newWindow,
   objectOf,
   PrincipalProfile,
@@ -189,6 +191,16 @@ function endpointLabels(method: string, route: string, operation: GraphqlOperati
 function num(value: FieldValue | undefined): number | undefined {
   const n = typeof value === 'number' ? value : typeof value === 'string' && value !== '' ? Number(value) : NaN;
   return Number.isFinite(n) ? n : undefined;
+}
+
+/**
+ * A duration or size as it is learned: none when negative, not a number, or above `max`. A schema-valid 1e308 s
+ * would make every sum it enters infinite; clamped to the cap instead of ignored, it would still hold the slot it
+ * lands in while warming up (no clipping yet) at a mean of minutes for days.
+ */
+function plausible(value: FieldValue | undefined, max: number): number | undefined {
+  const n = num(value);
+  return n === undefined || n < 0 || n > max ? undefined : n;
 }
 
 /** Everything a check needs about the event being processed. */
@@ -344,7 +356,7 @@ export class BehaviourDetector implements RuleEvaluator {
     const route = text(a[Field.httpRoute]);
     const method = text(a[Field.httpRequestMethod])?.toUpperCase();
     const status = num(a[Field.httpResponseStatusCode]);
-    const bytes = num(a[Field.httpResponseBodySize]);
+    const bytes = plausible(a[Field.httpResponseBodySize], LEARNING_BOUNDS.maxBodyBytes);
     const routeKey = route !== undefined && method !== undefined ? endpointKeyOf(method, route) : undefined;
     const operation = routeKey !== undefined && o.maxOperationsPerRoute > 0 ? operationOf(a) : undefined;
     // An operation's own options (`POST /graphql (mutation { deleteUser })`) before its route's.
@@ -368,7 +380,7 @@ export class BehaviourDetector implements RuleEvaluator {
           time,
           id: event.id,
           status,
-          latencySeconds: num(a[Field.httpServerRequestDuration]),
+          latencySeconds: plausible(a[Field.httpServerRequestDuration], LEARNING_BOUNDS.maxLatencySeconds),
           bytes,
           caller: principal?.key ?? '',
           authenticated,
@@ -424,8 +436,17 @@ export class BehaviourDetector implements RuleEvaluator {
 
     if (endpointKey !== undefined && !endpointOptions?.ignore) {
       const novel = authenticated && reporting ? this.checkFunctionNovelty(visit, endpointKey, status) : false;
-      if (success && profile.useEndpoint(endpointKey, o.maxProfileEndpoints) && !novel) {
-        group.endpoints.set(endpointKey, (group.endpoints.peek(endpointKey) ?? 0) + 1);
+      if (success) {
+        const firstUse = profile.useEndpoint(endpointKey, o.maxProfileEndpoints);
+        const users = group.endpoints.peek(endpointKey);
+        // A reported use of a function the group does not know is not learned as normal, but it counts towards
+        // the members after which it is: a function deployed after the learning day, that the whole group starts
+        // using, stops being novel after a few of them (a function only one member probes stays novel).
+        if (users === undefined && novel) {
+          group.noteNovelUse(endpointKey, principal.key, LEARNING_BOUNDS.knownFunctionMembers);
+        } else if (firstUse) {
+          group.endpoints.set(endpointKey, (users ?? 0) + 1);
+        }
       }
       const count = (window.endpoints.get(endpointKey) ?? 0) + 1;
       window.endpoints.set(endpointKey, count);
@@ -579,7 +600,10 @@ export class BehaviourDetector implements RuleEvaluator {
         break;
     }
     const normal = `usual for ${f.expected.slot} is about ${fmt(level ? usual : Math.round(usual * 10) / 10)}, alerting above ${fmt(level ? f.limit : Math.floor(f.limit))}`;
-    const score = level ? f.value / Math.max(usual, 1e-9) : f.value / Math.max(usual, 1);
+    // A level's score is relative to its smallest deviation too: a centre of 0 B would make any body infinite.
+    const score = level
+      ? f.value / Math.max(usual, endpoint.windowStats[f.metric].minSigma, 1e-9)
+      : f.value / Math.max(usual, 1);
     const d = this.options.detectors[f.detector];
     return this.detection(
       f.detector,
@@ -603,10 +627,18 @@ export class BehaviourDetector implements RuleEvaluator {
 
   /**
    * The profile detectors share one rule: fire when the window's value exceeds `factor` times the larger of the
-   * principal's usual maximum (once they have a history) and their peer group's high quantile, and at least the
-   * detector's minimum. Without either baseline nothing is said: there is nothing to compare with.
+   * principal's usual maximum (once they have a history, and for this metric: `usual` is undefined for an endpoint
+   * or object type they never used) and their peer group's high quantile, and at least the detector's minimum.
+   * Without either baseline nothing is said: there is nothing to compare with. A raised detection records the limit
+   * it crossed: the window is learned with the metric clipped to it.
    */
-  private checkProfileMetric(v: Visit, name: DetectorName, metric: string, value: number, usual: () => number): void {
+  private checkProfileMetric(
+    v: Visit,
+    name: DetectorName,
+    metric: string,
+    value: number,
+    usual: () => number | undefined,
+  ): void {
     const o = this.options;
     const d = o.detectors[name];
     if (!d.enabled || v.window.reported.has(metric)) return;
@@ -670,7 +702,8 @@ export class BehaviourDetector implements RuleEvaluator {
       ),
       v.time,
       () => {
-        v.window.anomalous = true;
+        v.window.limits ??= new Map();
+        v.window.limits.set(metric, limit);
       },
     );
   }
@@ -750,13 +783,16 @@ export class BehaviourDetector implements RuleEvaluator {
   /**
    * A role using an endpoint nobody in its group has used successfully (function-level authorization probing),
    * or an administrative function used for the first time by a principal whose group rarely uses it.
-   * Returns whether a detection was raised (the use is then not learned as normal for the group).
+   * Returns whether the use is novel: a detection was raised, now or earlier in the window (the use is then not
+   * learned as normal for the group; see `PeerGroup.noteNovelUse`).
    */
   private checkFunctionNovelty(v: Visit, endpointKey: string, status: number | undefined): boolean {
     const o = this.options;
     const d = o.detectors['function-novelty'];
     const reportKey = `function:${endpointKey}`;
-    if (!d.enabled || v.window.reported.has(reportKey)) return false;
+    if (!d.enabled) return false;
+    // A probe refused and then allowed in the same window must not make the function normal for the group.
+    if (v.window.reported.has(reportKey)) return true;
     if (v.time - v.group.firstSeen < o.learningMillis) return false;
     const users = v.group.endpoints.peek(endpointKey);
     const parts = endpointKeyParts(endpointKey);
@@ -766,14 +802,19 @@ export class BehaviourDetector implements RuleEvaluator {
     let summary: string | undefined;
     let score = 0;
     if (users === undefined) {
-      summary = `${who} (${v.profile.group}) called ${endpointKey}${outcome}, which no one in their peer group has used successfully before`;
+      const others = (v.group.candidates.peek(endpointKey) ?? []).filter((m) => m !== v.principal.key).length;
+      const members = (n: number) => (n === 1 ? 'one other member' : `${n} other members`);
+      summary =
+        others === 0
+          ? `${who} (${v.profile.group}) called ${endpointKey}${outcome}, which no one in their peer group has used successfully before`
+          : `${who} (${v.profile.group}) called ${endpointKey}${outcome}, which their peer group does not know yet: ${members(others)} used it successfully, each reported (it becomes normal for the group once ${LEARNING_BOUNDS.knownFunctionMembers} members have)`;
       score = 1;
     } else if (
       !refused &&
       v.learned &&
       (v.endpointOptions?.admin ?? o.adminRoutePattern.test(parts.route)) &&
       !v.profile.endpoints.includes(endpointKey) &&
-      users < 3
+      users < LEARNING_BOUNDS.knownFunctionMembers
     ) {
       summary = `${who} used the administrative function ${endpointKey} for the first time; ${users === 1 ? 'one member' : `${users} members`} of their peer group (${v.profile.group}) used it before`;
       score = 1 / (users + 1);
@@ -845,7 +886,10 @@ export class BehaviourDetector implements RuleEvaluator {
     }
   }
 
-  /** Fold a principal's closed window into its profile and its peer group, unless it was anomalous. */
+  /**
+   * Fold a principal's closed window into its profile and its peer group, unless a first-seen detection made it
+   * anomalous. A count that crossed its limit is learned as the limit (see `PrincipalWindow.limits`).
+   */
   private closeWindow(p: PrincipalProfile): void {
     const w = p.window;
     this.openWindows.delete(p);
@@ -855,10 +899,16 @@ export class BehaviourDetector implements RuleEvaluator {
     const g = this.groups.peek(p.group);
     if (!g) return;
     g.learn('requests', w.requests);
-    g.learn('bytes', w.bytes);
-    g.learn('errors', w.errors);
-    for (const [endpoint, count] of w.endpoints) g.learn(`rate:${endpoint}`, count);
-    for (const [type, ids] of w.objects ?? []) g.learn(`objects:${type}`, ids.size);
+    g.learn('bytes', learnedValue(w, 'bytes', w.bytes));
+    g.learn('errors', learnedValue(w, 'errors', w.errors));
+    for (const [endpoint, count] of w.endpoints) {
+      const metric = `rate:${endpoint}`;
+      g.learn(metric, learnedValue(w, metric, count));
+    }
+    for (const [type, ids] of w.objects ?? []) {
+      const metric = `objects:${type}`;
+      g.learn(metric, learnedValue(w, metric, ids.size));
+    }
   }
 
   /**
@@ -909,7 +959,7 @@ export class BehaviourDetector implements RuleEvaluator {
           samples: x.stat.n,
           center: x.stat.center,
           spread: x.stat.spread,
-          upper: upperBound(x.stat, s.kind, sigmas),
+          upper: upperBound(x.stat, s.kind, sigmas, s.minSigma),
         }));
     const bucket: Record<string, SlotView[]> = {};
     for (const [m, s] of Object.entries(e.bucketStats)) bucket[m] = slots(s);

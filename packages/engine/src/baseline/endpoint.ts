@@ -8,8 +8,8 @@
  * night is part of the baseline. Counts are checked on every request (a spike is reported the moment it crosses
  * the limit); distinct callers over the long window and the level metrics are checked when a bucket closes.
  */
-import type { DetectorName } from './options.js';
-import { type RobustStat, type StatKind, upperBound } from './robust.js';
+import { type DetectorName, LEARNING_BOUNDS } from './options.js';
+import { type RobustStat, upperBound } from './robust.js';
 import { type SeasonalExpectation, SeasonalStat, type SlotTime, slotTime } from './seasonal.js';
 import { DistinctSketch } from './sketch.js';
 
@@ -227,20 +227,15 @@ export class EndpointBaseline {
     this.firstSeen = time;
     this.lastSeen = time;
     this.current = newBucket(Math.floor(time / bucketMillis) * bucketMillis);
-    const seasonal = (kind: StatKind) => new SeasonalStat(kind);
-    this.bucketStats = {
-      requests: seasonal('count'),
-      errors4xx: seasonal('count'),
-      errors5xx: seasonal('count'),
-      callers: seasonal('count'),
-    };
+    const count = () => new SeasonalStat('count');
+    this.bucketStats = { requests: count(), errors4xx: count(), errors5xx: count(), callers: count() };
     this.windowStats = {
-      requests: seasonal('count'),
-      errors4xx: seasonal('count'),
-      errors5xx: seasonal('count'),
-      callers: seasonal('count'),
-      latency: seasonal('level'),
-      bytes: seasonal('level'),
+      requests: count(),
+      errors4xx: count(),
+      errors5xx: count(),
+      callers: count(),
+      latency: new SeasonalStat('level', LEARNING_BOUNDS.minLatencySigmaSeconds),
+      bytes: new SeasonalStat('level', LEARNING_BOUNDS.minBytesSigma),
     };
   }
 
@@ -410,7 +405,7 @@ export class EndpointBaseline {
     let expected = stats.expected(at, ctx.minSamples);
     if (!expected) return;
     const floor = level ? 0 : threshold.minCount;
-    let limit = this.limitOf(expected.stat, stats.kind, ctx, threshold.sensitivity, floor);
+    let limit = this.limitOf(expected.stat, stats, ctx, threshold.sensitivity, floor);
     if (resolution === 'window') {
       // A window that began in the previous hour is held to the more generous of the two hours: at 23:01 the
       // last ten minutes are mostly 22:00 traffic, and a busy hour ending is not an anomaly.
@@ -420,14 +415,15 @@ export class EndpointBaseline {
       );
       const other = began.hour !== at.hour ? stats.expected(began, ctx.minSamples) : undefined;
       if (other) {
-        const otherLimit = this.limitOf(other.stat, stats.kind, ctx, threshold.sensitivity, floor);
+        const otherLimit = this.limitOf(other.stat, stats, ctx, threshold.sensitivity, floor);
         if (otherLimit > limit) {
           limit = otherLimit;
           expected = other;
         }
       }
     }
-    if (value <= limit) return;
+    // Written so that a limit that is not a number (never, since non-finite values are not learned) stays silent.
+    if (!(value > limit)) return;
     const windowMillis = resolution === 'bucket' ? ctx.bucketMillis : ctx.bucketMillis * ctx.longWindowBuckets;
     this.firedAt[key] = this.current.start;
     findings.push({
@@ -445,8 +441,8 @@ export class EndpointBaseline {
     });
   }
 
-  private limitOf(stat: RobustStat, kind: StatKind, ctx: EndpointContext, sensitivity: number, floor: number) {
-    const sigmas = upperBound(stat, kind, ctx.sigmas / sensitivity);
+  private limitOf(stat: RobustStat, stats: SeasonalStat, ctx: EndpointContext, sensitivity: number, floor: number) {
+    const sigmas = upperBound(stat, stats.kind, ctx.sigmas / sensitivity, stats.minSigma);
     const ratio = stat.center * (1 + (ctx.minRatio - 1) / sensitivity);
     return Math.max(sigmas, ratio, floor);
   }
@@ -496,8 +492,8 @@ export class EndpointBaseline {
     e.current = bucket(s.current);
     e.recent = s.recent.map(bucket);
     e.history = [...s.history];
-    for (const m of COUNT_METRICS) e.bucketStats[m].data.set(s.bucketStats[m]);
-    for (const m of [...COUNT_METRICS, ...LEVEL_METRICS]) e.windowStats[m].data.set(s.windowStats[m]);
+    for (const m of COUNT_METRICS) e.bucketStats[m].load(s.bucketStats[m]);
+    for (const m of [...COUNT_METRICS, ...LEVEL_METRICS]) e.windowStats[m].load(s.windowStats[m]);
     e.flaggedUntil = { ...s.flaggedUntil };
     e.flagCount = Object.keys(e.flaggedUntil).length;
     e.firedAt = { ...s.firedAt };

@@ -170,6 +170,29 @@ export const BEHAVIOUR_DEFAULTS = {
   maxEvidence: 20,
 } as const;
 
+/**
+ * Fixed bounds of what the baselines learn. Not options, so not part of the detector's version: changing them keeps
+ * what was learned.
+ */
+export const LEARNING_BOUNDS = {
+  /**
+   * Distinct members of a peer group whose successful use of an endpoint was reported as `function-novelty` after
+   * which the endpoint is known to the group (a function deployed after the learning day). The admin-function rule
+   * uses the same number: a first use is reported while fewer members than this ever used it.
+   */
+  knownFunctionMembers: 3,
+  /** Durations above this (seconds) are implausible and ignored, as are negative and non-finite ones. */
+  maxLatencySeconds: 3600,
+  /** Response body sizes above this (bytes, 1 TB) are implausible and ignored, as are negative and non-finite ones. */
+  maxBodyBytes: 1e12,
+  /**
+   * Smallest deviation of a level metric, so that a level of 0 (responses without a body) still has a tolerance:
+   * 1 ms of latency, 16 bytes of response size. At sensitivity 1 the limit is at least 6 of these above the centre.
+   */
+  minLatencySigmaSeconds: 0.001,
+  minBytesSigma: 16,
+} as const;
+
 export type ResolvedOptions = Omit<Required<BehaviourOptions>, 'detectors' | 'newAccessWeights'> & {
   readonly detectors: Readonly<Record<DetectorName, ResolvedDetector>>;
   readonly newAccessWeights: Required<NonNullable<BehaviourOptions['newAccessWeights']>>;

@@ -2,7 +2,9 @@
  * Peer groups: principals that share a role, a tenant or a configured label. A group keeps, per metric (requests
  * per endpoint, distinct objects per type, bytes, client errors), the distribution of its members' windows, so
  * a new user is compared with people like them and an outlier within a group stands out. It also keeps which
- * endpoints the group uses successfully, and by how many of its members (function-level novelty).
+ * endpoints the group uses successfully, and by how many of its members (function-level novelty); and, for an
+ * endpoint the group does not know yet, which members used it successfully although that was reported, so that
+ * a function deployed after the learning day becomes known once a few members use it.
  */
 import { Field, type FieldValue } from '@vigil/schema';
 import { BoundedMap } from './bounded-map.js';
@@ -33,6 +35,11 @@ export class PeerGroup {
   members = 0;
   /** Endpoint key → members that used it successfully (the group's known functions). */
   readonly endpoints: BoundedMap<string, number>;
+  /**
+   * Endpoint key, not yet known → principal keys of the members whose successful use of it was reported as novel
+   * (at most `knownAfter` of them: at that number the endpoint becomes known).
+   */
+  readonly candidates: BoundedMap<string, string[]>;
   /** Metric key (`rate:GET /x`, `objects:invoice`, `bytes`, `errors`, `requests`) → distribution of windows. */
   readonly metrics: BoundedMap<string, LogHistogram>;
 
@@ -42,7 +49,25 @@ export class PeerGroup {
     maxMetrics: number,
   ) {
     this.endpoints = new BoundedMap(maxMetrics);
+    this.candidates = new BoundedMap(maxMetrics);
     this.metrics = new BoundedMap(maxMetrics);
+  }
+
+  /**
+   * A member used an endpoint the group does not know successfully, and it was reported. Once `knownAfter` distinct
+   * members did, the endpoint is known to the group (used by that many members). Returns the number of distinct
+   * members so far.
+   */
+  noteNovelUse(endpoint: string, member: string, knownAfter: number): number {
+    const members = this.candidates.get(endpoint) ?? [];
+    if (!members.includes(member)) members.push(member);
+    if (members.length >= knownAfter) {
+      this.candidates.delete(endpoint);
+      this.endpoints.set(endpoint, members.length);
+    } else {
+      this.candidates.set(endpoint, members);
+    }
+    return members.length;
   }
 
   learn(metric: string, value: number): void {
@@ -66,6 +91,7 @@ export class PeerGroup {
       firstSeen: this.firstSeen,
       members: this.members,
       endpoints: [...this.endpoints.entries()],
+      candidates: [...this.candidates.entries()],
       metrics: [...this.metrics.entries()].map(([k, h]) => [k, h.toJSON()] as [string, number[]]),
       evictions: [this.endpoints.evictions, this.metrics.evictions],
     };
@@ -75,6 +101,7 @@ export class PeerGroup {
     const g = new PeerGroup(s.key, s.firstSeen, maxMetrics);
     g.members = s.members;
     for (const [k, v] of s.endpoints) g.endpoints.set(k, v);
+    for (const [k, members] of s.candidates ?? []) g.candidates.set(k, [...members]);
     for (const [k, counts] of s.metrics) g.metrics.set(k, new LogHistogram(undefined, counts));
     g.endpoints.evictions = s.evictions[0];
     g.metrics.evictions = s.evictions[1];
@@ -87,6 +114,8 @@ export interface PeerGroupSnapshot {
   firstSeen: number;
   members: number;
   endpoints: [string, number][];
+  /** Absent in snapshots from before endpoints deployed after the learning day could become known. */
+  candidates?: [string, string[]][];
   metrics: [string, number[]][];
   evictions: [number, number];
 }

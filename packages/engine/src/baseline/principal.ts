@@ -3,8 +3,10 @@
  * normally do (per ten-minute window: requests per endpoint, distinct objects per resource type, bytes received,
  * client errors), where they come from (countries, networks, devices), and when (hours, weekdays).
  *
- * "Usual" is the largest value of a window that was not flagged as anomalous: easy to explain ("their usual is
- * at most 7") and never dragged up by an attack the detectors caught.
+ * "Usual" is the largest value of a learned window: easy to explain ("their usual is at most 7"). A window in which
+ * a count crossed its limit is learned with that count clipped to the limit, so an attack the detectors caught
+ * raises the usual by at most the limit's factor, and a lasting change of habit becomes the usual after a few
+ * windows (each of which reports) instead of reporting forever.
  */
 import { Field, type FieldValue } from '@vigil/schema';
 import { SNAPSHOT_EVIDENCE_IDS } from '../types.js';
@@ -89,7 +91,12 @@ export interface PrincipalWindow {
   errorTargets: Set<string> | undefined;
   /** Metric keys already reported in this window. */
   reported: Set<string>;
-  /** A detection (not suppressed) fired in this window: it is not learned. */
+  /**
+   * Metric key (`rate:GET /x`, `objects:/accounts/{id}`, `bytes`, `errors`) → the limit it crossed in this window
+   * (a detection that was raised); the window learns the metric clipped to it. Created on first use.
+   */
+  limits: Map<string, number> | undefined;
+  /** A first-seen detection (new access, function novelty) fired in this window: it is not learned at all. */
   anomalous: boolean;
   evidence: string[];
 }
@@ -117,6 +124,7 @@ export function newWindow(start: number, time: number): PrincipalWindow {
     objects: undefined,
     errorTargets: undefined,
     reported: new Set(),
+    limits: undefined,
     anomalous: false,
     evidence: [],
   };
@@ -135,6 +143,12 @@ export function remember(list: string[], value: string, max: number): boolean {
   list.push(value);
   if (list.length > max) list.shift();
   return true;
+}
+
+/** What a closed window teaches about a metric: its value, clipped to the limit it crossed in that window. */
+export function learnedValue(w: PrincipalWindow, metric: string, value: number): number {
+  const limit = w.limits?.get(metric);
+  return limit === undefined ? value : Math.min(value, limit);
 }
 
 export class PrincipalProfile {
@@ -174,14 +188,19 @@ export class PrincipalProfile {
     this.lastSeen = time;
   }
 
-  usualForEndpoint(endpoint: string): number {
+  /**
+   * The usual maximum requests per window to an endpoint; undefined when no learned window used it (never used, or
+   * used so far only in the open window): "never did this" is no history, not a history of 0.
+   */
+  usualForEndpoint(endpoint: string): number | undefined {
     const i = this.endpoints.indexOf(endpoint);
-    return i < 0 ? 0 : this.endpointMax[i]!;
+    return i < 0 || this.endpointMax[i] === 0 ? undefined : this.endpointMax[i];
   }
 
-  usualForObjects(type: string): number {
+  /** The usual maximum distinct objects of a type per window; undefined when no learned window touched the type. */
+  usualForObjects(type: string): number | undefined {
     const i = this.objectTypes.indexOf(type);
-    return i < 0 ? 0 : this.objectMax[i]!;
+    return i < 0 ? undefined : this.objectMax[i];
   }
 
   /** Remember an endpoint as used; returns true when it is new to this principal. */
@@ -196,22 +215,23 @@ export class PrincipalProfile {
     return true;
   }
 
-  /** Fold a closed window into the usual maxima. */
+  /** Fold a closed window into the usual maxima (each metric clipped to the limit it crossed, if it did). */
   learnWindow(w: PrincipalWindow, maxEndpoints: number): void {
     this.windows++;
     this.maxRequests = Math.max(this.maxRequests, w.requests);
-    this.maxBytes = Math.max(this.maxBytes, w.bytes);
-    this.maxErrors = Math.max(this.maxErrors, w.errors);
+    this.maxBytes = Math.max(this.maxBytes, learnedValue(w, 'bytes', w.bytes));
+    this.maxErrors = Math.max(this.maxErrors, learnedValue(w, 'errors', w.errors));
     for (const [endpoint, count] of w.endpoints) {
       const i = this.endpoints.indexOf(endpoint);
-      if (i >= 0) this.endpointMax[i] = Math.max(this.endpointMax[i]!, count);
+      if (i >= 0) this.endpointMax[i] = Math.max(this.endpointMax[i]!, learnedValue(w, `rate:${endpoint}`, count));
     }
     for (const [type, ids] of w.objects ?? []) {
+      const size = learnedValue(w, `objects:${type}`, ids.size);
       const i = this.objectTypes.indexOf(type);
-      if (i >= 0) this.objectMax[i] = Math.max(this.objectMax[i]!, ids.size);
+      if (i >= 0) this.objectMax[i] = Math.max(this.objectMax[i]!, size);
       else {
         this.objectTypes.push(type);
-        this.objectMax.push(ids.size);
+        this.objectMax.push(size);
         if (this.objectTypes.length > maxEndpoints) {
           this.objectTypes.shift();
           this.objectMax.shift();
@@ -253,6 +273,7 @@ export class PrincipalProfile {
             objects: [...(w.objects ?? [])].map(([type, ids]) => [type, ids.size] as [string, number]),
             errorTargets: [...(w.errorTargets ?? [])],
             reported: [...w.reported],
+            limits: w.limits ? [...w.limits] : undefined,
             evidence: w.evidence.slice(-SNAPSHOT_EVIDENCE_IDS),
           }
         : null,
@@ -286,6 +307,7 @@ export class PrincipalProfile {
           objects: w.objects.length ? new Map(w.objects.map(([type, ids]) => [type, restoredIds(ids)])) : undefined,
           errorTargets: w.errorTargets.length ? new Set(w.errorTargets) : undefined,
           reported: new Set(w.reported),
+          limits: w.limits?.length ? new Map(w.limits) : undefined,
           evidence: [...w.evidence],
         }
       : undefined;
@@ -327,6 +349,8 @@ export interface ProfileSnapshot {
     objects: [string, number | string[]][];
     errorTargets: string[];
     reported: string[];
+    /** Absent when nothing crossed a limit (and in snapshots from before fired windows were learned clipped). */
+    limits?: [string, number][];
     anomalous: boolean;
     evidence: string[];
   } | null;

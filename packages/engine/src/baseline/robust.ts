@@ -11,7 +11,7 @@
  * groups: "the 99.9th percentile of what customers read in ten minutes".
  */
 
-/** `count`: event counts (Poisson floor on the spread); `level`: means such as latency (10 % floor). */
+/** `count`: event counts (Poisson floor on the spread); `level`: means such as latency (10 % floor, and an absolute one). */
 export type StatKind = 'count' | 'level';
 
 /** A statistic's view: values learned, centre, and mean absolute deviation around the centre. */
@@ -32,21 +32,28 @@ export const STAT_DEFAULTS = {
 /** Numbers per statistic in a packed array: n, centre, spread. */
 export const STAT_WIDTH = 3;
 
-/** Standard-deviation-like scale with a floor, so a perfectly regular series still has a tolerance. */
-export function sigmaOf(stat: RobustStat, kind: StatKind): number {
+/**
+ * Standard-deviation-like scale with a floor, so a perfectly regular series still has a tolerance: √centre for
+ * counts, 10 % of the centre for levels, and never below `minSigma` (an absolute floor in the metric's unit; a
+ * level whose centre is 0 would otherwise have no tolerance at all, and clip everything it learns to 0).
+ */
+export function sigmaOf(stat: RobustStat, kind: StatKind, minSigma = 0): number {
   const floor = kind === 'count' ? Math.sqrt(Math.max(stat.center, 1)) : 0.1 * Math.abs(stat.center);
   // For a normal distribution the standard deviation is 1.25 times the mean absolute deviation.
-  return Math.max(1.25 * stat.spread, floor);
+  return Math.max(1.25 * stat.spread, floor, minSigma);
 }
 
 /**
  * Learn one value into the statistic packed at `data[at..at+2]`. Statistics are packed into typed arrays
- * because an endpoint holds hundreds of them (metric x resolution x seasonal slot).
+ * because an endpoint holds hundreds of them (metric x resolution x seasonal slot). A non-finite value, or one so
+ * large that the statistic would overflow, is not learned: Infinity - Infinity is NaN, and a NaN centre would
+ * never recover.
  */
-export function learnPacked(data: Float64Array, at: number, value: number, kind: StatKind): void {
+export function learnPacked(data: Float64Array, at: number, value: number, kind: StatKind, minSigma = 0): void {
+  if (!Number.isFinite(value)) return;
   const n = data[at]! + 1;
-  data[at] = n;
   if (n === 1) {
+    data[at] = n;
     data[at + 1] = value;
     data[at + 2] = 0;
     return;
@@ -55,12 +62,16 @@ export function learnPacked(data: Float64Array, at: number, value: number, kind:
   const spread = data[at + 2]!;
   let x = value;
   if (n > STAT_DEFAULTS.warmup) {
-    const band = STAT_DEFAULTS.clipSigmas * sigmaOf({ n, center, spread }, kind);
+    const band = STAT_DEFAULTS.clipSigmas * sigmaOf({ n, center, spread }, kind, minSigma);
     x = Math.min(Math.max(x, center - band), center + band);
   }
   const weight = 1 / Math.min(n, STAT_DEFAULTS.horizon);
-  data[at + 1] = center + weight * (x - center);
-  data[at + 2] = spread + weight * (Math.abs(x - center) - spread);
+  const nextCenter = center + weight * (x - center);
+  const nextSpread = spread + weight * (Math.abs(x - center) - spread);
+  if (!Number.isFinite(nextCenter) || !Number.isFinite(nextSpread)) return;
+  data[at] = n;
+  data[at + 1] = nextCenter;
+  data[at + 2] = nextSpread;
 }
 
 export function readPacked(data: Float64Array, at: number): RobustStat {
@@ -68,8 +79,8 @@ export function readPacked(data: Float64Array, at: number): RobustStat {
 }
 
 /** The value above which an observation counts as unusual at `sigmas` standard deviations. */
-export function upperBound(stat: RobustStat, kind: StatKind, sigmas: number): number {
-  return stat.center + sigmas * sigmaOf(stat, kind);
+export function upperBound(stat: RobustStat, kind: StatKind, sigmas: number, minSigma = 0): number {
+  return stat.center + sigmas * sigmaOf(stat, kind, minSigma);
 }
 
 const EXACT_BELOW = 32;

@@ -37,16 +37,29 @@ export class SeasonalStat {
 
   constructor(
     readonly kind: StatKind,
-    data?: ArrayLike<number>,
+    /** Absolute floor of the deviation, in the metric's unit (see `sigmaOf`). */
+    readonly minSigma = 0,
   ) {
     this.data = new Float64Array(SLOTS * STAT_WIDTH);
-    if (data) this.data.set(Array.from(data).slice(0, this.data.length));
+  }
+
+  /**
+   * Load saved slots. A slot that is not finite (saved before non-finite values were refused; JSON writes NaN as
+   * null) starts over, empty: it could never recover, and would alert on every value.
+   */
+  load(data: ArrayLike<number | null>): void {
+    const values = Array.from(data).slice(0, this.data.length);
+    for (let at = 0; at < values.length; at += STAT_WIDTH) {
+      const slot = values.slice(at, at + STAT_WIDTH);
+      if (slot.every((x) => typeof x === 'number' && Number.isFinite(x))) this.data.set(slot as number[], at);
+    }
   }
 
   learn(at: SlotTime, value: number): void {
-    learnPacked(this.data, 0, value, this.kind);
-    learnPacked(this.data, (1 + at.hour) * STAT_WIDTH, value, this.kind);
-    learnPacked(this.data, (1 + HOURS + (at.weekend ? HOURS : 0) + at.hour) * STAT_WIDTH, value, this.kind);
+    const { kind, minSigma } = this;
+    learnPacked(this.data, 0, value, kind, minSigma);
+    learnPacked(this.data, (1 + at.hour) * STAT_WIDTH, value, kind, minSigma);
+    learnPacked(this.data, (1 + HOURS + (at.weekend ? HOURS : 0) + at.hour) * STAT_WIDTH, value, kind, minSigma);
   }
 
   /** The most specific slot with at least `minSamples` values, or undefined while none has. */
