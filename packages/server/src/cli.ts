@@ -2,6 +2,7 @@
  * The `vigil` command line. Each command is a function taking its arguments and returning an exit code; errors
  * that a user can fix print one clear line, not a stack trace.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { RuleEvaluator } from '@vigil/engine';
@@ -113,7 +114,16 @@ async function verifyCommand(args: string[]): Promise<number> {
     return 0;
   }
   const config = loadConfig();
-  const store = new SqliteStore({ file: join(config.dataDir, DATABASE_FILE) });
+  const file = join(config.dataDir, DATABASE_FILE);
+  // Opening a store creates it: a missing one (deleted, or a mistyped data directory) would be reported as an intact
+  // chain of 0 events, and an empty store left behind.
+  if (!existsSync(file)) {
+    const error = `no event store at ${file}: nothing to verify (is VIGIL_DATA_DIR right?)`;
+    if (values.json) process.stdout.write(`${JSON.stringify({ ok: false, checked: 0, problems: [], error })}\n`);
+    else process.stderr.write(`vigil verify: ${error}\n`);
+    return 1;
+  }
+  const store = new SqliteStore({ file });
   try {
     const report = await store.verify();
     if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);

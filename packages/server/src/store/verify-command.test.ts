@@ -1,0 +1,44 @@
+/**
+ * `vigil verify` as an operator runs it: a real store written by the server's code, checked by the command line.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { DATABASE_FILE } from '../app.js';
+import { tempDir } from '../testing/harness.js';
+import { SqliteStore } from './sqlite.js';
+
+const bin = fileURLToPath(new URL('../../bin/vigil.js', import.meta.url));
+const verify = (dataDir: string, ...args: string[]) =>
+  spawnSync(process.execPath, [bin, 'verify', ...args], {
+    env: { ...process.env, VIGIL_DATA_DIR: dataDir, VIGIL_CONFIG: '' },
+    encoding: 'utf8',
+  });
+
+test('verify: an intact store is ok; a missing one is an error, never "intact", and is not created', async () => {
+  const dir = tempDir();
+  try {
+    const store = new SqliteStore({ file: join(dir, DATABASE_FILE) });
+    await store.appendEvents([{ id: 'e1', time: Date.UTC(2026, 10, 2), type: 'authn_login_fail', attributes: {} }]);
+    await store.close();
+    const intact = verify(dir);
+    assert.equal(intact.status, 0, intact.stderr);
+    assert.match(intact.stdout, /^ok: 1 events, hash chain intact/);
+
+    for (const f of [DATABASE_FILE, `${DATABASE_FILE}-wal`, `${DATABASE_FILE}-shm`])
+      rmSync(join(dir, f), { force: true });
+    const deleted = verify(dir);
+    assert.equal(deleted.status, 1);
+    assert.match(deleted.stderr, /no event store at .*vigil\.db: nothing to verify/);
+    assert.doesNotMatch(deleted.stdout, /intact/);
+    assert.equal(existsSync(join(dir, DATABASE_FILE)), false, 'no empty store left behind');
+    const json = verify(join(dir, 'typo'), '--json');
+    assert.equal(json.status, 1);
+    assert.equal(JSON.parse(json.stdout).ok, false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
