@@ -185,6 +185,24 @@ describe('OTLP/HTTP ingest with the OpenTelemetry JS exporters', () => {
     assert.equal(anonymous.status, 401);
   });
 
+  test('protobuf values nested without end are a 400, not a stack overflow', async () => {
+    // AnyValue { arrayValue { values: AnyValue { ... } } } 20 000 deep, as a log record's body: about 100 KB.
+    const varint = (n: number) => {
+      const out: number[] = [];
+      for (; n > 0x7f; n = Math.floor(n / 128)) out.push((n & 0x7f) | 0x80);
+      out.push(n);
+      return Buffer.from(out);
+    };
+    const field = (tag: number, payload: Buffer) =>
+      Buffer.concat([Buffer.from([tag]), varint(payload.length), payload]);
+    let value = field(0x0a, Buffer.from('x'));
+    for (let i = 0; i < 20_000; i++) value = field(0x2a, field(0x0a, value));
+    const body = field(0x0a, field(0x12, field(0x12, field(0x2a, value))));
+    const res = await server.post('/v1/logs', body, { 'content-type': 'application/x-protobuf' });
+    assert.equal(res.status, 400);
+    assert.match(((await res.json()) as { error: { message: string } }).error.message, /nested more than 64 deep/);
+  });
+
   test('the protobuf partial-success response encodes as the proto says', () => {
     assert.equal(encodeExportResponse(0, '').length, 0);
     assert.deepEqual([...encodeExportResponse(2, 'x')], [0x0a, 0x05, 0x08, 0x02, 0x12, 0x01, 0x78]);

@@ -17,12 +17,20 @@ const WIRE_FIXED64 = 1;
 const WIRE_LEN = 2;
 const WIRE_FIXED32 = 5;
 
+/**
+ * Most messages nested in one another. OTLP's own structure is a few levels deep; what goes deeper is attribute
+ * values (arrays and key-value lists inside each other), which the JSON path cuts at 16 levels. A message recursed
+ * into without a bound would overflow the stack on a 17 KB body.
+ */
+const MAX_DEPTH = 64;
+
 class Reader {
   pos = 0;
   constructor(
     private readonly buf: Uint8Array,
     readonly end = buf.length,
     start = 0,
+    private readonly depth = 0,
   ) {
     this.pos = start;
   }
@@ -79,7 +87,8 @@ class Reader {
   message(): Reader {
     const length = Number(this.varint());
     if (length < 0 || this.pos + length > this.end) throw new ProtobufError('length runs past the end');
-    const sub = new Reader(this.buf, this.pos + length, this.pos);
+    if (this.depth >= MAX_DEPTH) throw new ProtobufError(`messages nested more than ${MAX_DEPTH} deep`);
+    const sub = new Reader(this.buf, this.pos + length, this.pos, this.depth + 1);
     this.pos += length;
     return sub;
   }
