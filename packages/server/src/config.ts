@@ -2,7 +2,7 @@
  * Configuration: `vigil.config.yaml` (or the file named by VIGIL_CONFIG), overridden by environment variables,
  * validated once at start-up. A bad value stops start-up with a ConfigError naming the key.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { type Matcher, parseMatcher } from './alerts/matchers.js';
@@ -339,6 +339,10 @@ export function buildConfig(raw: unknown, env: NodeJS.ProcessEnv, configFile?: s
   serverSection.done();
 
   const dataDir = resolve(env.VIGIL_DATA_DIR || root.string('dataDir', DEFAULTS.dataDir));
+  // Created at start when missing; something else in its place is a mistake to name here, not an EEXIST later.
+  if (existsSync(dataDir) && !statSync(dataDir).isDirectory()) {
+    throw new ConfigError(env.VIGIL_DATA_DIR ? 'VIGIL_DATA_DIR' : 'dataDir', `not a directory: ${dataDir}`);
+  }
 
   const authSection = root.section('auth');
   const ingestList = authSection.list('ingestTokens');
@@ -410,7 +414,10 @@ export function buildConfig(raw: unknown, env: NodeJS.ProcessEnv, configFile?: s
     dirs: ruleDirList.items.map((d, i) => {
       if (typeof d !== 'string' || d === '')
         throw new ConfigError(`${ruleDirList.key}[${i}]`, 'must be a directory path');
-      return resolve(d);
+      const dir = resolve(d);
+      if (!existsSync(dir)) throw new ConfigError(`${ruleDirList.key}[${i}]`, `directory not found: ${dir}`);
+      if (!statSync(dir).isDirectory()) throw new ConfigError(`${ruleDirList.key}[${i}]`, `not a directory: ${dir}`);
+      return dir;
     }),
   };
   rulesSection.done();
