@@ -267,6 +267,18 @@ vigil:
     summary: '{c-ip} tried {count} accounts'
 `;
 
+  it("tells long values apart by a digest: what a group holds does not grow with the values' length", () => {
+    const rule = only(SPRAY);
+    const long = (n: number) => `${'x'.repeat(8000)}${n}`;
+    const out = run(rule, [fail(0, 'A', long(1)), fail(1, 'A', long(1)), fail(2, 'A', long(2)), fail(3, 'A', long(3))]);
+    assert.deepEqual(
+      out.map((d) => d.length),
+      [0, 0, 0, 1],
+    );
+    // Three values of 8 KB each: kept whole they would make the state 24 KB.
+    assert.ok(JSON.stringify(rule.snapshot!()).length < 2000);
+  });
+
   it('counts distinct values of the field per group', () => {
     const rule = only(SPRAY);
     const out = run(rule, [

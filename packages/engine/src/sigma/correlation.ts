@@ -8,6 +8,7 @@
  * Groups whose window has drained are dropped as the event time moves on. Nothing reads the clock.
  */
 
+import { createHash } from 'node:crypto';
 import type { SecurityEvent } from '@vigil/schema';
 import { fromJsonNumber, toJsonNumber } from '../hash.js';
 import { SNAPSHOT_EVIDENCE_IDS } from '../types.js';
@@ -301,6 +302,19 @@ export class GroupState extends EvidenceRing {
   }
 }
 
+/** Values up to this length are kept as they are to tell them apart; longer ones by a digest. */
+const MAX_KEPT_VALUE_CHARS = 64;
+
+/**
+ * What a value_count keeps of a value to count it: the value itself when short, else a 128-bit digest (a
+ * cryptographic one: a sender must not be able to make two values count as one). Kept whole, 24 paths of 8 KB held
+ * 200 kB per group of the object-enumeration rule, and an attacker chooses both the values and the groups.
+ */
+function distinctKey(value: string): string {
+  if (value.length <= MAX_KEPT_VALUE_CHARS) return value;
+  return `\u0000${createHash('sha256').update(value).digest('base64').slice(0, 22)}`;
+}
+
 /**
  * Reads the group key of an event for one list of group-by fields. Rules grouping by the same fields share one
  * reader (see GroupKeys), so a key made of several fields is joined once per event, and the string's hash, which
@@ -478,10 +492,11 @@ export class CorrelationCore {
         break;
       case 'value_count': {
         const values = group.values!;
+        const distinct = distinctKey(value!);
         // A value seen later already keeps its later time (a late event must not make it look older).
-        const seenAt = Math.max(time, values.get(value!) ?? time);
-        values.delete(value!);
-        values.set(value!, seenAt);
+        const seenAt = Math.max(time, values.get(distinct) ?? time);
+        values.delete(distinct);
+        values.set(distinct, seenAt);
         for (const [v, seen] of values) {
           if (seen >= cutoff && values.size <= this.countCap) break;
           values.delete(v);
