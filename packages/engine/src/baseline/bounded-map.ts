@@ -64,3 +64,58 @@ export class BoundedMap<K, V> {
     return this.map.values();
   }
 }
+
+/**
+ * Two bounded maps behind one, each key in the one `inSecond` picks: a flood of keys of one kind (principals known
+ * only by an address, which a sender makes up by the hundred thousand) evicts only its own kind, never the other.
+ */
+export class PartitionedBoundedMap<K, V> {
+  private readonly first: BoundedMap<K, V>;
+  private readonly second: BoundedMap<K, V>;
+
+  constructor(
+    firstMaxSize: number,
+    secondMaxSize: number,
+    private readonly inSecond: (key: K) => boolean,
+    onEvict?: (key: K, value: V) => void,
+  ) {
+    this.first = new BoundedMap(firstMaxSize, onEvict);
+    this.second = new BoundedMap(secondMaxSize, onEvict);
+  }
+
+  private of(key: K): BoundedMap<K, V> {
+    return this.inSecond(key) ? this.second : this.first;
+  }
+
+  get size(): number {
+    return this.first.size + this.second.size;
+  }
+
+  /** Evictions from both; a count restored from a snapshot is kept with the first. */
+  get evictions(): number {
+    return this.first.evictions + this.second.evictions;
+  }
+
+  set evictions(count: number) {
+    this.first.evictions = count;
+    this.second.evictions = 0;
+  }
+
+  get(key: K): V | undefined {
+    return this.of(key).get(key);
+  }
+
+  peek(key: K): V | undefined {
+    return this.of(key).peek(key);
+  }
+
+  set(key: K, value: V): void {
+    this.of(key).set(key, value);
+  }
+
+  /** Each part least recently seen first, the first part before the second. */
+  *values(): IterableIterator<V> {
+    yield* this.first.values();
+    yield* this.second.values();
+  }
+}

@@ -372,7 +372,8 @@ describe('state', () => {
   test('is bounded: past maxPrincipals the least recently seen are evicted and counted', () => {
     const { detector } = run(week.events.slice(0, 3000), { ...OPTIONS, maxPrincipals: 20, maxEndpoints: 3 });
     const stats = detector.stats();
-    assert.equal(stats.principals, 20);
+    // Users and API keys up to 20, principals known only by an address up to a quarter of that beside them.
+    assert.ok(stats.principals > 20 && stats.principals <= 25, `${stats.principals} principals`);
     assert.equal(stats.endpoints, 3);
     assert.ok(stats.evictions.principals > 0 && stats.evictions.endpoints > 0);
     assert.equal(

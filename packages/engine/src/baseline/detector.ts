@@ -15,7 +15,7 @@
 import { Field, type FieldValue, type SecurityEvent } from '@vigil/schema';
 import { canonicalJson, stableHash } from '../hash.js';
 import type { Detection, RuleEvaluator, Severity } from '../types.js';
-import { BoundedMap } from './bounded-map.js';
+import { BoundedMap, PartitionedBoundedMap } from './bounded-map.js';
 import {
   EndpointBaseline,
   type EndpointContext,
@@ -65,6 +65,8 @@ import { normaliseRuleId, type Suppression, SuppressionList } from './suppressio
 
 export const BEHAVIOUR_EVALUATOR_ID = 'vigil-baseline';
 
+/** How the key of a principal known only by its client address starts (see `principalOf`). */
+const ADDRESS_KEY_PREFIX = `${Field.clientAddress}=`;
 /** A detection with the figures behind its sentence. Structurally a Detection: alerting needs nothing else. */
 export interface BehaviourDetection extends Detection {
   readonly detector: DetectorName;
@@ -222,7 +224,7 @@ export class BehaviourDetector implements RuleEvaluator {
   readonly options: ResolvedOptions;
   /** Same options, same behaviour: a reload or restart keeps the learned state only for an unchanged setup. */
   readonly version: string;
-  private principals: BoundedMap<string, PrincipalProfile>;
+  private principals: PartitionedBoundedMap<string, PrincipalProfile>;
   private endpoints: BoundedMap<string, EndpointBaseline>;
   /** Per route key (`POST /graphql`): how many of its GraphQL operations have a baseline of their own. */
   private operationCounts = new Map<string, number>();
@@ -302,8 +304,18 @@ export class BehaviourDetector implements RuleEvaluator {
     return endpoint;
   }
 
-  private newPrincipalMap(): BoundedMap<string, PrincipalProfile> {
-    return new BoundedMap(this.options.maxPrincipals, (_, p) => this.openWindows.delete(p));
+  /**
+   * Users and API keys up to `maxPrincipals`; principals known only by their address apart, up to a quarter of it.
+   * In one map, a spray from 200 000 made-up addresses (an IPv6 /64 holds 2^64) evicted every user's profile, and
+   * the takeover that followed met no history to differ from.
+   */
+  private newPrincipalMap(): PartitionedBoundedMap<string, PrincipalProfile> {
+    return new PartitionedBoundedMap(
+      this.options.maxPrincipals,
+      Math.max(1, Math.floor(this.options.maxPrincipals / 4)),
+      (key) => key.startsWith(ADDRESS_KEY_PREFIX),
+      (_, p) => this.openWindows.delete(p),
+    );
   }
 
   stateSize(): number {

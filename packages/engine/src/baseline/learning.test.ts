@@ -279,3 +279,21 @@ describe('implausible values', () => {
     assert.deepEqual(readPacked(saved.data, STAT_WIDTH), { n: 30, center: 0.05, spread: 0.001 });
   });
 });
+
+describe('principals known only by an address', () => {
+  test('a flood of them evicts only their own kind: users keep their profiles', () => {
+    // maxPrincipals 40: users and API keys up to 40, addresses up to 10. Two days of routine for ten users, then one
+    // anonymous request from each of 1 000 made-up addresses (one IPv6 /64 holds 2^64).
+    const events = routine(ROUTINE_DAYS);
+    for (let i = 0; i < 1000; i++) {
+      events.push(request(AFTER + i * 100, undefined, { 'client.address': `2001:db8::${i.toString(16)}` }));
+    }
+    const { detector } = run(sorted(events), { maxPrincipals: 40 });
+    assert.equal(detector.stats().evictions.principals, 1000 - 10, 'every address beyond the ten kept');
+    for (const user of customers) {
+      const profile = detector.profileFor({ 'user.id': user });
+      assert.ok(profile?.learned, `${user} keeps a learned profile`);
+    }
+    assert.ok(detector.profileFor({ 'client.address': '2001:db8::3e7' }), 'the latest addresses are kept');
+  });
+});
