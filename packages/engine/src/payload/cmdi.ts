@@ -166,6 +166,13 @@ const ARGUMENT_LIKE = /^[\s+]*(?:[-/~.$#]|\d|[a-z]:(?:[\\/\s'"]|$)|\w+\.\w+|[<>|
 const OPTION_OR_PATH = /^[\s+]+(?:-{1,2}[a-z]|\/|~|\$|[a-z]:\\)/i;
 /** A command chained straight on to another: `whoami;`, `uname|`, `hostname&&`. */
 const CHAINED = /^[\s+]*(?:[;|`]|&&)/;
+/**
+ * The `)` that closes a `$(...)` / `<(...)` substitution right after the command (`$(id)`, `x$(ps)y`): the name is
+ * the whole command. Not a JavaScript method call on the result (`$(id).hide()` is jQuery).
+ */
+const CLOSES_SUBSTITUTION = /^\s*\)(?!\s*\.\s*[a-z_$][\w$]*\s*\()/i;
+/** Inside backticks, what makes Markdown inline code a shell command line: operators, variables, system paths. */
+const SHELL_IN_CODE_SPAN = /[;|&$<>\\]|\/(?:etc|proc|dev|bin|sbin|usr\/s?bin|tmp|var|root|home)\b/i;
 /** Arguments that only a command line has: an option, a path, a number, a variable. */
 const STRONG_ARGUMENT = /^[\s+]+(?:-{1,2}[a-z]|\/|~|\$|\d|[a-z]:\\)/i;
 /**
@@ -252,6 +259,32 @@ export function unshell(text: string): string {
 }
 
 /**
+ * Whether the backtick at `at` opens or closes Markdown inline code in prose (`run \`ls -la\` first`), which body
+ * fields (comments, descriptions) are full of: the span starts after a space or a bracket and ends before a space
+ * or punctuation, there is prose outside it, and it holds no shell operator, variable or system path. A backtick
+ * glued to a word (`a\`id\`b`), after an operator or a quote (`x;\`id\``), or unclosed, is a substitution.
+ */
+function isProseCodeSpan(text: string, backticks: readonly number[], at: number): boolean {
+  // Backticks pair up from the start of the value: an even number before `at` makes it an opening one.
+  let lo = 0;
+  let hi = backticks.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((backticks[mid] as number) < at) lo = mid + 1;
+    else hi = mid;
+  }
+  const open = lo % 2 === 0 ? at : (backticks[lo - 1] as number);
+  const close = lo % 2 === 0 ? backticks[lo + 1] : at;
+  if (close === undefined) return false;
+  const left = text[open - 1];
+  const right = text[close + 1];
+  if (left !== undefined && !/[\s([*_]/.test(left)) return false;
+  if (right !== undefined && !/[\s.,:;!?)\]*_]/.test(right)) return false;
+  if (SHELL_IN_CODE_SPAN.test(text.slice(open + 1, close))) return false;
+  return /[a-z]{2}/i.test(text.slice(0, open)) || /[a-z]{2}/i.test(text.slice(close + 1));
+}
+
+/**
  * Detect OS command injection in one value (all its decoded forms).
  *
  * @example
@@ -271,6 +304,7 @@ export function detectCmdi(input: DetectorInput): PayloadFinding | undefined {
     if (cleaned.text !== form) candidates.push(cleaned);
     for (const { text, evasive } of candidates) {
       AFTER_OPERATOR.lastIndex = 0;
+      let backticks: number[] | undefined;
       for (let m = AFTER_OPERATOR.exec(text); m !== null; m = AFTER_OPERATOR.exec(text)) {
         const name = (m[1] ?? '').toLowerCase();
         const exe = m[2] !== undefined;
@@ -281,6 +315,10 @@ export function detectCmdi(input: DetectorInput): PayloadFinding | undefined {
         const operator = /^[;|&\n\r`$<>]/.test(lead) ? (lead[0] as string) : '';
         const englishLike = ENGLISH_LIKE.has(name) && !exe;
         if (/[a-z]:\\/i.test(lead) && !exe && !WINDOWS_NAMES.has(name)) continue;
+        if (operator === '`' && input.location === 'body') {
+          backticks ??= [...text.matchAll(/`/g)].map((b) => b.index);
+          if (isProseCodeSpan(text, backticks, m.index)) continue;
+        }
         let confidence = 0;
         if (operator === '') {
           // The value starts with the command itself: only with a path, with arguments that look like arguments, or
@@ -292,7 +330,11 @@ export function detectCmdi(input: DetectorInput): PayloadFinding | undefined {
             confidence = 0.7;
         } else if (operator === '&' && !lead.includes('&&')) {
           if (englishLike ? STRONG_ARGUMENT.test(rest) : ARGUMENT_LIKE.test(rest)) confidence = 0.75;
-        } else if (ARGUMENT_LIKE.test(rest) || !englishLike) {
+        } else if (
+          ARGUMENT_LIKE.test(rest) ||
+          !englishLike ||
+          (/^[$<>]/.test(lead) && CLOSES_SUBSTITUTION.test(rest))
+        ) {
           confidence = 0.9;
         }
         if (confidence > 0) consider(text, m, confidence);

@@ -20,6 +20,30 @@ describe('detectCrlf', () => {
     assert.ok(fires(detectCrlf, 'q%0a1x-debug: on', { location: 'query' }));
   });
 
+  test('in a body field only cookie, redirect and content header lines count', () => {
+    for (const value of [
+      'hi\r\nSet-Cookie: session=attacker',
+      'hi\nLocation: https://evil.example/',
+      'hi\nLocation://evil.example/',
+      'hi\r\nContent-Type: text/html',
+      'hi\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK',
+      'hi%0d%0aSet-Cookie:%20a=b',
+    ]) {
+      assert.ok(fires(detectCrlf, value, { location: 'body', key: 'comment' }), value);
+    }
+    for (const value of [
+      'Minutes of the call\nLink: https://example.com/recording',
+      'Line one\nLine two\nHost: will be announced',
+      'Party!\nLocation: Room 4, second floor',
+      'Ticket\nX-Ref: 12345',
+      'Dear team,\nCc: finance\nThanks',
+    ]) {
+      assert.equal(fires(detectCrlf, value, { location: 'body', key: 'comment' }), false, value);
+      // The same lines in a query value or a header are injections.
+      assert.ok(fires(detectCrlf, value, { location: 'query', key: 'q' }), value);
+    }
+  });
+
   test('ordinary line breaks do not fire', () => {
     assert.equal(fires(detectCrlf, 'line one\nline two', { location: 'body' }), false);
     assert.equal(fires(detectCrlf, 'Dear team,\nNote: see below', { location: 'body' }), false);

@@ -59,6 +59,12 @@ describe('decodeForms', () => {
     assert.deepEqual(decodeForms('a%00b'), ['a%00b', 'ab']);
   });
 
+  test('a value that is not a string has no forms', () => {
+    for (const value of [['a b'], { a: 1 }, 42, null]) {
+      assert.deepEqual(decodeForms(value as unknown as string), [], JSON.stringify(value));
+    }
+  });
+
   test('depth and length are bounded', () => {
     const deep = '%25252525253C';
     assert.ok(decodeForms(deep).at(-1)?.includes('%'));

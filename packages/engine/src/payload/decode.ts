@@ -240,12 +240,14 @@ export interface DecodeOptions {
 
 /**
  * The forms of a value a detector looks at: the value itself (capped), its fully decoded form, and the text of a
- * whole-value base64 payload, without duplicates. The first form is always the capped raw value.
+ * whole-value base64 payload, without duplicates. The first form is always the capped raw value; a value that is
+ * not a string (a JavaScript caller's parsed JSON) has no forms.
  *
  * @example
  * decodeForms('%253Cscript%253E'); // ['%253Cscript%253E', '<script>']
  */
 export function decodeForms(value: string, options: DecodeOptions = {}): string[] {
+  if (typeof value !== 'string') return [];
   const raw = value.length > MAX_VALUE_CHARS ? value.slice(0, MAX_VALUE_CHARS) : value;
   const forms = [raw];
   let current = raw;

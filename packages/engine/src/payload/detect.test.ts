@@ -17,6 +17,19 @@ describe('detectPayload', () => {
     assert.ok(!/[\r\n]/.test(evidence));
   });
 
+  test('values that are not strings find nothing and never throw', () => {
+    for (const value of [['a b'], { a: 1 }, 123, true, null, undefined, ["' or 1=1--"]]) {
+      assert.deepEqual(detectPayload(value as unknown as string), [], JSON.stringify(value));
+      assert.deepEqual(detectPayload(value as unknown as string, { key: 'q', location: 'query' }), []);
+    }
+    assert.deepEqual(detectPayload('../../etc/passwd', { key: 7 as unknown as string })[0]?.class, 'path_traversal');
+    const odd = inspectRequest({
+      query: { q: 1 } as unknown as string,
+      params: [{ location: 'body', key: 1 as unknown as string, value: ['x'] as unknown as string }],
+    });
+    assert.deepEqual(odd.classes, []);
+  });
+
   test('a value can carry several classes', () => {
     const classes = detectPayload('../../etc/passwd;cat /etc/shadow').map((f) => f.class);
     assert.deepEqual(classes.sort(), ['cmdi', 'path_traversal']);

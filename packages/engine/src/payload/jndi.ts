@@ -3,7 +3,7 @@
  * above all `${jndi:ldap://...}` (CVE-2021-44228), which makes a Java server load code from the attacker.
  *
  * Obfuscation is undone by evaluating the lookups that only rebuild characters, innermost first, a bounded number of
- * times: `${lower:J}`, `${upper:n}`, `${::-d}`, `${env:NOPE:-i}`, `${date:'j'}`, `${sys:x:-y}`. Then a lookup whose
+ * times: `${lower:J}`, `${upper:n}`, `${:-j}`, `${::-d}`, `${env:NOPE:-i}`, `${date:'j'}`, `${sys:x:-y}`. Then a lookup whose
  * name is `jndi` (or a JNDI protocol right after `${`) fires; other lookups that leak data (`${env:`, `${sys:`,
  * `${java:`, `${main:`, `${ctx:`, `${k8s:`, `${docker:`, `${spring:`) fire with less confidence.
  */
@@ -12,8 +12,12 @@ import type { DetectorInput, PayloadFinding } from './types.js';
 
 /** How many innermost lookups are evaluated per value. */
 const MAX_LOOKUP_EVALUATIONS = 64;
-const CHAR_LOOKUP =
-  /\$\{(?:(?:lower|upper|date|sys|env|main|ctx|bundle|k8s|docker|spring|web|jvmrunnerargs|marker|sd|map|log4j|base64)?:[^${}]*?:-|::-|lower:|upper:|date:|base64:)([^${}]*)\}/i;
+/**
+ * A lookup that only rebuilds characters. Log4j splits `${name:-default}` at the first `:-` and, when the name
+ * resolves to nothing, yields the default: so any name works, the empty one included (`${:-j}`, `${::-j}`,
+ * `${env:NOPE:-j}`, `${x:y:-j}`). `[^${}]` keeps the match innermost and each attempt linear.
+ */
+const CHAR_LOOKUP = /\$\{(?:[^${}]*?:-|lower:|upper:|date:|base64:)([^${}]*)\}/i;
 const JNDI =
   /\$\{\s*(?:jndi|j\W{0,3}n\W{0,3}d\W{0,3}i)\s*:|\$\{\s*(?:ldaps?|rmi|dns|iiop|corba|nds|nis|http|https)\s*:\s*\//i;
 const DATA_LOOKUP =

@@ -38,6 +38,41 @@ describe('detectSqli', () => {
     }
   });
 
+  test('"select" opening a sentence is no statement; a select list is', () => {
+    for (const value of [
+      'Select **all** that apply',
+      'Select (optional) a color',
+      'Select 2 items to compare',
+      'Select all items',
+      'Select: the best one',
+      'Select *one* option',
+      'select 1 of the 3 options',
+    ]) {
+      assert.equal(fires(detectSqli, value, { location: 'query' }), false, value);
+    }
+    for (const value of [
+      'select * from users',
+      'SELECT password FROM users WHERE 1=1',
+      'select(1)from dual',
+      'select 1,2,3',
+      'select @@version',
+      'select count(*) c from t',
+      'select [password] from users',
+      '1 DIV(SELECT ORD(LEFT',
+      '1;select 2 items',
+    ]) {
+      assert.ok(fires(detectSqli, value, { location: 'query' }), value);
+    }
+  });
+
+  test('inequalities between numbers are arithmetic; boolean-based injections still fire', () => {
+    assert.equal(fires(detectSqli, '5 > 3 and 2 < 4', { location: 'body' }), false);
+    assert.equal(fires(detectSqli, '5+%3E+3+and+2+%3C+4', { location: 'query' }), false);
+    for (const value of ['1 and 1=1', "' and 2>1--", '1 or 2 = 3', '1 and 2>1', '5 > 3 and 2 < 4 --', '1=1 and 2=2']) {
+      assert.ok(fires(detectSqli, value, { location: 'query' }), value);
+    }
+  });
+
   test('benign look-alikes do not fire', () => {
     for (const value of [
       "O'Brien",

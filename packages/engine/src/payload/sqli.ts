@@ -522,6 +522,48 @@ function sqlEvidenceNear(tokens: readonly Token[], i: number, span = 6): boolean
   return false;
 }
 
+/** Keywords that end a select list and start the next clause. */
+const SELECT_LIST_END = new Set(['from', 'into', 'union', 'where', 'limit', 'order', 'group', 'having', 'procedure']);
+
+/**
+ * After `select` at `tokens[i]`: a select list (`*`, `1,2`, `count(*) c`, `@@version`, `[name]`) that ends the way a
+ * SQL one does, with a clause (`from`...), a closing parenthesis, `;`, a comment or the end of the value. English
+ * after "select" (`Select **all** that apply`, `Select 2 items to compare`, `Select: one`) has runs of words where
+ * SQL allows one alias per column, prose punctuation (`:`, `!`, `?`), or ends on a word.
+ */
+function selectListAt(tokens: readonly Token[], i: number): boolean {
+  let depth = 0;
+  let words = 0;
+  for (let j = i + 1; j < tokens.length && j <= i + 48; j++) {
+    const t = tokens[j] as Token;
+    if (t.type === '(') depth++;
+    else if (t.type === ')') {
+      if (depth === 0) return true;
+      depth--;
+    }
+    if (depth > 0 || t.type === '(' || t.type === ')') {
+      words = 0;
+      continue;
+    }
+    if (t.type === 'k' && SELECT_LIST_END.has(t.value)) return true;
+    // Ending on a word after an operand is an alias with nothing after it (`Select 1 item`), not a statement.
+    if (t.type === ';' || t.type === 'c') return !(tokens[j - 1]?.type === 'w' && tokens[j - 2]?.type !== ',');
+    if (t.type === 'w') {
+      words++;
+      if (words >= 2) return false;
+      continue;
+    }
+    words = 0;
+    if (t.type === 'x' && /^[:!?]$/.test(t.value)) return false;
+    if (t.value === '*' && tokens[j + 1]?.value === '*') return false;
+  }
+  const lastIndex = Math.min(tokens.length - 1, i + 48);
+  // Cut off inside a parenthesis (`(select ord(left`) or after a long list: no English reads like that.
+  if (lastIndex < tokens.length - 1 || depth > 0) return true;
+  const last = tokens[lastIndex];
+  return !(last?.type === 'w' && tokens[lastIndex - 1]?.type !== ',');
+}
+
 /** A comment that ends the value and says (almost) nothing: `--`, `#`, `-- x`, `/*`. */
 function trailingComment(tokens: readonly Token[], j: number): boolean {
   const t = tokens[j];
@@ -576,6 +618,21 @@ function breakoutAt(tokens: readonly Token[], i: number, quoted: boolean): boole
   return false;
 }
 
+const INEQUALITIES = new Set(['<', '>', '<=', '>=']);
+
+/**
+ * `5 > 3 and 2 < 4`: numbers compared on both sides of the logical operator at `tokens[i]`, and nothing else in
+ * the value. Arithmetic homework and filters read so; an injection closes a literal before `and` (`1 and 2>1`,
+ * `' or 3>2--`) and its tautology leans on `=`, which keeps firing.
+ */
+function inequalitiesOfNumbers(tokens: readonly Token[], i: number): boolean {
+  if (i !== 3 || tokens.length !== 7) return false;
+  const [l, lop, r] = tokens;
+  const rop = tokens[i + 2];
+  if (l?.type !== 'n' || r?.type !== 'n' || tokens[i + 1]?.type !== 'n' || tokens[i + 3]?.type !== 'n') return false;
+  return INEQUALITIES.has(lop?.value ?? '') && INEQUALITIES.has(rop?.value ?? '');
+}
+
 /** Findings that do not depend on where the value sits. */
 function anywhere(tokens: readonly Token[], text: string): Hit | undefined {
   for (let i = 0; i < tokens.length; i++) {
@@ -594,7 +651,12 @@ function anywhere(tokens: readonly Token[], text: string): Hit | undefined {
         if (/\bfrom\s+[\w.`[\]]+\s*(?:where\s+[\w.`]+\s*(?:=|<|>|!=|like\b|in\b)|limit\s+\d|;|--|#|\))/.test(text)) {
           return { at: t.start, length: 24, confidence: 0.8 };
         }
-      } else if (statementAt(tokens, i) && (rest >= 2 || before === '(') && (before !== 'n' || rest >= 3)) {
+      } else if (
+        statementAt(tokens, i) &&
+        (rest >= 2 || before === '(') &&
+        (before !== 'n' || rest >= 3) &&
+        selectListAt(tokens, i)
+      ) {
         return { at: t.start, length: 24, confidence: 0.85 };
       }
     }
@@ -613,7 +675,8 @@ function anywhere(tokens: readonly Token[], text: string): Hit | undefined {
         (a.type === 'n' || a.type === 's') &&
         isComparison(op) &&
         b !== undefined &&
-        (b.type === 'n' || b.type === 's' || b.type === 'f' || b.type === '(')
+        (b.type === 'n' || b.type === 's' || b.type === 'f' || b.type === '(') &&
+        !inequalitiesOfNumbers(tokens, i)
       ) {
         return { at: t.start, length: 16, confidence: 0.8 };
       }

@@ -82,6 +82,25 @@ describe('detectSsrf', () => {
     assert.equal(fires(detectSsrf, 'localhost', { key: 'name', location: 'query' }), false);
   });
 
+  test('scheme-relative URLs count in keys that name a URL', () => {
+    for (const value of [
+      '//169.254.169.254/latest/meta-data/',
+      '//localhost/admin',
+      '//127.0.0.1:8080/',
+      '///127.0.0.1/',
+      '/\\localhost/admin',
+      '%2F%2F169.254.169.254%2Flatest%2Fmeta-data%2F',
+    ]) {
+      assert.ok(fires(detectSsrf, value, { key: 'url', location: 'query' }), value);
+    }
+    for (const value of ['/admin', '//example.com/a', '//cdn.example.org/lib.js', '/localhost/admin']) {
+      assert.equal(fires(detectSsrf, value, { key: 'url', location: 'query' }), false, value);
+    }
+    // Outside URL-named keys a leading `//` is a path or a comment, not a target.
+    assert.equal(fires(detectSsrf, '//localhost/admin', { key: 'q', location: 'query' }), false);
+    assert.equal(fires(detectSsrf, '//localhost/admin', { location: 'path' }), false);
+  });
+
   test('public URLs and ordinary values do not fire', () => {
     for (const value of [
       'https://example.com/a?b=c',
@@ -126,5 +145,8 @@ describe('where an internal URL is ordinary', () => {
       assert.equal(fires(detectSsrf, 'http://10.0.0.5/admin', { key, location: 'query' }), true, key);
     }
     assert.equal(fires(detectSsrf, 'http://127.0.0.1:8085/', { key: 'callback', location: 'query' }), true);
+    // Scheme-relative: a loopback return stays a native app's listener, metadata does not.
+    assert.equal(fires(detectSsrf, '//localhost/admin', { key: 'redirect_uri', location: 'query' }), false);
+    assert.equal(fires(detectSsrf, '//169.254.169.254/x', { key: 'redirect_uri', location: 'query' }), true);
   });
 });

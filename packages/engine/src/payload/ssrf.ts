@@ -23,6 +23,11 @@ const URL_IN_TEXT = /\b([a-z][\w+.-]{1,15}):\/\/+([^\s/?#"'<>]*)/gi;
 const URL_WITHOUT_SLASHES = /\b(https?|wss?|ftp|gopher|dict|ldap|file):\/?(?!\/)([^\s/?#"'<>\\]+)/gi;
 const URL_PATTERNS = [URL_IN_TEXT, URL_WITHOUT_SLASHES] as const;
 /**
+ * A scheme-relative URL (`//169.254.169.254/latest`, `\\\\localhost\\`): fetched with the scheme of the page or
+ * client, so only judged where the key says the value is a URL (a lone `/admin` is a path).
+ */
+const SCHEME_RELATIVE = /^[/\\]{2,}([^\s/?#"'<>]+)/;
+/**
  * `@host` anywhere after a URL: parsers disagree on where the userinfo ends (`http://a.com:80 &@b.com# @10.0.0.1/`),
  * so every host written after an `@` is one the request may go to.
  */
@@ -179,6 +184,25 @@ function authorityHosts(authority: string): string[] {
   return [...new Set(hosts)];
 }
 
+/** A finding when a URL authority names an internal host (a loopback one is a browser return's own listener). */
+function judgeAuthority(
+  form: string,
+  scheme: string,
+  authority: string,
+  at: number,
+  length: number,
+  browserReturn: boolean,
+): PayloadFinding | undefined {
+  for (const host of authorityHosts(authority)) {
+    const why = internalHost(host);
+    if (why !== undefined && !(browserReturn && why === 'loopback')) {
+      const confidence = why === 'metadata' || RISKY_SCHEMES.has(scheme) ? 0.95 : why === 'internal-name' ? 0.6 : 0.85;
+      return { class: 'ssrf', confidence, evidence: evidenceAt(form, at, length) };
+    }
+  }
+  return undefined;
+}
+
 /**
  * Detect SSRF targets in one value (all its decoded forms): URLs anywhere in it, or the whole value when it is a
  * bare host or address and the key says it holds one (`host=`, `callback_url=`), or when it is an IP address literal
@@ -199,14 +223,8 @@ export function detectSsrf(input: DetectorInput): PayloadFinding | undefined {
       for (const m of decodedWhole.matchAll(re)) {
         sawUrl = true;
         const scheme = (m[1] as string).toLowerCase();
-        for (const host of authorityHosts(m[2] as string)) {
-          const why = internalHost(host);
-          if (why !== undefined && !(browserReturn && why === 'loopback')) {
-            const confidence =
-              why === 'metadata' || RISKY_SCHEMES.has(scheme) ? 0.95 : why === 'internal-name' ? 0.6 : 0.85;
-            return { class: 'ssrf', confidence, evidence: evidenceAt(form, m.index ?? 0, m[0].length) };
-          }
-        }
+        const found = judgeAuthority(form, scheme, m[2] as string, m.index ?? 0, m[0].length, browserReturn);
+        if (found !== undefined) return found;
       }
     }
     if (sawUrl) {
@@ -219,6 +237,11 @@ export function detectSsrf(input: DetectorInput): PayloadFinding | undefined {
     }
     const bare = form.trim();
     const keyed = input.key !== undefined && URL_KEY.test(input.key);
+    const relative = keyed ? SCHEME_RELATIVE.exec(bare) : null;
+    if (relative !== null) {
+      const found = judgeAuthority(form, '', relative[1] as string, 0, relative[0].length, browserReturn);
+      if (found !== undefined) return found;
+    }
     const headerHost = input.location === 'header' && input.key !== undefined && /host|forwarded/i.test(input.key);
     if ((keyed || headerHost) && /^[^\s/]+(?:\/.*)?$/.test(bare) && bare.length <= 300) {
       const host = bare.replace(/\/.*$/, '');

@@ -39,6 +39,21 @@ describe('detectPathTraversal', () => {
     }
   });
 
+  test('servlet path parameters on a dot segment (`..;/`)', () => {
+    for (const path of [
+      '/app/..;/manager/html',
+      '/api/..;/..;/admin/users',
+      '/app/%2e%2e;/manager/html',
+      '/app/..;jsessionid=1/manager/html',
+    ]) {
+      assert.ok(fires(detectPathTraversal, path, { location: 'path' }), path);
+    }
+    // `..;` is not a climb unless a separator ends the segment; ellipses before a semicolon are prose.
+    for (const value of ['/app/x..;y', 'wait..; then go', 'a..;b/c']) {
+      assert.equal(fires(detectPathTraversal, value, { location: 'query' }), false, value);
+    }
+  });
+
   test('hidden files and folders in a request path', () => {
     for (const path of ['/.git/HEAD', '/.vscode/settings.json', '/static/.npmrc', '/.aws/credentials']) {
       assert.ok(fires(detectPathTraversal, path, { location: 'path' }), path);

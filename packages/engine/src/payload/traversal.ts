@@ -10,13 +10,19 @@
 import { evidenceAt } from './evidence.js';
 import type { DetectorInput, PayloadFinding } from './types.js';
 
-/** `..` as a path segment, followed by a separator (or at the end after one). Dots may be doubled-up (`....//`). */
-const DOT_SEGMENT = /(?:^|[/\\=:;,|"'`(\s])(?:\.{2}(?:[/\\]|$)|\.{3,}[/\\])/;
 /**
- * One climb: a run of dots and a separator. Dot runs are matched from their first dot only (`(?<!\.)`), so a long
- * run of dots costs one pass, not one per dot.
+ * `..` as a path segment, followed by a separator (or at the end after one). Dots may be doubled-up (`....//`).
+ * Tomcat and Jetty drop a `;parameter` from each segment before resolving dots, so `..;/` and `..;jsessionid=x/`
+ * climb too (the classic way past a proxy that only blocks `/manager`).
  */
-const CLIMB = /(?<!\.)\.{2,}[/\\]/g;
+const DOT_SEGMENT = /(?:^|[/\\=:;,|"'`(\s])(?:\.{2}(?:[/\\]|$)|\.{3,}[/\\]|\.{2};[^/\\?#\s]{0,40}[/\\])/;
+/** A `..;` segment: only servlet containers read it, and only as a climb, never in a relative link. */
+const DOT_PARAMETER_SEGMENT = /(?:^|[/\\])\.{2};[^/\\?#\s]{0,40}[/\\]/;
+/**
+ * One climb: a run of dots (with any `;parameter`) and a separator. Dot runs are matched from their first dot only
+ * (`(?<!\.)`), so a long run of dots costs one pass, not one per dot.
+ */
+const CLIMB = /(?<!\.)\.{2,}(?:;[^/\\?#\s]{0,40})?[/\\]/g;
 /** Obfuscated segments left when a scanner spells separators as `0x2f` or strips them. */
 const HEX_SPELLED = /(?:0x2e){2}|\.\.0x(?:2f|5c)|(?<!\.)\.{6,}(?:[/\\]|etc|win|boot|\{)/i;
 /** Files and folders that no ordinary parameter names. */
@@ -86,7 +92,7 @@ export function detectPathTraversal(input: DetectorInput): PayloadFinding | unde
         // One `../` inside a longer path is how relative links look; several, or one reaching a sensitive file, is not.
         const climbs = form.match(CLIMB)?.length ?? 0;
         if (climbs >= 2 || SENSITIVE.test(form)) confidence = 0.95;
-        else if (form.trim() === '..' || /^\.\.[/\\]/.test(form)) confidence = 0.8;
+        else if (form.trim() === '..' || /^\.\.[/\\]/.test(form) || DOT_PARAMETER_SEGMENT.test(form)) confidence = 0.8;
         // A single `../` in text or markup (`<a href="../">`) is a relative link; in a path-like value it climbs.
         else if (/\s/.test(form.trim())) continue;
         else confidence = 0.6;

@@ -66,6 +66,24 @@ describe('detectXss', () => {
     }
   });
 
+  test('script URLs: no prose after the colon, tabs and line breaks anywhere', () => {
+    for (const value of [
+      'javascript:alert(1)',
+      'java\tscript:alert(1)',
+      'javascript :alert(1)',
+      'javascript:\nalert(1)',
+      'javascript: alert(1)',
+      '<a href="javascript: void(0)">x</a>',
+      'vbscript:msgbox(1)',
+    ]) {
+      assert.ok(fires(detectXss, value), value);
+    }
+    for (const value of ['JavaScript: The Good Parts', 'Vbscript: a primer', 'Learning javascript: the basics']) {
+      assert.equal(fires(detectXss, value, { location: 'body' }), false, value);
+    }
+    assert.equal(fires(detectXss, 'JavaScript%3A+The+Definitive+Guide', { location: 'query' }), false);
+  });
+
   test('benign look-alikes do not fire', () => {
     for (const value of [
       'I <3 cats',

@@ -36,8 +36,12 @@ const ATTRIBUTE_BREAKOUT =
  */
 const BARE_HANDLER =
   /(?:^|[\s"'`;/,(])on(?:load|error|click|dblclick|auxclick|contextmenu|mouse(?:over|out|down|up|move|enter|leave|wheel)|pointer[a-z]{2,12}|key(?:down|up|press)|focus(?:in|out)?|blur|change|input|submit|reset|select|scroll|wheel|drag[a-z]{0,5}|drop|copy|cut|paste|toggle|animation(?:start|end|iteration)|transition(?:start|end|run|cancel)|begin|end|repeat|play|playing|pause|ended|resize|hashchange|popstate|message|beforeunload|unload|pageshow|pagehide|show|touch(?:start|end|move|cancel)|webkit[a-z]{4,40}|zoom|start|finish|beforeprint|afterprint|invalid|search|loadstart|loadend|loadeddata|progress|canplay(?:through)?|timeupdate|volumechange|seek(?:ing|ed)|readystatechange|propertychange|activate|beforeactivate|beforescriptexecute|afterscriptexecute)\s*=\s*(?:[^\s=]|$)/i;
+/**
+ * A script URL. URL parsers drop tabs and line breaks anywhere, so those may sit inside the scheme and after the
+ * colon; a space after the colon is prose (`JavaScript: The Good Parts`) unless code follows (`javascript: alert(1)`).
+ */
 const SCRIPT_SCHEME =
-  /(?:^|[\s"'`=(,:;<>[{\\/])(?:j\W*a\W*v\W*a|v\W*b|l\W*i\W*v\W*e|m\W*o\W*c\W*h\W*a)\W*s\W*c\W*r\W*i\W*p\W*t\s*:/i;
+  /(?:^|[\s"'`=(,:;<>[{\\/])(?:j\W*a\W*v\W*a|v\W*b|l\W*i\W*v\W*e|m\W*o\W*c\W*h\W*a)\W*s\W*c\W*r\W*i\W*p\W*t\s*:(?=[\t\n\r]*(?:\S|$)|[^\S\t\n\r]+[\w$.]{1,40}\s*[(`=])/i;
 const DATA_HTML =
   /\bdata\s*:\s*(?:text\/html|image\/svg\+xml|application\/(?:xhtml\+xml|x-javascript|javascript)|text\/javascript)/i;
 /** CSS that runs script: `expression(`, `-moz-binding:`, `behavior:url(` (and `behaviour`, `binding`), `url(javascript`. */
