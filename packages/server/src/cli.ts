@@ -7,12 +7,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { RuleEvaluator } from '@vigil/engine';
 import { alertToJson } from './alerts/alert.js';
-import { type AnalyzeFormat, analyze, openInputs } from './analyze/analyze.js';
+import { type AnalyzeFormat, analyze, inputsOf } from './analyze/analyze.js';
 import { DATABASE_FILE, startVigil } from './app.js';
 import { loadConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { ACCESS_LOG_FORMATS } from './ingest/access-log.js';
 import { ingestCommand } from './ingest/ingest-command.js';
+import { loadMappingFile } from './ingest/mapping-file.js';
 import { rulesCommand } from './rules/cli.js';
 import { loadRules } from './rules/load.js';
 import { SqliteStore } from './store/sqlite.js';
@@ -21,9 +22,9 @@ const USAGE = `vigil — API security logging and monitoring
 
 Usage:
   vigil start                 run ingest, detection, alerting and the API in one process
-  vigil analyze FILE... --format FMT [--rules DIR] [--json]
+  vigil analyze FILE... --format FMT [--mapping FILE] [--rules DIR] [--json]
                               replay log files through the whole pipeline in event time and print the alerts
-  vigil ingest FILE...|- --format FMT [--follow] [--endpoint URL] [--state-dir DIR]
+  vigil ingest FILE...|- --format FMT [--mapping FILE] [--follow] [--endpoint URL] [--state-dir DIR]
                               ship access logs to a Vigil server (with --follow: through rotation and restarts)
   vigil rules lint [DIR...]   validate Sigma rules (default: the built-in pack); errors as file:line
   vigil rules test [DIR...]   run the rule test files (events in, expected alerts)
@@ -139,30 +140,44 @@ async function verifyCommand(args: string[]): Promise<number> {
 }
 
 const ANALYZE_FORMATS: readonly string[] = [...ACCESS_LOG_FORMATS, 'otlp'];
-const ANALYZE_USAGE = `vigil analyze FILE... --format FORMAT [--rules DIR] [--json] [--show-bad N]
+const ANALYZE_USAGE = `vigil analyze FILE... --format FORMAT [--mapping FILE] [--rules DIR] [--json] [--show-bad N]
 
 Replays files (or - for standard input) through the full pipeline, in event time, and prints the alerts the live
 server would have raised from the same events. Bad lines are reported on stderr with their line numbers and never
-stop the run.
+stop the run. A file that cannot be read is reported and skipped; the others are analyzed, and the exit code is 1.
 
   --format FORMAT   ${ANALYZE_FORMATS.join(', ')} (default combined)
+  --mapping FILE    with --format json: the field mapping of your JSON log (YAML or JSON; see docs/access-logs.md)
   --rules DIR       extra Sigma rules to load (repeatable)
   --json            print alerts as NDJSON (one alert JSON per line)
   --show-bad N      how many bad lines to print (default 20; all are counted)
 `;
 
-async function analyzeCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+function parseAnalyzeArgs(args: string[]) {
+  return parseArgs({
     args,
     allowPositionals: true,
     options: {
       format: { type: 'string', default: 'combined' },
+      mapping: { type: 'string' },
       rules: { type: 'string', multiple: true },
       json: { type: 'boolean' },
       'show-bad': { type: 'string', default: '20' },
       help: { type: 'boolean', short: 'h' },
     },
   });
+}
+
+async function analyzeCommand(args: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseAnalyzeArgs>;
+  try {
+    parsed = parseAnalyzeArgs(args);
+  } catch (error) {
+    // An unknown option or one without its value is bad usage, like in `vigil ingest`.
+    process.stderr.write(`vigil analyze: ${(error as Error).message}\n\n${ANALYZE_USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
   if (values.help) {
     process.stdout.write(ANALYZE_USAGE);
     return 0;
@@ -176,14 +191,30 @@ async function analyzeCommand(args: string[]): Promise<number> {
     process.stderr.write(`vigil analyze: unknown --format "${format}"; one of ${ANALYZE_FORMATS.join(', ')}\n`);
     return 2;
   }
-  const showBad = Number(values['show-bad']);
+  if (values.mapping !== undefined && format !== 'json') {
+    process.stderr.write(`vigil analyze: --mapping applies to --format json only\n\n${ANALYZE_USAGE}`);
+    return 2;
+  }
+  const showBadText = values['show-bad']!;
+  if (!/^\d{1,9}$/.test(showBadText)) {
+    process.stderr.write(`vigil analyze: --show-bad takes a whole number, got "${showBadText}"\n\n${ANALYZE_USAGE}`);
+    return 2;
+  }
+  const showBad = Number(showBadText);
   const config = loadConfig(process.env);
-  const result = await analyze(openInputs(positionals), {
+  const mapping = values.mapping === undefined ? undefined : loadMappingFile(values.mapping);
+  let badShown = 0;
+  const result = await analyze(inputsOf(positionals), {
     config,
     format: format as AnalyzeFormat,
+    ...(mapping ? { mapping } : {}),
     extraRules: await rulesFrom(values.rules ?? []),
     onBadLine: (bad) => {
       if (badShown++ < showBad) process.stderr.write(`${bad.file}:${bad.lineNumber}: ${bad.reason}\n`);
+    },
+    onUnreadableInput: (input) => {
+      const after = input.linesRead > 0 ? ` after line ${input.linesRead}` : '';
+      process.stderr.write(`vigil analyze: ${input.file}: cannot be read${after} (${input.reason})\n`);
     },
   });
   for (const alert of result.alerts) {
@@ -196,13 +227,13 @@ async function analyzeCommand(args: string[]): Promise<number> {
     }
   }
   const hidden = result.badLines > showBad ? ` (first ${showBad} shown)` : '';
+  const unreadable = result.unreadableInputs > 0 ? `, ${result.unreadableInputs} unreadable files` : '';
   process.stderr.write(
     `analyzed ${result.lines} lines: ${result.events} events, ${result.badLines} bad lines${hidden}, ` +
-      `${result.alerts.length} alerts\n`,
+      `${result.alerts.length} alerts${unreadable}\n`,
   );
-  return 0;
+  return result.unreadableInputs > 0 ? 1 : 0;
 }
-let badShown = 0;
 
 /** Compile the Sigma rules in the given directories; a rule error stops the command with file and line. */
 async function rulesFrom(dirs: readonly string[]): Promise<RuleEvaluator[]> {

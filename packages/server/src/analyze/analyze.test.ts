@@ -1,11 +1,49 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createReadStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { alertToJson } from '../alerts/alert.js';
 import { buildConfig } from '../config.js';
-import { eventually, startTestServer, tempDir } from '../testing/harness.js';
-import { analyze } from './analyze.js';
+import { eventually, failedLogins, startTestServer, tempDir } from '../testing/harness.js';
+import { analyze, inputsOf } from './analyze.js';
+
+const CLI = fileURLToPath(new URL('../../bin/vigil.js', import.meta.url));
+
+/** Run the `vigil` CLI as a user does, in `cwd` (no configuration file there), and collect what it printed. */
+function vigil(args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('VIGIL_')) env[key] = value;
+  env.VIGIL_DATA_DIR = join(cwd, 'data');
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** One OTLP/JSON logs export request, on one line, with `n` failed logins: about 300 bytes per record. */
+function otlpLogsRequest(n: number, address: string): string {
+  const t0 = Date.UTC(2026, 10, 2, 10, 0, 0);
+  const attribute = (key: string, value: string) => ({ key, value: { stringValue: value } });
+  const logRecords = Array.from({ length: n }, (_, i) => ({
+    timeUnixNano: `${BigInt(t0 + i * 100) * 1_000_000n}`,
+    eventName: 'authn_login_fail',
+    attributes: [
+      attribute('user.id', `user-${i}`),
+      attribute('client.address', address),
+      attribute('http.request.method', 'POST'),
+      attribute('url.path', '/login'),
+    ],
+  }));
+  const resource = { attributes: [attribute('service.name', 'otlp-file')] };
+  return JSON.stringify({ resourceLogs: [{ resource, scopeLogs: [{ scope: { name: 'test' }, logRecords }] }] });
+}
 
 /** Failed logins from a few sources plus ordinary traffic, as Vigil events with ids, in time order. */
 function traffic(): string[] {
@@ -52,7 +90,7 @@ test('the same events through HTTP ingest and through vigil analyze give the sam
   writeFileSync(file, `${lines.join('\n')}\nthis line is not JSON\n`);
 
   const bad: number[] = [];
-  const replay = await analyze([{ name: file, stream: createReadStream(file) }], {
+  const replay = await analyze([{ name: file, open: () => createReadStream(file) }], {
     config: buildConfig({}, { VIGIL_DATA_DIR: dir }),
     format: 'vigil',
     onBadLine: (b) => bad.push(b.lineNumber),
@@ -94,7 +132,7 @@ test('analyze streams a file with bad lines to the end, reporting each by number
   }
   writeFileSync(file, `${rows.join('\n')}\n`);
   const bad: number[] = [];
-  const result = await analyze([{ name: file, stream: createReadStream(file) }], {
+  const result = await analyze([{ name: file, open: () => createReadStream(file) }], {
     config: buildConfig({}, { VIGIL_DATA_DIR: dir }),
     format: 'combined',
     onBadLine: (b) => bad.push(b.lineNumber),
@@ -102,4 +140,128 @@ test('analyze streams a file with bad lines to the end, reporting each by number
   assert.deepEqual(bad, [251, 751, 1251, 1751]);
   assert.equal(result.events, 1996);
   assert.equal(result.lines, 2000);
+});
+
+test('vigil analyze: a file that cannot be read is reported by name, the others are still analyzed, exit 1', async () => {
+  const dir = tempDir();
+  const good = join(dir, 'good.ndjson');
+  writeFileSync(good, `${failedLogins(30, '203.0.113.66')}\n`);
+  const missing = join(dir, 'missing.log');
+  const run = await vigil(['analyze', missing, good, '--format', 'vigil', '--json'], dir);
+  assert.equal(run.code, 1, run.stderr);
+  assert.match(
+    run.stderr,
+    new RegExp(`^vigil analyze: ${missing}: cannot be read \\(ENOENT: no such file or directory\\)$`, 'm'),
+  );
+  assert.doesNotMatch(run.stderr, /^\s+at /m, 'no stack trace');
+  assert.match(run.stderr, /analyzed 30 lines: 30 events, 0 bad lines, \d+ alerts, 1 unreadable files/);
+  const alerts = run.stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { labels: Record<string, string> });
+  assert.ok(
+    alerts.some((a) => a.labels['client.address'] === '203.0.113.66'),
+    run.stdout,
+  );
+});
+
+test('analyze opens each input only when it reaches it: an unreadable input is skipped, not fatal', async () => {
+  const dir = tempDir();
+  const good = join(dir, 'good.ndjson');
+  writeFileSync(good, `${failedLogins(5, '192.0.2.1')}\n`);
+  const unreadable: string[] = [];
+  const result = await analyze(inputsOf([good, dir, join(dir, 'nope.log'), good]), {
+    config: buildConfig({}, { VIGIL_DATA_DIR: dir }),
+    format: 'vigil',
+    onUnreadableInput: (u) => unreadable.push(`${u.file}: ${u.reason}`),
+  });
+  assert.deepEqual(unreadable, [
+    `${dir}: EISDIR: illegal operation on a directory`,
+    `${join(dir, 'nope.log')}: ENOENT: no such file or directory`,
+  ]);
+  assert.equal(result.unreadableInputs, 2);
+  assert.equal(result.lines, 10);
+});
+
+test('vigil analyze --format otlp reads requests longer than 64 KiB, and reports a bad one without quoting it', async () => {
+  const dir = tempDir();
+  const file = join(dir, 'collector.jsonl');
+  const big = otlpLogsRequest(600, '203.0.113.77');
+  assert.ok(Buffer.byteLength(big) > 128 * 1024, `${Buffer.byteLength(big)} bytes`);
+  writeFileSync(file, `${big}\n{"resourceLogs": [ secret_token_abc123456789 ]}\n${otlpLogsRequest(3, '192.0.2.3')}\n`);
+  const run = await vigil(['analyze', file, '--format', 'otlp'], dir);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stderr, /analyzed 3 lines: 603 events, 1 bad lines/);
+  // Node 20's JSON.parse gives a position for some errors only; the reason never carries the line's text.
+  assert.match(run.stderr, /collector\.jsonl:2: not an OTLP JSON request: invalid JSON( at character \d+)?\n/);
+  assert.doesNotMatch(run.stderr, /secret_tok/);
+});
+
+test('analyze --format otlp: a request longer than ingest.maxBodyBytes is reported as cut', async () => {
+  const dir = tempDir();
+  const file = join(dir, 'collector.jsonl');
+  writeFileSync(file, `${otlpLogsRequest(20, '192.0.2.4')}\n${otlpLogsRequest(2, '192.0.2.5')}\n`);
+  const bad: string[] = [];
+  const result = await analyze(inputsOf([file]), {
+    config: buildConfig({ ingest: { maxBodyBytes: 2048 } }, { VIGIL_DATA_DIR: dir }),
+    format: 'otlp',
+    onBadLine: (b) => bad.push(`${b.lineNumber}: ${b.reason}`),
+  });
+  assert.equal(bad.length, 1, bad.join('\n'));
+  assert.match(
+    bad[0]!,
+    /^1: not an OTLP JSON request: line of \d+ bytes is longer than .*ingest\.maxBodyBytes, 2048 bytes.*cut/,
+  );
+  assert.equal(result.events, 2);
+});
+
+test('vigil analyze --show-bad takes a whole number (exit 2 otherwise)', async () => {
+  const dir = tempDir();
+  const file = join(dir, 'access.log');
+  writeFileSync(file, 'garbage\n');
+  const run = await vigil(['analyze', file, '--show-bad', 'abc'], dir);
+  assert.equal(run.code, 2, run.stderr);
+  assert.match(run.stderr, /^vigil analyze: --show-bad takes a whole number, got "abc"/);
+  const negative = await vigil(['analyze', file, '--show-bad', '-1'], dir);
+  assert.equal(negative.code, 2, negative.stderr);
+  assert.match(negative.stderr, /^vigil analyze: .*--show-bad/);
+  const ok = await vigil(['analyze', file, '--show-bad', '0'], dir);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.doesNotMatch(ok.stderr, /access\.log:1:/);
+  assert.match(ok.stderr, /1 bad lines \(first 0 shown\)/);
+});
+
+test('vigil analyze --format json --mapping FILE reads a JSON log that matches no preset', async () => {
+  const dir = tempDir();
+  const log = join(dir, 'gateway.jsonl');
+  const t0 = Date.UTC(2026, 10, 2, 10, 0, 0);
+  const rows = Array.from({ length: 4 }, (_, i) =>
+    JSON.stringify({ ts: t0 + i * 1000, req: { verb: 'GET', url: `/orders/${i}?x=1` }, code: 200, peer: '192.0.2.8' }),
+  );
+  writeFileSync(log, `${rows.join('\n')}\n`);
+  const mapping = join(dir, 'gateway.yaml');
+  writeFileSync(
+    mapping,
+    'source: gateway\ntime: ts\ntimeFormat: epoch_ms\nmethod: req.verb\npath: req.url\nstatus: code\nclientAddress: peer\n',
+  );
+  const without = await vigil(['analyze', log, '--format', 'json', '--show-bad', '1'], dir);
+  assert.match(without.stderr, /gateway\.jsonl:1: JSON object matches no preset .*--mapping FILE/);
+  const run = await vigil(['analyze', log, '--format', 'json', '--mapping', mapping], dir);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stderr, /analyzed 4 lines: 4 events, 0 bad lines/);
+
+  writeFileSync(mapping, 'method: req.verb\n');
+  const bad = await vigil(['analyze', log, '--format', 'json', '--mapping', mapping], dir);
+  assert.equal(bad.code, 78, bad.stderr);
+  assert.equal(
+    bad.stderr,
+    `vigil: configuration: --mapping ${mapping}: time: is required: the key of the event time\n`,
+  );
+  const missing = await vigil(['analyze', log, '--format', 'json', '--mapping', join(dir, 'nope.yaml')], dir);
+  assert.equal(missing.code, 78, missing.stderr);
+  assert.match(missing.stderr, /--mapping .*nope\.yaml: cannot be read \(ENOENT: no such file or directory\)/);
+  const wrongFormat = await vigil(['analyze', log, '--format', 'combined', '--mapping', mapping], dir);
+  assert.equal(wrongFormat.code, 2, wrongFormat.stderr);
+  assert.match(wrongFormat.stderr, /--mapping applies to --format json only/);
 });

@@ -12,8 +12,9 @@ import type { Alert } from '../alerts/alert.js';
 import { AlertManager } from '../alerts/manager.js';
 import type { VigilConfig } from '../config.js';
 import type { EnrichmentStage } from '../enrich/stage.js';
-import { type AccessLogFormat, createLineParser, parseLineRecord } from '../ingest/access-log.js';
-import { type Line, readLines } from '../ingest/lines.js';
+import { type AccessLogFormat, createLineParser, type JsonMapping, parseLineRecord } from '../ingest/access-log.js';
+import { parseJsonObject } from '../ingest/access-log-json.js';
+import { type Line, READ_LINES_DEFAULTS, readLines } from '../ingest/lines.js';
 import { otlpToEvents } from '../ingest/otlp.js';
 import { silentLogger } from '../log.js';
 import { createMetrics } from '../metrics.js';
@@ -32,13 +33,25 @@ export interface BadLine {
 export interface AnalyzeOptions {
   readonly config: VigilConfig;
   readonly format: AnalyzeFormat;
+  /** Field mapping for the `json` format (`--mapping FILE`); without one, `json` picks a preset per line. */
+  readonly mapping?: JsonMapping;
   readonly stages?: readonly EnrichmentStage[];
   /** Rules on top of the configured ones (e.g. from `--rules DIR`). */
   readonly extraRules?: readonly RuleEvaluator[];
   /** Called for each bad line (the CLI prints the first ones). */
   readonly onBadLine?: (bad: BadLine) => void;
+  /** Called for each input that could not be opened or read to its end; the other inputs are still analyzed. */
+  readonly onUnreadableInput?: (input: UnreadableInput) => void;
   /** Lines handed to the pipeline at once. */
   readonly batchSize?: number;
+}
+
+export interface UnreadableInput {
+  readonly file: string;
+  /** What went wrong, without the path: `ENOENT: no such file or directory`. */
+  readonly reason: string;
+  /** Lines read from the input before the error (they were analyzed). */
+  readonly linesRead: number;
 }
 
 export interface AnalyzeResult {
@@ -47,11 +60,17 @@ export interface AnalyzeResult {
   readonly events: number;
   readonly badLines: number;
   readonly lateEvents: number;
+  /** Inputs that could not be opened or read to their end. */
+  readonly unreadableInputs: number;
 }
 
-interface Input {
+/**
+ * One input. It is opened only when its turn comes, so an unreadable file is reported when it is reached, after the
+ * inputs before it were analyzed, instead of failing while nothing listens for its error.
+ */
+export interface AnalyzeInput {
   readonly name: string;
-  readonly stream: Readable;
+  open(): Readable;
 }
 
 /** A stable id for the n-th event made from a line: the same input gives the same ids. */
@@ -59,7 +78,7 @@ function lineEventId(file: string, line: Line, index: number): string {
   return createHash('sha256').update(`${file}\n${line.lineNumber}\n${index}\n${line.text}`).digest('hex').slice(0, 32);
 }
 
-export async function analyze(inputs: readonly Input[], options: AnalyzeOptions): Promise<AnalyzeResult> {
+export async function analyze(inputs: readonly AnalyzeInput[], options: AnalyzeOptions): Promise<AnalyzeResult> {
   const { config } = options;
   const metrics = createMetrics();
   const alerts: Alert[] = [];
@@ -92,8 +111,15 @@ export async function analyze(inputs: readonly Input[], options: AnalyzeOptions)
     parse: { maxFutureSkewMillis: Number.MAX_SAFE_INTEGER, maxStringLength: config.ingest.maxStringLength },
   });
 
-  const parser = options.format === 'otlp' ? undefined : createLineParser(options.format);
+  const parser =
+    options.format === 'otlp'
+      ? undefined
+      : createLineParser(options.format, options.mapping ? { mapping: options.mapping } : {});
   const batchSize = options.batchSize ?? 1000;
+  // One OTLP JSON line is one export request (a Collector file exporter batch): it may be as large as a request the
+  // server accepts. Access-log lines keep readLines' default.
+  const maxLineBytes = options.format === 'otlp' ? config.ingest.maxBodyBytes : READ_LINES_DEFAULTS.maxLineBytes;
+  let unreadableInputs = 0;
   let lines = 0;
   let events = 0;
   let badLines = 0;
@@ -117,33 +143,41 @@ export async function analyze(inputs: readonly Input[], options: AnalyzeOptions)
       items = [];
       origins = [];
     };
-    for await (const line of readLines(input.stream)) {
-      lines++;
-      if (line.text.trim() === '') continue;
-      if (parser) {
-        const parsed = parseLineRecord(parser, line);
-        if (!parsed.ok) {
-          bad(input.name, line.lineNumber, parsed.reason);
-          continue;
-        }
-        items.push({ id: lineEventId(input.name, line, 0), ...parsed.event });
-        origins.push(line);
-      } else {
-        let request: unknown;
-        try {
-          request = JSON.parse(line.text);
-        } catch (error) {
-          bad(input.name, line.lineNumber, `not an OTLP JSON request: ${(error as Error).message}`);
-          continue;
-        }
-        const isLogs = typeof request === 'object' && request !== null && 'resourceLogs' in request;
-        const batch = otlpToEvents(isLogs ? 'logs' : 'traces', request as Record<string, unknown>);
-        batch.items.forEach((item, i) => {
-          items.push({ id: lineEventId(input.name, line, i), ...item });
+    let linesRead = 0;
+    try {
+      for await (const line of readLines(input.open(), { maxLineBytes })) {
+        lines++;
+        linesRead++;
+        if (line.text.trim() === '') continue;
+        if (parser) {
+          const parsed = parseLineRecord(parser, line);
+          if (!parsed.ok) {
+            bad(input.name, line.lineNumber, parsed.reason);
+            continue;
+          }
+          items.push({ id: lineEventId(input.name, line, 0), ...parsed.event });
           origins.push(line);
-        });
+        } else {
+          const request = otlpRequest(line, maxLineBytes);
+          if (!request.ok) {
+            bad(input.name, line.lineNumber, request.reason);
+            continue;
+          }
+          const isLogs = 'resourceLogs' in request.record;
+          const batch = otlpToEvents(isLogs ? 'logs' : 'traces', request.record);
+          batch.items.forEach((item, i) => {
+            items.push({ id: lineEventId(input.name, line, i), ...item });
+            origins.push(line);
+          });
+        }
+        if (items.length >= batchSize) await submit();
       }
-      if (items.length >= batchSize) await submit();
+    } catch (error) {
+      // Only a system error of the input (open, read) makes it unreadable; anything else is a bug to surface.
+      const { code, syscall } = error as NodeJS.ErrnoException;
+      if (typeof code !== 'string' || typeof syscall !== 'string') throw error;
+      unreadableInputs++;
+      options.onUnreadableInput?.({ file: input.name, reason: systemErrorReason(error as Error), linesRead });
     }
     await submit();
   }
@@ -151,12 +185,42 @@ export async function analyze(inputs: readonly Input[], options: AnalyzeOptions)
   await manager.resolveQuiet(pipeline.watermark);
   alerts.push(...open.values());
   alerts.sort((a, b) => a.startsAt - b.startsAt || (a.fingerprint < b.fingerprint ? -1 : 1));
-  return { alerts, lines, events, badLines, lateEvents: orderer.lateEvents };
+  return { alerts, lines, events, badLines, lateEvents: orderer.lateEvents, unreadableInputs };
 }
 
-/** Open the inputs named on the command line (`-` is standard input). */
-export function openInputs(files: readonly string[]): Input[] {
+/**
+ * The inputs named on the command line (`-` is standard input), each opened only when analyze reaches it.
+ *
+ * @example
+ * const result = await analyze(inputsOf(['access.log.1', 'access.log']), { config, format: 'combined' });
+ */
+export function inputsOf(files: readonly string[]): AnalyzeInput[] {
   return files.map((file) =>
-    file === '-' ? { name: '(stdin)', stream: process.stdin } : { name: file, stream: createReadStream(file) },
+    file === '-' ? { name: '(stdin)', open: () => process.stdin } : { name: file, open: () => createReadStream(file) },
   );
+}
+
+/** One OTLP/JSON export request from a line, or why not. Like the access-log parsers, a reason never quotes the line. */
+function otlpRequest(
+  line: Line,
+  maxLineBytes: number,
+): { readonly ok: true; readonly record: Record<string, unknown> } | { readonly ok: false; readonly reason: string } {
+  if (line.truncated) {
+    return {
+      ok: false,
+      reason:
+        `not an OTLP JSON request: line of ${line.byteLength} bytes is longer than the largest request the server ` +
+        `accepts (ingest.maxBodyBytes, ${maxLineBytes} bytes), so it was cut`,
+    };
+  }
+  const parsed = parseJsonObject(line.text);
+  return parsed.ok ? parsed : { ok: false, reason: `not an OTLP JSON request: ${parsed.reason}` };
+}
+
+/**
+ * `ENOENT: no such file or directory` out of Node's `ENOENT: no such file or directory, open 'x.log'` (the file is
+ * named by the caller already, and the system call is noise to a user).
+ */
+function systemErrorReason(error: Error): string {
+  return error.message.replace(/, \w+(?: '.*')?$/s, '');
 }

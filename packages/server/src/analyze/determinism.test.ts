@@ -55,7 +55,7 @@ async function run(list: Record<string, unknown>[]) {
   // Lateness of 10 s of event time; the shuffle moves events by at most 3 s (blocks of 4 events, 700 ms apart).
   const config = buildConfig({ detection: { latenessMillis: 10_000 } }, { VIGIL_DATA_DIR: dir });
   const input = Readable.from([`${list.map((e) => JSON.stringify(e)).join('\n')}\n`]);
-  const result = await analyze([{ name: 'events', stream: input }], { config, format: 'vigil' });
+  const result = await analyze([{ name: 'events', open: () => input }], { config, format: 'vigil' });
   return result.alerts.map((a) => JSON.stringify(alertToJson(a))).sort();
 }
 

@@ -377,7 +377,7 @@ export function parseJsonLine(line: string, mapping?: CompiledJsonMapping): Line
   const chosen = mapping ?? detectJsonPreset(parsed.record);
   if (chosen === undefined) {
     return failure(
-      `JSON object matches no preset (${Object.keys(JSON_PRESETS).join(', ')}): configure a field mapping`,
+      `JSON object matches no preset (${Object.keys(JSON_PRESETS).join(', ')}): give its field mapping with --mapping FILE`,
     );
   }
   return parseJsonRecord(parsed.record, chosen);

@@ -4,9 +4,11 @@
  *
  * Each event carries an id derived from the line (lineEventId), so a batch sent twice (a retry after a lost answer,
  * a restart before the offset was saved) is stored once: the server skips ids it already has. The batch counts as
- * delivered only on the server's answer: 200 (accepted, duplicates, and rejected events by index) or 422 (every
- * event rejected; retrying would not change that). Rejected events and lines that do not parse are bad lines,
- * reported with their line numbers.
+ * delivered only on Vigil's own answer: a 2xx or 422 (every event rejected; retrying would not change that) whose
+ * JSON body accounts for every event sent (accepted + duplicates + rejected). Any other 2xx (an HTML login page, a
+ * proxy's "OK") does not come from a Vigil ingest route: like a 404, that is a wrong endpoint, so it stops the
+ * shipper instead of moving the offset past lines that were never stored. Rejected events and lines that do not
+ * parse are bad lines, reported with their line numbers.
  */
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
@@ -15,6 +17,9 @@ import { type FollowedLine, type LineBatch, type LineSink, lineEventId, SendErro
 
 const gzip = promisify(gzipCallback);
 
+/** The ingest route of a Vigil server, below the endpoint. */
+const EVENTS_PATH = '/v1/events';
+
 export interface BadLineReport {
   readonly source: string;
   readonly lineNumber: number;
@@ -22,7 +27,10 @@ export interface BadLineReport {
 }
 
 export interface HttpEventSenderOptions {
-  /** Base URL of the Vigil server, e.g. `http://127.0.0.1:7070`. */
+  /**
+   * Base URL of the Vigil server, e.g. `http://127.0.0.1:7070`, or one behind a path prefix
+   * (`https://gw.example/vigil`): events go to `<endpoint without trailing slashes>/v1/events`, as from the SDK.
+   */
   readonly endpoint: string;
   readonly token: string;
   readonly parser: LineParser;
@@ -58,7 +66,8 @@ export class HttpEventSender implements LineSink {
   private readonly url: string;
 
   constructor(private readonly options: HttpEventSenderOptions) {
-    this.url = new URL('/v1/events', options.endpoint).toString();
+    // Appended, not resolved (`new URL('/v1/events', base)` would drop a path prefix of the endpoint): as the SDK does.
+    this.url = `${options.endpoint.replace(/\/+$/, '')}${EVENTS_PATH}`;
   }
 
   async deliver(batch: LineBatch, attempt: number, signal: AbortSignal): Promise<void> {
@@ -106,17 +115,36 @@ export class HttpEventSender implements LineSink {
         true,
       );
     }
+    const status = response.status;
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      if (signal.aborted) throw error;
+      // The connection broke during the answer: whether the batch was stored is unknown, so it is sent again.
+      throw new SendError(`lost the answer of ${this.url}: ${(error as Error).message}`, true);
+    }
     let answer: IngestAnswer = {};
     try {
-      answer = (await response.json()) as IngestAnswer;
+      const parsed: unknown = JSON.parse(text);
+      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) answer = parsed as IngestAnswer;
     } catch {
-      // Not JSON (a proxy's error page): the status alone decides.
+      // Not JSON (a proxy's error page): the status decides, and a success status is checked below.
     }
-    const status = response.status;
     if ((status >= 200 && status < 300) || status === 422) {
-      this.stats.accepted += answer.accepted ?? 0;
-      this.stats.duplicates += answer.duplicates ?? 0;
-      for (const r of answer.rejected ?? []) {
+      const problem = notVigilAnswer(answer, items.length);
+      if (problem !== undefined) {
+        // Not retried: the same endpoint will answer the same way. The offset stays before the batch.
+        const type = response.headers.get('content-type') ?? 'no content type';
+        throw new SendError(
+          `${this.url} answered HTTP ${status} (${type}) but ${problem}, so it is not a Vigil server's ingest route; ` +
+            'check --endpoint / VIGIL_ENDPOINT (the base URL of the Vigil server, without /v1/events)',
+          false,
+        );
+      }
+      this.stats.accepted += answer.accepted!;
+      this.stats.duplicates += answer.duplicates!;
+      for (const r of answer.rejected!) {
         const line = origins[r.index];
         if (line === undefined) continue;
         this.stats.rejected++;
@@ -151,4 +179,18 @@ export class HttpEventSender implements LineSink {
     this.stats.badLines++;
     this.options.onBadLine?.({ source, lineNumber, reason });
   }
+}
+
+/**
+ * Why an answer with a success status is not Vigil's answer to a batch of `sent` events, or undefined when it is:
+ * Vigil answers `{ accepted, duplicates, rejected: [...] }`, and every event sent is in one of the three.
+ */
+function notVigilAnswer(answer: IngestAnswer, sent: number): string | undefined {
+  const { accepted, duplicates, rejected } = answer;
+  if (!Number.isSafeInteger(accepted) || !Number.isSafeInteger(duplicates) || !Array.isArray(rejected)) {
+    return 'its body is not the JSON answer of Vigil (accepted, duplicates, rejected)';
+  }
+  const counted = accepted! + duplicates! + rejected.length;
+  if (counted < sent) return `it accounts for ${counted} of the ${sent} events sent`;
+  return undefined;
 }

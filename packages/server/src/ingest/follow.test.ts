@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { appendFileSync, copyFileSync, readFileSync, renameSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { eventually, startTestServer, type TestServer, tempDir } from '../testing/harness.js';
 import { createLineParser } from './access-log.js';
 import { type FollowerOptions, type LineBatch, type LineSink, LogFollower } from './follow.js';
@@ -53,6 +55,27 @@ async function expectStored(server: TestServer, tag: string, from: number, to: n
     assert.deepEqual(seen, expected);
   }, timeoutMillis);
 }
+
+/** A plain HTTP server on loopback (a gateway, or a service that is not Vigil); `url` has no trailing slash. */
+async function httpServer(
+  handle: (req: IncomingMessage, body: Buffer, res: ServerResponse) => void | Promise<void>,
+): Promise<{ url: string; paths: string[]; close(): Promise<void> }> {
+  const paths: string[] = [];
+  const server = createServer((req, res) => {
+    paths.push(String(req.url));
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => void handle(req, Buffer.concat(chunks), res));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    paths,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+const CLI = fileURLToPath(new URL('../../bin/vigil.js', import.meta.url));
 
 describe('vigil ingest --follow', () => {
   let server: TestServer;
@@ -284,5 +307,171 @@ describe('vigil ingest --follow', () => {
     });
     assert.equal(refused, 1);
     assert.match(err.join(''), /refused the ingest token/);
+  });
+
+  test('vigil ingest FILE --state-dir (one-shot): an unfinished last line is left for the next run, stored once', async () => {
+    const path = join(dir, 'cron.log');
+    const states = join(dir, 'cron-state');
+    const third = line('k', 3);
+    // The writer is in the middle of line 3: what is there already parses (a common-format line), but is not all.
+    const partial = third.slice(0, third.indexOf(' "-"'));
+    writeFileSync(path, lines('k', 1, 2) + partial);
+    const err: string[] = [];
+    const run = () =>
+      ingestCommand([path, '--state-dir', states, '--endpoint', server.url], {
+        env: { VIGIL_INGEST_TOKEN: server.ingestToken },
+        stderr: { write: (t: string) => err.push(t) },
+      });
+    assert.equal(await run(), 0, err.join(''));
+    await expectStored(server, 'k', 1, 2);
+    assert.match(err.join(''), /the last line \(line 3\) has no newline yet; it is left for the next run/);
+    appendFileSync(path, third.slice(partial.length)); // the writer finishes the line
+    assert.equal(await run(), 0, err.join(''));
+    await expectStored(server, 'k', 1, 3);
+    assert.equal((await new FollowStateStore(states).load(join(dir, 'cron.log')))?.offset, statSync(path).size);
+  });
+
+  test('vigil ingest FILE without a state: a last line without newline is sent', async () => {
+    const path = join(dir, 'no-final-newline.log');
+    writeFileSync(path, lines('n', 1, 2) + line('n', 3).trimEnd());
+    const err: string[] = [];
+    const code = await ingestCommand([path, '--endpoint', server.url], {
+      env: { VIGIL_INGEST_TOKEN: server.ingestToken },
+      stderr: { write: (t: string) => err.push(t) },
+    });
+    assert.equal(code, 0, err.join(''));
+    await expectStored(server, 'n', 1, 3);
+  });
+
+  test('a line of exactly 64 KiB ending in CRLF is not marked truncated', async () => {
+    const path = join(dir, 'crlf-64k.log');
+    const head = line('x', 1).trimEnd();
+    // Fields after the user agent are ignored by the parser: pad the line with one to exactly 65 536 bytes.
+    const padded = `${head} "${'p'.repeat(64 * 1024 - Buffer.byteLength(head) - 3)}"`;
+    assert.equal(Buffer.byteLength(padded), 64 * 1024);
+    writeFileSync(path, `${padded}\r\n`);
+    const err: string[] = [];
+    const code = await ingestCommand([path, '--endpoint', server.url], {
+      env: { VIGIL_INGEST_TOKEN: server.ingestToken },
+      stderr: { write: (t: string) => err.push(t) },
+    });
+    assert.equal(code, 0, err.join(''));
+    await expectStored(server, 'x', 1, 1);
+    const { events } = (await (await server.get('/api/v1/events?limit=1000')).json()) as {
+      events: Record<string, unknown>[];
+    };
+    const event = events.find((e) => e['url.path'] === '/items/x-1');
+    assert.equal(event?.['vigil.truncated'], undefined, JSON.stringify(event));
+  });
+
+  test('--endpoint with a path (Vigil behind a gateway prefix): events go to <endpoint>/v1/events, as from the SDK', async () => {
+    const gateway = await httpServer(async (req, body, res) => {
+      if (req.url !== '/vigil/v1/events') {
+        res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"message":"no such route"}}');
+        return;
+      }
+      const answer = await fetch(`${server.url}/v1/events`, {
+        method: 'POST',
+        body,
+        headers: {
+          authorization: String(req.headers.authorization),
+          'content-type': String(req.headers['content-type']),
+          'content-encoding': String(req.headers['content-encoding']),
+        },
+      });
+      res.writeHead(answer.status, { 'content-type': 'application/json' }).end(await answer.text());
+    });
+    try {
+      const path = join(dir, 'gateway.log');
+      writeFileSync(path, lines('p', 1, 2));
+      const err: string[] = [];
+      for (const endpoint of [`${gateway.url}/vigil`, `${gateway.url}/vigil/`]) {
+        const code = await ingestCommand([path, '--endpoint', endpoint], {
+          env: { VIGIL_INGEST_TOKEN: server.ingestToken },
+          stderr: { write: (t: string) => err.push(t) },
+        });
+        assert.equal(code, 0, err.join(''));
+      }
+      await expectStored(server, 'p', 1, 2);
+      assert.deepEqual(gateway.paths, ['/vigil/v1/events', '/vigil/v1/events']);
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  test("a 200 that is not Vigil's answer (a login page, a count that misses events) stops the shipper, offset kept", async () => {
+    const answers: { type: string; body: string }[] = [
+      { type: 'text/html', body: '<html><body>Sign in</body></html>' },
+      { type: 'application/json', body: '{"accepted":1,"duplicates":0,"rejected":[]}' },
+    ];
+    const problems = [/is not the JSON answer of Vigil/, /accounts for 1 of the 3 events sent/];
+    for (const [i, answer] of answers.entries()) {
+      const impostor = await httpServer((_req, _body, res) => {
+        res.writeHead(200, { 'content-type': answer.type }).end(answer.body);
+      });
+      try {
+        const path = join(dir, `impostor-${i}.log`);
+        writeFileSync(path, lines(`h${i}`, 1, 3));
+        const states = new FollowStateStore(join(dir, `impostor-state-${i}`));
+        const err: string[] = [];
+        const code = await ingestCommand([path, '--state-dir', states.dir, '--endpoint', impostor.url], {
+          env: { VIGIL_INGEST_TOKEN: server.ingestToken },
+          stderr: { write: (t: string) => err.push(t) },
+        });
+        assert.equal(code, 1, err.join(''));
+        assert.match(err.join(''), /giving up: .* answered HTTP 200 .*not a Vigil server's ingest route/);
+        assert.match(err.join(''), problems[i]!);
+        assert.equal(impostor.paths.length, 1, 'not retried: the endpoint is wrong, not down');
+        assert.equal((await states.load(join(dir, `impostor-${i}.log`)))?.offset ?? 0, 0, 'the offset did not move');
+      } finally {
+        await impostor.close();
+      }
+    }
+  });
+
+  test('vigil ingest - stops promptly on SIGTERM while stdin stays open, and sends the lines it read', async () => {
+    const child = spawn(process.execPath, [CLI, 'ingest', '-', '--endpoint', server.url, '--batch-size', '2'], {
+      env: { ...process.env, VIGIL_INGEST_TOKEN: server.ingestToken },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    try {
+      // One write (atomic on a pipe): once lines 1-2 are stored, line 3 was read too and waits for a fuller batch.
+      child.stdin.write(lines('e', 1, 3));
+      await expectStored(server, 'e', 1, 2, 15_000);
+      const signalledAt = Date.now();
+      child.kill('SIGTERM');
+      const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 5000))]);
+      assert.notEqual(code, 'hung', `still running 5 s after SIGTERM; stderr: ${stderr}`);
+      assert.equal(code, 0, stderr);
+      assert.ok(Date.now() - signalledAt < 5000);
+      assert.match(stderr, /ingested 3 lines: 3 events stored, 0 already stored, 0 bad lines \(stopped\)/);
+      await expectStored(server, 'e', 1, 3);
+    } finally {
+      child.stdin.end();
+      child.kill('SIGKILL');
+    }
+  });
+
+  test('vigil ingest --format json --mapping FILE ships a JSON log that matches no preset', async () => {
+    const path = join(dir, 'custom.jsonl');
+    const rows = [1, 2].map((n) =>
+      JSON.stringify({ at: new Date(start + n * 1000).toISOString(), m: 'GET', u: `/items/m-${n}`, s: 200 }),
+    );
+    writeFileSync(path, `${rows.join('\n')}\n`);
+    const mapping = join(dir, 'custom-mapping.json');
+    writeFileSync(mapping, JSON.stringify({ source: 'custom', time: 'at', method: 'm', path: 'u', status: 's' }));
+    const err: string[] = [];
+    const run = (args: string[]) =>
+      ingestCommand([path, '--format', 'json', ...args, '--endpoint', server.url], {
+        env: { VIGIL_INGEST_TOKEN: server.ingestToken },
+        stderr: { write: (t: string) => err.push(t) },
+      });
+    assert.equal(await run(['--mapping', mapping]), 0, err.join(''));
+    await expectStored(server, 'm', 1, 2);
+    writeFileSync(mapping, JSON.stringify({ time: 'at', colour: 'c' }));
+    await assert.rejects(run(['--mapping', mapping]), /--mapping .*custom-mapping\.json: colour: unknown mapping key/);
   });
 });

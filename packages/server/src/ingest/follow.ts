@@ -149,7 +149,11 @@ export interface FollowerOptions {
   readonly sink: LineSink;
   /** Keep reading as the file grows and rotates (true), or stop at its end (false). */
   readonly follow: boolean;
-  /** Remember the offset here across restarts. Without it, every run starts at byte 0. */
+  /**
+   * Remember the offset here across restarts. Without it, every run starts at byte 0. It also decides what a run
+   * with `follow: false` does with a last line that has no newline: without a state it is sent (the file simply
+   * lacks a final newline); with one it is left for the next run, since its writer may not have finished it.
+   */
   readonly states?: FollowStateStore;
   readonly pollIntervalMillis?: number;
   readonly maxBatchLines?: number;
@@ -188,6 +192,8 @@ interface OpenFile {
   parts: Buffer[];
   keptBytes: number;
   lineBytes: number;
+  /** Last byte of the line being assembled: a `\r` there belongs to the line ending. -1 before the first byte. */
+  lastByte: number;
   lastGrowthAt: number;
   /** Offset and line of the last commit, to skip writing an unchanged state. */
   committedOffset: number;
@@ -262,11 +268,18 @@ export class LogFollower {
           continue;
         }
         if (!this.options.follow) {
-          // Read once: a last line without its newline is sent, but the state stays before it, so a later run
-          // reads it again whole if it was still being written.
-          const upTo = { offset: file.lineStart, line: file.lineNumber };
-          this.finishPartialLine(file);
-          await this.flush(file, signal, upTo);
+          if (this.options.states === undefined) {
+            // A plain import: nothing remembers where it stopped, so a last line without its newline is sent.
+            this.finishPartialLine(file);
+          } else if (file.lineBytes > 0) {
+            // With a state (a one-shot run from cron), the line may still be being written: it is left for the
+            // next run, which sends it whole, as --follow does. Sending it now would store it twice (its
+            // text, and so its event id, differs once finished).
+            this.notice(
+              `${this.source}: the last line (line ${file.lineNumber + 1}) has no newline yet; it is left for the next run`,
+            );
+          }
+          await this.flush(file, signal);
           break;
         }
         if (!(await this.flush(file, signal))) break;
@@ -392,6 +405,7 @@ export class LogFollower {
         parts: [],
         keptBytes: 0,
         lineBytes: 0,
+        lastByte: -1,
         lastGrowthAt: this.clock.now(),
         committedOffset: -1,
       };
@@ -408,6 +422,7 @@ export class LogFollower {
     file.parts = [];
     file.keptBytes = 0;
     file.lineBytes = 0;
+    file.lastByte = -1;
     file.committedOffset = offset;
   }
 
@@ -442,6 +457,7 @@ export class LogFollower {
           if (file.parts.length > 64) file.parts = [Buffer.concat(file.parts, file.keptBytes)];
         }
         file.lineBytes += size;
+        file.lastByte = chunk[end - 1]!;
       }
       if (newline === -1) break;
       this.emit(file, chunkOffset + newline + 1);
@@ -454,18 +470,16 @@ export class LogFollower {
   private emit(file: OpenFile, endOffset: number): void {
     let bytes = file.parts.length === 1 ? file.parts[0]! : Buffer.concat(file.parts, file.keptBytes);
     let start = file.lineStart;
-    let length = file.lineBytes;
+    let length = file.lineBytes > 0 && file.lastByte === CR ? file.lineBytes - 1 : file.lineBytes;
+    // As in readLines: the CR of a CRLF is dropped before the line is judged cut.
+    if (bytes.length > length) bytes = bytes.subarray(0, length);
+    const truncated = length > bytes.length;
     if (start === 0 && bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
       bytes = bytes.subarray(3);
       start += 3;
       length -= 3;
     }
-    const truncated = file.lineBytes > file.keptBytes;
     if (truncated) bytes = bytes.subarray(0, characterBoundary(bytes));
-    else if (bytes.length > 0 && bytes[bytes.length - 1] === CR) {
-      bytes = bytes.subarray(0, bytes.length - 1);
-      length--;
-    }
     const text = bytes.toString('utf8');
     const line: FollowedLine = {
       lineNumber: ++file.lineNumber,
@@ -479,6 +493,7 @@ export class LogFollower {
     file.parts = [];
     file.keptBytes = 0;
     file.lineBytes = 0;
+    file.lastByte = -1;
     file.lineStart = endOffset;
     this.stats.lines++;
     if (text.trim() === '') return; // blank lines are consumed, not sent
@@ -492,15 +507,10 @@ export class LogFollower {
   }
 
   /**
-   * Deliver the batch (retrying until acknowledged), then commit the offset: by default the end of the last complete
-   * line, since every line before it was in this batch or an earlier one. False when stopped before the
-   * acknowledgement.
+   * Deliver the batch (retrying until acknowledged), then commit the offset: the end of the last complete line, since
+   * every line before it was in this batch or an earlier one. False when stopped before the acknowledgement.
    */
-  private async flush(
-    file: OpenFile,
-    signal: AbortSignal,
-    at: { offset: number; line: number } = { offset: file.lineStart, line: file.lineNumber },
-  ): Promise<boolean> {
+  private async flush(file: OpenFile, signal: AbortSignal): Promise<boolean> {
     // A chunk read at once may hold more than a batch of lines: send them in batches, committing after each.
     while (this.batch.length > 0) {
       const lines = this.batch.slice(0, this.maxBatchLines);
@@ -528,7 +538,7 @@ export class LogFollower {
         if (signal.aborted) return false;
       }
     }
-    await this.commit(file, at.offset, at.line, false);
+    await this.commit(file, file.lineStart, file.lineNumber, false);
     return true;
   }
 

@@ -7,13 +7,14 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULTS } from '../defaults.js';
 import { ConfigError } from '../errors.js';
-import { ACCESS_LOG_FORMATS, type AccessLogFormat, createLineParser, isAccessLogFormat } from './access-log.js';
+import { ACCESS_LOG_FORMATS, createLineParser, isAccessLogFormat } from './access-log.js';
 import { deliverWithRetry, type FollowedLine, LogFollower, SendError } from './follow.js';
 import { type BadLineReport, HttpEventSender } from './follow-sender.js';
 import { FollowStateStore } from './follow-state.js';
 import { readLines } from './lines.js';
+import { loadMappingFile } from './mapping-file.js';
 
-const INGEST_USAGE = `vigil ingest FILE... | - --format FORMAT [--follow] [--endpoint URL] [--state-dir DIR]
+const INGEST_USAGE = `vigil ingest FILE... | - --format FORMAT [--mapping FILE] [--follow] [--endpoint URL] [--state-dir DIR]
 
 Reads access logs, turns each line into a Vigil event here, and sends the events in batches (gzip NDJSON) to a
 Vigil server's POST /v1/events with the token in VIGIL_INGEST_TOKEN. Lines that do not parse are reported on
@@ -21,6 +22,7 @@ stderr with their line numbers and never stop the shipper. Event ids are derived
 twice is stored once.
 
   --format FORMAT    ${ACCESS_LOG_FORMATS.join(', ')} (default combined)
+  --mapping FILE     with --format json: the field mapping of your JSON log (YAML or JSON; see docs/access-logs.md)
   --follow           keep reading as the files grow, follow rotation (rename or copytruncate), and remember the
                      offset of each file across restarts; stop with Ctrl-C or SIGTERM
   --endpoint URL     the Vigil server (default VIGIL_ENDPOINT, else http://127.0.0.1:7070)
@@ -69,6 +71,7 @@ export async function ingestCommand(args: string[], options: IngestCommandOption
   if (positionals.length === 0) return usage('name at least one file (or - for standard input)');
   const format = values.format;
   if (!isAccessLogFormat(format)) return usage(`unknown --format "${format}"; one of ${ACCESS_LOG_FORMATS.join(', ')}`);
+  if (values.mapping !== undefined && format !== 'json') return usage('--mapping applies to --format json only');
   if (values.follow && positionals.includes('-'))
     return usage('--follow applies to files; standard input is read until it ends');
   const showBad = positiveInteger(values['show-bad'], '--show-bad', 0);
@@ -89,6 +92,7 @@ export async function ingestCommand(args: string[], options: IngestCommandOption
     throw new ConfigError(values.endpoint ? '--endpoint' : 'VIGIL_ENDPOINT', 'must be an http or https URL');
   }
 
+  const mapping = values.mapping === undefined ? undefined : loadMappingFile(values.mapping);
   let shown = 0;
   const onBadLine = (bad: BadLineReport) => {
     if (shown++ < showBad) stderr.write(`${bad.source}:${bad.lineNumber}: ${bad.reason}\n`);
@@ -96,7 +100,7 @@ export async function ingestCommand(args: string[], options: IngestCommandOption
   const sender = new HttpEventSender({
     endpoint,
     token,
-    parser: createLineParser(format as AccessLogFormat),
+    parser: createLineParser(format, mapping ? { mapping } : {}),
     onBadLine,
   });
   const stateDir =
@@ -165,6 +169,7 @@ function parseIngestArgs(args: string[]) {
     allowPositionals: true,
     options: {
       format: { type: 'string', default: 'combined' },
+      mapping: { type: 'string' },
       follow: { type: 'boolean' },
       endpoint: { type: 'string' },
       'state-dir': { type: 'string' },
@@ -181,7 +186,14 @@ function positiveInteger(text: string | undefined, _name: string, min: number): 
   return n >= min ? n : undefined;
 }
 
-/** Standard input: read to its end in batches; no offsets to remember (a pipe cannot be re-read). */
+/** After a stop signal, how long the lines already read from standard input may take to be acknowledged. */
+const STDIN_FINAL_SEND_MILLIS = 10_000;
+
+/**
+ * Standard input: read to its end in batches; no offsets to remember (a pipe cannot be re-read). A stop signal ends
+ * the read at once, even while the pipe stays open and quiet, and the lines already read are still sent (for up to
+ * STDIN_FINAL_SEND_MILLIS): unlike a file's, they cannot be read again by a later run.
+ */
 async function shipStream(
   sender: HttpEventSender,
   batchSize: number,
@@ -190,27 +202,41 @@ async function shipStream(
   notice: (message: string) => void,
 ): Promise<number> {
   const source = '(stdin)';
+  const input = process.stdin;
   let batch: FollowedLine[] = [];
   let count = 0;
-  const send = async () => {
-    if (batch.length === 0) return;
-    const lines = batch;
-    batch = [];
-    await deliverWithRetry(sender, { source, lines }, signal, {
+  const send = async (until: AbortSignal): Promise<boolean> => {
+    if (batch.length === 0) return true;
+    const delivered = await deliverWithRetry(sender, { source, lines: batch }, until, {
       ...retry,
       onRetry: (error, attempt, delay) => {
         if ((attempt & (attempt - 1)) === 0)
           notice(`sending failed (${error.message}); attempt ${attempt + 1} in ${delay} ms`);
       },
     });
+    // Kept until acknowledged, so a batch interrupted by the signal is sent again below.
+    if (delivered) batch = [];
+    return delivered;
   };
-  for await (const line of readLines(process.stdin)) {
-    if (signal.aborted) break;
-    count++;
-    if (line.text.trim() === '') continue;
-    batch.push({ ...line, endOffset: line.byteOffset + line.byteLength + 1 });
-    if (batch.length >= batchSize) await send();
+  // readLines waits for the next chunk; only ending the stream wakes it when the pipe stays open and silent.
+  const stopReading = () => input.destroy();
+  signal.addEventListener('abort', stopReading, { once: true });
+  try {
+    for await (const line of readLines(input)) {
+      count++;
+      if (line.text.trim() === '') continue;
+      batch.push({ ...line, endOffset: line.byteOffset + line.byteLength + 1 });
+      if (batch.length >= batchSize && !(await send(signal))) break;
+      if (signal.aborted) break;
+    }
+  } catch (error) {
+    // Destroying the stream ends the read with a premature-close error: that is the stop, not a failure.
+    if (!signal.aborted) throw error;
+  } finally {
+    signal.removeEventListener('abort', stopReading);
   }
-  await send();
+  const delivered = await send(signal.aborted ? AbortSignal.timeout(STDIN_FINAL_SEND_MILLIS) : signal);
+  if (!delivered)
+    notice(`stopped before the server acknowledged the last ${batch.length} lines read; they were not sent`);
   return count;
 }

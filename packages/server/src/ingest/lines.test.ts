@@ -77,6 +77,25 @@ describe('readLines', () => {
     assert.equal(lines[2]!.truncated, false);
   });
 
+  test('a line of exactly the limit ending in CRLF is whole: the CR is line ending, not a byte over the limit', async () => {
+    const exact = 'a'.repeat(16);
+    const over = 'b'.repeat(17);
+    const content = `${exact}\r\n${over}\r\n${'c'.repeat(15)}\r\n${exact}\r`;
+    // One chunk, and a byte at a time (the CR then arrives alone, after the limit is reached).
+    for (const highWaterMark of [64 * 1024, 1]) {
+      const lines = await fromFile(`crlf-limit-${highWaterMark}.log`, content, highWaterMark, 16);
+      assert.deepEqual(
+        lines.map((l) => [l.text, l.byteLength, l.truncated]),
+        [
+          [exact, 16, false],
+          ['b'.repeat(16), 17, true],
+          ['c'.repeat(15), 15, false],
+          [exact, 16, false],
+        ],
+      );
+    }
+  });
+
   test('cutting inside a multi-byte character does not make the line look like invalid UTF-8', async () => {
     // 'é' is 2 bytes: a 9-byte limit falls in the middle of the fifth one.
     const lines = await fromFile('cut-char.log', `${'é'.repeat(10)}\n`, 64, 9);

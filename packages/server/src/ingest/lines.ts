@@ -59,22 +59,24 @@ export async function* readLines(stream: Readable, options: ReadLinesOptions = {
   let streamOffset = 0;
   let lineNumber = 0;
 
+  // The last byte of the current line (before its `\n`): a `\r` there is part of the line ending, not of the line.
+  let lastByte = -1;
+
   const emit = (): Line => {
     let bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts, keptBytes);
     let start = lineStart;
-    let length = lineBytes;
+    let length = lineBytes > 0 && lastByte === CR ? lineBytes - 1 : lineBytes;
+    // The CR was kept when the line fits the limit; it is dropped before the line is judged cut, so a line of
+    // exactly maxLineBytes ending in CRLF is whole.
+    if (bytes.length > length) bytes = bytes.subarray(0, length);
+    const truncated = length > bytes.length;
     if (lineNumber === 0 && bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
       // A UTF-8 byte order mark opens the stream: it is not part of the first line.
       bytes = bytes.subarray(3);
       start += 3;
       length -= 3;
     }
-    const truncated = lineBytes > keptBytes;
     if (truncated) bytes = bytes.subarray(0, characterBoundary(bytes));
-    else if (bytes.length > 0 && bytes[bytes.length - 1] === CR) {
-      bytes = bytes.subarray(0, bytes.length - 1);
-      length--;
-    }
     const line: Line = {
       lineNumber: ++lineNumber,
       text: bytes.toString('utf8'),
@@ -86,6 +88,7 @@ export async function* readLines(stream: Readable, options: ReadLinesOptions = {
     parts = [];
     keptBytes = 0;
     lineBytes = 0;
+    lastByte = -1;
     return line;
   };
 
@@ -106,6 +109,7 @@ export async function* readLines(stream: Readable, options: ReadLinesOptions = {
           if (parts.length > 64) parts = [Buffer.concat(parts, keptBytes)];
         }
         lineBytes += size;
+        lastByte = chunk[end - 1]!;
       }
       if (newline === -1) break;
       yield emit();
