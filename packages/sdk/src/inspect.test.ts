@@ -116,6 +116,28 @@ describe('collectInspection', () => {
     });
   });
 
+  test('operator and prototype objects are sent whole, their keys intact; under a secret, every string hidden', () => {
+    const body = JSON.parse(
+      '{"username": {"$ne": "x"}, "email": {"$regex": ".*"}, "password": {"$ne": "hunter2-secret"},' +
+        ' "user": {"__proto__": {"isAdmin": true}}, "settings": {"constructor": {"prototype": {"role": "admin"}}},' +
+        ' "profile": {"name": "ann"}}',
+    );
+    const out = collectInspection(
+      { query: undefined, headers: {}, params: undefined, body },
+      { ...limits, maxValueChars: 200, maxRequestChars: 2000, maxFields: 16 },
+      redactor,
+    );
+    assert.deepEqual(out, {
+      'vigil.inspect.body.username': '{"$ne":"x"}',
+      'vigil.inspect.body.email': '{"$regex":".*"}',
+      'vigil.inspect.body.password': '{"$ne":"[REDACTED]"}',
+      'vigil.inspect.body.user': '{"__proto__":{"isAdmin":true}}',
+      'vigil.inspect.body.settings': '{"constructor":{"prototype":{"role":"admin"}}}',
+      'vigil.inspect.body.profile.name': 'ann',
+    });
+    assert.doesNotMatch(JSON.stringify(out), /hunter2/);
+  });
+
   test('a body that is an array of values is inspected item by item', () => {
     const out = collectInspection(
       { query: '', params: undefined, headers: {}, body: ["' OR 1=1 --", '<script>', 3] },

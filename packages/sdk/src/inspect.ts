@@ -49,6 +49,40 @@ const MAX_FIELD_NAME_CHARS = 128;
 const MAX_BODY_DEPTH = 6;
 const MAX_ARRAY_ITEMS = 16;
 
+/**
+ * Keys that make an object an attack rather than data: query operators (`{"password": {"$ne": null}}` logs in as
+ * anyone against MongoDB) and prototype keys (`{"__proto__": {"isAdmin": true}}`). As field names they would be
+ * lost (`$` is not a field-name character; `__proto__` is never a key of ours), so such an object is sent whole.
+ */
+const INJECTION_KEY = /^\$[A-Za-z]+$|^__proto__$|^constructor$|^prototype$/;
+/** How deep, and how long, such an object is written out. */
+const MAX_SHAPE_DEPTH = 3;
+
+function hasInjectionKey(record: Record<string, unknown>): boolean {
+  return Object.keys(record).some((k) => INJECTION_KEY.test(k));
+}
+
+/**
+ * The object as compact JSON: keys as sent, strings through `text` (redacted and cut), numbers, booleans and null
+ * as they are; deeper than MAX_SHAPE_DEPTH, `{…}`. Under a sensitive key `text` hides every string, and the keys,
+ * the operators that make the attack, still show.
+ */
+function shapeOf(node: unknown, text: (s: string) => string, depth = 0): string {
+  if (typeof node === 'string') return JSON.stringify(text(node));
+  if (typeof node === 'number' || typeof node === 'boolean' || node === null) return JSON.stringify(node);
+  if (typeof node !== 'object' || depth >= MAX_SHAPE_DEPTH) return Array.isArray(node) ? '[…]' : '{…}';
+  if (Array.isArray(node)) {
+    return `[${node
+      .slice(0, MAX_ARRAY_ITEMS)
+      .map((item) => shapeOf(item, text, depth + 1))
+      .join(',')}]`;
+  }
+  const entries = Object.keys(node as object)
+    .slice(0, MAX_ARRAY_ITEMS)
+    .map((k) => `${JSON.stringify(k)}:${shapeOf((node as Record<string, unknown>)[k], text, depth + 1)}`);
+  return `{${entries.join(',')}}`;
+}
+
 function segment(key: string): string {
   const s = key.replace(UNSAFE_SEGMENT_CHARS, '_').slice(0, MAX_SEGMENT_CHARS);
   return s.length > 0 ? s : '_';
@@ -87,8 +121,11 @@ export function collectInspection(
     return items.slice(0, max);
   };
 
-  /** `location` and `keys` (the original keys, for the redaction decision) → one field. */
-  const add = (location: string, keys: readonly string[], value: unknown): void => {
+  /**
+   * `location` and `keys` (the original keys, for the redaction decision) → one field. `shaped`: the value is an
+   * object written out with its strings already hidden (see shapeOf), sent even under a sensitive key.
+   */
+  const add = (location: string, keys: readonly string[], value: unknown, shaped = false): void => {
     if (full()) {
       truncated = true;
       return;
@@ -100,7 +137,7 @@ export function collectInspection(
       return;
     }
     // Judged on the original path: `user[password]`, `X-Api-Key` and configured dotted paths all match there.
-    if (keys.some((k) => redactor.isSensitiveKey(k)) || redactor.isSensitivePath(keys.join('.'))) {
+    if (!shaped && (keys.some((k) => redactor.isSensitiveKey(k)) || redactor.isSensitivePath(keys.join('.')))) {
       out[name] = REDACTED;
       count++;
       return;
@@ -194,6 +231,15 @@ export function collectInspection(
         if (keys.length > 0) add('body', keys, node);
         return;
       }
+      if (keys.length > 0 && hasInjectionKey(record)) {
+        add(
+          'body',
+          keys,
+          shapeOf(record, (s) => cut(s)),
+          true,
+        );
+        return;
+      }
       if (depth >= MAX_BODY_DEPTH) {
         truncated = true;
         return;
@@ -204,9 +250,20 @@ export function collectInspection(
           return;
         }
         const child = [...keys, key];
-        // A sensitive key (or a configured path) is never walked into: its whole subtree is one redacted field.
-        if (redactor.isSensitiveKey(key) || redactor.isSensitivePath(child.join('.'))) add('body', child, REDACTED);
-        else walk(record[key], child, depth + 1);
+        const value = record[key];
+        // A sensitive key (or a configured path) is never walked into: its whole subtree is one redacted field,
+        // except for an operator object (`"password": {"$ne": null}`), whose keys show with every string hidden.
+        if (redactor.isSensitiveKey(key) || redactor.isSensitivePath(child.join('.'))) {
+          const operand = asRecord(value);
+          if (operand && hasInjectionKey(operand))
+            add(
+              'body',
+              child,
+              shapeOf(operand, () => REDACTED),
+              true,
+            );
+          else add('body', child, REDACTED);
+        } else walk(value, child, depth + 1);
       }
     };
     walk(body, [], 0);

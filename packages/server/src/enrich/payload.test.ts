@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { compileSigma } from '@vigil/engine';
-import { Field, type SecurityEvent } from '@vigil/schema';
+import { Field, parseEvent, type SecurityEvent } from '@vigil/schema';
 import { createPayloadStage } from './payload.js';
 
 function event(type: string, attributes: SecurityEvent['attributes']): SecurityEvent {
@@ -39,9 +39,27 @@ describe('createPayloadStage', () => {
   });
 
   test('other event types are inspected when they carry inspected parameters', () => {
-    const output = stage.apply(event('input_validation_fail', { 'vigil.inspect.query.user[$ne]': 'x' }));
+    const output = stage.apply(event('input_validation_fail', { 'vigil.inspect.query.user': '{"$ne":"x"}' }));
     assert.deepEqual(output.attributes[Field.payloadClasses], ['nosqli']);
-    assert.deepEqual(output.attributes[Field.payloadLocations], ['query.user[$ne]']);
+    assert.deepEqual(output.attributes[Field.payloadLocations], ['query.user']);
+  });
+
+  test('operator and prototype objects as the SDK sends them (the object written out) are found', () => {
+    // The field names and values the SDK's inspection writes for {"password": {"$ne": null}} and
+    // {"user": {"__proto__": {"isAdmin": true}}}: valid event fields, so they reach this stage.
+    const parsed = parseEvent({
+      time: '2025-01-01T00:00:00Z',
+      type: 'http_request',
+      'http.request.method': 'POST',
+      'url.path': '/login',
+      'http.response.status_code': 200,
+      'vigil.inspect.body.password': '{"$ne":"[REDACTED]"}',
+      'vigil.inspect.body.user': '{"__proto__":{"isAdmin":true}}',
+    });
+    assert.ok(parsed.ok, JSON.stringify(parsed.ok ? [] : parsed.issues));
+    const output = stage.apply(parsed.event);
+    assert.deepEqual(output.attributes[Field.payloadClasses], ['nosqli', 'proto_pollution']);
+    assert.deepEqual(output.attributes[Field.payloadLocations], ['body.password', 'body.user']);
   });
 
   test('options restrict classes and confidence', () => {
