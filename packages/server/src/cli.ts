@@ -237,6 +237,8 @@ async function analyzeCommand(args: string[]): Promise<number> {
 
 /** Compile the Sigma rules in the given directories; a rule error stops the command with file and line. */
 async function rulesFrom(dirs: readonly string[]): Promise<RuleEvaluator[]> {
+  const missing = dirs.find((dir) => !existsSync(dir));
+  if (missing !== undefined) throw new ConfigError('--rules', `not found: ${missing}`);
   if (dirs.length === 0) return [];
   const { evaluators, errors } = await loadRules(dirs);
   if (errors.length > 0) {

@@ -55,12 +55,12 @@ describe('configuration', () => {
     fails({ enrich: { geo: { mmdbs: [] } } }, {}, 'enrich.geo.mmdbs', /unknown key/);
   });
 
-  test('paths: a rule directory that is not there, a data directory that is a file, each named by its key', () => {
+  test('paths: a rule directory (or file) that is not there, a data directory that is a file, each named by its key', () => {
     const dir = tempDir();
     const file = join(dir, 'a-file');
     writeFileSync(file, 'x');
     fails({ detection: { rules: { dirs: [join(dir, 'rules-typo')] } } }, {}, 'detection.rules.dirs[0]', /not found/);
-    fails({ detection: { rules: { dirs: [file] } } }, {}, 'detection.rules.dirs[0]', /not a directory/);
+    assert.deepEqual(buildConfig({ detection: { rules: { dirs: [file] } } }, {}).detection.rules.dirs, [file]);
     fails({}, { VIGIL_DATA_DIR: file }, 'VIGIL_DATA_DIR', /not a directory/);
     fails({ dataDir: file }, {}, 'dataDir', /not a directory/);
     assert.deepEqual(buildConfig({ detection: { rules: { dirs: [dir] } } }, {}).detection.rules.dirs, [dir]);

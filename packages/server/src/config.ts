@@ -415,8 +415,8 @@ export function buildConfig(raw: unknown, env: NodeJS.ProcessEnv, configFile?: s
       if (typeof d !== 'string' || d === '')
         throw new ConfigError(`${ruleDirList.key}[${i}]`, 'must be a directory path');
       const dir = resolve(d);
-      if (!existsSync(dir)) throw new ConfigError(`${ruleDirList.key}[${i}]`, `directory not found: ${dir}`);
-      if (!statSync(dir).isDirectory()) throw new ConfigError(`${ruleDirList.key}[${i}]`, `not a directory: ${dir}`);
+      // A directory, or a single rule file (rules/load.ts reads either).
+      if (!existsSync(dir)) throw new ConfigError(`${ruleDirList.key}[${i}]`, `not found: ${dir}`);
       return dir;
     }),
   };

@@ -232,6 +232,16 @@ test('vigil analyze --show-bad takes a whole number (exit 2 otherwise)', async (
   assert.match(ok.stderr, /1 bad lines \(first 0 shown\)/);
 });
 
+test('vigil analyze --rules with a path that is not there is a configuration error naming it (exit 78)', async () => {
+  const dir = tempDir();
+  const file = join(dir, 'access.log');
+  writeFileSync(file, '');
+  const run = await vigil(['analyze', file, '--rules', join(dir, 'rules-typo')], dir);
+  assert.equal(run.code, 78, run.stderr);
+  assert.match(run.stderr, /--rules: not found: .*rules-typo/);
+  assert.doesNotMatch(run.stderr, /ENOENT|at /);
+});
+
 test('vigil analyze --format json --mapping FILE reads a JSON log that matches no preset', async () => {
   const dir = tempDir();
   const log = join(dir, 'gateway.jsonl');
