@@ -401,7 +401,7 @@ export class BehaviourDetector implements RuleEvaluator {
       );
       for (const f of findings) {
         const ep = endpoint;
-        this.emit(out, this.endpointDetection(ep, f), time, () => ep.flag(f, ctx));
+        if (!this.emit(out, this.endpointDetection(ep, f), time, () => ep.flag(f, ctx))) f.learnIfSuppressed?.();
       }
       const unusual =
         reporting && !authenticated && status !== undefined && status >= 200 && status < 300

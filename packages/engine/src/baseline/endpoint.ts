@@ -85,6 +85,11 @@ export interface EndpointFinding {
   readonly firstTime: number;
   readonly lastTime: number;
   readonly eventIds: readonly string[];
+  /**
+   * A window value the finding held back from learning: learned only if the finding is suppressed (an analyst's
+   * false positive lets the baseline adapt); a raised one is never learned, like a flagged window.
+   */
+  readonly learnIfSuppressed?: () => void;
 }
 
 /** What the endpoint needs to decide; supplied by the detector (options resolved per endpoint). */
@@ -357,6 +362,7 @@ export class EndpointBaseline {
             this.recent.map((b) => b.callers),
             CALLER_SKETCH_K,
           );
+    const checkedFrom = findings?.length ?? 0;
     if (findings && ctx.reporting && bucket.requests > 0) {
       this.check(findings, ctx, at, 'window', 'callers', callers, window.requests, now);
       for (const metric of LEVEL_METRICS) {
@@ -364,16 +370,25 @@ export class EndpointBaseline {
         if (value !== undefined) this.check(findings, ctx, at, 'window', metric, value, window.requests, now);
       }
     }
+    // A window that raised a finding just now is not learned yet: the detector flags it only after this returns,
+    // and learned at once, an attack window would be in the baseline before the flag could keep it out.
+    const heldBack = new Map<EndpointMetric, number>();
+    for (let i = checkedFrom; i < (findings?.length ?? 0); i++) heldBack.set(findings![i]!.metric, i);
     const windowEnd = bucket.start + ctx.bucketMillis;
-    for (const metric of COUNT_METRICS) {
-      if (this.isFlagged(WINDOW_KEY[metric], windowEnd - 1)) continue;
-      this.windowStats[metric].learn(at, metric === 'callers' ? callers : window[metric]);
-    }
+    const learn = (metric: EndpointMetric, value: number) => {
+      if (this.isFlagged(WINDOW_KEY[metric], windowEnd - 1)) return;
+      const finding = heldBack.get(metric);
+      if (finding === undefined) this.windowStats[metric].learn(at, value);
+      else
+        findings![finding] = {
+          ...findings![finding]!,
+          learnIfSuppressed: () => this.windowStats[metric].learn(at, value),
+        };
+    };
+    for (const metric of COUNT_METRICS) learn(metric, metric === 'callers' ? callers : window[metric]);
     for (const metric of LEVEL_METRICS) {
       const value = levels[metric];
-      if (value !== undefined && !this.isFlagged(WINDOW_KEY[metric], windowEnd - 1)) {
-        this.windowStats[metric].learn(at, value);
-      }
+      if (value !== undefined) learn(metric, value);
     }
   }
 

@@ -297,3 +297,35 @@ describe('principals known only by an address', () => {
     assert.ok(detector.profileFor({ 'client.address': '2001:db8::3e7' }), 'the latest addresses are kept');
   });
 });
+
+describe('a window that raised a finding', () => {
+  /** Six requests a minute from Monday, up to `end`; one minute of 5 s answers at `attackAt` when given. */
+  function steady(end: number, attackAt?: number): SecurityEvent[] {
+    const events: SecurityEvent[] = [];
+    for (let t = WEEK_START; t < end; t += MINUTE) {
+      for (let i = 0; i < 6; i++) {
+        const slow: Record<string, number> = t === attackAt ? { 'http.server.request.duration': 5 } : {};
+        events.push(request(t + i * 10_000, `u${i}`, slow));
+      }
+    }
+    return events;
+  }
+  const SATURDAY = WEEK_START + 5 * DAY_MILLIS;
+  const weekend14 = (detector: ReturnType<typeof createBehaviourDetector>) =>
+    detector.baselineFor('/items/{id}', 'GET')!.window.latency!.find((s) => s.hour === 14 && s.weekend)!;
+
+  test('is not learned, even in a slot still warming up: the attack does not raise the usual', () => {
+    const attack = SATURDAY + 14 * HOUR + 5 * MINUTE;
+    const { detector, detections } = run(steady(attack + 2 * MINUTE, attack));
+    assert.ok(
+      detections.some((d) => d.detector === 'endpoint-latency' && d.time >= attack),
+      'the slow minute is reported',
+    );
+    const quiet = run(steady(attack + 2 * MINUTE)).detector;
+    assert.equal(
+      weekend14(detector).center,
+      weekend14(quiet).center,
+      'the slot is what it would be without the attack',
+    );
+  });
+});
