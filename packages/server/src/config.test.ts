@@ -53,6 +53,10 @@ describe('configuration', () => {
     fails({ enrich: { geo: { enabled: 'yes' } } }, {}, 'enrich.geo.enabled', /true or false/);
     fails({ enrich: { geo: { mmdb: ['/no/such/GeoLite2-ASN.mmdb'] } } }, {}, 'enrich.geo.mmdb[0]', /not found/);
     fails({ enrich: { geo: { mmdbs: [] } } }, {}, 'enrich.geo.mmdbs', /unknown key/);
+    fails({ detection: { baselines: { timeZone: 'Mars/Olympus' } } }, {}, 'detection.baselines.timeZone', /IANA/);
+    const zoned = buildConfig({ detection: { baselines: { timeZone: 'Europe/Berlin' } } }, {});
+    assert.equal(zoned.detection.baselines.timeZone, 'Europe/Berlin');
+    assert.equal(buildConfig({}, {}).detection.baselines.timeZone, undefined);
   });
 
   test('paths: a rule directory (or file) that is not there, a data directory that is a file, each named by its key', () => {

@@ -44,6 +44,8 @@ export interface VigilConfig {
       readonly enabled: boolean;
       readonly learningMillis: number;
       readonly peerGroupFields: readonly string[];
+      /** IANA time zone of the seasonality (hour of day, weekday); undefined: UTC. */
+      readonly timeZone: string | undefined;
     };
   };
   readonly alerting: {
@@ -432,6 +434,7 @@ export function buildConfig(raw: unknown, env: NodeJS.ProcessEnv, configFile?: s
           return f;
         })
       : ['user.roles'],
+    timeZone: timeZoneOf(baselineSection.string('timeZone'), 'detection.baselines.timeZone'),
   };
   baselineSection.done();
   const detection = {
@@ -529,4 +532,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     throw new ConfigError(file, `cannot be read: ${(error as Error).message}`);
   }
   return buildConfig(raw, env, file);
+}
+
+/** An IANA time zone name (`Europe/Berlin`), checked against the runtime's time zone data. */
+function timeZoneOf(value: string | undefined, key: string): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: value });
+  } catch {
+    throw new ConfigError(key, `"${value}" is not an IANA time zone (such as Europe/Berlin or America/New_York)`);
+  }
+  return value;
 }

@@ -61,6 +61,7 @@ import {
   remember,
 } from './principal.js';
 import { upperBound } from './robust.js';
+import { localOffset } from './seasonal.js';
 import { normaliseRuleId, type Suppression, SuppressionList } from './suppression.js';
 
 export const BEHAVIOUR_EVALUATOR_ID = 'vigil-baseline';
@@ -239,19 +240,23 @@ export class BehaviourDetector implements RuleEvaluator {
   private events = 0;
   private detections = 0;
   private readonly strings = new Map<string, string>();
+  /** Local time's offset from UTC at a moment, in minutes: the seasonality's clock. */
+  private readonly offsetMinutesAt: (timeMillis: number) => number;
 
   constructor(options: BehaviourOptions = {}) {
     this.options = resolveOptions(options);
     // An option added in a later release counts only when set away from its default, so that upgrading keeps
     // what was learned (a snapshot from before it restores as it is).
-    const { maxOperationsPerRoute, ...versioned } = this.options;
+    const { maxOperationsPerRoute, timeZone, ...versioned } = this.options;
     this.version = stableHash(
       canonicalJson({
         ...versioned,
         ...(maxOperationsPerRoute !== BEHAVIOUR_DEFAULTS.maxOperationsPerRoute ? { maxOperationsPerRoute } : {}),
+        ...(timeZone !== BEHAVIOUR_DEFAULTS.timeZone ? { timeZone } : {}),
         adminRoutePattern: String(this.options.adminRoutePattern),
       }),
     );
+    this.offsetMinutesAt = localOffset(this.options.timeZone, this.options.timeZoneOffsetMinutes);
     this.principals = this.newPrincipalMap();
     this.endpoints = this.newEndpointMap();
     this.groups = new BoundedMap(this.options.maxPeerGroups);
@@ -424,7 +429,7 @@ export class BehaviourDetector implements RuleEvaluator {
     const group = this.groupOf(groupKey, time);
     profile.events++;
     if (time > profile.lastSeen) profile.lastSeen = time;
-    const localMillis = time + o.timeZoneOffsetMinutes * 60_000;
+    const localMillis = time + this.offsetMinutesAt(time) * 60_000;
     const localDays = Math.floor(localMillis / 86_400_000);
     profile.hourMask |= 1 << Math.floor((localMillis - localDays * 86_400_000) / 3_600_000);
     // 1970-01-01 was a Thursday (4, with Sunday = 0).
@@ -529,7 +534,7 @@ export class BehaviourDetector implements RuleEvaluator {
       bucketMillis: o.bucketMillis,
       longWindowBuckets: o.longWindowBuckets,
       minSamples: o.endpointMinSamples,
-      timeZoneOffsetMinutes: o.timeZoneOffsetMinutes,
+      offsetMinutesAt: this.offsetMinutesAt,
       maxEvidence: o.maxEvidence,
       reporting,
       sigmas: BEHAVIOUR_DEFAULTS.endpointSigmas,

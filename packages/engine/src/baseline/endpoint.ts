@@ -97,7 +97,8 @@ export interface EndpointContext {
   readonly bucketMillis: number;
   readonly longWindowBuckets: number;
   readonly minSamples: number;
-  readonly timeZoneOffsetMinutes: number;
+  /** Local time's offset from UTC at a moment, in minutes (see `localOffset`). */
+  readonly offsetMinutesAt: (timeMillis: number) => number;
   readonly maxEvidence: number;
   /** False during the learning period: learn, report nothing. */
   readonly reporting: boolean;
@@ -284,7 +285,7 @@ export class EndpointBaseline {
     if (this.evidence.length > ctx.maxEvidence) this.evidence.shift();
     if (!ctx.reporting) return findings;
 
-    const at = slotTime(b.start, ctx.timeZoneOffsetMinutes);
+    const at = slotTime(b.start, ctx.offsetMinutesAt(b.start));
     const changed: CountMetric[] = ['requests'];
     if (status >= 400 && status < 500) changed.push('errors4xx');
     else if (status >= 500) changed.push('errors5xx');
@@ -322,7 +323,7 @@ export class EndpointBaseline {
   }
 
   private close(bucket: Bucket, ctx: EndpointContext, findings: EndpointFinding[] | undefined, now: number): void {
-    const at = slotTime(bucket.start, ctx.timeZoneOffsetMinutes);
+    const at = slotTime(bucket.start, ctx.offsetMinutesAt(bucket.start));
     for (const metric of COUNT_METRICS) {
       if (!this.isFlagged(BUCKET_KEY[metric], bucket.start))
         this.bucketStats[metric].learn(at, countOf(bucket, metric));
@@ -424,10 +425,8 @@ export class EndpointBaseline {
     if (resolution === 'window') {
       // A window that began in the previous hour is held to the more generous of the two hours: at 23:01 the
       // last ten minutes are mostly 22:00 traffic, and a busy hour ending is not an anomaly.
-      const began = slotTime(
-        this.current.start - (ctx.longWindowBuckets - 1) * ctx.bucketMillis,
-        ctx.timeZoneOffsetMinutes,
-      );
+      const start = this.current.start - (ctx.longWindowBuckets - 1) * ctx.bucketMillis;
+      const began = slotTime(start, ctx.offsetMinutesAt(start));
       const other = began.hour !== at.hour ? stats.expected(began, ctx.minSamples) : undefined;
       if (other) {
         const otherLimit = this.limitOf(other.stat, stats, ctx, threshold.sensitivity, floor);

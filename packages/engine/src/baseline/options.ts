@@ -80,6 +80,12 @@ export interface BehaviourOptions {
   readonly adminRoutePattern?: RegExp;
   /** Offset of local time from UTC used for hour-of-day and day-of-week seasonality. Default 0. */
   readonly timeZoneOffsetMinutes?: number;
+  /**
+   * IANA time zone of the seasonality (`Europe/Berlin`), daylight saving time included; when set, it replaces
+   * `timeZoneOffsetMinutes`. A fixed offset compares a summer morning with the hour before it, twice a year for good.
+   * Default: none.
+   */
+  readonly timeZone?: string;
   /** Travel faster than this between two countries is impossible. Default 1000 km/h. */
   readonly travelSpeedKmh?: number;
   /** Travel shorter than this never counts (centroids are coarse). Default 1000 km. */
@@ -145,6 +151,7 @@ export const BEHAVIOUR_DEFAULTS = {
   peerQuantile: 0.999,
   adminRoutePattern: /(^|\/)admin(\/|$)/,
   timeZoneOffsetMinutes: 0,
+  timeZone: '',
   travelSpeedKmh: 1000,
   travelMinDistanceKm: 1000,
   newAccessWeights: { country: 0.5, asn: 0.25, device: 0.25, travel: 0.5 },
@@ -223,6 +230,13 @@ export function resolveOptions(options: BehaviourOptions = {}): ResolvedOptions 
   }
   if (!(Number.isInteger(resolved.maxOperationsPerRoute) && resolved.maxOperationsPerRoute >= 0)) {
     throw new RangeError('maxOperationsPerRoute must be a whole number, 0 or more');
+  }
+  if (resolved.timeZone !== '') {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: resolved.timeZone });
+    } catch {
+      throw new RangeError(`timeZone: "${resolved.timeZone}" is not an IANA time zone (such as Europe/Berlin)`);
+    }
   }
   if (resolved.windowMillis % resolved.bucketMillis !== 0) {
     throw new RangeError('windowMillis must be a multiple of bucketMillis');

@@ -18,6 +18,37 @@ export interface SlotTime {
 const HOUR_MILLIS = 3_600_000;
 const DAY_MILLIS = 86_400_000;
 
+/**
+ * Local time's offset from UTC at a moment, in minutes: a fixed one, or an IANA zone's (daylight saving time
+ * included). A zone's offset is asked of `Intl` once per quarter hour of time (offsets change on those) and kept.
+ */
+export function localOffset(timeZone: string, fixedMinutes: number): (timeMillis: number) => number {
+  if (timeZone === '') return () => fixedMinutes;
+  const format = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+  });
+  const QUARTER = 900_000;
+  let cachedQuarter = Number.NaN;
+  let cached = 0;
+  return (timeMillis) => {
+    const quarter = Math.floor(timeMillis / QUARTER);
+    if (quarter === cachedQuarter) return cached;
+    const at = quarter * QUARTER;
+    const part: Record<string, number> = {};
+    for (const p of format.formatToParts(at)) if (p.type !== 'literal') part[p.type] = Number(p.value);
+    const local = Date.UTC(part.year!, part.month! - 1, part.day!, part.hour!, part.minute!);
+    cachedQuarter = quarter;
+    cached = Math.round((local - at) / 60_000);
+    return cached;
+  };
+}
+
 export function slotTime(timeMillis: number, offsetMinutes: number): SlotTime {
   const local = timeMillis + offsetMinutes * 60_000;
   const days = Math.floor(local / DAY_MILLIS);

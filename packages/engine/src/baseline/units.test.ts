@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BoundedMap } from './bounded-map.js';
+import { createBehaviourDetector } from './detector.js';
 import { formatBytes, formatNumber } from './explain.js';
 import { COUNTRY_CENTROIDS, countryDistanceKm } from './geo.js';
 import { objectOf, principalOf } from './principal.js';
 import { LogHistogram, learnPacked, readPacked, STAT_WIDTH, upperBound } from './robust.js';
-import { slotTime } from './seasonal.js';
+import { localOffset, slotTime } from './seasonal.js';
 import { DistinctSketch } from './sketch.js';
 
 test('the distinct sketch is exact below k and within 15 % above', () => {
@@ -92,4 +93,20 @@ test('numbers in explanations', () => {
   assert.equal(formatNumber(0.4213), '0.42');
   assert.equal(formatBytes(25_300_000), '25 MB');
   assert.equal(formatBytes(812), '812 B');
+});
+
+test('localOffset: an IANA zone follows daylight saving time; a fixed offset stays; an unknown zone is refused', () => {
+  const berlin = localOffset('Europe/Berlin', 0);
+  // EU summer time began on 2026-03-29 at 01:00 UTC.
+  assert.equal(berlin(Date.UTC(2026, 2, 29, 0, 59)), 60);
+  assert.equal(berlin(Date.UTC(2026, 2, 29, 1, 0)), 120);
+  assert.equal(berlin(Date.UTC(2026, 9, 25, 0, 59)), 120);
+  assert.equal(berlin(Date.UTC(2026, 9, 25, 1, 0)), 60);
+  assert.equal(localOffset('Asia/Kolkata', 0)(Date.UTC(2026, 5, 1)), 330);
+  assert.equal(localOffset('America/New_York', 0)(Date.UTC(2026, 0, 15, 12)), -300);
+  assert.equal(localOffset('', 90)(Date.UTC(2026, 5, 1)), 90);
+  // 06:30 UTC is 07:30 in Berlin in March before the switch, 08:30 after it: the slot follows the wall clock.
+  assert.equal(slotTime(Date.UTC(2026, 2, 27, 6, 30), berlin(Date.UTC(2026, 2, 27, 6, 30))).hour, 7);
+  assert.equal(slotTime(Date.UTC(2026, 2, 30, 6, 30), berlin(Date.UTC(2026, 2, 30, 6, 30))).hour, 8);
+  assert.throws(() => createBehaviourDetector({ timeZone: 'Europe/Atlantis' }), /timeZone: "Europe\/Atlantis" is not/);
 });

@@ -49,6 +49,7 @@ export async function compileRules(
           createBehaviourDetector({
             learningMillis: baselines.learningMillis,
             peerGroupFields: baselines.peerGroupFields,
+            ...(baselines.timeZone !== undefined ? { timeZone: baselines.timeZone } : {}),
             maxEvidence: config.alerting.maxEvidence,
           }),
         ]
