@@ -172,3 +172,62 @@ test('a receiver that hangs holds at most its share of attempts; another receive
     await new Promise<void>((resolve) => hanging.close(() => resolve()));
   }
 });
+
+test('an alert that joins a group as its notification is being leased goes out exactly once, merged or on its own', async () => {
+  const team = await startReceiver();
+  const now = Date.UTC(2026, 10, 2, 10, 0, 0);
+  const target = { receiver: 'team', groupBy: ['rule'], groupWaitMillis: 0, groupIntervalMillis: 0 };
+  for (const when of ['before', 'after'] as const) {
+    team.received.length = 0;
+    const store = new SqliteStore({ file: join(tempDir(), `merge-${when}.db`) });
+    const dispatcher = new Dispatcher({
+      store,
+      notifiers: [
+        new WebhookNotifier(
+          { name: 'team', url: team.url, allowPrivateNetwork: true, timeoutMillis: 2000, maxAttempts: 3 },
+          () => now,
+        ),
+      ],
+      maxAttempts: () => 3,
+      retryBaseMillis: 1000,
+      retryMaxMillis: 60_000,
+      log: silentLogger,
+      metrics: createMetrics(),
+      now: () => now,
+    });
+    // The second alert arrives exactly as the first attempt writes its lease: just before it (the merge lands in the
+    // pending record, which the attempt re-reads) or just after (the merge misses, and it starts one of its own).
+    const lease = store.updateNotification.bind(store);
+    let joined: Promise<void> | undefined;
+    store.updateNotification = async (record) => {
+      if (joined === undefined && record.attempts === 1) {
+        if (when === 'before') {
+          joined = dispatcher.enqueue(alert(2), 'opened', [target]);
+          await joined;
+          return lease(record);
+        }
+        await lease(record);
+        joined = dispatcher.enqueue(alert(2), 'opened', [target]);
+        await joined;
+        return;
+      }
+      return lease(record);
+    };
+    try {
+      await dispatcher.enqueue(alert(1), 'opened', [target]);
+      dispatcher.kick();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await dispatcher.idle();
+      dispatcher.kick();
+      await dispatcher.idle();
+      const sent = team.received.flatMap((r) =>
+        (JSON.parse(r.body) as { group: { alerts: { id: string }[] } }).group.alerts.map((a) => a.id),
+      );
+      assert.deepEqual(sent.sort(), ['alert-1', 'alert-2'], `${when} the lease: each alert once (${sent})`);
+    } finally {
+      await dispatcher.close();
+      await store.close();
+    }
+  }
+  await team.close();
+});
