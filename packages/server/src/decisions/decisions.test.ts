@@ -13,6 +13,7 @@ import { silentLogger } from '../log.js';
 import { createMetrics } from '../metrics.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { eventually, failedLogins, startTestServer, type TestServer } from '../testing/harness.js';
+import { sampleAlert } from '../testing/receivers.js';
 import type { Decision } from './decision.js';
 import { DecisionService } from './service.js';
 
@@ -350,23 +351,9 @@ test('a decision the store fails to write is logged and counted, and the alert g
     metrics,
   });
   try {
-    const labels = { rule: 'vigil-authn-brute-force', severity: 'high', 'client.address': '198.51.100.9' };
-    const made = await service.onAlertOpened({
-      id: 'a1',
-      fingerprint: 'f',
-      status: 'firing',
-      rule: { id: labels.rule, title: 'Repeated failed logins' },
-      severity: 'high',
-      labels,
-      tags: [],
-      startsAt: 0,
-      lastSeenAt: 0,
-      eventCount: 5,
-      summary: 's',
-      evidence: [],
-      updatedAt: 0,
-      createdAt: 0,
-    });
+    const made = await service.onAlertOpened(
+      sampleAlert(1, { rule: 'vigil-authn-brute-force', 'client.address': '198.51.100.9' }),
+    );
     assert.deepEqual(made, []);
     assert.deepEqual(errors, ['making a decision failed: database is locked']);
     assert.match(metrics.registry.render(), /vigil_decisions_skipped_total\{reason="store_error"\} 1/);

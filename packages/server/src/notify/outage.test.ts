@@ -5,30 +5,39 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { Alert } from '../alerts/alert.js';
 import { silentLogger } from '../log.js';
 import { createMetrics } from '../metrics.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { eventually, startReceiver, tempDir } from '../testing/harness.js';
+import { sampleAlert } from '../testing/receivers.js';
 import { Dispatcher, MAX_IN_FLIGHT_PER_RECEIVER } from './dispatcher.js';
 import { WebhookNotifier } from './webhook.js';
 
-const alert = (n: number): Alert => ({
-  id: `alert-${n}`,
-  fingerprint: `fp-${n}`,
-  status: 'firing',
-  rule: { id: 'r', title: 'Rule' },
-  severity: 'high',
-  labels: { rule: 'r', severity: 'high', 'client.address': `192.0.2.${n}` },
-  tags: [],
-  startsAt: 0,
-  lastSeenAt: 0,
-  eventCount: 5,
-  summary: 's',
-  evidence: [],
-  updatedAt: 0,
-  createdAt: 0,
-});
+const alert = (n: number) => sampleAlert(n);
+
+/** A webhook receiver on the test's clock. */
+const webhook = (name: string, url: string, now: () => number, maxAttempts = 100, timeoutMillis = 2000) =>
+  new WebhookNotifier({ name, url, allowPrivateNetwork: true, timeoutMillis, maxAttempts }, now);
+
+/** A dispatcher on the test's clock, retrying from 1 s up to 1 min. */
+function dispatcherOf(
+  store: SqliteStore,
+  notifiers: WebhookNotifier[],
+  now: () => number,
+  maxAttempts = 100,
+  metrics = createMetrics(),
+): Dispatcher {
+  return new Dispatcher({
+    store,
+    notifiers,
+    maxAttempts: () => maxAttempts,
+    retryBaseMillis: 1000,
+    retryMaxMillis: 60_000,
+    log: silentLogger,
+    metrics,
+    now,
+  });
+}
 
 test('a receiver down for 5 minutes then back gets every notification exactly once; the other is not re-sent to', async () => {
   const down = await startReceiver();
@@ -36,19 +45,15 @@ test('a receiver down for 5 minutes then back gets every notification exactly on
   down.status = 503;
   let now = Date.UTC(2026, 10, 2, 10, 0, 0);
   const store = new SqliteStore({ file: join(tempDir(), 'outage.db') });
-  const webhook = (name: string, url: string) =>
-    new WebhookNotifier({ name, url, allowPrivateNetwork: true, timeoutMillis: 2000, maxAttempts: 100 }, () => now);
   const metrics = createMetrics();
-  const dispatcher = new Dispatcher({
+  const clock = () => now;
+  const dispatcher = dispatcherOf(
     store,
-    notifiers: [webhook('down', down.url), webhook('up', up.url)],
-    maxAttempts: () => 100,
-    retryBaseMillis: 1000,
-    retryMaxMillis: 60_000,
-    log: silentLogger,
+    [webhook('down', down.url, clock), webhook('up', up.url, clock)],
+    clock,
+    100,
     metrics,
-    now: () => now,
-  });
+  );
   try {
     for (let n = 1; n <= 3; n++) await dispatcher.enqueue(alert(n), 'opened');
     const step = async (millis: number) => {
@@ -86,21 +91,7 @@ test("a receiver's Retry-After is honoured up to retryMaxMillis; a store that fa
   const server = createServer((_req, res) => res.writeHead(429, { 'retry-after': '31536000' }).end());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-  const dispatcher = new Dispatcher({
-    store,
-    notifiers: [
-      new WebhookNotifier(
-        { name: 'busy', url, allowPrivateNetwork: true, timeoutMillis: 2000, maxAttempts: 100 },
-        () => now,
-      ),
-    ],
-    maxAttempts: () => 100,
-    retryBaseMillis: 1000,
-    retryMaxMillis: 60_000,
-    log: silentLogger,
-    metrics: createMetrics(),
-    now: () => now,
-  });
+  const dispatcher = dispatcherOf(store, [webhook('busy', url, () => now)], () => now);
   try {
     await dispatcher.enqueue(alert(1), 'opened');
     await dispatcher.idle();
@@ -141,18 +132,12 @@ test('a receiver that hangs holds at most its share of attempts; another receive
   const up = await startReceiver();
   const now = Date.UTC(2026, 10, 2, 10, 0, 0);
   const store = new SqliteStore({ file: join(tempDir(), 'hanging.db') });
-  const webhook = (name: string, url: string) =>
-    new WebhookNotifier({ name, url, allowPrivateNetwork: true, timeoutMillis: 30_000, maxAttempts: 100 }, () => now);
-  const dispatcher = new Dispatcher({
+  const dispatcher = dispatcherOf(
     store,
-    notifiers: [webhook('hanging', hangingUrl), webhook('up', up.url)],
-    maxAttempts: () => 100,
-    retryBaseMillis: 1000,
-    retryMaxMillis: 60_000,
-    log: silentLogger,
-    metrics: createMetrics(),
-    now: () => now,
-  });
+    // The hanging one's timeout outlasts the test: its attempts stay in flight.
+    [webhook('hanging', hangingUrl, () => now, 100, 30_000), webhook('up', up.url, () => now)],
+    () => now,
+  );
   try {
     // A backlog for the hanging receiver, all due before the other receiver's one notification.
     for (let n = 1; n <= 100; n++) await dispatcher.enqueue(alert(n), 'opened', ['hanging']);
@@ -180,21 +165,7 @@ test('an alert that joins a group as its notification is being leased goes out e
   for (const when of ['before', 'after'] as const) {
     team.received.length = 0;
     const store = new SqliteStore({ file: join(tempDir(), `merge-${when}.db`) });
-    const dispatcher = new Dispatcher({
-      store,
-      notifiers: [
-        new WebhookNotifier(
-          { name: 'team', url: team.url, allowPrivateNetwork: true, timeoutMillis: 2000, maxAttempts: 3 },
-          () => now,
-        ),
-      ],
-      maxAttempts: () => 3,
-      retryBaseMillis: 1000,
-      retryMaxMillis: 60_000,
-      log: silentLogger,
-      metrics: createMetrics(),
-      now: () => now,
-    });
+    const dispatcher = dispatcherOf(store, [webhook('team', team.url, () => now, 3)], () => now, 3);
     // The second alert arrives exactly as the first attempt writes its lease: just before it (the merge lands in the
     // pending record, which the attempt re-reads) or just after (the merge misses, and it starts one of its own).
     const lease = store.updateNotification.bind(store);

@@ -23,20 +23,28 @@ interface PagerDutyEvent {
 
 const ROUTING_KEY = 'R0UT1NGKEY0123456789abcdefABCDEF';
 
+/** A PagerDuty receiver posting to `receiver`; `extra` adds or replaces options. */
+function pagerDutyTo(
+  receiver: { url: string },
+  extra: Partial<ConstructorParameters<typeof PagerDutyNotifier>[0]> = {},
+): PagerDutyNotifier {
+  return new PagerDutyNotifier({
+    name: 'pd',
+    routingKey: new Secret(ROUTING_KEY),
+    url: new URL(receiver.url),
+    source: 'payments-api',
+    allowPrivateNetwork: true,
+    timeoutMillis: 2000,
+    maxAttempts: 3,
+    ...extra,
+  });
+}
+
 describe('PagerDuty Events API v2 receiver', () => {
   test('trigger on open, acknowledge, resolve — all with the same dedup_key', async () => {
     const receiver = await startReceiver();
     receiver.status = 202;
-    const pd = new PagerDutyNotifier({
-      name: 'pd',
-      routingKey: new Secret(ROUTING_KEY),
-      url: new URL(receiver.url),
-      source: 'payments-api',
-      component: 'login',
-      allowPrivateNetwork: true,
-      timeoutMillis: 2000,
-      maxAttempts: 3,
-    });
+    const pd = pagerDutyTo(receiver, { component: 'login' });
     try {
       await pd.send(samplePayload('opened'), 'ntf_1');
       await pd.send(samplePayload('acknowledged'), 'ntf_2');
@@ -131,15 +139,7 @@ describe('PagerDuty Events API v2 receiver', () => {
   test('a grouped notification sends one event per alert of the group, each by its own status', async () => {
     const receiver = await startReceiver();
     receiver.status = 202;
-    const pd = new PagerDutyNotifier({
-      name: 'pd',
-      routingKey: new Secret(ROUTING_KEY),
-      url: new URL(receiver.url),
-      source: 'payments-api',
-      allowPrivateNetwork: true,
-      timeoutMillis: 2000,
-      maxAttempts: 3,
-    });
+    const pd = pagerDutyTo(receiver);
     try {
       const payload = sampleGroupPayload(3);
       await pd.send(payload, 'ntf_1');

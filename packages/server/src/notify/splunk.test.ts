@@ -17,21 +17,26 @@ interface HecEvent {
 
 const TOKEN = '11111111-2222-3333-4444-555555555555';
 
+/** A Splunk receiver posting to `receiver`'s server (its root, not /hook); `extra` adds or replaces options. */
+function splunkTo(receiver: { url: string }, extra: Partial<ConstructorParameters<typeof SplunkNotifier>[0]> = {}) {
+  return new SplunkNotifier({
+    name: 'splunk',
+    url: new URL(receiver.url.replace(/\/hook$/, '/')),
+    token: new Secret(TOKEN),
+    source: 'vigil',
+    sourcetype: 'vigil:alert',
+    host: 'vigil-01',
+    allowPrivateNetwork: true,
+    timeoutMillis: 2000,
+    maxAttempts: 3,
+    ...extra,
+  });
+}
+
 describe('Splunk HEC receiver', () => {
   test('posts to /services/collector/event with the Splunk token and the alert inside the event', async () => {
     const receiver = await startReceiver();
-    const splunk = new SplunkNotifier({
-      name: 'splunk',
-      url: new URL(receiver.url.replace(/\/hook$/, '/')),
-      token: new Secret(TOKEN),
-      index: 'security',
-      source: 'vigil',
-      sourcetype: 'vigil:alert',
-      host: 'vigil-01',
-      allowPrivateNetwork: true,
-      timeoutMillis: 2000,
-      maxAttempts: 3,
-    });
+    const splunk = splunkTo(receiver, { index: 'security' });
     try {
       await splunk.send(samplePayload('opened'), 'ntf_42');
       const [request] = await receiver.waitFor(1);
@@ -54,17 +59,7 @@ describe('Splunk HEC receiver', () => {
 
   test('a grouped notification is one HEC event per alert of the group, in one request', async () => {
     const receiver = await startReceiver();
-    const splunk = new SplunkNotifier({
-      name: 'splunk',
-      url: new URL(receiver.url.replace(/\/hook$/, '/')),
-      token: new Secret(TOKEN),
-      source: 'vigil',
-      sourcetype: 'vigil:alert',
-      host: 'vigil-01',
-      allowPrivateNetwork: true,
-      timeoutMillis: 2000,
-      maxAttempts: 3,
-    });
+    const splunk = splunkTo(receiver);
     try {
       const payload = sampleGroupPayload(3);
       await splunk.send(payload, 'ntf_7');

@@ -11,7 +11,7 @@ import { type AddressInfo, createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
-import type { AlertJson } from '../alerts/alert.js';
+import type { Alert, AlertJson } from '../alerts/alert.js';
 import type { NotificationPayload } from '../notify/notifier.js';
 
 /** Collects items and lets a test wait for the n-th. */
@@ -458,5 +458,25 @@ export function sampleGroupPayload(size = 3): NotificationPayload {
     change: 'opened',
     alert: alerts[alerts.length - 1]!,
     group: { key: '{"rule":"vigil-authn-brute-force"}', labels: { rule: 'vigil-authn-brute-force' }, alerts },
+  };
+}
+
+/** An alert as the alert manager holds it, `alert-<n>` from `192.0.2.<n>`; `labels` are added to its own. */
+export function sampleAlert(n: number, labels: Record<string, string> = {}): Alert {
+  return {
+    id: `alert-${n}`,
+    fingerprint: `fp-${n}`,
+    status: 'firing',
+    rule: { id: labels.rule ?? 'r', title: 'Rule' },
+    severity: 'high',
+    labels: { rule: 'r', severity: 'high', 'client.address': `192.0.2.${n}`, ...labels },
+    tags: [],
+    startsAt: 0,
+    lastSeenAt: 0,
+    eventCount: 5,
+    summary: 's',
+    evidence: [],
+    updatedAt: 0,
+    createdAt: 0,
   };
 }
