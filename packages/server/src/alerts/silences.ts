@@ -4,7 +4,7 @@
  * restart keeps them; expiring one early is recorded, not deleted.
  */
 import { randomUUID } from 'node:crypto';
-import { neutralise } from '@vigil/schema';
+import { neutralise, parseTime } from '@vigil/schema';
 import { VigilError } from '../errors.js';
 import type { Alert } from './alert.js';
 import { allMatch, type Matcher, parseMatcher } from './matchers.js';
@@ -13,7 +13,8 @@ import { routingLabels } from './routing.js';
 export interface Silence {
   readonly id: string;
   readonly matchers: readonly string[];
-  readonly startsAt: number;
+  /** Moved to the expiry time when a silence that had not started is expired. */
+  startsAt: number;
   endsAt: number;
   readonly createdBy: string;
   readonly comment: string;
@@ -72,13 +73,16 @@ export class Silences {
     } catch (error) {
       fail(`matchers: ${(error as Error).message}`);
     }
-    if (matchers.every((m) => m.matches({})))
-      fail('the matchers would match every alert; name at least one label value');
+    if (matchesEverything(matchers)) fail('the matchers would match every alert; name at least one label value');
     const now = this.now();
-    const startsAt = b.startsAt === undefined ? now : Date.parse(String(b.startsAt));
-    if (Number.isNaN(startsAt)) fail('"startsAt" must be an RFC 3339 time');
+    // RFC 3339 with its offset, or epoch milliseconds, as everywhere in the API: a time without an offset would be
+    // read in the server's own time zone.
+    const timeOf = (value: unknown, name: string): number =>
+      (typeof value === 'number' || typeof value === 'string' ? parseTime(value) : undefined) ??
+      fail(`"${name}" must be an RFC 3339 time with its offset (2026-12-01T09:00:00+01:00) or epoch milliseconds`);
+    const startsAt = b.startsAt === undefined ? now : timeOf(b.startsAt, 'startsAt');
     let endsAt: number;
-    if (b.endsAt !== undefined) endsAt = Date.parse(String(b.endsAt));
+    if (b.endsAt !== undefined) endsAt = timeOf(b.endsAt, 'endsAt');
     else if (typeof b.durationMillis === 'number') endsAt = startsAt + b.durationMillis;
     else endsAt = fail('give "endsAt" (RFC 3339) or "durationMillis"');
     if (Number.isNaN(endsAt) || endsAt <= startsAt) fail('"endsAt" must be a time after "startsAt"');
@@ -109,6 +113,8 @@ export class Silences {
     if (!entry) throw new VigilError('not_found', `no silence with id ${JSON.stringify(id)}`);
     const now = this.now();
     if (entry.silence.endsAt > now) {
+      // One that had not started yet ends before it starts (listed as expired, not pending), as in Alertmanager.
+      if (entry.silence.startsAt > now) entry.silence.startsAt = now;
       entry.silence.endsAt = now;
       entry.silence.expiredBy = by;
       await this.store.saveSilence(entry.silence);
@@ -147,4 +153,17 @@ export class Silences {
       state: now < s.startsAt ? 'pending' : now < s.endsAt ? 'active' : 'expired',
     };
   }
+}
+
+const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'];
+
+/**
+ * Whether the matchers would silence every alert: they match an alert without the labels they name (`x!="a"`), one
+ * whose labels hold any value (`rule=~".+"`), or every severity (`severity=~"low|medium|high|critical|info"`).
+ */
+function matchesEverything(matchers: readonly Matcher[]): boolean {
+  if (allMatch(matchers, {})) return true;
+  const anyValue = Object.fromEntries(matchers.map((m) => [m.name, '\u0000any value\u0000']));
+  if (allMatch(matchers, anyValue)) return true;
+  return SEVERITIES.every((severity) => allMatch(matchers, { ...anyValue, severity }));
 }
