@@ -134,7 +134,10 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
     policy
       .due(alerts.openAlerts())
       .then(async (deliveries) => {
-        for (const d of deliveries) await dispatcher.enqueue(d.alert, d.change, d.targets);
+        // An acknowledgement or resolve that landed while the timers saved their state stops the repeat: nobody is
+        // paged again for an alert someone has taken.
+        for (const d of deliveries)
+          if (d.alert.status === 'firing') await dispatcher.enqueue(d.alert, d.change, d.targets);
       })
       .catch((error) => log.error('notification timers failed', { error: (error as Error).message }))
       .finally(() => {

@@ -91,7 +91,12 @@ export class NotificationPolicy {
         if (now - alert.createdAt < step.afterMillis || alert.escalated?.includes(key)) continue;
         alert.escalated = [...(alert.escalated ?? []), key];
         if (!changed.includes(alert)) changed.push(alert);
+        // Muted as its openings and repeats are: silenced, or inhibited by another open alert.
         if (this.options.silences.silencing(alert)) continue;
+        if (isInhibited(alert, open, this.inhibitRules)) {
+          this.options.metrics.notificationsSuppressed.inc({ reason: 'inhibited' });
+          continue;
+        }
         out.push({ alert, change: 'escalated', targets: targetsFor(this.root, alert, step.receivers) });
         this.options.log.warn('alert escalated', { alert: alert.id, to: step.receivers });
       }

@@ -287,3 +287,67 @@ describe('grouping', () => {
     }
   });
 });
+
+describe('inhibition', () => {
+  test('an inhibited alert does not escalate either', async () => {
+    const team = await startReceiver();
+    const lead = await startReceiver();
+    const server = await startTestServer(
+      {
+        notify: {
+          receivers: [
+            { type: 'webhook', name: 'team', url: team.url, allowPrivateNetwork: true },
+            { type: 'webhook', name: 'lead', url: lead.url, allowPrivateNetwork: true },
+          ],
+        },
+        alerting: {
+          route: { receiver: 'team', escalate: { after: '300ms', receiver: 'lead' } },
+          inhibitRules: [
+            {
+              sourceMatchers: ['client.address="198.51.100.10"'],
+              targetMatchers: ['client.address="198.51.100.11"'],
+              equal: ['rule'],
+            },
+          ],
+        },
+      },
+      { timerMillis: 50 },
+    );
+    const alertFrom = (address: string) =>
+      eventually(async () => {
+        const { alerts } = (await (await server.get('/api/v1/alerts')).json()) as {
+          alerts: { id: string; labels: Record<string, string> }[];
+        };
+        const found = alerts.find((a) => a.labels['client.address'] === address);
+        assert.ok(found);
+        return found;
+      }, 5000);
+    try {
+      await server.post('/v1/events', failedLogins(5, '198.51.100.10', 'a', Date.now() - 1000), {
+        'content-type': 'application/x-ndjson',
+      });
+      const source = await alertFrom('198.51.100.10');
+      // The source is taken care of (acknowledged: it does not escalate itself), and it stays open.
+      const ack = await fetch(`${server.url}/api/v1/alerts/${source.id}/acknowledge`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${server.apiToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ actor: 'alice' }),
+      });
+      assert.equal(ack.status, 200);
+      await server.post('/v1/events', failedLogins(5, '198.51.100.11', 'b', Date.now() - 1000), {
+        'content-type': 'application/x-ndjson',
+      });
+      await alertFrom('198.51.100.11');
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const escalated = lead.received.map((r) => JSON.parse(r.body) as { alert: { labels: Record<string, string> } });
+      assert.deepEqual(
+        escalated.map((p) => p.alert.labels['client.address']),
+        [],
+        'the inhibited alert paged nobody',
+      );
+    } finally {
+      await server.stop();
+      await Promise.all([team.close(), lead.close()]);
+    }
+  });
+});
