@@ -168,11 +168,16 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
   pipeline.lastStoredSequence = await store.lastSequence();
   // Catch detection up on what was stored after the saved state was taken (or since the beginning, without one).
   if (engineState.lastSequence !== undefined) {
-    await pipeline.replay(engineState.pending);
+    alerts.replaying = true;
     let replayed = engineState.pending.length;
-    for await (const page of store.eventsAfterSequence(engineState.lastSequence)) {
-      await pipeline.replay(page);
-      replayed += page.length;
+    try {
+      await pipeline.replay(engineState.pending);
+      for await (const page of store.eventsAfterSequence(engineState.lastSequence)) {
+        await pipeline.replay(page);
+        replayed += page.length;
+      }
+    } finally {
+      alerts.replaying = false;
     }
     log.info('detection state restored', { rules: engineState.restored, eventsReplayed: replayed });
   }

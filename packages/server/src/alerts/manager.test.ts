@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { Detection } from '@vigil/engine';
 import { createMetrics } from '../metrics.js';
 import { SqliteStore } from '../store/sqlite.js';
@@ -54,4 +54,80 @@ test('a listener that fails is logged and counted; the next one still hears of t
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+describe('a resolved alert seen again', () => {
+  const brute = (ids: string[], first: number, last = first): Detection => ({
+    ...detection('198.51.100.9'),
+    eventIds: ids,
+    firstTime: first,
+    lastTime: last,
+    eventCount: ids.length,
+  });
+  const T = Date.UTC(2026, 10, 27, 9);
+
+  async function withManager(run: (manager: AlertManager, store: SqliteStore) => Promise<void>) {
+    const dir = tempDir();
+    const store = new SqliteStore({ file: join(dir, 'vigil.db') });
+    const manager = new AlertManager({
+      store,
+      log: { debug() {}, info() {}, warn() {}, error() {} },
+      metrics: createMetrics(),
+      resolveAfterMillis: 600_000,
+      maxEvidence: 3,
+    });
+    try {
+      await run(manager, store);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  test('its own evidence again opens nothing; new evidence from the same moment opens an alert of its own', async () => {
+    await withManager(async (manager, store) => {
+      const opened: string[] = [];
+      manager.onChange((alert, change) => {
+        if (change === 'opened') opened.push(alert.id);
+      });
+      await manager.handle([brute(['e1', 'e2', 'e3'], T)]);
+      const [first] = opened;
+      await manager.resolve(first!, { name: 'bob', tokenId: 't' });
+      await manager.handle([brute(['e1', 'e2', 'e3'], T)]);
+      assert.deepEqual(opened, [first], 'the closed incident is not reopened by its own evidence');
+      // A further failure stamped with the same second as the first one: a new incident.
+      await manager.handle([brute(['e1', 'e2', 'e3', 'e4'], T)]);
+      assert.equal(opened.length, 2);
+      assert.notEqual(opened[1], first, 'an id of its own');
+      const closed = await store.getAlert(first!);
+      assert.deepEqual(
+        [closed?.status, closed?.eventCount],
+        ['resolved', 3],
+        'the resolved incident is kept as it was',
+      );
+    });
+  });
+
+  test('catching up after a crash: a resolved alert stays resolved, an open one does not count its events twice', async () => {
+    await withManager(async (manager, store) => {
+      await manager.handle([brute(['a1', 'a2', 'a3'], T, T + 1000)]);
+      const resolvedId = (await store.openAlerts())[0]!.id;
+      await manager.resolve(resolvedId, { name: 'bob', tokenId: 't' });
+      const other = { ...detection('198.51.100.10'), firstTime: T, lastTime: T + 5000 };
+      await manager.handle([{ ...other, eventIds: ['b1', 'b2', 'b3', 'b4', 'b5'], eventCount: 5 }]);
+      const opened: string[] = [];
+      manager.onChange((alert, change) => {
+        opened.push(`${change} ${alert.id}`);
+      });
+      // The same events, detected again from the store after a restart (with more ids than maxEvidence kept).
+      manager.replaying = true;
+      await manager.handle([brute(['a1', 'a2', 'a3'], T, T + 1000)]);
+      await manager.handle([{ ...other, eventIds: ['b4', 'b5', 'b6'], eventCount: 3 }]);
+      manager.replaying = false;
+      assert.deepEqual(opened, []);
+      assert.equal((await store.getAlert(resolvedId))?.status, 'resolved');
+      const open = (await store.openAlerts()).find((a) => a.labels['client.address'] === '198.51.100.10');
+      assert.equal(open?.eventCount, 5);
+    });
+  });
 });

@@ -11,7 +11,7 @@ import type { Metrics } from '../metrics.js';
 import type { AlertAction, Store } from '../store/store.js';
 
 /** What the alert manager needs of a store (a replay keeps alerts in memory only). */
-export type AlertStore = Pick<Store, 'saveAlerts' | 'openAlerts' | 'recordAlertAction'>;
+export type AlertStore = Pick<Store, 'saveAlerts' | 'openAlerts' | 'recordAlertAction' | 'getAlert'>;
 
 import { type Alert, type AlertJson, alertToJson, fingerprint } from './alert.js';
 
@@ -39,6 +39,11 @@ export interface AlertManagerOptions {
 const MAX_REMEMBERED_EVIDENCE = 10_000;
 
 export class AlertManager {
+  /**
+   * True while the server catches up on events stored after its last detection snapshot (a restart): detections of
+   * evidence an alert already counted, or a resolved alert already closed, change nothing.
+   */
+  replaying = false;
   private readonly open = new Map<string, Alert>();
   private readonly seen = new Map<string, Set<string>>();
   private readonly listeners: AlertListener[] = [];
@@ -70,9 +75,15 @@ export class AlertManager {
    * listener (notification) hears of it.
    */
   async handle(detections: readonly Detection[]): Promise<void> {
+    // Detections that would open an alert: the id it would take may belong to a stored, resolved one.
+    const openings = new Map<string, string | undefined>();
+    for (const d of detections) {
+      const fp = fingerprint(labelsOf(d));
+      if (!this.open.has(fp) && !openings.has(fp)) openings.set(fp, await this.openingId(d, fp));
+    }
     const changes = new Map<string, { alert: Alert; change: AlertChange }>();
     for (const d of detections) {
-      const result = this.apply(d);
+      const result = this.apply(d, openings);
       if (!result) continue;
       const previous = changes.get(result.alert.id);
       // An alert opened and updated in the same batch is still "opened" for the listeners.
@@ -89,11 +100,38 @@ export class AlertManager {
     }
   }
 
-  private apply(d: Detection): { alert: Alert; change: AlertChange } | undefined {
-    const labels = { rule: d.ruleId, severity: d.severity, ...d.groupLabels };
+  /**
+   * The id a detection opens its alert under, or undefined when it must not open one. The id is derived from the
+   * fingerprint and the first event time, so the same incident has the same id in a replay. One already stored is a
+   * resolved incident (open ones are in memory): its own evidence detected again (replayed after a crash, or late)
+   * opens nothing, or people would be paged again for what they closed; new evidence starting at the same moment (a
+   * second-resolution log) is a new incident, under an id of its own, which must not overwrite the closed one.
+   */
+  private async openingId(d: Detection, fp: string): Promise<string | undefined> {
+    let id = alertId(fp, d.firstTime);
+    for (let tries = 0; tries < 4; tries++) {
+      const stored = await this.options.store.getAlert(id);
+      if (!stored) return id;
+      if (this.replaying && d.lastTime <= stored.lastSeenAt) return undefined;
+      const known = new Set(stored.evidence);
+      const fresh = d.eventIds.find((e) => !known.has(e));
+      if (fresh === undefined) return undefined;
+      id = alertId(`${fp}\u0000${fresh}`, d.firstTime);
+    }
+    return id;
+  }
+
+  private apply(
+    d: Detection,
+    openings: ReadonlyMap<string, string | undefined>,
+  ): { alert: Alert; change: AlertChange } | undefined {
+    const labels = labelsOf(d);
     const fp = fingerprint(labels);
     const existing = this.open.get(fp);
     if (existing) {
+      // Catching up after a restart: what the alert already counted before it is not counted again (its evidence
+      // list, all the memory has of it, holds only the first maxEvidence ids).
+      if (this.replaying && d.lastTime <= existing.lastSeenAt) return undefined;
       const seen = this.seen.get(existing.id) ?? new Set<string>();
       const fresh = d.eventIds.filter((id) => !seen.has(id));
       if (fresh.length === 0 && d.lastTime <= existing.lastSeenAt) return undefined;
@@ -107,8 +145,10 @@ export class AlertManager {
       existing.updatedAt = this.now();
       return { alert: existing, change: 'updated' };
     }
+    const id = openings.get(fp);
+    if (id === undefined) return undefined;
     const alert: Alert = {
-      id: alertId(fp, d.firstTime),
+      id,
       fingerprint: fp,
       status: 'firing',
       rule: { id: d.ruleId, title: d.ruleTitle },
@@ -223,6 +263,10 @@ export class AlertManager {
  * An alert's id is derived from its fingerprint and the event time it starts at: one incident has one id, the
  * same in a replay as in the live run.
  */
+function labelsOf(d: Detection): Record<string, string> {
+  return { rule: d.ruleId, severity: d.severity, ...d.groupLabels };
+}
+
 export function alertId(fp: string, startsAt: number): string {
   const h = createHash('sha256').update(`${fp}@${startsAt}`).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;

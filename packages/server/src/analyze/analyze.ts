@@ -95,6 +95,7 @@ export async function analyze(inputs: readonly AnalyzeInput[], options: AnalyzeO
       },
       openAlerts: async () => [],
       recordAlertAction: async () => {},
+      getAlert: async (id) => open.get(id),
     },
     log: silentLogger,
     metrics,
