@@ -131,3 +131,35 @@ describe('a resolved alert seen again', () => {
     });
   });
 });
+
+test('an acknowledgement racing a resolve answers and notifies "acknowledged", the store ends resolved', async () => {
+  const dir = tempDir();
+  const store = new SqliteStore({ file: join(dir, 'vigil.db') });
+  const manager = new AlertManager({
+    store,
+    log: { debug() {}, info() {}, warn() {}, error() {} },
+    metrics: createMetrics(),
+    resolveAfterMillis: 600_000,
+    maxEvidence: 3,
+  });
+  const heard: string[] = [];
+  manager.onChange((alert, change) => {
+    heard.push(`${change}:${alert.status}`);
+  });
+  try {
+    await manager.handle([detection('198.51.100.9')]);
+    const [alert] = await store.openAlerts();
+    // The resolve runs while the acknowledgement is being stored.
+    const [acked, resolved] = await Promise.all([
+      manager.acknowledge(alert!.id, { name: 'alice', tokenId: 't' }),
+      manager.resolve(alert!.id, { name: 'bob', tokenId: 't' }),
+    ]);
+    assert.equal(acked.status, 'acknowledged');
+    assert.equal(resolved.status, 'resolved');
+    assert.deepEqual(heard, ['opened:firing', 'acknowledged:acknowledged', 'resolved:resolved']);
+    assert.equal((await store.getAlert(alert!.id))?.status, 'resolved');
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

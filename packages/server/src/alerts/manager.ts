@@ -174,10 +174,13 @@ export class AlertManager {
     if (alert.status === 'acknowledged') return alertToJson(alert);
     alert.status = 'acknowledged';
     alert.updatedAt = this.now();
-    await this.options.store.recordAlertAction(alert, this.action(alert, 'acknowledge', actor));
+    // The alert as acknowledged: a resolve landing while this is stored changes the shared object, and the answer
+    // and the receivers' "acknowledged" must not say "resolved" (Alertmanager and PagerDuty would act on it twice).
+    const acknowledged: Alert = { ...alert, labels: { ...alert.labels }, evidence: [...alert.evidence] };
+    await this.options.store.recordAlertAction(acknowledged, this.action(alert, 'acknowledge', actor));
     this.options.log.info('alert acknowledged', { id, actor: actor.name });
-    await this.emit(alert, 'acknowledged');
-    return alertToJson(alert);
+    await this.emit(acknowledged, 'acknowledged');
+    return alertToJson(acknowledged);
   }
 
   /** A person closes an alert; more evidence for the same labels later opens a new one. */
