@@ -60,7 +60,7 @@ describe('acknowledging and resolving alerts by hand', () => {
     const resolved = await act(alert.id, 'resolve', { actor: 'bob' });
     assert.equal(((await resolved.json()) as { status: string }).status, 'resolved');
     assert.equal((await act(alert.id, 'resolve', { actor: 'bob' })).status, 409);
-    assert.equal((await act('no-such-alert', 'acknowledge', { actor: 'x' })).status, 409);
+    assert.equal((await act('no-such-alert', 'acknowledge', { actor: 'x' })).status, 404, 'as GET answers');
 
     const history = (await (await server.get(`/api/v1/alerts/${alert.id}/history`)).json()) as {
       actions: { action: string; actor: string; comment?: string; at: string; tokenId: string }[];

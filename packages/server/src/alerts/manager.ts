@@ -170,7 +170,7 @@ export class AlertManager {
 
   /** A person takes an open alert: it stays open (new evidence still lands on it) but is no longer unattended. */
   async acknowledge(id: string, actor: Actor): Promise<AlertJson> {
-    const alert = this.openById(id, 'acknowledge');
+    const alert = await this.openById(id, 'acknowledge');
     if (alert.status === 'acknowledged') return alertToJson(alert);
     alert.status = 'acknowledged';
     alert.updatedAt = this.now();
@@ -185,7 +185,7 @@ export class AlertManager {
 
   /** A person closes an alert; more evidence for the same labels later opens a new one. */
   async resolve(id: string, actor: Actor, as: 'resolve' | 'false_positive' = 'resolve'): Promise<AlertJson> {
-    const alert = this.openById(id, 'resolve');
+    const alert = await this.openById(id, 'resolve');
     alert.status = 'resolved';
     alert.endsAt = this.now();
     alert.updatedAt = alert.endsAt;
@@ -198,9 +198,12 @@ export class AlertManager {
     return alertToJson(alert);
   }
 
-  private openById(id: string, what: string): Alert {
+  /** The open alert `id`; a 409 when it is resolved, a 404 when there is no such alert (as GET answers). */
+  private async openById(id: string, what: string): Promise<Alert> {
     for (const alert of this.open.values()) if (alert.id === id) return alert;
-    throw new VigilError('conflict', `cannot ${what} alert ${JSON.stringify(id)}: no open alert has that id`);
+    const stored = await this.options.store.getAlert(id);
+    if (!stored) throw new VigilError('not_found', `no alert with id ${JSON.stringify(id)}`);
+    throw new VigilError('conflict', `cannot ${what} alert ${JSON.stringify(id)}: it is ${stored.status}`);
   }
 
   private action(alert: Alert, action: AlertAction['action'], actor: Actor): AlertAction {
