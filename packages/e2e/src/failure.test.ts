@@ -36,17 +36,30 @@ const EXPECTED: ReadonlyArray<[string, RequestInit, number]> = [
   ],
 ];
 
-/** Send `rounds` × every request of EXPECTED, 8 at a time; returns the slowest response time in milliseconds. */
+/**
+ * Send `rounds` × every request of EXPECTED, 8 at a time; returns the slowest response time in milliseconds. What is
+ * checked is the app's answers: a connection the loopback stack resets under a loaded host (seen once in many full
+ * runs) is retried, once per request and at most twice per drive, so a reset that is the app's doing still fails.
+ */
 async function drive(app: RunningApp, rounds: number): Promise<number> {
   let slowest = 0;
+  let resets = 0;
   const jobs = Array.from({ length: rounds }, () => EXPECTED).flat();
   let next = 0;
+  const send = async (path: string, init: RequestInit): Promise<Response> => {
+    try {
+      return await fetch(`${app.url}${path}`, init);
+    } catch (error) {
+      if (++resets > 2) throw new Error(`${path}: ${resets} requests failed at the transport level`, { cause: error });
+      return fetch(`${app.url}${path}`, init);
+    }
+  };
   await Promise.all(
     Array.from({ length: 8 }, async () => {
       while (next < jobs.length) {
         const [path, init, status] = jobs[next++]!;
         const started = performance.now();
-        const response = await fetch(`${app.url}${path}`, init);
+        const response = await send(path, init);
         await response.arrayBuffer();
         slowest = Math.max(slowest, performance.now() - started);
         assert.equal(response.status, status, `${path} answered ${response.status}`);
