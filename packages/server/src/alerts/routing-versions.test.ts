@@ -72,9 +72,25 @@ test('routing changed through the API is validated, versioned, applied at once a
     );
 
     const reset = (await (await call('DELETE', '/api/v1/alerting/routing', { actor: 'erin' })).json()) as {
+      version: number;
       origin: string;
     };
     assert.equal(reset.origin, 'file');
+
+    // The reset is a version of its own, after a restart too: the next change is made against its number.
+    await server.close();
+    server = await startTestServer(config, { dataDir, keepData: true });
+    const afterReset = (await (await call('GET', '/api/v1/alerting/routing')).json()) as {
+      version: number;
+      origin: string;
+    };
+    assert.deepEqual([afterReset.version, afterReset.origin], [reset.version, 'file']);
+    const next = await call('PUT', '/api/v1/alerting/routing', {
+      baseVersion: reset.version,
+      actor: 'erin',
+      route: { receiver: 'b' },
+    });
+    assert.equal(next.status, 200);
   } finally {
     await server.stop();
     await a.close();

@@ -49,7 +49,13 @@ export class RoutingVersions {
   async load(): Promise<void> {
     const versions = await this.store.routingVersions();
     const latest = versions[versions.length - 1];
-    if (!latest || latest.origin === 'file') return;
+    if (!latest) return;
+    // Back to the file's routing (a reset) is a version of its own: the next change is made against its number.
+    // The file's routing is what applies, as it is now (the file may have changed since the reset).
+    if (latest.origin === 'file') {
+      this.active = { ...latest, source: this.file };
+      return;
+    }
     try {
       this.apply(parseRouting(latest.source, this.receivers, 'routing'));
       this.active = latest;
