@@ -80,6 +80,31 @@ describe('routing tree', () => {
     assert.deepEqual(low.receivers, ['a']);
   });
 
+  test('an escalation is inherited by child routes, as the repeat interval is', () => {
+    const parent = buildConfig(
+      {
+        notify: { receivers },
+        alerting: {
+          route: {
+            receiver: 'a',
+            escalate: { after: '10m', receiver: 'c' },
+            routes: [
+              { matchers: ['severity="high"'], receiver: 'b' },
+              { matchers: ['severity="critical"'], receiver: 'pager', escalate: { after: '5m', receiver: 'c' } },
+            ],
+          },
+        },
+      },
+      {},
+    ).alerting.route;
+    assert.deepEqual(route(parent, alert({ rule: 'x', severity: 'high' })).escalations, [
+      { afterMillis: 600_000, receivers: ['c'] },
+    ]);
+    assert.deepEqual(route(parent, alert({ rule: 'x', severity: 'critical' })).escalations, [
+      { afterMillis: 300_000, receivers: ['c'] },
+    ]);
+  });
+
   test('a critical alert inhibits lower ones for the same source only', () => {
     const critical = alert({ severity: 'critical', 'client.address': '192.0.2.1' });
     const medium = alert({ severity: 'medium', 'client.address': '192.0.2.1' });

@@ -58,6 +58,7 @@ interface Inherited {
   readonly groupBy: readonly string[] | undefined;
   readonly groupWait: number;
   readonly groupInterval: number;
+  readonly escalation: RouteConfig['escalation'];
 }
 
 export function route(root: RouteConfig, alert: Alert): RouteDecision {
@@ -73,6 +74,8 @@ export function route(root: RouteConfig, alert: Alert): RouteDecision {
       groupBy: node.groupBy ?? parent.groupBy,
       groupWait: node.groupWaitMillis ?? parent.groupWait,
       groupInterval: node.groupIntervalMillis ?? parent.groupInterval,
+      // Inherited like the repeat interval: an escalation set on a route covers the alerts its children take.
+      escalation: node.escalation ?? parent.escalation,
     };
     let matchedChild = false;
     for (const child of node.routes) {
@@ -92,11 +95,24 @@ export function route(root: RouteConfig, alert: Alert): RouteDecision {
         });
       }
       repeat = own.repeat;
-      if (node.escalation) escalations.push({ ...node.escalation });
+      const step = own.escalation;
+      if (
+        step &&
+        !escalations.some((e) => e.afterMillis === step.afterMillis && e.receivers.join() === step.receivers.join())
+      ) {
+        escalations.push({ ...step });
+      }
     }
     return true;
   };
-  walk(root, { receivers: root.receivers, repeat, groupBy: undefined, groupWait: 0, groupInterval: 0 });
+  walk(root, {
+    receivers: root.receivers,
+    repeat,
+    groupBy: undefined,
+    groupWait: 0,
+    groupInterval: 0,
+    escalation: undefined,
+  });
   return { receivers: [...targets.keys()], targets: [...targets.values()], repeatIntervalMillis: repeat, escalations };
 }
 
