@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -37,6 +37,25 @@ describe('rule loading', () => {
       [join(dir, 'good.yml'), join(dir, 'nested', 'bad.yaml')],
     );
     assert.equal(sources[0]!.text, GOOD);
+  });
+
+  it('follows symbolic links as a ConfigMap mount has them, hidden ..data once, and a link to a parent once', async () => {
+    const mount = mkdtempSync(join(tmpdir(), 'vigil-configmap-'));
+    try {
+      // Kubernetes: ..2026_11_27/ holds the files, ..data -> it, and each file name -> ..data/<name>.
+      mkdirSync(join(mount, '..2026_11_27'));
+      writeFileSync(join(mount, '..2026_11_27', 'crash.yml'), GOOD);
+      symlinkSync('..2026_11_27', join(mount, '..data'));
+      symlinkSync(join('..data', 'crash.yml'), join(mount, 'crash.yml'));
+      symlinkSync('.', join(mount, 'loop'));
+      const sources = await loadRuleSources([mount]);
+      assert.deepEqual(
+        sources.map((s) => s.source),
+        [join(mount, 'crash.yml')],
+      );
+    } finally {
+      rmSync(mount, { recursive: true, force: true });
+    }
   });
 
   it('compiles the good rules and reports the bad one with its file and line', async () => {

@@ -2,7 +2,7 @@
  * Reading Sigma rule files from disk: the built-in pack and any directories the user adds. The engine compiles
  * texts; this module is the only place that turns directories into texts.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { compileSigma, type SigmaCompileOptions, type SigmaCompileResult, type SigmaSource } from '@vigil/engine';
 
@@ -33,7 +33,7 @@ export async function loadRuleSources(dirs: readonly string[]): Promise<SigmaSou
 }
 
 /** Rule files under `path` (or `path` itself when it is a file), sorted. */
-export async function listRuleFiles(path: string): Promise<string[]> {
+export async function listRuleFiles(path: string, seen = new Set<string>()): Promise<string[]> {
   let entries: import('node:fs').Dirent[];
   try {
     entries = await readdir(path, { withFileTypes: true });
@@ -41,12 +41,18 @@ export async function listRuleFiles(path: string): Promise<string[]> {
     if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') return [path];
     throw error;
   }
+  // A directory reached twice through symbolic links is read once (a link to a parent would never end).
+  const real = await realpath(path);
+  if (seen.has(real)) return [];
+  seen.add(real);
   const files: string[] = [];
   for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     const full = join(path, entry.name);
-    if (entry.isDirectory()) {
-      if (entry.name !== TESTS_DIR && !entry.name.startsWith('.')) files.push(...(await listRuleFiles(full)));
-    } else if (entry.isFile() && isRuleFileName(entry.name)) {
+    // A symbolic link counts as what it points to: rules mounted from a Kubernetes ConfigMap are links.
+    const target = entry.isSymbolicLink() ? await stat(full).catch(() => undefined) : entry;
+    if (target?.isDirectory()) {
+      if (entry.name !== TESTS_DIR && !entry.name.startsWith('.')) files.push(...(await listRuleFiles(full, seen)));
+    } else if (target?.isFile() && isRuleFileName(entry.name)) {
       files.push(full);
     }
   }
