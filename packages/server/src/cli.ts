@@ -75,10 +75,22 @@ async function startCommand(args: string[]): Promise<number> {
     return 0;
   }
   const config = loadConfig();
-  let server: Awaited<ReturnType<typeof startVigil>>;
+  // SIGHUP (`systemctl reload`) reloads the rules. Its handler is in place from before the start to the end of the
+  // stop: without one, Node.js ends the process on SIGHUP, which during start-up or a graceful stop is a crash (no
+  // final flush, no state saved). One that arrives before the server is up reloads once it is.
+  let server: Awaited<ReturnType<typeof startVigil>> | undefined;
+  let reloadWhenUp = false;
+  let stopping = false;
+  const reload = () => {
+    if (stopping) return;
+    if (server) void server.reloadRules();
+    else reloadWhenUp = true;
+  };
+  process.on('SIGHUP', reload);
   try {
     server = await startVigil(config);
   } catch (error) {
+    process.off('SIGHUP', reload);
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new ConfigError('server.port', `port ${config.server.port} is already in use`);
     if (code === 'EACCES')
@@ -96,15 +108,18 @@ async function startCommand(args: string[]): Promise<number> {
     );
   }
   process.stdout.write(`Vigil is listening on ${server.url}\n`);
-  const reload = () => void server.reloadRules();
-  process.on('SIGHUP', reload);
+  if (reloadWhenUp) void server.reloadRules();
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  process.off('SIGHUP', reload);
-  await server.close();
+  stopping = true;
+  try {
+    await server.close();
+  } finally {
+    process.off('SIGHUP', reload);
+  }
   return 0;
 }
 
