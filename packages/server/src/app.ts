@@ -166,7 +166,8 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
   });
 
   pipeline.lastStoredSequence = await store.lastSequence();
-  // Catch detection up on what was stored after the saved state was taken (or since the beginning, without one).
+  // Catch detection up on what was stored after the saved state was taken. Without a saved state (a first start) the
+  // state written just below is the base a crash restarts from.
   if (engineState.lastSequence !== undefined) {
     alerts.replaying = true;
     let replayed = engineState.pending.length;
@@ -188,6 +189,9 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
     saveEngineState(config.dataDir, captureEngineState(engine, pipeline.pending(), pipeline.lastStoredSequence)).catch(
       (error) => log.error('saving detection state failed', { error: (error as Error).message }),
     );
+  // Saved once now, so a crash before the first interval ends replays from here (on a first start, every event:
+  // without it, the events of a window half full at the crash were never detected again).
+  await saveState();
   const snapshots = setInterval(saveState, config.detection.snapshotIntervalMillis);
   snapshots.unref();
 
