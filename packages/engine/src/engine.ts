@@ -81,19 +81,32 @@ export class Engine {
     return { format: 1, rules };
   }
 
-  /** Restore what a snapshot holds for rules of the same id and version; others start empty. */
-  restore(snapshot: EngineSnapshot): { restored: string[]; skipped: string[] } {
+  /**
+   * Restore what a snapshot holds for rules of the same id and version; others start empty. A rule whose saved
+   * state cannot be read (another release's format) is reported in `failed` and the others are restored all the
+   * same: one rule's state must not cost every other rule theirs.
+   */
+  restore(snapshot: EngineSnapshot): {
+    restored: string[];
+    skipped: string[];
+    failed: { id: string; error: string }[];
+  } {
     const restored: string[] = [];
     const skipped: string[] = [];
-    if (snapshot.format !== 1) return { restored, skipped: Object.keys(snapshot.rules ?? {}) };
+    const failed: { id: string; error: string }[] = [];
+    if (snapshot.format !== 1) return { restored, skipped: Object.keys(snapshot.rules ?? {}), failed };
     for (const r of this.evaluators) {
       const saved = snapshot.rules[r.id];
       if (!saved) continue;
       if (r.restore && saved.version === r.version) {
-        r.restore(saved.state);
-        restored.push(r.id);
+        try {
+          r.restore(saved.state);
+          restored.push(r.id);
+        } catch (error) {
+          failed.push({ id: r.id, error: (error as Error).message });
+        }
       } else skipped.push(r.id);
     }
-    return { restored, skipped };
+    return { restored, skipped, failed };
   }
 }

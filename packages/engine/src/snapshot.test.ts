@@ -81,3 +81,22 @@ test('a snapshot is not restored into a rule whose definition changed', () => {
   const { skipped } = second.restore(first.snapshot());
   assert.deepEqual(skipped, ['6b1d2a50-0000-4000-8000-000000000002']);
 });
+
+test('a rule whose saved state cannot be read is reported, and the rules after it are restored all the same', () => {
+  const first = engine();
+  run(first, events.slice(0, 17));
+  const snapshot = JSON.parse(JSON.stringify(first.snapshot())) as {
+    format: 1;
+    rules: Record<string, { version: string; state: unknown }>;
+  };
+  // The brute-force rule comes first; its state is of a shape it cannot read (another release's).
+  const bruteId = first.rules[0]!.id;
+  snapshot.rules[bruteId] = { ...snapshot.rules[bruteId]!, state: { groups: 'not a list' } };
+  const second = engine();
+  const { restored, failed } = second.restore(snapshot);
+  assert.deepEqual(
+    failed.map((f) => f.id),
+    [bruteId],
+  );
+  assert.deepEqual(restored.sort(), ['6b1d2a50-0000-4000-8000-000000000001', '6b1d2a50-0000-4000-8000-000000000002']);
+});

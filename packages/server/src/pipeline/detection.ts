@@ -122,8 +122,9 @@ export async function loadEngineState(
   }
   try {
     const state = JSON.parse(text) as SavedState;
-    const { restored, skipped } = engine.restore(state.engine);
+    const { restored, skipped, failed } = engine.restore(state.engine);
     if (skipped.length > 0) log.info('rules changed since the last run start with empty state', { rules: skipped });
+    for (const f of failed) log.warn('saved state of a rule could not be read; that rule starts empty', f);
     const pending: SecurityEvent[] = [];
     for (const e of state.pending ?? []) {
       const parsed = parseEvent(e, { maxFutureSkewMillis: Number.MAX_SAFE_INTEGER });
