@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { eventually, failedLogins, startTestServer, tempDir } from '../testing/harness.js';
@@ -88,6 +88,59 @@ level: low
     const before = await count();
     await server.post('/v1/events', request(419), ndjson);
     await eventually(async () => assert.ok((await count()) > before, 'the previous rules stay active'));
+  } finally {
+    await server.stop();
+  }
+});
+
+test('saves that replace the rule file (write, then rename over it) are each reloaded, in a directory or alone', async () => {
+  const rules = tempDir();
+  const single = join(tempDir(), 'one.yml');
+  const rule = (id: string, status: number) => `title: Status ${status}
+id: ${id}
+logsource: { category: webserver }
+detection:
+  sel: { sc-status: ${status} }
+  condition: sel
+level: low
+`;
+  const DIR_RULE = '7d0f5f8e-1111-4222-8333-944455550001';
+  const FILE_RULE = '7d0f5f8e-1111-4222-8333-944455550002';
+  // As editors and config tools save: a new file renamed over the old one.
+  const save = (file: string, text: string) => {
+    writeFileSync(`${file}.tmp`, text);
+    renameSync(`${file}.tmp`, file);
+  };
+  save(join(rules, 'status.yml'), rule(DIR_RULE, 400));
+  save(single, rule(FILE_RULE, 400));
+  const server = await startTestServer({ detection: { rules: { builtin: false, dirs: [rules, single] } } });
+  try {
+    const fires = async (status: number) => {
+      const before = (await alertsOf(server)).reduce((n, a) => n + a.eventCount, 0);
+      await server.post(
+        '/v1/events',
+        JSON.stringify({
+          time: Date.now() - 2000,
+          type: 'http_request',
+          'http.request.method': 'GET',
+          'url.path': '/t',
+          'http.response.status_code': status,
+          'client.address': '192.0.2.9',
+        }),
+        ndjson,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return (await alertsOf(server)).reduce((n, a) => n + a.eventCount, 0) > before;
+    };
+    for (const status of [401, 402, 403]) {
+      save(join(rules, 'status.yml'), rule(DIR_RULE, status));
+      save(single, rule(FILE_RULE, status + 100));
+      await eventually(async () => assert.ok(await fires(status), `the directory's rule now matches ${status}`), 5000);
+      await eventually(
+        async () => assert.ok(await fires(status + 100), `the file's rule now matches ${status + 100}`),
+        5000,
+      );
+    }
   } finally {
     await server.stop();
   }

@@ -4,9 +4,9 @@
  * the state of unchanged rules; and the engine's state saved to `<dataDir>/engine-state.json` so a restart does
  * not forget open windows.
  */
-import { type FSWatcher, watch } from 'node:fs';
+import { type Dirent, type FSWatcher, readdirSync, realpathSync, statSync, watch } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import {
   bruteForceRule,
   builtinRulesDir,
@@ -146,7 +146,8 @@ export async function loadEngineState(
 
 /** Reload rules on demand and when rule files change; a broken rule set is logged and the old one kept. */
 export class RuleReloader {
-  private watchers: FSWatcher[] = [];
+  private readonly watchers = new Map<string, FSWatcher>();
+  private watching = false;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
 
@@ -171,12 +172,46 @@ export class RuleReloader {
     }
   }
 
+  /**
+   * Watch every rule directory, and the directory of every single rule file, each on its own. Node's recursive watch
+   * follows files: after one save that replaces the file (an editor's write-and-rename, `sed -i`, a config tool)
+   * it saw no later save, and said nothing. A directory's own watch sees every name it holds come and go. The set of
+   * directories is walked again after each reload, so new subdirectories are watched too.
+   */
   watch(): void {
-    for (const dir of this.config.detection.rules.dirs) {
+    this.watching = true;
+    this.rewatch();
+  }
+
+  private rewatch(): void {
+    if (!this.watching) return;
+    const wanted = new Map<string, string | undefined>(); // directory → the one file name that matters, if any
+    for (const path of this.config.detection.rules.dirs) {
+      let directory: boolean;
       try {
-        const watcher = watch(dir, { recursive: true }, () => this.schedule());
+        directory = statSync(path).isDirectory();
+      } catch (error) {
+        this.log.warn('cannot watch rule path', { path, error: (error as Error).message });
+        continue;
+      }
+      if (directory) for (const dir of directoriesUnder(path)) wanted.set(dir, undefined);
+      else if (!wanted.has(dirname(path)) || wanted.get(dirname(path)) !== undefined) {
+        wanted.set(dirname(path), basename(path));
+      }
+    }
+    for (const [dir, watcher] of this.watchers) {
+      if (wanted.has(dir)) continue;
+      watcher.close();
+      this.watchers.delete(dir);
+    }
+    for (const [dir, only] of wanted) {
+      if (this.watchers.has(dir)) continue;
+      try {
+        const watcher = watch(dir, (_event, name) => {
+          if (only === undefined || name === null || name === only) this.schedule();
+        });
         watcher.on('error', (error) => this.log.warn('rule directory watch failed', { dir, error: error.message }));
-        this.watchers.push(watcher);
+        this.watchers.set(dir, watcher);
       } catch (error) {
         this.log.warn('cannot watch rule directory', { dir, error: (error as Error).message });
       }
@@ -189,14 +224,44 @@ export class RuleReloader {
     this.timer = setTimeout(() => {
       this.running = (this.running ?? Promise.resolve()).then(async () => {
         await this.reload();
+        this.rewatch();
       });
     }, 300);
     this.timer.unref();
   }
 
   async close(): Promise<void> {
+    this.watching = false;
     if (this.timer) clearTimeout(this.timer);
-    for (const w of this.watchers) w.close();
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
     await this.running;
   }
+}
+
+/** `root` and the directories below it (symbolic links followed, each real directory once; hidden ones left out). */
+function directoriesUnder(root: string, seen = new Set<string>()): string[] {
+  let real: string;
+  try {
+    real = realpathSync(root);
+  } catch {
+    return [];
+  }
+  if (seen.has(real)) return [];
+  seen.add(real);
+  const out = [root];
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(root, { withFileTypes: true });
+  } catch {
+    return out;
+  }
+  for (const entry of entries) {
+    if (entry.name.startsWith('.')) continue;
+    const full = join(root, entry.name);
+    const isDirectory =
+      entry.isDirectory() || (entry.isSymbolicLink() && statSync(full, { throwIfNoEntry: false })?.isDirectory());
+    if (isDirectory) out.push(...directoriesUnder(full, seen));
+  }
+  return out;
 }
