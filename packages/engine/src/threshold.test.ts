@@ -84,4 +84,23 @@ describe('brute-force threshold rule', () => {
     assert.equal(rule.stateSize(), 100);
     assert.equal(rule.evictions, 900);
   });
+
+  test('drops the groups whose window has drained, without counting them as evictions', () => {
+    const rule = new ThresholdRule({
+      id: 'r',
+      title: 'r',
+      severity: 'low',
+      eventTypes: ['authn_login_fail'],
+      groupBy: [['client.address']],
+      threshold: 3,
+      windowMillis: 60_000,
+      summary: '{count}',
+    });
+    // 500 sources failing once within two minutes; then one more, ten minutes later.
+    for (let i = 0; i < 500; i++) rule.process(fail(i * 200, `10.1.${i >> 8}.${i & 255}`));
+    assert.ok(rule.stateSize() > 50);
+    rule.process(fail(700_000, '10.9.9.9'));
+    assert.equal(rule.stateSize(), 1);
+    assert.equal(rule.evictions, 0);
+  });
 });

@@ -138,7 +138,22 @@ export class ThresholdRule implements RuleEvaluator {
     for (const group of continuing.values()) {
       detections.push(this.detection(group.incident!, [{ time: event.time, id: event.id }]));
     }
+    this.expire(event.time);
     return detections;
+  }
+
+  /**
+   * Drop the groups whose window has drained: every address or user that ever failed once would otherwise be held
+   * (and written into every state snapshot) until `maxKeys` evicted it. The map runs from least recently touched,
+   * so the scan stops at the first group still in its window.
+   */
+  private expire(now: number): void {
+    const horizon = now - this.spec.windowMillis;
+    for (const [key, group] of this.groups) {
+      const newest = group.hits[group.hits.length - 1]?.time ?? Number.NEGATIVE_INFINITY;
+      if (newest >= horizon) break;
+      this.groups.delete(key);
+    }
   }
 
   private labelsOf(event: SecurityEvent, fields: readonly string[]): Record<string, string> | undefined {
