@@ -57,3 +57,20 @@ test('a wall clock moves the watermark when events are sparse; the buffer is bou
   assert.equal(o.forcedReleases, 1);
   assert.equal(o.buffered, 3);
 });
+
+test('with a clock, one event stamped ahead of it does not make the events after it late; it waits for the clock', () => {
+  const o = new EventTimeOrderer({ latenessMillis: 500 });
+  const now = 100_000;
+  // A sender whose clock runs four minutes fast, then ordinary events, out of order by a little.
+  assert.deepEqual(o.push([ev(now + 240_000, 'ahead')], now), []);
+  assert.deepEqual(o.push([ev(now - 200, 'b'), ev(now - 400, 'a')], now), []);
+  assert.deepEqual(
+    o.release(now + 1000).map((e) => e.id),
+    ['a', 'b'],
+  );
+  assert.equal(o.lateEvents, 0, 'nothing was late');
+  assert.deepEqual(
+    o.release(now + 241_000).map((e) => e.id),
+    ['ahead'],
+  );
+});

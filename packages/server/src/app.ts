@@ -228,7 +228,8 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
     ticking = true;
     pipeline
       .tick()
-      .then(() => alerts.resolveQuiet(Math.max(pipeline.maxEventTime, Date.now())))
+      // The wall clock: an event stamped ahead of it must not resolve every open alert early.
+      .then(() => alerts.resolveQuiet(Date.now()))
       .catch((error) => log.error('detection tick failed', { error: (error as Error).message }))
       .finally(() => {
         ticking = false;
