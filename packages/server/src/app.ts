@@ -153,6 +153,11 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
     latenessMillis: config.detection.latenessMillis,
     maxBuffered: config.detection.maxBufferedEvents,
   });
+  metrics.registry.onCollect(() => {
+    metrics.orderingLate.setTotal(orderer.lateEvents);
+    metrics.orderingForced.setTotal(orderer.forcedReleases);
+    metrics.orderingBuffered.set(orderer.buffered);
+  });
   const pipeline = new Pipeline({
     store,
     engine,

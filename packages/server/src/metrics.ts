@@ -122,6 +122,15 @@ export function createMetrics() {
     ),
     engineKeys: registry.gauge('vigil_engine_tracked_keys', 'Group keys held in detection state, by rule.'),
     engineEvictions: registry.counter('vigil_engine_evictions_total', 'Group keys evicted from detection state.'),
+    orderingLate: registry.counter(
+      'vigil_ordering_late_events_total',
+      'Events that arrived after their moment was released to detection, and were detected out of order.',
+    ),
+    orderingForced: registry.counter(
+      'vigil_ordering_forced_releases_total',
+      'Events released to detection early because the ordering buffer was full (detection.maxBufferedEvents).',
+    ),
+    orderingBuffered: registry.gauge('vigil_ordering_buffered_events', 'Events held for ordering before detection.'),
   };
 }
 

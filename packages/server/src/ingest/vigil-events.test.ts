@@ -170,6 +170,10 @@ describe('POST /v1/events', () => {
     assert.match(text, /vigil_events_rejected_total\{reason="unknown_type",source="http"\} \d+/);
     assert.match(text, /vigil_ingest_requests_rejected_total\{reason="body_too_large"\} \d+/);
     assert.match(text, /vigil_engine_tracked_keys\{rule="vigil-authn-brute-force"\} \d+/);
+    // The orderer's counts: events detected out of order, or released early, are visible.
+    assert.match(text, /^vigil_ordering_late_events_total \d+$/m);
+    assert.match(text, /^vigil_ordering_forced_releases_total 0$/m);
+    assert.match(text, /^vigil_ordering_buffered_events \d+$/m);
   });
 
   test('unknown routes are 404, wrong methods 405 naming the methods there are; HEAD is GET without the body', async () => {
