@@ -13,6 +13,20 @@ const fail = (offsetMillis: number, address: string, user?: string): SecurityEve
   attributes: { 'client.address': address, ...(user ? { 'user.id': user } : {}) },
 });
 
+/** Three failed logins per address within a minute; `maxKeys` groups at most when given. */
+const perAddress = (maxKeys?: number) =>
+  new ThresholdRule({
+    id: 'r',
+    title: 'r',
+    severity: 'low',
+    eventTypes: ['authn_login_fail'],
+    groupBy: [['client.address']],
+    threshold: 3,
+    windowMillis: 60_000,
+    summary: '{count}',
+    ...(maxKeys !== undefined ? { maxKeys } : {}),
+  });
+
 describe('brute-force threshold rule', () => {
   test('fires once at the fifth failure within a minute, then updates the same incident', () => {
     const rule = bruteForceRule({ threshold: 5, windowMillis: 60_000 });
@@ -69,33 +83,14 @@ describe('brute-force threshold rule', () => {
   });
 
   test('holds at most maxKeys groups and counts evictions', () => {
-    const rule = new ThresholdRule({
-      id: 'r',
-      title: 'r',
-      severity: 'low',
-      eventTypes: ['authn_login_fail'],
-      groupBy: [['client.address']],
-      threshold: 3,
-      windowMillis: 60_000,
-      summary: '{count}',
-      maxKeys: 100,
-    });
+    const rule = perAddress(100);
     for (let i = 0; i < 1000; i++) rule.process(fail(i, `10.0.${i >> 8}.${i & 255}`));
     assert.equal(rule.stateSize(), 100);
     assert.equal(rule.evictions, 900);
   });
 
   test('drops the groups whose window has drained, without counting them as evictions', () => {
-    const rule = new ThresholdRule({
-      id: 'r',
-      title: 'r',
-      severity: 'low',
-      eventTypes: ['authn_login_fail'],
-      groupBy: [['client.address']],
-      threshold: 3,
-      windowMillis: 60_000,
-      summary: '{count}',
-    });
+    const rule = perAddress();
     // 500 sources failing once within two minutes; then one more, ten minutes later.
     for (let i = 0; i < 500; i++) rule.process(fail(i * 200, `10.1.${i >> 8}.${i & 255}`));
     assert.ok(rule.stateSize() > 50);

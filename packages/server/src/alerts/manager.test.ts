@@ -24,6 +24,16 @@ const detection = (address: string): Detection => ({
   tags: [],
 });
 
+/** An alert manager on `store` that keeps 3 evidence ids per alert and logs nothing. */
+const managerOn = (store: SqliteStore) =>
+  new AlertManager({
+    store,
+    log: { debug() {}, info() {}, warn() {}, error() {} },
+    metrics: createMetrics(),
+    resolveAfterMillis: 600_000,
+    maxEvidence: 3,
+  });
+
 test('a listener that fails is logged and counted; the next one still hears of the change', async () => {
   const dir = tempDir();
   const store = new SqliteStore({ file: join(dir, 'vigil.db') });
@@ -69,13 +79,7 @@ describe('a resolved alert seen again', () => {
   async function withManager(run: (manager: AlertManager, store: SqliteStore) => Promise<void>) {
     const dir = tempDir();
     const store = new SqliteStore({ file: join(dir, 'vigil.db') });
-    const manager = new AlertManager({
-      store,
-      log: { debug() {}, info() {}, warn() {}, error() {} },
-      metrics: createMetrics(),
-      resolveAfterMillis: 600_000,
-      maxEvidence: 3,
-    });
+    const manager = managerOn(store);
     try {
       await run(manager, store);
     } finally {
@@ -135,13 +139,7 @@ describe('a resolved alert seen again', () => {
 test('an acknowledgement racing a resolve answers and notifies "acknowledged", the store ends resolved', async () => {
   const dir = tempDir();
   const store = new SqliteStore({ file: join(dir, 'vigil.db') });
-  const manager = new AlertManager({
-    store,
-    log: { debug() {}, info() {}, warn() {}, error() {} },
-    metrics: createMetrics(),
-    resolveAfterMillis: 600_000,
-    maxEvidence: 3,
-  });
+  const manager = managerOn(store);
   const heard: string[] = [];
   manager.onChange((alert, change) => {
     heard.push(`${change}:${alert.status}`);

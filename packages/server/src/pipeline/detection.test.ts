@@ -13,6 +13,17 @@ const alertsOf = async (server: Awaited<ReturnType<typeof startTestServer>>) =>
     }
   ).alerts;
 
+/** One request answered with `status`, from `address`, two seconds ago, as NDJSON. */
+const requestWith = (status: number, address: string) =>
+  JSON.stringify({
+    time: Date.now() - 2000,
+    type: 'http_request',
+    'http.request.method': 'GET',
+    'url.path': '/t',
+    'http.response.status_code': status,
+    'client.address': address,
+  });
+
 test('a restart keeps open detection windows, including events stored after the last saved state', async () => {
   const dataDir = tempDir();
   const end = Date.now() - 5000;
@@ -59,15 +70,7 @@ level: low
   writeFileSync(join(rules, 'teapot.yml'), rule(418));
   const server = await startTestServer({ detection: { rules: { builtin: false, dirs: [rules] } } });
   try {
-    const request = (status: number) =>
-      JSON.stringify({
-        time: Date.now() - 2000,
-        type: 'http_request',
-        'http.request.method': 'GET',
-        'url.path': '/t',
-        'http.response.status_code': status,
-        'client.address': `192.0.2.${status % 250}`,
-      });
+    const request = (status: number) => requestWith(status, `192.0.2.${status % 250}`);
     await server.post('/v1/events', request(418), ndjson);
     await eventually(async () => assert.equal((await alertsOf(server)).length, 1));
 
@@ -117,18 +120,7 @@ level: low
   try {
     const fires = async (status: number) => {
       const before = (await alertsOf(server)).reduce((n, a) => n + a.eventCount, 0);
-      await server.post(
-        '/v1/events',
-        JSON.stringify({
-          time: Date.now() - 2000,
-          type: 'http_request',
-          'http.request.method': 'GET',
-          'url.path': '/t',
-          'http.response.status_code': status,
-          'client.address': '192.0.2.9',
-        }),
-        ndjson,
-      );
+      await server.post('/v1/events', requestWith(status, '192.0.2.9'), ndjson);
       await new Promise((resolve) => setTimeout(resolve, 100));
       return (await alertsOf(server)).reduce((n, a) => n + a.eventCount, 0) > before;
     };
