@@ -19,11 +19,20 @@ const body = (times: Record<string, unknown>) => ({
   ...times,
 });
 
-test('silence times: RFC 3339 with an offset or epoch ms; without an offset, or loose text, a 400', async () => {
+/** Silences on a store in a fresh directory, on the test's clock; the directory is removed afterwards. */
+async function withSilences(run: (silences: Silences) => Promise<void>): Promise<void> {
   const dir = tempDir();
   const store = new SqliteStore({ file: join(dir, 'vigil.db') });
   try {
-    const silences = new Silences(store, () => NOW);
+    await run(new Silences(store, () => NOW));
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('silence times: RFC 3339 with an offset or epoch ms; without an offset, or loose text, a 400', async () => {
+  await withSilences(async (silences) => {
     const zoned = await silences.create(
       body({ startsAt: '2026-12-01T09:00:00+01:00', endsAt: Date.UTC(2026, 11, 1, 16, 0, 0) }),
     );
@@ -37,17 +46,11 @@ test('silence times: RFC 3339 with an offset or epoch ms; without an offset, or 
         startsAt,
       );
     }
-  } finally {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('expiring a silence that has not started ends it: expired, not pending, and never ending before it starts', async () => {
-  const dir = tempDir();
-  const store = new SqliteStore({ file: join(dir, 'vigil.db') });
-  try {
-    const silences = new Silences(store, () => NOW);
+  await withSilences(async (silences) => {
     const later = await silences.create(body({ startsAt: NOW + 3_600_000, durationMillis: 3_600_000 }));
     assert.equal(later.state, 'pending');
     const expired = await silences.expire(later.id, 'carol');
@@ -61,17 +64,11 @@ test('expiring a silence that has not started ends it: expired, not pending, and
       silences.list('expired').map((s) => s.id),
       [later.id],
     );
-  } finally {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('matchers that would silence every alert are refused, however they are written', async () => {
-  const dir = tempDir();
-  const store = new SqliteStore({ file: join(dir, 'vigil.db') });
-  try {
-    const silences = new Silences(store, () => NOW);
+  await withSilences(async (silences) => {
     for (const matchers of [
       ['rule=~".*"'],
       ['rule=~".+"'],
@@ -87,8 +84,5 @@ test('matchers that would silence every alert are refused, however they are writ
     for (const matchers of [['rule=~"vigil-authn-.*"'], ['severity=~"low|medium"'], ['rule=~".+"', 'user.id="4711"']]) {
       assert.equal((await silences.create({ ...body({ durationMillis: 60_000 }), matchers })).state, 'active');
     }
-  } finally {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
