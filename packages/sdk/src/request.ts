@@ -444,8 +444,7 @@ export class RequestHandler {
 
     // Every automatic event is about a failure: a success skips the generator altogether.
     if (failure) {
-      const route = state.currentRoute();
-      for (const [type, fields] of this.automaticEvents(state, status, route, error, response)) {
+      for (const [type, fields] of this.automaticEvents(state, status, resolved, error, response)) {
         this.config.emit(type, { [Field.eventOutcome]: 'failure', ...fields }, state);
       }
     } else if (this.config.accessParams) {

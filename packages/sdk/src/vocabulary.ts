@@ -214,7 +214,7 @@ export function idString(value: unknown): string | undefined {
   }
 }
 
-const id = (value: Id | null | undefined): string | undefined => idString(value);
+const id = idString;
 
 /** What every error event says of its error: its class and a fingerprint of its stack, never its message. */
 export function errorFields(error: unknown): Record<string, string> {

@@ -12,7 +12,7 @@ import { DATABASE_FILE, startVigil } from './app.js';
 import { loadConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { ACCESS_LOG_FORMATS } from './ingest/access-log.js';
-import { ingestCommand } from './ingest/ingest-command.js';
+import { ingestCommand, positiveInteger } from './ingest/ingest-command.js';
 import { loadMappingFile } from './ingest/mapping-file.js';
 import { rulesCommand } from './rules/cli.js';
 import { loadRules } from './rules/load.js';
@@ -210,12 +210,13 @@ async function analyzeCommand(args: string[]): Promise<number> {
     process.stderr.write(`vigil analyze: --mapping applies to --format json only\n\n${ANALYZE_USAGE}`);
     return 2;
   }
-  const showBadText = values['show-bad']!;
-  if (!/^\d{1,9}$/.test(showBadText)) {
-    process.stderr.write(`vigil analyze: --show-bad takes a whole number, got "${showBadText}"\n\n${ANALYZE_USAGE}`);
+  const showBad = positiveInteger(values['show-bad'], 0);
+  if (showBad === undefined) {
+    process.stderr.write(
+      `vigil analyze: --show-bad takes a whole number, got "${values['show-bad']}"\n\n${ANALYZE_USAGE}`,
+    );
     return 2;
   }
-  const showBad = Number(showBadText);
   const config = loadConfig(process.env);
   const mapping = values.mapping === undefined ? undefined : loadMappingFile(values.mapping);
   let badShown = 0;

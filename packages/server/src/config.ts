@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { isTimeZone } from '@vigil/engine';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { type Matcher, parseMatcher } from './alerts/matchers.js';
 import type { InhibitRule, RouteConfig } from './alerts/routing.js';
@@ -537,9 +538,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
 /** An IANA time zone name (`Europe/Berlin`), checked against the runtime's time zone data. */
 function timeZoneOf(value: string | undefined, key: string): string | undefined {
   if (value === undefined || value === '') return undefined;
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: value });
-  } catch {
+  if (!isTimeZone(value)) {
     throw new ConfigError(key, `"${value}" is not an IANA time zone (such as Europe/Berlin or America/New_York)`);
   }
   return value;

@@ -2,7 +2,9 @@
  * Options of the behaviour detectors and their defaults, in one place. Every default is documented where it is
  * defined and in docs/baselines.md.
  */
+
 import type { Severity } from '../types.js';
+import { isTimeZone } from './seasonal.js';
 
 /** The detectors; each raises detections under the rule id `vigil-baseline-<name>`. */
 export const DETECTOR_NAMES = [
@@ -231,12 +233,8 @@ export function resolveOptions(options: BehaviourOptions = {}): ResolvedOptions 
   if (!(Number.isInteger(resolved.maxOperationsPerRoute) && resolved.maxOperationsPerRoute >= 0)) {
     throw new RangeError('maxOperationsPerRoute must be a whole number, 0 or more');
   }
-  if (resolved.timeZone !== '') {
-    try {
-      new Intl.DateTimeFormat('en-US', { timeZone: resolved.timeZone });
-    } catch {
-      throw new RangeError(`timeZone: "${resolved.timeZone}" is not an IANA time zone (such as Europe/Berlin)`);
-    }
+  if (resolved.timeZone !== '' && !isTimeZone(resolved.timeZone)) {
+    throw new RangeError(`timeZone: "${resolved.timeZone}" is not an IANA time zone (such as Europe/Berlin)`);
   }
   if (resolved.windowMillis % resolved.bucketMillis !== 0) {
     throw new RangeError('windowMillis must be a multiple of bucketMillis');

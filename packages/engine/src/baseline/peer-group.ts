@@ -55,10 +55,9 @@ export class PeerGroup {
 
   /**
    * A member used an endpoint the group does not know successfully, and it was reported. Once `knownAfter` distinct
-   * members did, the endpoint is known to the group (used by that many members). Returns the number of distinct
-   * members so far.
+   * members did, the endpoint is known to the group (used by that many members).
    */
-  noteNovelUse(endpoint: string, member: string, knownAfter: number): number {
+  noteNovelUse(endpoint: string, member: string, knownAfter: number): void {
     const members = this.candidates.get(endpoint) ?? [];
     if (!members.includes(member)) members.push(member);
     if (members.length >= knownAfter) {
@@ -67,7 +66,6 @@ export class PeerGroup {
     } else {
       this.candidates.set(endpoint, members);
     }
-    return members.length;
   }
 
   learn(metric: string, value: number): void {

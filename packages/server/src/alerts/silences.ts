@@ -4,6 +4,7 @@
  * restart keeps them; expiring one early is recorded, not deleted.
  */
 import { randomUUID } from 'node:crypto';
+import { SEVERITIES } from '@vigil/engine';
 import { neutralise, parseTime } from '@vigil/schema';
 import { VigilError } from '../errors.js';
 import type { Alert } from './alert.js';
@@ -154,8 +155,6 @@ export class Silences {
     };
   }
 }
-
-const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'];
 
 /**
  * Whether the matchers would silence every alert: they match an alert without the labels they name (`x!="a"`), one

@@ -74,8 +74,8 @@ export async function ingestCommand(args: string[], options: IngestCommandOption
   if (values.mapping !== undefined && format !== 'json') return usage('--mapping applies to --format json only');
   if (values.follow && positionals.includes('-'))
     return usage('--follow applies to files; standard input is read until it ends');
-  const showBad = positiveInteger(values['show-bad'], '--show-bad', 0);
-  const batchSize = positiveInteger(values['batch-size'], '--batch-size', 1);
+  const showBad = positiveInteger(values['show-bad'], 0);
+  const batchSize = positiveInteger(values['batch-size'], 1);
   if (showBad === undefined || batchSize === undefined) return usage('--show-bad and --batch-size take whole numbers');
 
   const token = env.VIGIL_INGEST_TOKEN;
@@ -180,7 +180,8 @@ function parseIngestArgs(args: string[]) {
   });
 }
 
-function positiveInteger(text: string | undefined, _name: string, min: number): number | undefined {
+/** A whole number of at most 9 digits, at least `min`; undefined for anything else. */
+export function positiveInteger(text: string | undefined, min: number): number | undefined {
   if (text === undefined || !/^\d{1,9}$/.test(text)) return undefined;
   const n = Number(text);
   return n >= min ? n : undefined;

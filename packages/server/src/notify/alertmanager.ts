@@ -14,7 +14,7 @@
  */
 import { alertLink } from './format.js';
 import { HttpSender } from './http.js';
-import type { NotificationPayload, SendResult } from './notifier.js';
+import { type NotificationPayload, perAlertPayloads, type SendResult } from './notifier.js';
 import { type CommonReceiverOptions, OptionReader, type Secret } from './options.js';
 import { type HealthResult, isTestAlert, probe, type ReceiverNotifier, testPayload } from './provider.js';
 
@@ -138,21 +138,9 @@ export class AlertmanagerNotifier implements ReceiverNotifier {
   send(payload: NotificationPayload, _idempotencyKey: string): Promise<SendResult> {
     // Idempotent by nature: Alertmanager merges a re-posted alert with the same labels.
     // A grouped notification carries every alert of the group: Alertmanager gets them all in one post.
-    const alerts = payload.group?.alerts ?? [payload.alert];
     // The group's change is its latest alert's: every other alert is firing or resolved by its own status.
     const body = JSON.stringify(
-      alerts.map((alert) =>
-        alertmanagerAlert(
-          {
-            ...payload,
-            alert,
-            change:
-              alert.id === payload.alert.id ? payload.change : alert.status === 'resolved' ? 'resolved' : 'opened',
-          },
-          this.config,
-          this.now(),
-        ),
-      ),
+      perAlertPayloads(payload).map((one) => alertmanagerAlert(one, this.config, this.now())),
     );
     return this.http.post(new URL('api/v2/alerts', this.base), body, {
       'content-type': 'application/json',

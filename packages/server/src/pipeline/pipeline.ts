@@ -105,11 +105,6 @@ export class Pipeline {
     return { stored: result.stored, duplicates: result.duplicates };
   }
 
-  /** Newest event time seen so far. */
-  get maxEventTime(): number {
-    return this.options.orderer.maxEventTime;
-  }
-
   /** Event time up to which detection has run: the clock that resolves quiet alerts. */
   get watermark(): number {
     return this.options.orderer.releasedUpTo;
