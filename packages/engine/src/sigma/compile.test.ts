@@ -123,6 +123,45 @@ describe('SigmaHQ-style web rules run unchanged', () => {
     assert.equal(rule.process(request({ ...probe, 'http.response.status_code': 200 })).length, 0);
     assert.equal(rule.process(request({ ...probe, 'http.request.method': 'POST' })).length, 0);
   });
+
+  it('matches unquoted numbers as they are written, not as YAML reads them', () => {
+    const rule = compileOne(`
+title: Numbers as written
+logsource: {category: webserver}
+detection:
+    version: {http.version: 1.0}
+    account: {user.id: 12345678901234567890}
+    hex: {url.query|contains: 0x1F}
+    status: {http.response.status_code: 404}
+    condition: version or account or hex or status
+`);
+    const matches = (attributes: Record<string, FieldValue>) => rule.process(request(attributes)).length === 1;
+    assert.ok(matches({ 'http.version': '1.0' }));
+    assert.ok(!matches({ 'http.version': '1' }));
+    assert.ok(matches({ 'user.id': '12345678901234567890' }));
+    assert.ok(!matches({ 'user.id': '12345678901234567000' }));
+    assert.ok(matches({ 'url.query': 'color=0x1f' }));
+    assert.ok(matches({ 'http.response.status_code': 404 }));
+    assert.ok(matches({ 'http.response.status_code': '404' }));
+  });
+
+  it('keeps numbers as numbers outside detection', () => {
+    const { errors } = compileSigma([
+      {
+        source: 'c.yml',
+        text: `
+title: Base
+name: base
+logsource: {category: webserver}
+detection: {s: {sc-status: 401}, condition: s}
+---
+title: Many
+correlation: {type: event_count, rules: base, group-by: [c-ip], timespan: 1m, condition: {gte: 3.0}}
+`,
+      },
+    ]);
+    assert.deepEqual(errors, []);
+  });
 });
 
 describe('compileSigma', () => {

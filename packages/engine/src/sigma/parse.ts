@@ -2,7 +2,18 @@
  * Reading Sigma YAML: one file may hold several documents (`---`), typically a correlation beside the rules it
  * references. Each document keeps its YAML node tree so that every problem can be reported with its line.
  */
-import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseAllDocuments } from 'yaml';
+import {
+  type Document,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseAllDocuments,
+  Scalar,
+  visit,
+} from 'yaml';
 import type { SigmaError, YamlPath } from './errors.js';
 
 export interface SigmaDocument {
@@ -41,6 +52,7 @@ export function parseSigmaYaml(text: string, source: string, errors: SigmaError[
       return;
     }
     if (doc.contents === null) return; // `---` with nothing after it
+    keepNumbersAsWritten(doc);
     let data: unknown;
     try {
       data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
@@ -60,6 +72,31 @@ export function parseSigmaYaml(text: string, source: string, errors: SigmaError[
     });
   });
   return documents;
+}
+
+/**
+ * Detection values compare as text, so an unquoted number is kept as it was written wherever YAML's reading of it
+ * would write it back otherwise: `1.0` (read as 1), `0x1F` (31), `010`, `1e3`, and integers beyond 2^53, which lose
+ * digits (`12345678901234567890`). Only under `detection`: elsewhere (`timespan`, a correlation's `gte: 3`) a
+ * number is a number.
+ */
+function keepNumbersAsWritten(doc: Document.Parsed): void {
+  if (!isMap(doc.contents)) return;
+  const detection = doc.contents.items.find((pair) => isScalar(pair.key) && pair.key.value === 'detection');
+  if (detection?.value == null) return;
+  visit(detection.value as Node, {
+    Scalar(_key, node) {
+      const written = node.source;
+      if (
+        (typeof node.value === 'number' || typeof node.value === 'bigint') &&
+        node.type === Scalar.PLAIN &&
+        typeof written === 'string' &&
+        written !== String(node.value)
+      ) {
+        node.value = written;
+      }
+    },
+  });
 }
 
 function firstLine(message: string): string {
