@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { EVENT_TYPES } from '@vigil/schema';
@@ -279,13 +279,45 @@ describe('helper arguments, as callers really pass them (the test kit checks eac
     assert.equal(errors.length, 0, errors.map((e) => e.message).join('\n'));
   });
 
-  test('automaticEvents: a typo is reported and its default kept; undefined keeps the default', () => {
-    const { errors } = kit({
+  /** `<status>:<type>` of the automatic events that answers 401, 403, 429 (limit advertised) and 500 give. */
+  async function automaticTypes(options: Parameters<typeof kit>[0]) {
+    const { vigil, errors } = kit(options);
+    const server = createServer(
+      wrap(vigil, (req, res) => {
+        const response = res as ServerResponse;
+        response.statusCode = Number(req.url!.slice(1));
+        if (response.statusCode === 429) response.setHeader('ratelimit-limit', '100');
+        response.end();
+      }),
+    );
+    const base = await listen(server);
+    for (const status of [401, 403, 429, 500]) await fetch(`${base}${status}`).then((r) => r.arrayBuffer());
+    server.close();
+    await vigil.waitFor('http_request', () => vigil.events('http_request').length === 4);
+    const types = vigil
+      .events()
+      .filter((e) => e.type !== 'http_request')
+      .map((e) => `${String(e['url.path']).slice(1)}:${e.type}`)
+      .sort();
+    return { types, errors };
+  }
+
+  test('automaticEvents: a typo is reported and its default kept; undefined keeps the default', async () => {
+    const { types, errors } = await automaticTypes({
       automaticEvents: { forbidden: 'authz_failure', serverError: undefined, bogus: null } as never,
     });
     const invalid = errors.filter((e) => e.code === 'config_invalid').map((e) => e.message);
     assert.equal(invalid.length, 1);
     assert.match(invalid[0]!, /forbidden: "authz_failure" \(not an event type\), bogus \(not one of them\)/);
+    assert.deepEqual(types, ['403:authz_fail', '429:excess_rate_limit_exceeded', '500:app_error']);
+  });
+
+  test('automaticEvents: a mapping given is used, null records nothing for that response', async () => {
+    const { types, errors } = await automaticTypes({
+      automaticEvents: { unauthorized: 'x_unauthorized', forbidden: 'x_denied', tooManyRequests: null },
+    });
+    assert.deepEqual(errors, []);
+    assert.deepEqual(types, ['401:x_unauthorized', '403:x_denied', '500:app_error']);
   });
 
   test("stdout's OWASP event keeps each argument in its position; an absent one leaves its place empty", async () => {

@@ -518,10 +518,12 @@ test('a secret route parameter is redacted on a plain success too; a path with $
   }
 });
 
-test('429 with the limit advertised records excess_rate_limit_exceeded (RateLimit-Limit, or a draft-8 policy)', async () => {
+test('429 with the limit advertised records excess_rate_limit_exceeded (RateLimit-Limit, a draft-8 policy, writeHead)', async () => {
   const { receiver, url, close } = await startTestApp({ service: 'node-test' }, (vigil) =>
     createServer(
       wrap(vigil, (req: IncomingMessage, res: ServerResponse) => {
+        // writeHead with the headers as an object, none set before: they never reach getHeader.
+        if (req.url === '/written') return res.writeHead(429, { 'X-Other': 'a', 'X-RateLimit-Limit': '20' }).end();
         res.statusCode = 429;
         if (req.url === '/policy') res.setHeader('RateLimit-Policy', '"default";q=100;w=60');
         else res.setHeader('RateLimit-Limit', '50');
@@ -532,11 +534,12 @@ test('429 with the limit advertised records excess_rate_limit_exceeded (RateLimi
   try {
     await fetch(`${url}/limit`).then((r) => r.arrayBuffer());
     await fetch(`${url}/policy`).then((r) => r.arrayBuffer());
-    await receiver.waitFor(() => receiver.events.filter((e) => e.type === 'excess_rate_limit_exceeded').length === 2);
+    await fetch(`${url}/written`).then((r) => r.arrayBuffer());
+    await receiver.waitFor(() => receiver.events.filter((e) => e.type === 'excess_rate_limit_exceeded').length === 3);
     const limits = receiver.events
       .filter((e) => e.type === 'excess_rate_limit_exceeded')
       .map((e) => e['vigil.limit.value']);
-    assert.deepEqual(limits.sort(), [100, 50]);
+    assert.deepEqual(limits.sort(), [100, 20, 50]);
   } finally {
     await close();
   }

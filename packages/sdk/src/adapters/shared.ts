@@ -94,8 +94,23 @@ export class TrackedResponse implements ResponseView {
   }
 
   header(name: string): unknown {
-    return this.res.getHeader(name);
+    const value = this.res.getHeader(name);
+    if (value !== undefined) return value;
+    // Headers given to `writeHead(status, { ... })` on a response with none set before are written straight into
+    // the header block, and `getHeader` never sees them: plain node:http apps answer that way.
+    const block = (this.res as { _header?: unknown })._header;
+    return typeof block === 'string' ? headerInBlock(block, name) : undefined;
   }
+}
+
+/** The value of header `name` (lower case) in an HTTP/1 response's header block, the first if repeated. */
+export function headerInBlock(block: string, name: string): string | undefined {
+  const lower = block.toLowerCase();
+  const at = lower.indexOf(`\r\n${name}:`);
+  if (at === -1) return undefined;
+  const start = at + name.length + 3;
+  const end = block.indexOf('\r\n', start);
+  return block.slice(start, end === -1 ? undefined : end).trim();
 }
 
 /**
