@@ -140,8 +140,14 @@ function decisionKey(scope: DecisionScope, value: string): string | undefined {
   return keys ? `prefix\u0000${keys.prefix}` : undefined;
 }
 
+/** A throttle's tokens per minute. */
 function rateOf(d: CachedDecision): number {
   return d.ratePerMinute ?? 60;
+}
+
+/** A throttle's bucket size: ten seconds' worth of tokens, at least one. */
+function burstOf(d: CachedDecision): number {
+  return Math.max(1, Math.ceil(rateOf(d) / 6));
 }
 
 /** The longest hold a poll asks for (the server's own limit is shorter; it holds for at most that). */
@@ -632,8 +638,8 @@ export class Enforcer {
 
   /** 0 when a token was taken; otherwise the seconds until the next one. */
   private take(d: CachedDecision, now: number): number {
-    const perMilli = (d.ratePerMinute ?? 60) / 60_000;
-    const burst = Math.max(1, Math.ceil((d.ratePerMinute ?? 60) / 6));
+    const perMilli = rateOf(d) / 60_000;
+    const burst = burstOf(d);
     let bucket = this.buckets.get(d.id);
     if (!bucket) {
       let tokens = burst;
@@ -667,9 +673,7 @@ export class Enforcer {
         this.buckets.delete(id);
         continue;
       }
-      const rate = d.ratePerMinute ?? 60;
-      const burst = Math.max(1, Math.ceil(rate / 6));
-      if (bucket.tokens + ((now - bucket.updatedAt) * rate) / 60_000 >= burst) this.buckets.delete(id);
+      if (bucket.tokens + ((now - bucket.updatedAt) * rateOf(d)) / 60_000 >= burstOf(d)) this.buckets.delete(id);
     }
   }
 
