@@ -7,12 +7,11 @@
  * `staleAfterMillis`, means fail-open: every request passes, and each one that does so is counted.
  */
 
-import { type Agent as HttpAgentType, get as httpGet } from 'node:http';
-import { Agent as HttpsAgent, get as httpsGet } from 'node:https';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { isIP } from 'node:net';
-import { rootCertificates } from 'node:tls';
 import { caCertificates } from './options.js';
-import { forwardingAgent, forwardThrough, proxyFor, TunnelAgent } from './outbound.js';
+import { agentFor, type OutboundRoute, proxyFor } from './outbound.js';
 
 export type DecisionAction = 'flag' | 'throttle' | 'block';
 export type DecisionScope = 'ip' | 'prefix' | 'user' | 'api_key';
@@ -170,10 +169,7 @@ function isHttpUrl(text: string): boolean {
  */
 /** How a poll reaches Vigil: the agent (trusted CAs, proxy tunnel), and for an `http://` endpoint behind a proxy, the
  * request in absolute form. */
-interface Route {
-  readonly agent: HttpAgentType | undefined;
-  readonly forward: ReturnType<typeof forwardThrough> | undefined;
-}
+type Route = OutboundRoute | { readonly agent: undefined; readonly forward: undefined };
 
 function getJson(
   url: URL,
@@ -289,15 +285,7 @@ export class DecisionCache {
     if (invalid !== undefined) {
       this.problem('config_invalid', new Error(`cannot use the proxy of ${invalid}; Vigil is reached without one`));
     }
-    // `ca` replaces the roots Node.js trusts: the bundled ones are kept, as the client's transport keeps them.
-    const ca = certificates ? { ca: [...rootCertificates, ...certificates] } : {};
-    const agentOptions = { keepAlive: true, maxSockets: 1, maxFreeSockets: 1, ...ca };
-    if (target.protocol === 'https:') {
-      const agent = proxy ? new TunnelAgent(proxy, agentOptions, 10_000, true) : new HttpsAgent(agentOptions);
-      return { agent, forward: undefined };
-    }
-    if (proxy) return { agent: forwardingAgent(proxy, agentOptions), forward: forwardThrough(proxy, target) };
-    return { agent: undefined, forward: undefined };
+    return agentFor(target, proxy, { ca: certificates, connectTimeoutMillis: 10_000, unrefTunnels: true });
   }
 
   /** False when no endpoint or token was given: the cache then never holds anything (every request passes). */

@@ -23,6 +23,7 @@ import {
 import { Agent as HttpsAgent, type AgentOptions as HttpsAgentOptions, request as httpsRequest } from 'node:https';
 import { isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { rootCertificates } from 'node:tls';
 import { createTrustedProxies, normaliseAddress } from './proxy.js';
 
 export interface OutboundProxy {
@@ -173,6 +174,38 @@ export function forwardThrough(
 /** The agent for an `http://` endpoint through a proxy: kept-alive connections to the proxy. */
 export function forwardingAgent(proxy: OutboundProxy, options: HttpsAgentOptions): HttpAgent {
   return proxy.url.protocol === 'https:' ? new HttpsAgent(options) : new HttpAgent(options);
+}
+
+/** How requests reach a target: the agent to send them with, and for an `http://` target behind a proxy, where to. */
+export interface OutboundRoute {
+  readonly agent: HttpAgent;
+  readonly forward: ReturnType<typeof forwardThrough> | undefined;
+}
+
+/**
+ * The route to `target`: one kept-alive connection (at most one request is in flight), through `proxy` when there is
+ * one, trusting `ca` on top of the roots Node.js bundles (Node.js's own `ca` replaces them; NODE_EXTRA_CA_CERTS keeps
+ * them, and so does this). Idle sockets are unref()ed by the agent; `unrefTunnels` unrefs tunnels in use too.
+ */
+export function agentFor(
+  target: URL,
+  proxy: OutboundProxy | undefined,
+  options: { ca?: readonly string[]; connectTimeoutMillis: number; unrefTunnels?: boolean },
+): OutboundRoute {
+  const agentOptions = {
+    keepAlive: true,
+    maxSockets: 1,
+    maxFreeSockets: 1,
+    ...(options.ca?.length ? { ca: [...rootCertificates, ...options.ca] } : {}),
+  };
+  if (target.protocol === 'https:') {
+    const agent = proxy
+      ? new TunnelAgent(proxy, agentOptions, options.connectTimeoutMillis, options.unrefTunnels)
+      : new HttpsAgent(agentOptions);
+    return { agent, forward: undefined };
+  }
+  if (proxy) return { agent: forwardingAgent(proxy, agentOptions), forward: forwardThrough(proxy, target) };
+  return { agent: new HttpAgent(agentOptions), forward: undefined };
 }
 
 /**

@@ -16,16 +16,15 @@
  * kept-alive connection through `node:http`, which costs a fraction of `fetch()` per batch. Compression (`gzip`) is
  * off by default: it costs more CPU per event than everything else the SDK does for a request.
  */
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { rootCertificates } from 'node:tls';
+import { type Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { DEFAULTS, EVENTS_PATH } from './defaults.js';
 import { DropCounter, type DropCounts, type DropReason } from './drops.js';
 import type { ExitJob } from './exit-delivery.js';
 import { type Batch, LineQueue } from './line-queue.js';
-import { forwardingAgent, forwardThrough, type OutboundProxy, ProxyError, TunnelAgent } from './outbound.js';
+import { agentFor, type forwardThrough, type OutboundProxy, ProxyError } from './outbound.js';
 import type { Reporter } from './report.js';
 
 const gzip = promisify(gzipCallback);
@@ -187,23 +186,11 @@ export class HttpTransport implements Sink {
     } catch {
       this.target = undefined;
     }
-    // One connection, kept alive between batches (at most one request is in flight). Idle sockets are unref()ed by
-    // the agent, so they never keep the process alive.
-    const agentOptions = { keepAlive: true, maxSockets: 1, maxFreeSockets: 1 };
-    // Node.js's `ca` replaces the roots it trusts; the bundled ones are kept, as NODE_EXTRA_CA_CERTS keeps them (its
-    // own certificates are in options.ca already).
-    const ca = options.ca?.length ? { ca: [...rootCertificates, ...options.ca] } : {};
-    const proxy = options.proxy;
-    const requestTimeoutMillis = options.requestTimeoutMillis ?? DEFAULTS.requestTimeoutMillis;
-    if (this.target?.protocol === 'https:') {
-      this.agent = proxy
-        ? new TunnelAgent(proxy, { ...agentOptions, ...ca }, requestTimeoutMillis)
-        : new HttpsAgent({ ...agentOptions, ...ca });
-    } else if (proxy && this.target) {
-      this.agent = forwardingAgent(proxy, { ...agentOptions, ...ca });
-      this.forward = forwardThrough(proxy, this.target);
-    } else {
-      this.agent = new HttpAgent(agentOptions);
+    if (this.target) {
+      ({ agent: this.agent, forward: this.forward } = agentFor(this.target, options.proxy, {
+        ca: options.ca,
+        connectTimeoutMillis: options.requestTimeoutMillis ?? DEFAULTS.requestTimeoutMillis,
+      }));
     }
     this.maxQueueSize = options.maxQueueSize ?? DEFAULTS.maxQueueSize;
     this.maxQueueBytes = options.maxQueueBytes ?? DEFAULTS.maxQueueBytes;
@@ -214,7 +201,7 @@ export class HttpTransport implements Sink {
     this.maxRetries = options.maxRetries ?? DEFAULTS.maxRetries;
     this.initialBackoffMillis = options.initialBackoffMillis ?? DEFAULTS.initialBackoffMillis;
     this.maxBackoffMillis = options.maxBackoffMillis ?? DEFAULTS.maxBackoffMillis;
-    this.requestTimeoutMillis = requestTimeoutMillis;
+    this.requestTimeoutMillis = options.requestTimeoutMillis ?? DEFAULTS.requestTimeoutMillis;
     this.maxEventBytes = options.maxEventBytes ?? DEFAULTS.maxEventBytes;
     this.headers = {
       'content-type': 'application/x-ndjson',
