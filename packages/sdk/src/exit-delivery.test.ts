@@ -44,14 +44,17 @@ async function runChild(source: string, env: Record<string, string>, module = tr
   const args = module ? ['--input-type=module', '-e', source] : ['-e', source];
   const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
+  let stdout = '';
   child.stderr.on('data', (c: Buffer) => {
     stderr += c.toString();
   });
-  child.stdout.resume();
+  child.stdout.on('data', (c: Buffer) => {
+    stdout += c.toString();
+  });
   const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
   const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
   clearTimeout(timer);
-  return { code, signal, stderr };
+  return { code, signal, stderr, stdout };
 }
 
 describe('delivery at exit', () => {
@@ -123,6 +126,82 @@ describe('delivery at exit', () => {
     assert.equal(receiver.events.filter((e) => e.type === 'sys_crash').length, 0);
     // Sent in batches of maxBatchSize, as the transport would have.
     assert.ok(receiver.requests.every((r) => r.events.length <= 100));
+  });
+
+  test("SIGTERM with the app's own listener ending in process.exit(): the batch the SDK started sending is sent", async () => {
+    // The SDK's SIGTERM listener runs first and starts sending what is queued; the app's then exits at once, before
+    // that request is even connected.
+    const { code } = await runChild(
+      `
+      import { createVigil } from ${JSON.stringify(esm)};
+      const vigil = createVigil({ service: 'server', flushIntervalMillis: 60000 });
+      process.on('SIGTERM', () => process.exit(0));
+      for (let i = 0; i < 20; i++) vigil.data.export('u' + i, i);
+      setInterval(() => {}, 1000); // a server stays up
+      setTimeout(() => process.kill(process.pid, 'SIGTERM'), 100);
+      `,
+      env,
+    );
+    assert.equal(code, 0);
+    const ids = new Set(receiver.events.filter((e) => e.type === 'data_export').map((e) => e.id));
+    assert.equal(ids.size, 20);
+  });
+
+  test('flush() that joins a retry already waiting keeps the process alive until its outcome', async () => {
+    receiver.respond = (_request, index) =>
+      index === 0 ? { status: 503, headers: { 'retry-after': '1' } } : undefined;
+    try {
+      const { code, stdout } = await runChild(
+        `
+        import { createVigil } from ${JSON.stringify(esm)};
+        const vigil = createVigil({ service: 'script', flushOnExit: false, flushIntervalMillis: 20 });
+        vigil.data.export('ann', 1);
+        // The interval's send is refused and waits a second for its retry, a timer that holds nothing alive.
+        while (vigil.stats().retries === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+        await vigil.flush();
+        console.log('flushed', vigil.stats().sent);
+        `,
+        env,
+      );
+      assert.equal(code, 0, 'exit code 13: the awaited flush() was left unsettled');
+      assert.equal(stdout.trim(), 'flushed 1');
+    } finally {
+      receiver.respond = () => undefined;
+    }
+  });
+
+  test('after a flush() that gave up, later retries keep nothing alive', async () => {
+    // Two attempts of the first batch fail within the flush; the second batch's retry then waits 30 s.
+    receiver.respond = (_request, index) =>
+      index < 2 ? { status: 503 } : { status: 503, headers: { 'retry-after': '30' } };
+    try {
+      const { stdout } = await runChild(
+        `
+        import { createVigil } from ${JSON.stringify(esm)};
+        const vigil = createVigil({
+          service: 'script', flushOnExit: false, maxBatchSize: 1, flushIntervalMillis: 20,
+          maxRetries: 1, initialBackoffMillis: 20, maxBackoffMillis: 60000,
+        });
+        vigil.data.export('ann', 1);
+        vigil.data.export('bob', 2);
+        await vigil.flush();
+        const check = () => {
+          if (vigil.stats().retries < 2) return setTimeout(check, 10);
+          // Out of this timer's callback, where it is still listed itself.
+          setImmediate(() => {
+            console.log(JSON.stringify(process.getActiveResourcesInfo()));
+            process.exit(0);
+          });
+        };
+        check();
+        `,
+        env,
+      );
+      const active = JSON.parse(stdout.trim()) as string[];
+      assert.ok(!active.includes('Timeout'), `a timer holds the process: ${stdout}`);
+    } finally {
+      receiver.respond = () => undefined;
+    }
   });
 
   test('a batch waiting to be retried when the process exits is sent with the rest', async () => {

@@ -174,8 +174,14 @@ export class HttpTransport implements Sink {
   private inFlight = 0;
   /** Report batches (`sdk_drops`) and the counts they carry, restored if the report cannot be delivered. */
   private readonly reports = new WeakMap<Batch, Array<[DropReason, number]>>();
-  /** The batch waiting to be retried, if one is: its last attempt failed, so it is not at the collector. */
-  private backingOff: Batch | undefined;
+  /**
+   * The batch being delivered (sent, waiting for an answer, or waiting for a retry), until the collector has taken
+   * it or it was given up. It is not known to be at the collector, so the exit worker sends it again: the collector
+   * stores an event id once, so a copy that did arrive is counted as a duplicate there.
+   */
+  private delivering: Batch | undefined;
+  /** The timer of the retry being waited for, if one is. */
+  private retryTimer: NodeJS.Timeout | undefined;
   private sent = 0;
   private retries = 0;
 
@@ -239,6 +245,8 @@ export class HttpTransport implements Sink {
   flush(): Promise<void> {
     this.clearTimers();
     this.flushRequested = true;
+    // A retry the run it joins sleeps on now keeps the process alive too: the caller awaits its outcome.
+    this.retryTimer?.ref();
     return this.run();
   }
 
@@ -267,9 +275,8 @@ export class HttpTransport implements Sink {
     if (this.closed || this.closing || this.target === undefined) return undefined;
     this.closed = true;
     this.clearTimers();
-    // A batch being sent is left out (the collector most likely has it), unless it waits for a retry.
     const lines = this.dropReports();
-    if (this.backingOff !== undefined) lines.push(...this.backingOff.lines());
+    if (this.delivering !== undefined) lines.push(...this.delivering.lines());
     for (let batch = this.queue.shift(); batch !== undefined; batch = this.queue.shift()) lines.push(...batch.lines());
     if (lines.length === 0) return undefined;
     const { options } = this;
@@ -331,6 +338,8 @@ export class HttpTransport implements Sink {
       .catch((error: unknown) => this.options.reporter.error('internal', 'the transport failed unexpectedly', error))
       .finally(() => {
         this.sending = undefined;
+        // The flush this run served is over, delivered or not: later retries must not keep the process alive.
+        if (!this.closing) this.flushRequested = false;
         if (this.queue.size > 0 && !this.closing) this.schedule(this.flushIntervalMillis);
       });
     return this.sending;
@@ -345,11 +354,13 @@ export class HttpTransport implements Sink {
       const batch = this.queue.shift();
       if (batch === undefined) break;
       this.inFlight = batch.count;
+      this.delivering = batch;
       let delivered = false;
       try {
         delivered = await this.deliver(batch);
       } finally {
         this.inFlight = 0;
+        this.delivering = undefined;
       }
       // Only a delivered batch's buffer is reused: after a failure, a cut-off request might still hold it.
       if (delivered) this.queue.release(batch);
@@ -399,9 +410,7 @@ export class HttpTransport implements Sink {
         this.maxBackoffMillis,
       );
       this.options.reporter.debug(`${result.why}; retry ${attempt + 1}/${this.maxRetries} in ${Math.round(wait)} ms`);
-      this.backingOff = batch;
       const slept = await this.sleep(wait);
-      this.backingOff = undefined;
       if (!slept) {
         this.giveUp(batch, 'shutdown');
         return false;
@@ -627,13 +636,16 @@ export class HttpTransport implements Sink {
     return new Promise((resolve) => {
       const onAbort = () => {
         clearTimeout(timer);
+        this.retryTimer = undefined;
         resolve(false);
       };
       const timer = setTimeout(() => {
+        this.retryTimer = undefined;
         signal.removeEventListener('abort', onAbort);
         resolve(true);
       }, millis);
       if (!this.flushRequested) timer.unref();
+      this.retryTimer = timer;
       signal.addEventListener('abort', onAbort, { once: true });
     });
   }
