@@ -90,6 +90,25 @@ describe('StdoutSink', () => {
     assert.ok(!out.chunks.join('').includes('"lost"'));
   });
 
+  test('every drop reason is reported, at the next line or at flush() and close()', async () => {
+    const out = collector();
+    const sink = new StdoutSink(dropLine, out.stream);
+    sink.countDrop('rejected');
+    sink.countDrop('internal');
+    sink.enqueue('{"next":1}');
+    sink.countDrop('too_large');
+    await sink.flush();
+    sink.countDrop('rejected');
+    await sink.close();
+    assert.deepEqual(out.chunks.join('').trimEnd().split('\n'), [
+      dropLine('rejected', 1),
+      dropLine('internal', 1),
+      '{"next":1}',
+      dropLine('too_large', 1),
+      dropLine('rejected', 1),
+    ]);
+  });
+
   test('a nearly blocked stream keeps its last tenth for security events: routine lines are dropped first', async () => {
     const out = collector();
     const sink = new StdoutSink(dropLine, out.stream);

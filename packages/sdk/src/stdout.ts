@@ -38,7 +38,7 @@ export class StdoutSink implements Sink {
   private broken = false;
 
   constructor(
-    private readonly dropEvent: (reason: 'queue_full' | 'shutdown', count: number) => string,
+    private readonly dropEvent: (reason: DropReason, count: number) => string,
     private readonly stream: LineStream = process.stdout,
   ) {
     // A write to a closed pipe fails after the call, as an 'error' event, and one nobody listens to ends the
@@ -62,11 +62,7 @@ export class StdoutSink implements Sink {
       this.drops.add('queue_full');
       return;
     }
-    if (this.drops.hasPending()) {
-      for (const [reason, count] of this.drops.takePending()) {
-        if (reason === 'queue_full' || reason === 'shutdown') this.add(this.dropEvent(reason, count));
-      }
-    }
+    this.addDropReports();
     this.add(line);
   }
 
@@ -75,11 +71,13 @@ export class StdoutSink implements Sink {
   }
 
   flush(): Promise<void> {
+    if (!this.broken) this.addDropReports();
     this.write();
     return Promise.resolve();
   }
 
   close(): Promise<void> {
+    if (!this.closed && !this.broken) this.addDropReports();
     this.write();
     this.closed = true;
     return Promise.resolve();
@@ -94,6 +92,15 @@ export class StdoutSink implements Sink {
       retries: 0,
       dropped: { ...this.drops.total },
     };
+  }
+
+  /** An `sdk_drops` line per reason counted since the last report, every reason (as the http transport sends). */
+  private addDropReports(): void {
+    if (!this.drops.hasPending()) return;
+    for (const [reason, count] of this.drops.takePending()) {
+      const line = this.dropEvent(reason, count);
+      if (line !== '') this.add(line);
+    }
   }
 
   /**

@@ -156,6 +156,22 @@ describe('transport', () => {
     assert.equal(vigil.stats().dropped.too_large, 1);
   });
 
+  test('drops counted while nothing else is queued are reported by close() and flush()', async () => {
+    for (const end of ['close', 'flush'] as const) {
+      receiver.requests.length = 0;
+      const vigil = createVigil(fast(receiver, { maxEventBytes: 1024 }));
+      vigil.event('x_test', { big: 'x'.repeat(4000) });
+      await (end === 'close' ? vigil.close() : vigil.flush());
+      const reports = receiver.events.filter((e) => e.type === 'sdk_drops');
+      assert.deepEqual(
+        reports.map((e) => [e['vigil.drop.reason'], e['vigil.drop.count']]),
+        [['too_large', 1]],
+        end,
+      );
+      await vigil.close();
+    }
+  });
+
   test('a drop report that cannot be delivered is reported again with the next, with its counts', async () => {
     receiver.requests.length = 0;
     // The first batch is taken; the report that follows it fails both of its attempts; then all is well.

@@ -245,6 +245,9 @@ export class HttpTransport implements Sink {
   flush(): Promise<void> {
     this.clearTimers();
     this.flushRequested = true;
+    // Drops counted while nothing is queued (an event too large, one rejected) have no delivery to follow: their
+    // report goes now. Otherwise it follows the first batch delivered, as always.
+    if (this.sending === undefined && this.queue.size === 0) this.queueDropReports();
     // A retry the run it joins sleeps on now keeps the process alive too: the caller awaits its outcome.
     this.retryTimer?.ref();
     return this.run();
@@ -256,6 +259,7 @@ export class HttpTransport implements Sink {
     // Not unref()ed: this timer is what keeps a process alive while it flushes on its way out, and it is bounded.
     const deadline = setTimeout(() => this.shutdown.abort(), timeoutMillis);
     this.flushRequested = true;
+    if (this.sending === undefined && this.queue.size === 0) this.queueDropReports();
     this.closing = (async () => {
       try {
         await this.run();
@@ -584,12 +588,17 @@ export class HttpTransport implements Sink {
       this.drops.add('rejected', counted.length);
       this.reportRejected(batch.count, JSON.stringify({ rejected: counted }));
     }
-    if (!this.drops.hasPending()) return;
+    if (this.queueDropReports()) this.schedule(0);
+  }
+
+  /** Queue the `sdk_drops` reports of the drops not reported yet; true if there were any. */
+  private queueDropReports(): boolean {
+    if (!this.drops.hasPending()) return false;
     const counts = this.drops.takePending();
     // Ahead of the queue and outside its bound: at most one line per reason.
     const reports = this.queue.unshift(this.reportLines(counts));
     if (reports !== undefined) this.reports.set(reports, counts);
-    this.schedule(0);
+    return true;
   }
 
   /**
