@@ -89,11 +89,21 @@ export class LineQueue {
   bytes = 0;
   /** The memory their batches hold: the buffers' sizes, at least `bytes`. What bounds the queue's memory. */
   reserved = 0;
-  /** The size of a new batch's first buffer: enough for the batch, up to 16 KiB. */
+  /**
+   * The size of a new batch's first buffer: enough for the batch, up to 16 KiB, and at most a quarter of the queue's
+   * memory bound (`maxQueueBytes`), which would otherwise be spent on one batch's empty room.
+   */
   private readonly initialBytes: number;
 
-  constructor(private readonly maxBatchSize: number) {
-    this.initialBytes = Math.min(INITIAL_BATCH_BYTES, Math.max(1, maxBatchSize) * PLANNED_LINE_BYTES);
+  constructor(
+    private readonly maxBatchSize: number,
+    maxQueueBytes = Number.POSITIVE_INFINITY,
+  ) {
+    this.initialBytes = Math.min(
+      INITIAL_BATCH_BYTES,
+      Math.max(1, maxBatchSize) * PLANNED_LINE_BYTES,
+      Math.max(256, Math.floor(maxQueueBytes / 4)),
+    );
   }
 
   /** Queue a line. True when its batch is now full, so a send is worth starting. */

@@ -238,6 +238,17 @@ describe('transport', () => {
     await down.close();
   });
 
+  test('a small maxQueueBytes still queues many small events (a batch buffer takes at most a quarter of it)', async () => {
+    const down = await Receiver.start();
+    await down.stop();
+    const vigil = createVigil(fast(down, { maxQueueBytes: 8192, flushIntervalMillis: 60_000 }));
+    for (let i = 0; i < 10; i++) vigil.event('x_test', { n: i });
+    assert.equal(vigil.stats().dropped.queue_full, 0);
+    assert.equal(vigil.stats().queued, 10);
+    await vigil.close();
+    await down.close();
+  });
+
   test('the queue bound holds while the collector is down', async () => {
     const down = await Receiver.start();
     await down.stop();

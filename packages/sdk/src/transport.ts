@@ -201,7 +201,7 @@ export class HttpTransport implements Sink {
     this.maxQueueSize = options.maxQueueSize ?? DEFAULTS.maxQueueSize;
     this.maxQueueBytes = options.maxQueueBytes ?? DEFAULTS.maxQueueBytes;
     this.maxBatchSize = options.maxBatchSize ?? DEFAULTS.maxBatchSize;
-    this.queue = new LineQueue(this.maxBatchSize);
+    this.queue = new LineQueue(this.maxBatchSize, this.maxQueueBytes);
     this.flushIntervalMillis = options.flushIntervalMillis ?? DEFAULTS.flushIntervalMillis;
     this.gzip = options.gzip ?? DEFAULTS.gzip;
     this.maxRetries = options.maxRetries ?? DEFAULTS.maxRetries;
