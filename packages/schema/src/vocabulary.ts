@@ -54,6 +54,8 @@ export interface EventTypeDefinition {
   readonly args: readonly EventArgument[];
   /** Suggested level, as the cheat sheet gives it for OWASP types. */
   readonly level: EventLevel;
+  /** The level instead when the event's outcome is a failure, where the cheat sheet gives two. */
+  readonly levelOnFailure?: EventLevel;
   /** What the event means, in one sentence. */
   readonly description: string;
   /** What was normalised relative to the cheat sheet, if anything. */
@@ -272,13 +274,14 @@ export const OWASP_EVENT_TYPES: readonly EventTypeDefinition[] = [
     pattern: 'upload_validation:filename,validator:result',
     args: [arg('filename', Field.fileName), arg('validator', Field.validationName), arg('result', Field.eventOutcome)],
     level: 'INFO',
+    levelOnFailure: 'CRITICAL',
     description: 'A check (virus scan, type or image decoding) ran on an uploaded file, with its result.',
     note:
       `${missingColon('upload_validation[filename,...]')} The heading lists the check and the result as ` +
       'alternatives, `(virusscan|imagemagick|...):(FAILED|incomplete|passed)`, and its example puts the literal ' +
       'word `filename` where the name goes; they are named arguments here. The result is carried in event.outcome ' +
-      '(passed = success, FAILED = failure, incomplete = unknown). The level is given as INFO|CRITICAL: INFO here, ' +
-      'CRITICAL when the outcome is failure.',
+      '(passed = success, FAILED = failure, incomplete = unknown). The level is given as INFO|CRITICAL: INFO, and ' +
+      'CRITICAL when the outcome is failure (levelOnFailure).',
   },
   {
     type: 'upload_delete',

@@ -51,7 +51,10 @@ describe('client', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
-    assert.equal(lines.length, 3);
+    // The refused authz_admin is reported by close() as an sdk_drops line.
+    assert.equal(lines.length, 4);
+    assert.equal(lines[3]!.type, 'sdk_drops');
+    assert.equal(lines[3]!['vigil.drop.reason'], 'rejected');
     assert.equal(lines[0]!.event, 'authn_login_fail:ann');
     assert.equal(lines[0]!.level, 'WARN');
     assert.equal(lines[0]!.appid, 'shop');

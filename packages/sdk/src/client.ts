@@ -5,7 +5,7 @@
  * Nothing here throws into the host: every public method is guarded, and problems go to `onError` (or a single
  * warning per kind of problem).
  */
-import { EVENT_TYPES_BY_NAME, Field, type FieldValue, isKnownEventType, uuidv7 } from '@vigil/schema';
+import { EVENT_TYPES_BY_NAME, Field, type FieldValue, isKnownEventType, PARSE_DEFAULTS, uuidv7 } from '@vigil/schema';
 import { type WrapOptions, wrap as wrapNodeHandler } from './adapters/node.js';
 import type { NodeRequestLike, NodeResponseLike } from './adapters/shared.js';
 import { currentRequest } from './context.js';
@@ -188,7 +188,7 @@ class VigilClient implements Vigil {
       this.sink = new DisabledSink();
     }
 
-    const helpers = createVocabularyHelpers((type, fields) => this.record(type, fields), {
+    const helpers = createVocabularyHelpers((type, fields, extra) => this.record(type, fields, undefined, extra), {
       hashObjectIds: options.hashObjectIds,
       hashId,
     });
@@ -237,7 +237,7 @@ class VigilClient implements Vigil {
         );
         return;
       }
-      this.record(type, { ...(typeof fields === 'object' && fields !== null ? fields : {}) });
+      this.record(type, {}, undefined, typeof fields === 'object' && fields !== null ? fields : {});
     } catch (error) {
       this.sink.countDrop('internal');
       this.reporter.error('internal', 'could not record an event', error);
@@ -294,17 +294,36 @@ class VigilClient implements Vigil {
     });
   }
 
-  /** Build, redact and queue one event, attached to the current request (or the one given). */
-  private record(type: string, fields: Record<string, unknown>, state: RequestState | undefined = currentRequest()) {
+  /**
+   * Build, redact and queue one event, attached to the current request (or the one given). `fields` are the event's
+   * own (a helper's arguments); `extra` are the caller's further fields, which never replace them and are the first
+   * to go when the event would carry more fields than the collector takes.
+   */
+  private record(
+    type: string,
+    fields: Record<string, unknown>,
+    state: RequestState | undefined = currentRequest(),
+    extra?: Readonly<Record<string, unknown>>,
+  ) {
     if (!this.enabled) return;
     try {
       // The request's start fields were redacted when it started; only what is new is redacted here. The call's
       // fields, flattened (`{ user: { id } }` is `user.id`), win over the request's route and principal.
       const own = this.redactor.fields(fields);
+      const added: string[] = [];
+      if (extra !== undefined) {
+        const more = this.redactor.fields(extra);
+        for (const key of Object.keys(more)) {
+          if (key in own) continue;
+          own[key] = more[key]!;
+          added.push(key);
+        }
+      }
       if (state) {
         const late = this.redactor.fields(state.lateMetadata());
         for (const key of Object.keys(late)) if (!(key in own)) own[key] = late[key]!;
       }
+      if (added.length > 0) this.fitFields(own, added, state?.fields);
       // Checked on what will be sent: a value redaction drops (NaN, a function) is as missing as no value.
       const missing = missingArgument(type, own, state?.fields);
       if (missing !== undefined) {
@@ -325,6 +344,31 @@ class VigilClient implements Vigil {
       this.sink.countDrop('internal');
       this.reporter.error('internal', `could not record a ${type} event`, error);
     }
+  }
+
+  /**
+   * Drop the caller's fields (`added`, the last first) until the event has no more fields than the collector takes
+   * (`PARSE_DEFAULTS.maxFields`, the request's and the client's own counted), marking it `vigil.truncated`: an event
+   * with one field too many would be refused whole.
+   */
+  private fitFields(
+    own: Record<string, FieldValue>,
+    added: string[],
+    base: Readonly<Record<string, FieldValue>> | undefined,
+  ): void {
+    let count = 0;
+    for (const key in own) if (!ENVELOPE.has(key) && !(key in this.envelope)) count++;
+    for (const key in base) if (!(key in own) && !ENVELOPE.has(key) && !(key in this.envelope)) count++;
+    for (const key in this.envelope) if (!(key in own)) count++;
+    const limit = PARSE_DEFAULTS.maxFields - (Field.truncated in own ? 0 : 1);
+    if (count <= PARSE_DEFAULTS.maxFields) return;
+    while (count > limit && added.length > 0) {
+      const key = added.pop()!;
+      delete own[key];
+      // A field that replaced one of the request's is not one fewer.
+      if (!(base !== undefined && key in base)) count--;
+    }
+    own[Field.truncated] = true;
   }
 
   /**
@@ -435,7 +479,17 @@ const OWASP_ENVELOPE = ['datetime', 'appid', 'event', 'level', 'description'] as
  * Per event type: the fields of each argument position of the catalogue's pattern (`userid|ip` is one position, either
  * field), and the envelope's constant end (`level`, `description`).
  */
-const envelopeParts = new Map<string, { readonly slots: ReadonlyArray<readonly string[]>; readonly tail: string }>();
+interface EnvelopeParts {
+  /** Per position of the pattern, the fields that may fill it (`userid|ip`: either). */
+  readonly slots: ReadonlyArray<readonly string[]>;
+  /** Between positions: `,`, or `:` where the pattern pairs two. */
+  readonly separators: readonly string[];
+  /** `level` and `description`, and the `level` of a failure where the type has one of its own. */
+  readonly tail: string;
+  readonly failureTail: string | undefined;
+}
+
+const envelopeParts = new Map<string, EnvelopeParts>();
 const MAX_ENVELOPE_TYPES = 1024;
 
 /** What would make `type:a,b` ambiguous inside one argument: its separators, spaces (list items) and `%` itself. */
@@ -459,15 +513,19 @@ function owaspEnvelope(type: string, event: Record<string, unknown>, service: st
     const fieldOf = new Map((definition?.args ?? []).map((a) => [a.name, a.field]));
     const pattern = definition?.pattern ?? '';
     const colon = pattern.indexOf(':');
+    // Positions are separated by `,`, and by `:` where the cheat sheet pairs two (`validator:result`).
+    const tokens = colon === -1 ? [] : pattern.slice(colon + 1).split(/([,:])/);
+    const description = `,"description":${jsonString(definition?.description ?? type)}`;
     parts = {
-      slots:
-        colon === -1
-          ? []
-          : pattern
-              .slice(colon + 1)
-              .split(',')
-              .map((slot) => slot.split('|').flatMap((name) => fieldOf.get(name) ?? [])),
-      tail: `,"level":${jsonString(definition?.level ?? 'INFO')},"description":${jsonString(definition?.description ?? type)}`,
+      slots: tokens
+        .filter((_, i) => i % 2 === 0)
+        .map((slot) => slot.split('|').flatMap((name) => fieldOf.get(name) ?? [])),
+      separators: tokens.filter((_, i) => i % 2 === 1),
+      tail: `,"level":${jsonString(definition?.level ?? 'INFO')}${description}`,
+      failureTail:
+        definition?.levelOnFailure === undefined
+          ? undefined
+          : `,"level":${jsonString(definition.levelOnFailure)}${description}`,
     };
     // Custom `x_` types are the app's to name: remembered up to a bound.
     if (envelopeParts.size < MAX_ENVELOPE_TYPES) envelopeParts.set(type, parts);
@@ -479,8 +537,11 @@ function owaspEnvelope(type: string, event: Record<string, unknown>, service: st
     args.push(value === undefined ? '' : Array.isArray(value) ? value.map(envelopeArg).join(' ') : envelopeArg(value));
   }
   while (args.length > 0 && args[args.length - 1] === '') args.pop();
-  const name = args.length > 0 ? `${type}:${args.join(',')}` : type;
-  return `,"datetime":${jsonValue(event.time as string)},"appid":${jsonString(service)},"event":${jsonString(name)}${parts.tail}`;
+  let name = type;
+  for (let i = 0; i < args.length; i++) name += `${i === 0 ? ':' : parts.separators[i - 1]}${args[i]}`;
+  const tail =
+    parts.failureTail !== undefined && event[Field.eventOutcome] === 'failure' ? parts.failureTail : parts.tail;
+  return `,"datetime":${jsonValue(event.time as string)},"appid":${jsonString(service)},"event":${jsonString(name)}${tail}`;
 }
 
 /**

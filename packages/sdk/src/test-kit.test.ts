@@ -127,6 +127,19 @@ describe('createTestVigil: an app test asserts what its API logs', () => {
     assert.match(warned[0]?.message ?? '', /option maxQueueSize must be a number >= 1/);
   });
 
+  test('an event over maxEventBytes is dropped as the transport drops it (too_large), and reported', () => {
+    const heard: VigilSdkError[] = [];
+    const small = createTestVigil({ maxEventBytes: 1024, onError: (e) => heard.push(e) });
+    small.event('x_big', { big: 'x'.repeat(4000) });
+    small.event('x_fine', { n: 1 });
+    assert.deepEqual(
+      small.events().map((e) => e.type),
+      ['x_fine'],
+    );
+    assert.equal(small.stats().dropped.too_large, 1);
+    assert.match(heard[0]?.message ?? '', /a x_big event of \d+ bytes is over maxEventBytes \(1024\)/);
+  });
+
   test('hashed ids are the same from one run to the next (a fixed key unless hashKey is given)', () => {
     const a = createTestVigil({ hashObjectIds: true });
     const b = createTestVigil({ hashObjectIds: true });

@@ -17,7 +17,7 @@ import { DropCounter, type DropReason } from './drops.js';
 import type { VigilOptions } from './options.js';
 import type { Reporter } from './report.js';
 import { idleStats } from './stdout.js';
-import type { Sink, SinkStats } from './transport.js';
+import { type Sink, type SinkStats, tooLarge } from './transport.js';
 
 /** One recorded event: its fields under their dotted names, as the collector receives them. */
 export interface RecordedEvent {
@@ -55,6 +55,7 @@ class MemorySink implements Sink {
   constructor(
     private readonly maxEvents: number,
     private readonly reporter: Reporter,
+    private readonly maxEventBytes: number,
   ) {}
 
   enqueue(line: string): void {
@@ -64,6 +65,10 @@ class MemorySink implements Sink {
     }
     if (this.events.length >= this.maxEvents) {
       this.drops.add('queue_full');
+      return;
+    }
+    if (tooLarge(line, this.maxEventBytes, this.reporter)) {
+      this.drops.add('too_large');
       return;
     }
     const event = JSON.parse(line) as RecordedEvent;
@@ -140,7 +145,7 @@ export function createTestVigil(options: TestVigilOptions = {}): TestVigil {
     // `hashKey: undefined` (an unset variable passed on) keeps the fixed key, not a plain hash.
     { flushOnExit: false, ...options, hashKey: options.hashKey ?? TEST_HASH_KEY },
     (reporter, resolved) => {
-      sink = new MemorySink(resolved.maxQueueSize, reporter);
+      sink = new MemorySink(resolved.maxQueueSize, reporter, resolved.maxEventBytes);
       return sink;
     },
   );

@@ -144,10 +144,12 @@ describe('transport', () => {
 
   test('drops events larger than maxEventBytes before sending', async () => {
     receiver.requests.length = 0;
-    const vigil = createVigil(fast(receiver, { maxEventBytes: 1024 }));
+    const heard: VigilSdkError[] = [];
+    const vigil = createVigil(fast(receiver, { maxEventBytes: 1024, onError: (e) => heard.push(e) }));
     vigil.event('x_test', { big: 'x'.repeat(4000) });
     vigil.event('x_test', { small: 'y' });
     await vigil.close();
+    assert.match(heard[0]?.message ?? '', /a x_test event of \d+ bytes is over maxEventBytes/);
     assert.deepEqual(
       receiver.events.map((e) => e.type),
       ['x_test', 'sdk_drops'],

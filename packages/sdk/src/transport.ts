@@ -222,7 +222,7 @@ export class HttpTransport implements Sink {
       return;
     }
     // A UTF-8 byte is at most 3 per UTF-16 unit: only long lines need measuring.
-    if (line.length * 3 > this.maxEventBytes && Buffer.byteLength(line) > this.maxEventBytes) {
+    if (tooLarge(line, this.maxEventBytes, this.options.reporter)) {
       this.drops.add('too_large');
       return;
     }
@@ -658,6 +658,22 @@ export class HttpTransport implements Sink {
       signal.addEventListener('abort', onAbort, { once: true });
     });
   }
+}
+
+/**
+ * True, and reported, when an event's line is over `maxEventBytes` (checked without encoding it when its length says
+ * it fits: a UTF-8 byte sequence is at most three bytes per UTF-16 unit).
+ */
+export function tooLarge(line: string, maxEventBytes: number, reporter: Reporter): boolean {
+  if (line.length * 3 <= maxEventBytes) return false;
+  const bytes = Buffer.byteLength(line);
+  if (bytes <= maxEventBytes) return false;
+  const type = /"type":"([a-z0-9_]{1,64})"/.exec(line)?.[1] ?? 'an';
+  reporter.error(
+    'events_rejected',
+    `a ${type} event of ${bytes} bytes is over maxEventBytes (${maxEventBytes}); it is dropped (counted as too_large)`,
+  );
+  return true;
 }
 
 function firstValue(value: string | string[] | undefined): string | null {

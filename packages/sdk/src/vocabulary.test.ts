@@ -257,6 +257,56 @@ describe('helper arguments, as callers really pass them (the test kit checks eac
     assert.equal(fail['vigil.user.exists'], false);
   });
 
+  test("a caller's many extra fields never push out the helper's own, and the event stays acceptable", () => {
+    const { vigil, errors } = kit();
+    const many = Object.fromEntries(Array.from({ length: 250 }, (_, i) => [`x.f${i}`, i]));
+    vigil.authz.fail('ann', { type: 'invoice', id: 'inv-7' }, many);
+    vigil.event('x_import_rejected', many);
+    // The test kit checks each event as the collector would: a refused one would be missing, and reported.
+    assert.deepEqual(errors, []);
+    const [fail] = vigil.events('authz_fail');
+    assert.equal(fail!['user.id'], 'ann');
+    assert.equal(fail!['vigil.object.id'], 'inv-7');
+    assert.equal(fail!['vigil.truncated'], true);
+    const [custom] = vigil.events('x_import_rejected');
+    assert.equal(custom!['x.f0'], 0);
+    assert.equal(custom!['vigil.truncated'], true);
+    // Extra fields add to the helper's, they never replace them.
+    vigil.authn.loginSuccess('ann', { 'user.id': 'mallory', user: { id: 'eve' }, 'x.note': 'ok' });
+    const [login] = vigil.events('authn_login_success');
+    assert.equal(login!['user.id'], 'ann');
+    assert.equal(login!['x.note'], 'ok');
+  });
+
+  test('an ObjectId (toHexString) or a BigInt is an id wherever a helper takes an object', () => {
+    const { vigil, errors } = kit();
+    const oid = { id: Buffer.from('654f1a2b3c4d5e6f708192a3', 'hex'), toHexString: () => '654f1a2b3c4d5e6f708192a3' };
+    vigil.authz.fail('ann', oid);
+    vigil.sensitive.read('ann', oid);
+    vigil.access('doc', 12345678901234567890n);
+    assert.deepEqual(errors, []);
+    assert.deepEqual(
+      vigil.events().map((e) => [e.type, e['vigil.object.id']]),
+      [
+        ['authz_fail', '654f1a2b3c4d5e6f708192a3'],
+        ['sensitive_read', '654f1a2b3c4d5e6f708192a3'],
+        ['object_access', '12345678901234567890'],
+      ],
+    );
+  });
+
+  test('plain JavaScript callers: a string as loginFail details is the reason; a string as extra adds nothing', () => {
+    const { vigil, errors } = kit();
+    vigil.authn.loginFail('ann', 'bad_password');
+    vigil.authn.passwordChange('ann', 'oops' as unknown as Record<string, unknown>);
+    assert.deepEqual(errors, []);
+    const [fail] = vigil.events('authn_login_fail');
+    assert.equal(fail!['event.reason'], 'bad_password');
+    assert.ok(!Object.keys(fail!).some((k) => /^_?\d/.test(k)), JSON.stringify(fail));
+    const [change] = vigil.events('authn_password_change');
+    assert.ok(!Object.keys(change!).some((k) => /^_?\d/.test(k)), JSON.stringify(change));
+  });
+
   test('hashObjectIds hashes the object of every helper, not only access(): the events join on the same id', () => {
     const { vigil } = kit({ hashObjectIds: true });
     vigil.access('order', 17);
@@ -334,6 +384,8 @@ describe('helper arguments, as callers really pass them (the test kit checks eac
           vigil.authz.fail(null, 'GET /admin', { 'client.address': '203.0.113.7' });
           vigil.data.export('ann', 10);
           vigil.malicious.attackTool('sqlmap', undefined, { 'client.address': '203.0.113.7' });
+          vigil.upload.validation('a.png', 'virusscan', 'failed');
+          vigil.upload.validation('b.png', 'imagemagick', 'passed');
           `,
         ],
         { stdio: ['ignore', 'pipe', 'inherit'] },
@@ -348,11 +400,15 @@ describe('helper arguments, as callers really pass them (the test kit checks eac
     const events = stdout
       .trim()
       .split('\n')
-      .map((l) => (JSON.parse(l) as { event: string }).event);
+      .map((l) => JSON.parse(l) as { event: string; level: string })
+      .map((e) => `${e.level} ${e.event}`);
     assert.deepEqual(events, [
-      'authz_fail:,GET%20/admin',
-      'data_export:ann,,10',
-      'malicious_attack_tool:203.0.113.7,sqlmap',
+      'CRITICAL authz_fail:,GET%20/admin',
+      'WARN data_export:ann,,10',
+      'CRITICAL malicious_attack_tool:203.0.113.7,sqlmap',
+      // The cheat sheet pairs the check and its result (`virusscan:FAILED`), and gives CRITICAL for a failure.
+      'CRITICAL upload_validation:a.png,virusscan:failure',
+      'INFO upload_validation:b.png,imagemagick:success',
     ]);
   });
 });

@@ -15,12 +15,17 @@ import { errorFingerprint, type IdHash } from './fingerprint.js';
 import { errorClassName } from './redact.js';
 import { validationFailure, validationFields } from './validation.js';
 
-/** A user, object or token id. Numbers are sent as strings. */
-export type Id = string | number;
+/** A user, object or token id. Numbers, BigInts and MongoDB ObjectIds (`toHexString()`) are sent as strings. */
+export type Id = string | number | bigint | { toHexString(): string };
 /** More fields for an event, under dotted names (`{ 'vigil.object.type': 'invoice' }`) or nested. */
 export type ExtraFields = Readonly<Record<string, unknown>>;
+/** A resource or object given by its type and id. */
+export interface RefObject {
+  readonly type?: string;
+  readonly id: Id;
+}
 /** A resource or object: its id, or its type and id. */
-export type ObjectRef = Id | { readonly type?: string; readonly id: Id };
+export type ObjectRef = Id | RefObject;
 /** A payment: its id, amount (in the currency unit) and ISO 4217 currency. */
 export interface PaymentRef {
   readonly id: Id;
@@ -30,8 +35,8 @@ export interface PaymentRef {
 /** Result of a check on an uploaded file, as the cheat sheet words it. */
 export type ValidationResult = 'passed' | 'failed' | 'incomplete';
 
-/** Records one event; the client's event builder. */
-export type Recorder = (type: string, fields: Record<string, unknown>) => void;
+/** Records one event, its own fields and the caller's further ones (which never replace them); the client's builder. */
+export type Recorder = (type: string, fields: Record<string, unknown>, extra?: ExtraFields) => void;
 
 export interface LoginFailDetails extends ExtraFields {
   /** Why it failed, in a few words (`bad_password`, `unknown_user`, `locked`); never the credential. */
@@ -46,7 +51,8 @@ export interface LoginFailDetails extends ExtraFields {
 export interface AuthnHelpers {
   loginSuccess(userId: Id, extra?: ExtraFields): void;
   loginSuccessAfterFail(userId: Id, retries: number, extra?: ExtraFields): void;
-  loginFail(userId?: Id | null, details?: LoginFailDetails): void;
+  /** `details` may be the reason alone: `loginFail(user, 'bad_password')`. */
+  loginFail(userId?: Id | null, details?: LoginFailDetails | string): void;
   loginFailMax(userId: Id, maxLimit: number, extra?: ExtraFields): void;
   loginLock(userId: Id, reason: 'maxretries' | 'suspicious' | 'customer' | 'other' | string, extra?: ExtraFields): void;
   passwordChange(userId: Id, extra?: ExtraFields): void;
@@ -245,8 +251,10 @@ export function objectAccessFields(
 
 /** An object a helper names (`{ type, id }` or an id): with `hashObjectIds` (a `hash` given) the id is hashed. */
 function objectFields(object: ObjectRef, hash: IdHash | undefined): Record<string, unknown> {
-  const ref = typeof object === 'object' && object !== null ? object : undefined;
-  const objectId = id(ref ? ref.id : (object as Id));
+  // An id object (an ObjectId, whose own `id` is its bytes) is an id, not a `{ type, id }`.
+  const direct = id(object);
+  const ref = direct === undefined && typeof object === 'object' && object !== null ? (object as RefObject) : undefined;
+  const objectId = ref ? id(ref.id) : direct;
   return {
     [Field.objectId]: hash !== undefined && objectId !== undefined ? hash(objectId) : objectId,
     ...(ref ? { [Field.objectType]: ref.type } : {}),
@@ -274,9 +282,10 @@ export function createVocabularyHelpers(
 ): VocabularyHelpers {
   const hashObjects = options.hashObjectIds ? options.hashId : undefined;
   const emit = (type: string, own: Record<string, unknown>, extra?: ExtraFields) => {
-    const fields: Record<string, unknown> = { ...(extra ?? {}) };
+    const fields: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(own)) if (v !== undefined) fields[k] = v;
-    record(type, fields);
+    // Plain JavaScript callers pass anything: a string here would become one field per character.
+    record(type, fields, typeof extra === 'object' && extra !== null && !Array.isArray(extra) ? extra : undefined);
   };
   const user = (userId: Id | null | undefined) => ({ [Field.userId]: id(userId) });
 
@@ -286,7 +295,14 @@ export function createVocabularyHelpers(
       loginSuccessAfterFail: (u, retries, extra) =>
         emit('authn_login_successafterfail', { ...user(u), [Field.attemptCount]: retries }, extra),
       loginFail: (u, details) => {
-        const { reason, userExists, ...rest } = details ?? {};
+        // `loginFail(user, 'bad_password')`, as loginLock takes its reason, is read as the reason.
+        const asked: LoginFailDetails =
+          typeof details === 'string'
+            ? { reason: details }
+            : typeof details === 'object' && details !== null
+              ? details
+              : {};
+        const { reason, userExists, ...rest } = asked;
         const raw = id(u);
         // Anything given but `true` says the name is not a known user (`'false'` from a form or a query too): such
         // a "user name" is often a password typed in the wrong field, so it goes out hashed.
