@@ -153,6 +153,27 @@ describe('redaction and inspection, end to end', () => {
           // Headers outside inspectHeaders are not inspected at all.
           assert.ok(!inspected.some((k) => /authorization|cookie|api-key/.test(k)), inspected.join(', '));
         });
+
+        if (inspect === 'params') {
+          test('an operator object under a secret is stored with its operator, its operands hidden', async () => {
+            const requestId = `operator-${randomBytes(6).toString('hex')}`;
+            const response = await fetch(`${app.url}/search/login`, {
+              method: 'POST',
+              headers: { 'x-request-id': requestId, 'content-type': 'application/json' },
+              body: JSON.stringify({
+                username: 'admin',
+                password: { $ne: null },
+                token: { $regex: SECRETS.bodyPassword },
+              }),
+            });
+            await response.arrayBuffer();
+            const request = (await eventsOfRequest(server, requestId)).find((e) => e.type === 'http_request')!;
+            assert.equal(request['vigil.inspect.body.password'], '{"$ne":null}');
+            assert.equal(request['vigil.inspect.body.token'], '{"$regex":"[REDACTED]"}');
+            assert.ok((request['vigil.payload.classes'] as string[]).includes('nosqli'), JSON.stringify(request));
+            assertNoSecret(JSON.stringify(request));
+          });
+        }
       });
     }
   }

@@ -61,7 +61,8 @@ const MIN_TIME_MILLIS = 946_684_800_000;
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
 const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$/;
 const EVENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const MAX_FIELD_NAME_LENGTH = 128;
+/** The longest field name accepted: a longer one is refused (`invalid_name`). */
+export const MAX_FIELD_NAME_LENGTH = 128;
 const MAX_ARRAY_LENGTH = 64;
 // C0 controls, DEL, C1 controls, the Unicode line/paragraph separators, and the bidirectional marks, embeddings,
 // overrides and isolates (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069): anything a log viewer could take

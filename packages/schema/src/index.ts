@@ -1,6 +1,7 @@
 export {
   type CanonicalEvent,
   flatten,
+  MAX_FIELD_NAME_LENGTH,
   neutralise,
   PARSE_DEFAULTS,
   type ParseOptions,
@@ -25,6 +26,8 @@ export { eventJsonSchema } from './json-schema.js';
 export {
   createRedactor,
   errorClassName,
+  hideOperands,
+  isInjectionKey,
   luhnValid,
   normaliseKey,
   REDACTED,

@@ -6,7 +6,7 @@
  * ingest) run the very same code.
  */
 import { unescape as unescapeQuery } from 'node:querystring';
-import { hasControlChars, neutralise, PARSE_DEFAULTS } from './event.js';
+import { hasControlChars, MAX_FIELD_NAME_LENGTH, neutralise, PARSE_DEFAULTS } from './event.js';
 import { Field, type FieldValue } from './fields.js';
 
 /** Limits of the redaction walk: deeper or wider input is cut, never walked without end. */
@@ -135,6 +135,20 @@ function lastDotted(path: string): string {
   return dot === -1 ? path : path.slice(dot + 1);
 }
 
+const INDEX = /^\d+$/;
+
+/**
+ * A dotted path as configured paths are compared: segments normalised, array indexes left out, so that
+ * `customers.email` matches `customers.0.email` (the first customer of a list, as inspection names it).
+ */
+function configuredPath(path: string): string {
+  return path
+    .split(SEGMENT_SPLIT)
+    .filter((segment) => segment.length > 0 && !INDEX.test(segment))
+    .map(normaliseKey)
+    .join('.');
+}
+
 /** The names of the event model's own fields: a top-level field of one of these names is judged as a field. */
 const MODEL_FIELDS: ReadonlySet<string> = new Set(Object.values(Field));
 
@@ -224,24 +238,81 @@ function decodeQueryComponent(raw: string): string {
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 /** Escapes written back as their character: the `[REDACTED]` marker, and what makes paths and addresses readable. */
 const READABLE_ESCAPES = /%(?:5B|5D|2F|3A|40|2C)/g;
+/** The same in a path segment, but for `/`: decoded, it would split the segment in two. */
+const READABLE_PATH_ESCAPES = /%(?:5B|5D|3A|40|2C)/g;
 
 /**
- * A decoded query component written back once redaction changed it: percent-encoded as `encodeURIComponent` does
- * (so a decoded `&`, `=`, `#` or control character cannot change the query's shape or the log line), except for
- * `[`, `]`, `/`, `:`, `@` and `,`, kept readable. `q=paid+with+4111+1111+1111+1111` → `q=paid%20with%20[REDACTED]`.
+ * A decoded query component (or path segment) written back once redaction changed it: percent-encoded as
+ * `encodeURIComponent` does (so a decoded `&`, `=`, `#` or control character cannot change the query's shape or the
+ * log line), except for the escapes `readable` matches, written as their character: `[`, `]`, `/`, `:`, `@` and `,`
+ * in a query. `q=paid+with+4111+1111+1111+1111` → `q=paid%20with%20[REDACTED]`.
  */
-function encodeQueryComponent(value: string): string {
+function encodeComponent(value: string, readable: RegExp): string {
   let encoded: string;
   try {
     encoded = encodeURIComponent(value);
   } catch {
     encoded = encodeURIComponent(value.replace(LONE_SURROGATE, '\uFFFD'));
   }
-  return encoded.replace(READABLE_ESCAPES, decodeURIComponent);
+  return encoded.replace(readable, decodeURIComponent);
 }
 
-/** A URL's `scheme://user:` and the password up to `@` (group: what comes before the password). */
-const URL_PASSWORD = /\b([A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s/?#@:]*:)(?!\[REDACTED\]@)[^\s/?#@]+@/g;
+/** What ends a URL's authority: the path, the query, the fragment, or the end of the URL in text. */
+const AUTHORITY_END = /[\s/?#]/g;
+
+function isSchemeChar(c: number): boolean {
+  return isLetter(c) || isDigit(c) || c === 43 || c === 45 || c === 46; // + - .
+}
+
+function isLetter(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+/**
+ * True when a URL scheme (`https`, `svn+ssh`) ends right before `value[end]`: a letter starting a word, then scheme
+ * characters (as `\b[A-Za-z][A-Za-z0-9+.-]*` would match it).
+ */
+function schemeEndsAt(value: string, end: number): boolean {
+  let start = end;
+  while (start > 0 && isSchemeChar(value.charCodeAt(start - 1))) start--;
+  for (let i = start; i < end; i++) {
+    const before = value.charCodeAt(i - 1);
+    if (isLetter(value.charCodeAt(i)) && !(isLetter(before) || isDigit(before) || before === 95)) return true;
+  }
+  return false;
+}
+
+/**
+ * The password of every URL's user information in `value` redacted. The user information runs from `scheme://` to
+ * the last `@` before the authority ends, since a user name or a password may hold a raw `@` (as URL parsers and
+ * database drivers take them: `postgres://app:P@ssw0rd@db`, `smtp://ann@example.com:pw@smtp.example.com`); the
+ * password is what follows its first `:`. Each authority is scanned once, so the time is linear in the text; a
+ * redacted password is redacted again as itself.
+ */
+function redactUrlPasswords(value: string): string {
+  let out = '';
+  let copied = 0;
+  for (let slashes = value.indexOf('://'); slashes !== -1; ) {
+    const start = slashes + 3;
+    AUTHORITY_END.lastIndex = start;
+    const end = AUTHORITY_END.exec(value)?.index ?? value.length;
+    let colon = -1;
+    let at = -1;
+    // The first `:` and the last `@` of the authority.
+    for (let i = start; i < end; i++) {
+      const c = value.charCodeAt(i);
+      if (c === 64) at = i;
+      else if (c === 58 && colon === -1) colon = i;
+    }
+    if (colon !== -1 && colon < at && schemeEndsAt(value, slashes)) {
+      out += value.slice(copied, colon + 1) + REDACTED;
+      copied = at;
+    }
+    // A `://` may start at the authority's last character (`a://x:/`): the search goes on from there.
+    slashes = value.indexOf('://', Math.max(start, end - 1));
+  }
+  return copied === 0 ? value : out + value.slice(copied);
+}
 
 /** How a URL starts: a scheme and `//` (`https://`), or a path. */
 const URL_START = /^(?:[A-Za-z][A-Za-z0-9+.-]*:\/\/|\/)/;
@@ -396,15 +467,20 @@ export interface Redactor {
    */
   query(query: string): string;
   /**
-   * A URL (`https://app.example/cb?code=x#top`, or a path with a query): its query redacted as `query` does, the
-   * rest as free text. A value that does not look like a URL is free text (`string`).
+   * A URL (`https://app.example/cb?code=x#top`) or a path (`/cards/4111%201111%201111%201111`): its query redacted
+   * as `query` does; each path segment with an escape judged decoded too, and written back percent-encoded around
+   * the marker when something in it is redacted (`/cards/[REDACTED]`); then the whole as free text. A value that does
+   * not look like a URL or a path is free text (`string`).
    */
   url(value: string): string;
   /** A string field's value as `fields` leaves it: `text`, then control characters neutralised, then cut. */
   string(value: string): string;
   /** Any value: objects and arrays walked (bounded), strings redacted, neutralised and cut. Errors become their class name. */
   value(input: unknown): unknown;
-  /** Event fields: nested objects flattened to dotted names, every value redacted, only wire-valid values kept. */
+  /**
+   * Event fields: nested objects flattened to dotted names, every value redacted, only wire-valid values kept (a
+   * name longer than the collector takes is left out).
+   */
   fields(input: Readonly<Record<string, unknown>>): Record<string, FieldValue>;
 }
 
@@ -496,8 +572,12 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
   const paths: string[] = [];
   for (const raw of options.keys ?? []) {
     if (typeof raw !== 'string' || raw.length === 0) continue;
-    if (raw.includes('.')) paths.push(raw.split('.').map(normaliseKey).join('.'));
-    else names.add(normaliseKey(raw));
+    if (!raw.includes('.')) {
+      names.add(normaliseKey(raw));
+      continue;
+    }
+    const path = configuredPath(raw);
+    if (path.length > 0) paths.push(path);
   }
 
   const judgeSegment = (segment: string): boolean => {
@@ -513,7 +593,7 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
   const judgePath = (path: string): boolean => {
     if (lastDotted(path).split(BRACKETS).some(judgeSegment)) return true;
     if (paths.length === 0) return false;
-    const normal = path.split(SEGMENT_SPLIT).map(normaliseKey).join('.');
+    const normal = configuredPath(path);
     return paths.some((p) => normal === p || normal.endsWith(`.${p}`));
   };
 
@@ -559,7 +639,7 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     // carried one): the user name is kept.
     {
       applies: (v) => v.includes('://') && v.includes('@'),
-      redact: (v) => v.replace(URL_PASSWORD, (_m, before: string) => `${before}${REDACTED}@`),
+      redact: redactUrlPasswords,
     },
     // Authorization schemes followed by a credential.
     {
@@ -630,7 +710,7 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     const decoded = escaped ? decodeQueryComponent(raw) : raw;
     const redacted = text(decoded);
     if (redacted === decoded) return undefined;
-    return escaped ? encodeQueryComponent(redacted) : redacted;
+    return escaped ? encodeComponent(redacted, READABLE_ESCAPES) : redacted;
   };
 
   /** One parameter, `source[from, to)`, redacted; undefined when nothing in it changes. */
@@ -673,12 +753,46 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     return safe.length > maxStringLength ? safe.slice(0, maxStringLength) : safe;
   };
 
+  /**
+   * A path with each segment that holds an escape judged decoded, as the app reads it
+   * (`/cards/4111%201111%201111%201111` holds a card number): a segment in which something is redacted is written
+   * back percent-encoded around the marker, every other one exactly as it came. Segments without `%` are left to the
+   * free-text pass over the whole.
+   */
+  const escapedSegments = (input: string): string => {
+    // A cut path loses the segment the cut went through, as a cut query loses its parameter.
+    const path =
+      input.length > maxStringLength * 4
+        ? input.slice(0, Math.max(0, input.lastIndexOf('/', maxStringLength * 4)))
+        : input;
+    let out = '';
+    let copied = 0;
+    for (let from = 0; from <= path.length; ) {
+      const slash = path.indexOf('/', from);
+      const to = slash === -1 ? path.length : slash;
+      if (indexIn(path, 37, from, to) !== to) {
+        // Tolerant, as for a query: a malformed escape (`%zz`) stays as it is. In a path, `+` is itself.
+        const decoded = unescapeQuery(path.slice(from, to));
+        const redacted = text(decoded);
+        if (redacted !== decoded) {
+          out += path.slice(copied, from) + encodeComponent(redacted, READABLE_PATH_ESCAPES);
+          copied = to;
+        }
+      }
+      from = to + 1;
+    }
+    return copied === 0 ? path : out + path.slice(copied);
+  };
+
   const url = (value: string): string => {
+    if (!URL_START.test(value)) return finish(value);
     const q = value.indexOf('?');
-    if (q === -1 || !URL_START.test(value)) return finish(value);
+    const path = q === -1 ? value : value.slice(0, q);
+    const judged = path.includes('%') ? escapedSegments(path) : path;
+    if (q === -1) return finish(judged);
     const hash = value.indexOf('#', q);
     const end = hash === -1 ? value.length : hash;
-    return finish(`${value.slice(0, q + 1)}${query(value.slice(q + 1, end))}${value.slice(end)}`);
+    return finish(`${judged}?${query(value.slice(q + 1, end))}${value.slice(end)}`);
   };
 
   const scalar = (input: unknown): FieldValue | undefined => {
@@ -733,6 +847,9 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
         const name = validName(prefix ? `${prefix}.${key}` : key);
         const raw = obj[key];
         if (raw === undefined || raw === null) continue;
+        // The collector refuses a whole event for one name past its limit: such a key is left out, with whatever
+        // is nested under it (cutting it could give two keys one name).
+        if (name.length > MAX_FIELD_NAME_LENGTH) continue;
         // A key of the app's data (nested, or not a field of the model) is sensitive by any of its segments.
         const ownData = depth > 0 || !MODEL_FIELDS.has(name);
         if (isSensitivePath(name) || (ownData && isSensitiveKey(key))) {
@@ -782,6 +899,39 @@ export function errorClassName(error: unknown): string {
     return neutralise(typeof name === 'string' && name.length > 0 ? name.slice(0, 128) : 'Error');
   }
   return typeof error === 'object' && error !== null ? 'Object' : typeof error;
+}
+
+/**
+ * Keys that make an object an attack rather than data: query operators (`{"password": {"$ne": null}}` logs in as
+ * anyone against MongoDB) and prototype keys (`{"__proto__": {"isAdmin": true}}`).
+ */
+const INJECTION_KEY = /^\$[A-Za-z]+$|^__proto__$|^constructor$|^prototype$/;
+
+export function isInjectionKey(key: string): boolean {
+  return INJECTION_KEY.test(key);
+}
+
+/**
+ * An object that parameter inspection sends under a sensitive key because its keys are the attack
+ * (`vigil.inspect.body.password` = `{"$ne":"[REDACTED]"}`), with every string and number in it hidden again: the
+ * operators still show, no operand can, whoever wrote the value. Undefined when `value` is not such an object
+ * (compact JSON with an injection key at its top level): it is then hidden whole.
+ *
+ * @example
+ * hideOperands('{"$ne":"hunter2","$gt":5,"$exists":true}'); // '{"$ne":"[REDACTED]","$gt":"[REDACTED]","$exists":true}'
+ */
+export function hideOperands(value: string): string | undefined {
+  if (!value.startsWith('{')) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(value);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+    if (!Object.keys(parsed).some(isInjectionKey)) return undefined;
+    return JSON.stringify(parsed, (_key, v: unknown) =>
+      typeof v === 'string' || typeof v === 'number' ? REDACTED : v,
+    );
+  } catch {
+    return undefined; // not JSON (cut, or deeper than inspection writes out), or nested past the stack
+  }
 }
 
 let defaultRedactor: Redactor | undefined;

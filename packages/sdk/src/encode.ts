@@ -126,7 +126,7 @@ export class FieldEncoder {
     return `${key.prefix}[${out}]`;
   }
 
-  /** Fields that went through `Redactor.fields` already, as a fragment. */
+  /** Fields already redacted (by `Redactor.fields`, or by parameter inspection), as a fragment. */
   fields(fields: Readonly<Record<string, FieldValue>>): string {
     let out = '';
     for (const name in fields) out += `,${quote(name)}:${jsonValue(fields[name])}`;

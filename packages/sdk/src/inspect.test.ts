@@ -138,6 +138,65 @@ describe('collectInspection', () => {
     assert.doesNotMatch(JSON.stringify(out), /hunter2/);
   });
 
+  test('inside an operator object, keys are judged as anywhere: a secret or a configured path is hidden whole', () => {
+    const body = JSON.parse(
+      '{"customer": {"email": "ann@example.com", "$where": "1"},' +
+        ' "user": {"$ne": 1, "password": ["hunter2"], "token": {"value": "tok-secret-1"},' +
+        ' "profile": {"credentials": {"user": "a"}, "name": "ann"}, "$eq": 4111111111111111},' +
+        ' "customers": [{"$exists": true, "customer": {"email": "bob@example.com"}}]}',
+    );
+    const out = collectInspection(
+      { query: undefined, headers: {}, params: undefined, body },
+      { ...limits, maxValueChars: 200, maxRequestChars: 2000, maxFields: 16 },
+      redactor,
+    );
+    assert.deepEqual(out, {
+      'vigil.inspect.body.customer': '{"email":"[REDACTED]","$where":"1"}',
+      'vigil.inspect.body.user':
+        '{"$ne":1,"password":"[REDACTED]","token":"[REDACTED]","profile":{"credentials":"[REDACTED]","name":"ann"},' +
+        '"$eq":"[REDACTED]"}',
+      'vigil.inspect.body.customers.0': '{"$exists":true,"customer":{"email":"[REDACTED]"}}',
+    });
+    assert.doesNotMatch(JSON.stringify(out), /hunter2|tok-secret|example\.com|4111/);
+  });
+
+  test('under a secret, an operator shows with its operands hidden, numbers too; null and booleans as they are', () => {
+    const body = JSON.parse(
+      '{"username": "admin", "password": {"$ne": null}, "pin": {"$eq": 1234},' +
+        ' "otp": {"$exists": true, "$in": ["123456", 654321]}}',
+    );
+    const out = collectInspection(
+      { query: undefined, headers: {}, params: undefined, body },
+      { ...limits, maxValueChars: 200, maxRequestChars: 2000, maxFields: 16 },
+      redactor,
+    );
+    assert.deepEqual(out, {
+      'vigil.inspect.body.username': 'admin',
+      'vigil.inspect.body.password': '{"$ne":null}',
+      'vigil.inspect.body.pin': '{"$eq":"[REDACTED]"}',
+      'vigil.inspect.body.otp': '{"$exists":true,"$in":["[REDACTED]","[REDACTED]"]}',
+    });
+  });
+
+  test('a configured dotted path matches inside arrays: the index is skipped', () => {
+    const r = createRedactor({ keys: ['customers.email'] });
+    const out = collectInspection(
+      {
+        query: undefined,
+        headers: {},
+        params: undefined,
+        body: { customers: [{ email: 'ann@example.com', name: 'ann' }, { email: 'bob@example.com' }] },
+      },
+      { ...limits, maxValueChars: 64, maxRequestChars: 1000 },
+      r,
+    );
+    assert.deepEqual(out, {
+      'vigil.inspect.body.customers.0.email': '[REDACTED]',
+      'vigil.inspect.body.customers.0.name': 'ann',
+      'vigil.inspect.body.customers.1.email': '[REDACTED]',
+    });
+  });
+
   test('a body that is an array of values is inspected item by item', () => {
     const out = collectInspection(
       { query: '', params: undefined, headers: {}, body: ["' OR 1=1 --", '<script>', 3] },

@@ -5,10 +5,10 @@
  *
  * Privacy: these are user input, so they are bounded (per value, per request, in number) and redacted: a value
  * under a key that redaction would redact (for a query parameter, a name `url.query` redaction would redact, such as
- * `code`) is never inspected, it is sent as `[REDACTED]`; every other value goes through the same redactor as the
- * rest of the event (card numbers, bearer tokens, JWTs in free text).
+ * `code`) is never inspected, it is sent as `[REDACTED]` (an operator object there shows its keys only); every other
+ * value goes through the same redactor as the rest of the event (card numbers, bearer tokens, JWTs in free text).
  */
-import { Field, type FieldValue } from '@vigil/schema';
+import { Field, type FieldValue, isInjectionKey, MAX_FIELD_NAME_LENGTH } from '@vigil/schema';
 import { REDACTED, type Redactor } from './redact.js';
 
 /** `off`: no query string either; `url`: path and query (redacted), the default; `params`: plus inspection. */
@@ -44,44 +44,58 @@ export interface InspectInput {
 /** Field names allow `[A-Za-z0-9_-]` in a segment (schema/event.ts, FIELD_NAME); anything else becomes `_`. */
 const UNSAFE_SEGMENT_CHARS = /[^A-Za-z0-9_-]/g;
 const MAX_SEGMENT_CHARS = 48;
-/** The collector's limit on a field name (schema/event.ts). */
-const MAX_FIELD_NAME_CHARS = 128;
 const MAX_BODY_DEPTH = 6;
 const MAX_ARRAY_ITEMS = 16;
 
 /**
- * Keys that make an object an attack rather than data: query operators (`{"password": {"$ne": null}}` logs in as
- * anyone against MongoDB) and prototype keys (`{"__proto__": {"isAdmin": true}}`). As field names they would be
- * lost (`$` is not a field-name character; `__proto__` is never a key of ours), so such an object is sent whole.
+ * An object holding a key that makes it an attack rather than data (`isInjectionKey`: query operators, as in
+ * `{"password": {"$ne": null}}`, which logs in as anyone against MongoDB, and prototype keys, as in
+ * `{"__proto__": {"isAdmin": true}}`). As field names those keys would be lost (`$` is not a field-name character;
+ * `__proto__` is never a key of ours), so such an object is sent whole.
  */
-const INJECTION_KEY = /^\$[A-Za-z]+$|^__proto__$|^constructor$|^prototype$/;
+function hasInjectionKey(record: Record<string, unknown>): boolean {
+  return Object.keys(record).some(isInjectionKey);
+}
+
 /** How deep, and how long, such an object is written out. */
 const MAX_SHAPE_DEPTH = 3;
 
-function hasInjectionKey(record: Record<string, unknown>): boolean {
-  return Object.keys(record).some((k) => INJECTION_KEY.test(k));
-}
-
 /**
- * The object as compact JSON: keys as sent, strings through `text` (redacted and cut), numbers, booleans and null
- * as they are; deeper than MAX_SHAPE_DEPTH, `{…}`. Under a sensitive key `text` hides every string, and the keys,
- * the operators that make the attack, still show.
+ * The object as compact JSON: keys as sent, null and booleans as they are, strings and numbers through `leaf`
+ * (redacted and cut; under a sensitive key hidden, while the keys, the operators that make the attack, still show);
+ * deeper than MAX_SHAPE_DEPTH, `{…}`. `keys` is where `node` sits in the body: the value of a key that `secret` says
+ * is sensitive, by name or by a configured path, is written `"[REDACTED]"` however deep, as everywhere in inspection.
  */
-function shapeOf(node: unknown, text: (s: string) => string, depth = 0): string {
-  if (typeof node === 'string') return JSON.stringify(text(node));
-  if (typeof node === 'number' || typeof node === 'boolean' || node === null) return JSON.stringify(node);
+function shapeOf(
+  node: unknown,
+  keys: readonly string[],
+  leaf: (value: string | number) => FieldValue,
+  secret: (keys: readonly string[]) => boolean,
+  depth = 0,
+): string {
+  if (typeof node === 'string' || typeof node === 'number') return JSON.stringify(leaf(node));
+  if (typeof node === 'boolean' || node === null) return JSON.stringify(node);
   if (typeof node !== 'object' || depth >= MAX_SHAPE_DEPTH) return Array.isArray(node) ? '[…]' : '{…}';
   if (Array.isArray(node)) {
     return `[${node
       .slice(0, MAX_ARRAY_ITEMS)
-      .map((item) => shapeOf(item, text, depth + 1))
+      .map((item, i) => shapeOf(item, [...keys, String(i)], leaf, secret, depth + 1))
       .join(',')}]`;
   }
   const entries = Object.keys(node as object)
     .slice(0, MAX_ARRAY_ITEMS)
-    .map((k) => `${JSON.stringify(k)}:${shapeOf((node as Record<string, unknown>)[k], text, depth + 1)}`);
+    .map((k) => {
+      const path = [...keys, k];
+      const value = secret(path)
+        ? JSON.stringify(REDACTED)
+        : shapeOf((node as Record<string, unknown>)[k], path, leaf, secret, depth + 1);
+      return `${JSON.stringify(k)}:${value}`;
+    });
   return `{${entries.join(',')}}`;
 }
+
+/** Every operand of an operator object under a sensitive key. */
+const hide = (): FieldValue => REDACTED;
 
 function segment(key: string): string {
   const s = key.replace(UNSAFE_SEGMENT_CHARS, '_').slice(0, MAX_SEGMENT_CHARS);
@@ -89,9 +103,10 @@ function segment(key: string): string {
 }
 
 /**
- * Collect the inspected values of one request. Returns flat fields ready for the event; each value is either
- * `[REDACTED]` or a string / number / boolean / string list that the event's redaction pass then treats like any
- * other field.
+ * Collect the inspected values of one request. Returns flat fields ready for the event, already decided and
+ * redacted here: names the collector takes, and each value `[REDACTED]`, or a string / number / boolean / string
+ * list redacted, neutralised and cut. They are written as they are, not judged by their names again: an operator
+ * object under a sensitive key is sent on purpose, with its operands hidden.
  */
 export function collectInspection(
   input: InspectInput,
@@ -122,8 +137,24 @@ export function collectInspection(
   };
 
   /**
+   * True when the last of the original keys names a secret: by name (`user[password]`, `X-Api-Key`), as the field
+   * name segment it becomes (`api:key` is sent as `api_key`), or with the keys before it, by a configured dotted path.
+   * The keys before it were judged on the way down.
+   */
+  const secret = (keys: readonly string[]): boolean => {
+    const key = keys[keys.length - 1] ?? '';
+    return (
+      redactor.isSensitiveKey(key) || redactor.isSensitiveKey(segment(key)) || redactor.isSensitivePath(keys.join('.'))
+    );
+  };
+  /** A number as any field's: a card number sent as a JSON number is redacted. */
+  const number = (value: number): FieldValue => redactor.value(value) as FieldValue;
+  /** A string or number inside an operator object, as it would be as a field of its own. */
+  const operand = (value: string | number): FieldValue => (typeof value === 'string' ? cut(value) : number(value));
+
+  /**
    * `location` and `keys` (the original keys, for the redaction decision) → one field. `shaped`: the value is an
-   * object written out with its strings already hidden (see shapeOf), sent even under a sensitive key.
+   * object written out with its secrets already hidden (see shapeOf), sent even under a sensitive key.
    */
   const add = (location: string, keys: readonly string[], value: unknown, shaped = false): void => {
     if (full()) {
@@ -132,12 +163,11 @@ export function collectInspection(
     }
     const name = `${INSPECT_PREFIX}.${location}.${keys.map(segment).join('.')}`;
     if (name in out) return;
-    if (name.length > MAX_FIELD_NAME_CHARS) {
+    if (name.length > MAX_FIELD_NAME_LENGTH) {
       truncated = true;
       return;
     }
-    // Judged on the original path: `user[password]`, `X-Api-Key` and configured dotted paths all match there.
-    if (!shaped && (keys.some((k) => redactor.isSensitiveKey(k)) || redactor.isSensitivePath(keys.join('.')))) {
+    if (!shaped && secret(keys)) {
       out[name] = REDACTED;
       count++;
       return;
@@ -148,7 +178,7 @@ export function collectInspection(
       field = cut(value);
       size = field.length;
     } else if (typeof value === 'number' && Number.isFinite(value)) {
-      field = value;
+      field = number(value);
       size = 8;
     } else if (typeof value === 'boolean') {
       field = value;
@@ -232,12 +262,7 @@ export function collectInspection(
         return;
       }
       if (keys.length > 0 && hasInjectionKey(record)) {
-        add(
-          'body',
-          keys,
-          shapeOf(record, (s) => cut(s)),
-          true,
-        );
+        add('body', keys, shapeOf(record, keys, operand, secret), true);
         return;
       }
       if (depth >= MAX_BODY_DEPTH) {
@@ -252,16 +277,12 @@ export function collectInspection(
         const child = [...keys, key];
         const value = record[key];
         // A sensitive key (or a configured path) is never walked into: its whole subtree is one redacted field,
-        // except for an operator object (`"password": {"$ne": null}`), whose keys show with every string hidden.
-        if (redactor.isSensitiveKey(key) || redactor.isSensitivePath(child.join('.'))) {
-          const operand = asRecord(value);
-          if (operand && hasInjectionKey(operand))
-            add(
-              'body',
-              child,
-              shapeOf(operand, () => REDACTED),
-              true,
-            );
+        // except for an operator object (`"password": {"$ne": null}`), whose keys show with every string and
+        // number hidden (`hideOperands` at the collector keeps exactly that).
+        if (secret(child)) {
+          const operators = asRecord(value);
+          if (operators && hasInjectionKey(operators))
+            add('body', child, shapeOf(operators, child, hide, secret), true);
           else add('body', child, REDACTED);
         } else walk(value, child, depth + 1);
       }

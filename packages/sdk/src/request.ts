@@ -230,22 +230,31 @@ export class RequestState {
 /** Route templates whose parameter secrets are remembered (an app has far fewer). */
 const MAX_ROUTES_REMEMBERED = 1024;
 
-/** `:name` (Express, Fastify, Koa, Hono; a pattern or `?` may follow) or `{name}` (OpenAPI). */
-const ROUTE_PARAMETER = /^(?::([A-Za-z0-9_$]+)|\{([A-Za-z0-9_$.-]+)\})/;
+/**
+ * The parameters of a template segment: `:name` (Express, Fastify, Koa, Hono; a pattern or `?` may follow) or
+ * `{name}` (OpenAPI), anywhere in it (`:uid-:token`, `{from}..{to}`). `::` is Fastify's literal colon, and so is a
+ * colon after `}`: a custom method of an OpenAPI path (`/keys/{keyId}:rotateToken`).
+ */
+const ROUTE_PARAMETERS = /::|(?<!\}):([A-Za-z0-9_$]+)|\{([A-Za-z0-9_$.-]+)\}/g;
 
 /**
  * The segments of a route template that hold a secret: `[segment count, index, index...]`, or `[]` when none does.
- * A path is redacted only when it has as many segments as the template: a wildcard or an optional part that took
- * another number of segments would put the parameter elsewhere.
+ * A segment with several parameters is redacted whole when any of them is a secret. A path is redacted only when it
+ * has as many segments as the template: a wildcard or an optional part that took another number of segments would
+ * put the parameter elsewhere.
  */
 export function secretSegments(route: string, isSecret: (name: string) => boolean): readonly number[] {
   if (!route.includes(':') && !route.includes('{')) return [];
   const segments = route.split('/');
   const found: number[] = [];
   for (let i = 0; i < segments.length; i++) {
-    const match = ROUTE_PARAMETER.exec(segments[i]!);
-    const name = match?.[1] ?? match?.[2];
-    if (name !== undefined && isSecret(name)) found.push(i);
+    for (const match of segments[i]!.matchAll(ROUTE_PARAMETERS)) {
+      const name = match[1] ?? match[2];
+      if (name !== undefined && isSecret(name)) {
+        found.push(i);
+        break;
+      }
+    }
   }
   return found.length === 0 ? [] : [segments.length, ...found];
 }
@@ -363,7 +372,8 @@ export class RequestHandler {
     const method = (typeof view.method === 'string' ? view.method : 'GET').toUpperCase().slice(0, 32);
     const { path, query } = splitTarget(typeof view.url === 'string' ? view.url : '/');
     const headers = view.headers ?? {};
-    const pathJson = encoder.string(keys.path, path);
+    // As a URL: segments with escapes are judged decoded (`/cards/4111%201111%201111%201111`).
+    const pathJson = encoder.redacted(keys.path, redactor.url(path));
     let json = encoder.string(keys.method, method) + pathJson;
     const inspect = this.config.inspect ?? 'url';
     if (query && inspect !== 'off') json += encoder.redacted(keys.query, redactor.query(query));
@@ -416,7 +426,8 @@ export class RequestHandler {
     if (trailing) segments.pop();
     if (segments.length !== secrets[0]) return;
     for (let i = 1; i < secrets.length; i++) segments[secrets[i]!] = REDACTED;
-    state.replacePath(this.encoder.string(this.keys.path, segments.join('/') + (trailing ? '/' : '')));
+    const redacted = segments.join('/') + (trailing ? '/' : '');
+    state.replacePath(this.encoder.redacted(this.keys.path, this.config.redactor.url(redacted)));
   }
 
   /** An error noted after the request was recorded (`RequestState.noteError`): an `app_error` unless the app's 4xx. */
@@ -471,8 +482,9 @@ export class RequestHandler {
     if (this.config.inspect === 'params' && this.config.inspectLimits) {
       try {
         const input = { query: state.query, headers: state.headers, params: state.params, body: state.body };
-        const inspected = collectInspection(input, this.config.inspectLimits, this.config.redactor);
-        json += encoder.fields(this.config.redactor.fields(inspected));
+        // Decided and redacted there: judged by name again, `vigil.inspect.body.password` = `{"$ne":null}` would
+        // lose the operator it is sent for.
+        json += encoder.fields(collectInspection(input, this.config.inspectLimits, this.config.redactor));
       } catch (problem) {
         this.config.reporter.warnOnce('internal', 'could not inspect a request; it is recorded without', problem);
       }

@@ -621,6 +621,89 @@ test('secretSegments: the parameters of a template named as secrets, in every te
   assert.deepEqual(secretSegments('/v1/sessions/{sessionId}/tokens/{token}', secret), [6, 3, 5]);
   assert.deepEqual(secretSegments('/users/:id', secret), []);
   assert.deepEqual(secretSegments('/static/tokens.json', secret), [], 'a literal segment is no parameter');
+  // Several parameters in one segment: a secret among them redacts the whole segment.
+  assert.deepEqual(secretSegments('/confirm/:uid-:token', secret), [3, 2]);
+  assert.deepEqual(secretSegments('/confirm/:uid-:token(\\w+)/done', secret), [4, 2]);
+  assert.deepEqual(secretSegments('/v1/links/{id}.{sessionId}', secret), [4, 3]);
+  assert.deepEqual(secretSegments('/files/:name.:ext', secret), []);
+  assert.deepEqual(secretSegments('/api/reset::token', secret), [], "Fastify's `::` is a literal colon");
+  assert.deepEqual(secretSegments('/v1/keys/{keyId}:rotateToken', secret), [], 'a custom method is literal');
+});
+
+test('url.path: a secret route parameter sharing its segment with another is redacted with it', async () => {
+  const { receiver, url, close } = await startTestApp(
+    { service: 'node-test' },
+    wrapped(() => (_req, res) => res.end('ok'), { route: () => '/confirm/:uid-:token' }),
+  );
+  try {
+    const events = await receiver.call(url, '/confirm/42-SECRETTOKEN123', 'multi-1');
+    assert.equal(events.find((e) => e.type === 'http_request')?.['url.path'], '/confirm/[REDACTED]');
+    assert.ok(!receiver.allText.includes('SECRETTOKEN123'));
+  } finally {
+    await close();
+  }
+});
+
+test('url.path: segments with escapes are judged decoded; the others are kept as they came', async () => {
+  const { receiver, url, close } = await startTestApp(
+    { service: 'node-test' },
+    wrapped(() => (_req, res) => res.end('ok'), {}),
+  );
+  try {
+    const paths: Record<string, string> = {
+      '/cards/4111%201111%201111%201111/verify': '/cards/[REDACTED]/verify',
+      '/search/my%20card%20is%204111%201111%201111%201111': '/search/my%20card%20is%20[REDACTED]',
+      '/auth/Bearer%20abcdefghijklmnop': '/auth/Bearer%20[REDACTED]',
+      '/files/caf%C3%A9%20menu.pdf': '/files/caf%C3%A9%20menu.pdf',
+      '/q/%zz/a+b': '/q/%zz/a+b',
+    };
+    let i = 0;
+    for (const [path, expected] of Object.entries(paths)) {
+      const events = await receiver.call(url, path, `escaped-${i++}`);
+      assert.equal(events.find((e) => e.type === 'http_request')?.['url.path'], expected, path);
+    }
+    assert.doesNotMatch(receiver.allText, /4111%201111|abcdefghijklmnop/);
+  } finally {
+    await close();
+  }
+});
+
+test("inspect: 'params': an operator object under a secret arrives with its keys, its operands hidden", async () => {
+  const { receiver, url, close } = await startTestApp(
+    { service: 'node-test', inspect: 'params' },
+    wrapped(
+      () => (req, res) => {
+        let text = '';
+        req.setEncoding('utf8');
+        req.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        req.on('end', () => {
+          // As a body parser in front of the handler would leave it.
+          (req as IncomingMessage & { body?: unknown }).body = JSON.parse(text);
+          res.statusCode = 401;
+          res.end();
+        });
+      },
+      { route: () => '/login' },
+    ),
+  );
+  try {
+    const body = { username: 'admin', password: { $ne: null }, pin: { $gt: 1234 }, token: { $regex: 'hunter2' } };
+    const events = await receiver.call(url, '/login', 'operator-1', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const request = events.find((e) => e.type === 'http_request')!;
+    assert.equal(request['vigil.inspect.body.username'], 'admin');
+    assert.equal(request['vigil.inspect.body.password'], '{"$ne":null}');
+    assert.equal(request['vigil.inspect.body.pin'], '{"$gt":"[REDACTED]"}');
+    assert.equal(request['vigil.inspect.body.token'], '{"$regex":"[REDACTED]"}');
+    assert.doesNotMatch(receiver.allText, /hunter2/);
+  } finally {
+    await close();
+  }
 });
 
 test('accessParams as a map: only the parameters it names (an inherited name is not one of them)', async () => {

@@ -51,6 +51,40 @@ describe('createRedactionStage', () => {
     });
   });
 
+  test('an inspected operator object under a secret keeps its keys, every string and number in it hidden', () => {
+    const output = stage.apply(
+      event({
+        'vigil.inspect.body.password': '{"$ne":null}',
+        'vigil.inspect.body.user.password': '{"$regex":"[REDACTED]","$exists":true}',
+        // A sender that is not the SDK: its operands are hidden here.
+        'vigil.inspect.body.pin': '{"$gt":1234,"$in":["hunter2",{"a":"b"}]}',
+        // Anything else under a secret is hidden whole, as before.
+        'vigil.inspect.body.token': 'hunter2',
+        'vigil.inspect.body.secret': '{"nested":{"$ne":"hunter2"}}',
+        'vigil.inspect.body.api_key': '{"$ne":"hunt',
+        'vigil.inspect.query.password': '{"$ne":"hunter2"}',
+        'vigil.inspect.header.authorization': '{"$ne":"hunter2"}',
+        password: '{"$ne":"hunter2"}',
+      }),
+    );
+    assert.deepEqual(output.attributes, {
+      'vigil.inspect.body.password': '{"$ne":null}',
+      'vigil.inspect.body.user.password': `{"$regex":"${REDACTED}","$exists":true}`,
+      'vigil.inspect.body.pin': `{"$gt":"${REDACTED}","$in":["${REDACTED}",{"a":"${REDACTED}"}]}`,
+      'vigil.inspect.body.token': REDACTED,
+      'vigil.inspect.body.secret': REDACTED,
+      'vigil.inspect.body.api_key': REDACTED,
+      'vigil.inspect.query.password': REDACTED,
+      'vigil.inspect.header.authorization': REDACTED,
+      password: REDACTED,
+    });
+  });
+
+  test('url.path: segments with escapes are judged decoded, the others kept as they came', () => {
+    const output = stage.apply(event({ [Field.urlPath]: '/cards/4111%201111%201111%201111/caf%C3%A9' }));
+    assert.equal(output.attributes[Field.urlPath], `/cards/${REDACTED}/caf%C3%A9`);
+  });
+
   test('an event with nothing to redact is returned as it is', () => {
     const clean = event({ [Field.urlQuery]: 'page=2&q=red+shoes', 'vigil.inspect.query.q': 'red shoes' });
     assert.equal(stage.apply(clean), clean);

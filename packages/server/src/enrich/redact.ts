@@ -4,23 +4,34 @@
  * Values under sensitive names become `[REDACTED]`; query strings and free text lose card numbers, bearer
  * tokens, JWTs, `Authorization` values and `key=value` secrets; query parameters named like a credential in a URL
  * (`code`, `key`, `sig`) lose their value, in `url.query`, in URLs (`url.full`, the referrer, an inspected `Referer`)
- * and as inspected parameters.
+ * and as inspected parameters. An inspected operator object under a sensitive key shows its keys only.
  */
-import { createRedactor, Field, type FieldValue, REDACTED, type SecurityEvent } from '@vigil/schema';
+import { createRedactor, Field, type FieldValue, hideOperands, REDACTED, type SecurityEvent } from '@vigil/schema';
 import { INSPECT_PREFIX } from './payload.js';
 import type { EnrichmentStage } from './stage.js';
 
 /** Inspected query parameters (`vigil.inspect.query.code`) are judged by their name as a query parameter too. */
 const INSPECTED_QUERY_PREFIX = `${INSPECT_PREFIX}query.`;
-/** Fields that hold a URL, whose query is judged as `url.query` is (an OAuth `code=` in a Referer). */
-const URL_FIELDS = new Set<string>([Field.urlFull, Field.httpRequestReferrer]);
+/**
+ * Fields that hold a URL, whose query is judged as `url.query` is (an OAuth `code=` in a Referer), and a path, whose
+ * escaped segments are judged decoded (`/cards/4111%201111%201111%201111`).
+ */
+const URL_FIELDS = new Set<string>([Field.urlFull, Field.httpRequestReferrer, Field.urlPath]);
 /** Inspected headers: a URL among them (`referer`) too. */
 const INSPECTED_HEADER_PREFIX = `${INSPECT_PREFIX}header.`;
+/**
+ * Inspected body values: under a sensitive key, an operator object (`vigil.inspect.body.password` = `{"$ne":null}`)
+ * keeps its keys, with every string and number hidden, so that rules see the attack.
+ */
+const INSPECTED_BODY_PREFIX = `${INSPECT_PREFIX}body.`;
 
 export function createRedactionStage(options: { keys?: readonly string[] } = {}): EnrichmentStage {
   const redactor = createRedactor({ keys: options.keys ?? [] });
   const clean = (name: string, value: string): string => {
-    if (redactor.isSensitivePath(name)) return REDACTED;
+    if (redactor.isSensitivePath(name)) {
+      const operators = name.startsWith(INSPECTED_BODY_PREFIX) ? hideOperands(value) : undefined;
+      return operators === undefined ? REDACTED : redactor.string(operators);
+    }
     const inspectedQuery = name.startsWith(INSPECTED_QUERY_PREFIX);
     if (inspectedQuery && redactor.isSensitiveQueryName(name.slice(INSPECTED_QUERY_PREFIX.length))) return REDACTED;
     if (name === Field.urlQuery) return redactor.query(value);
