@@ -182,3 +182,64 @@ describe('koa adapter: routes behind router.use() middleware, and the middleware
     assert.equal('http.route' in request, false);
   });
 });
+
+describe('koa adapter: the route that answered, among all that matched the path', () => {
+  const app = useTestApp({}, (vigil) => {
+    const koa = new Koa();
+    koa.use(vigilKoa(vigil));
+    const items = new Router();
+    items.get('/items/:itemId', (ctx) => {
+      ctx.body = { item: ctx.params.itemId };
+    });
+    const shop = new Router({ prefix: '/t/:tid' });
+    shop.use('/shop', items.routes());
+    const router = new Router();
+    router.get('/users/me', (ctx) => {
+      ctx.body = { who: 'me' };
+    });
+    router.get('/users/:id', (ctx) => {
+      ctx.body = { id: ctx.params.id };
+    });
+    router.get('/admin/stats', (ctx) => {
+      ctx.status = 403;
+    });
+    router.use('/account', async (ctx, next) => {
+      if (ctx.get('authorization') === '') {
+        ctx.status = 401;
+        return;
+      }
+      await next();
+    });
+    router.get('/account/settings', (ctx) => {
+      ctx.body = {};
+    });
+    // Registered last, it matches every path: it is in ctx.matched for each request, though it answers none above.
+    router.all('/{*rest}', (ctx) => {
+      ctx.status = 404;
+    });
+    koa.use(shop.routes());
+    koa.use(router.routes());
+    return createServer(koa.callback());
+  });
+  const route = async (path: string, tag: string) => {
+    const events = await app.receiver.call(app.url, path, tag);
+    return events.find((e) => e.type === 'http_request')!['http.route'];
+  };
+
+  test('a request has the route that answered it, not the last one that matched its path', async () => {
+    assert.equal(await route('/users/me', 'koa-me'), '/users/me');
+    assert.equal(await route('/users/42', 'koa-user'), '/users/:id');
+    assert.equal(await route('/t/acme/shop/items/9', 'koa-item'), '/t/:tid/shop/items/:itemId');
+    assert.equal(await route('/nowhere', 'koa-nowhere'), '/{*rest}');
+  });
+
+  test('a router.use() middleware that answers: the first route it stood in front of', async () => {
+    assert.equal(await route('/account/settings', 'koa-account'), '/account/settings');
+  });
+
+  test('the automatic authz_fail names the route that refused', async () => {
+    const events = await app.receiver.call(app.url, '/admin/stats', 'koa-stats');
+    assert.equal(events.find((e) => e.type === 'http_request')!['http.route'], '/admin/stats');
+    assert.equal(events.find((e) => e.type === 'authz_fail')!['vigil.object.id'], 'GET /admin/stats');
+  });
+});

@@ -1,6 +1,7 @@
 /**
  * Koa (2 and 3). Koa is an optional peer dependency and is never imported: its context is used through the
- * structural types below. Route templates come from @koa/router (`ctx._matchedRoute`, else `ctx.routerPath`).
+ * structural types below. Route templates come from @koa/router: the layer that ran (`ctx._matchedRoute`), among
+ * those that matched (`ctx.matched`).
  *
  * @example
  * import Koa from 'koa';
@@ -23,7 +24,7 @@ import { type NodeRequestLike, type NodeResponseLike, nodeRequestView, routeHook
 export interface KoaContextLike {
   readonly req: NodeRequestLike;
   readonly res: NodeResponseLike;
-  /** @koa/router: the template of the route that matched. */
+  /** @koa/router: the path of the layer running (after the chain, of the one that ran last). */
   readonly _matchedRoute?: unknown;
   /** @koa/router (and koa-router): the path of the layer that ran. */
   readonly routerPath?: unknown;
@@ -41,30 +42,54 @@ export interface KoaContextLike {
 export type KoaMiddleware = (ctx: KoaContextLike, next: () => Promise<unknown>) => Promise<unknown>;
 
 /**
- * The route template of a Koa request; undefined when no router matched one (never the raw path). @koa/router sets
- * `_matchedRoute` to the path of each layer as its chain runs, `router.use()` middleware included: a request a
- * middleware answers (an authentication check's 401) would be recorded with the middleware's path (`/admin`, or
- * `(?:\/|$)` for one without). So the route is the last matched layer that is a route of the request's method.
+ * The route template of a Koa request; undefined when no router matched one (never the raw path). @koa/router lists
+ * in `ctx.matched` every layer whose path matched, in order (routes of other methods, and routes that never ran,
+ * included), and sets `_matchedRoute` to the path of each layer as its chain runs: the route is the layer that ran
+ * last. When that is a `router.use()` middleware that answered (an authentication check's 401), it is the first route
+ * of the request's method after it, the one it stood in front of. A router that does not say which layer ran gives
+ * the last route of the request's method it matched.
  */
 export function koaRoute(ctx: KoaContextLike): string | undefined {
   const matched = ctx.matched;
-  if (Array.isArray(matched)) {
-    const method = typeof ctx.method === 'string' ? ctx.method.toUpperCase() : undefined;
-    for (let i = matched.length - 1; i >= 0; i--) {
-      const layer = matched[i] as { methods?: unknown; path?: unknown } | null;
-      const methods = layer?.methods;
-      if (!Array.isArray(methods) || methods.length === 0) continue; // a middleware
-      if (method !== undefined && !methods.includes(method)) continue;
-      const path = layer?.path;
-      if (typeof path === 'string' && path.length > 0) return path;
-      if (path instanceof RegExp) return path.toString();
+  const ran = ctx._matchedRoute ?? ctx.routerPath;
+  if (!Array.isArray(matched)) return template(ctx._matchedRoute) ?? template(ctx.routerPath);
+  const method = typeof ctx.method === 'string' ? ctx.method.toUpperCase() : undefined;
+  let middleware = -1;
+  if (ran !== undefined) {
+    for (let i = 0; i < matched.length; i++) {
+      const layer = matched[i] as KoaLayerLike | null;
+      if (layer?.path !== ran) continue;
+      if (isRouteOf(layer, method)) return template(ran);
+      if (middleware === -1) middleware = i;
     }
-    return undefined;
   }
-  for (const candidate of [ctx._matchedRoute, ctx.routerPath]) {
-    if (typeof candidate === 'string' && candidate.length > 0) return candidate;
-    if (candidate instanceof RegExp) return candidate.toString();
+  if (middleware !== -1) {
+    for (let i = middleware + 1; i < matched.length; i++) {
+      const layer = matched[i] as KoaLayerLike | null;
+      if (isRouteOf(layer, method)) return template(layer?.path);
+    }
   }
+  for (let i = matched.length - 1; i >= 0; i--) {
+    const layer = matched[i] as KoaLayerLike | null;
+    if (isRouteOf(layer, method)) return template(layer?.path);
+  }
+  return undefined;
+}
+
+/** A layer of @koa/router: a route has methods, a `router.use()` middleware none. */
+interface KoaLayerLike {
+  readonly methods?: unknown;
+  readonly path?: unknown;
+}
+
+function isRouteOf(layer: KoaLayerLike | null, method: string | undefined): boolean {
+  const methods = layer?.methods;
+  return Array.isArray(methods) && methods.length > 0 && (method === undefined || methods.includes(method));
+}
+
+function template(path: unknown): string | undefined {
+  if (typeof path === 'string' && path.length > 0) return path;
+  if (path instanceof RegExp) return path.toString();
   return undefined;
 }
 
