@@ -3,6 +3,7 @@
  * with the middleware, sending to a real receiver; assertions are on what arrived.
  */
 import assert from 'node:assert/strict';
+import { AsyncResource } from 'node:async_hooks';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, request as httpRequest, type Server } from 'node:http';
@@ -99,6 +100,18 @@ function buildApp(express: Express, vigil: Vigil, major: number) {
     '/orders',
     celebrate({ [Segments.QUERY]: Joi.object({ page: Joi.number().min(1) }) }),
     (_req: Express, res: Express) => res.json([]),
+  );
+  // A pool's connection, opened by the first request that needs it: its callbacks run in that request's async
+  // context (AsyncLocalStorage's rule), whichever request queued them.
+  let connection: AsyncResource | undefined;
+  const query = (callback: () => void) => {
+    connection ??= new AsyncResource('test.connection');
+    const opened = connection;
+    setImmediate(() => opened.runInAsyncScope(callback));
+  };
+  app.get('/pooled/warm', (_req: Express, res: Express) => query(() => res.send('ok')));
+  app.get('/pooled/orders/:id', (_req: Express, _res: Express, next: (error: unknown) => void) =>
+    query(() => next(new RangeError('lookup failed'))),
   );
   app.use(vigilErrorHandler(vigil));
   app.use(celebrateErrors()); // celebrate's own 400 for its errors, after Vigil's hook
@@ -335,6 +348,22 @@ function expressSuite(name: string, load: () => Promise<Express>, major: number)
       assert.equal(request['error.type'], 'SecretError');
       assert.ok(!receiver.allText.includes('hunter2'));
       assert.ok(!receiver.allText.includes('query failed'));
+    });
+
+    test('an error passed to next() in another request’s context is an app_error of the request that failed', async () => {
+      const warm = await call('/pooled/warm');
+      const { others, request } = await call('/pooled/orders/7');
+      assert.deepEqual(
+        others.map((e) => [e.type, e['error.type'], e['http.route']]),
+        [['app_error', 'RangeError', '/pooled/orders/:id']],
+      );
+      assert.equal(request['http.response.status_code'], 500);
+      await vigil.flush();
+      const warmId = warm.request['http.request.id'];
+      assert.deepEqual(
+        receiver.events.filter((e) => e['http.request.id'] === warmId).map((e) => e.type),
+        ['http_request'],
+      );
     });
 
     if (major >= 5) {

@@ -150,7 +150,10 @@ export function vigilErrorHandler(vigil?: Vigil): ExpressErrorMiddleware {
   // Four parameters: that is how Express recognises an error handler.
   return function vigilErrorMiddleware(error, req, res, next) {
     try {
-      let state = currentRequest() ?? expressState(req, res);
+      // The request the handler is handed wins: a callback can run in another request's context (a pooled
+      // connection that request opened), which is then the current one.
+      const current = currentRequest();
+      let state = current !== undefined && current.raw === req ? current : expressState(req, res);
       if (state === undefined) {
         let hooks = tracker ? clientHooks.get(vigil!) : hooksOfApp(req.app);
         if (hooks === undefined && tracker) {
