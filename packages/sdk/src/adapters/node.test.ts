@@ -104,10 +104,14 @@ test('HTTP/2 (the compatibility API): each body byte is counted once, the reques
   const vigil = createVigil({ endpoint: receiver.url, token: TEST_TOKEN, service: 'h2-test', flushOnExit: false });
   const server = createHttp2Server(
     wrap(vigil, (req, res) => {
-      vigil.access('doc', '7');
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      if (req.url === '/two-chunks') res.write('hello, ');
-      res.end('world');
+      // Called once the body was read: the request's own events run in its context over HTTP/2 too.
+      req.resume();
+      req.on('end', () => {
+        vigil.access('doc', '7');
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        if (req.url === '/two-chunks') res.write('hello, ');
+        res.end('world');
+      });
     }),
   );
   server.listen(0, '127.0.0.1');
@@ -118,9 +122,15 @@ test('HTTP/2 (the compatibility API): each body byte is counted once, the reques
       ['/one-chunk', 'h2-1'],
       ['/two-chunks', 'h2-2'],
     ] as const) {
-      const stream = session.request({ ':path': path, 'x-request-id': id, 'user-agent': 'h2-client' });
+      const stream = session.request({
+        ':method': 'POST',
+        ':path': path,
+        'x-request-id': id,
+        'user-agent': 'h2-client',
+      });
       stream.resume();
-      stream.end();
+      stream.write('a body');
+      setTimeout(() => stream.end(' in two parts'), 5);
       await once(stream, 'end');
     }
     await vigil.flush();
@@ -138,6 +148,43 @@ test('HTTP/2 (the compatibility API): each body byte is counted once, the reques
     await vigil.close();
     await receiver.close();
   }
+});
+
+describe('node:http adapter: helpers called from the listeners of the request and its response', () => {
+  const app = useTestApp(
+    {},
+    wrapped(
+      (client) => (req, res) => {
+        let body = '';
+        req.setEncoding('utf8');
+        req.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        req.on('end', () => {
+          client.authn.loginFail(JSON.parse(body).user, { reason: 'bad_password' });
+          res.on('finish', () => client.event('x_login_answered', { outcome: 'refused' }));
+          res.writeHead(401).end();
+        });
+      },
+      { route: () => '/login' },
+    ),
+  );
+
+  test("a login read from req.on('end') records the app's authn_login_fail with its request, and no automatic one", async () => {
+    const events = await app.receiver.call(app.url, '/login', 'node-body-events', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user: 'ann' }),
+    });
+    const fails = events.filter((e) => e.type === 'authn_login_fail');
+    assert.deepEqual(
+      fails.map((e) => [e['event.reason'], e['http.route'], e['client.address']]),
+      [['bad_password', '/login', '127.0.0.1']],
+    );
+    await app.vigil.flush();
+    const answered = app.receiver.events.find((e) => e.type === 'x_login_answered');
+    assert.equal(answered?.['http.request.id'], 'node-body-events', "res.on('finish') runs in the request's context");
+  });
 });
 
 test('skipPaths: a successful GET or HEAD of exactly that path records nothing; anything else is recorded', async () => {
