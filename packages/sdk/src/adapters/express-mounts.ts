@@ -369,36 +369,100 @@ function wrapLayer(layer: LayerLike, mount: Mount): void {
   patternMounts = true;
 }
 
-/** Per request: the route it was last dispatched to, and the template of its base at that moment. */
-const dispatched = new WeakMap<object, { readonly route: unknown; readonly base: string }>();
-
-/**
- * The template of the base `req` had when it was dispatched to `route`, if that is the route it was last dispatched
- * to. An error thrown in a route of a mounted router and answered by the app's own error handler reaches it after
- * Express put `baseUrl` back to the outer value, while `req.route` is still the inner route: the base at dispatch is
- * the route's.
- */
-export function dispatchedBase(req: object, route: unknown): string | undefined {
-  const noted = dispatched.get(req);
-  return noted !== undefined && noted.route === route ? noted.base : undefined;
+/** A request dispatched to a route: the route, the template of its base then, and the path of the route it matched. */
+interface Dispatch {
+  readonly route: unknown;
+  readonly base: string;
+  /** For a route on an array of paths, the one that matched (a string or a regular expression). */
+  readonly path: unknown;
 }
 
-/** Wrap a route layer's request handling (an own property) to note the base its requests are dispatched with. */
+/** Per request: the route it was last dispatched to. */
+const dispatched = new WeakMap<object, Dispatch>();
+
+/**
+ * What was noted when `req` was dispatched to `route`, if that is the route it was last dispatched to. An error thrown
+ * in a route of a mounted router and answered by the app's own error handler reaches it after Express put `baseUrl`
+ * back to the outer value, while `req.route` is still the inner route: the base at dispatch is the route's.
+ */
+export function dispatchedTo(req: object, route: unknown): Dispatch | undefined {
+  const noted = dispatched.get(req);
+  return noted !== undefined && noted.route === route ? noted : undefined;
+}
+
+/**
+ * Wrap a route layer's request handling (an own property) to note the base its requests are dispatched with, and,
+ * for a route on an array of paths, which of them the request matched: one template of them all (`/a/:token|/b/:token`)
+ * fits no request's path, and a secret parameter in it could not be told in the path.
+ */
 function wrapRouteLayer(layer: LayerLike): void {
   const method = typeof layer.handleRequest === 'function' ? 'handleRequest' : 'handle_request';
   const handle = layer[method];
   if (typeof handle !== 'function') return;
   const route = layer.route;
+  const matchedPath = pathMatcher(layer);
   layer[method] = function vigilHandleRoute(this: unknown, req: unknown, res: unknown, next: Next) {
     try {
       const baseUrl = (req as { baseUrl?: unknown }).baseUrl;
       if (typeof req === 'object' && req !== null && typeof baseUrl === 'string') {
-        dispatched.set(req, { route, base: baseTemplate(req, baseUrl) });
+        const path = matchedPath?.((req as { url?: unknown }).url);
+        dispatched.set(req, { route, base: baseTemplate(req, baseUrl), path });
       }
     } catch {
       // the template is told from baseUrl at the end, as without this
     }
     return handle.call(this, req, res, next);
+  };
+}
+
+/**
+ * For a route layer on an array of paths: the path of it a request URL (relative to the router, as the layer matched
+ * it) matches, the first as Express tries them. Express 5 keeps one matcher per path; Express 4 one expression for
+ * them all, so each path gets one of its own, made by Express's `Layer` as the route's was (case sensitivity read
+ * from that expression).
+ */
+function pathMatcher(layer: LayerLike): ((url: unknown) => unknown) | undefined {
+  const given = (layer.route as { path?: unknown } | null)?.path;
+  if (!Array.isArray(given)) return undefined;
+  const paths = given.flat(Number.POSITIVE_INFINITY) as unknown[];
+  let matchers: Array<(path: string) => unknown>;
+  if (Array.isArray(layer.matchers)) {
+    if (layer.matchers.length !== paths.length) return undefined;
+    matchers = layer.matchers as Array<(path: string) => unknown>;
+  } else if (layer.regexp instanceof RegExp && typeof layer.constructor === 'function') {
+    const Layer = layer.constructor as new (path: unknown, options: object, fn: () => void) => { regexp?: unknown };
+    const sensitive = !layer.regexp.flags.includes('i');
+    try {
+      matchers = paths.map((path) => {
+        const regexp = new Layer(path, { sensitive, strict: false, end: true }, () => {}).regexp;
+        return (text) => regexp instanceof RegExp && regexp.test(text);
+      });
+    } catch {
+      return undefined;
+    }
+  } else {
+    return undefined;
+  }
+  return (url) => {
+    if (typeof url !== 'string') return undefined;
+    const query = url.indexOf('?');
+    let text = query === -1 ? url : url.slice(0, query);
+    if (!text.startsWith('/')) {
+      // An absolute-form target (as sent to a proxy): Express routes its path.
+      try {
+        text = new URL(text).pathname;
+      } catch {
+        return undefined;
+      }
+    }
+    for (let i = 0; i < matchers.length; i++) {
+      try {
+        if (matchers[i]!(text)) return paths[i];
+      } catch {
+        // a parameter that does not decode: not this path
+      }
+    }
+    return undefined;
   };
 }
 

@@ -49,6 +49,8 @@ function buildApp(express: Express, vigil: Vigil, major: number) {
     vigil.event('x_password_reset', { step: 'form' });
     res.status(204).end();
   });
+  // An invitation link under two paths: each holds a credential too.
+  app.get(['/invite/:token', '/join/:token'], (_req: Express, res: Express) => res.send('welcome'));
   app.post('/login', express.json(), (req: Express, res: Express) => {
     vigil.authn.loginFail(req.body.user, { reason: 'bad_password', userExists: true });
     res.status(401).json({ error: 'invalid credentials' });
@@ -226,6 +228,18 @@ function expressSuite(name: string, load: () => Promise<Express>, major: number)
       assert.equal(request['url.path'], '/reset/[REDACTED]');
       assert.equal(others.find((e) => e.type === 'x_password_reset')?.['url.path'], '/reset/[REDACTED]');
       assert.ok(!receiver.allText.includes(token));
+    });
+
+    test('a route on an array of paths: the path the request matched, so its secret parameter is redacted', async () => {
+      for (const [path, route, redacted] of [
+        ['/invite/Inv1teS3cret', '/invite/:token', '/invite/[REDACTED]'],
+        ['/JOIN/J01nS3cret?via=mail', '/join/:token', '/JOIN/[REDACTED]'],
+      ] as const) {
+        const { request } = await call(path);
+        assert.equal(request['http.route'], route);
+        assert.equal(request['url.path'], redacted);
+      }
+      assert.ok(!receiver.allText.includes('S3cret'));
     });
 
     test('end() that throws: recorded with the answer the error handler gave, not the call that failed', async () => {
@@ -706,6 +720,7 @@ function buildMountApp(express: Express, vigil: Vigil, major: number) {
 
   const tenant = express.Router();
   tenant.get('/users/items/:item', ok);
+  tenant.get(['/invites/:invite', '/joins/:invite'], ok);
   tenant.get('/boom', () => {
     throw new SecretError('tenant failed');
   });
@@ -833,6 +848,10 @@ for (const [version, major, load] of [
     test('a router mounted on an array of paths: the path that matched', async () => {
       assert.equal(await routeOf('/shops/s-1/items/5'), '/shops/:shop/items/:item');
       assert.equal(await routeOf('/stores/s-2/items/6'), '/stores/:store/items/:item');
+    });
+
+    test('a route on an array of paths in a router mounted on a pattern: the mount’s pattern and the path matched', async () => {
+      assert.equal(await routeOf('/tenants/acme/joins/9'), '/tenants/:tid/joins/:invite');
     });
 
     test('a router mounted on a wildcard, at the top and under a static mount', async () => {

@@ -16,7 +16,7 @@ import type { Vigil } from '../client.js';
 import { currentRequest, runWithRequest } from '../context.js';
 import type { RequestState } from '../request.js';
 import { type RequestTracker, trackerOf } from '../tracker.js';
-import { baseTemplate, dispatchedBase, instrumentMounts } from './express-mounts.js';
+import { baseTemplate, dispatchedTo, instrumentMounts } from './express-mounts.js';
 import { expressState, trackExpressResponse } from './express-tracking.js';
 import { type NodeRequestLike, type NodeResponseLike, nodeRequestView, routeHooks, trackResponse } from './shared.js';
 
@@ -52,14 +52,17 @@ export type ExpressErrorMiddleware = (
  */
 export function expressRoute(req: ExpressRequestLike): string | undefined {
   const route = req.route;
-  const path = route?.path;
+  if (!route) return undefined;
+  const noted = dispatchedTo(req, route);
+  let path = route.path;
+  // A route on an array of paths: the one the request matched (express-mounts.ts), else all of them.
+  if (Array.isArray(path)) path = noted?.path ?? path.map(String).join('|');
   let template: string | undefined;
   if (typeof path === 'string') template = path;
   else if (path instanceof RegExp) template = path.toString();
-  else if (Array.isArray(path)) template = path.map(String).join('|');
   if (template === undefined) return undefined;
   const baseUrl = req.baseUrl;
-  const base = dispatchedBase(req, route) ?? (typeof baseUrl === 'string' ? baseTemplate(req, baseUrl) : '');
+  const base = noted?.base ?? (typeof baseUrl === 'string' ? baseTemplate(req, baseUrl) : '');
   if (template === '/' && base) return base;
   return `${base}${template.startsWith('/') || template.startsWith('|') ? '' : '/'}${template}`;
 }
