@@ -145,10 +145,11 @@ export function trackExpressResponse<Request>(
     const fresh: Tracking[] = [];
     list = fresh;
     tracked[IN_FLIGHT] = fresh;
-    // A response whose socket closed before the app ended it is recorded then, as unanswered if nothing was sent.
+    // A response whose socket closed before the app ended it is recorded then: as unanswered if nothing was sent, as
+    // a 500 if the app destroyed it with an error (a body stream that failed).
     tracked.once('close', () => {
       for (const tracking of [...fresh]) {
-        tracking.closedEarly();
+        tracking.closedEarly(tracking.state);
         tracking.finish();
       }
     });

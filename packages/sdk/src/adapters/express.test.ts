@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
+import { pipeline, Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { celebrate, errors as celebrateErrors, Joi, Segments } from 'celebrate';
@@ -84,6 +85,16 @@ function buildApp(express: Express, vigil: Vigil, major: number) {
   app.get('/stream', (_req: Express, res: Express) => {
     res.write('abc');
     res.end('de');
+  });
+  // A body stream that fails before anything was sent: pipeline() destroys the response with its error.
+  app.get('/report', (_req: Express, res: Express) => {
+    res.type('text/plain');
+    const failing = new Readable({
+      read() {
+        this.destroy(new RangeError('disk gone'));
+      },
+    });
+    pipeline(failing, res, () => {});
   });
   app.get('/later/:doc', async (req: Express, res: Express) => {
     await new Promise((resolve) => setTimeout(resolve, 2));
@@ -283,6 +294,15 @@ function expressSuite(name: string, load: () => Promise<Express>, major: number)
       const request = receiver.events.find((e) => e.type === 'http_request' && e['http.request.id'] === requestId)!;
       assert.equal(request['http.response.status_code'], 499);
       assert.equal(request['event.outcome'], 'failure');
+    });
+
+    test('a body stream that fails: 500 with app_error for its error, not a client that went away (499)', async () => {
+      const events = await receiver.callBroken(app.url, '/report', `stream-fails-${major}`);
+      assert.equal(events.find((e) => e.type === 'http_request')!['http.response.status_code'], 500);
+      assert.deepEqual(
+        events.filter((e) => e.type !== 'http_request').map((e) => [e.type, e['error.type'], e['http.route']]),
+        [['app_error', 'RangeError', '/report']],
+      );
     });
 
     test('pipelined requests: the second is recorded when it is answered, with its size', async () => {

@@ -158,3 +158,30 @@ describe('hono adapter: errors answered by app.onError', () => {
     );
   });
 });
+
+describe('hono adapter: a response body stream that fails', () => {
+  const app = useTestApp({}, (vigil) => {
+    const hono = new Hono();
+    hono.use(vigilHono(vigil));
+    hono.get('/report', (c) =>
+      c.body(
+        new ReadableStream({
+          pull(controller) {
+            controller.error(new RangeError('disk gone'));
+          },
+        }),
+      ),
+    );
+    return createAdaptorServer({ fetch: hono.fetch }) as Server;
+  });
+
+  test('is a 500 with app_error for the stream’s error, not the 200 its headers said', async (t) => {
+    t.mock.method(console, 'error', () => {}); // @hono/node-server logs the stream's error
+    const events = await app.receiver.callBroken(app.url, '/report', 'hono-stream-fails');
+    assert.equal(events.find((e) => e.type === 'http_request')!['http.response.status_code'], 500);
+    assert.deepEqual(
+      events.filter((e) => e.type !== 'http_request').map((e) => [e.type, e['error.type'], e['http.route']]),
+      [['app_error', 'RangeError', '/report']],
+    );
+  });
+});

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
+import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
@@ -241,5 +242,31 @@ describe('koa adapter: the route that answered, among all that matched the path'
     const events = await app.receiver.call(app.url, '/admin/stats', 'koa-stats');
     assert.equal(events.find((e) => e.type === 'http_request')!['http.route'], '/admin/stats');
     assert.equal(events.find((e) => e.type === 'authz_fail')!['vigil.object.id'], 'GET /admin/stats');
+  });
+});
+
+describe('koa adapter: a response body stream that fails', () => {
+  const app = useTestApp({}, (vigil) => {
+    const koa = new Koa();
+    koa.silent = true; // the stream's error below is expected
+    koa.use(vigilKoa(vigil));
+    koa.use((ctx) => {
+      ctx.type = 'text/plain';
+      ctx.body = new Readable({
+        read() {
+          this.destroy(new RangeError('disk gone'));
+        },
+      });
+    });
+    return createServer(koa.callback());
+  });
+
+  test('is a 500 with app_error for the stream’s error, not a client that went away (499)', async () => {
+    const events = await app.receiver.callBroken(app.url, '/report', 'koa-stream-fails');
+    assert.equal(events.find((e) => e.type === 'http_request')!['http.response.status_code'], 500);
+    assert.deepEqual(
+      events.filter((e) => e.type !== 'http_request').map((e) => [e.type, e['error.type']]),
+      [['app_error', 'RangeError']],
+    );
   });
 });

@@ -19,6 +19,8 @@ export interface NodeResponseLike {
   statusCode: number;
   readonly writableFinished?: boolean;
   readonly writableEnded?: boolean;
+  /** The error the response was destroyed with (by the server: a client going away sets none). */
+  readonly errored?: unknown;
   getHeader(name: string): unknown;
   write(...args: unknown[]): boolean;
   end(...args: unknown[]): unknown;
@@ -66,8 +68,11 @@ export const CLIENT_CLOSED_REQUEST = 499;
 export class TrackedResponse implements ResponseView {
   count = 0;
   done = false;
-  /** Set when the connection closed before the response was sent (`CLIENT_CLOSED_REQUEST`). */
-  unanswered = false;
+  /**
+   * The status recorded in place of the response's, for one that closed before it finished (`closedEarly`); 0 for
+   * the response's own.
+   */
+  closedStatus = 0;
   /**
    * Set when the app called `end`: from then on `write` counts nothing. HTTP/2's compatibility response (and
    * anything built like it) writes the last chunk by calling its own `write` from `end`, which is the wrapped one.
@@ -77,13 +82,24 @@ export class TrackedResponse implements ResponseView {
   constructor(readonly res: NodeResponseLike) {}
 
   get statusCode(): number {
-    return this.unanswered ? CLIENT_CLOSED_REQUEST : this.res.statusCode;
+    return this.closedStatus || this.res.statusCode;
   }
 
-  /** The connection closed: when nothing of the response was sent, the request is recorded as unanswered. */
-  closedEarly(): void {
+  /**
+   * The response closed before it finished, or was destroyed after the app ended it. Node.js sets `errored` when the
+   * server side destroyed it with an error (a body stream that failed: `ENOENT`), never for a client that went away:
+   * that is the app's failure, a 500 with its error, whatever status was set. Otherwise, when nothing of the response
+   * was sent, the request is recorded as unanswered (`CLIENT_CLOSED_REQUEST`).
+   */
+  closedEarly(state: RequestState): void {
     try {
-      if ((this.res as { headersSent?: unknown }).headersSent === false) this.unanswered = true;
+      const errored = this.res.errored;
+      if (errored !== null && errored !== undefined) {
+        this.closedStatus = 500;
+        state.noteError(errored);
+      } else if ((this.res as { headersSent?: unknown }).headersSent === false) {
+        this.closedStatus = CLIENT_CLOSED_REQUEST;
+      }
     } catch {
       // a response object of another make: its own status stands
     }
@@ -202,8 +218,11 @@ function layer(index: number): Layer {
         const tracking = this[key];
         if (tracking === undefined || tracking.done) return;
         tracking.done = true;
-        // `close` before `finish`: the client went away (or the app destroyed the response).
-        if (this.writableFinished === false) tracking.closedEarly();
+        // `close` before `finish`: the client went away, or the app destroyed the response; with an error, even
+        // after ending it (Hono's answer to a body stream that failed), it failed.
+        if (this.writableFinished === false || (this.errored !== null && this.errored !== undefined)) {
+          tracking.closedEarly(tracking.state);
+        }
         tracking.hooks.tracker.finish(tracking.state, tracking);
       },
     };
