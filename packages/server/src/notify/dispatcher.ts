@@ -128,7 +128,12 @@ export class Dispatcher {
         alerts.push(json);
         const merged: NotificationPayload = {
           version: 1,
-          change: payload.change === 'opened' || change === 'opened' ? 'opened' : change,
+          // Opened while one of the group still fires; an alert that opened and resolved within the wait is
+          // told as resolved (its status), not as an opening no resolve would follow.
+          change:
+            (payload.change === 'opened' || change === 'opened') && alerts.some((a) => a.status === 'firing')
+              ? 'opened'
+              : change,
           alert: json,
           group: { key: groupKey, labels: groupLabels, alerts },
         };

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { describe, test } from 'node:test';
 import { ConfigError } from '../errors.js';
 import { parseMime, sampleGroupPayload, samplePayload, startSmtpReceiver } from '../testing/receivers.js';
@@ -118,6 +120,36 @@ describe('e-mail receiver', () => {
       assert.equal(smtp.mails.length, 0);
     } finally {
       await smtp.close();
+    }
+  });
+
+  test('a server that trickles a reply that never ends: the attempt fails at timeoutMillis (then retried)', async () => {
+    // A real SMTP dialogue up to MAIL FROM, then a multi-line 250 reply, one line every 100 ms, forever: never silent
+    // long enough for a socket timeout.
+    const server = createNetServer((socket) => {
+      socket.on('error', () => {});
+      socket.write('220 smtp.test ESMTP\r\n');
+      let buffered = '';
+      let trickle: NodeJS.Timeout | undefined;
+      socket.on('data', (chunk) => {
+        buffered += chunk.toString();
+        for (let end = buffered.indexOf('\r\n'); end !== -1; end = buffered.indexOf('\r\n')) {
+          const line = buffered.slice(0, end);
+          buffered = buffered.slice(end + 2);
+          if (/^EHLO/i.test(line)) socket.write('250-smtp.test\r\n250 8BITMIME\r\n');
+          else if (/^MAIL FROM/i.test(line)) trickle = setInterval(() => socket.write('250-still thinking\r\n'), 100);
+          else if (/^NOOP|^RSET/i.test(line)) trickle = setInterval(() => socket.write('250-still thinking\r\n'), 100);
+        }
+      });
+      socket.on('close', () => clearInterval(trickle));
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const mail = notifier((server.address() as AddressInfo).port, { timeoutMillis: 1000 });
+    try {
+      await assert.rejects(mail.send(samplePayload(), 'n'), /sending took longer than 1000 ms/);
+    } finally {
+      server.close();
     }
   });
 

@@ -229,6 +229,27 @@ export class EmailNotifier implements ReceiverNotifier {
     });
   }
 
+  /**
+   * `work` bounded by `timeoutMillis` as a whole, the connection included. nodemailer's own timeouts wait for silence,
+   * so a server that keeps sending lines of a reply that never ends would hold the attempt, and every later
+   * notification of its alert, forever. At the deadline the connection is closed and the attempt fails (retried).
+   */
+  private async withinTimeout<T>(transport: { close(): void }, doing: string, work: () => Promise<T>): Promise<T> {
+    const { host, port, timeoutMillis } = this.config;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        transport.close();
+        reject(new DeliveryError(`SMTP ${host}:${port}: ${doing} took longer than ${timeoutMillis} ms`));
+      }, timeoutMillis);
+    });
+    try {
+      return await Promise.race([work(), expired]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private scrub(message: string): string {
     return redactSecrets(message, [this.config.auth?.pass]);
   }
@@ -237,17 +258,19 @@ export class EmailNotifier implements ReceiverNotifier {
     const message = emailMessage(payload, idempotencyKey, this.config);
     const transport = await this.transport();
     try {
-      await transport.sendMail({
-        from: this.config.from,
-        to: [...this.config.to],
-        subject: message.subject,
-        text: message.text,
-        html: message.html,
-        messageId: message.messageId,
-        ...(message.inReplyTo ? { inReplyTo: message.inReplyTo, references: message.references } : {}),
-        headers: message.headers,
-        date: new Date(this.now()),
-      });
+      await this.withinTimeout(transport, 'sending', () =>
+        transport.sendMail({
+          from: this.config.from,
+          to: [...this.config.to],
+          subject: message.subject,
+          text: message.text,
+          html: message.html,
+          messageId: message.messageId,
+          ...(message.inReplyTo ? { inReplyTo: message.inReplyTo, references: message.references } : {}),
+          headers: message.headers,
+          date: new Date(this.now()),
+        }),
+      );
       return {};
     } catch (error) {
       if (error instanceof SsrfError) throw error;
@@ -262,7 +285,7 @@ export class EmailNotifier implements ReceiverNotifier {
     return probe(async () => {
       const transport = await this.transport();
       try {
-        await transport.verify();
+        await this.withinTimeout(transport, 'checking', () => transport.verify());
         return `SMTP ${this.config.host}:${this.config.port} accepted the connection${this.config.auth ? ' and the login' : ''}`;
       } finally {
         transport.close();

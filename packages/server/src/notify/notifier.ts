@@ -17,14 +17,16 @@ export interface NotificationPayload {
 /**
  * A notification as one payload per alert, for receivers that keep one record per alert (PagerDuty incidents, Splunk
  * events, syslog lines): a grouped notification gives every alert of its group, each with its own change — the
- * latest keeps the group's, the others are read from their own status — so none is lost behind the latest.
+ * latest keeps the group's while it fires, the others are read from their own status — so none is lost behind the
+ * latest.
  */
 export function perAlertPayloads(payload: NotificationPayload): NotificationPayload[] {
   const members = payload.group?.alerts;
   if (!members || members.length === 0) return [payload];
   return members.map((alert) => ({
     version: 1,
-    change: alert.id === payload.alert.id ? payload.change : changeOf(alert),
+    // The latest keeps the group's change while it fires; one that was acknowledged or resolved since says so.
+    change: alert.id === payload.alert.id && alert.status === 'firing' ? payload.change : changeOf(alert),
     alert,
   }));
 }

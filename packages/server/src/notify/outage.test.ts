@@ -202,3 +202,28 @@ test('an alert that joins a group as its notification is being leased goes out e
   }
   await team.close();
 });
+
+test('an alert that opens and resolves within groupWait is notified as resolved, not as an opening', async () => {
+  const team = await startReceiver();
+  let now = Date.UTC(2026, 10, 2, 10, 0, 0);
+  const clock = () => now;
+  const target = { receiver: 'team', groupBy: ['rule'], groupWaitMillis: 60_000, groupIntervalMillis: 60_000 };
+  const store = new SqliteStore({ file: join(tempDir(), 'open-resolve.db') });
+  const dispatcher = dispatcherOf(store, [webhook('team', team.url, clock, 3)], clock, 3);
+  try {
+    const opened = alert(1);
+    await dispatcher.enqueue(opened, 'opened', [target]);
+    now += 1000;
+    await dispatcher.enqueue({ ...opened, status: 'resolved', endsAt: now, updatedAt: now }, 'resolved', [target]);
+    now += 60_000;
+    dispatcher.kick();
+    await dispatcher.idle();
+    await eventually(async () => assert.equal(team.received.length, 1));
+    const sent = JSON.parse(team.received[0]!.body) as { change: string; alert: { status: string } };
+    assert.deepEqual([sent.change, sent.alert.status], ['resolved', 'resolved']);
+  } finally {
+    await dispatcher.close();
+    await store.close();
+    await team.close();
+  }
+});
