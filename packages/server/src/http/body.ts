@@ -54,7 +54,12 @@ export async function readBody(req: IncomingMessage, maxBytes: number, limit = '
     }
   } catch (error) {
     if (error instanceof VigilError) throw error;
-    if ((error as { code?: unknown }).code === 'ECONNRESET' || !req.complete) throw error; // the client went away
+    const code = (error as { code?: unknown }).code;
+    // zlib's own errors (`Z_DATA_ERROR`) mean the data, however much of it has arrived yet.
+    if (encoding !== 'identity' && typeof code === 'string' && code.startsWith('Z_')) {
+      throw new VigilError('bad_encoding', `request body is not valid ${encoding} data`);
+    }
+    if (code === 'ECONNRESET' || !req.complete) throw error; // the client went away
     if (encoding !== 'identity') throw new VigilError('bad_encoding', `request body is not valid ${encoding} data`);
     throw error;
   }

@@ -107,7 +107,11 @@ export function createHttpServer(deps: HttpDeps): Server {
       await bounded(res, async () => {
         const type = mediaType(req.headers['content-type']);
         const body = await readBody(req, deps.maxBodyBytes);
-        const batch = otlpToEvents(signal, decodeOtlpBody(signal, body, type));
+        // Copied context makes events larger than the body: twice what a JSON body may hold, and no more events.
+        const batch = otlpToEvents(signal, decodeOtlpBody(signal, body, type), {
+          maxEvents: deps.maxEventsPerRequest,
+          maxChars: 2 * deps.maxBodyBytes,
+        });
         if (batch.skipped > 0) metrics.otlpSkipped.inc({ signal }, batch.skipped);
         const source = `otlp-${signal}`;
         const result = await deps.pipeline.submit(batch.items, source);
@@ -258,7 +262,9 @@ export function createHttpServer(deps: HttpDeps): Server {
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = requestUrl(req.url);
     const pathname = url?.pathname ?? '';
-    const isIngest = pathname.startsWith('/v1/');
+    // Told as the router reads the path, empty segments left out: `//v1/events` is ingest, and counted as such.
+    const area = /^\/*([^/]*)/.exec(pathname)?.[1];
+    const isIngest = area === 'v1';
     // What metrics name the request by: the route's pattern, never what the client wrote (a label per random path
     // would grow without end, and a path can hold anything, a token pasted in the wrong place included).
     let route = 'unmatched';
@@ -296,7 +302,7 @@ export function createHttpServer(deps: HttpDeps): Server {
     } finally {
       const status = String(res.statusCode);
       if (isIngest) metrics.ingestRequests.inc({ route, status });
-      else if (pathname.startsWith('/api/')) metrics.apiRequests.inc({ status });
+      else if (area === 'api') metrics.apiRequests.inc({ status });
     }
   };
   return createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5000 }, (req, res) => {

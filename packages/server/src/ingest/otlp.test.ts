@@ -203,6 +203,47 @@ describe('OTLP/HTTP ingest with the OpenTelemetry JS exporters', () => {
     assert.match(((await res.json()) as { error: { message: string } }).error.message, /nested more than 64 deep/);
   });
 
+  test('a request that expands past the limits is refused whole (413): too many events, or copied context', async () => {
+    const limited = await startTestServer({ ingest: { maxEventsPerRequest: 100, maxBodyBytes: 65_536 } });
+    try {
+      const ns = String(BigInt(Date.now()) * 1_000_000n);
+      const logs = (service: string, records: number, resourceExtra: string) => ({
+        resourceLogs: [
+          {
+            resource: {
+              attributes: [
+                { key: 'service.name', value: { stringValue: service } },
+                { key: 'deployment.note', value: { stringValue: resourceExtra } },
+              ],
+            },
+            scopeLogs: [
+              {
+                logRecords: Array.from({ length: records }, () => ({
+                  timeUnixNano: ns,
+                  body: { stringValue: 'authn_login_fail:ann' },
+                })),
+              },
+            ],
+          },
+        ],
+      });
+      const many = await limited.post('/v1/logs', JSON.stringify(logs('many', 150, 'x')));
+      assert.equal(many.status, 413);
+      assert.equal(((await many.json()) as { error: { code: string } }).error.code, 'too_many_events');
+      // 20 KB of resource attributes, copied into each of 20 records: a 21 KB body, 400 KB of events.
+      const copied = await limited.post('/v1/logs', JSON.stringify(logs('copied', 20, 'y'.repeat(20_000))));
+      assert.equal(copied.status, 413);
+      assert.equal(((await copied.json()) as { error: { code: string } }).error.code, 'body_too_large');
+      assert.deepEqual(await eventsOf(limited, 'many'), []);
+      assert.deepEqual(await eventsOf(limited, 'copied'), []);
+      const fine = await limited.post('/v1/logs', JSON.stringify(logs('fine', 100, 'z')));
+      assert.equal(fine.status, 200);
+      assert.equal((await eventsOf(limited, 'fine')).length, 100);
+    } finally {
+      await limited.stop();
+    }
+  });
+
   test('the protobuf partial-success response encodes as the proto says', () => {
     assert.equal(encodeExportResponse(0, '').length, 0);
     assert.deepEqual([...encodeExportResponse(2, 'x')], [0x0a, 0x05, 0x08, 0x02, 0x12, 0x01, 0x78]);

@@ -252,10 +252,43 @@ function spanToEvents(span: Json, resource: WireEvent): WireEvent[] {
   return out;
 }
 
-/** Turn a decoded OTLP logs or traces request into wire events for the pipeline. */
-export function otlpToEvents(signal: OtlpSignal, request: Json): OtlpBatch {
+/** What one request may become: events, and their text (a record's resource and a span's context are copied). */
+export interface OtlpLimits {
+  /** `ingest.maxEventsPerRequest`. */
+  readonly maxEvents: number;
+  /** The events' keys and values, in characters (the server allows twice `ingest.maxBodyBytes`). */
+  readonly maxChars: number;
+}
+
+/**
+ * Turn a decoded OTLP logs or traces request into wire events for the pipeline. Each event copies its resource's
+ * attributes (a span event its span's too), so a small body can name thousands of events of kilobytes each: past
+ * `limits`, the request is refused (413) before any of it is stored, as an oversized `POST /v1/events` is.
+ */
+export function otlpToEvents(
+  signal: OtlpSignal,
+  request: Json,
+  limits: OtlpLimits = { maxEvents: Number.POSITIVE_INFINITY, maxChars: Number.POSITIVE_INFINITY },
+): OtlpBatch {
   const items: WireEvent[] = [];
   let skipped = 0;
+  let chars = 0;
+  const add = (event: WireEvent) => {
+    if (items.length >= limits.maxEvents) {
+      throw new VigilError(
+        'too_many_events',
+        `more than ${limits.maxEvents} events in one request (ingest.maxEventsPerRequest)`,
+      );
+    }
+    chars += textSize(event);
+    if (chars > limits.maxChars) {
+      throw new VigilError(
+        'body_too_large',
+        `the request's ${signal} expand to more than ${limits.maxChars} characters of events (ingest.maxBodyBytes)`,
+      );
+    }
+    items.push(event);
+  };
   const resources = list(
     get(
       request,
@@ -272,17 +305,30 @@ export function otlpToEvents(signal: OtlpSignal, request: Json): OtlpBatch {
       if (signal === 'logs') {
         for (const record of list(get(scope, 'logRecords', 'log_records'))) {
           const event = logRecordToEvent(record, resource);
-          if (event) items.push(event);
+          if (event) add(event);
           else skipped++;
         }
       } else {
         for (const span of list(scope.spans)) {
           const events = spanToEvents(span, resource);
           if (events.length === 0) skipped++;
-          items.push(...events);
+          for (const event of events) add(event);
         }
       }
     }
   }
   return { items, skipped };
+}
+
+/** The characters of an event's names and values (a number or boolean as a few). */
+function textSize(event: WireEvent): number {
+  let size = 0;
+  for (const [key, value] of Object.entries(event)) {
+    size += key.length;
+    if (typeof value === 'string') size += value.length;
+    else if (Array.isArray(value)) for (const item of value) size += typeof item === 'string' ? item.length : 8;
+    else if (typeof value === 'object' && value !== null) size += JSON.stringify(value).length;
+    else size += 8;
+  }
+  return size;
 }

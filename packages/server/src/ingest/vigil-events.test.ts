@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { type IncomingMessage, request } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -101,6 +102,19 @@ describe('POST /v1/events', () => {
     const bad = await server.post('/v1/events', 'not gzip at all', { 'content-encoding': 'gzip' });
     assert.equal(bad.status, 400);
     assert.equal(((await bad.json()) as { error: { code: string } }).error.code, 'bad_encoding');
+    // Found broken before the rest of the body arrived: the same 400, not a 500.
+    const { port } = new URL(server.url);
+    const req = request({
+      host: '127.0.0.1',
+      port,
+      method: 'POST',
+      path: '/v1/events',
+      headers: { authorization: `Bearer ${server.ingestToken}`, 'content-encoding': 'gzip' },
+    });
+    req.write(Buffer.alloc(64 * 1024, 'x'));
+    const [early] = (await once(req, 'response')) as [IncomingMessage];
+    req.destroy();
+    assert.equal(early.statusCode, 400);
   });
 
   test('unknown type, missing required field and wrong field type are rejected by index; valid ones kept', async () => {
@@ -174,6 +188,16 @@ describe('POST /v1/events', () => {
     assert.match(text, /^vigil_ordering_late_events_total \d+$/m);
     assert.match(text, /^vigil_ordering_forced_releases_total 0$/m);
     assert.match(text, /^vigil_ordering_buffered_events \d+$/m);
+  });
+
+  test('a path written with empty segments (//v1/events, //api/...) is counted as what it is routed to', async () => {
+    const refused = server.metrics.ingestRequestsRejected.get({ reason: 'unauthorized' });
+    const api = server.metrics.apiRequests.get({ status: '200' });
+    const anonymous = await fetch(`${server.url}//v1/events`, { method: 'POST', body: '[]' });
+    assert.equal(anonymous.status, 401);
+    assert.equal((await server.get('//api/v1/events')).status, 200);
+    assert.equal(server.metrics.ingestRequestsRejected.get({ reason: 'unauthorized' }), refused + 1);
+    assert.equal(server.metrics.apiRequests.get({ status: '200' }), api + 1);
   });
 
   test('unknown routes are 404, wrong methods 405 naming the methods there are; HEAD is GET without the body', async () => {
