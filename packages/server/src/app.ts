@@ -2,6 +2,7 @@
  * The embedded server: everything in one process on SQLite. `startVigil` wires the pieces with plain
  * constructor arguments; `close()` stops them in reverse order, flushing what is pending.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { BEHAVIOUR_EVALUATOR_ID, type BehaviourDetector, EventTimeOrderer } from '@vigil/engine';
@@ -29,6 +30,9 @@ import { Pipeline } from './pipeline/pipeline.js';
 import { createStages, loadOpenApi } from './pipeline/stages.js';
 import { SqliteStore } from './store/sqlite.js';
 import type { Store } from './store/store.js';
+
+/** How long a stop waits for requests under way before it cuts their connections. */
+const STOP_GRACE_MILLIS = 10_000;
 
 export interface VigilServer {
   readonly url: string;
@@ -216,6 +220,17 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
     maxConcurrentIngest: 64,
     decisions,
   });
+  // Responses not answered yet, told to close their connection when the server stops (see close()).
+  const unanswered = new Set<ServerResponse>();
+  let stopping = false;
+  server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+    if (stopping) {
+      if (!res.headersSent) res.setHeader('connection', 'close');
+      return;
+    }
+    unanswered.add(res);
+    res.once('close', () => unanswered.delete(res));
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.server.port, config.server.host, () => {
@@ -274,6 +289,11 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeIdleConnections();
+          // A sender that keeps its keep-alive connection busy would hold the stop open for as long as it sends:
+          // each answer from now on closes its connection, and whatever is left is cut after STOP_GRACE_MILLIS.
+          stopping = true;
+          for (const res of unanswered) if (!res.headersSent) res.setHeader('connection', 'close');
+          setTimeout(() => server.closeAllConnections(), STOP_GRACE_MILLIS).unref();
         });
         await pipeline.flush();
         await saveState();

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, rmSync } from 'node:fs';
+import { Agent, type IncomingMessage, request } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +14,7 @@ import { tempDir } from './testing/harness.js';
 
 const bin = fileURLToPath(new URL('../bin/vigil.js', import.meta.url));
 
-function start(dataDir: string): { child: ChildProcess; output: () => string } {
+function start(dataDir: string, env: Record<string, string> = {}): { child: ChildProcess; output: () => string } {
   const child = spawn(process.execPath, [bin, 'start'], {
     env: {
       ...process.env,
@@ -21,6 +22,7 @@ function start(dataDir: string): { child: ChildProcess; output: () => string } {
       VIGIL_DATA_DIR: dataDir,
       VIGIL_INGEST_TOKEN: 'signals-ingest-token-0123456789ab',
       VIGIL_API_TOKEN: 'signals-api-token-0123456789abcdef',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -61,5 +63,74 @@ test('SIGHUP during start-up and during a graceful stop neither ends the server 
   } finally {
     child.kill('SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('a listen address that is not this machine stops start-up as a configuration error naming server.host', async () => {
+  const { child, output } = start(tempDir(), { VIGIL_HOST: '192.0.2.55' });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  assert.equal(code, 78, output());
+  assert.match(output(), /server\.host: 192\.0\.2\.55 is not an address of this machine/);
+});
+
+test('a graceful stop ends while a sender keeps its keep-alive connection busy: answers from then on close it', async () => {
+  const { child, output } = start(tempDir());
+  const exited = once(child, 'exit');
+  await until(() => /listening on/.test(output()), 'listening');
+  const url = /listening on (http:\/\/\S+)/.exec(output())![1]!;
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  /** POST one event; `during` runs once half of its body is sent. */
+  const post = (id: string, during?: () => Promise<void>) =>
+    new Promise<IncomingMessage>((resolve, reject) => {
+      const req = request(`${url}/v1/events`, {
+        method: 'POST',
+        agent,
+        headers: {
+          authorization: 'Bearer signals-ingest-token-0123456789ab',
+          'content-type': 'application/json',
+        },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        res.on('end', () => resolve(res));
+      });
+      req.on('error', reject);
+      const body = JSON.stringify({ id, time: Date.now(), type: 'authn_login_success', 'user.id': 'ann' });
+      req.setHeader('content-length', Buffer.byteLength(body));
+      if (!during) return void req.end(body);
+      req.write(body.slice(0, 10));
+      // Once the server has the request's head: connected, and a while for it to read.
+      req.once('socket', (socket) =>
+        socket.once('connect', () => setTimeout(() => void during().then(() => req.end(body.slice(10))), 1000)),
+      );
+    });
+  let ended = false;
+  void exited.then(() => {
+    ended = true;
+  });
+  try {
+    // The stop comes while a request is under way on the connection, which it then cannot close as idle.
+    const sigterm = async () => {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    };
+    const during = await post('during', sigterm);
+    assert.equal(during.statusCode, 200);
+    // The sender goes on, one request after another, until the server is gone.
+    const after: Array<string | undefined> = [];
+    for (let n = 0; !ended && n < 200; n++) {
+      try {
+        after.push((await post(`after-${n}`)).headers.connection);
+      } catch {
+        break; // refused: the server stopped listening
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const [code] = await exited;
+    assert.equal(code, 0, output());
+    assert.deepEqual([during.headers.connection, ...after.slice(0, 1)], ['close'], JSON.stringify(after));
+  } finally {
+    agent.destroy();
+    if (child.exitCode === null) child.kill('SIGKILL');
   }
 });

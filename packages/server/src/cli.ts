@@ -91,10 +91,20 @@ async function startCommand(args: string[]): Promise<number> {
     server = await startVigil(config);
   } catch (error) {
     process.off('SIGHUP', reload);
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new ConfigError('server.port', `port ${config.server.port} is already in use`);
-    if (code === 'EACCES')
-      throw new ConfigError('server.port', `no permission to listen on port ${config.server.port}`);
+    const { code, syscall, path } = error as NodeJS.ErrnoException;
+    const { host, port } = config.server;
+    if (code === 'EADDRINUSE') throw new ConfigError('server.port', `port ${port} is already in use`);
+    if (code === 'EACCES' && syscall === 'listen')
+      throw new ConfigError('server.port', `no permission to listen on port ${port}`);
+    if (code === 'EADDRNOTAVAIL') throw new ConfigError('server.host', `${host} is not an address of this machine`);
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || (code === 'EINVAL' && syscall === 'listen'))
+      throw new ConfigError('server.host', `cannot listen on ${host}: it does not resolve to an address here`);
+    // The data directory, or something under it, cannot be made or written.
+    if ((code === 'EACCES' || code === 'ENOTDIR' || code === 'EROFS') && path?.startsWith(config.dataDir))
+      throw new ConfigError(
+        'dataDir',
+        `${config.dataDir}: ${code === 'EROFS' ? 'read-only' : code === 'EACCES' ? 'no permission' : 'a part of the path is a file'} (${path})`,
+      );
     throw error;
   }
   if (server.credentials.generatedFile) {
@@ -107,7 +117,10 @@ async function startCommand(args: string[]): Promise<number> {
         `Read them from ${server.credentials.generatedFile} (readable by this user only).\n`,
     );
   }
-  process.stdout.write(`Vigil is listening on ${server.url}\n`);
+  const everywhere = config.server.host === '0.0.0.0' || config.server.host === '::';
+  process.stdout.write(
+    `Vigil is listening on ${everywhere ? `every interface, port ${new URL(server.url).port} (here: ${server.url})` : server.url}\n`,
+  );
   if (reloadWhenUp) void server.reloadRules();
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

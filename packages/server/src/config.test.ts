@@ -13,6 +13,8 @@ const fails = (raw: unknown, env: NodeJS.ProcessEnv, key: string, message: RegEx
     (e: unknown) => e instanceof ConfigError && e.key === key && message.test(e.message),
   );
 
+const webhookReceiver = { type: 'webhook', name: 'hook', url: 'https://hooks.example.com/vigil' };
+
 describe('configuration', () => {
   test('defaults, then the file, then the environment', () => {
     const c = buildConfig({ server: { port: 8080 }, ingest: { maxBodyBytes: 2048 } }, { VIGIL_PORT: '9090' });
@@ -29,6 +31,13 @@ describe('configuration', () => {
     ).enrich;
     assert.deepEqual(enrich.trustedProxies, ['10.0.0.0/8', '2001:db8::1']);
     assert.equal(enrich.geo.enabled, false);
+    // VIGIL_HOST and VIGIL_DATA_DIR over a file that sets the same keys (as the documented example does).
+    const overridden = buildConfig(
+      { server: { host: '127.0.0.1', port: 8080 }, dataDir: '/tmp/from-file' },
+      { VIGIL_HOST: '::1', VIGIL_DATA_DIR: '/tmp/from-env' },
+    );
+    assert.equal(overridden.server.host, '::1');
+    assert.equal(overridden.dataDir, '/tmp/from-env');
   });
 
   test('a bad value stops start-up naming the key', () => {
@@ -54,6 +63,19 @@ describe('configuration', () => {
     fails({ enrich: { geo: { mmdb: ['/no/such/GeoLite2-ASN.mmdb'] } } }, {}, 'enrich.geo.mmdb[0]', /not found/);
     fails({ enrich: { geo: { mmdbs: [] } } }, {}, 'enrich.geo.mmdbs', /unknown key/);
     fails({ detection: { baselines: { timeZone: 'Mars/Olympus' } } }, {}, 'detection.baselines.timeZone', /IANA/);
+    const routed = (alerting: Record<string, unknown>) => ({ notify: { receivers: [webhookReceiver] }, alerting });
+    fails(
+      routed({ inhibitRules: [{ sourceMatchers: ['severity="critical"'], targetMatchers: ['x="1"'], equals: ['a'] }] }),
+      {},
+      'alerting.inhibitRules[0].equals',
+      /unknown key/,
+    );
+    fails(
+      routed({ route: { receiver: 'hook', escalate: { after: '5m', receiver: 'hook', afterr: 1 } } }),
+      {},
+      'alerting.route.escalate.afterr',
+      /unknown key/,
+    );
     const zoned = buildConfig({ detection: { baselines: { timeZone: 'Europe/Berlin' } } }, {});
     assert.equal(zoned.detection.baselines.timeZone, 'Europe/Berlin');
     assert.equal(buildConfig({}, {}).detection.baselines.timeZone, undefined);

@@ -243,6 +243,7 @@ function routeConfig(raw: unknown, key: string, known: ReadonlySet<string>): Rou
     const e = r.escalate as Record<string, unknown>;
     if (typeof e !== 'object' || e === null)
       throw new ConfigError(`${key}.escalate`, 'must be a mapping with after and receiver');
+    onlyKeys(e, ['after', 'receiver', 'receivers'], `${key}.escalate`);
     const receivers = receiverNames(e.receiver ?? e.receivers, `${key}.escalate.receiver`, known);
     if (receivers.length === 0) throw new ConfigError(`${key}.escalate.receiver`, 'is required');
     escalation = { afterMillis: duration(e.after, `${key}.escalate.after`), receivers };
@@ -270,6 +271,15 @@ function routeConfig(raw: unknown, key: string, known: ReadonlySet<string>): Rou
   };
 }
 
+/** Refuse a key of `r` outside `allowed`, naming it: a typo must not pass for a setting left out. */
+function onlyKeys(r: Record<string, unknown>, allowed: readonly string[], key: string): void {
+  for (const k of Object.keys(r)) {
+    if (!allowed.includes(k)) {
+      throw new ConfigError(`${key}.${k}`, `unknown key (there are: ${allowed.join(', ')}; see docs/alerting.md)`);
+    }
+  }
+}
+
 function labelList(raw: unknown, key: string): string[] {
   if (!Array.isArray(raw) || !raw.every((l) => typeof l === 'string' && l !== '')) {
     throw new ConfigError(key, 'must be a list of label names, e.g. [rule, client.address]');
@@ -280,6 +290,8 @@ function labelList(raw: unknown, key: string): string[] {
 function inhibitRule(raw: unknown, key: string): InhibitRule {
   if (typeof raw !== 'object' || raw === null) throw new ConfigError(key, 'must be a mapping');
   const r = raw as Record<string, unknown>;
+  // A misspelt `equal` would read as none, and one open source alert would then mute every target alert.
+  onlyKeys(r, ['sourceMatchers', 'targetMatchers', 'equal'], key);
   const equal = r.equal ?? [];
   if (!Array.isArray(equal) || !equal.every((e) => typeof e === 'string')) {
     throw new ConfigError(`${key}.equal`, 'must be a list of label names');
@@ -331,7 +343,9 @@ export function buildConfig(raw: unknown, env: NodeJS.ProcessEnv, configFile?: s
   const root = new Reader((raw ?? {}) as Raw, '');
 
   const serverSection = root.section('server');
-  const host = env.VIGIL_HOST || serverSection.string('host', DEFAULTS.host);
+  // The file's value is read (and checked) even when the environment overrides it: a key left unread is unknown.
+  const fileHost = serverSection.string('host', DEFAULTS.host);
+  const host = env.VIGIL_HOST || fileHost;
   let port = serverSection.integer('port', DEFAULTS.port, 0, 65535);
   if (env.VIGIL_PORT !== undefined && env.VIGIL_PORT !== '') {
     port = Number(env.VIGIL_PORT);
@@ -341,7 +355,8 @@ export function buildConfig(raw: unknown, env: NodeJS.ProcessEnv, configFile?: s
   }
   serverSection.done();
 
-  const dataDir = resolve(env.VIGIL_DATA_DIR || root.string('dataDir', DEFAULTS.dataDir));
+  const fileDataDir = root.string('dataDir', DEFAULTS.dataDir);
+  const dataDir = resolve(env.VIGIL_DATA_DIR || fileDataDir);
   // Created at start when missing; something else in its place is a mistake to name here, not an EEXIST later.
   if (existsSync(dataDir) && !statSync(dataDir).isDirectory()) {
     throw new ConfigError(env.VIGIL_DATA_DIR ? 'VIGIL_DATA_DIR' : 'dataDir', `not a directory: ${dataDir}`);
