@@ -45,6 +45,11 @@ describe('geo stage, built-in data', () => {
     const a = stage.apply(event({ 'client.address': '8.8.8.8', 'client.geo.country_iso_code': 'CH' })).attributes;
     assert.equal(a['client.geo.country_iso_code'], 'CH');
     assert.equal(a['client.as.number'], 15169);
+    // An AS of its own: the lookup's AS name and hosting flag (Google's) are not added to it.
+    const own = stage.apply(event({ 'client.address': '8.8.8.8', 'client.as.number': 3320 })).attributes;
+    assert.equal(own['client.as.number'], 3320);
+    assert.equal(own['client.as.organization.name'], undefined);
+    assert.equal(own['vigil.client.hosting'], false);
   });
 });
 

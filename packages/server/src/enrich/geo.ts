@@ -180,11 +180,15 @@ export function createGeoStage(options: GeoStageOptions = {}): EnrichmentStage {
         cache.set(address, found);
       }
       if (found.added === undefined) return event;
+      // An AS number the event carries itself is kept; the name and hosting flag then follow it, not the lookup's.
+      const own = event.attributes[Field.clientAsNumber];
+      const otherAs = typeof own === 'number' && own !== found.added[Field.clientAsNumber];
       let added: Record<string, FieldValue> | undefined;
       for (const [name, value] of Object.entries(found.added)) {
         if (event.attributes[name] !== undefined) continue;
+        if (otherAs && name === Field.clientAsOrganizationName) continue;
         added ??= {};
-        added[name] = value;
+        added[name] = otherAs && name === Field.clientHosting ? HOSTING_ASNS.has(own) : value;
       }
       return added === undefined ? event : withAttributes(event, added);
     },

@@ -31,6 +31,28 @@ describe('createRedactionStage', () => {
     });
   });
 
+  test('an inspected value under a sensitive key or a configured path is hidden, however deep', () => {
+    const configured = createRedactionStage({ keys: ['customer.address'] });
+    const output = configured.apply(
+      event({
+        'vigil.inspect.body.password.new': 'hunter2',
+        'vigil.inspect.body.credentials.user': 'bob',
+        'vigil.inspect.body.otp.0': '123456',
+        'vigil.inspect.body.customer.address.street': 'Main St',
+        'vigil.inspect.body.customer.name': 'Ann',
+        'vigil.inspect.body.items.0.sku': 'BOOK-1',
+      }),
+    );
+    assert.deepEqual(output.attributes, {
+      'vigil.inspect.body.password.new': REDACTED,
+      'vigil.inspect.body.credentials.user': REDACTED,
+      'vigil.inspect.body.otp.0': REDACTED,
+      'vigil.inspect.body.customer.address.street': REDACTED,
+      'vigil.inspect.body.customer.name': 'Ann',
+      'vigil.inspect.body.items.0.sku': 'BOOK-1',
+    });
+  });
+
   test('URLs (url.full, the referrer, an inspected Referer) lose the credentials of their query', () => {
     const callback = 'https://app.example/callback?code=SplxlOBeZQQYbYS6WxSbIA&state=xyz';
     const output = stage.apply(

@@ -27,7 +27,22 @@ const INSPECTED_BODY_PREFIX = `${INSPECT_PREFIX}body.`;
 
 export function createRedactionStage(options: { keys?: readonly string[] } = {}): EnrichmentStage {
   const redactor = createRedactor({ keys: options.keys ?? [] });
+  /**
+   * An inspected value (`vigil.inspect.body.password.new`) is the app's data below its location: it is hidden when
+   * any key on its way is sensitive, or a configured path names it or an object above it (`customer.address` hides
+   * `…customer.address.street`), as the SDK hides a sensitive key's whole subtree.
+   */
+  const underSecret = (name: string): boolean => {
+    if (!name.startsWith(INSPECT_PREFIX)) return false;
+    const location = name.indexOf('.', INSPECT_PREFIX.length);
+    if (location === -1) return false;
+    for (let dot = name.indexOf('.', location + 1); dot !== -1; dot = name.indexOf('.', dot + 1)) {
+      if (redactor.isSensitivePath(name.slice(location + 1, dot))) return true;
+    }
+    return false;
+  };
   const clean = (name: string, value: string): string => {
+    if (underSecret(name)) return REDACTED;
     if (redactor.isSensitivePath(name)) {
       const operators = name.startsWith(INSPECTED_BODY_PREFIX) ? hideOperands(value) : undefined;
       return operators === undefined ? REDACTED : redactor.string(operators);
