@@ -82,6 +82,19 @@ describe('brute-force threshold rule', () => {
     assert.equal(d!.firstTime, T0 + 100_000);
   });
 
+  test('a late event from before the incident window does not join it; one inside the window does', () => {
+    const rule = bruteForceRule({ threshold: 2, windowMillis: 10_000 });
+    rule.process(fail(100_000, '192.0.2.20'));
+    assert.equal(rule.process(fail(101_000, '192.0.2.20')).length, 1);
+    assert.deepEqual(rule.process(fail(-25 * 86_400_000, '192.0.2.20')), [], 'a failure of 25 days ago');
+    const [late] = rule.process(fail(95_000, '192.0.2.20'));
+    assert.equal(late?.firstTime, T0 + 95_000, 'within the window of the first hit: part of the attack');
+    // Saved and restored, the incident keeps where it started.
+    const restored = bruteForceRule({ threshold: 2, windowMillis: 10_000 });
+    restored.restore(JSON.parse(JSON.stringify(rule.snapshot())));
+    assert.deepEqual(restored.process(fail(50_000, '192.0.2.20')), []);
+  });
+
   test('holds at most maxKeys groups and counts evictions', () => {
     const rule = perAddress(100);
     for (let i = 0; i < 1000; i++) rule.process(fail(i, `10.0.${i >> 8}.${i & 255}`));

@@ -41,6 +41,8 @@ interface GroupState {
   incident?: Record<string, string>;
   /** Event time of the latest hit that belonged to the incident. */
   lastIncidentTime: number;
+  /** Event time of the incident's first hit (absent in state saved by earlier versions: then nothing is too old). */
+  firstIncidentTime?: number;
 }
 
 export class ThresholdRule implements RuleEvaluator {
@@ -82,6 +84,7 @@ export class ThresholdRule implements RuleEvaluator {
         g.hits.map((h) => [h.time, h.id]),
         g.incident ?? null,
         g.lastIncidentTime,
+        g.firstIncidentTime ?? null,
       ]),
     };
   }
@@ -89,16 +92,24 @@ export class ThresholdRule implements RuleEvaluator {
   restore(state: unknown): void {
     const s = state as {
       evictions: number;
-      groups: [string, Record<string, string>, [number, string][], Record<string, string> | null, number][];
+      groups: [
+        string,
+        Record<string, string>,
+        [number, string][],
+        Record<string, string> | null,
+        number,
+        (number | null)?,
+      ][];
     };
     this.groups.clear();
     this.evictions = s.evictions;
-    for (const [key, labels, hits, incident, lastIncidentTime] of s.groups) {
+    for (const [key, labels, hits, incident, lastIncidentTime, firstIncidentTime] of s.groups) {
       this.groups.set(key, {
         labels,
         hits: hits.map(([time, id]) => ({ time, id })),
         ...(incident ? { incident } : {}),
         lastIncidentTime,
+        ...(typeof firstIncidentTime === 'number' ? { firstIncidentTime } : {}),
       });
     }
   }
@@ -116,8 +127,13 @@ export class ThresholdRule implements RuleEvaluator {
       if (group.incident && event.time - group.lastIncidentTime > this.spec.windowMillis) {
         group.incident = undefined; // the window drained since the last evidence: that incident is over
       }
+      // A late event from before the incident's window (an old log line, a batch sent days later) is no part of it:
+      // it would stretch the alert back to its time, and a replay, in time order, would not give it.
+      if (group.incident && (group.firstIncidentTime ?? event.time) - event.time > this.spec.windowMillis) continue;
       if (group.incident) {
         group.lastIncidentTime = Math.max(group.lastIncidentTime, event.time);
+        if (group.firstIncidentTime !== undefined)
+          group.firstIncidentTime = Math.min(group.firstIncidentTime, event.time);
         continuing.set(JSON.stringify(group.incident), group);
       } else if (this.countAround(group, event.time) >= this.spec.threshold) {
         opened.push(group);
@@ -127,11 +143,12 @@ export class ThresholdRule implements RuleEvaluator {
     if (opened.length > 0) {
       const incident: Record<string, string> = {};
       for (const g of opened) Object.assign(incident, g.labels);
+      const hits = this.union(opened);
       for (const g of opened) {
         g.incident = incident;
         g.lastIncidentTime = event.time;
+        g.firstIncidentTime = hits[0]!.time;
       }
-      const hits = this.union(opened);
       detections.push(this.detection(incident, hits));
       continuing.delete(JSON.stringify(incident));
     }

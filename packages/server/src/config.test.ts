@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { buildConfig, loadConfig } from './config.js';
@@ -119,6 +119,10 @@ describe('configuration', () => {
     assert.deepEqual(second.ingestTokens, first.ingestTokens);
     const other = resolveCredentials(buildConfig({}, { VIGIL_DATA_DIR: tempDir() }));
     assert.notEqual(other.ingestTokens[0], first.ingestTokens[0], 'no fixed default');
+    // A data directory made here is the owner's alone: it holds the tokens, and the store's user ids and addresses.
+    const made = join(tempDir(), 'new', 'data');
+    resolveCredentials(buildConfig({}, { VIGIL_DATA_DIR: made }));
+    assert.equal(statSync(made).mode & 0o777, 0o700);
   });
 
   test('tokens: characters a bearer token cannot carry, and a credentials file that is not what it should be', () => {

@@ -62,7 +62,7 @@ export function resolveCredentials(config: VigilConfig): Credentials {
     made.push('api');
   }
   if (generated) {
-    mkdirSync(config.dataDir, { recursive: true });
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     writeFileSync(file, `${JSON.stringify(stored, null, 2)}\n`, { mode: 0o600 });
     chmodSync(file, 0o600);
   }

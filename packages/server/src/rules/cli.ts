@@ -8,6 +8,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
+  BRUTE_FORCE_RULE_ID,
   builtinRulesDir,
   compileSigma,
   type Detection,
@@ -297,8 +298,12 @@ async function backtestCommand(args: string[], io: RulesCommandIo): Promise<numb
   const rule = evaluators.find((e) => e.id === ruleId) ?? evaluators.find((e) => e.title === ruleId);
   if (!rule) {
     io.err(
-      `vigil rules backtest: no rule "${ruleId}" that raises detections of its own in ${dirs.join(', ')} ` +
-        '(a rule used only inside a correlation is backtested through that correlation)\n',
+      ruleId === BRUTE_FORCE_RULE_ID
+        ? `vigil rules backtest: "${ruleId}" is the built-in brute-force rule, written in code and set by ` +
+            'detection.bruteForce (docs/rules.md), not a Sigma rule; backtest the Sigma rules beside it, or replay ' +
+            'events with vigil analyze\n'
+        : `vigil rules backtest: no rule "${ruleId}" that raises detections of its own in ${dirs.join(', ')} ` +
+            '(a rule used only inside a correlation is backtested through that correlation)\n',
     );
     return 2;
   }

@@ -124,5 +124,9 @@ describe('vigil rules', () => {
   it('usage errors exit 2', async () => {
     assert.equal(await rulesCommand(['nope'], capture()), 2);
     assert.equal(await rulesCommand(['backtest'], capture()), 2);
+    // The quickstart's alert comes from the built-in rule in code: said so, not "no rule".
+    const io = capture();
+    assert.equal(await rulesCommand(['backtest', 'vigil-authn-brute-force', '--data-dir', tmpdir()], io), 2);
+    assert.match(io.stderr(), /is the built-in brute-force rule, written in code and set by detection\.bruteForce/);
   });
 });

@@ -188,7 +188,8 @@ export class SqliteStore implements Store {
   private readonly writer: WriterThread | undefined;
 
   constructor(options: SqliteStoreOptions) {
-    if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true });
+    // Owner-only when made here: the store holds user ids and addresses, the directory the tokens too.
+    if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true, mode: 0o700 });
     this.db = new Database(options.file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
