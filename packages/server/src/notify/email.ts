@@ -11,6 +11,7 @@
  * against the configured name. Credentials never go over a connection without TLS: with `auth`, `requireTls`
  * defaults to true.
  */
+import { Socket } from 'node:net';
 import nodemailer from 'nodemailer';
 import { ConfigError } from '../errors.js';
 import { alertLink, GROUP_LISTED, groupHeading, groupLine, groupRest, stateWord, truncate } from './format.js';
@@ -209,12 +210,18 @@ export class EmailNotifier implements ReceiverNotifier {
     this.name = config.name;
   }
 
-  /** A transport dialling the checked address; TLS is still verified against the configured host name. */
+  /**
+   * A transport dialling the checked address; TLS is still verified against the configured host name. Its socket is
+   * made here, so that an attempt cut at its deadline can be ended for sure (nodemailer's `close()` leaves a
+   * connection in use open).
+   */
   private async transport() {
     const c = this.config;
     const target = await resolveTarget(c.host, c.allowPrivateNetwork);
     const isName = target.address !== c.host.replace(/^\[|\]$/g, '');
-    return nodemailer.createTransport({
+    const socket = new Socket();
+    const transport = nodemailer.createTransport({
+      socket,
       host: target.address,
       port: c.port,
       secure: c.secure,
@@ -226,6 +233,13 @@ export class EmailNotifier implements ReceiverNotifier {
       socketTimeout: c.timeoutMillis,
       disableFileAccess: true,
       disableUrlAccess: true,
+    });
+    const closeTransport = transport.close.bind(transport);
+    return Object.assign(transport, {
+      close: () => {
+        closeTransport();
+        socket.destroy();
+      },
     });
   }
 
