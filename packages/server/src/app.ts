@@ -70,6 +70,7 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
     file: join(config.dataDir, DATABASE_FILE),
     synchronous: config.storage.synchronous,
     eventWriter: 'thread',
+    log,
   });
   const engine = await createEngine(config);
   const engineState = await loadEngineState(config.dataDir, engine, log, store);

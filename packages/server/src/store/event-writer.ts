@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
-import { type SecurityEvent, toCanonical } from '@vigil/schema';
+import { type CanonicalEvent, Field, type SecurityEvent, toCanonical } from '@vigil/schema';
 import type Database from 'better-sqlite3';
 import type { AppendResult } from './store.js';
 
@@ -25,6 +25,61 @@ export function chainHash(previous: string, body: string): string {
 /** An indexed column's value: the attribute when it is a string. */
 function column(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
+}
+
+/**
+ * The indexed columns of an event's row, taken from its canonical JSON (the body the chain hashes). `verify` runs
+ * each stored body through here too: a column edited apart from its body shows as a difference.
+ */
+export function eventColumns(canonical: CanonicalEvent) {
+  return {
+    id: canonical.id,
+    time: Date.parse(canonical.time),
+    type: canonical.type,
+    client_address: column(canonical[Field.clientAddress]),
+    user_id: column(canonical[Field.userId]),
+    route: column(canonical[Field.httpRoute]),
+  };
+}
+
+/**
+ * The chain's high-water mark: sequence number and hash of the last event stored. It lives in `meta` and moves in
+ * the transaction of every append that stores an event, so rows cut from the end of the table leave it above them.
+ */
+export interface ChainMark {
+  readonly seq: number;
+  readonly hash: string;
+}
+
+const MARK_KEY = 'events_head';
+
+/** The mark, or undefined when there is none (a store from before it) or it is not one (edited by hand). */
+export function readChainMark(db: Database.Database): ChainMark | undefined {
+  const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(MARK_KEY) as { value: string } | undefined;
+  try {
+    const mark = row && JSON.parse(row.value);
+    return Number.isSafeInteger(mark?.seq) && typeof mark.hash === 'string' ? mark : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const SAVE_MARK = 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value';
+
+/**
+ * Where the chain goes on: its mark, and the last row's sequence number (below the mark when rows were cut from
+ * the end). A store written before the mark existed gets one from its last row, which that version trusted; so
+ * does one whose rows run past the mark (written by such a version since).
+ */
+export function openChain(db: Database.Database): { mark: ChainMark; lastRowSeq: number } {
+  return db.transaction(() => {
+    const last = db.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1').get() as ChainMark | undefined;
+    const lastRow = last ?? { seq: 0, hash: GENESIS_HASH };
+    const mark = readChainMark(db);
+    if (mark && mark.seq >= lastRow.seq) return { mark, lastRowSeq: lastRow.seq };
+    db.prepare(SAVE_MARK).run(MARK_KEY, JSON.stringify(lastRow));
+    return { mark: lastRow, lastRowSeq: lastRow.seq };
+  })();
 }
 
 /** One SQL statement and its parameters, run by `StoreWriter.run` with others in one transaction. */
@@ -42,39 +97,29 @@ export class StoreWriter {
   private readonly runTx: (statements: readonly WriteStatement[]) => void;
 
   constructor(db: Database.Database) {
-    const last = db.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1').get() as
-      | { seq: number; hash: string }
-      | undefined;
-    this.head = last?.hash ?? GENESIS_HASH;
-    this.sequence = last?.seq ?? 0;
+    // Cut rows at the end keep their numbers: the chain goes on above the mark, so `verify` shows the gap.
+    const { mark } = openChain(db);
+    this.head = mark.hash;
+    this.sequence = mark.seq;
     // The sequence number is given, not drawn: an insert skipped as a duplicate must not use one up, or the
     // chain would show a gap where nothing was deleted. Only a duplicate id is skipped; any other conflict fails.
     const insert = db.prepare(
       `INSERT INTO events (seq, id, time, type, client_address, user_id, route, body, hash)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
     );
+    const saveMark = db.prepare(SAVE_MARK);
     this.tx = db.transaction((events: readonly SecurityEvent[]) => {
       let head = this.head;
       let sequence = this.sequence;
       let stored = 0;
       const duplicateIndexes: number[] = [];
       for (let index = 0; index < events.length; index++) {
-        const event = events[index]!;
-        const a = event.attributes;
-        // The canonical JSON is what the hash covers.
-        const body = JSON.stringify(toCanonical(event));
+        // The canonical JSON is what the hash covers; the columns are read from it.
+        const canonical = toCanonical(events[index]!);
+        const body = JSON.stringify(canonical);
         const hash = chainHash(head, body);
-        const info = insert.run(
-          sequence + 1,
-          event.id,
-          event.time,
-          event.type,
-          column(a['client.address']),
-          column(a['user.id']),
-          column(a['http.route']),
-          body,
-          hash,
-        );
+        const c = eventColumns(canonical);
+        const info = insert.run(sequence + 1, c.id, c.time, c.type, c.client_address, c.user_id, c.route, body, hash);
         if (info.changes === 1) {
           head = hash;
           stored++;
@@ -83,6 +128,8 @@ export class StoreWriter {
           duplicateIndexes.push(index);
         }
       }
+      // Only events stored move the mark: a batch of duplicates leaves it where it was.
+      if (stored > 0) saveMark.run(MARK_KEY, JSON.stringify({ seq: sequence, hash: head }));
       // Only move the head and sequence once the transaction body has run: a throw rolls back both.
       this.head = head;
       this.sequence = sequence;

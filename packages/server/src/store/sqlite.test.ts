@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import type { SecurityEvent } from '@vigil/schema';
 import Database from 'better-sqlite3';
 import type { Decision } from '../decisions/decision.js';
+import { silentLogger } from '../log.js';
 import { tempDir } from '../testing/harness.js';
 import { SqliteStore } from './sqlite.js';
 
@@ -83,6 +84,96 @@ describe('SqliteStore', () => {
     assert.equal((await store.verify()).ok, true);
     await store.close();
   });
+
+  test('verify reports an indexed column that differs from the hashed event; reads take the event from the hash', async () => {
+    const file = join(dir, 'columns.db');
+    const events = Array.from({ length: 8 }, (_, i) => event(i, { 'http.route': '/login' }));
+    const store = new SqliteStore({ file });
+    await store.appendEvents(events);
+    await store.close();
+
+    const raw = new Database(file);
+    raw.prepare(`UPDATE events SET id = 'forged' WHERE seq = 2`).run();
+    raw.prepare('UPDATE events SET time = time - 86400000 WHERE seq = 3').run();
+    raw.prepare(`UPDATE events SET type = 'sys_crash' WHERE seq = 4`).run();
+    raw.prepare(`UPDATE events SET client_address = '198.51.100.1' WHERE seq = 5`).run();
+    raw.prepare(`UPDATE events SET user_id = 'mallory' WHERE seq = 6`).run();
+    raw.prepare(`UPDATE events SET route = '/health' WHERE seq = 7`).run();
+    raw.close();
+    const reopened = new SqliteStore({ file });
+    try {
+      const report = await reopened.verify();
+      assert.equal(report.ok, false);
+      assert.deepEqual(
+        report.problems.map((p) => [p.seq, p.problem.split(' ').slice(0, 2).join(' ')]),
+        [
+          [2, 'column id'],
+          [3, 'column time'],
+          [4, 'column type'],
+          [5, 'column client_address'],
+          [6, 'column user_id'],
+          [7, 'column route'],
+        ],
+      );
+      assert.match(report.problems[1]!.problem, new RegExp(`but the event says ${events[2]!.time}$`));
+      // What is read is what the chain covers, whatever the columns say.
+      const read: SecurityEvent[] = [];
+      for await (const page of reopened.eventsAfterSequence(0)) read.push(...page);
+      assert.deepEqual(read, events);
+      assert.deepEqual(await reopened.getEvent(events[3]!.id), events[3]);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  test('rows cut from the end stay missing after a restart and new events: the gap shows and is logged', async () => {
+    const file = join(dir, 'tail.db');
+    let store = new SqliteStore({ file, eventWriter: 'thread' });
+    await store.appendEvents(Array.from({ length: 10 }, (_, i) => event(i)));
+    await store.close();
+    const raw = new Database(file);
+    raw.prepare('DELETE FROM events WHERE seq > 7').run();
+    raw.close();
+
+    const errors: unknown[] = [];
+    store = new SqliteStore({ file, eventWriter: 'thread', log: { ...silentLogger, error: (...a) => errors.push(a) } });
+    assert.deepEqual(errors, [
+      [
+        'events are missing from the end of the chain: rows were deleted from the database',
+        { missingFromSeq: 8, missingToSeq: 10, nextSeq: 11 },
+      ],
+    ]);
+    assert.equal(await store.lastSequence(), 10);
+    assert.equal((await store.appendEvents([event(20), event(21), event(22)])).lastSequence, 13);
+    await store.close();
+
+    const report = await reopenAndVerify(file);
+    assert.equal(report.ok, false);
+    assert.equal(report.checked, 10);
+    assert.deepEqual(report.problems[0], { seq: 11, problem: 'gap: rows 8..10 are missing' });
+  });
+
+  test('a store written before the high-water mark is taken as it is, then guarded by the mark', async () => {
+    const file = join(dir, 'unmarked.db');
+    let store = new SqliteStore({ file });
+    await store.appendEvents([event(1), event(2), event(3)]);
+    await store.close();
+    // As an older Vigil left it: no mark, and SQLite's own counter one past the last row (a retried batch).
+    const raw = new Database(file);
+    raw.prepare(`DELETE FROM meta WHERE key = 'events_head'`).run();
+    raw.prepare(`UPDATE sqlite_sequence SET seq = 4 WHERE name = 'events'`).run();
+    raw.close();
+    assert.deepEqual(await reopenAndVerify(file), { ok: true, checked: 3, problems: [] });
+
+    store = new SqliteStore({ file });
+    assert.equal((await store.appendEvents([event(4)])).lastSequence, 4);
+    await store.close();
+    const cut = new Database(file);
+    cut.prepare('DELETE FROM events WHERE seq = 4').run();
+    cut.close();
+    const report = await reopenAndVerify(file);
+    assert.deepEqual(report.problems, [{ seq: 4, problem: 'truncated: rows 4..4 are missing at the end' }]);
+  });
 });
 
 async function reopenAndVerify(file: string) {
@@ -96,12 +187,19 @@ async function reopenAndVerify(file: string) {
 
 test('a retried batch holding stored events leaves no gap in the chain', async () => {
   const dir = tempDir();
-  const store = new SqliteStore({ file: join(dir, 'retry.db') });
+  const file = join(dir, 'retry.db');
+  const store = new SqliteStore({ file });
   await store.appendEvents([event(1), event(2)]);
   const retry = await store.appendEvents([event(2), event(3)]);
   assert.deepEqual(retry, { stored: 1, duplicates: 1, duplicateIndexes: [0], lastSequence: 3 });
   assert.deepEqual(await store.verify(), { ok: true, checked: 3, problems: [] });
+  // A duplicate last in its batch, and a batch of duplicates only, use up no sequence number either.
+  const lastDuplicate = await store.appendEvents([event(4), event(3)]);
+  assert.deepEqual(lastDuplicate, { stored: 1, duplicates: 1, duplicateIndexes: [1], lastSequence: 4 });
+  assert.equal((await store.appendEvents([event(1), event(4)])).lastSequence, 4);
+  assert.deepEqual(await store.verify(), { ok: true, checked: 4, problems: [] });
   await store.close();
+  assert.deepEqual(await reopenAndVerify(file), { ok: true, checked: 4, problems: [] });
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -135,6 +233,29 @@ describe('SqliteStore with a writer thread', () => {
     await reopened.appendEvents([event(501)]);
     assert.equal((await reopened.verify()).ok, true);
     await reopened.close();
+  });
+
+  test('verify on another connection while the writer thread commits finds the chain intact', async () => {
+    const file = join(dir, 'live.db');
+    const store = new SqliteStore({ file, eventWriter: 'thread' });
+    let next = 0;
+    const batch = () => Array.from({ length: 500 }, () => event(100_000 + next++));
+    for (let i = 0; i < 20; i++) await store.appendEvents(batch());
+    // As `vigil verify` opens the store while the server runs.
+    const checker = new SqliteStore({ file });
+    let overlapped = 0;
+    for (let round = 0; round < 4; round++) {
+      // Batches already posted to the writer thread commit while this thread walks the chain.
+      const appending = Array.from({ length: 6 }, () => store.appendEvents(batch()));
+      const report = await checker.verify();
+      await Promise.all(appending);
+      assert.deepEqual(report.problems, []);
+      if (report.checked < (await store.lastSequence())) overlapped++;
+    }
+    assert.ok(overlapped > 0, 'some batches committed while verify ran');
+    assert.deepEqual(await checker.verify(), { ok: true, checked: 44 * 500, problems: [] });
+    await checker.close();
+    await store.close();
   });
 
   test('decisions are written and revoked while the writer thread commits events, none refused as locked', async () => {

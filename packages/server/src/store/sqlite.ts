@@ -1,16 +1,27 @@
 /**
  * Embedded store on SQLite (better-sqlite3, WAL). Events are appended to a hash chain: each row's hash covers the
- * previous row's hash and the row's canonical JSON, so `vigil verify` finds any edit, deletion or insertion.
+ * previous row's hash and the row's canonical JSON, so `vigil verify` finds any edit, deletion or insertion. The
+ * indexed columns are copies of fields of that JSON, checked against it by `verify`; events are read from the JSON.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { SecurityEvent } from '@vigil/schema';
+import type { CanonicalEvent, SecurityEvent } from '@vigil/schema';
 import Database from 'better-sqlite3';
 import { type Alert, type AlertJson, alertFromJson, alertToJson } from '../alerts/alert.js';
 import type { RoutingVersion } from '../alerts/routing-versions.js';
 import type { Silence } from '../alerts/silences.js';
 import type { Decision } from '../decisions/decision.js';
-import { chainHash, GENESIS_HASH, StoreWriter, WriterThread, type WriteStatement } from './event-writer.js';
+import type { Logger } from '../log.js';
+import {
+  chainHash,
+  eventColumns,
+  GENESIS_HASH,
+  openChain,
+  readChainMark,
+  StoreWriter,
+  WriterThread,
+  type WriteStatement,
+} from './event-writer.js';
 import type {
   AlertAction,
   AlertQuery,
@@ -137,9 +148,10 @@ function saveAlert(a: Alert): WriteStatement {
   ];
 }
 
-function fromRow(row: { id: string; time: number; type: string; body: string }): SecurityEvent {
-  const { id: _id, time: _time, type: _type, ...attributes } = JSON.parse(row.body);
-  return { id: row.id, time: row.time, type: row.type, attributes };
+/** The event as the chain hashed it: the indexed columns only find rows, a forged one cannot change what is read. */
+function fromRow(row: { body: string }): SecurityEvent {
+  const { id, time, type, ...attributes } = JSON.parse(row.body);
+  return { id, time: Date.parse(time), type, attributes };
 }
 
 interface NotificationRow {
@@ -179,6 +191,8 @@ export interface SqliteStoreOptions {
    * detected on while a batch commits.
    */
   readonly eventWriter?: 'inline' | 'thread';
+  /** Where to report events missing from the end of the chain, found on opening. */
+  readonly log?: Logger;
 }
 
 export class SqliteStore implements Store {
@@ -208,11 +222,19 @@ export class SqliteStore implements Store {
     } else if (Number(version.value) > SCHEMA_VERSION) {
       throw new Error(`${options.file} was written by a newer Vigil (schema ${version.value}); upgrade Vigil`);
     }
+    const { mark, lastRowSeq } = openChain(this.db);
+    this.sequence = mark.seq;
+    if (lastRowSeq < mark.seq) {
+      options.log?.error('events are missing from the end of the chain: rows were deleted from the database', {
+        missingFromSeq: lastRowSeq + 1,
+        missingToSeq: mark.seq,
+        nextSeq: mark.seq + 1,
+      });
+    }
     if (options.eventWriter === 'thread' && options.file !== ':memory:') {
       // Checkpoints (copying the WAL back into the database, with an fsync) run on a thread of their own: on this
       // connection one would stall the main thread for as long as the copy takes.
       this.db.pragma('wal_autocheckpoint = 0');
-      this.sequence = (this.db.prepare('SELECT max(seq) AS seq FROM events').get() as { seq: number | null }).seq ?? 0;
       this.writer = new WriterThread({
         file: options.file,
         synchronous: options.synchronous ?? 'FULL',
@@ -220,7 +242,6 @@ export class SqliteStore implements Store {
       });
     } else {
       this.inline = new StoreWriter(this.db);
-      this.sequence = this.inline.lastSequence;
     }
   }
 
@@ -247,13 +268,12 @@ export class SqliteStore implements Store {
     if (query.clientAddress) where.push('client_address = ?') && params.push(query.clientAddress);
     if (query.userId) where.push('user_id = ?') && params.push(query.userId);
     if (query.route) where.push('route = ?') && params.push(query.route);
-    const { rows, nextCursor } = this.newestFirst<{
-      seq: number;
-      id: string;
-      time: number;
-      type: string;
-      body: string;
-    }>({ columns: 'seq, id, time, type, body', table: 'events', time: 'time', tie: 'seq' }, where, params, query);
+    const { rows, nextCursor } = this.newestFirst<{ body: string }>(
+      { columns: 'seq, time, body', table: 'events', time: 'time', tie: 'seq' },
+      where,
+      params,
+      query,
+    );
     return { items: rows.map(fromRow), ...(nextCursor ? { nextCursor } : {}) };
   }
 
@@ -262,10 +282,10 @@ export class SqliteStore implements Store {
   }
 
   async *eventsAfterSequence(seq: number, pageSize = 1000): AsyncIterable<SecurityEvent[]> {
-    const page = this.db.prepare('SELECT seq, id, time, type, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?');
+    const page = this.db.prepare('SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?');
     let after = seq;
     for (;;) {
-      const rows = page.all(after, pageSize) as { seq: number; id: string; time: number; type: string; body: string }[];
+      const rows = page.all(after, pageSize) as { seq: number; body: string }[];
       if (rows.length === 0) return;
       yield rows.map(fromRow);
       after = rows[rows.length - 1]!.seq;
@@ -273,9 +293,7 @@ export class SqliteStore implements Store {
   }
 
   async getEvent(id: string): Promise<SecurityEvent | undefined> {
-    const row = this.db.prepare('SELECT id, time, type, body FROM events WHERE id = ?').get(id) as
-      | { id: string; time: number; type: string; body: string }
-      | undefined;
+    const row = this.db.prepare('SELECT body FROM events WHERE id = ?').get(id) as { body: string } | undefined;
     return row ? fromRow(row) : undefined;
   }
 
@@ -564,16 +582,20 @@ export class SqliteStore implements Store {
   }
 
   async verify(): Promise<VerifyReport> {
+    // One read transaction, so one snapshot: the mark and the rows agree while a live server commits batches.
+    return this.db.transaction(() => this.verifyChain())();
+  }
+
+  private verifyChain(): VerifyReport {
+    const mark = readChainMark(this.db);
     const problems: { seq: number; problem: string }[] = [];
     let previous = GENESIS_HASH;
     let expectedSeq: number | undefined;
     let checked = 0;
-    for (const row of this.db.prepare('SELECT seq, id, body, hash FROM events ORDER BY seq').iterate() as Iterable<{
-      seq: number;
-      id: string;
-      body: string;
-      hash: string;
-    }>) {
+    const rows = this.db
+      .prepare('SELECT seq, id, time, type, client_address, user_id, route, body, hash FROM events ORDER BY seq')
+      .iterate() as Iterable<Record<string, string | number | null> & { seq: number; body: string; hash: string }>;
+    for (const row of rows) {
       checked++;
       if (expectedSeq !== undefined && row.seq !== expectedSeq) {
         problems.push({ seq: row.seq, problem: `gap: rows ${expectedSeq}..${row.seq - 1} are missing` });
@@ -581,18 +603,45 @@ export class SqliteStore implements Store {
       if (chainHash(previous, row.body) !== row.hash) {
         problems.push({ seq: row.seq, problem: `hash mismatch: event ${row.id} was changed, or a row before it` });
       }
+      // The columns the API searches by must say what the hashed body says.
+      let body: unknown;
+      try {
+        body = JSON.parse(row.body);
+      } catch {
+        // reported below
+      }
+      if (typeof body !== 'object' || body === null) {
+        problems.push({ seq: row.seq, problem: 'the stored body is not an event' });
+      } else {
+        for (const [name, value] of Object.entries(eventColumns(body as CanonicalEvent))) {
+          if (row[name] !== value) {
+            problems.push({
+              seq: row.seq,
+              problem: `column ${name} holds ${JSON.stringify(row[name])} but the event says ${JSON.stringify(value)}`,
+            });
+          }
+        }
+      }
+      if (mark && row.seq === mark.seq && row.hash !== mark.hash) {
+        problems.push({
+          seq: row.seq,
+          problem: `hash mismatch: event ${row.id} is not the last event stored; its row was rewritten`,
+        });
+      }
       previous = row.hash;
       expectedSeq = row.seq + 1;
       if (problems.length >= 100) break;
     }
-    // A deleted tail leaves no gap: compare with the highest sequence number SQLite ever handed out.
-    const top = this.db.prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'events'`).get() as
-      | { seq: number }
-      | undefined;
-    if (top && expectedSeq !== undefined && top.seq >= expectedSeq && problems.length < 100) {
-      problems.push({ seq: expectedSeq, problem: `truncated: rows ${expectedSeq}..${top.seq} are missing at the end` });
-    } else if (top && expectedSeq === undefined && top.seq > 0) {
-      problems.push({ seq: 1, problem: `truncated: all ${top.seq} rows are missing` });
+    // A deleted tail leaves no gap: compare with the high-water mark, moved by every append.
+    if (mark && problems.length < 100) {
+      if (expectedSeq === undefined && mark.seq > 0) {
+        problems.push({ seq: 1, problem: `truncated: all ${mark.seq} rows are missing` });
+      } else if (expectedSeq !== undefined && mark.seq >= expectedSeq) {
+        problems.push({
+          seq: expectedSeq,
+          problem: `truncated: rows ${expectedSeq}..${mark.seq} are missing at the end`,
+        });
+      }
     }
     return { ok: problems.length === 0, checked, problems };
   }

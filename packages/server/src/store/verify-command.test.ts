@@ -7,6 +7,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import { DATABASE_FILE } from '../app.js';
 import { tempDir } from '../testing/harness.js';
 import { SqliteStore } from './sqlite.js';
@@ -38,6 +39,30 @@ test('verify: an intact store is ok; a missing one is an error, never "intact", 
     const json = verify(join(dir, 'typo'), '--json');
     assert.equal(json.status, 1);
     assert.equal(JSON.parse(json.stdout).ok, false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('verify names the row and the column that no longer says what the hashed event says', async () => {
+  const dir = tempDir();
+  try {
+    const file = join(dir, DATABASE_FILE);
+    const store = new SqliteStore({ file });
+    const time = Date.UTC(2026, 10, 2);
+    await store.appendEvents(
+      ['e1', 'e2', 'e3'].map((id) => ({ id, time, type: 'authn_login_fail', attributes: { 'user.id': 'alice' } })),
+    );
+    await store.close();
+    const raw = new Database(file);
+    raw.prepare(`UPDATE events SET user_id = 'bob' WHERE seq = 2`).run();
+    raw.close();
+    const tampered = verify(dir);
+    assert.equal(tampered.status, 1);
+    assert.equal(
+      tampered.stdout,
+      'TAMPERED: 1 problem(s) in 3 events\n  at seq 2: column user_id holds "bob" but the event says "alice"\n',
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
