@@ -5,7 +5,7 @@
 import { type Matcher, parseMatcher } from '../alerts/matchers.js';
 import { DEFAULTS } from '../defaults.js';
 import { ConfigError } from '../errors.js';
-import { type Cidr, parseCidr } from '../net/ip.js';
+import { type Cidr, parseCidr, unmapIpv4 } from '../net/ip.js';
 import { DECISION_ACTIONS, DECISION_SCOPES, type DecisionAction, type DecisionScope } from './decision.js';
 
 export interface LadderStep {
@@ -170,7 +170,8 @@ export function parseResponseConfig(raw: unknown, key = 'response'): ResponseCon
       throw new ConfigError(`${key}.allowList[${i}]`, 'must be an address, a CIDR range, a user id or an API key id');
     }
     const cidr = parseCidr(entry.trim());
-    if (cidr) allowCidrs.push(cidr);
+    // Decision values name an IPv4 client in IPv4, so an entry written IPv4-mapped is kept as IPv4.
+    if (cidr) allowCidrs.push(unmapIpv4(cidr));
     else if (entry.includes('/') && /^[0-9a-f:.]+\/\d+$/i.test(entry.trim())) {
       throw new ConfigError(`${key}.allowList[${i}]`, `is not a valid CIDR range: ${JSON.stringify(entry)}`);
     } else allowIds.add(entry.trim());

@@ -363,6 +363,29 @@ test('a decision the store fails to write is logged and counted, and the alert g
   }
 });
 
+test('an allow-list entry written IPv4-mapped protects the IPv4 client it names', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-decisions-'));
+  const store = new SqliteStore({ file: join(dir, 'vigil.db') });
+  const service = new DecisionService({
+    store,
+    config: buildConfig(responseConfig({ allowList: ['::ffff:10.0.0.7', '::ffff:198.51.100.0/120'] }), {}).response,
+    log: silentLogger,
+  });
+  try {
+    const decided: string[] = [];
+    for (const [n, address] of ['10.0.0.7', '::ffff:10.0.0.7', '198.51.100.20', '198.51.101.20'].entries()) {
+      const alert = sampleAlert(n, { rule: 'vigil-authn-brute-force', 'client.address': address });
+      decided.push(...(await service.onAlertOpened(alert)).map((d) => d.value));
+    }
+    // Only the address outside 198.51.100.0/24 gets a decision.
+    assert.deepEqual(decided, ['198.51.101.20']);
+  } finally {
+    service.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 describe('the decision stream, past one answer', () => {
   async function withService(
     run: (service: DecisionService, store: SqliteStore, clock: { now: number }) => Promise<void>,

@@ -9,7 +9,7 @@ import { allMatch } from '../alerts/matchers.js';
 import { VigilError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { type Cidr, cidrContains, parseCidr } from '../net/ip.js';
+import { type Cidr, cidrContains, parseCidr, unmapIpv4 } from '../net/ip.js';
 import type { Page, Store } from '../store/store.js';
 import type { ResponseConfig } from './config.js';
 import {
@@ -132,8 +132,9 @@ export class DecisionService {
   allowed(scope: DecisionScope, value: string): boolean {
     const { allowCidrs, allowIds } = this.options.config;
     if (scope === 'user' || scope === 'api_key') return allowIds.has(value);
-    const range = parseCidr(value);
-    if (!range) return false;
+    const parsed = parseCidr(value);
+    if (!parsed) return false;
+    const range = unmapIpv4(parsed);
     return allowCidrs.some((c) => overlaps(c, range));
   }
 

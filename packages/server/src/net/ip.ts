@@ -99,6 +99,15 @@ const NAT64 = parseCidr('64:ff9b::/96')!;
 /** 6to4: 2002:AABB:CCDD::/48 carries the IPv4 address AA.BB.CC.DD it tunnels to. */
 const SIX_TO_FOUR = parseCidr('2002::/16')!;
 
+/**
+ * The IPv4 range an IPv4-mapped range stands for (`::ffff:198.51.100.0/120` is `198.51.100.0/24`); any other range
+ * as it is. A mapped address is an IPv4 client seen through a dual-stack socket, and is compared as that client.
+ */
+export function unmapIpv4(cidr: Cidr): Cidr {
+  if (cidr.version === 4 || cidr.bits < 96 || !cidrContains(MAPPED_V4, { version: 6, value: cidr.base })) return cidr;
+  return { version: 4, base: cidr.base & 0xffffffffn, bits: cidr.bits - 96 };
+}
+
 /** True for loopback, private, link-local, metadata, multicast and other addresses not on the public internet. */
 export function isNonPublicAddress(text: string): boolean {
   const ip = parseIp(text);
