@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { buildConfig } from '../config.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, type VigilError } from '../errors.js';
 import { silentLogger } from '../log.js';
 import { createMetrics } from '../metrics.js';
 import { SqliteStore } from '../store/sqlite.js';
@@ -379,6 +379,33 @@ test('an allow-list entry written IPv4-mapped protects the IPv4 client it names'
     }
     // Only the address outside 198.51.100.0/24 gets a decision.
     assert.deepEqual(decided, ['198.51.101.20']);
+  } finally {
+    service.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('of two revocations of one decision at once, the first stands and the second is a conflict', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-decisions-'));
+  const store = new SqliteStore({ file: join(dir, 'vigil.db') });
+  const service = new DecisionService({ store, config: buildConfig(responseConfig(), {}).response, log: silentLogger });
+  try {
+    const [decision] = await service.onAlertOpened(
+      sampleAlert(1, { rule: 'vigil-authn-brute-force', 'client.address': '203.0.113.9' }),
+    );
+    const results = await Promise.allSettled([
+      service.revoke(decision!.id, { name: 'carol', tokenId: 'tok-carol', comment: 'office NAT' }),
+      service.revoke(decision!.id, { name: 'mallory', tokenId: 'tok-mallory', comment: 'cover' }),
+    ]);
+    assert.equal(results[0]!.status, 'fulfilled');
+    assert.equal(results[1]!.status, 'rejected');
+    const error = (results[1] as PromiseRejectedResult).reason as VigilError;
+    assert.equal(error.code, 'conflict');
+    assert.match(error.message, /is revoked; only an active one can be revoked/);
+    const stored = await store.getDecision(decision!.id);
+    assert.equal(stored!.revoked!.actor, 'carol');
+    assert.equal(stored!.revoked!.comment, 'office NAT');
   } finally {
     service.close();
     await store.close();

@@ -164,19 +164,17 @@ export class DecisionService {
   async revoke(id: string, actor: Actor): Promise<Decision> {
     const decision = await this.get(id);
     const status = statusOf(decision, this.now());
-    if (status !== 'active') {
-      throw new VigilError(
-        'conflict',
-        `decision ${JSON.stringify(id)} is ${status}; only an active one can be revoked`,
-      );
-    }
+    const notActive = (state: string) =>
+      new VigilError('conflict', `decision ${JSON.stringify(id)} is ${state}; only an active one can be revoked`);
+    if (status !== 'active') throw notActive(status);
     decision.revoked = {
       at: this.now(),
       actor: actor.name,
       tokenId: actor.tokenId,
       ...(actor.comment ? { comment: actor.comment } : {}),
     };
-    await this.options.store.revokeDecision(decision);
+    // Another revocation can land between the read and this write: the first one stands.
+    if (!(await this.options.store.revokeDecision(decision))) throw notActive('revoked');
     this.options.metrics?.decisionsRevoked.inc({ action: decision.action, scope: decision.scope });
     this.options.log.info('decision revoked', { id, actor: actor.name });
     this.wakeAll();

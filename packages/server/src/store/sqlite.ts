@@ -513,13 +513,16 @@ export class SqliteStore implements Store {
       .immediate();
   }
 
-  async revokeDecision(decision: Decision): Promise<void> {
-    this.db
+  async revokeDecision(decision: Decision): Promise<boolean> {
+    // Only an unrevoked one: of two revocations at once, the second must not overwrite the first's record.
+    return this.db
       .transaction(() => {
-        decision.version = this.decisionVersion() + 1;
-        this.db
-          .prepare('UPDATE decisions SET version = ?, revoked = 1, body = ? WHERE id = ?')
-          .run(decision.version, JSON.stringify(decision), decision.id);
+        const version = this.decisionVersion() + 1;
+        const info = this.db
+          .prepare('UPDATE decisions SET version = ?, revoked = 1, body = ? WHERE id = ? AND revoked = 0')
+          .run(version, JSON.stringify({ ...decision, version }), decision.id);
+        if (info.changes === 1) decision.version = version;
+        return info.changes === 1;
       })
       .immediate();
   }

@@ -136,8 +136,8 @@ export interface Store {
   countNotifications(state: NotificationState): Promise<number>;
   /** Store a new decision, setting its `version`; false (and nothing written) when its id is already stored. */
   insertDecision(decision: Decision): Promise<boolean>;
-  /** Save a decision's revocation, raising its `version`. */
-  revokeDecision(decision: Decision): Promise<void>;
+  /** Save a decision's revocation, raising its `version`; false (and nothing written) when it is already revoked. */
+  revokeDecision(decision: Decision): Promise<boolean>;
   getDecision(id: string): Promise<Decision | undefined>;
   /** Newest first. */
   listDecisions(query: DecisionQuery): Promise<Page<Decision>>;
