@@ -257,6 +257,37 @@ function encodeComponent(value: string, readable: RegExp): string {
   return encoded.replace(readable, decodeURIComponent);
 }
 
+/** `input` cut at the last `separator` within `limit` characters, when it is longer than that. */
+function cutAt(input: string, separator: string, limit: number): string {
+  return input.length > limit ? input.slice(0, Math.max(0, input.lastIndexOf(separator, limit))) : input;
+}
+
+/**
+ * `source` with each piece between two `separator`s that `rewrite(from, to)` changes replaced by what it returns
+ * (undefined: left as it is); undefined when it changed none.
+ */
+function rewritePieces(
+  source: string,
+  separator: string,
+  rewrite: (from: number, to: number) => string | undefined,
+): string | undefined {
+  let out = '';
+  let copied = 0;
+  let changed = false;
+  for (let from = 0; from <= source.length; ) {
+    const at = source.indexOf(separator, from);
+    const to = at === -1 ? source.length : at;
+    const replaced = rewrite(from, to);
+    if (replaced !== undefined) {
+      out += source.slice(copied, from) + replaced;
+      copied = to;
+      changed = true;
+    }
+    from = to + 1;
+  }
+  return changed ? out + source.slice(copied) : undefined;
+}
+
 /** What ends a URL's authority: the path, the query, the fragment, or the end of the URL in text. */
 const AUTHORITY_END = /[\s/?#]/g;
 
@@ -730,25 +761,8 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     if (input.length === 0) return input;
     // A cut query loses the parameter the cut went through: part of a value is judged as free text, where part of a
     // secret would not be found.
-    const source =
-      input.length > maxStringLength * 4
-        ? input.slice(0, Math.max(0, input.lastIndexOf('&', maxStringLength * 4)))
-        : input;
-    let out = '';
-    let copied = 0;
-    let changed = false;
-    for (let from = 0; from <= source.length; ) {
-      const amp = source.indexOf('&', from);
-      const to = amp === -1 ? source.length : amp;
-      const redacted = queryParameter(source, from, to);
-      if (redacted !== undefined) {
-        out += source.slice(copied, from) + redacted;
-        copied = to;
-        changed = true;
-      }
-      from = to + 1;
-    }
-    const result = changed ? out + source.slice(copied) : source;
+    const source = cutAt(input, '&', maxStringLength * 4);
+    const result = rewritePieces(source, '&', (from, to) => queryParameter(source, from, to)) ?? source;
     const safe = hasControlChars(result) ? neutralise(result) : result;
     return safe.length > maxStringLength ? safe.slice(0, maxStringLength) : safe;
   };
@@ -761,27 +775,15 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
    */
   const escapedSegments = (input: string): string => {
     // A cut path loses the segment the cut went through, as a cut query loses its parameter.
-    const path =
-      input.length > maxStringLength * 4
-        ? input.slice(0, Math.max(0, input.lastIndexOf('/', maxStringLength * 4)))
-        : input;
-    let out = '';
-    let copied = 0;
-    for (let from = 0; from <= path.length; ) {
-      const slash = path.indexOf('/', from);
-      const to = slash === -1 ? path.length : slash;
-      if (indexIn(path, 37, from, to) !== to) {
-        // Tolerant, as for a query: a malformed escape (`%zz`) stays as it is. In a path, `+` is itself.
-        const decoded = unescapeQuery(path.slice(from, to));
-        const redacted = text(decoded);
-        if (redacted !== decoded) {
-          out += path.slice(copied, from) + encodeComponent(redacted, READABLE_PATH_ESCAPES);
-          copied = to;
-        }
-      }
-      from = to + 1;
-    }
-    return copied === 0 ? path : out + path.slice(copied);
+    const path = cutAt(input, '/', maxStringLength * 4);
+    const rewritten = rewritePieces(path, '/', (from, to) => {
+      if (indexIn(path, 37, from, to) === to) return undefined;
+      // Tolerant, as for a query: a malformed escape (`%zz`) stays as it is. In a path, `+` is itself.
+      const decoded = unescapeQuery(path.slice(from, to));
+      const redacted = text(decoded);
+      return redacted === decoded ? undefined : encodeComponent(redacted, READABLE_PATH_ESCAPES);
+    });
+    return rewritten ?? path;
   };
 
   const url = (value: string): string => {
