@@ -76,7 +76,7 @@ async function startCommand(args: string[]): Promise<number> {
   }
   const config = loadConfig();
   // SIGHUP (`systemctl reload`) reloads the rules. Its handler is in place from before the start to the end of the
-  // stop: without one, Node.js ends the process on SIGHUP, which during start-up or a graceful stop is a crash (no
+  // process: without one, Node.js ends the process on SIGHUP, which during start-up or a graceful stop is a crash (no
   // final flush, no state saved). One that arrives before the server is up reloads once it is.
   let server: Awaited<ReturnType<typeof startVigil>> | undefined;
   let reloadWhenUp = false;
@@ -128,11 +128,9 @@ async function startCommand(args: string[]): Promise<number> {
     process.once('SIGTERM', stop);
   });
   stopping = true;
-  try {
-    await server.close();
-  } finally {
-    process.off('SIGHUP', reload);
-  }
+  // The SIGHUP handler stays until the process is gone (it holds nothing alive): after the stop, the process still
+  // ends its threads and handles, and a SIGHUP then would kill it, with exit status "killed by SIGHUP".
+  await server.close();
   return 0;
 }
 
