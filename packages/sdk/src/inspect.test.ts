@@ -116,17 +116,21 @@ describe('collectInspection', () => {
     });
   });
 
+  /** The inspection of a JSON body alone, with room for whole operator objects. */
+  const inspectBody = (body: unknown) =>
+    collectInspection(
+      { query: undefined, headers: {}, params: undefined, body },
+      { ...limits, maxValueChars: 200, maxRequestChars: 2000, maxFields: 16 },
+      redactor,
+    );
+
   test('operator and prototype objects are sent whole, their keys intact; under a secret, every string hidden', () => {
     const body = JSON.parse(
       '{"username": {"$ne": "x"}, "email": {"$regex": ".*"}, "password": {"$ne": "hunter2-secret"},' +
         ' "user": {"__proto__": {"isAdmin": true}}, "settings": {"constructor": {"prototype": {"role": "admin"}}},' +
         ' "profile": {"name": "ann"}}',
     );
-    const out = collectInspection(
-      { query: undefined, headers: {}, params: undefined, body },
-      { ...limits, maxValueChars: 200, maxRequestChars: 2000, maxFields: 16 },
-      redactor,
-    );
+    const out = inspectBody(body);
     assert.deepEqual(out, {
       'vigil.inspect.body.username': '{"$ne":"x"}',
       'vigil.inspect.body.email': '{"$regex":".*"}',
@@ -145,11 +149,7 @@ describe('collectInspection', () => {
         ' "profile": {"credentials": {"user": "a"}, "name": "ann"}, "$eq": 4111111111111111},' +
         ' "customers": [{"$exists": true, "customer": {"email": "bob@example.com"}}]}',
     );
-    const out = collectInspection(
-      { query: undefined, headers: {}, params: undefined, body },
-      { ...limits, maxValueChars: 200, maxRequestChars: 2000, maxFields: 16 },
-      redactor,
-    );
+    const out = inspectBody(body);
     assert.deepEqual(out, {
       'vigil.inspect.body.customer': '{"email":"[REDACTED]","$where":"1"}',
       'vigil.inspect.body.user':
@@ -165,11 +165,7 @@ describe('collectInspection', () => {
       '{"username": "admin", "password": {"$ne": null}, "pin": {"$eq": 1234},' +
         ' "otp": {"$exists": true, "$in": ["123456", 654321]}}',
     );
-    const out = collectInspection(
-      { query: undefined, headers: {}, params: undefined, body },
-      { ...limits, maxValueChars: 200, maxRequestChars: 2000, maxFields: 16 },
-      redactor,
-    );
+    const out = inspectBody(body);
     assert.deepEqual(out, {
       'vigil.inspect.body.username': 'admin',
       'vigil.inspect.body.password': '{"$ne":null}',

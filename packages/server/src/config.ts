@@ -222,20 +222,7 @@ function receiverNames(raw: unknown, key: string, known: ReadonlySet<string>): s
 function routeConfig(raw: unknown, key: string, known: ReadonlySet<string>): RouteConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(key, 'must be a mapping');
   const r = raw as Record<string, unknown>;
-  const allowed = new Set([
-    'matchers',
-    'receiver',
-    'receivers',
-    'continue',
-    'repeatInterval',
-    'groupBy',
-    'groupWait',
-    'groupInterval',
-    'escalate',
-    'routes',
-  ]);
-  for (const k of Object.keys(r))
-    if (!allowed.has(k)) throw new ConfigError(`${key}.${k}`, 'unknown key (see docs/alerting.md)');
+  onlyKeys(r, ROUTE_KEYS, key);
   if (r.continue !== undefined && typeof r.continue !== 'boolean')
     throw new ConfigError(`${key}.continue`, 'must be true or false');
   let escalation: RouteConfig['escalation'];
@@ -270,6 +257,19 @@ function routeConfig(raw: unknown, key: string, known: ReadonlySet<string>): Rou
     routes: ((r.routes as unknown[] | undefined) ?? []).map((c, i) => routeConfig(c, `${key}.routes[${i}]`, known)),
   };
 }
+
+const ROUTE_KEYS = [
+  'matchers',
+  'receiver',
+  'receivers',
+  'continue',
+  'repeatInterval',
+  'groupBy',
+  'groupWait',
+  'groupInterval',
+  'escalate',
+  'routes',
+] as const;
 
 /** Refuse a key of `r` outside `allowed`, naming it: a typo must not pass for a setting left out. */
 function onlyKeys(r: Record<string, unknown>, allowed: readonly string[], key: string): void {
