@@ -27,6 +27,7 @@ export {
   createRedactor,
   errorClassName,
   hideOperands,
+  hideSecretKeys,
   isInjectionKey,
   luhnValid,
   normaliseKey,

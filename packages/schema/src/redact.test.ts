@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { MAX_FIELD_NAME_LENGTH, parseEvent } from './event.js';
-import { createRedactor, hideOperands, REDACTED } from './redact.js';
+import { createRedactor, hideOperands, hideSecretKeys, REDACTED } from './redact.js';
 
 const r = createRedactor();
 
@@ -231,6 +231,23 @@ describe('free text: authorization headers and key = value secrets', () => {
     }
   });
 
+  test('a list or an object under a sensitive key is hidden whole, up to the bracket that closes it', () => {
+    const cases: [input: string, expected: string][] = [
+      ['{"password": ["hunter2", "x y"], "user": "ann"}', `{"password": ${REDACTED}, "user": "ann"}`],
+      ['{"token":{"v":"a]}b","w":[1,{"x":2}]},"n":1}', `{"token":${REDACTED},"n":1}`],
+      ["secret = {'k': 'v v'} rest", `secret = ${REDACTED} rest`],
+      ['password=[x] ok', `password=${REDACTED} ok`],
+      // Unclosed: up to the end of the line.
+      ['password: ["hunter2\nnext line', `password: ${REDACTED}\nnext line`],
+      // Under another key, a list is kept, and a secret inside it is still found.
+      ['roles: ["admin", "password=hunter2"]', `roles: ["admin", "password=${REDACTED}"]`],
+    ];
+    for (const [input, expected] of cases) {
+      assert.equal(r.text(input), expected, input);
+      assert.equal(r.text(expected), expected, `${input}: redacted twice`);
+    }
+  });
+
   test('a secret pair inside the value of another pair is found', () => {
     assert.equal(r.text('user: password=hunter2'), `user: password=${REDACTED}`);
     assert.equal(r.text('next=/login?password=hunter2'), `next=/login?password=${REDACTED}`);
@@ -348,14 +365,51 @@ describe('operator objects sent by inspection under a sensitive key', () => {
     for (const value of ['hunter2', '{"$ne":"hunt', '["$ne"]', '{"a":{"$ne":1}}', '"{}"', '{"$ne":{"a":{…}}}']) {
       assert.equal(hideOperands(value), undefined, value);
     }
+    for (const value of ['hunter2', '{"$ne":"hunt', '["$ne"]', '"{}"', '{"$ne":{"a":{…}}}']) {
+      assert.equal(
+        hideSecretKeys(value, () => true),
+        undefined,
+        value,
+      );
+    }
+  });
+});
+
+describe('JSON objects sent by inspection under a key that is not sensitive', () => {
+  const seen: string[] = [];
+  const secret = (keys: readonly string[]): boolean => {
+    seen.push(keys.join('.'));
+    return keys[keys.length - 1] === 'password' || keys.join('.') === '$and.0.card';
+  };
+
+  test('hide the value of each key the judge names, whole and however deep; keep everything else', () => {
+    seen.length = 0;
+    assert.equal(
+      hideSecretKeys(
+        '{"$or":[{"password":["hunter2"]},{"user":{"password":{"$ne":1}}}],"$and":[{"card":{"n":4},"note":"x"}],"n":5}',
+        secret,
+      ),
+      `{"$or":[{"password":"${REDACTED}"},{"user":{"password":"${REDACTED}"}}],` +
+        `"$and":[{"card":"${REDACTED}","note":"x"}],"n":5}`,
+    );
+    assert.ok(seen.includes('$or.0.password') && seen.includes('$or.1.user.password'), 'judged with array indexes');
+    assert.ok(!seen.some((path) => path.startsWith('$or.0.password.')), 'nothing below a hidden value is walked');
+  });
+
+  test('a prototype key stays a key of the object written out', () => {
+    assert.equal(
+      hideSecretKeys('{"__proto__":{"isAdmin":true,"password":"x"}}', secret),
+      `{"__proto__":{"isAdmin":true,"password":"${REDACTED}"}}`,
+    );
   });
 });
 
 // Built to make a backtracking pattern try every start and every split of a URL's user information. The earlier
 // pattern took 1.3 s on the fourth at the default limit (32 KiB of text) and four times as long for each doubling;
 // the limit is raised here so that such a pattern cannot pass. Synchronous code cannot be timed out in place, so they
-// run in a child process, with a deadline far above what they take now (milliseconds).
-test('URL passwords are found in time linear in the text', () => {
+// run in a child process, with a deadline far above what they take now (milliseconds). The last two open a
+// bracketed value after every sensitive key, unclosed, for a scan that would restart at each.
+test('URL passwords and bracketed secrets are found in time linear in the text', () => {
   const script = `
     const { createRedactor } = await import(${JSON.stringify(import.meta.resolve('./redact.js'))});
     const r = createRedactor({ maxStringLength: 65536 }); // the patterns see 256 KiB
@@ -366,9 +420,11 @@ test('URL passwords are found in time linear in the text', () => {
       'a.'.repeat(128000) + '://' + ':'.repeat(100) + ' @',
       's://' + ':'.repeat(256000) + '@',
       ('s:/' + '/a:'.repeat(10) + '@').repeat(6400),
+      'password:["'.repeat(23000),
+      'x:[password:{'.repeat(19000),
     ];
     console.log(JSON.stringify(values.map((v) => r.text(v).length)));`;
   const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 10_000, encoding: 'utf8' });
   assert.equal(run.signal, null, 'redaction did not finish within 10 s');
-  assert.equal(JSON.parse(run.stdout).length, 6, run.stderr);
+  assert.equal(JSON.parse(run.stdout).length, 8, run.stderr);
 });

@@ -526,9 +526,34 @@ const KEY_SEPARATOR = /([A-Za-z0-9_\-.[\]]{1,64})(["']?[ \t]*[=:][ \t]*)/g;
 /**
  * The value after a sensitive key's separator, matched where the separator ends: quoted, up to its closing quote
  * (or the end of the line when there is none); unquoted, up to a space, `&`, `;`, `,` or quote. Groups: opening
- * quote, closing quote.
+ * quote, closing quote. A value that opens a bracket is not matched here (see bracketEnd).
  */
 const SECRET_VALUE = /(["'])(?:(?!\1)[^\\\r\n]|\\.)*(\1?)|[^&\s;,"']+/y;
+
+/**
+ * Where a bracketed value that opens at `start` (`["hunter2", "x y"]`, `{"v": "abc"}`, as JSON or a config dump
+ * writes a list or an object) ends: after the bracket that closes it, quoted strings skipped, or at the end of the
+ * line when none does. One pass, whatever the input.
+ */
+function bracketEnd(value: string, start: number): number {
+  let depth = 0;
+  for (let i = start; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 10 || c === 13) return i; // \n \r
+    if (c === 34 || c === 39) {
+      // a quoted string: its brackets do not count
+      for (i++; i < value.length; i++) {
+        const q = value.charCodeAt(i);
+        if (q === c || q === 10 || q === 13) break;
+        if (q === 92) i++; // \ escapes the next character
+      }
+      if (i >= value.length || value.charCodeAt(i) !== c) return i;
+    } else if (c === 91 || c === 123)
+      depth++; // [ {
+    else if ((c === 93 || c === 125) && --depth === 0) return i + 1; // ] }
+  }
+  return value.length;
+}
 
 /**
  * `key=value` pairs in `value` whose key `isSensitive` says names a secret, with the value redacted. Only a
@@ -545,13 +570,23 @@ function redactPairs(value: string, isSensitive: (key: string, inQuery: boolean)
     // `?key=` or `&key=`: a parameter of a URL written in the text.
     const before = pair.index > 0 ? value.charCodeAt(pair.index - 1) : 0;
     if (!isSensitive(key, sep === '=' && (before === 63 || before === 38))) continue;
-    SECRET_VALUE.lastIndex = KEY_SEPARATOR.lastIndex;
-    const secret = SECRET_VALUE.exec(value);
-    if (secret === null) continue;
-    const [, quote, close] = secret;
-    out += value.slice(copied, pair.index) + key + sep;
-    out += quote === undefined ? REDACTED : `${quote}${REDACTED}${close ?? ''}`;
-    copied = SECRET_VALUE.lastIndex;
+    const start = KEY_SEPARATOR.lastIndex;
+    const opener = value.charCodeAt(start);
+    let end: number;
+    let hidden = REDACTED;
+    if (opener === 91 || opener === 123) {
+      // [ or {: a list or an object, hidden whole (an unquoted match would stop at its first quote or space)
+      end = bracketEnd(value, start);
+    } else {
+      SECRET_VALUE.lastIndex = start;
+      const secret = SECRET_VALUE.exec(value);
+      if (secret === null) continue;
+      const [, quote, close] = secret;
+      if (quote !== undefined) hidden = `${quote}${REDACTED}${close ?? ''}`;
+      end = SECRET_VALUE.lastIndex;
+    }
+    out += value.slice(copied, pair.index) + key + sep + hidden;
+    copied = end;
     KEY_SEPARATOR.lastIndex = copied;
   }
   return copied === 0 ? value : out + value.slice(copied);
@@ -913,27 +948,65 @@ export function isInjectionKey(key: string): boolean {
   return INJECTION_KEY.test(key);
 }
 
+/** `value` as the JSON object it holds; undefined when it holds none (not JSON, cut, or nested past the stack). */
+function jsonObject(value: string): Record<string, unknown> | undefined {
+  if (!value.startsWith('{')) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(value);
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * An object that parameter inspection sends under a sensitive key because its keys are the attack
- * (`vigil.inspect.body.password` = `{"$ne":"[REDACTED]"}`), with every string and number in it hidden again: the
- * operators still show, no operand can, whoever wrote the value. Undefined when `value` is not such an object
- * (compact JSON with an injection key at its top level): it is then hidden whole.
+ * An object that parameter inspection sends whole because its keys are the attack (compact JSON with an injection key
+ * at its top level) under a sensitive key (`vigil.inspect.body.password` = `{"$ne":"[REDACTED]"}`), with every
+ * string and number in it hidden again: the operators still show, no operand can, whoever wrote the value. Undefined
+ * when `value` is not such an object: it is then hidden whole.
  *
  * @example
  * hideOperands('{"$ne":"hunter2","$gt":5,"$exists":true}'); // '{"$ne":"[REDACTED]","$gt":"[REDACTED]","$exists":true}'
  */
 export function hideOperands(value: string): string | undefined {
-  if (!value.startsWith('{')) return undefined;
-  try {
-    const parsed: unknown = JSON.parse(value);
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
-    if (!Object.keys(parsed).some(isInjectionKey)) return undefined;
-    return JSON.stringify(parsed, (_key, v: unknown) =>
-      typeof v === 'string' || typeof v === 'number' ? REDACTED : v,
-    );
-  } catch {
-    return undefined; // not JSON (cut, or deeper than inspection writes out), or nested past the stack
-  }
+  const operators = jsonObject(value);
+  if (operators === undefined || !Object.keys(operators).some(isInjectionKey)) return undefined;
+  return JSON.stringify(operators, (_key, v: unknown) =>
+    typeof v === 'string' || typeof v === 'number' ? REDACTED : v,
+  );
+}
+
+/**
+ * A JSON object written as text (as inspection writes an operator object under a key that is not sensitive:
+ * `vigil.inspect.body.filter` = `{"$or":[{"password":"hunter2"}]}`), with the value of each key in it that `secret`
+ * names written `"[REDACTED]"` whole, however deep and whatever its type, as the SDK writes it. `secret` is given the
+ * keys from the object down (`['$or', '0', 'password']`). Undefined when `value` holds no JSON object.
+ *
+ * @example
+ * hideSecretKeys('{"$or":[{"password":["x"]}]}', (keys) => keys.at(-1) === 'password'); // '{"$or":[{"password":"[REDACTED]"}]}'
+ */
+export function hideSecretKeys(value: string, secret: (keys: readonly string[]) => boolean): string | undefined {
+  const object = jsonObject(value);
+  if (object === undefined) return undefined;
+  const walk = (node: unknown, keys: readonly string[]): unknown => {
+    if (typeof node !== 'object' || node === null) return node;
+    if (Array.isArray(node)) return node.map((item, i) => walk(item, [...keys, String(i)]));
+    const out: Record<string, unknown> = {};
+    for (const [key, child] of Object.entries(node)) {
+      const path = [...keys, key];
+      // defineProperty: `__proto__` is a key like any other here, and must stay one.
+      Object.defineProperty(out, key, {
+        value: secret(path) ? REDACTED : walk(child, path),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+    return out;
+  };
+  return JSON.stringify(walk(object, []));
 }
 
 let defaultRedactor: Redactor | undefined;

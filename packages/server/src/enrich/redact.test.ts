@@ -102,6 +102,28 @@ describe('createRedactionStage', () => {
     });
   });
 
+  test('an inspected JSON object under another key has the values of the secrets inside it hidden', () => {
+    const configured = createRedactionStage({ keys: ['customer.address'] });
+    const output = configured.apply(
+      event({
+        // Free text alone finds `"password":"x"`, not a list, a number or an object under it.
+        'vigil.inspect.body.filter': '{"$ne":1,"password":["hunter2"],"user":{"pin":1234,"name":"ann"}}',
+        // The configured path is judged from the body's top: `query.customer.address` holds it.
+        'vigil.inspect.body.query': '{"$where":"1","customer":{"address":{"street":"Elm 5"},"id":"c1"}}',
+        // Not an operator object (the SDK never sends one; another sender may): the same.
+        'vigil.inspect.body.note': '{"password":["hunter2"],"card":"4111 1111 1111 1111"}',
+        // Not JSON: free text, as before.
+        'vigil.inspect.body.text': '{password: ["hunter2"]} 4111 1111 1111 1111',
+      }),
+    );
+    assert.deepEqual(output.attributes, {
+      'vigil.inspect.body.filter': `{"$ne":1,"password":"${REDACTED}","user":{"pin":"${REDACTED}","name":"ann"}}`,
+      'vigil.inspect.body.query': `{"$where":"1","customer":{"address":"${REDACTED}","id":"c1"}}`,
+      'vigil.inspect.body.note': `{"password":"${REDACTED}","card":"${REDACTED}"}`,
+      'vigil.inspect.body.text': `{password: ${REDACTED}} ${REDACTED}`,
+    });
+  });
+
   test('url.path: segments with escapes are judged decoded, the others kept as they came', () => {
     const output = stage.apply(event({ [Field.urlPath]: '/cards/4111%201111%201111%201111/caf%C3%A9' }));
     assert.equal(output.attributes[Field.urlPath], `/cards/${REDACTED}/caf%C3%A9`);

@@ -4,9 +4,18 @@
  * Values under sensitive names become `[REDACTED]`; query strings and free text lose card numbers, bearer
  * tokens, JWTs, `Authorization` values and `key=value` secrets; query parameters named like a credential in a URL
  * (`code`, `key`, `sig`) lose their value, in `url.query`, in URLs (`url.full`, the referrer, an inspected `Referer`)
- * and as inspected parameters. An inspected operator object under a sensitive key shows its keys only.
+ * and as inspected parameters. An inspected operator object under a sensitive key shows its keys only; a JSON object
+ * inspected under any other key has the values of the sensitive keys inside it hidden.
  */
-import { createRedactor, Field, type FieldValue, hideOperands, REDACTED, type SecurityEvent } from '@vigil/schema';
+import {
+  createRedactor,
+  Field,
+  type FieldValue,
+  hideOperands,
+  hideSecretKeys,
+  REDACTED,
+  type SecurityEvent,
+} from '@vigil/schema';
 import { INSPECT_PREFIX } from './payload.js';
 import type { EnrichmentStage } from './stage.js';
 
@@ -21,7 +30,9 @@ const URL_FIELDS = new Set<string>([Field.urlFull, Field.httpRequestReferrer, Fi
 const INSPECTED_HEADER_PREFIX = `${INSPECT_PREFIX}header.`;
 /**
  * Inspected body values: under a sensitive key, an operator object (`vigil.inspect.body.password` = `{"$ne":null}`)
- * keeps its keys, with every string and number hidden, so that rules see the attack.
+ * keeps its keys, with every string and number hidden, so that rules see the attack. Under another key, what a JSON
+ * object holds under a sensitive key is hidden (`vigil.inspect.body.filter` = `{"$or":[{"password":"[REDACTED]"}]}`),
+ * however deep and whatever its type: free text finds a `"password":"x"` pair, not `"password":["x"]`.
  */
 const INSPECTED_BODY_PREFIX = `${INSPECT_PREFIX}body.`;
 
@@ -46,6 +57,15 @@ export function createRedactionStage(options: { keys?: readonly string[] } = {})
     if (redactor.isSensitivePath(name)) {
       const operators = name.startsWith(INSPECTED_BODY_PREFIX) ? hideOperands(value) : undefined;
       return operators === undefined ? REDACTED : redactor.string(operators);
+    }
+    if (name.startsWith(INSPECTED_BODY_PREFIX)) {
+      const at = name.slice(INSPECTED_BODY_PREFIX.length);
+      const shown = hideSecretKeys(
+        value,
+        (keys) =>
+          redactor.isSensitiveKey(keys[keys.length - 1]!) || redactor.isSensitivePath(`${at}.${keys.join('.')}`),
+      );
+      if (shown !== undefined) return redactor.text(shown);
     }
     const inspectedQuery = name.startsWith(INSPECTED_QUERY_PREFIX);
     if (inspectedQuery && redactor.isSensitiveQueryName(name.slice(INSPECTED_QUERY_PREFIX.length))) return REDACTED;
