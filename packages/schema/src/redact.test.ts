@@ -224,6 +224,9 @@ describe('free text: authorization headers and key = value secrets', () => {
       ['client_secret :s3cr3t', `client_secret :${REDACTED}`],
       ['token="unterminated and more', `token="${REDACTED}`],
       ['pin = 1234', `pin = ${REDACTED}`],
+      // Ruby hashes, as Rails logs parameters.
+      ['{"user"=>"ann", "password"=>"hunter2"}', `{"user"=>"ann", "password"=>"${REDACTED}"}`],
+      ['{:api_key => "k3y"}', `{:api_key => "${REDACTED}"}`],
     ];
     for (const [input, expected] of cases) {
       assert.equal(r.text(input), expected, input);
@@ -241,6 +244,21 @@ describe('free text: authorization headers and key = value secrets', () => {
       ['password: ["hunter2\nnext line', `password: ${REDACTED}\nnext line`],
       // Under another key, a list is kept, and a secret inside it is still found.
       ['roles: ["admin", "password=hunter2"]', `roles: ["admin", "password=${REDACTED}"]`],
+    ];
+    for (const [input, expected] of cases) {
+      assert.equal(r.text(input), expected, input);
+      assert.equal(r.text(expected), expected, `${input}: redacted twice`);
+    }
+  });
+
+  test('an XML element named like a secret loses its text, attributes and the other elements kept', () => {
+    const cases: [input: string, expected: string][] = [
+      ['<user>ann</user><password>hunter2</password>', `<user>ann</user><password>${REDACTED}</password>`],
+      ['<ns:Token type="t">abc</ns:Token >', `<ns:Token type="t">${REDACTED}</ns:Token>`],
+      ['<Password></Password><b>x</b>', `<Password>${REDACTED}</Password><b>x</b>`],
+      // Not an element that holds text only: left to the other patterns.
+      ['<password><v>x</v></password>', '<password><v>x</v></password>'],
+      ['<password>x</token>', '<password>x</token>'],
     ];
     for (const [input, expected] of cases) {
       assert.equal(r.text(input), expected, input);
@@ -408,7 +426,8 @@ describe('JSON objects sent by inspection under a key that is not sensitive', ()
 // pattern took 1.3 s on the fourth at the default limit (32 KiB of text) and four times as long for each doubling;
 // the limit is raised here so that such a pattern cannot pass. Synchronous code cannot be timed out in place, so they
 // run in a child process, with a deadline far above what they take now (milliseconds). The last two open a
-// bracketed value after every sensitive key, unclosed, for a scan that would restart at each.
+// bracketed value after every sensitive key, unclosed, for a scan that would restart at each; the two after them
+// open XML elements that never close.
 test('URL passwords and bracketed secrets are found in time linear in the text', () => {
   const script = `
     const { createRedactor } = await import(${JSON.stringify(import.meta.resolve('./redact.js'))});
@@ -422,9 +441,11 @@ test('URL passwords and bracketed secrets are found in time linear in the text',
       ('s:/' + '/a:'.repeat(10) + '@').repeat(6400),
       'password:["'.repeat(23000),
       'x:[password:{'.repeat(19000),
+      '<password a="1"'.repeat(16000) + '>',
+      '<password>'.repeat(25000),
     ];
     console.log(JSON.stringify(values.map((v) => r.text(v).length)));`;
   const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 10_000, encoding: 'utf8' });
   assert.equal(run.signal, null, 'redaction did not finish within 10 s');
-  assert.equal(JSON.parse(run.stdout).length, 8, run.stderr);
+  assert.equal(JSON.parse(run.stdout).length, 10, run.stderr);
 });

@@ -205,6 +205,7 @@ function maySecret(value: string, start: number, end: number): boolean {
     if (run >= MIN_CARD_DIGITS * 2) return true;
     if (run !== 0) continue;
     if (c === 61 || c === 58 || c === 34) return true; // = : "
+    if (c === 60 && value.charCodeAt(i + 1) === 47) return true; // </
     if (c === 101 && value.charCodeAt(i + 1) === 121 && value.charCodeAt(i + 2) === 74) return true; // eyJ
     if ((c | 32) === 98) {
       // b / B: bearer or basic, in any case
@@ -521,8 +522,16 @@ interface Pattern {
   readonly redact: (value: string) => string;
 }
 
-/** A key and the separator after it (`password = `, `'api_key': `). Groups: key, separator. */
-const KEY_SEPARATOR = /([A-Za-z0-9_\-.[\]]{1,64})(["']?[ \t]*[=:][ \t]*)/g;
+/**
+ * A key and the separator after it (`password = `, `'api_key': `, Ruby's `"password"=>`). Groups: key, separator.
+ */
+const KEY_SEPARATOR = /([A-Za-z0-9_\-.[\]]{1,64})(["']?[ \t]*(?:=>|[=:])[ \t]*)/g;
+
+/**
+ * An XML element holding text only (`<password>hunter2</password>`, `<ns:Token type="x">...</ns:Token>`), as SOAP
+ * and XML APIs log their bodies. Groups: name, attributes. Each try stops at the next `<`.
+ */
+const XML_ELEMENT = /<([A-Za-z_][A-Za-z0-9_.:-]{0,63})(\s[^<>]*)?>[^<]*<\/\1\s*>/g;
 /**
  * The value after a sensitive key's separator, matched where the separator ends: quoted, up to its closing quote
  * (or the end of the line when there is none); unquoted, up to a space, `&`, `;`, `,` or quote. Groups: opening
@@ -732,6 +741,14 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
       redact: (v) =>
         v.replace(/"([^"\\]{1,64})"(\s*:\s*)"(?:[^"\\]|\\.)*"/g, (m, key: string, sep: string) =>
           isSensitivePath(key) ? `"${key}"${sep}"${REDACTED}"` : m,
+        ),
+    },
+    // <key>value</key>, as XML bodies are logged.
+    {
+      applies: (v) => v.includes('</'),
+      redact: (v) =>
+        v.replace(XML_ELEMENT, (m, name: string, attributes?: string) =>
+          isSensitivePath(name) ? `<${name}${attributes ?? ''}>${REDACTED}</${name}>` : m,
         ),
     },
     // key=value and key: value, as in query strings, form bodies, config dumps and log messages; spaces around the
