@@ -266,6 +266,41 @@ describe('free text: authorization headers and key = value secrets', () => {
     }
   });
 
+  test('credentials of a known format, private keys and --option values are hidden wherever they are written', () => {
+    const key =
+      '-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7Mh+z=\n-----END RSA PRIVATE KEY-----';
+    const cases: [input: string, expected: string][] = [
+      [`config ${key} loaded`, `config -----BEGIN RSA PRIVATE KEY-----${REDACTED}-----END RSA PRIVATE KEY----- loaded`],
+      // Cut before its last line: hidden to the end.
+      ['k=-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0', `k=-----BEGIN PRIVATE KEY-----${REDACTED}`],
+      ['push ghp_abcdefghijklmnopqrstuvwxyz0123456789 ok', `push ${REDACTED} ok`],
+      ['github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz', REDACTED],
+      ['slack xoxb-123456789012-abcdefghij failed', `slack ${REDACTED} failed`],
+      ['charge with sk_live_4eC39HqLyjWDarjtT1zdp7dc', `charge with ${REDACTED}`],
+      ['id AKIAIOSFODNN7EXAMPLE, region eu', `id ${REDACTED}, region eu`],
+      ['maps AIzaSyA-1234567890abcdefghijklmnopqrstu', `maps ${REDACTED}`],
+      ['npm_abcdefghijklmnopqrstuvwxyz0123456789', REDACTED],
+      ['glpat-abcdefghij0123456789', REDACTED],
+      ['spawn tool --password hunter2 --user ann', `spawn tool --password ${REDACTED} --user ann`],
+      ['--api-key "k e y" --verbose', `--api-key "${REDACTED}" --verbose`],
+    ];
+    for (const [input, expected] of cases) {
+      assert.equal(r.text(input), expected, input);
+      assert.equal(r.text(expected), expected, `${input}: redacted twice`);
+    }
+    // Look-alikes are kept: a certificate (public), a token glued into a longer word, words that only start alike,
+    // an option with no value after it, a user agent.
+    for (const kept of [
+      '-----BEGIN CERTIFICATE-----\nMIIE\n-----END CERTIFICATE-----',
+      'xAKIAIOSFODNN7EXAMPLE AKIAIOSFODNN7EXAMPLEX',
+      '/api/desk_top/ghost_a/task_live_1',
+      'run --token --verbose',
+      'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)',
+    ]) {
+      assert.equal(r.text(kept), kept, kept);
+    }
+  });
+
   test('a secret pair inside the value of another pair is found', () => {
     assert.equal(r.text('user: password=hunter2'), `user: password=${REDACTED}`);
     assert.equal(r.text('next=/login?password=hunter2'), `next=/login?password=${REDACTED}`);
@@ -427,7 +462,8 @@ describe('JSON objects sent by inspection under a key that is not sensitive', ()
 // the limit is raised here so that such a pattern cannot pass. Synchronous code cannot be timed out in place, so they
 // run in a child process, with a deadline far above what they take now (milliseconds). The last two open a
 // bracketed value after every sensitive key, unclosed, for a scan that would restart at each; the two after them
-// open XML elements that never close.
+// open XML elements that never close; the last three, private keys that never end, options without a value and
+// token prefixes without a token.
 test('URL passwords and bracketed secrets are found in time linear in the text', () => {
   const script = `
     const { createRedactor } = await import(${JSON.stringify(import.meta.resolve('./redact.js'))});
@@ -443,9 +479,12 @@ test('URL passwords and bracketed secrets are found in time linear in the text',
       'x:[password:{'.repeat(19000),
       '<password a="1"'.repeat(16000) + '>',
       '<password>'.repeat(25000),
+      '-----BEGIN RSA PRIVATE KEY-----x-----END PRIVATE KEY-----'.repeat(4000),
+      '--password '.repeat(20000) + 'x',
+      'ghp_'.repeat(30000) + 'a'.repeat(40),
     ];
     console.log(JSON.stringify(values.map((v) => r.text(v).length)));`;
   const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 10_000, encoding: 'utf8' });
   assert.equal(run.signal, null, 'redaction did not finish within 10 s');
-  assert.equal(JSON.parse(run.stdout).length, 10, run.stderr);
+  assert.equal(JSON.parse(run.stdout).length, 13, run.stderr);
 });

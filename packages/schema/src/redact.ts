@@ -193,9 +193,36 @@ function mayHoldCard(value: string): boolean {
 }
 
 /**
- * True unless `value[start, end)` holds none of what the patterns' `applies` tests look for (`=`, `:`, `"`, a run of
- * 13 digits as `mayHoldCard` counts them, `eyJ`, `bearer` / `basic` in any case): then no pattern can match. One pass,
- * no allocation. Keep it in step with the patterns in createRedactor (an `authorization` header needs `:` or `=`).
+ * True when the `_`, `-` or `A` at `value[i]` may belong to a credential of a known format, a command-line option or
+ * a private key (see KNOWN_TOKEN, OPTION_VALUE, PRIVATE_KEY): `ghp_`, `npm_`, `sk_`, `rk_`, `github_pat_`, `xoxb-`,
+ * `glpat-`, `--`, `-----BEGIN`, `AKIA`, `ASIA`, `AIza`. A cheap look at the characters around it.
+ */
+function mayOpenToken(value: string, i: number): boolean {
+  switch (value.charCodeAt(i)) {
+    case 65: // A: AKIA, ASIA, AIza
+      return value.startsWith('KIA', i + 1) || value.startsWith('SIA', i + 1) || value.startsWith('Iza', i + 1);
+    case 45: // -: --option, -----BEGIN, xoxb-, glpat-
+      return (
+        value.charCodeAt(i + 1) === 45 ||
+        (i >= 4 && value.startsWith('xox', i - 4)) ||
+        (i >= 5 && value.startsWith('glpat', i - 5))
+      );
+    default: {
+      // _: ghp_, npm_, sk_, rk_, github_pat_
+      if (i < 2) return false;
+      const before = value.slice(i - 2, i);
+      return (
+        before === 'sk' || before === 'rk' || before === 'pm' || before === 'at' || value.charCodeAt(i - 3) === 103
+      );
+    }
+  }
+}
+
+/**
+ * True unless `value[start, end)` holds none of what the patterns' `applies` tests look for (`=`, `:`, `"`, `</`, a
+ * run of 13 digits as `mayHoldCard` counts them, `eyJ`, `bearer` / `basic` in any case, what mayOpenToken looks for):
+ * then no pattern can match. One pass, no allocation. Keep it in step with the patterns in createRedactor (an
+ * `authorization` header needs `:` or `=`).
  */
 function maySecret(value: string, start: number, end: number): boolean {
   let run = 0;
@@ -206,6 +233,7 @@ function maySecret(value: string, start: number, end: number): boolean {
     if (run !== 0) continue;
     if (c === 61 || c === 58 || c === 34) return true; // = : "
     if (c === 60 && value.charCodeAt(i + 1) === 47) return true; // </
+    if ((c === 95 || c === 45 || c === 65) && mayOpenToken(value, i)) return true; // _ - A
     if (c === 101 && value.charCodeAt(i + 1) === 121 && value.charCodeAt(i + 2) === 74) return true; // eyJ
     if ((c | 32) === 98) {
       // b / B: bearer or basic, in any case
@@ -487,8 +515,10 @@ export interface Redactor {
    */
   isSensitiveQueryName(name: string): boolean;
   /**
-   * Free text: `Authorization:` header values, card numbers (pattern + Luhn), bearer tokens, JWTs, `key=value`,
-   * `key = 'value'` and `"key":"value"` secrets.
+   * Free text: `Authorization:` header values, card numbers (pattern + Luhn), bearer tokens, JWTs, URL passwords,
+   * `key=value`, `key = 'value'`, `"key":"value"` and `"key"=>"value"` secrets (a list or an object as the value
+   * hidden whole), XML elements and `--options` named like a secret, PEM private keys, and credentials of a known
+   * format (GitHub, Slack, Stripe, AWS, Google, npm, GitLab).
    */
   text(value: string): string;
   /**
@@ -526,6 +556,50 @@ interface Pattern {
  * A key and the separator after it (`password = `, `'api_key': `, Ruby's `"password"=>`). Groups: key, separator.
  */
 const KEY_SEPARATOR = /([A-Za-z0-9_\-.[\]]{1,64})(["']?[ \t]*(?:=>|[=:])[ \t]*)/g;
+
+/**
+ * Credentials whose format names them, wherever they are written: GitHub tokens (`ghp_`, `gho_`, `ghu_`, `ghs_`,
+ * `ghr_`, `github_pat_`), Slack tokens (`xoxb-` ...), Stripe secret and restricted keys (`sk_live_`, `rk_test_` ...),
+ * AWS access key ids (`AKIA`, `ASIA`), Google API keys (`AIza`), npm tokens (`npm_`) and GitLab personal access tokens
+ * (`glpat-`). Each is a whole word: not glued to letters, digits or `_` on either side.
+ */
+const KNOWN_TOKEN_HINT = /gh[pousr]_|github_pat_|xox[abposr]-|[sr]k_(?:live|test)_|AKIA|ASIA|AIza|npm_|glpat-/;
+const KNOWN_TOKEN =
+  /(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,244}|xox[abposr]-[A-Za-z0-9-]{10,250}|[sr]k_(?:live|test)_[A-Za-z0-9]{16,247}|(?:AKIA|ASIA)[A-Z0-9]{16}|AIza[A-Za-z0-9_-]{35}|npm_[A-Za-z0-9]{36}|glpat-[A-Za-z0-9_-]{20,249})(?![A-Za-z0-9_])/g;
+
+/**
+ * A long command-line option and the value after it, separated by spaces (`--password hunter2`, `--api-key "k y"`),
+ * as a logged command line writes them; `--password=x` is a `key=value` pair. Groups: option name (without its
+ * dashes), what is between, opening quote, closing quote. A value that is itself an option (`--token --verbose`)
+ * is not one.
+ */
+const OPTION_VALUE =
+  /(?<![A-Za-z0-9_-])--([A-Za-z][A-Za-z0-9_-]{0,63})([ \t]+)(?!-)(?:(["'])(?:(?!\3)[^\\\r\n]|\\.)*(\3?)|[^\s"']+)/g;
+
+/** A PEM private key's first line (`-----BEGIN RSA PRIVATE KEY-----`). Group: the kind before `PRIVATE KEY`. */
+const PRIVATE_KEY_BEGIN = /-----BEGIN ([A-Z0-9]{1,16} ){0,2}PRIVATE KEY-----/y;
+
+/**
+ * `value` with the body of every PEM private key hidden: from its first line to its last (`-----END ... PRIVATE
+ * KEY-----`), or to the end of the text when the last is missing (a cut log line still holds part of the key). The
+ * first and last lines are kept, so the event still says what was there. One pass.
+ */
+function redactPrivateKeys(value: string): string {
+  let out = '';
+  let copied = 0;
+  for (let at = value.indexOf('-----BEGIN ', 0); at !== -1; at = value.indexOf('-----BEGIN ', at + 1)) {
+    if (at < copied) continue;
+    PRIVATE_KEY_BEGIN.lastIndex = at;
+    const begin = PRIVATE_KEY_BEGIN.exec(value);
+    if (begin === null) continue;
+    const footer = `-----END ${begin[1] ?? ''}PRIVATE KEY-----`;
+    const end = value.indexOf(footer, PRIVATE_KEY_BEGIN.lastIndex);
+    out += value.slice(copied, PRIVATE_KEY_BEGIN.lastIndex) + REDACTED + (end === -1 ? '' : footer);
+    copied = end === -1 ? value.length : end + footer.length;
+    if (end === -1) break;
+  }
+  return copied === 0 ? value : out + value.slice(copied);
+}
 
 /**
  * An XML element holding text only (`<password>hunter2</password>`, `<ns:Token type="x">...</ns:Token>`), as SOAP
@@ -698,6 +772,27 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
   // their credential goes whole), card numbers before `key: value` pairs (whose value ends at the first space: a
   // grouped card under `cardnumber:` would lose only its first group).
   const patterns: Pattern[] = [
+    // PEM private keys, before anything else reads the base64 lines inside them.
+    {
+      applies: (v) => v.includes('-----BEGIN '),
+      redact: redactPrivateKeys,
+    },
+    // Credentials of a known format, wherever they are.
+    {
+      applies: (v) => KNOWN_TOKEN_HINT.test(v),
+      redact: (v) => v.replace(KNOWN_TOKEN, REDACTED),
+    },
+    // --option value, for an option named like a secret.
+    {
+      applies: (v) => v.includes('--'),
+      redact: (v) =>
+        v.replace(OPTION_VALUE, (m, name: string, gap: string, quote?: string, close?: string) => {
+          if (!isSensitivePath(name)) return m;
+          return quote === undefined
+            ? `--${name}${gap}${REDACTED}`
+            : `--${name}${gap}${quote}${REDACTED}${close ?? ''}`;
+        }),
+    },
     // The value of an `Authorization` or `Proxy-Authorization` header (also `HTTP_AUTHORIZATION=`, `"authorization":
     // "..."`), scheme and credentials (RFC 9110, 11.4): quoted, up to the closing quote; unquoted, the scheme, then a
     // token68 (`Token abc`, `Basic dXNl...`, `SharedKey acct:sig`) or a list of auth-params, which may hold commas
