@@ -1,6 +1,6 @@
 /**
  * The read API: `GET /api/v1/alerts`, `GET /api/v1/alerts/:id`, `GET /api/v1/events`, `GET /api/v1/events/:id`.
- * Query parameters are validated; a bad one is a 400 naming the parameter.
+ * Query parameters are validated; a bad one, an unknown one or a repeated one is a 400 naming the parameter.
  */
 import { createHash } from 'node:crypto';
 import { neutralise, parseTime, toCanonical } from '@vigil/schema';
@@ -13,6 +13,30 @@ import { VigilError } from '../errors.js';
 import type { Store } from '../store/store.js';
 
 const STATUSES: readonly AlertStatus[] = ['firing', 'acknowledged', 'resolved'];
+
+/**
+ * Refuse a query parameter the route does not read, and one given twice. A misspelt filter (`user=alice` for
+ * `user.id=alice`) or a second value (`type=a&type=b`) would otherwise be dropped, and the page, holding events or
+ * alerts the filter was meant to leave out, would read as the filtered answer.
+ */
+export function onlyParams(params: URLSearchParams, known: readonly string[]): void {
+  const seen = new Set<string>();
+  for (const name of params.keys()) {
+    if (!known.includes(name)) {
+      throw new VigilError(
+        'invalid_parameter',
+        `unknown query parameter ${JSON.stringify(name.slice(0, 64))}; this route takes ${known.join(', ')}`,
+      );
+    }
+    if (seen.has(name)) throw new VigilError('invalid_parameter', `${name} is given more than once; give it once`);
+    seen.add(name);
+  }
+}
+
+/** The query parameters of `GET /api/v1/events`. */
+const EVENT_PARAMS = ['from', 'to', 'type', 'client.address', 'user.id', 'http.route', 'limit', 'cursor'] as const;
+/** The query parameters of `GET /api/v1/alerts`. */
+const ALERT_PARAMS = ['status', 'rule', 'limit', 'cursor'] as const;
 
 /** The `limit` query parameter of a list route, validated. */
 export function limitOf(params: URLSearchParams): number {
@@ -39,6 +63,7 @@ function cursorError(error: unknown): never {
 }
 
 export async function listEvents(store: Store, params: URLSearchParams) {
+  onlyParams(params, EVENT_PARAMS);
   const from = timeOf(params, 'from');
   const to = timeOf(params, 'to');
   if (from !== undefined && to !== undefined && from > to) {
@@ -61,6 +86,7 @@ export async function listEvents(store: Store, params: URLSearchParams) {
 }
 
 export async function listAlerts(store: Store, params: URLSearchParams) {
+  onlyParams(params, ALERT_PARAMS);
   const status = params.get('status');
   if (status !== null && !STATUSES.includes(status as AlertStatus)) {
     throw new VigilError('invalid_parameter', `status must be one of ${STATUSES.join(', ')}`);
@@ -128,6 +154,7 @@ export function jsonBody(body: Buffer): unknown {
 }
 
 export function listSilences(silences: Silences, url: URL) {
+  onlyParams(url.searchParams, ['state']);
   const state = url.searchParams.get('state');
   if (state !== null && !['pending', 'active', 'expired'].includes(state)) {
     throw new VigilError('invalid_parameter', 'state must be pending, active or expired');

@@ -4,7 +4,7 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { actorOf, limitOf } from '../api/routes.js';
+import { actorOf, limitOf, onlyParams } from '../api/routes.js';
 import { VigilError } from '../errors.js';
 import type { TokenChecker } from '../http/auth.js';
 import { readActionBody, sendJson } from '../http/body.js';
@@ -48,6 +48,9 @@ function waitOf(params: URLSearchParams): number {
   return Number(raw);
 }
 
+/** The query parameters of `GET /api/v1/decisions`. */
+const DECISION_LIST_PARAMS = ['active', 'scope', 'value', 'limit', 'cursor'] as const;
+
 export function decisionRoutes(decisions: DecisionService, tokens: TokenChecker): DecisionRoute[] {
   const now = () => Date.now();
   return [
@@ -57,6 +60,7 @@ export function decisionRoutes(decisions: DecisionService, tokens: TokenChecker)
       handler: async (req, res, url) => {
         tokens.require(req, 'api');
         const p = url.searchParams;
+        onlyParams(p, DECISION_LIST_PARAMS);
         const scope = scopeOf(p);
         let page: Awaited<ReturnType<DecisionService['list']>>;
         try {
