@@ -33,7 +33,7 @@ Usage:
   vigil --help                this text
 
 Configuration: vigil.config.yaml in the working directory (or VIGIL_CONFIG), overridden by
-VIGIL_PORT, VIGIL_DATA_DIR, VIGIL_INGEST_TOKEN, VIGIL_API_TOKEN. See docs/configuration.md.
+VIGIL_HOST, VIGIL_PORT, VIGIL_DATA_DIR, VIGIL_INGEST_TOKEN, VIGIL_API_TOKEN. See docs/configuration.md.
 `;
 
 type Command = (args: string[]) => Promise<number>;
