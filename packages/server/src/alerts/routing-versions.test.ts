@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { silentLogger } from '../log.js';
 import { failedLogins, startReceiver, startTestServer, tempDir } from '../testing/harness.js';
+import { RoutingVersions, routingVersionToJson } from './routing-versions.js';
 
 test('routing changed through the API is validated, versioned, applied at once and kept across restarts', async () => {
   const a = await startReceiver();
@@ -96,4 +98,21 @@ test('routing changed through the API is validated, versioned, applied at once a
     await a.close();
     await b.close();
   }
+});
+
+test('version 0 in the history is the one GET /api/v1/alerting/routing shows, dated when the server took it up', async () => {
+  const startedAt = Date.parse('2026-11-02T10:00:00Z');
+  const store = { saveRoutingVersion: async () => 1, routingVersions: async () => [] };
+  const versions = new RoutingVersions(
+    store,
+    new Set(),
+    {},
+    () => {},
+    silentLogger,
+    () => startedAt,
+  );
+  const [first] = await versions.history();
+  assert.ok(first);
+  assert.deepEqual(routingVersionToJson(first), routingVersionToJson(versions.current()));
+  assert.equal(routingVersionToJson(first).createdAt, '2026-11-02T10:00:00.000Z', 'not 1970-01-01');
 });

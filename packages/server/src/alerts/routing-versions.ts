@@ -33,6 +33,8 @@ export interface ActiveRouting {
 
 export class RoutingVersions {
   private active: RoutingVersion;
+  /** Version 0: the file's routing, dated when this server took it up (it is not stored, so it has no other date). */
+  private readonly fileVersion: RoutingVersion;
 
   constructor(
     private readonly store: RoutingVersionStore,
@@ -42,7 +44,8 @@ export class RoutingVersions {
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
   ) {
-    this.active = { version: 0, source: file, origin: 'file', createdAt: now() };
+    this.fileVersion = { version: 0, source: file, origin: 'file', createdAt: now() };
+    this.active = this.fileVersion;
   }
 
   /** Take up the latest stored version; a stored routing that no longer validates falls back to the file's. */
@@ -72,7 +75,7 @@ export class RoutingVersions {
   }
 
   async history(): Promise<RoutingVersion[]> {
-    return [{ version: 0, source: this.file, origin: 'file', createdAt: 0 }, ...(await this.store.routingVersions())];
+    return [this.fileVersion, ...(await this.store.routingVersions())];
   }
 
   /** Validate and apply a new routing made against `baseVersion`. */
