@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { chmodSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { SecurityEvent } from '@vigil/schema';
@@ -184,6 +184,22 @@ async function reopenAndVerify(file: string) {
     await store.close();
   }
 }
+
+test('a new store is readable by its owner only, in a data directory open to others too', async () => {
+  const dir = tempDir();
+  chmodSync(dir, 0o755); // made by an operator, as /var/lib/vigil often is
+  const file = join(dir, 'vigil.db');
+  const store = new SqliteStore({ file });
+  try {
+    await store.appendEvents([event(1)]);
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+      assert.equal((statSync(f).mode & 0o777).toString(8), '600', f);
+    }
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test('a retried batch holding stored events leaves no gap in the chain', async () => {
   const dir = tempDir();

@@ -3,7 +3,7 @@
  * previous row's hash and the row's canonical JSON, so `vigil verify` finds any edit, deletion or insertion. The
  * indexed columns are copies of fields of that JSON, checked against it by `verify`; events are read from the JSON.
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { CanonicalEvent, SecurityEvent } from '@vigil/schema';
 import Database from 'better-sqlite3';
@@ -195,6 +195,19 @@ export interface SqliteStoreOptions {
   readonly log?: Logger;
 }
 
+/**
+ * Create the database file readable and writable by its owner only, before SQLite would create it with the process's
+ * umask (0644 as a rule): it holds user ids and client addresses, and a data directory the operator made may be open
+ * to others. SQLite gives the `-wal` and `-shm` files the mode of the database file. A file that exists keeps its mode.
+ */
+function createOwnerOnly(file: string): void {
+  try {
+    closeSync(openSync(file, 'wx', 0o600));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+}
+
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private sequence = 0;
@@ -203,7 +216,10 @@ export class SqliteStore implements Store {
 
   constructor(options: SqliteStoreOptions) {
     // Owner-only when made here: the store holds user ids and addresses, the directory the tokens too.
-    if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true, mode: 0o700 });
+    if (options.file !== ':memory:') {
+      mkdirSync(dirname(options.file), { recursive: true, mode: 0o700 });
+      createOwnerOnly(options.file);
+    }
     this.db = new Database(options.file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
