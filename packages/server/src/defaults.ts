@@ -82,7 +82,7 @@ export const DEFAULTS = {
   decisionStreamMaxWaitMillis: 25_000,
   /** `response.stream.maxWaiters`: held stream requests at once; beyond it, requests are answered at once. */
   decisionStreamMaxWaiters: 1000,
-  /** `api.maxPageSize`: most items one API page returns. */
+  /** The largest `limit` of the API's list routes, and the page size without one (fixed: no configuration key). */
   maxPageSize: 1000,
   defaultPageSize: 100,
 } as const;
