@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, rmSync } from 'node:fs';
-import { Agent, type IncomingMessage, request } from 'node:http';
+import { Agent, createServer, type IncomingMessage, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -66,11 +67,26 @@ test('SIGHUP during start-up and during a graceful stop neither ends the server 
   }
 });
 
-test('a listen address that is not this machine stops start-up as a configuration error naming server.host', async () => {
+test('a listen address that is not this machine stops start-up as a configuration error naming where it was set', async () => {
   const { child, output } = start(tempDir(), { VIGIL_HOST: '192.0.2.55' });
   const [code] = (await once(child, 'exit')) as [number | null];
   assert.equal(code, 78, output());
-  assert.match(output(), /server\.host: 192\.0\.2\.55 is not an address of this machine/);
+  assert.match(output(), /VIGIL_HOST: 192\.0\.2\.55 is not an address of this machine/);
+});
+
+test('a port in use stops start-up as a configuration error naming VIGIL_PORT when that set it', async () => {
+  const busy = createServer();
+  busy.listen(0, '127.0.0.1');
+  await once(busy, 'listening');
+  try {
+    const port = (busy.address() as AddressInfo).port;
+    const { child, output } = start(tempDir(), { VIGIL_PORT: String(port) });
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.equal(code, 78, output());
+    assert.match(output(), new RegExp(`VIGIL_PORT: port ${port} is already in use`));
+  } finally {
+    busy.close();
+  }
 });
 
 test('a graceful stop ends while a sender keeps its keep-alive connection busy: answers from then on close it', async () => {

@@ -93,12 +93,15 @@ async function startCommand(args: string[]): Promise<number> {
     process.off('SIGHUP', reload);
     const { code, syscall, path } = error as NodeJS.ErrnoException;
     const { host, port } = config.server;
-    if (code === 'EADDRINUSE') throw new ConfigError('server.port', `port ${port} is already in use`);
+    // Named where the value came from: the environment overrides the file.
+    const portKey = process.env.VIGIL_PORT ? 'VIGIL_PORT' : 'server.port';
+    const hostKey = process.env.VIGIL_HOST ? 'VIGIL_HOST' : 'server.host';
+    if (code === 'EADDRINUSE') throw new ConfigError(portKey, `port ${port} is already in use`);
     if (code === 'EACCES' && syscall === 'listen')
-      throw new ConfigError('server.port', `no permission to listen on port ${port}`);
-    if (code === 'EADDRNOTAVAIL') throw new ConfigError('server.host', `${host} is not an address of this machine`);
+      throw new ConfigError(portKey, `no permission to listen on port ${port}`);
+    if (code === 'EADDRNOTAVAIL') throw new ConfigError(hostKey, `${host} is not an address of this machine`);
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || (code === 'EINVAL' && syscall === 'listen'))
-      throw new ConfigError('server.host', `cannot listen on ${host}: it does not resolve to an address here`);
+      throw new ConfigError(hostKey, `cannot listen on ${host}: it does not resolve to an address here`);
     // The data directory, or something under it, cannot be made or written.
     if ((code === 'EACCES' || code === 'ENOTDIR' || code === 'EROFS') && path?.startsWith(config.dataDir))
       throw new ConfigError(
