@@ -82,6 +82,14 @@ describe('response decisions', () => {
       assert.deepEqual(await decisions(server), []);
       const { body } = await stream(server, '?waitMillis=0');
       assert.deepEqual(body.decisions, []);
+      // A first request (no cursor) is answered at once even with nothing in force and the default wait (25 s), so
+      // an app starting up is in step without waiting; a request with a cursor is what is held.
+      const first = await Promise.race([
+        stream(server),
+        new Promise<'held'>((resolve) => setTimeout(() => resolve('held'), 10_000).unref()),
+      ]);
+      assert.notEqual(first, 'held', 'the first request was held');
+      assert.deepEqual(first !== 'held' && first.body.decisions, []);
     } finally {
       await server.stop();
     }

@@ -182,15 +182,16 @@ export class DecisionService {
   }
 
   /**
-   * The decision stream. Without a cursor: every decision in force. With one: decisions created or revoked since,
-   * and those that expired since. When there is nothing new, the request is held up to `waitMillis` (capped by
-   * `response.stream.maxWaitMillis`) unless `maxWaiters` are already held.
+   * The decision stream. Without a cursor: every decision in force, answered at once, even when there is none (an
+   * app starting up learns that nothing is in force, and its cursor, without waiting). With one: decisions created
+   * or revoked since, and those that expired since; when there is nothing new, the request is held up to
+   * `waitMillis` (capped by `response.stream.maxWaitMillis`) unless `maxWaiters` are already held.
    */
   async stream(since: string | undefined, waitMillis: number, aborted?: AbortSignal): Promise<StreamAnswer> {
     const cursor = decodeStreamCursor(since);
     let answer = await this.changes(cursor);
     const wait = Math.min(waitMillis, this.options.config.stream.maxWaitMillis);
-    if (answer.decisions.length > 0 || wait <= 0 || this.closed) return answer;
+    if (cursor === undefined || answer.decisions.length > 0 || wait <= 0 || this.closed) return answer;
     if (this.waiters.size >= this.options.config.stream.maxWaiters) {
       this.options.metrics?.decisionStreamRefused.inc();
       return answer;
