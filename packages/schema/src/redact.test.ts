@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { MAX_FIELD_NAME_LENGTH, parseEvent } from './event.js';
-import { createRedactor, hideOperands, hideSecretKeys, REDACTED } from './redact.js';
+import { createRedactor, hideOperands, hideSecretKeys, MAX_MEMOISED_KEYS, REDACTED, verdictMemo } from './redact.js';
 
 const r = createRedactor();
 
@@ -396,6 +396,51 @@ describe('configured dotted paths', () => {
     for (const path of ['customers.0.name', 'customers.0', 'orders.0.customer.email', 'email']) {
       assert.equal(custom.isSensitivePath(path), false, path);
     }
+  });
+});
+
+describe('the memo of key verdicts, under keys an attacker chooses', () => {
+  /** A memo whose judge counts how often it judged each key. */
+  function counted() {
+    const judged = new Map<string, number>();
+    const memo = verdictMemo((key) => {
+      judged.set(key, (judged.get(key) ?? 0) + 1);
+      return key.includes('secret');
+    });
+    return { memo, judged };
+  }
+
+  test('the keys in use stay remembered however many new keys are sent', () => {
+    const { memo, judged } = counted();
+    // A spray of new keys before the app's own key is seen, then more with the app's key in between.
+    for (let i = 0; i < 2 * MAX_MEMOISED_KEYS; i++) memo(`junk${i}`);
+    for (let i = 0; i < 4 * MAX_MEMOISED_KEYS; i++) {
+      memo(`more${i}`);
+      if (i % 100 === 0) assert.equal(memo('customerName'), false);
+    }
+    assert.equal(judged.get('customerName'), 1, 'judged once, then remembered');
+  });
+
+  test('what is not in use is forgotten: at most two generations of keys are held', () => {
+    const { memo, judged } = counted();
+    assert.equal(memo('old-secret'), true);
+    for (let i = 0; i < 2 * MAX_MEMOISED_KEYS; i++) memo(`junk${i}`);
+    assert.equal(memo('old-secret'), true);
+    assert.equal(judged.get('old-secret'), 2, 'judged again once forgotten');
+  });
+
+  test("a redactor's verdicts stay right after a spray of keys", () => {
+    const sprayed = createRedactor();
+    for (let i = 0; i < 3 * MAX_MEMOISED_KEYS; i++) {
+      sprayed.isSensitiveKey(`k${i}`);
+      sprayed.isSensitivePath(`body.k${i}`);
+      sprayed.isSensitiveQueryName(`q${i}`);
+    }
+    assert.equal(sprayed.isSensitiveKey('password'), true);
+    assert.equal(sprayed.isSensitivePath('body.user.apiKey'), true);
+    assert.equal(sprayed.isSensitiveQueryName('code'), true);
+    assert.equal(sprayed.isSensitiveKey('k1'), false);
+    assert.equal(sprayed.query('q1=a&code=abc'), `q1=a&code=${REDACTED}`);
   });
 });
 

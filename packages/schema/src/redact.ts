@@ -377,9 +377,36 @@ function redactUrlPasswords(value: string): string {
 /** How a URL starts: a scheme and `//` (`https://`), or a path. */
 const URL_START = /^(?:[A-Za-z][A-Za-z0-9+.-]*:\/\/|\/)/;
 
-/** Bounds of the memo of key verdicts (see createRedactor). */
-const MAX_MEMOISED_KEYS = 4096;
+/** Bounds of a memo of key verdicts (see verdictMemo): entries of one generation, and the longest key kept. */
+export const MAX_MEMOISED_KEYS = 4096;
 const MAX_MEMOISED_KEY_LENGTH = 256;
+
+/**
+ * `judge`, with its verdicts remembered by key. Some keys are chosen by whoever sends requests (query parameter
+ * names, body keys under parameter inspection), so the memo must stay useful when someone sends thousands of new
+ * keys on purpose: one that stops growing once full keeps those forever, and every key the app itself uses from
+ * then on is judged again on every request (about 1 µs each, against 0.06 µs remembered). Instead it keeps two
+ * generations: when the current one is full it becomes the previous one and the older is dropped, and a key found
+ * in the previous one moves to the current. A key in use at least once per MAX_MEMOISED_KEYS new keys stays
+ * remembered, and at most twice that many are held.
+ */
+export function verdictMemo(judge: (key: string) => boolean): (key: string) => boolean {
+  let current = new Map<string, boolean>();
+  let previous = new Map<string, boolean>();
+  return (key) => {
+    let verdict = current.get(key);
+    if (verdict !== undefined) return verdict;
+    verdict = previous.get(key) ?? judge(key);
+    if (key.length <= MAX_MEMOISED_KEY_LENGTH) {
+      if (current.size >= MAX_MEMOISED_KEYS) {
+        previous = current;
+        current = new Map();
+      }
+      current.set(key, verdict);
+    }
+    return verdict;
+  };
+}
 
 /** Luhn checksum (ISO/IEC 7812-1), over a string of digits. */
 export function luhnValid(digits: string): boolean {
@@ -747,26 +774,12 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
   };
 
   // Events reuse a small set of field names, so each verdict is computed once. Only key names are kept (never
-  // values), and the memo stops growing at its bound: keys past it are judged each time.
-  const keyVerdicts = new Map<string, boolean>();
-  const pathVerdicts = new Map<string, boolean>();
-  const memo = (verdicts: Map<string, boolean>, judge: (key: string) => boolean) => (key: string) => {
-    let verdict = verdicts.get(key);
-    if (verdict === undefined) {
-      verdict = judge(key);
-      if (verdicts.size < MAX_MEMOISED_KEYS && key.length <= MAX_MEMOISED_KEY_LENGTH) verdicts.set(key, verdict);
-    }
-    return verdict;
-  };
-  const isSensitiveKey = memo(keyVerdicts, judgeKey);
-  const isSensitivePath = memo(pathVerdicts, judgePath);
+  // values), in a bounded memo that keeps the keys in use however many others are sent (see verdictMemo).
+  const isSensitiveKey = verdictMemo(judgeKey);
+  const isSensitivePath = verdictMemo(judgePath);
 
   const queryNames = new Set(SENSITIVE_QUERY_NAMES);
-  const queryNameVerdicts = new Map<string, boolean>();
-  const isSensitiveQueryName = memo(
-    queryNameVerdicts,
-    (name) => isSensitiveKey(name) || queryNames.has(normaliseKey(name)),
-  );
+  const isSensitiveQueryName = verdictMemo((name) => isSensitiveKey(name) || queryNames.has(normaliseKey(name)));
 
   // Order matters: a pattern sees what the earlier ones left. Authorization values go first (whatever the scheme,
   // their credential goes whole), card numbers before `key: value` pairs (whose value ends at the first space: a
