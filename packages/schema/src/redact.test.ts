@@ -444,6 +444,37 @@ describe('the memo of key verdicts, under keys an attacker chooses', () => {
   });
 });
 
+describe('JWTs in free text', () => {
+  const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c';
+
+  test('are found at the start of a word, after a dash too, never inside a word', () => {
+    assert.equal(r.text(`token ${jwt} ok`), `token ${REDACTED} ok`);
+    assert.equal(r.text(`jwt-${jwt}`), `jwt-${REDACTED}`);
+    assert.equal(r.text(`eyJ-x ${jwt}`), `eyJ-x ${REDACTED}`);
+    assert.equal(r.text(`eyJ-eyJ-${jwt}`), REDACTED, 'the run from its first start');
+    assert.equal(r.text(`eyJ-eyJ-eyJ ${jwt}`), `eyJ-eyJ-eyJ ${REDACTED}`, 'after a run whose starts all fail');
+    assert.equal(r.text(`x_${jwt}`), `x_${jwt}`, 'inside a word');
+    assert.equal(r.text(`${jwt}.${jwt}`), `${REDACTED}.${REDACTED}`);
+  });
+
+  test('the same as a regular expression finds them, on text built to have many starts', () => {
+    const pattern = /\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g;
+    const pieces = ['eyJ', 'eyJ', 'ab', '-', '_', '.', ' ', '1', 'x', 'abcd', '='];
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    for (let n = 0; n < 3000; n++) {
+      let text = '';
+      while (text.length < 40) text += pieces[Math.floor(random() * pieces.length)];
+      // Free text without what the other patterns look for (`=`, `:`, quotes): only this one applies.
+      const plain = text.replace(/=/g, '');
+      assert.equal(r.text(plain), plain.replace(pattern, REDACTED), plain);
+    }
+  });
+});
+
 describe('operator objects sent by inspection under a sensitive key', () => {
   test('keep their keys; every string and number in them is hidden, however deep', () => {
     assert.equal(hideOperands('{"$ne":null}'), '{"$ne":null}');
@@ -502,14 +533,15 @@ describe('JSON objects sent by inspection under a key that is not sensitive', ()
   });
 });
 
-// Built to make a backtracking pattern try every start and every split of a URL's user information. The earlier
-// pattern took 1.3 s on the fourth at the default limit (32 KiB of text) and four times as long for each doubling;
+// Built to make a backtracking pattern try every start and every split of a URL's user information, or every `eyJ`
+// of one base64url run as a JWT. The earlier patterns took 1.3 s on the fourth and 0.7 s on the last at the default
+// limit (32 KiB of text) and four times as long for each doubling;
 // the limit is raised here so that such a pattern cannot pass. Synchronous code cannot be timed out in place, so they
-// run in a child process, with a deadline far above what they take now (milliseconds). The last two open a
-// bracketed value after every sensitive key, unclosed, for a scan that would restart at each; the two after them
+// run in a child process, with a deadline far above what they take now (milliseconds). The two after the JWT one open
+// a bracketed value after every sensitive key, unclosed, for a scan that would restart at each; the two after them
 // open XML elements that never close; the last three, private keys that never end, options without a value and
 // token prefixes without a token.
-test('URL passwords and bracketed secrets are found in time linear in the text', () => {
+test('URL passwords, JWTs and bracketed secrets are found in time linear in the text', () => {
   const script = `
     const { createRedactor } = await import(${JSON.stringify(import.meta.resolve('./redact.js'))});
     const r = createRedactor({ maxStringLength: 65536 }); // the patterns see 256 KiB
@@ -520,6 +552,7 @@ test('URL passwords and bracketed secrets are found in time linear in the text',
       'a.'.repeat(128000) + '://' + ':'.repeat(100) + ' @',
       's://' + ':'.repeat(256000) + '@',
       ('s:/' + '/a:'.repeat(10) + '@').repeat(6400),
+      'eyJ-'.repeat(64000),
       'password:["'.repeat(23000),
       'x:[password:{'.repeat(19000),
       '<password a="1"'.repeat(16000) + '>',
@@ -531,5 +564,5 @@ test('URL passwords and bracketed secrets are found in time linear in the text',
     console.log(JSON.stringify(values.map((v) => r.text(v).length)));`;
   const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 10_000, encoding: 'utf8' });
   assert.equal(run.signal, null, 'redaction did not finish within 10 s');
-  assert.equal(JSON.parse(run.stdout).length, 13, run.stderr);
+  assert.equal(JSON.parse(run.stdout).length, 14, run.stderr);
 });

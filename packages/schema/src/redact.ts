@@ -702,6 +702,44 @@ function redactPairs(value: string, isSensitive: (key: string, inQuery: boolean)
   return copied === 0 ? value : out + value.slice(copied);
 }
 
+/** A JWT / JWS in compact form, matched where it starts: base64url(JSON header) starts with "eyJ" ('{"'). */
+const JWT = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/y;
+
+/** A character of a base64url run: `A-Z a-z 0-9 _ -`. */
+function isBase64Url(code: number): boolean {
+  return (code >= 48 && code <= 57) || ((code | 32) >= 97 && (code | 32) <= 122) || code === 95 || code === 45;
+}
+
+/**
+ * Every JWT in `value` redacted, each starting at an `eyJ` at the start of a word. A `-` ends a word but not a
+ * base64url run, so a run can hold many such starts (`eyJ-eyJ-eyJ-...`); a start that fails, fails for every later
+ * one in its run too (the first segment must end at the `.` after the run), so the search goes on after the run.
+ * Trying each of them, as a regular expression does, took time quadratic in the run: 0.7 s for 32 KiB of text.
+ */
+function redactJwts(value: string): string {
+  let out = '';
+  let copied = 0;
+  let at = value.indexOf('eyJ');
+  while (at !== -1) {
+    const before = at > 0 ? value.charCodeAt(at - 1) : 0;
+    if (isBase64Url(before) && before !== 45) {
+      at = value.indexOf('eyJ', at + 3); // inside a word, as `\b` would have it
+      continue;
+    }
+    JWT.lastIndex = at;
+    if (JWT.exec(value) !== null) {
+      out += value.slice(copied, at) + REDACTED;
+      copied = JWT.lastIndex;
+      at = value.indexOf('eyJ', copied);
+      continue;
+    }
+    let end = at + 3;
+    while (end < value.length && isBase64Url(value.charCodeAt(end))) end++;
+    at = value.indexOf('eyJ', end);
+  }
+  return copied === 0 ? value : out + value.slice(copied);
+}
+
 /** Index of the character `code` in `value[from, to)`, or `to` when it is not there. */
 function indexIn(value: string, code: number, from: number, to: number): number {
   for (let i = from; i < to; i++) if (value.charCodeAt(i) === code) return i;
@@ -833,7 +871,7 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     // JWT / JWS compact form: base64url(JSON header) always starts with "eyJ" ('{"'); three dot-separated segments.
     {
       applies: (v) => v.includes('eyJ'),
-      redact: (v) => v.replace(/\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, REDACTED),
+      redact: redactJwts,
     },
     // Payment card numbers: 13 to 19 digits, optionally grouped by spaces or dashes, issuer prefix 2-6, Luhn-valid.
     // The pattern takes a whole run of groups, however long; redactCardsInRun finds the cards in it. A run glued to
