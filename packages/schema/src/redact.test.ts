@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { MAX_FIELD_NAME_LENGTH, parseEvent } from './event.js';
-import { createRedactor, hideOperands, hideSecretKeys, MAX_MEMOISED_KEYS, REDACTED, verdictMemo } from './redact.js';
+import {
+  createRedactor,
+  hideOperands,
+  hideSecretKeys,
+  MAX_MEMOISED_KEYS,
+  REDACTED,
+  redactPairs,
+  verdictMemo,
+} from './redact.js';
 
 const r = createRedactor();
 
@@ -441,6 +449,77 @@ describe('the memo of key verdicts, under keys an attacker chooses', () => {
     assert.equal(sprayed.isSensitiveQueryName('code'), true);
     assert.equal(sprayed.isSensitiveKey('k1'), false);
     assert.equal(sprayed.query('q1=a&code=abc'), `q1=a&code=${REDACTED}`);
+  });
+});
+
+describe('key = value pairs in free text, found from their separator', () => {
+  /**
+   * What a regular expression for the key, tried at every character, finds: the behaviour to keep. (Values that open
+   * a bracket are hidden to the bracket that closes them, tested on their own above; the text built below never has
+   * one right after a separator.)
+   */
+  function byPattern(value: string, isSensitive: (key: string, inQuery: boolean) => boolean): string {
+    const pair = /([A-Za-z0-9_\-.[\]]{1,64})(["']?[ \t]*(?:=>|[=:])[ \t]*)/g;
+    const secret = /(["'])(?:(?!\1)[^\\\r\n]|\\.)*(\1?)|[^&\s;,"']+/y;
+    let out = '';
+    let copied = 0;
+    for (let m = pair.exec(value); m !== null; m = pair.exec(value)) {
+      const [, key = '', sep = ''] = m;
+      const before = m.index > 0 ? value.charCodeAt(m.index - 1) : 0;
+      if (!isSensitive(key, sep === '=' && (before === 63 || before === 38))) continue;
+      secret.lastIndex = pair.lastIndex;
+      const found = secret.exec(value);
+      if (found === null) continue;
+      out += value.slice(copied, m.index) + key + sep;
+      out += found[1] === undefined ? REDACTED : `${found[1]}${REDACTED}${found[2] ?? ''}`;
+      copied = pair.lastIndex = secret.lastIndex;
+    }
+    return copied === 0 ? value : out + value.slice(copied);
+  }
+
+  test('the same pairs as a pattern tried at every character, on text built to have many separators', () => {
+    const sensitive = (key: string, inQuery: boolean) =>
+      key.endsWith('pw') || key === 'k' || key.length === 64 || (inQuery && key === 'q');
+    const pieces = [
+      'pw',
+      'k',
+      'q',
+      'a',
+      '=',
+      ':',
+      ' ',
+      '\t',
+      '"',
+      "'",
+      '&',
+      '?',
+      '.',
+      'a[',
+      ']',
+      '>',
+      '=>',
+      '-',
+      ';',
+      ',',
+      '\\',
+      'x'.repeat(70),
+    ];
+    let seed = 11;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    for (let n = 0; n < 20000; n++) {
+      let text = '';
+      for (let i = 0; i < 12; i++) text += pieces[Math.floor(random() * pieces.length)];
+      assert.equal(redactPairs(text, sensitive), byPattern(text, sensitive), JSON.stringify(text));
+    }
+  });
+
+  test('a key longer than 64 characters is judged by its last 64', () => {
+    const long = `${'x'.repeat(100)}password`;
+    assert.equal(r.text(`${long}=hunter2 ok`), `${long}=${REDACTED} ok`);
+    assert.equal(r.text(`${'x'.repeat(100)}=hunter2`), `${'x'.repeat(100)}=hunter2`);
   });
 });
 

@@ -579,10 +579,8 @@ interface Pattern {
   readonly redact: (value: string) => string;
 }
 
-/**
- * A key and the separator after it (`password = `, `'api_key': `, Ruby's `"password"=>`). Groups: key, separator.
- */
-const KEY_SEPARATOR = /([A-Za-z0-9_\-.[\]]{1,64})(["']?[ \t]*(?:=>|[=:])[ \t]*)/g;
+/** The longest key of a `key=value` pair in free text; a longer run before the separator gives its last characters. */
+const MAX_PAIR_KEY_CHARS = 64;
 
 /**
  * Credentials whose format names them, wherever they are written: GitHub tokens (`ghp_`, `gho_`, `ghu_`, `ghs_`,
@@ -640,6 +638,24 @@ const XML_ELEMENT = /<([A-Za-z_][A-Za-z0-9_.:-]{0,63})(\s[^<>]*)?>[^<]*<\/\1\s*>
  */
 const SECRET_VALUE = /(["'])(?:(?!\1)[^\\\r\n]|\\.)*(\1?)|[^&\s;,"']+/y;
 
+/** A character of a key in free text: `A-Z a-z 0-9 _ - . [ ]`. */
+function isPairKeyChar(code: number): boolean {
+  return isBase64Url(code) || code === 46 || code === 91 || code === 93;
+}
+
+function isSpaceOrTab(code: number): boolean {
+  return code === 32 || code === 9;
+}
+
+/** Index of the first `=` or `:` in `value` from `from`, or -1. */
+function nextSeparator(value: string, from: number): number {
+  for (let i = from; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 61 || c === 58) return i;
+  }
+  return -1;
+}
+
 /**
  * Where a bracketed value that opens at `start` (`["hunter2", "x y"]`, `{"v": "abc"}`, as JSON or a config dump
  * writes a list or an object) ends: after the bracket that closes it, quoted strings skipped, or at the end of the
@@ -666,38 +682,56 @@ function bracketEnd(value: string, start: number): number {
 }
 
 /**
- * `key=value` pairs in `value` whose key `isSensitive` says names a secret, with the value redacted. Only a
- * sensitive key's value is matched and skipped: after any other key the search goes on right after its separator,
- * so a pair inside that key's value is still found (`user: password=x`, `next=/login?password=x`), and nothing is
- * scanned twice.
+ * `key=value` pairs in `value` whose key `isSensitive` says names a secret, with the value redacted. A pair is found
+ * from its separator (`=`, `:` or Ruby's `=>`), looking back over spaces or tabs and an optional quote for its key (up
+ * to 64 key characters): `password = `, `'api_key': `, `"password"=>`. A list or an object as the value is hidden
+ * whole (see bracketEnd). Only a sensitive key's value is matched and skipped: after any other key the search goes
+ * on right after its separator, so a pair inside that key's value is still found (`user: password=x`,
+ * `next=/login?password=x`), and nothing is scanned twice. (A regular expression for the key, tried at every
+ * character, went over up to 64 characters from each: 10 ms for 32 KiB of key characters.)
  */
-function redactPairs(value: string, isSensitive: (key: string, inQuery: boolean) => boolean): string {
+export function redactPairs(value: string, isSensitive: (key: string, inQuery: boolean) => boolean): string {
   let out = '';
   let copied = 0;
-  KEY_SEPARATOR.lastIndex = 0;
-  for (let pair = KEY_SEPARATOR.exec(value); pair !== null; pair = KEY_SEPARATOR.exec(value)) {
-    const [, key = '', sep = ''] = pair;
+  // No key starts before this: the end of the last separator, or of the last value redacted.
+  let from = 0;
+  for (let separator = nextSeparator(value, from); separator !== -1; separator = nextSeparator(value, from)) {
+    let keyEnd = separator;
+    while (keyEnd > from && isSpaceOrTab(value.charCodeAt(keyEnd - 1))) keyEnd--;
+    const quote = keyEnd > from ? value.charCodeAt(keyEnd - 1) : 0;
+    if (quote === 34 || quote === 39) keyEnd--;
+    let keyStart = keyEnd;
+    while (keyStart > from && keyEnd - keyStart < MAX_PAIR_KEY_CHARS && isPairKeyChar(value.charCodeAt(keyStart - 1))) {
+      keyStart--;
+    }
+    // Ruby's `=>` is one separator.
+    const arrow = value.charCodeAt(separator) === 61 && value.charCodeAt(separator + 1) === 62;
+    let valueStart = separator + (arrow ? 2 : 1);
+    while (valueStart < value.length && isSpaceOrTab(value.charCodeAt(valueStart))) valueStart++;
+    from = valueStart;
+    if (keyStart === keyEnd) continue;
     // `?key=` or `&key=`: a parameter of a URL written in the text.
-    const before = pair.index > 0 ? value.charCodeAt(pair.index - 1) : 0;
-    if (!isSensitive(key, sep === '=' && (before === 63 || before === 38))) continue;
-    const start = KEY_SEPARATOR.lastIndex;
-    const opener = value.charCodeAt(start);
+    const before = keyStart > 0 ? value.charCodeAt(keyStart - 1) : 0;
+    const inQuery =
+      !arrow && valueStart === separator + 1 && value.charCodeAt(separator) === 61 && keyEnd === separator;
+    if (!isSensitive(value.slice(keyStart, keyEnd), inQuery && (before === 63 || before === 38))) continue;
     let end: number;
     let hidden = REDACTED;
+    const opener = value.charCodeAt(valueStart);
     if (opener === 91 || opener === 123) {
       // [ or {: a list or an object, hidden whole (an unquoted match would stop at its first quote or space)
-      end = bracketEnd(value, start);
+      end = bracketEnd(value, valueStart);
     } else {
-      SECRET_VALUE.lastIndex = start;
+      SECRET_VALUE.lastIndex = valueStart;
       const secret = SECRET_VALUE.exec(value);
       if (secret === null) continue;
-      const [, quote, close] = secret;
-      if (quote !== undefined) hidden = `${quote}${REDACTED}${close ?? ''}`;
+      const [, open, close] = secret;
+      if (open !== undefined) hidden = `${open}${REDACTED}${close ?? ''}`;
       end = SECRET_VALUE.lastIndex;
     }
-    out += value.slice(copied, pair.index) + key + sep + hidden;
+    out += value.slice(copied, valueStart) + hidden;
     copied = end;
-    KEY_SEPARATOR.lastIndex = copied;
+    from = copied;
   }
   return copied === 0 ? value : out + value.slice(copied);
 }
