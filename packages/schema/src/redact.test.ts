@@ -191,6 +191,24 @@ describe('card numbers followed or preceded by more digits', () => {
   });
 });
 
+describe('card numbers sent as JSON numbers', () => {
+  test('one of 17 to 19 digits, rounded when parsed, is still redacted', () => {
+    // Luhn-valid 19- and 17-digit card numbers; JSON.parse keeps their first 16 or so digits.
+    for (const card of ['6267767189073579701', '51234567890123457', '4000000000000000006']) {
+      assert.equal(r.value(JSON.parse(card)), REDACTED, card);
+      assert.equal(r.fields({ pan: JSON.parse(card) }).pan, REDACTED, card);
+    }
+    assert.equal(r.value(4111111111111111), REDACTED, 'an exact one, checked as in text');
+  });
+
+  test('other large numbers are kept: past 19 digits, a first digit no card has, or exact and not a card', () => {
+    for (const text of ['1234567890123456789', '9007199254740993', '7123456789012345678', '1e20', '4111111111111112']) {
+      const n: number = JSON.parse(text);
+      assert.equal(r.value(n), n, text);
+    }
+  });
+});
+
 describe('free text: authorization headers and key = value secrets', () => {
   test('the whole credential after authorization: is redacted, whatever the scheme', () => {
     const cases: [input: string, expected: string][] = [

@@ -433,9 +433,23 @@ function luhnChecks(text: string, from: number, to: number): boolean {
 /** Digits a card number has at most. */
 const MAX_CARD_DIGITS = 19;
 
+/**
+ * A JSON number past 2^53 has lost its last digits when it was parsed: its checksum cannot be checked, and what is
+ * left of a 17- to 19-digit card number (UnionPay, Maestro and Visa issue them) is its first 15 or 16 digits. So such
+ * a number of 17 to 19 digits with a card's issuer prefix (2-6) counts as a card. (Ids that large and that lossy are
+ * broken as ids already; those starting with 1, as today's snowflake ids, are kept.)
+ */
+function mayBeRoundedCard(magnitude: number): boolean {
+  if (magnitude < 1e16 || magnitude >= 1e19) return false;
+  const first = String(magnitude).charCodeAt(0) - 48; // written in plain digits below 1e21
+  return first >= 2 && first <= 6;
+}
+
 /** True when an integer's digits are a card number (a card sent as a JSON number). */
 function numberIsCard(value: number): boolean {
-  const digits = String(Math.abs(value));
+  const magnitude = Math.abs(value);
+  if (magnitude > Number.MAX_SAFE_INTEGER) return mayBeRoundedCard(magnitude);
+  const digits = String(magnitude);
   return (
     digits.length >= MIN_CARD_DIGITS &&
     digits.length <= MAX_CARD_DIGITS &&
