@@ -58,6 +58,29 @@ test('a wall clock moves the watermark when events are sparse; the buffer is bou
   assert.equal(o.buffered, 3);
 });
 
+test('the buffer is bounded in bytes too: big events stamped ahead of the clock are released early and counted', () => {
+  const o = new EventTimeOrderer({ latenessMillis: 500, maxBufferedBytes: 10_000 });
+  const now = 100_000;
+  const big = (i: number): SecurityEvent => ({
+    id: `big${i}`,
+    time: now + 290_000 + i,
+    type: 'http_request',
+    attributes: { 'x.padding': 'a'.repeat(2000) },
+  });
+  const released: SecurityEvent[] = [];
+  for (let i = 0; i < 20; i++) released.push(...o.push([big(i)], now));
+  assert.ok(o.bufferedBytes <= 10_000, `held ${o.bufferedBytes} bytes`);
+  assert.equal(o.buffered, 4, 'four events of about 2 KB fit in 10 000 bytes');
+  assert.equal(o.forcedReleases, 16);
+  assert.deepEqual(
+    released.map((e) => e.id),
+    Array.from({ length: 16 }, (_, i) => `big${i}`),
+    'the oldest go first, in order',
+  );
+  assert.equal(o.flush().length, 4);
+  assert.equal(o.bufferedBytes, 0);
+});
+
 test('with a clock, one event stamped ahead of it does not make the events after it late; it waits for the clock', () => {
   const o = new EventTimeOrderer({ latenessMillis: 500 });
   const now = 100_000;

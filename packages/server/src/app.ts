@@ -157,11 +157,13 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
   const orderer = new EventTimeOrderer({
     latenessMillis: config.detection.latenessMillis,
     maxBuffered: config.detection.maxBufferedEvents,
+    maxBufferedBytes: config.detection.maxBufferedBytes,
   });
   metrics.registry.onCollect(() => {
     metrics.orderingLate.setTotal(orderer.lateEvents);
     metrics.orderingForced.setTotal(orderer.forcedReleases);
     metrics.orderingBuffered.set(orderer.buffered);
+    metrics.orderingBufferedBytes.set(orderer.bufferedBytes);
   });
   const pipeline = new Pipeline({
     store,

@@ -38,6 +38,7 @@ export interface VigilConfig {
     readonly maxKeysPerRule: number;
     readonly latenessMillis: number;
     readonly maxBufferedEvents: number;
+    readonly maxBufferedBytes: number;
     readonly rules: { readonly builtin: boolean; readonly dirs: readonly string[] };
     readonly snapshotIntervalMillis: number;
     readonly watchRules: boolean;
@@ -461,6 +462,12 @@ export function buildConfig(raw: unknown, env: NodeJS.ProcessEnv, configFile?: s
     maxKeysPerRule: detectionSection.integer('maxKeysPerRule', DEFAULTS.maxKeysPerRule, 100, 100_000_000),
     latenessMillis: detectionSection.integer('latenessMillis', DEFAULTS.latenessMillis, 0, 3_600_000),
     maxBufferedEvents: detectionSection.integer('maxBufferedEvents', DEFAULTS.maxBufferedEvents, 100, 10_000_000),
+    maxBufferedBytes: detectionSection.integer(
+      'maxBufferedBytes',
+      DEFAULTS.maxBufferedBytes,
+      1024 * 1024,
+      64 * 1024 * 1024 * 1024,
+    ),
     rules,
     snapshotIntervalMillis: detectionSection.integer(
       'snapshotIntervalMillis',

@@ -34,6 +34,12 @@ export const DEFAULTS = {
   latenessMillis: 500,
   /** `detection.maxBufferedEvents`: bound on events held for ordering; the oldest are released early beyond it. */
   maxBufferedEvents: 100_000,
+  /**
+   * `detection.maxBufferedBytes`: bound on the size of the events held for ordering (the characters of their names
+   * and values); the oldest are released early beyond it. Events stamped ahead of the clock are held until it reaches
+   * them, up to `ingest.maxFutureSkewMillis`: without it, big ones would hold gigabytes well within the event bound.
+   */
+  maxBufferedBytes: 64 * 1024 * 1024,
   /** `detection.rules.builtin`: load the built-in Sigma rule pack. */
   builtinRules: true,
   /** `detection.snapshotIntervalMillis`: how often detection state is saved, so a restart keeps open windows. */

@@ -128,9 +128,13 @@ export function createMetrics() {
     ),
     orderingForced: registry.counter(
       'vigil_ordering_forced_releases_total',
-      'Events released to detection early because the ordering buffer was full (detection.maxBufferedEvents).',
+      'Events released to detection early because the ordering buffer was full (detection.maxBufferedEvents or maxBufferedBytes).',
     ),
     orderingBuffered: registry.gauge('vigil_ordering_buffered_events', 'Events held for ordering before detection.'),
+    orderingBufferedBytes: registry.gauge(
+      'vigil_ordering_buffered_bytes',
+      'Approximate size of the events held for ordering (the characters of their names and values).',
+    ),
   };
 }
 

@@ -86,6 +86,7 @@ export async function analyze(inputs: readonly AnalyzeInput[], options: AnalyzeO
   const orderer = new EventTimeOrderer({
     latenessMillis: config.detection.latenessMillis,
     maxBuffered: config.detection.maxBufferedEvents,
+    maxBufferedBytes: config.detection.maxBufferedBytes,
   });
   // A replay keeps alerts in memory; its clock is event time, so `updatedAt` is deterministic too.
   const manager = new AlertManager({
