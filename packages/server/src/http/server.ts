@@ -65,11 +65,12 @@ export function createHttpServer(deps: HttpDeps): Server {
   let ingestInFlight = 0;
 
   /** Bound the bodies held in memory at once: under a flood, refuse early rather than buffer without limit. */
-  async function bounded(res: ServerResponse, work: () => Promise<void>): Promise<void> {
+  async function bounded(req: IncomingMessage, res: ServerResponse, work: () => Promise<void>): Promise<void> {
     if (ingestInFlight >= deps.maxConcurrentIngest) {
       metrics.ingestRequestsRejected.inc({ reason: 'overloaded' });
       const body = { error: { code: 'overloaded', message: 'too many ingest requests at once; retry' } };
-      sendJson(res, 503, body, { 'retry-after': '1' });
+      // The body is not read: closing, not draining, keeps a refused upload from holding the connection.
+      sendJson(res, 503, body, { 'retry-after': '1', ...closeUnread(req) });
       return;
     }
     ingestInFlight++;
@@ -82,7 +83,7 @@ export function createHttpServer(deps: HttpDeps): Server {
 
   const ingestEvents: Handler = async (req, res) => {
     tokens.require(req, 'ingest');
-    await bounded(res, async () => {
+    await bounded(req, res, async () => {
       const body = await readBody(req, deps.maxBodyBytes);
       const batch = decodeEventsBody(body, req.headers['content-type'], deps.maxEventsPerRequest);
       const result = await deps.pipeline.submit(batch.items, 'http', batch.rejected);
@@ -104,7 +105,7 @@ export function createHttpServer(deps: HttpDeps): Server {
     (signal: OtlpSignal): Handler =>
     async (req, res) => {
       tokens.require(req, 'ingest');
-      await bounded(res, async () => {
+      await bounded(req, res, async () => {
         const type = mediaType(req.headers['content-type']);
         const body = await readBody(req, deps.maxBodyBytes);
         // Copied context makes events larger than the body: twice what a JSON body may hold, and no more events.
@@ -293,9 +294,15 @@ export function createHttpServer(deps: HttpDeps): Server {
       } else if (!res.headersSent) {
         const headers: Record<string, string> = { ...e.headers };
         if (e.code === 'unauthorized') headers['www-authenticate'] = 'Bearer';
-        // After refusing a body we did not read, close the connection rather than drain an attacker's upload.
-        if (e.code === 'body_too_large') headers.connection = 'close';
-        sendJson(res, e.status, { error: { code: e.code, message: e.message }, ...e.details }, headers);
+        sendJson(
+          res,
+          e.status,
+          { error: { code: e.code, message: e.message }, ...e.details },
+          {
+            ...headers,
+            ...closeUnread(req),
+          },
+        );
       } else {
         res.destroy();
       }
@@ -325,6 +332,16 @@ function requestUrl(target: string | undefined): URL | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The header that closes the connection after answering a request whose body was not read (refused as too large,
+ * without a valid token, or because too many were in flight). Node would otherwise drain the rest of the body to
+ * reuse the connection, and a client trickling a refused body would hold that connection for as long as it kept
+ * sending, long after the answer and past every request timeout.
+ */
+function closeUnread(req: IncomingMessage): Record<string, string> {
+  return req.complete ? {} : { connection: 'close' };
 }
 
 /** True when a request failed because its client closed the connection before sending its whole body. */

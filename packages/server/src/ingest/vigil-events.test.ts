@@ -284,6 +284,60 @@ describe('POST /v1/events', () => {
     assert.doesNotMatch(text, /vigil_ingest_requests_rejected_total\{reason="internal"\}/);
   });
 
+  test('a refused body is not drained: the answer closes the connection, so a trickled upload cannot hold it', async () => {
+    const port = Number(new URL(server.url).port);
+    /** Send the head of a request and a little of its body; the answer's head, and whether the server closed. */
+    const refusedUpload = async (token: string) => {
+      const socket = connect(port, '127.0.0.1');
+      await once(socket, 'connect');
+      socket.write(
+        `POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n` +
+          'Content-Type: application/json\r\nContent-Length: 60000\r\n\r\n[{"a":1},',
+      );
+      let text = '';
+      socket.on('data', (chunk: Buffer) => {
+        text += chunk.toString('latin1');
+      });
+      return { socket, head: () => text.split('\r\n\r\n')[0] ?? '' };
+    };
+    const wrong = await refusedUpload('not-a-real-token-at-all');
+    await once(wrong.socket, 'data');
+    assert.match(wrong.head(), /^HTTP\/1\.1 401/);
+    assert.match(wrong.head(), /\r\nconnection: close/i);
+    await once(wrong.socket, 'end'); // closed by the server, with most of its body still unsent
+    wrong.socket.destroy();
+
+    // Refused because every ingest slot is taken by an upload still under way: closed too.
+    const held: Awaited<ReturnType<typeof refusedUpload>>[] = [];
+    let refused: Awaited<ReturnType<typeof refusedUpload>> | undefined;
+    while (refused === undefined && held.length < 80) {
+      const upload = await refusedUpload(server.ingestToken);
+      const answered = await Promise.race([
+        once(upload.socket, 'data').then(() => true),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 100)),
+      ]);
+      if (answered) refused = upload;
+      else held.push(upload);
+    }
+    assert.ok(refused, 'an upload beyond the ingest slots is answered at once');
+    assert.match(refused.head(), /^HTTP\/1\.1 503/);
+    assert.match(refused.head(), /\r\nconnection: close/i);
+    await once(refused.socket, 'end');
+    for (const upload of [refused, ...held]) upload.socket.destroy();
+
+    // A request without a body, refused, keeps its connection for the next one.
+    const { statusCode, headers } = await new Promise<IncomingMessage>((resolve, reject) =>
+      request(
+        { host: '127.0.0.1', port, path: '/metrics', headers: { authorization: 'Bearer wrong-token-x' } },
+        resolve,
+      )
+        .on('error', reject)
+        .end(),
+    );
+    assert.equal(statusCode, 401);
+    assert.notEqual(headers.connection, 'close');
+  });
+
   test('a time range that ends before it starts is a 400, not an empty page', async () => {
     const res = await server.get('/api/v1/events?from=2026-11-02T10:00:00Z&to=2026-11-01T10:00:00Z');
     assert.equal(res.status, 400);
