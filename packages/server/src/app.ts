@@ -87,8 +87,10 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
     metrics,
     resolveAfterMillis: config.alerting.resolveAfterMillis,
     maxEvidence: config.alerting.maxEvidence,
+    maxOpenAlerts: config.alerting.maxOpenAlerts,
   });
   const restored = await alerts.restore();
+  metrics.registry.onCollect(() => metrics.alertsOpen.set(alerts.openCount));
 
   const notifiers = config.notify.receivers.map((r) => createNotifier(r));
   const attemptsByReceiver = new Map(config.notify.receivers.map((r) => [r.name, r.maxAttempts]));

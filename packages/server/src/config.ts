@@ -53,6 +53,7 @@ export interface VigilConfig {
   readonly alerting: {
     readonly resolveAfterMillis: number;
     readonly maxEvidence: number;
+    readonly maxOpenAlerts: number;
     /** The routing tree; without one, every receiver hears of every alert. */
     readonly route: RouteConfig;
     readonly inhibitRules: readonly InhibitRule[];
@@ -506,6 +507,7 @@ export function buildConfig(raw: unknown, env: NodeJS.ProcessEnv, configFile?: s
       30 * 86_400_000,
     ),
     maxEvidence: alertingSection.integer('maxEvidence', DEFAULTS.maxEvidence, 1, 10_000),
+    maxOpenAlerts: alertingSection.integer('maxOpenAlerts', DEFAULTS.maxOpenAlerts, 10, 10_000_000),
     // Without a route, or a root route naming no receiver, every receiver hears of every alert.
     ...routing,
     routingSource,

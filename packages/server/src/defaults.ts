@@ -56,6 +56,11 @@ export const DEFAULTS = {
   resolveAfterMillis: 15 * 60_000,
   /** `alerting.maxEvidence`: event ids kept on an alert (the count goes on beyond it). */
   maxEvidence: 100,
+  /**
+   * `alerting.maxOpenAlerts`: bound on alerts open at once (about a kilobyte of memory each, and every one is looked
+   * at by the repeat and escalation timers each second); beyond it the least recently seen is resolved early.
+   */
+  maxOpenAlerts: 10_000,
   /** `notify.receivers[].timeoutMillis`: per-attempt timeout of a webhook delivery. */
   webhookTimeoutMillis: 5000,
   /** `notify.receivers[].maxAttempts`: attempts before a notification becomes a dead letter. */

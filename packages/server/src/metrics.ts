@@ -90,6 +90,11 @@ export function createMetrics() {
     eventsDuplicate: registry.counter('vigil_events_duplicate_total', 'Events ignored because their id was stored.'),
     alertsRaised: registry.counter('vigil_alerts_raised_total', 'Alerts opened, by rule and severity.'),
     alertsResolved: registry.counter('vigil_alerts_resolved_total', 'Alerts resolved, by rule.'),
+    alertsEvicted: registry.counter(
+      'vigil_alerts_evicted_total',
+      'Open alerts resolved early to keep within alerting.maxOpenAlerts (also counted as resolved), by rule.',
+    ),
+    alertsOpen: registry.gauge('vigil_alerts_open', 'Alerts open (firing or acknowledged).'),
     notifications: registry.counter(
       'vigil_notifications_total',
       'Notification attempts by receiver and outcome (delivered, failed, dead, refused).',

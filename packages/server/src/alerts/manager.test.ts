@@ -66,6 +66,77 @@ test('a listener that fails is logged and counted; the next one still hears of t
   }
 });
 
+test('open alerts are bounded: a flood of new ones resolves the least recently seen early, counted and told', async () => {
+  const dir = tempDir();
+  const store = new SqliteStore({ file: join(dir, 'vigil.db') });
+  const metrics = createMetrics();
+  const manager = new AlertManager({
+    store,
+    log: { debug() {}, info() {}, warn() {}, error() {} },
+    metrics,
+    resolveAfterMillis: 600_000,
+    maxEvidence: 10,
+    maxOpenAlerts: 10,
+  });
+  const heard: string[] = [];
+  manager.onChange((alert, change) => {
+    heard.push(`${change} ${alert.labels['client.address']}`);
+  });
+  try {
+    // An incident under way (seen again after every few new alerts), and a flood of one-event alerts.
+    const incident = (n: number): Detection => ({ ...detection('203.0.113.1'), eventIds: [`incident-${n}`] });
+    await manager.handle([incident(0)]);
+    for (let i = 0; i < 40; i++) {
+      await manager.handle([detection(`198.51.100.${i}`)]);
+      if (i % 5 === 4) await manager.handle([incident(i)]);
+    }
+    assert.equal(manager.openAlerts().length, 10);
+    assert.ok(
+      manager.openAlerts().some((a) => a.labels['client.address'] === '203.0.113.1'),
+      'the incident still seen is not the one resolved',
+    );
+    const evicted = metrics.alertsEvicted.get({ rule: 'vigil-authn-brute-force' });
+    assert.equal(evicted, 31, '41 opened, 10 still open');
+    assert.equal(heard.filter((h) => h.startsWith('resolved')).length, evicted, 'receivers hear of each resolution');
+    assert.ok(heard.includes('resolved 198.51.100.0'), 'the first of the flood went first');
+    const stored = await store.listAlerts({ status: 'resolved', limit: 100 });
+    assert.equal(stored.items.length, evicted);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a batch that opens more alerts than the bound tells every opening; the next batch brings it back', async () => {
+  const dir = tempDir();
+  const store = new SqliteStore({ file: join(dir, 'vigil.db') });
+  const metrics = createMetrics();
+  const manager = new AlertManager({
+    store,
+    log: { debug() {}, info() {}, warn() {}, error() {} },
+    metrics,
+    resolveAfterMillis: 600_000,
+    maxEvidence: 10,
+    maxOpenAlerts: 10,
+  });
+  const heard: string[] = [];
+  manager.onChange((_alert, change) => {
+    heard.push(change);
+  });
+  try {
+    await manager.handle(Array.from({ length: 15 }, (_, i) => detection(`198.51.100.${i}`)));
+    assert.equal(heard.filter((c) => c === 'opened').length, 15);
+    assert.equal(heard.filter((c) => c === 'resolved').length, 0);
+    await manager.handle([detection('203.0.113.1')]);
+    assert.equal(manager.openAlerts().length, 10);
+    assert.equal(heard.filter((c) => c === 'resolved').length, 6);
+    assert.equal(metrics.alertsRaised.get({ rule: 'vigil-authn-brute-force', severity: 'high' }), 16);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 describe('a resolved alert seen again', () => {
   const brute = (ids: string[], first: number, last = first): Detection => ({
     ...detection('198.51.100.9'),

@@ -32,6 +32,11 @@ export interface AlertManagerOptions {
   readonly metrics: Metrics;
   readonly resolveAfterMillis: number;
   readonly maxEvidence: number;
+  /**
+   * Most alerts open at once. Detections keyed by what a sender controls (a new address or user on every event) would
+   * otherwise open alerts without end; beyond it, the alert seen least recently is resolved early (counted).
+   */
+  readonly maxOpenAlerts?: number;
   readonly now?: () => number;
 }
 
@@ -44,10 +49,12 @@ export class AlertManager {
    * evidence an alert already counted, or a resolved alert already closed, change nothing.
    */
   replaying = false;
+  /** Open alerts by fingerprint, the least recently seen first (an update moves its alert to the end). */
   private readonly open = new Map<string, Alert>();
   private readonly seen = new Map<string, Set<string>>();
   private readonly listeners: AlertListener[] = [];
   private readonly now: () => number;
+  private warnedAtBound = false;
 
   constructor(private readonly options: AlertManagerOptions) {
     this.now = options.now ?? Date.now;
@@ -64,6 +71,11 @@ export class AlertManager {
 
   onChange(listener: AlertListener): void {
     this.listeners.push(listener);
+  }
+
+  /** Number of open alerts, without copying them. */
+  get openCount(): number {
+    return this.open.size;
   }
 
   openAlerts(): Alert[] {
@@ -83,6 +95,11 @@ export class AlertManager {
     }
     const changes = new Map<string, { alert: Alert; change: AlertChange }>();
     for (const d of detections) {
+      const fp = fingerprint(labelsOf(d));
+      if (!this.open.has(fp) && openings.get(fp) !== undefined) {
+        for (const evicted of this.makeRoomToOpen(changes))
+          changes.set(evicted.id, { alert: evicted, change: 'resolved' });
+      }
       const result = this.apply(d, openings);
       if (!result) continue;
       const previous = changes.get(result.alert.id);
@@ -96,8 +113,39 @@ export class AlertManager {
         this.options.metrics.alertsRaised.inc({ rule: alert.rule.id, severity: alert.severity });
         this.options.log.warn('alert firing', { alert: alertToJson(alert) });
       }
+      if (change === 'resolved') this.options.metrics.alertsResolved.inc({ rule: alert.rule.id });
       await this.emit(alert, change);
     }
+  }
+
+  /**
+   * Before an alert opens at the bound: resolve the open alert seen least recently, as if it had gone quiet now. An
+   * incident still under way keeps being seen, so it is not the one that goes; a flood of one-event alerts pushes out
+   * its own oldest. An alert opened in this batch stays until the next (its opening is told first), so a batch that
+   * opens more than the bound goes over it until then. Counted in `vigil_alerts_evicted_total`, and logged the first
+   * time, so the operator can raise the bound.
+   */
+  private makeRoomToOpen(batch: ReadonlyMap<string, { change: AlertChange }>): Alert[] {
+    const max = this.options.maxOpenAlerts ?? Number.POSITIVE_INFINITY;
+    const evicted: Alert[] = [];
+    for (const [fp, alert] of this.open) {
+      if (this.open.size < max) break;
+      if (batch.get(alert.id)?.change === 'opened') continue;
+      alert.status = 'resolved';
+      alert.endsAt = this.now();
+      alert.updatedAt = alert.endsAt;
+      this.open.delete(fp);
+      this.seen.delete(alert.id);
+      this.options.metrics.alertsEvicted.inc({ rule: alert.rule.id });
+      evicted.push(alert);
+    }
+    if (evicted.length > 0 && !this.warnedAtBound) {
+      this.warnedAtBound = true;
+      this.options.log.warn('open alerts reached alerting.maxOpenAlerts; the least recently seen are resolved early', {
+        maxOpenAlerts: max,
+      });
+    }
+    return evicted;
   }
 
   /**
@@ -143,6 +191,9 @@ export class AlertManager {
       existing.startsAt = Math.min(existing.startsAt, d.firstTime);
       existing.lastSeenAt = Math.max(existing.lastSeenAt, d.lastTime);
       existing.updatedAt = this.now();
+      // Seen now: to the end of the eviction order.
+      this.open.delete(fp);
+      this.open.set(fp, existing);
       return { alert: existing, change: 'updated' };
     }
     const id = openings.get(fp);

@@ -102,6 +102,7 @@ export async function analyze(inputs: readonly AnalyzeInput[], options: AnalyzeO
     metrics,
     resolveAfterMillis: config.alerting.resolveAfterMillis,
     maxEvidence: config.alerting.maxEvidence,
+    maxOpenAlerts: config.alerting.maxOpenAlerts,
     now: () => Math.max(orderer.releasedUpTo, 0),
   });
   const pipeline = new Pipeline({
