@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import type { Decision } from '../decisions/decision.js';
 import { silentLogger } from '../log.js';
 import { tempDir } from '../testing/harness.js';
-import { SqliteStore } from './sqlite.js';
+import { DUE_NOTIFICATIONS_SQL, SqliteStore } from './sqlite.js';
 
 const event = (i: number, extra: Record<string, string> = {}): SecurityEvent => ({
   id: `e${String(i).padStart(4, '0')}`,
@@ -195,6 +195,57 @@ test('a new store is readable by its owner only, in a data directory open to oth
     for (const f of [file, `${file}-wal`, `${file}-shm`]) {
       assert.equal((statSync(f).mode & 0o777).toString(8), '600', f);
     }
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('due notifications look up older ones of the same alert or group by index, not through the receiver backlog', async () => {
+  const dir = tempDir();
+  const file = join(dir, 'due.db');
+  const store = new SqliteStore({ file });
+  try {
+    const now = Date.UTC(2026, 10, 27, 9);
+    const record = (id: string, alertId: string, createdAt: number, groupKey?: string) => ({
+      id,
+      alertId,
+      receiver: 'hook',
+      state: 'pending' as const,
+      attempts: 0,
+      createdAt,
+      nextAttemptAt: now - 1,
+      payload: '{}',
+      ...(groupKey === undefined ? {} : { groupKey }),
+    });
+    // A receiver that is down during an alert flood: a backlog of one notification per alert.
+    const backlog = Array.from({ length: 500 }, (_, i) => record(`ntf_flood_${i}`, `flood-${i}`, now + 10 + i));
+    // An alert's resolve behind its opening, and a group's second notification behind its first.
+    const ordered = [
+      record('ntf_open', 'a1', now),
+      record('ntf_resolve', 'a1', now + 1),
+      record('ntf_group_1', 'g1', now + 2, '{"rule":"r"}'),
+      record('ntf_group_2', 'g2', now + 3, '{"rule":"r"}'),
+    ];
+    await store.addNotifications([...ordered, ...backlog]);
+    const due = (await store.dueNotifications(now, 1000)).map((r) => r.id);
+    assert.equal(due.length, 502, 'every flood record, and the first of each subject');
+    assert.ok(due.includes('ntf_open') && !due.includes('ntf_resolve'));
+    assert.ok(due.includes('ntf_group_1') && !due.includes('ntf_group_2'));
+
+    // Each lookup of an older record reads one alert's or one group's records, never every pending one of the
+    // receiver (which made a pass quadratic in the backlog, on the thread that serves every request).
+    const raw = new Database(file, { readonly: true });
+    const plan = (
+      raw.prepare(`EXPLAIN QUERY PLAN ${DUE_NOTIFICATIONS_SQL}`).all('hook', now, 16) as { detail: string }[]
+    ).map((row) => row.detail);
+    raw.close();
+    const lookups = plan.filter((detail) => /^SEARCH o /.test(detail));
+    assert.equal(lookups.length, 2, plan.join('\n'));
+    assert.match(lookups[0]!, /USING INDEX notifications_alert \(alert_id=\?\)/);
+    assert.match(lookups[1]!, /USING INDEX notifications_group \(receiver=\? AND group_key=\? AND state=\?\)/);
+    // Read in due order from an index, so a pass stops at its limit instead of sorting the whole backlog.
+    assert.ok(!plan.some((detail) => /TEMP B-TREE/.test(detail)), plan.join('\n'));
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
