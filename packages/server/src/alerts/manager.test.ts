@@ -66,11 +66,9 @@ test('a listener that fails is logged and counted; the next one still hears of t
   }
 });
 
-test('open alerts are bounded: a flood of new ones resolves the least recently seen early, counted and told', async () => {
-  const dir = tempDir();
-  const store = new SqliteStore({ file: join(dir, 'vigil.db') });
-  const metrics = createMetrics();
-  const manager = new AlertManager({
+/** An alert manager that holds at most 10 open alerts. */
+function boundedManager(store: SqliteStore, metrics: ReturnType<typeof createMetrics>): AlertManager {
+  return new AlertManager({
     store,
     log: { debug() {}, info() {}, warn() {}, error() {} },
     metrics,
@@ -78,6 +76,13 @@ test('open alerts are bounded: a flood of new ones resolves the least recently s
     maxEvidence: 10,
     maxOpenAlerts: 10,
   });
+}
+
+test('open alerts are bounded: a flood of new ones resolves the least recently seen early, counted and told', async () => {
+  const dir = tempDir();
+  const store = new SqliteStore({ file: join(dir, 'vigil.db') });
+  const metrics = createMetrics();
+  const manager = boundedManager(store, metrics);
   const heard: string[] = [];
   manager.onChange((alert, change) => {
     heard.push(`${change} ${alert.labels['client.address']}`);
@@ -111,14 +116,7 @@ test('a batch that opens more alerts than the bound tells every opening; the nex
   const dir = tempDir();
   const store = new SqliteStore({ file: join(dir, 'vigil.db') });
   const metrics = createMetrics();
-  const manager = new AlertManager({
-    store,
-    log: { debug() {}, info() {}, warn() {}, error() {} },
-    metrics,
-    resolveAfterMillis: 600_000,
-    maxEvidence: 10,
-    maxOpenAlerts: 10,
-  });
+  const manager = boundedManager(store, metrics);
   const heard: string[] = [];
   manager.onChange((_alert, change) => {
     heard.push(change);
