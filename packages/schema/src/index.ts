@@ -30,6 +30,8 @@ export {
   hideSecretKeys,
   isInjectionKey,
   luhnValid,
+  MAX_MEMOISED_KEYS,
+  memoByKey,
   normaliseKey,
   REDACTED,
   REDACTION_LIMITS,

@@ -7,9 +7,9 @@ import {
   hideOperands,
   hideSecretKeys,
   MAX_MEMOISED_KEYS,
+  memoByKey,
   REDACTED,
   redactPairs,
-  verdictMemo,
 } from './redact.js';
 
 const r = createRedactor();
@@ -429,7 +429,7 @@ describe('the memo of key verdicts, under keys an attacker chooses', () => {
   /** A memo whose judge counts how often it judged each key. */
   function counted() {
     const judged = new Map<string, number>();
-    const memo = verdictMemo((key) => {
+    const memo = memoByKey((key) => {
       judged.set(key, (judged.get(key) ?? 0) + 1);
       return key.includes('secret');
     });

@@ -377,34 +377,35 @@ function redactUrlPasswords(value: string): string {
 /** How a URL starts: a scheme and `//` (`https://`), or a path. */
 const URL_START = /^(?:[A-Za-z][A-Za-z0-9+.-]*:\/\/|\/)/;
 
-/** Bounds of a memo of key verdicts (see verdictMemo): entries of one generation, and the longest key kept. */
+/** Bounds of a memo by key (see memoByKey): entries of one generation, and the longest key kept. */
 export const MAX_MEMOISED_KEYS = 4096;
 const MAX_MEMOISED_KEY_LENGTH = 256;
 
 /**
- * `judge`, with its verdicts remembered by key. Some keys are chosen by whoever sends requests (query parameter
- * names, body keys under parameter inspection), so the memo must stay useful when someone sends thousands of new
- * keys on purpose: one that stops growing once full keeps those forever, and every key the app itself uses from
- * then on is judged again on every request (about 1 µs each, against 0.06 µs remembered). Instead it keeps two
- * generations: when the current one is full it becomes the previous one and the older is dropped, and a key found
- * in the previous one moves to the current. A key in use at least once per MAX_MEMOISED_KEYS new keys stays
- * remembered, and at most twice that many are held.
+ * `compute`, with its results remembered by key (a key's verdict, a field name's encoding). Some keys are chosen by
+ * whoever sends requests (query parameter names, body keys under parameter inspection), so the memo must stay useful
+ * when someone sends thousands of new keys on purpose: one that stops growing once full keeps those forever, and
+ * every key the app itself uses from then on is computed again on every request (a verdict: about 1 µs each,
+ * against 0.06 µs remembered). Instead it keeps two generations: when the current one is full it becomes the
+ * previous one and the older is dropped, and a key found in the previous one moves to the current. A key in use at
+ * least once per MAX_MEMOISED_KEYS new keys stays remembered, and at most twice that many are held. `compute` never
+ * returns undefined.
  */
-export function verdictMemo(judge: (key: string) => boolean): (key: string) => boolean {
-  let current = new Map<string, boolean>();
-  let previous = new Map<string, boolean>();
+export function memoByKey<V>(compute: (key: string) => V): (key: string) => V {
+  let current = new Map<string, V>();
+  let previous = new Map<string, V>();
   return (key) => {
-    let verdict = current.get(key);
-    if (verdict !== undefined) return verdict;
-    verdict = previous.get(key) ?? judge(key);
+    let value = current.get(key);
+    if (value !== undefined) return value;
+    value = previous.get(key) ?? compute(key);
     if (key.length <= MAX_MEMOISED_KEY_LENGTH) {
       if (current.size >= MAX_MEMOISED_KEYS) {
         previous = current;
         current = new Map();
       }
-      current.set(key, verdict);
+      current.set(key, value);
     }
-    return verdict;
+    return value;
   };
 }
 
@@ -860,12 +861,12 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
   };
 
   // Events reuse a small set of field names, so each verdict is computed once. Only key names are kept (never
-  // values), in a bounded memo that keeps the keys in use however many others are sent (see verdictMemo).
-  const isSensitiveKey = verdictMemo(judgeKey);
-  const isSensitivePath = verdictMemo(judgePath);
+  // values), in a bounded memo that keeps the keys in use however many others are sent (see memoByKey).
+  const isSensitiveKey = memoByKey(judgeKey);
+  const isSensitivePath = memoByKey(judgePath);
 
   const queryNames = new Set(SENSITIVE_QUERY_NAMES);
-  const isSensitiveQueryName = verdictMemo((name) => isSensitiveKey(name) || queryNames.has(normaliseKey(name)));
+  const isSensitiveQueryName = memoByKey((name) => isSensitiveKey(name) || queryNames.has(normaliseKey(name)));
 
   // Order matters: a pattern sees what the earlier ones left. Authorization values go first (whatever the scheme,
   // their credential goes whole), card numbers before `key: value` pairs (whose value ends at the first space: a

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { MAX_MEMOISED_KEYS } from '@vigil/schema';
 import { FieldEncoder, jsonString, seconds } from './encode.js';
 import { createRedactor } from './redact.js';
 
@@ -35,6 +36,17 @@ describe('field encoder', () => {
     assert.deepEqual(decode(encoder.string(key, '/orders/:id')), { 'http.route': '/orders/:id' });
     for (let i = 0; i < 1000; i++) encoder.string(key, `/r/${i}`);
     assert.ok((key.recent?.size ?? 0) <= 256, 'the memory is bounded');
+  });
+
+  test('field names an attacker makes up (inspected parameters) do not push out the names in use', () => {
+    const fresh = new FieldEncoder(redactor);
+    // Names sent first fill one generation of the memo; the app's names come after, used between more new ones.
+    for (let i = 0; i < MAX_MEMOISED_KEYS; i++) fresh.key(`vigil.inspect.query.junk${i}`);
+    const inUse = fresh.key('vigil.inspect.body.email');
+    for (let round = 0; round < 6; round++) {
+      for (let i = 0; i < MAX_MEMOISED_KEYS / 2; i++) fresh.key(`vigil.inspect.query.r${round}x${i}`);
+      assert.equal(fresh.key('vigil.inspect.body.email'), inUse, `remembered in round ${round}`);
+    }
   });
 
   test('numbers, seconds and lists respect configured redaction', () => {

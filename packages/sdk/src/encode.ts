@@ -8,7 +8,7 @@
  * sensitive (built in, or configured) is `[REDACTED]`, strings are redacted, neutralised and cut, non-finite numbers
  * are dropped.
  */
-import type { FieldValue } from '@vigil/schema';
+import { type FieldValue, memoByKey } from '@vigil/schema';
 import { REDACTED, type Redactor } from './redact.js';
 
 /** A field name prepared for encoding: its `,"name":` prefix, and whether its value is always redacted. */
@@ -24,18 +24,11 @@ const MAX_RECENT_VALUES = 256;
 /** Longer values are encoded each time (they are rarely repeated, and would make the memory large). */
 const MAX_RECENT_VALUE_LENGTH = 512;
 
-const quotedKeys = new Map<string, string>();
-const MAX_QUOTED_KEYS = 4096;
-
-/** A field name as a JSON string; the names events use are few, so each is quoted once. */
-export function quote(key: string): string {
-  let quoted = quotedKeys.get(key);
-  if (quoted === undefined) {
-    quoted = JSON.stringify(key);
-    if (quotedKeys.size < MAX_QUOTED_KEYS) quotedKeys.set(key, quoted);
-  }
-  return quoted;
-}
+/**
+ * A field name as a JSON string; the names events use are few, so each is quoted once. Inspected parameters make
+ * names from what a request sends: the memo keeps the names in use however many others arrive (see memoByKey).
+ */
+export const quote: (key: string) => string = memoByKey((key) => JSON.stringify(key));
 
 /** A string as JSON: printable ASCII without quotes or backslashes is written as it is, the rest by JSON.stringify. */
 export function jsonString(value: string): string {
@@ -55,18 +48,11 @@ export function jsonValue(value: FieldValue | undefined): string {
 
 /** Encodes field values into fragments, with one redactor's rules. */
 export class FieldEncoder {
-  private readonly keys = new Map<string, FieldKey>();
-
-  constructor(private readonly redactor: Redactor) {}
-
   /** A field name, prepared once (keep the result for the names a hot path writes on every call). */
-  key(name: string): FieldKey {
-    let key = this.keys.get(name);
-    if (key === undefined) {
-      key = { prefix: `,${quote(name)}:`, sensitive: this.redactor.isSensitivePath(name) };
-      if (this.keys.size < MAX_QUOTED_KEYS) this.keys.set(name, key);
-    }
-    return key;
+  readonly key: (name: string) => FieldKey;
+
+  constructor(private readonly redactor: Redactor) {
+    this.key = memoByKey((name) => ({ prefix: `,${quote(name)}:`, sensitive: redactor.isSensitivePath(name) }));
   }
 
   /**
