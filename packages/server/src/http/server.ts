@@ -312,7 +312,10 @@ export function createHttpServer(deps: HttpDeps): Server {
       else if (area === 'api') metrics.apiRequests.inc({ status });
     }
   };
-  return createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5000 }, (req, res) => {
+  // Node checks the first two every `connectionsCheckingInterval`, 30 s unless set: a connection trickling its headers
+  // would be closed up to 30 s after its time.
+  const timeouts = { requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5000 };
+  return createServer({ ...timeouts, connectionsCheckingInterval: 2000 }, (req, res) => {
     // Whatever escapes the handler ends this request, never the process.
     handle(req, res).catch((error: unknown) => {
       log.error('request failed', { error: (error as Error).stack ?? String(error) });

@@ -338,6 +338,21 @@ describe('POST /v1/events', () => {
     assert.notEqual(headers.connection, 'close');
   });
 
+  test('a connection that never finishes its headers is closed soon after the 10 s it is given', async () => {
+    const socket = connect(Number(new URL(server.url).port), '127.0.0.1');
+    await once(socket, 'connect');
+    const opened = Date.now();
+    socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n'); // and nothing more
+    socket.resume();
+    // Node checks its timeouts every `connectionsCheckingInterval` (30 s unless set): the close came 30-40 s late.
+    const closed = await Promise.race([
+      once(socket, 'close').then(() => Date.now() - opened),
+      new Promise<'open'>((resolve) => setTimeout(() => resolve('open'), 20_000).unref()),
+    ]);
+    socket.destroy();
+    assert.notEqual(closed, 'open', 'still open after 20 s');
+  });
+
   test('a time range that ends before it starts is a 400, not an empty page', async () => {
     const res = await server.get('/api/v1/events?from=2026-11-02T10:00:00Z&to=2026-11-01T10:00:00Z');
     assert.equal(res.status, 400);
