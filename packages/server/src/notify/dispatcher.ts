@@ -42,6 +42,13 @@ const MAX_IN_FLIGHT = 64;
  * due before anything new, takes at most a quarter of the slots, and the other receivers' alerts still go out at once.
  */
 export const MAX_IN_FLIGHT_PER_RECEIVER = 16;
+/**
+ * Wall-clock time between counts of the pending notifications for `vigil_notifications_pending`. The count reads the
+ * whole backlog, and an alert flood runs a pass per new notification: counted on each, it took a tenth of the main
+ * thread with a few thousand pending. Passes run at least every `pollMillis`, so the gauge is never staler than
+ * that and this.
+ */
+const PENDING_COUNT_MILLIS = 1000;
 
 export class Dispatcher {
   private readonly byName: Map<string, Notifier>;
@@ -63,6 +70,9 @@ export class Dispatcher {
   private heldBack = false;
   private readonly attempts = new Set<Promise<void>>();
   private enqueueing: Promise<void> = Promise.resolve();
+  /** When (wall clock) the pending notifications were last counted, and the count waiting for its time. */
+  private pendingCountedAt = Number.NEGATIVE_INFINITY;
+  private pendingRecount: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: DispatcherOptions) {
     this.byName = new Map(options.notifiers.map((n) => [n.name, n]));
@@ -231,8 +241,31 @@ export class Dispatcher {
         });
       this.attempts.add(attempt);
     }
-    const pending = await this.options.store.countNotifications('pending');
-    this.options.metrics.notificationsPending.set(pending);
+    this.countPendingSoon();
+  }
+
+  /**
+   * Update `vigil_notifications_pending` now, or, when it was counted less than PENDING_COUNT_MILLIS ago, once that
+   * time is up (one count however many passes asked meanwhile).
+   */
+  private countPendingSoon(): void {
+    if (this.pendingRecount !== undefined || this.closed) return;
+    const wait = this.pendingCountedAt + PENDING_COUNT_MILLIS - Date.now();
+    this.pendingRecount = setTimeout(
+      () => {
+        this.pendingRecount = undefined;
+        if (this.closed) return;
+        this.pendingCountedAt = Date.now();
+        this.options.store
+          .countNotifications('pending')
+          .then((pending) => this.options.metrics.notificationsPending.set(pending))
+          .catch((error: unknown) =>
+            this.options.log.error('pending notifications could not be counted', { error: (error as Error).message }),
+          );
+      },
+      Math.max(0, wait),
+    );
+    this.pendingRecount.unref();
   }
 
   private async attempt(record: NotificationRecord): Promise<void> {
@@ -312,6 +345,7 @@ export class Dispatcher {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    clearTimeout(this.pendingRecount);
     await this.idle();
     await Promise.all(this.options.notifiers.map((n) => n.close()));
   }

@@ -65,6 +65,12 @@ test('a receiver down for 5 minutes then back gets every notification exactly on
     for (let t = 0; t < 300_000; t += 5000) await step(5000);
     assert.equal(down.received.length, 0);
     assert.equal(up.received.length, 3);
+    // The gauge follows the backlog (counted at most once a second, on the passes that run every half second).
+    await eventually(async () => {
+      const pending = await store.countNotifications('pending');
+      assert.ok(pending > 0);
+      assert.equal(metrics.notificationsPending.get(), pending);
+    });
     const failures = metrics.notifications.get({ receiver: 'down', outcome: 'failed' });
     assert.ok(failures >= 3 * 5 && failures <= 3 * 20, `backoff bounds the retries (${failures} failures)`);
 
@@ -75,6 +81,7 @@ test('a receiver down for 5 minutes then back gets every notification exactly on
     assert.equal(up.received.length, 3, 'the healthy receiver was never re-sent to');
     assert.equal(await store.countNotifications('pending'), 0);
     assert.equal(await store.countNotifications('dead'), 0);
+    await eventually(async () => assert.equal(metrics.notificationsPending.get(), 0));
   } finally {
     await dispatcher.close();
     await store.close();
