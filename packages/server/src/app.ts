@@ -28,6 +28,7 @@ import {
 } from './pipeline/detection.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import { createStages, loadOpenApi } from './pipeline/stages.js';
+import { startRetentionTimer } from './store/retention-timer.js';
 import { SqliteStore } from './store/sqlite.js';
 import type { Store } from './store/store.js';
 
@@ -262,6 +263,12 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
   }, options.tickMillis ?? 25);
   sweep.unref();
 
+  // Deleting events older than the window: at start-up (in the background, batch by batch) and then hourly.
+  const retention =
+    config.storage.retentionDays !== undefined
+      ? startRetentionTimer({ store, retentionDays: config.storage.retentionDays, log, metrics })
+      : undefined;
+
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
   log.info('vigil started', {
@@ -289,6 +296,7 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
         clearInterval(sweep);
         clearInterval(snapshots);
         clearInterval(timers);
+        await retention?.close();
         decisions.close(); // held stream requests are answered, so the server can close
         await reloader.close();
         await new Promise<void>((resolve) => {

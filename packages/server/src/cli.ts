@@ -17,6 +17,7 @@ import { loadMappingFile } from './ingest/mapping-file.js';
 import { rulesCommand } from './rules/cli.js';
 import { loadRules } from './rules/load.js';
 import { SqliteStore } from './store/sqlite.js';
+import type { VerifyReport } from './store/store.js';
 
 const USAGE = `vigil — API security logging and monitoring
 
@@ -162,10 +163,19 @@ async function verifyCommand(args: string[]): Promise<number> {
       process.stdout.write(`TAMPERED: ${report.problems.length} problem(s) in ${report.checked} events\n`);
       for (const p of report.problems) process.stdout.write(`  at seq ${p.seq}: ${p.problem}\n`);
     }
+    if (report.retention && !values.json) process.stdout.write(`${retentionLine(report.retention)}\n`);
     return report.ok ? 0 : 1;
   } finally {
     await store.close();
   }
+}
+
+/** What `verify` says about the rows retention deleted: information, not a problem. */
+function retentionLine(cut: NonNullable<VerifyReport['retention']>): string {
+  return (
+    `retention: events 1..${cut.deletedThroughSeq} (stamped before ${cut.cutoff}) were deleted by retention ` +
+    `(latest run ${cut.deletedAt}); the chain is checked from seq ${cut.deletedThroughSeq + 1}`
+  );
 }
 
 const ANALYZE_FORMATS: readonly string[] = [...ACCESS_LOG_FORMATS, 'otlp'];

@@ -40,6 +40,14 @@ describe('configuration', () => {
     assert.equal(overridden.dataDir, '/tmp/from-env');
   });
 
+  test('storage.retentionDays: none by default, else a whole number of days from 1', () => {
+    assert.equal(buildConfig({}, {}).storage.retentionDays, undefined);
+    assert.equal(buildConfig({ storage: { retentionDays: 90 } }, {}).storage.retentionDays, 90);
+    for (const bad of [0, -1, 1.5, '30d', 36_501]) {
+      fails({ storage: { retentionDays: bad } }, {}, 'storage.retentionDays', /integer from 1 to 36500/);
+    }
+  });
+
   test('a bad value stops start-up naming the key', () => {
     fails({ server: { port: 'eighty' } }, {}, 'server.port', /integer from 0 to 65535/);
     fails({}, { VIGIL_PORT: '70000' }, 'VIGIL_PORT', /port number/);

@@ -25,7 +25,11 @@ export interface VigilConfig {
     readonly maxFutureSkewMillis: number;
     readonly maxStringLength: number;
   };
-  readonly storage: { readonly synchronous: 'FULL' | 'NORMAL' };
+  readonly storage: {
+    readonly synchronous: 'FULL' | 'NORMAL';
+    /** Events stamped more than this many days ago are deleted; undefined keeps every event. */
+    readonly retentionDays?: number;
+  };
   readonly enrich: {
     readonly openapi?: string;
     readonly redactKeys: readonly string[];
@@ -71,6 +75,8 @@ export interface VigilConfig {
 
 /** The smallest token length accepted from configuration: shorter ones are guessable. */
 export const MIN_TOKEN_LENGTH = 16;
+/** A hundred years: beyond it, `storage.retentionDays` is surely a typo (and the cutoff date stays valid). */
+const MAX_RETENTION_DAYS = 36_500;
 
 type Raw = Record<string, unknown>;
 
@@ -386,7 +392,14 @@ export function buildConfig(raw: unknown, env: NodeJS.ProcessEnv, configFile?: s
   ingestSection.done();
 
   const storageSection = root.section('storage');
-  const storage = { synchronous: storageSection.oneOf('synchronous', ['FULL', 'NORMAL'], DEFAULTS.sqliteSynchronous) };
+  const retentionDays =
+    storageSection.raw('retentionDays') == null
+      ? DEFAULTS.retentionDays
+      : storageSection.integer('retentionDays', 0, 1, MAX_RETENTION_DAYS);
+  const storage = {
+    synchronous: storageSection.oneOf('synchronous', ['FULL', 'NORMAL'], DEFAULTS.sqliteSynchronous),
+    ...(retentionDays !== undefined ? { retentionDays } : {}),
+  };
   storageSection.done();
 
   const enrichSection = root.section('enrich');

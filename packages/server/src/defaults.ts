@@ -20,6 +20,13 @@ export const DEFAULTS = {
   /** `storage.synchronous`: SQLite synchronous mode; FULL survives power loss, NORMAL only process crashes. */
   sqliteSynchronous: 'FULL' as 'FULL' | 'NORMAL',
   /**
+   * `storage.retentionDays`: none, every event is kept. Set, the events stamped more than this many days ago are
+   * deleted from the start of the chain, at start-up and every `retentionIntervalMillis` (docs/configuration.md).
+   */
+  retentionDays: undefined as number | undefined,
+  /** How often retention runs when `storage.retentionDays` is set (fixed: no configuration key). */
+  retentionIntervalMillis: 3_600_000,
+  /**
    * `enrich.geo.enabled`: add country, AS number and organisation, and the hosting flag, to public client addresses
    * (built-in open data, or `enrich.geo.mmdb` files). `enrich.geo.mmdb` and `enrich.trustedProxies` default to none.
    */

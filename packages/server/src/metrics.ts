@@ -88,6 +88,10 @@ export function createMetrics() {
     eventsAccepted: registry.counter('vigil_events_accepted_total', 'Events durably stored, by source.'),
     eventsRejected: registry.counter('vigil_events_rejected_total', 'Events refused at validation, by reason.'),
     eventsDuplicate: registry.counter('vigil_events_duplicate_total', 'Events ignored because their id was stored.'),
+    eventsDeleted: registry.counter(
+      'vigil_events_deleted_total',
+      'Events deleted by retention (storage.retentionDays), stamped before the retention window.',
+    ),
     alertsRaised: registry.counter('vigil_alerts_raised_total', 'Alerts opened, by rule and severity.'),
     alertsResolved: registry.counter('vigil_alerts_resolved_total', 'Alerts resolved, by rule.'),
     alertsEvicted: registry.counter(

@@ -64,17 +64,58 @@ export function readChainMark(db: Database.Database): ChainMark | undefined {
   }
 }
 
-const SAVE_MARK = 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value';
+export const SAVE_MARK =
+  'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value';
+
+/**
+ * Where the chain starts once retention has deleted a prefix of it (rows 1..seq): the sequence number and hash of
+ * the last row deleted, and when and why. It lives in `meta` and moves in the transaction of every deletion, so
+ * `verify` checks what is left from here instead of GENESIS_HASH; a prefix deleted without moving it shows as
+ * tampering.
+ */
+export interface RetentionAnchor extends ChainMark {
+  /** When the rows were deleted, ms since the epoch. */
+  readonly at: number;
+  /** Why: the events were stamped before this time (ms since the epoch), the start of the retention window. */
+  readonly cutoff: number;
+}
+
+export const ANCHOR_KEY = 'events_retention_anchor';
+
+/** The anchor; `none` when retention never deleted anything, `unreadable` when the row is not one (edited by hand). */
+export function readRetentionAnchor(db: Database.Database): RetentionAnchor | 'none' | 'unreadable' {
+  const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(ANCHOR_KEY) as { value: string } | undefined;
+  if (!row) return 'none';
+  try {
+    const anchor = JSON.parse(row.value);
+    const valid =
+      Number.isSafeInteger(anchor?.seq) &&
+      anchor.seq > 0 &&
+      typeof anchor.hash === 'string' &&
+      Number.isSafeInteger(anchor.at) &&
+      Number.isSafeInteger(anchor.cutoff);
+    return valid ? anchor : 'unreadable';
+  } catch {
+    return 'unreadable';
+  }
+}
+
+/** Where the rows left in the table start: after the anchor, or at the genesis of the chain. */
+export function chainStart(db: Database.Database): ChainMark {
+  const anchor = readRetentionAnchor(db);
+  return typeof anchor === 'object' ? { seq: anchor.seq, hash: anchor.hash } : { seq: 0, hash: GENESIS_HASH };
+}
 
 /**
  * Where the chain goes on: its mark, and the last row's sequence number (below the mark when rows were cut from
- * the end). A store written before the mark existed gets one from its last row, which that version trusted; so
+ * the end; the retention anchor's when retention deleted every row). A store written before the mark existed gets one from its last row, which that version trusted; so
  * does one whose rows run past the mark (written by such a version since).
  */
 export function openChain(db: Database.Database): { mark: ChainMark; lastRowSeq: number } {
   return db.transaction(() => {
     const last = db.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1').get() as ChainMark | undefined;
-    const lastRow = last ?? { seq: 0, hash: GENESIS_HASH };
+    // Retention may have deleted every row: the chain then goes on from its anchor.
+    const lastRow = last ?? chainStart(db);
     const mark = readChainMark(db);
     if (mark && mark.seq >= lastRow.seq) return { mark, lastRowSeq: lastRow.seq };
     db.prepare(SAVE_MARK).run(MARK_KEY, JSON.stringify(lastRow));

@@ -17,11 +17,14 @@ import {
   eventColumns,
   GENESIS_HASH,
   openChain,
+  type RetentionAnchor,
   readChainMark,
+  readRetentionAnchor,
   StoreWriter,
   WriterThread,
   type WriteStatement,
 } from './event-writer.js';
+import { deleteExpiredBatch, RETENTION_BATCH_ROWS } from './retention.js';
 import type {
   AlertAction,
   AlertQuery,
@@ -249,6 +252,24 @@ export const DUE_NOTIFICATIONS_SQL = `SELECT n.* FROM notifications n
    AND o.group_key = n.group_key AND o.state = 'pending' AND o.id != n.id
    AND (o.created_at < n.created_at OR (o.created_at = n.created_at AND o.id < n.id)))
  ORDER BY n.next_attempt_at, n.created_at LIMIT ?`;
+
+export interface RetentionResult {
+  /** Events deleted by this run. */
+  readonly deleted: number;
+  /** The anchor after the run, when it deleted something. */
+  readonly anchor?: RetentionAnchor;
+  /** Where the run stopped because the old rows do not continue the chain (left for `verify` to report). */
+  readonly refused?: { readonly seq: number; readonly problem: string };
+}
+
+/** The anchor as `verify` reports it: information about what was cut, not a problem. */
+function retentionCut(anchor: RetentionAnchor): NonNullable<VerifyReport['retention']> {
+  return {
+    deletedThroughSeq: anchor.seq,
+    deletedAt: new Date(anchor.at).toISOString(),
+    cutoff: new Date(anchor.cutoff).toISOString(),
+  };
+}
 
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
@@ -631,6 +652,33 @@ export class SqliteStore implements Store {
     return { version: this.decisionVersion(), ...(row.next !== null ? { nextExpiry: row.next } : {}) };
   }
 
+  /**
+   * Delete the events stamped before `cutoff` from the start of the chain (see retention.ts), `batchRows` per
+   * transaction, at most `maxBatches` transactions (until `signal` aborts). Between two, other work on this thread
+   * goes on.
+   */
+  async deleteEventsBefore(
+    cutoff: number,
+    options: { batchRows?: number; maxBatches?: number; now?: () => number; signal?: AbortSignal } = {},
+  ): Promise<RetentionResult> {
+    const batchRows = options.batchRows ?? RETENTION_BATCH_ROWS;
+    const now = options.now ?? Date.now;
+    let deleted = 0;
+    let anchor: RetentionAnchor | undefined;
+    for (let batches = 0; batches < (options.maxBatches ?? Number.POSITIVE_INFINITY); batches++) {
+      if (batches > 0) await new Promise((resolve) => setImmediate(resolve));
+      // Stopped between two batches (the server closing), the anchor already stands where the last one left it.
+      if (options.signal?.aborted) break;
+      const batch = this.db.transaction(() => deleteExpiredBatch(this.db, cutoff, now(), batchRows)).immediate();
+      deleted += batch.deleted;
+      anchor = batch.anchor ?? anchor;
+      if (batch.refused) return { deleted, ...(anchor ? { anchor } : {}), refused: batch.refused };
+      // A batch short of its size reached the window (or the end of the table).
+      if (batch.deleted < batchRows) break;
+    }
+    return { deleted, ...(anchor ? { anchor } : {}) };
+  }
+
   async verify(): Promise<VerifyReport> {
     // One read transaction, so one snapshot: the mark and the rows agree while a live server commits batches.
     return this.db.transaction(() => this.verifyChain())();
@@ -638,17 +686,27 @@ export class SqliteStore implements Store {
 
   private verifyChain(): VerifyReport {
     const mark = readChainMark(this.db);
+    const anchor = readRetentionAnchor(this.db);
     const problems: { seq: number; problem: string }[] = [];
+    // After a retention run, what is left continues the chain from the last row it deleted.
     let previous = GENESIS_HASH;
-    let expectedSeq: number | undefined;
+    let expectedSeq = 1;
+    if (typeof anchor === 'object') {
+      previous = anchor.hash;
+      expectedSeq = anchor.seq + 1;
+    } else if (anchor === 'unreadable') {
+      problems.push({ seq: 1, problem: 'the retention anchor in meta is not one: it was edited' });
+    }
     let checked = 0;
     const rows = this.db
       .prepare('SELECT seq, id, time, type, client_address, user_id, route, body, hash FROM events ORDER BY seq')
       .iterate() as Iterable<Record<string, string | number | null> & { seq: number; body: string; hash: string }>;
     for (const row of rows) {
       checked++;
-      if (expectedSeq !== undefined && row.seq !== expectedSeq) {
+      if (row.seq > expectedSeq) {
         problems.push({ seq: row.seq, problem: `gap: rows ${expectedSeq}..${row.seq - 1} are missing` });
+      } else if (row.seq < expectedSeq) {
+        problems.push({ seq: row.seq, problem: `row ${row.seq} is at or before the retention anchor` });
       }
       if (chainHash(previous, row.body) !== row.hash) {
         problems.push({ seq: row.seq, problem: `hash mismatch: event ${row.id} was changed, or a row before it` });
@@ -684,16 +742,24 @@ export class SqliteStore implements Store {
     }
     // A deleted tail leaves no gap: compare with the high-water mark, moved by every append.
     if (mark && problems.length < 100) {
-      if (expectedSeq === undefined && mark.seq > 0) {
+      if (checked === 0 && expectedSeq === 1 && mark.seq > 0) {
         problems.push({ seq: 1, problem: `truncated: all ${mark.seq} rows are missing` });
-      } else if (expectedSeq !== undefined && mark.seq >= expectedSeq) {
+      } else if (mark.seq >= expectedSeq) {
         problems.push({
           seq: expectedSeq,
           problem: `truncated: rows ${expectedSeq}..${mark.seq} are missing at the end`,
         });
+      } else if (checked === 0 && mark.seq === expectedSeq - 1 && mark.hash !== previous) {
+        // Retention deleted every row: the last one it deleted is the last one stored.
+        problems.push({ seq: mark.seq, problem: 'the retention anchor is not the last event stored: it was edited' });
       }
     }
-    return { ok: problems.length === 0, checked, problems };
+    return {
+      ok: problems.length === 0,
+      checked,
+      problems,
+      ...(typeof anchor === 'object' ? { retention: retentionCut(anchor) } : {}),
+    };
   }
 
   /**

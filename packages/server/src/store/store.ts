@@ -69,6 +69,11 @@ export interface VerifyReport {
   readonly ok: boolean;
   readonly checked: number;
   readonly problems: readonly { seq: number; problem: string }[];
+  /**
+   * Present once retention has deleted events: rows 1..deletedThroughSeq were deleted (the latest run at
+   * `deletedAt`, ISO 8601) because they were stamped before `cutoff`; the chain is checked from the next row on.
+   */
+  readonly retention?: { readonly deletedThroughSeq: number; readonly deletedAt: string; readonly cutoff: string };
 }
 
 export interface AppendResult {

@@ -67,3 +67,51 @@ test('verify names the row and the column that no longer says what the hashed ev
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('verify after retention: ok, and it says which rows retention deleted and when', async () => {
+  const dir = tempDir();
+  try {
+    const store = new SqliteStore({ file: join(dir, DATABASE_FILE) });
+    const time = Date.UTC(2026, 10, 2);
+    await store.appendEvents(
+      ['e1', 'e2', 'e3', 'e4'].map((id, i) => ({
+        id,
+        time: time + i * 1000,
+        type: 'authn_login_fail',
+        attributes: {},
+      })),
+    );
+    await store.deleteEventsBefore(time + 2000, { now: () => Date.UTC(2026, 10, 3) });
+    await store.close();
+    const report = verify(dir);
+    assert.equal(report.status, 0, report.stderr);
+    assert.equal(
+      report.stdout,
+      'ok: 2 events, hash chain intact\n' +
+        'retention: events 1..2 (stamped before 2026-11-02T00:00:02.000Z) were deleted by retention ' +
+        '(latest run 2026-11-03T00:00:00.000Z); the chain is checked from seq 3\n',
+    );
+    assert.deepEqual(JSON.parse(verify(dir, '--json').stdout).retention, {
+      deletedThroughSeq: 2,
+      deletedAt: '2026-11-03T00:00:00.000Z',
+      cutoff: '2026-11-02T00:00:02.000Z',
+    });
+
+    // Old rows deleted by hand, past the anchor: tampering, with the retention cut still said.
+    const raw = new Database(join(dir, DATABASE_FILE));
+    raw.prepare('DELETE FROM events WHERE seq = 3').run();
+    raw.close();
+    const tampered = verify(dir);
+    assert.equal(tampered.status, 1);
+    assert.equal(
+      tampered.stdout,
+      'TAMPERED: 2 problem(s) in 1 events\n' +
+        '  at seq 4: gap: rows 3..3 are missing\n' +
+        '  at seq 4: hash mismatch: event e4 was changed, or a row before it\n' +
+        'retention: events 1..2 (stamped before 2026-11-02T00:00:02.000Z) were deleted by retention ' +
+        '(latest run 2026-11-03T00:00:00.000Z); the chain is checked from seq 3\n',
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
