@@ -108,8 +108,9 @@ export function chainStart(db: Database.Database): ChainMark {
 
 /**
  * Where the chain goes on: its mark, and the last row's sequence number (below the mark when rows were cut from
- * the end; the retention anchor's when retention deleted every row). A store written before the mark existed gets one from its last row, which that version trusted; so
- * does one whose rows run past the mark (written by such a version since).
+ * the end; the retention anchor's when retention deleted every row). A store written before the mark existed gets
+ * one from its last row, which that version trusted; so does one whose rows run past the mark (written by such a
+ * version since).
  */
 export function openChain(db: Database.Database): { mark: ChainMark; lastRowSeq: number } {
   return db.transaction(() => {
