@@ -73,6 +73,16 @@ describe('built-in rule pack', () => {
     }
   });
 
+  it('says what an identifier in a summary is: never a bare user id, which reads as a number ("15 was refused")', async () => {
+    for (const { source, text } of await loadRuleSources([builtinRulesDir()])) {
+      for (const doc of parseAllDocuments(text) as { toJS(): Record<string, unknown> }[]) {
+        const summary = (doc.toJS().vigil as { summary?: string } | undefined)?.summary;
+        if (summary === undefined) continue;
+        assert.doesNotMatch(summary, /(^|[^\w\s]\s*)\{user\.id\}/, `${source}: "${summary}" needs "User" or "Account"`);
+      }
+    }
+  });
+
   it('passes every rule test, and every alerting rule fires in at least one of them', async () => {
     const { results, problems } = await runRuleTestDirs([builtinRulesDir()]);
     assert.deepEqual(problems, []);
