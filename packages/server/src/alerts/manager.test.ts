@@ -106,6 +106,7 @@ test('open alerts are bounded: a flood of new ones resolves the least recently s
     assert.ok(heard.includes('resolved 198.51.100.0'), 'the first of the flood went first');
     const stored = await store.listAlerts({ status: 'resolved', limit: 100 });
     assert.equal(stored.items.length, evicted);
+    for (const alert of stored.items) assert.equal(alert.endsAt, alert.lastSeenAt, 'ended in event time');
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });

@@ -132,8 +132,10 @@ export class AlertManager {
       if (this.open.size < max) break;
       if (batch.get(alert.id)?.change === 'opened') continue;
       alert.status = 'resolved';
-      alert.endsAt = this.now();
-      alert.updatedAt = alert.endsAt;
+      // In event time, as a quiet alert's end is, so a replay (vigil analyze) ends it at the same moment: its last
+      // evidence, the last time the incident was seen.
+      alert.endsAt = alert.lastSeenAt;
+      alert.updatedAt = this.now();
       this.open.delete(fp);
       this.seen.delete(alert.id);
       this.options.metrics.alertsEvicted.inc({ rule: alert.rule.id });
