@@ -10,7 +10,7 @@ import type { SecurityEvent } from '@vigil/schema';
 import Database from 'better-sqlite3';
 import { DATABASE_FILE } from '../app.js';
 import { silentLogger } from '../log.js';
-import { startTestServer, tempDir } from '../testing/harness.js';
+import { reopenAndVerify, startTestServer, tempDir } from '../testing/harness.js';
 import { SqliteStore } from './sqlite.js';
 
 const HOUR = 3_600_000;
@@ -46,15 +46,6 @@ function tamper(file: string, sql: string): void {
   const raw = new Database(file);
   raw.prepare(sql).run();
   raw.close();
-}
-
-async function reopenAndVerify(file: string) {
-  const store = new SqliteStore({ file });
-  try {
-    return await store.verify();
-  } finally {
-    await store.close();
-  }
 }
 
 describe('retention', () => {

@@ -6,7 +6,7 @@ import type { SecurityEvent } from '@vigil/schema';
 import Database from 'better-sqlite3';
 import type { Decision } from '../decisions/decision.js';
 import { silentLogger } from '../log.js';
-import { tempDir } from '../testing/harness.js';
+import { reopenAndVerify, tempDir } from '../testing/harness.js';
 import { DUE_NOTIFICATIONS_SQL, SqliteStore } from './sqlite.js';
 
 const event = (i: number, extra: Record<string, string> = {}): SecurityEvent => ({
@@ -175,15 +175,6 @@ describe('SqliteStore', () => {
     assert.deepEqual(report.problems, [{ seq: 4, problem: 'truncated: rows 4..4 are missing at the end' }]);
   });
 });
-
-async function reopenAndVerify(file: string) {
-  const store = new SqliteStore({ file });
-  try {
-    return await store.verify();
-  } finally {
-    await store.close();
-  }
-}
 
 test('a new store is readable by its owner only, in a data directory open to others too', async () => {
   const dir = tempDir();

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { type StartOptions, startVigil, type VigilServer } from '../app.js';
 import { buildConfig } from '../config.js';
 import { silentLogger } from '../log.js';
+import { SqliteStore } from '../store/sqlite.js';
 
 export interface TestServer extends VigilServer {
   readonly ingestToken: string;
@@ -148,5 +149,15 @@ export async function eventually<T>(check: () => Promise<T>, timeoutMillis = 300
       if (Date.now() > deadline) throw error;
       await new Promise((r) => setTimeout(r, 25));
     }
+  }
+}
+
+/** What `vigil verify` would report on a store file, opened afresh. */
+export async function reopenAndVerify(file: string) {
+  const store = new SqliteStore({ file });
+  try {
+    return await store.verify();
+  } finally {
+    await store.close();
   }
 }
