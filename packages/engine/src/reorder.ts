@@ -6,7 +6,7 @@
  * dropped: it is released at once and counted as late. The buffer is bounded in events and in size; past either
  * bound the oldest events are released early (and counted).
  */
-import type { SecurityEvent } from '@vigil/schema';
+import { approximateFieldsSize, type SecurityEvent } from '@vigil/schema';
 
 export interface OrdererOptions {
   /** How far behind the newest event time an event may arrive and still be put in order. */
@@ -36,17 +36,10 @@ function heldBefore(a: Held, b: Held): boolean {
 
 /**
  * A rough size of an event in memory, in bytes: one per character of its id, type, field names and string values,
- * and 8 for each number or flag. Close enough to bound what is held; it costs one pass over the fields.
+ * and 8 for each number or flag (`approximateFieldsSize`).
  */
 export function approximateEventSize(event: SecurityEvent): number {
-  let size = event.id.length + event.type.length + 8;
-  for (const [name, value] of Object.entries(event.attributes)) {
-    size += name.length;
-    if (typeof value === 'string') size += value.length;
-    else if (Array.isArray(value)) for (const item of value) size += item.length;
-    else size += 8;
-  }
-  return size;
+  return event.id.length + event.type.length + 8 + approximateFieldsSize(event.attributes);
 }
 
 export class EventTimeOrderer {

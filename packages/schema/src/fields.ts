@@ -383,3 +383,20 @@ export const FIELDS: readonly FieldDefinition[] = [
 ];
 
 export const FIELDS_BY_NAME: ReadonlyMap<string, FieldDefinition> = new Map(FIELDS.map((f) => [f.name, f]));
+
+/**
+ * A rough size of a record of fields, in characters: one per character of each name and string value (list items
+ * included), a nested object's JSON text, and 8 for any other value. Close enough to bound what a request may become
+ * or what a buffer holds, in one pass over the fields.
+ */
+export function approximateFieldsSize(fields: Readonly<Record<string, unknown>>): number {
+  let size = 0;
+  for (const [name, value] of Object.entries(fields)) {
+    size += name.length;
+    if (typeof value === 'string') size += value.length;
+    else if (Array.isArray(value)) for (const item of value) size += typeof item === 'string' ? item.length : 8;
+    else if (typeof value === 'object' && value !== null) size += JSON.stringify(value).length;
+    else size += 8;
+  }
+  return size;
+}

@@ -13,6 +13,7 @@ export {
   type ValidationIssue,
 } from './event.js';
 export {
+  approximateFieldsSize,
   FIELDS,
   FIELDS_BY_NAME,
   Field,

@@ -603,9 +603,10 @@ const MAX_PAIR_KEY_CHARS = 64;
  * AWS access key ids (`AKIA`, `ASIA`), Google API keys (`AIza`), npm tokens (`npm_`) and GitLab personal access tokens
  * (`glpat-`). Each is a whole word: not glued to letters, digits or `_` on either side.
  */
-const KNOWN_TOKEN_HINT = /gh[pousr]_|github_pat_|xox[abposr]-|[sr]k_(?:live|test)_|AKIA|ASIA|AIza|npm_|glpat-/;
 const KNOWN_TOKEN =
   /(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,244}|xox[abposr]-[A-Za-z0-9-]{10,250}|[sr]k_(?:live|test)_[A-Za-z0-9]{16,247}|(?:AKIA|ASIA)[A-Z0-9]{16}|AIza[A-Za-z0-9_-]{35}|npm_[A-Za-z0-9]{36}|glpat-[A-Za-z0-9_-]{20,249})(?![A-Za-z0-9_])/g;
+/** The same, to test whether a text holds one (a global expression's `test` would go on from its last match). */
+const HAS_KNOWN_TOKEN = new RegExp(KNOWN_TOKEN.source);
 
 /**
  * A long command-line option and the value after it, separated by spaces (`--password hunter2`, `--api-key "k y"`),
@@ -879,7 +880,7 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     },
     // Credentials of a known format, wherever they are.
     {
-      applies: (v) => KNOWN_TOKEN_HINT.test(v),
+      applies: (v) => HAS_KNOWN_TOKEN.test(v),
       redact: (v) => v.replace(KNOWN_TOKEN, REDACTED),
     },
     // --option value, for an option named like a secret.

@@ -119,7 +119,7 @@ export class AlertManager {
   }
 
   /**
-   * Before an alert opens at the bound: resolve the open alert seen least recently, as if it had gone quiet now. An
+   * Before an alert opens at the bound: resolve the open alert seen least recently, as if it had gone quiet. An
    * incident still under way keeps being seen, so it is not the one that goes; a flood of one-event alerts pushes out
    * its own oldest. An alert opened in this batch stays until the next (its opening is told first), so a batch that
    * opens more than the bound goes over it until then. Counted in `vigil_alerts_evicted_total`, and logged the first

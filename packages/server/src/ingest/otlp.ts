@@ -10,7 +10,7 @@
  * Attributes are mapped to Vigil's field names, including the older HTTP semantic conventions
  * (`http.method`, `http.status_code`, `http.target`, `net.peer.ip`...) still emitted by many SDKs.
  */
-import { EVENT_TYPES_BY_NAME, Field, isKnownEventType } from '@vigil/schema';
+import { approximateFieldsSize, EVENT_TYPES_BY_NAME, Field, isKnownEventType } from '@vigil/schema';
 import { VigilError } from '../errors.js';
 import { decodeLogsRequest, decodeTraceRequest, ProtobufError } from './protobuf.js';
 
@@ -280,7 +280,7 @@ export function otlpToEvents(
         `more than ${limits.maxEvents} events in one request (ingest.maxEventsPerRequest)`,
       );
     }
-    chars += textSize(event);
+    chars += approximateFieldsSize(event);
     if (chars > limits.maxChars) {
       throw new VigilError(
         'body_too_large',
@@ -318,17 +318,4 @@ export function otlpToEvents(
     }
   }
   return { items, skipped };
-}
-
-/** The characters of an event's names and values (a number or boolean as a few). */
-function textSize(event: WireEvent): number {
-  let size = 0;
-  for (const [key, value] of Object.entries(event)) {
-    size += key.length;
-    if (typeof value === 'string') size += value.length;
-    else if (Array.isArray(value)) for (const item of value) size += typeof item === 'string' ? item.length : 8;
-    else if (typeof value === 'object' && value !== null) size += JSON.stringify(value).length;
-    else size += 8;
-  }
-  return size;
 }

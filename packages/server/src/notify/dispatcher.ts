@@ -45,8 +45,7 @@ export const MAX_IN_FLIGHT_PER_RECEIVER = 16;
 /**
  * Wall-clock time between counts of the pending notifications for `vigil_notifications_pending`. The count reads the
  * whole backlog, and an alert flood runs a pass per new notification: counted on each, it took a tenth of the main
- * thread with a few thousand pending. Passes run at least every `pollMillis`, so the gauge is never staler than
- * that and this.
+ * thread with a few thousand pending. A pass that asks within this time gets one count when it is up.
  */
 const PENDING_COUNT_MILLIS = 1000;
 
