@@ -124,7 +124,7 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
   );
   await routing.load();
   alerts.onChange(async (alert, change) => {
-    await dispatcher.enqueue(alert, change, await policy.targetsFor(alert, change, alerts.openAlerts()));
+    await dispatcher.enqueue(alert, change, await policy.targetsFor(alert, change, alerts.openView));
   });
   dispatcher.start();
   // Response is opt-in: without response.enabled, alerts never become decisions (the API still lists none).

@@ -136,6 +136,49 @@ test('a batch that opens more alerts than the bound tells every opening; the nex
   }
 });
 
+test('evidence ids remembered for de-duplication are bounded over all open alerts', async () => {
+  const dir = tempDir();
+  const store = new SqliteStore({ file: join(dir, 'vigil.db') });
+  const warnings: string[] = [];
+  const manager = new AlertManager({
+    store,
+    log: { debug() {}, info() {}, warn: (msg) => warnings.push(msg), error() {} },
+    metrics: createMetrics(),
+    resolveAfterMillis: 600_000,
+    maxEvidence: 10,
+    maxRememberedEvidence: 5,
+  });
+  const seen = (address: string, ids: string[]): Detection => ({ ...detection(address), eventIds: ids, eventCount: 1 });
+  const count = (address: string) =>
+    manager.openAlerts().find((a) => a.labels['client.address'] === address)?.eventCount;
+  try {
+    await manager.handle([seen('198.51.100.1', ['a1', 'a2', 'a3'])]);
+    await manager.handle([seen('198.51.100.2', ['b1', 'b2', 'b3'])]);
+    assert.equal(manager.rememberedEvidence, 5, 'b3 is beyond the bound');
+    assert.equal(warnings.filter((w) => w.includes('evidence ids')).length, 1);
+    // A remembered id is not counted again; one beyond the bound is assumed new each time it comes.
+    await manager.handle([seen('198.51.100.2', ['b1'])]);
+    assert.equal(count('198.51.100.2'), 1);
+    await manager.handle([seen('198.51.100.2', ['b3'])]);
+    await manager.handle([seen('198.51.100.2', ['b3'])]);
+    assert.equal(count('198.51.100.2'), 3);
+    // Resolving an alert forgets its ids and makes room.
+    const first = manager.openAlerts().find((a) => a.labels['client.address'] === '198.51.100.1');
+    assert.ok(first);
+    await manager.resolve(first.id, { name: 'alice', tokenId: 't1' });
+    assert.equal(manager.rememberedEvidence, 2);
+    await manager.handle([seen('198.51.100.2', ['b4'])]);
+    await manager.handle([seen('198.51.100.2', ['b4'])]);
+    assert.equal(count('198.51.100.2'), 4, 'b4 is remembered now');
+    assert.equal(manager.rememberedEvidence, 3);
+    await manager.resolveQuiet(Date.UTC(2026, 10, 28));
+    assert.equal(manager.rememberedEvidence, 0);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 describe('a resolved alert seen again', () => {
   const brute = (ids: string[], first: number, last = first): Detection => ({
     ...detection('198.51.100.9'),

@@ -37,11 +37,18 @@ export interface AlertManagerOptions {
    * otherwise open alerts without end; beyond it, the alert seen least recently is resolved early (counted).
    */
   readonly maxOpenAlerts?: number;
+  /** Evidence ids remembered over all open alerts for de-duplication (default `MAX_REMEMBERED_EVIDENCE_TOTAL`). */
+  readonly maxRememberedEvidence?: number;
   readonly now?: () => number;
 }
 
 /** Ids of evidence remembered per alert for de-duplication; beyond it new ids are assumed new. */
 const MAX_REMEMBERED_EVIDENCE = 10_000;
+/**
+ * Ids remembered over all open alerts (~90 bytes each, so ~45 MB). Without it a flood of alerts, each fed its own
+ * stream of events, would hold `maxOpenAlerts` × 10 000 ids; beyond it new ids are assumed new, as above.
+ */
+export const MAX_REMEMBERED_EVIDENCE_TOTAL = 500_000;
 
 export class AlertManager {
   /**
@@ -52,6 +59,9 @@ export class AlertManager {
   /** Open alerts by fingerprint, the least recently seen first (an update moves its alert to the end). */
   private readonly open = new Map<string, Alert>();
   private readonly seen = new Map<string, Set<string>>();
+  /** Ids in all of `seen`'s sets. */
+  private remembered = 0;
+  private warnedAtEvidenceBound = false;
   private readonly listeners: AlertListener[] = [];
   private readonly now: () => number;
   private warnedAtBound = false;
@@ -64,7 +74,7 @@ export class AlertManager {
   async restore(): Promise<number> {
     for (const alert of await this.options.store.openAlerts()) {
       this.open.set(alert.fingerprint, alert);
-      this.seen.set(alert.id, new Set(alert.evidence));
+      this.remember(alert.id, alert.evidence);
     }
     return this.open.size;
   }
@@ -81,6 +91,9 @@ export class AlertManager {
   openAlerts(): Alert[] {
     return [...this.open.values()];
   }
+
+  /** The open alerts as they are when iterated, without copying them (each alert change looks at them). */
+  readonly openView: Iterable<Alert> = { [Symbol.iterator]: () => this.open.values() };
 
   /**
    * Apply a batch of detections. Each changed alert is saved once per batch, all in one transaction, before any
@@ -137,7 +150,7 @@ export class AlertManager {
       alert.endsAt = alert.lastSeenAt;
       alert.updatedAt = this.now();
       this.open.delete(fp);
-      this.seen.delete(alert.id);
+      this.forget(alert.id);
       this.options.metrics.alertsEvicted.inc({ rule: alert.rule.id });
       evicted.push(alert);
     }
@@ -148,6 +161,40 @@ export class AlertManager {
       });
     }
     return evicted;
+  }
+
+  /** Remember evidence ids of an open alert for de-duplication, within the per-alert and overall bounds. */
+  private remember(alertId: string, ids: readonly string[]): void {
+    let seen = this.seen.get(alertId);
+    for (const id of ids) {
+      if (seen?.has(id)) continue;
+      if (seen && seen.size >= MAX_REMEMBERED_EVIDENCE) return;
+      if (this.remembered >= (this.options.maxRememberedEvidence ?? MAX_REMEMBERED_EVIDENCE_TOTAL)) {
+        if (!this.warnedAtEvidenceBound) {
+          this.warnedAtEvidenceBound = true;
+          this.options.log.warn('open alerts remember the most evidence ids they may; later ones are assumed new', {
+            remembered: this.remembered,
+          });
+        }
+        return;
+      }
+      if (!seen) {
+        seen = new Set();
+        this.seen.set(alertId, seen);
+      }
+      seen.add(id);
+      this.remembered++;
+    }
+  }
+
+  private forget(alertId: string): void {
+    this.remembered -= this.seen.get(alertId)?.size ?? 0;
+    this.seen.delete(alertId);
+  }
+
+  /** Evidence ids remembered over all open alerts. */
+  get rememberedEvidence(): number {
+    return this.remembered;
   }
 
   /**
@@ -182,12 +229,13 @@ export class AlertManager {
       // Catching up after a restart: what the alert already counted before it is not counted again (its evidence
       // list, all the memory has of it, holds only the first maxEvidence ids).
       if (this.replaying && d.lastTime <= existing.lastSeenAt) return undefined;
-      const seen = this.seen.get(existing.id) ?? new Set<string>();
-      const fresh = d.eventIds.filter((id) => !seen.has(id));
+      const seen = this.seen.get(existing.id);
+      const fresh = seen ? d.eventIds.filter((id) => !seen.has(id)) : d.eventIds;
       if (fresh.length === 0 && d.lastTime <= existing.lastSeenAt) return undefined;
+      this.remember(existing.id, fresh);
       for (const id of fresh) {
-        if (seen.size < MAX_REMEMBERED_EVIDENCE) seen.add(id);
-        if (existing.evidence.length < this.options.maxEvidence) existing.evidence.push(id);
+        if (existing.evidence.length >= this.options.maxEvidence) break;
+        existing.evidence.push(id);
       }
       existing.eventCount += fresh.length;
       existing.startsAt = Math.min(existing.startsAt, d.firstTime);
@@ -217,7 +265,7 @@ export class AlertManager {
       createdAt: this.now(),
     };
     this.open.set(fp, alert);
-    this.seen.set(alert.id, new Set(d.eventIds));
+    this.remember(alert.id, d.eventIds);
     return { alert, change: 'opened' };
   }
 
@@ -243,7 +291,7 @@ export class AlertManager {
     alert.endsAt = this.now();
     alert.updatedAt = alert.endsAt;
     this.open.delete(alert.fingerprint);
-    this.seen.delete(alert.id);
+    this.forget(alert.id);
     await this.options.store.recordAlertAction(alert, this.action(alert, as, actor));
     this.options.metrics.alertsResolved.inc({ rule: alert.rule.id });
     this.options.log.info('alert resolved by hand', { id, actor: actor.name });
@@ -282,7 +330,7 @@ export class AlertManager {
       alert.endsAt = alert.lastSeenAt + this.options.resolveAfterMillis;
       alert.updatedAt = this.now();
       this.open.delete(fp);
-      this.seen.delete(alert.id);
+      this.forget(alert.id);
       resolved.push(alert);
     }
     if (resolved.length === 0) return resolved;

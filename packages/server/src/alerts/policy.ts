@@ -8,7 +8,15 @@ import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/store.js';
 import type { Alert } from './alert.js';
 import type { AlertChange } from './manager.js';
-import { type InhibitRule, isInhibited, type RouteConfig, type RouteTarget, route, targetsFor } from './routing.js';
+import {
+  type InhibitRule,
+  isInhibited,
+  type RouteConfig,
+  type RouteDecision,
+  type RouteTarget,
+  route,
+  targetsFor,
+} from './routing.js';
 import type { Silences } from './silences.js';
 
 export type NotificationChange = AlertChange | 'repeat' | 'escalated';
@@ -33,6 +41,11 @@ export class NotificationPolicy {
   private readonly now: () => number;
   private root: RouteConfig;
   private inhibitRules: readonly InhibitRule[];
+  /**
+   * Each alert's routing decision under the current tree: the timers look at every open alert each second, and an
+   * alert's labels do not change while it is open. A new routing tree is a new key.
+   */
+  private decisions = new WeakMap<Alert, RouteDecision>();
 
   constructor(private readonly options: PolicyOptions) {
     this.now = options.now ?? Date.now;
@@ -44,6 +57,16 @@ export class NotificationPolicy {
   setRouting(routing: { route: RouteConfig; inhibitRules: readonly InhibitRule[] }): void {
     this.root = routing.route;
     this.inhibitRules = routing.inhibitRules;
+    this.decisions = new WeakMap();
+  }
+
+  private decisionFor(alert: Alert): RouteDecision {
+    let decision = this.decisions.get(alert);
+    if (!decision) {
+      decision = route(this.root, alert);
+      this.decisions.set(alert, decision);
+    }
+    return decision;
   }
 
   /** Receivers (with their grouping) for an alert change; empty when silenced or inhibited (counted). */
@@ -63,7 +86,7 @@ export class NotificationPolicy {
       this.options.metrics.notificationsSuppressed.inc({ reason: 'inhibited' });
       return [];
     }
-    return route(this.root, alert).targets;
+    return this.decisionFor(alert).targets;
   }
 
   /**
@@ -77,7 +100,7 @@ export class NotificationPolicy {
     const changed: Alert[] = [];
     for (const alert of open) {
       if (alert.status !== 'firing') continue;
-      const decision = route(this.root, alert);
+      const decision = this.decisionFor(alert);
       // Repeats count from the latest notification, or from the opening when none was sent (silenced, inhibited).
       const last = alert.lastNotifiedAt ?? alert.createdAt;
       if (decision.repeatIntervalMillis > 0 && now - last >= decision.repeatIntervalMillis) {

@@ -47,9 +47,17 @@ export interface RouteDecision {
   readonly escalations: { afterMillis: number; receivers: readonly string[] }[];
 }
 
+/** Each alert's routing labels, made once: an alert's labels and tags never change after it opens. */
+const routingLabelsOf = new WeakMap<Alert, Readonly<Record<string, string>>>();
+
 /** The labels routing sees: the alert's labels plus `tags` (comma-joined), so a matcher can select on tags. */
-export function routingLabels(alert: Alert): Record<string, string> {
-  return { ...alert.labels, tags: alert.tags.join(',') };
+export function routingLabels(alert: Alert): Readonly<Record<string, string>> {
+  let labels = routingLabelsOf.get(alert);
+  if (!labels) {
+    labels = { ...alert.labels, tags: alert.tags.join(',') };
+    routingLabelsOf.set(alert, labels);
+  }
+  return labels;
 }
 
 interface Inherited {
@@ -126,10 +134,10 @@ export function targetsFor(root: RouteConfig, alert: Alert, receivers: readonly 
 export function isInhibited(alert: Alert, open: Iterable<Alert>, rules: readonly InhibitRule[]): boolean {
   if (rules.length === 0) return false;
   const target = routingLabels(alert);
-  const candidates = [...open].filter((a) => a.id !== alert.id && a.status !== 'resolved');
   for (const rule of rules) {
     if (!allMatch(rule.targetMatchers, target)) continue;
-    for (const other of candidates) {
+    for (const other of open) {
+      if (other.id === alert.id || other.status === 'resolved') continue;
       const source = routingLabels(other);
       if (!allMatch(rule.sourceMatchers, source)) continue;
       if (rule.equal.every((l) => (source[l] ?? '') === (target[l] ?? ''))) return true;

@@ -1,0 +1,154 @@
+/**
+ * The notification policy's timers look at every open alert each second: each alert is routed once per routing
+ * tree, not on every pass, and inhibition reads the manager's open alerts without a copy.
+ */
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { createMetrics } from '../metrics.js';
+import { SqliteStore } from '../store/sqlite.js';
+import { tempDir } from '../testing/harness.js';
+import type { Alert } from './alert.js';
+import { AlertManager } from './manager.js';
+import { type Matcher, parseMatcher } from './matchers.js';
+import { NotificationPolicy } from './policy.js';
+import type { RouteConfig } from './routing.js';
+import { Silences } from './silences.js';
+
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+const HOUR = 3_600_000;
+
+/** A matcher on `severity="high"` that counts how often it is asked. */
+function countingMatcher(): Matcher & { calls: number } {
+  const inner = parseMatcher('severity="high"');
+  const counting = {
+    ...inner,
+    calls: 0,
+    matches(labels: Readonly<Record<string, string>>) {
+      counting.calls++;
+      return inner.matches(labels);
+    },
+  };
+  return counting;
+}
+
+function tree(matcher: Matcher, receiver: string, repeatIntervalMillis: number): RouteConfig {
+  return {
+    matchers: [],
+    receivers: ['ops'],
+    continue: false,
+    routes: [{ matchers: [matcher], receivers: [receiver], continue: false, repeatIntervalMillis, routes: [] }],
+  };
+}
+
+function alert(n: number, createdAt: number): Alert {
+  return {
+    id: `alert-${n}`,
+    fingerprint: `fp-${n}`,
+    status: 'firing',
+    rule: { id: 'vigil-authn-brute-force', title: 'Repeated failed logins' },
+    severity: 'high',
+    labels: { rule: 'vigil-authn-brute-force', severity: 'high', 'client.address': `198.51.100.${n}` },
+    tags: ['attack.t1110'],
+    startsAt: createdAt,
+    lastSeenAt: createdAt,
+    eventCount: 1,
+    summary: 'Repeated failed logins',
+    evidence: [],
+    updatedAt: createdAt,
+    createdAt,
+  };
+}
+
+test('the timers route each open alert once per routing tree, and a new tree applies at once', async () => {
+  const dir = tempDir();
+  const store = new SqliteStore({ file: join(dir, 'vigil.db') });
+  let now = Date.UTC(2026, 10, 27, 9);
+  const first = countingMatcher();
+  const policy = new NotificationPolicy({
+    root: tree(first, 'security', 0),
+    inhibitRules: [],
+    silences: new Silences(store, () => now),
+    store,
+    metrics: createMetrics(),
+    log: quiet,
+    now: () => now,
+  });
+  try {
+    const open = Array.from({ length: 20 }, (_, n) => alert(n, now));
+    for (let pass = 0; pass < 5; pass++) {
+      now += 1000;
+      assert.deepEqual(await policy.due(open), [], 'no repeat interval: nothing due');
+    }
+    assert.equal(first.calls, 20, 'one routing per alert over five passes');
+
+    const second = countingMatcher();
+    policy.setRouting({ route: tree(second, 'pager', HOUR), inhibitRules: [] });
+    now += HOUR;
+    const due = await policy.due(open);
+    assert.equal(second.calls, 20);
+    assert.equal(due.length, 20, 'the new tree repeats every alert');
+    assert.deepEqual(
+      due.map((d) => d.targets.map((t) => t.receiver).join()),
+      Array(20).fill('pager'),
+    );
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("inhibition reads the manager's open alerts for every rule, without a copy", async () => {
+  const dir = tempDir();
+  const store = new SqliteStore({ file: join(dir, 'vigil.db') });
+  const metrics = createMetrics();
+  const manager = new AlertManager({ store, log: quiet, metrics, resolveAfterMillis: 600_000, maxEvidence: 10 });
+  const policy = new NotificationPolicy({
+    root: { matchers: [], receivers: ['ops'], continue: false, routes: [] },
+    inhibitRules: [
+      // The first rule reads every open alert and mutes nothing; the second must still see them all.
+      {
+        sourceMatchers: [parseMatcher('severity="critical"')],
+        targetMatchers: [parseMatcher('severity="high"')],
+        equal: [],
+      },
+      {
+        sourceMatchers: [parseMatcher('rule="vigil-outage"')],
+        targetMatchers: [parseMatcher('severity="high"')],
+        equal: ['client.address'],
+      },
+    ],
+    silences: new Silences(store),
+    store,
+    metrics,
+    log: quiet,
+  });
+  try {
+    const at = Date.UTC(2026, 10, 27, 9);
+    const detection = (ruleId: string, address: string) => ({
+      ruleId,
+      ruleTitle: ruleId,
+      severity: 'medium' as const,
+      groupLabels: { 'client.address': address },
+      eventIds: [`${ruleId}-${address}`],
+      firstTime: at,
+      lastTime: at,
+      eventCount: 1,
+      summary: ruleId,
+      tags: [],
+    });
+    await manager.handle([detection('vigil-outage', '198.51.100.7'), detection('vigil-other', '198.51.100.8')]);
+    const muted = { ...alert(7, at), id: 'muted' };
+    const heard = { ...alert(9, at), id: 'heard' };
+    assert.deepEqual(await policy.targetsFor(muted, 'opened', manager.openView), []);
+    assert.deepEqual(
+      (await policy.targetsFor(heard, 'opened', manager.openView)).map((t) => t.receiver),
+      ['ops'],
+    );
+    assert.equal(metrics.notificationsSuppressed.get({ reason: 'inhibited' }), 1);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
