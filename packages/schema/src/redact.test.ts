@@ -277,14 +277,23 @@ describe('free text: authorization headers and key = value secrets', () => {
     }
   });
 
-  test('an XML element named like a secret loses its text, attributes and the other elements kept', () => {
+  test('an XML element named like a secret loses its content, attributes and the other elements kept', () => {
     const cases: [input: string, expected: string][] = [
       ['<user>ann</user><password>hunter2</password>', `<user>ann</user><password>${REDACTED}</password>`],
       ['<ns:Token type="t">abc</ns:Token >', `<ns:Token type="t">${REDACTED}</ns:Token>`],
       ['<Password></Password><b>x</b>', `<Password>${REDACTED}</Password><b>x</b>`],
-      // Not an element that holds text only: left to the other patterns.
-      ['<password><v>x</v></password>', '<password><v>x</v></password>'],
+      // Elements inside it, and the same name nested: up to its first end tag.
+      ['<password><v>x</v></password><b>y</b>', `<password>${REDACTED}</password><b>y</b>`],
+      [
+        '<creds><secret><part>a</part><part>b</part></secret><user>ann</user></creds>',
+        `<creds><secret>${REDACTED}</secret><user>ann</user></creds>`,
+      ],
+      ['<token a="1">x<token>y</token>z</token>', `<token a="1">${REDACTED}</token>z</token>`],
+      // An element that never ends, another's end tag, and an empty element: left alone.
       ['<password>x</token>', '<password>x</token>'],
+      ['<password/><user>ann</user>', '<password/><user>ann</user>'],
+      ['<password /><user>ann</user>', '<password /><user>ann</user>'],
+      ['</password><password>', '</password><password>'],
     ];
     for (const [input, expected] of cases) {
       assert.equal(r.text(input), expected, input);
@@ -654,6 +663,7 @@ test('URL passwords, JWTs and bracketed secrets are found in time linear in the 
       'x:[password:{'.repeat(19000),
       '<password a="1"'.repeat(16000) + '>',
       '<password>'.repeat(25000),
+      Array.from({ length: 14000 }, (_, i) => '<password' + i + '>').join('') + '</x>',
       '-----BEGIN RSA PRIVATE KEY-----x-----END PRIVATE KEY-----'.repeat(4000),
       '--password '.repeat(20000) + 'x',
       'ghp_'.repeat(30000) + 'a'.repeat(40),
@@ -661,5 +671,5 @@ test('URL passwords, JWTs and bracketed secrets are found in time linear in the 
     console.log(JSON.stringify(values.map((v) => r.text(v).length)));`;
   const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 10_000, encoding: 'utf8' });
   assert.equal(run.signal, null, 'redaction did not finish within 10 s');
-  assert.equal(JSON.parse(run.stdout).length, 14, run.stderr);
+  assert.equal(JSON.parse(run.stdout).length, 15, run.stderr);
 });

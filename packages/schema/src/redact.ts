@@ -642,11 +642,43 @@ function redactPrivateKeys(value: string): string {
   return copied === 0 ? value : out + value.slice(copied);
 }
 
+/** An XML start tag (groups: name, attributes), and an end tag (group: name). Each try stops at the next `<`. */
+const XML_START_TAG = /<([A-Za-z_][A-Za-z0-9_.:-]{0,63})(\s[^<>]*)?>/g;
+const XML_END_TAG = /<\/([A-Za-z_][A-Za-z0-9_.:-]{0,63})\s*>/g;
+
 /**
- * An XML element holding text only (`<password>hunter2</password>`, `<ns:Token type="x">...</ns:Token>`), as SOAP
- * and XML APIs log their bodies. Groups: name, attributes. Each try stops at the next `<`.
+ * The content of each XML element whose name `isSecret` judges a secret (`<password>hunter2</password>`,
+ * `<ns:Token type="x"><v>...</v></ns:Token>`: text or other elements), as SOAP and XML APIs log their bodies; it ends
+ * at the first end tag of its name, and an element that never ends is left alone. Linear: the end tags are found in
+ * one pass, and each name's are taken in order.
  */
-const XML_ELEMENT = /<([A-Za-z_][A-Za-z0-9_.:-]{0,63})(\s[^<>]*)?>[^<]*<\/\1\s*>/g;
+export function hideSecretElements(value: string, isSecret: (name: string) => boolean): string {
+  // Where each name's end tags start and end, in order.
+  const ends = new Map<string, { at: number[]; next: number }>();
+  XML_END_TAG.lastIndex = 0;
+  for (let m = XML_END_TAG.exec(value); m; m = XML_END_TAG.exec(value)) {
+    const name = m[1]!;
+    let list = ends.get(name);
+    if (!list) ends.set(name, (list = { at: [], next: 0 }));
+    list.at.push(m.index, m.index + m[0].length);
+  }
+  if (ends.size === 0) return value;
+  let out = '';
+  let copied = 0;
+  XML_START_TAG.lastIndex = 0;
+  for (let m = XML_START_TAG.exec(value); m; m = XML_START_TAG.exec(value)) {
+    const [tag, name, attributes] = m as unknown as [string, string, string | undefined];
+    const list = ends.get(name);
+    if (!list || attributes?.endsWith('/') || !isSecret(name)) continue;
+    const contentStart = m.index + tag.length;
+    while (list.next < list.at.length && list.at[list.next]! < contentStart) list.next += 2;
+    if (list.next === list.at.length) continue;
+    out += `${value.slice(copied, m.index)}<${name}${attributes ?? ''}>${REDACTED}</${name}>`;
+    copied = list.at[list.next + 1]!;
+    XML_START_TAG.lastIndex = copied;
+  }
+  return copied === 0 ? value : out + value.slice(copied);
+}
 /**
  * The value after a sensitive key's separator, matched where the separator ends: quoted, up to its closing quote
  * (or the end of the line when there is none); unquoted, up to a space, `&`, `;`, `,` or quote. Groups: opening
@@ -940,13 +972,7 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
         ),
     },
     // <key>value</key>, as XML bodies are logged.
-    {
-      applies: (v) => v.includes('</'),
-      redact: (v) =>
-        v.replace(XML_ELEMENT, (m, name: string, attributes?: string) =>
-          isSensitivePath(name) ? `<${name}${attributes ?? ''}>${REDACTED}</${name}>` : m,
-        ),
-    },
+    { applies: (v) => v.includes('</'), redact: (v) => hideSecretElements(v, isSensitivePath) },
     // key=value and key: value, as in query strings, form bodies, config dumps and log messages; spaces around the
     // separator (`password = x`), a quoted key (`'password': x`) and a quoted value (`password="x y"`, up to its
     // closing quote, or the end of the line when there is none) too.
