@@ -64,9 +64,9 @@ export interface StartOptions {
 export const DATABASE_FILE = 'vigil.db';
 
 export async function startVigil(config: VigilConfig, options: StartOptions = {}): Promise<VigilServer> {
-  const log = options.log ?? createLogger();
-  const credentials = resolveCredentials(config);
   const metrics = createMetrics();
+  const log = options.log ?? createLogger({ onSuppressed: () => metrics.logLinesSuppressed.inc() });
+  const credentials = resolveCredentials(config);
   const store = new SqliteStore({
     file: join(config.dataDir, DATABASE_FILE),
     synchronous: config.storage.synchronous,

@@ -92,6 +92,10 @@ export function createMetrics() {
       'vigil_events_deleted_total',
       'Events deleted by retention (storage.retentionDays), stamped before the retention window.',
     ),
+    logLinesSuppressed: registry.counter(
+      'vigil_log_lines_suppressed_total',
+      'Lines of the server log left out because one message was written too often.',
+    ),
     alertsRaised: registry.counter('vigil_alerts_raised_total', 'Alerts opened, by rule and severity.'),
     alertsResolved: registry.counter('vigil_alerts_resolved_total', 'Alerts resolved, by rule.'),
     alertsEvicted: registry.counter(
