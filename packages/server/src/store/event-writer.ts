@@ -272,7 +272,9 @@ export class WriterThread {
       const waiting = this.pending.get(reply.id);
       if (!waiting) return;
       this.pending.delete(reply.id);
-      if (this.pending.size === 0) worker.unref();
+      // Closing, the thread stays referenced until it exits: unreferenced, a write answered after close() began let
+      // the process exit (or a test runner end) before the exit that close() waits for.
+      if (this.pending.size === 0 && !this.closed) worker.unref();
       if ('error' in reply) waiting.reject(new Error(reply.error));
       else waiting.resolve(reply.result);
     });

@@ -376,4 +376,17 @@ describe('SqliteStore with a writer thread', () => {
     await store.close();
     await assert.rejects(store.appendEvents([event(5)]), /closed/);
   });
+
+  test('closing with a write in flight waits for the thread to exit, the process kept alive meanwhile', async () => {
+    // Once in a while the answer to the write came after close() began, unreferenced the thread, and the process
+    // (here, the test runner) ended before the exit close() waits for: the test failed as never finished.
+    for (let round = 0; round < 20; round++) {
+      const file = join(dir, `close-${round}.db`);
+      const store = new SqliteStore({ file, eventWriter: 'thread' });
+      await store.appendEvents([event(1)]);
+      const write = store.appendEvents([event(2)]);
+      await store.close();
+      assert.equal((await write).stored, 1);
+    }
+  });
 });
