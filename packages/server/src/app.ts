@@ -263,10 +263,12 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
   }, options.tickMillis ?? 25);
   sweep.unref();
 
-  // Deleting events older than the window: at start-up (in the background, batch by batch) and then hourly.
+  // Deleting events, and alerts, decisions and silences, older than their windows: at start-up (in the background,
+  // batch by batch) and then hourly.
+  const { retentionDays, alertRetentionDays } = config.storage;
   const retention =
-    config.storage.retentionDays !== undefined
-      ? startRetentionTimer({ store, retentionDays: config.storage.retentionDays, log, metrics })
+    retentionDays !== undefined || alertRetentionDays !== undefined
+      ? startRetentionTimer({ store, retentionDays, alertRetentionDays, silences, log, metrics })
       : undefined;
 
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;

@@ -48,6 +48,27 @@ describe('configuration', () => {
     }
   });
 
+  test('storage.alertRetentionDays: retentionDays by default, else its own whole number of days from 1', () => {
+    assert.equal(buildConfig({}, {}).storage.alertRetentionDays, undefined);
+    assert.equal(buildConfig({ storage: { retentionDays: 90 } }, {}).storage.alertRetentionDays, 90);
+    const alone = buildConfig({ storage: { alertRetentionDays: 30 } }, {}).storage;
+    assert.equal(alone.alertRetentionDays, 30);
+    assert.equal(alone.retentionDays, undefined);
+    const longer = buildConfig({ storage: { retentionDays: 7, alertRetentionDays: 365 } }, {}).storage;
+    assert.deepEqual([longer.retentionDays, longer.alertRetentionDays], [7, 365]);
+    const shorter = buildConfig({ storage: { retentionDays: 90, alertRetentionDays: 14 } }, {}).storage;
+    assert.deepEqual([shorter.retentionDays, shorter.alertRetentionDays], [90, 14]);
+    for (const bad of [0, -1, 1.5, '30d', 36_501]) {
+      fails({ storage: { alertRetentionDays: bad } }, {}, 'storage.alertRetentionDays', /integer from 1 to 36500/);
+      fails(
+        { storage: { retentionDays: 30, alertRetentionDays: bad } },
+        {},
+        'storage.alertRetentionDays',
+        /integer from 1 to 36500/,
+      );
+    }
+  });
+
   test('a bad value stops start-up naming the key', () => {
     fails({ server: { port: 'eighty' } }, {}, 'server.port', /integer from 0 to 65535/);
     fails({}, { VIGIL_PORT: '70000' }, 'VIGIL_PORT', /port number/);

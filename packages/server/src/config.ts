@@ -29,6 +29,11 @@ export interface VigilConfig {
     readonly synchronous: 'FULL' | 'NORMAL';
     /** Events stamped more than this many days ago are deleted; undefined keeps every event. */
     readonly retentionDays?: number;
+    /**
+     * Resolved alerts (with their history and notifications), decisions and silences that ended more than this many
+     * days ago are deleted; undefined keeps them. Defaults to `retentionDays`.
+     */
+    readonly alertRetentionDays?: number;
   };
   readonly enrich: {
     readonly openapi?: string;
@@ -75,7 +80,10 @@ export interface VigilConfig {
 
 /** The smallest token length accepted from configuration: shorter ones are guessable. */
 export const MIN_TOKEN_LENGTH = 16;
-/** A hundred years: beyond it, `storage.retentionDays` is surely a typo (and the cutoff date stays valid). */
+/**
+ * A hundred years: beyond it, `storage.retentionDays` or `storage.alertRetentionDays` is surely a typo (and the cutoff
+ * date stays valid).
+ */
 const MAX_RETENTION_DAYS = 36_500;
 
 type Raw = Record<string, unknown>;
@@ -396,9 +404,15 @@ export function buildConfig(raw: unknown, env: NodeJS.ProcessEnv, configFile?: s
     storageSection.raw('retentionDays') == null
       ? DEFAULTS.retentionDays
       : storageSection.integer('retentionDays', 0, 1, MAX_RETENTION_DAYS);
+  // Unset, alerts go with the events: a window set for events is meant for the personal data in alert labels too.
+  const alertRetentionDays =
+    storageSection.raw('alertRetentionDays') == null
+      ? (DEFAULTS.alertRetentionDays ?? retentionDays)
+      : storageSection.integer('alertRetentionDays', 0, 1, MAX_RETENTION_DAYS);
   const storage = {
     synchronous: storageSection.oneOf('synchronous', ['FULL', 'NORMAL'], DEFAULTS.sqliteSynchronous),
     ...(retentionDays !== undefined ? { retentionDays } : {}),
+    ...(alertRetentionDays !== undefined ? { alertRetentionDays } : {}),
   };
   storageSection.done();
 

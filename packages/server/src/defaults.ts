@@ -24,7 +24,13 @@ export const DEFAULTS = {
    * deleted from the start of the chain, at start-up and every `retentionIntervalMillis` (docs/configuration.md).
    */
   retentionDays: undefined as number | undefined,
-  /** How often retention runs when `storage.retentionDays` is set (fixed: no configuration key). */
+  /**
+   * `storage.alertRetentionDays`: the value of `storage.retentionDays` (none when that is unset). Set, resolved alerts
+   * with their history and notifications, decisions and silences that ended more than this many days ago are deleted,
+   * at the same times as events.
+   */
+  alertRetentionDays: undefined as number | undefined,
+  /** How often retention runs when either retention key is set (fixed: no configuration key). */
   retentionIntervalMillis: 3_600_000,
   /**
    * `enrich.geo.enabled`: add country, AS number and organisation, and the hosting flag, to public client addresses

@@ -96,6 +96,14 @@ export function createMetrics() {
       'vigil_log_lines_suppressed_total',
       'Lines of the server log left out because one message was written too often.',
     ),
+    alertsDeleted: registry.counter(
+      'vigil_alerts_deleted_total',
+      'Resolved alerts deleted by retention (storage.alertRetentionDays), with their history and notifications.',
+    ),
+    decisionsDeleted: registry.counter(
+      'vigil_decisions_deleted_total',
+      'Expired or revoked decisions deleted by retention (storage.alertRetentionDays).',
+    ),
     alertsRaised: registry.counter('vigil_alerts_raised_total', 'Alerts opened, by rule and severity.'),
     alertsResolved: registry.counter('vigil_alerts_resolved_total', 'Alerts resolved, by rule.'),
     alertsEvicted: registry.counter(

@@ -1,7 +1,8 @@
 /**
  * Silences, as in Alertmanager: matchers, a time range, who created it and why. While a silence is active, alerts
  * whose labels it matches are not notified (they are still raised, stored and listed). Silences are stored, so a
- * restart keeps them; expiring one early is recorded, not deleted.
+ * restart keeps them; expiring one early is recorded, not deleted. Retention (`storage.alertRetentionDays`) deletes
+ * the ones that ended before its window.
  */
 import { randomUUID } from 'node:crypto';
 import { SEVERITIES } from '@vigil/engine';
@@ -121,6 +122,11 @@ export class Silences {
       await this.store.saveSilence(entry.silence);
     }
     return this.toJson(entry.silence);
+  }
+
+  /** Drop the silences that ended before `cutoff`: retention deleted them from the store. */
+  forgetEndedBefore(cutoff: number): void {
+    for (const [id, { silence }] of this.byId) if (silence.endsAt < cutoff) this.byId.delete(id);
   }
 
   list(state?: SilenceJson['state']): SilenceJson[] {

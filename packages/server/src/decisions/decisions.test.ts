@@ -394,6 +394,56 @@ test('an allow-list entry written IPv4-mapped protects the IPv4 client it names'
   }
 });
 
+test('after retention deleted a revoked decision, a stream cursor from before its cutoff starts over', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-decisions-'));
+  const store = new SqliteStore({ file: join(dir, 'vigil.db') });
+  const DAY = 86_400_000;
+  let now = Date.UTC(2026, 10, 2);
+  const service = new DecisionService({
+    store,
+    config: buildConfig(responseConfig(), {}).response,
+    log: silentLogger,
+    now: () => now,
+  });
+  try {
+    const [decision] = await service.onAlertOpened(
+      sampleAlert(1, { rule: 'vigil-authn-brute-force', 'client.address': '203.0.113.9' }),
+    );
+    // An SDK takes the block, then stops asking; the block is revoked meanwhile.
+    const held = await service.stream(undefined, 0);
+    assert.deepEqual(
+      held.decisions.map((d) => d.id),
+      [decision!.id],
+    );
+    now += 60_000;
+    await service.revoke(decision!.id, { name: 'carol', tokenId: 't' });
+    now += 40 * DAY;
+    assert.equal((await store.deleteEndedBefore(now - 30 * DAY)).decisions, 1);
+    // The revocation it never heard of is gone: its cursor is refused, and the SDK starts over without one.
+    await assert.rejects(service.stream(held.cursor, 0), (e: VigilError) => {
+      assert.equal(e.code, 'invalid_parameter');
+      assert.match(e.message, /older than the retention window of decisions; start over/);
+      return true;
+    });
+    const fresh = await service.stream(undefined, 0);
+    assert.deepEqual(fresh.decisions, []);
+    assert.deepEqual((await service.stream(fresh.cursor, 0)).decisions, []);
+    // A new decision still takes a version after the deleted one's, so the fresh cursor sees it.
+    const [next] = await service.onAlertOpened(
+      sampleAlert(2, { rule: 'vigil-authn-brute-force', 'client.address': '203.0.113.10' }),
+    );
+    assert.equal(next!.version, 3);
+    assert.deepEqual(
+      (await service.stream(fresh.cursor, 0)).decisions.map((d) => d.id),
+      [next!.id],
+    );
+  } finally {
+    service.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('of two revocations of one decision at once, the first stands and the second is a conflict', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-decisions-'));
   const store = new SqliteStore({ file: join(dir, 'vigil.db') });

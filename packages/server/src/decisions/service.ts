@@ -216,7 +216,7 @@ export class DecisionService {
 
   private async changes(cursor: StreamCursor | undefined): Promise<StreamAnswer> {
     const now = this.now();
-    const { version } = await this.options.store.decisionClock(now);
+    const { version, deletedBefore } = await this.options.store.decisionClock(now);
     // A cursor ahead of the store (a data directory started afresh): the SDK's decisions are not this store's. It
     // is refused, and an SDK that is refused its cursor drops what it holds and starts over without one.
     if (cursor && cursor.version > version) {
@@ -224,6 +224,11 @@ export class DecisionService {
         'invalid_parameter',
         'cursor: ahead of this server (its store was started afresh); start over',
       );
+    }
+    // A cursor issued before retention's cutoff (an SDK that has not asked for longer than the window): a decision
+    // it holds may have been revoked, and the revocation deleted since, so it starts over from those in force.
+    if (cursor && deletedBefore !== undefined && cursor.time < deletedBefore) {
+      throw new VigilError('invalid_parameter', 'cursor: older than the retention window of decisions; start over');
     }
     if (!cursor) {
       // Every decision in force, by version: a set larger than one answer is continued as changes after the last

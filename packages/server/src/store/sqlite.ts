@@ -13,6 +13,14 @@ import type { Silence } from '../alerts/silences.js';
 import type { Decision } from '../decisions/decision.js';
 import type { Logger } from '../log.js';
 import {
+  ALERT_RETENTION_BATCH_ROWS,
+  type AlertScanPosition,
+  deleteEndedAlertsBatch,
+  deleteEndedDecisionsBatch,
+  deleteEndedSilencesBatch,
+  readDecisionsDeleted,
+} from './alert-retention.js';
+import {
   chainHash,
   eventColumns,
   GENESIS_HASH,
@@ -70,6 +78,7 @@ CREATE TABLE IF NOT EXISTS alerts (
 );
 CREATE INDEX IF NOT EXISTS alerts_status ON alerts (status, starts_at);
 CREATE INDEX IF NOT EXISTS alerts_starts ON alerts (starts_at, id);
+CREATE INDEX IF NOT EXISTS alerts_resolved ON alerts (updated_at, id) WHERE status = 'resolved';
 CREATE TABLE IF NOT EXISTS notifications (
   id TEXT PRIMARY KEY,
   alert_id TEXT NOT NULL,
@@ -260,6 +269,16 @@ export interface RetentionResult {
   readonly anchor?: RetentionAnchor;
   /** Where the run stopped because the old rows do not continue the chain (left for `verify` to report). */
   readonly refused?: { readonly seq: number; readonly problem: string };
+}
+
+/** What one run of alert retention deleted (see alert-retention.ts). */
+export interface AlertRetentionResult {
+  /** Resolved alerts, each with its history. */
+  readonly alerts: number;
+  /** Notifications that told of deleted alerts only. */
+  readonly notifications: number;
+  readonly decisions: number;
+  readonly silences: number;
 }
 
 /** The anchor as `verify` reports it: information about what was cut, not a problem. */
@@ -551,7 +570,8 @@ export class SqliteStore implements Store {
 
   private decisionVersion(): number {
     const row = this.db.prepare('SELECT max(version) AS v FROM decisions').get() as { v: number | null };
-    return row.v ?? 0;
+    // Retention may have deleted the latest: versions go on from the highest ever given.
+    return Math.max(row.v ?? 0, readDecisionsDeleted(this.db)?.version ?? 0);
   }
 
   // Decisions read the version counter, then write: their transactions take the write lock first (IMMEDIATE), which
@@ -645,11 +665,16 @@ export class SqliteStore implements Store {
     return rows.map((r) => JSON.parse(r.body) as Decision);
   }
 
-  async decisionClock(now: number): Promise<{ version: number; nextExpiry?: number }> {
+  async decisionClock(now: number): Promise<{ version: number; nextExpiry?: number; deletedBefore?: number }> {
     const row = this.db
       .prepare('SELECT min(expires_at) AS next FROM decisions WHERE revoked = 0 AND expires_at > ?')
       .get(now) as { next: number | null };
-    return { version: this.decisionVersion(), ...(row.next !== null ? { nextExpiry: row.next } : {}) };
+    const deleted = readDecisionsDeleted(this.db);
+    return {
+      version: this.decisionVersion(),
+      ...(row.next !== null ? { nextExpiry: row.next } : {}),
+      ...(deleted ? { deletedBefore: deleted.cutoff } : {}),
+    };
   }
 
   /**
@@ -677,6 +702,50 @@ export class SqliteStore implements Store {
       if (batch.deleted < batchRows) break;
     }
     return { deleted, ...(anchor ? { anchor } : {}) };
+  }
+
+  /**
+   * Delete the resolved alerts (with their history and notifications), decisions and silences that ended before
+   * `cutoff` (see alert-retention.ts), `batchRows` per transaction, until `signal` aborts. Between two, other work on
+   * this thread goes on.
+   */
+  async deleteEndedBefore(
+    cutoff: number,
+    options: { batchRows?: number; signal?: AbortSignal } = {},
+  ): Promise<AlertRetentionResult> {
+    const batchRows = options.batchRows ?? ALERT_RETENTION_BATCH_ROWS;
+    let batches = 0;
+    // One transaction at a time, each taking the write lock first; undefined once stopped (the server closing).
+    const batch = async <T>(work: () => T): Promise<T | undefined> => {
+      if (batches++ > 0) await new Promise((resolve) => setImmediate(resolve));
+      if (options.signal?.aborted) return undefined;
+      return this.db.transaction(work).immediate();
+    };
+    let alerts = 0;
+    let notifications = 0;
+    let decisions = 0;
+    let silences = 0;
+    let position: AlertScanPosition | undefined;
+    do {
+      const done = await batch(() => deleteEndedAlertsBatch(this.db, cutoff, position, batchRows));
+      if (!done) return { alerts, notifications, decisions, silences };
+      alerts += done.alerts;
+      notifications += done.notifications;
+      position = done.next;
+    } while (position);
+    for (;;) {
+      const deleted = await batch(() => deleteEndedDecisionsBatch(this.db, cutoff, batchRows));
+      if (deleted === undefined) return { alerts, notifications, decisions, silences };
+      decisions += deleted;
+      if (deleted < batchRows) break;
+    }
+    for (;;) {
+      const deleted = await batch(() => deleteEndedSilencesBatch(this.db, cutoff, batchRows));
+      if (deleted === undefined) return { alerts, notifications, decisions, silences };
+      silences += deleted;
+      if (deleted < batchRows) break;
+    }
+    return { alerts, notifications, decisions, silences };
   }
 
   async verify(): Promise<VerifyReport> {

@@ -158,8 +158,11 @@ export interface Store {
   ): Promise<{ changed: Decision[]; expired: Decision[] }>;
   /** Decisions in force at `now` with a version after `version`, by version: the stream's first answers. */
   activeDecisions(version: number, now: number, limit: number): Promise<Decision[]>;
-  /** The latest decision `version`, and the earliest expiry after `now` of a decision in force. */
-  decisionClock(now: number): Promise<{ version: number; nextExpiry?: number }>;
+  /**
+   * The latest decision `version`, the earliest expiry after `now` of a decision in force, and the latest cutoff
+   * before which retention deleted ended decisions (a stream cursor issued before it may miss a revocation).
+   */
+  decisionClock(now: number): Promise<{ version: number; nextExpiry?: number; deletedBefore?: number }>;
   /** Walk the hash chain of stored events and report gaps and tampering. */
   verify(): Promise<VerifyReport>;
   close(): Promise<void>;
