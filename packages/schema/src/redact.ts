@@ -659,7 +659,10 @@ export function hideSecretElements(value: string, isSecret: (name: string) => bo
   for (let m = XML_END_TAG.exec(value); m; m = XML_END_TAG.exec(value)) {
     const name = m[1]!;
     let list = ends.get(name);
-    if (!list) ends.set(name, (list = { at: [], next: 0 }));
+    if (!list) {
+      list = { at: [], next: 0 };
+      ends.set(name, list);
+    }
     list.at.push(m.index, m.index + m[0].length);
   }
   if (ends.size === 0) return value;
