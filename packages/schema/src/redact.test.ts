@@ -8,6 +8,7 @@ import {
   hideSecretKeys,
   MAX_MEMOISED_KEYS,
   memoByKey,
+  PREFIX_MARGIN_CHARS,
   REDACTED,
   redactPairs,
 } from './redact.js';
@@ -639,6 +640,80 @@ describe('JSON objects sent by inspection under a key that is not sensitive', ()
   });
 });
 
+describe('the prefix of a value, read from a bounded window', () => {
+  const keep = 40;
+  const window = keep + PREFIX_MARGIN_CHARS;
+  /** Filler without digits, quotes or separators: what it holds never changes a match. */
+  const filler = (chars: number) => 'w '.repeat(chars).slice(0, chars);
+
+  test('a value that fits the window gives exactly the first characters of its redaction', () => {
+    const values = [
+      '',
+      'plain',
+      'paid with 4111 1111 1111 1111, thanks',
+      `token=abc&${filler(60)}`,
+      `Authorization: Bearer abcdefghijklmnop ${filler(40)}`,
+      `${filler(30)} eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl ${filler(20)}`,
+      `a\nb\u0000c${filler(90)}`,
+      filler(window),
+    ];
+    for (const value of values) {
+      const whole = r.string(value);
+      assert.deepEqual(r.prefix(value, keep), { text: whole.slice(0, keep), cut: whole.length > keep }, value);
+    }
+  });
+
+  test('a longer value whose secrets lie inside the window gives the same as the whole value', () => {
+    for (const value of [
+      `paid with 4111 1111 1111 1111, thanks ${filler(5000)}`,
+      `password=hunter2 ${filler(5000)}`,
+      `<token>abc</token> ${filler(5000)}`,
+      filler(5000),
+    ]) {
+      assert.deepEqual(r.prefix(value, keep), { text: r.string(value).slice(0, keep), cut: true }, value.slice(0, 40));
+    }
+  });
+
+  // Each secret's own characters are Q and Z (a card's are digits), which nothing else here holds. Placed at every
+  // offset around the characters kept and the window's end, none of them may come out: a pattern that needs the end
+  // of its secret (a JWT's second dot, a URL password's `@`, an XML end tag, a closing quote) does not find it in
+  // the window, so what opens the secret hides it.
+  const secrets: Record<string, string> = {
+    jwt: `eyJhbGciOi.${'QZ'.repeat(100)}.${'QZ'.repeat(20)}`,
+    'jwt after a dash': `x-eyJhbGciOi.${'QZ'.repeat(100)}.${'QZ'.repeat(20)}`,
+    'URL password': `postgres://app:${'QZ'.repeat(100)}@db.example/prod`,
+    'XML element': `<password>${'QZ '.repeat(60)}</password>`,
+    'JSON string under a key with a space': `{"api key": "${'QZ '.repeat(60)}"}`,
+    'quoted auth-param': `Authorization: Digest username="u", response="${'QZ'.repeat(100)}"`,
+    'XML element cut in its end tag': `<password>${'QZ'.repeat(30)}</password>`,
+    'XML element holding elements': `<password><v>${'QZ '.repeat(60)}</v></password>`,
+    'XML element holding ended elements': `<secret><p>${'QZ'.repeat(10)}</p><p>${'QZ'.repeat(40)}</p></secret>`,
+    'GitHub token': `ghp_${'QZ'.repeat(60)}`,
+    'AWS access key id': `AKIA${'QZ'.repeat(8)}`,
+    'key=value': `password=${'QZ'.repeat(100)}`,
+    'quoted key=value': `password="${'QZ '.repeat(60)}"`,
+    'bearer credential': `Bearer ${'QZ'.repeat(100)}`,
+    'private key': `-----BEGIN PRIVATE KEY-----\n${'QZ'.repeat(100)}\n-----END PRIVATE KEY-----`,
+    option: `--password ${'QZ'.repeat(100)}`,
+    'card number': '4111 1111 1111 1111',
+    'card number in a long run of digit groups': `${'0000 '.repeat(8)}4111 1111 1111 1111 ${'0000 '.repeat(30)}0000`,
+    'card number of one-digit groups in a long run': `${'0 '.repeat(20)}${[...'4111111111111111'].join(' ')} ${'0 '.repeat(60)}0`,
+  };
+
+  for (const [name, secret] of Object.entries(secrets)) {
+    test(`a secret cut by the window is hidden: ${name}`, () => {
+      const leaked = name.startsWith('card number') ? /[1-9]/ : /[QZ]/;
+      for (let offset = 0; offset <= window + 2; offset++) {
+        const value = `${filler(offset)} ${secret} ${filler(2000)}`;
+        assert.ok(!leaked.test(r.string(value)), 'the whole value hides it');
+        const { text, cut } = r.prefix(value, keep);
+        assert.doesNotMatch(text, leaked, `at offset ${offset}: ${text}`);
+        assert.ok(cut && text.length <= keep);
+      }
+    });
+  }
+});
+
 // Built to make a backtracking pattern try every start and every split of a URL's user information, or every `eyJ`
 // of one base64url run as a JWT. The earlier patterns took 1.3 s on the fourth and 0.7 s on the last at the default
 // limit (32 KiB of text) and four times as long for each doubling;
@@ -646,7 +721,7 @@ describe('JSON objects sent by inspection under a key that is not sensitive', ()
 // run in a child process, with a deadline far above what they take now (milliseconds). The two after the JWT one open
 // a bracketed value after every sensitive key, unclosed, for a scan that would restart at each; the two after them
 // open XML elements that never close; the last three, private keys that never end, options without a value and
-// token prefixes without a token.
+// token prefixes without a token. Then what a prefix's window may end in: quotes and start tags by the thousand.
 test('URL passwords, JWTs and bracketed secrets are found in time linear in the text', () => {
   const script = `
     const { createRedactor } = await import(${JSON.stringify(import.meta.resolve('./redact.js'))});
@@ -668,8 +743,12 @@ test('URL passwords, JWTs and bracketed secrets are found in time linear in the 
       '--password '.repeat(20000) + 'x',
       'ghp_'.repeat(30000) + 'a'.repeat(40),
     ];
-    console.log(JSON.stringify(values.map((v) => r.text(v).length)));`;
+    // What prefix looks for at the end of its window: quotes, escaped or not, and start tags.
+    const windows = ['\\\\"'.repeat(40000), '\\"'.repeat(60000), '"password": "'.repeat(15000), '<password>'.repeat(25000)];
+    const lengths = values.map((v) => r.text(v).length);
+    for (const v of windows) lengths.push(r.prefix(v + 'x'.repeat(70000), 60000).text.length);
+    console.log(JSON.stringify(lengths));`;
   const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 10_000, encoding: 'utf8' });
   assert.equal(run.signal, null, 'redaction did not finish within 10 s');
-  assert.equal(JSON.parse(run.stdout).length, 15, run.stderr);
+  assert.equal(JSON.parse(run.stdout).length, 19, run.stderr);
 });

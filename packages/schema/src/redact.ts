@@ -579,6 +579,16 @@ export interface Redactor {
   url(value: string): string;
   /** A string field's value as `fields` leaves it: `text`, then control characters neutralised, then cut. */
   string(value: string): string;
+  /**
+   * The first `maxChars` characters of what `string` makes of `value`, read from at most `maxChars` +
+   * PREFIX_MARGIN_CHARS of it, so that the work is bounded by `maxChars` however long `value` is (parameter
+   * inspection keeps 256 characters of a value). A value that fits in that window gives exactly
+   * `string(value).slice(0, maxChars)`. A longer one is judged on the window, and a secret the window's end may have
+   * cut (a JWT, a URL's password, a sensitive XML element or JSON string, a quoted credential of an `Authorization`
+   * value, still open there) is hidden from where it starts, to the end: no part of one is ever sent. What
+   * redaction hides in the window no longer pulls later text forward, so such a value may come out shorter.
+   */
+  prefix(value: string, maxChars: number): RedactedPrefix;
   /** Any value: objects and arrays walked (bounded), strings redacted, neutralised and cut. Errors become their class name. */
   value(input: unknown): unknown;
   /**
@@ -587,6 +597,24 @@ export interface Redactor {
    */
   fields(input: Readonly<Record<string, unknown>>): Record<string, FieldValue>;
 }
+
+/** What `Redactor.prefix` gives. */
+export interface RedactedPrefix {
+  /** Redacted, neutralised, at most the `maxChars` asked for. */
+  readonly text: string;
+  /** True when something of the value was left out: past `maxChars` once redacted, or past the window read. */
+  readonly cut: boolean;
+}
+
+/**
+ * Characters `Redactor.prefix` reads past those it keeps, so that a secret of bounded length starting among the
+ * characters kept is found: a card number (at most 37 characters with its separators, and the window's end moves back
+ * by up to 38 to leave out a run of digits it cuts, see cutOutsideDigits: 75), the shortest match of a credential of
+ * a known format (40, `npm_` and its 36 characters; what the window leaves of a longer one still matches) or of a
+ * bearer credential (8). Secrets whose pattern needs their end are found by what opens them (see openSecretAt); the
+ * others (`key=value` pairs, quoted values, private keys) take what is left of them.
+ */
+export const PREFIX_MARGIN_CHARS = 80;
 
 interface Pattern {
   /** Cheap test that must pass before the regular expression runs (most strings contain no secret at all). */
@@ -652,19 +680,8 @@ const XML_END_TAG = /<\/([A-Za-z_][A-Za-z0-9_.:-]{0,63})\s*>/g;
  * at the first end tag of its name, and an element that never ends is left alone. Linear: the end tags are found in
  * one pass, and each name's are taken in order.
  */
-export function hideSecretElements(value: string, isSecret: (name: string) => boolean): string {
-  // Where each name's end tags start and end, in order.
-  const ends = new Map<string, { at: number[]; next: number }>();
-  XML_END_TAG.lastIndex = 0;
-  for (let m = XML_END_TAG.exec(value); m; m = XML_END_TAG.exec(value)) {
-    const name = m[1]!;
-    let list = ends.get(name);
-    if (!list) {
-      list = { at: [], next: 0 };
-      ends.set(name, list);
-    }
-    list.at.push(m.index, m.index + m[0].length);
-  }
+function hideSecretElements(value: string, isSecret: (name: string) => boolean): string {
+  const ends = endTags(value);
   if (ends.size === 0) return value;
   let out = '';
   let copied = 0;
@@ -682,6 +699,44 @@ export function hideSecretElements(value: string, isSecret: (name: string) => bo
   }
   return copied === 0 ? value : out + value.slice(copied);
 }
+/** Where each name's end tags start and end (pairs of indexes), in order, with a cursor for taking them in order. */
+function endTags(value: string): Map<string, { at: number[]; next: number }> {
+  const ends = new Map<string, { at: number[]; next: number }>();
+  XML_END_TAG.lastIndex = 0;
+  for (let m = XML_END_TAG.exec(value); m; m = XML_END_TAG.exec(value)) {
+    const name = m[1]!;
+    let list = ends.get(name);
+    if (!list) {
+      list = { at: [], next: 0 };
+      ends.set(name, list);
+    }
+    list.at.push(m.index, m.index + m[0].length);
+  }
+  return ends;
+}
+
+/**
+ * Where the content of the first XML element named like a secret that does not end in `value` starts (its end tag
+ * missing, or cut), or -1: in a text cut from a longer one, hideSecretElements leaves that content, which may be part
+ * of a secret.
+ */
+function openSecretElement(value: string, isSecret: (name: string) => boolean): number {
+  if (!value.includes('<')) return -1;
+  const ends = endTags(value);
+  XML_START_TAG.lastIndex = 0;
+  for (let m = XML_START_TAG.exec(value); m; m = XML_START_TAG.exec(value)) {
+    const [tag, name, attributes] = m as unknown as [string, string, string | undefined];
+    if (attributes?.endsWith('/') || !isSecret(name)) continue;
+    const contentStart = m.index + tag.length;
+    const list = ends.get(name);
+    if (list) while (list.next < list.at.length && list.at[list.next]! < contentStart) list.next += 2;
+    if (!list || list.next === list.at.length) return contentStart;
+    // Its content, up to its end tag, is hidden whole: what it holds opens nothing.
+    XML_START_TAG.lastIndex = list.at[list.next + 1]!;
+  }
+  return -1;
+}
+
 /**
  * The value after a sensitive key's separator, matched where the separator ends: quoted, up to its closing quote
  * (or the end of the line when there is none); unquoted, up to a space, `&`, `;`, `,` or quote. Groups: opening
@@ -832,6 +887,77 @@ function indexIn(value: string, code: number, from: number, to: number): number 
 }
 
 const AUTHORIZATION_WORD = /authorization/i;
+
+/** Index of the last `"` in `value` before `end` that no backslash escapes, or -1. */
+function lastQuote(value: string, end: number): number {
+  for (let q = value.lastIndexOf('"', end - 1); q !== -1; q = value.lastIndexOf('"', q - 1)) {
+    let backslashes = 0;
+    while (value.charCodeAt(q - 1 - backslashes) === 92) backslashes++;
+    if (backslashes % 2 === 0) return q;
+  }
+  return -1;
+}
+
+/**
+ * Where a secret that `head`'s end may have cut opens, for a text cut from a longer one (see Redactor.prefix), or
+ * `head.length` when none can be. The patterns whose match has no bound and needs what follows to be complete:
+ * - a run of base64url characters and dots at the end holding `eyJ`: a JWT whose second `.` may be past the cut (the
+ *   whole run);
+ * - a URL authority at the end holding `:`: a password whose `@` may be past the cut (from after the `:`);
+ * - the content of an XML element named like a secret, open at the end or closed by a cut end tag;
+ * - a JSON string under a key named like a secret (`"password": "...`), still open at the end (from its quote);
+ * - a double quote still open at the end of a text naming `authorization`: a quoted auth-param (`response="...`).
+ * The others take what is left of their secret (`key=value` pairs, quoted values, bearer credentials, private keys),
+ * or are no longer than PREFIX_MARGIN_CHARS. Each check looks back from the end once: time linear in `head`.
+ */
+function openSecretAt(head: string, isSensitivePath: (key: string) => boolean): number {
+  const end = head.length;
+  let open = end;
+  // A JWT: the run of base64url characters and dots at the end.
+  let run = end;
+  while (run > 0 && (isBase64Url(head.charCodeAt(run - 1)) || head.charCodeAt(run - 1) === 46)) run--;
+  if (run < end && head.slice(run).includes('eyJ')) open = run;
+  // A URL's password: only the last `://` can have an authority that reaches the end.
+  const slashes = head.lastIndexOf('://');
+  if (slashes !== -1) {
+    AUTHORITY_END.lastIndex = slashes + 3;
+    const colon = head.indexOf(':', slashes + 3);
+    if (AUTHORITY_END.exec(head) === null && colon !== -1) open = Math.min(open, colon + 1);
+  }
+  // XML: an element named like a secret whose end tag is not in the text (past the cut, or cut itself).
+  const element = openSecretElement(head, isSensitivePath);
+  if (element !== -1) open = Math.min(open, element);
+  const quote = lastQuote(head, end);
+  if (quote !== -1) {
+    // `"key": "`, as the JSON pattern opens a pair: a last quote there opens the value.
+    let i = quote;
+    while (i > 0 && isSpace(head.charCodeAt(i - 1))) i--;
+    if (i > 0 && head.charCodeAt(i - 1) === 58) {
+      i--;
+      while (i > 0 && isSpace(head.charCodeAt(i - 1))) i--;
+      const keyStart = i > 0 && head.charCodeAt(i - 1) === 34 ? lastQuote(head, i - 1) : -1;
+      const key = keyStart === -1 ? '' : head.slice(keyStart + 1, i - 1);
+      if (key.length >= 1 && key.length <= 64 && !key.includes('\\') && isSensitivePath(key)) {
+        open = Math.min(open, quote);
+      }
+    }
+    // A quoted auth-param (`response="...`) takes its closing quote to be found.
+    if (AUTHORIZATION_WORD.test(head) && opensString(head, quote)) open = Math.min(open, quote);
+  }
+  return open;
+}
+
+/** True when the quote at `quote` opens a string: an odd number of unescaped quotes on its line up to it. */
+function opensString(value: string, quote: number): boolean {
+  const lineStart = Math.max(value.lastIndexOf('\n', quote), value.lastIndexOf('\r', quote)) + 1;
+  let quotes = 0;
+  for (let q = lastQuote(value, quote + 1); q >= lineStart; q = lastQuote(value, q)) quotes++;
+  return quotes % 2 === 1;
+}
+
+function isSpace(code: number): boolean {
+  return code === 32 || code === 9 || code === 10 || code === 13 || code === 12 || code === 11;
+}
 
 // The parts of AUTHORIZATION_VALUE (constants: nothing here comes from configuration).
 /** A token (RFC 9110, 5.6.2) without its quote characters: an auth scheme, an auth-param's name. */
@@ -1006,6 +1132,26 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     return safe.length > maxStringLength ? safe.slice(0, maxStringLength) : safe;
   };
 
+  const prefix = (value: string, maxChars: number): RedactedPrefix => {
+    const keep = Math.min(maxChars, maxStringLength);
+    const window = keep + PREFIX_MARGIN_CHARS;
+    let redacted: string;
+    let cut = value.length > window;
+    if (cut) {
+      // Cut outside a run of digits, as `text` cuts very long input; then anything still open at the cut is hidden
+      // from where it opens.
+      const head = cutOutsideDigits(value, window);
+      const open = openSecretAt(head, isSensitivePath);
+      redacted = open < head.length ? text(head.slice(0, open)) + REDACTED : text(head);
+      if (hasControlChars(redacted)) redacted = neutralise(redacted);
+    } else redacted = finish(value);
+    if (redacted.length > keep) {
+      redacted = redacted.slice(0, keep);
+      cut = true;
+    }
+    return { text: redacted, cut };
+  };
+
   /**
    * One query component, `source[from, to)`, redacted as free text in its decoded form. Undefined when that changes
    * nothing: the component is then kept as it came, escapes and all. Without `%` or `+` and with nothing the
@@ -1165,6 +1311,7 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     query,
     url,
     string: finish,
+    prefix,
     value: (input) => walk(input, 0, new WeakSet()),
     fields,
   };
