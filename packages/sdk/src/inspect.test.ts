@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { collectInspection, type InspectLimits } from './inspect.js';
-import { createRedactor } from './redact.js';
+import { createRedactor, REDACTED, type Redactor } from './redact.js';
 
 const TRUNCATED = 'vigil.inspection.truncated';
 
@@ -251,5 +251,130 @@ describe('collectInspection', () => {
     assert.equal(out['vigil.inspect.query.password_new_'], '[REDACTED]');
     assert.equal(out['vigil.inspect.query.page'], '2');
     assert.doesNotMatch(JSON.stringify(out), /Secret Lane|99999|hunter2/);
+  });
+
+  /** The redactor, with the keys it was asked to judge and the length of each value it was given to redact. */
+  const spy = (base: Redactor = redactor) => {
+    const judged: string[] = [];
+    const redacted: number[] = [];
+    const r: Redactor = {
+      ...base,
+      isSensitiveKey: (key) => {
+        judged.push(key);
+        return base.isSensitiveKey(key);
+      },
+      string: (value) => {
+        redacted.push(value.length);
+        return base.string(value);
+      },
+      prefix: (value, maxChars) => {
+        redacted.push(value.length);
+        return base.prefix(value, maxChars);
+      },
+    };
+    return { r, judged, redacted };
+  };
+
+  test('query parameters are read as URLSearchParams reads them: the same values, decoded the same way', () => {
+    const queries = [
+      'a=1&b=2&a=3',
+      'q=%3Cscript%3E+alert(1)&empty=&flag&&=x&x==y',
+      'name=caf%C3%A9&bad=%zz%&half=%E2%82&raw=\u00e9t\u00e9&plus=a+b%2Bc',
+      'emoji=%F0%9F%98%80&lone=\ud800x&sp=%20%20',
+      'user%5Bname%5D=ann&tag=x&tag=y&tag=z',
+    ];
+    const wide = { ...limits, maxValueChars: 64, maxRequestChars: 10_000, maxFields: 32 };
+    for (const query of queries) {
+      const expected: Record<string, unknown> = {};
+      const lists = new Map<string, string[]>();
+      for (const [key, value] of new URLSearchParams(query)) lists.set(key, [...(lists.get(key) ?? []), value]);
+      for (const [key, list] of lists) {
+        const name = `vigil.inspect.query.${key.replace(/[^A-Za-z0-9_-]/g, '_') || '_'}`;
+        if (name in expected) continue;
+        const values = list.map((v) => redactor.string(v).slice(0, wide.maxValueChars));
+        expected[name] = values.length === 1 ? values[0] : values;
+      }
+      const out = collectInspection({ query, headers: {}, params: undefined, body: undefined }, wide, redactor);
+      assert.deepEqual(out, expected, query);
+    }
+  });
+
+  test('a long query is read only as far as the limits go, and a long value only as far as its cut', () => {
+    const { r, redacted } = spy();
+    const perField = 16; // values a query key keeps
+    const padding = Array.from({ length: limits.maxFields * perField }, () => 'a=1').join('&');
+    const out = collectInspection(
+      { query: `${padding}&a=late&q=${'x'.repeat(12_000)}`, headers: {}, params: undefined, body: undefined },
+      { ...limits, maxFields: 2, maxRequestChars: 10_000 },
+      r,
+    );
+    assert.equal(out[TRUNCATED], true);
+    // Not read: a value of `a` past the parameters the limits allow, and `q` after it.
+    assert.ok(!JSON.stringify(out).includes('late'));
+    assert.equal(out['vigil.inspect.query.q'], undefined);
+    const short = spy();
+    collectInspection(
+      { query: `q=${'%41'.repeat(12_000)}`, headers: {}, params: undefined, body: undefined },
+      limits,
+      short.r,
+    );
+    assert.ok(
+      short.redacted.length === 1 && (short.redacted[0] as number) < 1000,
+      `decoded only as far as the cut reads: ${short.redacted}`,
+    );
+    assert.ok(redacted.length > 0);
+  });
+
+  test('a body is walked only as far as the limits go: keys that give no field count too', () => {
+    const read: string[] = [];
+    const nulls = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`k${i}`, null]));
+    const body = new Proxy(nulls, {
+      get: (target, key, receiver) => {
+        if (typeof key === 'string') read.push(key);
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    const out = collectInspection({ query: undefined, headers: {}, params: undefined, body }, limits, redactor);
+    assert.equal(out[TRUNCATED], true);
+    assert.ok(read.length <= limits.maxFields * 8, `${read.length} keys read`);
+
+    // Long keys that come out as one field name: the first is judged, the others are not, as they give nothing.
+    const { r, judged } = spy();
+    const long = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`${'k'.repeat(400)}${i}`, 'v']));
+    const longOut = collectInspection(
+      { query: undefined, headers: {}, params: undefined, body: long },
+      { ...limits, maxFields: 32 },
+      r,
+    );
+    assert.deepEqual(longOut, { [`vigil.inspect.body.${'k'.repeat(48)}`]: 'v' });
+    assert.deepEqual(new Set(judged.filter((key) => key.length > 400)), new Set([`${'k'.repeat(400)}0`]));
+  });
+
+  test('an array is judged by the items inspected: objects past them do not make it a list of objects', () => {
+    const list = [...Array.from({ length: 20 }, (_, i) => `v${i}`), { sku: 'late' }];
+    const out = collectInspection(
+      { query: undefined, headers: {}, params: undefined, body: { list } },
+      { ...limits, maxRequestChars: 1000 },
+      redactor,
+    );
+    assert.deepEqual(out, {
+      'vigil.inspect.body.list': Array.from({ length: 16 }, (_, i) => `v${i}`),
+      [TRUNCATED]: true,
+    });
+  });
+
+  test('a secret across the cut of a long value is hidden, in the query and in the body', () => {
+    const jwt = `eyJhbGciOiJIUzI1NiJ9.${'eyJzdWIiOiIxIn0'.repeat(100)}.${'c2lnbmF0dXJl'.repeat(10)}`;
+    const note = `${'w '.repeat(100)}${jwt} tail ${'w '.repeat(3000)}`;
+    const out = collectInspection(
+      { query: `q=${encodeURIComponent(note)}`, headers: {}, params: undefined, body: { note } },
+      { ...limits, maxValueChars: 256, maxRequestChars: 10_000 },
+      redactor,
+    );
+    for (const name of ['vigil.inspect.query.q', 'vigil.inspect.body.note']) {
+      const value = out[name] as string;
+      assert.ok(value.startsWith(`${'w '.repeat(100)}${REDACTED}`), value);
+      assert.ok(!value.includes('eyJzdWIi') && !value.includes('eyJhbGci'), value);
+    }
   });
 });

@@ -8,7 +8,7 @@
  * `code`) is never inspected, it is sent as `[REDACTED]` (an operator object there shows its keys only); every other
  * value goes through the same redactor as the rest of the event (card numbers, bearer tokens, JWTs in free text).
  */
-import { Field, type FieldValue, isInjectionKey, MAX_FIELD_NAME_LENGTH } from '@vigil/schema';
+import { Field, type FieldValue, isInjectionKey, MAX_FIELD_NAME_LENGTH, PREFIX_MARGIN_CHARS } from '@vigil/schema';
 import { REDACTED, type Redactor } from './redact.js';
 
 /** `off`: no query string either; `url`: path and query (redacted), the default; `params`: plus inspection. */
@@ -46,6 +46,14 @@ const UNSAFE_SEGMENT_CHARS = /[^A-Za-z0-9_-]/g;
 const MAX_SEGMENT_CHARS = 48;
 const MAX_BODY_DEPTH = 6;
 const MAX_ARRAY_ITEMS = 16;
+/**
+ * Query parameters, and body keys and items, looked at per inspected field (`maxFields`): past them the rest is left
+ * out, so that the work is bounded by the limits, not by how many parameters or keys a client sends. Each query key
+ * kept takes at most MAX_ARRAY_ITEMS values; body keys whose values give no field (null, `{}`, a name already taken
+ * or too long) are what the body allowance is for.
+ */
+const QUERY_PARAMETERS_PER_FIELD = MAX_ARRAY_ITEMS;
+const BODY_NODES_PER_FIELD = 8;
 
 /**
  * An object holding a key that makes it an attack rather than data (`isInjectionKey`: query operators, as in
@@ -53,8 +61,15 @@ const MAX_ARRAY_ITEMS = 16;
  * `{"__proto__": {"isAdmin": true}}`). As field names those keys would be lost (`$` is not a field-name character;
  * `__proto__` is never a key of ours), so such an object is sent whole.
  */
-function hasInjectionKey(record: Record<string, unknown>): boolean {
-  return Object.keys(record).some(isInjectionKey);
+function hasInjectionKey(keys: readonly string[]): boolean {
+  for (const key of keys) if (mayBeInjectionKey(key) && isInjectionKey(key)) return true;
+  return false;
+}
+
+/** `$…`, `__proto__`, `constructor`, `prototype`: a look at the first character spares most keys the expression. */
+function mayBeInjectionKey(key: string): boolean {
+  const c = key.charCodeAt(0);
+  return c === 36 || c === 95 || c === 99 || c === 112; // $ _ c p
 }
 
 /** How deep, and how long, such an object is written out. */
@@ -72,6 +87,7 @@ function shapeOf(
   leaf: (value: string | number) => FieldValue,
   secret: (keys: readonly string[]) => boolean,
   depth = 0,
+  ownKeys?: readonly string[],
 ): string {
   if (typeof node === 'string' || typeof node === 'number') return JSON.stringify(leaf(node));
   if (typeof node === 'boolean' || node === null) return JSON.stringify(node);
@@ -82,15 +98,13 @@ function shapeOf(
       .map((item, i) => shapeOf(item, [...keys, String(i)], leaf, secret, depth + 1))
       .join(',')}]`;
   }
-  const entries = Object.keys(node as object)
-    .slice(0, MAX_ARRAY_ITEMS)
-    .map((k) => {
-      const path = [...keys, k];
-      const value = secret(path)
-        ? JSON.stringify(REDACTED)
-        : shapeOf((node as Record<string, unknown>)[k], path, leaf, secret, depth + 1);
-      return `${JSON.stringify(k)}:${value}`;
-    });
+  const entries = (ownKeys ?? Object.keys(node as object)).slice(0, MAX_ARRAY_ITEMS).map((k) => {
+    const path = [...keys, k];
+    const value = secret(path)
+      ? JSON.stringify(REDACTED)
+      : shapeOf((node as Record<string, unknown>)[k], path, leaf, secret, depth + 1);
+    return `${JSON.stringify(k)}:${value}`;
+  });
   return `{${entries.join(',')}}`;
 }
 
@@ -98,7 +112,7 @@ function shapeOf(
 const hide = (): FieldValue => REDACTED;
 
 function segment(key: string): string {
-  const s = key.replace(UNSAFE_SEGMENT_CHARS, '_').slice(0, MAX_SEGMENT_CHARS);
+  const s = key.slice(0, MAX_SEGMENT_CHARS).replace(UNSAFE_SEGMENT_CHARS, '_');
   return s.length > 0 ? s : '_';
 }
 
@@ -120,14 +134,14 @@ export function collectInspection(
   let truncated = false;
   const full = () => count >= limits.maxFields || chars >= limits.maxRequestChars;
   /**
-   * A value redacted, then cut: cut first, a card number or token across the cut would lose the part its pattern
-   * needs, and the rest of it would be sent (the event's own redaction pass sees only what is left).
+   * A value redacted and cut, reading no more of it than the cut needs (`Redactor.prefix`): a card number, token or
+   * pair across the cut is hidden as if the whole value had been redacted (cut first naively, it would lose the part
+   * its pattern needs, and the rest of it would be sent: the event's own redaction pass sees only what is left).
    */
   const cut = (s: string) => {
-    const redacted = redactor.string(s);
-    if (redacted.length <= limits.maxValueChars) return redacted;
-    truncated = true;
-    return redacted.slice(0, limits.maxValueChars);
+    const { text, cut } = redactor.prefix(s, limits.maxValueChars);
+    if (cut) truncated = true;
+    return text;
   };
   /** `items` without what is past `max`, noting that something was. */
   const first = <T>(items: readonly T[], max: number): readonly T[] => {
@@ -154,14 +168,20 @@ export function collectInspection(
 
   /**
    * `location` and `keys` (the original keys, for the redaction decision) → one field. `shaped`: the value is an
-   * object written out with its secrets already hidden (see shapeOf), sent even under a sensitive key.
+   * object written out with its secrets already hidden (see shapeOf), sent even under a sensitive key. `name`: the
+   * field name, when the caller has it already.
    */
-  const add = (location: string, keys: readonly string[], value: unknown, shaped = false): void => {
+  const add = (
+    location: string,
+    keys: readonly string[],
+    value: unknown,
+    shaped = false,
+    name = fieldName(location, keys),
+  ): void => {
     if (full()) {
       truncated = true;
       return;
     }
-    const name = `${INSPECT_PREFIX}.${location}.${keys.map(segment).join('.')}`;
     if (name in out) return;
     if (name.length > MAX_FIELD_NAME_LENGTH) {
       truncated = true;
@@ -211,19 +231,34 @@ export function collectInspection(
   if (params) for (const key of Object.keys(params)) add('path', [key], params[key]);
 
   if (input.query) {
+    const query = input.query;
+    // Read as URLSearchParams reads it (split at `&`, then at the first `=`), but only as far as the limits go, and
+    // each value kept decoded only as far as the value cut reads it.
     const values = new Map<string, string[]>();
-    try {
-      for (const [key, value] of new URLSearchParams(input.query)) {
-        if (values.size >= limits.maxFields && !values.has(key)) {
+    const maxParameters = limits.maxFields * QUERY_PARAMETERS_PER_FIELD;
+    const maxRawChars = rawCharsFor(limits.maxValueChars);
+    let parameters = 0;
+    for (let from = 0; from <= query.length; ) {
+      let to = query.indexOf('&', from);
+      if (to === -1) to = query.length;
+      if (to > from) {
+        if (++parameters > maxParameters) {
           truncated = true;
-          continue;
+          break;
         }
-        const list = values.get(key);
-        if (list) list.push(value);
-        else values.set(key, [value]);
+        let eq = from;
+        while (eq < to && query.charCodeAt(eq) !== 61) eq++; // =
+        const key = decodeQueryComponent(query.slice(from, eq));
+        let list = values.get(key);
+        if (list === undefined && values.size < limits.maxFields) {
+          list = [];
+          values.set(key, list);
+        }
+        // One more than a list keeps, so that `first` says it was cut.
+        if (list === undefined || list.length > MAX_ARRAY_ITEMS) truncated = true;
+        else list.push(eq < to ? decodeQueryComponent(query.slice(eq + 1, Math.min(to, eq + 1 + maxRawChars))) : '');
       }
-    } catch {
-      // a query string URLSearchParams cannot read has nothing to inspect
+      from = to + 1;
     }
     // Query parameters are also judged as query names: `code`, `key` and `sig` are credentials in a URL only.
     for (const [key, list] of values) {
@@ -240,20 +275,29 @@ export function collectInspection(
 
   const body = input.body;
   if (Array.isArray(body) || asRecord(body)) {
+    let nodes = limits.maxFields * BODY_NODES_PER_FIELD;
+    /** True once the limits are reached, or the allowance of nodes looked at is spent. */
+    const done = (): boolean => {
+      if (!full() && nodes-- > 0) return false;
+      truncated = true;
+      return true;
+    };
     const walk = (node: unknown, keys: string[], depth: number): void => {
       if (full()) {
         truncated = true;
         return;
       }
-      if (Array.isArray(node) && (keys.length === 0 || node.some((x) => typeof x === 'object' && x !== null))) {
+      // Only the items walked are looked at: an array of values whose later items are objects is a list.
+      if (Array.isArray(node) && (keys.length === 0 || node.slice(0, MAX_ARRAY_ITEMS).some(isObject))) {
         // An array of objects, or the body itself an array: walk its first items by index (`body.0`).
         if (depth >= MAX_BODY_DEPTH) {
           truncated = true;
           return;
         }
-        first(node, MAX_ARRAY_ITEMS).forEach((item, i) => {
+        for (const [i, item] of first(node, MAX_ARRAY_ITEMS).entries()) {
+          if (done()) return;
           walk(item, [...keys, String(i)], depth + 1);
-        });
+        }
         return;
       }
       const record = Array.isArray(node) ? undefined : asRecord(node);
@@ -261,36 +305,78 @@ export function collectInspection(
         if (keys.length > 0) add('body', keys, node);
         return;
       }
-      if (keys.length > 0 && hasInjectionKey(record)) {
-        add('body', keys, shapeOf(record, keys, operand, secret), true);
+      // Listed once: a large object's keys take time to list, about 0.15 µs each.
+      const recordKeys = Object.keys(record);
+      if (keys.length > 0 && hasInjectionKey(recordKeys)) {
+        add('body', keys, shapeOf(record, keys, operand, secret, 0, recordKeys), true);
         return;
       }
       if (depth >= MAX_BODY_DEPTH) {
         truncated = true;
         return;
       }
-      for (const key of Object.keys(record)) {
-        if (full()) {
-          truncated = true;
-          return;
-        }
+      for (const key of recordKeys) {
+        if (done()) return;
         const child = [...keys, key];
         const value = record[key];
+        // A value under a name already sent, or too long to be sent, gives nothing: it is not judged (a long key
+        // takes time to judge, and is not remembered). An object may still give fields under longer names.
+        const name = isObject(value) ? undefined : fieldName('body', child);
+        if (name !== undefined && name in out) continue;
+        if (name !== undefined && name.length > MAX_FIELD_NAME_LENGTH) {
+          truncated = true;
+          continue;
+        }
         // A sensitive key (or a configured path) is never walked into: its whole subtree is one redacted field,
         // except for an operator object (`"password": {"$ne": null}`), whose keys show with every string and
         // number hidden (`hideOperands` at the collector keeps exactly that).
         if (secret(child)) {
           const operators = asRecord(value);
-          if (operators && hasInjectionKey(operators))
-            add('body', child, shapeOf(operators, child, hide, secret), true);
-          else add('body', child, REDACTED);
-        } else walk(value, child, depth + 1);
+          const operatorKeys = operators ? Object.keys(operators) : [];
+          if (operators && hasInjectionKey(operatorKeys))
+            add('body', child, shapeOf(operators, child, hide, secret, 0, operatorKeys), true);
+          else add('body', child, REDACTED, false, name);
+        } else if (name !== undefined) add('body', child, value, false, name);
+        else walk(value, child, depth + 1);
       }
     };
     walk(body, [], 0);
   }
   if (truncated) out[Field.inspectionTruncated] = true;
   return out;
+}
+
+/** `vigil.inspect.<location>.<keys as segments>`. */
+function fieldName(location: string, keys: readonly string[]): string {
+  return `${INSPECT_PREFIX}.${location}.${keys.map(segment).join('.')}`;
+}
+
+function isObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null;
+}
+
+/**
+ * Characters of a raw query value that decode to more than `Redactor.prefix` reads of it (`maxValueChars` plus its
+ * margin, and two more, so that an escape or a UTF-8 sequence cut at the end is past what is read): a character takes
+ * at most 6 (half of a 4-byte UTF-8 sequence written as escapes).
+ */
+function rawCharsFor(maxValueChars: number): number {
+  return 6 * (maxValueChars + PREFIX_MARGIN_CHARS + 2);
+}
+
+/**
+ * A query component decoded exactly as URLSearchParams decodes it (`+` a space, `%XX` UTF-8 bytes, a malformed escape
+ * as it is, bytes that are not UTF-8 and lone surrogates as U+FFFD); one without `%`, `+` or a surrogate is itself.
+ */
+function decodeQueryComponent(raw: string): string {
+  let plain = true;
+  for (let i = 0; i < raw.length && plain; i++) {
+    const c = raw.charCodeAt(i);
+    plain = c !== 37 && c !== 43 && (c < 0xd800 || c > 0xdfff);
+  }
+  if (plain) return raw;
+  for (const [, value] of new URLSearchParams(`=${raw}`)) return value;
+  return '';
 }
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {
