@@ -280,9 +280,21 @@ describe('collectInspection', () => {
       'a=1&b=2&a=3',
       'q=%3Cscript%3E+alert(1)&empty=&flag&&=x&x==y',
       'name=caf%C3%A9&bad=%zz%&half=%E2%82&raw=\u00e9t\u00e9&plus=a+b%2Bc',
-      'emoji=%F0%9F%98%80&lone=\ud800x&sp=%20%20',
-      'user%5Bname%5D=ann&tag=x&tag=y&tag=z',
+      'emoji=%F0%9F%98%80&lone=\ud800x&sp=%20%20&lone2=%ED%A0%80&over=%C0%AF&mix=\u00c3%A9&pct=%25&plus=%2B+',
+      'user%5Bname%5D=ann&tag=x&tag=y&tag=z&a+b%20c=1',
     ];
+    // And queries made of what decoding turns on: escapes of UTF-8 lead and continuation bytes, malformed ones, `+`,
+    // a raw non-ASCII character, separators (a fixed sequence of pseudo-random picks).
+    const alphabet = ['%', 'C3', 'A9', 'E2', '82', 'AC', 'F0', '9F', 'zz', '+', '=', '&', '\u00e9', 'a', '%25'];
+    let seed = 7;
+    for (let n = 0; n < 300; n++) {
+      let query = '';
+      for (let i = 0; i < 12; i++) {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        query += alphabet[seed % alphabet.length];
+      }
+      queries.push(query);
+    }
     const wide = { ...limits, maxValueChars: 64, maxRequestChars: 10_000, maxFields: 32 };
     for (const query of queries) {
       const expected: Record<string, unknown> = {};
