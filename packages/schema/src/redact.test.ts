@@ -640,6 +640,38 @@ describe('JSON objects sent by inspection under a key that is not sensitive', ()
   });
 });
 
+test('a long query is redacted only as far as it is kept, with the same result as redacting it whole', () => {
+  const big = createRedactor({ maxStringLength: 1_000_000 });
+  const kept = createRedactor();
+  const pieces = [
+    'page=2',
+    'password=hunter2',
+    'token=eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl',
+    'note=paid%20with%204111%201111%201111%201111',
+    'q=%E2%80%AEevil',
+    'redirect=https%3A%2F%2Fapp%2Fcb%3Fcode%3Dabc',
+    'x=a\u0007b',
+    'card=4111111111111111',
+    'long=' + 'w'.repeat(700),
+  ];
+  let seed = 7;
+  const next = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed;
+  };
+  for (let round = 0; round < 200; round++) {
+    const params: string[] = [];
+    const length = 2000 + (next() % 28000);
+    for (let chars = 0; chars < length; ) {
+      const piece = pieces[next() % pieces.length]!.replace('\\u0007', String.fromCharCode(7));
+      params.push(piece);
+      chars += piece.length + 1;
+    }
+    const url = `/search?${params.join('&')}`;
+    assert.equal(kept.url(url), big.url(url).slice(0, 8192), `round ${round}`);
+  }
+});
+
 describe('the prefix of a value, read from a bounded window', () => {
   const keep = 40;
   const window = keep + PREFIX_MARGIN_CHARS;

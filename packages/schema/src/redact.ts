@@ -293,17 +293,22 @@ function cutAt(input: string, separator: string, limit: number): string {
 
 /**
  * `source` with each piece between two `separator`s that `rewrite(from, to)` changes replaced by what it returns
- * (undefined: left as it is); undefined when it changed none.
+ * (undefined: left as it is); undefined when it changed none. With `maxOut`, the pieces after the first `maxOut`
+ * characters written are left out, unread.
  */
 function rewritePieces(
   source: string,
   separator: string,
   rewrite: (from: number, to: number) => string | undefined,
+  maxOut = Number.POSITIVE_INFINITY,
 ): string | undefined {
   let out = '';
   let copied = 0;
   let changed = false;
   for (let from = 0; from <= source.length; ) {
+    // What is written so far already fills `maxOut`: the rest would be cut, so it is not looked at (nor returned).
+    if (out.length + (from - copied) >= maxOut)
+      return changed ? out + source.slice(copied, from) : source.slice(0, from);
     const at = source.indexOf(separator, from);
     const to = at === -1 ? source.length : at;
     const replaced = rewrite(from, to);
@@ -1185,7 +1190,9 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     // A cut query loses the parameter the cut went through: part of a value is judged as free text, where part of a
     // secret would not be found.
     const source = cutAt(input, '&', maxStringLength * 4);
-    const result = rewritePieces(source, '&', (from, to) => queryParameter(source, from, to)) ?? source;
+    // The parameters past the first `maxStringLength` characters written would be cut: they are not redacted.
+    const result =
+      rewritePieces(source, '&', (from, to) => queryParameter(source, from, to), maxStringLength) ?? source;
     const safe = hasControlChars(result) ? neutralise(result) : result;
     return safe.length > maxStringLength ? safe.slice(0, maxStringLength) : safe;
   };
