@@ -732,6 +732,37 @@ describe('the prefix of a value, read from a bounded window', () => {
     'card number of one-digit groups in a long run': `${'0 '.repeat(20)}${[...'4111111111111111'].join(' ')} ${'0 '.repeat(60)}0`,
   };
 
+  // A long value hidden early in the window shortens what is kept by its length less the marker's: the window's last
+  // characters come into the characters kept, and with them what the window's end cut of a secret whose pattern has
+  // a least length. Each secret here goes on past the end of the window at every offset.
+  const shortened: Record<string, string> = {
+    'AWS access key id': `AKIA${'QZ'.repeat(8)}`,
+    'npm token': `npm_${'QZ'.repeat(18)}`,
+    'GitHub token': `ghp_${'QZ'.repeat(18)}`,
+    'GitHub fine-grained token after a dash': `x-github_pat_${'QZ'.repeat(40)}`,
+    'Google API key': `AIza${'QZ'.repeat(17)}Q`,
+    'Slack token': `xoxb-${'QZ'.repeat(10)}`,
+    'Stripe key': `sk_live_${'QZ'.repeat(10)}`,
+    'GitLab token': `glpat-${'QZ'.repeat(10)}`,
+    'bearer credential': `Bearer ${'QZ'.repeat(4)}`,
+    'basic credential after a non-breaking space': `basic\u00a0${'QZ'.repeat(4)}`,
+    'card number in a long run of digit groups': `${'0 '.repeat(4)}${[...'4111111111111111'].join(' ')}${' 0'.repeat(20)}`,
+  };
+  for (const [name, secret] of Object.entries(shortened)) {
+    test(`a secret cut by the window is hidden when a redaction before it shortens the text: ${name}`, () => {
+      const leaked = name.startsWith('card number') ? /[1-9]/ : /[QZ]/;
+      for (let offset = 1; offset < secret.length; offset++) {
+        // `password=xx...x ` up to the secret, which starts `offset` characters before the window's end.
+        const hidden = `password=${'x'.repeat(window - offset - 11)} `;
+        const tail = secret.startsWith('0') ? ' 0'.repeat(60) : ` ${filler(2000)}`;
+        const value = `${hidden} ${secret}${tail}`;
+        assert.ok(!leaked.test(r.string(value)), 'the whole value hides it');
+        const { text } = r.prefix(value, keep);
+        assert.doesNotMatch(text, leaked, `at offset ${offset}: ${text}`);
+      }
+    });
+  }
+
   for (const [name, secret] of Object.entries(secrets)) {
     test(`a secret cut by the window is hidden: ${name}`, () => {
       const leaked = name.startsWith('card number') ? /[1-9]/ : /[QZ]/;

@@ -590,7 +590,8 @@ export interface Redactor {
    * inspection keeps 256 characters of a value). A value that fits in that window gives exactly
    * `string(value).slice(0, maxChars)`. A longer one is judged on the window, and a secret the window's end may have
    * cut (a JWT, a URL's password, a sensitive XML element or JSON string, a quoted credential of an `Authorization`
-   * value, still open there) is hidden from where it starts, to the end: no part of one is ever sent. What
+   * value, still open there; a credential of a known format or a bearer credential cut short; a run of digit groups
+   * that may hold a card) is hidden from where it starts, to the end: no part of one is ever sent. What
    * redaction hides in the window no longer pulls later text forward, so such a value may come out shorter.
    */
   prefix(value: string, maxChars: number): RedactedPrefix;
@@ -911,9 +912,11 @@ function lastQuote(value: string, end: number): number {
  * - a URL authority at the end holding `:`: a password whose `@` may be past the cut (from after the `:`);
  * - the content of an XML element named like a secret, open at the end or closed by a cut end tag;
  * - a JSON string under a key named like a secret (`"password": "...`), still open at the end (from its quote);
- * - a double quote still open at the end of a text naming `authorization`: a quoted auth-param (`response="...`).
- * The others take what is left of their secret (`key=value` pairs, quoted values, bearer credentials, private keys),
- * or are no longer than PREFIX_MARGIN_CHARS. Each check looks back from the end once: time linear in `head`.
+ * - a double quote still open at the end of a text naming `authorization`: a quoted auth-param (`response="...`);
+ * - a credential of a known format or a bearer credential at the end (see openCredentialAt): its pattern has a least
+ *   length, and when redaction before it shortens the text, the window's end comes into the characters kept.
+ * The others take what is left of their secret (`key=value` pairs, quoted values, private keys); card numbers are
+ * left out by the cut (see cutOutsideDigits and digitRunStart). Each check looks back from the end once: time linear in `head`.
  */
 function openSecretAt(head: string, isSensitivePath: (key: string) => boolean): number {
   const end = head.length;
@@ -932,6 +935,10 @@ function openSecretAt(head: string, isSensitivePath: (key: string) => boolean): 
   // XML: an element named like a secret whose end tag is not in the text (past the cut, or cut itself).
   const element = openSecretElement(head, isSensitivePath);
   if (element !== -1) open = Math.min(open, element);
+  // A credential of a known format or a bearer credential, shorter than its pattern's least length because the end
+  // cut it. Redaction earlier in the window (a long value hidden) pulls the window's last characters forward, into
+  // those kept: no margin is enough for them.
+  open = Math.min(open, openCredentialAt(head));
   const quote = lastQuote(head, end);
   if (quote !== -1) {
     // `"key": "`, as the JSON pattern opens a pair: a last quote there opens the value.
@@ -950,6 +957,66 @@ function openSecretAt(head: string, isSensitivePath: (key: string) => boolean): 
     if (AUTHORIZATION_WORD.test(head) && opensString(head, quote)) open = Math.min(open, quote);
   }
   return open;
+}
+
+/** What opens a credential of a known format (see KNOWN_TOKEN), matched where it starts. */
+const KNOWN_TOKEN_START = /gh[pousr]_|github_pat_|xox[abposr]-|[sr]k_(?:live|test)_|AKIA|ASIA|AIza|npm_|glpat-/y;
+/** A character of a bearer or basic credential, its padding included (see the pattern in createRedactor). */
+const BEARER_CHAR = /[A-Za-z0-9\-._~+/=]/;
+const WHITESPACE = /\s/;
+
+/**
+ * Where a credential of a known format (`ghp_`, `AKIA`, ...) or a `Bearer` / `Basic` credential at the end of `head`
+ * starts, or `head.length`: cut there, it may be too short for its pattern. A known token starts a run of base64url
+ * characters, or follows a `-` in one (as KNOWN_TOKEN's look-behind allows).
+ */
+function openCredentialAt(head: string): number {
+  const end = head.length;
+  let run = end;
+  while (run > 0 && isBase64Url(head.charCodeAt(run - 1))) run--;
+  for (let i = run; i < end; i++) {
+    if (i > run && head.charCodeAt(i - 1) !== 45) continue;
+    KNOWN_TOKEN_START.lastIndex = i;
+    if (KNOWN_TOKEN_START.test(head)) return i;
+  }
+  let credential = end;
+  while (credential > 0 && BEARER_CHAR.test(head.charAt(credential - 1))) credential--;
+  let scheme = credential;
+  while (scheme > 0 && WHITESPACE.test(head.charAt(scheme - 1))) scheme--;
+  if (credential === end || scheme === credential) return end;
+  for (const word of ['bearer', 'basic']) {
+    const start = scheme - word.length;
+    if (start < 0 || head.slice(start, scheme).toLowerCase() !== word) continue;
+    const before = start > 0 ? head.charCodeAt(start - 1) : 0;
+    if (!isBase64Url(before) || before === 45) return credential;
+  }
+  return end;
+}
+
+/**
+ * Where the run of digit groups (digits, each followed by at most one space or dash, as the card pattern takes them)
+ * that `text[0, end)` ends in and `next` (the character at `end`) continues starts, or `end` when none crosses `end`,
+ * or when its last group before `end` is longer than a card: no card can hold that group. A group glued to a word is
+ * left out (no card starts there), so a credential before it keeps its characters.
+ */
+function digitRunStart(text: string, end: number, next: number): number {
+  let start = end;
+  while (start > 0 && isDigit(text.charCodeAt(start - 1))) start--;
+  if (end - start > MAX_CARD_DIGITS) return end;
+  if (start === end) {
+    const separator = text.charCodeAt(end - 1);
+    if (!((separator === 32 || separator === 45) && isDigit(text.charCodeAt(end - 2)) && isDigit(next))) return end;
+  } else if (!isCardChar(next)) return end;
+  while (start > 0) {
+    const c = text.charCodeAt(start - 1);
+    if (isDigit(c) || ((c === 32 || c === 45) && isDigit(text.charCodeAt(start - 2)))) start--;
+    else break;
+  }
+  if (start > 0 && isLetter(text.charCodeAt(start - 1))) {
+    while (start < end && isDigit(text.charCodeAt(start))) start++;
+    start++;
+  }
+  return Math.min(start, end);
 }
 
 /** True when the quote at `quote` opens a string: an odd number of unescaped quotes on its line up to it. */
@@ -1146,7 +1213,11 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
       // Cut outside a run of digits, as `text` cuts very long input; then anything still open at the cut is hidden
       // from where it opens.
       const head = cutOutsideDigits(value, window);
-      const open = openSecretAt(head, isSensitivePath);
+      // A run of digit groups longer than cutOutsideDigits leaves out goes on past the cut: so may a card in it.
+      const open = Math.min(
+        openSecretAt(head, isSensitivePath),
+        digitRunStart(head, head.length, value.charCodeAt(head.length)),
+      );
       redacted = open < head.length ? text(head.slice(0, open)) + REDACTED : text(head);
       if (hasControlChars(redacted)) redacted = neutralise(redacted);
     } else redacted = finish(value);
