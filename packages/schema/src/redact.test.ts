@@ -763,6 +763,12 @@ describe('the prefix of a value, read from a bounded window', () => {
     });
   }
 
+  test('a card number before a JWT the window cuts is hidden whole', () => {
+    const value = `${filler(10)} 4111 1111 1111 1111-eyJhbGciOi.${'QZ'.repeat(100)}.${'QZ'.repeat(20)} ${filler(2000)}`;
+    assert.ok(!/[1-9]/.test(r.string(value)), 'the whole value hides it');
+    assert.doesNotMatch(r.prefix(value, keep).text, /[1-9]/);
+  });
+
   for (const [name, secret] of Object.entries(secrets)) {
     test(`a secret cut by the window is hidden: ${name}`, () => {
       const leaked = name.startsWith('card number') ? /[1-9]/ : /[QZ]/;

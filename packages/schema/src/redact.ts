@@ -1214,10 +1214,13 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
       // from where it opens.
       const head = cutOutsideDigits(value, window);
       // A run of digit groups longer than cutOutsideDigits leaves out goes on past the cut: so may a card in it.
-      const open = Math.min(
+      let open = Math.min(
         openSecretAt(head, isSensitivePath),
         digitRunStart(head, head.length, value.charCodeAt(head.length)),
       );
+      // What is kept before the secret must not end inside a run of digit groups either (`4111 1111 1111 1111-eyJ...`:
+      // left there, the card's first groups would no longer be a card).
+      if (open < head.length) open = digitRunStart(head, open, head.charCodeAt(open));
       redacted = open < head.length ? text(head.slice(0, open)) + REDACTED : text(head);
       if (hasControlChars(redacted)) redacted = neutralise(redacted);
     } else redacted = finish(value);
