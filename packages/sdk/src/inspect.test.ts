@@ -116,6 +116,35 @@ describe('collectInspection', () => {
     });
   });
 
+  test('a key holding a secret is not sent as a field name: a query parameter without `=` is all key', () => {
+    const card = '4111111111111111';
+    const token = `ghp_${'QZ'.repeat(18)}`;
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJl';
+    const out = collectInspection(
+      {
+        query: `${card}&${jwt}&Bearer+QZQZQZQZQZ&pass:word=hunter2&q=1`,
+        headers: {},
+        params: undefined,
+        body: { [token]: 'x', note: { [`paid 4111 1111 1111 1111`]: 'y' } },
+      },
+      { ...limits, maxRequestChars: 1000, maxFields: 16 },
+      redactor,
+    );
+    const sent = JSON.stringify(out);
+    for (const secret of [card, token.slice(4, 12), 'eyJzdWIi', 'QZQZ', 'hunter2', '1111']) {
+      assert.ok(!sent.includes(secret), `${secret} in ${sent}`);
+    }
+    // Each redacted key was judged as it is sent: `pass:word` is a pair, and its value is still hidden.
+    assert.deepEqual(out, {
+      'vigil.inspect.query._REDACTED_': '',
+      'vigil.inspect.query.Bearer__REDACTED_': '',
+      'vigil.inspect.query.pass__REDACTED_': REDACTED,
+      'vigil.inspect.query.q': '1',
+      'vigil.inspect.body._REDACTED_': 'x',
+      'vigil.inspect.body.note.paid__REDACTED_': 'y',
+    });
+  });
+
   /** The inspection of a JSON body alone, with room for whole operator objects. */
   const inspectBody = (body: unknown) =>
     collectInspection(
@@ -331,7 +360,8 @@ describe('collectInspection', () => {
       short.r,
     );
     assert.ok(
-      short.redacted.length === 1 && (short.redacted[0] as number) < 1000,
+      // The value, and its key as it becomes a field name.
+      short.redacted.length === 2 && short.redacted.every((chars) => chars < 1000),
       `decoded only as far as the cut reads: ${short.redacted}`,
     );
     assert.ok(redacted.length > 0);

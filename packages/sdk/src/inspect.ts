@@ -111,9 +111,23 @@ function shapeOf(
 /** Every operand of an operator object under a sensitive key. */
 const hide = (): FieldValue => REDACTED;
 
+/** A key as a field-name segment: cut, its characters outside `[A-Za-z0-9_-]` as `_`. */
 function segment(key: string): string {
-  const s = key.slice(0, MAX_SEGMENT_CHARS).replace(UNSAFE_SEGMENT_CHARS, '_');
-  return s.length > 0 ? s : '_';
+  return safeSegment(key.slice(0, MAX_SEGMENT_CHARS));
+}
+
+function safeSegment(s: string): string {
+  const safe = s.replace(UNSAFE_SEGMENT_CHARS, '_');
+  return safe.length > 0 ? safe : '_';
+}
+
+/**
+ * A key as the field-name segment it is sent as: redacted as a value is first, since a key is input too and field
+ * names are not redacted after this (a query parameter without `=` is all key: `?4111111111111111`, `?eyJ...`, a
+ * token; url.query hides it), then as `segment` makes it. Only as many characters are read as the segment keeps.
+ */
+function sentSegment(key: string, redactor: Redactor): string {
+  return safeSegment(redactor.prefix(key, MAX_SEGMENT_CHARS).text);
 }
 
 /**
@@ -150,17 +164,34 @@ export function collectInspection(
     return items.slice(0, max);
   };
 
+  /** Each key's sentSegment, once per request: a key is judged by it and named by it, and a body's keys come again. */
+  const segments = new Map<string, string>();
+  const sent = (key: string): string => {
+    let s = segments.get(key);
+    if (s === undefined) {
+      s = sentSegment(key, redactor);
+      segments.set(key, s);
+    }
+    return s;
+  };
   /**
-   * True when the last of the original keys names a secret: by name (`user[password]`, `X-Api-Key`), as the field
-   * name segment it becomes (`api:key` is sent as `api_key`), or with the keys before it, by a configured dotted path.
-   * The keys before it were judged on the way down.
+   * True when the last of the original keys names a secret: by name (`user[password]`, `X-Api-Key`), as a field name
+   * segment with and without its redaction (`api:key` is sent as `api_key`; `pass:word`, redacted as a pair, as
+   * `pass__REDACTED_`, but it reads `pass_word`), or with the keys before it, by a configured dotted path. The keys
+   * before it were judged on the way down.
    */
   const secret = (keys: readonly string[]): boolean => {
     const key = keys[keys.length - 1] ?? '';
     return (
-      redactor.isSensitiveKey(key) || redactor.isSensitiveKey(segment(key)) || redactor.isSensitivePath(keys.join('.'))
+      redactor.isSensitiveKey(key) ||
+      redactor.isSensitiveKey(segment(key)) ||
+      redactor.isSensitiveKey(sent(key)) ||
+      redactor.isSensitivePath(keys.join('.'))
     );
   };
+  /** `vigil.inspect.<location>.<keys as segments>`. */
+  const fieldName = (location: string, keys: readonly string[]): string =>
+    `${INSPECT_PREFIX}.${location}.${keys.map(sent).join('.')}`;
   /** A number as any field's: a card number sent as a JSON number is redacted. */
   const number = (value: number): FieldValue => redactor.value(value) as FieldValue;
   /** A string or number inside an operator object, as it would be as a field of its own. */
@@ -344,11 +375,6 @@ export function collectInspection(
   }
   if (truncated) out[Field.inspectionTruncated] = true;
   return out;
-}
-
-/** `vigil.inspect.<location>.<keys as segments>`. */
-function fieldName(location: string, keys: readonly string[]): string {
-  return `${INSPECT_PREFIX}.${location}.${keys.map(segment).join('.')}`;
 }
 
 function isObject(value: unknown): boolean {
