@@ -896,7 +896,12 @@ const AUTHORIZATION_WORD = /authorization/i;
 
 /** Index of the last `"` in `value` before `end` that no backslash escapes, or -1. */
 function lastQuote(value: string, end: number): number {
-  for (let q = value.lastIndexOf('"', end - 1); q !== -1; q = value.lastIndexOf('"', q - 1)) {
+  // `lastIndexOf` takes a negative start as 0: a quote at 0 would be found before itself, again and again.
+  for (
+    let q = end > 0 ? value.lastIndexOf('"', end - 1) : -1;
+    q !== -1;
+    q = q > 0 ? value.lastIndexOf('"', q - 1) : -1
+  ) {
     let backslashes = 0;
     while (value.charCodeAt(q - 1 - backslashes) === 92) backslashes++;
     if (backslashes % 2 === 0) return q;
