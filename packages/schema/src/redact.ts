@@ -971,12 +971,11 @@ const BEARER_CHAR = /[A-Za-z0-9\-._~+/=]/;
 const WHITESPACE = /\s/;
 
 /**
- * Where a credential of a known format (`ghp_`, `AKIA`, ...) or a `Bearer` / `Basic` credential at the end of `head`
- * starts, or `head.length`: cut there, it may be too short for its pattern. A known token starts a run of base64url
+ * Where a credential of a known format (`ghp_`, `AKIA`, ...) or a `Bearer` / `Basic` credential at the end of
+ * `head[0, end)` starts, or `end`: cut there, it may be too short for its pattern. A known token starts a run of base64url
  * characters, or follows a `-` in one (as KNOWN_TOKEN's look-behind allows).
  */
-function openCredentialAt(head: string): number {
-  const end = head.length;
+function openCredentialAt(head: string, end = head.length): number {
   let run = end;
   while (run > 0 && isBase64Url(head.charCodeAt(run - 1))) run--;
   for (let i = run; i < end; i++) {
@@ -1224,8 +1223,13 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
         digitRunStart(head, head.length, value.charCodeAt(head.length)),
       );
       // What is kept before the secret must not end inside a run of digit groups either (`4111 1111 1111 1111-eyJ...`:
-      // left there, the card's first groups would no longer be a card).
-      if (open < head.length) open = digitRunStart(head, open, head.charCodeAt(open));
+      // left there, the card's first groups would no longer be a card), nor in a bearer credential that leaving out
+      // such a run cut short (`Bearer abcd+4111 1111 ...`). Each step moves the end back: it settles.
+      for (let end = open; end < head.length; ) {
+        open = Math.min(openCredentialAt(head, end), digitRunStart(head, end, head.charCodeAt(end)));
+        if (open === end) break;
+        end = open;
+      }
       redacted = open < head.length ? text(head.slice(0, open)) + REDACTED : text(head);
       if (hasControlChars(redacted)) redacted = neutralise(redacted);
     } else redacted = finish(value);
