@@ -637,10 +637,27 @@ const MAX_PAIR_KEY_CHARS = 64;
  * AWS access key ids (`AKIA`, `ASIA`), Google API keys (`AIza`), npm tokens (`npm_`) and GitLab personal access tokens
  * (`glpat-`). Each is a whole word: not glued to letters, digits or `_` on either side.
  */
-const KNOWN_TOKEN =
-  /(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,244}|xox[abposr]-[A-Za-z0-9-]{10,250}|[sr]k_(?:live|test)_[A-Za-z0-9]{16,247}|(?:AKIA|ASIA)[A-Z0-9]{16}|AIza[A-Za-z0-9_-]{35}|npm_[A-Za-z0-9]{36}|glpat-[A-Za-z0-9_-]{20,249})(?![A-Za-z0-9_])/g;
+const KNOWN_TOKEN_FORMATS: readonly (readonly [opening: string, rest: string])[] = [
+  ['gh[pousr]_', '[A-Za-z0-9]{36,251}'],
+  ['github_pat_', '[A-Za-z0-9_]{22,244}'],
+  ['xox[abposr]-', '[A-Za-z0-9-]{10,250}'],
+  ['[sr]k_(?:live|test)_', '[A-Za-z0-9]{16,247}'],
+  ['(?:AKIA|ASIA)', '[A-Z0-9]{16}'],
+  ['AIza', '[A-Za-z0-9_-]{35}'],
+  ['npm_', '[A-Za-z0-9]{36}'],
+  ['glpat-', '[A-Za-z0-9_-]{20,249}'],
+];
+const KNOWN_TOKEN = new RegExp(
+  `(?<![A-Za-z0-9_])(?:${KNOWN_TOKEN_FORMATS.map(([opening, rest]) => opening + rest).join('|')})(?![A-Za-z0-9_])`,
+  'g',
+);
 /** The same, to test whether a text holds one (a global expression's `test` would go on from its last match). */
 const HAS_KNOWN_TOKEN = new RegExp(KNOWN_TOKEN.source);
+
+/** The characters of a `Bearer` / `Basic` credential (a token68, RFC 9110), before its `=` padding. */
+const BEARER_CREDENTIAL_CHARS = 'A-Za-z0-9\\-._~+/';
+/** An authorization scheme followed by its credential. Groups: the scheme. */
+const BEARER_CREDENTIAL = new RegExp(`\\b(Bearer|Basic)\\s+[${BEARER_CREDENTIAL_CHARS}]{8,}=*`, 'gi');
 
 /**
  * A long command-line option and the value after it, separated by spaces (`--password hunter2`, `--api-key "k y"`),
@@ -965,9 +982,9 @@ function openSecretAt(head: string, isSensitivePath: (key: string) => boolean): 
 }
 
 /** What opens a credential of a known format (see KNOWN_TOKEN), matched where it starts. */
-const KNOWN_TOKEN_START = /gh[pousr]_|github_pat_|xox[abposr]-|[sr]k_(?:live|test)_|AKIA|ASIA|AIza|npm_|glpat-/y;
-/** A character of a bearer or basic credential, its padding included (see the pattern in createRedactor). */
-const BEARER_CHAR = /[A-Za-z0-9\-._~+/=]/;
+const KNOWN_TOKEN_START = new RegExp(KNOWN_TOKEN_FORMATS.map(([opening]) => opening).join('|'), 'y');
+/** A character of a bearer or basic credential, its padding included (see BEARER_CREDENTIAL). */
+const BEARER_CHAR = new RegExp(`[${BEARER_CREDENTIAL_CHARS}=]`);
 const WHITESPACE = /\s/;
 
 /**
@@ -1152,8 +1169,7 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     // Authorization schemes followed by a credential.
     {
       applies: (v) => /bearer|basic/i.test(v),
-      redact: (v) =>
-        v.replace(/\b(Bearer|Basic)\s+[A-Za-z0-9\-._~+/]{8,}=*/gi, (_m, scheme) => `${scheme} ${REDACTED}`),
+      redact: (v) => v.replace(BEARER_CREDENTIAL, (_m, scheme) => `${scheme} ${REDACTED}`),
     },
     // JWT / JWS compact form: base64url(JSON header) always starts with "eyJ" ('{"'); three dot-separated segments.
     {

@@ -6,10 +6,11 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { Detection } from '@vigil/engine';
+import { silentLogger } from '../log.js';
 import { createMetrics } from '../metrics.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { tempDir } from '../testing/harness.js';
-import { AlertManager } from './manager.js';
+import { AlertManager, type AlertManagerOptions } from './manager.js';
 
 const detection = (address: string): Detection => ({
   ruleId: 'vigil-authn-brute-force',
@@ -24,14 +25,15 @@ const detection = (address: string): Detection => ({
   tags: [],
 });
 
-/** An alert manager on `store` that keeps 3 evidence ids per alert and logs nothing. */
-const managerOn = (store: SqliteStore) =>
+/** An alert manager on `store` that keeps 3 evidence ids per alert and logs nothing, unless `options` say otherwise. */
+const managerOn = (store: SqliteStore, options: Partial<AlertManagerOptions> = {}) =>
   new AlertManager({
     store,
-    log: { debug() {}, info() {}, warn() {}, error() {} },
+    log: silentLogger,
     metrics: createMetrics(),
     resolveAfterMillis: 600_000,
     maxEvidence: 3,
+    ...options,
   });
 
 test('a listener that fails is logged and counted; the next one still hears of the change', async () => {
@@ -39,11 +41,9 @@ test('a listener that fails is logged and counted; the next one still hears of t
   const store = new SqliteStore({ file: join(dir, 'vigil.db') });
   const metrics = createMetrics();
   const errors: string[] = [];
-  const manager = new AlertManager({
-    store,
-    log: { debug() {}, info() {}, warn() {}, error: (msg, fields) => errors.push(`${msg}: ${fields?.error}`) },
+  const manager = managerOn(store, {
+    log: { ...silentLogger, error: (msg, fields) => errors.push(`${msg}: ${fields?.error}`) },
     metrics,
-    resolveAfterMillis: 600_000,
     maxEvidence: 10,
   });
   const heard: string[] = [];
@@ -67,16 +67,8 @@ test('a listener that fails is logged and counted; the next one still hears of t
 });
 
 /** An alert manager that holds at most 10 open alerts. */
-function boundedManager(store: SqliteStore, metrics: ReturnType<typeof createMetrics>): AlertManager {
-  return new AlertManager({
-    store,
-    log: { debug() {}, info() {}, warn() {}, error() {} },
-    metrics,
-    resolveAfterMillis: 600_000,
-    maxEvidence: 10,
-    maxOpenAlerts: 10,
-  });
-}
+const boundedManager = (store: SqliteStore, metrics: ReturnType<typeof createMetrics>) =>
+  managerOn(store, { metrics, maxEvidence: 10, maxOpenAlerts: 10 });
 
 test('open alerts are bounded: a flood of new ones resolves the least recently seen early, counted and told', async () => {
   const dir = tempDir();
@@ -140,11 +132,8 @@ test('evidence ids remembered for de-duplication are bounded over all open alert
   const dir = tempDir();
   const store = new SqliteStore({ file: join(dir, 'vigil.db') });
   const warnings: string[] = [];
-  const manager = new AlertManager({
-    store,
-    log: { debug() {}, info() {}, warn: (msg) => warnings.push(msg), error() {} },
-    metrics: createMetrics(),
-    resolveAfterMillis: 600_000,
+  const manager = managerOn(store, {
+    log: { ...silentLogger, warn: (msg) => warnings.push(msg) },
     maxEvidence: 10,
     maxRememberedEvidence: 5,
   });

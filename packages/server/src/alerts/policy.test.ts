@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { silentLogger } from '../log.js';
 import { createMetrics } from '../metrics.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { tempDir } from '../testing/harness.js';
@@ -16,7 +17,6 @@ import { NotificationPolicy } from './policy.js';
 import type { RouteConfig } from './routing.js';
 import { Silences } from './silences.js';
 
-const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 const HOUR = 3_600_000;
 
 /** A matcher on `severity="high"` that counts how often it is asked. */
@@ -72,7 +72,7 @@ test('the timers route each open alert once per routing tree, and a new tree app
     silences: new Silences(store, () => now),
     store,
     metrics: createMetrics(),
-    log: quiet,
+    log: silentLogger,
     now: () => now,
   });
   try {
@@ -103,7 +103,7 @@ test("inhibition reads the manager's open alerts for every rule, without a copy"
   const dir = tempDir();
   const store = new SqliteStore({ file: join(dir, 'vigil.db') });
   const metrics = createMetrics();
-  const manager = new AlertManager({ store, log: quiet, metrics, resolveAfterMillis: 600_000, maxEvidence: 10 });
+  const manager = new AlertManager({ store, log: silentLogger, metrics, resolveAfterMillis: 600_000, maxEvidence: 10 });
   const policy = new NotificationPolicy({
     root: { matchers: [], receivers: ['ops'], continue: false, routes: [] },
     inhibitRules: [
@@ -122,7 +122,7 @@ test("inhibition reads the manager's open alerts for every rule, without a copy"
     silences: new Silences(store),
     store,
     metrics,
-    log: quiet,
+    log: silentLogger,
   });
   try {
     const at = Date.UTC(2026, 10, 27, 9);
