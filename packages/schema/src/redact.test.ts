@@ -86,6 +86,19 @@ describe('query strings: credential parameters', () => {
     for (const [q, expected] of cases) assert.equal(r.query(q), expected, q);
   });
 
+  test('a bracketed parameter of such a name is one of them: code[]=x, key[0]=x', () => {
+    assert.equal(
+      r.query('code[]=a1&key[0]=b2&sig%5B%5D=c3&codes[]=keep&x[code]=keep'),
+      `code[]=${REDACTED}&key[0]=${REDACTED}&sig%5B%5D=${REDACTED}&codes[]=keep&x[code]=keep`,
+    );
+    assert.equal(r.isSensitiveQueryName('code[0]'), true);
+    assert.equal(r.isSensitiveKey('code[0]'), false, 'in data it is not a credential');
+    assert.equal(
+      r.text('sent to https://app.example/cb?code[]=a1&state=xyz'),
+      `sent to https://app.example/cb?code[]=${REDACTED}&state=xyz`,
+    );
+  });
+
   test('names that merely contain them are kept', () => {
     const q = 'country_code=FR&promoCode=SPRING&keyword=shoes&sort_key=name&design=x';
     assert.equal(r.query(q), q);

@@ -1121,7 +1121,12 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
   const isSensitivePath = memoByKey(judgePath);
 
   const queryNames = new Set(SENSITIVE_QUERY_NAMES);
-  const isSensitiveQueryName = memoByKey((name) => isSensitiveKey(name) || queryNames.has(normaliseKey(name)));
+  // Judged up to a bracket, as PHP, Rails and `qs` read `code[]=x` and `key[0]=x`: parameters of the name `code`.
+  const isQueryCredential = (name: string): boolean => {
+    const bracket = name.indexOf('[');
+    return queryNames.has(normaliseKey(bracket === -1 ? name : name.slice(0, bracket)));
+  };
+  const isSensitiveQueryName = memoByKey((name) => isSensitiveKey(name) || isQueryCredential(name));
 
   // Order matters: a pattern sees what the earlier ones left. Authorization values go first (whatever the scheme,
   // their credential goes whole), card numbers before `key: value` pairs (whose value ends at the first space: a
@@ -1202,7 +1207,7 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     {
       applies: (v) => v.includes('=') || v.includes(':'),
       redact: (v) =>
-        redactPairs(v, (key, inQuery) => isSensitivePath(key) || (inQuery && queryNames.has(normaliseKey(key)))),
+        redactPairs(v, (key, inQuery) => isSensitivePath(key) || (inQuery && isQueryCredential(key))),
     },
   ];
 
