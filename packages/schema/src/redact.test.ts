@@ -262,6 +262,7 @@ describe('free text: authorization headers and key = value secrets', () => {
       ['db_password = "with spaces and \\"quotes\\"" host=x', `db_password = "${REDACTED}" host=x`],
       ["{'api_key': 'k3y', 'user': 'ann'}", `{'api_key': '${REDACTED}', 'user': 'ann'}`],
       ['client_secret :s3cr3t', `client_secret :${REDACTED}`],
+      ['code_verifier=dBjftJeZ4CVP&grant_type=x', `code_verifier=${REDACTED}&grant_type=x`],
       ['token="unterminated and more', `token="${REDACTED}`],
       ['pin = 1234', `pin = ${REDACTED}`],
       // Ruby hashes, as Rails logs parameters.

@@ -64,6 +64,8 @@ const SENSITIVE_NAMES: readonly string[] = [
   'xxsrftoken',
   'privatekey',
   'clientsecret',
+  // OAuth PKCE: the verifier is what turns an intercepted authorization code into tokens.
+  'codeverifier',
   'credential',
   'credentials',
   'auth',
