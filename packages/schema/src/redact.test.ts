@@ -304,6 +304,9 @@ describe('free text: authorization headers and key = value secrets', () => {
         `<creds><secret>${REDACTED}</secret><user>ann</user></creds>`,
       ],
       ['<token a="1">x<token>y</token>z</token>', `<token a="1">${REDACTED}</token>z</token>`],
+      // An end tag in another case ends it (XML would not have it, but what wrote it meant it).
+      ['<Password>hunter2</password>', `<Password>${REDACTED}</Password>`],
+      ['<password>hunter2</PASSWORD> ok', `<password>${REDACTED}</password> ok`],
       // An element that never ends, another's end tag, and an empty element: left alone.
       ['<password>x</token>', '<password>x</token>'],
       ['<password/><user>ann</user>', '<password/><user>ann</user>'],
@@ -733,6 +736,7 @@ describe('the prefix of a value, read from a bounded window', () => {
     'quoted auth-param': `Authorization: Digest username="u", response="${'QZ'.repeat(100)}"`,
     'XML element cut in its end tag': `<password>${'QZ'.repeat(30)}</password>`,
     'XML element holding elements': `<password><v>${'QZ '.repeat(60)}</v></password>`,
+    'XML element ended in another case': `<Password>${'QZ '.repeat(60)}</password>`,
     'XML element holding ended elements': `<secret><p>${'QZ'.repeat(10)}</p><p>${'QZ'.repeat(40)}</p></secret>`,
     'GitHub token': `ghp_${'QZ'.repeat(60)}`,
     'AWS access key id': `AKIA${'QZ'.repeat(8)}`,

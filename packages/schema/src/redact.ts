@@ -713,7 +713,7 @@ function hideSecretElements(value: string, isSecret: (name: string) => boolean):
   XML_START_TAG.lastIndex = 0;
   for (let m = XML_START_TAG.exec(value); m; m = XML_START_TAG.exec(value)) {
     const [tag, name, attributes] = m as unknown as [string, string, string | undefined];
-    const list = ends.get(name);
+    const list = ends.get(name.toLowerCase());
     if (!list || attributes?.endsWith('/') || !isSecret(name)) continue;
     const contentStart = m.index + tag.length;
     while (list.next < list.at.length && list.at[list.next]! < contentStart) list.next += 2;
@@ -724,12 +724,16 @@ function hideSecretElements(value: string, isSecret: (name: string) => boolean):
   }
   return copied === 0 ? value : out + value.slice(copied);
 }
-/** Where each name's end tags start and end (pairs of indexes), in order, with a cursor for taking them in order. */
+/**
+ * Where each name's end tags start and end (pairs of indexes), in order, with a cursor for taking them in order. Names
+ * are in lower case: XML is case-sensitive, but what writes `<Password>x</password>` meant one element, and hiding
+ * more than the element at worst is the safe side.
+ */
 function endTags(value: string): Map<string, { at: number[]; next: number }> {
   const ends = new Map<string, { at: number[]; next: number }>();
   XML_END_TAG.lastIndex = 0;
   for (let m = XML_END_TAG.exec(value); m; m = XML_END_TAG.exec(value)) {
-    const name = m[1]!;
+    const name = m[1]!.toLowerCase();
     let list = ends.get(name);
     if (!list) {
       list = { at: [], next: 0 };
@@ -753,7 +757,7 @@ function openSecretElement(value: string, isSecret: (name: string) => boolean): 
     const [tag, name, attributes] = m as unknown as [string, string, string | undefined];
     if (attributes?.endsWith('/') || !isSecret(name)) continue;
     const contentStart = m.index + tag.length;
-    const list = ends.get(name);
+    const list = ends.get(name.toLowerCase());
     if (list) while (list.next < list.at.length && list.at[list.next]! < contentStart) list.next += 2;
     if (!list || list.next === list.at.length) return contentStart;
     // Its content, up to its end tag, is hidden whole: what it holds opens nothing.
