@@ -1212,8 +1212,7 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     // written in a message or held by a parameter (`redirect=https://app/cb?code=...`).
     {
       applies: (v) => v.includes('=') || v.includes(':'),
-      redact: (v) =>
-        redactPairs(v, (key, inQuery) => isSensitivePath(key) || (inQuery && isQueryCredential(key))),
+      redact: (v) => redactPairs(v, (key, inQuery) => isSensitivePath(key) || (inQuery && isQueryCredential(key))),
     },
   ];
 
