@@ -142,7 +142,28 @@ describe('collectInspection', () => {
       'vigil.inspect.query.q': '1',
       'vigil.inspect.body._REDACTED_': 'x',
       'vigil.inspect.body.note.paid__REDACTED_': 'y',
+      // The card and the JWT are both sent as `_REDACTED_`: the second is left out, and said to be.
+      [TRUNCATED]: true,
     });
+  });
+
+  test('a second key sent under a field name already sent is left out, and the inspection is marked', () => {
+    const payload = "' OR 1=1--";
+    for (const request of [
+      { query: `q:x=benign&q_x=${encodeURIComponent(payload)}`, body: undefined },
+      { query: undefined, body: { q_x: 'benign', 'q:x': payload } },
+      { query: undefined, body: { [`${'a'.repeat(60)}1`]: 'benign', [`${'a'.repeat(60)}2`]: payload } },
+    ]) {
+      const out = collectInspection({ ...request, headers: {}, params: undefined }, limits, redactor);
+      assert.equal(out[TRUNCATED], true, JSON.stringify(out));
+      assert.equal(Object.keys(out).length, 2, JSON.stringify(out));
+    }
+    const distinct = collectInspection(
+      { query: 'q_x=1&q_y=2', headers: {}, params: undefined, body: { q_x: 3 } },
+      limits,
+      redactor,
+    );
+    assert.equal(distinct[TRUNCATED], undefined, 'the same key in another place is another field');
   });
 
   /** The inspection of a JSON body alone, with room for whole operator objects. */
@@ -331,7 +352,10 @@ describe('collectInspection', () => {
       for (const [key, value] of new URLSearchParams(query)) lists.set(key, [...(lists.get(key) ?? []), value]);
       for (const [key, list] of lists) {
         const name = `vigil.inspect.query.${key.replace(/[^A-Za-z0-9_-]/g, '_') || '_'}`;
-        if (name in expected) continue;
+        if (name in expected) {
+          expected[TRUNCATED] = true;
+          continue;
+        }
         const values = list.map((v) => redactor.string(v).slice(0, wide.maxValueChars));
         expected[name] = values.length === 1 ? values[0] : values;
       }
@@ -388,7 +412,7 @@ describe('collectInspection', () => {
       { ...limits, maxFields: 32 },
       r,
     );
-    assert.deepEqual(longOut, { [`vigil.inspect.body.${'k'.repeat(48)}`]: 'v' });
+    assert.deepEqual(longOut, { [`vigil.inspect.body.${'k'.repeat(48)}`]: 'v', [TRUNCATED]: true });
     assert.deepEqual(new Set(judged.filter((key) => key.length > 400)), new Set([`${'k'.repeat(400)}0`]));
   });
 

@@ -213,7 +213,12 @@ export function collectInspection(
       truncated = true;
       return;
     }
-    if (name in out) return;
+    if (name in out) {
+      // Two keys that are sent alike (`q:x` and `q_x`, two keys redacted alike): the second is left out, and so is
+      // marked, or a payload could hide behind a harmless value of the same field name.
+      truncated = true;
+      return;
+    }
     if (name.length > MAX_FIELD_NAME_LENGTH) {
       truncated = true;
       return;
@@ -350,11 +355,11 @@ export function collectInspection(
         if (done()) return;
         const child = [...keys, key];
         const value = record[key];
-        // A value under a name already sent, or too long to be sent, gives nothing: it is not judged (a long key
-        // takes time to judge, and is not remembered). An object may still give fields under longer names.
+        // A value under a name already sent, or too long to be sent, gives nothing but the mark that something was
+        // left out: it is not judged (a long key takes time to judge, and is not remembered). An object may still
+        // give fields under longer names.
         const name = isObject(value) ? undefined : fieldName('body', child);
-        if (name !== undefined && name in out) continue;
-        if (name !== undefined && name.length > MAX_FIELD_NAME_LENGTH) {
+        if (name !== undefined && (name in out || name.length > MAX_FIELD_NAME_LENGTH)) {
           truncated = true;
           continue;
         }
