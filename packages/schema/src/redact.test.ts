@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import { MAX_FIELD_NAME_LENGTH, parseEvent } from './event.js';
 import {
   createRedactor,
+  FREE_TEXT_PATTERNS,
   hideOperands,
   hideSecretKeys,
   MAX_MEMOISED_KEYS,
@@ -749,6 +750,29 @@ describe('the prefix of a value, read from a bounded window', () => {
     'card number in a long run of digit groups': `${'0000 '.repeat(8)}4111 1111 1111 1111 ${'0000 '.repeat(30)}0000`,
     'card number of one-digit groups in a long run': `${'0 '.repeat(20)}${[...'4111111111111111'].join(' ')} ${'0 '.repeat(60)}0`,
   };
+
+  // Every free-text pattern has its secret placed around the window's end above: a new pattern fails here until it
+  // has a case (and, if its secret's end must be seen to find it, a case in openSecretAt).
+  const windowCases: Record<(typeof FREE_TEXT_PATTERNS)[number], readonly string[]> = {
+    'private key': ['private key'],
+    'known token': ['GitHub token', 'AWS access key id'],
+    option: ['option'],
+    authorization: ['quoted auth-param'],
+    'URL password': ['URL password'],
+    bearer: ['bearer credential'],
+    JWT: ['jwt', 'jwt after a dash'],
+    'card number': ['card number', 'card number in a long run of digit groups'],
+    'JSON string': ['JSON string under a key with a space'],
+    'XML element': ['XML element', 'XML element holding elements', 'XML element ended in another case'],
+    'key=value': ['key=value', 'quoted key=value'],
+  };
+  test('every free-text pattern has its secret placed around the window end', () => {
+    for (const pattern of FREE_TEXT_PATTERNS) {
+      const cases = windowCases[pattern] ?? [];
+      assert.ok(cases.length > 0, `${pattern}: no case`);
+      for (const name of cases) assert.ok(name in secrets, `${pattern}: no secret named "${name}"`);
+    }
+  });
 
   // A long value hidden early in the window shortens what is kept by its length less the marker's: the window's last
   // characters come into the characters kept, and with them what the window's end cut of a secret whose pattern has

@@ -624,7 +624,28 @@ export interface RedactedPrefix {
  */
 export const PREFIX_MARGIN_CHARS = 80;
 
+/**
+ * The names of the free-text patterns (createRedactor's `patterns`). A pattern takes its name from this list, so a
+ * new one must be added here, and the tests then ask for its secret in the bounded-window tests of
+ * `Redactor.prefix`: a pattern that needs its secret's end to find it also needs its case in `openSecretAt` (see
+ * PREFIX_MARGIN_CHARS).
+ */
+export const FREE_TEXT_PATTERNS = [
+  'private key',
+  'known token',
+  'option',
+  'authorization',
+  'URL password',
+  'bearer',
+  'JWT',
+  'card number',
+  'JSON string',
+  'XML element',
+  'key=value',
+] as const;
+
 interface Pattern {
+  readonly name: (typeof FREE_TEXT_PATTERNS)[number];
   /** Cheap test that must pass before the regular expression runs (most strings contain no secret at all). */
   readonly applies: (value: string) => boolean;
   readonly redact: (value: string) => string;
@@ -1140,16 +1161,19 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
   const patterns: Pattern[] = [
     // PEM private keys, before anything else reads the base64 lines inside them.
     {
+      name: 'private key',
       applies: (v) => v.includes('-----BEGIN '),
       redact: redactPrivateKeys,
     },
     // Credentials of a known format, wherever they are.
     {
+      name: 'known token',
       applies: (v) => HAS_KNOWN_TOKEN.test(v),
       redact: (v) => v.replace(KNOWN_TOKEN, REDACTED),
     },
     // --option value, for an option named like a secret.
     {
+      name: 'option',
       applies: (v) => v.includes('--'),
       redact: (v) =>
         v.replace(OPTION_VALUE, (m, name: string, gap: string, quote?: string, close?: string) => {
@@ -1165,6 +1189,7 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     // and quoted strings (`Digest username="u", response="..."`; AWS `Credential=.../aws4_request, Signature=...`).
     // What follows on the line is kept.
     {
+      name: 'authorization',
       applies: (v) => AUTHORIZATION_WORD.test(v),
       redact: (v) =>
         v.replace(AUTHORIZATION_VALUE, (_m, name: string, sep: string, quote?: string, close?: string) =>
@@ -1174,16 +1199,19 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     // The password of a URL's user information (`postgres://app:s3cret@db/prod`, a proxy URL, a Referer that
     // carried one): the user name is kept.
     {
+      name: 'URL password',
       applies: (v) => v.includes('://') && v.includes('@'),
       redact: redactUrlPasswords,
     },
     // Authorization schemes followed by a credential.
     {
+      name: 'bearer',
       applies: (v) => /bearer|basic/i.test(v),
       redact: (v) => v.replace(BEARER_CREDENTIAL, (_m, scheme) => `${scheme} ${REDACTED}`),
     },
     // JWT / JWS compact form: base64url(JSON header) always starts with "eyJ" ('{"'); three dot-separated segments.
     {
+      name: 'JWT',
       applies: (v) => v.includes('eyJ'),
       redact: redactJwts,
     },
@@ -1192,11 +1220,13 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     // letters is part of a word, mostly a hexadecimal id (a trace id, a hash: 13 decimal digits in a row happen in
     // them, and one run in ten passes Luhn), so it is left alone; a card is written apart from letters.
     {
+      name: 'card number',
       applies: mayHoldCard,
       redact: (v) => v.replace(/(?<![0-9A-Za-z])\d(?:[ -]?\d){12,}(?![0-9A-Za-z])/g, redactCardsInRun),
     },
     // "key": "value" as in JSON embedded in a message.
     {
+      name: 'JSON string',
       applies: (v) => v.includes('"'),
       redact: (v) =>
         v.replace(/"([^"\\]{1,64})"(\s*:\s*)"(?:[^"\\]|\\.)*"/g, (m, key: string, sep: string) =>
@@ -1204,13 +1234,14 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
         ),
     },
     // <key>value</key>, as XML bodies are logged.
-    { applies: (v) => v.includes('</'), redact: (v) => hideSecretElements(v, isSensitivePath) },
+    { name: 'XML element', applies: (v) => v.includes('</'), redact: (v) => hideSecretElements(v, isSensitivePath) },
     // key=value and key: value, as in query strings, form bodies, config dumps and log messages; spaces around the
     // separator (`password = x`), a quoted key (`'password': x`) and a quoted value (`password="x y"`, up to its
     // closing quote, or the end of the line when there is none) too.
     // The names that are secrets only in a query (`code`, `key`, `sig`) count after `?` or `&`: the query of a URL
     // written in a message or held by a parameter (`redirect=https://app/cb?code=...`).
     {
+      name: 'key=value',
       applies: (v) => v.includes('=') || v.includes(':'),
       redact: (v) => redactPairs(v, (key, inQuery) => isSensitivePath(key) || (inQuery && isQueryCredential(key))),
     },
