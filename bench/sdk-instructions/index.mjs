@@ -9,7 +9,7 @@
 //   cost of a request, startup and warm-up cancelled out. What is left varies by ~10-15 % from run to run (garbage
 //   collection and JIT compilation happen at other moments), so compare variants, not runs.
 // - Under valgrind a request takes longer than a millisecond, so what the SDK computes once per millisecond (the
-//   event timestamp) is computed for every request here: Vigil's figures are a few thousand instructions high.
+//   event timestamp's milliseconds, the event id's time part) is computed for every request here.
 //   Optimised code also arrives later (the compiler thread waits its turn), which weighs on every variant.
 // - Events go to a minimal receiver in this process, as in sdk-overhead.
 // - Skipped (with a message, exit 0) where valgrind is not installed: `apt-get install valgrind`.

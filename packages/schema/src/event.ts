@@ -6,7 +6,7 @@
  * canonical form it is always flat.
  */
 import { FIELDS_BY_NAME, type FieldValue } from './fields.js';
-import { uuidv7 } from './id.js';
+import { isoTime, uuidv7 } from './id.js';
 import { EVENT_TYPES_BY_NAME, isKnownEventType } from './vocabulary.js';
 
 export interface SecurityEvent {
@@ -272,5 +272,5 @@ function randomId(): string {
 
 /** The API's canonical form of an event. */
 export function toCanonical(event: SecurityEvent): CanonicalEvent {
-  return { ...event.attributes, id: event.id, time: new Date(event.time).toISOString(), type: event.type };
+  return { ...event.attributes, id: event.id, time: isoTime(event.time), type: event.type };
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { uuidv7 } from './id.js';
+import { isoTime, uuidv7 } from './id.js';
 
 describe('uuidv7', () => {
   it('is a version 7, RFC 9562 variant UUID carrying the time in its first 48 bits', () => {
@@ -24,5 +24,26 @@ describe('uuidv7', () => {
       ids.add(id);
     }
     assert.equal(ids.size, 20_000);
+  });
+});
+
+describe('isoTime', () => {
+  it('writes what toISOString writes, across seconds, days and years, in any order', () => {
+    const times = [0, 999, 1000, 1001, Date.UTC(2026, 11, 31, 23, 59, 59, 999), Date.UTC(2027, 0, 1), 1.5];
+    let seed = 11;
+    for (let i = 0; i < 20_000; i++) {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      // Runs of neighbouring milliseconds (the cache of the second) and jumps of up to ~70 years.
+      times.push(i % 4 === 0 ? seed * 1000 + (seed % 1000) : times[times.length - 1]! + (seed % 3));
+    }
+    times.push(-1.5, -1000.5, -62_198_755_200_000, 8.64e15, -8.64e15, 253_402_300_800_000); // year 10000: +010000
+    for (const t of times) assert.equal(isoTime(t), new Date(t).toISOString(), String(t));
+  });
+
+  it('refuses what a Date cannot hold, as toISOString does', () => {
+    for (const t of [Number.NaN, Number.POSITIVE_INFINITY, 8.64e15 + 1, -8.64e15 - 1]) {
+      assert.throws(() => new Date(t).toISOString(), RangeError);
+      assert.throws(() => isoTime(t), RangeError);
+    }
   });
 });

@@ -22,7 +22,7 @@ export {
   type FieldType,
   type FieldValue,
 } from './fields.js';
-export { uuidv7 } from './id.js';
+export { isoTime, uuidv7 } from './id.js';
 export { eventJsonSchema } from './json-schema.js';
 export {
   createRedactor,

@@ -5,7 +5,15 @@
  * Nothing here throws into the host: every public method is guarded, and problems go to `onError` (or a single
  * warning per kind of problem).
  */
-import { EVENT_TYPES_BY_NAME, Field, type FieldValue, isKnownEventType, PARSE_DEFAULTS, uuidv7 } from '@vigil/schema';
+import {
+  EVENT_TYPES_BY_NAME,
+  Field,
+  type FieldValue,
+  isKnownEventType,
+  isoTime,
+  PARSE_DEFAULTS,
+  uuidv7,
+} from '@vigil/schema';
 import { type WrapOptions, wrap as wrapNodeHandler } from './adapters/node.js';
 import type { NodeRequestLike, NodeResponseLike } from './adapters/shared.js';
 import { currentRequest } from './context.js';
@@ -467,7 +475,7 @@ function isoNow(): string {
   const now = Date.now();
   if (now !== isoMillis) {
     isoMillis = now;
-    isoText = new Date(now).toISOString();
+    isoText = isoTime(now);
   }
   return isoText;
 }
