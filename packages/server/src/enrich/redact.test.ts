@@ -53,6 +53,28 @@ describe('createRedactionStage', () => {
     });
   });
 
+  test("a field of the sender's data under a sensitive key or a configured path is hidden; the model's are not", () => {
+    const configured = createRedactionStage({ keys: ['customer.address'] });
+    const output = configured.apply(
+      event({
+        'password.new': 'hunter2',
+        'credentials.user': 'bob',
+        'customer.address.street': 'Main St',
+        'customer.name': 'Ann',
+        [Field.sessionId]: '0123456789abcdef',
+        [Field.apiKeyId]: 'key-7',
+      }),
+    );
+    assert.deepEqual(output.attributes, {
+      'password.new': REDACTED,
+      'credentials.user': REDACTED,
+      'customer.address.street': REDACTED,
+      'customer.name': 'Ann',
+      [Field.sessionId]: '0123456789abcdef',
+      [Field.apiKeyId]: 'key-7',
+    });
+  });
+
   test('URLs (url.full, the referrer, an inspected Referer) lose the credentials of their query', () => {
     const callback = 'https://app.example/callback?code=SplxlOBeZQQYbYS6WxSbIA&state=xyz';
     const output = stage.apply(

@@ -5,7 +5,10 @@
  * tokens, JWTs, `Authorization` values and `key=value` secrets; query parameters named like a credential in a URL
  * (`code`, `key`, `sig`) lose their value, in `url.query`, in URLs (`url.full`, the referrer, an inspected `Referer`)
  * and as inspected parameters. An inspected operator object under a sensitive key shows its keys only; a JSON object
- * inspected under any other key has the values of the sensitive keys inside it hidden.
+ * inspected under any other key has the values of the sensitive keys inside it hidden. A field that is not one of the
+ * event model's is the sender's own data, flattened (`{"password": {"new": "x"}}` or an OTLP map arrives as
+ * `password.new`): it is hidden when any object above it is sensitive, as the SDK hides a sensitive key's whole
+ * subtree; a field of the model is judged by its last segment only (`session.id` is the session cookie's hash).
  */
 import {
   createRedactor,
@@ -13,6 +16,7 @@ import {
   type FieldValue,
   hideOperands,
   hideSecretKeys,
+  memoByKey,
   REDACTED,
   type SecurityEvent,
 } from '@vigil/schema';
@@ -35,23 +39,33 @@ const INSPECTED_HEADER_PREFIX = `${INSPECT_PREFIX}header.`;
  * however deep and whatever its type: free text finds a `"password":"x"` pair, not `"password":["x"]`.
  */
 const INSPECTED_BODY_PREFIX = `${INSPECT_PREFIX}body.`;
+/** The event model's own field names. */
+const MODEL_FIELDS: ReadonlySet<string> = new Set(Object.values(Field));
 
 export function createRedactionStage(options: { keys?: readonly string[] } = {}): EnrichmentStage {
   const redactor = createRedactor({ keys: options.keys ?? [] });
   /**
-   * An inspected value (`vigil.inspect.body.password.new`) is the app's data below its location: it is hidden when
-   * any key on its way is sensitive, or a configured path names it or an object above it (`customer.address` hides
-   * `…customer.address.street`), as the SDK hides a sensitive key's whole subtree.
+   * A value of the sender's data below its location (`vigil.inspect.body.password.new`, or `credentials.value` of a
+   * flattened object) is hidden when any key on its way is sensitive, or a configured path names it or an object
+   * above it (`customer.address` hides `…customer.address.street`), as the SDK hides a sensitive key's whole
+   * subtree. An inspected value's location is where it came from (`vigil.inspect.body`); any other field's is the
+   * root, unless it is a field of the model. Judged once per name (field names repeat from event to event).
    */
-  const underSecret = (name: string): boolean => {
-    if (!name.startsWith(INSPECT_PREFIX)) return false;
-    const location = name.indexOf('.', INSPECT_PREFIX.length);
-    if (location === -1) return false;
+  const underSecret = memoByKey((name: string): boolean => {
+    let location: number;
+    if (name.startsWith(INSPECT_PREFIX)) {
+      location = name.indexOf('.', INSPECT_PREFIX.length);
+      if (location === -1) return false;
+    } else if (MODEL_FIELDS.has(name)) {
+      return false;
+    } else {
+      location = -1;
+    }
     for (let dot = name.indexOf('.', location + 1); dot !== -1; dot = name.indexOf('.', dot + 1)) {
       if (redactor.isSensitivePath(name.slice(location + 1, dot))) return true;
     }
     return false;
-  };
+  });
   const clean = (name: string, value: string): string => {
     if (underSecret(name)) return REDACTED;
     if (redactor.isSensitivePath(name)) {

@@ -1,0 +1,137 @@
+// Secrets that reach the collector from a sender other than the SDK (a hand-written client of POST /v1/events, an
+// OpenTelemetry exporter, access-log lines as `vigil ingest` ships them) against a real server on loopback: the
+// SQLite files (database and write-ahead log) are searched byte for byte, and the events API read back.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { startTestServer, type TestServer } from '../testing/harness.js';
+
+type Stored = Record<string, unknown>;
+
+/** Every file of the data directory (the database, its WAL), as bytes read as Latin-1: a secret's ASCII is found. */
+function storeBytes(server: TestServer): string {
+  return readdirSync(server.dataDir)
+    .map((file) => readFileSync(join(server.dataDir, file)).toString('latin1'))
+    .join('\n');
+}
+
+async function storedEvents(server: TestServer, service: string): Promise<Stored[]> {
+  const res = await server.get('/api/v1/events?limit=1000');
+  const body = (await res.json()) as { events: Stored[] };
+  return body.events.filter((e) => e['service.name'] === service);
+}
+
+/** Every secret the tests sent, searched for again in the files the closed server left. */
+const sent: string[] = [];
+
+function assertNowhere(server: TestServer, secrets: readonly string[], events: readonly Stored[]): void {
+  sent.push(...secrets);
+  const json = JSON.stringify(events);
+  const bytes = storeBytes(server);
+  for (const secret of secrets) {
+    assert.ok(!json.includes(secret), `${secret} is in the events API's answer: ${json}`);
+    assert.ok(!bytes.includes(secret), `${secret} is in the store's files`);
+  }
+}
+
+describe('secrets sent to the collector never reach the store', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({}, { keepData: true });
+  });
+  after(async () => {
+    await server.stop();
+    // The store's files once the server closed them (the WAL checkpointed into the database) hold none either.
+    const bytes = storeBytes(server);
+    rmSync(server.dataDir, { recursive: true, force: true });
+    for (const secret of sent) assert.ok(!bytes.includes(secret), `${secret} is in the closed store's files`);
+  });
+
+  test('a nested object under a sensitive key in a Vigil event is hidden whole, as the SDK hides it', async () => {
+    const secrets = ['NestedNewPassword42', 'NestedSecretValue42', 'NestedCredentialUser42', 'NestedAuthToken42'];
+    const res = await server.post(
+      '/v1/events',
+      JSON.stringify([
+        {
+          time: Date.now() - 1000,
+          type: 'x_password_changed',
+          'service.name': 'nested-vigil',
+          'client.address': '192.0.2.20',
+          'user.id': 'alice',
+          password: { new: secrets[0], strength: 'weak' },
+          'secret.value': secrets[1],
+          credentials: { user: secrets[2] },
+          auth: { header: { value: secrets[3] } },
+          profile: { plan: 'pro' },
+        },
+      ]),
+    );
+    assert.equal(res.status, 200, await res.text());
+    const [event] = await storedEvents(server, 'nested-vigil');
+    assert.ok(event, 'the event is stored');
+    assert.equal(event['password.new'], '[REDACTED]');
+    assert.equal(event['password.strength'], '[REDACTED]');
+    assert.equal(event['secret.value'], '[REDACTED]');
+    assert.equal(event['credentials.user'], '[REDACTED]');
+    assert.equal(event['auth.header.value'], '[REDACTED]');
+    assert.equal(event['profile.plan'], 'pro', 'other nested data is kept');
+    assert.equal(event['user.id'], 'alice');
+    assertNowhere(server, secrets, [event]);
+  });
+
+  test('a map attribute under a sensitive key, from the OpenTelemetry SDK, is hidden whole', async () => {
+    const secrets = ['OtlpMapPassword42', 'OtlpMapApiKey42'];
+    const exporter = new OTLPLogExporter({
+      url: `${server.url}/v1/logs`,
+      headers: { Authorization: `Bearer ${server.ingestToken}` },
+    });
+    const provider = new LoggerProvider({
+      resource: resourceFromAttributes({ 'service.name': 'nested-otlp' }),
+      processors: [new SimpleLogRecordProcessor({ exporter })],
+    });
+    provider.getLogger('vigil-test').emit({
+      eventName: 'authn_login_fail',
+      timestamp: Date.now() - 1000,
+      attributes: {
+        'user.id': 'bob',
+        'client.address': '192.0.2.21',
+        credentials: { username: 'bob', password: secrets[0] },
+        'db.connection': { host: 'db.internal', apikey: secrets[1] },
+      },
+    });
+    await provider.forceFlush();
+    await provider.shutdown();
+    const [event] = await storedEvents(server, 'nested-otlp');
+    assert.ok(event, 'the log record is stored');
+    assert.equal(event['credentials.username'], '[REDACTED]');
+    assert.equal(event['credentials.password'], '[REDACTED]');
+    assert.equal(event['db.connection.apikey'], '[REDACTED]');
+    assert.equal(event['db.connection.host'], 'db.internal');
+    assertNowhere(server, secrets, [event]);
+  });
+
+  test('fields of the event model are judged by their last segment: the session hash and key ids are kept', async () => {
+    const res = await server.post(
+      '/v1/events',
+      JSON.stringify([
+        {
+          time: Date.now() - 1000,
+          type: 'http_request',
+          'service.name': 'model-fields',
+          'http.request.method': 'GET',
+          'url.path': '/',
+          'session.id': '0123456789abcdef',
+          'vigil.api_key.id': 'key-7',
+        },
+      ]),
+    );
+    assert.equal(res.status, 200, await res.text());
+    const [event] = await storedEvents(server, 'model-fields');
+    assert.equal(event?.['session.id'], '0123456789abcdef');
+    assert.equal(event?.['vigil.api_key.id'], 'key-7');
+  });
+});
