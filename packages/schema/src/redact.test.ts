@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { MAX_FIELD_NAME_LENGTH, parseEvent } from './event.js';
+import { Field } from './fields.js';
 import {
   createRedactor,
   FREE_TEXT_PATTERNS,
@@ -98,6 +99,15 @@ describe('query strings: credential parameters', () => {
       r.text('sent to https://app.example/cb?code[]=a1&state=xyz'),
       `sent to https://app.example/cb?code[]=${REDACTED}&state=xyz`,
     );
+  });
+
+  test("platforms' session ids are sensitive, in a path parameter and a query string too", () => {
+    for (const name of ['JSESSIONID', 'jsessionid', 'PHPSESSID', 'ASP.NET_SessionId', 'X-Session-Id', 'sessionId'])
+      assert.equal(r.isSensitiveKey(name), true, name);
+    assert.equal(r.isSensitivePath(Field.sessionId), false, 'the session hash of the event model is kept');
+    assert.equal(r.url('/shop/cart;jsessionid=1A2B3C4D5E6F'), '/shop/cart;jsessionid=[REDACTED]');
+    assert.equal(r.url('/shop.php?PHPSESSID=abc123&page=2'), '/shop.php?PHPSESSID=[REDACTED]&page=2');
+    assert.equal(r.query('a=1&ASP.NET_SessionId=x1y2z3'), 'a=1&ASP.NET_SessionId=[REDACTED]');
   });
 
   test('names that merely contain them are kept', () => {

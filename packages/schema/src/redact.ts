@@ -56,6 +56,8 @@ const SENSITIVE_NAMES: readonly string[] = [
   'sessiontoken',
   'sid',
   'connectsid',
+  // PHP's session cookie, which `session.use_trans_sid` also writes into URLs (`?PHPSESSID=...`).
+  'phpsessid',
   'csrf',
   'csrftoken',
   'xcsrftoken',
@@ -110,6 +112,9 @@ const SENSITIVE_FRAGMENTS: readonly string[] = [
   'creditcard',
   'cardnumber',
   'subscriptionkey',
+  // Session ids by the name of their platform: `JSESSIONID` (Java servlet containers, which also rewrite it into
+  // URLs as `;jsessionid=...`), `ASP.NET_SessionId`, `X-Session-Id`.
+  'sessionid',
 ];
 
 /**

@@ -9,6 +9,7 @@ import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { startTestServer, type TestServer } from '../testing/harness.js';
+import { createLineParser } from './access-log.js';
 
 type Stored = Record<string, unknown>;
 
@@ -112,6 +113,34 @@ describe('secrets sent to the collector never reach the store', () => {
     assert.equal(event['db.connection.apikey'], '[REDACTED]');
     assert.equal(event['db.connection.host'], 'db.internal');
     assertNowhere(server, secrets, [event]);
+  });
+
+  test("platforms' session ids in access-log URLs (;jsessionid=, ?PHPSESSID=) are hidden", async () => {
+    const secrets = ['JavaSession0A1B2C3D4E', 'PhpSession9f8e7d6c5b', 'AspNetSessionx1y2z3w4', 'RefererSession5u6v7w8'];
+    const parse = createLineParser('combined');
+    const lines = [
+      `192.0.2.30 - - [10/Oct/2026:13:55:36 +0000] "GET /cart;jsessionid=${secrets[0]} HTTP/1.1" 200 512 "-" "curl/8.5"`,
+      `192.0.2.30 - - [10/Oct/2026:13:55:37 +0000] "GET /shop.php?PHPSESSID=${secrets[1]}&page=2 HTTP/1.1" 200 512 "-" "curl/8.5"`,
+      `192.0.2.30 - - [10/Oct/2026:13:55:38 +0000] "GET /a.aspx?ASP.NET_SessionId=${secrets[2]} HTTP/1.1" 200 512 "https://shop.example/c;jsessionid=${secrets[3]}" "curl/8.5"`,
+    ];
+    // As `vigil ingest` ships them: each line parsed, then NDJSON to /v1/events.
+    const body = lines
+      .map((line) => {
+        const result = parse(line);
+        assert.ok(result.ok, line);
+        return JSON.stringify({ ...result.event, 'service.name': 'session-urls' });
+      })
+      .join('\n');
+    const res = await server.post('/v1/events', body, { 'content-type': 'application/x-ndjson' });
+    assert.equal(res.status, 200, await res.text());
+    const events = await storedEvents(server, 'session-urls');
+    assert.equal(events.length, 3);
+    assert.deepEqual(events.map((e) => [e['url.path'], e['url.query']]).sort(), [
+      ['/a.aspx', 'ASP.NET_SessionId=[REDACTED]'],
+      ['/cart;jsessionid=[REDACTED]', undefined],
+      ['/shop.php', 'PHPSESSID=[REDACTED]&page=2'],
+    ]);
+    assertNowhere(server, secrets, events);
   });
 
   test('fields of the event model are judged by their last segment: the session hash and key ids are kept', async () => {
