@@ -146,3 +146,21 @@ test('a login guessed through aliases and a query nested deep: recorded as count
   const nested = alerts.find((a) => a.rule.title === 'Deeply nested GraphQL query')!;
   assert.match(nested.summary, /sent a GraphQL query nested 16 levels deep/);
 });
+
+test('a GET whose document passes a password as a block string stores its query with the password hidden', async () => {
+  const password = 'BlockStringPassword42';
+  const requestId = `graphql-get-${Date.now()}`;
+  const document = `mutation Login { login(user: "ann", password: """${password}""") }`;
+  const response = await fetch(`${url}?${new URLSearchParams({ query: document })}`, {
+    headers: { 'x-request-id': requestId },
+  });
+  await response.arrayBuffer();
+  const [request] = await eventually(async () => {
+    const stored = (await storedEvents(server, 'type=http_request')).filter((e) => e['http.request.id'] === requestId);
+    assert.equal(stored.length, 1);
+    return stored;
+  }, 15_000);
+  const query = decodeURIComponent(String(request!['url.query']));
+  assert.match(query, /password: """\[REDACTED\]"""/);
+  assert.ok(!JSON.stringify(request).includes(password), JSON.stringify(request));
+});

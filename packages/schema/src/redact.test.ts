@@ -286,6 +286,17 @@ describe('free text: authorization headers and key = value secrets', () => {
     }
   });
 
+  test('a triple-quoted value under a sensitive key is hidden whole, across lines, up to its three closing quotes', () => {
+    const cases: [input: string, expected: string][] = [
+      ['login(user: "ann", password: """hunter2""") { ok }', `login(user: "ann", password: """${REDACTED}""") { ok }`],
+      ['login(password:"""a " b "" c\\""" d""") x', `login(password:"""${REDACTED}""") x`],
+      ["secret = '''line one\nline two'''\nname = 'x'", `secret = '''${REDACTED}'''\nname = 'x'`],
+      ['token: """never closed\nmore', `token: """${REDACTED}`],
+      ['password: "" and more', `password: "${REDACTED}" and more`],
+    ];
+    for (const [input, expected] of cases) assert.equal(r.text(input), expected, input);
+  });
+
   test('a list or an object under a sensitive key is hidden whole, up to the bracket that closes it', () => {
     const cases: [input: string, expected: string][] = [
       ['{"password": ["hunter2", "x y"], "user": "ann"}', `{"password": ${REDACTED}, "user": "ann"}`],

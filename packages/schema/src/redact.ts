@@ -793,11 +793,13 @@ function openSecretElement(value: string, isSecret: (name: string) => boolean): 
 }
 
 /**
- * The value after a sensitive key's separator, matched where the separator ends: quoted, up to its closing quote
- * (or the end of the line when there is none); unquoted, up to a space, `&`, `;`, `,` or quote. Groups: opening
- * quote, closing quote. A value that opens a bracket is not matched here (see bracketEnd).
+ * The value after a sensitive key's separator, matched where the separator ends: triple-quoted (a GraphQL block
+ * string `password: """..."""`, a Python or TOML one), up to its closing three quotes across lines (or the end of
+ * the text when there are none); quoted, up to its closing quote (or the end of the line when there is none);
+ * unquoted, up to a space, `&`, `;`, `,` or quote. Groups: opening and closing triple quotes, opening and closing
+ * quote. A value that opens a bracket is not matched here (see bracketEnd).
  */
-const SECRET_VALUE = /(["'])(?:(?!\1)[^\\\r\n]|\\.)*(\1?)|[^&\s;,"']+/y;
+const SECRET_VALUE = /("""|''')(?:\\[\s\S]|(?!\1)[^\\])*(\1?)|(["'])(?:(?!\3)[^\\\r\n]|\\.)*(\3?)|[^&\s;,"']+/y;
 
 /** A character of a key in free text: `A-Z a-z 0-9 _ - . [ ]`. */
 function isPairKeyChar(code: number): boolean {
@@ -886,8 +888,10 @@ export function redactPairs(value: string, isSensitive: (key: string, inQuery: b
       SECRET_VALUE.lastIndex = valueStart;
       const secret = SECRET_VALUE.exec(value);
       if (secret === null) continue;
-      const [, open, close] = secret;
-      if (open !== undefined) hidden = `${open}${REDACTED}${close ?? ''}`;
+      const [, tripleOpen, tripleClose, quoteOpen, quoteClose] = secret;
+      const open = tripleOpen ?? quoteOpen;
+      if (open !== undefined)
+        hidden = `${open}${REDACTED}${(tripleOpen === undefined ? quoteClose : tripleClose) ?? ''}`;
       end = SECRET_VALUE.lastIndex;
     }
     out += value.slice(copied, valueStart) + hidden;
