@@ -59,6 +59,18 @@ export class VigilError extends Error {
   }
 }
 
+/**
+ * What `JSON.parse` found wrong in a request body or an NDJSON line, for the answer. V8 quotes the text around an
+ * unexpected character (`Unexpected token 'h', ..."assword": hunter2sec"... is not valid JSON`), and what breaks a
+ * hand-built JSON document is often the very secret in it (a password holding a quote): such a message is answered
+ * without its quote. The others name the problem and its position only (`Unterminated string in JSON at position 12`).
+ */
+export function jsonSyntaxProblem(error: unknown): string {
+  const message = error instanceof Error ? error.message : '';
+  if (message === '') return 'not valid JSON';
+  return message.includes('"') ? 'an unexpected character (the text around it is not repeated)' : message;
+}
+
 /** A configuration problem: stops start-up, naming the key. */
 export class ConfigError extends Error {
   constructor(

@@ -11,7 +11,7 @@
  * (`http.method`, `http.status_code`, `http.target`, `net.peer.ip`...) still emitted by many SDKs.
  */
 import { approximateFieldsSize, EVENT_TYPES_BY_NAME, Field, isKnownEventType } from '@vigil/schema';
-import { VigilError } from '../errors.js';
+import { jsonSyntaxProblem, VigilError } from '../errors.js';
 import { decodeLogsRequest, decodeTraceRequest, ProtobufError } from './protobuf.js';
 
 type Json = Record<string, unknown>;
@@ -63,7 +63,7 @@ export function decodeOtlpBody(signal: OtlpSignal, body: Buffer, mediaType: stri
   try {
     parsed = JSON.parse(body.toString('utf8'));
   } catch (error) {
-    throw new VigilError('malformed_json', `malformed OTLP JSON: ${(error as Error).message}`);
+    throw new VigilError('malformed_json', `malformed OTLP JSON: ${jsonSyntaxProblem(error)}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new VigilError('malformed_json', 'an OTLP request must be a JSON object');

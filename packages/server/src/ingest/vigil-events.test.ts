@@ -57,6 +57,27 @@ describe('POST /v1/events', () => {
     assert.match(body.error.message, /malformed JSON/);
   });
 
+  test('the answer to malformed JSON never repeats the text around the error, which may be the secret', async () => {
+    // A hand-built document that quotes its values as Python prints them: the JSON breaks right at the secret.
+    const secret = "'Hunter2x'";
+    const event = `{"time": "${now()}", "type": "authn_login_fail", "password": ${secret}}`;
+    const whole = await server.post('/v1/events', `[${event}]`);
+    assert.equal(whole.status, 400);
+    const line = await server.post('/v1/events', `${JSON.stringify(valid('nd-3'))}\n${event}\n`, {
+      'content-type': 'application/x-ndjson',
+    });
+    assert.equal(line.status, 200);
+    const otlp = await server.post('/v1/logs', `{"resourceLogs": [{"password": ${secret}}]}`);
+    assert.equal(otlp.status, 400);
+    for (const answer of [await whole.text(), await line.text(), await otlp.text()]) {
+      assert.match(answer, /malformed/);
+      assert.ok(!answer.includes('Hunter2'), answer);
+    }
+    // A message that quotes nothing is answered as it is.
+    const cut = (await (await server.post('/v1/events', '[{"time": "x')).json()) as { error: { message: string } };
+    assert.match(cut.error.message, /Unterminated string in JSON at position 12/);
+  });
+
   test('a missing token is a 401, a wrong token a 401, an API token a 403; nothing is stored', async () => {
     const payload = JSON.stringify([valid('auth-should-not-store')]);
     const missing = await fetch(`${server.url}/v1/events`, { method: 'POST', body: payload });

@@ -4,7 +4,7 @@
  * index, and the other lines go on.
  */
 import type { ValidationIssue } from '@vigil/schema';
-import { VigilError } from '../errors.js';
+import { jsonSyntaxProblem, VigilError } from '../errors.js';
 
 export interface DecodedBatch {
   /** Wire objects by position; `undefined` where the line could not be parsed (see `rejected`). */
@@ -40,7 +40,7 @@ export function decodeEventsBody(body: Buffer, contentType: string | undefined, 
   } catch (error) {
     throw new VigilError(
       'malformed_json',
-      `malformed JSON: ${(error as Error).message}; for one event per line use Content-Type: application/x-ndjson`,
+      `malformed JSON: ${jsonSyntaxProblem(error)}; for one event per line use Content-Type: application/x-ndjson`,
     );
   }
   const items = Array.isArray(parsed) ? parsed : [parsed];
@@ -72,7 +72,7 @@ function decodeNdjson(text: string, maxEvents: number): DecodedBatch {
       rejected.push({
         index: items.length,
         issues: [
-          { field: '(event)', code: 'malformed_json', message: `line is not valid JSON: ${(error as Error).message}` },
+          { field: '(event)', code: 'malformed_json', message: `line is not valid JSON: ${jsonSyntaxProblem(error)}` },
         ],
       });
       items.push(undefined);
