@@ -29,6 +29,7 @@ export {
   errorClassName,
   hideOperands,
   hideSecretKeys,
+  hideSecretSegments,
   isInjectionKey,
   luhnValid,
   MAX_MEMOISED_KEYS,
@@ -41,6 +42,7 @@ export {
   type RedactionOptions,
   type Redactor,
   redact,
+  secretSegments,
 } from './redact.js';
 export {
   CUSTOM_TYPE_PREFIX,

@@ -1473,6 +1473,50 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
   };
 }
 
+/**
+ * The parameters of a template segment: `:name` (Express, Fastify, Koa, Hono; a pattern or `?` may follow) or
+ * `{name}` (OpenAPI), anywhere in it (`:uid-:token`, `{from}..{to}`). `::` is Fastify's literal colon, and so is a
+ * colon after `}`: a custom method of an OpenAPI path (`/keys/{keyId}:rotateToken`).
+ */
+const ROUTE_PARAMETERS = /::|(?<!\}):([A-Za-z0-9_$]+)|\{([A-Za-z0-9_$.-]+)\}/g;
+
+/**
+ * The segments of a route template that hold a secret: `[segment count, index, index...]`, or `[]` when none does.
+ * A segment with several parameters is redacted whole when any of them is a secret. A path is redacted only when it
+ * has as many segments as the template: a wildcard or an optional part that took another number of segments would
+ * put the parameter elsewhere.
+ */
+export function secretSegments(route: string, isSecret: (name: string) => boolean): readonly number[] {
+  if (!route.includes(':') && !route.includes('{')) return [];
+  const segments = route.split('/');
+  const found: number[] = [];
+  for (let i = 0; i < segments.length; i++) {
+    for (const match of segments[i]!.matchAll(ROUTE_PARAMETERS)) {
+      const name = match[1] ?? match[2];
+      if (name !== undefined && isSecret(name)) {
+        found.push(i);
+        break;
+      }
+    }
+  }
+  return found.length === 0 ? [] : [segments.length, ...found];
+}
+
+/**
+ * `path` with the segments `secretSegments` found replaced by `[REDACTED]` (`/reset/TOKEN` → `/reset/[REDACTED]`), or
+ * undefined when there are none or the path does not have as many segments as the template. A trailing slash
+ * (`/reset/TOKEN/`), an empty segment the template does not have, is forgiven.
+ */
+export function hideSecretSegments(path: string, secrets: readonly number[]): string | undefined {
+  if (secrets.length === 0) return undefined;
+  const segments = path.split('/');
+  const trailing = segments.length === secrets[0]! + 1 && segments[segments.length - 1] === '';
+  if (trailing) segments.pop();
+  if (segments.length !== secrets[0]) return undefined;
+  for (let i = 1; i < secrets.length; i++) segments[secrets[i]!] = REDACTED;
+  return segments.join('/') + (trailing ? '/' : '');
+}
+
 /** The class name of an error, never its message: `TypeError`, `ValidationError`, or `Error`. */
 export function errorClassName(error: unknown): string {
   if (error instanceof Error) {

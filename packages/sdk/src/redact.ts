@@ -5,10 +5,12 @@
 export {
   createRedactor,
   errorClassName,
+  hideSecretSegments,
   luhnValid,
   normaliseKey,
   REDACTED,
   type RedactionOptions,
   type Redactor,
   redact,
+  secretSegments,
 } from '@vigil/schema';

@@ -10,7 +10,7 @@ import { type IdHash, shortHash } from './fingerprint.js';
 import { type GraphqlOperation, graphqlOperation } from './graphql.js';
 import { collectInspection, type InspectLimits, type InspectMode } from './inspect.js';
 import { createTrustedProxies, normaliseAddress, type TrustedProxies } from './proxy.js';
-import { errorClassName, REDACTED, type Redactor } from './redact.js';
+import { errorClassName, hideSecretSegments, type Redactor, secretSegments } from './redact.js';
 import { isThenable, type Reporter } from './report.js';
 import { activeSpanIds, parseTraceparent } from './trace-context.js';
 import { validationFailure, validationFields } from './validation.js';
@@ -230,35 +230,6 @@ export class RequestState {
 /** Route templates whose parameter secrets are remembered (an app has far fewer). */
 const MAX_ROUTES_REMEMBERED = 1024;
 
-/**
- * The parameters of a template segment: `:name` (Express, Fastify, Koa, Hono; a pattern or `?` may follow) or
- * `{name}` (OpenAPI), anywhere in it (`:uid-:token`, `{from}..{to}`). `::` is Fastify's literal colon, and so is a
- * colon after `}`: a custom method of an OpenAPI path (`/keys/{keyId}:rotateToken`).
- */
-const ROUTE_PARAMETERS = /::|(?<!\}):([A-Za-z0-9_$]+)|\{([A-Za-z0-9_$.-]+)\}/g;
-
-/**
- * The segments of a route template that hold a secret: `[segment count, index, index...]`, or `[]` when none does.
- * A segment with several parameters is redacted whole when any of them is a secret. A path is redacted only when it
- * has as many segments as the template: a wildcard or an optional part that took another number of segments would
- * put the parameter elsewhere.
- */
-export function secretSegments(route: string, isSecret: (name: string) => boolean): readonly number[] {
-  if (!route.includes(':') && !route.includes('{')) return [];
-  const segments = route.split('/');
-  const found: number[] = [];
-  for (let i = 0; i < segments.length; i++) {
-    for (const match of segments[i]!.matchAll(ROUTE_PARAMETERS)) {
-      const name = match[1] ?? match[2];
-      if (name !== undefined && isSecret(name)) {
-        found.push(i);
-        break;
-      }
-    }
-  }
-  return found.length === 0 ? [] : [segments.length, ...found];
-}
-
 /** Peers that are a proxy of the app's own when they forward: this host and private networks. */
 const INTERNAL_PEERS = createTrustedProxies(['loopback', 'private']).proxies;
 
@@ -419,14 +390,8 @@ export class RequestHandler {
       secrets = secretSegments(route, (name) => this.config.redactor.isSensitiveKey(name));
       if (this.routeSecrets.size < MAX_ROUTES_REMEMBERED) this.routeSecrets.set(route, secrets);
     }
-    if (secrets.length === 0) return;
-    const segments = state.path.split('/');
-    // A trailing slash (`/reset/TOKEN/`) adds an empty segment the template does not have.
-    const trailing = segments.length === secrets[0]! + 1 && segments[segments.length - 1] === '';
-    if (trailing) segments.pop();
-    if (segments.length !== secrets[0]) return;
-    for (let i = 1; i < secrets.length; i++) segments[secrets[i]!] = REDACTED;
-    const redacted = segments.join('/') + (trailing ? '/' : '');
+    const redacted = hideSecretSegments(state.path, secrets);
+    if (redacted === undefined) return;
     state.replacePath(this.encoder.redacted(this.keys.path, this.config.redactor.url(redacted)));
   }
 

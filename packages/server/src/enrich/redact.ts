@@ -8,7 +8,8 @@
  * inspected under any other key has the values of the sensitive keys inside it hidden. A field that is not one of the
  * event model's is the sender's own data, flattened (`{"password": {"new": "x"}}` or an OTLP map arrives as
  * `password.new`): it is hidden when any object above it is sensitive, as the SDK hides a sensitive key's whole
- * subtree; a field of the model is judged by its last segment only (`session.id` is the session cookie's hash).
+ * subtree; a field of the model is judged by its last segment only (`session.id` is the session cookie's hash). The
+ * segments of `url.path` and `url.full` that the event's `http.route` names as secret parameters are hidden too.
  */
 import {
   createRedactor,
@@ -16,9 +17,11 @@ import {
   type FieldValue,
   hideOperands,
   hideSecretKeys,
+  hideSecretSegments,
   memoByKey,
   REDACTED,
   type SecurityEvent,
+  secretSegments,
 } from '@vigil/schema';
 import { INSPECT_PREFIX } from './payload.js';
 import type { EnrichmentStage } from './stage.js';
@@ -41,6 +44,8 @@ const INSPECTED_HEADER_PREFIX = `${INSPECT_PREFIX}header.`;
 const INSPECTED_BODY_PREFIX = `${INSPECT_PREFIX}body.`;
 /** The event model's own field names. */
 const MODEL_FIELDS: ReadonlySet<string> = new Set(Object.values(Field));
+/** A URL's scheme and authority, its path, and what follows (query, fragment). */
+const URL_PARTS = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*)([^?#]*)([\s\S]*)$/;
 
 export function createRedactionStage(options: { keys?: readonly string[] } = {}): EnrichmentStage {
   const redactor = createRedactor({ keys: options.keys ?? [] });
@@ -88,14 +93,34 @@ export function createRedactionStage(options: { keys?: readonly string[] } = {})
       ? redactor.url(value)
       : redactor.text(value);
   };
+  /** Per route template, the segments its parameters named as secrets take (`/reset/{token}`): mostly none. */
+  const routeSecrets = memoByKey((route: string) => secretSegments(route, redactor.isSensitiveKey));
+  /**
+   * The request's path in `url.path` or `url.full` with the segments of the route's secret parameters hidden, as the
+   * SDK hides them: the route a framework matched (an OTLP span's `http.route`: `/reset/:token`), or the one the
+   * route-template stage gave (an OpenAPI `/reset/{token}`, a segment it took for a `{token}`).
+   */
+  const hideRouteSecrets = (name: string, value: string, secrets: readonly number[]): string => {
+    if (name === Field.urlPath) return hideSecretSegments(value, secrets) ?? value;
+    const parts = URL_PARTS.exec(value);
+    const path = parts && hideSecretSegments(parts[2]!, secrets);
+    return path ? parts![1] + path + parts![3] : value;
+  };
   return {
     name: 'redact',
     apply(event: SecurityEvent): SecurityEvent {
       let changed: Record<string, FieldValue> | undefined;
+      const route = event.attributes[Field.httpRoute];
+      const secrets = typeof route === 'string' ? routeSecrets(route) : [];
       for (const [name, value] of Object.entries(event.attributes)) {
         let next: FieldValue = value;
-        if (typeof value === 'string') next = clean(name, value);
-        else if (Array.isArray(value)) {
+        if (typeof value === 'string') {
+          const path =
+            secrets.length > 0 && (name === Field.urlPath || name === Field.urlFull)
+              ? hideRouteSecrets(name, value, secrets)
+              : value;
+          next = clean(name, path);
+        } else if (Array.isArray(value)) {
           const cleaned = value.map((v) => clean(name, v));
           if (cleaned.some((v, i) => v !== value[i])) next = cleaned;
         }

@@ -2,13 +2,16 @@
 // OpenTelemetry exporter, access-log lines as `vigil ingest` ships them) against a real server on loopback: the
 // SQLite files (database and write-ahead log) are searched byte for byte, and the events API read back.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { SpanKind } from '@opentelemetry/api';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
-import { startTestServer, type TestServer } from '../testing/harness.js';
+import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { startTestServer, type TestServer, tempDir } from '../testing/harness.js';
 import { createLineParser } from './access-log.js';
 
 type Stored = Record<string, unknown>;
@@ -41,14 +44,22 @@ function assertNowhere(server: TestServer, secrets: readonly string[], events: r
 
 describe('secrets sent to the collector never reach the store', () => {
   let server: TestServer;
+  let specDir: string;
   before(async () => {
-    server = await startTestServer({}, { keepData: true });
+    specDir = tempDir();
+    const spec = join(specDir, 'openapi.yml');
+    writeFileSync(
+      spec,
+      'openapi: 3.0.3\ninfo: { title: shop, version: "1" }\npaths:\n  /password/reset/{resetToken}:\n    get: {}\n',
+    );
+    server = await startTestServer({ enrich: { openapi: spec } }, { keepData: true });
   });
   after(async () => {
     await server.stop();
     // The store's files once the server closed them (the WAL checkpointed into the database) hold none either.
     const bytes = storeBytes(server);
     rmSync(server.dataDir, { recursive: true, force: true });
+    rmSync(specDir, { recursive: true, force: true });
     for (const secret of sent) assert.ok(!bytes.includes(secret), `${secret} is in the closed store's files`);
   });
 
@@ -139,6 +150,55 @@ describe('secrets sent to the collector never reach the store', () => {
       ['/a.aspx', 'ASP.NET_SessionId=[REDACTED]'],
       ['/cart;jsessionid=[REDACTED]', undefined],
       ['/shop.php', 'PHPSESSID=[REDACTED]&page=2'],
+    ]);
+    assertNowhere(server, secrets, events);
+  });
+
+  test("a secret route parameter's segment is hidden from url.path and url.full, as the SDK hides it", async () => {
+    const secrets = ['SpanResetToken42', 'LogResetToken42', 'ShareLinkAb3dEf9hIjKlMnOp'];
+    // A span from the OpenTelemetry SDK, as its HTTP instrumentation records an Express route.
+    const exporter = new OTLPTraceExporter({
+      url: `${server.url}/v1/traces`,
+      headers: { Authorization: `Bearer ${server.ingestToken}` },
+    });
+    const provider = new BasicTracerProvider({
+      resource: resourceFromAttributes({ 'service.name': 'route-secrets' }),
+      spanProcessors: [new SimpleSpanProcessor(exporter)],
+    });
+    const span = provider.getTracer('vigil-test').startSpan('GET /reset/:token', {
+      kind: SpanKind.SERVER,
+      startTime: Date.now() - 1000,
+      attributes: {
+        'http.request.method': 'GET',
+        'http.route': '/reset/:token',
+        'url.path': `/reset/${secrets[0]}`,
+        'url.full': `https://shop.example/reset/${secrets[0]}?lang=en`,
+        'http.response.status_code': 200,
+        'client.address': '192.0.2.40',
+      },
+    });
+    span.end(Date.now() - 900);
+    await provider.forceFlush();
+    await provider.shutdown();
+    // Access-log lines: a route of the OpenAPI document, and a segment the route-template stage takes for a token.
+    const parse = createLineParser('combined');
+    const body = [
+      `192.0.2.41 - - [10/Oct/2026:13:55:36 +0000] "GET /password/reset/${secrets[1]}/ HTTP/1.1" 200 512 "-" "curl/8.5"`,
+      `192.0.2.41 - - [10/Oct/2026:13:55:37 +0000] "GET /s/${secrets[2]} HTTP/1.1" 200 512 "-" "curl/8.5"`,
+    ]
+      .map((line) => {
+        const result = parse(line);
+        assert.ok(result.ok, line);
+        return JSON.stringify({ ...result.event, 'service.name': 'route-secrets' });
+      })
+      .join('\n');
+    const res = await server.post('/v1/events', body, { 'content-type': 'application/x-ndjson' });
+    assert.equal(res.status, 200, await res.text());
+    const events = await storedEvents(server, 'route-secrets');
+    assert.deepEqual(events.map((e) => [e['http.route'], e['url.path'], e['url.full']]).sort(), [
+      ['/password/reset/{resetToken}', '/password/reset/[REDACTED]/', undefined],
+      ['/reset/:token', '/reset/[REDACTED]', 'https://shop.example/reset/[REDACTED]?lang=en'],
+      ['/s/{token}', '/s/[REDACTED]', undefined],
     ]);
     assertNowhere(server, secrets, events);
   });
