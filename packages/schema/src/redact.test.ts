@@ -764,6 +764,7 @@ describe('the prefix of a value, read from a bounded window', () => {
     'AWS access key id': `AKIA${'QZ'.repeat(8)}`,
     'key=value': `password=${'QZ'.repeat(100)}`,
     'quoted key=value': `password="${'QZ '.repeat(60)}"`,
+    'triple-quoted key=value': `password: """${'QZ "'.repeat(40)}\n${'QZ '.repeat(20)}"""`,
     'bearer credential': `Bearer ${'QZ'.repeat(100)}`,
     'private key': `-----BEGIN PRIVATE KEY-----\n${'QZ'.repeat(100)}\n-----END PRIVATE KEY-----`,
     option: `--password ${'QZ'.repeat(100)}`,
@@ -785,7 +786,7 @@ describe('the prefix of a value, read from a bounded window', () => {
     'card number': ['card number', 'card number in a long run of digit groups'],
     'JSON string': ['JSON string under a key with a space'],
     'XML element': ['XML element', 'XML element holding elements', 'XML element ended in another case'],
-    'key=value': ['key=value', 'quoted key=value'],
+    'key=value': ['key=value', 'quoted key=value', 'triple-quoted key=value'],
   };
   test('every free-text pattern has its secret placed around the window end', () => {
     for (const pattern of FREE_TEXT_PATTERNS) {
@@ -878,6 +879,8 @@ test('URL passwords, JWTs and bracketed secrets are found in time linear in the 
       '-----BEGIN RSA PRIVATE KEY-----x-----END PRIVATE KEY-----'.repeat(4000),
       '--password '.repeat(20000) + 'x',
       'ghp_'.repeat(30000) + 'a'.repeat(40),
+      'password="""'.repeat(20000),
+      'password: """\\"'.repeat(15000),
     ];
     // What prefix looks for at the end of its window: quotes, escaped or not, and start tags.
     // The last, a window that opens with a quote and names authorization: the search for the quotes before the first one
@@ -888,11 +891,12 @@ test('URL passwords, JWTs and bracketed secrets are found in time linear in the 
       '"password": "'.repeat(15000),
       '<password>'.repeat(25000),
       '"authorization ',
+      'password="""'.repeat(20000),
     ];
     const lengths = values.map((v) => r.text(v).length);
     for (const v of windows) lengths.push(r.prefix(v + 'x'.repeat(70000), 60000).text.length);
     console.log(JSON.stringify(lengths));`;
   const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 10_000, encoding: 'utf8' });
   assert.equal(run.signal, null, 'redaction did not finish within 10 s');
-  assert.equal(JSON.parse(run.stdout).length, 20, run.stderr);
+  assert.equal(JSON.parse(run.stdout).length, 23, run.stderr);
 });
