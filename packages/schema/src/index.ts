@@ -42,6 +42,7 @@ export {
   type RedactionOptions,
   type Redactor,
   redact,
+  redactUrlPasswords,
   secretSegments,
 } from './redact.js';
 export {

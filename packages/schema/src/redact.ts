@@ -361,7 +361,7 @@ function schemeEndsAt(value: string, end: number): boolean {
  * password is what follows its first `:`. Each authority is scanned once, so the time is linear in the text; a
  * redacted password is redacted again as itself.
  */
-function redactUrlPasswords(value: string): string {
+export function redactUrlPasswords(value: string): string {
   let out = '';
   let copied = 0;
   for (let slashes = value.indexOf('://'); slashes !== -1; ) {

@@ -12,5 +12,6 @@ export {
   type RedactionOptions,
   type Redactor,
   redact,
+  redactUrlPasswords,
   secretSegments,
 } from '@vigil/schema';

@@ -2,6 +2,7 @@
  * How the SDK tells the host about its own problems without ever throwing into it: typed errors with stable codes,
  * handed to the `onError` hook, or, without one, a single `process.emitWarning` per code.
  */
+import { redactUrlPasswords } from './redact.js';
 
 /** Every code a `VigilSdkError` can carry; stable across versions (new ones may be added). */
 export const VIGIL_ERROR_CODES = [
@@ -77,7 +78,9 @@ export class Reporter {
   ) {}
 
   /** Report a problem every time it happens when there is a hook; otherwise warn once per code. */
-  error(code: VigilErrorCode, message: string, cause?: unknown): void {
+  error(code: VigilErrorCode, problem: string, cause?: unknown): void {
+    // An endpoint or proxy URL may carry a password in its user information: the app's logs never get it.
+    const message = problem.includes('://') ? redactUrlPasswords(problem) : problem;
     const error = new VigilSdkError(code, message, cause === undefined ? undefined : { cause });
     this.debug(`${code}: ${message}`);
     if (!this.onError) {

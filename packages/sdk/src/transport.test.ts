@@ -115,6 +115,34 @@ describe('transport', () => {
     await vigil.close();
   });
 
+  test('a password in the endpoint URL is never shown in what the client reports', async () => {
+    const errors: VigilSdkError[] = [];
+    const notFound = createServer((req, res) => req.resume().on('end', () => res.writeHead(404).end()));
+    notFound.listen(0, '127.0.0.1');
+    await once(notFound, 'listening');
+    const { port } = notFound.address() as AddressInfo;
+    try {
+      for (const endpoint of [`http://ann:s3cr3tpw@127.0.0.1:${port}/`, 'ftp://ann:s3cr3tpw@127.0.0.1/']) {
+        const vigil = createVigil(fast(receiver, { endpoint, maxRetries: 0, onError: (e) => errors.push(e) }));
+        vigil.event('x_test', { n: 1 });
+        await vigil.flush();
+        await vigil.close();
+      }
+    } finally {
+      notFound.close();
+    }
+    const codes = errors.map((e) => e.code);
+    assert.ok(codes.includes('config_invalid'), codes.join());
+    assert.ok(
+      codes.some((c) => c === 'endpoint_rejected' || c === 'delivery_failed'),
+      codes.join(),
+    );
+    for (const e of errors) {
+      assert.ok(!e.message.includes('s3cr3tpw'), e.message);
+      if (e.message.includes('ann:')) assert.match(e.message, /ann:\[REDACTED\]@/);
+    }
+  });
+
   test('counts per-event rejections of a 200 and a 422 as rejected', async () => {
     receiver.requests.length = 0;
     const errors: VigilSdkError[] = [];
