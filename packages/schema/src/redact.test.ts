@@ -274,6 +274,11 @@ describe('free text: authorization headers and key = value secrets', () => {
       ["{'api_key': 'k3y', 'user': 'ann'}", `{'api_key': '${REDACTED}', 'user': 'ann'}`],
       ['client_secret :s3cr3t', `client_secret :${REDACTED}`],
       ['code_verifier=dBjftJeZ4CVP&grant_type=x', `code_verifier=${REDACTED}&grant_type=x`],
+      [
+        'oauth_verifier=hfdp7dh39 auth_code=4/0AY SAMLResponse=PHNhbWxwOl',
+        `oauth_verifier=${REDACTED} auth_code=${REDACTED} SAMLResponse=${REDACTED}`,
+      ],
+      ['SAMLart=AAQAAMh48', `SAMLart=${REDACTED}`],
       ['token="unterminated and more', `token="${REDACTED}`],
       ['pin = 1234', `pin = ${REDACTED}`],
       // Ruby hashes, as Rails logs parameters.

@@ -68,6 +68,12 @@ const SENSITIVE_NAMES: readonly string[] = [
   'clientsecret',
   // OAuth PKCE: the verifier is what turns an intercepted authorization code into tokens.
   'codeverifier',
+  // What a callback or a sign-in form carries: an OAuth 1.0a verifier, an authorization code under another name, a
+  // SAML response (a signed assertion, good for signing in until it expires) or artifact.
+  'oauthverifier',
+  'authcode',
+  'samlresponse',
+  'samlart',
   'credential',
   'credentials',
   'auth',
