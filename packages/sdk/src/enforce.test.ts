@@ -107,15 +107,23 @@ describe('DecisionCache', () => {
   });
 
   test('expires decisions locally, without waiting for the stream', async () => {
+    // Far enough ahead that a slow first poll on a busy machine still finds it in force; the lookups name the time.
+    const expiresAt = Date.now() + 60_000;
     state.snapshot = [
-      decision('d-short', 'block', 'ip', '198.51.100.50', { expiresAt: new Date(Date.now() + 300).toISOString() }),
+      decision('d-short', 'block', 'ip', '198.51.100.50', { expiresAt: new Date(expiresAt).toISOString() }),
     ];
-    const cache = new DecisionCache({ endpoint: stream.url, token: TOKEN, minPollIntervalMillis: 20 });
+    const cache = new DecisionCache({
+      endpoint: stream.url,
+      token: TOKEN,
+      minPollIntervalMillis: 20,
+      staleAfterMillis: 3_600_000,
+    });
     cache.start();
     try {
       assert.ok(await cache.synced(2000));
-      assert.equal(cache.check({ clientAddress: '198.51.100.50' })?.action, 'block');
-      assert.equal(cache.check({ clientAddress: '198.51.100.50' }, Date.now() + 400), undefined);
+      assert.equal(cache.check({ clientAddress: '198.51.100.50' }, expiresAt - 1)?.action, 'block');
+      assert.ok(cache.fresh(expiresAt), 'still fresh then: the lookup below passes because the decision expired');
+      assert.equal(cache.check({ clientAddress: '198.51.100.50' }, expiresAt), undefined);
     } finally {
       cache.close();
     }
