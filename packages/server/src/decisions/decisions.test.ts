@@ -55,6 +55,11 @@ async function stream(server: TestServer, query = '', token = server.ingestToken
   return { status: res.status, body: (await res.json()) as { decisions: DecisionBody[]; cursor: string } };
 }
 
+/** Resolves once the server holds `count` stream polls: a poll sent is not yet a poll held. */
+async function heldPolls(server: TestServer, count: number): Promise<void> {
+  await eventually(async () => assert.equal(server.metrics.decisionStreamWaiters.get(), count));
+}
+
 async function attack(server: TestServer, address: string, end = Date.now()) {
   const res = await server.post('/v1/events', failedLogins(5, address, 'u', end), {
     'content-type': 'application/x-ndjson',
@@ -240,16 +245,18 @@ describe('response decisions', () => {
     const server = await startTestServer(
       responseConfig({
         rules: [{ matchers: [BRUTE_FORCE], scope: 'ip', ladder: [{ action: 'block', duration: '1500ms' }] }],
+        // The poll is held far longer than a busy machine takes to decide, so that an answer at the time-out shows.
+        stream: { maxWaitMillis: 20_000, maxWaiters: 8 },
       }),
     );
     try {
       const { body: start } = await stream(server, '?waitMillis=0');
       const started = Date.now();
-      const held = stream(server, `?since=${start.cursor}&waitMillis=3000`);
-      await new Promise((r) => setTimeout(r, 200));
+      const held = stream(server, `?since=${start.cursor}&waitMillis=20000`);
+      await heldPolls(server, 1);
       await attack(server, '198.51.100.30');
       const created = await held;
-      assert.ok(Date.now() - started < 2900, 'the held poll was answered when the decision was made');
+      assert.ok(Date.now() - started < 19_000, 'the held poll was answered when the decision was made');
       assert.deepEqual(
         created.body.decisions.map((d) => [d.value, d.status]),
         [['198.51.100.30', 'active']],
@@ -281,7 +288,7 @@ describe('response decisions', () => {
     try {
       const { body } = await stream(server, '?waitMillis=0');
       const held = stream(server, `?since=${body.cursor}&waitMillis=1500`);
-      await new Promise((r) => setTimeout(r, 100));
+      await heldPolls(server, 1);
       const t0 = Date.now();
       const second = await stream(server, `?since=${body.cursor}&waitMillis=1500`);
       assert.equal(second.status, 200);
@@ -296,7 +303,7 @@ describe('response decisions', () => {
     const server = await startTestServer(responseConfig({ stream: { maxWaitMillis: 20_000, maxWaiters: 8 } }));
     const { body } = await stream(server, '?waitMillis=0');
     const held = stream(server, `?since=${body.cursor}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await heldPolls(server, 1);
     const t0 = Date.now();
     await server.stop();
     assert.equal((await held).status, 200);
