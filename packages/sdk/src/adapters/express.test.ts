@@ -283,10 +283,11 @@ function expressSuite(name: string, load: () => Promise<Express>, major: number)
       const requestId = `gone-${name.replace(/\W/g, '')}`;
       // A connection of its own (a kept-alive one an earlier test broke would only delay the request), and the
       // client leaves well before the 2 s the route takes.
+      const arrived = once(app.server, 'request'); // the app's handler has run: the request is under way
       const leaving = httpRequest(`${app.url}/slow?ms=2000`, { agent: false, headers: { 'x-request-id': requestId } });
       leaving.on('error', () => {});
       leaving.end();
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await arrived;
       leaving.destroy();
       await receiver.waitFor(() =>
         receiver.events.some((e) => e.type === 'http_request' && e['http.request.id'] === requestId),
@@ -598,8 +599,9 @@ for (const [version, load] of [
 
     test('a response the app never ends is recorded when the client goes away', async () => {
       const abort = new AbortController();
+      const arrived = once(app.server, 'request'); // the app's handler has run: the request is under way
       const pending = fetch(`${app.url}/hang`, { signal: abort.signal }).catch(() => undefined);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await arrived;
       abort.abort();
       await pending;
       for (const receiver of receivers) {
