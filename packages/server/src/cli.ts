@@ -121,16 +121,19 @@ async function startCommand(args: string[]): Promise<number> {
         `Read them from ${server.credentials.generatedFile} (readable by this user only).\n`,
     );
   }
+  // The stop's handlers are in place before the server says it is up: a supervisor that sends SIGTERM once it reads
+  // that line would otherwise find none (the reload below starts with synchronous work) and kill the process.
+  const stopRequested = new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
   const everywhere = config.server.host === '0.0.0.0' || config.server.host === '::';
   process.stdout.write(
     `Vigil is listening on ${everywhere ? `every interface, port ${new URL(server.url).port} (here: ${server.url})` : server.url}\n`,
   );
   if (reloadWhenUp) void server.reloadRules();
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await stopRequested;
   stopping = true;
   // The SIGHUP handler stays until the process is gone (it holds nothing alive): after the stop, the process still
   // ends its threads and handles, and a SIGHUP then would kill it, with exit status "killed by SIGHUP".
