@@ -48,10 +48,14 @@ test('beyond its limit a message is left out, counted, and told when its window 
 });
 
 test('the count is told when the window ends even if the message never comes again', async () => {
-  const { log, lines } = capture({ maxLinesPerMessage: 1, windowMillis: 40 });
+  // The test's clock: on the wall clock, the process paused 40 ms between two of the calls below would end the
+  // window between them. The window's end is checked on a real timer (every windowMillis / 4).
+  let clock = Date.UTC(2026, 10, 27, 9);
+  const { log, lines } = capture({ maxLinesPerMessage: 1, windowMillis: 40, now: () => clock });
   log.error('request failed', { n: 1 });
   log.error('request failed', { n: 2 });
   log.error('request failed', { n: 3 });
+  clock += 40;
   for (let waited = 0; waited < 5_000 && lines.length < 2; waited += 20) await sleep(20);
   assert.deepEqual(
     lines.map((l) => [l.level, l.msg, l.suppressed]),
