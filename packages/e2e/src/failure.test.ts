@@ -80,7 +80,9 @@ function clientOptions(endpoint: string, errors: string[]): VigilOptions {
     maxRetries: 1,
     initialBackoffMillis: 10,
     maxBackoffMillis: 50,
-    requestTimeoutMillis: 300,
+    // A collector that is down refuses at once; one that is back may answer slowly on a busy machine. A report of
+    // drops given up on after two slow answers waits for a next delivery, which an idle app never makes.
+    requestTimeoutMillis: 10_000,
     flushOnExit: false,
     onError: (error) => errors.push(error.code),
   };
