@@ -195,8 +195,19 @@ describe('OTLP/HTTP ingest with the OpenTelemetry JS exporters', () => {
     };
     const field = (tag: number, payload: Buffer) =>
       Buffer.concat([Buffer.from([tag]), varint(payload.length), payload]);
-    let value = field(0x0a, Buffer.from('x'));
-    for (let i = 0; i < 20_000; i++) value = field(0x2a, field(0x0a, value));
+    // Built from the inside out as a list of headers, each level's length known from the one inside it: wrapping a
+    // growing buffer 40 000 times copied over a gigabyte, and under load that blocked the event loop long enough for
+    // the server to close the kept-alive connection this request then went out on (ECONNRESET).
+    const headers: Buffer[] = [];
+    let length = 3; // the innermost AnyValue: string_value "x"
+    for (let i = 0; i < 20_000; i++) {
+      for (const tag of [0x0a, 0x2a]) {
+        const header = Buffer.concat([Buffer.from([tag]), varint(length)]);
+        headers.push(header);
+        length += header.length;
+      }
+    }
+    const value = Buffer.concat([...headers.reverse(), field(0x0a, Buffer.from('x'))]);
     const body = field(0x0a, field(0x12, field(0x12, field(0x2a, value))));
     const res = await server.post('/v1/logs', body, { 'content-type': 'application/x-protobuf' });
     assert.equal(res.status, 400);
