@@ -95,8 +95,11 @@ export class Receiver {
     return this.requests.map((r) => r.text).join('\n');
   }
 
-  /** Wait until `predicate` holds, polling; fails after `timeoutMillis`. */
-  async waitFor(predicate: () => boolean, timeoutMillis = 5000): Promise<void> {
+  /**
+   * Wait until `predicate` holds, polling; fails after `timeoutMillis`. The default bounds a machine busy with other
+   * suites, as the server harness's `eventually` does: a condition that holds returns at once.
+   */
+  async waitFor(predicate: () => boolean, timeoutMillis = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMillis;
     while (!predicate()) {
       if (Date.now() > deadline) throw new Error(`receiver: condition not met within ${timeoutMillis} ms`);
