@@ -49,23 +49,29 @@ const MILLIS_Z: readonly string[] = Array.from({ length: 1000 }, (_, i) => `${St
 const MAX_TIME = 8.64e15;
 let isoSecond = Number.NaN;
 let isoSecondText = '';
+let isoMillis = Number.NaN;
+let isoText = '';
 
 /**
  * The time `now` (epoch ms) in RFC 3339 with milliseconds, as `Date.prototype.toISOString` writes it. The SDK stamps
  * every event on the app's thread and the collector writes every event it stores, and `toISOString` costs a
  * microsecond or more: the text up to the second is made once per second, and each millisecond adds its last four
- * characters from a table. A time a Date cannot hold is a RangeError, as from `toISOString`.
+ * characters from a table; the last time written is given again as it is, since events come many to a millisecond
+ * under load. A time a Date cannot hold is a RangeError, as from `toISOString`.
  *
  * @example
  * isoTime(Date.UTC(2026, 10, 26, 12, 0, 0, 7)); // '2026-11-26T12:00:00.007Z'
  */
 export function isoTime(now: number): string {
   const millis = Math.trunc(now); // as a Date takes its time value
+  if (millis === isoMillis) return isoText;
   if (!(Math.abs(millis) <= MAX_TIME)) throw new RangeError(`Invalid time value: ${now}`);
   const second = Math.floor(millis / 1000);
   if (second !== isoSecond) {
     isoSecond = second;
     isoSecondText = new Date(second * 1000).toISOString().slice(0, -4); // without `000Z`
   }
-  return isoSecondText + MILLIS_Z[millis - second * 1000];
+  isoMillis = millis;
+  isoText = isoSecondText + MILLIS_Z[millis - second * 1000];
+  return isoText;
 }

@@ -895,9 +895,8 @@ export function redactPairs(value: string, isSensitive: (key: string, inQuery: b
       const secret = SECRET_VALUE.exec(value);
       if (secret === null) continue;
       const [, tripleOpen, tripleClose, quoteOpen, quoteClose] = secret;
-      const open = tripleOpen ?? quoteOpen;
-      if (open !== undefined)
-        hidden = `${open}${REDACTED}${(tripleOpen === undefined ? quoteClose : tripleClose) ?? ''}`;
+      const [open, close] = tripleOpen === undefined ? [quoteOpen, quoteClose] : [tripleOpen, tripleClose];
+      if (open !== undefined) hidden = `${open}${REDACTED}${close ?? ''}`;
       end = SECRET_VALUE.lastIndex;
     }
     out += value.slice(copied, valueStart) + hidden;

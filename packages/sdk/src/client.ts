@@ -434,7 +434,7 @@ class VigilClient implements Vigil {
       for (const key in this.envelope)
         envelope += `,${quote(key)}:${jsonValue((key in own ? own : this.envelope)[key])}`;
     }
-    const json = `{"id":"${uuidv7()}","time":"${isoNow()}","type":${quote(type)}${envelope}${fields}}`;
+    const json = `{"id":"${uuidv7()}","time":"${isoTime(Date.now())}","type":${quote(type)}${envelope}${fields}}`;
     if (this.options.mode !== 'stdout') return json;
     // The OWASP envelope's `event` repeats field values as the line has them (redacted): read back once, and the
     // envelope appended as text. An event with a field of an envelope name has it replaced, as the catalogue says.
@@ -465,19 +465,6 @@ function missingArgument(
     if ((fields[a.field] ?? base?.[a.field]) == null) return a;
   }
   return undefined;
-}
-
-let isoMillis = Number.NaN;
-let isoText = '';
-
-/** The current time in RFC 3339; formatted once per millisecond, since many events share one. */
-function isoNow(): string {
-  const now = Date.now();
-  if (now !== isoMillis) {
-    isoMillis = now;
-    isoText = isoTime(now);
-  }
-  return isoText;
 }
 
 /** The fields of the OWASP Logging Vocabulary envelope, as `owaspEnvelope` writes them. */

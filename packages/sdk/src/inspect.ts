@@ -213,13 +213,9 @@ export function collectInspection(
       truncated = true;
       return;
     }
-    if (name in out) {
-      // Two keys that are sent alike (`q:x` and `q_x`, two keys redacted alike): the second is left out, and so is
-      // marked, or a payload could hide behind a harmless value of the same field name.
-      truncated = true;
-      return;
-    }
-    if (name.length > MAX_FIELD_NAME_LENGTH) {
+    // A name already sent (two keys sent alike: `q:x` and `q_x`, two keys redacted alike) or too long: the value is
+    // left out, and marked, or a payload could hide behind a harmless value of the same field name.
+    if (name in out || name.length > MAX_FIELD_NAME_LENGTH) {
       truncated = true;
       return;
     }

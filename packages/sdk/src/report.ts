@@ -80,7 +80,7 @@ export class Reporter {
   /** Report a problem every time it happens when there is a hook; otherwise warn once per code. */
   error(code: VigilErrorCode, problem: string, cause?: unknown): void {
     // An endpoint or proxy URL may carry a password in its user information: the app's logs never get it.
-    const message = problem.includes('://') ? redactUrlPasswords(problem) : problem;
+    const message = redactUrlPasswords(problem);
     const error = new VigilSdkError(code, message, cause === undefined ? undefined : { cause });
     this.debug(`${code}: ${message}`);
     if (!this.onError) {

@@ -29,6 +29,20 @@ async function storedEvents(server: TestServer, service: string): Promise<Stored
   return body.events.filter((e) => e['service.name'] === service);
 }
 
+/** Access-log lines as `vigil ingest` ships them: each parsed as `combined`, then NDJSON to /v1/events. */
+async function shipAccessLog(server: TestServer, service: string, lines: readonly string[]): Promise<void> {
+  const parse = createLineParser('combined');
+  const body = lines
+    .map((line) => {
+      const result = parse(line);
+      assert.ok(result.ok, line);
+      return JSON.stringify({ ...result.event, 'service.name': service });
+    })
+    .join('\n');
+  const res = await server.post('/v1/events', body, { 'content-type': 'application/x-ndjson' });
+  assert.equal(res.status, 200, await res.text());
+}
+
 /** Every secret the tests sent, searched for again in the files the closed server left. */
 const sent: string[] = [];
 
@@ -128,22 +142,11 @@ describe('secrets sent to the collector never reach the store', () => {
 
   test("platforms' session ids in access-log URLs (;jsessionid=, ?PHPSESSID=) are hidden", async () => {
     const secrets = ['JavaSession0A1B2C3D4E', 'PhpSession9f8e7d6c5b', 'AspNetSessionx1y2z3w4', 'RefererSession5u6v7w8'];
-    const parse = createLineParser('combined');
-    const lines = [
+    await shipAccessLog(server, 'session-urls', [
       `192.0.2.30 - - [10/Oct/2026:13:55:36 +0000] "GET /cart;jsessionid=${secrets[0]} HTTP/1.1" 200 512 "-" "curl/8.5"`,
       `192.0.2.30 - - [10/Oct/2026:13:55:37 +0000] "GET /shop.php?PHPSESSID=${secrets[1]}&page=2 HTTP/1.1" 200 512 "-" "curl/8.5"`,
       `192.0.2.30 - - [10/Oct/2026:13:55:38 +0000] "GET /a.aspx?ASP.NET_SessionId=${secrets[2]} HTTP/1.1" 200 512 "https://shop.example/c;jsessionid=${secrets[3]}" "curl/8.5"`,
-    ];
-    // As `vigil ingest` ships them: each line parsed, then NDJSON to /v1/events.
-    const body = lines
-      .map((line) => {
-        const result = parse(line);
-        assert.ok(result.ok, line);
-        return JSON.stringify({ ...result.event, 'service.name': 'session-urls' });
-      })
-      .join('\n');
-    const res = await server.post('/v1/events', body, { 'content-type': 'application/x-ndjson' });
-    assert.equal(res.status, 200, await res.text());
+    ]);
     const events = await storedEvents(server, 'session-urls');
     assert.equal(events.length, 3);
     assert.deepEqual(events.map((e) => [e['url.path'], e['url.query']]).sort(), [
@@ -181,19 +184,10 @@ describe('secrets sent to the collector never reach the store', () => {
     await provider.forceFlush();
     await provider.shutdown();
     // Access-log lines: a route of the OpenAPI document, and a segment the route-template stage takes for a token.
-    const parse = createLineParser('combined');
-    const body = [
+    await shipAccessLog(server, 'route-secrets', [
       `192.0.2.41 - - [10/Oct/2026:13:55:36 +0000] "GET /password/reset/${secrets[1]}/ HTTP/1.1" 200 512 "-" "curl/8.5"`,
       `192.0.2.41 - - [10/Oct/2026:13:55:37 +0000] "GET /s/${secrets[2]} HTTP/1.1" 200 512 "-" "curl/8.5"`,
-    ]
-      .map((line) => {
-        const result = parse(line);
-        assert.ok(result.ok, line);
-        return JSON.stringify({ ...result.event, 'service.name': 'route-secrets' });
-      })
-      .join('\n');
-    const res = await server.post('/v1/events', body, { 'content-type': 'application/x-ndjson' });
-    assert.equal(res.status, 200, await res.text());
+    ]);
     const events = await storedEvents(server, 'route-secrets');
     assert.deepEqual(events.map((e) => [e['http.route'], e['url.path'], e['url.full']]).sort(), [
       ['/password/reset/{resetToken}', '/password/reset/[REDACTED]/', undefined],
