@@ -204,6 +204,66 @@ describe('transport', () => {
     }
   });
 
+  test('a drop counted while nothing else is queued is reported on its own at the next interval', async () => {
+    receiver.requests.length = 0;
+    const vigil = createVigil(fast(receiver, { maxEventBytes: 1024, flushIntervalMillis: 20 }));
+    vigil.event('x_test', { big: 'x'.repeat(4000) });
+    await receiver.waitFor(() => receiver.events.some((e) => e.type === 'sdk_drops'));
+    const reports = receiver.events.filter((e) => e.type === 'sdk_drops');
+    assert.deepEqual(
+      reports.map((e) => [e['vigil.drop.reason'], e['vigil.drop.count']]),
+      [['too_large', 1]],
+    );
+    await vigil.close();
+  });
+
+  test('collector down, then back while the app is idle: the drops are reported with no new event or flush', async () => {
+    const down = await Receiver.start();
+    await down.stop();
+    const vigil = createVigil(fast(down, { maxRetries: 1, maxBackoffMillis: 50 }));
+    for (let i = 0; i < 3; i++) vigil.event('x_test', { n: i });
+    await vigil.flush();
+    assert.equal(vigil.stats().dropped.retries_exhausted, 3);
+    assert.equal(vigil.stats().queued, 0, 'the report waits outside the queue while the collector is down');
+
+    await down.restart();
+    await down.waitFor(() => down.events.some((e) => e.type === 'sdk_drops'));
+    assert.deepEqual(
+      down.events.map((e) => [e.type, e['vigil.drop.reason'], e['vigil.drop.count']]),
+      [['sdk_drops', 'retries_exhausted', 3]],
+    );
+    // The report's own failed attempts while the collector was down are not drops of events.
+    assert.deepEqual(vigil.stats().dropped.retries_exhausted, 3);
+    await vigil.close();
+    await down.close();
+  });
+
+  test('while the collector refuses the token, drops are not reported on their own (each report would be refused)', async () => {
+    receiver.requests.length = 0;
+    receiver.respond = () => ({ status: 401 });
+    try {
+      const vigil = createVigil(fast(receiver, { flushIntervalMillis: 10, maxBackoffMillis: 10 }));
+      vigil.event('x_test', { n: 1 });
+      await vigil.flush();
+      assert.equal(vigil.stats().dropped.auth, 1);
+      // Long enough for several report rounds at these intervals, had any been scheduled.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(receiver.requests.length, 1);
+      receiver.respond = () => undefined;
+      vigil.event('x_test', { n: 2 });
+      await receiver.waitFor(() => receiver.events.some((e) => e.type === 'sdk_drops'));
+      assert.deepEqual(
+        receiver.events
+          .filter((e) => e.type === 'sdk_drops')
+          .map((e) => [e['vigil.drop.reason'], e['vigil.drop.count']]),
+        [['auth', 1]],
+      );
+      await vigil.close();
+    } finally {
+      receiver.respond = () => undefined;
+    }
+  });
+
   test('a drop report that cannot be delivered is reported again with the next, with its counts', async () => {
     receiver.requests.length = 0;
     // The first batch is taken; the report that follows it fails both of its attempts; then all is well.

@@ -9,7 +9,9 @@
  * - At most one request is in flight per client; batches go out in order.
  * - Retries use exponential backoff with full jitter (a random wait between 0 and the ceiling), and honour
  *   `Retry-After` on 429 and 503. Requests that retrying cannot fix (400, 401, 403, 413, 422) are not retried.
- * - Every event given up on is counted by reason and reported as `sdk_drops` once delivery works again.
+ * - Every event given up on is counted by reason and reported as `sdk_drops` once delivery works again: after the
+ *   next batch the collector takes, or on its own when nothing else is queued (tried again every `maxBackoffMillis`
+ *   while the collector is down), so an app that goes quiet still reports what it lost.
  *
  * Cost on the host: under load, the queue fills faster than a batch takes to send, so only full batches go out
  * between intervals (a partial batch waits for its interval or a `flush()`); each batch is one request on one
@@ -184,6 +186,11 @@ export class HttpTransport implements Sink {
   private retryTimer: NodeJS.Timeout | undefined;
   private sent = 0;
   private retries = 0;
+  /**
+   * The collector refused the token and has not taken a batch since: a drops report on its own would be refused too
+   * (and lost: its counts are not restored), so it waits for a batch that is taken.
+   */
+  private tokenRefused = false;
 
   constructor(private readonly options: HttpTransportOptions) {
     this.url = `${options.endpoint.replace(/\/+$/, '')}${EVENTS_PATH}`;
@@ -223,7 +230,7 @@ export class HttpTransport implements Sink {
     }
     // A UTF-8 byte is at most 3 per UTF-16 unit: only long lines need measuring.
     if (tooLarge(line, this.maxEventBytes, this.options.reporter)) {
-      this.drops.add('too_large');
+      this.countDrop('too_large');
       return;
     }
     // A line's UTF-8 size is at least its length: the bound is overshot by at most the last line's extra bytes.
@@ -240,14 +247,13 @@ export class HttpTransport implements Sink {
 
   countDrop(reason: DropReason): void {
     this.drops.add(reason);
+    // Reported with the next batch, or on its own at the next interval if nothing else is queued by then.
+    if (!this.closing) this.schedule(this.flushIntervalMillis);
   }
 
   flush(): Promise<void> {
     this.clearTimers();
     this.flushRequested = true;
-    // Drops counted while nothing is queued (an event too large, one rejected) have no delivery to follow: their
-    // report goes now. Otherwise it follows the first batch delivered, as always.
-    if (this.sending === undefined && this.queue.size === 0) this.queueDropReports();
     // A retry the run it joins sleeps on now keeps the process alive too: the caller awaits its outcome.
     this.retryTimer?.ref();
     return this.run();
@@ -259,7 +265,6 @@ export class HttpTransport implements Sink {
     // Not unref()ed: this timer is what keeps a process alive while it flushes on its way out, and it is bounded.
     const deadline = setTimeout(() => this.shutdown.abort(), timeoutMillis);
     this.flushRequested = true;
-    if (this.sending === undefined && this.queue.size === 0) this.queueDropReports();
     this.closing = (async () => {
       try {
         await this.run();
@@ -339,17 +344,30 @@ export class HttpTransport implements Sink {
 
   private run(): Promise<void> {
     this.sending ??= this.drain()
-      .catch((error: unknown) => this.options.reporter.error('internal', 'the transport failed unexpectedly', error))
-      .finally(() => {
+      .catch((error: unknown) => {
+        this.options.reporter.error('internal', 'the transport failed unexpectedly', error);
+        return false;
+      })
+      .then((delivered) => {
         this.sending = undefined;
+        if (this.closing) return;
         // The flush this run served is over, delivered or not: later retries must not keep the process alive.
-        if (!this.closing) this.flushRequested = false;
-        if (this.queue.size > 0 && !this.closing) this.schedule(this.flushIntervalMillis);
+        this.flushRequested = false;
+        if (this.queue.size > 0) this.schedule(this.flushIntervalMillis);
+        // Drops with no batch left to follow: their report goes on its own, after a pause if the collector is down.
+        else if (this.drops.hasPending() && !this.tokenRefused) {
+          this.schedule(delivered ? this.flushIntervalMillis : this.maxBackoffMillis);
+        }
       });
     return this.sending;
   }
 
-  private async drain(): Promise<void> {
+  /** Send what is queued; true unless the last batch tried was not delivered. */
+  private async drain(): Promise<boolean> {
+    // Drops counted while nothing is queued (an event too large, a batch given up on) have no delivery to follow:
+    // their report goes now. Otherwise it follows the first batch delivered.
+    if (this.queue.size === 0 && !this.shutdown.signal.aborted) this.queueDropReports();
+    let delivered = true;
     // The first batch goes out whatever its size (its interval elapsed, or it is full); the events queued while it
     // was sent go out now only if they fill a batch, or if a flush asked for everything. The others wait for their
     // interval (scheduled when this run ends): under load, this keeps batches full and requests few.
@@ -359,7 +377,7 @@ export class HttpTransport implements Sink {
       if (batch === undefined) break;
       this.inFlight = batch.count;
       this.delivering = batch;
-      let delivered = false;
+      delivered = false;
       try {
         delivered = await this.deliver(batch);
       } finally {
@@ -372,6 +390,7 @@ export class HttpTransport implements Sink {
       if (!delivered) break;
     }
     if (this.queue.size === 0 || this.shutdown.signal.aborted) this.flushRequested = false;
+    return delivered;
   }
 
   /** Send one batch, retrying as needed. True when the collector took it (even if it rejected some events). */
@@ -450,6 +469,7 @@ export class HttpTransport implements Sink {
     switch (status) {
       case 401:
       case 403:
+        this.tokenRefused = true;
         this.options.reporter.warnOnce(
           'auth_rejected',
           `the collector refused the ingest token (HTTP ${status}): check the token option or VIGIL_INGEST_TOKEN; ` +
@@ -584,6 +604,7 @@ export class HttpTransport implements Sink {
       return !reportsOnly;
     });
     this.sent += batch.count - refused.length;
+    this.tokenRefused = false;
     if (counted.length > 0) {
       this.drops.add('rejected', counted.length);
       this.reportRejected(batch.count, JSON.stringify({ rejected: counted }));
