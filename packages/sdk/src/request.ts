@@ -3,7 +3,7 @@
  * response into a `RequestView` and a `ResponseView`; everything else (client address behind proxies, principal,
  * session, trace ids, redaction, the automatic security events) happens here, once, for every framework.
  */
-import { Field, type FieldValue } from '@vigil/schema';
+import { Field, type FieldValue, memoByKey } from '@vigil/schema';
 import { DEFAULT_AUTOMATIC_EVENTS } from './defaults.js';
 import { FieldEncoder, type FieldKey } from './encode.js';
 import { type IdHash, shortHash } from './fingerprint.js';
@@ -227,9 +227,6 @@ export class RequestState {
   }
 }
 
-/** Route templates whose parameter secrets are remembered (an app has far fewer). */
-const MAX_ROUTES_REMEMBERED = 1024;
-
 /** Peers that are a proxy of the app's own when they forward: this host and private networks. */
 const INTERNAL_PEERS = createTrustedProxies(['loopback', 'private']).proxies;
 
@@ -305,8 +302,8 @@ export class RequestHandler {
   private readonly principalKeys: Readonly<Record<PrincipalField, FieldKey>>;
   private readonly outcome: { readonly success: string; readonly failure: string };
   private readonly sessionHashes = new Map<string, string>();
-  /** Per route template, `secretSegments`: most templates have none. */
-  private readonly routeSecrets = new Map<string, readonly number[]>();
+  /** Per route template, `secretSegments` (remembered, as the collector does): most templates have none. */
+  private readonly routeSecrets: (route: string) => readonly number[];
   private readonly skipPaths: ReadonlySet<string> | undefined;
   private readonly graphqlPaths: GraphqlPaths | undefined;
   /** Until the first warning: look for forwarded requests from an internal proxy that is not trusted. */
@@ -319,6 +316,7 @@ export class RequestHandler {
     this.automatic = { ...DEFAULT_AUTOMATIC_EVENTS, ...config.automaticEvents };
     this.loginRoutes = config.loginRoutes.map(loginRoute);
     this.encoder = new FieldEncoder(config.redactor);
+    this.routeSecrets = memoByKey((route) => secretSegments(route, (name) => config.redactor.isSensitiveKey(name)));
     this.keys = requestKeys(this.encoder);
     this.principalKeys = {
       [Field.userId]: this.encoder.repeatedKey(Field.userId),
@@ -385,12 +383,7 @@ export class RequestHandler {
    * mount prefixes) are left as they are.
    */
   routeFound(state: RequestState, route: string): void {
-    let secrets = this.routeSecrets.get(route);
-    if (secrets === undefined) {
-      secrets = secretSegments(route, (name) => this.config.redactor.isSensitiveKey(name));
-      if (this.routeSecrets.size < MAX_ROUTES_REMEMBERED) this.routeSecrets.set(route, secrets);
-    }
-    const redacted = hideSecretSegments(state.path, secrets);
+    const redacted = hideSecretSegments(state.path, this.routeSecrets(route));
     if (redacted === undefined) return;
     state.replacePath(this.encoder.redacted(this.keys.path, this.config.redactor.url(redacted)));
   }
