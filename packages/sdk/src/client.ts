@@ -16,7 +16,7 @@ import {
 } from '@vigil/schema';
 import { type WrapOptions, wrap as wrapNodeHandler } from './adapters/node.js';
 import type { NodeRequestLike, NodeResponseLike } from './adapters/shared.js';
-import { currentRequest } from './context.js';
+import { currentRequest, requestThrownFrom } from './context.js';
 import type { DropReason } from './drops.js';
 import { FieldEncoder, jsonString, jsonValue, quote } from './encode.js';
 import type { ExitJob } from './exit-delivery.js';
@@ -295,11 +295,15 @@ class VigilClient implements Vigil {
    * it was thrown in when there is one (the class and a fingerprint of its stack, never its message).
    */
   recordCrash(error: unknown, origin: string): void {
-    this.record('sys_crash', {
-      [Field.eventReason]: origin === 'unhandledRejection' ? 'unhandled_rejection' : 'uncaught_exception',
-      [Field.eventOutcome]: 'failure',
-      ...errorFields(error),
-    });
+    this.record(
+      'sys_crash',
+      {
+        [Field.eventReason]: origin === 'unhandledRejection' ? 'unhandled_rejection' : 'uncaught_exception',
+        [Field.eventOutcome]: 'failure',
+        ...errorFields(error),
+      },
+      currentRequest() ?? requestThrownFrom(error),
+    );
   }
 
   /**

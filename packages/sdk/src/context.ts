@@ -20,3 +20,19 @@ export function currentRequest(): RequestState | undefined {
 export function runWithRequest<T>(state: RequestState, fn: () => T): T {
   return storage.run(state, fn);
 }
+
+// Errors that left a request's handling uncaught, with that request: one thrown synchronously out of a node:http
+// handler unwinds `storage.run()` before Node.js reports it, so a crash it causes finds no current request.
+const thrownFrom = processWide('thrownFrom.v1', () => new WeakMap<object, RequestState>());
+
+/** Note that `error` is leaving the handling of `state` (a primitive thrown cannot be told apart and is not noted). */
+export function noteThrownFrom(error: unknown, state: RequestState): void {
+  if ((typeof error === 'object' && error !== null) || typeof error === 'function') thrownFrom.set(error, state);
+}
+
+/** The request an error was thrown out of, as `noteThrownFrom` noted it. */
+export function requestThrownFrom(error: unknown): RequestState | undefined {
+  return (typeof error === 'object' && error !== null) || typeof error === 'function'
+    ? thrownFrom.get(error)
+    : undefined;
+}

@@ -16,13 +16,21 @@ import { Receiver, TEST_TOKEN } from './testing/receiver.js';
 const esm = fileURLToPath(new URL('./index.js', import.meta.url));
 const cjs = fileURLToPath(new URL('../cjs/index.js', import.meta.url));
 
+/** How the poison request throws: later in a callback, out of the handler itself, or as the async handler's rejection. */
+const THROWS = {
+  'in a callback': `setTimeout(() => { throw poison(); }, 5)`,
+  'out of the handler': `throw poison()`,
+  'as an async handler': `return Promise.reject(poison())`,
+};
+
 /** A server that crashes on `/poison/:id`, with a failed login recorded before, and one request to the poison. */
-const crashingApp = (load: string, options = '') => `
+const crashingApp = (load: string, options = '', throws = THROWS['in a callback']) => `
   ${load}
   const vigil = createVigil({ service: 'crashy', flushIntervalMillis: 60000 ${options} });
   vigil.authn.loginFail('ann', { reason: 'bad_password' });
+  const poison = () => new TypeError('card 4111 1111 1111 1111 was refused');
   const server = createServer(vigil.wrap((req, res) => {
-    if (req.url.startsWith('/poison')) setTimeout(() => { throw new TypeError('card 4111 1111 1111 1111 was refused'); }, 5);
+    if (req.url.startsWith('/poison')) ${throws};
     else res.end('ok');
   }, { route: (req) => (req.url.startsWith('/poison') ? '/poison/:id' : '/') }));
   server.listen(0, '127.0.0.1', () => {
@@ -69,19 +77,21 @@ describe('delivery at exit', () => {
   });
   after(() => receiver.close());
 
-  for (const [build, load, module] of [
-    ['ES module', ESM_LOAD, true],
-    ['CommonJS', CJS_LOAD, false],
+  for (const [build, load, module, how] of [
+    ['ES module', ESM_LOAD, true, 'in a callback'],
+    ['CommonJS', CJS_LOAD, false, 'in a callback'],
+    ['ES module', ESM_LOAD, true, 'out of the handler'],
+    ['ES module', ESM_LOAD, true, 'as an async handler'],
   ] as const) {
-    test(`${build} build: a crash in a request is recorded as sys_crash of that request, and what was queued is sent`, async () => {
-      const { code, signal, stderr } = await runChild(crashingApp(load), env, module);
+    test(`${build} build: a crash in a request (thrown ${how}) is recorded as sys_crash of that request, and what was queued is sent`, async () => {
+      const { code, signal, stderr } = await runChild(crashingApp(load, '', THROWS[how]), env, module);
       // The process ends as it would have without the SDK: exit code 1, Node.js's own report of the error.
       assert.equal(code, 1, `ended by ${signal}`);
       assert.match(stderr, /TypeError: card 4111/);
       assert.deepEqual(receiver.events.map((e) => e.type).sort(), ['authn_login_fail', 'sys_crash']);
       const crash = receiver.events.find((e) => e.type === 'sys_crash')!;
       assert.ok(parseEvent(crash).ok, JSON.stringify(crash));
-      assert.equal(crash['event.reason'], 'uncaught_exception');
+      assert.equal(crash['event.reason'], how === 'as an async handler' ? 'unhandled_rejection' : 'uncaught_exception');
       assert.equal(crash['error.type'], 'TypeError');
       assert.match(String(crash['vigil.error.fingerprint']), /^[0-9a-f]{16}$/);
       // Bound to the request that crashed the process: the evidence of what caused it.

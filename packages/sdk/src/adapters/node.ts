@@ -11,7 +11,7 @@
 
 import { AsyncResource } from 'node:async_hooks';
 import type { Vigil } from '../client.js';
-import { runWithRequest } from '../context.js';
+import { noteThrownFrom, runWithRequest } from '../context.js';
 import { isThenable } from '../report.js';
 import type { RequestState } from '../request.js';
 import { trackerOf } from '../tracker.js';
@@ -73,6 +73,8 @@ export function wrap<Req extends NodeRequestLike, Res extends NodeResponseLike, 
         return result;
       } catch (error) {
         s.noteError(error);
+        // Rethrown out of the request's context: a crash it causes is told its request from here.
+        noteThrownFrom(error, s);
         throw error;
       }
     });
