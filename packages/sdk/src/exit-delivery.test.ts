@@ -20,10 +20,14 @@ const cjs = fileURLToPath(new URL('../cjs/index.js', import.meta.url));
 const THROWS = {
   'in a callback': `setTimeout(() => { throw poison(); }, 5)`,
   'out of the handler': `throw poison()`,
+  "in req.on('end')": `req.resume().on('end', () => { throw poison(); })`, // Node.js emits it in the connection's context
   'as an async handler': `return Promise.reject(poison())`,
 };
 
-/** A server that crashes on `/poison/:id`, with a failed login recorded before, and one request to the poison. */
+/**
+ * A server that crashes on `/poison/:id`, with a failed login recorded before, and one request to the poison: a POST
+ * whose body is sent once the server has the request, so that its events come from the connection, as a body does.
+ */
 const crashingApp = (load: string, options = '', throws = THROWS['in a callback']) => `
   ${load}
   const vigil = createVigil({ service: 'crashy', flushIntervalMillis: 60000 ${options} });
@@ -34,18 +38,20 @@ const crashingApp = (load: string, options = '', throws = THROWS['in a callback'
     else res.end('ok');
   }, { route: (req) => (req.url.startsWith('/poison') ? '/poison/:id' : '/') }));
   server.listen(0, '127.0.0.1', () => {
-    get('http://127.0.0.1:' + server.address().port + '/poison/7?token=zqx-query-token', { headers: { 'user-agent': 'fuzzer/1.0' } })
-      .on('error', () => {});
+    const url = 'http://127.0.0.1:' + server.address().port + '/poison/7?token=zqx-query-token';
+    const sending = request(url, { method: 'POST', headers: { 'user-agent': 'fuzzer/1.0' } }).on('error', () => {});
+    server.once('request', () => setImmediate(() => sending.end('{}')));
+    sending.flushHeaders();
   });
 `;
 
 const ESM_LOAD = `
   import { createVigil } from ${JSON.stringify(esm)};
-  import { createServer, get } from 'node:http';
+  import { createServer, request } from 'node:http';
 `;
 const CJS_LOAD = `
   const { createVigil } = require(${JSON.stringify(cjs)});
-  const { createServer, get } = require('node:http');
+  const { createServer, request } = require('node:http');
 `;
 
 async function runChild(source: string, env: Record<string, string>, module = true) {
@@ -81,6 +87,7 @@ describe('delivery at exit', () => {
     ['ES module', ESM_LOAD, true, 'in a callback'],
     ['CommonJS', CJS_LOAD, false, 'in a callback'],
     ['ES module', ESM_LOAD, true, 'out of the handler'],
+    ['ES module', ESM_LOAD, true, "in req.on('end')"],
     ['ES module', ESM_LOAD, true, 'as an async handler'],
   ] as const) {
     test(`${build} build: a crash in a request (thrown ${how}) is recorded as sys_crash of that request, and what was queued is sent`, async () => {

@@ -55,8 +55,8 @@ export function wrap<Req extends NodeRequestLike, Res extends NodeResponseLike, 
     return runWithRequest(s, () => {
       try {
         const scope = new AsyncResource('vigil.request');
-        emitIn(scope, req);
-        emitIn(scope, res);
+        emitIn(scope, req, s);
+        emitIn(scope, res, s);
       } catch {
         // listeners then run where Node.js runs them
       }
@@ -88,11 +88,17 @@ export function wrap<Req extends NodeRequestLike, Res extends NodeResponseLike, 
  * raw-body (under the body parsers of Express and Koa) runs its callback. A closure rather than `scope.bind(emit)`:
  * on Node.js 20 a bound function takes tens of µs to make; this costs under one per request, seven emits included.
  */
-function emitIn(scope: AsyncResource, emitter: object): void {
+function emitIn(scope: AsyncResource, emitter: object, state: RequestState): void {
   const target = emitter as { emit?: unknown };
   const emit = target.emit;
   if (typeof emit !== 'function') return;
   target.emit = function emitInRequest(this: unknown, ...args: unknown[]) {
-    return scope.runInAsyncScope(emit as (...args: unknown[]) => unknown, this, ...args);
+    try {
+      return scope.runInAsyncScope(emit as (...args: unknown[]) => unknown, this, ...args);
+    } catch (error) {
+      // A listener's throw leaves the request's scope before Node.js reports it: a crash is told its request here.
+      noteThrownFrom(error, state);
+      throw error;
+    }
   };
 }
