@@ -33,6 +33,14 @@ function collector() {
   };
 }
 
+/** Resolves once `ready()` holds, checked every 20 ms; fails after 10 s. */
+async function until(ready: () => boolean): Promise<void> {
+  for (const deadline = Date.now() + 10_000; !ready(); ) {
+    assert.ok(Date.now() < deadline, 'not within 10 s');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 const dropLine = (reason: string, count: number) =>
   `{"type":"sdk_drops","vigil.drop.reason":"${reason}","count":${count}}`;
 
@@ -107,6 +115,25 @@ describe('StdoutSink', () => {
       dropLine('too_large', 1),
       dropLine('rejected', 1),
     ]);
+  });
+
+  test('drops with no line to follow are reported on their own, once the stream is no longer blocked', async () => {
+    const out = collector();
+    const sink = new StdoutSink(dropLine, out.stream);
+    sink.countDrop('rejected');
+    await until(() => out.chunks.join('').includes(dropLine('rejected', 1)));
+
+    out.stall();
+    sink.enqueue(`{"big":"${'y'.repeat(17 * 1024 * 1024)}"}`);
+    await sink.flush();
+    sink.enqueue('{"lost":1}');
+    // Blocked for longer than the report's delay: the report waits rather than add to what is pending.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.ok(!out.chunks.join('').includes('queue_full'));
+    out.release();
+    await until(() => out.chunks.join('').includes(dropLine('queue_full', 1)));
+    assert.equal(sink.stats().dropped.queue_full, 1);
+    await sink.close();
   });
 
   test('a nearly blocked stream keeps its last tenth for security events: routine lines are dropped first', async () => {

@@ -14,6 +14,8 @@ import { ROUTINE_SHARE, type Sink, type SinkStats } from './transport.js';
 const MAX_PENDING_BYTES = 16 * 1024 * 1024;
 /** Lines are gathered and written once per event-loop turn, or as soon as this many characters wait. */
 const WRITE_CHARS = 64 * 1024;
+/** Drops with no line to follow are reported on their own this long after (later while the stream is blocked). */
+const REPORT_DELAY_MILLIS = 1000;
 
 export interface LineStream {
   write(chunk: string): boolean;
@@ -33,6 +35,8 @@ export class StdoutSink implements Sink {
   private pending = '';
   private pendingLines = 0;
   private immediate: NodeJS.Immediate | undefined;
+  /** The report of drops that no line has followed yet, waiting for its delay. */
+  private reportTimer: NodeJS.Timeout | undefined;
 
   /** Set when the stream failed (a pipe whose reader went away: EPIPE); nothing is written after. */
   private broken = false;
@@ -59,7 +63,7 @@ export class StdoutSink implements Sink {
     }
     const bound = routine ? MAX_PENDING_BYTES * ROUTINE_SHARE : MAX_PENDING_BYTES;
     if ((this.stream.writableLength ?? 0) + this.pending.length > bound) {
-      this.drops.add('queue_full');
+      this.countDrop('queue_full');
       return;
     }
     this.addDropReports();
@@ -68,6 +72,7 @@ export class StdoutSink implements Sink {
 
   countDrop(reason: DropReason): void {
     this.drops.add(reason);
+    this.reportLater();
   }
 
   flush(): Promise<void> {
@@ -77,6 +82,8 @@ export class StdoutSink implements Sink {
   }
 
   close(): Promise<void> {
+    clearTimeout(this.reportTimer);
+    this.reportTimer = undefined;
     if (!this.closed && !this.broken) this.addDropReports();
     this.write();
     this.closed = true;
@@ -92,6 +99,20 @@ export class StdoutSink implements Sink {
       retries: 0,
       dropped: { ...this.drops.total },
     };
+  }
+
+  /**
+   * Report the drops on their own if no line comes to carry the report first: an app that goes quiet after its
+   * output was blocked still tells what it lost. Not while the stream is still blocked, or the report would add to it.
+   */
+  private reportLater(): void {
+    if (this.reportTimer !== undefined || this.closed || this.broken) return;
+    this.reportTimer = setTimeout(() => {
+      this.reportTimer = undefined;
+      if (this.closed || this.broken || !this.drops.hasPending()) return;
+      if ((this.stream.writableLength ?? 0) + this.pending.length > MAX_PENDING_BYTES) this.reportLater();
+      else this.addDropReports();
+    }, REPORT_DELAY_MILLIS).unref();
   }
 
   /** An `sdk_drops` line per reason counted since the last report, every reason (as the http transport sends). */
