@@ -264,6 +264,38 @@ describe('transport', () => {
     }
   });
 
+  test('while the collector refuses the token, a later drop or a flush() does not spend the report on a refusal', async () => {
+    receiver.requests.length = 0;
+    receiver.respond = () => ({ status: 401 });
+    try {
+      const vigil = createVigil(fast(receiver, { maxEventBytes: 1024 }));
+      vigil.event('x_test', { n: 1 });
+      await vigil.flush();
+      assert.equal(vigil.stats().dropped.auth, 1);
+      // A drop counted now schedules a report round, and flush() runs one at once: both would be refused, and the
+      // counts with them.
+      vigil.event('x_test', { big: 'x'.repeat(4000) });
+      await vigil.flush();
+      assert.equal(receiver.requests.length, 1, 'no report is sent to a collector that refuses the token');
+      receiver.respond = () => undefined;
+      vigil.event('x_test', { n: 2 });
+      await vigil.flush();
+      await receiver.waitFor(() => receiver.events.some((e) => e.type === 'sdk_drops'));
+      assert.deepEqual(
+        receiver.events
+          .filter((e) => e.type === 'sdk_drops')
+          .map((e) => [e['vigil.drop.reason'], e['vigil.drop.count']]),
+        [
+          ['auth', 1],
+          ['too_large', 1],
+        ],
+      );
+      await vigil.close();
+    } finally {
+      receiver.respond = () => undefined;
+    }
+  });
+
   test('a drop report that cannot be delivered is reported again with the next, with its counts', async () => {
     receiver.requests.length = 0;
     // The first batch is taken; the report that follows it fails both of its attempts; then all is well.

@@ -247,8 +247,9 @@ export class HttpTransport implements Sink {
 
   countDrop(reason: DropReason): void {
     this.drops.add(reason);
-    // Reported with the next batch, or on its own at the next interval if nothing else is queued by then.
-    if (!this.closing) this.schedule(this.flushIntervalMillis);
+    // Reported with the next batch, or on its own at the next interval if nothing else is queued by then (not while
+    // the collector refuses the token: the report waits for a batch it takes).
+    if (!this.closing && !this.tokenRefused) this.schedule(this.flushIntervalMillis);
   }
 
   flush(): Promise<void> {
@@ -365,8 +366,9 @@ export class HttpTransport implements Sink {
   /** Send what is queued; true unless the last batch tried was not delivered. */
   private async drain(): Promise<boolean> {
     // Drops counted while nothing is queued (an event too large, a batch given up on) have no delivery to follow:
-    // their report goes now. Otherwise it follows the first batch delivered.
-    if (this.queue.size === 0 && !this.shutdown.signal.aborted) this.queueDropReports();
+    // their report goes now. Otherwise it follows the first batch delivered. Not while the collector refuses the
+    // token, flush() and close() included: the report would be refused, and its counts lost with it.
+    if (this.queue.size === 0 && !this.shutdown.signal.aborted && !this.tokenRefused) this.queueDropReports();
     let delivered = true;
     // The first batch goes out whatever its size (its interval elapsed, or it is full); the events queued while it
     // was sent go out now only if they fill a batch, or if a flush asked for everything. The others wait for their
