@@ -220,7 +220,7 @@ describe('transport', () => {
   test('collector down, then back while the app is idle: the drops are reported with no new event or flush', async () => {
     const down = await Receiver.start();
     await down.stop();
-    const vigil = createVigil(fast(down, { maxRetries: 1, maxBackoffMillis: 50 }));
+    const vigil = createVigil(fast(down, { maxRetries: 1, maxBackoffMillis: 50, flushIntervalMillis: 50 }));
     for (let i = 0; i < 3; i++) vigil.event('x_test', { n: i });
     await vigil.flush();
     assert.equal(vigil.stats().dropped.retries_exhausted, 3);
@@ -292,6 +292,24 @@ describe('transport', () => {
       );
       await vigil.close();
     } finally {
+      receiver.respond = () => undefined;
+    }
+  });
+
+  test('with maxBackoffMillis 0, a report the collector cannot take is not tried again in a loop', async () => {
+    receiver.requests.length = 0;
+    receiver.respond = () => ({ status: 503 });
+    const vigil = createVigil(fast(receiver, { maxRetries: 0, initialBackoffMillis: 0, maxBackoffMillis: 0 }));
+    try {
+      vigil.event('x_test', { n: 1 });
+      await vigil.flush();
+      assert.equal(vigil.stats().dropped.retries_exhausted, 1);
+      // Long enough for hundreds of rounds on loopback, had the next one been scheduled with no pause; the pause is
+      // at least flushIntervalMillis (10 s here), as for a batch after a failure.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(receiver.requests.length, 1);
+    } finally {
+      await vigil.close();
       receiver.respond = () => undefined;
     }
   });

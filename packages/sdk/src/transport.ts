@@ -355,9 +355,12 @@ export class HttpTransport implements Sink {
         // The flush this run served is over, delivered or not: later retries must not keep the process alive.
         this.flushRequested = false;
         if (this.queue.size > 0) this.schedule(this.flushIntervalMillis);
-        // Drops with no batch left to follow: their report goes on its own, after a pause if the collector is down.
+        // Drops with no batch left to follow: their report goes on its own, after a pause if the collector is down;
+        // never a shorter one than a batch waits after a failure (maxBackoffMillis may be 0: rounds without end).
         else if (this.drops.hasPending() && !this.tokenRefused) {
-          this.schedule(delivered ? this.flushIntervalMillis : this.maxBackoffMillis);
+          this.schedule(
+            delivered ? this.flushIntervalMillis : Math.max(this.maxBackoffMillis, this.flushIntervalMillis),
+          );
         }
       });
     return this.sending;
