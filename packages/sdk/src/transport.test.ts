@@ -314,6 +314,27 @@ describe('transport', () => {
     }
   });
 
+  test('a drops report split after a 413 stays a report: its lines are not counted as dropped events', async () => {
+    receiver.requests.length = 0;
+    // The first batch fails (no retries); every request holding a report is refused as too large.
+    receiver.respond = (request, index) =>
+      request.text.includes('"type":"sdk_drops"') ? { status: 413 } : index === 0 ? { status: 503 } : undefined;
+    try {
+      const vigil = createVigil(fast(receiver, { maxRetries: 0, maxEventBytes: 1024 }));
+      vigil.event('x_test', { n: 1 });
+      await vigil.flush();
+      vigil.event('x_test', { big: 'x'.repeat(4000) });
+      await vigil.flush(); // the report of both reasons, refused, then each half refused on its own
+      assert.equal(receiver.requests.length, 4);
+      const { dropped } = vigil.stats();
+      assert.deepEqual([dropped.retries_exhausted, dropped.too_large], [1, 1]);
+      await vigil.close();
+      assert.equal(receiver.requests.length, 4, 'a report the collector refuses as such is not sent again');
+    } finally {
+      receiver.respond = () => undefined;
+    }
+  });
+
   test('a drop report that cannot be delivered is reported again with the next, with its counts', async () => {
     receiver.requests.length = 0;
     // The first batch is taken; the report that follows it fails both of its attempts; then all is well.

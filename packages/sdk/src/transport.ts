@@ -419,6 +419,12 @@ export class HttpTransport implements Sink {
       }
       if (result.kind === 'split') {
         const [half, rest] = batch.split();
+        // The halves of a report are reports, each with the counts of its lines: not events to count as dropped.
+        const counts = this.reports.get(batch);
+        if (counts !== undefined) {
+          this.reports.set(half, counts.slice(0, half.count));
+          this.reports.set(rest, counts.slice(half.count));
+        }
         const first = await this.deliver(half);
         const second = await this.deliver(rest);
         return first && second;
@@ -620,9 +626,12 @@ export class HttpTransport implements Sink {
   /** Queue the `sdk_drops` reports of the drops not reported yet; true if there were any. */
   private queueDropReports(): boolean {
     if (!this.drops.hasPending()) return false;
-    const counts = this.drops.takePending();
+    const taken = this.drops.takePending();
+    const lines = taken.map(([reason, count]) => this.options.dropEvent(reason, count));
+    // One count per line, in the lines' order, so that a split report's halves know theirs.
+    const counts = taken.filter((_, i) => lines[i] !== '');
     // Ahead of the queue and outside its bound: at most one line per reason.
-    const reports = this.queue.unshift(this.reportLines(counts));
+    const reports = this.queue.unshift(lines.filter((line) => line !== ''));
     if (reports !== undefined) this.reports.set(reports, counts);
     return true;
   }
