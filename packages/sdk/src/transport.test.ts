@@ -19,6 +19,13 @@ function fast(receiver: Receiver, extra: VigilOptions = {}): VigilOptions {
   return fastClientOptions(receiver.url, { service: 'transport-test', ...extra });
 }
 
+/** The `sdk_drops` reports `receiver` has taken, as [reason, count] pairs in the order they came. */
+function dropReports(receiver: Receiver): Array<[unknown, unknown]> {
+  return receiver.events
+    .filter((e) => e.type === 'sdk_drops')
+    .map((e): [unknown, unknown] => [e['vigil.drop.reason'], e['vigil.drop.count']]);
+}
+
 describe('transport', () => {
   let receiver: Receiver;
   before(async () => {
@@ -194,12 +201,7 @@ describe('transport', () => {
       const vigil = createVigil(fast(receiver, { maxEventBytes: 1024 }));
       vigil.event('x_test', { big: 'x'.repeat(4000) });
       await (end === 'close' ? vigil.close() : vigil.flush());
-      const reports = receiver.events.filter((e) => e.type === 'sdk_drops');
-      assert.deepEqual(
-        reports.map((e) => [e['vigil.drop.reason'], e['vigil.drop.count']]),
-        [['too_large', 1]],
-        end,
-      );
+      assert.deepEqual(dropReports(receiver), [['too_large', 1]], end);
       await vigil.close();
     }
   });
@@ -209,11 +211,7 @@ describe('transport', () => {
     const vigil = createVigil(fast(receiver, { maxEventBytes: 1024, flushIntervalMillis: 20 }));
     vigil.event('x_test', { big: 'x'.repeat(4000) });
     await receiver.waitFor(() => receiver.events.some((e) => e.type === 'sdk_drops'));
-    const reports = receiver.events.filter((e) => e.type === 'sdk_drops');
-    assert.deepEqual(
-      reports.map((e) => [e['vigil.drop.reason'], e['vigil.drop.count']]),
-      [['too_large', 1]],
-    );
+    assert.deepEqual(dropReports(receiver), [['too_large', 1]]);
     await vigil.close();
   });
 
@@ -252,12 +250,7 @@ describe('transport', () => {
       receiver.respond = () => undefined;
       vigil.event('x_test', { n: 2 });
       await receiver.waitFor(() => receiver.events.some((e) => e.type === 'sdk_drops'));
-      assert.deepEqual(
-        receiver.events
-          .filter((e) => e.type === 'sdk_drops')
-          .map((e) => [e['vigil.drop.reason'], e['vigil.drop.count']]),
-        [['auth', 1]],
-      );
+      assert.deepEqual(dropReports(receiver), [['auth', 1]]);
       await vigil.close();
     } finally {
       receiver.respond = () => undefined;
@@ -281,15 +274,10 @@ describe('transport', () => {
       vigil.event('x_test', { n: 2 });
       await vigil.flush();
       await receiver.waitFor(() => receiver.events.some((e) => e.type === 'sdk_drops'));
-      assert.deepEqual(
-        receiver.events
-          .filter((e) => e.type === 'sdk_drops')
-          .map((e) => [e['vigil.drop.reason'], e['vigil.drop.count']]),
-        [
-          ['auth', 1],
-          ['too_large', 1],
-        ],
-      );
+      assert.deepEqual(dropReports(receiver), [
+        ['auth', 1],
+        ['too_large', 1],
+      ]);
       await vigil.close();
     } finally {
       receiver.respond = () => undefined;
@@ -348,11 +336,7 @@ describe('transport', () => {
       await vigil.flush(); // a batch taken: the counts are reported again
       await receiver.waitFor(() => receiver.events.some((e) => e.type === 'sdk_drops'), 2000);
       await vigil.close();
-      const reports = receiver.events.filter((e) => e.type === 'sdk_drops');
-      assert.deepEqual(
-        reports.map((e) => [e['vigil.drop.reason'], e['vigil.drop.count']]),
-        [['queue_full', 100]],
-      );
+      assert.deepEqual(dropReports(receiver), [['queue_full', 100]]);
       // The report's own failure is not a drop of events.
       assert.equal(vigil.stats().dropped.retries_exhausted, 0);
     } finally {
@@ -376,10 +360,7 @@ describe('transport', () => {
     await vigil.flush();
     await down.waitFor(() => down.events.some((e) => e.type === 'sdk_drops'), 2000);
     await vigil.flush();
-    const reports = Object.fromEntries(
-      down.events.filter((e) => e.type === 'sdk_drops').map((e) => [e['vigil.drop.reason'], e['vigil.drop.count']]),
-    );
-    assert.deepEqual(reports, { queue_full: 6, retries_exhausted: 4 });
+    assert.deepEqual(Object.fromEntries(dropReports(down)), { queue_full: 6, retries_exhausted: 4 });
     assert.ok(down.events.some((e) => e.n === 'after'));
     await vigil.close();
     await down.close();
