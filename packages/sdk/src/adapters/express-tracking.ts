@@ -14,9 +14,9 @@
  *   that call as its duration; a response never ended (the client went away, the app hung up) is recorded when its
  *   socket closes.
  */
-import { ServerResponse } from 'node:http';
+import { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestState } from '../request.js';
-import { chunkBytes, type NodeResponseLike, type ResponseHooks, TrackedResponse } from './shared.js';
+import { chunkBytes, type NodeResponseLike, RequestScope, type ResponseHooks, TrackedResponse } from './shared.js';
 
 /** The part of a response's socket the tracking uses. */
 interface SocketLike {
@@ -86,11 +86,18 @@ function safeChunkBytes(chunk: unknown, encoding: unknown): number {
   }
 }
 
-/** The object to wrap `write` and `end` on: the last one above `res` before `http.ServerResponse.prototype`. */
-function wrapTarget(res: object): object | undefined {
+/**
+ * The object to wrap methods of `value` on: the last one above `value` before `base` in its prototype chain
+ * (`http.ServerResponse.prototype` for Express's response, `http.IncomingMessage.prototype` for its request).
+ */
+function wrapTarget(value: object, base: object = ServerResponse.prototype): object | undefined {
   let target: object | undefined;
-  for (let proto = Object.getPrototypeOf(res) as object | null; proto !== null; proto = Object.getPrototypeOf(proto)) {
-    if (proto === ServerResponse.prototype) return target;
+  for (
+    let proto = Object.getPrototypeOf(value) as object | null;
+    proto !== null;
+    proto = Object.getPrototypeOf(proto)
+  ) {
+    if (proto === base) return target;
     target = proto;
   }
   return undefined;
@@ -156,4 +163,48 @@ export function trackExpressResponse<Request>(
   }
   list.push(new Tracking(res, request, state, hooks, list) as Tracking);
   return true;
+}
+
+type Emit = (...args: unknown[]) => unknown;
+
+/** The scope of each request and response being handled, for the `emit` wrapped on Express's prototypes. */
+const scopes = new WeakMap<object, RequestScope>();
+/** Prototypes whose `emit` is wrapped: once each, whatever the middleware (the scope is found per object). */
+const emitWrapped = new WeakSet<object>();
+
+/**
+ * Emit the events of Express's `req` and `res` in the request's context (see RequestScope in shared.ts), so that
+ * helpers called from the app's own `req.on('end')` or `res.on('finish')` listeners know their request. `emit` is
+ * wrapped once on Express's prototypes and finds the object's scope in a WeakMap: storing an `emit` on each object
+ * would cost a slow property store apiece (see above). Called inside `runWithRequest`; never throws.
+ */
+export function emitExpressEventsInRequest(state: RequestState, req: object, res: object): void {
+  try {
+    const scope = new RequestScope(state);
+    for (const [emitter, base] of [
+      [req, IncomingMessage.prototype],
+      [res, ServerResponse.prototype],
+    ] as const) {
+      const target = wrapTarget(emitter, base);
+      if (target === undefined) {
+        scope.emitOwnEvents(emitter); // not Express's own objects (the http2 compatibility API)
+        continue;
+      }
+      if (!emitWrapped.has(target)) {
+        wrapEmit(target as { emit: Emit });
+        emitWrapped.add(target);
+      }
+      scopes.set(emitter, scope);
+    }
+  } catch {
+    // listeners then run where Node.js runs them
+  }
+}
+
+function wrapEmit(target: { emit: Emit }): void {
+  const emit = target.emit;
+  target.emit = function vigilEmit(this: object, ...args: unknown[]) {
+    const scope = scopes.get(this);
+    return scope === undefined ? emit.apply(this, args) : scope.emit(emit, this, args);
+  };
 }

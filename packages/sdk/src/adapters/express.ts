@@ -17,7 +17,7 @@ import { currentRequest, runWithRequest } from '../context.js';
 import type { RequestState } from '../request.js';
 import { type RequestTracker, trackerOf } from '../tracker.js';
 import { baseTemplate, dispatchedTo, instrumentMounts } from './express-mounts.js';
-import { expressState, trackExpressResponse } from './express-tracking.js';
+import { emitExpressEventsInRequest, expressState, trackExpressResponse } from './express-tracking.js';
 import { type NodeRequestLike, type NodeResponseLike, nodeRequestView, routeHooks, trackResponse } from './shared.js';
 
 export interface ExpressRequestLike extends NodeRequestLike {
@@ -129,7 +129,11 @@ export function vigilExpress(vigil: Vigil): ExpressMiddleware {
       next();
       return;
     }
-    runWithRequest(state, next);
+    const s = state;
+    runWithRequest(s, () => {
+      emitExpressEventsInRequest(s, req, res);
+      next();
+    });
   };
   if (hooks) {
     middlewareHooks.set(middleware, hooks);

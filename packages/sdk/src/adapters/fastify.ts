@@ -17,6 +17,7 @@ import { runWithRequest } from '../context.js';
 import type { RequestState } from '../request.js';
 import { trackerOf } from '../tracker.js';
 import {
+  emitInRequest,
   type NodeRequestLike,
   type NodeResponseLike,
   nodeRequestView,
@@ -124,8 +125,13 @@ export function vigilFastify(vigil: Vigil): FastifyPluginLike {
       } catch {
         state = undefined;
       }
-      if (state) runWithRequest(state, next);
-      else next();
+      if (state) {
+        const s = state;
+        runWithRequest(s, () => {
+          emitInRequest(s, request.raw, reply.raw);
+          next();
+        });
+      } else next();
     });
     instance.addHook('onError', (_request, reply, error, next) => {
       try {

@@ -20,6 +20,7 @@ import { runWithRequest } from '../context.js';
 import type { HeaderMap, RequestState, RequestView } from '../request.js';
 import { trackerOf } from '../tracker.js';
 import {
+  emitInRequest,
   type NodeRequestLike,
   type NodeResponseLike,
   nodeRequestView,
@@ -147,7 +148,11 @@ export function vigilHono(vigil: Vigil): HonoMiddleware {
     if (!state) return next();
     const s = state;
     try {
-      await runWithRequest(s, next);
+      const bindings = node;
+      await runWithRequest(s, () => {
+        if (bindings) emitInRequest(s, bindings.incoming, bindings.outgoing);
+        return next();
+      });
     } catch (error) {
       s.noteError(error);
       throw error;

@@ -19,7 +19,14 @@ import type { Vigil } from '../client.js';
 import { runWithRequest } from '../context.js';
 import type { RequestState } from '../request.js';
 import { trackerOf } from '../tracker.js';
-import { type NodeRequestLike, type NodeResponseLike, nodeRequestView, routeHooks, trackResponse } from './shared.js';
+import {
+  emitInRequest,
+  type NodeRequestLike,
+  type NodeResponseLike,
+  nodeRequestView,
+  routeHooks,
+  trackResponse,
+} from './shared.js';
 
 export interface KoaContextLike {
   readonly req: NodeRequestLike;
@@ -118,12 +125,13 @@ export function vigilKoa(vigil: Vigil): KoaMiddleware {
     }
     if (!state) return next();
     const s = state;
-    return runWithRequest(s, () =>
-      next().then(undefined, (error: unknown) => {
+    return runWithRequest(s, () => {
+      emitInRequest(s, ctx.req, ctx.res);
+      return next().then(undefined, (error: unknown) => {
         // Koa answers a thrown error itself (ctx.onerror), after every middleware: note it and let it go on.
         s.noteError(error);
         throw error;
-      }),
-    );
+      });
+    });
   };
 }

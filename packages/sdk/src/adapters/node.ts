@@ -9,13 +9,19 @@
  * createServer(wrap(vigil, handler, { route: (req) => myRouter.match(req)?.template })).listen(3000);
  */
 
-import { AsyncResource } from 'node:async_hooks';
 import type { Vigil } from '../client.js';
 import { noteThrownFrom, runWithRequest } from '../context.js';
 import { isThenable } from '../report.js';
 import type { RequestState } from '../request.js';
 import { trackerOf } from '../tracker.js';
-import { type NodeRequestLike, type NodeResponseLike, nodeRequestView, routeHooks, trackResponse } from './shared.js';
+import {
+  emitInRequest,
+  type NodeRequestLike,
+  type NodeResponseLike,
+  nodeRequestView,
+  routeHooks,
+  trackResponse,
+} from './shared.js';
 
 export interface WrapOptions<Req> {
   /** The route template of a request (`/users/:id`), if the app's router can tell. Without it `http.route` is omitted. */
@@ -53,13 +59,7 @@ export function wrap<Req extends NodeRequestLike, Res extends NodeResponseLike, 
     if (!state) return handler.call(this, req, res);
     const s = state;
     return runWithRequest(s, () => {
-      try {
-        const scope = new AsyncResource('vigil.request');
-        emitIn(scope, req, s);
-        emitIn(scope, res, s);
-      } catch {
-        // listeners then run where Node.js runs them
-      }
+      emitInRequest(s, req, res);
       try {
         const result = handler.call(this, req, res);
         if (isThenable(result)) {
@@ -78,27 +78,5 @@ export function wrap<Req extends NodeRequestLike, Res extends NodeResponseLike, 
         throw error;
       }
     });
-  };
-}
-
-/**
- * Node.js emits a request's body events (`data`, `end`) and its response's (`finish`, `close`) in the connection's
- * async context, not the handler's: a helper called from their listeners (a handler reading its body with
- * `req.on('end')`) would not know its request. They are emitted in `scope`, made in the request's context, as
- * raw-body (under the body parsers of Express and Koa) runs its callback. A closure rather than `scope.bind(emit)`:
- * on Node.js 20 a bound function takes tens of µs to make; this costs under one per request, seven emits included.
- */
-function emitIn(scope: AsyncResource, emitter: object, state: RequestState): void {
-  const target = emitter as { emit?: unknown };
-  const emit = target.emit;
-  if (typeof emit !== 'function') return;
-  target.emit = function emitInRequest(this: unknown, ...args: unknown[]) {
-    try {
-      return scope.runInAsyncScope(emit as (...args: unknown[]) => unknown, this, ...args);
-    } catch (error) {
-      // A listener's throw leaves the request's scope before Node.js reports it: a crash is told its request here.
-      noteThrownFrom(error, state);
-      throw error;
-    }
   };
 }
