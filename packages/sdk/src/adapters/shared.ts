@@ -3,7 +3,7 @@
  * noticing the end of a response exactly once (`finish`, or `close` when the client went away first).
  */
 import { AsyncResource } from 'node:async_hooks';
-import { noteThrownFrom } from '../context.js';
+import { currentRequest, noteThrownFrom } from '../context.js';
 import type { RequestState, RequestView, ResponseView } from '../request.js';
 import type { RequestTracker } from '../tracker.js';
 
@@ -302,10 +302,15 @@ export class RequestScope {
 
   constructor(private readonly state: RequestState) {}
 
-  /** Call `emit` on `emitter` in the request's context. */
+  /**
+   * Call `emit` on `emitter` in the request's context. Most emits already run in it (those of the handler's own
+   * code, and what it scheduled): they are called as they are, for the cost of one lookup.
+   */
   emit(emit: Emit, emitter: unknown, args: unknown[]): unknown {
     try {
-      return this.resource.runInAsyncScope(emit, emitter, ...args);
+      return currentRequest() === this.state
+        ? emit.apply(emitter, args)
+        : this.resource.runInAsyncScope(emit, emitter, ...args);
     } catch (error) {
       // A listener's throw leaves the request's scope before Node.js reports it: a crash is told its request here.
       noteThrownFrom(error, this.state);
