@@ -16,15 +16,14 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { createAdaptorServer } from '@hono/node-server';
 import Router from '@koa/router';
 import Fastify5 from 'fastify';
 import { Hono } from 'hono';
 import Koa from 'koa';
-import { createVigil, type Vigil } from '../index.js';
-import { Receiver, TEST_TOKEN } from '../testing/receiver.js';
+import type { Vigil } from '../index.js';
+import { useTestApp } from '../testing/app.js';
 import { vigilExpress } from './express.js';
 import { vigilFastify } from './fastify.js';
 import { vigilHono } from './hono.js';
@@ -157,42 +156,15 @@ async function postWhenListening(url: string, requestId: string, size: number): 
 
 for (const [name, makeServer] of APPS) {
   describe(`${name}: helpers in the app's own listeners of request and response events`, () => {
-    let receiver: Receiver;
-    let vigil: Vigil;
-    let server: Server;
-    let url: string;
-
-    before(async () => {
-      receiver = await Receiver.start();
-      vigil = createVigil({
-        endpoint: receiver.url,
-        token: TEST_TOKEN,
-        service: 'listeners-test',
-        flushIntervalMillis: 5,
-        flushOnExit: false,
-      });
-      server = await makeServer(vigil);
-      if (!server.listening) {
-        server.listen(0, '127.0.0.1');
-        await once(server, 'listening');
-      }
-      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    });
-
-    after(async () => {
-      server?.closeAllConnections();
-      server?.close();
-      await vigil?.close();
-      await receiver?.close();
-    });
+    const app = useTestApp({}, makeServer);
 
     test('req.on("end") and res.on("finish") record with their request', async () => {
       const requestId = `listeners-${name.replace(/\W/g, '')}`;
-      const status = await postWhenListening(`${url}/hook/github`, requestId, 4096);
+      const status = await postWhenListening(`${app.url}/hook/github`, requestId, 4096);
       assert.equal(status, 401);
-      const mine = () => receiver.events.filter((e) => e['http.request.id'] === requestId);
+      const mine = () => app.receiver.events.filter((e) => e['http.request.id'] === requestId);
       const types = () => mine().map((e) => e.type);
-      await receiver.waitFor(() =>
+      await app.receiver.waitFor(() =>
         ['http_request', 'x_hook_body', 'x_hook_answered'].every((t) => types().includes(t)),
       );
       const request = mine().find((e) => e.type === 'http_request')!;
@@ -205,7 +177,8 @@ for (const [name, makeServer] of APPS) {
       assert.equal(mine().find((e) => e.type === 'x_hook_body')!.size, 4096);
       assert.equal(request['http.response.status_code'], 401);
       assert.equal(
-        receiver.events.filter((e) => e['http.request.id'] === undefined && String(e.type).startsWith('x_hook')).length,
+        app.receiver.events.filter((e) => e['http.request.id'] === undefined && String(e.type).startsWith('x_hook'))
+          .length,
         0,
         'no event of the request recorded without it',
       );

@@ -17,7 +17,11 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(options: VigilOptions, server: (vigil: Vigil) => Server): Promise<TestApp> {
+/** `server` makes the app's server (for a framework that must be made ready first, asynchronously). */
+export async function startTestApp(
+  options: VigilOptions,
+  server: (vigil: Vigil) => Server | Promise<Server>,
+): Promise<TestApp> {
   const receiver = await Receiver.start();
   const vigil = createVigil({
     endpoint: receiver.url,
@@ -27,7 +31,7 @@ export async function startTestApp(options: VigilOptions, server: (vigil: Vigil)
     flushOnExit: false,
     ...options,
   });
-  const http = server(vigil);
+  const http = await server(vigil);
   http.listen(0, '127.0.0.1');
   await once(http, 'listening');
   return {
@@ -47,7 +51,7 @@ export async function startTestApp(options: VigilOptions, server: (vigil: Vigil)
  * A test app started before the suite's tests and closed after them, for `describe` blocks: its fields are there
  * from the first test on.
  */
-export function useTestApp(options: VigilOptions, server: (vigil: Vigil) => Server): TestApp {
+export function useTestApp(options: VigilOptions, server: (vigil: Vigil) => Server | Promise<Server>): TestApp {
   const app = {} as { -readonly [K in keyof TestApp]: TestApp[K] };
   before(async () => {
     Object.assign(app, await startTestApp(options, server));
