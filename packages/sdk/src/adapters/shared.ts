@@ -320,8 +320,9 @@ export class RequestScope {
 
   /**
    * Emit the events of `req` and `res` (when given) in this scope, through an `emit` of their own. A closure rather
-   * than `resource.bind(emit)`: on Node.js 20 a bound function takes tens of µs to make; this costs under one per
-   * request, seven emits included. Where a property store is slow (Express's objects), see express-tracking.ts.
+   * than `resource.bind(emit)`: on Node.js 20 a bound function takes tens of µs to make; this costs about one per
+   * request (docs/sdk.md, "What a request costs"). Where a property store is slow (Express's objects), see
+   * express-tracking.ts.
    */
   emitOwnEvents(req: object, res?: object): void {
     this.own(req);
