@@ -285,7 +285,7 @@ export class HttpTransport implements Sink {
     if (this.closed || this.closing || this.target === undefined) return undefined;
     this.closed = true;
     this.clearTimers();
-    const lines = this.dropReports();
+    const { lines } = this.takeReports();
     if (this.delivering !== undefined) lines.push(...this.delivering.lines());
     for (let batch = this.queue.shift(); batch !== undefined; batch = this.queue.shift()) lines.push(...batch.lines());
     if (lines.length === 0) return undefined;
@@ -626,12 +626,9 @@ export class HttpTransport implements Sink {
   /** Queue the `sdk_drops` reports of the drops not reported yet; true if there were any. */
   private queueDropReports(): boolean {
     if (!this.drops.hasPending()) return false;
-    const taken = this.drops.takePending();
-    const lines = taken.map(([reason, count]) => this.options.dropEvent(reason, count));
-    // One count per line, in the lines' order, so that a split report's halves know theirs.
-    const counts = taken.filter((_, i) => lines[i] !== '');
+    const { lines, counts } = this.takeReports();
     // Ahead of the queue and outside its bound: at most one line per reason.
-    const reports = this.queue.unshift(lines.filter((line) => line !== ''));
+    const reports = this.queue.unshift(lines);
     if (reports !== undefined) this.reports.set(reports, counts);
     return true;
   }
@@ -646,13 +643,20 @@ export class HttpTransport implements Sink {
     else if (reason === 'retries_exhausted' || reason === 'shutdown') this.drops.restorePending(counts);
   }
 
-  /** The `sdk_drops` lines of the drops not reported yet, one per reason. */
-  private dropReports(): string[] {
-    return this.drops.hasPending() ? this.reportLines(this.drops.takePending()) : [];
-  }
-
-  private reportLines(counts: ReadonlyArray<readonly [DropReason, number]>): string[] {
-    return counts.map(([reason, count]) => this.options.dropEvent(reason, count)).filter((line) => line !== '');
+  /**
+   * The `sdk_drops` lines of the drops not reported yet, one per reason, taken from the pending counts; and the
+   * count of each line, in the lines' order, so that a split report's halves know theirs.
+   */
+  private takeReports(): { lines: string[]; counts: Array<[DropReason, number]> } {
+    const lines: string[] = [];
+    const counts: Array<[DropReason, number]> = [];
+    for (const [reason, count] of this.drops.takePending()) {
+      const line = this.options.dropEvent(reason, count);
+      if (line === '') continue;
+      lines.push(line);
+      counts.push([reason, count]);
+    }
+    return { lines, counts };
   }
 
   private reportRejected(count: number, text: string): void {

@@ -29,6 +29,12 @@ async function storedEvents(server: TestServer, service: string): Promise<Stored
   return body.events.filter((e) => e['service.name'] === service);
 }
 
+/** Vigil events posted to /v1/events as one JSON array, as the SDK's batches and hand-written clients send them. */
+async function postEvents(server: TestServer, events: readonly Record<string, unknown>[]): Promise<void> {
+  const res = await server.post('/v1/events', JSON.stringify(events));
+  assert.equal(res.status, 200, await res.text());
+}
+
 /** Access-log lines as `vigil ingest` ships them: each parsed as `combined`, then NDJSON to /v1/events. */
 async function shipAccessLog(server: TestServer, service: string, lines: readonly string[]): Promise<void> {
   const parse = createLineParser('combined');
@@ -79,24 +85,20 @@ describe('secrets sent to the collector never reach the store', () => {
 
   test('a nested object under a sensitive key in a Vigil event is hidden whole, as the SDK hides it', async () => {
     const secrets = ['NestedNewPassword42', 'NestedSecretValue42', 'NestedCredentialUser42', 'NestedAuthToken42'];
-    const res = await server.post(
-      '/v1/events',
-      JSON.stringify([
-        {
-          time: Date.now() - 1000,
-          type: 'x_password_changed',
-          'service.name': 'nested-vigil',
-          'client.address': '192.0.2.20',
-          'user.id': 'alice',
-          password: { new: secrets[0], strength: 'weak' },
-          'secret.value': secrets[1],
-          credentials: { user: secrets[2] },
-          auth: { header: { value: secrets[3] } },
-          profile: { plan: 'pro' },
-        },
-      ]),
-    );
-    assert.equal(res.status, 200, await res.text());
+    await postEvents(server, [
+      {
+        time: Date.now() - 1000,
+        type: 'x_password_changed',
+        'service.name': 'nested-vigil',
+        'client.address': '192.0.2.20',
+        'user.id': 'alice',
+        password: { new: secrets[0], strength: 'weak' },
+        'secret.value': secrets[1],
+        credentials: { user: secrets[2] },
+        auth: { header: { value: secrets[3] } },
+        profile: { plan: 'pro' },
+      },
+    ]);
     const [event] = await storedEvents(server, 'nested-vigil');
     assert.ok(event, 'the event is stored');
     assert.equal(event['password.new'], '[REDACTED]');
@@ -198,21 +200,17 @@ describe('secrets sent to the collector never reach the store', () => {
   });
 
   test('fields of the event model are judged by their last segment: the session hash and key ids are kept', async () => {
-    const res = await server.post(
-      '/v1/events',
-      JSON.stringify([
-        {
-          time: Date.now() - 1000,
-          type: 'http_request',
-          'service.name': 'model-fields',
-          'http.request.method': 'GET',
-          'url.path': '/',
-          'session.id': '0123456789abcdef',
-          'vigil.api_key.id': 'key-7',
-        },
-      ]),
-    );
-    assert.equal(res.status, 200, await res.text());
+    await postEvents(server, [
+      {
+        time: Date.now() - 1000,
+        type: 'http_request',
+        'service.name': 'model-fields',
+        'http.request.method': 'GET',
+        'url.path': '/',
+        'session.id': '0123456789abcdef',
+        'vigil.api_key.id': 'key-7',
+      },
+    ]);
     const [event] = await storedEvents(server, 'model-fields');
     assert.equal(event?.['session.id'], '0123456789abcdef');
     assert.equal(event?.['vigil.api_key.id'], 'key-7');
