@@ -122,6 +122,29 @@ describe('parseEvent: time', () => {
     assert.deepEqual(pairs(rejected({ ...base, time: ['2026-03-14T09:00:00Z'] })), [['time', 'wrong_type']]);
   });
 
+  it('quotes a wrong string in its message redacted, neutralised and cut: a token in the wrong field stays hidden', () => {
+    const message = (time: string) => rejected({ ...base, time })[0]!.message;
+    assert.match(message('yesterday'), /got a string \("yesterday"\)$/);
+    assert.match(message('x'.repeat(40)), new RegExp(`\\("${'x'.repeat(20)}\\.\\.\\."\\)$`));
+    for (const secret of [
+      'Bearer s3cr3tT0k3nV4lu3',
+      '4111 1111 1111 1111',
+      'password=hunter2xyz',
+      'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln',
+    ]) {
+      const text = message(secret);
+      assert.match(text, /\[REDACTED\]/, text);
+      assert.doesNotMatch(text, /s3cr3t|1111 1111|hunter2|eyJhbGci/, text);
+    }
+    const forged = message('9\n2026-03-14 ERROR');
+    assert.doesNotMatch(forged, /\n/);
+    assert.match(forged, /\\u000a/);
+    assert.match(
+      rejected({ ...base, 'http.response.status_code': 'token=abcdef123456' })[0]!.message,
+      /token=\[REDACTED\]/,
+    );
+  });
+
   it('reports seconds sent where milliseconds are expected', () => {
     const issues = rejected({ ...base, time: Math.floor(NOW / 1000) });
     assert.deepEqual(pairs(issues), [['time', 'invalid_value']]);

@@ -7,7 +7,11 @@
  */
 import { FIELDS_BY_NAME, type FieldValue } from './fields.js';
 import { isoTime, uuidv7 } from './id.js';
+import { createRedactor, type Redactor } from './redact.js';
 import { EVENT_TYPES_BY_NAME, isKnownEventType } from './vocabulary.js';
+import { MAX_FIELD_NAME_LENGTH, neutralise, PARSE_DEFAULTS } from './wire.js';
+
+export { hasControlChars, MAX_FIELD_NAME_LENGTH, neutralise, PARSE_DEFAULTS } from './wire.js';
 
 export interface SecurityEvent {
   /** Unique id: the sender's if it gave one, otherwise assigned at ingest. */
@@ -50,41 +54,12 @@ export interface ParseOptions {
   readonly newId?: () => string;
 }
 
-export const PARSE_DEFAULTS = {
-  maxFutureSkewMillis: 5 * 60_000,
-  maxStringLength: 8192,
-  maxFields: 200,
-} as const;
-
 /** Earliest event time accepted: 2000-01-01T00:00:00Z. Anything before is a unit mistake (seconds, not ms). */
 const MIN_TIME_MILLIS = 946_684_800_000;
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
 const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$/;
 const EVENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-/** The longest field name accepted: a longer one is refused (`invalid_name`). */
-export const MAX_FIELD_NAME_LENGTH = 128;
 const MAX_ARRAY_LENGTH = 64;
-// C0 controls, DEL, C1 controls, the Unicode line/paragraph separators, and the bidirectional marks, embeddings,
-// overrides and isolates (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069): anything a log viewer could take
-// as a line break, a terminal as a command, or a display could use to show a value reordered (an attacker's user
-// name that reads as another). They are replaced by a visible escape so nothing is lost.
-const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
-
-/** Replace control characters with visible `\uXXXX` escapes, so a value can never forge a log line. */
-export function neutralise(value: string): string {
-  return value.replace(CONTROL_CHARS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
-/** True when `value` holds a character `neutralise` escapes (CONTROL_CHARS, tested without a regular expression). */
-export function hasControlChars(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0x061c || c === 0x200e || c === 0x200f) return true;
-    if ((c >= 0x2028 && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069)) return true;
-  }
-  return false;
-}
-
 /** Parse an RFC 3339 string or epoch milliseconds into epoch milliseconds; undefined when it is neither. */
 export function parseTime(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? Math.trunc(value) : undefined;
@@ -155,10 +130,23 @@ function checkValue(name: string, raw: unknown, maxStringLength: number, issues:
   return fail(`must be a string, number, boolean or array of strings, got ${describe(raw)}`);
 }
 
+/** Characters of a wrong string quoted in a rejection message, redacted: enough to recognise the mistake. */
+const QUOTED_CHARS = 20;
+let quoteRedactor: Redactor | undefined;
+
+/**
+ * What a rejected value is, for the message. A string is quoted, redacted: a message goes back to the sender and
+ * into the logs of tools that forward events (`vigil ingest`, the SDK's warnings), and a token sent in the wrong
+ * field is still a token.
+ */
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return `a string ("${value.length > 20 ? `${value.slice(0, 20)}...` : value}")`;
+  if (typeof value === 'string') {
+    quoteRedactor ??= createRedactor();
+    const quoted = quoteRedactor.prefix(value, QUOTED_CHARS);
+    return `a string ("${quoted.text}${quoted.cut ? '...' : ''}")`;
+  }
   return `a ${typeof value}`;
 }
 

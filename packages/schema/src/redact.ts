@@ -6,8 +6,8 @@
  * ingest) run the very same code.
  */
 import { unescape as unescapeQuery } from 'node:querystring';
-import { hasControlChars, MAX_FIELD_NAME_LENGTH, neutralise, PARSE_DEFAULTS } from './event.js';
 import { Field, type FieldValue } from './fields.js';
+import { hasControlChars, MAX_FIELD_NAME_LENGTH, neutralise, PARSE_DEFAULTS } from './wire.js';
 
 /** Limits of the redaction walk: deeper or wider input is cut, never walked without end. */
 export const REDACTION_LIMITS = {
