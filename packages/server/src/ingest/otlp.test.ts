@@ -52,6 +52,17 @@ async function emitLogs(server: TestServer, encoding: 'json' | 'proto', service:
     },
   });
   logger.emit({ timestamp: t + 3, body: 'cache warmed in 12 ms', severityText: 'DEBUG' });
+  logger.emit({
+    eventName: 'authz_fail',
+    timestamp: t + 4,
+    attributes: {
+      'user.id': 'dave',
+      'vigil.object.id': 'invoice-7',
+      // Bytes values: text (which redaction must read) and binary.
+      'x.note': new TextEncoder().encode('retry with token=sk_live_a1b2c3d4e5f6'),
+      'x.blob': new Uint8Array([0xff, 0x00, 0x80, 0x7f]),
+    },
+  });
   await provider.forceFlush();
   await provider.shutdown();
   return t;
@@ -99,7 +110,7 @@ describe('OTLP/HTTP ingest with the OpenTelemetry JS exporters', () => {
       const service = `logs-${encoding}`;
       const t = await emitLogs(server, encoding, service);
       const events = await eventsOf(server, service);
-      assert.equal(events.length, 3, 'the debug log is skipped, not stored');
+      assert.equal(events.length, 4, 'the debug log is skipped, not stored');
       const fail = events.find((e) => e.type === 'authn_login_fail')!;
       assert.equal(fail['user.id'], 'alice');
       assert.equal(fail['client.address'], '203.0.113.7');
@@ -107,7 +118,10 @@ describe('OTLP/HTTP ingest with the OpenTelemetry JS exporters', () => {
       assert.equal(fail['service.version'], '2.1.0');
       assert.equal(fail.time, new Date(t).toISOString());
       assert.equal(fail['vigil.source.name'], 'otlp-logs');
-      const authz = events.find((e) => e.type === 'authz_fail')!;
+      const bytes = events.find((e) => e['user.id'] === 'dave')!;
+      assert.equal(bytes['x.note'], 'retry with token=[REDACTED]', 'bytes that are text are redacted as text');
+      assert.equal(bytes['x.blob'], '/wCAfw==', 'binary bytes are kept as base64');
+      const authz = events.find((e) => e.type === 'authz_fail' && e['user.id'] === 'bob')!;
       assert.equal(authz['user.id'], 'bob', 'OWASP "type:args" body mapped positionally');
       assert.equal(authz['vigil.object.id'], 'invoice-42');
       const request = events.find((e) => e.type === 'http_request')!;

@@ -103,8 +103,24 @@ export function anyValue(value: unknown, depth = 0): unknown {
     });
   const kv = get(v, 'kvlistValue', 'kvlist_value') as Json | undefined;
   if (kv) return attributesToObject(list(kv.values), depth + 1);
-  if ('bytesValue' in v || 'bytes_value' in v) return String(get(v, 'bytesValue', 'bytes_value'));
+  if ('bytesValue' in v || 'bytes_value' in v) return bytesValue(get(v, 'bytesValue', 'bytes_value'));
   return undefined;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * A bytes value (base64 in OTLP/JSON, and as the protobuf decoder gives it): its text when the bytes are UTF-8, so
+ * that redaction reads what they say (`token=...` sent as bytes is hidden like any string); otherwise the base64,
+ * which a redaction pattern cannot read into, but then the bytes held no text.
+ */
+function bytesValue(value: unknown): string {
+  const base64 = String(value);
+  try {
+    return utf8.decode(Buffer.from(base64, 'base64'));
+  } catch {
+    return base64;
+  }
 }
 
 function attributesToObject(attributes: Json[], depth = 0): Json {
