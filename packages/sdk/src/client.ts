@@ -21,7 +21,7 @@ import type { DropReason } from './drops.js';
 import { FieldEncoder, jsonString, jsonValue, quote } from './encode.js';
 import type { ExitJob } from './exit-delivery.js';
 import { idHasher } from './fingerprint.js';
-import { type ResolvedOptions, resolveOptions, type VigilOptions } from './options.js';
+import { type ResolvedOptions, reportInvalid, resolveOptions, type VigilOptions } from './options.js';
 import { createTrustedProxies } from './proxy.js';
 import { createRedactor, type Redactor } from './redact.js';
 import { Reporter } from './report.js';
@@ -146,8 +146,9 @@ class VigilClient implements Vigil {
 
     const { proxies, invalid } = createTrustedProxies(options.trustedProxies, options.forwardedHeader);
     if (invalid.length > 0) {
-      reporter.warnOnce(
-        'config_invalid',
+      reportInvalid(
+        reporter,
+        'trustedProxies',
         `trustedProxies: ignoring entries that are not IPs or CIDRs: ${invalid.join(', ')}`,
       );
     }

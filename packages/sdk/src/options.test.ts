@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
+import { createVigil } from './client.js';
 import { DEFAULTS } from './defaults.js';
 import { resolveOptions } from './options.js';
 import { Reporter, VIGIL_ERROR_CODES, type VigilSdkError } from './report.js';
@@ -125,5 +126,45 @@ describe('resolveOptions: timers and the token', () => {
     // Surrounding white space (a newline from an env file) is not part of it.
     assert.equal(resolve({ token: undefined }, { VIGIL_INGEST_TOKEN: 'abc\n' }).resolved.token, 'abc');
     assert.equal(resolve({ token: undefined }, { VIGIL_INGEST_TOKEN: 'abc\n' }).resolved.mode, 'http');
+  });
+});
+
+describe('resolveOptions: every invalid option is reported', () => {
+  test('with onError, each invalid option is told once, naming it, however many there are', () => {
+    const errors: VigilSdkError[] = [];
+    const vigil = createVigil({
+      mode: 'stdout',
+      flushOnExit: false,
+      maxQueueSize: 0,
+      maxBatchSize: -1,
+      closeTimeoutMillis: Number.POSITIVE_INFINITY,
+      trustedProxies: ['10.0.0.0/', 'lan'],
+      skipPaths: ['healthz'],
+      onError: (e) => errors.push(e),
+    });
+    assert.equal(vigil.enabled, true);
+    assert.deepEqual(
+      errors.map((e) => e.code),
+      ['config_invalid', 'config_invalid', 'config_invalid', 'config_invalid', 'config_invalid'],
+    );
+    const named = (option: string) => errors.filter((e) => e.message.includes(option)).length;
+    for (const option of ['maxQueueSize', 'maxBatchSize', 'closeTimeoutMillis', 'trustedProxies', 'skipPaths'])
+      assert.equal(named(option), 1, option);
+  });
+
+  test('without onError, each invalid option gets a process warning of its own', async () => {
+    const warnings: Error[] = [];
+    const listen = (warning: Error) => {
+      if (warning.name === 'VigilWarning') warnings.push(warning);
+    };
+    process.on('warning', listen);
+    try {
+      const reporter = new Reporter(undefined, false);
+      resolveOptions({ mode: 'stdout', maxQueueSize: 0, inspect: 'all' as never, gzip: 'yes' as never }, reporter);
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', listen);
+    }
+    assert.deepEqual(warnings.map((w) => w.message.split(' ')[1]).sort(), ['gzip', 'inspect', 'maxQueueSize']);
   });
 });

@@ -183,10 +183,18 @@ export interface ResolvedOptions extends Required<Pick<VigilOptions, NumberKey>>
   readonly inspectHeaders: readonly string[];
 }
 
+/**
+ * Report an invalid value of `option`: once per option, so that a second bad option is not hidden behind the first
+ * (a fallback nobody was told of, such as trustedProxies ignored, would be a silent misconfiguration).
+ */
+export function reportInvalid(reporter: Reporter, option: string, message: string): void {
+  reporter.warnOnce('config_invalid', message, undefined, `config_invalid ${option}`);
+}
+
 function stringList(value: unknown, key: string, fallback: readonly string[], reporter: Reporter): readonly string[] {
   if (value === undefined) return fallback;
   if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value;
-  reporter.warnOnce('config_invalid', `option ${key} must be an array of strings; using its default`);
+  reportInvalid(reporter, key, `option ${key} must be an array of strings; using its default`);
   return fallback;
 }
 
@@ -206,15 +214,17 @@ export function resolveOptions(options: VigilOptions, reporter: Reporter, env = 
     const value = o[key];
     if (value === undefined) return DEFAULTS[key];
     if (key.endsWith('Millis') && typeof value === 'number' && value > MAX_TIMER_MILLIS) {
-      reporter.warnOnce(
-        'config_invalid',
+      reportInvalid(
+        reporter,
+        key,
         `option ${key} is longer than a Node.js timer can wait (${MAX_TIMER_MILLIS} ms); using ${MAX_TIMER_MILLIS}`,
       );
       return MAX_TIMER_MILLIS;
     }
     if (typeof value === 'number' && Number.isFinite(value) && value >= MINIMUM[key]) return value;
-    reporter.warnOnce(
-      'config_invalid',
+    reportInvalid(
+      reporter,
+      key,
       `option ${key} must be a number >= ${MINIMUM[key]}, got ${String(value)}; using ${DEFAULTS[key]}`,
     );
     return DEFAULTS[key];
@@ -223,14 +233,14 @@ export function resolveOptions(options: VigilOptions, reporter: Reporter, env = 
     const value = o[key];
     if (value === undefined) return DEFAULTS[key];
     if (typeof value === 'boolean') return value;
-    reporter.warnOnce('config_invalid', `option ${key} must be true or false; using ${DEFAULTS[key]}`);
+    reportInvalid(reporter, key, `option ${key} must be true or false; using ${DEFAULTS[key]}`);
     return DEFAULTS[key];
   };
 
   let mode: ResolvedOptions['mode'] = DEFAULTS.mode;
   if (o.mode === 'stdout' || o.mode === 'http') mode = o.mode;
   else if (o.mode !== undefined) {
-    reporter.warnOnce('config_invalid', `option mode must be 'http' or 'stdout', got ${String(o.mode)}; using http`);
+    reportInvalid(reporter, 'mode', `option mode must be 'http' or 'stdout', got ${String(o.mode)}; using http`);
   }
   const endpoint = nonEmpty(o.endpoint) ?? nonEmpty(env.VIGIL_ENDPOINT);
   const token = nonEmpty(o.token) ?? nonEmpty(env.VIGIL_INGEST_TOKEN);
@@ -253,14 +263,15 @@ export function resolveOptions(options: VigilOptions, reporter: Reporter, env = 
       mode = 'disabled';
     } else if (token !== undefined && !TOKEN_CHARS.test(token)) {
       // Every request would fail: an HTTP header cannot carry it. The token itself is never shown.
-      reporter.warnOnce(
-        'config_invalid',
+      reportInvalid(
+        reporter,
+        'token',
         'Vigil is disabled: the token holds characters an HTTP header cannot carry (a space inside it, or an ' +
           'invisible or non-ASCII character pasted with it); set the token exactly as the collector generated it',
       );
       mode = 'disabled';
     } else if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-      reporter.warnOnce('config_invalid', `Vigil is disabled: endpoint ${String(endpoint)} is not an http(s) URL`);
+      reportInvalid(reporter, 'endpoint', `Vigil is disabled: endpoint ${String(endpoint)} is not an http(s) URL`);
       mode = 'disabled';
     } else if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
       reporter.warnOnce(
@@ -272,12 +283,12 @@ export function resolveOptions(options: VigilOptions, reporter: Reporter, env = 
   }
   const forwardedHeader: ForwardedHeader = o.forwardedHeader === 'forwarded' ? 'forwarded' : DEFAULTS.forwardedHeader;
   if (o.forwardedHeader !== undefined && o.forwardedHeader !== 'forwarded' && o.forwardedHeader !== 'x-forwarded-for') {
-    reporter.warnOnce('config_invalid', `option forwardedHeader must be 'x-forwarded-for' or 'forwarded'`);
+    reportInvalid(reporter, 'forwardedHeader', `option forwardedHeader must be 'x-forwarded-for' or 'forwarded'`);
   }
   let inspect: InspectMode = DEFAULTS.inspect;
   if (INSPECT_MODES.includes(o.inspect as InspectMode)) inspect = o.inspect as InspectMode;
   else if (o.inspect !== undefined) {
-    reporter.warnOnce('config_invalid', `option inspect must be 'off', 'url' or 'params'; using ${DEFAULTS.inspect}`);
+    reportInvalid(reporter, 'inspect', `option inspect must be 'off', 'url' or 'params'; using ${DEFAULTS.inspect}`);
   }
   const maxBackoffMillis = number('maxBackoffMillis');
   return {
@@ -317,12 +328,14 @@ export function resolveOptions(options: VigilOptions, reporter: Reporter, env = 
     recordRequests: bool('recordRequests'),
     skipPaths: validEntries(
       stringList(o.skipPaths, 'skipPaths', DEFAULTS.skipPaths, reporter),
+      'skipPaths',
       (p) => p.startsWith('/') && !p.includes('?'),
       'option skipPaths takes paths such as "/healthz" (no query)',
       reporter,
     ),
     graphqlPaths: validEntries(
       stringList(o.graphqlPaths, 'graphqlPaths', DEFAULTS.graphqlPaths, reporter),
+      'graphqlPaths',
       (p) => /^(\*.|\/)/.test(p.trim()),
       'option graphqlPaths takes paths ("/api/graphql") or "*" and a suffix ("*/graphql")',
       reporter,
@@ -340,12 +353,12 @@ export function resolveOptions(options: VigilOptions, reporter: Reporter, env = 
 /** The proxy to `endpoint`, from the `proxy` option or the environment; an unusable one is reported and not used. */
 function outboundProxy(value: unknown, endpoint: URL, env: NodeJS.ProcessEnv, reporter: Reporter) {
   if (value !== undefined && value !== false && typeof value !== 'string') {
-    reporter.warnOnce('config_invalid', 'option proxy must be a proxy URL or false; no proxy is used');
+    reportInvalid(reporter, 'proxy', 'option proxy must be a proxy URL or false; no proxy is used');
     return undefined;
   }
   const { proxy, invalid } = proxyFor(endpoint, value, env);
   if (invalid !== undefined) {
-    reporter.warnOnce('config_invalid', `cannot use the proxy of ${invalid}; the collector is reached without one`);
+    reportInvalid(reporter, 'proxy', `cannot use the proxy of ${invalid}; the collector is reached without one`);
   }
   return proxy;
 }
@@ -353,12 +366,13 @@ function outboundProxy(value: unknown, endpoint: URL, env: NodeJS.ProcessEnv, re
 /** The entries of a list option that `valid` accepts; if any is not, `rule` is reported and those are left out. */
 function validEntries(
   entries: readonly string[],
+  option: string,
   valid: (entry: string) => boolean,
   rule: string,
   reporter: Reporter,
 ): readonly string[] {
   const kept = entries.filter(valid);
-  if (kept.length < entries.length) reporter.warnOnce('config_invalid', `${rule}; others are ignored`);
+  if (kept.length < entries.length) reportInvalid(reporter, option, `${rule}; others are ignored`);
   return kept;
 }
 
@@ -390,7 +404,7 @@ export function caCertificates(value: unknown): { certificates: readonly string[
 
 function certificates(value: unknown, reporter: Reporter): readonly string[] | undefined {
   const { certificates, problem } = caCertificates(value);
-  if (problem !== undefined) reporter.warnOnce('config_invalid', problem);
+  if (problem !== undefined) reportInvalid(reporter, 'ca', problem);
   return certificates;
 }
 
@@ -417,7 +431,7 @@ function extraCaCertificates(): string[] {
 function automaticEvents(value: unknown, reporter: Reporter): Partial<AutomaticEvents> {
   if (value === undefined) return {};
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    reporter.warnOnce('config_invalid', 'option automaticEvents must be an object such as { forbidden: null }');
+    reportInvalid(reporter, 'automaticEvents', 'option automaticEvents must be an object such as { forbidden: null }');
     return {};
   }
   const out: Record<string, string | null> = {};
@@ -428,8 +442,9 @@ function automaticEvents(value: unknown, reporter: Reporter): Partial<AutomaticE
     else if (type !== undefined) bad.push(`${key}: ${JSON.stringify(String(type)).slice(0, 64)} (not an event type)`);
   }
   if (bad.length > 0) {
-    reporter.warnOnce(
-      'config_invalid',
+    reportInvalid(
+      reporter,
+      'automaticEvents',
       `option automaticEvents: ${bad.join(', ')}; their defaults are used (keys: ` +
         `${Object.keys(DEFAULT_AUTOMATIC_EVENTS).join(', ')}; values: an event type, or null for none)`,
     );
@@ -444,11 +459,16 @@ function accessParams(value: unknown, reporter: Reporter): AccessParams {
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
     const entries = Object.entries(value).filter(([, type]) => typeof type === 'string' && type.length > 0);
     if (entries.length === Object.keys(value).length) return Object.fromEntries(entries) as Record<string, string>;
-    reporter.warnOnce('config_invalid', 'option accessParams: object types must be non-empty strings; others ignored');
+    reportInvalid(
+      reporter,
+      'accessParams',
+      'option accessParams: object types must be non-empty strings; others ignored',
+    );
     return Object.fromEntries(entries) as Record<string, string>;
   }
-  reporter.warnOnce(
-    'config_invalid',
+  reportInvalid(
+    reporter,
+    'accessParams',
     `option accessParams must be true, false or { parameter: objectType }; using ${DEFAULTS.accessParams}`,
   );
   return DEFAULTS.accessParams;

@@ -69,22 +69,27 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 export class Reporter {
-  private readonly warned = new Set<VigilErrorCode>();
-  private readonly emitted = new Set<VigilErrorCode>();
+  /** What `warnOnce` told, by its `once` key (the code, unless the caller names a narrower one). */
+  private readonly warned = new Set<string>();
+  /** What went out as a process warning, by the same keys: without a hook, one warning per code. */
+  private readonly emitted = new Set<string>();
 
   constructor(
     private readonly onError: ErrorHook | undefined,
     private readonly debugEnabled: boolean,
   ) {}
 
-  /** Report a problem every time it happens when there is a hook; otherwise warn once per code. */
-  error(code: VigilErrorCode, problem: string, cause?: unknown): void {
+  /**
+   * Report a problem every time it happens when there is a hook; otherwise warn once per code (or per `once` key,
+   * when `warnOnce` gives one).
+   */
+  error(code: VigilErrorCode, problem: string, cause?: unknown, once: string = code): void {
     // An endpoint or proxy URL may carry a password in its user information: the app's logs never get it.
     const message = redactUrlPasswords(problem);
     const error = new VigilSdkError(code, message, cause === undefined ? undefined : { cause });
     this.debug(`${code}: ${message}`);
     if (!this.onError) {
-      this.emitOnce(error);
+      this.emitOnce(error, once);
       return;
     }
     try {
@@ -96,11 +101,14 @@ export class Reporter {
     }
   }
 
-  /** Report a problem once per code for the life of the client, hook or not. */
-  warnOnce(code: VigilErrorCode, message: string, cause?: unknown): void {
-    if (this.warned.has(code)) return;
-    this.warned.add(code);
-    this.error(code, message, cause);
+  /**
+   * Report a problem once for the life of the client, hook or not: once per code, or once per `once` key, which
+   * tells apart problems of one code that each need fixing (every invalid option gets its own `config_invalid`).
+   */
+  warnOnce(code: VigilErrorCode, message: string, cause?: unknown, once: string = code): void {
+    if (this.warned.has(once)) return;
+    this.warned.add(once);
+    this.error(code, message, cause, once);
   }
 
   debug(message: string): void {
@@ -112,9 +120,9 @@ export class Reporter {
     }
   }
 
-  private emitOnce(error: VigilSdkError): void {
-    if (this.emitted.has(error.code)) return;
-    this.emitted.add(error.code);
+  private emitOnce(error: VigilSdkError, once: string): void {
+    if (this.emitted.has(once)) return;
+    this.emitted.add(once);
     try {
       process.emitWarning(error.message, { type: 'VigilWarning', code: `VIGIL_${error.code.toUpperCase()}` });
     } catch {
