@@ -81,7 +81,10 @@ export const DEFAULTS = {
    * run (name, type, batch size, introspection; never the document). `[]` turns it off.
    */
   graphqlPaths: ['*/graphql'] as readonly string[],
-  /** Hash object ids given to `vigil.access()` (keyed hash, fingerprint.ts) instead of sending them as they are. */
+  /**
+   * Hash object ids (of `vigil.access()`, `accessParams` and every helper that names an object) with the keyed hash of
+   * fingerprint.ts instead of sending them as they are.
+   */
   hashObjectIds: false,
   /**
    * Record `object_access` from route parameters of successful requests: `true` for every parameter (object type:

@@ -113,7 +113,10 @@ export interface VigilOptions {
   inspectMaxFields?: number;
   /** Who a request runs as. Default: `req.user` / `req.auth` conventions (request.ts, defaultIdentify). */
   identify?: IdentifyHook;
-  /** Called with every problem of the SDK itself. Default: one `process.emitWarning` per kind of problem. */
+  /**
+   * Called with the SDK's own problems: `events_rejected`, `delivery_failed` and most `internal` ones each time, the
+   * others once per client (`config_invalid` once per option). Default: one `process.emitWarning` per kind of problem.
+   */
   onError?: ErrorHook;
   /** Default false. */
   debug?: boolean;
