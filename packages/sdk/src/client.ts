@@ -239,10 +239,12 @@ class VigilClient implements Vigil {
   event(type: string, fields: ExtraFields = {}): void {
     try {
       if (typeof type !== 'string' || !isKnownEventType(type)) {
-        this.reporter.warnOnce(
+        // The collector would refuse it (code `unknown_type`): counted and told like an event missing an argument.
+        this.sink.countDrop('rejected');
+        this.reporter.error(
           'events_rejected',
           `vigil.event(): unknown event type ${JSON.stringify(String(type).slice(0, 64))} was not sent; use a type ` +
-            'of the vocabulary (docs/events.md) or a custom type starting with "x_"',
+            'of the vocabulary (docs/events.md) or a custom type starting with "x_"; it is dropped (counted as rejected)',
         );
         return;
       }

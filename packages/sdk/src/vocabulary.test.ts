@@ -207,6 +207,34 @@ describe('vocabulary helpers', () => {
     assert.match(messages[1]!, /neither the call nor its request gave it/);
   });
 
+  test('an event of an unknown type is dropped where it is recorded, named and counted, each time', async () => {
+    const errors: VigilSdkError[] = [];
+    const typo = createVigil({
+      endpoint: receiver.url,
+      token: TEST_TOKEN,
+      service: 'unknown-type-test',
+      flushOnExit: false,
+      onError: (e) => errors.push(e),
+    });
+    typo.event('authn_login_fial', { 'user.id': 'ann' });
+    typo.event('authn_login_fial', { 'user.id': 'bob' });
+    typo.event(42 as unknown as string);
+    typo.event('x_custom_ok');
+    await typo.close();
+    const sent = receiver.events.filter((e) => e['service.name'] === 'unknown-type-test');
+    assert.deepEqual(
+      sent.filter((e) => e.type !== 'sdk_drops').map((e) => e.type),
+      ['x_custom_ok'],
+    );
+    assert.equal(typo.stats().dropped.rejected, 3);
+    const report = sent.find((e) => e.type === 'sdk_drops');
+    assert.deepEqual([report?.['vigil.drop.reason'], report?.['vigil.drop.count']], ['rejected', 3]);
+    const messages = errors.filter((e) => e.code === 'events_rejected').map((e) => e.message);
+    assert.equal(messages.length, 3);
+    assert.match(messages[0]!, /unknown event type "authn_login_fial" was not sent/);
+    assert.match(messages[2]!, /unknown event type "42"/);
+  });
+
   test('helpers never throw, whatever they are given', () => {
     const anyVigil = vigil as unknown as Record<string, Record<string, (...args: unknown[]) => void>>;
     assert.doesNotThrow(() => anyVigil.payment!.failed!(undefined, undefined));
