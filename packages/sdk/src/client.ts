@@ -244,7 +244,8 @@ class VigilClient implements Vigil {
         this.reporter.error(
           'events_rejected',
           `vigil.event(): unknown event type ${JSON.stringify(String(type).slice(0, 64))} was not sent; use a type ` +
-            'of the vocabulary (docs/events.md) or a custom type starting with "x_"; it is dropped (counted as rejected)',
+            'of the vocabulary (docs/events.md) or a custom type starting with "x_"; it is dropped (counted as ' +
+            'rejected)',
         );
         return;
       }

@@ -153,6 +153,24 @@ describe('StdoutSink', () => {
     assert.ok(!written.includes('http_request'));
   });
 
+  test('sinks made and closed one after another share one error listener on their stream, and a failure', async () => {
+    const out = collector();
+    const sinks: StdoutSink[] = [];
+    for (let i = 0; i < 30; i++) {
+      const sink = new StdoutSink(dropLine, out.stream);
+      sink.enqueue(`{"type":"x_test","n":${i}}`);
+      await sink.close();
+      sinks.push(sink);
+    }
+    assert.equal(out.stream.listenerCount('error'), 1);
+    assert.equal(out.chunks.join('').match(/x_test/g)?.length, 30);
+    const open = new StdoutSink(dropLine, out.stream);
+    out.stream.emit('error', new Error('EPIPE'));
+    open.enqueue('{"type":"x_test","n":"after"}');
+    assert.equal(open.stats().dropped.queue_full, 1, 'a line after the stream failed is dropped');
+    assert.equal(new StdoutSink(dropLine, out.stream).stats().dropped.queue_full, 0);
+  });
+
   test('a standard output whose reader went away (EPIPE) does not end the app; later lines count as dropped', async () => {
     const child = spawn(
       process.execPath,

@@ -23,6 +23,32 @@ export interface LineStream {
   on?(event: 'error', listener: (error: Error) => void): unknown;
 }
 
+/** What every sink writing to one stream shares: whether the stream failed. */
+interface StreamState {
+  broken: boolean;
+}
+
+const streamStates = new WeakMap<LineStream, StreamState>();
+
+/**
+ * A write to a closed pipe fails after the call, as an 'error' event, and one nobody listens to ends the process:
+ * the app's, for the SDK's write. One listener per stream keeps the app alive, for every sink writing to it: a
+ * listener per sink would keep each closed sink alive with it, and warn of a leak past ten clients (a test suite
+ * making one per test).
+ */
+function stateOf(stream: LineStream): StreamState {
+  let state = streamStates.get(stream);
+  if (state === undefined) {
+    const created: StreamState = { broken: false };
+    stream.on?.('error', () => {
+      created.broken = true;
+    });
+    streamStates.set(stream, created);
+    state = created;
+  }
+  return state;
+}
+
 /** Sinks with lines not yet written; written out when the process exits (`process.exit()` skips other hooks). */
 const unwritten = new Set<StdoutSink>();
 let exitHook = false;
@@ -38,18 +64,14 @@ export class StdoutSink implements Sink {
   /** The report of drops that no line has followed yet, waiting for its delay. */
   private reportTimer: NodeJS.Timeout | undefined;
 
-  /** Set when the stream failed (a pipe whose reader went away: EPIPE); nothing is written after. */
-  private broken = false;
+  /** Its `broken` is set when the stream failed (a pipe whose reader went away: EPIPE): later lines are dropped. */
+  private readonly streamState: StreamState;
 
   constructor(
     private readonly dropEvent: (reason: DropReason, count: number) => string,
     private readonly stream: LineStream = process.stdout,
   ) {
-    // A write to a closed pipe fails after the call, as an 'error' event, and one nobody listens to ends the
-    // process: the app's, for the SDK's write. Listening keeps the app alive; later lines count as dropped.
-    stream.on?.('error', () => {
-      this.broken = true;
-    });
+    this.streamState = stateOf(stream);
   }
 
   enqueue(line: string, routine = false): void {
@@ -57,7 +79,7 @@ export class StdoutSink implements Sink {
       this.drops.add('shutdown');
       return;
     }
-    if (this.broken) {
+    if (this.streamState.broken) {
       this.drops.add('queue_full');
       return;
     }
@@ -76,7 +98,7 @@ export class StdoutSink implements Sink {
   }
 
   flush(): Promise<void> {
-    if (!this.broken) this.addDropReports();
+    if (!this.streamState.broken) this.addDropReports();
     this.write();
     return Promise.resolve();
   }
@@ -84,7 +106,7 @@ export class StdoutSink implements Sink {
   close(): Promise<void> {
     clearTimeout(this.reportTimer);
     this.reportTimer = undefined;
-    if (!this.closed && !this.broken) this.addDropReports();
+    if (!this.closed && !this.streamState.broken) this.addDropReports();
     this.write();
     this.closed = true;
     return Promise.resolve();
@@ -106,10 +128,10 @@ export class StdoutSink implements Sink {
    * output was blocked still tells what it lost. Not while the stream is still blocked, or the report would add to it.
    */
   private reportLater(): void {
-    if (this.reportTimer !== undefined || this.closed || this.broken) return;
+    if (this.reportTimer !== undefined || this.closed || this.streamState.broken) return;
     this.reportTimer = setTimeout(() => {
       this.reportTimer = undefined;
-      if (this.closed || this.broken || !this.drops.hasPending()) return;
+      if (this.closed || this.streamState.broken || !this.drops.hasPending()) return;
       if ((this.stream.writableLength ?? 0) + this.pending.length > MAX_PENDING_BYTES) this.reportLater();
       else this.addDropReports();
     }, REPORT_DELAY_MILLIS).unref();
