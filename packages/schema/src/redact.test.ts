@@ -115,6 +115,41 @@ describe('query strings: credential parameters', () => {
     assert.equal(r.query(q), q);
   });
 
+  test("a session's idle timeout and a language model's token counts are no secrets; what else they hold counts", () => {
+    for (const name of [
+      'sessionIdleTimeout',
+      'SESSION_IDLE_TIMEOUT_MS',
+      'max_tokens',
+      'maxCompletionTokens',
+      'max_output_tokens',
+      'usage.prompt_tokens',
+      'completion_tokens',
+      'total_tokens',
+      'input_tokens',
+      'cached_tokens',
+    ]) {
+      assert.equal(r.isSensitiveKey(name), false, name);
+    }
+    for (const name of [
+      'sessionId',
+      'session_id_idle',
+      'session_idle_token',
+      'sessionIdleSecret',
+      'access_tokens',
+      'refreshTokens',
+      'max_tokens_secret',
+      'tokens',
+    ]) {
+      assert.equal(r.isSensitiveKey(name), true, name);
+    }
+    assert.deepEqual(r.fields({ body: { model: 'm', max_tokens: 256, api_token: 'sk-abc' } }), {
+      'body.model': 'm',
+      'body.max_tokens': 256,
+      'body.api_token': REDACTED,
+    });
+    assert.equal(r.text('max_tokens=256 token=abc'), `max_tokens=256 token=${REDACTED}`);
+  });
+
   test('code, key and sig are query-only names; signature and auth are sensitive anywhere', () => {
     for (const name of ['code', 'key', 'sig', 'X-Amz-Signature'])
       assert.equal(r.isSensitiveQueryName(name), true, name);

@@ -124,6 +124,24 @@ const SENSITIVE_FRAGMENTS: readonly string[] = [
 ];
 
 /**
+ * Compounds of a fragment that name no secret, left out of a key before its fragments are looked for: a session's
+ * idle timeout (`sessionIdleTimeout`, which holds `sessionid`), and the token counts of language-model APIs
+ * (`max_tokens`, `usage.prompt_tokens`, numbers that detection may want). Other fragments still count:
+ * `session_idle_token` is sensitive by its `token`.
+ */
+const HARMLESS_COMPOUNDS: readonly string[] = [
+  'sessionidle',
+  'maxtokens',
+  'prompttokens',
+  'completiontokens',
+  'totaltokens',
+  'inputtokens',
+  'outputtokens',
+  'cachedtokens',
+  'reasoningtokens',
+];
+
+/**
  * Names that are credentials as URL query parameters, compared with the whole parameter name normalised: an OAuth
  * authorization code (`code`), an API key (`key`, as Google APIs take it), a shared access signature (`sig`, Azure
  * SAS). They are not sensitive key names in general: `code` and `key` are common, harmless JSON fields (error codes,
@@ -1143,7 +1161,9 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     if (segment.length === 0) return false;
     const name = normaliseKey(segment);
     if (names.has(name)) return true;
-    for (const fragment of SENSITIVE_FRAGMENTS) if (name.includes(fragment)) return true;
+    let probe = name;
+    for (const compound of HARMLESS_COMPOUNDS) if (probe.includes(compound)) probe = probe.replaceAll(compound, ' ');
+    for (const fragment of SENSITIVE_FRAGMENTS) if (probe.includes(fragment)) return true;
     return false;
   };
 
