@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, createServer, type IncomingMessage, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -86,6 +86,19 @@ test('a port in use stops start-up as a configuration error naming VIGIL_PORT wh
     assert.match(output(), new RegExp(`VIGIL_PORT: port ${port} is already in use`));
   } finally {
     busy.close();
+  }
+});
+
+test('a data directory that cannot be made stops start-up as a configuration error naming VIGIL_DATA_DIR when that set it', async () => {
+  const parent = tempDir();
+  try {
+    writeFileSync(join(parent, 'a-file'), '');
+    const { child, output } = start(join(parent, 'a-file', 'data'));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.equal(code, 78, output());
+    assert.match(output(), /vigil: configuration: VIGIL_DATA_DIR: .*: a part of the path is a file/);
+  } finally {
+    rmSync(parent, { recursive: true, force: true });
   }
 });
 

@@ -97,6 +97,7 @@ async function startCommand(args: string[]): Promise<number> {
     // Named where the value came from: the environment overrides the file.
     const portKey = process.env.VIGIL_PORT ? 'VIGIL_PORT' : 'server.port';
     const hostKey = process.env.VIGIL_HOST ? 'VIGIL_HOST' : 'server.host';
+    const dataDirKey = process.env.VIGIL_DATA_DIR ? 'VIGIL_DATA_DIR' : 'dataDir';
     if (code === 'EADDRINUSE') throw new ConfigError(portKey, `port ${port} is already in use`);
     if (code === 'EACCES' && syscall === 'listen')
       throw new ConfigError(portKey, `no permission to listen on port ${port}`);
@@ -106,7 +107,7 @@ async function startCommand(args: string[]): Promise<number> {
     // The data directory, or something under it, cannot be made or written.
     if ((code === 'EACCES' || code === 'ENOTDIR' || code === 'EROFS') && path?.startsWith(config.dataDir))
       throw new ConfigError(
-        'dataDir',
+        dataDirKey,
         `${config.dataDir}: ${code === 'EROFS' ? 'read-only' : code === 'EACCES' ? 'no permission' : 'a part of the path is a file'} (${path})`,
       );
     throw error;
