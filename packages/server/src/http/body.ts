@@ -37,7 +37,10 @@ export async function readBody(req: IncomingMessage, maxBytes: number, limit = '
     });
     source = req.pipe(decompressor);
   } else if (encoding !== 'identity') {
-    throw new VigilError('unsupported_encoding', `Content-Encoding "${encoding}" is not supported; use gzip or none`);
+    throw new VigilError(
+      'unsupported_encoding',
+      `Content-Encoding "${encoding}" is not supported; use gzip, deflate or none`,
+    );
   }
   const chunks: Buffer[] = [];
   let size = 0;

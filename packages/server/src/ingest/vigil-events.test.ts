@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { type IncomingMessage, request } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { gzipSync } from 'node:zlib';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { startTestServer, type TestServer } from '../testing/harness.js';
 
 const now = () => new Date().toISOString();
@@ -113,6 +113,18 @@ describe('POST /v1/events', () => {
     assert.equal(zipped.status, 413);
     assert.match(((await zipped.json()) as { error: { message: string } }).error.message, /after decompression/);
     assert.ok(server.metrics.ingestRequestsRejected.get({ reason: 'body_too_large' }) >= 2);
+  });
+
+  test('deflate bodies are accepted; another encoding is a 415 that names the ones there are', async () => {
+    const ok = await server.post('/v1/events', deflateSync(JSON.stringify([valid('deflate-1')])), {
+      'content-encoding': 'deflate',
+    });
+    assert.equal(ok.status, 200);
+    const refused = await server.post('/v1/events', JSON.stringify([valid('br-1')]), { 'content-encoding': 'br' });
+    assert.equal(refused.status, 415);
+    const { error } = (await refused.json()) as { error: { code: string; message: string } };
+    assert.equal(error.code, 'unsupported_encoding');
+    assert.match(error.message, /use gzip, deflate or none/);
   });
 
   test('gzip bodies are accepted; broken gzip is a 400', async () => {
