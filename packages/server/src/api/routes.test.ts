@@ -41,6 +41,15 @@ describe('query parameters of the list routes', () => {
     assert.match(res.message, /user\.id is given more than once/);
   });
 
+  test('a cursor the server did not issue is a 400 that says it once and what to do', async () => {
+    for (const path of ['/api/v1/events', '/api/v1/alerts', '/api/v1/decisions']) {
+      const res = await refusal(`${path}?cursor=garbage`);
+      assert.equal(res.status, 400, path);
+      assert.equal(res.code, 'invalid_parameter');
+      assert.equal(res.message, 'cursor: not one this server issued; start again without one', path);
+    }
+  });
+
   test('the documented parameters still filter', async () => {
     const res = await server.get('/api/v1/events?user.id=alice&type=authn_login_fail&limit=10');
     assert.equal(res.status, 200);

@@ -149,7 +149,7 @@ function decodeCursor(cursor: string | undefined): (string | number)[] | undefin
   } catch {
     // fall through
   }
-  throw new RangeError('cursor is not one this server issued');
+  throw new RangeError('not one this server issued; start again without one');
 }
 
 function saveAlert(a: Alert): WriteStatement {
