@@ -225,6 +225,7 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
     maxEventsPerRequest: config.ingest.maxEventsPerRequest,
     maxConcurrentIngest: 64,
     decisions,
+    receivers: notifiers,
   });
   // Responses not answered yet, told to close their connection when the server stops (see close()).
   const unanswered = new Set<ServerResponse>();

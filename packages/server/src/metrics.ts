@@ -115,6 +115,10 @@ export function createMetrics() {
       'vigil_notifications_total',
       'Notification attempts by receiver and outcome (delivered, failed, dead, refused).',
     ),
+    receiverChecks: registry.counter(
+      'vigil_receiver_checks_total',
+      'Health checks and test notifications asked for through the API, by receiver, check and outcome (ok, failed).',
+    ),
     notificationsSuppressed: registry.counter(
       'vigil_notifications_suppressed_total',
       'Notifications not sent because a silence or an inhibition rule muted the alert, by reason.',

@@ -9,6 +9,7 @@ import { type RoutingVersions, routingVersionToJson } from '../alerts/routing-ve
 import type { Silences } from '../alerts/silences.js';
 import { endpointBaseline, listEndpoints, markFalsePositive, principalProfile } from '../api/baselines.js';
 import { buildInventory } from '../api/inventory.js';
+import { receiverRoutes } from '../api/receivers.js';
 import {
   actorOf,
   alertHistory,
@@ -27,6 +28,7 @@ import { encodeExportResponse } from '../ingest/protobuf.js';
 import { decodeEventsBody, mediaType } from '../ingest/vigil-events.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import type { ReceiverNotifier } from '../notify/provider.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { Store } from '../store/store.js';
 import type { TokenChecker } from './auth.js';
@@ -51,6 +53,8 @@ export interface HttpDeps {
   readonly maxConcurrentIngest: number;
   /** Decisions API and stream (docs/response.md). */
   readonly decisions?: DecisionService;
+  /** The configured receivers, for their health check and test notification (docs/receivers.md). */
+  readonly receivers?: readonly ReceiverNotifier[];
 }
 
 type Handler = (
@@ -259,6 +263,9 @@ export function createHttpServer(deps: HttpDeps): Server {
       res.end(text);
     });
   if (deps.decisions) for (const r of decisionRoutes(deps.decisions, tokens)) router.add(r.method, r.path, r.handler);
+  for (const r of receiverRoutes({ receivers: deps.receivers ?? [], tokens, metrics, log })) {
+    router.add(r.method, r.path, r.handler);
+  }
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = requestUrl(req.url);
