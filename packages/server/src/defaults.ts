@@ -109,4 +109,11 @@ export const DEFAULTS = {
   /** The largest `limit` of the API's list routes, and the page size without one (fixed: no configuration key). */
   maxPageSize: 1000,
   defaultPageSize: 100,
+  /**
+   * The most a page of a list route holds, in characters of the stored JSON of its items (fixed: no configuration key).
+   * An event may hold 200 fields of `ingest.maxStringLength` characters, about 1.6 MB: a thousand such events in one
+   * answer would be a string past what the JavaScript engine can build, and held the main thread, ingest included, for
+   * a minute. A page ends at the item that reaches this bound (always holding at least one), and `nextCursor` goes on.
+   */
+  maxPageChars: 8 * 1024 * 1024,
 } as const;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { DEFAULTS } from '../defaults.js';
 import { startTestServer, type TestServer } from '../testing/harness.js';
 
 describe('query parameters of the list routes', () => {
@@ -61,5 +62,51 @@ describe('query parameters of the list routes', () => {
     assert.equal((await server.get('/api/v1/alerts?status=firing&limit=5')).status, 200);
     assert.equal((await server.get('/api/v1/silences?state=active')).status, 200);
     assert.equal((await server.get('/api/v1/decisions?active=true&scope=ip&value=203.0.113.7')).status, 200);
+  });
+});
+
+describe('the size of a page', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(() => server.stop());
+
+  test('a page of events as large as ingest allows ends at maxPageChars, and the cursor goes on', async () => {
+    // Events as large as ingest takes: 200 fields, each string at ingest.maxStringLength.
+    const fat = (n: number) => {
+      const event: Record<string, unknown> = {
+        time: new Date().toISOString(),
+        type: 'authn_login_fail',
+        'client.address': '203.0.113.7',
+        'user.id': `u${n}`,
+      };
+      for (let k = 0; k < 196; k++) event[`x.f${k}`] = String(n % 10).repeat(8192);
+      return JSON.stringify(event);
+    };
+    const total = Math.ceil((2 * DEFAULTS.maxPageChars) / (196 * 8192)) + 1;
+    for (let sent = 0; sent < total; sent += 3) {
+      const lines = [sent, sent + 1, sent + 2].filter((n) => n < total).map(fat);
+      const res = await server.post('/v1/events', lines.join('\n'), { 'content-type': 'application/x-ndjson' });
+      assert.equal(res.status, 200, await res.text());
+    }
+
+    const ids = new Set<string>();
+    let pages = 0;
+    let cursor: string | undefined;
+    do {
+      const res = await server.get(`/api/v1/events?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      assert.equal(res.status, 200);
+      const text = await res.text();
+      // The bound, and the one event that crossed it.
+      assert.ok(text.length < DEFAULTS.maxPageChars + 2 * 200 * 8192, `a page of ${text.length} characters`);
+      const page = JSON.parse(text) as { events: { id: string }[]; nextCursor?: string };
+      assert.ok(page.events.length > 0);
+      for (const e of page.events) ids.add(e.id);
+      cursor = page.nextCursor;
+      pages++;
+    } while (cursor);
+    assert.equal(ids.size, total, 'every event is on one of the pages');
+    assert.ok(pages >= 2, `${pages} pages`);
   });
 });

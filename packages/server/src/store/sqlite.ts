@@ -11,6 +11,7 @@ import { type Alert, type AlertJson, alertFromJson, alertToJson } from '../alert
 import type { RoutingVersion } from '../alerts/routing-versions.js';
 import type { Silence } from '../alerts/silences.js';
 import type { Decision } from '../decisions/decision.js';
+import { DEFAULTS } from '../defaults.js';
 import type { Logger } from '../log.js';
 import {
   ALERT_RETENTION_BATCH_ROWS,
@@ -833,9 +834,10 @@ export class SqliteStore implements Store {
 
   /**
    * One page of a table, newest first by `time` then `tie` (keyset pagination: the cursor is the last row's pair,
-   * so pages stay stable while rows are appended).
+   * so pages stay stable while rows are appended). The page ends early, with a cursor, once the rows' `body` columns
+   * reach `DEFAULTS.maxPageChars`; rows are read one at a time so that the ones past it are never loaded.
    */
-  private newestFirst<R>(
+  private newestFirst<R extends { body: string }>(
     source: { columns: string; table: string; time: string; tie: string },
     where: string[],
     params: (string | number)[],
@@ -846,17 +848,26 @@ export class SqliteStore implements Store {
       where.push(`(${source.time} < ? OR (${source.time} = ? AND ${source.tie} < ?))`);
       params.push(Number(cursor[0]), Number(cursor[0]), cursor[1] ?? '');
     }
-    const rows = this.db
-      .prepare(
-        `SELECT ${source.columns} FROM ${source.table} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+    const statement = this.db.prepare(
+      `SELECT ${source.columns} FROM ${source.table} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
          ORDER BY ${source.time} DESC, ${source.tie} DESC LIMIT ?`,
-      )
-      .all(...params, query.limit + 1) as Record<string, string | number>[];
-    const more = rows.length > query.limit;
-    const page = more ? rows.slice(0, query.limit) : rows;
+    );
+    const page: Record<string, string | number>[] = [];
+    let chars = 0;
+    let more = false;
+    for (const row of statement.iterate(...params, query.limit + 1) as IterableIterator<
+      Record<string, string | number>
+    >) {
+      if (page.length === query.limit || chars >= DEFAULTS.maxPageChars) {
+        more = true;
+        break; // ends the statement: the rows after this one are not read
+      }
+      page.push(row);
+      chars += String(row.body).length;
+    }
     const last = page[page.length - 1];
     return {
-      rows: page as R[],
+      rows: page as unknown as R[],
       ...(more && last ? { nextCursor: encodeCursor([last[source.time]!, last[source.tie]!]) } : {}),
     };
   }
