@@ -115,12 +115,19 @@ const WINDOWS_NAMES = new Set([
 /** `\ls` (a leading backslash skips shell aliases), `/usr/bin/`, `bin/`, `C:\Windows\System32\`. */
 const PATH_PREFIX = String.raw`(?:\\|/?(?:usr/)?(?:local/)?s?bin/|[a-z]:\\(?:windows\\)?(?:system32\\)?)?`;
 /**
+ * A line break that starts a match only when no operator comes before it with nothing but spaces between. A line break
+ * is a space too, so a match from such an earlier operator reads through this one and on to the same command: starting
+ * again at each break of a run (`%0a` repeated) would find nothing more and read the rest of the run each time, work
+ * that grows with the square of the run. The look-behind runs only at a line break and stops at the nearest operator.
+ */
+const LINE_BREAK_AFTER_NON_SPACE = String.raw`[\n\r](?<!(?:^|[;|&\n\r\x60]|[$<>]\()[\s+]*?[\n\r])`;
+/**
  * Control operator or substitution, then (optionally quoted or pathed) a command word, its `.exe`, and what follows
  * (the scan resumes right after the command word, so that `cat<<<$(whoami)` still reaches the one inside).
  * `+` counts as a space: it is one in query strings and fragments that reach a shell undecoded.
  */
 const AFTER_OPERATOR = new RegExp(
-  String.raw`(?:^|[;|&\n\r\x60]|\$\(|<\(|>\(|\|\||&&)[\s+]*(?:[({]\s*)?${PATH_PREFIX}(${COMMANDS})(\.exe)?(?=$|[\s+;|&<>)\x60,}'"#])([^;|&\n\x60]{0,40})`,
+  String.raw`(?:^|[;|&\x60]|${LINE_BREAK_AFTER_NON_SPACE}|\$\(|<\(|>\(|\|\||&&)[\s+]*(?:[({]\s*)?${PATH_PREFIX}(${COMMANDS})(\.exe)?(?=$|[\s+;|&<>)\x60,}'"#])([^;|&\n\x60]{0,40})`,
   'gi',
 );
 /** A command started with its absolute path, anywhere: `/bin/sh -c`, `/usr/bin/id`. */
@@ -142,7 +149,8 @@ const SSI = /<!--\s*#\s*(?:exec|include|echo|config|printenv)\b/i;
 /** Shell expansions that only make sense to a shell: `${IFS}`, `$IFS$9`, `$(...)` / backticks with a command inside. */
 const SHELL_EXPANSION = /\$\{?IFS\}?|\$\{[a-z_]+(?::-[^}]*)?\}\s*[a-z/]/i;
 /** A variable run as the command, with arguments: `$SHELL -c "..."`, `${X} -e`, `&&$c $a$b`. */
-const VARIABLE_AS_COMMAND = /(?:^|[;|&\n`]|\$\()\s*\$\{?[a-z_]\w{0,30}\}?\s+(?:-{1,2}[a-z]|\$\{?[a-z_])/i;
+const VARIABLE_AS_COMMAND =
+  /(?:^|[;|&`]|\n(?<!(?:^|[;|&\n`]|\$\()\s*?\n)|\$\()\s*\$\{?[a-z_]\w{0,30}\}?\s+(?:-{1,2}[a-z]|\$\{?[a-z_])/i;
 /** An interpreter handed code on its command line: `python3 -c "..."`, `perl -e '...'`, `sh -c '...'`. */
 const INLINE_CODE =
   /\b(?:python[23]?(?:\.\d+)?|perl|ruby|php|node|bash|sh|zsh|ksh|dash|pwsh|powershell)(?:\.exe)?\s+-(?:c|e|r|command|encodedcommand)\s+["'$]/i;
@@ -159,7 +167,7 @@ const READS_SYSTEM_FILE =
  * a server-side client was writing and starts a protocol command of its own.
  */
 const PROTOCOL_COMMAND =
-  /\r\n\s*(?:(?:mail\s+from|rcpt\s+to)\s*:\s*<|(?:ehlo|helo)\s+[\w.-]+\s*$|(?:data|quit|help|noop|rset|list|stat|capa|logout)(?:\s+\S+)?\s*$|(?:retr|dele)\s+\d+\s*$|top\s+\d+\s+\d+\s*$|auth\s+[a-z0-9-]+(?:\s+\S+)?\s*$|apop\s+\S+\s+[0-9a-f]{32}\s*$|(?:user|pass|stor|cwd)\s+\S+\s*$|[a-z]\d{1,4}\s+(?:login|select|fetch|logout|quit|capability|list)\b)/i;
+  /\r\n(?<!\r\n\s*?\r\n)\s*(?:(?:mail\s+from|rcpt\s+to)\s*:\s*<|(?:ehlo|helo)\s+[\w.-]+\s*$|(?:data|quit|help|noop|rset|list|stat|capa|logout)(?:\s+\S+)?\s*$|(?:retr|dele)\s+\d+\s*$|top\s+\d+\s+\d+\s*$|auth\s+[a-z0-9-]+(?:\s+\S+)?\s*$|apop\s+\S+\s+[0-9a-f]{32}\s*$|(?:user|pass|stor|cwd)\s+\S+\s*$|[a-z]\d{1,4}\s+(?:login|select|fetch|logout|quit|capability|list)\b)/i;
 /** What follows the command name looks like arguments (or nothing: `;id`). */
 const ARGUMENT_LIKE = /^[\s+]*(?:[-/~.$#]|\d|[a-z]:(?:[\\/\s'"]|$)|\w+\.\w+|[<>|;&]|['"]?\s*$)/i;
 /** Arguments that only a command line has, without the numbers a diagnostics form also takes: an option, a path. */

@@ -101,3 +101,21 @@ test('values built against the patterns are answered at once', () => {
   assert.equal(run.signal, null, 'detection did not finish within 10 s');
   assert.equal(JSON.parse(run.stdout).length, 5);
 });
+
+// Runs of line breaks (`%0a` repeated, as a query can carry 2 730 of them in 8 KB) and of `on` in one word: each break,
+// and each `on`, used to start a match that read the rest of the run again, so a value took work in the square of
+// its length: 0.4 s for the first of these, 0.14 s for the last, for every value of every event, on the thread that
+// answers ingest. In a child process with a deadline: 200 of them took about 50 s, and take well under one now.
+test('runs of line breaks and of `on` take time linear in the value', () => {
+  const script = `
+    const { detectPayload } = await import(${JSON.stringify(import.meta.resolve('./detect.js'))});
+    const values = ['\\n'.repeat(8192), '\\r\\n'.repeat(4096), '\\n '.repeat(4096), '%0a'.repeat(2730), "'" + 'on'.repeat(4095) + '='];
+    const found = [];
+    for (let round = 0; round < 8; round++)
+      for (const location of ['query', 'body', 'header', 'path', undefined])
+        for (const v of values) found.push(detectPayload(v, location ? { location } : {}).map((f) => f.class).join());
+    console.log(JSON.stringify(found.length));`;
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 10_000, encoding: 'utf8' });
+  assert.equal(run.signal, null, 'detection did not finish within 10 s');
+  assert.equal(JSON.parse(run.stdout), 200);
+});

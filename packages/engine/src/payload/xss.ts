@@ -93,7 +93,12 @@ const PATTERNS: readonly Pattern[] = [
   { re: SCRIPT_CALL, confidence: 0.6, needsMarkup: true },
 ];
 
-const HANDLER_HINT = /on[a-z]{3,}\s*=/i;
+/**
+ * `on` and 3+ letters before `=`. Only the first `on` of a run of letters starts a match: a later one reads to the same
+ * end of the run and can match only where the first does, and trying each (`onon...` repeated) reads the rest of the
+ * run each time, work that grows with the square of its length.
+ */
+const HANDLER_HINT = /on(?<!on[a-z]*?on)[a-z]{3,}\s*=/i;
 const MARKUP_HINT = /[<>"'`]|&#|\\u00|%3c/i;
 /** CSS escapes (`\\3c`, `\\0075 `): a browser reads them inside `style` attributes and style sheets. */
 const CSS_ESCAPE = /\\([0-9a-f]{1,6})\s?/gi;
