@@ -4,27 +4,14 @@
  * it a notification marked as a test (docs/receivers.md). Neither goes through the notification log: a test is not
  * an alert, and its outcome is the answer.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { VigilError } from '../errors.js';
 import type { TokenChecker } from '../http/auth.js';
 import { readActionBody, sendJson } from '../http/body.js';
+import type { RouteDefinition } from '../http/router.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { ReceiverNotifier } from '../notify/provider.js';
 import { actorOf } from './routes.js';
-
-export type ReceiverHandler = (
-  req: IncomingMessage,
-  res: ServerResponse,
-  url: URL,
-  params: Readonly<Record<string, string>>,
-) => Promise<void>;
-
-export interface ReceiverRoute {
-  readonly method: 'GET' | 'POST';
-  readonly path: string;
-  readonly handler: ReceiverHandler;
-}
 
 export interface ReceiverRouteDeps {
   readonly receivers: readonly ReceiverNotifier[];
@@ -35,7 +22,7 @@ export interface ReceiverRouteDeps {
 
 type Check = 'health' | 'test';
 
-export function receiverRoutes({ receivers, tokens, metrics, log }: ReceiverRouteDeps): ReceiverRoute[] {
+export function receiverRoutes({ receivers, tokens, metrics, log }: ReceiverRouteDeps): RouteDefinition[] {
   const byName = new Map(receivers.map((r) => [r.name, r]));
   // One check of each kind per receiver at a time: a client repeating its request cannot flood a receiver.
   const running = new Set<string>();

@@ -3,26 +3,13 @@
  * (API token), and the decision stream `GET /v1/decisions/stream` (ingest token: the one SDKs hold).
  */
 
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { actorOf, limitOf, onlyParams } from '../api/routes.js';
 import { VigilError } from '../errors.js';
 import type { TokenChecker } from '../http/auth.js';
 import { readActionBody, sendJson } from '../http/body.js';
+import type { RouteDefinition } from '../http/router.js';
 import { DECISION_SCOPES, type DecisionScope, decisionToJson } from './decision.js';
 import type { DecisionService } from './service.js';
-
-export type DecisionHandler = (
-  req: IncomingMessage,
-  res: ServerResponse,
-  url: URL,
-  params: Readonly<Record<string, string>>,
-) => Promise<void>;
-
-export interface DecisionRoute {
-  readonly method: string;
-  readonly path: string;
-  readonly handler: DecisionHandler;
-}
 
 function activeOf(params: URLSearchParams): boolean {
   const raw = params.get('active');
@@ -51,7 +38,7 @@ function waitOf(params: URLSearchParams): number {
 /** The query parameters of `GET /api/v1/decisions`. */
 const DECISION_LIST_PARAMS = ['active', 'scope', 'value', 'limit', 'cursor'] as const;
 
-export function decisionRoutes(decisions: DecisionService, tokens: TokenChecker): DecisionRoute[] {
+export function decisionRoutes(decisions: DecisionService, tokens: TokenChecker): RouteDefinition[] {
   const now = () => Date.now();
   return [
     {

@@ -2,6 +2,23 @@
  * A routing table for a handful of routes: patterns such as `/api/v1/alerts/:id/acknowledge`, matched segment by
  * segment. It also tells a wrong method (405) from an unknown path (404).
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** What answers a route: the request, its response, its URL and the route's parameters. */
+export type RouteHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  params: Readonly<Record<string, string>>,
+) => Promise<void>;
+
+/** A route a module hands the server to add (decisions, receivers). */
+export interface RouteDefinition {
+  readonly method: string;
+  readonly path: string;
+  readonly handler: RouteHandler;
+}
+
 export interface Match<H> {
   readonly handler: H;
   readonly params: Readonly<Record<string, string>>;

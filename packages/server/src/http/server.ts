@@ -33,7 +33,7 @@ import type { Pipeline } from '../pipeline/pipeline.js';
 import type { Store } from '../store/store.js';
 import type { TokenChecker } from './auth.js';
 import { readActionBody, readBody, sendJson } from './body.js';
-import { Router } from './router.js';
+import { type RouteHandler, Router } from './router.js';
 
 export interface HttpDeps {
   readonly pipeline: Pipeline;
@@ -57,12 +57,7 @@ export interface HttpDeps {
   readonly receivers?: readonly ReceiverNotifier[];
 }
 
-type Handler = (
-  req: IncomingMessage,
-  res: ServerResponse,
-  url: URL,
-  params: Readonly<Record<string, string>>,
-) => Promise<void>;
+type Handler = RouteHandler;
 
 export function createHttpServer(deps: HttpDeps): Server {
   const { metrics, tokens, store, log } = deps;
