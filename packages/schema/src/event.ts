@@ -7,7 +7,7 @@
  */
 import { FIELDS_BY_NAME, type FieldValue } from './fields.js';
 import { isoTime, uuidv7 } from './id.js';
-import { createRedactor, type Redactor } from './redact.js';
+import { defaultRedactor } from './redact.js';
 import { EVENT_TYPES_BY_NAME, isKnownEventType } from './vocabulary.js';
 import { MAX_FIELD_NAME_LENGTH, neutralise, PARSE_DEFAULTS } from './wire.js';
 
@@ -132,7 +132,6 @@ function checkValue(name: string, raw: unknown, maxStringLength: number, issues:
 
 /** Characters of a wrong string quoted in a rejection message, redacted: enough to recognise the mistake. */
 const QUOTED_CHARS = 20;
-let quoteRedactor: Redactor | undefined;
 
 /**
  * What a rejected value is, for the message. A string is quoted, redacted: a message goes back to the sender and
@@ -143,8 +142,7 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string') {
-    quoteRedactor ??= createRedactor();
-    const quoted = quoteRedactor.prefix(value, QUOTED_CHARS);
+    const quoted = defaultRedactor().prefix(value, QUOTED_CHARS);
     return `a string ("${quoted.text}${quoted.cut ? '...' : ''}")`;
   }
   return `a ${typeof value}`;

@@ -1623,7 +1623,13 @@ export function hideSecretKeys(value: string, secret: (keys: readonly string[]) 
   return JSON.stringify(walk(object, []));
 }
 
-let defaultRedactor: Redactor | undefined;
+let builtIn: Redactor | undefined;
+
+/** The redactor of the built-in rules only (no configured keys), compiled at its first use. */
+export function defaultRedactor(): Redactor {
+  builtIn ??= createRedactor();
+  return builtIn;
+}
 
 /**
  * Redact a value with the built-in rules only (no configured keys).
@@ -1632,6 +1638,5 @@ let defaultRedactor: Redactor | undefined;
  * redact({ user: 'ann', password: 'hunter2' }); // { user: 'ann', password: '[REDACTED]' }
  */
 export function redact(input: unknown): unknown {
-  defaultRedactor ??= createRedactor();
-  return defaultRedactor.value(input);
+  return defaultRedactor().value(input);
 }

@@ -13,16 +13,15 @@
  * app.get('/users/:id', handler);
  */
 import type { Vigil } from '../client.js';
-import { runWithRequest } from '../context.js';
 import type { RequestState } from '../request.js';
 import { trackerOf } from '../tracker.js';
 import {
-  emitInRequest,
   type NodeRequestLike,
   type NodeResponseLike,
   nodeRequestView,
   type ResponseHooks,
   routeHooks,
+  runInRequest,
   trackedState,
   trackResponse,
 } from './shared.js';
@@ -127,10 +126,7 @@ export function vigilFastify(vigil: Vigil): FastifyPluginLike {
       }
       if (state) {
         const s = state;
-        runWithRequest(s, () => {
-          emitInRequest(s, request.raw, reply.raw);
-          next();
-        });
+        runInRequest(s, request.raw, reply.raw, next);
       } else next();
     });
     instance.addHook('onError', (_request, reply, error, next) => {

@@ -16,15 +16,14 @@
  * serve({ fetch: app.fetch, port: 3000 });
  */
 import type { Vigil } from '../client.js';
-import { runWithRequest } from '../context.js';
 import type { HeaderMap, RequestState, RequestView } from '../request.js';
 import { trackerOf } from '../tracker.js';
 import {
-  emitInRequest,
   type NodeRequestLike,
   type NodeResponseLike,
   nodeRequestView,
   type ResponseHooks,
+  runInRequest,
   trackResponse,
 } from './shared.js';
 
@@ -148,11 +147,7 @@ export function vigilHono(vigil: Vigil): HonoMiddleware {
     if (!state) return next();
     const s = state;
     try {
-      const bindings = node;
-      await runWithRequest(s, () => {
-        if (bindings) emitInRequest(s, bindings.incoming, bindings.outgoing);
-        return next();
-      });
+      await runInRequest(s, node?.incoming, node?.outgoing, next);
     } catch (error) {
       s.noteError(error);
       throw error;

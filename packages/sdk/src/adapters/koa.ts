@@ -16,15 +16,14 @@
  * app.use(router.routes());
  */
 import type { Vigil } from '../client.js';
-import { runWithRequest } from '../context.js';
 import type { RequestState } from '../request.js';
 import { trackerOf } from '../tracker.js';
 import {
-  emitInRequest,
   type NodeRequestLike,
   type NodeResponseLike,
   nodeRequestView,
   routeHooks,
+  runInRequest,
   trackResponse,
 } from './shared.js';
 
@@ -125,13 +124,12 @@ export function vigilKoa(vigil: Vigil): KoaMiddleware {
     }
     if (!state) return next();
     const s = state;
-    return runWithRequest(s, () => {
-      emitInRequest(s, ctx.req, ctx.res);
-      return next().then(undefined, (error: unknown) => {
+    return runInRequest(s, ctx.req, ctx.res, () =>
+      next().then(undefined, (error: unknown) => {
         // Koa answers a thrown error itself (ctx.onerror), after every middleware: note it and let it go on.
         s.noteError(error);
         throw error;
-      });
-    });
+      }),
+    );
   };
 }

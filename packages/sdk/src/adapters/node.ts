@@ -10,16 +10,16 @@
  */
 
 import type { Vigil } from '../client.js';
-import { noteThrownFrom, runWithRequest } from '../context.js';
+import { noteThrownFrom } from '../context.js';
 import { isThenable } from '../report.js';
 import type { RequestState } from '../request.js';
 import { trackerOf } from '../tracker.js';
 import {
-  emitInRequest,
   type NodeRequestLike,
   type NodeResponseLike,
   nodeRequestView,
   routeHooks,
+  runInRequest,
   trackResponse,
 } from './shared.js';
 
@@ -58,8 +58,7 @@ export function wrap<Req extends NodeRequestLike, Res extends NodeResponseLike, 
     }
     if (!state) return handler.call(this, req, res);
     const s = state;
-    return runWithRequest(s, () => {
-      emitInRequest(s, req, res);
+    return runInRequest(s, req, res, () => {
       try {
         const result = handler.call(this, req, res);
         if (isThenable(result)) {

@@ -3,7 +3,7 @@
  * noticing the end of a response exactly once (`finish`, or `close` when the client went away first).
  */
 import { AsyncResource } from 'node:async_hooks';
-import { currentRequest, noteThrownFrom } from '../context.js';
+import { currentRequest, noteThrownFrom, runWithRequest } from '../context.js';
 import type { RequestState, RequestView, ResponseView } from '../request.js';
 import type { RequestTracker } from '../tracker.js';
 
@@ -341,13 +341,17 @@ export class RequestScope {
 }
 
 /**
- * Emit the events of `req` and `res` in `state`'s context (see RequestScope): called inside `runWithRequest`.
- * Never throws: without it, listeners run where Node.js runs them.
+ * Run `fn` in `state`'s request context, with the events of `req` and `res` (when given) emitted in it too (see
+ * RequestScope): how every adapter but Express's enters a request. Making the scope never throws: without it,
+ * listeners run where Node.js runs them.
  */
-export function emitInRequest(state: RequestState, req: object, res?: object): void {
-  try {
-    new RequestScope(state).emitOwnEvents(req, res);
-  } catch {
-    // listeners then run where Node.js runs them
-  }
+export function runInRequest<T>(state: RequestState, req: object | undefined, res: object | undefined, fn: () => T): T {
+  return runWithRequest(state, () => {
+    try {
+      if (req !== undefined) new RequestScope(state).emitOwnEvents(req, res);
+    } catch {
+      // listeners then run where Node.js runs them
+    }
+    return fn();
+  });
 }
