@@ -20,6 +20,15 @@ const gzip = promisify(gzipCallback);
 /** The ingest route of a Vigil server, below the endpoint. */
 const EVENTS_PATH = '/v1/events';
 
+/**
+ * The largest answer read: 1 MiB, and 256 KiB per event sent. Vigil's answer is three counts and, per rejected
+ * event, its issues: at most one per field (200) and a few more, each a field name of up to 128 characters (up to
+ * six times longer once control characters are escaped) and a short message, so under 200 KiB. A longer answer is not Vigil's, and reading it whole would let a wrong endpoint fill the
+ * shipper's memory.
+ */
+const MAX_ANSWER_BASE_BYTES = 1024 * 1024;
+const MAX_ANSWER_BYTES_PER_EVENT = 256 * 1024;
+
 export interface BadLineReport {
   readonly source: string;
   readonly lineNumber: number;
@@ -116,22 +125,32 @@ export class HttpEventSender implements LineSink {
       );
     }
     const status = response.status;
-    let text: string;
+    const maxBytes = MAX_ANSWER_BASE_BYTES + items.length * MAX_ANSWER_BYTES_PER_EVENT;
+    let text: string | undefined;
     try {
-      text = await response.text();
+      text = await readAnswer(response, maxBytes);
     } catch (error) {
       if (signal.aborted) throw error;
       // The connection broke during the answer: whether the batch was stored is unknown, so it is sent again.
       throw new SendError(`lost the answer of ${this.url}: ${(error as Error).message}`, true);
     }
+    const success = (status >= 200 && status < 300) || status === 422;
+    if (text === undefined && success) {
+      // Not retried, like any other answer that is not Vigil's: the offset stays before the batch.
+      throw new SendError(
+        `${this.url} answered HTTP ${status} with a body longer than ${maxBytes} bytes, which Vigil's answer to ` +
+          `${items.length} events never is, so it is not a Vigil server's ingest route; check --endpoint / VIGIL_ENDPOINT`,
+        false,
+      );
+    }
     let answer: IngestAnswer = {};
     try {
-      const parsed: unknown = JSON.parse(text);
+      const parsed: unknown = JSON.parse(text ?? '');
       if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) answer = parsed as IngestAnswer;
     } catch {
       // Not JSON (a proxy's error page): the status decides, and a success status is checked below.
     }
-    if ((status >= 200 && status < 300) || status === 422) {
+    if (success) {
       const problem = notVigilAnswer(answer, items.length);
       if (problem !== undefined) {
         // Not retried: the same endpoint will answer the same way. The offset stays before the batch.
@@ -179,6 +198,22 @@ export class HttpEventSender implements LineSink {
     this.stats.badLines++;
     this.options.onBadLine?.({ source, lineNumber, reason });
   }
+}
+
+/** The answer's body as text, or undefined (and the rest left unread) past `maxBytes`. */
+async function readAnswer(response: Response, maxBytes: number): Promise<string | undefined> {
+  if (!response.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > maxBytes) {
+      await response.body.cancel().catch(() => {});
+      return undefined;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /**

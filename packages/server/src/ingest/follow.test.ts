@@ -429,6 +429,48 @@ describe('vigil ingest --follow', () => {
     }
   });
 
+  test('an endless 200 answer stops the shipper once past the answer bound, unread beyond it, offset kept', async () => {
+    const cap = 64 * 1024 * 1024;
+    let written = 0;
+    const endless = await httpServer(async (_req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(64 * 1024, ' ');
+      // Bounded so the test ends whatever the shipper does: the old shipper read all 64 MiB.
+      while (written < cap && !res.destroyed) {
+        written += chunk.length;
+        if (res.write(chunk)) continue;
+        await new Promise<void>((resolve) => {
+          const go = () => {
+            res.off('drain', go).off('close', go);
+            resolve();
+          };
+          res.on('drain', go).on('close', go);
+        });
+      }
+      res.end();
+    });
+    try {
+      const path = join(dir, 'endless.log');
+      writeFileSync(path, lines('e', 1, 2));
+      const states = new FollowStateStore(join(dir, 'endless-state'));
+      const err: string[] = [];
+      const code = await ingestCommand([path, '--state-dir', states.dir, '--endpoint', endless.url], {
+        env: { VIGIL_INGEST_TOKEN: server.ingestToken },
+        stderr: { write: (t: string) => err.push(t) },
+      });
+      assert.equal(code, 1, err.join(''));
+      assert.match(
+        err.join(''),
+        /answered HTTP 200 with a body longer than 1572864 bytes, which Vigil's answer to 2 events never is, so it is not a Vigil server's/,
+      );
+      assert.ok(written < cap, `the shipper stopped reading (server wrote ${written} bytes)`);
+      assert.equal(endless.paths.length, 1, 'not retried');
+      assert.equal((await states.load(path))?.offset ?? 0, 0, 'the offset did not move');
+    } finally {
+      await endless.close();
+    }
+  });
+
   test('vigil ingest - stops promptly on SIGTERM while stdin stays open, and sends the lines it read', async () => {
     const child = spawn(process.execPath, [CLI, 'ingest', '-', '--endpoint', server.url, '--batch-size', '2'], {
       env: { ...process.env, VIGIL_INGEST_TOKEN: server.ingestToken },
