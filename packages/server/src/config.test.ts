@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { buildConfig, loadConfig } from './config.js';
+import { buildConfig, loadConfig, loadOfflineConfig } from './config.js';
 import { resolveCredentials } from './credentials.js';
 import { ConfigError } from './errors.js';
+import { redactSecrets, Secret } from './notify/options.js';
+import { createNotifier } from './notify/receivers.js';
 import { tempDir } from './testing/harness.js';
 
 const fails = (raw: unknown, env: NodeJS.ProcessEnv, key: string, message: RegExp) =>
@@ -166,5 +168,195 @@ describe('configuration', () => {
       writeFileSync(join(dir, 'credentials.json'), content);
       assert.throws(() => resolveCredentials(buildConfig({}, { VIGIL_DATA_DIR: dir })), message, content);
     }
+  });
+});
+
+describe('configuration for commands that send nothing (unset secret variables left unresolved)', () => {
+  const offline = (raw: unknown, env: NodeJS.ProcessEnv = {}) => buildConfig(raw, env, undefined, 'unresolved');
+  /** One receiver of each type that has a secret, each secret from a variable; the key, the variable, a good value. */
+  const receivers: [Record<string, unknown>, string, string, string][] = [
+    [
+      { type: 'webhook', url: 'https://hooks.example.com/vigil', secret: { env: 'VIGIL_WEBHOOK_SECRET' } },
+      'secret',
+      'VIGIL_WEBHOOK_SECRET',
+      'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    ],
+    [{ type: 'slack', url: { env: 'SLACK_WEBHOOK_URL' } }, 'url', 'SLACK_WEBHOOK_URL', 'https://hooks.slack.com/x'],
+    [{ type: 'teams', url: { env: 'TEAMS_URL' } }, 'url', 'TEAMS_URL', 'https://teams.example.com/workflow'],
+    [
+      { type: 'pagerduty', routingKey: { env: 'PAGERDUTY_ROUTING_KEY' } },
+      'routingKey',
+      'PAGERDUTY_ROUTING_KEY',
+      'R0UT1NGKEY0123456789abcdefABCDEF',
+    ],
+    [
+      {
+        type: 'email',
+        host: 'smtp.example.com',
+        from: 'vigil@example.com',
+        to: ['secops@example.com'],
+        auth: { user: 'vigil', pass: { env: 'SMTP_PASSWORD' } },
+      },
+      'auth.pass',
+      'SMTP_PASSWORD',
+      'smtp-password',
+    ],
+    [
+      { type: 'splunk', url: 'https://splunk.example.com:8088', token: { env: 'SPLUNK_HEC_TOKEN' } },
+      'token',
+      'SPLUNK_HEC_TOKEN',
+      '11111111-2222-3333-4444-555555555555',
+    ],
+    [
+      { type: 'alertmanager', url: 'https://am.example.com:9093', bearerToken: { env: 'AM_TOKEN' } },
+      'bearerToken',
+      'AM_TOKEN',
+      'am-bearer-token',
+    ],
+  ];
+  const secretAt = (receiver: object, path: string): Secret =>
+    path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], receiver) as Secret;
+
+  test('vigil start refuses a variable that is not set; offline, the secret is unresolved and cannot be revealed', () => {
+    for (const [receiver, path, variable] of receivers) {
+      const key = `notify.receivers[0].${path}`;
+      const raw = { notify: { receivers: [receiver] } };
+      fails(raw, {}, key, new RegExp(`environment variable ${variable} is not set`));
+      fails(raw, { [variable]: '' }, key, new RegExp(`environment variable ${variable} is not set`));
+      const config = offline(raw);
+      const [parsed] = config.notify.receivers;
+      const secret = secretAt(parsed!, path);
+      assert.ok(secret instanceof Secret, key);
+      assert.equal(secret.resolved, false, key);
+      const unresolved = new RegExp(
+        `${key.replace(/[.[\]]/g, '\\$&')}: the secret in environment variable ${variable} was not resolved`,
+      );
+      assert.throws(() => secret.reveal(), unresolved);
+      // Nothing can be built to send with it; printing it, or redacting a message with it, still works.
+      assert.throws(() => createNotifier(parsed!), unresolved);
+      assert.match(JSON.stringify(config.notify.receivers), /"\[redacted\]"/);
+      assert.equal(redactSecrets('delivery failed', [secret]), 'delivery failed');
+    }
+  });
+
+  test('offline, a variable that is set is read and checked as for vigil start', () => {
+    for (const [receiver, path, variable, value] of receivers) {
+      const [parsed] = offline({ notify: { receivers: [receiver] } }, { [variable]: value }).notify.receivers;
+      const secret = secretAt(parsed!, path);
+      assert.equal(secret.resolved, true);
+      assert.equal(secret.reveal(), value);
+    }
+    const [webhook, , , pagerduty] = receivers;
+    for (const [env, key, message] of [
+      [{ VIGIL_WEBHOOK_SECRET: 'not-a-signing-secret' }, 'secret', /Standard Webhooks secret/],
+      [{ PAGERDUTY_ROUTING_KEY: 'short' }, 'routingKey', /32-character integration key/],
+    ] as const) {
+      const raw = { notify: { receivers: [key === 'secret' ? webhook![0] : pagerduty![0]] } };
+      assert.throws(
+        () => offline(raw, env),
+        (e: unknown) => e instanceof ConfigError && e.key === `notify.receivers[0].${key}` && message.test(e.message),
+      );
+    }
+    assert.throws(
+      () => offline({ notify: { receivers: [receivers[1]![0]] } }, { SLACK_WEBHOOK_URL: 'ftp://hooks.example.com' }),
+      (e: unknown) =>
+        e instanceof ConfigError && e.key === 'notify.receivers[0].url' && /http or https/.test(e.message),
+    );
+  });
+
+  test('everything but an unset variable is refused offline exactly as for vigil start', () => {
+    const hook = { type: 'webhook', name: 'hook', url: 'https://hooks.example.com/vigil' };
+    const cases: [unknown, string, RegExp][] = [
+      [
+        { notify: { receivers: [{ ...hook, secret: { env: 'S' }, sekret: 1 }] } },
+        'notify.receivers[0].sekret',
+        /unknown key/,
+      ],
+      [
+        { notify: { receivers: [{ ...hook, secret: { env: 'S', file: 'f' } }] } },
+        'notify.receivers[0].secret.file',
+        /unknown key/,
+      ],
+      [
+        { notify: { receivers: [{ ...hook, secret: { env: 'not a name' } }] } },
+        'notify.receivers[0].secret.env',
+        /must name/,
+      ],
+      [
+        { notify: { receivers: [{ ...hook, secret: { env: 'S' }, url: 'nope' }] } },
+        'notify.receivers[0].url',
+        /valid URL/,
+      ],
+      [
+        { notify: { receivers: [{ ...hook, secret: 'whsec_short' }] } },
+        'notify.receivers[0].secret',
+        /Standard Webhooks/,
+      ],
+      [
+        { notify: { receivers: [{ type: 'pagerduty', routingKey: 'short' }] } },
+        'notify.receivers[0].routingKey',
+        /32-character/,
+      ],
+      [
+        { notify: { receivers: [{ type: 'slack', url: 'ftp://x.example.com' }] } },
+        'notify.receivers[0].url',
+        /http or https/,
+      ],
+      [
+        {
+          notify: {
+            receivers: [
+              {
+                type: 'email',
+                host: 'smtp.example.com',
+                from: 'vigil@example.com',
+                to: ['x'],
+                auth: { user: 'u', pass: { env: 'P' } },
+              },
+            ],
+          },
+        },
+        'notify.receivers[0].to[0]',
+        /e-mail address/,
+      ],
+      [
+        { notify: { receivers: [{ ...hook, secret: { env: 'S' } }] }, alerting: { route: { receiver: 'hooks' } } },
+        'alerting.route.receiver',
+        /names no receiver/,
+      ],
+      [
+        { notify: { receivers: [{ ...hook, secret: { env: 'S' } }] }, ingest: { maxBodyBytes: -1 } },
+        'ingest.maxBodyBytes',
+        /integer/,
+      ],
+      [{ notify: { receivers: [{ ...hook, secret: { env: 'S' } }], retries: 3 } }, 'notify.retries', /unknown key/],
+    ];
+    for (const [raw, key, message] of cases) {
+      assert.throws(
+        () => offline(raw),
+        (e: unknown) => e instanceof ConfigError && e.key === key && message.test(e.message),
+        `${key} offline`,
+      );
+    }
+  });
+
+  test('loadOfflineConfig reads the file that loadConfig refuses for an unset variable', () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, 'vigil.config.yaml'),
+      'notify:\n  receivers:\n    - type: webhook\n      url: https://hooks.example.com/vigil\n' +
+        '      secret: { env: VIGIL_WEBHOOK_SECRET }\n',
+    );
+    assert.throws(
+      () => loadConfig({}, dir),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.key === 'notify.receivers[0].secret' &&
+        /VIGIL_WEBHOOK_SECRET is not set/.test(e.message),
+    );
+    const config = loadOfflineConfig({}, dir);
+    assert.equal(config.configFile, join(dir, 'vigil.config.yaml'));
+    const [webhook] = config.notify.receivers;
+    assert.equal(webhook?.type === 'webhook' && webhook.secret instanceof Secret && webhook.secret.resolved, false);
   });
 });

@@ -12,6 +12,7 @@ import { parseResponseConfig, type ResponseConfig } from './decisions/config.js'
 import { DEFAULTS } from './defaults.js';
 import { ConfigError } from './errors.js';
 import { parseCidr } from './net/ip.js';
+import type { UnsetSecrets } from './notify/options.js';
 import { parseReceiverConfig, type ReceiverConfig } from './notify/receivers.js';
 
 export interface VigilConfig {
@@ -351,8 +352,16 @@ export function parseRouting(
   };
 }
 
-/** Build the configuration from a parsed YAML document and the environment. Pure: no file access. */
-export function buildConfig(raw: unknown, env: NodeJS.ProcessEnv, configFile?: string): VigilConfig {
+/**
+ * Build the configuration from a parsed YAML document and the environment. Pure: no file access. `unsetSecrets`
+ * says what a receiver's secret whose environment variable is not set becomes (see `loadOfflineConfig`).
+ */
+export function buildConfig(
+  raw: unknown,
+  env: NodeJS.ProcessEnv,
+  configFile?: string,
+  unsetSecrets: UnsetSecrets = 'refuse',
+): VigilConfig {
   if (raw !== undefined && raw !== null && (typeof raw !== 'object' || Array.isArray(raw))) {
     throw new ConfigError('(file)', 'the configuration file must hold a YAML mapping');
   }
@@ -511,7 +520,9 @@ export function buildConfig(raw: unknown, env: NodeJS.ProcessEnv, configFile?: s
 
   const notifySection = root.section('notify');
   const receiverList = notifySection.list('receivers');
-  const receivers = receiverList.items.map((r, i) => parseReceiverConfig(r, `${receiverList.key}[${i}]`, env));
+  const receivers = receiverList.items.map((r, i) =>
+    parseReceiverConfig(r, `${receiverList.key}[${i}]`, env, unsetSecrets),
+  );
   const names = new Set<string>();
   for (const [i, r] of receivers.entries()) {
     if (names.has(r.name)) {
@@ -565,13 +576,20 @@ export function buildConfig(raw: unknown, env: NodeJS.ProcessEnv, configFile?: s
   };
 }
 
-/** Read the configuration file (VIGIL_CONFIG, else ./vigil.config.yaml when present) and the environment. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): VigilConfig {
+/**
+ * Read the configuration file (VIGIL_CONFIG, else ./vigil.config.yaml when present) and the environment, for
+ * `vigil start`: a receiver's secret whose environment variable is not set stops it, naming the key and the variable.
+ */
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+  unsetSecrets: UnsetSecrets = 'refuse',
+): VigilConfig {
   const explicit = env.VIGIL_CONFIG;
   const file = explicit ? resolve(cwd, explicit) : resolve(cwd, 'vigil.config.yaml');
   if (!existsSync(file)) {
     if (explicit) throw new ConfigError('VIGIL_CONFIG', `file not found: ${file}`);
-    return buildConfig(undefined, env);
+    return buildConfig(undefined, env, undefined, unsetSecrets);
   }
   let raw: unknown;
   try {
@@ -583,7 +601,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     }
     throw new ConfigError(file, `cannot be read: ${(error as Error).message}`);
   }
-  return buildConfig(raw, env, file);
+  return buildConfig(raw, env, file, unsetSecrets);
+}
+
+/**
+ * The configuration for a command that reads it but sends no notification (`vigil analyze`, `vigil verify`, `vigil
+ * rules backtest`): validated exactly as for `vigil start`, except that a receiver's secret whose environment variable
+ * is not set is accepted, unresolved, and its value left unchecked. Nothing can send with it: revealing it throws.
+ * So these commands run where the receivers' secrets are not (an analyst replaying logs with the production file).
+ *
+ * @example
+ * const { dataDir } = loadOfflineConfig(); // VIGIL_WEBHOOK_SECRET may be unset
+ */
+export function loadOfflineConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): VigilConfig {
+  return loadConfig(env, cwd, 'unresolved');
 }
 
 /** An IANA time zone name (`Europe/Berlin`), checked against the runtime's time zone data. */

@@ -15,7 +15,7 @@
 import { alertLink } from './format.js';
 import { HttpSender } from './http.js';
 import { type NotificationPayload, perAlertPayloads, type SendResult } from './notifier.js';
-import { type CommonReceiverOptions, OptionReader, type Secret } from './options.js';
+import { COMMON_KEYS, type CommonReceiverOptions, OptionReader, type Secret, type UnsetSecrets } from './options.js';
 import { type HealthResult, isTestAlert, probe, type ReceiverNotifier, testPayload } from './provider.js';
 
 export interface AlertmanagerOptions {
@@ -39,8 +39,9 @@ export function parseAlertmanagerOptions(
   raw: unknown,
   key: string,
   env: NodeJS.ProcessEnv = process.env,
+  unsetSecrets: UnsetSecrets = 'refuse',
 ): AlertmanagerOptions {
-  const r = new OptionReader(raw, key, env);
+  const r = new OptionReader(raw, key, env, COMMON_KEYS, unsetSecrets);
   const url = r.requiredUrl('url');
   const bearerToken = r.optionalSecret('bearerToken');
   const dashboardUrl = r.optionalUrl('dashboardUrl');

@@ -16,7 +16,14 @@ import nodemailer from 'nodemailer';
 import { ConfigError } from '../errors.js';
 import { alertLink, GROUP_LISTED, groupHeading, groupLine, groupRest, stateWord, truncate } from './format.js';
 import { DeliveryError, type NotificationPayload, otherGroupAlerts, type SendResult } from './notifier.js';
-import { type CommonReceiverOptions, OptionReader, redactSecrets, type Secret } from './options.js';
+import {
+  COMMON_KEYS,
+  type CommonReceiverOptions,
+  OptionReader,
+  redactSecrets,
+  type Secret,
+  type UnsetSecrets,
+} from './options.js';
 import { describeError, type HealthResult, probe, type ReceiverNotifier, testPayload } from './provider.js';
 import { resolveTarget, SsrfError } from './ssrf.js';
 
@@ -44,8 +51,13 @@ const ADDRESS = /^(?:[^<>]*<)?([^\s@<>]+@([A-Za-z0-9.-]+))>?$/;
  * Validate the e-mail options of one receiver.
  * @example parseEmailOptions({ host: 'smtp.example.com', from: 'vigil@example.com', to: ['secops@example.com'], auth: { user: 'vigil', pass: { env: 'SMTP_PASSWORD' } } }, 'notify.receivers[5]')
  */
-export function parseEmailOptions(raw: unknown, key: string, env: NodeJS.ProcessEnv = process.env): EmailOptions {
-  const r = new OptionReader(raw, key, env);
+export function parseEmailOptions(
+  raw: unknown,
+  key: string,
+  env: NodeJS.ProcessEnv = process.env,
+  unsetSecrets: UnsetSecrets = 'refuse',
+): EmailOptions {
+  const r = new OptionReader(raw, key, env, COMMON_KEYS, unsetSecrets);
   const host = r.requiredString('host', 255);
   const secure = r.boolean('secure', false);
   const port = r.integer('port', secure ? 465 : 587, 1, 65535);

@@ -12,15 +12,53 @@ import { ConfigError } from '../errors.js';
 
 export const REDACTED = '[redacted]';
 
+/**
+ * What a secret reference (`{ env: NAME }`) whose variable is not set, or empty, becomes. `refuse`: a ConfigError
+ * naming the key and the variable (`vigil start`, and anything else that may send). `unresolved`: a Secret that
+ * holds no value and cannot be revealed, for the commands that read the configuration but send nothing (`vigil
+ * analyze`, `vigil verify`, `vigil rules backtest`), so that they run without the receivers' secrets.
+ */
+export type UnsetSecrets = 'refuse' | 'unresolved';
+
 /** A secret value that does not leak through `String()`, `JSON.stringify` or `console.log`. */
 export class Secret {
   readonly #value: string;
+  /** Set for an unresolved secret: the key it was read from and the variable it names, for `reveal()`'s error. */
+  #unresolved: { readonly key: string; readonly variable: string } | undefined;
+
   constructor(value: string) {
     this.#value = value;
   }
-  /** The secret itself: call only where it goes on the wire. */
+
+  /**
+   * A secret whose environment variable was not set when the configuration was read for a command that sends
+   * nothing. Its value is unknown, so nothing can check or use it: `reveal()` throws.
+   */
+  static unresolved(key: string, variable: string): Secret {
+    const secret = new Secret('');
+    secret.#unresolved = { key, variable };
+    return secret;
+  }
+
+  /** False for a secret read with `unsetSecrets: 'unresolved'` whose variable was not set: it has no value. */
+  get resolved(): boolean {
+    return this.#unresolved === undefined;
+  }
+
+  /** The secret itself: call only where it goes on the wire. An unresolved secret throws: using one is a bug. */
   reveal(): string {
+    this.assertResolved();
     return this.#value;
+  }
+
+  /** Throw, naming the key and the variable, if this secret is unresolved; for code about to send with it. */
+  assertResolved(): void {
+    if (this.#unresolved === undefined) return;
+    const { key, variable } = this.#unresolved;
+    throw new Error(
+      `${key}: the secret in environment variable ${variable} was not resolved (the configuration was read for ` +
+        'a command that sends nothing) and cannot be used to send',
+    );
   }
   toString(): string {
     return REDACTED;
@@ -37,7 +75,8 @@ export class Secret {
 export function redactSecrets(message: string, secrets: readonly (Secret | string | undefined)[]): string {
   let out = message;
   for (const s of secrets) {
-    const value = s instanceof Secret ? s.reveal() : s;
+    // An unresolved secret has no value to find in a message.
+    const value = s instanceof Secret ? (s.resolved ? s.reveal() : undefined) : s;
     // Short values would redact innocent text; real secrets are long.
     if (value && value.length >= 6) out = out.split(value).join(REDACTED);
   }
@@ -71,6 +110,7 @@ export class OptionReader {
     readonly key: string,
     private readonly env: NodeJS.ProcessEnv = process.env,
     alsoKnown: readonly string[] = COMMON_KEYS,
+    private readonly unsetSecrets: UnsetSecrets = 'refuse',
   ) {
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(key, 'must be a mapping');
     this.raw = raw as Raw;
@@ -171,12 +211,13 @@ export class OptionReader {
   section(name: string): OptionReader | undefined {
     const v = this.value(name);
     if (v === undefined) return undefined;
-    return new OptionReader(v, this.keyOf(name), this.env, []);
+    return new OptionReader(v, this.keyOf(name), this.env, [], this.unsetSecrets);
   }
 
   /**
    * A secret, inline (`token: abc…`) or from the environment (`token: { env: SPLUNK_HEC_TOKEN }`). Error
-   * messages name the key and the variable, never the value.
+   * messages name the key and the variable, never the value. A variable that is not set is refused, or, read with
+   * `unsetSecrets: 'unresolved'`, gives an unresolved Secret: check a secret's value only when it is `resolved`.
    */
   optionalSecret(name: string): Secret | undefined {
     const v = this.value(name);
@@ -197,6 +238,7 @@ export class OptionReader {
       }
       const value = this.env[variable];
       if (value === undefined || value === '') {
+        if (this.unsetSecrets === 'unresolved') return Secret.unresolved(key, variable);
         throw new ConfigError(key, `environment variable ${variable} is not set (or empty)`);
       }
       return new Secret(value);
@@ -225,7 +267,7 @@ export class OptionReader {
   /** A URL that carries its own credential: stored as a Secret, never echoed in an error. */
   requiredSecretUrl(name: string): Secret {
     const secret = this.requiredSecret(name);
-    parseHttpUrl(secret.reveal(), this.keyOf(name));
+    if (secret.resolved) parseHttpUrl(secret.reveal(), this.keyOf(name));
     return secret;
   }
 
@@ -284,8 +326,9 @@ export function parseIncomingWebhookOptions(
   raw: unknown,
   key: string,
   env: NodeJS.ProcessEnv = process.env,
+  unsetSecrets: UnsetSecrets = 'refuse',
 ): IncomingWebhookOptions {
-  const r = new OptionReader(raw, key, env);
+  const r = new OptionReader(raw, key, env, COMMON_KEYS, unsetSecrets);
   const url = r.requiredSecretUrl('url');
   const dashboardUrl = r.optionalUrl('dashboardUrl');
   r.done();

@@ -14,7 +14,7 @@ import { ConfigError } from '../errors.js';
 import { alertLink, truncate } from './format.js';
 import { HttpSender } from './http.js';
 import { type NotificationPayload, perAlertPayloads, type SendResult } from './notifier.js';
-import { type CommonReceiverOptions, OptionReader, type Secret } from './options.js';
+import { COMMON_KEYS, type CommonReceiverOptions, OptionReader, type Secret, type UnsetSecrets } from './options.js';
 import { type HealthResult, probe, type ReceiverNotifier, testPayload } from './provider.js';
 
 export const PAGERDUTY_EVENTS_URL = 'https://events.pagerduty.com/v2/enqueue';
@@ -41,10 +41,11 @@ export function parsePagerDutyOptions(
   raw: unknown,
   key: string,
   env: NodeJS.ProcessEnv = process.env,
+  unsetSecrets: UnsetSecrets = 'refuse',
 ): PagerDutyOptions {
-  const r = new OptionReader(raw, key, env);
+  const r = new OptionReader(raw, key, env, COMMON_KEYS, unsetSecrets);
   const routingKey = r.requiredSecret('routingKey');
-  if (!/^[A-Za-z0-9]{32}$/.test(routingKey.reveal())) {
+  if (routingKey.resolved && !/^[A-Za-z0-9]{32}$/.test(routingKey.reveal())) {
     throw new ConfigError(
       r.keyOf('routingKey'),
       'must be the 32-character integration key of an Events API v2 integration',

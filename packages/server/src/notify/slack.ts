@@ -19,7 +19,12 @@ import {
 } from './format.js';
 import { IncomingWebhookNotifier } from './incoming-webhook.js';
 import { type NotificationPayload, otherGroupAlerts } from './notifier.js';
-import { type CommonReceiverOptions, type IncomingWebhookOptions, parseIncomingWebhookOptions } from './options.js';
+import {
+  type CommonReceiverOptions,
+  type IncomingWebhookOptions,
+  parseIncomingWebhookOptions,
+  type UnsetSecrets,
+} from './options.js';
 
 export type SlackOptions = IncomingWebhookOptions;
 
@@ -29,8 +34,13 @@ export type SlackReceiverConfig = CommonReceiverOptions & SlackOptions;
  * Validate the Slack options of one receiver.
  * @example parseSlackOptions({ url: { env: 'SLACK_WEBHOOK_URL' } }, 'notify.receivers[1]')
  */
-export function parseSlackOptions(raw: unknown, key: string, env: NodeJS.ProcessEnv = process.env): SlackOptions {
-  return parseIncomingWebhookOptions(raw, key, env);
+export function parseSlackOptions(
+  raw: unknown,
+  key: string,
+  env: NodeJS.ProcessEnv = process.env,
+  unsetSecrets: UnsetSecrets = 'refuse',
+): SlackOptions {
+  return parseIncomingWebhookOptions(raw, key, env, unsetSecrets);
 }
 
 /** Escape text for Slack `mrkdwn`: `&`, `<`, `>` are control characters there (links, mentions). */

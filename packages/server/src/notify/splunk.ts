@@ -7,7 +7,7 @@
 import { hostname } from 'node:os';
 import { HttpSender } from './http.js';
 import { type NotificationPayload, perAlertPayloads, type SendResult } from './notifier.js';
-import { type CommonReceiverOptions, OptionReader, type Secret } from './options.js';
+import { COMMON_KEYS, type CommonReceiverOptions, OptionReader, type Secret, type UnsetSecrets } from './options.js';
 import { type HealthResult, probe, type ReceiverNotifier, testPayload } from './provider.js';
 
 export interface SplunkOptions {
@@ -29,8 +29,13 @@ export type SplunkReceiverConfig = CommonReceiverOptions & SplunkOptions;
  * Validate the Splunk HEC options of one receiver.
  * @example parseSplunkOptions({ url: 'https://splunk:8088', token: { env: 'SPLUNK_HEC_TOKEN' }, index: 'security' }, 'notify.receivers[6]')
  */
-export function parseSplunkOptions(raw: unknown, key: string, env: NodeJS.ProcessEnv = process.env): SplunkOptions {
-  const r = new OptionReader(raw, key, env);
+export function parseSplunkOptions(
+  raw: unknown,
+  key: string,
+  env: NodeJS.ProcessEnv = process.env,
+  unsetSecrets: UnsetSecrets = 'refuse',
+): SplunkOptions {
+  const r = new OptionReader(raw, key, env, COMMON_KEYS, unsetSecrets);
   const url = r.requiredUrl('url');
   const token = r.requiredSecret('token');
   const index = r.optionalString('index', 80);

@@ -14,7 +14,7 @@ import { ConfigError } from '../errors.js';
 import { cefRecord } from './cef.js';
 import { truncateBytes } from './format.js';
 import { DeliveryError, type NotificationPayload, perAlertPayloads, type SendResult } from './notifier.js';
-import { type CommonReceiverOptions, OptionReader } from './options.js';
+import { COMMON_KEYS, type CommonReceiverOptions, OptionReader, type UnsetSecrets } from './options.js';
 import { describeError, type HealthResult, probe, type ReceiverNotifier, testPayload } from './provider.js';
 import { guardedConnect, resolveTarget, SsrfError } from './ssrf.js';
 
@@ -73,8 +73,13 @@ export type SyslogReceiverConfig = CommonReceiverOptions & SyslogOptions;
  * Validate the syslog options of one receiver.
  * @example parseSyslogOptions({ host: 'siem.internal', protocol: 'tcp', facility: 'local4' }, 'notify.receivers[7]')
  */
-export function parseSyslogOptions(raw: unknown, key: string, env: NodeJS.ProcessEnv = process.env): SyslogOptions {
-  const r = new OptionReader(raw, key, env);
+export function parseSyslogOptions(
+  raw: unknown,
+  key: string,
+  env: NodeJS.ProcessEnv = process.env,
+  unsetSecrets: UnsetSecrets = 'refuse',
+): SyslogOptions {
+  const r = new OptionReader(raw, key, env, COMMON_KEYS, unsetSecrets);
   const host = r.requiredString('host', 255);
   const protocol = r.oneOf('protocol', ['udp', 'tcp', 'tls'] as const, 'tcp');
   const port = r.integer('port', protocol === 'tls' ? 6514 : 514, 1, 65535);

@@ -6,7 +6,12 @@
 import { alertLink, GROUP_LISTED, groupHeading, groupLine, groupRest, stateWord, truncate } from './format.js';
 import { IncomingWebhookNotifier } from './incoming-webhook.js';
 import { type NotificationPayload, otherGroupAlerts } from './notifier.js';
-import { type CommonReceiverOptions, type IncomingWebhookOptions, parseIncomingWebhookOptions } from './options.js';
+import {
+  type CommonReceiverOptions,
+  type IncomingWebhookOptions,
+  parseIncomingWebhookOptions,
+  type UnsetSecrets,
+} from './options.js';
 
 export type TeamsOptions = IncomingWebhookOptions;
 
@@ -16,8 +21,13 @@ export type TeamsReceiverConfig = CommonReceiverOptions & TeamsOptions;
  * Validate the Teams options of one receiver.
  * @example parseTeamsOptions({ url: { env: 'TEAMS_WORKFLOW_URL' } }, 'notify.receivers[2]')
  */
-export function parseTeamsOptions(raw: unknown, key: string, env: NodeJS.ProcessEnv = process.env): TeamsOptions {
-  return parseIncomingWebhookOptions(raw, key, env);
+export function parseTeamsOptions(
+  raw: unknown,
+  key: string,
+  env: NodeJS.ProcessEnv = process.env,
+  unsetSecrets: UnsetSecrets = 'refuse',
+): TeamsOptions {
+  return parseIncomingWebhookOptions(raw, key, env, unsetSecrets);
 }
 
 /**

@@ -8,7 +8,7 @@ import { createHmac } from 'node:crypto';
 import { ConfigError } from '../errors.js';
 import { HttpSender } from './http.js';
 import type { NotificationPayload, SendResult } from './notifier.js';
-import { type CommonReceiverOptions, OptionReader, Secret } from './options.js';
+import { COMMON_KEYS, type CommonReceiverOptions, OptionReader, Secret, type UnsetSecrets } from './options.js';
 import { type HealthResult, probe, type ReceiverNotifier, testPayload } from './provider.js';
 
 export interface WebhookOptions {
@@ -26,11 +26,17 @@ const SECRET_FORMAT = /^whsec_[A-Za-z0-9+/]{32,}={0,2}$/;
  * Validate the webhook options of one receiver.
  * @example parseWebhookOptions({ url: 'https://hooks.example.com/vigil', secret: { env: 'HOOK_SECRET' } }, 'notify.receivers[0]')
  */
-export function parseWebhookOptions(raw: unknown, key: string, env: NodeJS.ProcessEnv = process.env): WebhookOptions {
-  const r = new OptionReader(raw, key, env);
+export function parseWebhookOptions(
+  raw: unknown,
+  key: string,
+  env: NodeJS.ProcessEnv = process.env,
+  unsetSecrets: UnsetSecrets = 'refuse',
+): WebhookOptions {
+  const r = new OptionReader(raw, key, env, COMMON_KEYS, unsetSecrets);
   const url = r.requiredUrl('url');
   const secret = r.optionalSecret('secret');
-  if (secret !== undefined && !SECRET_FORMAT.test(secret.reveal())) {
+  // An unresolved secret (a command that sends nothing, its variable not set) has no value to check.
+  if (secret?.resolved && !SECRET_FORMAT.test(secret.reveal())) {
     throw new ConfigError(
       r.keyOf('secret'),
       'must be a Standard Webhooks secret: "whsec_" followed by base64 (24+ bytes)',
