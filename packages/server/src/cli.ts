@@ -9,7 +9,7 @@ import type { RuleEvaluator } from '@vigil/engine';
 import { alertToJson } from './alerts/alert.js';
 import { type AnalyzeFormat, analyze, inputsOf } from './analyze/analyze.js';
 import { DATABASE_FILE, startVigil } from './app.js';
-import { loadConfig } from './config.js';
+import { loadConfig, loadOfflineConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { ACCESS_LOG_FORMATS } from './ingest/access-log.js';
 import { ingestCommand, positiveInteger } from './ingest/ingest-command.js';
@@ -148,7 +148,8 @@ async function verifyCommand(args: string[]): Promise<number> {
     process.stdout.write('vigil verify [--json] — checks the hash chain of the event store in the data directory\n');
     return 0;
   }
-  const config = loadConfig();
+  // Only the data directory is needed, but the file is still checked; receivers' secrets need not be set.
+  const config = loadOfflineConfig();
   const file = join(config.dataDir, DATABASE_FILE);
   // Opening a store creates it: a missing one (deleted, or a mistyped data directory) would be reported as an intact
   // chain of 0 events, and an empty store left behind.
@@ -245,7 +246,8 @@ async function analyzeCommand(args: string[]): Promise<number> {
     );
     return 2;
   }
-  const config = loadConfig(process.env);
+  // A replay sends no notification: the receivers' secrets need not be set.
+  const config = loadOfflineConfig(process.env);
   const mapping = values.mapping === undefined ? undefined : loadMappingFile(values.mapping);
   let badShown = 0;
   const result = await analyze(inputsOf(positionals), {

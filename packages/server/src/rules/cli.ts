@@ -21,7 +21,7 @@ import {
 } from '@vigil/engine';
 import { parseTime, type SecurityEvent } from '@vigil/schema';
 import { DATABASE_FILE } from '../app.js';
-import { loadConfig } from '../config.js';
+import { loadOfflineConfig } from '../config.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { loadRuleSources } from './load.js';
 
@@ -308,7 +308,8 @@ async function backtestCommand(args: string[], io: RulesCommandIo): Promise<numb
     return 2;
   }
 
-  const dataDir = values['data-dir'] ?? loadConfig().dataDir;
+  // A backtest sends nothing: the receivers' secrets need not be set.
+  const dataDir = values['data-dir'] ?? loadOfflineConfig().dataDir;
   const file = join(dataDir, DATABASE_FILE);
   if (!existsSync(file)) {
     io.err(`vigil rules backtest: no event store at ${file} (set --data-dir)\n`);
