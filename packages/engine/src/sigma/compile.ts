@@ -386,6 +386,7 @@ function resolveReferences(entry: CorrelationEntry, byHandle: ReadonlyMap<string
     if (entry.spec.generate) target.generateRequested = true;
     entry.references.push(target);
   });
+  const used = new Set([...entry.spec.groupBy, entry.spec.valueField]);
   for (const [alias, mapping] of Object.entries(entry.spec.aliases)) {
     for (const handle of Object.keys(mapping)) {
       if (!entry.spec.rules.includes(handle) && !entry.references.some((r) => r.handles.includes(handle))) {
@@ -397,6 +398,18 @@ function resolveReferences(entry: CorrelationEntry, byHandle: ReadonlyMap<string
         entry.valid = false;
       }
     }
+    // Events of a rule the alias gives no field for would have no value for it, and so join no group.
+    if (!used.has(alias) || entry.references.length !== entry.spec.rules.length) continue;
+    entry.spec.rules.forEach((handle, i) => {
+      const reference = entry.references[i]!;
+      if (reference.handles.some((h) => Object.hasOwn(mapping, h))) return;
+      entry.diag.report(
+        ['correlation', 'aliases', alias],
+        'invalid_correlation',
+        `alias \`${alias}\` gives no field for \`${handle}\`: name the field that rule's events hold (\`${handle}: field.name\`)`,
+      );
+      entry.valid = false;
+    });
   }
 }
 

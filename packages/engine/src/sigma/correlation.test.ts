@@ -448,6 +448,80 @@ ${BASE_RULES}`,
   });
 });
 
+describe('group-by fields missing from an event', () => {
+  // Spec: the group-by fields of the correlated events "must all have the same value". An event without one has no
+  // value to share, so it joins no group; it must not be counted with every other event that lacks it.
+  const failNoUser = (seconds: number, ip: string) => event('authn_login_fail', seconds, { 'client.address': ip });
+
+  it('leaves the event out of event_count', () => {
+    const rule = only(BRUTE_FORCE.replace('[c-ip]', '[user.id]'));
+    assert.deepEqual(
+      run(rule, [failNoUser(0, 'A'), failNoUser(1, 'B'), failNoUser(2, 'C'), failNoUser(3, 'D')]).flat(),
+      [],
+    );
+    assert.equal(rule.stateSize(), 0);
+  });
+
+  it('leaves the event out when any one of several group-by fields is missing', () => {
+    const rule = only(BRUTE_FORCE.replace('[c-ip]', '[c-ip, user.id]'));
+    const out = run(rule, [failNoUser(0, 'A'), failNoUser(1, 'A'), failNoUser(2, 'A'), fail(3, 'A'), fail(4, 'A')]);
+    assert.deepEqual(
+      out.map((d) => d.length),
+      [0, 0, 0, 0, 0],
+    );
+    assert.equal(run(rule, [fail(5, 'A')])[0]!.length, 1, 'three events with both fields still fire');
+  });
+
+  it('leaves the event out of value_count and temporal_ordered', () => {
+    const spray = only(`
+title: Password spraying
+correlation: {type: value_count, rules: [failed_login], group-by: [c-ip], timespan: 5m, condition: {field: user.id, gte: 3}}
+`);
+    const noAddress = (seconds: number, user: string) => event('authn_login_fail', seconds, { 'user.id': user });
+    assert.deepEqual(run(spray, [noAddress(0, 'a'), noAddress(1, 'b'), noAddress(2, 'c')]).flat(), []);
+    const sequence = only(`
+title: Failure then success
+correlation: {type: temporal_ordered, rules: [failed_login, successful_login], group-by: [user.id], timespan: 5m}
+`);
+    const successNoUser = event('authn_login_success', 2, { 'client.address': 'A' });
+    assert.deepEqual(run(sequence, [failNoUser(0, 'A'), successNoUser]).flat(), []);
+  });
+
+  it('refuses an alias in group-by that gives no field for one of the rules', () => {
+    const { errors } = compileSigma([
+      {
+        source: 'alias.yml',
+        text: `title: Failure then success of one account
+correlation:
+    type: temporal_ordered
+    rules: [failed_login, successful_login]
+    group-by: [account]
+    timespan: 5m
+    aliases:
+        account:
+            failed_login: user.id
+---
+${BASE_RULES}`,
+      },
+    ]);
+    assert.deepEqual(
+      errors.map((e) => [e.code, e.line]),
+      [['invalid_correlation', 8]],
+    );
+    assert.match(errors[0]!.message, /alias `account` gives no field for `successful_login`/);
+  });
+
+  it('drops a restored group that was keyed by a missing field', () => {
+    const rule = only(BRUTE_FORCE);
+    run(rule, [fail(0, 'A'), fail(1, 'A')]);
+    const state = JSON.parse(JSON.stringify(rule.snapshot!())) as { core: { groups: { key: string }[] } };
+    state.core.groups[0]!.key = '\u0000';
+    const restored = only(BRUTE_FORCE);
+    restored.restore!(state);
+    assert.equal(restored.stateSize(), 0);
+  });
+});
+
 describe('generate', () => {
   it('keeps referenced rules quiet by default and lets generate: true emit them too', () => {
     // successful_login is not referenced, so it runs as a rule of its own; failed_login is not.

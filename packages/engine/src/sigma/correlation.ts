@@ -322,18 +322,27 @@ function distinctKey(value: string): string {
  */
 export class GroupKeyReader {
   private lastEvent: SecurityEvent | undefined = undefined;
-  private lastKey = '';
+  private lastKey: string | undefined = '';
 
   constructor(private readonly accessors: readonly FieldAccessor[]) {}
 
-  read(event: SecurityEvent): string {
+  /**
+   * The group key, or undefined when the event lacks one of the fields: it has no value to share with other events
+   * (correlation spec: the group-by fields "must all have the same value"), so it belongs to no group. Lumping such
+   * events together would count, say, failed sign-ins without an account as failures of one account.
+   */
+  read(event: SecurityEvent): string | undefined {
     const accessors = this.accessors;
-    if (accessors.length === 1) return fieldValueToString(accessors[0]!(event)) ?? ABSENT;
+    if (accessors.length === 1) return fieldValueToString(accessors[0]!(event));
     if (event === this.lastEvent) return this.lastKey;
-    let key = '';
+    let key: string | undefined = '';
     for (let i = 0; i < accessors.length; i++) {
-      if (i > 0) key += KEY_SEPARATOR;
-      key += fieldValueToString(accessors[i]!(event)) ?? ABSENT;
+      const value = fieldValueToString(accessors[i]!(event));
+      if (value === undefined) {
+        key = undefined;
+        break;
+      }
+      key = i === 0 ? value : `${key}${KEY_SEPARATOR}${value}`;
     }
     this.lastEvent = event;
     this.lastKey = key;
@@ -380,6 +389,11 @@ const EXPIRY_CHECKS_PER_EVENT = 2;
 /** How many groups at the front of the queue a full rule compares to pick the one to evict. */
 const EVICTION_CANDIDATES = 8;
 const KEY_SEPARATOR = '\u001f';
+/**
+ * What a group key held for a missing group-by field when such events still formed a group of their own. Validated
+ * events never contain it (the schema neutralises control characters), so a restored group keyed with it is one
+ * of those and is dropped.
+ */
 const ABSENT = '\u0000';
 
 /**
@@ -475,7 +489,9 @@ export class CorrelationCore {
       // Like COUNT(DISTINCT field): an event without the field adds no value and is not evidence.
       if (value === undefined) return undefined;
     }
-    const group = this.groupFor(plan, event);
+    const key = plan.groupKey.read(event);
+    if (key === undefined) return undefined;
+    const group = this.groupFor(key, event);
     const time = event.time;
     // An event that arrives after its group's window has moved past it (later than the orderer waits: a sender's
     // retry) is outside every window the group still counts: counted, it would make a window wider than the timespan.
@@ -533,8 +549,7 @@ export class CorrelationCore {
     return group;
   }
 
-  private groupFor(plan: InputPlan, event: SecurityEvent): GroupState {
-    const key = plan.groupKey.read(event);
+  private groupFor(key: string, event: SecurityEvent): GroupState {
     let group = this.groups.get(key);
     if (group) return group;
     if (this.groups.size >= this.limits.maxGroupKeys) this.evictOne();
@@ -551,7 +566,7 @@ export class CorrelationCore {
     const values = names.length === 1 ? [group.key] : group.key.split(KEY_SEPARATOR);
     for (let i = 0; i < names.length; i++) {
       const value = values[i];
-      if (value !== undefined && value !== ABSENT) labels[names[i]!] = value;
+      if (value !== undefined) labels[names[i]!] = value;
     }
     return labels;
   }
@@ -585,6 +600,7 @@ export class CorrelationCore {
     this.front = undefined;
     this.groups.clear();
     for (const s of state.groups) {
+      if (s.key.includes(ABSENT)) continue;
       const g = new GroupState(s.key, this.spec.type, this.plans.length);
       g.lastTime = fromJsonNumber(s.lastTime);
       g.queuedTime = g.lastTime;
