@@ -522,6 +522,29 @@ ${BASE_RULES}`,
   });
 });
 
+describe('the correlation section', () => {
+  it('refuses keys it does not know instead of ignoring them', () => {
+    // Ignored, `group_by` would count every failure together, whoever it came from.
+    const { errors, evaluators } = compileSigma([
+      { source: 'corr.yml', text: `${BRUTE_FORCE.replace('group-by:', 'group_by:')}\n---\n${BASE_RULES}` },
+    ]);
+    assert.deepEqual(
+      errors.map((e) => [e.code, e.line]),
+      [['invalid_correlation', 9]],
+    );
+    assert.match(errors[0]!.message, /unknown key `group_by` in `correlation` \(did you mean `group-by`\?\)/);
+    assert.deepEqual(
+      evaluators.map((e) => e.title),
+      ['Failed login', 'Successful login'],
+    );
+    const timeframe = compileSigma([
+      { source: 'corr.yml', text: `${BRUTE_FORCE}    timeframe: 5m\n---\n${BASE_RULES}` },
+    ]).errors.map((e) => e.message);
+    assert.equal(timeframe.length, 1);
+    assert.match(timeframe[0]!, /unknown key `timeframe` in `correlation` \(did you mean `timespan`\?\)/);
+  });
+});
+
 describe('generate', () => {
   it('keeps referenced rules quiet by default and lets generate: true emit them too', () => {
     // successful_login is not referenced, so it runs as a rule of its own; failed_login is not.
@@ -532,6 +555,20 @@ describe('generate', () => {
     assert.deepEqual(
       compile(`${BRUTE_FORCE}generate: true\n`).map((e) => e.title),
       ['Login brute force', 'Failed login', 'Successful login'],
+    );
+  });
+
+  it('reads generate inside the correlation section too, where pySigma reads it', () => {
+    assert.deepEqual(
+      compile(`${BRUTE_FORCE}    generate: true\n`).map((e) => e.title),
+      ['Login brute force', 'Failed login', 'Successful login'],
+    );
+    const { errors } = compileSigma([
+      { source: 'corr.yml', text: `${BRUTE_FORCE}    generate: true\ngenerate: false\n---\n${BASE_RULES}` },
+    ]);
+    assert.deepEqual(
+      errors.map((e) => e.message),
+      ['`generate` is given twice, with different values: keep one'],
     );
   });
 });

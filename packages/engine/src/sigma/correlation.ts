@@ -28,6 +28,28 @@ const LATER_CORRELATION_TYPES: Readonly<Record<string, string>> = {
   value_median: '2.1.0',
 };
 
+/** The keys of a `correlation` section (correlation spec v2.0.0, with `generate` as pySigma also reads it there). */
+const CORRELATION_KEYS: readonly string[] = [
+  'type',
+  'rules',
+  'group-by',
+  'timespan',
+  'aliases',
+  'condition',
+  'generate',
+];
+/** Keys written for another one, as other formats or Sigma 1 spell it. */
+const MISSPELLED_KEYS: Readonly<Record<string, string>> = {
+  group_by: 'group-by',
+  groupby: 'group-by',
+  'group by': 'group-by',
+  timeframe: 'timespan',
+  time_span: 'timespan',
+  alias: 'aliases',
+  rule: 'rules',
+  field: 'condition.field',
+};
+
 const CONDITION_OPERATORS = ['gt', 'gte', 'lt', 'lte', 'eq'] as const;
 type ConditionOperator = (typeof CONDITION_OPERATORS)[number];
 
@@ -77,6 +99,16 @@ export function parseCorrelation(
   }
   const errorsBefore = diag.count;
   const at = (key: string) => [...path, key];
+  for (const key of Object.keys(section)) {
+    if (CORRELATION_KEYS.includes(key)) continue;
+    const meant = MISSPELLED_KEYS[key.toLowerCase()];
+    diag.report(
+      at(key),
+      'invalid_correlation',
+      `unknown key \`${key}\` in \`correlation\`${meant ? ` (did you mean \`${meant}\`?)` : ''}; ` +
+        `it would be ignored, changing what the rule counts (known: ${CORRELATION_KEYS.join(', ')})`,
+    );
+  }
   const type = section.type;
   if (typeof type === 'string' && Object.hasOwn(LATER_CORRELATION_TYPES, type)) {
     diag.report(
@@ -169,8 +201,16 @@ export function parseCorrelation(
   if (type !== 'value_count' && valueField !== undefined) {
     diag.report([...path, 'condition', 'field'], 'invalid_correlation', '`field` only applies to value_count');
   }
+  // The spec's schema puts `generate` beside `correlation`; pySigma reads it inside. Either place is honoured.
+  const inner = section.generate;
   if (generate !== undefined && typeof generate !== 'boolean') {
     diag.report(['generate'], 'invalid_correlation', '`generate` must be true or false');
+  }
+  if (inner !== undefined && typeof inner !== 'boolean') {
+    diag.report(at('generate'), 'invalid_correlation', '`generate` must be true or false');
+  }
+  if (typeof generate === 'boolean' && typeof inner === 'boolean' && generate !== inner) {
+    diag.report(at('generate'), 'invalid_correlation', '`generate` is given twice, with different values: keep one');
   }
   if (diag.count !== errorsBefore) return undefined;
 
@@ -185,7 +225,7 @@ export function parseCorrelation(
     aliases,
     condition: finalCondition,
     ...(valueField === undefined ? {} : { valueField }),
-    generate: generate === true,
+    generate: generate === true || inner === true,
   };
 }
 
