@@ -238,17 +238,26 @@ describe('event_count', () => {
     );
   });
 
-  it('supports ranges and eq', () => {
-    const exactlyTwo = only(BRUTE_FORCE.replace('{gte: 3}', '{eq: 2}'));
+  it('combines lower bounds', () => {
+    const range = only(BRUTE_FORCE.replace('{gte: 3}', '{gt: 1, gte: 3}'));
     assert.deepEqual(
-      run(exactlyTwo, [fail(0, 'A'), fail(1, 'A'), fail(2, 'A')]).map((d) => d.length),
-      [0, 1, 0],
+      run(range, [fail(0, 'A'), fail(1, 'A'), fail(2, 'A')]).map((d) => d.length),
+      [0, 0, 1],
     );
-    const range = only(BRUTE_FORCE.replace('{gte: 3}', '{gt: 1, lte: 2}'));
-    assert.deepEqual(
-      run(range, [fail(0, 'A'), fail(1, 'A')]).map((d) => d.length),
-      [0, 1],
-    );
+  });
+
+  it('refuses lt, lte and eq, which a later event of the same window could break', () => {
+    // Decided on arrival, `eq: 2` fired on the second of three failures within the minute, and `lt: 3` on the first
+    // event of every group: the spec counts over the timespan, where neither holds.
+    for (const condition of ['{eq: 2}', '{lt: 3}', '{gt: 1, lte: 2}']) {
+      const { errors, evaluators } = compileSigma([
+        { source: 'corr.yml', text: `${BRUTE_FORCE.replace('{gte: 3}', condition)}\n---\n${BASE_RULES}` },
+      ]);
+      assert.equal(errors.length, 1, condition);
+      assert.equal(errors[0]!.code, 'unsupported_correlation');
+      assert.match(errors[0]!.message, /^`(eq|lt|lte)` is not supported: .*use gt or gte$/);
+      assert.ok(!evaluators.some((e) => e.kind === 'correlation'));
+    }
   });
 });
 
@@ -326,6 +335,22 @@ correlation:
     group-by: [user.id]
     timespan: 1m
 `;
+
+  it('accepts an upper bound no count of rules can break, and refuses one below the number of rules', () => {
+    const all = only(`${temporal('temporal')}    condition: {eq: 2}\n`);
+    assert.deepEqual(
+      run(all, [success(0, 'A', 'bob'), fail(10, 'B', 'bob')]).map((d) => d.length),
+      [0, 1],
+    );
+    only(`${temporal('temporal_ordered')}    condition: {gte: 1, lte: 2}\n`);
+    const { errors } = compileSigma([
+      { source: 'corr.yml', text: `${temporal('temporal')}    condition: {lt: 2}\n---\n${BASE_RULES}` },
+    ]);
+    assert.deepEqual(
+      errors.map((e) => e.code),
+      ['unsupported_correlation'],
+    );
+  });
 
   it('temporal: all rules within the timespan, any order', () => {
     const rule = only(temporal('temporal'));

@@ -194,6 +194,18 @@ export function parseCorrelation(
     if (Object.keys(condition).length === 0) {
       diag.report(at('condition'), 'invalid_correlation', '`condition` needs one of gt, gte, lt, lte, eq');
     }
+    const ruleCount = Array.isArray(ruleList) ? ruleList.length : 1;
+    for (const op of UPPER_BOUNDS) {
+      const bound = condition[op];
+      if (bound === undefined || (temporal && boundHoldsForAnyCount(op, bound, ruleCount))) continue;
+      diag.report(
+        [...path, 'condition', op],
+        'unsupported_correlation',
+        `\`${op}\` is not supported: the count is decided when an event arrives, and a later event in the same ` +
+          'window could still take it past the bound (Vigil does not decide at the end of a window, and does not ' +
+          'detect events that never came); use gt or gte',
+      );
+    }
   }
   if (type === 'value_count' && valueField === undefined && isMap(conditionValue)) {
     diag.report(at('condition'), 'invalid_correlation', 'value_count needs `field` in its condition');
@@ -227,6 +239,23 @@ export function parseCorrelation(
     ...(valueField === undefined ? {} : { valueField }),
     generate: generate === true || inner === true,
   };
+}
+
+/**
+ * Bounds that a larger count breaks. A correlation is decided when a matching event arrives, so such a bound would
+ * be reported met while the window is still open (the first event of a group meets `lt: 5` whatever follows), which
+ * the spec does not mean: it counts over the whole timespan.
+ */
+const UPPER_BOUNDS = ['lt', 'lte', 'eq'] as const;
+
+/**
+ * temporal / temporal_ordered count the rules seen, at most `ruleCount`: an upper bound at or above it can never be
+ * broken by a later event (`eq: 3` of three rules means all of them).
+ */
+function boundHoldsForAnyCount(op: (typeof UPPER_BOUNDS)[number], bound: number, ruleCount: number): boolean {
+  if (op === 'lt') return bound > ruleCount;
+  if (op === 'lte') return bound >= ruleCount;
+  return bound === ruleCount;
 }
 
 export function conditionHolds(condition: CountCondition, value: number): boolean {
