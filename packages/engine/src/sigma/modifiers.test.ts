@@ -297,6 +297,32 @@ describe('modifiers', () => {
     assert.equal(m({ 'url.path': 'C:\\Windows\\Temp XB' }), false);
   });
 
+  it('re refuses PCRE syntax a JavaScript regex accepts but reads otherwise', () => {
+    for (const [pattern, message] of [
+      // JavaScript: a class of `[:digt` and a literal `]`, so "123" did not match and "t]" did.
+      ['^[[:digit:]]+$', /POSIX classes/],
+      ['[^[:space:]]', /POSIX classes/],
+      // JavaScript: an empty class, which never matches, then `a]`.
+      ['[]a]', /`]` first in a character class/],
+      // JavaScript: any character, then `a]`.
+      ['x[^]a]', /`]` first in a character class/],
+      // JavaScript: x repeated 41 times.
+      ['\\\\x{41}', /\\x\{\.\.\.\} is PCRE syntax/],
+    ] as const) {
+      const errors = lintErrors(`
+      sel:
+        cs-uri-stem|re: "${pattern}"
+      condition: sel`);
+      assert.match(errors[0] ?? '', message, pattern);
+    }
+    // The same characters where both read them alike.
+    const m = matcher(`
+      sel:
+        cs-uri-stem|re: '^[a\\]:]+x\\[:digit:\\]\\x41$'
+      condition: sel`);
+    assert.equal(m({ 'url.path': 'a]:x[:digit:]A' }), true);
+  });
+
   it('re reports invalid expressions', () => {
     assert.match(
       lintErrors(`

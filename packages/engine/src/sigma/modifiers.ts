@@ -423,6 +423,11 @@ function compileRegexes(
       );
       return undefined;
     }
+    const misread = misreadSyntax(source);
+    if (misread !== undefined) {
+      report(misread, 'invalid_value');
+      return undefined;
+    }
     let regex: RegExp;
     try {
       regex = new RegExp(source, [...flags].sort().join(''));
@@ -451,6 +456,48 @@ function foreignEscape(source: string): string | undefined {
     i++; // the escaped character, whatever it is
   }
   return undefined;
+}
+
+/**
+ * PCRE syntax that JavaScript accepts but reads otherwise, so the rule would silently match something else (escapes
+ * are foreignEscape's): a POSIX class, which JavaScript reads as a class of its letters followed by a literal `]`;
+ * a `]` first in a class, which PCRE takes as a literal and JavaScript as the end of an empty class (`[]a]`, `[^]a]`);
+ * and `\x{41}`, which JavaScript reads as the letter x repeated 41 times. Returns what to tell the author.
+ */
+function misreadSyntax(source: string): string | undefined {
+  let inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i]!;
+    if (c === '\\') {
+      if (source[i + 1] === 'x' && source[i + 2] === '{') {
+        return '\\x{...} is PCRE syntax that JavaScript reads as the letter x repeated; write \\xHH (two hex digits)';
+      }
+      i++; // the escaped character, whatever it is
+    } else if (inClass) {
+      if (c === ']') inClass = false;
+      else if (c === '[' && startsPosixClass(source, i)) {
+        return (
+          'POSIX classes such as [:digit:] are not JavaScript regular expression syntax (JavaScript reads them as ' +
+          'a set of their letters); write \\d, [a-z] and the like'
+        );
+      }
+    } else if (c === '[') {
+      inClass = true;
+      if (source[i + 1] === '^') i++;
+      if (source[i + 1] === ']') {
+        return '`]` first in a character class is a literal in PCRE but ends an empty class in JavaScript; escape it as \\]';
+      }
+    }
+  }
+  return undefined;
+}
+
+/** `[:name:]`, `[=x=]` or `[.x.]` inside a character class. */
+const POSIX_CLASS = /\[([:=.])[^\]]*\1\]/y;
+
+function startsPosixClass(source: string, at: number): boolean {
+  POSIX_CLASS.lastIndex = at;
+  return POSIX_CLASS.test(source);
 }
 
 function toNumber(value: unknown): number | undefined {
