@@ -382,6 +382,16 @@ function resolveReferences(entry: CorrelationEntry, byHandle: ReadonlyMap<string
       entry.valid = false;
       return;
     }
+    if (entry.references.includes(target)) {
+      // One event would count as two rules: `temporal` would be met by a single event.
+      entry.diag.report(
+        ['correlation', 'rules', i],
+        'invalid_correlation',
+        `\`${handle}\` names a rule already listed (the spec's rules are unique); list each rule once`,
+      );
+      entry.valid = false;
+      return;
+    }
     target.referenced = true;
     if (entry.spec.generate) target.generateRequested = true;
     entry.references.push(target);

@@ -352,6 +352,27 @@ correlation:
     );
   });
 
+  it('refuses a rule listed twice, by the same handle or by its id and its name', () => {
+    // temporal over [failed_login, failed_login] was met by a single failed sign-in.
+    for (const rules of ['[failed_login, failed_login]', '[failed_login, failed-login-id]']) {
+      const { errors } = compileSigma([
+        {
+          source: 'corr.yml',
+          text: `${temporal('temporal').replace('[failed_login, successful_login]', rules)}\n---\n${BASE_RULES.replace(
+            'name: failed_login',
+            'name: failed_login\nid: failed-login-id',
+          )}`,
+        },
+      ]);
+      assert.deepEqual(
+        errors.map((e) => [e.code, e.line]),
+        [['invalid_correlation', 5]],
+        rules,
+      );
+      assert.match(errors[0]!.message, /names a rule already listed/);
+    }
+  });
+
   it('temporal: all rules within the timespan, any order', () => {
     const rule = only(temporal('temporal'));
     const out = run(rule, [success(0, 'A', 'bob'), fail(10, 'B', 'alice'), fail(20, 'C', 'bob')]);
