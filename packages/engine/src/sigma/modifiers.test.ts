@@ -225,6 +225,11 @@ describe('modifiers', () => {
     assert.equal(m({ 'http.request.body.size': '2000', 'http.response.body.size': '9' }), true);
     assert.equal(m({ 'http.request.body.size': 'lots', 'http.response.body.size': 5 }), false);
     assert.equal(m({ 'http.request.body.size': 2000, 'http.response.body.size': 101 }), false);
+    // Only decimal numbers: what Number() would also read (hex, exponents, spaces) is not a number in a log.
+    for (const size of ['0x7d1', '2e3', ' 2000 ', '0b11111010001', 'Infinity']) {
+      assert.equal(m({ 'http.request.body.size': size, 'http.response.body.size': 5 }), false, size);
+    }
+    assert.equal(m({ 'http.request.body.size': '+1000.5', 'http.response.body.size': '-3' }), true);
     assert.match(
       lintErrors(`
       sel:

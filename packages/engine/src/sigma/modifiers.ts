@@ -500,14 +500,17 @@ function startsPosixClass(source: string, at: number): boolean {
   return POSIX_CLASS.test(source);
 }
 
+/**
+ * A number, or a string written as a decimal number (`404`, `-1.5`). JavaScript's `Number()` would also take
+ * `0x10`, `1e3`, `0b1`, `Infinity` and surrounding spaces, which neither a log's numeric field nor a rule means.
+ */
 function toNumber(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
-  if (typeof value === 'string' && value.trim() !== '') {
-    const n = Number(value);
-    return Number.isFinite(n) ? n : undefined;
-  }
+  if (typeof value === 'string' && DECIMAL.test(value)) return Number(value);
   return undefined;
 }
+
+const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$/;
 
 function comparator(modifier: string, bound: number): (n: number) => boolean {
   switch (modifier) {
