@@ -14,6 +14,7 @@ import type { AlertAction, Store } from '../store/store.js';
 export type AlertStore = Pick<Store, 'saveAlerts' | 'openAlerts' | 'recordAlertAction' | 'getAlert'>;
 
 import { type Alert, type AlertJson, alertToJson, fingerprint } from './alert.js';
+import type { OpenAlerts } from './routing.js';
 
 export type AlertChange = 'opened' | 'updated' | 'acknowledged' | 'resolved';
 
@@ -57,7 +58,7 @@ export class AlertManager {
    */
   replaying = false;
   /** Open alerts by fingerprint, the least recently seen first (an update moves its alert to the end). */
-  private readonly open = new Map<string, Alert>();
+  private readonly open = new CountedMap<string, Alert>();
   private readonly seen = new Map<string, Set<string>>();
   /** Ids in all of `seen`'s sets. */
   private remembered = 0;
@@ -92,8 +93,11 @@ export class AlertManager {
     return [...this.open.values()];
   }
 
-  /** The open alerts as they are when iterated, without copying them (each alert change looks at them). */
-  readonly openView: Iterable<Alert> = { [Symbol.iterator]: () => this.open.values() };
+  /**
+   * The open alerts as they are when iterated, without copying them (each alert change looks at them), with the
+   * generation of the set: it changes whenever an alert opens, is resolved or is moved to the back.
+   */
+  readonly openView: OpenAlerts = viewOf(this.open);
 
   /**
    * Apply a batch of detections. Each changed alert is saved once per batch, all in one transaction, before any
@@ -377,4 +381,33 @@ function labelsOf(d: Detection): Record<string, string> {
 export function alertId(fp: string, startsAt: number): string {
   const h = createHash('sha256').update(`${fp}@${startsAt}`).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/** A Map that counts its changes: `generation` moves on every `set`, `delete` and `clear`. */
+class CountedMap<K, V> extends Map<K, V> {
+  generation = 0;
+
+  override set(key: K, value: V): this {
+    this.generation++;
+    return super.set(key, value);
+  }
+
+  override delete(key: K): boolean {
+    this.generation++;
+    return super.delete(key);
+  }
+
+  override clear(): void {
+    this.generation++;
+    super.clear();
+  }
+}
+
+function viewOf(open: CountedMap<string, Alert>): OpenAlerts {
+  return {
+    [Symbol.iterator]: () => open.values(),
+    get generation() {
+      return open.generation;
+    },
+  };
 }

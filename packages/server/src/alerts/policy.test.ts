@@ -152,3 +152,114 @@ test("inhibition reads the manager's open alerts for every rule, without a copy"
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** A matcher on `severity="critical"` that counts how often it is asked. */
+function countingCritical(): Matcher & { calls: number } {
+  const inner = parseMatcher('severity="critical"');
+  const counting = {
+    ...inner,
+    calls: 0,
+    matches(labels: Readonly<Record<string, string>>) {
+      counting.calls++;
+      return inner.matches(labels);
+    },
+  };
+  return counting;
+}
+
+test('inhibition looks at each open alert once per rule and pass, not once per alert it checks', async () => {
+  const dir = tempDir();
+  const store = new SqliteStore({ file: join(dir, 'vigil.db') });
+  const metrics = createMetrics();
+  let now = Date.UTC(2026, 10, 27, 9);
+  const source = countingCritical();
+  const policy = new NotificationPolicy({
+    root: tree(parseMatcher('severity="high"'), 'security', HOUR),
+    inhibitRules: [
+      { sourceMatchers: [source], targetMatchers: [parseMatcher('severity="high"')], equal: ['client.address'] },
+    ],
+    silences: new Silences(store, () => now),
+    store,
+    metrics,
+    log: silentLogger,
+    now: () => now,
+  });
+  try {
+    // 400 high alerts, one address each; a critical one for every fourth address mutes that address's high alert.
+    const open = Array.from({ length: 400 }, (_, n) => alert(n, now));
+    for (let n = 0; n < 400; n += 4) {
+      open.push({
+        ...alert(n, now),
+        id: `critical-${n}`,
+        fingerprint: `critical-${n}`,
+        labels: { ...alert(n, now).labels, severity: 'critical' },
+      });
+    }
+    now += HOUR;
+    const due = await policy.due(open);
+    // Before, each of the 400 checks read every open alert: 200 000 calls of the source matcher.
+    assert.ok(source.calls <= open.length, `${source.calls} source matcher calls for ${open.length} open alerts`);
+    assert.deepEqual(
+      due.map((d) => d.alert.id),
+      open.filter((a, n) => a.labels.severity === 'high' && n % 4 !== 0).map((a) => a.id),
+      'every fourth address muted, the others repeated',
+    );
+    assert.equal(metrics.notificationsSuppressed.get({ reason: 'inhibited' }), 100);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("one index serves the alert changes of one generation of the manager's open alerts, and a change makes a new one", async () => {
+  const dir = tempDir();
+  const store = new SqliteStore({ file: join(dir, 'vigil.db') });
+  const metrics = createMetrics();
+  const manager = new AlertManager({ store, log: silentLogger, metrics, resolveAfterMillis: 600_000, maxEvidence: 10 });
+  const source = countingCritical();
+  const policy = new NotificationPolicy({
+    root: { matchers: [], receivers: ['ops'], continue: false, routes: [] },
+    inhibitRules: [
+      { sourceMatchers: [source], targetMatchers: [parseMatcher('severity="high"')], equal: ['client.address'] },
+    ],
+    silences: new Silences(store),
+    store,
+    metrics,
+    log: silentLogger,
+  });
+  try {
+    const at = Date.UTC(2026, 10, 27, 9);
+    const detection = (severity: 'critical' | 'medium', address: string) => ({
+      ruleId: `rule-${severity}`,
+      ruleTitle: severity,
+      severity,
+      groupLabels: { 'client.address': address },
+      eventIds: [`${severity}-${address}`],
+      firstTime: at,
+      lastTime: at,
+      eventCount: 1,
+      summary: severity,
+      tags: [],
+    });
+    await manager.handle([
+      detection('critical', '198.51.100.7'),
+      ...Array.from({ length: 30 }, (_, n) => detection('medium', `203.0.113.${n}`)),
+    ]);
+    const high = (n: number) => ({ ...alert(n, at), id: `high-${n}` });
+    for (let n = 0; n < 50; n++) await policy.targetsFor(high(n), 'opened', manager.openView);
+    assert.equal(source.calls, 31, 'the 31 open alerts were read once for 50 checks');
+    assert.deepEqual(await policy.targetsFor(high(7), 'opened', manager.openView), [], 'muted by the critical one');
+
+    // The critical alert is resolved: the next check reads the open alerts again, and no longer finds it.
+    const critical = manager.openAlerts().find((a) => a.severity === 'critical')!;
+    await manager.resolve(critical.id, { name: 'ann', tokenId: 'test' });
+    assert.deepEqual(
+      (await policy.targetsFor(high(7), 'opened', manager.openView)).map((t) => t.receiver),
+      ['ops'],
+    );
+    assert.equal(source.calls, 31 + 30);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

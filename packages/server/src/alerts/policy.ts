@@ -9,8 +9,9 @@ import type { Store } from '../store/store.js';
 import type { Alert } from './alert.js';
 import type { AlertChange } from './manager.js';
 import {
+  InhibitionIndex,
   type InhibitRule,
-  isInhibited,
+  type OpenAlerts,
   type RouteConfig,
   type RouteDecision,
   type RouteTarget,
@@ -46,6 +47,15 @@ export class NotificationPolicy {
    * alert's labels do not change while it is open. A new routing tree is a new key.
    */
   private decisions = new WeakMap<Alert, RouteDecision>();
+  /** The inhibition index of the open alerts' latest generation, under the current rules (see inhibitionOf). */
+  private inhibition:
+    | {
+        readonly open: OpenAlerts;
+        readonly generation: number;
+        readonly rules: readonly InhibitRule[];
+        readonly index: InhibitionIndex;
+      }
+    | undefined;
 
   constructor(private readonly options: PolicyOptions) {
     this.now = options.now ?? Date.now;
@@ -70,23 +80,50 @@ export class NotificationPolicy {
   }
 
   /** Receivers (with their grouping) for an alert change; empty when silenced or inhibited (counted). */
-  async targetsFor(alert: Alert, change: NotificationChange, open: Iterable<Alert>): Promise<RouteTarget[]> {
+  async targetsFor(alert: Alert, change: NotificationChange, open: OpenAlerts): Promise<RouteTarget[]> {
     if (change === 'updated') return [];
     // Acknowledgements and resolutions go to whoever was told the alert was firing, and only to them.
     if (change === 'acknowledged' || change === 'resolved') {
       return targetsFor(this.root, alert, await this.options.store.notifiedReceivers(alert.id));
     }
+    return this.unlessMuted(alert, this.inhibitionOf(open));
+  }
+
+  /** The routed targets of a firing alert; none when it is silenced or inhibited (counted). */
+  private unlessMuted(alert: Alert, inhibition: InhibitionIndex): RouteTarget[] {
     const silence = this.options.silences.silencing(alert);
     if (silence) {
       this.options.metrics.notificationsSuppressed.inc({ reason: 'silenced' });
       this.options.log.info('notification silenced', { alert: alert.id, silence: silence.id });
       return [];
     }
-    if (isInhibited(alert, open, this.inhibitRules)) {
+    if (inhibition.inhibits(alert)) {
       this.options.metrics.notificationsSuppressed.inc({ reason: 'inhibited' });
       return [];
     }
     return this.decisionFor(alert).targets;
+  }
+
+  /**
+   * The inhibition index of `open`, kept while its generation and the rules stay the same: the alerts of one batch
+   * of detections are checked against one index, made once.
+   */
+  private inhibitionOf(open: OpenAlerts): InhibitionIndex {
+    const cached = this.inhibition;
+    if (
+      cached !== undefined &&
+      cached.open === open &&
+      cached.generation === open.generation &&
+      cached.rules === this.inhibitRules
+    ) {
+      return cached.index;
+    }
+    const index = new InhibitionIndex(this.inhibitRules, open);
+    this.inhibition =
+      open.generation === undefined
+        ? undefined
+        : { open, generation: open.generation, rules: this.inhibitRules, index };
+    return index;
   }
 
   /**
@@ -98,13 +135,15 @@ export class NotificationPolicy {
     const now = this.now();
     const out: Delivery[] = [];
     const changed: Alert[] = [];
+    // One index for the whole pass: `open` does not change during it.
+    const inhibition = new InhibitionIndex(this.inhibitRules, open);
     for (const alert of open) {
       if (alert.status !== 'firing') continue;
       const decision = this.decisionFor(alert);
       // Repeats count from the latest notification, or from the opening when none was sent (silenced, inhibited).
       const last = alert.lastNotifiedAt ?? alert.createdAt;
       if (decision.repeatIntervalMillis > 0 && now - last >= decision.repeatIntervalMillis) {
-        const targets = await this.targetsFor(alert, 'repeat', open);
+        const targets = this.unlessMuted(alert, inhibition);
         alert.lastNotifiedAt = now;
         changed.push(alert);
         if (targets.length > 0) out.push({ alert, change: 'repeat', targets });
@@ -116,7 +155,7 @@ export class NotificationPolicy {
         if (!changed.includes(alert)) changed.push(alert);
         // Muted as its openings and repeats are: silenced, or inhibited by another open alert.
         if (this.options.silences.silencing(alert)) continue;
-        if (isInhibited(alert, open, this.inhibitRules)) {
+        if (inhibition.inhibits(alert)) {
           this.options.metrics.notificationsSuppressed.inc({ reason: 'inhibited' });
           continue;
         }

@@ -5,7 +5,7 @@ import { ConfigError } from '../errors.js';
 import { eventually, failedLogins, startReceiver, startTestServer } from '../testing/harness.js';
 import type { Alert } from './alert.js';
 import { parseMatcher } from './matchers.js';
-import { isInhibited, route } from './routing.js';
+import { InhibitionIndex, type InhibitRule, route } from './routing.js';
 
 const alert = (labels: Record<string, string>, extra: Partial<Alert> = {}): Alert => ({
   id: `a-${JSON.stringify(labels)}`,
@@ -109,9 +109,71 @@ describe('routing tree', () => {
     const critical = alert({ severity: 'critical', 'client.address': '192.0.2.1' });
     const medium = alert({ severity: 'medium', 'client.address': '192.0.2.1' });
     const other = alert({ severity: 'medium', 'client.address': '192.0.2.2' });
-    assert.equal(isInhibited(medium, [critical, medium], config.alerting.inhibitRules), true);
-    assert.equal(isInhibited(other, [critical, other], config.alerting.inhibitRules), false);
-    assert.equal(isInhibited(critical, [critical, medium], config.alerting.inhibitRules), false);
+    const inhibits = (target: Alert, open: Alert[]) =>
+      new InhibitionIndex(config.alerting.inhibitRules, open).inhibits(target);
+    assert.equal(inhibits(medium, [critical, medium]), true);
+    assert.equal(inhibits(other, [critical, other]), false);
+    assert.equal(inhibits(critical, [critical, medium]), false);
+    assert.equal(
+      inhibits(medium, [{ ...critical, status: 'resolved' }, medium]),
+      false,
+      'a resolved source mutes nothing',
+    );
+  });
+
+  test('the inhibition index mutes exactly what a look at every open alert would', () => {
+    // The reading it must agree with: another open alert that matches a rule's source, with the same `equal`
+    // labels (absent counts as empty on both sides), mutes an alert that matches the rule's target.
+    const reference = (target: Alert, open: Alert[], rules: readonly InhibitRule[]) =>
+      rules.some(
+        (rule) =>
+          rule.targetMatchers.every((m) => m.matches({ ...target.labels, tags: target.tags.join(',') })) &&
+          open.some(
+            (other) =>
+              other.id !== target.id &&
+              other.status !== 'resolved' &&
+              rule.sourceMatchers.every((m) => m.matches({ ...other.labels, tags: other.tags.join(',') })) &&
+              rule.equal.every((l) => (other.labels[l] ?? '') === (target.labels[l] ?? '')),
+          ),
+      );
+    const rules: InhibitRule[] = [
+      {
+        sourceMatchers: [parseMatcher('severity="critical"')],
+        targetMatchers: [parseMatcher('severity=~"high|medium"')],
+        equal: ['client.address', 'service'],
+      },
+      // Source and target overlap: an alert may match both, and must not mute itself.
+      { sourceMatchers: [parseMatcher('rule="outage"')], targetMatchers: [parseMatcher('service="shop"')], equal: [] },
+      { sourceMatchers: [parseMatcher('tags=~".*t1110.*"')], targetMatchers: [], equal: ['user.id'] },
+    ];
+    let seed = 7;
+    const pick = <T>(values: readonly T[]): T => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return values[seed % values.length]!;
+    };
+    for (let round = 0; round < 200; round++) {
+      const open = Array.from({ length: 12 }, (_, n) => {
+        const labels: Record<string, string> = { severity: pick(['critical', 'high', 'medium', 'low']) };
+        for (const [name, values] of [
+          ['client.address', ['192.0.2.1', '192.0.2.2', '']],
+          ['service', ['shop', 'auth', '']],
+          ['user.id', ['u1', 'u2', '']],
+          ['rule', ['outage', 'other']],
+        ] as const) {
+          const value = pick(values);
+          if (value !== '') labels[name] = value;
+        }
+        return alert(labels, {
+          id: `r${round}-${n}`,
+          status: pick(['firing', 'acknowledged', 'resolved'] as const),
+          tags: [pick(['attack.t1110', 'attack.t1190'])],
+        });
+      });
+      const index = new InhibitionIndex(rules, open);
+      for (const target of open) {
+        assert.equal(index.inhibits(target), reference(target, open, rules), JSON.stringify({ target, open }));
+      }
+    }
   });
 
   test('bad routing configuration names the key', () => {

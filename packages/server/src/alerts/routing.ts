@@ -130,18 +130,63 @@ export function targetsFor(root: RouteConfig, alert: Alert, receivers: readonly 
   return receivers.map((r) => routed.get(r) ?? { receiver: r, groupWaitMillis: 0, groupIntervalMillis: 0 });
 }
 
-/** Is `alert` muted by another open alert under these inhibition rules? */
-export function isInhibited(alert: Alert, open: Iterable<Alert>, rules: readonly InhibitRule[]): boolean {
-  if (rules.length === 0) return false;
-  const target = routingLabels(alert);
-  for (const rule of rules) {
-    if (!allMatch(rule.targetMatchers, target)) continue;
-    for (const other of open) {
-      if (other.id === alert.id || other.status === 'resolved') continue;
-      const source = routingLabels(other);
-      if (!allMatch(rule.sourceMatchers, source)) continue;
-      if (rule.equal.every((l) => (source[l] ?? '') === (target[l] ?? ''))) return true;
-    }
+/**
+ * The open alerts, as the alert manager shows them to the policy. `generation` changes whenever an alert enters or
+ * leaves the set, so what was derived from one generation (an InhibitionIndex) stays true until it changes.
+ */
+export interface OpenAlerts extends Iterable<Alert> {
+  readonly generation?: number;
+}
+
+/**
+ * Which open alerts mute which, under a set of inhibition rules: per rule, the open alerts its source matchers
+ * select, by the values of its `equal` labels (made for each rule the first time an alert its target matchers select
+ * asks). So an alert is checked in time independent of the number of open alerts, once the index is made: a scan of
+ * every open alert per check made the repeat timers' pass over 10 000 open alerts take 12 s of the main thread.
+ * Valid for the open set it was made from (see OpenAlerts.generation); a source resolved since is skipped.
+ */
+export class InhibitionIndex {
+  private readonly sources: (Map<string, Alert[]> | undefined)[];
+
+  constructor(
+    private readonly rules: readonly InhibitRule[],
+    private readonly open: Iterable<Alert>,
+  ) {
+    this.sources = rules.map(() => undefined);
   }
-  return false;
+
+  /** Is `alert` muted by another open alert? */
+  inhibits(alert: Alert): boolean {
+    if (this.rules.length === 0) return false;
+    const target = routingLabels(alert);
+    for (const [i, rule] of this.rules.entries()) {
+      if (!allMatch(rule.targetMatchers, target)) continue;
+      const sources = this.sourcesOf(i).get(equalKey(rule, target));
+      if (sources?.some((other) => other.id !== alert.id && other.status !== 'resolved')) return true;
+    }
+    return false;
+  }
+
+  private sourcesOf(i: number): Map<string, Alert[]> {
+    let sources = this.sources[i];
+    if (sources) return sources;
+    const rule = this.rules[i]!;
+    sources = new Map();
+    for (const other of this.open) {
+      if (other.status === 'resolved') continue;
+      const labels = routingLabels(other);
+      if (!allMatch(rule.sourceMatchers, labels)) continue;
+      const key = equalKey(rule, labels);
+      const same = sources.get(key);
+      if (same) same.push(other);
+      else sources.set(key, [other]);
+    }
+    this.sources[i] = sources;
+    return sources;
+  }
+}
+
+/** The values of a rule's `equal` labels, absent as empty (Alertmanager's reading: absent on both sides is equal). */
+function equalKey(rule: InhibitRule, labels: Readonly<Record<string, string>>): string {
+  return JSON.stringify(rule.equal.map((l) => labels[l] ?? ''));
 }
