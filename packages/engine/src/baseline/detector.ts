@@ -68,6 +68,8 @@ export const BEHAVIOUR_EVALUATOR_ID = 'vigil-baseline';
 
 /** How the key of a principal known only by its client address starts (see `principalOf`). */
 const ADDRESS_KEY_PREFIX = `${Field.clientAddress}=`;
+/** Client addresses reported for `unauthenticated-access` per endpoint and window; further ones are not. */
+const MAX_UNAUTHENTICATED_REPORTED = 100;
 /** A detection with the figures behind its sentence. Structurally a Detection: alerting needs nothing else. */
 export interface BehaviourDetection extends Detection {
   readonly detector: DetectorName;
@@ -878,8 +880,11 @@ export class BehaviourDetector implements RuleEvaluator {
       endpoint.unauthenticatedWindowStart = windowStart;
       endpoint.unauthenticatedReported = [];
     }
+    // One detection per address and window, for the first MAX_UNAUTHENTICATED_REPORTED addresses: past them an
+    // address the list could not hold was reported again on every request, a detection per event from a spray.
     if (endpoint.unauthenticatedReported.includes(address)) return true;
-    if (endpoint.unauthenticatedReported.length < 100) endpoint.unauthenticatedReported.push(address);
+    if (endpoint.unauthenticatedReported.length >= MAX_UNAUTHENTICATED_REPORTED) return true;
+    endpoint.unauthenticatedReported.push(address);
     const status = num(event.attributes[Field.httpResponseStatusCode]);
     return this.emit(
       out,

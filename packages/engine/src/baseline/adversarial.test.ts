@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { SecurityEvent } from '@vigil/schema';
+import { type BehaviourDetection, createBehaviourDetector } from './detector.js';
+import type { BehaviourOptions } from './options.js';
+import { DAY_MILLIS, WEEK_START } from './test-traffic.js';
+
+// What a sender who means harm can do to the baselines: spray requests from many addresses, make up routes by the
+// thousand, or leave a damaged snapshot behind. Each must cost a bounded number of detections and evict nothing
+// that was learned from real traffic.
+
+const MINUTE = 60_000;
+const WINDOW = 10 * MINUTE;
+
+let seq = 0;
+
+function request(time: number, fields: Record<string, string | number | string[]> = {}): SecurityEvent {
+  const attributes: Record<string, string | number | string[]> = {
+    'http.request.method': 'GET',
+    'http.route': '/items/{id}',
+    'url.path': `/items/${seq % 7}`,
+    'http.response.status_code': 200,
+    'http.server.request.duration': 0.05,
+    'http.response.body.size': 1000,
+    'client.address': '192.0.2.1',
+  };
+  Object.assign(attributes, fields);
+  return { id: `a${String(seq++).padStart(7, '0')}`, time, type: 'http_request', attributes };
+}
+
+const signedIn = (user: string) => ({ 'user.id': user, 'user.roles': ['customer'] });
+
+/** Ten signed-in customers read items in every window for two days. */
+function routine(): SecurityEvent[] {
+  const events: SecurityEvent[] = [];
+  for (let t = WEEK_START; t < WEEK_START + 2 * DAY_MILLIS; t += WINDOW) {
+    for (let i = 0; i < 10; i++) {
+      for (let k = 0; k < 3; k++) events.push(request(t + i * 20_000 + k * MINUTE, signedIn(`c${i}`)));
+    }
+  }
+  return events;
+}
+
+const AFTER = WEEK_START + 2 * DAY_MILLIS;
+
+function run(events: readonly SecurityEvent[], options: BehaviourOptions = {}) {
+  const detector = createBehaviourDetector(options);
+  const detections: BehaviourDetection[] = [];
+  for (const e of [...events].sort((a, b) => a.time - b.time || (a.id < b.id ? -1 : 1))) {
+    detections.push(...detector.process(e));
+  }
+  return { detector, detections };
+}
+
+describe('unauthenticated-access from a spray of addresses', () => {
+  test('reports each address once per window, and stops after the first 100 instead of on every request', () => {
+    // 150 addresses, each with three anonymous successes in the same window, on an endpoint always signed in.
+    const spray: SecurityEvent[] = [];
+    for (let k = 0; k < 3; k++) {
+      for (let i = 0; i < 150; i++)
+        spray.push(request(AFTER + k * MINUTE + i * 100, { 'client.address': `198.51.100.${i}` }));
+    }
+    const { detections } = run([...routine(), ...spray]);
+    const reported = detections.filter((d) => d.detector === 'unauthenticated-access');
+    const perAddress = new Map<string, number>();
+    for (const d of reported) {
+      const address = d.groupLabels['client.address']!;
+      perAddress.set(address, (perAddress.get(address) ?? 0) + 1);
+    }
+    assert.equal(reported.length, 100, 'the first 100 addresses, once each');
+    assert.deepEqual([...new Set(perAddress.values())], [1]);
+  });
+});
