@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { SecurityEvent } from '@vigil/schema';
-import { type BehaviourDetection, createBehaviourDetector } from './detector.js';
+import { type BehaviourDetection, type BehaviourSnapshot, createBehaviourDetector } from './detector.js';
 import type { BehaviourOptions } from './options.js';
 import { DAY_MILLIS, WEEK_START } from './test-traffic.js';
 
@@ -69,5 +69,43 @@ describe('unauthenticated-access from a spray of addresses', () => {
     }
     assert.equal(reported.length, 100, 'the first 100 addresses, once each');
     assert.deepEqual([...new Set(perAddress.values())], [1]);
+  });
+});
+
+describe('routes made up by the thousand', () => {
+  test('evict only endpoints that never answered successfully: the learned ones stay', () => {
+    // maxEndpoints 100. Two days of routine on GET /items/{id}, then one request to each of 2 000 paths that do not
+    // exist (a scanner; a route template learned from raw paths gives each its own route), all answered 404.
+    const junk = Array.from({ length: 2000 }, (_, i) =>
+      request(AFTER + i * 50, {
+        'http.route': `/probe-${i}/x`,
+        'url.path': `/probe-${i}/x`,
+        'http.response.status_code': 404,
+      }),
+    );
+    const { detector } = run([...routine(), ...junk], { maxEndpoints: 100 });
+    const items = detector.baselineFor('/items/{id}', 'GET');
+    assert.ok(items, 'the learned endpoint keeps its baseline');
+    assert.ok(items.requests > 8000);
+    assert.equal(detector.stats().evictions.endpoints, 2000 - 25, 'the made-up routes evict each other (25 kept)');
+    assert.ok(detector.baselineFor('/probe-1999/x', 'GET'), 'the latest ones are kept');
+    // After a restart the same holds; and a route answered successfully once is a real one from then on.
+    const restored = createBehaviourDetector({ maxEndpoints: 100 });
+    restored.restore(JSON.parse(JSON.stringify(detector.snapshot())) as BehaviourSnapshot);
+    assert.equal(restored.stats().endpoints, detector.stats().endpoints);
+    const later = AFTER + DAY_MILLIS;
+    restored.process(request(later, { 'http.route': '/probe-1999/x', 'url.path': '/probe-1999/x' }));
+    for (let i = 0; i < 200; i++) {
+      restored.process(
+        request(later + 1 + i, {
+          'http.route': `/more-${i}`,
+          'url.path': `/more-${i}`,
+          'http.response.status_code': 404,
+        }),
+      );
+    }
+    assert.ok(restored.baselineFor('/items/{id}', 'GET'));
+    assert.ok(restored.baselineFor('/probe-1999/x', 'GET'));
+    assert.equal(restored.baselineFor('/probe-1998/x', 'GET'), undefined);
   });
 });

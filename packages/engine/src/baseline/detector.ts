@@ -228,7 +228,13 @@ export class BehaviourDetector implements RuleEvaluator {
   /** Same options, same behaviour: a reload or restart keeps the learned state only for an unchanged setup. */
   readonly version: string;
   private principals: PartitionedBoundedMap<string, PrincipalProfile>;
+  /** Endpoints that answered a request successfully (or whose requests carry no status). */
   private endpoints: BoundedMap<string, EndpointBaseline>;
+  /**
+   * Endpoints whose every request so far was refused or failed, apart: up to a quarter of `maxEndpoints` more. Paths
+   * that do not exist, which a scanner makes up by the thousand, evict only each other, never a learned endpoint.
+   */
+  private unproven: BoundedMap<string, EndpointBaseline>;
   /** Per route key (`POST /graphql`): how many of its GraphQL operations have a baseline of their own. */
   private operationCounts = new Map<string, number>();
   private operationsFolded = 0;
@@ -260,15 +266,19 @@ export class BehaviourDetector implements RuleEvaluator {
     );
     this.offsetMinutesAt = localOffset(this.options.timeZone, this.options.timeZoneOffsetMinutes);
     this.principals = this.newPrincipalMap();
-    this.endpoints = this.newEndpointMap();
+    this.endpoints = this.newEndpointMap(this.options.maxEndpoints);
+    this.unproven = this.newEndpointMap(this.unprovenBound());
     this.groups = new BoundedMap(this.options.maxPeerGroups);
     this.suppressionList = new SuppressionList(this.options.maxSuppressions);
   }
 
+  private unprovenBound(): number {
+    return Math.max(1, Math.floor(this.options.maxEndpoints / 4));
+  }
+
   /** An evicted operation's baseline frees its place among its route's operations. */
-  private newEndpointMap(): BoundedMap<string, EndpointBaseline> {
-    this.operationCounts = new Map();
-    return new BoundedMap(this.options.maxEndpoints, (_, e) => {
+  private newEndpointMap(maxSize: number): BoundedMap<string, EndpointBaseline> {
+    return new BoundedMap(maxSize, (_, e) => {
       if (!e.operation) return;
       const routeKey = endpointKeyOf(e.method, e.route);
       const count = (this.operationCounts.get(routeKey) ?? 1) - 1;
@@ -280,7 +290,8 @@ export class BehaviourDetector implements RuleEvaluator {
   /**
    * The baseline a request is learned under: its GraphQL operation's own, when it has one and the route has room
    * for it (at most `maxOperationsPerRoute`, so that operations a client makes up cannot crowd out or evict the
-   * baselines of real ones); else its route's.
+   * baselines of real ones); else its route's. A new endpoint starts among the unproven unless the request
+   * succeeded, and moves among the others with its first success.
    */
   private endpointFor(
     routeKey: string,
@@ -288,25 +299,38 @@ export class BehaviourDetector implements RuleEvaluator {
     method: string,
     operation: GraphqlOperationRef | undefined,
     time: number,
+    success: boolean,
   ): EndpointBaseline {
     const o = this.options;
     if (operation) {
       const key = endpointKeyOf(method, route, operation);
-      const known = this.endpoints.get(key);
+      const known = this.knownEndpoint(key, success);
       if (known) return known;
       const count = this.operationCounts.get(routeKey) ?? 0;
       if (count < o.maxOperationsPerRoute) {
         const endpoint = new EndpointBaseline(route, method, time, o.bucketMillis, operation);
-        this.endpoints.set(key, endpoint);
+        (success ? this.endpoints : this.unproven).set(key, endpoint);
         this.operationCounts.set(routeKey, count + 1);
         return endpoint;
       }
       this.operationsFolded++;
     }
-    let endpoint = this.endpoints.get(routeKey);
+    let endpoint = this.knownEndpoint(routeKey, success);
     if (!endpoint) {
       endpoint = new EndpointBaseline(route, method, time, o.bucketMillis);
-      this.endpoints.set(routeKey, endpoint);
+      (success ? this.endpoints : this.unproven).set(routeKey, endpoint);
+    }
+    return endpoint;
+  }
+
+  /** An endpoint by key, marked as recently seen; an unproven one is proven by a success. */
+  private knownEndpoint(key: string, success: boolean): EndpointBaseline | undefined {
+    const proven = this.endpoints.get(key);
+    if (proven) return proven;
+    const endpoint = this.unproven.get(key);
+    if (endpoint && success) {
+      this.unproven.delete(key);
+      this.endpoints.set(key, endpoint);
     }
     return endpoint;
   }
@@ -326,11 +350,11 @@ export class BehaviourDetector implements RuleEvaluator {
   }
 
   stateSize(): number {
-    return this.principals.size + this.endpoints.size + this.groups.size;
+    return this.principals.size + this.endpoints.size + this.unproven.size + this.groups.size;
   }
 
   evictionCount(): number {
-    return this.principals.evictions + this.endpoints.evictions + this.groups.evictions;
+    return this.principals.evictions + this.endpoints.evictions + this.unproven.evictions + this.groups.evictions;
   }
 
   stats(): BehaviourStats {
@@ -339,11 +363,11 @@ export class BehaviourDetector implements RuleEvaluator {
       detections: this.detections,
       suppressed: this.suppressionList.suppressed,
       principals: this.principals.size,
-      endpoints: this.endpoints.size,
+      endpoints: this.endpoints.size + this.unproven.size,
       peerGroups: this.groups.size,
       evictions: {
         principals: this.principals.evictions,
-        endpoints: this.endpoints.evictions,
+        endpoints: this.endpoints.evictions + this.unproven.evictions,
         groups: this.groups.evictions,
       },
       operationsFolded: this.operationsFolded,
@@ -389,7 +413,7 @@ export class BehaviourDetector implements RuleEvaluator {
     const success = status === undefined || status < 400;
 
     if (routeKey !== undefined && !endpointOptions?.ignore) {
-      const endpoint = this.endpointFor(routeKey, route!, method!, operation, time);
+      const endpoint = this.endpointFor(routeKey, route!, method!, operation, time, success);
       if (endpoint.key === routeKey) endpointOptions = o.endpoints[routeKey];
       // Profiles and groups hold the endpoint's own copy of the key: 100k profiles must not hold 100k copies.
       endpointKey = endpoint.key;
@@ -968,7 +992,8 @@ export class BehaviourDetector implements RuleEvaluator {
    * seen (or evicted).
    */
   baselineFor(route: string, method: string, operation?: GraphqlOperationRef): EndpointBaselineView | undefined {
-    const e = this.endpoints.peek(endpointKeyOf(method.toUpperCase(), route, operation));
+    const key = endpointKeyOf(method.toUpperCase(), route, operation);
+    const e = this.endpoints.peek(key) ?? this.unproven.peek(key);
     if (!e) return undefined;
     const sigmas = BEHAVIOUR_DEFAULTS.endpointSigmas;
     const slots = (s: EndpointBaseline['windowStats'][keyof EndpointBaseline['windowStats']]) =>
@@ -1003,9 +1028,12 @@ export class BehaviourDetector implements RuleEvaluator {
     };
   }
 
-  /** Endpoints known (GraphQL operations with a baseline of their own apart), most recently seen last. */
+  /**
+   * Endpoints known (GraphQL operations with a baseline of their own apart): those that answered successfully, then
+   * those that never did, each most recently seen last.
+   */
   endpointKeys(): EndpointKeyView[] {
-    return [...this.endpoints.values()].map((e) => ({
+    return [...this.endpoints.values(), ...this.unproven.values()].map((e) => ({
       route: e.route,
       method: e.method,
       ...(e.operation ? { operation: e.operation } : {}),
@@ -1081,12 +1109,15 @@ export class BehaviourDetector implements RuleEvaluator {
       detections: this.detections,
       principals,
       openWindows: [...this.openWindows].map((p) => `${p.field}=${p.value}`),
-      endpoints: [...this.endpoints.values()].map((e) => e.toJSON()),
+      endpoints: [
+        ...[...this.endpoints.values()].map((e) => e.toJSON()),
+        ...[...this.unproven.values()].map((e) => ({ ...e.toJSON(), unproven: true })),
+      ],
       groups: [...this.groups.values()].map((g) => g.toJSON()),
       suppressions: this.suppressionList.toJSON(),
       evictions: {
         principals: this.principals.evictions,
-        endpoints: this.endpoints.evictions,
+        endpoints: this.endpoints.evictions + this.unproven.evictions,
         groups: this.groups.evictions,
       },
       operationsFolded: this.operationsFolded,
@@ -1103,10 +1134,12 @@ export class BehaviourDetector implements RuleEvaluator {
       const p = this.principals.peek(key);
       if (p?.window) this.openWindows.add(p);
     }
-    this.endpoints = this.newEndpointMap();
+    this.operationCounts = new Map();
+    this.endpoints = this.newEndpointMap(this.options.maxEndpoints);
+    this.unproven = this.newEndpointMap(this.unprovenBound());
     for (const s of snapshot.endpoints) {
       const e = EndpointBaseline.fromJSON(s, this.options.bucketMillis);
-      this.endpoints.set(e.key, e);
+      (s.unproven ? this.unproven : this.endpoints).set(e.key, e);
       if (e.operation) {
         const routeKey = endpointKeyOf(e.method, e.route);
         this.operationCounts.set(routeKey, (this.operationCounts.get(routeKey) ?? 0) + 1);

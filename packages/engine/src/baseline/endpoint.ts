@@ -533,6 +533,11 @@ export interface EndpointSnapshot {
   method: string;
   /** Absent for a route's own baseline (and in snapshots from before operations were keyed). */
   operation?: GraphqlOperationRef;
+  /**
+   * Set when no request to it succeeded yet (such endpoints are evicted among themselves); absent in snapshots from
+   * before they were held apart, whose endpoints all count as proven.
+   */
+  unproven?: boolean;
   firstSeen: number;
   lastSeen: number;
   total: number;
