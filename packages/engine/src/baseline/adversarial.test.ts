@@ -109,3 +109,38 @@ describe('routes made up by the thousand', () => {
     assert.equal(restored.baselineFor('/probe-1998/x', 'GET'), undefined);
   });
 });
+
+describe('a damaged snapshot', () => {
+  test('is refused whole: the state stays as it was, not half replaced', () => {
+    const events = routine();
+    const { detector } = run(events.slice(0, 3000));
+    const before = JSON.stringify(detector.snapshot());
+    const other = run(events).detector.snapshot();
+    const damaged = JSON.parse(JSON.stringify(other)) as BehaviourSnapshot & { endpoints: unknown[] };
+    damaged.endpoints.push({ route: '/broken', method: 'GET' });
+    assert.throws(() => detector.restore(damaged));
+    assert.ok(JSON.stringify(detector.snapshot()) === before, 'the state is what it was');
+  });
+
+  test('with counters that are not numbers restores them as 0, and holds suppressions to their bound', () => {
+    const { detector } = run(routine().slice(0, 3000));
+    const saved = JSON.parse(JSON.stringify(detector.snapshot())) as BehaviourSnapshot;
+    const items = Array.from({ length: 5 }, (_, i) => ({
+      entity: { 'user.id': `u${i}` },
+      ruleId: '*',
+      untilEventTime: AFTER + i,
+      by: 'alice',
+      reason: 'test',
+      createdAtEventTime: WEEK_START,
+    }));
+    const restored = createBehaviourDetector({ maxSuppressions: 2 });
+    restored.restore({ ...saved, events: null, detections: 'many', suppressions: { items, suppressed: 0 } } as never);
+    assert.equal(restored.stats().events, 0);
+    assert.equal(restored.stats().detections, 0);
+    assert.deepEqual(
+      restored.suppressions().map((s) => s.entity['user.id']),
+      ['u3', 'u4'],
+      'the ones expiring last',
+    );
+  });
+});

@@ -198,6 +198,11 @@ function num(value: FieldValue | undefined): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
+/** A counter read from a snapshot: 0 unless a whole number of at least 0 (a damaged one must not make stats NaN). */
+function savedCount(value: unknown): number {
+  return Number.isSafeInteger(value) && (value as number) >= 0 ? (value as number) : 0;
+}
+
 /**
  * A duration or size as it is learned: none when negative, not a number, or above `max`. A schema-valid 1e308 s
  * would make every sum it enters infinite; clamped to the cap instead of ignored, it would still hold the slot it
@@ -265,9 +270,9 @@ export class BehaviourDetector implements RuleEvaluator {
       }),
     );
     this.offsetMinutesAt = localOffset(this.options.timeZone, this.options.timeZoneOffsetMinutes);
-    this.principals = this.newPrincipalMap();
-    this.endpoints = this.newEndpointMap(this.options.maxEndpoints);
-    this.unproven = this.newEndpointMap(this.unprovenBound());
+    this.principals = this.newPrincipalMap(this.openWindows);
+    this.endpoints = this.newEndpointMap(this.options.maxEndpoints, this.operationCounts);
+    this.unproven = this.newEndpointMap(this.unprovenBound(), this.operationCounts);
     this.groups = new BoundedMap(this.options.maxPeerGroups);
     this.suppressionList = new SuppressionList(this.options.maxSuppressions);
   }
@@ -277,13 +282,13 @@ export class BehaviourDetector implements RuleEvaluator {
   }
 
   /** An evicted operation's baseline frees its place among its route's operations. */
-  private newEndpointMap(maxSize: number): BoundedMap<string, EndpointBaseline> {
+  private newEndpointMap(maxSize: number, operationCounts: Map<string, number>): BoundedMap<string, EndpointBaseline> {
     return new BoundedMap(maxSize, (_, e) => {
       if (!e.operation) return;
       const routeKey = endpointKeyOf(e.method, e.route);
-      const count = (this.operationCounts.get(routeKey) ?? 1) - 1;
-      if (count > 0) this.operationCounts.set(routeKey, count);
-      else this.operationCounts.delete(routeKey);
+      const count = (operationCounts.get(routeKey) ?? 1) - 1;
+      if (count > 0) operationCounts.set(routeKey, count);
+      else operationCounts.delete(routeKey);
     });
   }
 
@@ -340,12 +345,12 @@ export class BehaviourDetector implements RuleEvaluator {
    * In one map, a spray from 200 000 made-up addresses (an IPv6 /64 holds 2^64) evicted every user's profile, and
    * the takeover that followed met no history to differ from.
    */
-  private newPrincipalMap(): PartitionedBoundedMap<string, PrincipalProfile> {
+  private newPrincipalMap(openWindows: Set<PrincipalProfile>): PartitionedBoundedMap<string, PrincipalProfile> {
     return new PartitionedBoundedMap(
       this.options.maxPrincipals,
       Math.max(1, Math.floor(this.options.maxPrincipals / 4)),
       (key) => key.startsWith(ADDRESS_KEY_PREFIX),
-      (_, p) => this.openWindows.delete(p),
+      (_, p) => openWindows.delete(p),
     );
   }
 
@@ -1127,37 +1132,47 @@ export class BehaviourDetector implements RuleEvaluator {
   /** Replace all state with a snapshot's. Options are this detector's own (they are configuration, not state). */
   restore(snapshot: BehaviourSnapshot): void {
     if (snapshot?.version !== 1) throw new RangeError('unsupported behaviour snapshot version');
-    this.openWindows = new Set();
-    this.principals = this.newPrincipalMap();
-    for (const s of snapshot.principals) this.principals.set(`${s.field}=${s.value}`, PrincipalProfile.fromJSON(s));
+    // Everything is read before anything is replaced: a snapshot that cannot be read half way through (damaged, or
+    // written by another release) throws and leaves the state as it was, instead of half of it replaced.
+    const openWindows = new Set<PrincipalProfile>();
+    const principals = this.newPrincipalMap(openWindows);
+    for (const s of snapshot.principals) principals.set(`${s.field}=${s.value}`, PrincipalProfile.fromJSON(s));
     for (const key of snapshot.openWindows) {
-      const p = this.principals.peek(key);
-      if (p?.window) this.openWindows.add(p);
+      const p = principals.peek(key);
+      if (p?.window) openWindows.add(p);
     }
-    this.operationCounts = new Map();
-    this.endpoints = this.newEndpointMap(this.options.maxEndpoints);
-    this.unproven = this.newEndpointMap(this.unprovenBound());
+    const operationCounts = new Map<string, number>();
+    const endpoints = this.newEndpointMap(this.options.maxEndpoints, operationCounts);
+    const unproven = this.newEndpointMap(this.unprovenBound(), operationCounts);
     for (const s of snapshot.endpoints) {
       const e = EndpointBaseline.fromJSON(s, this.options.bucketMillis);
-      (s.unproven ? this.unproven : this.endpoints).set(e.key, e);
+      (s.unproven ? unproven : endpoints).set(e.key, e);
       if (e.operation) {
         const routeKey = endpointKeyOf(e.method, e.route);
-        this.operationCounts.set(routeKey, (this.operationCounts.get(routeKey) ?? 0) + 1);
+        operationCounts.set(routeKey, (operationCounts.get(routeKey) ?? 0) + 1);
       }
     }
-    this.operationsFolded = snapshot.operationsFolded ?? 0;
-    this.groups = new BoundedMap(this.options.maxPeerGroups);
-    for (const s of snapshot.groups) this.groups.set(s.key, PeerGroup.fromJSON(s, this.options.maxPeerMetrics));
-    this.principals.evictions = snapshot.evictions.principals;
-    this.endpoints.evictions = snapshot.evictions.endpoints;
-    this.groups.evictions = snapshot.evictions.groups;
-    this.suppressionList = new SuppressionList(this.options.maxSuppressions);
-    this.suppressionList.restore(snapshot.suppressions);
+    const groups = new BoundedMap<string, PeerGroup>(this.options.maxPeerGroups);
+    for (const s of snapshot.groups) groups.set(s.key, PeerGroup.fromJSON(s, this.options.maxPeerMetrics));
+    principals.evictions = savedCount(snapshot.evictions.principals);
+    endpoints.evictions = savedCount(snapshot.evictions.endpoints);
+    groups.evictions = savedCount(snapshot.evictions.groups);
+    const suppressionList = new SuppressionList(this.options.maxSuppressions);
+    suppressionList.restore(snapshot.suppressions);
+
+    this.openWindows = openWindows;
+    this.principals = principals;
+    this.operationCounts = operationCounts;
+    this.endpoints = endpoints;
+    this.unproven = unproven;
+    this.operationsFolded = savedCount(snapshot.operationsFolded);
+    this.groups = groups;
+    this.suppressionList = suppressionList;
     this.firstEventTime = snapshot.firstEventTime ?? undefined;
     this.lastEventTime = snapshot.lastEventTime ?? undefined;
     this.windowStart = snapshot.windowStart ?? undefined;
-    this.events = snapshot.events;
-    this.detections = snapshot.detections;
+    this.events = savedCount(snapshot.events);
+    this.detections = savedCount(snapshot.detections);
   }
 }
 

@@ -78,8 +78,11 @@ export class SuppressionList {
     return { items: [...this.items], suppressed: this.suppressed };
   }
 
+  /** Held to the bound like `add`: the ones expiring last are kept. */
   restore(s: { items: Suppression[]; suppressed: number }): void {
-    this.items = s.items.map((x) => ({ ...x, entity: { ...x.entity } }));
+    const items = s.items.map((x) => ({ ...x, entity: { ...x.entity } }));
+    if (items.length > this.maxItems) items.sort((a, b) => a.untilEventTime - b.untilEventTime);
+    this.items = items.slice(-this.maxItems);
     this.suppressed = s.suppressed;
   }
 }
