@@ -144,3 +144,33 @@ describe('a damaged snapshot', () => {
     );
   });
 });
+
+describe('a principal raising their own usual', () => {
+  test('below the limit in every window gains at most the limit factor a day, not a factor a window', () => {
+    // c0 reads three items a window. Then, window after window, as many distinct items as the limit allows
+    // without a report: each window it stays below is learned, but as no more than 3 × the day's first usual, so the
+    // limit stays at the detector's minimum (40) instead of tripling with every window (40, 120, 360, 1,080...).
+    const { detector } = run(routine());
+    const rows: { read: number; reported: number }[] = [];
+    let t = AFTER;
+    for (let w = 0; w < 8; w++, t += WINDOW) {
+      const profile = detector.profileFor({ 'user.id': 'c0' })!;
+      const objects = profile.usual.objects.find((o) => o.type === '/items/{id}')!;
+      const read = Math.min(5000, Math.max(40, 3 * Math.max(objects.maxPerWindow, objects.peerAtMost ?? 0)));
+      let reported = 0;
+      for (let k = 0; k < read; k++) {
+        const e = request(t + 1 + k, { ...signedIn('c0'), 'url.path': `/items/${k}` });
+        reported += detector.process(e).filter((d) => !d.detector.startsWith('endpoint-')).length;
+      }
+      rows.push({ read, reported });
+    }
+    assert.deepEqual(
+      rows.map((r) => r.reported),
+      [0, 0, 0, 0, 0, 0, 0, 0],
+    );
+    assert.deepEqual(
+      rows.map((r) => r.read),
+      [40, 40, 40, 40, 40, 40, 40, 40],
+    );
+  });
+});

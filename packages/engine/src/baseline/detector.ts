@@ -946,19 +946,23 @@ export class BehaviourDetector implements RuleEvaluator {
     this.openWindows.delete(p);
     p.window = undefined;
     if (!w || w.anomalous) return;
-    p.learnWindow(w, this.options.maxProfileEndpoints);
+    p.learnWindow(w, this.options.maxProfileEndpoints, BEHAVIOUR_DEFAULTS.profileFactor);
     const g = this.groups.peek(p.group);
     if (!g) return;
-    g.learn('requests', w.requests);
-    g.learn('bytes', learnedValue(w, 'bytes', w.bytes));
-    g.learn('errors', learnedValue(w, 'errors', w.errors));
+    // The group learns no more of a window than the member's profile did: its high quantile is a few members'
+    // largest windows, which one member raising their own window by window would otherwise carry along.
+    const learned = (metric: string, value: number, usual: number | undefined) =>
+      Math.min(learnedValue(w, metric, value), usual ?? Number.POSITIVE_INFINITY);
+    g.learn('requests', learned('requests', w.requests, p.maxRequests));
+    g.learn('bytes', learned('bytes', w.bytes, p.maxBytes));
+    g.learn('errors', learned('errors', w.errors, p.maxErrors));
     for (const [endpoint, count] of w.endpoints) {
       const metric = `rate:${endpoint}`;
-      g.learn(metric, learnedValue(w, metric, count));
+      g.learn(metric, learned(metric, count, p.usualForEndpoint(endpoint)));
     }
     for (const [type, ids] of w.objects ?? []) {
       const metric = `objects:${type}`;
-      g.learn(metric, learnedValue(w, metric, ids.size));
+      g.learn(metric, learned(metric, ids.size, p.usualForObjects(type)));
     }
   }
 

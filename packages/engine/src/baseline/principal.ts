@@ -175,6 +175,13 @@ export class PrincipalProfile {
   hourMask = 0;
   weekdayMask = 0;
   window: PrincipalWindow | undefined = undefined;
+  /** The day (UTC, of event time) of `dayStart`. */
+  growthDay = -1;
+  /**
+   * Metric key → its usual maximum at the start of `growthDay`, for the metrics whose usual grew that day (most
+   * never do, and hold no entry): a window learned unreported raises the usual to at most `factor` times it.
+   */
+  dayStart: Map<string, number> | undefined = undefined;
 
   constructor(
     readonly kind: PrincipalKind,
@@ -215,19 +222,45 @@ export class PrincipalProfile {
     return true;
   }
 
-  /** Fold a closed window into the usual maxima (each metric clipped to the limit it crossed, if it did). */
-  learnWindow(w: PrincipalWindow, maxEndpoints: number): void {
+  /**
+   * Fold a closed window into the usual maxima. A metric that crossed its limit (was reported) is learned clipped to
+   * that limit. One that did not raises its usual to at most `factor` times what the usual was at the start of the
+   * day: the limit is `factor` times the usual, so learned as it is, a window just below the limit tripled the limit
+   * for the next, and a sender who raised their rate window by window was never reported (5 to 5,000 distinct objects
+   * in 50 minutes). A metric without a usual at the start of the day takes its first value of the day as it.
+   */
+  learnWindow(w: PrincipalWindow, maxEndpoints: number, factor: number): void {
     this.windows++;
-    this.maxRequests = Math.max(this.maxRequests, w.requests);
-    this.maxBytes = Math.max(this.maxBytes, learnedValue(w, 'bytes', w.bytes));
-    this.maxErrors = Math.max(this.maxErrors, learnedValue(w, 'errors', w.errors));
+    const day = Math.floor(w.start / 86_400_000);
+    if (day !== this.growthDay) {
+      this.growthDay = day;
+      this.dayStart = undefined;
+    }
+    const learned = (metric: string, usual: number, value: number): number => {
+      const limit = w.limits?.get(metric);
+      if (limit !== undefined) return Math.min(value, limit);
+      if (value <= usual) return value;
+      this.dayStart ??= new Map();
+      const start = this.dayStart.get(metric) ?? usual;
+      if (start === 0) {
+        this.dayStart.set(metric, value);
+        return value;
+      }
+      this.dayStart.set(metric, start);
+      return Math.min(value, start * factor);
+    };
+    this.maxRequests = Math.max(this.maxRequests, learned('requests', this.maxRequests, w.requests));
+    this.maxBytes = Math.max(this.maxBytes, learned('bytes', this.maxBytes, w.bytes));
+    this.maxErrors = Math.max(this.maxErrors, learned('errors', this.maxErrors, w.errors));
     for (const [endpoint, count] of w.endpoints) {
       const i = this.endpoints.indexOf(endpoint);
-      if (i >= 0) this.endpointMax[i] = Math.max(this.endpointMax[i]!, learnedValue(w, `rate:${endpoint}`, count));
+      if (i >= 0) {
+        this.endpointMax[i] = Math.max(this.endpointMax[i]!, learned(`rate:${endpoint}`, this.endpointMax[i]!, count));
+      }
     }
     for (const [type, ids] of w.objects ?? []) {
-      const size = learnedValue(w, `objects:${type}`, ids.size);
       const i = this.objectTypes.indexOf(type);
+      const size = learned(`objects:${type}`, i >= 0 ? this.objectMax[i]! : 0, ids.size);
       if (i >= 0) this.objectMax[i] = Math.max(this.objectMax[i]!, size);
       else {
         this.objectTypes.push(type);
@@ -265,6 +298,7 @@ export class PrincipalProfile {
       maxErrors: this.maxErrors,
       hourMask: this.hourMask,
       weekdayMask: this.weekdayMask,
+      ...(this.dayStart?.size ? { growth: { day: this.growthDay, dayStart: [...this.dayStart] } } : {}),
       window: w
         ? {
             ...w,
@@ -299,6 +333,10 @@ export class PrincipalProfile {
     p.maxErrors = s.maxErrors;
     p.hourMask = s.hourMask;
     p.weekdayMask = s.weekdayMask;
+    if (s.growth) {
+      p.growthDay = s.growth.day;
+      p.dayStart = new Map(s.growth.dayStart);
+    }
     const w = s.window;
     p.window = w
       ? {
@@ -338,6 +376,8 @@ export interface ProfileSnapshot {
   maxErrors: number;
   hourMask: number;
   weekdayMask: number;
+  /** Absent when no usual grew on the last day learned (and in snapshots from before growth was bounded per day). */
+  growth?: { day: number; dayStart: [string, number][] };
   window: {
     start: number;
     firstTime: number;
