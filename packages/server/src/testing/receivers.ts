@@ -97,6 +97,60 @@ export async function startScriptedReceiver(answers: ScriptedAnswer[]): Promise<
   return receiver;
 }
 
+export interface HoldingReceiver {
+  readonly url: string;
+  readonly received: ScriptedRequest[];
+  /**
+   * How requests are answered from now on: `answer` with a 200 at once; `hold` never (the request stays open);
+   * `head` with a 200 status line and headers whose body never ends (the sender has its 2xx but cannot finish
+   * reading the answer).
+   */
+  mode: 'answer' | 'hold' | 'head';
+  /** Resolves when `count` requests have arrived, however they are answered. */
+  waitFor(count: number, timeoutMillis?: number): Promise<ScriptedRequest[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * An HTTP receiver on loopback that can hold requests open: a test kills the sender while the receiver holds one,
+ * a kill point that does not depend on timing.
+ */
+export async function startHoldingReceiver(mode: HoldingReceiver['mode'] = 'answer'): Promise<HoldingReceiver> {
+  const inbox = new Inbox<ScriptedRequest>();
+  const server = createHttpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const request = {
+        method: req.method ?? '',
+        path: req.url ?? '/',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString(),
+      };
+      // The test hears of the request once its answer, if any, is written to the connection.
+      const how = receiver.mode;
+      if (how === 'answer') res.writeHead(200).end(() => inbox.push(request));
+      else if (how === 'head') {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('accepted', () => inbox.push(request));
+      } else inbox.push(request);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const receiver: HoldingReceiver = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    received: inbox.items,
+    mode,
+    waitFor: (count, timeoutMillis) => inbox.waitFor(count, 'holding receiver', timeoutMillis),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+  return receiver;
+}
+
 // -------------------------------------------------------------------------------------------------- syslog
 
 export interface SyslogListener {

@@ -1,0 +1,200 @@
+/**
+ * Crash consistency of the alert path, with real `vigil start` processes killed by SIGKILL at chosen points and real
+ * receivers on loopback. Each kill point is reached without timing: detection held back by `latenessMillis`, a
+ * receiver that holds the request open.
+ */
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import Database from 'better-sqlite3';
+import { eventually, tempDir } from '../testing/harness.js';
+import { startVigilProcess, type VigilProcess, verifyDataDir } from '../testing/process.js';
+import { type HoldingReceiver, type ScriptedRequest, startHoldingReceiver } from '../testing/receivers.js';
+import { fingerprint } from './alert.js';
+import { alertId } from './manager.js';
+
+const BRUTE_FORCE = 'vigil-authn-brute-force';
+
+/** Five failed logins from `address` for one user (the brute-force rule's threshold), with ids, ending now. */
+function failedLogins(address: string, prefix: string) {
+  const end = Date.now();
+  return Array.from({ length: 5 }, (_, i) => ({
+    id: `${prefix}-${i}`,
+    time: end - (4 - i) * 200,
+    type: 'authn_login_fail',
+    'client.address': address,
+    'user.id': `${prefix}-user`,
+  }));
+}
+
+interface AlertBody {
+  id: string;
+  fingerprint: string;
+  status: string;
+  labels: Record<string, string>;
+  startsAt: string;
+  eventCount: number;
+  evidence: string[];
+}
+
+function config(receivers: Record<string, unknown>[], detection: Record<string, unknown> = {}) {
+  return {
+    // Only the snapshot taken at start-up: a restart replays every event stored after it.
+    detection: { snapshotIntervalMillis: 86_400_000, ...detection },
+    notify: { retryBaseMillis: 20, retryMaxMillis: 100, receivers },
+  };
+}
+
+function webhook(name: string, receiver: HoldingReceiver) {
+  return { type: 'webhook', name, url: receiver.url, allowPrivateNetwork: true };
+}
+
+/** The brute-force alerts about `address`, as the API lists them. */
+async function alertsAbout(server: VigilProcess, address: string): Promise<AlertBody[]> {
+  const res = await server.get('/api/v1/alerts?limit=100');
+  assert.equal(res.status, 200);
+  const body = (await res.json()) as { alerts: AlertBody[] };
+  return body.alerts.filter((a) => a.labels['client.address'] === address && a.labels.rule === BRUTE_FORCE);
+}
+
+/** The notifications a receiver got for one alert, in order: change and idempotency key. */
+function told(receiver: HoldingReceiver, id: string): { change: string; key: string | undefined }[] {
+  return receiver.received
+    .map((r: ScriptedRequest) => ({ r, body: JSON.parse(r.body) as { change?: string; alert?: { id: string } } }))
+    .filter(({ body }) => body.alert?.id === id)
+    .map(({ r, body }) => ({ change: body.change ?? '', key: r.headers['webhook-id'] as string | undefined }));
+}
+
+/** Wait until a receiver has had `count` requests about one alert. */
+async function toldTimes(receiver: HoldingReceiver, id: string, count: number): Promise<void> {
+  await eventually(async () => assert.equal(told(receiver, id).length, count));
+}
+
+/** Rows of the notification log for an alert, read from the database file of a stopped server. */
+function notificationRows(dataDir: string, id: string): { receiver: string; state: string }[] {
+  const db = new Database(join(dataDir, 'vigil.db'), { readonly: true });
+  try {
+    return db.prepare('SELECT receiver, state FROM notifications WHERE alert_id = ? ORDER BY receiver').all(id) as {
+      receiver: string;
+      state: string;
+    }[];
+  } finally {
+    db.close();
+  }
+}
+
+function assertVerifies(dataDir: string): void {
+  const { status, output } = verifyDataDir(dataDir);
+  assert.equal(status, 0, output);
+  assert.match(output, /hash chain intact/);
+}
+
+test('events acknowledged before detection ran: after a SIGKILL the replay opens the alert once and notifies it', async () => {
+  const dataDir = tempDir();
+  const receiver = await startHoldingReceiver();
+  const address = '203.0.113.21';
+  const events = failedLogins(address, 'before-detection');
+  // Detection waits an hour behind the wall clock: the events are stored and acknowledged, not yet detected.
+  let server = await startVigilProcess(dataDir, config([webhook('hook', receiver)], { latenessMillis: 3_600_000 }));
+  try {
+    assert.equal((await server.post('/v1/events', events)).status, 200);
+    assert.deepEqual(await alertsAbout(server, address), [], 'no alert before the kill');
+    await server.kill();
+    assertVerifies(dataDir);
+
+    server = await startVigilProcess(dataDir, config([webhook('hook', receiver)], { latenessMillis: 0 }));
+    const [alert] = await eventually(async () => {
+      const found = await alertsAbout(server, address);
+      assert.equal(found.length, 1);
+      return found;
+    });
+    assert.equal(alert!.fingerprint, fingerprint(alert!.labels));
+    assert.equal(alert!.id, alertId(alert!.fingerprint, Date.parse(alert!.startsAt)));
+    assert.equal(alert!.startsAt, new Date(events[0]!.time).toISOString());
+    assert.equal(alert!.eventCount, 5);
+    assert.deepEqual([...alert!.evidence].sort(), events.map((e) => e.id).sort());
+    await toldTimes(receiver, alert!.id, 1);
+    await eventually(async () =>
+      assert.deepEqual(notificationRows(dataDir, alert!.id), [{ receiver: 'hook', state: 'delivered' }]),
+    );
+    await server.kill();
+    assert.deepEqual(
+      told(receiver, alert!.id).map((t) => t.change),
+      ['opened'],
+    );
+    assertVerifies(dataDir);
+  } finally {
+    await server.kill();
+    await receiver.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('a SIGKILL while receivers hold the notification, or after one answered 2xx: each gets it again, under the same key', async () => {
+  const dataDir = tempDir();
+  const holding = await startHoldingReceiver('hold');
+  const answered = await startHoldingReceiver('head');
+  const pager = await startHoldingReceiver('hold');
+  const receivers = [
+    webhook('holding', holding),
+    webhook('answered', answered),
+    { type: 'pagerduty', name: 'pager', url: pager.url, routingKey: 'R'.repeat(32), allowPrivateNetwork: true },
+  ];
+  const address = '203.0.113.22';
+  const pagerEvents = (id: string) =>
+    pager.received
+      .map((r) => JSON.parse(r.body) as { event_action: string; dedup_key: string })
+      .filter((e) => e.dedup_key === id);
+  const paged = (id: string, count: number) => eventually(async () => assert.equal(pagerEvents(id).length, count));
+  let server = await startVigilProcess(dataDir, config(receivers));
+  try {
+    assert.equal((await server.post('/v1/events', failedLogins(address, 'held'))).status, 200);
+    const [alert] = await eventually(async () => {
+      const found = await alertsAbout(server, address);
+      assert.equal(found.length, 1);
+      return found;
+    });
+    // Each receiver has the notification; none has let the server record the outcome.
+    await Promise.all([toldTimes(holding, alert!.id, 1), toldTimes(answered, alert!.id, 1), paged(alert!.id, 1)]);
+    await server.kill();
+    assertVerifies(dataDir);
+    assert.deepEqual(
+      notificationRows(dataDir, alert!.id).map((r) => r.state),
+      ['pending', 'pending', 'pending'],
+      'the log has not recorded an outcome',
+    );
+
+    for (const r of [holding, answered, pager]) r.mode = 'answer';
+    // The restart replays the events stored after its start-up snapshot: the alert is open already, nothing opens.
+    server = await startVigilProcess(dataDir, config(receivers));
+    await Promise.all([toldTimes(holding, alert!.id, 2), toldTimes(answered, alert!.id, 2), paged(alert!.id, 2)]);
+    for (const r of [holding, answered]) {
+      const [first, second] = told(r, alert!.id);
+      assert.equal(first!.change, 'opened');
+      assert.deepEqual(second, first, 'the copy carries the same webhook-id');
+    }
+    const [trigger, again] = pager.received.map(
+      (r) => JSON.parse(r.body) as { event_action: string; dedup_key: string },
+    );
+    assert.equal(trigger!.event_action, 'trigger');
+    assert.deepEqual(again, trigger, 'the copy carries the same dedup_key');
+    assert.equal(trigger!.dedup_key, alert!.id);
+    await eventually(async () =>
+      assert.deepEqual(
+        notificationRows(dataDir, alert!.id).map((r) => r.state),
+        ['delivered', 'delivered', 'delivered'],
+      ),
+    );
+    assert.deepEqual(
+      (await alertsAbout(server, address)).map((a) => a.id),
+      [alert!.id],
+    );
+    await server.kill();
+    assertVerifies(dataDir);
+  } finally {
+    await server.kill();
+    await Promise.all([holding.close(), answered.close(), pager.close()]);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
