@@ -1,7 +1,7 @@
 /**
  * Crash consistency of the alert path, with real `vigil start` processes killed by SIGKILL at chosen points and real
  * receivers on loopback. Each kill point is reached without timing: detection held back by `latenessMillis`, a
- * receiver that holds the request open.
+ * receiver that holds the request open, or a write the database refuses (a trigger, as a full disk would).
  */
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
@@ -88,6 +88,21 @@ function assertVerifies(dataDir: string): void {
   const { status, output } = verifyDataDir(dataDir);
   assert.equal(status, 0, output);
   assert.match(output, /hash chain intact/);
+}
+
+/** Make the database refuse writes to `table` (as a full disk would), or accept them again. */
+function refuseWrites(dataDir: string, table: string, refuse: boolean): void {
+  const db = new Database(join(dataDir, 'vigil.db'));
+  try {
+    db.pragma('busy_timeout = 5000');
+    if (refuse) {
+      db.exec(
+        `CREATE TRIGGER refuse_${table} BEFORE INSERT ON ${table} BEGIN SELECT RAISE(ABORT, 'disk is full'); END`,
+      );
+    } else db.exec(`DROP TRIGGER refuse_${table}`);
+  } finally {
+    db.close();
+  }
 }
 
 test('events acknowledged before detection ran: after a SIGKILL the replay opens the alert once and notifies it', async () => {
@@ -195,6 +210,103 @@ test('a SIGKILL while receivers hold the notification, or after one answered 2xx
   } finally {
     await server.kill();
     await Promise.all([holding.close(), answered.close(), pager.close()]);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('acknowledge, resolve and silences through the API: after a SIGKILL the state is what the answers said', async () => {
+  const dataDir = tempDir();
+  const receiver = await startHoldingReceiver();
+  const acked = '203.0.113.24';
+  const resolved = '203.0.113.25';
+  let server = await startVigilProcess(dataDir, config([webhook('hook', receiver)]));
+  const silences = async () =>
+    ((await (await server.get('/api/v1/silences')).json()) as { silences: { id: string; state: string }[] }).silences;
+  const expire = (id: string) =>
+    fetch(`${server.url}/api/v1/silences/${id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${server.apiToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ actor: 'carol' }),
+    });
+  const silence = (address: string) => ({
+    matchers: [`client.address="${address}"`],
+    durationMillis: 3_600_000,
+    createdBy: 'carol',
+    comment: 'penetration test',
+  });
+  try {
+    const events = [...failedLogins(acked, 'ack'), ...failedLogins(resolved, 'res')];
+    assert.equal((await server.post('/v1/events', events)).status, 200);
+    const [a, r] = await eventually(async () => {
+      const found = [...(await alertsAbout(server, acked)), ...(await alertsAbout(server, resolved))];
+      assert.equal(found.length, 2);
+      return found;
+    });
+    await Promise.all([toldTimes(receiver, a!.id, 1), toldTimes(receiver, r!.id, 1)]);
+    const kept = await server.post('/api/v1/silences', silence('203.0.113.26'));
+    assert.equal(kept.status, 201);
+    const { id: keptId } = (await kept.json()) as { id: string };
+
+    // The database refuses the writes: every answer is an error, and asking again must not turn it into a 2xx.
+    refuseWrites(dataDir, 'alert_actions', true);
+    refuseWrites(dataDir, 'silences', true);
+    for (const attempt of [1, 2]) {
+      const answers = {
+        acknowledge: (await server.post(`/api/v1/alerts/${a!.id}/acknowledge`, { actor: 'alice' })).status,
+        resolve: (await server.post(`/api/v1/alerts/${r!.id}/resolve`, { actor: 'bob' })).status,
+        'silence creation': (await server.post('/api/v1/silences', silence('203.0.113.27'))).status,
+        'silence expiry': (await expire(keptId)).status,
+      };
+      for (const [what, status] of Object.entries(answers)) {
+        assert.ok(status >= 500, `${what} answered ${status} for a write that failed (attempt ${attempt})`);
+      }
+    }
+    await server.kill();
+    refuseWrites(dataDir, 'alert_actions', false);
+    refuseWrites(dataDir, 'silences', false);
+    assertVerifies(dataDir);
+
+    server = await startVigilProcess(dataDir, config([webhook('hook', receiver)]));
+    // Before: nothing the client was refused happened.
+    assert.equal((await alertsAbout(server, acked))[0]!.status, 'firing');
+    assert.equal((await alertsAbout(server, resolved))[0]!.status, 'firing');
+    assert.deepEqual(await silences(), [{ ...(await silences())[0]!, id: keptId, state: 'active' }]);
+
+    // After: each 2xx holds after a SIGKILL, and the notifications the receiver held when it came go out again.
+    receiver.mode = 'hold';
+    assert.equal((await server.post(`/api/v1/alerts/${a!.id}/acknowledge`, { actor: 'alice' })).status, 200);
+    assert.equal((await server.post(`/api/v1/alerts/${r!.id}/resolve`, { actor: 'bob' })).status, 200);
+    const created = await server.post('/api/v1/silences', silence('203.0.113.27'));
+    assert.equal(created.status, 201);
+    const { id: createdId } = (await created.json()) as { id: string };
+    assert.equal((await expire(keptId)).status, 200);
+    await Promise.all([toldTimes(receiver, a!.id, 2), toldTimes(receiver, r!.id, 2)]);
+    await server.kill();
+    assertVerifies(dataDir);
+
+    receiver.mode = 'answer';
+    server = await startVigilProcess(dataDir, config([webhook('hook', receiver)]));
+    assert.equal((await alertsAbout(server, acked))[0]!.status, 'acknowledged');
+    assert.equal((await alertsAbout(server, resolved))[0]!.status, 'resolved');
+    assert.deepEqual(
+      (await silences()).map((s) => [s.id, s.state]).sort(),
+      [
+        [createdId, 'active'],
+        [keptId, 'expired'],
+      ].sort(),
+    );
+    await Promise.all([toldTimes(receiver, a!.id, 3), toldTimes(receiver, r!.id, 3)]);
+    const [ackHeld, ackAgain] = told(receiver, a!.id).slice(1);
+    assert.equal(ackHeld!.change, 'acknowledged');
+    assert.deepEqual(ackAgain, ackHeld);
+    const [resolveHeld, resolveAgain] = told(receiver, r!.id).slice(1);
+    assert.equal(resolveHeld!.change, 'resolved');
+    assert.deepEqual(resolveAgain, resolveHeld);
+    await server.kill();
+    assertVerifies(dataDir);
+  } finally {
+    await server.kill();
+    await receiver.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
 });

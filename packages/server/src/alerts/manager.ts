@@ -277,12 +277,23 @@ export class AlertManager {
   async acknowledge(id: string, actor: Actor): Promise<AlertJson> {
     const alert = await this.openById(id, 'acknowledge');
     if (alert.status === 'acknowledged') return alertToJson(alert);
+    const before = alert.updatedAt;
+    // Changed in memory before it is stored, so that evidence saved meanwhile stores it acknowledged too.
     alert.status = 'acknowledged';
     alert.updatedAt = this.now();
     // The alert as acknowledged: a resolve landing while this is stored changes the shared object, and the answer
     // and the receivers' "acknowledged" must not say "resolved" (Alertmanager and PagerDuty would act on it twice).
     const acknowledged: Alert = { ...alert, labels: { ...alert.labels }, evidence: [...alert.evidence] };
-    await this.options.store.recordAlertAction(acknowledged, this.action(alert, 'acknowledge', actor));
+    try {
+      await this.options.store.recordAlertAction(acknowledged, this.action(alert, 'acknowledge', actor));
+    } catch (error) {
+      // Not stored, so not done: asked again, the acknowledgement is tried again instead of answered from memory.
+      if (alert.status === 'acknowledged' && alert.updatedAt === acknowledged.updatedAt) {
+        alert.status = 'firing';
+        alert.updatedAt = before;
+      }
+      throw error;
+    }
     this.options.log.info('alert acknowledged', { id, actor: actor.name });
     await this.emit(acknowledged, 'acknowledged');
     return alertToJson(acknowledged);
@@ -291,12 +302,24 @@ export class AlertManager {
   /** A person closes an alert; more evidence for the same labels later opens a new one. */
   async resolve(id: string, actor: Actor, as: 'resolve' | 'false_positive' = 'resolve'): Promise<AlertJson> {
     const alert = await this.openById(id, 'resolve');
+    const { status, updatedAt } = alert;
     alert.status = 'resolved';
     alert.endsAt = this.now();
     alert.updatedAt = alert.endsAt;
     this.open.delete(alert.fingerprint);
+    try {
+      await this.options.store.recordAlertAction(alert, this.action(alert, as, actor));
+    } catch (error) {
+      // Not stored, so not done: the alert stays open (unless evidence opened another for its labels meanwhile).
+      if (!this.open.has(alert.fingerprint)) {
+        alert.status = status;
+        alert.updatedAt = updatedAt;
+        delete alert.endsAt;
+        this.open.set(alert.fingerprint, alert);
+      }
+      throw error;
+    }
     this.forget(alert.id);
-    await this.options.store.recordAlertAction(alert, this.action(alert, as, actor));
     this.options.metrics.alertsResolved.inc({ rule: alert.rule.id });
     this.options.log.info('alert resolved by hand', { id, actor: actor.name });
     await this.emit(alert, 'resolved');

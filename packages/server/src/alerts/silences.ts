@@ -116,10 +116,15 @@ export class Silences {
     const now = this.now();
     if (entry.silence.endsAt > now) {
       // One that had not started yet ends before it starts (listed as expired, not pending), as in Alertmanager.
-      if (entry.silence.startsAt > now) entry.silence.startsAt = now;
-      entry.silence.endsAt = now;
-      entry.silence.expiredBy = by;
-      await this.store.saveSilence(entry.silence);
+      const ended: Silence = {
+        ...entry.silence,
+        startsAt: Math.min(entry.silence.startsAt, now),
+        endsAt: now,
+        expiredBy: by,
+      };
+      // In force until the store has the end: a failed write answers an error, and the silence still mutes.
+      await this.store.saveSilence(ended);
+      entry.silence = ended;
     }
     return this.toJson(entry.silence);
   }
