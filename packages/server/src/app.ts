@@ -91,7 +91,10 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
     maxOpenAlerts: config.alerting.maxOpenAlerts,
   });
   const restored = await alerts.restore();
-  metrics.registry.onCollect(() => metrics.alertsOpen.set(alerts.openCount));
+  metrics.registry.onCollect(() => {
+    metrics.alertsOpen.set(alerts.openCount);
+    metrics.alertChangesPending.set(alerts.unannounced);
+  });
 
   const notifiers = config.notify.receivers.map((r) => createNotifier(r));
   const attemptsByReceiver = new Map(config.notify.receivers.map((r) => [r.name, r.maxAttempts]));
@@ -134,13 +137,17 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
       if (change === 'opened') await decisions.onAlertOpened(alert);
     });
   }
+  // Alert changes stored before a crash whose notifications were not recorded yet: recorded now, before any new one.
+  await alerts.announcePending();
   // Repeats and escalations run on the wall clock, like the people they page.
   let timersRunning = false;
   const timers = setInterval(() => {
     if (timersRunning) return;
     timersRunning = true;
-    policy
-      .due(alerts.openAlerts())
+    // Changes whose notification could not be recorded (a store refusing writes) are tried again first.
+    alerts
+      .announcePending()
+      .then(() => policy.due(alerts.openAlerts()))
       .then(async (deliveries) => {
         // An acknowledgement or resolve that landed while the timers saved their state stops the repeat: nobody is
         // paged again for an alert someone has taken.

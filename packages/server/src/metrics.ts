@@ -139,6 +139,10 @@ export function createMetrics() {
       'vigil_alert_listener_failures_total',
       'Alert changes a follow-up (notifying, making a decision) failed on, by change.',
     ),
+    alertChangesPending: registry.gauge(
+      'vigil_alert_changes_pending',
+      'Alert changes stored whose follow-ups (notifying, making a decision) have not all been done; tried again each second.',
+    ),
     decisionsRevoked: registry.counter('vigil_decisions_revoked_total', 'Decisions revoked by a person.'),
     decisionStreamWaiters: registry.gauge('vigil_decision_stream_waiters', 'Decision stream requests held open.'),
     decisionStreamRefused: registry.counter(

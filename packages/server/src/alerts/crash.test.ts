@@ -1,13 +1,15 @@
 /**
  * Crash consistency of the alert path, with real `vigil start` processes killed by SIGKILL at chosen points and real
  * receivers on loopback. Each kill point is reached without timing: detection held back by `latenessMillis`, a
- * receiver that holds the request open, or a write the database refuses (a trigger, as a full disk would).
+ * receiver that holds the request open, or a write the database refuses (a trigger, as a full disk would) so that
+ * the state on disk is the one a crash between two commits leaves.
  */
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
+import { SqliteStore } from '../store/sqlite.js';
 import { eventually, tempDir } from '../testing/harness.js';
 import { startVigilProcess, type VigilProcess, verifyDataDir } from '../testing/process.js';
 import { type HoldingReceiver, type ScriptedRequest, startHoldingReceiver } from '../testing/receivers.js';
@@ -84,25 +86,47 @@ function notificationRows(dataDir: string, id: string): { receiver: string; stat
   }
 }
 
+/** Announced alert changes not yet taken by every listener, read from the database file of a stopped server. */
+function pendingAnnouncements(dataDir: string): number {
+  const db = new Database(join(dataDir, 'vigil.db'), { readonly: true });
+  try {
+    return db.prepare('SELECT count(*) FROM alert_announcements').pluck().get() as number;
+  } finally {
+    db.close();
+  }
+}
+
 function assertVerifies(dataDir: string): void {
   const { status, output } = verifyDataDir(dataDir);
   assert.equal(status, 0, output);
   assert.match(output, /hash chain intact/);
 }
 
-/** Make the database refuse writes to `table` (as a full disk would), or accept them again. */
-function refuseWrites(dataDir: string, table: string, refuse: boolean): void {
+/** A database made ahead of the server's first start, so that a test can install triggers on it. */
+async function createStore(dataDir: string): Promise<void> {
+  const store = new SqliteStore({ file: join(dataDir, 'vigil.db') });
+  await store.close();
+}
+
+/** Make the database refuse inserts into `table` (as a full disk would), or accept them again. */
+function refuseWrites(dataDir: string, table: string, refuse: boolean, operation = 'INSERT'): void {
   const db = new Database(join(dataDir, 'vigil.db'));
+  const trigger = `refuse_${operation.toLowerCase()}_${table}`;
   try {
     db.pragma('busy_timeout = 5000');
     if (refuse) {
       db.exec(
-        `CREATE TRIGGER refuse_${table} BEFORE INSERT ON ${table} BEGIN SELECT RAISE(ABORT, 'disk is full'); END`,
+        `CREATE TRIGGER ${trigger} BEFORE ${operation} ON ${table} BEGIN SELECT RAISE(ABORT, 'disk is full'); END`,
       );
-    } else db.exec(`DROP TRIGGER refuse_${table}`);
+    } else db.exec(`DROP TRIGGER ${trigger}`);
   } finally {
     db.close();
   }
+}
+
+/** Make the database refuse deletions from `table`, or accept them again. */
+function refuseDeletes(dataDir: string, table: string, refuse: boolean): void {
+  refuseWrites(dataDir, table, refuse, 'DELETE');
 }
 
 test('events acknowledged before detection ran: after a SIGKILL the replay opens the alert once and notifies it', async () => {
@@ -210,6 +234,64 @@ test('a SIGKILL while receivers hold the notification, or after one answered 2xx
   } finally {
     await server.kill();
     await Promise.all([holding.close(), answered.close(), pager.close()]);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('an alert change stored but whose notification was not (a crash between the two writes) is notified after the restart, once', async () => {
+  const dataDir = tempDir();
+  const receiver = await startHoldingReceiver();
+  const address = '203.0.113.23';
+  await createStore(dataDir);
+  refuseWrites(dataDir, 'notifications', true);
+  let server = await startVigilProcess(dataDir, config([webhook('hook', receiver)]));
+  try {
+    assert.equal((await server.post('/v1/events', failedLogins(address, 'unannounced'))).status, 200);
+    const [alert] = await eventually(async () => {
+      const found = await alertsAbout(server, address);
+      assert.equal(found.length, 1);
+      return found;
+    });
+    // Acknowledged through the API: stored, and the answer says so; its notification cannot be recorded either.
+    const ack = await server.post(`/api/v1/alerts/${alert!.id}/acknowledge`, { actor: 'alice', comment: 'mine' });
+    assert.equal(ack.status, 200);
+    await server.kill();
+    assert.deepEqual(told(receiver, alert!.id), []);
+    assert.deepEqual(notificationRows(dataDir, alert!.id), []);
+    refuseWrites(dataDir, 'notifications', false);
+    assertVerifies(dataDir);
+
+    // This time the changes are told and their notifications delivered, but the server cannot note that it told them
+    // (as when it dies in between): the next start tells them again.
+    refuseDeletes(dataDir, 'alert_announcements', true);
+    server = await startVigilProcess(dataDir, config([webhook('hook', receiver)]));
+    await toldTimes(receiver, alert!.id, 2);
+    assert.deepEqual(
+      told(receiver, alert!.id).map((t) => t.change),
+      ['opened', 'acknowledged'],
+    );
+    const [after] = await alertsAbout(server, address);
+    assert.equal(after!.status, 'acknowledged');
+    await eventually(async () =>
+      assert.deepEqual(notificationRows(dataDir, alert!.id), [
+        { receiver: 'hook', state: 'delivered' },
+        { receiver: 'hook', state: 'delivered' },
+      ]),
+    );
+    await server.kill();
+    refuseDeletes(dataDir, 'alert_announcements', false);
+    assertVerifies(dataDir);
+
+    // Told again before the server listens: recorded once, so nothing is sent again.
+    server = await startVigilProcess(dataDir, config([webhook('hook', receiver)]));
+    await server.kill();
+    assert.equal(notificationRows(dataDir, alert!.id).length, 2);
+    assert.equal(told(receiver, alert!.id).length, 2);
+    assert.equal(pendingAnnouncements(dataDir), 0);
+    assertVerifies(dataDir);
+  } finally {
+    await server.kill();
+    await receiver.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
 });

@@ -66,6 +66,69 @@ test('a listener that fails is logged and counted; the next one still hears of t
   }
 });
 
+test('a change a listener failed on stays stored and is told again, to every listener, before the later changes of its alert', async () => {
+  const dir = tempDir();
+  const store = new SqliteStore({ file: join(dir, 'vigil.db') });
+  const manager = managerOn(store);
+  let failing = true;
+  const heard: string[] = [];
+  manager.onChange((alert, change) => {
+    if (failing && change === 'opened' && alert.labels['client.address'] === '198.51.100.9') {
+      throw new Error('the notification store is full');
+    }
+    heard.push(`${change} ${alert.labels['client.address']}`);
+  });
+  try {
+    await manager.handle([detection('198.51.100.9'), detection('198.51.100.77')]);
+    const [first] = manager.openAlerts();
+    await manager.acknowledge(first!.id, { name: 'alice', tokenId: 't' });
+    // The acknowledgement waits behind its alert's opening; the other alert is told at once.
+    assert.deepEqual(heard, ['opened 198.51.100.77']);
+    assert.deepEqual(
+      (await store.pendingAnnouncements()).map((a) => `${a.change} ${a.alert.status}`),
+      ['opened firing', 'acknowledged acknowledged'],
+    );
+    assert.equal(manager.unannounced, 2);
+
+    failing = false;
+    await manager.announcePending();
+    assert.deepEqual(heard, ['opened 198.51.100.77', 'opened 198.51.100.9', 'acknowledged 198.51.100.9']);
+    assert.deepEqual(await store.pendingAnnouncements(), []);
+    assert.equal(manager.unannounced, 0);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('changes told to no listener before a restart are told by the next manager on the store, in order', async () => {
+  const dir = tempDir();
+  const store = new SqliteStore({ file: join(dir, 'vigil.db') });
+  try {
+    // The first manager stores changes and dies before any listener took them (it has none).
+    const first = managerOn(store);
+    first.onChange(() => {
+      throw new Error('killed');
+    });
+    await first.handle([detection('198.51.100.9')]);
+    const [alert] = first.openAlerts();
+    await first.resolve(alert!.id, { name: 'bob', tokenId: 't' });
+
+    const second = managerOn(store);
+    const heard: string[] = [];
+    second.onChange((a, change) => {
+      heard.push(`${change} ${a.id === alert!.id} ${a.status}`);
+    });
+    assert.equal(await second.restore(), 0);
+    await second.announcePending();
+    assert.deepEqual(heard, ['opened true firing', 'resolved true resolved']);
+    assert.deepEqual(await store.pendingAnnouncements(), []);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 /** An alert manager that holds at most 10 open alerts. */
 const boundedManager = (store: SqliteStore, metrics: ReturnType<typeof createMetrics>) =>
   managerOn(store, { metrics, maxEvidence: 10, maxOpenAlerts: 10 });

@@ -1,17 +1,22 @@
 /**
  * Turns detections into alerts: one alert per fingerprint while it is open (firing or acknowledged), updated
  * with each new piece of evidence; resolved once no evidence arrived for `resolveAfterMillis` of event time.
- * Every change is saved before anything is notified, so a restart never loses an alert.
+ * Every change is saved before anything is notified, so a restart never loses an alert; an opening, acknowledgement
+ * or resolve is saved with its announcement, which stays stored until every listener has taken it, so a restart
+ * never loses a notification either.
  */
 import { createHash } from 'node:crypto';
 import type { Detection } from '@vigil/engine';
 import { VigilError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { AlertAction, Store } from '../store/store.js';
+import type { AlertAction, AlertAnnouncement, AnnouncedChange, Store } from '../store/store.js';
 
 /** What the alert manager needs of a store (a replay keeps alerts in memory only). */
-export type AlertStore = Pick<Store, 'saveAlerts' | 'openAlerts' | 'recordAlertAction' | 'getAlert'>;
+export type AlertStore = Pick<
+  Store,
+  'saveAlerts' | 'openAlerts' | 'recordAlertAction' | 'getAlert' | 'pendingAnnouncements' | 'announced'
+>;
 
 import { type Alert, type AlertJson, alertToJson, fingerprint } from './alert.js';
 import type { OpenAlerts } from './routing.js';
@@ -25,7 +30,18 @@ export interface Actor {
   readonly comment?: string;
 }
 
+/**
+ * Hears of alert changes. A change that some listener failed on (it threw) is told again, to every listener, until
+ * all take it, and so is one a crash interrupted: a listener takes a change it has already taken as a no-op.
+ */
 export type AlertListener = (alert: Alert, change: AlertChange) => void | Promise<void>;
+
+interface Telling {
+  readonly alert: Alert;
+  readonly change: AlertChange;
+}
+
+const ANNOUNCED: ReadonlySet<AlertChange> = new Set<AnnouncedChange>(['opened', 'acknowledged', 'resolved']);
 
 export interface AlertManagerOptions {
   readonly store: AlertStore;
@@ -66,18 +82,39 @@ export class AlertManager {
   private readonly listeners: AlertListener[] = [];
   private readonly now: () => number;
   private warnedAtBound = false;
+  /** Changes to tell the listeners, in order. */
+  private readonly toTell: Telling[] = [];
+  /** Announced changes some listener failed on (or stored before a restart), in order: told again later. */
+  private untold: Telling[] = [];
+  /** One telling at a time, so that the listeners hear of each alert's changes in order. */
+  private telling: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: AlertManagerOptions) {
     this.now = options.now ?? Date.now;
   }
 
-  /** Restore open alerts after a restart. */
+  /**
+   * Restore open alerts after a restart, and the changes whose announcement a crash interrupted: `announcePending`
+   * tells them, once the listeners are in place.
+   */
   async restore(): Promise<number> {
     for (const alert of await this.options.store.openAlerts()) {
       this.open.set(alert.fingerprint, alert);
       this.remember(alert.id, alert.evidence);
     }
+    this.untold = await this.options.store.pendingAnnouncements();
     return this.open.size;
+  }
+
+  /** Announced changes not yet taken by every listener (a listener failed, or a crash came first). */
+  get unannounced(): number {
+    return this.untold.length;
+  }
+
+  /** Tell the listeners again of the changes they have not all taken yet; at start-up, and then now and then. */
+  async announcePending(): Promise<void> {
+    if (this.untold.length === 0) return;
+    await this.tell([]);
   }
 
   onChange(listener: AlertListener): void {
@@ -124,15 +161,23 @@ export class AlertManager {
       changes.set(result.alert.id, previous?.change === 'opened' ? previous : result);
     }
     if (changes.size === 0) return;
-    await this.options.store.saveAlerts([...changes.values()].map((c) => c.alert));
-    for (const { alert, change } of changes.values()) {
+    // An announced change is told as it was: a later change of the shared object must not show in it.
+    const list = [...changes.values()].map(({ alert, change }) => ({
+      alert: ANNOUNCED.has(change) ? snapshot(alert) : alert,
+      change,
+    }));
+    await this.options.store.saveAlerts(
+      list.map((c) => c.alert),
+      list.filter(isAnnounced),
+    );
+    for (const { alert, change } of list) {
       if (change === 'opened') {
         this.options.metrics.alertsRaised.inc({ rule: alert.rule.id, severity: alert.severity });
         this.options.log.warn('alert firing', { alert: alertToJson(alert) });
       }
       if (change === 'resolved') this.options.metrics.alertsResolved.inc({ rule: alert.rule.id });
-      await this.emit(alert, change);
     }
+    await this.tell(list);
   }
 
   /**
@@ -283,9 +328,12 @@ export class AlertManager {
     alert.updatedAt = this.now();
     // The alert as acknowledged: a resolve landing while this is stored changes the shared object, and the answer
     // and the receivers' "acknowledged" must not say "resolved" (Alertmanager and PagerDuty would act on it twice).
-    const acknowledged: Alert = { ...alert, labels: { ...alert.labels }, evidence: [...alert.evidence] };
+    const acknowledged = snapshot(alert);
     try {
-      await this.options.store.recordAlertAction(acknowledged, this.action(alert, 'acknowledge', actor));
+      await this.options.store.recordAlertAction(acknowledged, this.action(alert, 'acknowledge', actor), {
+        alert: acknowledged,
+        change: 'acknowledged',
+      });
     } catch (error) {
       // Not stored, so not done: asked again, the acknowledgement is tried again instead of answered from memory.
       if (alert.status === 'acknowledged' && alert.updatedAt === acknowledged.updatedAt) {
@@ -295,7 +343,7 @@ export class AlertManager {
       throw error;
     }
     this.options.log.info('alert acknowledged', { id, actor: actor.name });
-    await this.emit(acknowledged, 'acknowledged');
+    await this.tell([{ alert: acknowledged, change: 'acknowledged' }]);
     return alertToJson(acknowledged);
   }
 
@@ -308,7 +356,7 @@ export class AlertManager {
     alert.updatedAt = alert.endsAt;
     this.open.delete(alert.fingerprint);
     try {
-      await this.options.store.recordAlertAction(alert, this.action(alert, as, actor));
+      await this.options.store.recordAlertAction(alert, this.action(alert, as, actor), { alert, change: 'resolved' });
     } catch (error) {
       // Not stored, so not done: the alert stays open (unless evidence opened another for its labels meanwhile).
       if (!this.open.has(alert.fingerprint)) {
@@ -322,7 +370,7 @@ export class AlertManager {
     this.forget(alert.id);
     this.options.metrics.alertsResolved.inc({ rule: alert.rule.id });
     this.options.log.info('alert resolved by hand', { id, actor: actor.name });
-    await this.emit(alert, 'resolved');
+    await this.tell([{ alert, change: 'resolved' }]);
     return alertToJson(alert);
   }
 
@@ -361,26 +409,74 @@ export class AlertManager {
       resolved.push(alert);
     }
     if (resolved.length === 0) return resolved;
-    // One transaction (one fsync) for all of them, before any listener hears of one.
-    await this.options.store.saveAlerts(resolved);
+    // One transaction (one fsync) for all of them, with their announcements, before any listener hears of one.
+    const told = resolved.map((alert) => ({ alert, change: 'resolved' as const }));
+    await this.options.store.saveAlerts(resolved, told);
     for (const alert of resolved) {
       this.options.metrics.alertsResolved.inc({ rule: alert.rule.id });
       this.options.log.info('alert resolved', { id: alert.id, rule: alert.rule.id, fingerprint: alert.fingerprint });
-      await this.emit(alert, 'resolved');
     }
+    await this.tell(told);
     return resolved;
+  }
+
+  /**
+   * Tell the listeners of `changes` (after the ones waiting before them), in order, one telling at a time. An
+   * announced change that every listener took is removed from the store; one that a listener failed on is kept and
+   * told again by `announcePending`, and the later changes of its alert wait behind it, so that a receiver never
+   * hears of an acknowledgement before the opening.
+   */
+  private tell(changes: readonly Telling[]): Promise<void> {
+    this.toTell.push(...changes);
+    const run = this.telling.then(() => this.tellWaiting());
+    this.telling = run.catch(() => {});
+    return run;
+  }
+
+  private async tellWaiting(): Promise<void> {
+    const queue = [...this.untold, ...this.toTell.splice(0)];
+    this.untold = [];
+    // Alerts with a change not taken: their later changes wait.
+    const held = new Set<string>();
+    const told: AlertAnnouncement[] = [];
+    for (const item of queue) {
+      if (!ANNOUNCED.has(item.change)) {
+        if (!held.has(item.alert.id)) await this.emit(item.alert, item.change);
+        continue;
+      }
+      if (held.has(item.alert.id) || !(await this.emit(item.alert, item.change))) {
+        held.add(item.alert.id);
+        this.untold.push(item);
+        continue;
+      }
+      told.push(item as AlertAnnouncement);
+    }
+    if (told.length === 0) return;
+    try {
+      // One write for all of them: an alert flood must not cost a commit per alert.
+      await this.options.store.announced(told);
+    } catch (error) {
+      // Told, and still stored: the next start tells them again, which the listeners take as a no-op.
+      this.options.log.error('announced alert changes could not be marked as told', {
+        changes: told.length,
+        error: (error as Error).message,
+      });
+    }
   }
 
   /**
    * Tell every listener (notifications, decisions), each on its own: one that fails is logged and counted, and the
    * next still hears of the change. The alert is already saved, and so are the events that raised it, so a failure
-   * here must not reach the sender, who would resend events that are then skipped as duplicates.
+   * here must not reach the sender, who would resend events that are then skipped as duplicates. True when every
+   * listener took the change.
    */
-  private async emit(alert: Alert, change: AlertChange): Promise<void> {
+  private async emit(alert: Alert, change: AlertChange): Promise<boolean> {
+    let ok = true;
     for (const [index, listener] of this.listeners.entries()) {
       try {
         await listener(alert, change);
       } catch (error) {
+        ok = false;
         this.options.metrics.alertListenerFailures.inc({ change });
         this.options.log.error('acting on an alert change failed', {
           alert: alert.id,
@@ -390,7 +486,23 @@ export class AlertManager {
         });
       }
     }
+    return ok;
   }
+}
+
+/** A copy of an alert that later changes of the original leave alone. */
+function snapshot(alert: Alert): Alert {
+  return {
+    ...alert,
+    labels: { ...alert.labels },
+    tags: [...alert.tags],
+    evidence: [...alert.evidence],
+    ...(alert.escalated ? { escalated: [...alert.escalated] } : {}),
+  };
+}
+
+function isAnnounced(item: Telling): item is AlertAnnouncement {
+  return ANNOUNCED.has(item.change);
 }
 
 /**

@@ -97,6 +97,8 @@ export async function analyze(inputs: readonly AnalyzeInput[], options: AnalyzeO
       openAlerts: async () => [],
       recordAlertAction: async () => {},
       getAlert: async (id) => open.get(id),
+      pendingAnnouncements: async () => [],
+      announced: async () => {},
     },
     log: silentLogger,
     metrics,

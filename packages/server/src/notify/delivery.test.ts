@@ -1,8 +1,16 @@
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { silentLogger } from '../log.js';
+import { createMetrics } from '../metrics.js';
 import { isNonPublicAddress, parseCidr, parseIp } from '../net/ip.js';
+import { SqliteStore } from '../store/sqlite.js';
 import { eventually, failedLogins, startReceiver, startTestServer, tempDir } from '../testing/harness.js';
+import { sampleAlert } from '../testing/receivers.js';
+import { Dispatcher } from './dispatcher.js';
 import { HttpSender } from './http.js';
+import type { Notifier } from './notifier.js';
 import { WebhookNotifier } from './webhook.js';
 
 const payload = {
@@ -166,6 +174,76 @@ describe('delivery that loses nothing', () => {
       await receiver.close();
     }
   });
+});
+
+test('a change told again (after a crash) is recorded and sent once, grouped or not; a repeat or a later change still goes out', async () => {
+  const dir = tempDir();
+  const store = new SqliteStore({ file: join(dir, 'vigil.db') });
+  const sent: { change: string; alerts: string[]; key: string }[] = [];
+  const notifier: Notifier = {
+    name: 'r',
+    send: async (payload, key) => {
+      sent.push({ change: payload.change, alerts: (payload.group?.alerts ?? [payload.alert]).map((a) => a.id), key });
+      return {};
+    },
+    close: async () => {},
+  };
+  const dispatcher = new Dispatcher({
+    store,
+    notifiers: [notifier],
+    maxAttempts: () => 3,
+    retryBaseMillis: 10,
+    retryMaxMillis: 10,
+    log: silentLogger,
+    metrics: createMetrics(),
+    // The group's notification is due only when the test moves the clock: the second alert joins it first.
+    now: () => clock,
+  });
+  let clock = Date.UTC(2026, 10, 27);
+  const grouped = { receiver: 'r', groupBy: ['rule'], groupWaitMillis: 1000, groupIntervalMillis: 1000 };
+  try {
+    const [alone, inGroup, joining] = [sampleAlert(1), sampleAlert(2, { rule: 'g' }), sampleAlert(3, { rule: 'g' })];
+    for (const alert of [alone, inGroup, joining]) alert.updatedAt = Date.UTC(2026, 10, 27);
+    await dispatcher.enqueue(alone, 'opened', ['r']);
+    await dispatcher.enqueue(inGroup, 'opened', [grouped]);
+    await dispatcher.enqueue(joining, 'opened', [grouped]); // joins the group's pending notification
+    clock += 1000;
+    dispatcher.kick();
+    await eventually(async () => assert.equal(await store.countNotifications('delivered'), 2));
+    await dispatcher.idle();
+    // Each told again, as a restart does with changes whose telling a crash interrupted.
+    for (const [alert, targets] of [
+      [alone, ['r']],
+      [inGroup, [grouped]],
+      [joining, [grouped]],
+    ] as const) {
+      await dispatcher.enqueue({ ...alert }, 'opened', targets);
+    }
+    dispatcher.kick();
+    await dispatcher.idle();
+    assert.equal(sent.length, 2, JSON.stringify(sent));
+    assert.equal(await store.countNotifications('pending'), 0);
+    // A repeat leaves the alert as it was told, and still goes out.
+    await dispatcher.enqueue(inGroup, 'repeat', [grouped]);
+    clock += 1000;
+    dispatcher.kick();
+    await eventually(async () => assert.equal(await store.countNotifications('delivered'), 3));
+    await dispatcher.idle();
+    assert.deepEqual(sent[2], { ...sent[2]!, change: 'repeat', alerts: ['alert-2'] });
+    // A later change of a grouped alert is news, and goes out.
+    await dispatcher.enqueue({ ...joining, status: 'resolved', updatedAt: joining.updatedAt + 1 }, 'resolved', [
+      grouped,
+    ]);
+    clock += 1000;
+    dispatcher.kick();
+    await eventually(async () => assert.equal(await store.countNotifications('delivered'), 4));
+    await dispatcher.idle();
+    assert.deepEqual(sent[3], { ...sent[3]!, change: 'resolved', alerts: ['alert-3'] });
+  } finally {
+    await dispatcher.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('an alert open at shutdown still resolves after a restart, and the resolve is delivered', async () => {

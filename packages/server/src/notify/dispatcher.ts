@@ -4,8 +4,8 @@
  * receiver is retried on its own with exponential backoff and jitter and never causes re-sends to the others;
  * after `maxAttempts` the record becomes a dead letter, visible in the API and metrics.
  */
-import { randomUUID } from 'node:crypto';
-import { type Alert, alertToJson } from '../alerts/alert.js';
+import { createHash, randomUUID } from 'node:crypto';
+import { type Alert, type AlertJson, alertToJson } from '../alerts/alert.js';
 import type { NotificationChange } from '../alerts/policy.js';
 import type { RouteTarget } from '../alerts/routing.js';
 import type { Logger } from '../log.js';
@@ -31,6 +31,20 @@ export interface DispatcherOptions {
 function subjectOf(record: NotificationRecord): string {
   return `${record.receiver}\u0000${record.groupKey ?? record.alertId}`;
 }
+
+/**
+ * The id of the notification of an alert's opening, acknowledgement or resolve to a receiver: each happens once to an
+ * alert, so its notification has one id however often it is recorded. A change told again after a crash (its
+ * notification may have been recorded just before) is then recorded once, and a receiver that got it already sees the
+ * same `webhook-id`. Repeats and escalations, which happen again, get random ids.
+ */
+export function notificationId(alertId: string, change: NotificationChange, receiver: string): string {
+  if (!ONCE.has(change)) return `ntf_${randomUUID()}`;
+  const h = createHash('sha256').update(`${alertId}\u0000${change}\u0000${receiver}`).digest('hex');
+  return `ntf_${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+const ONCE: ReadonlySet<NotificationChange> = new Set(['opened', 'acknowledged', 'resolved']);
 
 /** Alert changes that are worth a notification (evidence updates are not: they would flood the receiver). */
 const NOTIFIED: ReadonlySet<NotificationChange> = new Set(['opened', 'acknowledged', 'resolved']);
@@ -116,7 +130,7 @@ export class Dispatcher {
     const records: NotificationRecord[] = [];
     for (const target of list) {
       const record = {
-        id: `ntf_${randomUUID()}`,
+        id: notificationId(alert.id, change, target.receiver),
         alertId: alert.id,
         receiver: target.receiver,
         state: 'pending' as const,
@@ -130,6 +144,8 @@ export class Dispatcher {
       const groupLabels: Record<string, string> = {};
       for (const l of target.groupBy ?? Object.keys(alert.labels)) groupLabels[l] = alert.labels[l] ?? '';
       const groupKey = JSON.stringify(groupLabels);
+      // Repeats and escalations leave the alert as it is: only a change told again can be recognised this way.
+      if (ONCE.has(change) && (await this.toldInGroup(target.receiver, groupKey, json))) continue;
       const pending = await this.options.store.pendingGroupNotification(target.receiver, groupKey);
       if (pending) {
         const payload = JSON.parse(pending.payload) as NotificationPayload;
@@ -169,6 +185,24 @@ export class Dispatcher {
     }
     if (records.length > 0) await this.options.store.addNotifications(records);
     this.kick();
+  }
+
+  /**
+   * Whether a notification of the group already tells of this change of the alert, or of a later one: the change is
+   * being told again after a crash, and the notification that has it may have gone out already. A change is known by
+   * the alert's status and update time.
+   */
+  private async toldInGroup(receiver: string, groupKey: string, json: AlertJson): Promise<boolean> {
+    const at = Date.parse(json.updatedAt);
+    for (const text of await this.options.store.groupPayloadsOf(receiver, groupKey, json.id)) {
+      const payload = JSON.parse(text) as NotificationPayload;
+      for (const told of payload.group?.alerts ?? [payload.alert]) {
+        if (told.id !== json.id) continue;
+        const toldAt = Date.parse(told.updatedAt);
+        if (toldAt > at || (toldAt === at && told.status === json.status)) return true;
+      }
+    }
+    return false;
   }
 
   /** Run a delivery pass now (or right after the current one). */

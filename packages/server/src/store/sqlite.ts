@@ -36,7 +36,9 @@ import {
 import { deleteExpiredBatch, RETENTION_BATCH_ROWS } from './retention.js';
 import type {
   AlertAction,
+  AlertAnnouncement,
   AlertQuery,
+  AnnouncedChange,
   AppendResult,
   DecisionQuery,
   EventQuery,
@@ -114,6 +116,12 @@ CREATE TABLE IF NOT EXISTS notification_members (
   PRIMARY KEY (notification_id, alert_id)
 );
 CREATE INDEX IF NOT EXISTS notification_members_alert ON notification_members (alert_id);
+CREATE TABLE IF NOT EXISTS alert_announcements (
+  alert_id TEXT NOT NULL,
+  change TEXT NOT NULL,
+  body TEXT NOT NULL,
+  PRIMARY KEY (alert_id, change)
+);
 CREATE TABLE IF NOT EXISTS decisions (
   id TEXT PRIMARY KEY,
   version INTEGER NOT NULL,
@@ -159,6 +167,15 @@ function saveAlert(a: Alert): WriteStatement {
      ON CONFLICT (id) DO UPDATE SET status = excluded.status, starts_at = excluded.starts_at,
        updated_at = excluded.updated_at, body = excluded.body`,
     [a.id, a.fingerprint, a.status, a.rule.id, a.startsAt, a.updatedAt, JSON.stringify(alertToJson(a))],
+  ];
+}
+
+/** An announcement, in the order of the rowid (taken in insertion order). */
+function saveAnnouncement(a: AlertAnnouncement): WriteStatement {
+  return [
+    `INSERT INTO alert_announcements (alert_id, change, body) VALUES (?, ?, ?)
+     ON CONFLICT (alert_id, change) DO UPDATE SET body = excluded.body`,
+    [a.alert.id, a.change, JSON.stringify(alertToJson(a.alert))],
   ];
 }
 
@@ -396,18 +413,38 @@ export class SqliteStore implements Store {
     return row ? fromRow(row) : undefined;
   }
 
-  async saveAlerts(alerts: readonly Alert[]): Promise<void> {
-    await this.write(alerts.map(saveAlert));
+  async saveAlerts(alerts: readonly Alert[], announcements: readonly AlertAnnouncement[] = []): Promise<void> {
+    await this.write([...alerts.map(saveAlert), ...announcements.map(saveAnnouncement)]);
   }
 
-  async recordAlertAction(alert: Alert, action: AlertAction): Promise<void> {
+  async recordAlertAction(alert: Alert, action: AlertAction, announcement?: AlertAnnouncement): Promise<void> {
     await this.write([
       saveAlert(alert),
       [
         'INSERT INTO alert_actions (alert_id, action, actor, token_id, comment, at) VALUES (?, ?, ?, ?, ?, ?)',
         [action.alertId, action.action, action.actor, action.tokenId, action.comment ?? null, action.at],
       ],
+      ...(announcement ? [saveAnnouncement(announcement)] : []),
     ]);
+  }
+
+  async pendingAnnouncements(): Promise<AlertAnnouncement[]> {
+    const rows = this.db.prepare('SELECT change, body FROM alert_announcements ORDER BY rowid').all() as {
+      change: AnnouncedChange;
+      body: string;
+    }[];
+    return rows.map((r) => ({ alert: alertFromJson(JSON.parse(r.body) as AlertJson), change: r.change }));
+  }
+
+  async announced(announcements: readonly AlertAnnouncement[]): Promise<void> {
+    await this.write(
+      announcements.map(
+        (a): WriteStatement => [
+          'DELETE FROM alert_announcements WHERE alert_id = ? AND change = ?',
+          [a.alert.id, a.change],
+        ],
+      ),
+    );
   }
 
   async alertActions(alertId: string): Promise<AlertAction[]> {
@@ -492,8 +529,9 @@ export class SqliteStore implements Store {
   async addNotifications(records: readonly NotificationRecord[]): Promise<void> {
     await this.write(
       records.map((r) => [
+        // A record already there is the same notification, recorded before a crash: it is not recorded twice.
         `INSERT INTO notifications (id, alert_id, receiver, payload, state, attempts, next_attempt_at, last_error, created_at, group_key)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
         [
           r.id,
           r.alertId,
@@ -517,6 +555,16 @@ export class SqliteStore implements Store {
     const rows = receivers.flatMap((receiver) => due.all(receiver, now, perReceiver) as NotificationRow[]);
     rows.sort(byDueTime);
     return rows.slice(0, limit).map(notificationFromRow);
+  }
+
+  async groupPayloadsOf(receiver: string, groupKey: string, alertId: string): Promise<string[]> {
+    return this.db
+      .prepare(
+        `SELECT payload FROM notifications WHERE receiver = ? AND group_key = ? AND (alert_id = ?
+           OR id IN (SELECT notification_id FROM notification_members WHERE alert_id = ?))`,
+      )
+      .pluck()
+      .all(receiver, groupKey, alertId, alertId) as string[];
   }
 
   async pendingGroupNotification(receiver: string, groupKey: string): Promise<NotificationRecord | undefined> {

@@ -53,6 +53,20 @@ export interface NotificationRecord {
   readonly createdAt: number;
 }
 
+/**
+ * An alert change its listeners (the notification log, response decisions) must hear of: stored in the transaction
+ * that stores the change, and removed once every listener has taken it. A crash in between leaves it stored, and the
+ * next start tells it again (the transactional outbox pattern).
+ */
+export interface AlertAnnouncement {
+  /** The alert as the change left it. */
+  readonly alert: Alert;
+  readonly change: AnnouncedChange;
+}
+
+/** The changes of an alert that are announced: each happens at most once to an alert. */
+export type AnnouncedChange = 'opened' | 'acknowledged' | 'resolved';
+
 /** Something a person did to an alert: who, when, what, why. */
 export interface AlertAction {
   readonly alertId: string;
@@ -106,12 +120,16 @@ export interface Store {
   lastSequence(): Promise<number>;
   /** Events stored after sequence number `seq`, in storage order, in pages (to catch detection up on start). */
   eventsAfterSequence(seq: number, pageSize?: number): AsyncIterable<SecurityEvent[]>;
-  /** Insert or update alerts, all in one transaction. */
-  saveAlerts(alerts: readonly Alert[]): Promise<void>;
+  /** Insert or update alerts, and store the announcements of their changes, all in one transaction. */
+  saveAlerts(alerts: readonly Alert[], announcements?: readonly AlertAnnouncement[]): Promise<void>;
   getAlert(id: string): Promise<Alert | undefined>;
   listAlerts(query: AlertQuery): Promise<Page<Alert>>;
-  /** Record an action on an alert together with the alert's new state, in one transaction. */
-  recordAlertAction(alert: Alert, action: AlertAction): Promise<void>;
+  /** Record an action on an alert together with the alert's new state (and its announcement), in one transaction. */
+  recordAlertAction(alert: Alert, action: AlertAction, announcement?: AlertAnnouncement): Promise<void>;
+  /** Announcements stored and not yet taken by every listener, in the order they were stored. */
+  pendingAnnouncements(): Promise<AlertAnnouncement[]>;
+  /** Every listener has taken the announcement: remove it. */
+  announced(announcements: readonly AlertAnnouncement[]): Promise<void>;
   alertActions(alertId: string): Promise<AlertAction[]>;
   /** Alerts not yet resolved: restored into the alert manager on start. */
   openAlerts(): Promise<Alert[]>;
@@ -121,10 +139,13 @@ export interface Store {
   listSilences(): Promise<Silence[]>;
   /** Receivers that were sent (or are being sent) a notification of this alert. */
   notifiedReceivers(alertId: string): Promise<string[]>;
+  /** Record notifications; one whose id is recorded already is left as it is. */
   addNotifications(records: readonly NotificationRecord[]): Promise<void>;
   /** Pending records due by `now`, oldest due first: `limit` in all, at most `perReceiver` of any one receiver. */
   dueNotifications(now: number, limit: number, perReceiver?: number): Promise<NotificationRecord[]>;
   updateNotification(record: NotificationRecord): Promise<void>;
+  /** The payloads of the group's notifications that tell of the alert (it started them, or joined them). */
+  groupPayloadsOf(receiver: string, groupKey: string, alertId: string): Promise<string[]>;
   /** The group's notification that has not been attempted yet, if any (new changes merge into it). */
   pendingGroupNotification(receiver: string, groupKey: string): Promise<NotificationRecord | undefined>;
   /** When the group's latest notification was created (group_interval runs from it). */
