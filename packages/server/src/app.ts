@@ -147,13 +147,13 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
     // Changes whose notification could not be recorded (a store refusing writes) are tried again first.
     alerts
       .announcePending()
-      .then(() => policy.due(alerts.openAlerts()))
-      .then(async (deliveries) => {
-        // An acknowledgement or resolve that landed while the timers saved their state stops the repeat: nobody is
-        // paged again for an alert someone has taken.
-        for (const d of deliveries)
-          if (d.alert.status === 'firing') await dispatcher.enqueue(d.alert, d.change, d.targets);
-      })
+      .then(() =>
+        policy.due(alerts.openAlerts(), async (d) => {
+          // An acknowledgement or resolve that landed while the timers looked at the alert stops the repeat: nobody is
+          // paged again for an alert someone has taken.
+          if (d.alert.status === 'firing') await dispatcher.enqueue(d.alert, d.change, d.targets, d.occurrence);
+        }),
+      )
       .catch((error) => log.error('notification timers failed', { error: (error as Error).message }))
       .finally(() => {
         timersRunning = false;

@@ -296,6 +296,63 @@ test('an alert change stored but whose notification was not (a crash between the
   }
 });
 
+test('an escalation due at a crash is sent after the restart, once', async () => {
+  const dataDir = tempDir();
+  const receiver = await startHoldingReceiver();
+  const lead = await startHoldingReceiver();
+  const address = '203.0.113.28';
+  const escalating = {
+    ...config([webhook('hook', receiver), webhook('lead', lead)]),
+    alerting: { route: { receiver: 'hook', escalate: { after: '1s', receiver: 'lead' } } },
+  };
+  const escalations = (id: string) => told(lead, id).filter((t) => t.change === 'escalated');
+  await createStore(dataDir);
+  refuseWrites(dataDir, 'notifications', true);
+  let server = await startVigilProcess(dataDir, escalating);
+  try {
+    assert.equal((await server.post('/v1/events', failedLogins(address, 'escalate'))).status, 200);
+    const [alert] = await eventually(async () => {
+      const found = await alertsAbout(server, address);
+      assert.equal(found.length, 1);
+      return found;
+    });
+    // The timers have taken the escalation step, and its notification could not be recorded.
+    await eventually(async () => assert.match(server.output(), /alert escalated|escalation could not be recorded/));
+    await server.kill();
+    refuseWrites(dataDir, 'notifications', false);
+    assertVerifies(dataDir);
+
+    // This time it is recorded and sent, but the alert's note that it escalated cannot be saved (as when the server
+    // dies in between): the next start escalates again, under the same notification id, so nothing is sent twice.
+    refuseWrites(dataDir, 'alerts', true, 'UPDATE');
+    server = await startVigilProcess(dataDir, escalating);
+    await eventually(async () => assert.equal(escalations(alert!.id).length, 1));
+    await eventually(async () =>
+      assert.deepEqual(
+        notificationRows(dataDir, alert!.id).filter((r) => r.receiver === 'lead'),
+        [{ receiver: 'lead', state: 'delivered' }],
+      ),
+    );
+    await server.kill();
+    refuseWrites(dataDir, 'alerts', false, 'UPDATE');
+    assertVerifies(dataDir);
+
+    server = await startVigilProcess(dataDir, escalating);
+    await eventually(async () => {
+      const res = await server.get(`/api/v1/alerts/${alert!.id}`);
+      assert.deepEqual(((await res.json()) as { escalated?: string[] }).escalated, ['lead']);
+    });
+    await server.kill();
+    assert.equal(notificationRows(dataDir, alert!.id).filter((r) => r.receiver === 'lead').length, 1);
+    assert.equal(escalations(alert!.id).length, 1);
+    assertVerifies(dataDir);
+  } finally {
+    await server.kill();
+    await Promise.all([receiver.close(), lead.close()]);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
 test('acknowledge, resolve and silences through the API: after a SIGKILL the state is what the answers said', async () => {
   const dataDir = tempDir();
   const receiver = await startHoldingReceiver();

@@ -36,6 +36,11 @@ export interface Delivery {
   readonly alert: Alert;
   readonly change: NotificationChange;
   readonly targets: readonly RouteTarget[];
+  /**
+   * Which repeat or escalation step this is (the time the repeat counts from, or the step's receivers): the same
+   * step computed again after a crash gets the same notification ids, and is recorded once.
+   */
+  readonly occurrence: string;
 }
 
 export class NotificationPolicy {
@@ -128,10 +133,15 @@ export class NotificationPolicy {
 
   /**
    * Timers: repeat notifications for firing alerts past their repeat interval, and escalations for alerts still
-   * unacknowledged past their escalation delay. Returns what to deliver; the alerts' timer fields are updated
-   * and saved first, so a restart does not repeat a step.
+   * unacknowledged past their escalation delay. Each alert's are handed to `deliver` (which records them) before its
+   * timer fields are changed and saved: a crash in between computes the same steps again after the restart, under the
+   * same notification ids, so they are recorded once and never skipped. An alert whose deliveries fail keeps its
+   * fields, and is tried again on the next pass. Returns what was delivered.
    */
-  async due(open: readonly Alert[]): Promise<Delivery[]> {
+  async due(
+    open: readonly Alert[],
+    deliver: (delivery: Delivery) => Promise<void> = async () => {},
+  ): Promise<Delivery[]> {
     const now = this.now();
     const out: Delivery[] = [];
     const changed: Alert[] = [];
@@ -140,28 +150,52 @@ export class NotificationPolicy {
     for (const alert of open) {
       if (alert.status !== 'firing') continue;
       const decision = this.decisionFor(alert);
+      const deliveries: Delivery[] = [];
+      let repeated = false;
+      const escalated: string[] = [];
       // Repeats count from the latest notification, or from the opening when none was sent (silenced, inhibited).
       const last = alert.lastNotifiedAt ?? alert.createdAt;
       if (decision.repeatIntervalMillis > 0 && now - last >= decision.repeatIntervalMillis) {
         const targets = this.unlessMuted(alert, inhibition);
-        alert.lastNotifiedAt = now;
-        changed.push(alert);
-        if (targets.length > 0) out.push({ alert, change: 'repeat', targets });
+        repeated = true;
+        if (targets.length > 0) deliveries.push({ alert, change: 'repeat', targets, occurrence: String(last) });
       }
       for (const step of decision.escalations) {
         const key = step.receivers.join(',');
         if (now - alert.createdAt < step.afterMillis || alert.escalated?.includes(key)) continue;
-        alert.escalated = [...(alert.escalated ?? []), key];
-        if (!changed.includes(alert)) changed.push(alert);
+        escalated.push(key);
         // Muted as its openings and repeats are: silenced, or inhibited by another open alert.
         if (this.options.silences.silencing(alert)) continue;
         if (inhibition.inhibits(alert)) {
           this.options.metrics.notificationsSuppressed.inc({ reason: 'inhibited' });
           continue;
         }
-        out.push({ alert, change: 'escalated', targets: targetsFor(this.root, alert, step.receivers) });
-        this.options.log.warn('alert escalated', { alert: alert.id, to: step.receivers });
+        deliveries.push({
+          alert,
+          change: 'escalated',
+          targets: targetsFor(this.root, alert, step.receivers),
+          occurrence: key,
+        });
       }
+      if (!repeated && escalated.length === 0) continue;
+      try {
+        for (const delivery of deliveries) await deliver(delivery);
+      } catch (error) {
+        this.options.log.error('a repeat or escalation could not be recorded; it is tried again', {
+          alert: alert.id,
+          error: (error as Error).message,
+        });
+        continue;
+      }
+      if (repeated) alert.lastNotifiedAt = now;
+      if (escalated.length > 0) alert.escalated = [...(alert.escalated ?? []), ...escalated];
+      for (const d of deliveries) {
+        if (d.change === 'escalated') {
+          this.options.log.warn('alert escalated', { alert: alert.id, to: d.targets.map((t) => t.receiver) });
+        }
+      }
+      changed.push(alert);
+      out.push(...deliveries);
     }
     if (changed.length > 0) await this.options.store.saveAlerts(changed);
     return out;

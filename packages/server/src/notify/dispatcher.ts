@@ -33,14 +33,22 @@ function subjectOf(record: NotificationRecord): string {
 }
 
 /**
- * The id of the notification of an alert's opening, acknowledgement or resolve to a receiver: each happens once to an
- * alert, so its notification has one id however often it is recorded. A change told again after a crash (its
- * notification may have been recorded just before) is then recorded once, and a receiver that got it already sees the
- * same `webhook-id`. Repeats and escalations, which happen again, get random ids.
+ * The id of the notification of an alert change to a receiver. An opening, acknowledgement or resolve happens once to
+ * an alert, a repeat or escalation step once per `occurrence` (see `Delivery`), so its notification has one id however
+ * often it is recorded: a change told again after a crash (its notification may have been recorded just before) is
+ * recorded once, and a receiver that got it already sees the same `webhook-id`. Without an occurrence, a repeat or
+ * escalation gets a random id.
  */
-export function notificationId(alertId: string, change: NotificationChange, receiver: string): string {
-  if (!ONCE.has(change)) return `ntf_${randomUUID()}`;
-  const h = createHash('sha256').update(`${alertId}\u0000${change}\u0000${receiver}`).digest('hex');
+export function notificationId(
+  alertId: string,
+  change: NotificationChange,
+  receiver: string,
+  occurrence?: string,
+): string {
+  if (!ONCE.has(change) && occurrence === undefined) return `ntf_${randomUUID()}`;
+  const h = createHash('sha256')
+    .update(`${alertId}\u0000${change}\u0000${receiver}\u0000${ONCE.has(change) ? '' : occurrence}`)
+    .digest('hex');
   return `ntf_${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
@@ -109,9 +117,14 @@ export class Dispatcher {
    * previous notification. Until it is first attempted, a group's notification takes in every new change — the
    * record is durable all along, so a restart loses nothing.
    */
-  enqueue(alert: Alert, change: NotificationChange, targets?: readonly (string | RouteTarget)[]): Promise<void> {
+  enqueue(
+    alert: Alert,
+    change: NotificationChange,
+    targets?: readonly (string | RouteTarget)[],
+    occurrence?: string,
+  ): Promise<void> {
     // One at a time: two changes of one group must not both create its pending notification.
-    const next = this.enqueueing.then(() => this.enqueueNow(alert, change, targets));
+    const next = this.enqueueing.then(() => this.enqueueNow(alert, change, targets, occurrence));
     this.enqueueing = next.catch(() => {});
     return next;
   }
@@ -120,6 +133,7 @@ export class Dispatcher {
     alert: Alert,
     change: NotificationChange,
     targets?: readonly (string | RouteTarget)[],
+    occurrence?: string,
   ): Promise<void> {
     const list = (targets ?? (NOTIFIED.has(change) ? [...this.byName.keys()] : [])).map((t) =>
       typeof t === 'string' ? { receiver: t, groupWaitMillis: 0, groupIntervalMillis: 0 } : t,
@@ -130,7 +144,7 @@ export class Dispatcher {
     const records: NotificationRecord[] = [];
     for (const target of list) {
       const record = {
-        id: notificationId(alert.id, change, target.receiver),
+        id: notificationId(alert.id, change, target.receiver, occurrence),
         alertId: alert.id,
         receiver: target.receiver,
         state: 'pending' as const,
