@@ -558,13 +558,17 @@ export class SqliteStore implements Store {
   }
 
   async groupPayloadsOf(receiver: string, groupKey: string, alertId: string): Promise<string[]> {
+    // Found from the alert's side (its own notifications, those it joined), not by reading the whole group's: the
+    // planner, without statistics, would start from the group index.
     return this.db
       .prepare(
-        `SELECT payload FROM notifications WHERE receiver = ? AND group_key = ? AND (alert_id = ?
-           OR id IN (SELECT notification_id FROM notification_members WHERE alert_id = ?))`,
+        `SELECT payload FROM notifications INDEXED BY notifications_alert WHERE alert_id = ? AND receiver = ? AND group_key = ?
+         UNION ALL
+         SELECT n.payload FROM notification_members m CROSS JOIN notifications n ON n.id = m.notification_id
+           WHERE m.alert_id = ? AND n.receiver = ? AND n.group_key = ?`,
       )
       .pluck()
-      .all(receiver, groupKey, alertId, alertId) as string[];
+      .all(alertId, receiver, groupKey, alertId, receiver, groupKey) as string[];
   }
 
   async pendingGroupNotification(receiver: string, groupKey: string): Promise<NotificationRecord | undefined> {
