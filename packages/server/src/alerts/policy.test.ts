@@ -19,9 +19,9 @@ import { Silences } from './silences.js';
 
 const HOUR = 3_600_000;
 
-/** A matcher on `severity="high"` that counts how often it is asked. */
-function countingMatcher(): Matcher & { calls: number } {
-  const inner = parseMatcher('severity="high"');
+/** A matcher (`severity="high"` unless told) that counts how often it is asked. */
+function countingMatcher(text = 'severity="high"'): Matcher & { calls: number } {
+  const inner = parseMatcher(text);
   const counting = {
     ...inner,
     calls: 0,
@@ -153,26 +153,12 @@ test("inhibition reads the manager's open alerts for every rule, without a copy"
   }
 });
 
-/** A matcher on `severity="critical"` that counts how often it is asked. */
-function countingCritical(): Matcher & { calls: number } {
-  const inner = parseMatcher('severity="critical"');
-  const counting = {
-    ...inner,
-    calls: 0,
-    matches(labels: Readonly<Record<string, string>>) {
-      counting.calls++;
-      return inner.matches(labels);
-    },
-  };
-  return counting;
-}
-
 test('inhibition looks at each open alert once per rule and pass, not once per alert it checks', async () => {
   const dir = tempDir();
   const store = new SqliteStore({ file: join(dir, 'vigil.db') });
   const metrics = createMetrics();
   let now = Date.UTC(2026, 10, 27, 9);
-  const source = countingCritical();
+  const source = countingMatcher('severity="critical"');
   const policy = new NotificationPolicy({
     root: tree(parseMatcher('severity="high"'), 'security', HOUR),
     inhibitRules: [
@@ -216,7 +202,7 @@ test("one index serves the alert changes of one generation of the manager's open
   const store = new SqliteStore({ file: join(dir, 'vigil.db') });
   const metrics = createMetrics();
   const manager = new AlertManager({ store, log: silentLogger, metrics, resolveAfterMillis: 600_000, maxEvidence: 10 });
-  const source = countingCritical();
+  const source = countingMatcher('severity="critical"');
   const policy = new NotificationPolicy({
     root: { matchers: [], receivers: ['ops'], continue: false, routes: [] },
     inhibitRules: [
