@@ -33,6 +33,18 @@ function countingMatcher(text = 'severity="high"'): Matcher & { calls: number } 
   return counting;
 }
 
+/** Run `fn` with a store in a directory of its own, removed afterwards. */
+async function withStore(fn: (store: SqliteStore) => Promise<void>): Promise<void> {
+  const dir = tempDir();
+  const store = new SqliteStore({ file: join(dir, 'vigil.db') });
+  try {
+    await fn(store);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function tree(matcher: Matcher, receiver: string, repeatIntervalMillis: number): RouteConfig {
   return {
     matchers: [],
@@ -61,21 +73,19 @@ function alert(n: number, createdAt: number): Alert {
   };
 }
 
-test('the timers route each open alert once per routing tree, and a new tree applies at once', async () => {
-  const dir = tempDir();
-  const store = new SqliteStore({ file: join(dir, 'vigil.db') });
-  let now = Date.UTC(2026, 10, 27, 9);
-  const first = countingMatcher();
-  const policy = new NotificationPolicy({
-    root: tree(first, 'security', 0),
-    inhibitRules: [],
-    silences: new Silences(store, () => now),
-    store,
-    metrics: createMetrics(),
-    log: silentLogger,
-    now: () => now,
-  });
-  try {
+test('the timers route each open alert once per routing tree, and a new tree applies at once', () =>
+  withStore(async (store) => {
+    let now = Date.UTC(2026, 10, 27, 9);
+    const first = countingMatcher();
+    const policy = new NotificationPolicy({
+      root: tree(first, 'security', 0),
+      inhibitRules: [],
+      silences: new Silences(store, () => now),
+      store,
+      metrics: createMetrics(),
+      log: silentLogger,
+      now: () => now,
+    });
     const open = Array.from({ length: 20 }, (_, n) => alert(n, now));
     for (let pass = 0; pass < 5; pass++) {
       now += 1000;
@@ -93,38 +103,38 @@ test('the timers route each open alert once per routing tree, and a new tree app
       due.map((d) => d.targets.map((t) => t.receiver).join()),
       Array(20).fill('pager'),
     );
-  } finally {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test("inhibition reads the manager's open alerts for every rule, without a copy", async () => {
-  const dir = tempDir();
-  const store = new SqliteStore({ file: join(dir, 'vigil.db') });
-  const metrics = createMetrics();
-  const manager = new AlertManager({ store, log: silentLogger, metrics, resolveAfterMillis: 600_000, maxEvidence: 10 });
-  const policy = new NotificationPolicy({
-    root: { matchers: [], receivers: ['ops'], continue: false, routes: [] },
-    inhibitRules: [
-      // The first rule reads every open alert and mutes nothing; the second must still see them all.
-      {
-        sourceMatchers: [parseMatcher('severity="critical"')],
-        targetMatchers: [parseMatcher('severity="high"')],
-        equal: [],
-      },
-      {
-        sourceMatchers: [parseMatcher('rule="vigil-outage"')],
-        targetMatchers: [parseMatcher('severity="high"')],
-        equal: ['client.address'],
-      },
-    ],
-    silences: new Silences(store),
-    store,
-    metrics,
-    log: silentLogger,
-  });
-  try {
+test("inhibition reads the manager's open alerts for every rule, without a copy", () =>
+  withStore(async (store) => {
+    const metrics = createMetrics();
+    const manager = new AlertManager({
+      store,
+      log: silentLogger,
+      metrics,
+      resolveAfterMillis: 600_000,
+      maxEvidence: 10,
+    });
+    const policy = new NotificationPolicy({
+      root: { matchers: [], receivers: ['ops'], continue: false, routes: [] },
+      inhibitRules: [
+        // The first rule reads every open alert and mutes nothing; the second must still see them all.
+        {
+          sourceMatchers: [parseMatcher('severity="critical"')],
+          targetMatchers: [parseMatcher('severity="high"')],
+          equal: [],
+        },
+        {
+          sourceMatchers: [parseMatcher('rule="vigil-outage"')],
+          targetMatchers: [parseMatcher('severity="high"')],
+          equal: ['client.address'],
+        },
+      ],
+      silences: new Silences(store),
+      store,
+      metrics,
+      log: silentLogger,
+    });
     const at = Date.UTC(2026, 10, 27, 9);
     const detection = (ruleId: string, address: string) => ({
       ruleId,
@@ -147,30 +157,24 @@ test("inhibition reads the manager's open alerts for every rule, without a copy"
       ['ops'],
     );
     assert.equal(metrics.notificationsSuppressed.get({ reason: 'inhibited' }), 1);
-  } finally {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('inhibition looks at each open alert once per rule and pass, not once per alert it checks', async () => {
-  const dir = tempDir();
-  const store = new SqliteStore({ file: join(dir, 'vigil.db') });
-  const metrics = createMetrics();
-  let now = Date.UTC(2026, 10, 27, 9);
-  const source = countingMatcher('severity="critical"');
-  const policy = new NotificationPolicy({
-    root: tree(parseMatcher('severity="high"'), 'security', HOUR),
-    inhibitRules: [
-      { sourceMatchers: [source], targetMatchers: [parseMatcher('severity="high"')], equal: ['client.address'] },
-    ],
-    silences: new Silences(store, () => now),
-    store,
-    metrics,
-    log: silentLogger,
-    now: () => now,
-  });
-  try {
+test('inhibition looks at each open alert once per rule and pass, not once per alert it checks', () =>
+  withStore(async (store) => {
+    const metrics = createMetrics();
+    let now = Date.UTC(2026, 10, 27, 9);
+    const source = countingMatcher('severity="critical"');
+    const policy = new NotificationPolicy({
+      root: tree(parseMatcher('severity="high"'), 'security', HOUR),
+      inhibitRules: [
+        { sourceMatchers: [source], targetMatchers: [parseMatcher('severity="high"')], equal: ['client.address'] },
+      ],
+      silences: new Silences(store, () => now),
+      store,
+      metrics,
+      log: silentLogger,
+      now: () => now,
+    });
     // 400 high alerts, one address each; a critical one for every fourth address mutes that address's high alert.
     const open = Array.from({ length: 400 }, (_, n) => alert(n, now));
     for (let n = 0; n < 400; n += 4) {
@@ -191,29 +195,29 @@ test('inhibition looks at each open alert once per rule and pass, not once per a
       'every fourth address muted, the others repeated',
     );
     assert.equal(metrics.notificationsSuppressed.get({ reason: 'inhibited' }), 100);
-  } finally {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test("one index serves the alert changes of one generation of the manager's open alerts, and a change makes a new one", async () => {
-  const dir = tempDir();
-  const store = new SqliteStore({ file: join(dir, 'vigil.db') });
-  const metrics = createMetrics();
-  const manager = new AlertManager({ store, log: silentLogger, metrics, resolveAfterMillis: 600_000, maxEvidence: 10 });
-  const source = countingMatcher('severity="critical"');
-  const policy = new NotificationPolicy({
-    root: { matchers: [], receivers: ['ops'], continue: false, routes: [] },
-    inhibitRules: [
-      { sourceMatchers: [source], targetMatchers: [parseMatcher('severity="high"')], equal: ['client.address'] },
-    ],
-    silences: new Silences(store),
-    store,
-    metrics,
-    log: silentLogger,
-  });
-  try {
+test("one index serves the alert changes of one generation of the manager's open alerts, and a change makes a new one", () =>
+  withStore(async (store) => {
+    const metrics = createMetrics();
+    const manager = new AlertManager({
+      store,
+      log: silentLogger,
+      metrics,
+      resolveAfterMillis: 600_000,
+      maxEvidence: 10,
+    });
+    const source = countingMatcher('severity="critical"');
+    const policy = new NotificationPolicy({
+      root: { matchers: [], receivers: ['ops'], continue: false, routes: [] },
+      inhibitRules: [
+        { sourceMatchers: [source], targetMatchers: [parseMatcher('severity="high"')], equal: ['client.address'] },
+      ],
+      silences: new Silences(store),
+      store,
+      metrics,
+      log: silentLogger,
+    });
     const at = Date.UTC(2026, 10, 27, 9);
     const detection = (severity: 'critical' | 'medium', address: string) => ({
       ruleId: `rule-${severity}`,
@@ -244,8 +248,4 @@ test("one index serves the alert changes of one generation of the manager's open
       ['ops'],
     );
     assert.equal(source.calls, 31 + 30);
-  } finally {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
