@@ -126,8 +126,8 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
     log,
   );
   await routing.load();
-  alerts.onChange(async (alert, change) => {
-    await dispatcher.enqueue(alert, change, await policy.targetsFor(alert, change, alerts.openView));
+  alerts.onChange(async (alert, change, retold) => {
+    await dispatcher.enqueue(alert, change, await policy.targetsFor(alert, change, alerts.openView), { retold });
   });
   dispatcher.start();
   // Response is opt-in: without response.enabled, alerts never become decisions (the API still lists none).
@@ -151,7 +151,8 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
         policy.due(alerts.openAlerts(), async (d) => {
           // An acknowledgement or resolve that landed while the timers looked at the alert stops the repeat: nobody is
           // paged again for an alert someone has taken.
-          if (d.alert.status === 'firing') await dispatcher.enqueue(d.alert, d.change, d.targets, d.occurrence);
+          if (d.alert.status === 'firing')
+            await dispatcher.enqueue(d.alert, d.change, d.targets, { occurrence: d.occurrence });
         }),
       )
       .catch((error) => log.error('notification timers failed', { error: (error as Error).message }))

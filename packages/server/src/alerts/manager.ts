@@ -33,12 +33,15 @@ export interface Actor {
 /**
  * Hears of alert changes. A change that some listener failed on (it threw) is told again, to every listener, until
  * all take it, and so is one a crash interrupted: a listener takes a change it has already taken as a no-op.
+ * `retold` is true for those: only then can the listener have taken it already.
  */
-export type AlertListener = (alert: Alert, change: AlertChange) => void | Promise<void>;
+export type AlertListener = (alert: Alert, change: AlertChange, retold: boolean) => void | Promise<void>;
 
 interface Telling {
   readonly alert: Alert;
   readonly change: AlertChange;
+  /** Told before (a listener failed on it), or stored before a restart. */
+  readonly retold?: boolean;
 }
 
 const ANNOUNCED: ReadonlySet<AlertChange> = new Set<AnnouncedChange>(['opened', 'acknowledged', 'resolved']);
@@ -102,7 +105,7 @@ export class AlertManager {
       this.open.set(alert.fingerprint, alert);
       this.remember(alert.id, alert.evidence);
     }
-    this.untold = await this.options.store.pendingAnnouncements();
+    this.untold = (await this.options.store.pendingAnnouncements()).map((a) => ({ ...a, retold: true }));
     return this.open.size;
   }
 
@@ -441,12 +444,12 @@ export class AlertManager {
     const told: AlertAnnouncement[] = [];
     for (const item of queue) {
       if (!ANNOUNCED.has(item.change)) {
-        if (!held.has(item.alert.id)) await this.emit(item.alert, item.change);
+        if (!held.has(item.alert.id)) await this.emit(item);
         continue;
       }
-      if (held.has(item.alert.id) || !(await this.emit(item.alert, item.change))) {
+      if (held.has(item.alert.id) || !(await this.emit(item))) {
         held.add(item.alert.id);
-        this.untold.push(item);
+        this.untold.push({ ...item, retold: true });
         continue;
       }
       told.push(item as AlertAnnouncement);
@@ -470,11 +473,11 @@ export class AlertManager {
    * here must not reach the sender, who would resend events that are then skipped as duplicates. True when every
    * listener took the change.
    */
-  private async emit(alert: Alert, change: AlertChange): Promise<boolean> {
+  private async emit({ alert, change, retold = false }: Telling): Promise<boolean> {
     let ok = true;
     for (const [index, listener] of this.listeners.entries()) {
       try {
-        await listener(alert, change);
+        await listener(alert, change, retold);
       } catch (error) {
         ok = false;
         this.options.metrics.alertListenerFailures.inc({ change });

@@ -217,7 +217,7 @@ test('a change told again (after a crash) is recorded and sent once, grouped or 
       [inGroup, [grouped]],
       [joining, [grouped]],
     ] as const) {
-      await dispatcher.enqueue({ ...alert }, 'opened', targets);
+      await dispatcher.enqueue({ ...alert }, 'opened', targets, { retold: true });
     }
     dispatcher.kick();
     await dispatcher.idle();

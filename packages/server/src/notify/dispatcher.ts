@@ -32,6 +32,14 @@ function subjectOf(record: NotificationRecord): string {
   return `${record.receiver}\u0000${record.groupKey ?? record.alertId}`;
 }
 
+/** How an alert change comes to the dispatcher (see `Delivery.occurrence`, `AlertListener`'s `retold`). */
+export interface ToldAs {
+  /** Which repeat or escalation step this is. */
+  readonly occurrence?: string;
+  /** The change was told before (a restart, a listener that failed): a notification may have it already. */
+  readonly retold?: boolean;
+}
+
 /**
  * The id of the notification of an alert change to a receiver. An opening, acknowledgement or resolve happens once to
  * an alert, a repeat or escalation step once per `occurrence` (see `Delivery`), so its notification has one id however
@@ -45,16 +53,17 @@ export function notificationId(
   receiver: string,
   occurrence?: string,
 ): string {
-  if (!ONCE.has(change) && occurrence === undefined) return `ntf_${randomUUID()}`;
+  if (!NOTIFIED.has(change) && occurrence === undefined) return `ntf_${randomUUID()}`;
   const h = createHash('sha256')
-    .update(`${alertId}\u0000${change}\u0000${receiver}\u0000${ONCE.has(change) ? '' : occurrence}`)
+    .update(`${alertId}\u0000${change}\u0000${receiver}\u0000${NOTIFIED.has(change) ? '' : occurrence}`)
     .digest('hex');
   return `ntf_${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
-const ONCE: ReadonlySet<NotificationChange> = new Set(['opened', 'acknowledged', 'resolved']);
-
-/** Alert changes that are worth a notification (evidence updates are not: they would flood the receiver). */
+/**
+ * Alert changes that are worth a notification (evidence updates are not: they would flood the receiver). Each happens
+ * once to an alert.
+ */
 const NOTIFIED: ReadonlySet<NotificationChange> = new Set(['opened', 'acknowledged', 'resolved']);
 const BATCH = 64;
 /** Most attempts in flight at once, over all receivers. */
@@ -121,10 +130,10 @@ export class Dispatcher {
     alert: Alert,
     change: NotificationChange,
     targets?: readonly (string | RouteTarget)[],
-    occurrence?: string,
+    told: ToldAs = {},
   ): Promise<void> {
     // One at a time: two changes of one group must not both create its pending notification.
-    const next = this.enqueueing.then(() => this.enqueueNow(alert, change, targets, occurrence));
+    const next = this.enqueueing.then(() => this.enqueueNow(alert, change, targets, told));
     this.enqueueing = next.catch(() => {});
     return next;
   }
@@ -132,8 +141,8 @@ export class Dispatcher {
   private async enqueueNow(
     alert: Alert,
     change: NotificationChange,
-    targets?: readonly (string | RouteTarget)[],
-    occurrence?: string,
+    targets: readonly (string | RouteTarget)[] | undefined,
+    { occurrence, retold = false }: ToldAs,
   ): Promise<void> {
     const list = (targets ?? (NOTIFIED.has(change) ? [...this.byName.keys()] : [])).map((t) =>
       typeof t === 'string' ? { receiver: t, groupWaitMillis: 0, groupIntervalMillis: 0 } : t,
@@ -158,8 +167,9 @@ export class Dispatcher {
       const groupLabels: Record<string, string> = {};
       for (const l of target.groupBy ?? Object.keys(alert.labels)) groupLabels[l] = alert.labels[l] ?? '';
       const groupKey = JSON.stringify(groupLabels);
-      // Repeats and escalations leave the alert as it is: only a change told again can be recognised this way.
-      if (ONCE.has(change) && (await this.toldInGroup(target.receiver, groupKey, json))) continue;
+      // Only a change told again can be in a notification already. Repeats and escalations leave the alert as it
+      // is, so they cannot be recognised this way.
+      if (retold && NOTIFIED.has(change) && (await this.toldInGroup(target.receiver, groupKey, json))) continue;
       const pending = await this.options.store.pendingGroupNotification(target.receiver, groupKey);
       if (pending) {
         const payload = JSON.parse(pending.payload) as NotificationPayload;
