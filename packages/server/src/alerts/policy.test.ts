@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import type { Detection } from '@vigil/engine';
 import { silentLogger } from '../log.js';
 import { createMetrics } from '../metrics.js';
 import { SqliteStore } from '../store/sqlite.js';
@@ -73,6 +74,33 @@ function alert(n: number, createdAt: number): Alert {
   };
 }
 
+const AT = Date.UTC(2026, 10, 27, 9);
+
+/** A detection of `ruleId` for one client address, at AT. */
+function detection(ruleId: string, address: string, severity: 'critical' | 'medium' = 'medium'): Detection {
+  return {
+    ruleId,
+    ruleTitle: ruleId,
+    severity,
+    groupLabels: { 'client.address': address },
+    eventIds: [`${ruleId}-${address}`],
+    firstTime: AT,
+    lastTime: AT,
+    eventCount: 1,
+    summary: ruleId,
+    tags: [],
+  };
+}
+
+/** An alert manager on `store`, and its metrics. */
+function managed(store: SqliteStore): { metrics: ReturnType<typeof createMetrics>; manager: AlertManager } {
+  const metrics = createMetrics();
+  return {
+    metrics,
+    manager: new AlertManager({ store, log: silentLogger, metrics, resolveAfterMillis: 600_000, maxEvidence: 10 }),
+  };
+}
+
 test('the timers route each open alert once per routing tree, and a new tree applies at once', () =>
   withStore(async (store) => {
     let now = Date.UTC(2026, 10, 27, 9);
@@ -107,14 +135,7 @@ test('the timers route each open alert once per routing tree, and a new tree app
 
 test("inhibition reads the manager's open alerts for every rule, without a copy", () =>
   withStore(async (store) => {
-    const metrics = createMetrics();
-    const manager = new AlertManager({
-      store,
-      log: silentLogger,
-      metrics,
-      resolveAfterMillis: 600_000,
-      maxEvidence: 10,
-    });
+    const { metrics, manager } = managed(store);
     const policy = new NotificationPolicy({
       root: { matchers: [], receivers: ['ops'], continue: false, routes: [] },
       inhibitRules: [
@@ -135,22 +156,9 @@ test("inhibition reads the manager's open alerts for every rule, without a copy"
       metrics,
       log: silentLogger,
     });
-    const at = Date.UTC(2026, 10, 27, 9);
-    const detection = (ruleId: string, address: string) => ({
-      ruleId,
-      ruleTitle: ruleId,
-      severity: 'medium' as const,
-      groupLabels: { 'client.address': address },
-      eventIds: [`${ruleId}-${address}`],
-      firstTime: at,
-      lastTime: at,
-      eventCount: 1,
-      summary: ruleId,
-      tags: [],
-    });
     await manager.handle([detection('vigil-outage', '198.51.100.7'), detection('vigil-other', '198.51.100.8')]);
-    const muted = { ...alert(7, at), id: 'muted' };
-    const heard = { ...alert(9, at), id: 'heard' };
+    const muted = { ...alert(7, AT), id: 'muted' };
+    const heard = { ...alert(9, AT), id: 'heard' };
     assert.deepEqual(await policy.targetsFor(muted, 'opened', manager.openView), []);
     assert.deepEqual(
       (await policy.targetsFor(heard, 'opened', manager.openView)).map((t) => t.receiver),
@@ -199,14 +207,7 @@ test('inhibition looks at each open alert once per rule and pass, not once per a
 
 test("one index serves the alert changes of one generation of the manager's open alerts, and a change makes a new one", () =>
   withStore(async (store) => {
-    const metrics = createMetrics();
-    const manager = new AlertManager({
-      store,
-      log: silentLogger,
-      metrics,
-      resolveAfterMillis: 600_000,
-      maxEvidence: 10,
-    });
+    const { metrics, manager } = managed(store);
     const source = countingMatcher('severity="critical"');
     const policy = new NotificationPolicy({
       root: { matchers: [], receivers: ['ops'], continue: false, routes: [] },
@@ -218,24 +219,11 @@ test("one index serves the alert changes of one generation of the manager's open
       metrics,
       log: silentLogger,
     });
-    const at = Date.UTC(2026, 10, 27, 9);
-    const detection = (severity: 'critical' | 'medium', address: string) => ({
-      ruleId: `rule-${severity}`,
-      ruleTitle: severity,
-      severity,
-      groupLabels: { 'client.address': address },
-      eventIds: [`${severity}-${address}`],
-      firstTime: at,
-      lastTime: at,
-      eventCount: 1,
-      summary: severity,
-      tags: [],
-    });
     await manager.handle([
-      detection('critical', '198.51.100.7'),
-      ...Array.from({ length: 30 }, (_, n) => detection('medium', `203.0.113.${n}`)),
+      detection('rule-critical', '198.51.100.7', 'critical'),
+      ...Array.from({ length: 30 }, (_, n) => detection('rule-medium', `203.0.113.${n}`)),
     ]);
-    const high = (n: number) => ({ ...alert(n, at), id: `high-${n}` });
+    const high = (n: number) => ({ ...alert(n, AT), id: `high-${n}` });
     for (let n = 0; n < 50; n++) await policy.targetsFor(high(n), 'opened', manager.openView);
     assert.equal(source.calls, 31, 'the 31 open alerts were read once for 50 checks');
     assert.deepEqual(await policy.targetsFor(high(7), 'opened', manager.openView), [], 'muted by the critical one');
