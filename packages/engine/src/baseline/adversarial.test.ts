@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import type { SecurityEvent } from '@vigil/schema';
 import { type BehaviourDetection, type BehaviourSnapshot, createBehaviourDetector } from './detector.js';
 import type { BehaviourOptions } from './options.js';
-import { DAY_MILLIS, WEEK_START } from './test-traffic.js';
+import { DAY_MILLIS, requestEvent, WEEK_START } from './test-traffic.js';
 
 // What a sender who means harm can do to the baselines: spray requests from many addresses, make up routes by the
 // thousand, or leave a damaged snapshot behind. Each must cost a bounded number of detections and evict nothing
@@ -14,18 +14,15 @@ const WINDOW = 10 * MINUTE;
 
 let seq = 0;
 
+/** A GET of an item from 192.0.2.1, anonymous unless `fields` say otherwise (see `requestEvent`). */
 function request(time: number, fields: Record<string, string | number | string[]> = {}): SecurityEvent {
-  const attributes: Record<string, string | number | string[]> = {
-    'http.request.method': 'GET',
-    'http.route': '/items/{id}',
-    'url.path': `/items/${seq % 7}`,
-    'http.response.status_code': 200,
-    'http.server.request.duration': 0.05,
-    'http.response.body.size': 1000,
+  const id = `a${String(seq).padStart(7, '0')}`;
+  const path = `/items/${seq++ % 7}`;
+  return requestEvent(id, time, undefined, 'GET', '/items/{id}', {
+    'url.path': path,
     'client.address': '192.0.2.1',
-  };
-  Object.assign(attributes, fields);
-  return { id: `a${String(seq++).padStart(7, '0')}`, time, type: 'http_request', attributes };
+    ...fields,
+  });
 }
 
 const signedIn = (user: string) => ({ 'user.id': user, 'user.roles': ['customer'] });
