@@ -21,8 +21,11 @@ import {
 // A quoted field: anything but `"` and `\`, or a backslash escape (nginx `\x22`, Apache `\"`), unrolled so that a
 // long field costs one linear scan and no backtracking.
 const QUOTED = '"([^"\\\\]*(?:\\\\.[^"\\\\]*)*)"';
+// The user (%u, $remote_user) is the name a client sent in its Basic credentials, as it sent it: nginx and Apache
+// escape its quotes but not its spaces, and Apache writes `""` for an empty name. So it is whatever comes before the
+// first ` [time] "` (a name cannot hold a raw `"`); the time is bounded so that a name full of ` [` costs little.
 const CLF_LINE = new RegExp(
-  `^(\\S+) (\\S+) (\\S+) \\[([^\\]]*)\\] ${QUOTED} (\\d{1,3}|-) (\\d+|-)(?: ${QUOTED} ${QUOTED})?(?: .*)?$`,
+  `^(\\S+) (\\S+) (""|[^"]*?) \\[([^\\][]{0,64})\\] ${QUOTED} (\\d{1,3}|-) (\\d+|-)(?: ${QUOTED} ${QUOTED})?(?: .*)?$`,
 );
 
 const FORMAT_HINT = 'HOST IDENT USER [TIME] "REQUEST" STATUS BYTES ["REFERER" "USER-AGENT"]';
@@ -53,7 +56,7 @@ export function parseClfLine(line: string, source: string): LineResult {
   const host = m[1]!;
   if (host !== '-') out[Field.clientAddress] = host;
   const user = m[3]!;
-  if (user !== '-') out[Field.userId] = unescapeLogString(user);
+  if (user !== '-' && user !== '' && user !== '""') out[Field.userId] = unescapeLogString(user);
   const referrer = m[8];
   if (referrer !== undefined && referrer !== '-' && referrer !== '')
     out[Field.httpRequestReferrer] = unescapeLogString(referrer);

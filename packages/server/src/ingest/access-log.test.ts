@@ -182,6 +182,27 @@ describe('combined and common formats', () => {
     assert.equal(at('OPTIONS * HTTP/1.1')['url.path'], '*');
   });
 
+  test('a user name with spaces or brackets is read whole, and Apache\'s `""` for an empty name is no user', () => {
+    // The name comes from the client's Basic credentials and servers log its spaces as sent: a line that did not
+    // parse because of it would let a client keep its requests out of the events.
+    const named = (user: string) =>
+      parseLine(
+        'combined',
+        `192.0.2.1 - ${user} [05/Mar/2024:10:00:00 +0000] "POST /login HTTP/1.1" 401 5 "-" "curl/8.5.0"`,
+      );
+    const spaced = event(named('bob smith'));
+    assert.equal(spaced['user.id'], 'bob smith');
+    assert.equal(spaced['http.response.status_code'], 401);
+    assert.equal(spaced.time, Date.UTC(2024, 2, 5, 10));
+    const bracketed = event(named('x [01/Jan/2000:00:00:00 +0000] y'));
+    assert.equal(bracketed['user.id'], 'x [01/Jan/2000:00:00:00 +0000] y');
+    assert.equal(bracketed.time, Date.UTC(2024, 2, 5, 10), 'the time is the one before the request line');
+    assert.equal(event(named('x [')).time, Date.UTC(2024, 2, 5, 10), 'a name ending in a bracket');
+    assert.equal(event(named('al\\x22ice'))['user.id'], 'al"ice');
+    assert.equal(event(named('""'))['user.id'], undefined);
+    assertValid(spaced);
+  });
+
   test('extra fields after the user agent are ignored', () => {
     const e = event(
       parseLine(
