@@ -10,10 +10,13 @@
 import { Field } from '@vigil/schema';
 import {
   addRequestLine,
+  byteCount,
   failure,
   HTTP_REQUEST,
+  invalidStatus,
   type LineResult,
   parseClfTime,
+  readStatus,
   unescapeLogString,
   type WireEvent,
 } from './access-log-shared.js';
@@ -25,7 +28,7 @@ const QUOTED = '"([^"\\\\]*(?:\\\\.[^"\\\\]*)*)"';
 // escape its quotes but not its spaces, and Apache writes `""` for an empty name. So it is whatever comes before the
 // first ` [time] "` (a name cannot hold a raw `"`); the time is bounded so that a name full of ` [` costs little.
 const CLF_LINE = new RegExp(
-  `^(\\S+) (\\S+) (""|[^"]*?) \\[([^\\][]{0,64})\\] ${QUOTED} (\\d{1,3}|-) (\\d+|-)(?: ${QUOTED} ${QUOTED})?(?: .*)?$`,
+  `^(\\S+) (\\S+) (""|[^"]*?) \\[([^\\][]{0,64})\\] ${QUOTED} (\\d+|-) (\\d+|-)(?: ${QUOTED} ${QUOTED})?(?: .*)?$`,
 );
 
 const FORMAT_HINT = 'HOST IDENT USER [TIME] "REQUEST" STATUS BYTES ["REFERER" "USER-AGENT"]';
@@ -49,10 +52,15 @@ export function parseClfLine(line: string, source: string): LineResult {
   const request = m[5]!;
   addRequestLine(out, request, unescapeLogString(request));
   const status = m[6]!;
-  if (status !== '-') out[Field.httpResponseStatusCode] = Number(status);
+  if (status !== '-') {
+    const code = status.length > 3 ? 'invalid' : readStatus(Number(status));
+    if (code === 'invalid') return invalidStatus(status);
+    if (code !== 'none') out[Field.httpResponseStatusCode] = code;
+  }
   // Apache's %b writes `-` for "no body": that is a size of 0, not an unknown size.
   const bytes = m[7]!;
-  out[Field.httpResponseBodySize] = bytes === '-' ? 0 : Number(bytes);
+  const size = bytes === '-' ? 0 : byteCount(bytes);
+  if (size !== undefined) out[Field.httpResponseBodySize] = size;
   const host = m[1]!;
   if (host !== '-') out[Field.clientAddress] = host;
   const user = m[3]!;
@@ -76,7 +84,7 @@ function diagnose(line: string): string {
     return `no [time] after the host, ident and user fields (expected ${FORMAT_HINT})`;
   }
   if (line.indexOf('] "', open) === -1) return `no quoted request line after the [time] (expected ${FORMAT_HINT})`;
-  if (!/" (\d{1,3}|-) (\d+|-)/.test(line)) {
+  if (!/" (\d+|-) (\d+|-)/.test(line)) {
     return `the request line must be followed by a numeric status and byte count (expected ${FORMAT_HINT})`;
   }
   return `does not match the common/combined format ${FORMAT_HINT} (an unescaped quote inside a field?)`;

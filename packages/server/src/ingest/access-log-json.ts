@@ -15,14 +15,17 @@ import {
   addRequestLine,
   addRequestTarget,
   addServer,
+  byteCount,
   DURATION_UNITS,
   type DurationUnit,
   failure,
   HTTP_REQUEST,
+  invalidStatus,
   type LineResult,
   parseDurationSeconds,
   parseTimeValue,
   protocolVersion,
+  readStatus,
   TIME_FORMATS,
   type TimeFormat,
   type WireEvent,
@@ -270,13 +273,23 @@ function stringAt(record: Record<string, unknown>, paths: readonly KeyPath[]): s
   return undefined;
 }
 
-const DIGITS = /^\d{1,15}$/;
+const DIGITS = /^\d{1,16}$/;
 
+/** A non-negative integer that can be stored exactly (a number, or digits as nginx writes them); else undefined. */
 function integerAt(record: Record<string, unknown>, paths: readonly KeyPath[]): number | undefined {
   const value = valueAt(record, paths);
   if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
-  if (typeof value === 'string' && DIGITS.test(value)) return Number(value);
+  if (typeof value === 'string' && DIGITS.test(value)) return byteCount(value);
   return undefined;
+}
+
+/** The status at `paths` (see readStatus), or undefined when the line has none. */
+function statusAt(record: Record<string, unknown>, paths: readonly KeyPath[]): number | 'none' | 'invalid' | undefined {
+  const value = valueAt(record, paths);
+  if (value === undefined) return undefined;
+  if (typeof value === 'number') return readStatus(value);
+  if (typeof value === 'string' && /^\d{1,3}$/.test(value)) return readStatus(Number(value));
+  return 'invalid';
 }
 
 /**
@@ -294,7 +307,8 @@ export function parseJsonRecord(record: Record<string, unknown>, mapping: Compil
     return failure(`time ${JSON.stringify(timeValue).slice(0, 40)} is not a valid time (format ${mapping.timeFormat})`);
   }
   const out: WireEvent = { time, type: HTTP_REQUEST };
-  const status = integerAt(record, p.status);
+  const status = statusAt(record, p.status);
+  if (status === 'invalid') return invalidStatus(JSON.stringify(valueAt(record, p.status)));
   const method = stringAt(record, p.method);
   const target = stringAt(record, p.path);
   if (method !== undefined && target !== undefined) {
@@ -316,7 +330,7 @@ export function parseJsonRecord(record: Record<string, unknown>, mapping: Compil
   }
   const query = stringAt(record, p.query);
   if (query !== undefined) out[Field.urlQuery] = query.charCodeAt(0) === 0x3f ? query.slice(1) : query;
-  if (status !== undefined) out[Field.httpResponseStatusCode] = status;
+  if (typeof status === 'number') out[Field.httpResponseStatusCode] = status;
   const responseBytes = integerAt(record, p.responseBytes);
   if (responseBytes !== undefined) out[Field.httpResponseBodySize] = responseBytes;
   const requestBytes = integerAt(record, p.requestBytes);

@@ -19,6 +19,31 @@ export function failure(reason: string): LineResult {
   return { ok: false, reason };
 }
 
+/**
+ * What a logged status code says. Servers log three digits: RFC 9110 defines 100-599, and private codes up to 999 are
+ * in use (a handler may set any, and nginx passes an upstream's on). `0` (nginx `000`, Envoy's `response_code` 0)
+ * means that no response was sent, which is no status rather than a status below 100: a rule that counts answers
+ * under 400 as successes must not count it. Anything else is not a status, and the line is refused rather than
+ * read with a status that would put the request among the wrong answers.
+ */
+export function readStatus(code: number): number | 'none' | 'invalid' {
+  if (code === 0) return 'none';
+  return Number.isInteger(code) && code >= 100 && code <= 999 ? code : 'invalid';
+}
+
+export function invalidStatus(shown: string): LineResult {
+  return failure(`status ${shown.slice(0, 20)} is not an HTTP status code (100-999, or 0 when no response was sent)`);
+}
+
+/**
+ * A logged byte count, when it can be stored exactly. A count beyond 2^53 cannot, and is no real response size: the
+ * event is kept without it, since the request itself is the evidence.
+ */
+export function byteCount(digits: string): number | undefined {
+  const value = Number(digits);
+  return Number.isSafeInteger(value) ? value : undefined;
+}
+
 /** RFC 9110 `token`: what a request method is made of. */
 const METHOD_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 

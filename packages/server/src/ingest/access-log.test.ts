@@ -203,6 +203,33 @@ describe('combined and common formats', () => {
     assertValid(spaced);
   });
 
+  test('status: 499 is kept, 000 (no response sent) is no status, a status that is not three digits is refused', () => {
+    const line = (status: string, bytes = '0') =>
+      parseLine(
+        'combined',
+        `192.0.2.1 - - [05/Mar/2024:10:00:00 +0000] "POST /login HTTP/1.1" ${status} ${bytes} "-" "-"`,
+      );
+    assert.equal(event(line('499'))['http.response.status_code'], 499);
+    assert.equal(event(line('999'))['http.response.status_code'], 999);
+    const none = event(line('000'));
+    assert.equal(none['http.response.status_code'], undefined, 'not a status below 400: no answer was sent');
+    assert.equal(none['url.path'], '/login');
+    assertValid(none);
+    for (const bad of ['20', '099', '2000']) {
+      assert.match(reason(line(bad)), new RegExp(`^status ${bad} is not an HTTP status code`));
+    }
+  });
+
+  test('a byte count beyond 2^53 cannot be stored exactly: the event is kept without it', () => {
+    const line = (bytes: string) =>
+      parseLine('combined', `192.0.2.1 - - [05/Mar/2024:10:00:00 +0000] "GET /big HTTP/1.1" 200 ${bytes} "-" "-"`);
+    assert.equal(event(line('9007199254740991'))['http.response.body.size'], 9007199254740991);
+    const huge = event(line('99999999999999999999'));
+    assert.equal(huge['http.response.body.size'], undefined);
+    assert.equal(huge['http.response.status_code'], 200);
+    assertValid(huge);
+  });
+
   test('extra fields after the user agent are ignored', () => {
     const e = event(
       parseLine(
@@ -526,6 +553,30 @@ describe('JSON presets', () => {
       assert.deepEqual(event(parseLine('json', line)), event(parseLine(preset, line)));
     }
     assert.match(reason(parseLine('json', '{"a":1}')), /matches no preset/);
+  });
+
+  test('JSON status and sizes: 0 / "000" is no status, other non-statuses are refused, sizes up to 2^53', () => {
+    const nginx = (fields: string) =>
+      parseLine(
+        'nginx-json',
+        `{"time_iso8601":"2024-03-05T10:15:30+01:00","remote_addr":"192.0.2.1","request_method":"GET","request_uri":"/a",${fields}}`,
+      );
+    const none = event(nginx('"status":"000","body_bytes_sent":"0"'));
+    assert.equal(none['http.response.status_code'], undefined);
+    assert.equal(none['url.path'], '/a');
+    const envoy = event(
+      parseLine('envoy-json', '{"start_time":"2024-03-05T09:15:30.123Z","method":"GET","path":"/a","response_code":0}'),
+    );
+    assert.equal(envoy['http.response.status_code'], undefined);
+    assert.match(reason(nginx('"status":"2000"')), /^status "2000" is not an HTTP status code/);
+    assert.match(reason(nginx('"status":200.5')), /^status 200\.5 is not an HTTP status code/);
+    assert.match(reason(nginx('"status":"OK"')), /^status "OK" is not an HTTP status code/);
+    const sized = event(nginx('"status":"200","body_bytes_sent":"9007199254740991"'));
+    assert.equal(sized['http.response.body.size'], 9007199254740991, 'sixteen digits fit');
+    assert.equal(
+      event(nginx('"status":"200","body_bytes_sent":"9007199254740993"'))['http.response.body.size'],
+      undefined,
+    );
   });
 
   test('JSON errors: invalid JSON (position only), not an object, no time, a bad time, not a request', () => {
