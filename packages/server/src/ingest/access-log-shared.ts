@@ -62,20 +62,26 @@ export function addRequestLine(out: WireEvent, logged: string, decoded: string):
     addMalformedRequest(out, logged);
     return;
   }
-  let target: string;
-  const lastSpace = decoded.lastIndexOf(' ');
-  const protocol = lastSpace > firstSpace ? protocolVersion(decoded.slice(lastSpace + 1)) : undefined;
+  // nginx takes any run of spaces between the parts (`GET  /admin HTTP/1.1` serves /admin), so the target is read
+  // without them: kept, they would hide the path from every rule that matches its start.
+  let targetStart = firstSpace + 1;
+  while (decoded.charCodeAt(targetStart) === 0x20) targetStart++;
+  let targetEnd = decoded.length;
+  while (targetEnd > targetStart && decoded.charCodeAt(targetEnd - 1) === 0x20) targetEnd--;
+  const lastSpace = decoded.lastIndexOf(' ', targetEnd - 1);
+  const protocol = lastSpace >= targetStart ? protocolVersion(decoded.slice(lastSpace + 1, targetEnd)) : undefined;
   if (protocol !== undefined) {
-    target = decoded.slice(firstSpace + 1, lastSpace);
-    out[Field.networkProtocolVersion] = protocol;
-  } else {
-    // HTTP/0.9 (`GET /`) has no protocol; anything after the method is the target, spaces included.
-    target = decoded.slice(firstSpace + 1);
+    targetEnd = lastSpace;
+    while (targetEnd > targetStart && decoded.charCodeAt(targetEnd - 1) === 0x20) targetEnd--;
   }
-  if (target === '') {
+  // HTTP/0.9 (`GET /`) has no protocol; anything after the method is the target, spaces inside it included. A
+  // protocol where the target should be (`GET HTTP/1.1`) is a request without a target.
+  const target = decoded.slice(targetStart, targetEnd);
+  if (target === '' || (protocol === undefined && protocolVersion(target) !== undefined)) {
     addMalformedRequest(out, logged);
     return;
   }
+  if (protocol !== undefined) out[Field.networkProtocolVersion] = protocol;
   out[Field.httpRequestMethod] = method;
   addRequestTarget(out, target, method);
 }

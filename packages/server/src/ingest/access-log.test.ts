@@ -230,6 +230,25 @@ describe('combined and common formats', () => {
     assertValid(huge);
   });
 
+  test('runs of spaces between the parts of a request line are not part of the path; a protocol is no target', () => {
+    const request = (line: string) =>
+      event(parseLine('combined', `192.0.2.1 - - [05/Mar/2024:10:00:00 +0000] "${line}" 200 5 "-" "-"`));
+    // nginx serves /admin for this line: the path must read /admin, or rules on the path's start miss it.
+    const spaced = request('GET  /admin?x=1   HTTP/1.1');
+    assert.equal(spaced['url.path'], '/admin');
+    assert.equal(spaced['url.query'], 'x=1');
+    assert.equal(spaced['network.protocol.version'], '1.1');
+    const nineSpaced = request('GET   /a b');
+    assert.equal(nineSpaced['url.path'], '/a b', 'HTTP/0.9: spaces inside the target are kept');
+    assert.equal(nineSpaced['network.protocol.version'], undefined);
+    const noTarget = request('GET HTTP/1.1');
+    assert.equal(noTarget['vigil.request.malformed'], true);
+    assert.equal(noTarget['url.path'], '-');
+    assert.equal(noTarget['vigil.request.line'], 'GET HTTP/1.1');
+    assert.equal(noTarget['network.protocol.version'], undefined);
+    assertValid(noTarget);
+  });
+
   test('extra fields after the user agent are ignored', () => {
     const e = event(
       parseLine(
