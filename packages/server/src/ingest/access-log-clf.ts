@@ -1,13 +1,16 @@
 /**
  * The NCSA common and combined log formats, as nginx and Apache write them by default:
  *
- *     common:   %h %l %u %t "%r" %>s %b
- *     combined: %h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-agent}i"
+ *     common:       %h %l %u %t "%r" %>s %b
+ *     combined:     %h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-agent}i"
+ *     combined-xff: %h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-agent}i" "%{X-Forwarded-For}i"  (nginx's `main`)
  *
  * One regular expression execution per line; the request line, the time and the escapes are then read by hand.
- * Fields after the user agent (nginx `$request_time`, Traefik's router name...) are allowed and ignored.
+ * Fields after the user agent (nginx `$request_time`, Traefik's router name...) are allowed and ignored, but for the
+ * forwarded-for column of `combined-xff`.
  */
 import { Field } from '@vigil/schema';
+import { FORWARDED_FOR_FIELD } from '../enrich/client-address.js';
 import {
   addRequestLine,
   byteCount,
@@ -28,10 +31,15 @@ const QUOTED = '"([^"\\\\]*(?:\\\\.[^"\\\\]*)*)"';
 // escape its quotes but not its spaces, and Apache writes `""` for an empty name. So it is whatever comes before the
 // first ` [time] "` (a name cannot hold a raw `"`); the time is bounded so that a name full of ` [` costs little.
 const CLF_LINE = new RegExp(
-  `^(\\S+) (\\S+) (""|[^"]*?) \\[([^\\][]{0,64})\\] ${QUOTED} (\\d+|-) (\\d+|-)(?: ${QUOTED} ${QUOTED})?(?: .*)?$`,
+  `^(\\S+) (\\S+) (""|[^"]*?) \\[([^\\][]{0,64})\\] ${QUOTED} (\\d+|-) (\\d+|-)(?: ${QUOTED} ${QUOTED}(?: ${QUOTED})?)?(?: .*)?$`,
 );
 
 const FORMAT_HINT = 'HOST IDENT USER [TIME] "REQUEST" STATUS BYTES ["REFERER" "USER-AGENT"]';
+
+/** Read a quoted field after the user agent as the request's `X-Forwarded-For` (nginx's stock `main` format). */
+export interface ClfOptions {
+  readonly forwardedFor?: boolean;
+}
 
 /**
  * Parse one common or combined line. `source` goes into `vigil.source.name`. The referer and user agent are read
@@ -41,7 +49,7 @@ const FORMAT_HINT = 'HOST IDENT USER [TIME] "REQUEST" STATUS BYTES ["REFERER" "U
  * parseClfLine('203.0.113.7 - alice [10/Oct/2000:13:55:36 -0700] "GET /a?b=1 HTTP/1.1" 200 2326 "-" "curl/8.5.0"', 'combined');
  * // { ok: true, event: { time: 971211336000, type: 'http_request', 'http.request.method': 'GET', 'url.path': '/a', ... } }
  */
-export function parseClfLine(line: string, source: string): LineResult {
+export function parseClfLine(line: string, source: string, options: ClfOptions = {}): LineResult {
   const m = CLF_LINE.exec(line);
   if (m === null) return failure(diagnose(line));
   const time = parseClfTime(m[4]!);
@@ -71,6 +79,11 @@ export function parseClfLine(line: string, source: string): LineResult {
   const userAgent = m[9];
   if (userAgent !== undefined && userAgent !== '-' && userAgent !== '') {
     out[Field.userAgentOriginal] = unescapeLogString(userAgent);
+  }
+  if (options.forwardedFor) {
+    // The hops are only believed by the client-address stage, and only from the server's trusted proxies.
+    const hops = m[10];
+    if (hops !== undefined && hops !== '-' && hops !== '') out[FORWARDED_FOR_FIELD] = unescapeLogString(hops);
   }
   out[Field.sourceName] = source;
   return { ok: true, event: out };

@@ -8,7 +8,7 @@
  * list several paths: the first one present (not null, not `""`, not `"-"`) wins.
  */
 import { Field } from '@vigil/schema';
-import { splitHostPort } from '../enrich/client-address.js';
+import { FORWARDED_FOR_FIELD, splitHostPort } from '../enrich/client-address.js';
 import { ConfigError } from '../errors.js';
 import {
   addMalformedRequest,
@@ -363,6 +363,7 @@ export function parseJsonRecord(record: Record<string, unknown>, mapping: Compil
   if (duration !== undefined) out[Field.httpServerRequestDuration] = duration;
   for (const { path, field } of mapping.fields) {
     const value = lookup(record, path);
+    if (value === '' || value === '-') continue; // absent, as everywhere else in a mapping
     if (
       typeof value === 'string' ||
       typeof value === 'boolean' ||
@@ -446,6 +447,7 @@ const NGINX_JSON: JsonMapping = {
   requestId: 'request_id',
   duration: 'request_time',
   durationUnit: 's',
+  fields: { http_x_forwarded_for: FORWARDED_FOR_FIELD },
 };
 
 /**
@@ -469,6 +471,7 @@ const ENVOY_JSON: JsonMapping = {
   requestId: ['request_id', 'x_request_id'],
   duration: 'duration',
   durationUnit: 'ms',
+  fields: { x_forwarded_for: FORWARDED_FOR_FIELD },
 };
 
 /**
@@ -494,6 +497,7 @@ const TRAEFIK_JSON: JsonMapping = {
   requestId: 'request_X-Request-Id',
   duration: 'Duration',
   durationUnit: 'ns',
+  fields: { 'request_X-Forwarded-For': FORWARDED_FOR_FIELD },
 };
 
 /**

@@ -1,7 +1,7 @@
 /**
  * Access-log sources: one log line in, one wire event (or the reason there is none) out.
  *
- * Formats: `combined` and `common` (nginx / Apache), `json` (JSON lines through a field mapping, or through the
+ * Formats: `combined`, `common` and `combined-xff` (nginx / Apache; the last is nginx's stock `main`), `json` (JSON lines through a field mapping, or through the
  * preset the line's keys point to when no mapping is given), the presets `nginx-json`, `envoy-json`,
  * `traefik-json`, `caddy-json`, and `vigil` (each line is a Vigil wire event). Every event from an access log has
  * type `http_request` and `vigil.source.name` set to the format (or the mapping's `source`). The result goes to
@@ -46,6 +46,7 @@ export {
 export const ACCESS_LOG_FORMATS = [
   'combined',
   'common',
+  'combined-xff',
   'json',
   'nginx-json',
   'envoy-json',
@@ -91,6 +92,8 @@ export function createLineParser(format: AccessLogFormat, options: LineParserOpt
       return parseCombined;
     case 'common':
       return parseCommon;
+    case 'combined-xff':
+      return parseCombinedForwarded;
     case 'json': {
       if (options.mapping === undefined) return parseJsonAuto;
       const compiled = compileJsonMapping(options.mapping, configKey);
@@ -110,6 +113,7 @@ export function createLineParser(format: AccessLogFormat, options: LineParserOpt
 
 const parseCombined: LineParser = (line) => parseClfLine(line, 'combined');
 const parseCommon: LineParser = (line) => parseClfLine(line, 'common');
+const parseCombinedForwarded: LineParser = (line) => parseClfLine(line, 'combined-xff', { forwardedFor: true });
 const parseJsonAuto: LineParser = (line) => parseJsonLine(line);
 const PRESET_PARSERS: Readonly<Record<JsonPresetName, LineParser>> = {
   'nginx-json': (line) => parseJsonLine(line, JSON_PRESETS['nginx-json']),
