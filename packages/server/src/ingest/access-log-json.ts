@@ -387,7 +387,13 @@ function names(paths: readonly KeyPath[]): string {
  * detectJsonPreset), so `--format json` reads any of the preset logs unconfigured.
  */
 export function parseJsonLine(line: string, mapping?: CompiledJsonMapping): LineResult {
-  const parsed = parseJsonObject(line);
+  let parsed = parseJsonObject(line);
+  if (!parsed.ok && line.includes('\\x')) {
+    // A JSON log_format without escape=json: nginx escapes `"`, `\` and bytes outside printable ASCII as `\xHH`,
+    // which JSON does not know. Read as nginx meant them, the line is the JSON it was meant to be.
+    const unescaped = parseJsonObject(jsonFromNginxEscapes(line));
+    if (unescaped.ok) parsed = unescaped;
+  }
   if (!parsed.ok) return parsed;
   const chosen = mapping ?? detectJsonPreset(parsed.record);
   if (chosen === undefined) {
@@ -396,6 +402,34 @@ export function parseJsonLine(line: string, mapping?: CompiledJsonMapping): Line
     );
   }
   return parseJsonRecord(parsed.record, chosen);
+}
+
+/**
+ * `line` with each run of nginx `\xHH` escapes turned into the JSON escapes of the characters its bytes encode (as
+ * UTF-8; invalid sequences become U+FFFD). JSON's own escapes (`\"`, `\\`, `\u0041`) are kept as they are.
+ */
+function jsonFromNginxEscapes(line: string): string {
+  let out = '';
+  let from = 0;
+  let backslash = line.indexOf('\\');
+  while (backslash !== -1) {
+    let at = backslash;
+    const bytes: number[] = [];
+    while (line[at] === '\\' && line[at + 1] === 'x' && /^[0-9A-Fa-f]{2}$/.test(line.slice(at + 2, at + 4))) {
+      bytes.push(Number.parseInt(line.slice(at + 2, at + 4), 16));
+      at += 4;
+    }
+    if (bytes.length > 0) {
+      out += line.slice(from, backslash) + JSON.stringify(Buffer.from(bytes).toString('utf8')).slice(1, -1);
+      from = at;
+    } else {
+      at = backslash + 2; // a JSON escape: both characters stay
+      out += line.slice(from, at);
+      from = at;
+    }
+    backslash = line.indexOf('\\', from);
+  }
+  return out + line.slice(from);
 }
 
 /** The object on a JSON line, or why there is none. */

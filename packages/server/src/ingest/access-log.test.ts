@@ -598,6 +598,23 @@ describe('JSON presets', () => {
     );
   });
 
+  test('an nginx JSON log_format without escape=json: its \\xHH escapes are read as nginx meant them', () => {
+    // escape=default writes `"`, `\` and non-ASCII bytes as \xHH, which is not JSON.
+    const line =
+      '{"time_iso8601":"2024-03-05T10:15:30+01:00","remote_addr":"192.0.2.1","request_method":"GET",' +
+      '"request_uri":"/caf\\xC3\\xA9?q=\\x22x\\x22","status":"200","http_user_agent":"a\\x5Cb \\x22ua\\x22",' +
+      '"http_referer":"bad\\xFF","remote_user":"\\u0041lice"}';
+    const e = event(parseLine('nginx-json', line));
+    assert.equal(e['url.path'], '/café');
+    assert.equal(e['url.query'], 'q="x"');
+    assert.equal(e['user_agent.original'], 'a\\b "ua"');
+    assert.equal(e['http.request.referrer'], 'bad\uFFFD');
+    assert.equal(e['user.id'], 'Alice', 'JSON escapes are kept');
+    assert.equal(event(parseLine('json', line))['vigil.source.name'], 'nginx-json');
+    assertValid(e);
+    assert.match(reason(parseLine('nginx-json', '{"a":"\\x22", broken')), /^invalid JSON/);
+  });
+
   test('JSON errors: invalid JSON (position only), not an object, no time, a bad time, not a request', () => {
     const invalid = reason(parseLine('nginx-json', '{"status": "200", "secret": tok'));
     assert.match(invalid, /^invalid JSON/);
