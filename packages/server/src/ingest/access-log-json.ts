@@ -274,6 +274,7 @@ function stringAt(record: Record<string, unknown>, paths: readonly KeyPath[]): s
 }
 
 const DIGITS = /^\d{1,16}$/;
+const LOCAL_TIME = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?$/;
 
 /** A non-negative integer that can be stored exactly (a number, or digits as nginx writes them); else undefined. */
 function integerAt(record: Record<string, unknown>, paths: readonly KeyPath[]): number | undefined {
@@ -304,7 +305,12 @@ export function parseJsonRecord(record: Record<string, unknown>, mapping: Compil
   if (timeValue === undefined) return failure(`no time: none of ${names(p.time)} is present`);
   const time = parseTimeValue(timeValue, mapping.timeFormat);
   if (time === undefined) {
-    return failure(`time ${JSON.stringify(timeValue).slice(0, 40)} is not a valid time (format ${mapping.timeFormat})`);
+    const shown = JSON.stringify(timeValue).slice(0, 40);
+    // A local time without its offset names no instant: say so rather than only that it is invalid.
+    if (typeof timeValue === 'string' && LOCAL_TIME.test(timeValue)) {
+      return failure(`time ${shown} has no UTC offset (add Z or ±hh:mm, such as nginx's $time_iso8601 writes)`);
+    }
+    return failure(`time ${shown} is not a valid time (format ${mapping.timeFormat})`);
   }
   const out: WireEvent = { time, type: HTTP_REQUEST };
   const status = statusAt(record, p.status);

@@ -259,7 +259,7 @@ export function parseTimeValue(value: unknown, format: TimeFormat): number | und
       const clf = parseClfTime(value);
       if (clf !== undefined) return clf;
     }
-    if (number === undefined) return parseTime(value);
+    if (number === undefined) return parseTime(value) ?? parseTime(withOffsetColon(value));
   }
   if (number === undefined) return undefined;
   switch (format) {
@@ -278,6 +278,15 @@ export function parseTimeValue(value: unknown, format: TimeFormat): number | und
     default:
       return undefined; // iso and clf take strings only
   }
+}
+
+// An ISO 8601 time whose offset has no colon (`+0100`): what strftime's %z writes, as in Apache's
+// `%{%Y-%m-%dT%H:%M:%S%z}t`. RFC 3339 wants `+01:00`; the instant is the same.
+const BASIC_OFFSET = /^(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?[+-]\d{2})(\d{2})$/;
+
+function withOffsetColon(value: string): string {
+  const m = BASIC_OFFSET.exec(value);
+  return m === null ? value : `${m[1]}:${m[2]}`;
 }
 
 /** Unit of a numeric duration. Go duration strings (`1.5ms`, `2m3s`) carry their own unit and are read as such. */

@@ -713,6 +713,15 @@ describe('custom JSON mapping', () => {
     assert.equal(at('epoch_s', '2024-03-05T09:15:30.123Z'), expected);
   });
 
+  test("an ISO time with a +hhmm offset (strftime's %z) is read; one without any offset says it lacks one", () => {
+    const parse = createLineParser('json', { mapping: { time: 't', method: 'm', path: 'p' } });
+    const at = (t: string) => parse(JSON.stringify({ t, m: 'GET', p: '/' }));
+    assert.equal(event(at('2024-03-05T10:15:30+0100')).time, Date.UTC(2024, 2, 5, 9, 15, 30));
+    assert.equal(event(at('2024-03-05T10:15:30.250-0230')).time, Date.UTC(2024, 2, 5, 12, 45, 30, 250));
+    assert.match(reason(at('2024-03-05T10:15:30')), /has no UTC offset/);
+    assert.match(reason(at('2024-02-30T10:15:30+0100')), /is not a valid time/);
+  });
+
   test('Go duration strings carry their own unit', () => {
     const e = event(
       parseLine('json', '{"t":"2024-03-05T09:15:30Z","m":"GET","p":"/","d":"1m2.5s"}', {
