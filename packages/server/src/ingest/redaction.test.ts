@@ -159,6 +159,30 @@ describe('secrets sent to the collector never reach the store', () => {
     assertNowhere(server, secrets, events);
   });
 
+  test('credentials in access-log query strings, referrers and malformed request lines never reach the store', async () => {
+    const secrets = [
+      'QueryAccessTok42',
+      'QueryPassword42',
+      'ReferrerResetTok42',
+      'MalformedLineTok42',
+      'AbsoluteSig42',
+    ];
+    await shipAccessLog(server, 'query-secrets', [
+      `192.0.2.50 - - [10/Oct/2026:13:55:36 +0000] "GET /cb?access_token=${secrets[0]}&password=${secrets[1]}&page=2 HTTP/1.1" 200 5 "https://shop.example/reset?token=${secrets[2]}" "curl/8.5"`,
+      `192.0.2.50 - - [10/Oct/2026:13:55:37 +0000] "G\\x01T /login?token=${secrets[3]} HTTP/1.1" 400 5 "-" "curl/8.5"`,
+      `192.0.2.50 - - [10/Oct/2026:13:55:38 +0000] "GET http://shop.example/dl?sig=${secrets[4]} HTTP/1.1" 200 5 "-" "curl/8.5"`,
+    ]);
+    const events = await storedEvents(server, 'query-secrets');
+    assert.equal(events.length, 3);
+    const byPath = new Map(events.map((e) => [e['url.path'], e]));
+    assert.equal(byPath.get('/cb')?.['url.query'], 'access_token=[REDACTED]&password=[REDACTED]&page=2');
+    assert.equal(byPath.get('/cb')?.['http.request.referrer'], 'https://shop.example/reset?token=[REDACTED]');
+    assert.equal(byPath.get('-')?.['vigil.request.malformed'], true);
+    assert.match(String(byPath.get('-')?.['vigil.request.line']), /^G\\x01T \/login\?token=\[REDACTED\]/);
+    assert.equal(byPath.get('/dl')?.['url.full'], 'http://shop.example/dl?sig=[REDACTED]');
+    assertNowhere(server, secrets, events);
+  });
+
   test("a secret route parameter's segment is hidden from url.path and url.full, as the SDK hides it", async () => {
     const secrets = ['SpanResetToken42', 'LogResetToken42', 'ShareLinkAb3dEf9hIjKlMnOp'];
     // A span from the OpenTelemetry SDK, as its HTTP instrumentation records an Express route.
