@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'body_too_large'
   | 'too_many_events'
   | 'malformed_json'
+  | 'malformed_protobuf'
   | 'empty_body'
   | 'unsupported_media_type'
   | 'unsupported_encoding'
@@ -19,6 +20,7 @@ export type ErrorCode =
   | 'invalid_parameter'
   | 'all_events_invalid'
   | 'storage_unavailable'
+  | 'overloaded'
   | 'internal';
 
 export const HTTP_STATUS: Record<ErrorCode, number> = {
@@ -31,6 +33,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   body_too_large: 413,
   too_many_events: 413,
   malformed_json: 400,
+  malformed_protobuf: 400,
   empty_body: 400,
   unsupported_media_type: 415,
   unsupported_encoding: 415,
@@ -38,7 +41,17 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   invalid_parameter: 400,
   all_events_invalid: 422,
   storage_unavailable: 503,
+  overloaded: 503,
   internal: 500,
+};
+
+/**
+ * Seconds a client is told to wait (`Retry-After`) before sending again, for the errors a retry can cure. OTLP
+ * exporters retry a 429, 502, 503 or 504 and honour this header; every other 4xx and 5xx is final for them.
+ */
+export const RETRY_AFTER_SECONDS: Partial<Record<ErrorCode, number>> = {
+  storage_unavailable: 5,
+  overloaded: 1,
 };
 
 export class VigilError extends Error {

@@ -216,6 +216,23 @@ test('analyze --format otlp: a request longer than ingest.maxBodyBytes is report
   assert.equal(result.events, 2);
 });
 
+test('analyze --format otlp: a record whose trace id is not hex is a bad line saying why; the others are read', async () => {
+  const dir = tempDir();
+  const file = join(dir, 'collector.jsonl');
+  const request = JSON.parse(otlpLogsRequest(3, '192.0.2.6'));
+  request.resourceLogs[0].scopeLogs[0].logRecords[1].traceId = 'W47/95gDgQPSabYzgT/GDA==';
+  writeFileSync(file, `${JSON.stringify(request)}\n`);
+  const bad: string[] = [];
+  const result = await analyze(inputsOf([file]), {
+    config: buildConfig({}, { VIGIL_DATA_DIR: dir }),
+    format: 'otlp',
+    onBadLine: (b) => bad.push(`${b.lineNumber}: ${b.reason}`),
+  });
+  assert.deepEqual(bad.length, 1, bad.join('\n'));
+  assert.match(bad[0]!, /^1: trace\.id: traceId must be 32 hex digits/);
+  assert.equal(result.events, 2);
+});
+
 test('vigil analyze --show-bad takes a whole number (exit 2 otherwise)', async () => {
   const dir = tempDir();
   const file = join(dir, 'access.log');

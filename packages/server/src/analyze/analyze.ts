@@ -170,7 +170,11 @@ export async function analyze(inputs: readonly AnalyzeInput[], options: AnalyzeO
           }
           const isLogs = 'resourceLogs' in request.record;
           const batch = otlpToEvents(isLogs ? 'logs' : 'traces', request.record);
+          for (const { issues } of batch.rejected) {
+            bad(input.name, line.lineNumber, `${issues[0]?.field}: ${issues[0]?.message}`);
+          }
           batch.items.forEach((item, i) => {
+            if (item === undefined) return; // refused by the mapping, reported above
             items.push({ id: lineEventId(input.name, line, i), ...item });
             origins.push(line);
           });

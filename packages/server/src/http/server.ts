@@ -22,9 +22,9 @@ import {
 } from '../api/routes.js';
 import { decisionRoutes } from '../decisions/routes.js';
 import type { DecisionService } from '../decisions/service.js';
-import { VigilError } from '../errors.js';
-import { decodeOtlpBody, type OtlpSignal, otlpToEvents } from '../ingest/otlp.js';
-import { encodeExportResponse } from '../ingest/protobuf.js';
+import { RETRY_AFTER_SECONDS, VigilError } from '../errors.js';
+import { decodeOtlpBody, type OtlpSignal, otlpToEvents, rejectedOrigins } from '../ingest/otlp.js';
+import { encodeExportResponse, encodeStatus } from '../ingest/protobuf.js';
 import { decodeEventsBody, mediaType } from '../ingest/vigil-events.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -59,18 +59,52 @@ export interface HttpDeps {
 
 type Handler = RouteHandler;
 
+/** The OTLP/HTTP routes, whose failures are answered as OTLP says (`sendOtlpStatus`). */
+const OTLP_ROUTES = new Set(['/v1/logs', '/v1/traces']);
+
+const isProtobuf = (type: string) => type === 'application/x-protobuf' || type === 'application/protobuf';
+
+/**
+ * OTLP answers name their encoding exactly: the Collector's exporter compares the header to `application/json` and
+ * ignores a partial success (or a failure's Status) sent with a `charset` parameter.
+ */
+const OTLP_JSON = { 'content-type': 'application/json' };
+
+/**
+ * A failure on an OTLP route: OTLP/HTTP gives every 4xx and 5xx answer a google.rpc.Status body in the request's
+ * encoding (protobuf for a protobuf request, JSON otherwise), which exporters and the Collector decode to log its
+ * message. Vigil's own `{"error": ...}` body would not decode there.
+ */
+function sendOtlpStatus(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  message: string,
+  headers: Record<string, string>,
+): void {
+  if (isProtobuf(mediaType(req.headers['content-type']))) {
+    const body = encodeStatus(message);
+    res.writeHead(status, {
+      'content-type': 'application/x-protobuf',
+      'content-length': body.length,
+      'cache-control': 'no-store',
+      ...headers,
+    });
+    res.end(body);
+  } else {
+    sendJson(res, status, { message }, { ...OTLP_JSON, ...headers });
+  }
+}
+
 export function createHttpServer(deps: HttpDeps): Server {
   const { metrics, tokens, store, log } = deps;
   let ingestInFlight = 0;
 
   /** Bound the bodies held in memory at once: under a flood, refuse early rather than buffer without limit. */
-  async function bounded(req: IncomingMessage, res: ServerResponse, work: () => Promise<void>): Promise<void> {
+  async function bounded(work: () => Promise<void>): Promise<void> {
+    // Answered as every error is; the body is not read, and the answer closes the connection (`closeUnread`).
     if (ingestInFlight >= deps.maxConcurrentIngest) {
-      metrics.ingestRequestsRejected.inc({ reason: 'overloaded' });
-      const body = { error: { code: 'overloaded', message: 'too many ingest requests at once; retry' } };
-      // The body is not read: closing, not draining, keeps a refused upload from holding the connection.
-      sendJson(res, 503, body, { 'retry-after': '1', ...closeUnread(req) });
-      return;
+      throw new VigilError('overloaded', 'too many ingest requests at once; retry');
     }
     ingestInFlight++;
     try {
@@ -82,7 +116,7 @@ export function createHttpServer(deps: HttpDeps): Server {
 
   const ingestEvents: Handler = async (req, res) => {
     tokens.require(req, 'ingest');
-    await bounded(req, res, async () => {
+    await bounded(async () => {
       const body = await readBody(req, deps.maxBodyBytes);
       const batch = decodeEventsBody(body, req.headers['content-type'], deps.maxEventsPerRequest);
       const result = await deps.pipeline.submit(batch.items, 'http', batch.rejected);
@@ -104,7 +138,7 @@ export function createHttpServer(deps: HttpDeps): Server {
     (signal: OtlpSignal): Handler =>
     async (req, res) => {
       tokens.require(req, 'ingest');
-      await bounded(req, res, async () => {
+      await bounded(async () => {
         const type = mediaType(req.headers['content-type']);
         const body = await readBody(req, deps.maxBodyBytes);
         // Copied context makes events larger than the body: twice what a JSON body may hold, and no more events.
@@ -114,24 +148,24 @@ export function createHttpServer(deps: HttpDeps): Server {
         });
         if (batch.skipped > 0) metrics.otlpSkipped.inc({ signal }, batch.skipped);
         const source = `otlp-${signal}`;
-        const result = await deps.pipeline.submit(batch.items, source);
+        const result = await deps.pipeline.submit(batch.items, source, batch.rejected);
+        // OTLP counts what was sent (spans, log records), not the events Vigil made of them.
+        const rejected = rejectedOrigins(batch, result.rejected);
+        const what = signal === 'logs' ? 'log record(s)' : 'span(s)';
         const first = result.rejected[0]?.issues[0];
-        const message = first
-          ? `${result.rejected.length} record(s) rejected; first: ${first.field} ${first.message}`
-          : '';
-        if (type === 'application/json') {
+        const message = first ? `${rejected} ${what} rejected; first: ${first.field} ${first.message}` : '';
+        if (isProtobuf(type)) {
+          const out = encodeExportResponse(rejected, message);
+          res.writeHead(200, { 'content-type': 'application/x-protobuf', 'content-length': out.length });
+          res.end(out);
+        } else {
           const key = signal === 'logs' ? 'rejectedLogRecords' : 'rejectedSpans';
           sendJson(
             res,
             200,
-            result.rejected.length > 0
-              ? { partialSuccess: { [key]: String(result.rejected.length), errorMessage: message } }
-              : {},
+            rejected > 0 ? { partialSuccess: { [key]: String(rejected), errorMessage: message } } : {},
+            OTLP_JSON,
           );
-        } else {
-          const out = encodeExportResponse(result.rejected.length, message);
-          res.writeHead(200, { 'content-type': 'application/x-protobuf', 'content-length': out.length });
-          res.end(out);
         }
       });
     };
@@ -296,6 +330,12 @@ export function createHttpServer(deps: HttpDeps): Server {
       } else if (!res.headersSent) {
         const headers: Record<string, string> = { ...e.headers };
         if (e.code === 'unauthorized') headers['www-authenticate'] = 'Bearer';
+        const retryAfter = RETRY_AFTER_SECONDS[e.code];
+        if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
+        if (OTLP_ROUTES.has(route)) {
+          sendOtlpStatus(req, res, e.status, e.message, { ...headers, ...closeUnread(req) });
+          return;
+        }
         sendJson(
           res,
           e.status,

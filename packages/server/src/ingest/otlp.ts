@@ -10,8 +10,15 @@
  * Attributes are mapped to Vigil's field names, including the older HTTP semantic conventions
  * (`http.method`, `http.status_code`, `http.target`, `net.peer.ip`...) still emitted by many SDKs.
  */
-import { approximateFieldsSize, EVENT_TYPES_BY_NAME, Field, isKnownEventType } from '@vigil/schema';
+import {
+  approximateFieldsSize,
+  EVENT_TYPES_BY_NAME,
+  Field,
+  isKnownEventType,
+  type ValidationIssue,
+} from '@vigil/schema';
 import { jsonSyntaxProblem, VigilError } from '../errors.js';
+import type { Rejection } from '../pipeline/pipeline.js';
 import { decodeLogsRequest, decodeTraceRequest, ProtobufError } from './protobuf.js';
 
 type Json = Record<string, unknown>;
@@ -25,6 +32,7 @@ const ALIASES: Record<string, string> = {
   'http.scheme': Field.urlScheme,
   'http.client_ip': Field.clientAddress,
   'http.user_agent': Field.userAgentOriginal,
+  'http.flavor': Field.networkProtocolVersion,
   'http.request_content_length': Field.httpRequestBodySize,
   'http.response_content_length': Field.httpResponseBodySize,
   'net.peer.ip': Field.networkPeerAddress,
@@ -38,9 +46,22 @@ const ALIASES: Record<string, string> = {
 export type OtlpSignal = 'logs' | 'traces';
 
 export interface OtlpBatch {
-  readonly items: WireEvent[];
+  /** Wire events for the pipeline; a slot is undefined where the mapping itself rejected the item (see `rejected`). */
+  readonly items: (WireEvent | undefined)[];
+  /** Items refused before validation (an id that is not hex), by index in `items`. */
+  readonly rejected: Rejection[];
+  /**
+   * For each item, the log record or span it came from (their order in the request): one span can make several
+   * events, and OTLP's `rejected_spans` counts spans.
+   */
+  readonly origins: number[];
   /** Records that were not security events (skipped, not rejected). */
   readonly skipped: number;
+}
+
+/** How many log records or spans the rejected items came from: what `partialSuccess` reports. */
+export function rejectedOrigins(batch: OtlpBatch, rejected: readonly Rejection[]): number {
+  return new Set(rejected.map((r) => batch.origins[r.index])).size;
 }
 
 /** Decode a request body (JSON or protobuf) into its OTLP/JSON object shape. */
@@ -49,7 +70,7 @@ export function decodeOtlpBody(signal: OtlpSignal, body: Buffer, mediaType: stri
     try {
       return signal === 'logs' ? decodeLogsRequest(body) : decodeTraceRequest(body);
     } catch (error) {
-      if (error instanceof ProtobufError) throw new VigilError('malformed_json', error.message);
+      if (error instanceof ProtobufError) throw new VigilError('malformed_protobuf', error.message);
       throw error;
     }
   }
@@ -146,6 +167,22 @@ function mapAttributes(attrs: Json, into: WireEvent): void {
     into[Field.urlPath] = q === -1 ? target : target.slice(0, q);
     if (q !== -1 && into[Field.urlQuery] === undefined) into[Field.urlQuery] = target.slice(q + 1);
   }
+  // The stable conventions name a method outside the registry `_OTHER` and keep what was sent beside it: an unusual
+  // method is what a security log wants to see.
+  const original = attrs['http.request.method_original'];
+  if (into[Field.httpRequestMethod] === '_OTHER' && typeof original === 'string' && original !== '') {
+    into[Field.httpRequestMethod] = original;
+  }
+  // `http.host` (older conventions) is the Host header: `server.address`, and its port when it names one.
+  const host = attrs['http.host'];
+  if (typeof host === 'string' && into[Field.serverAddress] === undefined) {
+    const hostPort = /^(\[[^\]]*\]|[^:]*)(?::(\d{1,5}))?$/.exec(host);
+    if (hostPort) {
+      into[Field.serverAddress] = hostPort[1];
+      if (hostPort[2] !== undefined && into[Field.serverPort] === undefined)
+        into[Field.serverPort] = Number(hostPort[2]);
+    }
+  }
   const role = attrs['enduser.role'];
   if (typeof role === 'string' && into[Field.userRoles] === undefined) into[Field.userRoles] = role.split(/[\s,]+/);
   // Without client.address the immediate peer is the best we know (it may be a proxy).
@@ -191,7 +228,30 @@ function resourceFields(resource: unknown): WireEvent {
   return out;
 }
 
-function logRecordToEvent(record: Json, resource: WireEvent): WireEvent | undefined {
+const ALL_ZEROS = /^0+$/;
+
+/**
+ * A trace or span id (hex in OTLP/JSON, and as the protobuf decoder gives bytes) into `into`. All zeros, like an empty
+ * id, means none. Anything else that is not 32 (16) hex digits is refused rather than stored as a wrong id: the
+ * generic protobuf JSON mapping writes bytes as base64, which OTLP/JSON does not.
+ */
+function copyId(value: unknown, name: 'traceId' | 'spanId', into: WireEvent, issues: ValidationIssue[]): void {
+  if (typeof value !== 'string' || value === '') return;
+  const id = value.toLowerCase();
+  if (ALL_ZEROS.test(id)) return;
+  const digits = name === 'traceId' ? 32 : 16;
+  const field = name === 'traceId' ? Field.traceId : Field.spanId;
+  if (id.length === digits && /^[0-9a-f]*$/.test(id)) into[field] = id;
+  else {
+    issues.push({
+      field,
+      code: 'invalid_value',
+      message: `${name} must be ${digits} hex digits (OTLP/JSON writes ids in hex, not base64), got ${id.length} characters`,
+    });
+  }
+}
+
+function logRecordToEvent(record: Json, resource: WireEvent, issues: ValidationIssue[]): WireEvent | undefined {
   const attrs = attributesToObject(list(record.attributes));
   const body = anyValue(record.body);
   const event: WireEvent = {};
@@ -214,10 +274,8 @@ function logRecordToEvent(record: Json, resource: WireEvent): WireEvent | undefi
     for (const [k, v] of Object.entries(vocabulary.fields)) if (event[k] === undefined) event[k] = v;
   } else if (!isHttpServerRequest(event)) return undefined;
   for (const [k, v] of Object.entries(resource)) if (event[k] === undefined) event[k] = v;
-  const traceId = get(record, 'traceId', 'trace_id');
-  const spanId = get(record, 'spanId', 'span_id');
-  if (typeof traceId === 'string' && traceId !== '') event[Field.traceId] = traceId.toLowerCase();
-  if (typeof spanId === 'string' && spanId !== '') event[Field.spanId] = spanId.toLowerCase();
+  copyId(get(record, 'traceId', 'trace_id'), 'traceId', event, issues);
+  copyId(get(record, 'spanId', 'span_id'), 'spanId', event, issues);
   event.time =
     nanosToMillis(get(record, 'timeUnixNano', 'time_unix_nano')) ??
     nanosToMillis(get(record, 'observedTimeUnixNano', 'observed_time_unix_nano'));
@@ -227,20 +285,32 @@ function logRecordToEvent(record: Json, resource: WireEvent): WireEvent | undefi
 
 const SPAN_KIND_SERVER = 2;
 
-function spanToEvents(span: Json, resource: WireEvent): WireEvent[] {
+/** Span kind: OTLP/JSON writes enums as integers; the protobuf JSON mapping's name is read too. */
+function isServerSpan(span: Json): boolean {
+  const kind = span.kind;
+  return kind === 'SPAN_KIND_SERVER' || Number(kind) === SPAN_KIND_SERVER;
+}
+
+/** The semantic conventions' name for the span event that records an exception. */
+const EXCEPTION_EVENT = 'exception';
+
+function spanToEvents(span: Json, resource: WireEvent, issues: ValidationIssue[]): WireEvent[] {
   const attrs = attributesToObject(list(span.attributes));
   const request: WireEvent = {};
   mapAttributes(attrs, request);
   for (const [k, v] of Object.entries(resource)) if (request[k] === undefined) request[k] = v;
-  const traceId = get(span, 'traceId', 'trace_id');
-  const spanId = get(span, 'spanId', 'span_id');
-  if (typeof traceId === 'string' && traceId !== '') request[Field.traceId] = traceId.toLowerCase();
-  if (typeof spanId === 'string' && spanId !== '') request[Field.spanId] = spanId.toLowerCase();
+  copyId(get(span, 'traceId', 'trace_id'), 'traceId', request, issues);
+  copyId(get(span, 'spanId', 'span_id'), 'spanId', request, issues);
+  // Instrumentations older than `error.type` record an exception as a span event: its type is the request's error.
+  if (request[Field.errorType] === undefined) {
+    const exception = list(span.events).find((e) => e.name === EXCEPTION_EVENT);
+    const type = exception ? attributesToObject(list(exception.attributes))['exception.type'] : undefined;
+    if (typeof type === 'string' && type !== '') request[Field.errorType] = type;
+  }
   const start = nanosToMillis(get(span, 'startTimeUnixNano', 'start_time_unix_nano'));
   const end = nanosToMillis(get(span, 'endTimeUnixNano', 'end_time_unix_nano'));
   const out: WireEvent[] = [];
-  const kind = Number(span.kind);
-  if (kind === SPAN_KIND_SERVER && isHttpServerRequest(request)) {
+  if (isServerSpan(span) && isHttpServerRequest(request)) {
     const duration = start !== undefined && end !== undefined && end >= start ? (end - start) / 1000 : undefined;
     out.push({
       ...request,
@@ -286,9 +356,24 @@ export function otlpToEvents(
   request: Json,
   limits: OtlpLimits = { maxEvents: Number.POSITIVE_INFINITY, maxChars: Number.POSITIVE_INFINITY },
 ): OtlpBatch {
-  const items: WireEvent[] = [];
+  const items: (WireEvent | undefined)[] = [];
+  const rejected: Rejection[] = [];
+  const origins: number[] = [];
   let skipped = 0;
   let chars = 0;
+  let origin = 0;
+  /** The events of one record or span: all refused when the mapping found a problem with it. */
+  const addAll = (events: readonly WireEvent[], issues: readonly ValidationIssue[]) => {
+    for (const event of events) {
+      add(event);
+      origins.push(origin);
+      if (issues.length > 0) {
+        rejected.push({ index: items.length - 1, issues });
+        items[items.length - 1] = undefined;
+      }
+    }
+    origin++;
+  };
   const add = (event: WireEvent) => {
     if (items.length >= limits.maxEvents) {
       throw new VigilError(
@@ -320,18 +405,20 @@ export function otlpToEvents(
     for (const scope of scopes) {
       if (signal === 'logs') {
         for (const record of list(get(scope, 'logRecords', 'log_records'))) {
-          const event = logRecordToEvent(record, resource);
-          if (event) add(event);
+          const issues: ValidationIssue[] = [];
+          const event = logRecordToEvent(record, resource, issues);
+          if (event) addAll([event], issues);
           else skipped++;
         }
       } else {
         for (const span of list(scope.spans)) {
-          const events = spanToEvents(span, resource);
+          const issues: ValidationIssue[] = [];
+          const events = spanToEvents(span, resource, issues);
           if (events.length === 0) skipped++;
-          for (const event of events) add(event);
+          else addAll(events, issues);
         }
       }
     }
   }
-  return { items, skipped };
+  return { items, rejected, origins, skipped };
 }
