@@ -4,7 +4,16 @@
  * compared with weekday mornings, Sunday 03:00 with weekend nights, and a new endpoint with its overall level
  * until the slots fill.
  */
-import { learnPacked, type RobustStat, readPacked, STAT_WIDTH, type StatKind } from './robust.js';
+import { LEARNING_BOUNDS } from './options.js';
+import {
+  learnPacked,
+  type RobustStat,
+  readPacked,
+  STAT_DEFAULTS,
+  STAT_WIDTH,
+  type StatKind,
+  sigmaOf,
+} from './robust.js';
 
 const HOURS = 24;
 /** Slot 0: any time; 1..24: hour of day; 25..72: weekday hours, then weekend hours. */
@@ -13,6 +22,8 @@ const SLOTS = 1 + HOURS + 2 * HOURS;
 export interface SlotTime {
   readonly hour: number;
   readonly weekend: boolean;
+  /** Local days since 1970-01-01: what a slot learns is bounded per day (see `SeasonalStat.learn`). */
+  readonly day: number;
 }
 
 const HOUR_MILLIS = 3_600_000;
@@ -64,7 +75,11 @@ export function slotTime(timeMillis: number, offsetMinutes: number): SlotTime {
   const days = Math.floor(local / DAY_MILLIS);
   // 1970-01-01 was a Thursday (day 4, with Sunday = 0).
   const weekday = (((days + 4) % 7) + 7) % 7;
-  return { hour: Math.floor((local - days * DAY_MILLIS) / HOUR_MILLIS), weekend: weekday === 0 || weekday === 6 };
+  return {
+    hour: Math.floor((local - days * DAY_MILLIS) / HOUR_MILLIS),
+    weekend: weekday === 0 || weekday === 6,
+    day: days,
+  };
 }
 
 export interface SeasonalExpectation {
@@ -73,8 +88,15 @@ export interface SeasonalExpectation {
   readonly slot: string;
 }
 
+/**
+ * Per slot, what its learning is bounded by today: the local day, and the slot's centre when that day began (NaN if
+ * it had not warmed up by then). Single precision: a bound needs no more, and an endpoint holds 730 of these.
+ */
+const DAY_START_WIDTH = 2;
+
 export class SeasonalStat {
   readonly data: Float64Array;
+  private readonly dayStart: Float32Array;
 
   constructor(
     readonly kind: StatKind,
@@ -82,6 +104,7 @@ export class SeasonalStat {
     readonly minSigma = 0,
   ) {
     this.data = new Float64Array(SLOTS * STAT_WIDTH);
+    this.dayStart = new Float32Array(SLOTS * DAY_START_WIDTH).fill(Number.NaN);
   }
 
   /**
@@ -89,18 +112,69 @@ export class SeasonalStat {
    * null) starts over, empty: it could never recover, and would alert on every value.
    */
   load(data: ArrayLike<number | null>): void {
-    const values = Array.from(data).slice(0, this.data.length);
-    for (let at = 0; at < values.length; at += STAT_WIDTH) {
+    const values = Array.from(data);
+    for (let at = 0; at < this.data.length && at < values.length; at += STAT_WIDTH) {
       const slot = values.slice(at, at + STAT_WIDTH);
       if (slot.every((x) => typeof x === 'number' && Number.isFinite(x))) this.data.set(slot as number[], at);
     }
+    // Snapshots from before learning was bounded per day have no day starts: each slot takes its own with the next
+    // value it learns.
+    const days = values.slice(this.data.length, this.data.length + this.dayStart.length);
+    for (let at = 0; at < days.length; at += DAY_START_WIDTH) {
+      const [day, centre] = days.slice(at, at + DAY_START_WIDTH);
+      if (typeof day !== 'number' || !Number.isFinite(day)) continue;
+      this.dayStart[at] = day;
+      this.dayStart[at + 1] = typeof centre === 'number' ? centre : Number.NaN;
+    }
   }
 
+  /**
+   * Learn a value into the any-time, hour and weekday/weekend-hour slots of `at`, each at most at its bound for the
+   * day (see `growthBound`).
+   */
   learn(at: SlotTime, value: number): void {
-    const { kind, minSigma } = this;
-    learnPacked(this.data, 0, value, kind, minSigma);
-    learnPacked(this.data, (1 + at.hour) * STAT_WIDTH, value, kind, minSigma);
-    learnPacked(this.data, (1 + HOURS + (at.weekend ? HOURS : 0) + at.hour) * STAT_WIDTH, value, kind, minSigma);
+    const week = 1 + HOURS + (at.weekend ? HOURS : 0) + at.hour;
+    const hour = 1 + at.hour;
+    this.startDay(0, at.day);
+    this.startDay(hour, at.day);
+    this.startDay(week, at.day);
+    const any = this.growthBound(0);
+    const hourly = this.growthBound(hour) ?? any;
+    this.learnSlot(0, value, any);
+    this.learnSlot(hour, value, hourly);
+    this.learnSlot(week, value, this.growthBound(week) ?? hourly);
+  }
+
+  /** Note the slot's centre before its first value of `day`. */
+  private startDay(slot: number, day: number): void {
+    const at = slot * DAY_START_WIDTH;
+    if (this.dayStart[at] === day) return;
+    const stat = readPacked(this.data, slot * STAT_WIDTH);
+    this.dayStart[at] = day;
+    this.dayStart[at + 1] = stat.n >= STAT_DEFAULTS.warmup ? stat.center : Number.NaN;
+  }
+
+  /**
+   * The most a slot learns of a value today: `LEARNING_BOUNDS.endpointDailyGrowth` times its centre when the day
+   * began, or that centre plus 4 of its smallest deviations if more (a sparse endpoint's centre is near 0).
+   * Undefined when the slot had not warmed up by then; the slot then takes the bound of the broader one it refines,
+   * so that a slot that fills today cannot be taught more than the one it takes over from.
+   */
+  private growthBound(slot: number): number | undefined {
+    const centre = this.dayStart[slot * DAY_START_WIDTH + 1]!;
+    if (Number.isNaN(centre)) return undefined;
+    const smallest = sigmaOf({ n: STAT_DEFAULTS.warmup, center: centre, spread: 0 }, this.kind, this.minSigma);
+    return Math.max(LEARNING_BOUNDS.endpointDailyGrowth * centre, centre + STAT_DEFAULTS.clipSigmas * smallest);
+  }
+
+  private learnSlot(slot: number, value: number, bound: number | undefined): void {
+    learnPacked(
+      this.data,
+      slot * STAT_WIDTH,
+      bound === undefined ? value : Math.min(value, bound),
+      this.kind,
+      this.minSigma,
+    );
   }
 
   /** The most specific slot with at least `minSamples` values, or undefined while none has. */
@@ -131,8 +205,10 @@ export class SeasonalStat {
     return out;
   }
 
+  /** The slots (n, centre, spread each), then per slot its day and centre at that day's start (see `dayStart`). */
   toJSON(): number[] {
-    // Full precision: JSON round-trips doubles exactly, so a restored baseline decides exactly as the live one.
-    return Array.from(this.data);
+    // Full precision: JSON round-trips doubles exactly, so a restored baseline decides exactly as the live one. A
+    // slot that never learned has a NaN day, which JSON writes as null and `load` skips.
+    return [...this.data, ...this.dayStart];
   }
 }

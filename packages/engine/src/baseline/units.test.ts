@@ -4,9 +4,10 @@ import { BoundedMap } from './bounded-map.js';
 import { createBehaviourDetector } from './detector.js';
 import { formatBytes, formatNumber } from './explain.js';
 import { COUNTRY_CENTROIDS, countryDistanceKm } from './geo.js';
+import { LEARNING_BOUNDS } from './options.js';
 import { objectOf, principalOf } from './principal.js';
 import { LogHistogram, learnPacked, readPacked, STAT_WIDTH, upperBound } from './robust.js';
-import { localOffset, slotTime } from './seasonal.js';
+import { localOffset, SeasonalStat, slotTime } from './seasonal.js';
 import { DistinctSketch } from './sketch.js';
 
 test('the distinct sketch is exact below k and within 15 % above', () => {
@@ -60,9 +61,10 @@ test('country distances and seasonal slots', () => {
   assert.ok(deBr > 9000 && deBr < 10_500, String(deBr));
   assert.ok(countryDistanceKm('DE', 'AT')! < 1000, 'neighbours are below the minimum distance');
   assert.equal(countryDistanceKm('DE', 'XX'), undefined);
-  assert.deepEqual(slotTime(Date.UTC(2026, 2, 7, 23, 30), 0), { hour: 23, weekend: true });
-  assert.deepEqual(slotTime(Date.UTC(2026, 2, 7, 23, 30), 60), { hour: 0, weekend: true });
-  assert.deepEqual(slotTime(Date.UTC(2026, 2, 9, 9, 0), 0), { hour: 9, weekend: false });
+  const day = Date.UTC(2026, 2, 7) / 86_400_000;
+  assert.deepEqual(slotTime(Date.UTC(2026, 2, 7, 23, 30), 0), { hour: 23, weekend: true, day });
+  assert.deepEqual(slotTime(Date.UTC(2026, 2, 7, 23, 30), 60), { hour: 0, weekend: true, day: day + 1 });
+  assert.deepEqual(slotTime(Date.UTC(2026, 2, 9, 9, 0), 0), { hour: 9, weekend: false, day: day + 2 });
 });
 
 test('principals and objects are read from the event', () => {
@@ -109,4 +111,71 @@ test('localOffset: an IANA zone follows daylight saving time; a fixed offset sta
   assert.equal(slotTime(Date.UTC(2026, 2, 27, 6, 30), berlin(Date.UTC(2026, 2, 27, 6, 30))).hour, 7);
   assert.equal(slotTime(Date.UTC(2026, 2, 30, 6, 30), berlin(Date.UTC(2026, 2, 30, 6, 30))).hour, 8);
   assert.throws(() => createBehaviourDetector({ timeZone: 'Europe/Atlantis' }), /timeZone: "Europe\/Atlantis" is not/);
+});
+
+/** Feed a slot minute by minute, each value from `value(limit)`, where `limit` is what the slot alerts above now. */
+function feedDays(stat: SeasonalStat, from: number, days: number, value: (limit: number) => number): void {
+  for (let t = from; t < from + days * 86_400_000; t += 60_000) {
+    const at = slotTime(t, 0);
+    const expected = stat.expected(at, 30);
+    stat.learn(at, value(expected ? upperBound(expected.stat, 'count', 6) : Number.POSITIVE_INFINITY));
+  }
+}
+
+test('values kept at the limit raise a slot by a bounded factor a day, not faster every day', () => {
+  const start = Date.UTC(2026, 2, 2); // a Monday
+  const stat = new SeasonalStat('count');
+  feedDays(stat, start, 2, () => 100);
+  const centres = [stat.expected(slotTime(start + 2 * 86_400_000, 0), 30)!.stat.center];
+  // A sender adds what keeps every minute at the limit (Wednesday to Saturday: the weekend slots fill on the fourth).
+  for (let day = 2; day < 6; day++) {
+    feedDays(stat, start + day * 86_400_000, 1, (limit) => (Number.isFinite(limit) ? Math.floor(limit) : 100));
+    centres.push(stat.expected(slotTime(start + (day + 1) * 86_400_000 - 60_000, 0), 30)!.stat.center);
+  }
+  for (let i = 1; i < centres.length; i++) {
+    assert.ok(
+      centres[i]! <= LEARNING_BOUNDS.endpointDailyGrowth * centres[i - 1]! * 1.01,
+      `day ${i}: ${centres.map(Math.round).join(' → ')}`,
+    );
+  }
+});
+
+test('values within the daily bound are learned as they come', () => {
+  const start = Date.UTC(2026, 2, 2);
+  const bounded = new SeasonalStat('count');
+  feedDays(bounded, start, 3, () => 100);
+  const at = slotTime(start + 3 * 86_400_000, 0);
+  const before = bounded.expected(at, 30)!.stat.center;
+  // A busier hour the next day, within the bound: the hour's slots learn it in full.
+  for (let i = 0; i < 60; i++) bounded.learn(at, 130);
+  const after = bounded.expected(at, 30)!.stat;
+  assert.ok(after.center > before + 4, `${before} → ${after.center}`);
+  // Far above the bound, the same minutes teach the slot no more than the bound's value would have.
+  const far = new SeasonalStat('count');
+  const atBound = new SeasonalStat('count');
+  feedDays(far, start, 3, () => 100);
+  feedDays(atBound, start, 3, () => 100);
+  const bound = LEARNING_BOUNDS.endpointDailyGrowth * 100;
+  for (let i = 0; i < 60; i++) {
+    far.learn(at, 10 * bound);
+    atBound.learn(at, bound);
+  }
+  assert.deepEqual(far.expected(at, 30)!.stat, atBound.expected(at, 30)!.stat);
+});
+
+test('a slot restored from its snapshot learns on as the original, and a snapshot without day starts loads', () => {
+  const start = Date.UTC(2026, 2, 2);
+  const original = new SeasonalStat('count');
+  feedDays(original, start, 2, () => 100);
+  const at = slotTime(start + 2 * 86_400_000 + 3_600_000, 0);
+  original.learn(at, 100);
+  const restored = new SeasonalStat('count');
+  restored.load(JSON.parse(JSON.stringify(original.toJSON())));
+  for (const s of [original, restored]) for (let i = 0; i < 30; i++) s.learn(at, 1000);
+  assert.deepEqual(restored.toJSON(), original.toJSON());
+  // An earlier version saved the slots alone: each takes its day start with the next value it learns.
+  const old = new SeasonalStat('count');
+  old.load(original.toJSON().slice(0, 73 * 3));
+  assert.deepEqual(old.expected(at, 30), original.expected(at, 30));
+  old.learn(slotTime(start + 4 * 86_400_000, 0), 100);
 });
