@@ -32,7 +32,7 @@ const INSPECTED_QUERY_PREFIX = `${INSPECT_PREFIX}query.`;
  * Fields that hold a URL, whose query is judged as `url.query` is (an OAuth `code=` in a Referer), and a path, whose
  * escaped segments are judged decoded (`/cards/4111%201111%201111%201111`).
  */
-const URL_FIELDS = new Set<string>([Field.urlFull, Field.httpRequestReferrer, Field.urlPath]);
+const URL_FIELDS = new Set<string>([Field.urlFull, Field.httpRequestReferrer, Field.urlPath, Field.urlOriginal]);
 /** Inspected headers: a URL among them (`referer`) too. */
 const INSPECTED_HEADER_PREFIX = `${INSPECT_PREFIX}header.`;
 /**
@@ -101,7 +101,7 @@ export function createRedactionStage(options: { keys?: readonly string[] } = {})
    * route-template stage gave (an OpenAPI `/reset/{token}`, a segment it took for a `{token}`).
    */
   const hideRouteSecrets = (name: string, value: string, secrets: readonly number[]): string => {
-    if (name === Field.urlPath) return hideSecretSegments(value, secrets) ?? value;
+    if (name === Field.urlPath || name === Field.urlOriginal) return hideSecretSegments(value, secrets) ?? value;
     const parts = URL_PARTS.exec(value);
     const path = parts && hideSecretSegments(parts[2]!, secrets);
     return path ? parts![1] + path + parts![3] : value;
@@ -116,7 +116,7 @@ export function createRedactionStage(options: { keys?: readonly string[] } = {})
         let next: FieldValue = value;
         if (typeof value === 'string') {
           const path =
-            secrets.length > 0 && (name === Field.urlPath || name === Field.urlFull)
+            secrets.length > 0 && (name === Field.urlPath || name === Field.urlOriginal || name === Field.urlFull)
               ? hideRouteSecrets(name, value, secrets)
               : value;
           next = clean(name, path);

@@ -223,6 +223,20 @@ describe('secrets sent to the collector never reach the store', () => {
     assertNowhere(server, secrets, events);
   });
 
+  test('a secret path segment sent with escapes is hidden in url.path and in url.original, the path as sent', async () => {
+    // `%2D` is an escaped `-`: url.path gets the decoded spelling, url.original the one sent; each must lose it.
+    const escaped = 'EscapedReset%2DToken42';
+    await shipAccessLog(server, 'escaped-secrets', [
+      `192.0.2.42 - - [10/Oct/2026:13:55:38 +0000] "GET /password/reset/${escaped}/%61bc HTTP/1.1" 200 512 "-" "curl/8.5"`,
+    ]);
+    const events = await storedEvents(server, 'escaped-secrets');
+    assert.deepEqual(
+      events.map((e) => [e['http.route'], e['url.path'], e['url.original']]),
+      [['/password/reset/{token}/abc', '/password/reset/[REDACTED]/abc', '/password/reset/[REDACTED]/%61bc']],
+    );
+    assertNowhere(server, [escaped, 'EscapedReset-Token42'], events);
+  });
+
   test('fields of the event model are judged by their last segment: the session hash and key ids are kept', async () => {
     await postEvents(server, [
       {

@@ -1,7 +1,8 @@
 /**
  * The enrichment and redaction stages every source goes through, in order: the client address first (later
- * stages key on it; trusted proxies are resolved there), geo and ASN of that address, then the user agent, the
- * route template, payload detection, and redaction last, so nothing an earlier stage copied out of a raw value escapes it.
+ * stages key on it; trusted proxies are resolved there), geo and ASN of that address, then the user agent, the path
+ * in one spelling, the route template, payload detection, and redaction last, so nothing an earlier stage copied out
+ * of a raw value escapes it.
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
@@ -12,6 +13,7 @@ import { createPayloadStage } from '../enrich/payload.js';
 import { createRedactionStage } from '../enrich/redact.js';
 import { createRouteTemplateStage } from '../enrich/route-template.js';
 import type { EnrichmentStage } from '../enrich/stage.js';
+import { createUrlPathStage } from '../enrich/url-path.js';
 import { createUserAgentStage } from '../enrich/user-agent.js';
 import { ConfigError } from '../errors.js';
 
@@ -31,6 +33,8 @@ export function createStages(config: VigilConfig): EnrichmentStage[] {
     createClientAddressStage({ trustedProxies: config.enrich.trustedProxies }),
     ...(config.enrich.geo.enabled ? [createGeoStage({ mmdbFiles: config.enrich.geo.mmdb })] : []),
     createUserAgentStage(),
+    // Before route templates, rules and redaction: each sees a path in one spelling.
+    createUrlPathStage(),
     createRouteTemplateStage(openapi === undefined ? {} : { openapi }),
     // Before redaction: an injection hidden in a field that is then redacted must still be seen.
     createPayloadStage(),
