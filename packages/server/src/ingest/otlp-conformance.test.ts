@@ -285,6 +285,49 @@ describe('OTLP/HTTP conformance', () => {
     assert.equal(pay['network.protocol.version'], '1.1');
     assert.equal(pay['error.type'], 'TimeoutError');
   });
+
+  test('attribute keys that are no field names are renamed, not the reason to refuse the span', async () => {
+    const body = JSON.stringify({
+      resourceSpans: [
+        {
+          resource: {
+            attributes: jsonAttrs({
+              'service.name': 'k8s-labels',
+              // The Collector's k8sattributes processor copies pod labels under their own keys.
+              'k8s.pod.labels.app.kubernetes.io/name': 'checkout',
+            }),
+          },
+          scopeSpans: [
+            {
+              spans: [
+                serverSpan({
+                  'http.request.method': 'GET',
+                  'url.path': '/cart',
+                  'odd/key': 'a',
+                  '9lives': 'b',
+                  'a..b': 'c',
+                  'label.with space': 'd',
+                  // A key that is a field name as sent keeps its value against one renamed to it.
+                  'custom key!': 'renamed',
+                  custom_key_: 'kept',
+                }),
+              ],
+            },
+          ],
+        },
+      ],
+    });
+    const res = await server.post('/v1/traces', body);
+    assert.deepEqual(await res.json(), {}, 'nothing rejected');
+    const [event] = await eventsOf(server, 'k8s-labels');
+    assert.ok(event, 'the span is stored');
+    assert.equal(event['k8s.pod.labels.app.kubernetes.io_name'], 'checkout');
+    assert.equal(event.odd_key, 'a');
+    assert.equal(event._9lives, 'b');
+    assert.equal(event['a._.b'], 'c');
+    assert.equal(event['label.with_space'], 'd');
+    assert.equal(event.custom_key_, 'kept');
+  });
 });
 
 test('a store that cannot take the events: OTLP gets a 503 with Retry-After, which exporters retry', async () => {

@@ -144,13 +144,39 @@ function bytesValue(value: unknown): string {
   }
 }
 
+const NAME_SEGMENT = /^[A-Za-z0-9_-]+$/;
+const NOT_NAME_CHARACTERS = /[^A-Za-z0-9_-]+/g;
+
+/**
+ * An attribute key as a Vigil field name: OpenTelemetry allows any string (a Kubernetes label copied by the
+ * Collector is `k8s.pod.labels.app.kubernetes.io/name`), a field name only letters, digits, `_` and `-` between dots.
+ * Each run of other characters becomes `_`, an empty segment `_`, and a name that starts with a digit or `-` gets a
+ * `_` in front: `k8s.pod.labels.app.kubernetes.io_name`. Refused as it was, the name took its whole span with it.
+ */
+export function attributeFieldName(key: string): string {
+  const segments = key.split('.');
+  if (segments.every((s) => NAME_SEGMENT.test(s)) && /^[A-Za-z_]/.test(key)) return key;
+  const name = segments.map((s) => s.replace(NOT_NAME_CHARACTERS, '_') || '_').join('.');
+  return /^[A-Za-z_]/.test(name) ? name : `_${name}`;
+}
+
 function attributesToObject(attributes: Json[], depth = 0): Json {
   const out: Json = {};
+  const renamed = new Set<string>();
   for (const kv of attributes) {
     const key = kv.key;
     if (typeof key !== 'string' || key === '') continue;
     const value = anyValue(kv.value, depth);
-    if (value !== undefined) out[key] = value;
+    if (value === undefined) continue;
+    const name = attributeFieldName(key);
+    // A key that is a field name as sent wins over one renamed to it.
+    if (name === key) {
+      out[key] = value;
+      renamed.delete(key);
+    } else if (out[name] === undefined || renamed.has(name)) {
+      out[name] = value;
+      renamed.add(name);
+    }
   }
   return out;
 }
