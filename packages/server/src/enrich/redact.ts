@@ -96,15 +96,16 @@ export function createRedactionStage(options: { keys?: readonly string[] } = {})
   /** Per route template, the segments its parameters named as secrets take (`/reset/{token}`): mostly none. */
   const routeSecrets = memoByKey((route: string) => secretSegments(route, redactor.isSensitiveKey));
   /**
-   * The request's path in `url.path` or `url.full` with the segments of the route's secret parameters hidden, as the
-   * SDK hides them: the route a framework matched (an OTLP span's `http.route`: `/reset/:token`), or the one the
-   * route-template stage gave (an OpenAPI `/reset/{token}`, a segment it took for a `{token}`).
+   * The request's path in `url.path`, `url.original` or `url.full` with the segments of the route's secret parameters
+   * hidden, as the SDK hides them: the route a framework matched (an OTLP span's `http.route`: `/reset/:token`), or the
+   * one the route-template stage gave (an OpenAPI `/reset/{token}`, a segment it took for a `{token}`).
    */
   const hideRouteSecrets = (name: string, value: string, secrets: readonly number[]): string => {
-    if (name === Field.urlPath || name === Field.urlOriginal) return hideSecretSegments(value, secrets) ?? value;
-    const parts = URL_PARTS.exec(value);
-    const path = parts && hideSecretSegments(parts[2]!, secrets);
-    return path ? parts![1] + path + parts![3] : value;
+    // `url.original` is a path as the url-path stage keeps it, or a whole URL as a sender may send it.
+    const parts = name === Field.urlPath ? null : URL_PARTS.exec(value);
+    if (!parts) return name === Field.urlFull ? value : (hideSecretSegments(value, secrets) ?? value);
+    const path = hideSecretSegments(parts[2]!, secrets);
+    return path ? parts[1] + path + parts[3] : value;
   };
   return {
     name: 'redact',

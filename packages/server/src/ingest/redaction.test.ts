@@ -223,7 +223,7 @@ describe('secrets sent to the collector never reach the store', () => {
     assertNowhere(server, secrets, events);
   });
 
-  test('a secret path segment sent with escapes is hidden in url.path and in url.original, the path as sent', async () => {
+  test('a secret path segment is hidden in url.original, the path as sent (escapes and all) or a whole URL', async () => {
     // `%2D` is an escaped `-`: url.path gets the decoded spelling, url.original the one sent; each must lose it.
     const escaped = 'EscapedReset%2DToken42';
     await shipAccessLog(server, 'escaped-secrets', [
@@ -234,7 +234,22 @@ describe('secrets sent to the collector never reach the store', () => {
       events.map((e) => [e['http.route'], e['url.path'], e['url.original']]),
       [['/password/reset/{token}/abc', '/password/reset/[REDACTED]/abc', '/password/reset/[REDACTED]/%61bc']],
     );
-    assertNowhere(server, [escaped, 'EscapedReset-Token42'], events);
+    // A sender's own url.original, a whole URL, loses the segment as url.full does.
+    const own = 'OwnOriginalToken42';
+    await postEvents(server, [
+      {
+        time: Date.now() - 1000,
+        type: 'http_request',
+        'service.name': 'own-original',
+        'http.request.method': 'GET',
+        'http.route': '/reset/:token',
+        'url.path': `/reset/${own}`,
+        'url.original': `https://shop.example/reset/${own}?lang=en`,
+      },
+    ]);
+    const owned = await storedEvents(server, 'own-original');
+    assert.equal(owned[0]?.['url.original'], 'https://shop.example/reset/[REDACTED]?lang=en');
+    assertNowhere(server, [escaped, 'EscapedReset-Token42', own], [...events, ...owned]);
   });
 
   test('fields of the event model are judged by their last segment: the session hash and key ids are kept', async () => {
