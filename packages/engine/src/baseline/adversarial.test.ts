@@ -170,4 +170,25 @@ describe('a principal raising their own usual', () => {
       [40, 40, 40, 40, 40, 40, 40, 40],
     );
   });
+
+  test("the day of that bound is the detector's local day", () => {
+    // As above, from 14:00 to 15:20 UTC. In Tokyo (UTC+9) local midnight is 15:00 UTC: the usual may grow again the
+    // day after it, so the limit rises once the 15:00 window is closed. In UTC the day goes on, and the limit stays.
+    const readsIn = (timeZone: string) => {
+      const { detector } = run(routine(), { timeZone });
+      const reads: number[] = [];
+      for (let t = AFTER + 14 * 3_600_000; t <= AFTER + 15 * 3_600_000 + 2 * WINDOW; t += WINDOW) {
+        const profile = detector.profileFor({ 'user.id': 'c0' })!;
+        const objects = profile.usual.objects.find((o) => o.type === '/items/{id}')!;
+        const read = Math.min(5000, Math.max(40, 3 * Math.max(objects.maxPerWindow, objects.peerAtMost ?? 0)));
+        for (let k = 0; k < read; k++) {
+          detector.process(request(t + 1 + k, { ...signedIn('c0'), 'url.path': `/items/${k}` }));
+        }
+        reads.push(read);
+      }
+      return reads;
+    };
+    assert.deepEqual(readsIn('Asia/Tokyo'), [40, 40, 40, 40, 40, 40, 40, 40, 81]);
+    assert.deepEqual(readsIn('UTC'), [40, 40, 40, 40, 40, 40, 40, 40, 40]);
+  });
 });

@@ -61,7 +61,7 @@ import {
   remember,
 } from './principal.js';
 import { upperBound } from './robust.js';
-import { localOffset } from './seasonal.js';
+import { localOffset, slotTime } from './seasonal.js';
 import { normaliseRuleId, type Suppression, SuppressionList } from './suppression.js';
 
 export const BEHAVIOUR_EVALUATOR_ID = 'vigil-baseline';
@@ -946,7 +946,9 @@ export class BehaviourDetector implements RuleEvaluator {
     this.openWindows.delete(p);
     p.window = undefined;
     if (!w || w.anomalous) return;
-    p.learnWindow(w, this.options.maxProfileEndpoints, BEHAVIOUR_DEFAULTS.profileFactor);
+    // The day of the growth bound is the local day, as for the hours of the profile.
+    const day = slotTime(w.start, this.offsetMinutesAt(w.start)).day;
+    p.learnWindow(w, day, this.options.maxProfileEndpoints, BEHAVIOUR_DEFAULTS.profileFactor);
     const g = this.groups.peek(p.group);
     if (!g) return;
     // The group learns no more of a window than the member's profile did: its high quantile is a few members'

@@ -175,7 +175,7 @@ export class PrincipalProfile {
   hourMask = 0;
   weekdayMask = 0;
   window: PrincipalWindow | undefined = undefined;
-  /** The day (UTC, of event time) of `dayStart`. */
+  /** The local day (of event time, in the detector's time zone) of `dayStart`. */
   growthDay = -1;
   /**
    * Metric key → its usual maximum at the start of `growthDay`, for the metrics whose usual grew that day (most
@@ -227,11 +227,11 @@ export class PrincipalProfile {
    * that limit. One that did not raises its usual to at most `factor` times what the usual was at the start of the
    * day: the limit is `factor` times the usual, so learned as it is, a window just below the limit tripled the limit
    * for the next, and a sender who raised their rate window by window was never reported (5 to 5,000 distinct objects
-   * in 50 minutes). A metric without a usual at the start of the day takes its first value of the day as it.
+   * in 50 minutes). A metric without a usual at the start of the day takes its first value of the day as it. `day` is
+   * the window's local day (days since 1970-01-01 in the detector's time zone).
    */
-  learnWindow(w: PrincipalWindow, maxEndpoints: number, factor: number): void {
+  learnWindow(w: PrincipalWindow, day: number, maxEndpoints: number, factor: number): void {
     this.windows++;
-    const day = Math.floor(w.start / 86_400_000);
     if (day !== this.growthDay) {
       this.growthDay = day;
       this.dayStart = undefined;
