@@ -1,10 +1,11 @@
 /**
  * Access-log sources: one log line in, one wire event (or the reason there is none) out.
  *
- * Formats: `combined`, `common` and `combined-xff` (nginx / Apache; the last is nginx's stock `main`), `json` (JSON lines through a field mapping, or through the
- * preset the line's keys point to when no mapping is given), the presets `nginx-json`, `envoy-json`,
- * `traefik-json`, `caddy-json`, and `vigil` (each line is a Vigil wire event). Every event from an access log has
- * type `http_request` and `vigil.source.name` set to the format (or the mapping's `source`). The result goes to
+ * Formats: `combined`, `common` and `combined-xff` (nginx / Apache; the last is nginx's stock `main`), `json` (JSON
+ * lines through a field mapping, or through the preset the line's keys point to when no mapping is given), the
+ * presets `nginx-json`, `envoy-json`, `traefik-json`, `caddy-json`, `alb` (AWS Application Load Balancer access
+ * logs), and `vigil` (each line is a Vigil wire event). Every event from an access log has type `http_request` and
+ * `vigil.source.name` set to the format (or the mapping's `source`). The result goes to
  * `parseEvent`, which validates it, cuts long strings and neutralises control characters.
  *
  * The parsers are pure and keep no state between lines, so a replay gives the same events as the live run.
@@ -12,6 +13,7 @@
  */
 import { Field } from '@vigil/schema';
 import { ConfigError } from '../errors.js';
+import { parseAlbLine } from './access-log-alb.js';
 import { parseClfLine } from './access-log-clf.js';
 import {
   compileJsonMapping,
@@ -52,6 +54,7 @@ export const ACCESS_LOG_FORMATS = [
   'envoy-json',
   'traefik-json',
   'caddy-json',
+  'alb',
   'vigil',
 ] as const;
 
@@ -104,6 +107,8 @@ export function createLineParser(format: AccessLogFormat, options: LineParserOpt
     case 'traefik-json':
     case 'caddy-json':
       return PRESET_PARSERS[format];
+    case 'alb':
+      return parseAlbLine;
     case 'vigil':
       return parseVigil;
     default:
