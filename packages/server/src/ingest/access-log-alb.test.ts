@@ -2,25 +2,10 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { parseEvent } from '@vigil/schema';
 import { startTestServer, type TestServer, tempDir } from '../testing/harness.js';
-import { type LineResult, parseLine, type WireEvent } from './access-log.js';
+import { assertValid, event, reason } from '../testing/line-results.js';
+import { parseLine } from './access-log.js';
 import { ingestCommand } from './ingest-command.js';
-
-function event(result: LineResult): WireEvent {
-  if (!result.ok) assert.fail(`expected an event, got: ${result.reason}`);
-  return result.event;
-}
-
-function reason(result: LineResult): string {
-  if (result.ok) assert.fail(`expected a failure, got ${JSON.stringify(result.event)}`);
-  return result.reason;
-}
-
-function assertValid(e: WireEvent) {
-  const parsed = parseEvent(e, { now: Date.UTC(2030, 0, 1) });
-  assert.ok(parsed.ok, JSON.stringify(parsed));
-}
 
 const ELB = 'app/orders-api/50dc6c495c0c9188';
 const TARGET_GROUP = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/orders/73e2d6bc24d8a067';

@@ -19,7 +19,7 @@ import {
   HTTP_REQUEST,
   invalidStatus,
   type LineResult,
-  readStatus,
+  readStatusDigits,
   unescapeLogString,
   type WireEvent,
 } from './access-log-shared.js';
@@ -75,7 +75,7 @@ export function parseAlbLine(line: string): LineResult {
   if (decoded === '-' || decoded.startsWith('- ')) addMalformedRequest(out, request!);
   else addRequestLine(out, request!, decoded);
   if (status !== '-') {
-    const code = status!.length > 3 ? 'invalid' : readStatus(Number(status));
+    const code = readStatusDigits(status!);
     if (code === 'invalid') return invalidStatus(status!);
     if (code !== 'none') out[Field.httpResponseStatusCode] = code;
   }

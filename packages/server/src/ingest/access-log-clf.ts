@@ -19,7 +19,7 @@ import {
   invalidStatus,
   type LineResult,
   parseClfTime,
-  readStatus,
+  readStatusDigits,
   unescapeLogString,
   type WireEvent,
 } from './access-log-shared.js';
@@ -61,7 +61,7 @@ export function parseClfLine(line: string, source: string, options: ClfOptions =
   addRequestLine(out, request, unescapeLogString(request));
   const status = m[6]!;
   if (status !== '-') {
-    const code = status.length > 3 ? 'invalid' : readStatus(Number(status));
+    const code = readStatusDigits(status);
     if (code === 'invalid') return invalidStatus(status);
     if (code !== 'none') out[Field.httpResponseStatusCode] = code;
   }

@@ -31,6 +31,11 @@ export function readStatus(code: number): number | 'none' | 'invalid' {
   return Number.isInteger(code) && code >= 100 && code <= 999 ? code : 'invalid';
 }
 
+/** `readStatus` of a status a text format logged as digits: more than three of them are no status either. */
+export function readStatusDigits(digits: string): number | 'none' | 'invalid' {
+  return digits.length > 3 ? 'invalid' : readStatus(Number(digits));
+}
+
 export function invalidStatus(shown: string): LineResult {
   return failure(`status ${shown.slice(0, 20)} is not an HTTP status code (100-999, or 0 when no response was sent)`);
 }

@@ -6,31 +6,9 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parseEvent } from '@vigil/schema';
 import { ConfigError } from '../errors.js';
-import {
-  createLineParser,
-  type LineResult,
-  parseClfTime,
-  parseLine,
-  parseLineRecord,
-  type WireEvent,
-} from './access-log.js';
+import { assertValid, event, reason } from '../testing/line-results.js';
+import { createLineParser, type LineResult, parseClfTime, parseLine, parseLineRecord } from './access-log.js';
 import { readLines } from './lines.js';
-
-function event(result: LineResult): WireEvent {
-  if (!result.ok) assert.fail(`expected an event, got: ${result.reason}`);
-  return result.event;
-}
-
-function reason(result: LineResult): string {
-  if (result.ok) assert.fail(`expected a failure, got ${JSON.stringify(result.event)}`);
-  return result.reason;
-}
-
-/** The event must also pass the schema's validation unchanged: that is what the pipeline does next. */
-function assertValid(e: WireEvent) {
-  const parsed = parseEvent(e, { now: Date.UTC(2030, 0, 1) });
-  assert.ok(parsed.ok, JSON.stringify(parsed));
-}
 
 describe('combined and common formats', () => {
   test('an nginx combined line: every field', () => {

@@ -1,0 +1,22 @@
+/** Assertions on what an access-log parser made of a line, shared by the parsers' tests. */
+import assert from 'node:assert/strict';
+import { parseEvent } from '@vigil/schema';
+import type { LineResult, WireEvent } from '../ingest/access-log.js';
+
+/** The event a line gave; fails the test with the parser's reason when it gave none. */
+export function event(result: LineResult): WireEvent {
+  if (!result.ok) assert.fail(`expected an event, got: ${result.reason}`);
+  return result.event;
+}
+
+/** Why a line was refused; fails the test when it gave an event. */
+export function reason(result: LineResult): string {
+  if (result.ok) assert.fail(`expected a failure, got ${JSON.stringify(result.event)}`);
+  return result.reason;
+}
+
+/** The event must also pass the schema's validation unchanged: that is what the pipeline does next. */
+export function assertValid(e: WireEvent): void {
+  const parsed = parseEvent(e, { now: Date.UTC(2030, 0, 1) });
+  assert.ok(parsed.ok, JSON.stringify(parsed));
+}
