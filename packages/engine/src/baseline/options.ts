@@ -202,9 +202,9 @@ export const LEARNING_BOUNDS = {
   minBytesSigma: 16,
   /**
    * How far a value learned into an endpoint's seasonal slot may lie above the slot's centre as the local day began:
-   * this factor (or 4 of the centre's smallest deviations, if more). Traffic kept just below the limit widens the
-   * band it is learned in, so without a bound a patient sender raised the limit faster every day (from 100 to
-   * 130,000 requests a minute in four days, unreported); with it, a slot's centre grows by at most this factor a day.
+   * this factor (or 2 of its deviations then, if more; see `SeasonalStat`). Traffic kept just below the limit widens
+   * the band it is learned in, so without a bound a patient sender raised the limit faster every day (from 100 to
+   * 130,000 requests a minute in four days, unreported).
    */
   endpointDailyGrowth: 1.5,
 } as const;

@@ -89,8 +89,8 @@ export interface SeasonalExpectation {
 }
 
 /**
- * Per slot, what its learning is bounded by today: the local day, and the slot's centre when that day began (NaN if
- * it had not warmed up by then). Single precision: a bound needs no more, and an endpoint holds 730 of these.
+ * Per slot, what its learning is bounded by today: the local day, and the bound (`growthBound`) of the slot as that
+ * day began, NaN if it had not warmed up by then. Single precision: a bound needs no more, and an endpoint holds 730.
  */
 const DAY_START_WIDTH = 2;
 
@@ -121,10 +121,10 @@ export class SeasonalStat {
     // value it learns.
     const days = values.slice(this.data.length, this.data.length + this.dayStart.length);
     for (let at = 0; at < days.length; at += DAY_START_WIDTH) {
-      const [day, centre] = days.slice(at, at + DAY_START_WIDTH);
+      const [day, bound] = days.slice(at, at + DAY_START_WIDTH);
       if (typeof day !== 'number' || !Number.isFinite(day)) continue;
       this.dayStart[at] = day;
-      this.dayStart[at + 1] = typeof centre === 'number' ? centre : Number.NaN;
+      this.dayStart[at + 1] = typeof bound === 'number' ? bound : Number.NaN;
     }
   }
 
@@ -145,26 +145,38 @@ export class SeasonalStat {
     this.learnSlot(week, value, this.growthBound(week) ?? hourly);
   }
 
-  /** Note the slot's centre before its first value of `day`. */
+  /**
+   * Note the slot's bound for `day` before its first value of the day: the most it learns of a value that day is
+   * `LEARNING_BOUNDS.endpointDailyGrowth` times its centre, or its centre plus 2 of its deviations, or plus 4 of its
+   * smallest deviations (a sparse endpoint's centre is near 0), whichever is more. A bound for the day, not the
+   * band it is learned in: values kept at the edge of the band widen it as they are learned, and the limit with it.
+   */
   private startDay(slot: number, day: number): void {
     const at = slot * DAY_START_WIDTH;
     if (this.dayStart[at] === day) return;
     const stat = readPacked(this.data, slot * STAT_WIDTH);
     this.dayStart[at] = day;
-    this.dayStart[at + 1] = stat.n >= STAT_DEFAULTS.warmup ? stat.center : Number.NaN;
+    if (stat.n < STAT_DEFAULTS.warmup) {
+      this.dayStart[at + 1] = Number.NaN;
+      return;
+    }
+    const { kind, minSigma } = this;
+    const c = stat.center;
+    this.dayStart[at + 1] = Math.max(
+      LEARNING_BOUNDS.endpointDailyGrowth * c,
+      c + 2 * sigmaOf(stat, kind, minSigma),
+      c + STAT_DEFAULTS.clipSigmas * sigmaOf({ n: stat.n, center: c, spread: 0 }, kind, minSigma),
+    );
   }
 
   /**
-   * The most a slot learns of a value today: `LEARNING_BOUNDS.endpointDailyGrowth` times its centre when the day
-   * began, or that centre plus 4 of its smallest deviations if more (a sparse endpoint's centre is near 0).
-   * Undefined when the slot had not warmed up by then; the slot then takes the bound of the broader one it refines,
-   * so that a slot that fills today cannot be taught more than the one it takes over from.
+   * The slot's bound for the day (see `startDay`); undefined when the slot had not warmed up as the day began. The
+   * slot then takes the bound of the broader one it refines, so that a slot that fills today cannot be taught more
+   * than the one it takes over from.
    */
   private growthBound(slot: number): number | undefined {
-    const centre = this.dayStart[slot * DAY_START_WIDTH + 1]!;
-    if (Number.isNaN(centre)) return undefined;
-    const smallest = sigmaOf({ n: STAT_DEFAULTS.warmup, center: centre, spread: 0 }, this.kind, this.minSigma);
-    return Math.max(LEARNING_BOUNDS.endpointDailyGrowth * centre, centre + STAT_DEFAULTS.clipSigmas * smallest);
+    const bound = this.dayStart[slot * DAY_START_WIDTH + 1]!;
+    return Number.isNaN(bound) ? undefined : bound;
   }
 
   private learnSlot(slot: number, value: number, bound: number | undefined): void {
@@ -205,7 +217,7 @@ export class SeasonalStat {
     return out;
   }
 
-  /** The slots (n, centre, spread each), then per slot its day and centre at that day's start (see `dayStart`). */
+  /** The slots (n, centre, spread each), then per slot its day and its bound for that day (see `dayStart`). */
   toJSON(): number[] {
     // Full precision: JSON round-trips doubles exactly, so a restored baseline decides exactly as the live one. A
     // slot that never learned has a NaN day, which JSON writes as null and `load` skips.

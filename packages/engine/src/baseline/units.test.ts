@@ -132,12 +132,10 @@ test('values kept at the limit raise a slot by a bounded factor a day, not faste
     feedDays(stat, start + day * 86_400_000, 1, (limit) => (Number.isFinite(limit) ? Math.floor(limit) : 100));
     centres.push(stat.expected(slotTime(start + (day + 1) * 86_400_000 - 60_000, 0), 30)!.stat.center);
   }
-  for (let i = 1; i < centres.length; i++) {
-    assert.ok(
-      centres[i]! <= LEARNING_BOUNDS.endpointDailyGrowth * centres[i - 1]! * 1.01,
-      `day ${i}: ${centres.map(Math.round).join(' → ')}`,
-    );
-  }
+  // Unbounded, the centre went 100 → 129 → 317 → 1,660 → 86,966: each value at the edge of the band widened it.
+  const days = centres.map(Math.round).join(' → ');
+  for (let i = 1; i < centres.length; i++) assert.ok(centres[i]! <= 2 * centres[i - 1]!, `day ${i}: ${days}`);
+  assert.ok(centres.at(-1)! <= 3 * centres[0]!, days);
 });
 
 test('values within the daily bound are learned as they come', () => {
