@@ -4,6 +4,7 @@ import { createReadStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { alertToJson } from '../alerts/alert.js';
 import { buildConfig } from '../config.js';
 import { eventually, failedLogins, startTestServer, tempDir } from '../testing/harness.js';
@@ -182,6 +183,34 @@ test('analyze opens each input only when it reaches it: an unreadable input is s
   ]);
   assert.equal(result.unreadableInputs, 2);
   assert.equal(result.lines, 10);
+});
+
+test('vigil analyze reads gzip, concatenated members too, whatever the file is called; damaged gzip is unreadable', async () => {
+  const dir = tempDir();
+  const line = (i: number) =>
+    `192.0.2.7 - - [02/Nov/2026:10:00:${String(i).padStart(2, '0')} +0000] "POST /login HTTP/1.1" 401 12 "-" "curl/8.5.0"`;
+  const text = (from: number, to: number) =>
+    `${Array.from({ length: to - from }, (_, i) => line(from + i)).join('\n')}\n`;
+  const rotated = join(dir, 'access.log.2.gz');
+  writeFileSync(rotated, Buffer.concat([gzipSync(text(0, 20)), gzipSync(text(20, 30))]));
+  const unnamed = join(dir, 'access.log.1');
+  writeFileSync(unnamed, gzipSync(text(30, 40)));
+  const damaged = join(dir, 'cut.log.gz');
+  const whole = gzipSync(text(0, 40));
+  writeFileSync(damaged, whole.subarray(0, whole.length - 12));
+  const config = buildConfig({}, { VIGIL_DATA_DIR: dir });
+  const result = await analyze(inputsOf([rotated, unnamed]), { config, format: 'combined' });
+  assert.equal(result.events, 40, 'every line of the two gzip files');
+  assert.equal(result.badLines, 0);
+  const unreadable: string[] = [];
+  const cut = await analyze(inputsOf([damaged]), {
+    config,
+    format: 'combined',
+    onUnreadableInput: (u) => unreadable.push(`${u.file}: ${u.reason}`),
+  });
+  assert.equal(cut.unreadableInputs, 1);
+  assert.match(unreadable[0]!, /cut\.log\.gz: the gzip data is damaged or cut short/);
+  assert.equal(cut.badLines, 0, 'what was read before the damage is analyzed, and no garbage with it');
 });
 
 test('vigil analyze --format otlp reads requests longer than 64 KiB, and reports a bad one without quoting it', async () => {

@@ -14,6 +14,7 @@ import type { VigilConfig } from '../config.js';
 import type { EnrichmentStage } from '../enrich/stage.js';
 import { type AccessLogFormat, createLineParser, type JsonMapping, parseLineRecord } from '../ingest/access-log.js';
 import { parseJsonObject } from '../ingest/access-log-json.js';
+import { decompressedIfGzip, isCompressionError } from '../ingest/gzip-input.js';
 import { type Line, READ_LINES_DEFAULTS, readLines } from '../ingest/lines.js';
 import { otlpToEvents } from '../ingest/otlp.js';
 import { silentLogger } from '../log.js';
@@ -182,11 +183,16 @@ export async function analyze(inputs: readonly AnalyzeInput[], options: AnalyzeO
         if (items.length >= batchSize) await submit();
       }
     } catch (error) {
-      // Only a system error of the input (open, read) makes it unreadable; anything else is a bug to surface.
+      // Only a system error of the input (open, read) or damaged compressed data makes it unreadable; anything else
+      // is a bug to surface.
       const { code, syscall } = error as NodeJS.ErrnoException;
-      if (typeof code !== 'string' || typeof syscall !== 'string') throw error;
+      const damaged = isCompressionError(error);
+      if (!damaged && (typeof code !== 'string' || typeof syscall !== 'string')) throw error;
       unreadableInputs++;
-      options.onUnreadableInput?.({ file: input.name, reason: systemErrorReason(error as Error), linesRead });
+      const reason = damaged
+        ? `the gzip data is damaged or cut short (${(error as Error).message})`
+        : systemErrorReason(error as Error);
+      options.onUnreadableInput?.({ file: input.name, reason, linesRead });
     }
     await submit();
   }
@@ -204,8 +210,11 @@ export async function analyze(inputs: readonly AnalyzeInput[], options: AnalyzeO
  * const result = await analyze(inputsOf(['access.log.1', 'access.log']), { config, format: 'combined' });
  */
 export function inputsOf(files: readonly string[]): AnalyzeInput[] {
+  // Gzip is read as such, from a file or a pipe (`vigil analyze access.log.2.gz`).
   return files.map((file) =>
-    file === '-' ? { name: '(stdin)', open: () => process.stdin } : { name: file, open: () => createReadStream(file) },
+    file === '-'
+      ? { name: '(stdin)', open: () => decompressedIfGzip(process.stdin) }
+      : { name: file, open: () => decompressedIfGzip(createReadStream(file)) },
   );
 }
 

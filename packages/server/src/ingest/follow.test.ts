@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { eventually, startTestServer, type TestServer, tempDir } from '../testing/harness.js';
 import { createLineParser } from './access-log.js';
 import { type FollowerOptions, type LineBatch, type LineSink, LogFollower } from './follow.js';
@@ -341,6 +342,18 @@ describe('vigil ingest --follow', () => {
     });
     assert.equal(code, 0, err.join(''));
     await expectStored(server, 'n', 1, 3);
+  });
+
+  test('vigil ingest FILE.gz is refused, saying how to send it, instead of read as lines of binary', async () => {
+    const path = join(dir, 'access.log.2.gz');
+    writeFileSync(path, gzipSync(lines('z', 1, 3)));
+    const err: string[] = [];
+    const code = await ingestCommand([path, '--endpoint', server.url], {
+      env: { VIGIL_INGEST_TOKEN: server.ingestToken },
+      stderr: { write: (t: string) => err.push(t) },
+    });
+    assert.equal(code, 1);
+    assert.match(err.join(''), /access\.log\.2\.gz is gzip-compressed; .* zcat .*access\.log\.2\.gz \| vigil ingest -/);
   });
 
   test('a line of exactly 64 KiB ending in CRLF is not marked truncated', async () => {

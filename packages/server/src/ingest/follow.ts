@@ -15,12 +15,14 @@
  * - restart: the state file gives the inode and the offset. When another file holds the path by then (rotated while
  *   stopped), the old one is looked for by inode next to it (`access.log.1`) and finished first.
  */
+
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
 import { type FileHandle, open, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { FileIdentity, FollowState, FollowStateStore } from './follow-state.js';
+import { isGzip } from './gzip-input.js';
 import { characterBoundary, type Line } from './lines.js';
 
 /** A complete line of a followed file. */
@@ -394,6 +396,7 @@ export class LogFollower {
   private async openFile(path: string): Promise<OpenFile> {
     const handle = await open(path, 'r');
     try {
+      await refuseCompressed(handle, path);
       const st = await handle.stat({ bigint: true });
       return {
         path,
@@ -591,4 +594,20 @@ async function tailHash(handle: FileHandle, offset: number): Promise<string> {
     read += r.bytesRead;
   }
   return createHash('sha256').update(bytes.subarray(0, read)).digest('hex').slice(0, 16);
+}
+
+/**
+ * A gzip file (a rotated `access.log.2.gz`) cannot be followed by byte offsets in what it decompresses to: refused
+ * with the way to send it (`code` `ECOMPRESSED`), instead of read as lines of binary.
+ */
+async function refuseCompressed(handle: FileHandle, path: string): Promise<void> {
+  const head = Buffer.alloc(2);
+  const { bytesRead } = await handle.read(head, 0, 2, 0);
+  if (!isGzip(head.subarray(0, bytesRead))) return;
+  const error: NodeJS.ErrnoException = new Error(
+    `${path} is gzip-compressed; ingest reads plain files, whose offsets it can remember: ` +
+      `send it with zcat ${path} | vigil ingest - --format …, or replay it with vigil analyze`,
+  );
+  error.code = 'ECOMPRESSED';
+  throw error;
 }

@@ -144,7 +144,7 @@ export async function ingestCommand(args: string[], options: IngestCommandOption
       return 1;
     }
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') {
+    if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR' || code === 'ECOMPRESSED') {
       stderr.write(`vigil ingest: ${(error as Error).message}\n`);
       return 1;
     }
