@@ -20,25 +20,30 @@ export function isGzip(head: Uint8Array): boolean {
 export function decompressedIfGzip(input: Readable): Readable {
   async function* bytes(): AsyncGenerator<Buffer> {
     const chunks = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-    // Enough bytes to tell: a pipe may deliver one at a time.
-    let head = Buffer.alloc(0);
-    while (head.length < GZIP_MAGIC.length) {
-      const next = await chunks.next();
-      if (next.done) break;
-      head = Buffer.concat([head, next.value]);
+    try {
+      // Enough bytes to tell: a pipe may deliver one at a time.
+      let head = Buffer.alloc(0);
+      while (head.length < GZIP_MAGIC.length) {
+        const next = await chunks.next();
+        if (next.done) break;
+        head = Buffer.concat([head, next.value]);
+      }
+      const rest = (async function* () {
+        yield head;
+        for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
+      })();
+      if (!isGzip(head)) {
+        if (head.length > 0) yield* rest;
+        return;
+      }
+      const gunzip = createGunzip();
+      // The pipeline ends or destroys the gunzip stream with the input's error or its own; reading it rethrows that.
+      pipeline(Readable.from(rest, { objectMode: false }), gunzip, () => {});
+      yield* gunzip as AsyncIterable<Buffer>;
+    } finally {
+      // A reader that stops early closes the input too.
+      await chunks.return?.();
     }
-    const rest = (async function* () {
-      yield head;
-      for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
-    })();
-    if (!isGzip(head)) {
-      if (head.length > 0) yield* rest;
-      return;
-    }
-    const gunzip = createGunzip();
-    // The pipeline ends or destroys the gunzip stream with the input's error or its own; reading it rethrows that.
-    pipeline(Readable.from(rest, { objectMode: false }), gunzip, () => {});
-    yield* gunzip as AsyncIterable<Buffer>;
   }
   return Readable.from(bytes(), { objectMode: false });
 }
