@@ -58,6 +58,11 @@ export interface ParseOptions {
 const MIN_TIME_MILLIS = 946_684_800_000;
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
 const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$/;
+
+/** Whether `name` is spelled as a field name: dotted words of letters, digits, `_` and `-`, not starting with a digit. */
+export function isFieldName(name: string): boolean {
+  return FIELD_NAME.test(name);
+}
 const EVENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const MAX_ARRAY_LENGTH = 64;
 /** Parse an RFC 3339 string or epoch milliseconds into epoch milliseconds; undefined when it is neither. */
@@ -221,7 +226,7 @@ export function parseEvent(input: unknown, options: ParseOptions = {}): ParseRes
       issues.push({ field: '(event)', code: 'too_many_fields', message: `has more than ${maxFields} fields` });
       break;
     }
-    if (name.length > MAX_FIELD_NAME_LENGTH || !FIELD_NAME.test(name)) {
+    if (name.length > MAX_FIELD_NAME_LENGTH || !isFieldName(name)) {
       issues.push({
         field: neutralise(name.slice(0, MAX_FIELD_NAME_LENGTH)),
         code: 'invalid_name',

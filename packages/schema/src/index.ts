@@ -1,6 +1,7 @@
 export {
   type CanonicalEvent,
   flatten,
+  isFieldName,
   MAX_FIELD_NAME_LENGTH,
   neutralise,
   PARSE_DEFAULTS,

@@ -14,17 +14,7 @@ import { type EnrichmentStage, withAttributes } from './stage.js';
 const ESCAPE = /%([0-9A-Fa-f]{2})/g;
 
 /** RFC 3986 "unreserved": ALPHA / DIGIT / "-" / "." / "_" / "~". */
-function isUnreserved(code: number): boolean {
-  return (
-    (code >= 0x41 && code <= 0x5a) ||
-    (code >= 0x61 && code <= 0x7a) ||
-    (code >= 0x30 && code <= 0x39) ||
-    code === 0x2d ||
-    code === 0x2e ||
-    code === 0x5f ||
-    code === 0x7e
-  );
-}
+const UNRESERVED = /^[A-Za-z0-9._~-]$/;
 
 /**
  * The path in its normal form, or the same string when it has nothing to normalise.
@@ -35,8 +25,8 @@ function isUnreserved(code: number): boolean {
 export function normalisePath(path: string): string {
   if (!path.includes('%')) return path;
   return path.replace(ESCAPE, (sequence: string, hex: string) => {
-    const code = Number.parseInt(hex, 16);
-    return isUnreserved(code) ? String.fromCharCode(code) : sequence.toUpperCase();
+    const character = String.fromCharCode(Number.parseInt(hex, 16));
+    return UNRESERVED.test(character) ? character : sequence.toUpperCase();
   });
 }
 

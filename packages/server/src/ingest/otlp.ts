@@ -14,6 +14,7 @@ import {
   approximateFieldsSize,
   EVENT_TYPES_BY_NAME,
   Field,
+  isFieldName,
   isKnownEventType,
   type ValidationIssue,
 } from '@vigil/schema';
@@ -144,7 +145,6 @@ function bytesValue(value: unknown): string {
   }
 }
 
-const NAME_SEGMENT = /^[A-Za-z0-9_-]+$/;
 const NOT_NAME_CHARACTERS = /[^A-Za-z0-9_-]+/g;
 
 /**
@@ -154,10 +154,12 @@ const NOT_NAME_CHARACTERS = /[^A-Za-z0-9_-]+/g;
  * `_` in front: `k8s.pod.labels.app.kubernetes.io_name`. Refused as it was, the name took its whole span with it.
  */
 export function attributeFieldName(key: string): string {
-  const segments = key.split('.');
-  if (segments.every((s) => NAME_SEGMENT.test(s)) && /^[A-Za-z_]/.test(key)) return key;
-  const name = segments.map((s) => s.replace(NOT_NAME_CHARACTERS, '_') || '_').join('.');
-  return /^[A-Za-z_]/.test(name) ? name : `_${name}`;
+  if (isFieldName(key)) return key;
+  const name = key
+    .split('.')
+    .map((s) => s.replace(NOT_NAME_CHARACTERS, '_') || '_')
+    .join('.');
+  return isFieldName(name) ? name : `_${name}`;
 }
 
 function attributesToObject(attributes: Json[], depth = 0): Json {
