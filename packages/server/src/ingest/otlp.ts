@@ -164,7 +164,8 @@ export function attributeFieldName(key: string): string {
 
 function attributesToObject(attributes: Json[], depth = 0): Json {
   const out: Json = {};
-  const renamed = new Set<string>();
+  // Names that hold a renamed key's value; made only when a key is renamed, which most requests never need.
+  let renamed: Set<string> | undefined;
   for (const kv of attributes) {
     const key = kv.key;
     if (typeof key !== 'string' || key === '') continue;
@@ -174,9 +175,10 @@ function attributesToObject(attributes: Json[], depth = 0): Json {
     // A key that is a field name as sent wins over one renamed to it.
     if (name === key) {
       out[key] = value;
-      renamed.delete(key);
-    } else if (out[name] === undefined || renamed.has(name)) {
+      renamed?.delete(key);
+    } else if (out[name] === undefined || renamed?.has(name)) {
       out[name] = value;
+      renamed ??= new Set();
       renamed.add(name);
     }
   }
