@@ -206,7 +206,13 @@ export const FIELDS: readonly FieldDefinition[] = [
     'Every input one request failed validation on, as paths (`body.items.0.sku`); the first is vigil.input.name.',
     ['body.email', 'query.page'],
   ),
-  def(Field.sourceName, 'string', 'vigil', 'Ingest source that produced the event (sdk, otlp, access-log...).', 'sdk'),
+  def(
+    Field.sourceName,
+    'string',
+    'vigil',
+    'Ingest source that produced the event, unless the sender named it: http (posted to /v1/events, as the SDK does), otlp-logs, otlp-traces, or the access-log format (combined, alb...).',
+    'http',
+  ),
   def(
     Field.eventAction,
     'string',
