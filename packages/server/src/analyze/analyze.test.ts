@@ -321,3 +321,52 @@ test('vigil analyze --format json --mapping FILE reads a JSON log that matches n
   assert.equal(wrongFormat.code, 2, wrongFormat.stderr);
   assert.match(wrongFormat.stderr, /--mapping applies to --format json only/);
 });
+
+test('analyze stamps the source names the live server stamps, so the sign-in burst rule raises what it raises live', async () => {
+  const dir = tempDir();
+  const t0 = Date.UTC(2026, 10, 2, 10, 0, 0);
+  // What an application with the SDK sends (its stdout mode writes the same events): they arrive on /v1/events live.
+  const posted = join(dir, 'sdk.jsonl');
+  const refused = (i: number) => ({
+    time: t0 + i * 1000,
+    type: 'http_request',
+    'http.request.method': 'POST',
+    'url.path': '/login',
+    'http.response.status_code': 401,
+    'client.address': '203.0.113.9',
+  });
+  writeFileSync(posted, `${Array.from({ length: 35 }, (_, i) => JSON.stringify(refused(i))).join('\n')}\n`);
+  const fromSdk = await analyze(inputsOf([posted]), {
+    config: buildConfig({}, { VIGIL_DATA_DIR: dir }),
+    format: 'vigil',
+  });
+  assert.equal(fromSdk.events, 35);
+  assert.deepEqual(
+    fromSdk.alerts.map((a) => a.rule.title),
+    [],
+  );
+  // The same requests as spans of a service instrumented with OpenTelemetry only.
+  const nanos = (millis: number) => `${BigInt(millis) * 1_000_000n}`;
+  const spans = Array.from({ length: 35 }, (_, i) => ({
+    name: 'POST /login',
+    kind: 2,
+    startTimeUnixNano: nanos(t0 + i * 1000),
+    endTimeUnixNano: nanos(t0 + i * 1000 + 30),
+    attributes: [
+      { key: 'http.request.method', value: { stringValue: 'POST' } },
+      { key: 'url.path', value: { stringValue: '/login' } },
+      { key: 'http.response.status_code', value: { intValue: 401 } },
+      { key: 'client.address', value: { stringValue: '203.0.113.9' } },
+    ],
+  }));
+  const traces = join(dir, 'traces.jsonl');
+  writeFileSync(traces, `${JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans }] }] })}\n`);
+  const fromSpans = await analyze(inputsOf([traces]), {
+    config: buildConfig({}, { VIGIL_DATA_DIR: tempDir() }),
+    format: 'otlp',
+  });
+  assert.deepEqual(
+    fromSpans.alerts.map((a) => [a.rule.title, a.labels['vigil.client.prefix']]),
+    [['Burst of refused sign-in requests from one source', '203.0.113.9']],
+  );
+});

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { EventTimeOrderer, type RuleEvaluator } from '@vigil/engine';
+import { Field } from '@vigil/schema';
 import type { Alert } from '../alerts/alert.js';
 import { AlertManager } from '../alerts/manager.js';
 import type { VigilConfig } from '../config.js';
@@ -134,12 +135,15 @@ export async function analyze(inputs: readonly AnalyzeInput[], options: AnalyzeO
     options.onBadLine?.({ file, lineNumber, reason });
   };
 
+  // Events are stamped with the source name the live server gives them (access-log events carry their format's), so
+  // rules that tell sources apart raise in a replay what they raise live: Vigil events arrive on `POST /v1/events`.
+  const liveSource = options.format === 'vigil' ? 'http' : `analyze-${options.format}`;
   for (const input of inputs) {
     let items: unknown[] = [];
     let origins: Line[] = [];
     const submit = async () => {
       if (items.length === 0) return;
-      const result = await pipeline.submit(items, `analyze-${options.format}`);
+      const result = await pipeline.submit(items, liveSource);
       events += result.accepted;
       for (const r of result.rejected) {
         const issue = r.issues[0];
@@ -169,14 +173,14 @@ export async function analyze(inputs: readonly AnalyzeInput[], options: AnalyzeO
             bad(input.name, line.lineNumber, request.reason);
             continue;
           }
-          const isLogs = 'resourceLogs' in request.record;
-          const batch = otlpToEvents(isLogs ? 'logs' : 'traces', request.record);
+          const signal = 'resourceLogs' in request.record ? 'logs' : 'traces';
+          const batch = otlpToEvents(signal, request.record);
           for (const { issues } of batch.rejected) {
             bad(input.name, line.lineNumber, `${issues[0]?.field}: ${issues[0]?.message}`);
           }
           batch.items.forEach((item, i) => {
             if (item === undefined) return; // refused by the mapping, reported above
-            items.push({ id: lineEventId(input.name, line, i), ...item });
+            items.push({ id: lineEventId(input.name, line, i), [Field.sourceName]: `otlp-${signal}`, ...item });
             origins.push(line);
           });
         }
