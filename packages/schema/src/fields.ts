@@ -303,7 +303,7 @@ export const FIELDS: readonly FieldDefinition[] = [
     Field.truncated,
     'boolean',
     'vigil',
-    'Set by Vigil when at least one string of the event was cut to the length limit.',
+    'Set by Vigil when something of the event was left out to fit a limit: a string cut to the length limit, or fields past the 200 an event may hold (the SDK, OTLP).',
     true,
   ),
   def(

@@ -128,6 +128,10 @@ export function createMetrics() {
       'vigil_otlp_skipped_total',
       'OTLP log records and spans that carried no security event, by signal.',
     ),
+    otlpFieldsDropped: registry.counter(
+      'vigil_otlp_fields_dropped_total',
+      'Attributes left out of OTLP events that had more fields than an event may hold, by signal.',
+    ),
     apiRequests: registry.counter('vigil_api_requests_total', 'Read/admin API requests by status code.'),
     authFailures: registry.counter('vigil_auth_failures_total', 'Requests refused for a missing or wrong token.'),
     decisionsTotal: registry.counter('vigil_decisions_total', 'Response decisions made, by action and scope.'),

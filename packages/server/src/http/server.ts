@@ -147,6 +147,7 @@ export function createHttpServer(deps: HttpDeps): Server {
           maxChars: 2 * deps.maxBodyBytes,
         });
         if (batch.skipped > 0) metrics.otlpSkipped.inc({ signal }, batch.skipped);
+        if (batch.droppedFields > 0) metrics.otlpFieldsDropped.inc({ signal }, batch.droppedFields);
         const source = `otlp-${signal}`;
         const result = await deps.pipeline.submit(batch.items, source, batch.rejected);
         // OTLP counts what was sent (spans, log records), not the events Vigil made of them.

@@ -188,6 +188,69 @@ describe('OTLP/HTTP ingest with the OpenTelemetry JS exporters', () => {
     assert.equal((await eventsOf(server, 'partial')).length, 1);
   });
 
+  test('a span with more attributes than an event may hold is kept: unknown resource attributes go first', async () => {
+    // A Collector's Kubernetes processor copies every pod label into the resource: 240 of them here.
+    const labels = Array.from({ length: 240 }, (_, i) => ({
+      key: `k8s.pod.labels.team${i}.example.com/owner`,
+      value: { stringValue: `team-${i}` },
+    }));
+    const nanos = (millis: number) => `${BigInt(millis) * 1_000_000n}`;
+    const start = Date.now() - 1000;
+    const span = {
+      traceId: '5b8efff798038103d269b633813fc60c',
+      spanId: 'eee19b7ec3c1b174',
+      name: 'GET /orders/{id}',
+      kind: 2,
+      startTimeUnixNano: nanos(start),
+      endTimeUnixNano: nanos(start + 12),
+      attributes: [
+        { key: 'http.request.method', value: { stringValue: 'GET' } },
+        { key: 'url.path', value: { stringValue: '/orders/7' } },
+        { key: 'http.route', value: { stringValue: '/orders/{id}' } },
+        { key: 'http.response.status_code', value: { intValue: '403' } },
+        { key: 'client.address', value: { stringValue: '198.51.100.77' } },
+        { key: 'x.tenant.plan', value: { stringValue: 'gold' } },
+        // A map attribute is as many fields as its leaves.
+        {
+          key: 'x.flags',
+          value: {
+            kvlistValue: {
+              values: [
+                { key: 'beta', value: { boolValue: true } },
+                { key: 'canary', value: { boolValue: false } },
+              ],
+            },
+          },
+        },
+      ],
+    };
+    const resource = { attributes: [{ key: 'service.name', value: { stringValue: 'labelled' } }, ...labels] };
+    const dropped = server.metrics.otlpFieldsDropped.get({ signal: 'traces' });
+    const res = await server.post(
+      '/v1/traces',
+      JSON.stringify({ resourceSpans: [{ resource, scopeSpans: [{ spans: [span] }] }] }),
+    );
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), {}, 'nothing rejected');
+    const [stored] = await eventsOf(server, 'labelled');
+    assert.ok(stored, 'the request was stored');
+    assert.equal(stored['http.response.status_code'], 403);
+    assert.equal(stored['http.route'], '/orders/{id}');
+    assert.equal(stored['client.address'], '198.51.100.77');
+    assert.equal(stored['trace.id'], '5b8efff798038103d269b633813fc60c');
+    assert.equal(stored['x.tenant.plan'], 'gold');
+    assert.equal(stored['x.flags.beta'], true);
+    assert.equal(stored['vigil.truncated'], true);
+    assert.equal(stored['service.name'], 'labelled');
+    // 252 fields as the parser counts them (8 of the span's own, 241 of the resource, the two ids and the duration):
+    // the last 53 labels go, to make room for `vigil.truncated` within 200.
+    const kept = Object.keys(stored).filter((k) => k.startsWith('k8s.pod.labels.'));
+    assert.equal(kept.length, 187);
+    assert.ok(kept.includes('k8s.pod.labels.team186.example.com_owner'));
+    assert.ok(!kept.includes('k8s.pod.labels.team187.example.com_owner'));
+    assert.equal(server.metrics.otlpFieldsDropped.get({ signal: 'traces' }) - dropped, 53);
+  });
+
   test('bad requests: broken protobuf 400, unknown content type 415, no token 401', async () => {
     const broken = await server.post('/v1/logs', Buffer.from([0x0a, 0xff, 0xff, 0x01]), {
       'content-type': 'application/x-protobuf',

@@ -13,9 +13,11 @@
 import {
   approximateFieldsSize,
   EVENT_TYPES_BY_NAME,
+  FIELDS_BY_NAME,
   Field,
   isFieldName,
   isKnownEventType,
+  PARSE_DEFAULTS,
   type ValidationIssue,
 } from '@vigil/schema';
 import { jsonSyntaxProblem, VigilError } from '../errors.js';
@@ -58,6 +60,8 @@ export interface OtlpBatch {
   readonly origins: number[];
   /** Records that were not security events (skipped, not rejected). */
   readonly skipped: number;
+  /** Fields left out of events that had more than an event may hold (see `fitFields`). */
+  readonly droppedFields: number;
 }
 
 /** How many log records or spans the rejected items came from: what `partialSuccess` reports. */
@@ -374,6 +378,55 @@ export interface OtlpLimits {
   readonly maxEvents: number;
   /** The events' keys and values, in characters (the server allows twice `ingest.maxBodyBytes`). */
   readonly maxChars: number;
+  /** Fields per event, as the parser counts them (default `PARSE_DEFAULTS.maxFields`). */
+  readonly maxFields?: number;
+}
+
+/** Keys the parser does not count as fields. */
+const NOT_FIELDS = new Set(['time', 'type', 'id']);
+
+/** How many fields a value is to the parser, which flattens maps: a map attribute is as many as its leaves. */
+function fieldCount(value: unknown): number {
+  if (value === null || value === undefined) return 0;
+  if (typeof value !== 'object' || Array.isArray(value)) return 1;
+  let count = 0;
+  for (const inner of Object.values(value)) count += fieldCount(inner);
+  return count;
+}
+
+/**
+ * Keep an event within the fields an event may hold. OpenTelemetry sets no bound on attributes, and a Collector's
+ * Kubernetes processor copies every pod label into the resource, so an ordinary request's span can have more; refused
+ * whole, the request would be lost to detection for its labels. Fields the event model does not know go first, the
+ * resource's before the record's or span's own, the last first; the event is marked `vigil.truncated`. Returns how
+ * many fields were left out.
+ */
+function fitFields(event: WireEvent, resource: WireEvent, maxFields: number): number {
+  let count = 0;
+  for (const key in event) if (!NOT_FIELDS.has(key)) count += fieldCount(event[key]);
+  if (count <= maxFields) return 0;
+  const limit = maxFields - (event[Field.truncated] === undefined ? 1 : 0);
+  const keys = Object.keys(event)
+    .filter((key) => !NOT_FIELDS.has(key))
+    .reverse();
+  const known = (key: string) => FIELDS_BY_NAME.has(key);
+  const fromResource = (key: string) => key in resource && event[key] === resource[key];
+  const order = [
+    ...keys.filter((key) => !known(key) && fromResource(key)),
+    ...keys.filter((key) => !known(key) && !fromResource(key)),
+    ...keys.filter(known),
+  ];
+  let dropped = 0;
+  for (const key of order) {
+    if (count <= limit) break;
+    if (key === Field.truncated) continue;
+    const fields = fieldCount(event[key]);
+    delete event[key];
+    count -= fields;
+    dropped += fields;
+  }
+  event[Field.truncated] = true;
+  return dropped;
 }
 
 /**
@@ -389,12 +442,15 @@ export function otlpToEvents(
   const items: (WireEvent | undefined)[] = [];
   const rejected: Rejection[] = [];
   const origins: number[] = [];
+  const maxFields = limits.maxFields ?? PARSE_DEFAULTS.maxFields;
   let skipped = 0;
+  let droppedFields = 0;
   let chars = 0;
   let origin = 0;
   /** The events of one record or span: all refused when the mapping found a problem with it. */
-  const addAll = (events: readonly WireEvent[], issues: readonly ValidationIssue[]) => {
+  const addAll = (events: readonly WireEvent[], issues: readonly ValidationIssue[], resource: WireEvent) => {
     for (const event of events) {
+      droppedFields += fitFields(event, resource, maxFields);
       add(event);
       origins.push(origin);
       if (issues.length > 0) {
@@ -437,7 +493,7 @@ export function otlpToEvents(
         for (const record of list(get(scope, 'logRecords', 'log_records'))) {
           const issues: ValidationIssue[] = [];
           const event = logRecordToEvent(record, resource, issues);
-          if (event) addAll([event], issues);
+          if (event) addAll([event], issues, resource);
           else skipped++;
         }
       } else {
@@ -445,10 +501,10 @@ export function otlpToEvents(
           const issues: ValidationIssue[] = [];
           const events = spanToEvents(span, resource, issues);
           if (events.length === 0) skipped++;
-          else addAll(events, issues);
+          else addAll(events, issues, resource);
         }
       }
     }
   }
-  return { items, rejected, origins, skipped };
+  return { items, rejected, origins, skipped, droppedFields };
 }
