@@ -510,6 +510,33 @@ describe('vigil ingest --follow', () => {
     }
   });
 
+  test('vigil ingest - reads gzip as it comes; damaged gzip sends what it read and exits 1 saying so', async () => {
+    const ship = async (input: Buffer) => {
+      const child = spawn(process.execPath, [CLI, 'ingest', '-', '--endpoint', server.url], {
+        env: { ...process.env, VIGIL_INGEST_TOKEN: server.ingestToken },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d));
+      const code = new Promise<number | null>((resolve) => child.on('close', resolve));
+      child.stdin.end(input);
+      return { code: await code, stderr };
+    };
+    // Two members, as `cat access.log.3.gz access.log.2.gz` gives.
+    const whole = await ship(Buffer.concat([gzipSync(lines('gz', 1, 2)), gzipSync(lines('gz', 3, 4))]));
+    assert.equal(whole.code, 0, whole.stderr);
+    assert.match(whole.stderr, /ingested 4 lines: 4 events stored/);
+    await expectStored(server, 'gz', 1, 4);
+    // Cut short in the second member: the first member's lines are sent.
+    const first = gzipSync(lines('cut', 1, 2));
+    const second = gzipSync(lines('cut', 3, 40));
+    const cut = await ship(Buffer.concat([first, second.subarray(0, second.length - 12)]));
+    assert.equal(cut.code, 1, cut.stderr);
+    assert.match(cut.stderr, /vigil ingest: \(stdin\): the gzip data is damaged or cut short \(.+\)/);
+    const sent = await stored(server, 'cut');
+    assert.ok(sent.has('/items/cut-1') && sent.has('/items/cut-2'), [...sent.keys()].join(' '));
+  });
+
   test('vigil ingest --format json --mapping FILE ships a JSON log that matches no preset', async () => {
     const path = join(dir, 'custom.jsonl');
     const rows = [1, 2].map((n) =>

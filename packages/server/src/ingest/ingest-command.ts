@@ -11,6 +11,7 @@ import { ACCESS_LOG_FORMATS, createLineParser, isAccessLogFormat } from './acces
 import { deliverWithRetry, type FollowedLine, LogFollower, SendError } from './follow.js';
 import { type BadLineReport, HttpEventSender } from './follow-sender.js';
 import { FollowStateStore } from './follow-state.js';
+import { decompressedIfGzip, isCompressionError } from './gzip-input.js';
 import { readLines } from './lines.js';
 import { loadMappingFile } from './mapping-file.js';
 
@@ -144,7 +145,7 @@ export async function ingestCommand(args: string[], options: IngestCommandOption
       return 1;
     }
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR' || code === 'ECOMPRESSED') {
+    if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR' || code === 'ECOMPRESSED' || code === 'EDAMAGED') {
       stderr.write(`vigil ingest: ${(error as Error).message}\n`);
       return 1;
     }
@@ -222,8 +223,11 @@ async function shipStream(
   // readLines waits for the next chunk; only ending the stream wakes it when the pipe stays open and silent.
   const stopReading = () => input.destroy();
   signal.addEventListener('abort', stopReading, { once: true });
+  let damaged: Error | undefined;
   try {
-    for await (const line of readLines(input)) {
+    // `zcat access.log.2.gz | vigil ingest -` and `vigil ingest - < access.log.2.gz` alike: a stream has no offsets
+    // to remember, so gzip is read as it comes (a file is refused instead; see LogFollower).
+    for await (const line of readLines(decompressedIfGzip(input))) {
       count++;
       if (line.text.trim() === '') continue;
       batch.push({ ...line, endOffset: line.byteOffset + line.byteLength + 1 });
@@ -231,13 +235,22 @@ async function shipStream(
       if (signal.aborted) break;
     }
   } catch (error) {
-    // Destroying the stream ends the read with a premature-close error: that is the stop, not a failure.
-    if (!signal.aborted) throw error;
+    // Destroying the stream ends the read with a premature-close error: that is the stop, not a failure. Damaged
+    // gzip ends the input; the lines read before it are still sent.
+    if (isCompressionError(error)) damaged = error as Error;
+    else if (!signal.aborted) throw error;
   } finally {
     signal.removeEventListener('abort', stopReading);
   }
   const delivered = await send(signal.aborted ? AbortSignal.timeout(STDIN_FINAL_SEND_MILLIS) : signal);
   if (!delivered)
     notice(`stopped before the server acknowledged the last ${batch.length} lines read; they were not sent`);
+  if (damaged) {
+    const error: NodeJS.ErrnoException = new Error(
+      `${source}: the gzip data is damaged or cut short (${damaged.message}); the ${count} lines before it were read`,
+    );
+    error.code = 'EDAMAGED';
+    throw error;
+  }
   return count;
 }
