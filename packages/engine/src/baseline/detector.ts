@@ -40,7 +40,9 @@ import { countryDistanceKm } from './geo.js';
 import {
   BEHAVIOUR_DEFAULTS,
   type BehaviourOptions,
+  DETECTOR_DEFAULTS,
   type DetectorName,
+  ENDPOINT_GROWTH_FACTOR,
   type EndpointOptions,
   LEARNING_BOUNDS,
   type ResolvedOptions,
@@ -125,6 +127,7 @@ const TAGS: Readonly<Record<DetectorName, readonly string[]>> = {
   'new-access': ['owasp.api2:2023', 'attack.t1078'],
   'function-novelty': ['owasp.api5:2023'],
   'unauthenticated-access': ['owasp.api2:2023'],
+  'endpoint-growth': ['owasp.api4:2023'],
 };
 
 const TITLES: Readonly<Record<DetectorName, string>> = {
@@ -139,6 +142,7 @@ const TITLES: Readonly<Record<DetectorName, string>> = {
   'new-access': 'Access from a new country, network or device',
   'function-novelty': 'Function used for the first time',
   'unauthenticated-access': 'Unauthenticated access to a normally authenticated endpoint',
+  'endpoint-growth': 'Lasting growth of traffic on an endpoint',
 };
 
 const SEVERITY_ORDER: readonly Severity[] = ['info', 'low', 'medium', 'high', 'critical'];
@@ -260,12 +264,15 @@ export class BehaviourDetector implements RuleEvaluator {
     this.options = resolveOptions(options);
     // An option added in a later release counts only when set away from its default, so that upgrading keeps
     // what was learned (a snapshot from before it restores as it is).
-    const { maxOperationsPerRoute, timeZone, ...versioned } = this.options;
+    const { maxOperationsPerRoute, timeZone, detectors, ...versioned } = this.options;
+    const { 'endpoint-growth': growth, ...olderDetectors } = detectors;
     this.version = stableHash(
       canonicalJson({
         ...versioned,
+        detectors: olderDetectors,
         ...(maxOperationsPerRoute !== BEHAVIOUR_DEFAULTS.maxOperationsPerRoute ? { maxOperationsPerRoute } : {}),
         ...(timeZone !== BEHAVIOUR_DEFAULTS.timeZone ? { timeZone } : {}),
+        ...(canonicalJson(growth) !== canonicalJson(DETECTOR_DEFAULTS['endpoint-growth']) ? { growth } : {}),
         adminRoutePattern: String(this.options.adminRoutePattern),
       }),
     );
@@ -439,6 +446,7 @@ export class BehaviourDetector implements RuleEvaluator {
         const ep = endpoint;
         if (!this.emit(out, this.endpointDetection(ep, f), time, () => ep.flag(f, ctx))) f.learnIfSuppressed?.();
       }
+      if (reporting) this.checkGrowth(endpoint, endpointOptions, time, out);
       const unusual =
         reporting && !authenticated && status !== undefined && status >= 200 && status < 300
           ? this.checkUnauthenticated(endpoint, event, windowStart, endpointOptions, out)
@@ -579,6 +587,46 @@ export class BehaviourDetector implements RuleEvaluator {
         };
       },
     };
+  }
+
+  /** `endpoint-growth`, with the first request of each local day (see `EndpointBaseline.growth`). */
+  private checkGrowth(
+    endpoint: EndpointBaseline,
+    endpointOptions: EndpointOptions | undefined,
+    time: number,
+    out: BehaviourDetection[],
+  ): void {
+    const d = this.options.detectors['endpoint-growth'];
+    if (!d.enabled) return;
+    const sensitivity = d.sensitivity * (endpointOptions?.sensitivity ?? 1);
+    const g = endpoint.growth({
+      today: slotTime(time, this.offsetMinutesAt(time)).day,
+      factor: 1 + (ENDPOINT_GROWTH_FACTOR - 1) / sensitivity,
+      minCount: d.minCount,
+      maxEvidence: this.options.maxEvidence,
+    });
+    if (!g) return;
+    const day = 86_400_000;
+    const since = (daysAgo: number) => new Date(time - daysAgo * day).toISOString().slice(0, 10);
+    const summary =
+      `${endpoint.key} had ${formatNumber(g.recent)} requests on a typical day of the last week, ` +
+      `${formatNumber(Math.round((g.recent / Math.max(g.base, 1)) * 10) / 10)} times the ${formatNumber(g.base)} ` +
+      `of the week from ${since(g.baseDaysAgo)}; traffic that grows a little every day is learned by the ` +
+      'minute-level baselines, not reported';
+    this.emit(
+      out,
+      this.detection(
+        'endpoint-growth',
+        d.severity,
+        endpointLabels(endpoint.method, endpoint.route, endpoint.operation),
+        g.recent / Math.max(g.base, 1),
+        summary,
+        { ids: g.eventIds, firstTime: time - 7 * day, lastTime: time, count: g.requests },
+        { metric: 'requests', resolution: 'day', observed: g.recent, expected: g.base, requests: g.requests },
+      ),
+      time,
+      () => {},
+    );
   }
 
   /** Returns whether the detection was raised (false when suppressed); `onRaised` runs only then. */

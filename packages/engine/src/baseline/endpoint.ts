@@ -35,6 +35,40 @@ const HISTORY_BUCKETS = 60;
 /** Level metrics (means) are learned only over windows with at least this many requests. */
 const LEVEL_MIN_REQUESTS = 5;
 const CALLER_SKETCH_K = 64;
+const WEEK_DAYS = 7;
+/** Weeks `growth` looks at: the last one and the three before it. */
+const GROWTH_WEEKS = 4;
+/** Local days of request totals kept for `growth`: those weeks, and today. */
+const GROWTH_DAYS = GROWTH_WEEKS * WEEK_DAYS + 1;
+
+/** What `growth` needs to decide; supplied by the detector. */
+export interface GrowthContext {
+  /** The local day of the request that asks (days since 1970-01-01 in local time). */
+  readonly today: number;
+  /** The factor over the quietest earlier week's typical day, and the least typical day reported. */
+  readonly factor: number;
+  readonly minCount: number;
+  readonly maxEvidence: number;
+}
+
+/** The last week's typical day against the quietest week of the three before it. */
+export interface GrowthFinding {
+  /** Median of the last seven complete local days' requests. */
+  readonly recent: number;
+  /** The same median, of the quietest week it is compared with ... */
+  readonly base: number;
+  /** ... which began this many days before today. */
+  readonly baseDaysAgo: number;
+  /** Requests in the last seven complete days. */
+  readonly requests: number;
+  readonly eventIds: readonly string[];
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
 
 export interface RequestObservation {
   readonly time: number;
@@ -220,6 +254,14 @@ export class EndpointBaseline {
   /** Client addresses already reported for unauthenticated access in the current long window. */
   unauthenticatedReported: string[] = [];
   unauthenticatedWindowStart = 0;
+  /** Requests per local day, the last `GROWTH_DAYS` of them, at index day modulo `GROWTH_DAYS`. */
+  private days = new Float64Array(GROWTH_DAYS);
+  /** The latest local day counted in `days`, and the first (undefined until a bucket closed). */
+  private latestDay: number | undefined;
+  private firstDay: number | undefined;
+  /** The day `growth` last looked, and the day it last reported with the typical day it reported. */
+  private growthCheckedDay = Number.NEGATIVE_INFINITY;
+  private growthReported: { day: number; recent: number } | undefined;
 
   constructor(
     readonly route: string,
@@ -322,8 +364,87 @@ export class EndpointBaseline {
     this.current = newBucket(targetStart);
   }
 
+  /** Count a closed bucket's requests into its local day. */
+  private countDay(day: number, requests: number): void {
+    if (this.latestDay === undefined || this.firstDay === undefined) {
+      this.latestDay = day;
+      this.firstDay = day;
+    } else if (day > this.latestDay) {
+      const last = Math.min(day, this.latestDay + GROWTH_DAYS);
+      for (let d = this.latestDay + 1; d <= last; d++) this.days[d % GROWTH_DAYS] = 0;
+      this.latestDay = day;
+    } else if (day <= this.latestDay - GROWTH_DAYS) return;
+    this.days[day % GROWTH_DAYS]! += requests;
+  }
+
+  /** Requests on a local day: 0 for a day without any, undefined for one not counted (before the first, or too old). */
+  private requestsOn(day: number): number | undefined {
+    if (this.latestDay === undefined || this.firstDay === undefined) return undefined;
+    if (day < this.firstDay || day <= this.latestDay - GROWTH_DAYS) return undefined;
+    return day > this.latestDay ? 0 : this.days[day % GROWTH_DAYS]!;
+  }
+
+  /** The daily totals of the week that began `daysAgo` days before `today`, if all of it was counted in full. */
+  private week(today: number, daysAgo: number): number[] | undefined {
+    const from = today - daysAgo;
+    // The first day was counted from the endpoint's first request, not from midnight.
+    if (this.firstDay === undefined || from <= this.firstDay) return undefined;
+    const totals: number[] = [];
+    for (let d = from; d < from + WEEK_DAYS; d++) {
+      const requests = this.requestsOn(d);
+      if (requests === undefined) return undefined;
+      totals.push(requests);
+    }
+    return totals;
+  }
+
+  /**
+   * Lasting growth, once per local day (with its first request): the median day of the last seven complete local days
+   * against the same median of the quietest of the three weeks before, reported when more than `factor` times it and
+   * at least `minCount`. The minute-level baselines learn traffic that grows a little every day (their daily bound
+   * is a rate), so a sender who ramps an endpoint up patiently stays under their limits; the weeks do not move.
+   * Medians of days make a batch day or two a week no growth, and whole weeks take out the weekday cycle. After a
+   * report, the reported level stands in for a quieter week for four weeks: a step is reported once, and growth
+   * that goes on is reported again when it passes `factor` times that level.
+   */
+  growth(ctx: GrowthContext): GrowthFinding | undefined {
+    if (ctx.today <= this.growthCheckedDay) return undefined;
+    this.growthCheckedDay = ctx.today;
+    const last = this.week(ctx.today, WEEK_DAYS);
+    if (last === undefined) return undefined;
+    const recent = median(last);
+    if (recent < ctx.minCount) return undefined;
+    let base: number | undefined;
+    let baseDaysAgo = 0;
+    for (let weeksAgo = 2; weeksAgo <= GROWTH_WEEKS; weeksAgo++) {
+      const totals = this.week(ctx.today, weeksAgo * WEEK_DAYS);
+      if (totals === undefined) break;
+      const typical = median(totals);
+      if (base === undefined || typical < base) {
+        base = typical;
+        baseDaysAgo = weeksAgo * WEEK_DAYS;
+      }
+    }
+    if (base === undefined) return undefined;
+    const reported = this.growthReported;
+    if (reported && ctx.today - reported.day < GROWTH_WEEKS * WEEK_DAYS && reported.recent > base) {
+      base = reported.recent;
+      baseDaysAgo = ctx.today - reported.day + WEEK_DAYS;
+    }
+    if (!(recent > ctx.factor * Math.max(base, 1))) return undefined;
+    this.growthReported = { day: ctx.today, recent };
+    return {
+      recent,
+      base,
+      baseDaysAgo,
+      requests: last.reduce((sum, n) => sum + n, 0),
+      eventIds: this.evidence.slice(-ctx.maxEvidence),
+    };
+  }
+
   private close(bucket: Bucket, ctx: EndpointContext, findings: EndpointFinding[] | undefined, now: number): void {
     const at = slotTime(bucket.start, ctx.offsetMinutesAt(bucket.start));
+    this.countDay(at.day, bucket.requests);
     for (const metric of COUNT_METRICS) {
       if (!this.isFlagged(BUCKET_KEY[metric], bucket.start))
         this.bucketStats[metric].learn(at, countOf(bucket, metric));
@@ -490,6 +611,17 @@ export class EndpointBaseline {
       evidence: this.evidence,
       unauthenticatedReported: this.unauthenticatedReported,
       unauthenticatedWindowStart: this.unauthenticatedWindowStart,
+      ...(this.latestDay === undefined || this.firstDay === undefined
+        ? {}
+        : {
+            days: {
+              first: this.firstDay,
+              latest: this.latestDay,
+              totals: Array.from(this.days),
+              ...(Number.isFinite(this.growthCheckedDay) ? { checked: this.growthCheckedDay } : {}),
+              ...(this.growthReported ? { reported: this.growthReported } : {}),
+            },
+          }),
     };
   }
 
@@ -514,6 +646,14 @@ export class EndpointBaseline {
     e.evidence = [...s.evidence];
     e.unauthenticatedReported = [...s.unauthenticatedReported];
     e.unauthenticatedWindowStart = s.unauthenticatedWindowStart;
+    // Snapshots from before daily totals were kept count from the next bucket on.
+    if (s.days && s.days.totals.length === GROWTH_DAYS && s.days.totals.every(Number.isFinite)) {
+      e.days = Float64Array.from(s.days.totals);
+      e.firstDay = s.days.first;
+      e.latestDay = s.days.latest;
+      e.growthCheckedDay = s.days.checked ?? Number.NEGATIVE_INFINITY;
+      e.growthReported = s.days.reported;
+    }
     return e;
   }
 }
@@ -553,4 +693,12 @@ export interface EndpointSnapshot {
   evidence: string[];
   unauthenticatedReported: string[];
   unauthenticatedWindowStart: number;
+  /** Requests per local day (see `EndpointBaseline.growth`); absent in snapshots from before they were kept. */
+  days?: {
+    first: number;
+    latest: number;
+    totals: number[];
+    checked?: number;
+    reported?: { day: number; recent: number };
+  };
 }

@@ -19,6 +19,7 @@ export const DETECTOR_NAMES = [
   'new-access',
   'function-novelty',
   'unauthenticated-access',
+  'endpoint-growth',
 ] as const;
 
 export type DetectorName = (typeof DETECTOR_NAMES)[number];
@@ -138,6 +139,7 @@ export const DETECTOR_DEFAULTS: Readonly<Record<DetectorName, ResolvedDetector>>
   'new-access': { enabled: true, severity: 'high', sensitivity: 1, minCount: 0 },
   'function-novelty': { enabled: true, severity: 'high', sensitivity: 1, minCount: 0 },
   'unauthenticated-access': { enabled: true, severity: 'high', sensitivity: 1, minCount: 200 },
+  'endpoint-growth': { enabled: true, severity: 'low', sensitivity: 1, minCount: 1000 },
 };
 
 export const BEHAVIOUR_DEFAULTS = {
@@ -178,6 +180,13 @@ export const BEHAVIOUR_DEFAULTS = {
   maxSuppressions: 10_000,
   maxEvidence: 20,
 } as const;
+
+/**
+ * `endpoint-growth` fires when the last week's typical day is above this factor times an earlier week's (at
+ * sensitivity 1). Not in `BEHAVIOUR_DEFAULTS`, whose values make the detector's version: it came later, and
+ * upgrading must keep what was learned.
+ */
+export const ENDPOINT_GROWTH_FACTOR = 3;
 
 /**
  * Fixed bounds of what the baselines learn. Not options, so not part of the detector's version: changing them keeps
