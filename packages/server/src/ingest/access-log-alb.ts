@@ -12,6 +12,7 @@
  */
 import { Field, parseTime } from '@vigil/schema';
 import {
+  addClientAndPort,
   addMalformedRequest,
   addRequestLine,
   byteCount,
@@ -32,7 +33,6 @@ const ALB_LINE = new RegExp(
   `^\\S+ (\\S+) \\S+ (\\S+) \\S+ ${SECONDS} ${SECONDS} ${SECONDS} (\\d+|-) \\S+ (\\d+|-) (\\d+|-) ${QUOTED} ${QUOTED}(?: .*)?$`,
 );
 
-const PORT = /^\d{1,5}$/;
 const SECONDS_VALUE = /^(-1|\d+(\.\d+)?)$/;
 const COUNT_VALUE = /^(\d+|-)$/;
 
@@ -83,7 +83,7 @@ export function parseAlbLine(line: string): LineResult {
   if (requestSize !== undefined) out[Field.httpRequestBodySize] = requestSize;
   const responseSize = sent === '-' ? undefined : byteCount(sent!);
   if (responseSize !== undefined) out[Field.httpResponseBodySize] = responseSize;
-  addClient(out, client!);
+  addClientAndPort(out, client!);
   // The three steps end to end: balancer in, target, balancer out. A -1 means a step did not happen (the
   // balancer answered itself, or the client left), and then the whole is unknown rather than the sum of the rest.
   if (requestSeconds !== '-1' && targetSeconds !== '-1' && responseSeconds !== '-1') {
@@ -94,24 +94,6 @@ export function parseAlbLine(line: string): LineResult {
   if (userAgent !== '-' && userAgent !== '') out[Field.userAgentOriginal] = unescapeLogString(userAgent!);
   out[Field.sourceName] = ALB_SOURCE;
   return { ok: true, event: out };
-}
-
-/**
- * `client.address` and `client.port` from `client:port`. The balancer writes IPv6 addresses without brackets
- * (`2001:db8::7:41322`), so the port is what follows the last colon.
- */
-function addClient(out: WireEvent, client: string): void {
-  if (client === '-') return;
-  const colon = client.lastIndexOf(':');
-  const port = colon > 0 && PORT.test(client.slice(colon + 1)) ? Number(client.slice(colon + 1)) : undefined;
-  if (port === undefined || port > 65535) {
-    out[Field.clientAddress] = client;
-    return;
-  }
-  const host = client.slice(0, colon);
-  out[Field.clientAddress] =
-    host.charCodeAt(0) === 0x5b && host.charCodeAt(host.length - 1) === 0x5d ? host.slice(1, -1) : host;
-  out[Field.clientPort] = port;
 }
 
 /** Say which part of the entry is wrong, without quoting the line (its URL may hold tokens). */

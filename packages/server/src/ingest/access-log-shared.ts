@@ -148,6 +148,27 @@ export function addServer(out: WireEvent, authority: string): void {
   if (port !== undefined) out[Field.serverPort] = port;
 }
 
+const PORT = /^\d{1,5}$/;
+
+/**
+ * `client.address` and `client.port` from `address:port`, as load balancers and proxies log their peer. IPv6
+ * addresses come without brackets (`2001:db8::7:41322`) as often as with them, so the port is what follows the last
+ * colon; without a port that can be one, the whole is the address.
+ */
+export function addClientAndPort(out: WireEvent, client: string): void {
+  if (client === '-') return;
+  const colon = client.lastIndexOf(':');
+  const port = colon > 0 && PORT.test(client.slice(colon + 1)) ? Number(client.slice(colon + 1)) : undefined;
+  if (port === undefined || port > 65535) {
+    out[Field.clientAddress] = client;
+    return;
+  }
+  const host = client.slice(0, colon);
+  out[Field.clientAddress] =
+    host.charCodeAt(0) === 0x5b && host.charCodeAt(host.length - 1) === 0x5d ? host.slice(1, -1) : host;
+  out[Field.clientPort] = port;
+}
+
 /** `HTTP/1.1` → `1.1`, `HTTP/2.0` → `2`: the OpenTelemetry spelling of `network.protocol.version`. */
 export function protocolVersion(protocol: string): string | undefined {
   if (protocol.length < 6 || protocol.length > 8 || !protocol.startsWith('HTTP/')) return undefined;
