@@ -84,6 +84,7 @@ export const Field = {
   networkProtocolVersion: 'network.protocol.version',
   requestMalformed: 'vigil.request.malformed',
   requestLine: 'vigil.request.line',
+  terminationState: 'vigil.proxy.termination_state',
   truncated: 'vigil.truncated',
   payloadClasses: 'vigil.payload.classes',
   payloadLocations: 'vigil.payload.locations',
@@ -291,6 +292,13 @@ export const FIELDS: readonly FieldDefinition[] = [
     '\\x16\\x03\\x01',
   ),
   def(Field.userExists, 'boolean', 'vigil', 'Whether the account named in a failed login exists.', false),
+  def(
+    Field.terminationState,
+    'string',
+    'vigil',
+    "How a proxy ended a request that did not end normally: HAProxy's termination state (PR-- denied by a rule, cR-- client timeout before a full request, sH-- server timeout).",
+    'PR--',
+  ),
   def(
     Field.dropReason,
     'string',

@@ -370,3 +370,48 @@ test('analyze stamps the source names the live server stamps, so the sign-in bur
     [['Burst of refused sign-in requests from one source', '203.0.113.9']],
   );
 });
+
+test('vigil analyze --format haproxy: a password-guessing burst through syslog raises the alert, in the zone given', async () => {
+  const dir = tempDir();
+  const log = join(dir, 'haproxy.log');
+  const second = (i: number) => String(i).padStart(2, '0');
+  const lines = Array.from(
+    { length: 40 },
+    (_, i) =>
+      `Nov  2 11:00:${second(i)} lb1 haproxy[14389]: 203.0.113.50:${40_000 + i} [02/Nov/2026:11:00:${second(i)}.120] ` +
+      `api~ api/srv1 3/0/1/12/16 401 187 - - ---- 4/4/1/1/0 0/0 {api.example.com|python-requests/2.32} ` +
+      '"POST /v1/login HTTP/1.1"',
+  );
+  lines.push(
+    '2001:db8::9:50000 [02/Nov/2026:11:01:00.000] api~ api/<NOSRV> -1/-1/-1/-1/0 400 187 - - PR-- 1/1/0/0/0 0/0 "<BADREQ>"',
+    'Nov  2 11:01:01 lb1 haproxy[14389]: 192.0.2.4:5432 [02/Nov/2026:11:01:01.000] db db/pg1 0/0/5007 212 -- 1/1/1/1/0 0/0',
+  );
+  writeFileSync(log, `${lines.join('\n')}\n`);
+  const burst = (stdout: string) =>
+    stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as ReturnType<typeof alertToJson>)
+      .find((a) => a.rule.title === 'Burst of refused sign-in requests from one source');
+
+  const run = await vigil(['analyze', log, '--format', 'haproxy', '--json'], dir);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stderr, /analyzed 42 lines: 41 events, 1 bad lines/);
+  assert.match(run.stderr, /haproxy\.log:42: a TCP log line \(option tcplog/);
+  const utc = burst(run.stdout);
+  assert.ok(utc, run.stdout);
+  assert.equal(utc.labels['vigil.client.prefix'], '203.0.113.50');
+  assert.equal(utc.startsAt, '2026-11-02T11:00:00.120Z', 'without --time-zone the accept dates are UTC');
+
+  const paris = await vigil(['analyze', log, '--format', 'haproxy', '--time-zone', 'Europe/Paris', '--json'], dir);
+  assert.equal(paris.code, 0, paris.stderr);
+  assert.equal(burst(paris.stdout)?.startsAt, '2026-11-02T10:00:00.120Z', 'CET is UTC+1 in November');
+
+  const wrongFormat = await vigil(['analyze', log, '--format', 'combined', '--time-zone', 'UTC'], dir);
+  assert.equal(wrongFormat.code, 2, wrongFormat.stderr);
+  assert.match(wrongFormat.stderr, /^vigil analyze: --time-zone applies to --format haproxy only/);
+  const badZone = await vigil(['analyze', log, '--format', 'haproxy', '--time-zone', 'CEST'], dir);
+  assert.equal(badZone.code, 2, badZone.stderr);
+  assert.match(badZone.stderr, /^vigil analyze: --time-zone "CEST" is not a time zone/);
+});

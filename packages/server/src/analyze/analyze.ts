@@ -37,6 +37,8 @@ export interface AnalyzeOptions {
   readonly format: AnalyzeFormat;
   /** Field mapping for the `json` format (`--mapping FILE`); without one, `json` picks a preset per line. */
   readonly mapping?: JsonMapping;
+  /** Zone of the `haproxy` format's times (`--time-zone`): UTC, `+01:00` or an IANA name. Default UTC. */
+  readonly timeZone?: string;
   readonly stages?: readonly EnrichmentStage[];
   /** Rules on top of the configured ones (e.g. from `--rules DIR`). */
   readonly extraRules?: readonly RuleEvaluator[];
@@ -121,7 +123,10 @@ export async function analyze(inputs: readonly AnalyzeInput[], options: AnalyzeO
   const parser =
     options.format === 'otlp'
       ? undefined
-      : createLineParser(options.format, options.mapping ? { mapping: options.mapping } : {});
+      : createLineParser(options.format, {
+          ...(options.mapping ? { mapping: options.mapping } : {}),
+          ...(options.timeZone !== undefined ? { timeZone: options.timeZone } : {}),
+        });
   const batchSize = options.batchSize ?? 1000;
   // One OTLP JSON line is one export request (a Collector file exporter batch): it may be as large as a request the
   // server accepts. Access-log lines keep readLines' default.

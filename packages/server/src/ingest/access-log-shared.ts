@@ -189,7 +189,8 @@ export function protocolVersion(protocol: string): string | undefined {
   }
 }
 
-const MONTHS: Readonly<Record<string, number>> = {
+/** Month abbreviations of CLF-style dates (`10/Oct/2000`), as month indexes of `Date.UTC`. */
+export const MONTHS: Readonly<Record<string, number>> = {
   Jan: 0,
   Feb: 1,
   Mar: 2,
@@ -244,7 +245,7 @@ function computeClfTime(t: string): number | undefined {
 }
 
 /** Decimal value of `count` digits at `start`; NaN when one is not a digit (the result then comes out NaN too). */
-function digits(text: string, start: number, count: number): number {
+export function digits(text: string, start: number, count: number): number {
   let value = 0;
   for (let i = start; i < start + count; i++) {
     const c = text.charCodeAt(i) - 0x30;

@@ -4,7 +4,8 @@
  * Formats: `combined`, `common` and `combined-xff` (nginx / Apache; the last is nginx's stock `main`), `json` (JSON
  * lines through a field mapping, or through the preset the line's keys point to when no mapping is given), the
  * presets `nginx-json`, `envoy-json`, `traefik-json`, `caddy-json`, `alb` (AWS Application Load Balancer access
- * logs), and `vigil` (each line is a Vigil wire event). Every event from an access log has type `http_request` and
+ * logs), `haproxy` (HAProxy's HTTP log; its times are read in `timeZone`),
+ * and `vigil` (each line is a Vigil wire event). Every event from an access log has type `http_request` and
  * `vigil.source.name` set to the format (or the mapping's `source`). The result goes to
  * `parseEvent`, which validates it, cuts long strings and neutralises control characters.
  *
@@ -15,6 +16,7 @@ import { Field } from '@vigil/schema';
 import { ConfigError } from '../errors.js';
 import { parseAlbLine } from './access-log-alb.js';
 import { parseClfLine } from './access-log-clf.js';
+import { parseHaproxyLine } from './access-log-haproxy.js';
 import {
   compileJsonMapping,
   JSON_PRESETS,
@@ -25,6 +27,7 @@ import {
 } from './access-log-json.js';
 import type { LineResult } from './access-log-shared.js';
 import type { Line } from './lines.js';
+import { parseTimeZone } from './time-zone.js';
 
 export {
   type CompiledJsonMapping,
@@ -55,10 +58,15 @@ export const ACCESS_LOG_FORMATS = [
   'traefik-json',
   'caddy-json',
   'alb',
+  'haproxy',
   'vigil',
 ] as const;
 
 export type AccessLogFormat = (typeof ACCESS_LOG_FORMATS)[number];
+
+/** What a time zone may be, for the message that refuses one. */
+export const TIME_ZONE_HELP =
+  'is not a time zone: give UTC, an offset such as +01:00, or an IANA name such as Europe/Paris';
 
 export function isAccessLogFormat(name: string): name is AccessLogFormat {
   return (ACCESS_LOG_FORMATS as readonly string[]).includes(name);
@@ -69,14 +77,19 @@ export interface LineParserOptions {
   readonly mapping?: JsonMapping;
   /** Configuration key of the mapping, for error messages. Default `mapping`. */
   readonly configKey?: string;
+  /**
+   * For `haproxy`, whose times have no offset: the zone of the HAProxy host, as `UTC`, `+01:00` or an IANA name
+   * (`Europe/Paris`). Default UTC.
+   */
+  readonly timeZone?: string;
 }
 
 /** Parses one line of a given format. Pure: the same line always gives the same result. */
 export type LineParser = (line: string) => LineResult;
 
 /**
- * A parser for one format, with its mapping checked and compiled once. Throws a ConfigError for a bad mapping, or
- * for a mapping given to a format other than `json`.
+ * A parser for one format, with its mapping checked and compiled once. Throws a ConfigError for a bad mapping or
+ * time zone, or for a mapping given to a format other than `json`, or a time zone to a format other than `haproxy`.
  *
  * @example
  * const parse = createLineParser('json', { mapping: { time: 'ts', method: 'verb', path: 'url', status: 'code' } });
@@ -89,6 +102,9 @@ export function createLineParser(format: AccessLogFormat, options: LineParserOpt
   const configKey = options.configKey ?? 'mapping';
   if (options.mapping !== undefined && format !== 'json') {
     throw new ConfigError(configKey, `a field mapping applies to the json format only, not to ${format}`);
+  }
+  if (options.timeZone !== undefined && format !== 'haproxy') {
+    throw new ConfigError('timeZone', `a time zone applies to the haproxy format only, not to ${format}`);
   }
   switch (format) {
     case 'combined':
@@ -109,6 +125,12 @@ export function createLineParser(format: AccessLogFormat, options: LineParserOpt
       return PRESET_PARSERS[format];
     case 'alb':
       return parseAlbLine;
+    case 'haproxy': {
+      if (options.timeZone === undefined) return parseHaproxy;
+      const timeZone = parseTimeZone(options.timeZone);
+      if (timeZone === undefined) throw new ConfigError('timeZone', TIME_ZONE_HELP);
+      return (line) => parseHaproxyLine(line, { timeZone });
+    }
     case 'vigil':
       return parseVigil;
     default:
@@ -119,6 +141,7 @@ export function createLineParser(format: AccessLogFormat, options: LineParserOpt
 const parseCombined: LineParser = (line) => parseClfLine(line, 'combined');
 const parseCommon: LineParser = (line) => parseClfLine(line, 'common');
 const parseCombinedForwarded: LineParser = (line) => parseClfLine(line, 'combined-xff', { forwardedFor: true });
+const parseHaproxy: LineParser = (line) => parseHaproxyLine(line);
 const parseJsonAuto: LineParser = (line) => parseJsonLine(line);
 const PRESET_PARSERS: Readonly<Record<JsonPresetName, LineParser>> = {
   'nginx-json': (line) => parseJsonLine(line, JSON_PRESETS['nginx-json']),

@@ -7,15 +7,17 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULTS } from '../defaults.js';
 import { ConfigError } from '../errors.js';
-import { ACCESS_LOG_FORMATS, createLineParser, isAccessLogFormat } from './access-log.js';
+import { ACCESS_LOG_FORMATS, createLineParser, isAccessLogFormat, TIME_ZONE_HELP } from './access-log.js';
 import { deliverWithRetry, type FollowedLine, LogFollower, SendError } from './follow.js';
 import { type BadLineReport, HttpEventSender } from './follow-sender.js';
 import { FollowStateStore } from './follow-state.js';
 import { decompressedIfGzip, isCompressionError } from './gzip-input.js';
 import { readLines } from './lines.js';
 import { loadMappingFile } from './mapping-file.js';
+import { parseTimeZone } from './time-zone.js';
 
-const INGEST_USAGE = `vigil ingest FILE... | - --format FORMAT [--mapping FILE] [--follow] [--endpoint URL] [--state-dir DIR]
+const INGEST_USAGE = `vigil ingest FILE... | - --format FORMAT [--mapping FILE] [--time-zone ZONE] [--follow] [--endpoint URL]
+                      [--state-dir DIR]
 
 Reads access logs, turns each line into a Vigil event here, and sends the events in batches (gzip NDJSON) to a
 Vigil server's POST /v1/events with the token in VIGIL_INGEST_TOKEN. Lines that do not parse are reported on
@@ -24,6 +26,8 @@ twice is stored once.
 
   --format FORMAT    ${ACCESS_LOG_FORMATS.join(', ')} (default combined)
   --mapping FILE     with --format json: the field mapping of your JSON log (YAML or JSON; see docs/access-logs.md)
+  --time-zone ZONE   with --format haproxy: the time zone of the HAProxy host, whose log times have no offset
+                     (UTC, an offset such as +01:00, or an IANA name such as Europe/Paris; default UTC)
   --follow           keep reading as the files grow, follow rotation (rename or copytruncate), and remember the
                      offset of each file across restarts; stop with Ctrl-C or SIGTERM
   --endpoint URL     the Vigil server (default VIGIL_ENDPOINT, else http://127.0.0.1:7070)
@@ -73,6 +77,9 @@ export async function ingestCommand(args: string[], options: IngestCommandOption
   const format = values.format;
   if (!isAccessLogFormat(format)) return usage(`unknown --format "${format}"; one of ${ACCESS_LOG_FORMATS.join(', ')}`);
   if (values.mapping !== undefined && format !== 'json') return usage('--mapping applies to --format json only');
+  const timeZone = values['time-zone'];
+  const timeZoneProblem = timeZoneUsage(format, timeZone);
+  if (timeZoneProblem !== undefined) return usage(timeZoneProblem);
   if (values.follow && positionals.includes('-'))
     return usage('--follow applies to files; standard input is read until it ends');
   const showBad = positiveInteger(values['show-bad'], 0);
@@ -101,7 +108,10 @@ export async function ingestCommand(args: string[], options: IngestCommandOption
   const sender = new HttpEventSender({
     endpoint,
     token,
-    parser: createLineParser(format, mapping ? { mapping } : {}),
+    parser: createLineParser(format, {
+      ...(mapping ? { mapping } : {}),
+      ...(timeZone !== undefined ? { timeZone } : {}),
+    }),
     onBadLine,
   });
   const stateDir =
@@ -171,6 +181,7 @@ function parseIngestArgs(args: string[]) {
     options: {
       format: { type: 'string', default: 'combined' },
       mapping: { type: 'string' },
+      'time-zone': { type: 'string' },
       follow: { type: 'boolean' },
       endpoint: { type: 'string' },
       'state-dir': { type: 'string' },
@@ -186,6 +197,16 @@ export function positiveInteger(text: string | undefined, min: number): number |
   if (text === undefined || !/^\d{1,9}$/.test(text)) return undefined;
   const n = Number(text);
   return n >= min ? n : undefined;
+}
+
+/**
+ * What is wrong with `--time-zone` for `format`, for a usage message; undefined when nothing is. The option applies
+ * to `haproxy` only: the other formats' times carry their offset or are UTC by definition.
+ */
+export function timeZoneUsage(format: string, timeZone: string | undefined): string | undefined {
+  if (timeZone === undefined) return undefined;
+  if (format !== 'haproxy') return '--time-zone applies to --format haproxy only';
+  return parseTimeZone(timeZone) === undefined ? `--time-zone "${timeZone.slice(0, 64)}" ${TIME_ZONE_HELP}` : undefined;
 }
 
 /** After a stop signal, how long the lines already read from standard input may take to be acknowledged. */
