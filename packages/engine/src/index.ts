@@ -20,7 +20,7 @@ export {
   type DetectorOptions,
   type EndpointOptions,
 } from './baseline/options.js';
-export { isTimeZone } from './baseline/seasonal.js';
+export { isTimeZone, localOffset } from './baseline/seasonal.js';
 export type { Suppression } from './baseline/suppression.js';
 export { BRUTE_FORCE_RULE_ID, type BruteForceOptions, bruteForceRule } from './builtin.js';
 export { Engine, type EngineSnapshot } from './engine.js';

@@ -29,10 +29,6 @@ export interface SlotTime {
 const HOUR_MILLIS = 3_600_000;
 const DAY_MILLIS = 86_400_000;
 
-/**
- * Local time's offset from UTC at a moment, in minutes: a fixed one, or an IANA zone's (daylight saving time
- * included). A zone's offset is asked of `Intl` once per quarter hour of time (offsets change on those) and kept.
- */
 /** Whether `name` is a time zone the runtime knows (IANA: `Europe/Berlin`). */
 export function isTimeZone(name: string): boolean {
   try {
@@ -43,6 +39,10 @@ export function isTimeZone(name: string): boolean {
   }
 }
 
+/**
+ * Local time's offset from UTC at a moment, in minutes: a fixed one, or an IANA zone's (daylight saving time
+ * included). A zone's offset is asked of `Intl` once per quarter hour of time (offsets change on those) and kept.
+ */
 export function localOffset(timeZone: string, fixedMinutes: number): (timeMillis: number) => number {
   if (timeZone === '') return () => fixedMinutes;
   const format = new Intl.DateTimeFormat('en-US', {

@@ -3,6 +3,7 @@
  * `UTC`, a fixed offset (`+01:00`, `-0500`), or an IANA zone name (`Europe/Paris`) with its daylight-saving rules,
  * through the ICU data Node.js ships with.
  */
+import { isTimeZone, localOffset } from '@vigil/engine';
 
 /** A zone that turns a wall-clock time into an instant. */
 export interface TimeZone {
@@ -33,25 +34,10 @@ export function parseTimeZone(text: string): TimeZone | undefined {
     if (hours > 23 || minutes > 59) return undefined;
     return fixedOffset(text, (offset[1] === '-' ? -1 : 1) * (hours * 60 + minutes) * 60_000);
   }
-  // Intl accepts only names in its zone database (which has a few legacy ones such as `CET`); anything else, an
-  // offset without its minutes (`+01`) included, is refused rather than guessed at.
-  if (!/^[A-Za-z][A-Za-z0-9_+/-]*$/.test(text)) return undefined;
-  let format: Intl.DateTimeFormat;
-  try {
-    format = new Intl.DateTimeFormat('en-US', {
-      timeZone: text,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-  } catch {
-    return undefined;
-  }
-  return new NamedZone(text, format);
+  // Only names in the runtime's zone database (which has a few legacy ones such as `CET`); anything else, an offset
+  // without its minutes (`+01`) included, is refused rather than guessed at.
+  if (!/^[A-Za-z][A-Za-z0-9_+/-]*$/.test(text) || !isTimeZone(text)) return undefined;
+  return new NamedZone(text, localOffset(text, 0));
 }
 
 function fixedOffset(name: string, offsetMillis: number): TimeZone {
@@ -67,7 +53,8 @@ class NamedZone implements TimeZone {
 
   constructor(
     readonly name: string,
-    private readonly format: Intl.DateTimeFormat,
+    /** The zone's offset from UTC at an instant, in minutes (the baselines' seasonality reads zones the same way). */
+    private readonly offsetMinutesAt: (epochMillis: number) => number,
   ) {}
 
   toEpochMillis(wallMillis: number): number {
@@ -86,19 +73,12 @@ class NamedZone implements TimeZone {
    * skipped when they go forward, which a clock never shows) with the offset from before the change.
    */
   private offsetOfWallTime(wallMillis: number): number {
-    const before = this.offsetAt(wallMillis - 12 * HOUR_MILLIS);
-    const after = this.offsetAt(wallMillis + 12 * HOUR_MILLIS);
+    const offsetAt = (epochMillis: number) => this.offsetMinutesAt(epochMillis) * 60_000;
+    const before = offsetAt(wallMillis - 12 * HOUR_MILLIS);
+    const after = offsetAt(wallMillis + 12 * HOUR_MILLIS);
     if (before === after) return before;
-    const valid = [before, after].filter((offset) => this.offsetAt(wallMillis - offset) === offset);
+    const valid = [before, after].filter((offset) => offsetAt(wallMillis - offset) === offset);
     // The larger offset gives the earlier instant.
     return valid.length === 0 ? before : Math.max(...valid);
-  }
-
-  /** The zone's offset from UTC at an instant, in milliseconds, to the minute. */
-  private offsetAt(epochMillis: number): number {
-    const parts = this.format.formatToParts(new Date(epochMillis));
-    const part = (type: Intl.DateTimeFormatPartTypes) => Number(parts.find((p) => p.type === type)?.value);
-    const wall = Date.UTC(part('year'), part('month') - 1, part('day'), part('hour'), part('minute'), part('second'));
-    return Math.round((wall - Math.floor(epochMillis / 1000) * 1000) / 60_000) * 60_000;
   }
 }
