@@ -598,9 +598,12 @@ export class BehaviourDetector implements RuleEvaluator {
   ): void {
     const d = this.options.detectors['endpoint-growth'];
     if (!d.enabled) return;
+    const today = Math.floor((time + this.offsetMinutesAt(time) * 60_000) / 86_400_000);
+    // The common case, on every request: today was looked at already.
+    if (today <= endpoint.growthCheckedDay) return;
     const sensitivity = d.sensitivity * (endpointOptions?.sensitivity ?? 1);
     const g = endpoint.growth({
-      today: slotTime(time, this.offsetMinutesAt(time)).day,
+      today,
       factor: 1 + (ENDPOINT_GROWTH_FACTOR - 1) / sensitivity,
       minCount: d.minCount,
       maxEvidence: this.options.maxEvidence,

@@ -259,8 +259,8 @@ export class EndpointBaseline {
   /** The latest local day counted in `days`, and the first (undefined until a bucket closed). */
   private latestDay: number | undefined;
   private firstDay: number | undefined;
-  /** The day `growth` last looked, and the day it last reported with the typical day it reported. */
-  private growthCheckedDay = Number.NEGATIVE_INFINITY;
+  /** The local day `growth` last looked (it looks once a day), and the day it last reported with what it reported. */
+  growthCheckedDay = Number.NEGATIVE_INFINITY;
   private growthReported: { day: number; recent: number } | undefined;
 
   constructor(
