@@ -415,3 +415,92 @@ test('vigil analyze --format haproxy: a password-guessing burst through syslog r
   assert.equal(badZone.code, 2, badZone.stderr);
   assert.match(badZone.stderr, /^vigil analyze: --time-zone "CEST" is not a time zone/);
 });
+
+test('vigil analyze --format cloudfront reads a gzipped standard log from S3 and raises the sign-in burst alert', async () => {
+  const dir = tempDir();
+  const fields =
+    'date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) cs(User-Agent) ' +
+    'cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header cs-protocol cs-bytes time-taken ' +
+    'x-forwarded-for ssl-protocol ssl-cipher x-edge-response-result-type cs-protocol-version fle-status ' +
+    'fle-encrypted-fields c-port time-to-first-byte x-edge-detailed-result-type sc-content-type sc-content-len ' +
+    'sc-range-start sc-range-end';
+  const entry = (i: number) =>
+    [
+      '2026-11-02',
+      `10:00:${String(i).padStart(2, '0')}`,
+      'FRA56-P4',
+      '512',
+      '203.0.113.50',
+      'POST',
+      'd111111abcdef8.cloudfront.net',
+      '/v1/auth/login',
+      '401',
+      '-',
+      'python-requests/2.32.3',
+      '-',
+      '-',
+      'Error',
+      `req${i}AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==`,
+      'api.example.com',
+      'https',
+      '420',
+      '0.012',
+      '-',
+      'TLSv1.3',
+      'TLS_AES_128_GCM_SHA256',
+      'Error',
+      'HTTP/1.1',
+      '-',
+      '-',
+      String(50000 + i),
+      '0.012',
+      'Error',
+      'application/json',
+      '37',
+      '-',
+      '-',
+    ].join('\t');
+  const text = `#Version: 1.0\n#Fields: ${fields}\n${Array.from({ length: 40 }, (_, i) => entry(i)).join('\n')}\n`;
+  const log = join(dir, 'E2EXAMPLE123.2026-11-02-10.a1b2c3d4.gz');
+  writeFileSync(log, gzipSync(text));
+  const run = await vigil(['analyze', log, '--format', 'cloudfront', '--json'], dir);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(
+    run.stderr,
+    /analyzed 42 lines: 40 events, 0 bad lines, 1 alerts/,
+    'the two directives are no bad lines',
+  );
+  const alerts = run.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { rule: { title: string }; summary: string });
+  assert.deepEqual(
+    alerts.map((a) => a.rule.title),
+    ['Burst of refused sign-in requests from one source'],
+  );
+  assert.match(alerts[0]!.summary, /^\d+ sign-in requests from 203\.0\.113\.50 answered 401 within 10 minutes/);
+});
+
+test('vigil analyze --format iis: each file is read with its own #Fields: line, never with the one of the file before', async () => {
+  const dir = tempDir();
+  const first = join(dir, 'u_ex261102.log');
+  writeFileSync(
+    first,
+    '#Software: Microsoft Internet Information Services 10.0\n#Version: 1.0\n#Date: 2026-11-02 10:00:00\n' +
+      '#Fields: date time c-ip cs-method cs-uri-stem sc-status time-taken\n' +
+      '2026-11-02 10:00:01 198.51.100.7 GET /api/orders 200 15\n',
+  );
+  const second = join(dir, 'u_ex261103.log');
+  writeFileSync(second, '2026-11-03 10:00:01 198.51.100.7 GET /api/orders 200 15\n');
+  const bad: string[] = [];
+  const config = buildConfig({}, { VIGIL_DATA_DIR: dir });
+  const result = await analyze(inputsOf([first, second]), {
+    config,
+    format: 'iis',
+    onBadLine: (b) => bad.push(`${b.file}:${b.lineNumber}: ${b.reason}`),
+  });
+  assert.equal(result.events, 1);
+  assert.deepEqual(bad, [
+    `${second}:1: no #Fields: directive before this line, so its columns are unknown (an IIS log names them first)`,
+  ]);
+});

@@ -13,7 +13,13 @@ import type { Alert } from '../alerts/alert.js';
 import { AlertManager } from '../alerts/manager.js';
 import type { VigilConfig } from '../config.js';
 import type { EnrichmentStage } from '../enrich/stage.js';
-import { type AccessLogFormat, createLineParser, type JsonMapping, parseLineRecord } from '../ingest/access-log.js';
+import {
+  type AccessLogFormat,
+  createLineParser,
+  headerLinePrefix,
+  type JsonMapping,
+  parseLineRecord,
+} from '../ingest/access-log.js';
 import { parseJsonObject } from '../ingest/access-log-json.js';
 import { decompressedIfGzip, isCompressionError } from '../ingest/gzip-input.js';
 import { type Line, READ_LINES_DEFAULTS, readLines } from '../ingest/lines.js';
@@ -120,13 +126,14 @@ export async function analyze(inputs: readonly AnalyzeInput[], options: AnalyzeO
     parse: { maxFutureSkewMillis: Number.MAX_SAFE_INTEGER, maxStringLength: config.ingest.maxStringLength },
   });
 
-  const parser =
-    options.format === 'otlp'
-      ? undefined
-      : createLineParser(options.format, {
-          ...(options.mapping ? { mapping: options.mapping } : {}),
-          ...(options.timeZone !== undefined ? { timeZone: options.timeZone } : {}),
-        });
+  const format = options.format;
+  const parserOptions = {
+    ...(options.mapping ? { mapping: options.mapping } : {}),
+    ...(options.timeZone !== undefined ? { timeZone: options.timeZone } : {}),
+  };
+  const sharedParser = format === 'otlp' ? undefined : createLineParser(format, parserOptions);
+  // A W3C log's `#Fields:` line sets the columns of its own file only: each input gets a parser of its own.
+  const parserPerInput = format !== 'otlp' && headerLinePrefix(format) !== undefined;
   const batchSize = options.batchSize ?? 1000;
   // One OTLP JSON line is one export request (a Collector file exporter batch): it may be as large as a request the
   // server accepts. Access-log lines keep readLines' default.
@@ -144,6 +151,7 @@ export async function analyze(inputs: readonly AnalyzeInput[], options: AnalyzeO
   // rules that tell sources apart raise in a replay what they raise live: Vigil events arrive on `POST /v1/events`.
   const liveSource = options.format === 'vigil' ? 'http' : `analyze-${options.format}`;
   for (const input of inputs) {
+    const parser = parserPerInput ? createLineParser(format, parserOptions) : sharedParser;
     let items: unknown[] = [];
     let origins: Line[] = [];
     const submit = async () => {
@@ -170,6 +178,7 @@ export async function analyze(inputs: readonly AnalyzeInput[], options: AnalyzeO
             bad(input.name, line.lineNumber, parsed.reason);
             continue;
           }
+          if (parsed.directive) continue;
           items.push({ id: lineEventId(input.name, line, 0), ...parsed.event });
           origins.push(line);
         } else {

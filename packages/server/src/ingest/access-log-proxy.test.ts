@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startTestServer, type TestServer } from '../testing/harness.js';
+import { event } from '../testing/line-results.js';
 import { type AccessLogFormat, createLineParser, parseLine } from './access-log.js';
 
 const BALANCER = '10.0.0.5';
@@ -12,9 +13,7 @@ async function ship(server: TestServer, format: AccessLogFormat, service: string
   const parse = createLineParser(format);
   const body = lines
     .map((line) => {
-      const result = parse(line);
-      assert.ok(result.ok, `${format}: ${result.ok ? '' : result.reason}`);
-      return JSON.stringify({ ...result.event, 'service.name': service });
+      return JSON.stringify({ ...event(parse(line)), 'service.name': service });
     })
     .join('\n');
   const res = await server.post('/v1/events', body, { 'content-type': 'application/x-ndjson' });
@@ -72,16 +71,14 @@ describe('access logs behind a trusted proxy', () => {
 
   test('plain combined ignores a column after the user agent; "" and "-" are no header in JSON either', () => {
     const line = `${BALANCER} - - [10/Oct/2026:13:55:36 +0000] "GET / HTTP/1.1" 200 1 "-" "curl/8.5" "203.0.113.9"`;
-    const combined = parseLine('combined', line);
-    assert.ok(combined.ok);
-    assert.equal(combined.event['http.request.header.x-forwarded-for'], undefined);
+    const combined = event(parseLine('combined', line));
+    assert.equal(combined['http.request.header.x-forwarded-for'], undefined);
     for (const absent of ['', '-']) {
       const json = parseLine(
         'nginx-json',
         `{"time_iso8601":"2026-10-10T13:55:36+00:00","remote_addr":"${BALANCER}","request_method":"GET","request_uri":"/","status":"200","http_x_forwarded_for":"${absent}"}`,
       );
-      assert.ok(json.ok);
-      assert.equal(json.event['http.request.header.x-forwarded-for'], undefined);
+      assert.equal(event(json)['http.request.header.x-forwarded-for'], undefined);
     }
   });
 });

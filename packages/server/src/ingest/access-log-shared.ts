@@ -8,10 +8,14 @@ import { splitHostPort } from '../enrich/client-address.js';
 /** A Vigil event as it goes on the wire: flat dotted keys, `time` in epoch milliseconds. `parseEvent` validates it. */
 export type WireEvent = Record<string, unknown>;
 
-/** What a parser makes of one line: an event, or the reason it could not make one (no line content in it). */
+/**
+ * What a parser makes of one line: an event, the reason it could not make one (no line content in it), or, for a
+ * line that is no request but says how the lines after it read (a W3C `#Fields:` directive), `directive: true`.
+ */
 export type LineResult =
-  | { readonly ok: true; readonly event: WireEvent }
-  | { readonly ok: false; readonly reason: string };
+  | { readonly ok: true; readonly event: WireEvent; readonly directive?: undefined }
+  | { readonly ok: true; readonly directive: true }
+  | { readonly ok: false; readonly reason: string; readonly directive?: undefined };
 
 export const HTTP_REQUEST = 'http_request';
 

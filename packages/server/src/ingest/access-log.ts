@@ -4,12 +4,13 @@
  * Formats: `combined`, `common` and `combined-xff` (nginx / Apache; the last is nginx's stock `main`), `json` (JSON
  * lines through a field mapping, or through the preset the line's keys point to when no mapping is given), the
  * presets `nginx-json`, `envoy-json`, `traefik-json`, `caddy-json`, `alb` (AWS Application Load Balancer access
- * logs), `haproxy` (HAProxy's HTTP log; its times are read in `timeZone`),
- * and `vigil` (each line is a Vigil wire event). Every event from an access log has type `http_request` and
+ * logs), `haproxy` (HAProxy's HTTP log; its times are read in `timeZone`), `cloudfront` and `iis` (W3C extended
+ * logs), and `vigil` (each line is a Vigil wire event). Every event from an access log has type `http_request` and
  * `vigil.source.name` set to the format (or the mapping's `source`). The result goes to
  * `parseEvent`, which validates it, cuts long strings and neutralises control characters.
  *
- * The parsers are pure and keep no state between lines, so a replay gives the same events as the live run.
+ * The parsers keep no state between lines, so a replay gives the same events as the live run; the W3C formats are the
+ * exception: their `#Fields:` directive sets the columns of the lines after it, so one parser reads one stream.
  * See docs/access-logs.md for each format's fields and for what odd lines become.
  */
 import { Field } from '@vigil/schema';
@@ -26,6 +27,7 @@ import {
   parseJsonObject,
 } from './access-log-json.js';
 import type { LineResult } from './access-log-shared.js';
+import { createW3cParser } from './access-log-w3c.js';
 import type { Line } from './lines.js';
 import { parseTimeZone } from './time-zone.js';
 
@@ -59,6 +61,8 @@ export const ACCESS_LOG_FORMATS = [
   'caddy-json',
   'alb',
   'haproxy',
+  'cloudfront',
+  'iis',
   'vigil',
 ] as const;
 
@@ -84,8 +88,19 @@ export interface LineParserOptions {
   readonly timeZone?: string;
 }
 
-/** Parses one line of a given format. Pure: the same line always gives the same result. */
+/**
+ * Parses one line of a given format. The same line always gives the same result, except in the W3C formats
+ * (`cloudfront`, `iis`), where a `#Fields:` line changes how the lines after it read: use one parser per stream.
+ */
 export type LineParser = (line: string) => LineResult;
+
+/**
+ * Lines of a format that say how the lines after them read (W3C directives start with `#`), or undefined for the
+ * formats whose lines stand alone: those need one parser per stream.
+ */
+export function headerLinePrefix(format: AccessLogFormat): string | undefined {
+  return format === 'cloudfront' || format === 'iis' ? '#' : undefined;
+}
 
 /**
  * A parser for one format, with its mapping checked and compiled once. Throws a ConfigError for a bad mapping or
@@ -95,7 +110,8 @@ export type LineParser = (line: string) => LineResult;
  * const parse = createLineParser('json', { mapping: { time: 'ts', method: 'verb', path: 'url', status: 'code' } });
  * for await (const line of readLines(process.stdin)) {
  *   const result = parseLineRecord(parse, line);
- *   if (result.ok) ingest(result.event); else report(line.lineNumber, result.reason);
+ *   if (!result.ok) report(line.lineNumber, result.reason);
+ *   else if (!result.directive) ingest(result.event);
  * }
  */
 export function createLineParser(format: AccessLogFormat, options: LineParserOptions = {}): LineParser {
@@ -131,6 +147,9 @@ export function createLineParser(format: AccessLogFormat, options: LineParserOpt
       if (timeZone === undefined) throw new ConfigError('timeZone', TIME_ZONE_HELP);
       return (line) => parseHaproxyLine(line, { timeZone });
     }
+    case 'cloudfront':
+    case 'iis':
+      return createW3cParser(format);
     case 'vigil':
       return parseVigil;
     default:
@@ -173,7 +192,7 @@ export function parseLine(format: AccessLogFormat, line: string, options: LinePa
  */
 export function parseLineRecord(parser: LineParser, line: Line): LineResult {
   const result = parser(line.text);
-  if (!line.truncated) return result;
+  if (!line.truncated || result.directive) return result;
   if (!result.ok) {
     return {
       ok: false,

@@ -9,10 +9,14 @@
  * proxy's "OK") does not come from a Vigil ingest route: like a 404, that is a wrong endpoint, so it stops the
  * shipper instead of moving the offset past lines that were never stored. Rejected events and lines that do not
  * parse are bad lines, reported with their line numbers.
+ *
+ * Each source (followed path, standard input) has its own parser: a W3C log's `#Fields:` line sets the columns of the
+ * lines after it in that log only. A line is parsed once, even when its batch is sent again, so a retried batch that
+ * holds a `#Fields:` line reads its earlier lines with the columns they were written with.
  */
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
-import { type LineParser, parseLineRecord } from './access-log.js';
+import { type LineParser, type LineResult, parseLineRecord } from './access-log.js';
 import { type FollowedLine, type LineBatch, type LineSink, lineEventId, SendError } from './follow.js';
 
 const gzip = promisify(gzipCallback);
@@ -42,7 +46,8 @@ export interface HttpEventSenderOptions {
    */
   readonly endpoint: string;
   readonly token: string;
-  readonly parser: LineParser;
+  /** Makes the parser of one source; called once per source, since a parser may keep state between lines. */
+  readonly createParser: () => LineParser;
   readonly onBadLine?: (bad: BadLineReport) => void;
   /** Per-request timeout. Default 30 s. */
   readonly timeoutMillis?: number;
@@ -67,12 +72,15 @@ interface IngestAnswer {
  * Posts the events of a batch of lines to `/v1/events`.
  *
  * @example
- * const sink = new HttpEventSender({ endpoint: 'http://127.0.0.1:7070', token, parser: createLineParser('combined') });
+ * const sink = new HttpEventSender({ endpoint: 'http://127.0.0.1:7070', token, createParser: () => createLineParser('combined') });
  * await new LogFollower({ path: 'access.log', follow: false, sink }).run();
  */
 export class HttpEventSender implements LineSink {
   readonly stats: SenderStats = { requests: 0, accepted: 0, duplicates: 0, rejected: 0, badLines: 0 };
   private readonly url: string;
+  private readonly parsers = new Map<string, LineParser>();
+  /** What each line of a batch still being sent parsed to: a retry must not parse it again (see above). */
+  private readonly parsed = new WeakMap<FollowedLine, LineResult>();
 
   constructor(private readonly options: HttpEventSenderOptions) {
     // Appended, not resolved (`new URL('/v1/events', base)` would drop a path prefix of the endpoint): as the SDK does.
@@ -82,13 +90,20 @@ export class HttpEventSender implements LineSink {
   async deliver(batch: LineBatch, attempt: number, signal: AbortSignal): Promise<void> {
     const items: unknown[] = [];
     const origins: FollowedLine[] = [];
+    const parser = this.parserOf(batch.source);
     for (const line of batch.lines) {
-      const parsed = parseLineRecord(this.options.parser, line);
+      let parsed = this.parsed.get(line);
+      const first = parsed === undefined;
+      if (parsed === undefined) {
+        parsed = parseLineRecord(parser, line);
+        this.parsed.set(line, parsed);
+      }
       if (!parsed.ok) {
-        // A retry parses the same lines again; they were reported the first time.
-        if (attempt === 1) this.bad(batch.source, line.lineNumber, parsed.reason);
+        // Reported when first parsed, not again on a retry.
+        if (first) this.bad(batch.source, line.lineNumber, parsed.reason);
         continue;
       }
+      if (parsed.directive) continue;
       items.push({ id: lineEventId(batch.source, batch.file, line), ...parsed.event });
       origins.push(line);
     }
@@ -192,6 +207,15 @@ export class HttpEventSender implements LineSink {
       throw new SendError(`HTTP ${status}${detail}`, true, Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined);
     }
     throw new SendError(`HTTP ${status}${detail}`, false);
+  }
+
+  private parserOf(source: string): LineParser {
+    let parser = this.parsers.get(source);
+    if (parser === undefined) {
+      parser = this.options.createParser();
+      this.parsers.set(source, parser);
+    }
+    return parser;
   }
 
   private bad(source: string, lineNumber: number, reason: string): void {

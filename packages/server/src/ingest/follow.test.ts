@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { eventually, startTestServer, type TestServer, tempDir } from '../testing/harness.js';
 import { createLineParser } from './access-log.js';
 import { type FollowerOptions, type LineBatch, type LineSink, LogFollower } from './follow.js';
@@ -90,7 +90,7 @@ describe('vigil ingest --follow', () => {
   });
 
   const sender = (endpoint = server.url) =>
-    new HttpEventSender({ endpoint, token: server.ingestToken, parser: createLineParser('combined') });
+    new HttpEventSender({ endpoint, token: server.ingestToken, createParser: () => createLineParser('combined') });
 
   function follow(options: Partial<FollowerOptions> & { path: string }) {
     const notices: string[] = [];
@@ -211,6 +211,59 @@ describe('vigil ingest --follow', () => {
     await eventually(async () => assert.equal((third.sink as HttpEventSender).stats.duplicates, 12));
     await third.stop();
     await expectStored(server, 's', 1, 12);
+  });
+
+  test('a batch sent again after a failure is not parsed again: a #Fields: line in it changes only the lines after it', async () => {
+    const path = join(dir, 'retry-fields.log');
+    writeFileSync(
+      path,
+      '#Fields: date time cs-method cs-uri-stem sc-status\n2026-11-02 10:00:01 GET /first 200\n' +
+        '2026-11-02 10:00:02 GET /second 200\n' +
+        '#Fields: date time cs-uri-stem cs-method sc-status\n2026-11-02 10:00:03 /third POST 201\n',
+    );
+    // Batches of two lines: [#Fields, /first], [/second, #Fields], [/third]. The second one fails once.
+    let requests = 0;
+    const received: Record<string, unknown>[] = [];
+    const flaky = await httpServer((_req, body, res) => {
+      if (++requests === 2) {
+        res.writeHead(503).end();
+        return;
+      }
+      const events = gunzipSync(body)
+        .toString('utf8')
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      received.push(...events);
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ accepted: events.length, duplicates: 0, rejected: [] }));
+    });
+    const bad: string[] = [];
+    const sink = new HttpEventSender({
+      endpoint: flaky.url,
+      token: 't',
+      createParser: () => createLineParser('iis'),
+      onBadLine: (b) => bad.push(b.reason),
+    });
+    const follower = new LogFollower({
+      path,
+      sink,
+      follow: false,
+      maxBatchLines: 2,
+      retry: { baseMillis: 1, maxMillis: 5 },
+    });
+    const stats = await follower.run();
+    await flaky.close();
+    assert.equal(stats.retries, 1);
+    assert.deepEqual(bad, []);
+    assert.deepEqual(
+      received.map((e) => [e['http.request.method'], e['url.path'], e['http.response.status_code']]),
+      [
+        ['GET', '/first', 200],
+        ['GET', '/second', 200],
+        ['POST', '/third', 201],
+      ],
+    );
   });
 
   test('a rotation while stopped: the rotated file is found by inode and finished first', async () => {

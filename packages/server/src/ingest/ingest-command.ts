@@ -108,10 +108,11 @@ export async function ingestCommand(args: string[], options: IngestCommandOption
   const sender = new HttpEventSender({
     endpoint,
     token,
-    parser: createLineParser(format, {
-      ...(mapping ? { mapping } : {}),
-      ...(timeZone !== undefined ? { timeZone } : {}),
-    }),
+    createParser: () =>
+      createLineParser(format, {
+        ...(mapping ? { mapping } : {}),
+        ...(timeZone !== undefined ? { timeZone } : {}),
+      }),
     onBadLine,
   });
   const stateDir =

@@ -12,6 +12,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { startTestServer, type TestServer, tempDir } from '../testing/harness.js';
+import { event } from '../testing/line-results.js';
 import { createLineParser } from './access-log.js';
 
 type Stored = Record<string, unknown>;
@@ -40,9 +41,7 @@ async function shipAccessLog(server: TestServer, service: string, lines: readonl
   const parse = createLineParser('combined');
   const body = lines
     .map((line) => {
-      const result = parse(line);
-      assert.ok(result.ok, line);
-      return JSON.stringify({ ...result.event, 'service.name': service });
+      return JSON.stringify({ ...event(parse(line)), 'service.name': service });
     })
     .join('\n');
   const res = await server.post('/v1/events', body, { 'content-type': 'application/x-ndjson' });

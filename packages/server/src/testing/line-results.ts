@@ -6,12 +6,14 @@ import type { LineResult, WireEvent } from '../ingest/access-log.js';
 /** The event a line gave; fails the test with the parser's reason when it gave none. */
 export function event(result: LineResult): WireEvent {
   if (!result.ok) assert.fail(`expected an event, got: ${result.reason}`);
+  if (result.directive) assert.fail('expected an event, got a directive');
   return result.event;
 }
 
 /** Why a line was refused; fails the test when it gave an event. */
 export function reason(result: LineResult): string {
-  if (result.ok) assert.fail(`expected a failure, got ${JSON.stringify(result.event)}`);
+  if (result.ok)
+    assert.fail(`expected a failure, got ${result.directive ? 'a directive' : JSON.stringify(result.event)}`);
   return result.reason;
 }
 
