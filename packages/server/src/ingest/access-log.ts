@@ -96,7 +96,8 @@ export type LineParser = (line: string) => LineResult;
 
 /**
  * Lines of a format that say how the lines after them read (W3C directives start with `#`), or undefined for the
- * formats whose lines stand alone: those need one parser per stream.
+ * formats whose lines stand alone. A reader that starts a stream past its beginning (`vigil ingest --follow` after a
+ * restart) gives the parser those lines first.
  */
 export function headerLinePrefix(format: AccessLogFormat): string | undefined {
   return format === 'cloudfront' || format === 'iis' ? '#' : undefined;

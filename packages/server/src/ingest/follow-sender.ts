@@ -48,6 +48,11 @@ export interface HttpEventSenderOptions {
   readonly token: string;
   /** Makes the parser of one source; called once per source, since a parser may keep state between lines. */
   readonly createParser: () => LineParser;
+  /**
+   * Lines that set how later lines read (`#` for the W3C formats: see headerLinePrefix). With it, a follower that
+   * resumes a file past its start hands the sender those lines of the file first.
+   */
+  readonly headerLinePrefix?: string;
   readonly onBadLine?: (bad: BadLineReport) => void;
   /** Per-request timeout. Default 30 s. */
   readonly timeoutMillis?: number;
@@ -77,6 +82,7 @@ interface IngestAnswer {
  */
 export class HttpEventSender implements LineSink {
   readonly stats: SenderStats = { requests: 0, accepted: 0, duplicates: 0, rejected: 0, badLines: 0 };
+  readonly headerLinePrefix: string | undefined;
   private readonly url: string;
   private readonly parsers = new Map<string, LineParser>();
   /** What each line of a batch still being sent parsed to: a retry must not parse it again (see above). */
@@ -85,6 +91,13 @@ export class HttpEventSender implements LineSink {
   constructor(private readonly options: HttpEventSenderOptions) {
     // Appended, not resolved (`new URL('/v1/events', base)` would drop a path prefix of the endpoint): as the SDK does.
     this.url = `${options.endpoint.replace(/\/+$/, '')}${EVENTS_PATH}`;
+    this.headerLinePrefix = options.headerLinePrefix;
+  }
+
+  /** The lines before a resumed file's offset that start with headerLinePrefix, in order: read, not sent. */
+  replayHeader(source: string, lines: readonly string[]): void {
+    const parser = this.parserOf(source);
+    for (const line of lines) parser(line);
   }
 
   async deliver(batch: LineBatch, attempt: number, signal: AbortSignal): Promise<void> {

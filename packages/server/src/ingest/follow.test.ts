@@ -213,6 +213,65 @@ describe('vigil ingest --follow', () => {
     await expectStored(server, 's', 1, 12);
   });
 
+  test('vigil ingest --follow --format iis resumes after a restart with the #Fields: line written before the offset', async () => {
+    const path = join(dir, 'u_ex261102.log');
+    const stateDir = join(dir, 'state-iis');
+    const stamp = (n: number) => new Date(start + n * 1000).toISOString().slice(0, 19).replace('T', ' ');
+    const before = (n: number) => `${stamp(n)} 198.51.100.7 GET /items/iis-${n} 200\n`;
+    // After a restart of the server, IIS writes its header again, here with other fields in another order.
+    const after = (n: number) => `${stamp(n)} POST 401 /items/iis-${n} 203.0.113.9 python-requests/2.32.3\n`;
+    writeFileSync(
+      path,
+      '#Software: Microsoft Internet Information Services 10.0\n#Version: 1.0\n' +
+        '#Fields: date time c-ip cs-method cs-uri-stem sc-status\n' +
+        before(1) +
+        before(2) +
+        '#Software: Microsoft Internet Information Services 10.0\n#Version: 1.0\n' +
+        '#Fields: date time cs-method sc-status cs-uri-stem c-ip cs(User-Agent)\n' +
+        after(3),
+    );
+    const err: string[] = [];
+    const ship = (signal: AbortSignal) =>
+      ingestCommand(
+        [path, '--format', 'iis', '--follow', '--state-dir', stateDir, '--endpoint', server.url, '--batch-size', '2'],
+        {
+          env: { VIGIL_INGEST_TOKEN: server.ingestToken },
+          signal,
+          stderr: { write: (t: string) => err.push(t) },
+          pollIntervalMillis: 20,
+        },
+      );
+    const states = new FollowStateStore(stateDir);
+    const first = new AbortController();
+    const firstRun = ship(first.signal);
+    await expectStored(server, 'iis', 1, 3);
+    await eventually(async () => assert.equal((await states.load(path))?.offset, statSync(path).size), 8000);
+    first.abort();
+    assert.equal(await firstRun, 0, err.join(''));
+
+    appendFileSync(path, after(4) + after(5));
+    const second = new AbortController();
+    const secondRun = ship(second.signal);
+    await expectStored(server, 'iis', 1, 5);
+    second.abort();
+    assert.equal(await secondRun, 0, err.join(''));
+    assert.doesNotMatch(
+      err.join(''),
+      /u_ex261102\.log:\d+:/,
+      'no bad lines: directives are none, and the columns are known',
+    );
+
+    const res = await server.get('/api/v1/events?limit=1000');
+    const { events } = (await res.json()) as { events: Record<string, unknown>[] };
+    const resumed = events.find((e) => e['url.path'] === '/items/iis-5')!;
+    assert.deepEqual(
+      [resumed['http.request.method'], resumed['http.response.status_code'], resumed['client.address']],
+      ['POST', 401, '203.0.113.9'],
+    );
+    assert.equal(resumed['user_agent.original'], 'python-requests/2.32.3');
+    assert.equal(resumed['vigil.source.name'], 'iis');
+  });
+
   test('a batch sent again after a failure is not parsed again: a #Fields: line in it changes only the lines after it', async () => {
     const path = join(dir, 'retry-fields.log');
     writeFileSync(

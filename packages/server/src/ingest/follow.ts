@@ -13,7 +13,8 @@
  *   new one from byte 0;
  * - copytruncate: the file shrinks below the offset; reading restarts at 0;
  * - restart: the state file gives the inode and the offset. When another file holds the path by then (rotated while
- *   stopped), the old one is looked for by inode next to it (`access.log.1`) and finished first.
+ *   stopped), the old one is looked for by inode next to it (`access.log.1`) and finished first. A sink that asks for
+ *   header lines (W3C `#Fields:`) gets those before the offset first.
  */
 
 import { isUtf8 } from 'node:buffer';
@@ -43,6 +44,13 @@ export interface LineBatch {
 /** Where lines go. `deliver` resolves once the lines are durable at the receiver, and may be called again with the same batch. */
 export interface LineSink {
   deliver(batch: LineBatch, attempt: number, signal: AbortSignal): Promise<void>;
+  /**
+   * For logs whose header lines say how the lines after them read (W3C `#Fields:` directives start with `#`): a
+   * follower that resumes a file past its start (a restart) first hands `replayHeader` the lines before the offset
+   * that start with this prefix, since they were read by an earlier run.
+   */
+  readonly headerLinePrefix?: string | undefined;
+  replayHeader?(source: string, lines: readonly string[]): void;
 }
 
 /** A failed delivery. Retryable ones (network errors, 5xx, 429) are retried with backoff; others stop the follower. */
@@ -201,6 +209,8 @@ interface OpenFile {
   committedOffset: number;
 }
 
+/** Header lines kept for a resumed file: a W3C log has a few per (re)start of its writer; the last ones count. */
+const MAX_HEADER_LINES = 256;
 const LF = 0x0a;
 const CR = 0x0d;
 const TAIL_BYTES = 64;
@@ -253,6 +263,7 @@ export class LogFollower {
    */
   async run(signal: AbortSignal = new AbortController().signal): Promise<FollowerStats> {
     let file = await this.start(signal);
+    if (file !== undefined && file.readOffset > 0) await this.replayHeader(file);
     let draining = file !== undefined && file.path !== this.source;
     try {
       while (file !== undefined && !signal.aborted) {
@@ -352,6 +363,54 @@ export class LogFollower {
       }
     }
     return file;
+  }
+
+  /**
+   * Hand the sink the lines before the resume offset that start with its header prefix: one sequential read of that
+   * part of the file, on start only. At most MAX_HEADER_LINES are kept, the last ones, each cut to maxLineBytes.
+   */
+  private async replayHeader(file: OpenFile): Promise<void> {
+    const { sink } = this.options;
+    if (sink.headerLinePrefix === undefined || sink.replayHeader === undefined) return;
+    const prefix = Buffer.from(sink.headerLinePrefix, 'utf8');
+    const end = file.readOffset;
+    const found: string[] = [];
+    let line: Buffer[] = [];
+    let kept = 0;
+    let lineStart = 0;
+    // Undefined while the start of the line is still too short to tell.
+    let matches: boolean | undefined;
+    for (let offset = 0; offset < end; ) {
+      const { bytesRead } = await file.handle.read(this.buffer, 0, Math.min(this.buffer.length, end - offset), offset);
+      if (bytesRead === 0) break;
+      const chunk = this.buffer.subarray(0, bytesRead);
+      let position = 0;
+      while (position < chunk.length) {
+        const newline = chunk.indexOf(LF, position);
+        const stop = newline === -1 ? chunk.length : newline;
+        if (matches !== false) {
+          const piece = chunk.subarray(position, Math.min(stop, position + this.maxLineBytes - kept));
+          line.push(Buffer.from(piece));
+          kept += piece.length;
+          let head = Buffer.concat(line, kept);
+          if (lineStart === 0 && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) head = head.subarray(3);
+          if (head.length >= prefix.length || newline !== -1) matches = head.subarray(0, prefix.length).equals(prefix);
+          if (newline !== -1 && matches) {
+            const text = head.subarray(0, characterBoundary(head)).toString('utf8');
+            found.push(text.endsWith('\r') ? text.slice(0, -1) : text);
+            if (found.length > MAX_HEADER_LINES) found.shift();
+          }
+        }
+        if (newline === -1) break;
+        line = [];
+        kept = 0;
+        matches = undefined;
+        lineStart = offset + newline + 1;
+        position = newline + 1;
+      }
+      offset += bytesRead;
+    }
+    if (found.length > 0) sink.replayHeader(this.source, found);
   }
 
   /** The saved offset is still inside the file and the bytes before it are the ones that were acknowledged. */

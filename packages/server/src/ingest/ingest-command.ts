@@ -7,7 +7,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULTS } from '../defaults.js';
 import { ConfigError } from '../errors.js';
-import { ACCESS_LOG_FORMATS, createLineParser, isAccessLogFormat, TIME_ZONE_HELP } from './access-log.js';
+import {
+  ACCESS_LOG_FORMATS,
+  createLineParser,
+  headerLinePrefix,
+  isAccessLogFormat,
+  TIME_ZONE_HELP,
+} from './access-log.js';
 import { deliverWithRetry, type FollowedLine, LogFollower, SendError } from './follow.js';
 import { type BadLineReport, HttpEventSender } from './follow-sender.js';
 import { FollowStateStore } from './follow-state.js';
@@ -113,6 +119,7 @@ export async function ingestCommand(args: string[], options: IngestCommandOption
         ...(mapping ? { mapping } : {}),
         ...(timeZone !== undefined ? { timeZone } : {}),
       }),
+    headerLinePrefix: headerLinePrefix(format),
     onBadLine,
   });
   const stateDir =
