@@ -207,14 +207,14 @@ describe('iis', () => {
       'client.address': '198.51.100.7',
       'user_agent.original': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64)',
       'http.request.referrer': 'https://app.example.com/',
-      'user.name': 'CORP\\jdoe',
+      'user.id': 'CORP\\jdoe',
       'vigil.source.name': 'iis',
     });
     const login = event(results[5]!);
     assert.equal(login['client.address'], '2001:db8::7');
     assert.equal(login['http.response.status_code'], 401);
     assert.equal(login['http.server.request.duration'], 1.234, 'IIS logs milliseconds');
-    for (const field of ['url.query', 'user.name', 'user_agent.original', 'http.request.referrer']) {
+    for (const field of ['url.query', 'user.id', 'user_agent.original', 'http.request.referrer']) {
       assert.equal(login[field], undefined, field);
     }
     const after = event(results[10]!);

@@ -257,7 +257,7 @@ function readEntry(
   const referrer = value(c.referrer);
   if (referrer !== undefined) out[Field.httpRequestReferrer] = referrer;
   const username = value(c.username);
-  if (username !== undefined) out[Field.userName] = flavour === 'iis' ? plusToSpace(username) : username;
+  if (username !== undefined) out[Field.userId] = flavour === 'iis' ? plusToSpace(username) : username;
   // x-edge-request-id is CloudFront's own id of the request (base64), no W3C trace id: it is the request id.
   const requestId = value(c.requestId);
   if (requestId !== undefined) out[Field.httpRequestId] = requestId;

@@ -24,7 +24,7 @@ import { type FileHandle, open, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { FileIdentity, FollowState, FollowStateStore } from './follow-state.js';
 import { isGzip } from './gzip-input.js';
-import { characterBoundary, type Line } from './lines.js';
+import { characterBoundary, type Line, readLines } from './lines.js';
 
 /** A complete line of a followed file. */
 export interface FollowedLine extends Line {
@@ -371,44 +371,15 @@ export class LogFollower {
    */
   private async replayHeader(file: OpenFile): Promise<void> {
     const { sink } = this.options;
-    if (sink.headerLinePrefix === undefined || sink.replayHeader === undefined) return;
-    const prefix = Buffer.from(sink.headerLinePrefix, 'utf8');
-    const end = file.readOffset;
+    const prefix = sink.headerLinePrefix;
+    if (prefix === undefined || sink.replayHeader === undefined) return;
     const found: string[] = [];
-    let line: Buffer[] = [];
-    let kept = 0;
-    let lineStart = 0;
-    // Undefined while the start of the line is still too short to tell.
-    let matches: boolean | undefined;
-    for (let offset = 0; offset < end; ) {
-      const { bytesRead } = await file.handle.read(this.buffer, 0, Math.min(this.buffer.length, end - offset), offset);
-      if (bytesRead === 0) break;
-      const chunk = this.buffer.subarray(0, bytesRead);
-      let position = 0;
-      while (position < chunk.length) {
-        const newline = chunk.indexOf(LF, position);
-        const stop = newline === -1 ? chunk.length : newline;
-        if (matches !== false) {
-          const piece = chunk.subarray(position, Math.min(stop, position + this.maxLineBytes - kept));
-          line.push(Buffer.from(piece));
-          kept += piece.length;
-          let head = Buffer.concat(line, kept);
-          if (lineStart === 0 && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) head = head.subarray(3);
-          if (head.length >= prefix.length || newline !== -1) matches = head.subarray(0, prefix.length).equals(prefix);
-          if (newline !== -1 && matches) {
-            const text = head.subarray(0, characterBoundary(head)).toString('utf8');
-            found.push(text.endsWith('\r') ? text.slice(0, -1) : text);
-            if (found.length > MAX_HEADER_LINES) found.shift();
-          }
-        }
-        if (newline === -1) break;
-        line = [];
-        kept = 0;
-        matches = undefined;
-        lineStart = offset + newline + 1;
-        position = newline + 1;
-      }
-      offset += bytesRead;
+    // The handle stays open: reading goes on from the offset once the header is replayed.
+    const before = file.handle.createReadStream({ start: 0, end: file.readOffset - 1, autoClose: false });
+    for await (const line of readLines(before, { maxLineBytes: this.maxLineBytes })) {
+      if (!line.text.startsWith(prefix)) continue;
+      found.push(line.text);
+      if (found.length > MAX_HEADER_LINES) found.shift();
     }
     if (found.length > 0) sink.replayHeader(this.source, found);
   }
