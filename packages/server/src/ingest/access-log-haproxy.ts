@@ -21,12 +21,12 @@ import {
   addMalformedRequest,
   addRequestLine,
   byteCount,
+  clfWallClock,
   digits,
   failure,
   HTTP_REQUEST,
   invalidStatus,
   type LineResult,
-  MONTHS,
   readStatusDigits,
   type WireEvent,
 } from './access-log-shared.js';
@@ -110,16 +110,8 @@ export function parseHaproxyLine(line: string, options: HaproxyOptions = {}): Li
 
 /** `06/Feb/2026:12:14:14.655` as if it were UTC, in epoch milliseconds; undefined for an impossible date. */
 function wallClockMillis(t: string): number | undefined {
-  const day = digits(t, 0, 2);
-  const month = MONTHS[t.slice(3, 6)];
-  const year = digits(t, 7, 4);
-  const hour = digits(t, 12, 2);
-  const minute = digits(t, 15, 2);
-  const second = digits(t, 18, 2);
-  const millis = digits(t, 21, 3);
-  if (month === undefined || day < 1 || hour > 23 || minute > 59 || second > 60) return undefined;
-  if (day > new Date(Date.UTC(year, month + 1, 0)).getUTCDate()) return undefined;
-  return Date.UTC(year, month, day, hour, minute, second, millis);
+  const wall = clfWallClock(t);
+  return wall === undefined ? undefined : wall + digits(t, 21, 3);
 }
 
 const HASH_ESCAPE = /(?:#[0-9A-Fa-f]{2})+/g;

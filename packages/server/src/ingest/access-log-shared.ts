@@ -194,7 +194,7 @@ export function protocolVersion(protocol: string): string | undefined {
 }
 
 /** Month abbreviations of CLF-style dates (`10/Oct/2000`), as month indexes of `Date.UTC`. */
-export const MONTHS: Readonly<Record<string, number>> = {
+const MONTHS: Readonly<Record<string, number>> = {
   Jan: 0,
   Feb: 1,
   Mar: 2,
@@ -227,24 +227,32 @@ export function parseClfTime(input: string): number | undefined {
 }
 
 function computeClfTime(t: string): number | undefined {
-  if (t.length !== 26) return undefined;
-  if (t[2] !== '/' || t[6] !== '/' || t[11] !== ':' || t[14] !== ':' || t[17] !== ':' || t[20] !== ' ') {
-    return undefined;
-  }
+  if (t.length !== 26 || t[20] !== ' ') return undefined;
+  const wall = clfWallClock(t);
+  const sign = t[21] === '+' ? 1 : t[21] === '-' ? -1 : 0;
+  const offsetHours = digits(t, 22, 2);
+  const offsetMinutes = digits(t, 24, 2);
+  if (wall === undefined || sign === 0 || offsetHours > 23 || offsetMinutes > 59) return undefined;
+  const millis = wall - sign * (offsetHours * 60 + offsetMinutes) * 60_000;
+  return Number.isNaN(millis) ? undefined : millis;
+}
+
+/**
+ * `dd/Mon/yyyy:hh:mm:ss` at the start of `t` (the common log format's time without its offset, HAProxy's accept date
+ * without its milliseconds) read as if it were UTC, in epoch milliseconds; undefined when it is no possible date and
+ * time. A leap second (:60), which some systems log, is the same instant as :59 plus one second.
+ */
+export function clfWallClock(t: string): number | undefined {
+  if (t[2] !== '/' || t[6] !== '/' || t[11] !== ':' || t[14] !== ':' || t[17] !== ':') return undefined;
   const day = digits(t, 0, 2);
   const month = MONTHS[t.slice(3, 6)];
   const year = digits(t, 7, 4);
   const hour = digits(t, 12, 2);
   const minute = digits(t, 15, 2);
   const second = digits(t, 18, 2);
-  const sign = t[21] === '+' ? 1 : t[21] === '-' ? -1 : 0;
-  const offsetHours = digits(t, 22, 2);
-  const offsetMinutes = digits(t, 24, 2);
-  if (month === undefined || sign === 0) return undefined;
-  if (day < 1 || hour > 23 || minute > 59 || second > 60 || offsetHours > 23 || offsetMinutes > 59) return undefined;
+  if (month === undefined || day < 1 || hour > 23 || minute > 59 || second > 60) return undefined;
   if (day > new Date(Date.UTC(year, month + 1, 0)).getUTCDate()) return undefined;
-  // A leap second (:60) is logged by some systems; it is the same instant as :59 plus one second.
-  const millis = Date.UTC(year, month, day, hour, minute, second) - sign * (offsetHours * 60 + offsetMinutes) * 60_000;
+  const millis = Date.UTC(year, month, day, hour, minute, second);
   return Number.isNaN(millis) ? undefined : millis;
 }
 
