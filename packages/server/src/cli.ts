@@ -12,7 +12,8 @@ import { DATABASE_FILE, startVigil } from './app.js';
 import { loadConfig, loadOfflineConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { ACCESS_LOG_FORMATS } from './ingest/access-log.js';
-import { ingestCommand, positiveInteger, timeZoneUsage } from './ingest/ingest-command.js';
+import { isContainerLogRuntime } from './ingest/container-log.js';
+import { containerUsage, ingestCommand, positiveInteger, timeZoneUsage } from './ingest/ingest-command.js';
 import { loadMappingFile } from './ingest/mapping-file.js';
 import { rulesCommand } from './rules/cli.js';
 import { loadRules } from './rules/load.js';
@@ -23,10 +24,11 @@ const USAGE = `vigil — API security logging and monitoring
 
 Usage:
   vigil start                 run ingest, detection, alerting and the API in one process
-  vigil analyze FILE... --format FMT [--mapping FILE] [--time-zone ZONE] [--rules DIR] [--json]
+  vigil analyze FILE... --format FMT [--mapping FILE] [--time-zone ZONE] [--container cri|docker]
+                              [--rules DIR] [--json]
                               replay log files through the whole pipeline in event time and print the alerts
-  vigil ingest FILE...|- --format FMT [--mapping FILE] [--time-zone ZONE] [--follow] [--endpoint URL]
-                              [--state-dir DIR]
+  vigil ingest FILE...|- --format FMT [--mapping FILE] [--time-zone ZONE] [--container cri|docker]
+                              [--follow] [--endpoint URL] [--state-dir DIR]
                               ship access logs to a Vigil server (with --follow: through rotation and restarts)
   vigil rules lint [DIR...]   validate Sigma rules (default: the built-in pack); errors as file:line
   vigil rules test [DIR...]   run the rule test files (events in, expected alerts)
@@ -185,8 +187,8 @@ function retentionLine(cut: NonNullable<VerifyReport['retention']>): string {
 }
 
 const ANALYZE_FORMATS: readonly string[] = [...ACCESS_LOG_FORMATS, 'otlp'];
-const ANALYZE_USAGE = `vigil analyze FILE... --format FORMAT [--mapping FILE] [--time-zone ZONE] [--rules DIR] [--json]
-                     [--show-bad N]
+const ANALYZE_USAGE = `vigil analyze FILE... --format FORMAT [--mapping FILE] [--time-zone ZONE] [--container cri|docker]
+                     [--rules DIR] [--json] [--show-bad N]
 
 Replays files (or - for standard input) through the full pipeline, in event time, and prints the alerts the live
 server would have raised from the same events. Bad lines are reported on stderr with their line numbers and never
@@ -196,6 +198,9 @@ stop the run. A file that cannot be read is reported and skipped; the others are
   --mapping FILE    with --format json: the field mapping of your JSON log (YAML or JSON; see docs/access-logs.md)
   --time-zone ZONE  with --format haproxy: the time zone of the HAProxy host, whose log times have no offset
                     (UTC, an offset such as +01:00, or an IANA name such as Europe/Paris; default UTC)
+  --container RT    the access log is a container log file, each line wrapped by its runtime: cri (Kubernetes:
+                    containerd, CRI-O, /var/log/containers/*.log) or docker (Docker's json-file driver); the
+                    pieces of long lines are joined, stderr lines (the server's error log) are skipped
   --rules DIR       extra Sigma rules to load (repeatable)
   --json            print alerts as NDJSON (one alert JSON per line)
   --show-bad N      how many bad lines to print (default 20; all are counted)
@@ -209,6 +214,7 @@ function parseAnalyzeArgs(args: string[]) {
       format: { type: 'string', default: 'combined' },
       mapping: { type: 'string' },
       'time-zone': { type: 'string' },
+      container: { type: 'string' },
       rules: { type: 'string', multiple: true },
       json: { type: 'boolean' },
       'show-bad': { type: 'string', default: '20' },
@@ -250,6 +256,12 @@ async function analyzeCommand(args: string[]): Promise<number> {
     process.stderr.write(`vigil analyze: ${timeZoneProblem}\n\n${ANALYZE_USAGE}`);
     return 2;
   }
+  const container = values.container;
+  const containerProblem = containerUsage(format, container);
+  if (containerProblem !== undefined) {
+    process.stderr.write(`vigil analyze: ${containerProblem}\n\n${ANALYZE_USAGE}`);
+    return 2;
+  }
   const showBad = positiveInteger(values['show-bad'], 0);
   if (showBad === undefined) {
     process.stderr.write(
@@ -266,6 +278,7 @@ async function analyzeCommand(args: string[]): Promise<number> {
     format: format as AnalyzeFormat,
     ...(mapping ? { mapping } : {}),
     ...(timeZone !== undefined ? { timeZone } : {}),
+    ...(container !== undefined && isContainerLogRuntime(container) ? { container } : {}),
     extraRules: await rulesFrom(values.rules ?? []),
     onBadLine: (bad) => {
       if (badShown++ < showBad) process.stderr.write(`${bad.file}:${bad.lineNumber}: ${bad.reason}\n`);

@@ -504,3 +504,55 @@ test('vigil analyze --format iis: each file is read with its own #Fields: line, 
     `${second}:1: no #Fields: directive before this line, so its columns are unknown (an IIS log names them first)`,
   ]);
 });
+
+test('vigil analyze --container cri: an ingress-nginx controller log from /var/log/containers raises the sign-in burst', async () => {
+  const dir = tempDir();
+  // ingress-nginx's default log format: combined, then request length and time, upstream names, address and answer.
+  const request = (i: number, address: string, status: number) =>
+    `${address} - - [28/Nov/2026:10:${String(i).padStart(2, '0')}:07 +0000] "POST /login HTTP/1.1" ${status} 24 ` +
+    `"https://shop.example/login" "python-requests/2.31.0" 412 0.004 [shop-api-8080] [] 10.244.1.17:8080 24 0.004 ` +
+    `${status} 9f3c1d2e8b7a6f5e4d3c2b1a09f8e7${String(i).padStart(2, '0')}`;
+  // The runtime's time is minutes after the request's: the request's own time must be the one read.
+  const cri = (i: number, stream: string, tag: string, content: string) =>
+    `2026-11-28T11:${String(i).padStart(2, '0')}:59.${String(i).padStart(9, '0')}Z ${stream} ${tag} ${content}`;
+  const lines: string[] = [
+    cri(0, 'stderr', 'F', 'NGINX Ingress controller'),
+    cri(
+      0,
+      'stderr',
+      'F',
+      'I1128 10:00:00.000000 7 controller.go:190] "Configuration changes detected, backend reload required"',
+    ),
+  ];
+  for (let i = 0; i < 30; i++) {
+    const line = request(i % 10, '203.0.113.9', 401);
+    if (i % 7 === 3) {
+      // A long line the runtime split into pieces.
+      lines.push(cri(i % 10, 'stdout', 'P', line.slice(0, 50)), cri(i % 10, 'stdout', 'P', line.slice(50, 120)));
+      lines.push(cri(i % 10, 'stdout', 'F', line.slice(120)));
+    } else lines.push(cri(i % 10, 'stdout', 'F', line));
+    if (i % 10 === 0) lines.push(cri(i % 10, 'stdout', 'F', request(i % 10, '198.51.100.4', 200)));
+  }
+  lines.push(cri(10, 'stdout', 'F-broken', 'not a tag'));
+  const log = join(dir, 'ingress-nginx-controller-7d9f8b6c5d-x2k4q_ingress-nginx_controller-0123456789abcdef.log');
+  writeFileSync(log, `${lines.join('\n')}\n`);
+  const run = await vigil(['analyze', log, '--format', 'combined', '--container', 'cri', '--json'], dir);
+  assert.equal(run.code, 0, run.stderr);
+  const total = lines.length;
+  assert.match(run.stderr, new RegExp(`analyzed ${total} lines: 33 events, 1 bad lines, 1 alerts`));
+  assert.match(run.stderr, new RegExp(`:${total}: not a CRI container log line: no tag \\(F or P\\) after the stream`));
+  const alerts = run.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { rule: { title: string }; summary: string; startsAt: string });
+  assert.deepEqual(
+    alerts.map((a) => a.rule.title),
+    ['Burst of refused sign-in requests from one source'],
+  );
+  assert.match(alerts[0]!.summary, /^\d+ sign-in requests from 203\.0\.113\.9 answered 401 within 10 minutes/);
+  assert.match(alerts[0]!.startsAt, /^2026-11-28T10:0/, 'in the time of the requests, not of the runtime');
+
+  const usage = await vigil(['analyze', log, '--container', 'podman'], dir);
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /unknown --container "podman"; one of cri, docker/);
+});

@@ -13,14 +13,16 @@ import type { Alert } from '../alerts/alert.js';
 import { AlertManager } from '../alerts/manager.js';
 import type { VigilConfig } from '../config.js';
 import type { EnrichmentStage } from '../enrich/stage.js';
+import { ConfigError } from '../errors.js';
 import {
   type AccessLogFormat,
   createLineParser,
   headerLinePrefix,
   type JsonMapping,
-  parseLineRecord,
+  type LineResult,
 } from '../ingest/access-log.js';
 import { parseJsonObject } from '../ingest/access-log-json.js';
+import { type ContainerLogRuntime, createLineReader } from '../ingest/container-log.js';
 import { decompressedIfGzip, isCompressionError } from '../ingest/gzip-input.js';
 import { type Line, READ_LINES_DEFAULTS, readLines } from '../ingest/lines.js';
 import { otlpToEvents } from '../ingest/otlp.js';
@@ -45,6 +47,11 @@ export interface AnalyzeOptions {
   readonly mapping?: JsonMapping;
   /** Zone of the `haproxy` format's times (`--time-zone`): UTC, `+01:00` or an IANA name. Default UTC. */
   readonly timeZone?: string;
+  /**
+   * The container runtime that wrapped each line (`--container`): `cri` (Kubernetes' containerd and CRI-O) or
+   * `docker` (Docker's json-file driver). Not with `otlp`.
+   */
+  readonly container?: ContainerLogRuntime;
   readonly stages?: readonly EnrichmentStage[];
   /** Rules on top of the configured ones (e.g. from `--rules DIR`). */
   readonly extraRules?: readonly RuleEvaluator[];
@@ -131,6 +138,9 @@ export async function analyze(inputs: readonly AnalyzeInput[], options: AnalyzeO
     ...(options.mapping ? { mapping: options.mapping } : {}),
     ...(options.timeZone !== undefined ? { timeZone: options.timeZone } : {}),
   };
+  if (format === 'otlp' && options.container !== undefined) {
+    throw new ConfigError('container', 'container log wrappers apply to access-log formats, not to otlp');
+  }
   const sharedParser = format === 'otlp' ? undefined : createLineParser(format, parserOptions);
   // A W3C log's `#Fields:` line sets the columns of its own file only: each input gets a parser of its own.
   const parserPerInput = format !== 'otlp' && headerLinePrefix(format) !== undefined;
@@ -152,6 +162,8 @@ export async function analyze(inputs: readonly AnalyzeInput[], options: AnalyzeO
   const liveSource = options.format === 'vigil' ? 'http' : `analyze-${options.format}`;
   for (const input of inputs) {
     const parser = parserPerInput ? createLineParser(format, parserOptions) : sharedParser;
+    // A container log joins the pieces of a long line: the reader of one input holds them until its last piece.
+    const reader = parser && createLineReader(parser, { container: options.container, maxLineBytes });
     let items: unknown[] = [];
     let origins: Line[] = [];
     const submit = async () => {
@@ -166,21 +178,21 @@ export async function analyze(inputs: readonly AnalyzeInput[], options: AnalyzeO
       items = [];
       origins = [];
     };
+    const addParsed = (line: Line, parsed: LineResult) => {
+      if (!parsed.ok) bad(input.name, line.lineNumber, parsed.reason);
+      else if (!parsed.directive) {
+        items.push({ id: lineEventId(input.name, line, 0), ...parsed.event });
+        origins.push(line);
+      }
+    };
     let linesRead = 0;
     try {
       for await (const line of readLines(input.open(), { maxLineBytes })) {
         lines++;
         linesRead++;
         if (line.text.trim() === '') continue;
-        if (parser) {
-          const parsed = parseLineRecord(parser, line);
-          if (!parsed.ok) {
-            bad(input.name, line.lineNumber, parsed.reason);
-            continue;
-          }
-          if (parsed.directive) continue;
-          items.push({ id: lineEventId(input.name, line, 0), ...parsed.event });
-          origins.push(line);
+        if (reader) {
+          addParsed(line, reader.read(line));
         } else {
           const request = otlpRequest(line, maxLineBytes);
           if (!request.ok) {
@@ -212,6 +224,9 @@ export async function analyze(inputs: readonly AnalyzeInput[], options: AnalyzeO
         : systemErrorReason(error as Error);
       options.onUnreadableInput?.({ file: input.name, reason, linesRead });
     }
+    // An input that ends inside a line of pieces gives what it has.
+    const held = reader?.end();
+    if (held) addParsed(held.line, held.result);
     await submit();
   }
   await pipeline.flush();

@@ -11,6 +11,8 @@ export type WireEvent = Record<string, unknown>;
 /**
  * What a parser makes of one line: an event, the reason it could not make one (no line content in it), or, for a
  * line that is no request but says how the lines after it read (a W3C `#Fields:` directive), `directive: true`.
+ * A container log's reader (container-log.ts) answers `directive: true` too for the lines that are neither events
+ * nor bad lines: the pieces of a line before its last one, and the runtime's `stderr` lines.
  */
 export type LineResult =
   | { readonly ok: true; readonly event: WireEvent; readonly directive?: undefined }

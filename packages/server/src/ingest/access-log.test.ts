@@ -293,6 +293,21 @@ describe('combined and common formats', () => {
     const cut = parseLineRecord(parse, { ...base, text: '192.0.2.1 - - [05/Mar/2024:10:00:00 +0000] "GET /aaaa' });
     assert.match(reason(cut), /70000 bytes was cut/);
   });
+
+  test("ingress-nginx's default format: combined with its upstream fields after the user agent, which are ignored", () => {
+    const line =
+      '203.0.113.7 - - [28/Nov/2026:10:00:00 +0000] "POST /login HTTP/1.1" 401 24 "https://shop.example/login" ' +
+      '"python-requests/2.31.0" 412 0.004 [shop-api-8080] [] 10.244.1.17:8080 24 0.004 401 9f3c1d2e8b7a6f5e4d3c2b1a09f8e7d6';
+    const e = event(parseLine('combined', line));
+    assertValid(e);
+    assert.equal(e.time, Date.UTC(2026, 10, 28, 10, 0, 0));
+    assert.equal(e['http.request.method'], 'POST');
+    assert.equal(e['url.path'], '/login');
+    assert.equal(e['http.response.status_code'], 401);
+    assert.equal(e['client.address'], '203.0.113.7');
+    assert.equal(e['user_agent.original'], 'python-requests/2.31.0');
+    assert.equal(e['user.id'], undefined);
+  });
 });
 
 describe('parseClfTime', () => {

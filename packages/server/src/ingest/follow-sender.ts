@@ -16,8 +16,10 @@
  */
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
-import { type LineParser, type LineResult, parseLineRecord } from './access-log.js';
+import type { LineParser, LineResult } from './access-log.js';
+import { type ContainerLogRuntime, createLineReader, type HeldLine, type LineReader } from './container-log.js';
 import { type FollowedLine, type LineBatch, type LineSink, lineEventId, SendError } from './follow.js';
+import type { Line } from './lines.js';
 
 const gzip = promisify(gzipCallback);
 
@@ -48,6 +50,11 @@ export interface HttpEventSenderOptions {
   readonly token: string;
   /** Makes the parser of one source; called once per source, since a parser may keep state between lines. */
   readonly createParser: () => LineParser;
+  /**
+   * The container runtime that wrapped each line (`cri`, `docker`): each source's reader joins the pieces of long
+   * lines and skips stderr lines.
+   */
+  readonly container?: ContainerLogRuntime;
   /**
    * Lines that set how later lines read (`#` for the W3C formats: see headerLinePrefix). With it, a follower that
    * resumes a file past its start hands the sender those lines of the file first.
@@ -84,9 +91,11 @@ export class HttpEventSender implements LineSink {
   readonly stats: SenderStats = { requests: 0, accepted: 0, duplicates: 0, rejected: 0, badLines: 0 };
   readonly headerLinePrefix: string | undefined;
   private readonly url: string;
-  private readonly parsers = new Map<string, LineParser>();
+  private readonly readers = new Map<string, { readonly parser: LineParser; readonly reader: LineReader }>();
   /** What each line of a batch still being sent parsed to: a retry must not parse it again (see above). */
   private readonly parsed = new WeakMap<FollowedLine, LineResult>();
+  /** What the reader held when its input ended, per batch marked `end`: taken once, whatever the retries. */
+  private readonly held = new WeakMap<LineBatch, HeldLine | null>();
 
   constructor(private readonly options: HttpEventSenderOptions) {
     // Appended, not resolved (`new URL('/v1/events', base)` would drop a path prefix of the endpoint): as the SDK does.
@@ -96,29 +105,46 @@ export class HttpEventSender implements LineSink {
 
   /** The lines before a resumed file's offset that start with headerLinePrefix, in order: read, not sent. */
   replayHeader(source: string, lines: readonly string[]): void {
-    const parser = this.parserOf(source);
+    const { parser } = this.readerOf(source);
     for (const line of lines) parser(line);
+  }
+
+  holdsLine(source: string): boolean {
+    return this.readers.get(source)?.reader.holdsLine() ?? false;
   }
 
   async deliver(batch: LineBatch, attempt: number, signal: AbortSignal): Promise<void> {
     const items: unknown[] = [];
-    const origins: FollowedLine[] = [];
-    const parser = this.parserOf(batch.source);
+    const origins: Line[] = [];
+    const { reader } = this.readerOf(batch.source);
+    const add = (line: Line, parsed: LineResult, first: boolean) => {
+      if (!parsed.ok) {
+        // Reported when first parsed, not again on a retry.
+        if (first) this.bad(batch.source, line.lineNumber, parsed.reason);
+        return;
+      }
+      if (parsed.directive) return;
+      items.push({ id: lineEventId(batch.source, batch.file, line), ...parsed.event });
+      origins.push(line);
+    };
     for (const line of batch.lines) {
       let parsed = this.parsed.get(line);
       const first = parsed === undefined;
       if (parsed === undefined) {
-        parsed = parseLineRecord(parser, line);
+        parsed = reader.read(line);
         this.parsed.set(line, parsed);
       }
-      if (!parsed.ok) {
-        // Reported when first parsed, not again on a retry.
-        if (first) this.bad(batch.source, line.lineNumber, parsed.reason);
-        continue;
+      add(line, parsed, first);
+    }
+    if (batch.end) {
+      let held = this.held.get(batch);
+      const first = held === undefined;
+      if (held === undefined) {
+        held = reader.end() ?? null;
+        this.held.set(batch, held);
       }
-      if (parsed.directive) continue;
-      items.push({ id: lineEventId(batch.source, batch.file, line), ...parsed.event });
-      origins.push(line);
+      // The held line's last piece is a line of the file, so its id is as stable as any other line's.
+      if (held !== null) add(held.line, held.result, first);
     }
     if (items.length > 0) await this.post(batch.source, items, origins, attempt, signal);
   }
@@ -126,7 +152,7 @@ export class HttpEventSender implements LineSink {
   private async post(
     source: string,
     items: readonly unknown[],
-    origins: readonly FollowedLine[],
+    origins: readonly Line[],
     attempt: number,
     signal: AbortSignal,
   ): Promise<void> {
@@ -222,13 +248,14 @@ export class HttpEventSender implements LineSink {
     throw new SendError(`HTTP ${status}${detail}`, false);
   }
 
-  private parserOf(source: string): LineParser {
-    let parser = this.parsers.get(source);
-    if (parser === undefined) {
-      parser = this.options.createParser();
-      this.parsers.set(source, parser);
+  private readerOf(source: string): { readonly parser: LineParser; readonly reader: LineReader } {
+    let entry = this.readers.get(source);
+    if (entry === undefined) {
+      const parser = this.options.createParser();
+      entry = { parser, reader: createLineReader(parser, { container: this.options.container }) };
+      this.readers.set(source, entry);
     }
-    return parser;
+    return entry;
   }
 
   private bad(source: string, lineNumber: number, reason: string): void {

@@ -456,6 +456,89 @@ describe('vigil ingest --follow', () => {
     await expectStored(server, 'n', 1, 3);
   });
 
+  test('vigil ingest --follow --container cri: pieces joined across batches, stderr skipped, through rotation and a restart', async () => {
+    const path = join(dir, 'ingress-nginx-controller-abc12_ingress-nginx_controller-0123.log');
+    const states = join(dir, 'cri-state');
+    const cri = (stream: string, tag: string, content: string) =>
+      `2026-11-28T10:00:00.123456789Z ${stream} ${tag} ${content}\n`;
+    const full = (from: number, to: number) =>
+      Array.from({ length: to - from + 1 }, (_, i) => cri('stdout', 'F', line('cri', from + i).trimEnd())).join('');
+    const fourth = line('cri', 4).trimEnd();
+    const err: string[] = [];
+    const run = (signal: AbortSignal) =>
+      ingestCommand([path, '--container', 'cri', '--follow', '--state-dir', states, '--endpoint', server.url], {
+        env: { VIGIL_INGEST_TOKEN: server.ingestToken },
+        stderr: { write: (t: string) => err.push(t) },
+        signal,
+        pollIntervalMillis: 20,
+      });
+    writeFileSync(
+      path,
+      `${full(1, 3)}${cri('stderr', 'F', '2026/11/28 10:00:00 [error] 7#7: *1 connect() failed')}` +
+        cri('stdout', 'P', fourth.slice(0, 40)),
+    );
+    const first = new AbortController();
+    const second = new AbortController();
+    const running = run(first.signal);
+    let resumed: Promise<number> | undefined;
+    try {
+      await expectStored(server, 'cri', 1, 3);
+      // The line's last piece comes in a later read: the pieces held from the earlier batch complete it.
+      appendFileSync(
+        path,
+        cri('stdout', 'P', fourth.slice(40, 80)) + cri('stdout', 'F', fourth.slice(80)) + full(5, 5),
+      );
+      await expectStored(server, 'cri', 1, 5);
+      // The kubelet rotates by rename: the new file is read from its start.
+      renameSync(path, `${path}.20261128-100000`);
+      writeFileSync(path, full(6, 7));
+      await expectStored(server, 'cri', 1, 7);
+      first.abort();
+      assert.equal(await running, 0, err.join(''));
+      // Written while stopped: read from the saved offset on restart.
+      appendFileSync(path, full(8, 9));
+      resumed = run(second.signal);
+      await expectStored(server, 'cri', 1, 9);
+    } finally {
+      first.abort();
+      second.abort();
+    }
+    assert.equal(await resumed, 0, err.join(''));
+    const out = err.join('');
+    assert.doesNotMatch(out, /\.log:\d+: /, 'no bad lines: the stderr line is none');
+    assert.match(out, /ingested \d+ lines: 2 events stored, 0 already stored, 0 bad lines \(stopped\)/);
+  });
+
+  test('vigil ingest FILE --container docker: split records joined, stderr skipped, a last partial record sent', async () => {
+    const path = join(dir, '0123456789abcdef-json.log');
+    const record = (log: string, stream = 'stdout') =>
+      `${JSON.stringify({ log, stream, time: '2026-11-28T10:00:00.123456789Z' })}\n`;
+    const second = line('dock', 2);
+    const third = line('dock', 3).trimEnd();
+    writeFileSync(
+      path,
+      record(line('dock', 1)) +
+        record(second.slice(0, 30)) +
+        record('2026/11/28 10:00:00 [error] 7#7: *1 upstream timed out\n', 'stderr') +
+        record(second.slice(30)) +
+        record('{"not":"a log"}\n') +
+        JSON.stringify({ stream: 'stdout' }) +
+        '\n' +
+        record(third),
+    );
+    const err: string[] = [];
+    const code = await ingestCommand([path, '--container', 'docker', '--endpoint', server.url], {
+      env: { VIGIL_INGEST_TOKEN: server.ingestToken },
+      stderr: { write: (t: string) => err.push(t) },
+    });
+    assert.equal(code, 0, err.join(''));
+    await expectStored(server, 'dock', 1, 3);
+    const out = err.join('');
+    assert.match(out, /-json\.log:5: /);
+    assert.match(out, /-json\.log:6: not a Docker json-file record: no "log" string/);
+    assert.match(out, /3 events stored, 0 already stored, 2 bad lines/);
+  });
+
   test('vigil ingest FILE.gz is refused, saying how to send it, instead of read as lines of binary', async () => {
     const path = join(dir, 'access.log.2.gz');
     writeFileSync(path, gzipSync(lines('z', 1, 3)));

@@ -39,6 +39,11 @@ export interface LineBatch {
   /** The file the lines come from (after a rotation, not the one that has the path now). */
   readonly file?: FileIdentity;
   readonly lines: readonly FollowedLine[];
+  /**
+   * The input ends after these lines (a file read once to its end, standard input closed): a sink that holds the
+   * start of a line whose last piece never came (a container log's partial line) delivers what it has.
+   */
+  readonly end?: boolean;
 }
 
 /** Where lines go. `deliver` resolves once the lines are durable at the receiver, and may be called again with the same batch. */
@@ -51,6 +56,11 @@ export interface LineSink {
    */
   readonly headerLinePrefix?: string | undefined;
   replayHeader?(source: string, lines: readonly string[]): void;
+  /**
+   * Whether the sink holds the start of a line of `source` whose last piece has not come (a container log's partial
+   * line). A follower that reads a file once to its end then delivers an empty batch marked `end`.
+   */
+  holdsLine?(source: string): boolean;
 }
 
 /** A failed delivery. Retryable ones (network errors, 5xx, 429) are retried with backoff; others stop the follower. */
@@ -292,7 +302,9 @@ export class LogFollower {
               `${this.source}: the last line (line ${file.lineNumber + 1}) has no newline yet; it is left for the next run`,
             );
           }
-          await this.flush(file, signal);
+          if ((await this.flush(file, signal)) && this.options.sink.holdsLine?.(this.source)) {
+            await this.deliverEnd(file, signal);
+          }
           break;
         }
         if (!(await this.flush(file, signal))) break;
@@ -573,6 +585,12 @@ export class LogFollower {
     }
     await this.commit(file, file.lineStart, file.lineNumber, false);
     return true;
+  }
+
+  /** The file was read once to its end: the sink delivers the line it holds (see LineSink.holdsLine). */
+  private async deliverEnd(file: OpenFile, signal: AbortSignal): Promise<void> {
+    const batch: LineBatch = { source: this.source, file: file.identity, lines: [], end: true };
+    await deliverWithRetry(this.options.sink, batch, signal, { ...this.options.retry, clock: this.clock });
   }
 
   private async commit(file: OpenFile, offset: number, line: number, force: boolean): Promise<void> {

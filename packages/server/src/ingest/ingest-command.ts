@@ -14,6 +14,7 @@ import {
   isAccessLogFormat,
   TIME_ZONE_HELP,
 } from './access-log.js';
+import { CONTAINER_LOG_RUNTIMES, isContainerLogRuntime } from './container-log.js';
 import { deliverWithRetry, type FollowedLine, LogFollower, SendError } from './follow.js';
 import { type BadLineReport, HttpEventSender } from './follow-sender.js';
 import { FollowStateStore } from './follow-state.js';
@@ -22,8 +23,8 @@ import { readLines } from './lines.js';
 import { loadMappingFile } from './mapping-file.js';
 import { parseTimeZone } from './time-zone.js';
 
-const INGEST_USAGE = `vigil ingest FILE... | - --format FORMAT [--mapping FILE] [--time-zone ZONE] [--follow] [--endpoint URL]
-                      [--state-dir DIR]
+const INGEST_USAGE = `vigil ingest FILE... | - --format FORMAT [--mapping FILE] [--time-zone ZONE] [--container cri|docker]
+                      [--follow] [--endpoint URL] [--state-dir DIR]
 
 Reads access logs, turns each line into a Vigil event here, and sends the events in batches (gzip NDJSON) to a
 Vigil server's POST /v1/events with the token in VIGIL_INGEST_TOKEN. Lines that do not parse are reported on
@@ -34,6 +35,9 @@ twice is stored once.
   --mapping FILE     with --format json: the field mapping of your JSON log (YAML or JSON; see docs/access-logs.md)
   --time-zone ZONE   with --format haproxy: the time zone of the HAProxy host, whose log times have no offset
                      (UTC, an offset such as +01:00, or an IANA name such as Europe/Paris; default UTC)
+  --container RT     the files are container log files, each line wrapped by its runtime: cri (Kubernetes:
+                     containerd, CRI-O, /var/log/containers/*.log) or docker (Docker's json-file driver); the
+                     pieces of long lines are joined, stderr lines (the server's error log) are skipped
   --follow           keep reading as the files grow, follow rotation (rename or copytruncate), and remember the
                      offset of each file across restarts; stop with Ctrl-C or SIGTERM
   --endpoint URL     the Vigil server (default VIGIL_ENDPOINT, else http://127.0.0.1:7070)
@@ -86,6 +90,9 @@ export async function ingestCommand(args: string[], options: IngestCommandOption
   const timeZone = values['time-zone'];
   const timeZoneProblem = timeZoneUsage(format, timeZone);
   if (timeZoneProblem !== undefined) return usage(timeZoneProblem);
+  const container = values.container;
+  const containerProblem = containerUsage(format, container);
+  if (containerProblem !== undefined) return usage(containerProblem);
   if (values.follow && positionals.includes('-'))
     return usage('--follow applies to files; standard input is read until it ends');
   const showBad = positiveInteger(values['show-bad'], 0);
@@ -119,6 +126,7 @@ export async function ingestCommand(args: string[], options: IngestCommandOption
         ...(mapping ? { mapping } : {}),
         ...(timeZone !== undefined ? { timeZone } : {}),
       }),
+    ...(container !== undefined && isContainerLogRuntime(container) ? { container } : {}),
     headerLinePrefix: headerLinePrefix(format),
     onBadLine,
   });
@@ -190,6 +198,7 @@ function parseIngestArgs(args: string[]) {
       format: { type: 'string', default: 'combined' },
       mapping: { type: 'string' },
       'time-zone': { type: 'string' },
+      container: { type: 'string' },
       follow: { type: 'boolean' },
       endpoint: { type: 'string' },
       'state-dir': { type: 'string' },
@@ -215,6 +224,18 @@ export function timeZoneUsage(format: string, timeZone: string | undefined): str
   if (timeZone === undefined) return undefined;
   if (format !== 'haproxy') return '--time-zone applies to --format haproxy only';
   return parseTimeZone(timeZone) === undefined ? `--time-zone "${timeZone.slice(0, 64)}" ${TIME_ZONE_HELP}` : undefined;
+}
+
+/**
+ * What is wrong with `--container` for `format`, for a usage message; undefined when nothing is. OTLP files are
+ * written by a Collector, never through a container runtime's log.
+ */
+export function containerUsage(format: string, container: string | undefined): string | undefined {
+  if (container === undefined) return undefined;
+  if (!isContainerLogRuntime(container)) {
+    return `unknown --container "${container.slice(0, 64)}"; one of ${CONTAINER_LOG_RUNTIMES.join(', ')}`;
+  }
+  return format === 'otlp' ? '--container applies to access-log formats, not to otlp' : undefined;
 }
 
 /** After a stop signal, how long the lines already read from standard input may take to be acknowledged. */
@@ -271,9 +292,14 @@ async function shipStream(
   } finally {
     signal.removeEventListener('abort', stopReading);
   }
-  const delivered = await send(signal.aborted ? AbortSignal.timeout(STDIN_FINAL_SEND_MILLIS) : signal);
+  const finalSignal = signal.aborted ? AbortSignal.timeout(STDIN_FINAL_SEND_MILLIS) : signal;
+  const delivered = await send(finalSignal);
   if (!delivered)
     notice(`stopped before the server acknowledged the last ${batch.length} lines read; they were not sent`);
+  else if (sender.holdsLine(source)) {
+    // The input ended inside a container log's partial line: what was read of it is sent.
+    await deliverWithRetry(sender, { source, lines: [], end: true }, finalSignal, retry);
+  }
   if (damaged) {
     const error: NodeJS.ErrnoException = new Error(
       `${source}: the gzip data is damaged or cut short (${damaged.message}); the ${count} lines before it were read`,
