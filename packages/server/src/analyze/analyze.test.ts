@@ -552,6 +552,13 @@ test('vigil analyze --container cri: an ingress-nginx controller log from /var/l
   assert.match(alerts[0]!.summary, /^\d+ sign-in requests from 203\.0\.113\.9 answered 401 within 10 minutes/);
   assert.match(alerts[0]!.startsAt, /^2026-11-28T10:0/, 'in the time of the requests, not of the runtime');
 
+  const plain = await vigil(['analyze', log, '--format', 'combined'], dir);
+  // Read as a plain log, a CRI line would match the combined format with the runtime's time as its host.
+  assert.match(plain.stderr, new RegExp(`analyzed ${total} lines: 0 events, ${total} bad lines`), 'no guessing');
+  assert.match(
+    plain.stderr,
+    /:3: this is a container log line \(TIME STREAM TAG \.\.\.\): read the file with --container cri/,
+  );
   const usage = await vigil(['analyze', log, '--container', 'podman'], dir);
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /unknown --container "podman"; one of cri, docker/);

@@ -34,6 +34,9 @@ const CLF_LINE = new RegExp(
   `^(\\S+) (\\S+) (""|[^"]*?) \\[([^\\][]{0,64})\\] ${QUOTED} (\\d+|-) (\\d+|-)(?: ${QUOTED} ${QUOTED}(?: ${QUOTED})?)?(?: .*)?$`,
 );
 
+const CONTAINER_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d/;
+const CONTAINER_STREAM = /^std(?:out|err)$/;
+
 const FORMAT_HINT = 'HOST IDENT USER [TIME] "REQUEST" STATUS BYTES ["REFERER" "USER-AGENT"]';
 
 /** Read a quoted field after the user agent as the request's `X-Forwarded-For` (nginx's stock `main` format). */
@@ -52,6 +55,11 @@ export interface ClfOptions {
 export function parseClfLine(line: string, source: string, options: ClfOptions = {}): LineResult {
   const m = CLF_LINE.exec(line);
   if (m === null) return failure(diagnose(line));
+  // A container runtime's line (`TIME stdout F 203.0.113.7 - - [...]`) matches too, with the runtime's time as the
+  // host and the real host inside the user: refused, saying how to read it, rather than stored with those fields.
+  if (CONTAINER_STREAM.test(m[2]!) && CONTAINER_TIME.test(m[1]!)) {
+    return failure('this is a container log line (TIME STREAM TAG ...): read the file with --container cri');
+  }
   const time = parseClfTime(m[4]!);
   if (time === undefined) {
     return failure(`time [${m[4]!.slice(0, 40)}] is not dd/Mon/yyyy:HH:MM:SS ±hhmm`);

@@ -308,6 +308,17 @@ describe('combined and common formats', () => {
     assert.equal(e['user_agent.original'], 'python-requests/2.31.0');
     assert.equal(e['user.id'], undefined);
   });
+
+  test('a CRI container log line read as a plain log is refused, naming the option, not read with wrong fields', () => {
+    const line =
+      '2026-11-28T10:00:00.123456789Z stdout F 203.0.113.7 - - [28/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "-"';
+    for (const format of ['combined', 'common', 'combined-xff'] as const) {
+      assert.equal(
+        reason(parseLine(format, line)),
+        'this is a container log line (TIME STREAM TAG ...): read the file with --container cri',
+      );
+    }
+  });
 });
 
 describe('parseClfTime', () => {
