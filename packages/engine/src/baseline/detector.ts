@@ -43,6 +43,7 @@ import {
   DETECTOR_DEFAULTS,
   type DetectorName,
   ENDPOINT_GROWTH_FACTOR,
+  ENDPOINT_GROWTH_OVER_BUSIEST,
   type EndpointOptions,
   LEARNING_BOUNDS,
   type ResolvedOptions,
@@ -605,6 +606,7 @@ export class BehaviourDetector implements RuleEvaluator {
     const g = endpoint.growth({
       today,
       factor: 1 + (ENDPOINT_GROWTH_FACTOR - 1) / sensitivity,
+      overBusiest: 1 + (ENDPOINT_GROWTH_OVER_BUSIEST - 1) / sensitivity,
       minCount: d.minCount,
       maxEvidence: this.options.maxEvidence,
     });
@@ -614,7 +616,7 @@ export class BehaviourDetector implements RuleEvaluator {
     const summary =
       `${endpoint.key} had ${formatNumber(g.recent)} requests on a typical day of the last week, ` +
       `${formatNumber(Math.round((g.recent / Math.max(g.base, 1)) * 10) / 10)} times the ${formatNumber(g.base)} ` +
-      `of the week from ${since(g.baseDaysAgo)}; traffic that grows a little every day is learned by the ` +
+      `of the weeks before, from ${since(g.baseDaysAgo)}; traffic that grows a little every day is learned by the ` +
       'minute-level baselines, not reported';
     this.emit(
       out,

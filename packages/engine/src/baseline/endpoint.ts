@@ -45,8 +45,9 @@ const GROWTH_DAYS = GROWTH_WEEKS * WEEK_DAYS + 1;
 export interface GrowthContext {
   /** The local day of the request that asks (days since 1970-01-01 in local time). */
   readonly today: number;
-  /** The factor over the quietest earlier week's typical day, and the least typical day reported. */
+  /** The factor over the earlier weeks' middle typical day, over their busiest, and the least typical day reported. */
   readonly factor: number;
+  readonly overBusiest: number;
   readonly minCount: number;
   readonly maxEvidence: number;
 }
@@ -55,9 +56,9 @@ export interface GrowthContext {
 export interface GrowthFinding {
   /** Median of the last seven complete local days' requests. */
   readonly recent: number;
-  /** The same median, of the quietest week it is compared with ... */
+  /** The middle of the earlier weeks' medians (or the level last reported, when higher) ... */
   readonly base: number;
-  /** ... which began this many days before today. */
+  /** ... of the weeks from this many days before today. */
   readonly baseDaysAgo: number;
   /** Requests in the last seven complete days. */
   readonly requests: number;
@@ -400,12 +401,13 @@ export class EndpointBaseline {
 
   /**
    * Lasting growth, once per local day (with its first request): the median day of the last seven complete local days
-   * against the same median of the quietest of the three weeks before, reported when more than `factor` times it and
-   * at least `minCount`. The minute-level baselines learn traffic that grows a little every day (their daily bound
-   * is a rate), so a sender who ramps an endpoint up patiently stays under their limits; the weeks do not move.
-   * Medians of days make a batch day or two a week no growth, and whole weeks take out the weekday cycle. After a
-   * report, the reported level stands in for a quieter week for four weeks: a step is reported once, and growth
-   * that goes on is reported again when it passes `factor` times that level.
+   * against the median days of the three weeks before, reported when more than `factor` times the middle one of them
+   * and more than `overBusiest` times the busiest, and at least `minCount`. The minute-level baselines learn traffic
+   * that grows a little every day (their daily bound is a rate), so a sender who ramps an endpoint up patiently stays
+   * under their limits; the weeks do not move. Medians of days make a batch day or two a week no growth, and whole
+   * weeks take out the weekday cycle; the middle week and the busiest one make traffic coming back after a quiet week
+   * or two (holidays, an outage) no growth either. After a report, the reported level stands in for the earlier weeks
+   * for four weeks: a step is reported once, and growth that goes on is reported again when it passes that level.
    */
   growth(ctx: GrowthContext): GrowthFinding | undefined {
     if (ctx.today <= this.growthCheckedDay) return undefined;
@@ -414,24 +416,23 @@ export class EndpointBaseline {
     if (last === undefined) return undefined;
     const recent = median(last);
     if (recent < ctx.minCount) return undefined;
-    let base: number | undefined;
-    let baseDaysAgo = 0;
+    const earlier: number[] = [];
     for (let weeksAgo = 2; weeksAgo <= GROWTH_WEEKS; weeksAgo++) {
       const totals = this.week(ctx.today, weeksAgo * WEEK_DAYS);
       if (totals === undefined) break;
-      const typical = median(totals);
-      if (base === undefined || typical < base) {
-        base = typical;
-        baseDaysAgo = weeksAgo * WEEK_DAYS;
-      }
+      earlier.push(median(totals));
     }
-    if (base === undefined) return undefined;
+    if (earlier.length === 0) return undefined;
+    let base = median(earlier);
+    let busiest = Math.max(...earlier);
+    let baseDaysAgo = (earlier.length + 1) * WEEK_DAYS;
     const reported = this.growthReported;
     if (reported && ctx.today - reported.day < GROWTH_WEEKS * WEEK_DAYS && reported.recent > base) {
       base = reported.recent;
+      busiest = Math.max(busiest, reported.recent);
       baseDaysAgo = ctx.today - reported.day + WEEK_DAYS;
     }
-    if (!(recent > ctx.factor * Math.max(base, 1))) return undefined;
+    if (!(recent > ctx.factor * Math.max(base, 1) && recent > ctx.overBusiest * busiest)) return undefined;
     this.growthReported = { day: ctx.today, recent };
     return {
       recent,

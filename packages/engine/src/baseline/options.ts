@@ -182,11 +182,12 @@ export const BEHAVIOUR_DEFAULTS = {
 } as const;
 
 /**
- * `endpoint-growth` fires when the last week's typical day is above this factor times an earlier week's (at
- * sensitivity 1). Not in `BEHAVIOUR_DEFAULTS`, whose values make the detector's version: it came later, and
- * upgrading must keep what was learned.
+ * `endpoint-growth` fires when the last week's typical day is above this factor times the middle of the three weeks
+ * before, and above the second factor times the busiest of them (at sensitivity 1). Not in `BEHAVIOUR_DEFAULTS`,
+ * whose values make the detector's version: they came later, and upgrading must keep what was learned.
  */
 export const ENDPOINT_GROWTH_FACTOR = 3;
+export const ENDPOINT_GROWTH_OVER_BUSIEST = 1.5;
 
 /**
  * Fixed bounds of what the baselines learn. Not options, so not part of the detector's version: changing them keeps
