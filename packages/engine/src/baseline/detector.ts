@@ -612,7 +612,8 @@ export class BehaviourDetector implements RuleEvaluator {
     });
     if (!g) return;
     const day = 86_400_000;
-    const since = (daysAgo: number) => new Date(time - daysAgo * day).toISOString().slice(0, 10);
+    // The local date the compared weeks began on.
+    const since = (daysAgo: number) => new Date((today - daysAgo) * day).toISOString().slice(0, 10);
     const summary =
       `${endpoint.key} had ${formatNumber(g.recent)} requests on a typical day of the last week, ` +
       `${formatNumber(Math.round((g.recent / Math.max(g.base, 1)) * 10) / 10)} times the ${formatNumber(g.base)} ` +
