@@ -29,7 +29,7 @@ import { otlpToEvents } from '../ingest/otlp.js';
 import { silentLogger } from '../log.js';
 import { createMetrics } from '../metrics.js';
 import { createEngine } from '../pipeline/detection.js';
-import { Pipeline } from '../pipeline/pipeline.js';
+import { otlpSourceName, Pipeline, POSTED_EVENTS_SOURCE } from '../pipeline/pipeline.js';
 import { createStages } from '../pipeline/stages.js';
 
 export type AnalyzeFormat = AccessLogFormat | 'otlp';
@@ -157,9 +157,9 @@ export async function analyze(inputs: readonly AnalyzeInput[], options: AnalyzeO
     options.onBadLine?.({ file, lineNumber, reason });
   };
 
-  // Events are stamped with the source name the live server gives them (access-log events carry their format's), so
-  // rules that tell sources apart raise in a replay what they raise live: Vigil events arrive on `POST /v1/events`.
-  const liveSource = options.format === 'vigil' ? 'http' : `analyze-${options.format}`;
+  // Events get the source name the live server gives them (access-log events carry their format's; Vigil events
+  // arrive on `POST /v1/events`), so rules that tell sources apart raise in a replay what they raise live.
+  const liveSource = options.format === 'vigil' ? POSTED_EVENTS_SOURCE : `analyze-${options.format}`;
   for (const input of inputs) {
     const parser = parserPerInput ? createLineParser(format, parserOptions) : sharedParser;
     // A container log joins the pieces of a long line: the reader of one input holds them until its last piece.
@@ -206,7 +206,7 @@ export async function analyze(inputs: readonly AnalyzeInput[], options: AnalyzeO
           }
           batch.items.forEach((item, i) => {
             if (item === undefined) return; // refused by the mapping, reported above
-            items.push({ id: lineEventId(input.name, line, i), [Field.sourceName]: `otlp-${signal}`, ...item });
+            items.push({ id: lineEventId(input.name, line, i), [Field.sourceName]: otlpSourceName(signal), ...item });
             origins.push(line);
           });
         }

@@ -29,7 +29,7 @@ import { decodeEventsBody, mediaType } from '../ingest/vigil-events.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { ReceiverNotifier } from '../notify/provider.js';
-import type { Pipeline } from '../pipeline/pipeline.js';
+import { otlpSourceName, type Pipeline, POSTED_EVENTS_SOURCE } from '../pipeline/pipeline.js';
 import type { Store } from '../store/store.js';
 import type { TokenChecker } from './auth.js';
 import { readActionBody, readBody, sendJson } from './body.js';
@@ -119,7 +119,7 @@ export function createHttpServer(deps: HttpDeps): Server {
     await bounded(async () => {
       const body = await readBody(req, deps.maxBodyBytes);
       const batch = decodeEventsBody(body, req.headers['content-type'], deps.maxEventsPerRequest);
-      const result = await deps.pipeline.submit(batch.items, 'http', batch.rejected);
+      const result = await deps.pipeline.submit(batch.items, POSTED_EVENTS_SOURCE, batch.rejected);
       const payload = { accepted: result.accepted, duplicates: result.duplicates, rejected: result.rejected };
       if (result.accepted === 0 && result.duplicates === 0 && result.rejected.length > 0) {
         metrics.ingestRequestsRejected.inc({ reason: 'all_events_invalid' });
@@ -148,7 +148,7 @@ export function createHttpServer(deps: HttpDeps): Server {
         });
         if (batch.skipped > 0) metrics.otlpSkipped.inc({ signal }, batch.skipped);
         if (batch.droppedFields > 0) metrics.otlpFieldsDropped.inc({ signal }, batch.droppedFields);
-        const source = `otlp-${signal}`;
+        const source = otlpSourceName(signal);
         const result = await deps.pipeline.submit(batch.items, source, batch.rejected);
         // OTLP counts what was sent (spans, log records), not the events Vigil made of them.
         const rejected = rejectedOrigins(batch, result.rejected);

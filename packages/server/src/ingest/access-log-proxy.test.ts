@@ -4,21 +4,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startTestServer, type TestServer } from '../testing/harness.js';
-import { event } from '../testing/line-results.js';
-import { type AccessLogFormat, createLineParser, parseLine } from './access-log.js';
+import { event, shipLines } from '../testing/line-results.js';
+import { parseLine } from './access-log.js';
 
 const BALANCER = '10.0.0.5';
-
-async function ship(server: TestServer, format: AccessLogFormat, service: string, lines: readonly string[]) {
-  const parse = createLineParser(format);
-  const body = lines
-    .map((line) => {
-      return JSON.stringify({ ...event(parse(line)), 'service.name': service });
-    })
-    .join('\n');
-  const res = await server.post('/v1/events', body, { 'content-type': 'application/x-ndjson' });
-  assert.equal(res.status, 200, await res.text());
-}
 
 async function clients(server: TestServer, service: string): Promise<unknown[]> {
   const res = await server.get('/api/v1/events?limit=1000');
@@ -41,7 +30,7 @@ describe('access logs behind a trusted proxy', () => {
   test("combined-xff (nginx's main format): the client is the first hop the trusted proxies did not add", async () => {
     const line = (path: string, forwarded: string) =>
       `${BALANCER} - - [10/Oct/2026:13:55:36 +0000] "POST ${path} HTTP/1.1" 401 12 "-" "curl/8.5" "${forwarded}"`;
-    await ship(server, 'combined-xff', 'main-format', [
+    await shipLines(server, 'combined-xff', 'main-format', [
       // The client wrote its own X-Forwarded-For (1.1.1.1); the balancer appended the address it saw.
       line('/login', '1.1.1.1, 203.0.113.9'),
       line('/direct', '-'),
@@ -53,13 +42,13 @@ describe('access logs behind a trusted proxy', () => {
   });
 
   test('the nginx, Envoy and Traefik JSON presets read the forwarded-for header their logs keep', async () => {
-    await ship(server, 'nginx-json', 'json-presets', [
+    await shipLines(server, 'nginx-json', 'json-presets', [
       `{"time_iso8601":"2026-10-10T13:55:36+00:00","remote_addr":"${BALANCER}","request_method":"GET","request_uri":"/nginx","status":"200","http_x_forwarded_for":"203.0.113.10"}`,
     ]);
-    await ship(server, 'envoy-json', 'json-presets', [
+    await shipLines(server, 'envoy-json', 'json-presets', [
       `{"start_time":"2026-10-10T13:55:36.000Z","method":"GET","path":"/envoy","response_code":200,"downstream_remote_address":"${BALANCER}:40000","x_forwarded_for":"203.0.113.11"}`,
     ]);
-    await ship(server, 'traefik-json', 'json-presets', [
+    await shipLines(server, 'traefik-json', 'json-presets', [
       `{"StartUTC":"2026-10-10T13:55:36Z","RequestMethod":"GET","RequestPath":"/traefik","DownstreamStatus":200,"ClientHost":"${BALANCER}","request_X-Forwarded-For":"203.0.113.12"}`,
     ]);
     assert.deepEqual(await clients(server, 'json-presets'), [

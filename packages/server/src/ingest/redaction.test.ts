@@ -12,8 +12,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { startTestServer, type TestServer, tempDir } from '../testing/harness.js';
-import { event } from '../testing/line-results.js';
-import { createLineParser } from './access-log.js';
+import { shipLines } from '../testing/line-results.js';
 
 type Stored = Record<string, unknown>;
 
@@ -33,18 +32,6 @@ async function storedEvents(server: TestServer, service: string): Promise<Stored
 /** Vigil events posted to /v1/events as one JSON array, as the SDK's batches and hand-written clients send them. */
 async function postEvents(server: TestServer, events: readonly Record<string, unknown>[]): Promise<void> {
   const res = await server.post('/v1/events', JSON.stringify(events));
-  assert.equal(res.status, 200, await res.text());
-}
-
-/** Access-log lines as `vigil ingest` ships them: each parsed as `combined`, then NDJSON to /v1/events. */
-async function shipAccessLog(server: TestServer, service: string, lines: readonly string[]): Promise<void> {
-  const parse = createLineParser('combined');
-  const body = lines
-    .map((line) => {
-      return JSON.stringify({ ...event(parse(line)), 'service.name': service });
-    })
-    .join('\n');
-  const res = await server.post('/v1/events', body, { 'content-type': 'application/x-ndjson' });
   assert.equal(res.status, 200, await res.text());
 }
 
@@ -143,7 +130,7 @@ describe('secrets sent to the collector never reach the store', () => {
 
   test("platforms' session ids in access-log URLs (;jsessionid=, ?PHPSESSID=) are hidden", async () => {
     const secrets = ['JavaSession0A1B2C3D4E', 'PhpSession9f8e7d6c5b', 'AspNetSessionx1y2z3w4', 'RefererSession5u6v7w8'];
-    await shipAccessLog(server, 'session-urls', [
+    await shipLines(server, 'combined', 'session-urls', [
       `192.0.2.30 - - [10/Oct/2026:13:55:36 +0000] "GET /cart;jsessionid=${secrets[0]} HTTP/1.1" 200 512 "-" "curl/8.5"`,
       `192.0.2.30 - - [10/Oct/2026:13:55:37 +0000] "GET /shop.php?PHPSESSID=${secrets[1]}&page=2 HTTP/1.1" 200 512 "-" "curl/8.5"`,
       `192.0.2.30 - - [10/Oct/2026:13:55:38 +0000] "GET /a.aspx?ASP.NET_SessionId=${secrets[2]} HTTP/1.1" 200 512 "https://shop.example/c;jsessionid=${secrets[3]}" "curl/8.5"`,
@@ -166,7 +153,7 @@ describe('secrets sent to the collector never reach the store', () => {
       'MalformedLineTok42',
       'AbsoluteSig42',
     ];
-    await shipAccessLog(server, 'query-secrets', [
+    await shipLines(server, 'combined', 'query-secrets', [
       `192.0.2.50 - - [10/Oct/2026:13:55:36 +0000] "GET /cb?access_token=${secrets[0]}&password=${secrets[1]}&page=2 HTTP/1.1" 200 5 "https://shop.example/reset?token=${secrets[2]}" "curl/8.5"`,
       `192.0.2.50 - - [10/Oct/2026:13:55:37 +0000] "G\\x01T /login?token=${secrets[3]} HTTP/1.1" 400 5 "-" "curl/8.5"`,
       `192.0.2.50 - - [10/Oct/2026:13:55:38 +0000] "GET http://shop.example/dl?sig=${secrets[4]} HTTP/1.1" 200 5 "-" "curl/8.5"`,
@@ -209,7 +196,7 @@ describe('secrets sent to the collector never reach the store', () => {
     await provider.forceFlush();
     await provider.shutdown();
     // Access-log lines: a route of the OpenAPI document, and a segment the route-template stage takes for a token.
-    await shipAccessLog(server, 'route-secrets', [
+    await shipLines(server, 'combined', 'route-secrets', [
       `192.0.2.41 - - [10/Oct/2026:13:55:36 +0000] "GET /password/reset/${secrets[1]}/ HTTP/1.1" 200 512 "-" "curl/8.5"`,
       `192.0.2.41 - - [10/Oct/2026:13:55:37 +0000] "GET /s/${secrets[2]} HTTP/1.1" 200 512 "-" "curl/8.5"`,
     ]);
@@ -225,7 +212,7 @@ describe('secrets sent to the collector never reach the store', () => {
   test('a secret path segment is hidden in url.original, the path as sent (escapes and all) or a whole URL', async () => {
     // `%2D` is an escaped `-`: url.path gets the decoded spelling, url.original the one sent; each must lose it.
     const escaped = 'EscapedReset%2DToken42';
-    await shipAccessLog(server, 'escaped-secrets', [
+    await shipLines(server, 'combined', 'escaped-secrets', [
       `192.0.2.42 - - [10/Oct/2026:13:55:38 +0000] "GET /password/reset/${escaped}/%61bc HTTP/1.1" 200 512 "-" "curl/8.5"`,
     ]);
     const events = await storedEvents(server, 'escaped-secrets');

@@ -12,6 +12,16 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/store.js';
 
+/**
+ * The `vigil.source.name` of events posted to `POST /v1/events` (the SDK's, and other senders' of Vigil events), and
+ * of OTLP records: the names the pipeline gives events that bring none. `vigil analyze` gives a replay the same, so
+ * rules that tell sources apart (the pack's sign-in burst rule leaves out `http`) raise what they raise live.
+ */
+export const POSTED_EVENTS_SOURCE = 'http';
+export function otlpSourceName(signal: 'logs' | 'traces'): string {
+  return `otlp-${signal}`;
+}
+
 export interface Rejection {
   readonly index: number;
   readonly issues: readonly ValidationIssue[];
