@@ -93,6 +93,16 @@ test('require and import give the same exports for every entry point', async () 
     for (const [key, value] of Object.entries(imported))
       assert.equal(typeof required[key], typeof value, `${name}.${key}`);
   }
+  // Each framework's enforcement, from its adapter's entry point.
+  for (const [subpath, name] of [
+    ['/enforce', 'vigilEnforce'],
+    ['/fastify', 'vigilFastifyEnforce'],
+    ['/koa', 'vigilKoaEnforce'],
+    ['/hono', 'vigilHonoEnforce'],
+    ['/node', 'vigilNodeEnforce'],
+  ] as const) {
+    assert.equal(typeof (require(`@vigil/sdk${subpath}`) as Record<string, unknown>)[name], 'function', name);
+  }
   const schema = require('@vigil/schema') as Record<string, unknown>;
   assert.deepEqual(Object.keys(schema).sort(), Object.keys(await import('@vigil/schema')).sort());
 });

@@ -10,11 +10,14 @@
  * const vigil = createVigil({ service: 'orders' });
  * const app = Fastify();
  * await app.register(vigilFastify(vigil));
+ * app.addHook('onRequest', authenticate); // sets request.user
+ * await app.register(vigilFastifyEnforce(vigil, { mode: 'enforce' }));
  * app.get('/users/:id', handler);
  */
 import type { Vigil } from '../client.js';
 import type { RequestState } from '../request.js';
 import { trackerOf } from '../tracker.js';
+import { createEnforcement, type EnforcementControls, type VigilEnforceOptions } from './enforcement.js';
 import {
   type NodeRequestLike,
   type NodeResponseLike,
@@ -42,12 +45,23 @@ export interface FastifyReplyLike {
   readonly raw: NodeResponseLike;
 }
 
+/** A reply that can be answered (Fastify's own `code`, `header`, `send`). */
+export interface FastifyAnsweringReplyLike extends FastifyReplyLike {
+  code(statusCode: number): FastifyAnsweringReplyLike;
+  header(name: string, value: string): FastifyAnsweringReplyLike;
+  send(payload: string): unknown;
+}
+
 type Done = (error?: Error) => void;
 
 export interface FastifyInstanceLike {
   /** The HTTP server (Fastify creates it with the instance). */
   readonly server?: { on?(event: 'request', listener: (req: NodeRequestLike, res: NodeResponseLike) => void): unknown };
   addHook(name: 'onRequest', hook: (request: FastifyRequestLike, reply: FastifyReplyLike, done: Done) => void): unknown;
+  addHook(
+    name: 'preHandler',
+    hook: (request: FastifyRequestLike, reply: FastifyAnsweringReplyLike, done: Done) => void,
+  ): unknown;
   addHook(
     name: 'onError',
     hook: (request: FastifyRequestLike, reply: FastifyReplyLike, error: unknown, done: Done) => void,
@@ -143,5 +157,47 @@ export function vigilFastify(vigil: Vigil): FastifyPluginLike {
   return Object.assign(plugin, {
     [Symbol.for('skip-override')]: true,
     [Symbol.for('fastify.display-name')]: '@vigil/sdk',
+  });
+}
+
+export type { VigilEnforceOptions };
+
+export type FastifyEnforcePluginLike = FastifyPluginLike & EnforcementControls;
+
+/**
+ * The plugin enforcing Vigil's response decisions (see `vigilEnforce` of `@vigil/sdk/enforce` for what it does):
+ * `app.register(vigilFastifyEnforce(vigil, options))`, after `vigilFastify`. Pass the Vigil client first, or options
+ * only. It looks decisions up in a `preHandler` hook, the last one before the route's handler, so that the app's
+ * authentication in `onRequest` and `preValidation` hooks (and `preHandler` hooks registered before it) has set
+ * `request.user` and user and API key decisions can apply. A refused request is answered with `reply.send`, through
+ * Fastify's own reply path; the handler does not run.
+ *
+ * @example
+ * await app.register(vigilFastify(vigil));
+ * app.addHook('onRequest', async (request) => { request.user = await authenticate(request); });
+ * await app.register(vigilFastifyEnforce(vigil, { mode: 'enforce' }));
+ */
+export function vigilFastifyEnforce(
+  vigilOrOptions?: Vigil | VigilEnforceOptions,
+  more: VigilEnforceOptions = {},
+): FastifyEnforcePluginLike {
+  const enforcement = createEnforcement(vigilOrOptions, more);
+  const plugin = (instance: FastifyInstanceLike, _options: unknown, done: Done): void => {
+    instance.addHook('preHandler', (request, reply, next) => {
+      const answer = enforcement.answer(request, () => request.raw);
+      if (answer === undefined) {
+        next();
+        return;
+      }
+      reply.code(answer.status);
+      for (const name in answer.headers) reply.header(name, answer.headers[name]!);
+      // Answered from the hook without calling next: Fastify ends the request here, through onSend and onResponse.
+      reply.send(answer.body);
+    });
+    done();
+  };
+  return Object.assign(plugin, enforcement.controls, {
+    [Symbol.for('skip-override')]: true,
+    [Symbol.for('fastify.display-name')]: '@vigil/sdk enforce',
   });
 }

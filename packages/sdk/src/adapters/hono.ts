@@ -12,12 +12,15 @@
  * const vigil = createVigil({ service: 'orders' });
  * const app = new Hono();
  * app.use(vigilHono(vigil)); // first
+ * app.use(authenticate); // c.set('user', ...)
+ * app.use(vigilHonoEnforce(vigil, { mode: 'enforce' }));
  * app.get('/users/:id', (c) => c.json({ id: c.req.param('id') }));
  * serve({ fetch: app.fetch, port: 3000 });
  */
 import type { Vigil } from '../client.js';
 import type { HeaderMap, RequestState, RequestView } from '../request.js';
 import { trackerOf } from '../tracker.js';
+import { createEnforcement, type EnforcementControls, type VigilEnforceOptions } from './enforcement.js';
 import {
   type NodeRequestLike,
   type NodeResponseLike,
@@ -58,6 +61,11 @@ export interface HonoContextLike {
   readonly error?: unknown;
   /** Variables set with `c.set()` (`user`, `jwtPayload`), read by the default `identify`. */
   readonly var?: unknown;
+}
+
+/** A context that can answer (Hono's own `c.body`). */
+export interface HonoAnsweringContextLike extends HonoContextLike {
+  body(data: string, status: 403 | 429, headers: Record<string, string>): Response;
 }
 
 export type HonoMiddleware = (c: HonoContextLike, next: () => Promise<void>) => Promise<void>;
@@ -171,4 +179,40 @@ export function vigilHono(vigil: Vigil): HonoMiddleware {
       }
     }
   };
+}
+
+export type { VigilEnforceOptions };
+
+export type HonoEnforceMiddleware = ((
+  c: HonoAnsweringContextLike,
+  next: () => Promise<void>,
+) => Promise<Response | undefined>) &
+  EnforcementControls;
+
+/**
+ * Middleware enforcing Vigil's response decisions (see `vigilEnforce` of `@vigil/sdk/enforce` for what it does). Mount
+ * it after `vigilHono` and after the app's authentication (what sets `c.var.user` or hono/jwt's `jwtPayload`), so that
+ * user and API key decisions can apply. Pass the Vigil client first, or options only. A refused request is answered
+ * with `c.body(...)`; the handlers after it do not run.
+ *
+ * @example
+ * app.use(vigilHono(vigil));
+ * app.use('/api/*', jwt({ secret }));
+ * app.use(vigilHonoEnforce(vigil, { mode: 'enforce' }));
+ */
+export function vigilHonoEnforce(
+  vigilOrOptions?: Vigil | VigilEnforceOptions,
+  more: VigilEnforceOptions = {},
+): HonoEnforceMiddleware {
+  const enforcement = createEnforcement(vigilOrOptions, more);
+  const middleware = async function vigilEnforceMiddleware(c: HonoAnsweringContextLike, next: () => Promise<void>) {
+    // Without node:http underneath (no recording adapter's address either), only the forwarding headers are known.
+    const answer = enforcement.answer(c, () => nodeBindings(c.env)?.incoming ?? fetchRequestView(c.req));
+    if (answer === undefined) {
+      await next();
+      return;
+    }
+    return c.body(answer.body, answer.status, { ...answer.headers });
+  };
+  return Object.assign(middleware, enforcement.controls);
 }

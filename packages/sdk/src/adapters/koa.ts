@@ -13,11 +13,14 @@
  * app.use(vigilKoa(vigil)); // first, before the router and error handling you want inside the request's context
  * const router = new Router();
  * router.get('/users/:id', handler);
+ * app.use(authenticate); // sets ctx.state.user
+ * app.use(vigilKoaEnforce(vigil, { mode: 'enforce' }));
  * app.use(router.routes());
  */
 import type { Vigil } from '../client.js';
 import type { RequestState } from '../request.js';
 import { trackerOf } from '../tracker.js';
+import { createEnforcement, type EnforcementControls, type VigilEnforceOptions } from './enforcement.js';
 import {
   type NodeRequestLike,
   type NodeResponseLike,
@@ -43,6 +46,13 @@ export interface KoaContextLike {
   readonly request?: { readonly body?: unknown };
   /** Where koa-passport and koa-jwt put the user (read by the default `identify`). */
   readonly state?: unknown;
+}
+
+/** A context that can be answered (Koa's own `status`, `body`, `set`). */
+export interface KoaAnsweringContextLike extends KoaContextLike {
+  status: number;
+  body: unknown;
+  set(name: string, value: string): void;
 }
 
 export type KoaMiddleware = (ctx: KoaContextLike, next: () => Promise<unknown>) => Promise<unknown>;
@@ -132,4 +142,38 @@ export function vigilKoa(vigil: Vigil): KoaMiddleware {
       }),
     );
   };
+}
+
+export type { VigilEnforceOptions };
+
+export type KoaEnforceMiddleware = ((ctx: KoaAnsweringContextLike, next: () => Promise<unknown>) => Promise<unknown>) &
+  EnforcementControls;
+
+/**
+ * Middleware enforcing Vigil's response decisions (see `vigilEnforce` of `@vigil/sdk/enforce` for what it does). Mount
+ * it after `vigilKoa` and after the app's authentication (what sets `ctx.state.user`), so that user and API key
+ * decisions can apply, and before the router. Pass the Vigil client first, or options only. A refused request is
+ * answered by setting `ctx.status`, its headers and `ctx.body`; the middleware after it does not run.
+ *
+ * @example
+ * app.use(vigilKoa(vigil));
+ * app.use(authenticate);
+ * app.use(vigilKoaEnforce(vigil, { mode: 'enforce' }));
+ * app.use(router.routes());
+ */
+export function vigilKoaEnforce(
+  vigilOrOptions?: Vigil | VigilEnforceOptions,
+  more: VigilEnforceOptions = {},
+): KoaEnforceMiddleware {
+  const enforcement = createEnforcement(vigilOrOptions, more);
+  const middleware = function vigilEnforceMiddleware(ctx: KoaAnsweringContextLike, next: () => Promise<unknown>) {
+    const answer = enforcement.answer(ctx, () => ctx.req);
+    if (answer === undefined) return next();
+    ctx.status = answer.status;
+    // Headers first: a string body set without a content type would be sent as text/plain.
+    for (const name in answer.headers) ctx.set(name, answer.headers[name]!);
+    ctx.body = answer.body;
+    return Promise.resolve();
+  };
+  return Object.assign(middleware, enforcement.controls);
 }

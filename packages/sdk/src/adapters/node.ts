@@ -7,6 +7,14 @@
  * import { wrap } from '@vigil/sdk/node';
  * const vigil = createVigil({ service: 'orders' });
  * createServer(wrap(vigil, handler, { route: (req) => myRouter.match(req)?.template })).listen(3000);
+ *
+ * Enforcing response decisions in the listener, after its authentication:
+ * const enforce = vigilNodeEnforce(vigil, { mode: 'enforce' });
+ * createServer(wrap(vigil, (req, res) => {
+ *   req.user = authenticate(req);
+ *   if (enforce.check(req, res)) return; // refused, and answered
+ *   route(req, res);
+ * }));
  */
 
 import type { Vigil } from '../client.js';
@@ -14,6 +22,13 @@ import { noteThrownFrom } from '../context.js';
 import { isThenable } from '../report.js';
 import type { RequestState } from '../request.js';
 import { trackerOf } from '../tracker.js';
+import {
+  createEnforcement,
+  type EnforcementControls,
+  type VigilEnforceOptions,
+  type WritableResponseLike,
+  writeAnswer,
+} from './enforcement.js';
 import {
   type NodeRequestLike,
   type NodeResponseLike,
@@ -77,5 +92,44 @@ export function wrap<Req extends NodeRequestLike, Res extends NodeResponseLike, 
         throw error;
       }
     });
+  };
+}
+
+export type { VigilEnforceOptions };
+
+export interface NodeEnforcer extends EnforcementControls {
+  /**
+   * Look the request's decisions up. True when it is refused: it has been answered (403, or 429 with `Retry-After`)
+   * and the listener must return without writing to `res`. False lets it through (always, in dry-run).
+   */
+  check(req: NodeRequestLike, res: WritableResponseLike): boolean;
+}
+
+/**
+ * Enforce Vigil's response decisions in a plain node:http listener (see `vigilEnforce` of `@vigil/sdk/enforce` for
+ * what it does): call `check(req, res)` in the listener `wrap` wraps, after its authentication put the user on `req`
+ * (`req.user`, or what `identify` reads), and return when it answers true. Pass the Vigil client first, or options
+ * only.
+ *
+ * @example
+ * const enforce = vigilNodeEnforce(vigil, { mode: 'enforce' });
+ * createServer(wrap(vigil, (req, res) => {
+ *   if (enforce.check(req, res)) return;
+ *   res.end('ok');
+ * }));
+ */
+export function vigilNodeEnforce(
+  vigilOrOptions?: Vigil | VigilEnforceOptions,
+  more: VigilEnforceOptions = {},
+): NodeEnforcer {
+  const enforcement = createEnforcement(vigilOrOptions, more);
+  return {
+    ...enforcement.controls,
+    check(req, res) {
+      const answer = enforcement.answer(req, () => req);
+      if (answer === undefined) return false;
+      writeAnswer(res, answer);
+      return true;
+    },
   };
 }
