@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DEFAULTS } from '../defaults.js';
-import { startTestServer, type TestServer } from '../testing/harness.js';
+import { eventually, failedLogins, startTestServer, type TestServer } from '../testing/harness.js';
 
 describe('query parameters of the list routes', () => {
   let server: TestServer;
@@ -28,9 +28,12 @@ describe('query parameters of the list routes', () => {
     assert.equal(events.code, 'invalid_parameter');
     assert.match(events.message, /unknown query parameter "user"; this route takes .*user\.id/);
 
-    const alerts = await refusal('/api/v1/alerts?severity=critical');
+    const alerts = await refusal('/api/v1/alerts?sev=critical');
     assert.equal(alerts.status, 400);
-    assert.match(alerts.message, /unknown query parameter "severity"; this route takes status, rule, limit, cursor/);
+    assert.match(
+      alerts.message,
+      /unknown query parameter "sev"; this route takes status, severity, rule, limit, cursor/,
+    );
 
     assert.equal((await refusal('/api/v1/silences?status=active')).status, 400);
     assert.equal((await refusal('/api/v1/decisions?ip=203.0.113.7')).status, 400);
@@ -108,5 +111,42 @@ describe('the size of a page', () => {
     } while (cursor);
     assert.equal(ids.size, total, 'every event is on one of the pages');
     assert.ok(pages >= 2, `${pages} pages`);
+  });
+});
+
+describe('the alert list filters', () => {
+  let server: TestServer;
+  let alertId: string;
+  before(async () => {
+    server = await startTestServer();
+    const posted = await server.post('/v1/events', failedLogins(5, '203.0.113.9'), {
+      'content-type': 'application/x-ndjson',
+    });
+    assert.equal(posted.status, 200);
+    alertId = await eventually(async () => {
+      const { alerts } = (await (await server.get('/api/v1/alerts')).json()) as { alerts: { id: string }[] };
+      assert.equal(alerts.length, 1);
+      return alerts[0]!.id;
+    });
+  });
+  after(() => server.stop());
+
+  test('alerts filter by open status and by severity', async () => {
+    const list = async (query: string) =>
+      ((await (await server.get(`/api/v1/alerts?${query}`)).json()) as { alerts: { id: string }[] }).alerts.map(
+        (a) => a.id,
+      );
+    assert.deepEqual(await list('status=open'), [alertId]);
+    assert.deepEqual(await list('status=open&severity=high'), [alertId]);
+    assert.deepEqual(await list('severity=low'), []);
+    assert.equal((await server.get('/api/v1/alerts?severity=urgent')).status, 400);
+    const resolved = await fetch(`${server.url}/api/v1/alerts/${alertId}/resolve`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.apiToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ actor: 'bob' }),
+    });
+    assert.equal(resolved.status, 200);
+    assert.deepEqual(await list('status=open'), []);
+    assert.deepEqual(await list('status=resolved'), [alertId]);
   });
 });

@@ -3,6 +3,7 @@
  * Query parameters are validated; a bad one, an unknown one or a repeated one is a 400 naming the parameter.
  */
 import { createHash } from 'node:crypto';
+import { SEVERITIES, type Severity } from '@vigil/engine';
 import { neutralise, parseTime, toCanonical } from '@vigil/schema';
 import type { AlertStatus } from '../alerts/alert.js';
 import { alertToJson } from '../alerts/alert.js';
@@ -36,7 +37,7 @@ export function onlyParams(params: URLSearchParams, known: readonly string[]): v
 /** The query parameters of `GET /api/v1/events`. */
 const EVENT_PARAMS = ['from', 'to', 'type', 'client.address', 'user.id', 'http.route', 'limit', 'cursor'] as const;
 /** The query parameters of `GET /api/v1/alerts`. */
-const ALERT_PARAMS = ['status', 'rule', 'limit', 'cursor'] as const;
+const ALERT_PARAMS = ['status', 'severity', 'rule', 'limit', 'cursor'] as const;
 
 /** The `limit` query parameter of a list route, validated. */
 export function limitOf(params: URLSearchParams): number {
@@ -88,14 +89,19 @@ export async function listEvents(store: Store, params: URLSearchParams) {
 export async function listAlerts(store: Store, params: URLSearchParams) {
   onlyParams(params, ALERT_PARAMS);
   const status = params.get('status');
-  if (status !== null && !STATUSES.includes(status as AlertStatus)) {
-    throw new VigilError('invalid_parameter', `status must be one of ${STATUSES.join(', ')}`);
+  if (status !== null && status !== 'open' && !STATUSES.includes(status as AlertStatus)) {
+    throw new VigilError('invalid_parameter', `status must be one of ${STATUSES.join(', ')} or open`);
+  }
+  const severity = params.get('severity');
+  if (severity !== null && !SEVERITIES.includes(severity as Severity)) {
+    throw new VigilError('invalid_parameter', `severity must be one of ${SEVERITIES.join(', ')}`);
   }
   const cursor = params.get('cursor');
   const page = await store
     .listAlerts({
       limit: limitOf(params),
-      ...(status ? { status: status as AlertStatus } : {}),
+      ...(status ? { status: status as AlertStatus | 'open' } : {}),
+      ...(severity ? { severity: severity as Severity } : {}),
       ...(params.get('rule') ? { ruleId: params.get('rule')! } : {}),
       ...(cursor ? { cursor } : {}),
     })

@@ -474,7 +474,9 @@ export class SqliteStore implements Store {
   async listAlerts(query: AlertQuery): Promise<Page<Alert>> {
     const where: string[] = [];
     const params: (string | number)[] = [];
-    if (query.status) where.push('status = ?') && params.push(query.status);
+    if (query.status === 'open') where.push(`status != 'resolved'`);
+    else if (query.status) where.push('status = ?') && params.push(query.status);
+    if (query.severity) where.push(`json_extract(body, '$.severity') = ?`) && params.push(query.severity);
     if (query.ruleId) where.push('rule_id = ?') && params.push(query.ruleId);
     const { rows, nextCursor } = this.newestFirst<{ body: string }>(
       { columns: 'id, starts_at, body', table: 'alerts', time: 'starts_at', tie: 'id' },

@@ -3,6 +3,7 @@
  * conformance suite (store/store.conformance.ts). `appendEvents` resolves only once the events are durable:
  * ingest acknowledges on that promise.
  */
+import type { Severity } from '@vigil/engine';
 import type { SecurityEvent } from '@vigil/schema';
 import type { Alert, AlertStatus } from '../alerts/alert.js';
 import type { RoutingVersion } from '../alerts/routing-versions.js';
@@ -28,7 +29,9 @@ export interface Page<T> {
 }
 
 export interface AlertQuery {
-  readonly status?: AlertStatus;
+  /** One status, or `open`: firing and acknowledged. */
+  readonly status?: AlertStatus | 'open';
+  readonly severity?: Severity;
   readonly ruleId?: string;
   readonly limit: number;
   readonly cursor?: string;
