@@ -14,7 +14,9 @@ import type { VigilConfig } from './config.js';
 import { type Credentials, resolveCredentials } from './credentials.js';
 import { DecisionService } from './decisions/service.js';
 import { TokenChecker } from './http/auth.js';
+import { loadDashboardFiles } from './http/dashboard.js';
 import { createHttpServer } from './http/server.js';
+import { SessionStore } from './http/sessions.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { Dispatcher } from './notify/dispatcher.js';
@@ -59,6 +61,8 @@ export interface StartOptions {
   readonly timerMillis?: number;
   /** How often due notifications are polled for, ms. */
   readonly notifyPollMillis?: number;
+  /** The wall clock dashboard sessions expire by (epoch ms); Date.now unless a test moves it. */
+  readonly sessionClock?: () => number;
 }
 
 export const DATABASE_FILE = 'vigil.db';
@@ -218,6 +222,14 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
   const snapshots = setInterval(saveState, config.detection.snapshotIntervalMillis);
   snapshots.unref();
 
+  const sessions = new SessionStore({
+    idleMillis: config.dashboard.sessionIdleMillis,
+    lifetimeMillis: config.dashboard.sessionLifetimeMillis,
+    maxSessions: config.dashboard.maxSessions,
+    ...(options.sessionClock ? { now: options.sessionClock } : {}),
+  });
+  const dashboard = loadDashboardFiles();
+  if (!dashboard) log.warn('the dashboard is not installed (@vigil/dashboard missing or not built): / answers 404');
   const server = createHttpServer({
     pipeline,
     alerts,
@@ -226,7 +238,7 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
     openapi: loadOpenApi(config.enrich.openapi),
     baselines: () => engine.rules.find((r) => r.id === BEHAVIOUR_EVALUATOR_ID) as BehaviourDetector | undefined,
     store,
-    tokens: new TokenChecker({ ingest: credentials.ingestTokens, api: credentials.apiTokens }),
+    tokens: new TokenChecker({ ingest: credentials.ingestTokens, api: credentials.apiTokens }, sessions),
     metrics,
     log,
     maxBodyBytes: config.ingest.maxBodyBytes,
@@ -234,6 +246,8 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
     maxConcurrentIngest: 64,
     decisions,
     receivers: notifiers,
+    sessions,
+    dashboard,
   });
   // Responses not answered yet, told to close their connection when the server stops (see close()).
   const unanswered = new Set<ServerResponse>();

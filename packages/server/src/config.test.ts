@@ -50,6 +50,18 @@ describe('configuration', () => {
     }
   });
 
+  test('dashboard sessions: 1 h idle, 12 h in all, 1000 at once by default; a bad value names its key', () => {
+    assert.deepEqual(buildConfig({}, {}).dashboard, {
+      sessionIdleMillis: 3_600_000,
+      sessionLifetimeMillis: 43_200_000,
+      maxSessions: 1000,
+    });
+    assert.equal(buildConfig({ dashboard: { maxSessions: 5 } }, {}).dashboard.maxSessions, 5);
+    fails({ dashboard: { maxSessions: 0 } }, {}, 'dashboard.maxSessions', /integer from 1/);
+    fails({ dashboard: { sessionIdleMillis: 10 } }, {}, 'dashboard.sessionIdleMillis', /integer from 60000/);
+    fails({ dashboard: { sessionLifetime: 10 } }, {}, 'dashboard.sessionLifetime', /unknown/);
+  });
+
   test('storage.alertRetentionDays: retentionDays by default, else its own whole number of days from 1', () => {
     assert.equal(buildConfig({}, {}).storage.alertRetentionDays, undefined);
     assert.equal(buildConfig({ storage: { retentionDays: 90 } }, {}).storage.alertRetentionDays, 90);

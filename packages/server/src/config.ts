@@ -77,6 +77,12 @@ export interface VigilConfig {
   };
   /** Decisions (flag, throttle, block) the SDKs enforce; opt-in (docs/response.md). */
   readonly response: ResponseConfig;
+  /** Dashboard sessions (docs/dashboard.md). */
+  readonly dashboard: {
+    readonly sessionIdleMillis: number;
+    readonly sessionLifetimeMillis: number;
+    readonly maxSessions: number;
+  };
 }
 
 /** The smallest token length accepted from configuration: shorter ones are guessable. */
@@ -559,6 +565,23 @@ export function buildConfig(
   };
   notifySection.done();
   const response = parseResponseConfig(root.raw('response'), 'response');
+  const dashboardSection = root.section('dashboard');
+  const dashboard = {
+    sessionIdleMillis: dashboardSection.integer(
+      'sessionIdleMillis',
+      DEFAULTS.sessionIdleMillis,
+      60_000,
+      7 * 86_400_000,
+    ),
+    sessionLifetimeMillis: dashboardSection.integer(
+      'sessionLifetimeMillis',
+      DEFAULTS.sessionLifetimeMillis,
+      60_000,
+      30 * 86_400_000,
+    ),
+    maxSessions: dashboardSection.integer('maxSessions', DEFAULTS.maxSessions, 1, 1_000_000),
+  };
+  dashboardSection.done();
   root.done();
 
   return {
@@ -573,6 +596,7 @@ export function buildConfig(
     alerting,
     notify,
     response,
+    dashboard,
   };
 }
 

@@ -116,4 +116,13 @@ export const DEFAULTS = {
    * a minute. A page ends at the item that reaches this bound (always holding at least one), and `nextCursor` goes on.
    */
   maxPageChars: 8 * 1024 * 1024,
+  /**
+   * `dashboard.sessionIdleMillis`: a dashboard session unused for this long ends (the alerts page refreshes every 15 s
+   * while it is shown, which counts as use).
+   */
+  sessionIdleMillis: 3_600_000,
+  /** `dashboard.sessionLifetimeMillis`: a dashboard session ends this long after sign-in, used or not. */
+  sessionLifetimeMillis: 12 * 3_600_000,
+  /** `dashboard.maxSessions`: sessions held at once (in memory); signing in beyond it ends the oldest. */
+  maxSessions: 1000,
 } as const;

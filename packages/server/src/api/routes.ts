@@ -2,7 +2,6 @@
  * The read API: `GET /api/v1/alerts`, `GET /api/v1/alerts/:id`, `GET /api/v1/events`, `GET /api/v1/events/:id`.
  * Query parameters are validated; a bad one, an unknown one or a repeated one is a 400 naming the parameter.
  */
-import { createHash } from 'node:crypto';
 import { SEVERITIES, type Severity } from '@vigil/engine';
 import { neutralise, parseTime, toCanonical } from '@vigil/schema';
 import type { AlertStatus } from '../alerts/alert.js';
@@ -11,6 +10,7 @@ import type { Actor } from '../alerts/manager.js';
 import type { Silences } from '../alerts/silences.js';
 import { DEFAULTS } from '../defaults.js';
 import { VigilError } from '../errors.js';
+import { authenticatedSession, tokenIdOf } from '../http/sessions.js';
 import type { Store } from '../store/store.js';
 
 const STATUSES: readonly AlertStatus[] = ['firing', 'acknowledged', 'resolved'];
@@ -121,7 +121,10 @@ export async function getAlert(store: Store, id: string) {
   return alertToJson(alert);
 }
 
-/** Who acts: `actor` (required) and `comment` from the JSON body, and a short hash of the token used. */
+/**
+ * Who acts: `actor` (required) and `comment` from the JSON body, and a short hash of the token used. A request
+ * authenticated by a dashboard session acts as the session's actor, with the hash of the token that opened it.
+ */
 export function actorOf(body: Buffer, req: import('node:http').IncomingMessage): Actor {
   let parsed: unknown;
   try {
@@ -129,7 +132,9 @@ export function actorOf(body: Buffer, req: import('node:http').IncomingMessage):
   } catch {
     throw new VigilError('invalid_body', 'the body must be JSON: {"actor": "who", "comment": "why"}');
   }
-  const { actor, comment } = (parsed ?? {}) as { actor?: unknown; comment?: unknown };
+  const { actor: named, comment } = (parsed ?? {}) as { actor?: unknown; comment?: unknown };
+  const session = authenticatedSession(req);
+  const actor = session ? session.actor : named;
   if (typeof actor !== 'string' || actor.trim() === '' || actor.length > 128) {
     throw new VigilError('invalid_body', '"actor" is required: who does this (1-128 characters)');
   }
@@ -139,7 +144,7 @@ export function actorOf(body: Buffer, req: import('node:http').IncomingMessage):
   const token = /^Bearer\s+(\S+)/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
   return {
     name: neutralise(actor.trim()),
-    tokenId: createHash('sha256').update(token).digest('hex').slice(0, 12),
+    tokenId: session ? session.tokenId : tokenIdOf(token),
     ...(comment ? { comment: neutralise(comment) } : {}),
   };
 }

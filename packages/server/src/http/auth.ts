@@ -1,10 +1,12 @@
 /**
  * Bearer-token authentication. Ingest tokens and API tokens are separate: an ingest token can only write
  * events, an API token can only read and administer. Tokens are compared as SHA-256 digests in constant time.
+ * The API routes (`/api/v1/...`) also take a dashboard session cookie in place of the API token (sessions.ts).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { VigilError } from '../errors.js';
+import { markAuthenticated, REQUEST_HEADER, type SessionStore, sessionIdOf } from './sessions.js';
 
 export type TokenKind = 'ingest' | 'api';
 
@@ -13,7 +15,11 @@ const digest = (token: string) => createHash('sha256').update(token).digest();
 export class TokenChecker {
   private readonly digests: { kind: TokenKind; digest: Buffer }[];
 
-  constructor(tokens: { ingest: readonly string[]; api: readonly string[] }) {
+  constructor(
+    tokens: { ingest: readonly string[]; api: readonly string[] },
+    /** Dashboard sessions, accepted on the API routes when no bearer token is sent. */
+    private readonly sessions?: SessionStore,
+  ) {
     this.digests = [
       ...tokens.ingest.map((t) => ({ kind: 'ingest' as const, digest: digest(t) })),
       ...tokens.api.map((t) => ({ kind: 'api' as const, digest: digest(t) })),
@@ -29,9 +35,22 @@ export class TokenChecker {
     return found;
   }
 
-  /** Throws 401 for a missing or unknown token, 403 for a token of the wrong kind. */
+  /**
+   * Throws 401 for a missing or unknown token, 403 for a token of the wrong kind. Without an `Authorization` header,
+   * an API route takes a session cookie instead (a bearer header, when present, is what counts).
+   */
   require(req: IncomingMessage, kind: TokenKind): void {
     const header = req.headers.authorization;
+    if (!header && kind === 'api' && this.sessions && isApiPath(req.url)) {
+      const id = sessionIdOf(req);
+      if (id !== undefined || req.headers.cookie?.includes('vigil_session=')) {
+        const session = id === undefined ? undefined : this.sessions.use(id);
+        if (!session) throw new VigilError('unauthorized', 'the session has expired or was signed out: sign in again');
+        requireSameSite(req);
+        markAuthenticated(req, session);
+        return;
+      }
+    }
     const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     if (!match) {
       throw new VigilError(
@@ -51,5 +70,37 @@ export class TokenChecker {
           : 'an ingest token cannot read or administer: use an API token',
       );
     }
+  }
+}
+
+/** Cookies are taken on the API routes only: `/metrics` and the ingest routes want their token. */
+function isApiPath(target: string | undefined): boolean {
+  const parts = (target ?? '').split('?')[0]!.split('/').filter(Boolean);
+  return parts[0] === 'api' && parts[1] === 'v1';
+}
+
+/**
+ * Cross-site request forgery: a request authenticated by its cookie that changes state (any method but GET and HEAD)
+ * must carry the dashboard's header and, when it names its origin, come from this server's own. Browsers send the
+ * cookie with requests other sites make; they let no other site set a custom header without this server's consent.
+ */
+export function requireSameSite(req: IncomingMessage): void {
+  if (req.method === 'GET' || req.method === 'HEAD') return;
+  if (req.headers[REQUEST_HEADER] !== '1') {
+    throw new VigilError(
+      'forbidden',
+      `a request that changes something, authenticated by the session cookie, must send "${REQUEST_HEADER}: 1"`,
+    );
+  }
+  const origin = req.headers.origin;
+  if (origin === undefined) return;
+  let host: string | undefined;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    host = undefined;
+  }
+  if (host === undefined || host !== req.headers.host) {
+    throw new VigilError('forbidden', 'this request comes from another site (its Origin is not this server): refused');
   }
 }

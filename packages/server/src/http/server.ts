@@ -1,5 +1,5 @@
 /**
- * The one HTTP server: ingest, read API, health and metrics on one port. Routing is a plain table; every error
+ * The one HTTP server: ingest, read API, dashboard, health and metrics on one port. Routing is a plain table; every error
  * becomes `{"error": {"code", "message"}}` with the status from errors.ts.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -20,6 +20,7 @@ import {
   listEvents,
   listSilences,
 } from '../api/routes.js';
+import { sessionRoutes } from '../api/session.js';
 import { decisionRoutes } from '../decisions/routes.js';
 import type { DecisionService } from '../decisions/service.js';
 import { RETRY_AFTER_SECONDS, VigilError } from '../errors.js';
@@ -33,7 +34,9 @@ import { otlpSourceName, type Pipeline, POSTED_EVENTS_SOURCE } from '../pipeline
 import type { Store } from '../store/store.js';
 import type { TokenChecker } from './auth.js';
 import { readActionBody, readBody, sendJson } from './body.js';
+import { type DashboardFiles, dashboardRoutes } from './dashboard.js';
 import { type RouteHandler, Router } from './router.js';
+import type { SessionStore } from './sessions.js';
 
 export interface HttpDeps {
   readonly pipeline: Pipeline;
@@ -55,6 +58,10 @@ export interface HttpDeps {
   readonly decisions?: DecisionService;
   /** The configured receivers, for their health check and test notification (docs/receivers.md). */
   readonly receivers?: readonly ReceiverNotifier[];
+  /** Dashboard sessions (the same store the token checker takes cookies from); without it, no sign-in route. */
+  readonly sessions?: SessionStore;
+  /** The dashboard's files; undefined answers its routes with a 404 saying it is not installed. */
+  readonly dashboard?: DashboardFiles;
 }
 
 type Handler = RouteHandler;
@@ -296,6 +303,8 @@ export function createHttpServer(deps: HttpDeps): Server {
   for (const r of receiverRoutes({ receivers: deps.receivers ?? [], tokens, metrics, log })) {
     router.add(r.method, r.path, r.handler);
   }
+  if (deps.sessions) for (const r of sessionRoutes(deps.sessions, tokens)) router.add(r.method, r.path, r.handler);
+  for (const r of dashboardRoutes(deps.dashboard)) router.add(r.method, r.path, r.handler);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = requestUrl(req.url);

@@ -1,0 +1,93 @@
+/**
+ * The Vigil API as the dashboard calls it: same origin, the session cookie, and the header that marks the dashboard's
+ * own requests (the server refuses a cookie-authenticated change without it: cross-site request forgery).
+ */
+
+/** An answer other than 2xx, with the API's stable code and its message. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { 'x-vigil-request': '1', accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      cache: 'no-store',
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+  } catch {
+    throw new ApiError(0, 'unreachable', 'the Vigil server cannot be reached: is it running?');
+  }
+  const text = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  if (!response.ok) {
+    const error = (parsed as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+    throw new ApiError(
+      response.status,
+      typeof error?.code === 'string' ? error.code : 'http_error',
+      typeof error?.message === 'string' ? error.message : `the server answered ${response.status}`,
+    );
+  }
+  return parsed as T;
+}
+
+export const api = {
+  get: <T>(path: string) => request<T>('GET', path),
+  post: <T>(path: string, body: unknown) => request<T>('POST', path, body),
+  delete: <T>(path: string) => request<T>('DELETE', path),
+};
+
+/** A path with query parameters, the empty ones left out. */
+export function withQuery(path: string, params: Readonly<Record<string, string | undefined>>): string {
+  const query = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') query.set(k, v);
+  const text = query.toString();
+  return text ? `${path}?${text}` : path;
+}
+
+export interface AlertJson {
+  readonly id: string;
+  readonly fingerprint: string;
+  readonly status: 'firing' | 'acknowledged' | 'resolved';
+  readonly rule: { readonly id: string; readonly title: string };
+  readonly severity: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly tags: readonly string[];
+  readonly startsAt: string;
+  readonly lastSeenAt: string;
+  readonly endsAt?: string;
+  readonly eventCount: number;
+  readonly summary: string;
+  readonly evidence: readonly string[];
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly lastNotifiedAt?: string;
+}
+
+export interface AlertAction {
+  readonly action: string;
+  readonly actor: string;
+  readonly tokenId: string;
+  readonly comment?: string;
+  readonly at: string;
+}
+
+/** An event in the API's canonical form: flat dotted field names. */
+export type EventJson = Readonly<Record<string, unknown>> & { readonly id: string; readonly time: string };
