@@ -4,7 +4,7 @@
  */
 import { type AlertJson, api, withQuery } from './api.js';
 import { button, h, replace, routeHref, routeLink, valueText } from './dom.js';
-import { ENTITY_LABELS, localTime } from './format.js';
+import { count, ENTITY_LABELS, localTime } from './format.js';
 import type { ViewContext } from './view.js';
 
 const REFRESH_MILLIS = 15_000;
@@ -137,7 +137,7 @@ export async function renderAlerts(ctx: ViewContext): Promise<void> {
       shown += page.alerts.length;
       cursor = page.nextCursor;
       more.hidden = cursor === undefined;
-      info.textContent = `${shown === 0 ? 'No alerts match.' : `${shown} alerts, newest first.`} Updated ${localTime(new Date().toISOString())}.`;
+      info.textContent = `${shown === 0 ? 'No alerts match.' : `${count(shown, 'alert')}, newest first.`} Updated ${localTime(new Date().toISOString())}.`;
     } catch (error) {
       ctx.fail(error);
     } finally {

@@ -5,7 +5,7 @@
 import { api, type EventJson, withQuery } from './api.js';
 import { button, h, replace, routeHref } from './dom.js';
 import { eventsTable } from './events-table.js';
-import { FIELD, fromLocalInput, toLocalInput } from './format.js';
+import { count, FIELD, fromLocalInput, toLocalInput } from './format.js';
 import type { ViewContext } from './view.js';
 
 /** The filters the events API takes, in the order the form shows them. */
@@ -66,7 +66,7 @@ export async function renderEvents(ctx: ViewContext): Promise<void> {
       cursor = page.nextCursor;
       older.hidden = cursor === undefined;
       status.textContent =
-        shown === 0 ? 'No events match.' : `${shown} events, newest first${cursor ? '' : ' (all shown)'}.`;
+        shown === 0 ? 'No events match.' : `${count(shown, 'event')}, newest first${cursor ? '' : ' (all shown)'}.`;
     } catch (error) {
       ctx.fail(error);
     } finally {

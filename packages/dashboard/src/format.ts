@@ -45,3 +45,8 @@ export function fromLocalInput(value: string): string | undefined {
 export function shifted(iso: string, millis: number): string {
   return new Date(new Date(iso).getTime() + millis).toISOString();
 }
+
+/** `1 alert`, `2 alerts`. */
+export function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}

@@ -6,6 +6,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { VigilError } from '../errors.js';
+import { requestUrl } from './router.js';
 import { markAuthenticated, REQUEST_HEADER, type SessionStore, sessionIdOf } from './sessions.js';
 
 export type TokenKind = 'ingest' | 'api';
@@ -73,10 +74,12 @@ export class TokenChecker {
   }
 }
 
-/** Cookies are taken on the API routes only: `/metrics` and the ingest routes want their token. */
+/**
+ * Cookies are taken on the API routes only: `/metrics` and the ingest routes want their token. The path is the one the
+ * router matches (dot segments resolved), so `/api/v1/../../metrics` is not an API path.
+ */
 function isApiPath(target: string | undefined): boolean {
-  const parts = (target ?? '').split('?')[0]!.split('/').filter(Boolean);
-  return parts[0] === 'api' && parts[1] === 'v1';
+  return requestUrl(target)?.pathname.startsWith('/api/v1/') === true;
 }
 
 /**

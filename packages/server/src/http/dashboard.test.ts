@@ -210,6 +210,8 @@ describe('signing in and cookie authentication', () => {
     assert.equal(wrongBearer.status, 401);
     assert.equal((await server.get('/api/v1/alerts')).status, 200, 'the bearer token still works alone');
     assert.equal((await fetch(`${server.url}/metrics`, { headers: { cookie } })).status, 401);
+    // The router resolves dot segments: this is /metrics, not an API path.
+    assert.equal((await raw(server.url, '/api/v1/../../metrics', { cookie })).status, 401);
     assert.equal(
       (
         await fetch(`${server.url}/v1/events`, {

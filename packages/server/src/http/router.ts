@@ -4,6 +4,19 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
+/**
+ * The URL of a request target: a path (`/v1/events?x`) taken as a path, so that `//host/path` is a path too, not an
+ * authority; an absolute-form target (`http://host/path`) as a URL. Undefined when it is neither.
+ */
+export function requestUrl(target: string | undefined): URL | undefined {
+  const text = target ?? '/';
+  try {
+    return text.startsWith('/') ? new URL(`http://vigil.local${text}`) : new URL(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** What answers a route: the request, its response, its URL and the route's parameters. */
 export type RouteHandler = (
   req: IncomingMessage,

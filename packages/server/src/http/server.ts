@@ -35,7 +35,7 @@ import type { Store } from '../store/store.js';
 import type { TokenChecker } from './auth.js';
 import { readActionBody, readBody, sendJson } from './body.js';
 import { type DashboardFiles, dashboardRoutes } from './dashboard.js';
-import { type RouteHandler, Router } from './router.js';
+import { type RouteHandler, Router, requestUrl } from './router.js';
 import type { SessionStore } from './sessions.js';
 
 export interface HttpDeps {
@@ -374,19 +374,6 @@ export function createHttpServer(deps: HttpDeps): Server {
       res.destroy();
     });
   });
-}
-
-/**
- * The URL of a request target: a path (`/v1/events?x`) taken as a path, so that `//host/path` is a path too, not an
- * authority; an absolute-form target (`http://host/path`) as a URL. Undefined when it is neither.
- */
-function requestUrl(target: string | undefined): URL | undefined {
-  const text = target ?? '/';
-  try {
-    return text.startsWith('/') ? new URL(`http://vigil.local${text}`) : new URL(text);
-  } catch {
-    return undefined;
-  }
 }
 
 /**
