@@ -15,7 +15,7 @@ async function readAll(
   const reader = createLineReader(createLineParser(format), { container });
   const results: { line: Line; result: LineResult }[] = [];
   for await (const line of readLines(Readable.from([text]))) results.push({ line, result: reader.read(line) });
-  const held = reader.holdsLine();
+  const held = reader.heldFrom() !== undefined;
   const end = reader.end();
   if (end) results.push(end);
   const events = results.flatMap(({ result }) => (result.ok && !result.directive ? [result.event] : []));
@@ -98,6 +98,26 @@ describe('CRI container logs (containerd, CRI-O)', () => {
     assert.equal(events.length, 1);
     assert.equal(results.at(-1)!.line.lineNumber, 1);
     assert.equal(event(results.at(-1)!.result)['url.path'], '/login');
+  });
+
+  test('the first piece of an unfinished line is known until its last piece', async () => {
+    const reader = createLineReader(createLineParser('combined'), { container: 'cri' });
+    const lines: Line[] = [];
+    const text = [
+      `${CRI_TIME} stdout P ${INGRESS_LINE.slice(0, 30)}`,
+      `${CRI_TIME} stderr F 2026/11/28 10:00:00 [error] 7#7: *1 connect() failed`,
+      `${CRI_TIME} stdout P ${INGRESS_LINE.slice(30, 60)}`,
+      `${CRI_TIME} stdout F ${INGRESS_LINE.slice(60)}`,
+    ].join('\n');
+    for await (const line of readLines(Readable.from([`${text}\n`]))) lines.push(line);
+    assert.equal(reader.heldFrom(), undefined);
+    reader.read(lines[0]!);
+    assert.equal(reader.heldFrom(), lines[0], 'the object read, so a follower can tell it from another');
+    reader.read(lines[1]!);
+    reader.read(lines[2]!);
+    assert.equal(reader.heldFrom(), lines[0]);
+    assert.equal(event(reader.read(lines[3]!))['url.path'], '/login');
+    assert.equal(reader.heldFrom(), undefined);
   });
 
   test('bad wrappers are bad lines whose reason does not quote the line', async () => {

@@ -43,8 +43,11 @@ export interface LineReader {
   read(line: Line): LineResult;
   /** The input ended: the line whose pieces were read but whose last piece never came, if any. */
   end(): HeldLine | undefined;
-  /** Whether the reader holds pieces of a line (end would give it). */
-  holdsLine(): boolean;
+  /**
+   * The first piece (the object given to `read`) of the line whose last piece has not been read yet, if any: a
+   * reader that can resume its input must resume there, so that the line is read whole again.
+   */
+  heldFrom(): Line | undefined;
 }
 
 export interface LineReaderOptions {
@@ -68,7 +71,7 @@ export interface LineReaderOptions {
  */
 export function createLineReader(parser: LineParser, options: LineReaderOptions = {}): LineReader {
   if (options.container === undefined) {
-    return { read: (line) => parseLineRecord(parser, line), end: () => undefined, holdsLine: () => false };
+    return { read: (line) => parseLineRecord(parser, line), end: () => undefined, heldFrom: () => undefined };
   }
   return new ContainerLineReader(parser, options.container, options.maxLineBytes ?? READ_LINES_DEFAULTS.maxLineBytes);
 }
@@ -89,6 +92,7 @@ class ContainerLineReader implements LineReader {
   private truncated = false;
   private invalidUtf8 = false;
   private firstOffset = 0;
+  private firstPiece: Line | undefined;
   private lastPiece: Line | undefined;
 
   constructor(
@@ -117,8 +121,8 @@ class ContainerLineReader implements LineReader {
     return this.parse(this.take(line));
   }
 
-  holdsLine(): boolean {
-    return this.lastPiece !== undefined;
+  heldFrom(): Line | undefined {
+    return this.firstPiece;
   }
 
   end(): HeldLine | undefined {
@@ -133,7 +137,10 @@ class ContainerLineReader implements LineReader {
   }
 
   private add(content: Line, wrapped: Line): void {
-    if (this.lastPiece === undefined) this.firstOffset = content.byteOffset;
+    if (this.lastPiece === undefined) {
+      this.firstOffset = content.byteOffset;
+      this.firstPiece = wrapped;
+    }
     this.lastPiece = wrapped;
     this.totalBytes += content.byteLength;
     this.truncated ||= content.truncated;
@@ -170,6 +177,7 @@ class ContainerLineReader implements LineReader {
     this.totalBytes = 0;
     this.truncated = false;
     this.invalidUtf8 = false;
+    this.firstPiece = undefined;
     this.lastPiece = undefined;
     return joined;
   }

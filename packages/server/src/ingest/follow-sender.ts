@@ -109,8 +109,8 @@ export class HttpEventSender implements LineSink {
     for (const line of lines) parser(line);
   }
 
-  holdsLine(source: string): boolean {
-    return this.readers.get(source)?.reader.holdsLine() ?? false;
+  heldLine(source: string): Line | undefined {
+    return this.readers.get(source)?.reader.heldFrom();
   }
 
   async deliver(batch: LineBatch, attempt: number, signal: AbortSignal): Promise<void> {

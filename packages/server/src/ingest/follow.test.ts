@@ -78,6 +78,16 @@ async function httpServer(
 
 const CLI = fileURLToPath(new URL('../../bin/vigil.js', import.meta.url));
 
+/** A line of a CRI container log (Kubernetes: containerd, CRI-O); a newline ending `content` is its own. */
+function criLine(stream: 'stdout' | 'stderr', tag: 'F' | 'P', content: string): string {
+  return `2026-11-28T10:00:00.123456789Z ${stream} ${tag} ${content.replace(/\n$/, '')}\n`;
+}
+
+/** A record of Docker's json-file log driver: `log` without a trailing newline is a piece of a longer line. */
+function dockerRecord(log: string, stream = 'stdout'): string {
+  return `${JSON.stringify({ log, stream, time: '2026-11-28T10:00:00.123456789Z' })}\n`;
+}
+
 describe('vigil ingest --follow', () => {
   let server: TestServer;
   let dir: string;
@@ -537,6 +547,189 @@ describe('vigil ingest --follow', () => {
     assert.match(out, /-json\.log:5: /);
     assert.match(out, /-json\.log:6: not a Docker json-file record: no "log" string/);
     assert.match(out, /3 events stored, 0 already stored, 2 bad lines/);
+  });
+
+  /** `vigil ingest ARGS` as a process of its own, which a test can signal or kill. */
+  function spawnIngest(args: string[]) {
+    const child = spawn(process.execPath, [CLI, 'ingest', ...args], {
+      env: { ...process.env, VIGIL_INGEST_TOKEN: server.ingestToken },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    return { child, exited, stderr: () => stderr };
+  }
+
+  test('vigil ingest --follow --container cri killed between the pieces of a line: the restart reads it whole, stored once', async () => {
+    const path = join(dir, 'api-5c7d9_shop_nginx-0123.log');
+    const stateDir = join(dir, 'killed-state');
+    const states = new FollowStateStore(stateDir);
+    const third = line('kill', 3).trimEnd();
+    const before = criLine('stdout', 'F', line('kill', 1)) + criLine('stdout', 'F', line('kill', 2));
+    // The runtime wrote two pieces of line 3; its last piece comes after the shipper crashed.
+    writeFileSync(
+      path,
+      before + criLine('stdout', 'P', third.slice(0, 40)) + criLine('stdout', 'P', third.slice(40, 90)),
+    );
+    const args = [path, '--container', 'cri', '--follow', '--state-dir', stateDir, '--endpoint', server.url];
+    const first = spawnIngest(args);
+    try {
+      await expectStored(server, 'kill', 1, 2, 15_000);
+      // The batch that held the two pieces was acknowledged and its offset saved.
+      await eventually(async () => assert.ok(((await states.load(path))?.offset ?? 0) >= before.length), 15_000);
+    } finally {
+      first.child.kill('SIGKILL');
+    }
+    await first.exited;
+    const crashed = readFileSync(states.fileFor(path), 'utf8');
+
+    appendFileSync(path, criLine('stdout', 'F', third.slice(90)) + criLine('stdout', 'F', line('kill', 4)));
+    const second = spawnIngest(args);
+    try {
+      await expectStored(server, 'kill', 1, 4, 15_000);
+      await eventually(async () => assert.equal((await states.load(path))?.offset, statSync(path).size), 15_000);
+    } finally {
+      second.child.kill('SIGTERM');
+    }
+    assert.equal(await second.exited, 0, second.stderr());
+    assert.doesNotMatch(second.stderr(), /\.log:\d+: /, 'no bad line: the last piece is not read alone');
+    assert.match(second.stderr(), /ingested 4 lines: 2 events stored, 0 already stored, 0 bad lines \(stopped\)/);
+    assert.deepEqual(
+      [JSON.parse(crashed).offset, JSON.parse(crashed).line],
+      [before.length, 2],
+      'the offset saved before the crash is the first piece of the unfinished line',
+    );
+
+    // A crash between the server's answer and the state write: the line is read again from its first piece and
+    // gets the id it was sent with, so the server skips it.
+    writeFileSync(states.fileFor(path), crashed);
+    const err: string[] = [];
+    const again = await ingestCommand([path, '--container', 'cri', '--state-dir', stateDir, '--endpoint', server.url], {
+      env: { VIGIL_INGEST_TOKEN: server.ingestToken },
+      stderr: { write: (t: string) => err.push(t) },
+    });
+    assert.equal(again, 0, err.join(''));
+    assert.match(err.join(''), /0 events stored, 2 already stored, 0 bad lines/);
+    await expectStored(server, 'kill', 1, 4);
+  });
+
+  test('vigil ingest --follow --container docker stopped inside a line, rotated while stopped: the line is read whole', async () => {
+    const path = join(dir, '0123456789abcdef-rotated-json.log');
+    const stateDir = join(dir, 'docker-rotated-state');
+    const second = line('drot', 2);
+    writeFileSync(path, dockerRecord(line('drot', 1)) + dockerRecord(second.slice(0, 30)));
+    const err: string[] = [];
+    const run = (signal: AbortSignal) =>
+      ingestCommand([path, '--container', 'docker', '--follow', '--state-dir', stateDir, '--endpoint', server.url], {
+        env: { VIGIL_INGEST_TOKEN: server.ingestToken },
+        stderr: { write: (t: string) => err.push(t) },
+        signal,
+        pollIntervalMillis: 20,
+      });
+    const states = new FollowStateStore(stateDir);
+    const first = new AbortController();
+    const running = run(first.signal);
+    try {
+      await expectStored(server, 'drot', 1, 1);
+      await eventually(async () => assert.ok((await states.load(path)) !== undefined));
+    } finally {
+      first.abort(); // as SIGTERM does
+    }
+    assert.equal(await running, 0, err.join(''));
+    // While the shipper is stopped: another piece, then Docker rotates the file, and the line ends in the new one.
+    appendFileSync(path, dockerRecord(second.slice(30, 60)));
+    renameSync(path, `${path}.1`);
+    writeFileSync(path, dockerRecord(second.slice(60)) + dockerRecord(line('drot', 3)));
+    const restart = new AbortController();
+    const resumed = run(restart.signal);
+    try {
+      await expectStored(server, 'drot', 1, 3);
+    } finally {
+      restart.abort();
+    }
+    assert.equal(await resumed, 0, err.join(''));
+    assert.doesNotMatch(err.join(''), /json\.log(\.1)?:\d+: /, 'no bad line');
+    assert.match(err.join(''), /rotated while stopped/);
+  });
+
+  test('a rotation while a line is in pieces, then a stop: the state stays on its first piece in the rotated file', async () => {
+    const path = join(dir, 'web-0_shop_envoy-4567.log');
+    const states = new FollowStateStore(join(dir, 'carried-state'));
+    const second = line('carry', 2).trimEnd();
+    writeFileSync(path, criLine('stdout', 'F', line('carry', 1)) + criLine('stdout', 'P', second.slice(0, 50)));
+    const bad: string[] = [];
+    const criSender = () =>
+      new HttpEventSender({
+        endpoint: server.url,
+        token: server.ingestToken,
+        createParser: () => createLineParser('combined'),
+        container: 'cri',
+        onBadLine: (b) => bad.push(`${b.lineNumber}: ${b.reason}`),
+      });
+    const first = follow({ path, states, sink: criSender() });
+    await expectStored(server, 'carry', 1, 1);
+    // The kubelet rotates; the new file starts with a line of the error log, and the line's last piece is not
+    // written yet when the shipper stops.
+    renameSync(path, `${path}.20261128-100000`);
+    writeFileSync(path, criLine('stderr', 'F', '[warning] upstream is slow'));
+    await eventually(async () =>
+      assert.ok(
+        first.notices.some((n) => /was rotated/.test(n)),
+        first.notices.join(),
+      ),
+    );
+    await first.stop();
+    appendFileSync(path, criLine('stdout', 'F', second.slice(50)) + criLine('stdout', 'F', line('carry', 3)));
+    const restarted = follow({ path, states, sink: criSender() });
+    try {
+      await expectStored(server, 'carry', 1, 3);
+    } finally {
+      await restarted.stop();
+    }
+    assert.deepEqual(bad, []);
+    assert.ok(
+      restarted.notices.some((n) => /rotated while stopped: finishing .*20261128-100000/.test(n)),
+      restarted.notices.join('\n'),
+    );
+  });
+
+  test('vigil ingest FILE --container cri --state-dir (one-shot) ending inside a line: left for the next run, sent whole once', async () => {
+    const path = join(dir, 'cron-container.log');
+    const states = join(dir, 'cron-container-state');
+    const third = line('cronc', 3).trimEnd();
+    // What the first piece holds reads as a line of its own (the common format): sent now, it would be stored twice.
+    const cut = third.indexOf(' "-"');
+    writeFileSync(
+      path,
+      criLine('stdout', 'F', line('cronc', 1)) +
+        criLine('stderr', 'F', '[notice] signal process started') +
+        criLine('stdout', 'F', line('cronc', 2)) +
+        criLine('stdout', 'P', third.slice(0, cut)),
+    );
+    const err: string[] = [];
+    const run = () =>
+      ingestCommand([path, '--container', 'cri', '--state-dir', states, '--endpoint', server.url], {
+        env: { VIGIL_INGEST_TOKEN: server.ingestToken },
+        stderr: { write: (t: string) => err.push(t) },
+      });
+    assert.equal(await run(), 0, err.join(''));
+    await expectStored(server, 'cronc', 1, 2);
+    assert.match(err.join(''), /the line in pieces from line 4 has no last piece yet; it is left for the next run/);
+    assert.match(err.join(''), /ingested 4 lines: 2 events stored, 0 already stored, 0 bad lines\n/);
+    appendFileSync(path, criLine('stdout', 'F', third.slice(cut)));
+    assert.equal(await run(), 0, err.join(''));
+    await expectStored(server, 'cronc', 1, 3);
+    assert.match(err.join(''), /ingested 2 lines: 1 events stored, 0 already stored, 0 bad lines\n/);
+    assert.doesNotMatch(err.join(''), /\.log:\d+: /, 'no bad line');
+    const res = await server.get('/api/v1/events?limit=1000');
+    const { events } = (await res.json()) as { events: Record<string, unknown>[] };
+    const whole = events.filter((e) => e['url.path'] === '/items/cronc-3');
+    assert.deepEqual(
+      whole.map((e) => e['user_agent.original']),
+      ['curl/8.5.0'],
+      'the line is stored once, whole',
+    );
   });
 
   test('vigil ingest FILE.gz is refused, saying how to send it, instead of read as lines of binary', async () => {

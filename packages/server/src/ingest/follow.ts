@@ -15,6 +15,9 @@
  * - restart: the state file gives the inode and the offset. When another file holds the path by then (rotated while
  *   stopped), the old one is looked for by inode next to it (`access.log.1`) and finished first. A sink that asks for
  *   header lines (W3C `#Fields:`) gets those before the offset first.
+ *
+ * A sink may hold the first pieces of a line whose last piece has not been read (a container log's long line): the
+ * committed offset then stays before its first piece, also across a rotation, so a restart reads the line whole.
  */
 
 import { isUtf8 } from 'node:buffer';
@@ -57,10 +60,12 @@ export interface LineSink {
   readonly headerLinePrefix?: string | undefined;
   replayHeader?(source: string, lines: readonly string[]): void;
   /**
-   * Whether the sink holds the start of a line of `source` whose last piece has not come (a container log's partial
-   * line). A follower that reads a file once to its end then delivers an empty batch marked `end`.
+   * The first piece (a line of a batch delivered earlier) of the line of `source` whose last piece has not come yet,
+   * if the sink holds one (a container log's long line). The follower commits no offset past it, so a restart reads
+   * the whole line again. A follower that reads a file once to its end without a state then delivers an empty batch
+   * marked `end`, and the sink sends what it has of the line.
    */
-  holdsLine?(source: string): boolean;
+  heldLine?(source: string): Line | undefined;
 }
 
 /** A failed delivery. Retryable ones (network errors, 5xx, 429) are retried with backoff; others stop the follower. */
@@ -217,6 +222,13 @@ interface OpenFile {
   lastGrowthAt: number;
   /** Offset and line of the last commit, to skip writing an unchanged state. */
   committedOffset: number;
+  /**
+   * The first piece of a line the sink holds, read from the file before this one (rotated): until the line is
+   * complete, this file's offset is not committed, so the state stays on that line's start in the previous file.
+   */
+  carried: Line | undefined;
+  /** The first piece of a line the sink holds, read before the file was truncated: its start is gone. */
+  lostStart: Line | undefined;
 }
 
 /** Header lines kept for a resumed file: a W3C log has a few per (re)start of its writer; the last ones count. */
@@ -286,8 +298,9 @@ export class LogFollower {
           draining = false;
           this.stats.rotations++;
           this.notice(`finished the rotated file ${file.path}; now reading ${this.source} from the start`);
+          const previous = file;
           file = await this.openWhenPresent(signal);
-          if (file) await this.commit(file, 0, 0, true);
+          if (file) await this.enter(file, previous);
           continue;
         }
         if (!this.options.follow) {
@@ -302,8 +315,15 @@ export class LogFollower {
               `${this.source}: the last line (line ${file.lineNumber + 1}) has no newline yet; it is left for the next run`,
             );
           }
-          if ((await this.flush(file, signal)) && this.options.sink.holdsLine?.(this.source)) {
-            await this.deliverEnd(file, signal);
+          const held = (await this.flush(file, signal)) ? this.options.sink.heldLine?.(this.source) : undefined;
+          if (held !== undefined && this.options.states === undefined) await this.deliverEnd(file, signal);
+          else if (held !== undefined) {
+            // As a last line without its newline: the runtime may still be writing its pieces. The offset stays
+            // before the first piece (see acknowledge), and the next run sends the line whole.
+            this.notice(
+              `${this.source}: the line in pieces from line ${held.lineNumber} has no last piece yet; it is left ` +
+                'for the next run',
+            );
           }
           break;
         }
@@ -320,16 +340,19 @@ export class LogFollower {
             await file.handle.close();
             this.stats.rotations++;
             this.notice(`${this.source} was rotated: finished the previous file at byte ${file.readOffset}`);
+            const previous = file;
             file = await this.openWhenPresent(signal);
-            if (file) await this.commit(file, 0, 0, true);
+            if (file) await this.enter(file, previous);
             continue;
           }
         } else if (current !== undefined && current.size < BigInt(file.readOffset)) {
           // copytruncate: the content was copied away and the file emptied under the same inode. A line that was
-          // half read is dropped: its start is in the copy.
+          // half read is dropped: its start is in the copy. So is the start of a line the sink holds in pieces: it
+          // is still joined with its last piece if that comes now, but a restart cannot read it again.
           this.stats.truncations++;
           this.notice(`${this.source} was truncated (copytruncate?): reading it again from the start`);
           this.resetTo(file, 0, 0);
+          file.lostStart = this.options.sink.heldLine?.(this.source);
           await this.commit(file, 0, 0, true);
           continue;
         }
@@ -453,6 +476,8 @@ export class LogFollower {
         lastByte: -1,
         lastGrowthAt: this.clock.now(),
         committedOffset: -1,
+        carried: undefined,
+        lostStart: undefined,
       };
     } catch (error) {
       await handle.close();
@@ -579,15 +604,42 @@ export class LogFollower {
       for (const l of this.batch) this.batchBytes += l.text.length;
       if (this.batch.length > 0) {
         const last = lines[lines.length - 1]!;
-        await this.commit(file, last.endOffset, last.lineNumber, false);
+        await this.acknowledge(file, last.endOffset, last.lineNumber);
         if (signal.aborted) return false;
       }
     }
-    await this.commit(file, file.lineStart, file.lineNumber, false);
+    await this.acknowledge(file, file.lineStart, file.lineNumber);
     return true;
   }
 
-  /** The file was read once to its end: the sink delivers the line it holds (see LineSink.holdsLine). */
+  /**
+   * Commit the offset up to which the sink acknowledged every line, but never past the first piece of a line the
+   * sink holds (a container log's long line whose last piece has not been read): a restart then reads the line whole
+   * again, and its event id, derived from its last piece, comes out the same. While the held line began in a rotated
+   * file, the state stays there (see carried); one that began before a truncation cannot be read again.
+   */
+  private async acknowledge(file: OpenFile, offset: number, line: number): Promise<void> {
+    const held = this.options.sink.heldLine?.(this.source);
+    if (held === undefined || held === file.lostStart) return this.commit(file, offset, line, false);
+    if (held === file.carried) return;
+    await this.commit(file, held.byteOffset, held.lineNumber - 1, false);
+  }
+
+  /**
+   * A new file took the path and is read from its start. Its identity is committed at once, unless the sink holds a
+   * line that began in the previous file: the state then stays on that line's start until the line is complete.
+   */
+  private async enter(file: OpenFile, previous: OpenFile): Promise<void> {
+    const held = this.options.sink.heldLine?.(this.source);
+    if (held !== undefined && held !== previous.lostStart) {
+      file.carried = held;
+      return;
+    }
+    file.lostStart = held;
+    await this.commit(file, 0, 0, true);
+  }
+
+  /** The file was read once to its end: the sink delivers the line it holds (see LineSink.heldLine). */
   private async deliverEnd(file: OpenFile, signal: AbortSignal): Promise<void> {
     const batch: LineBatch = { source: this.source, file: file.identity, lines: [], end: true };
     await deliverWithRetry(this.options.sink, batch, signal, { ...this.options.retry, clock: this.clock });

@@ -296,7 +296,7 @@ async function shipStream(
   const delivered = await send(finalSignal);
   if (!delivered)
     notice(`stopped before the server acknowledged the last ${batch.length} lines read; they were not sent`);
-  else if (sender.holdsLine(source)) {
+  else if (sender.heldLine(source) !== undefined) {
     // The input ended inside a container log's partial line: what was read of it is sent.
     await deliverWithRetry(sender, { source, lines: [], end: true }, finalSignal, retry);
   }
