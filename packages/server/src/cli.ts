@@ -12,7 +12,7 @@ import { DATABASE_FILE, startVigil } from './app.js';
 import { loadConfig, loadOfflineConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { ACCESS_LOG_FORMATS } from './ingest/access-log.js';
-import { isContainerLogRuntime } from './ingest/container-log.js';
+import { containerLineCountsText, isContainerLogRuntime } from './ingest/container-log.js';
 import { containerUsage, ingestCommand, positiveInteger, timeZoneUsage } from './ingest/ingest-command.js';
 import { loadMappingFile } from './ingest/mapping-file.js';
 import { rulesCommand } from './rules/cli.js';
@@ -200,7 +200,8 @@ stop the run. A file that cannot be read is reported and skipped; the others are
                     (UTC, an offset such as +01:00, or an IANA name such as Europe/Paris; default UTC)
   --container RT    the access log is a container log file, each line wrapped by its runtime: cri (Kubernetes:
                     containerd, CRI-O, /var/log/containers/*.log) or docker (Docker's json-file driver); the
-                    pieces of long lines are joined, stderr lines (the server's error log) are skipped
+                    pieces of long lines are joined, stderr lines (the server's error log) are skipped;
+                    both are counted in the summary
   --rules DIR       extra Sigma rules to load (repeatable)
   --json            print alerts as NDJSON (one alert JSON per line)
   --show-bad N      how many bad lines to print (default 20; all are counted)
@@ -300,7 +301,8 @@ async function analyzeCommand(args: string[]): Promise<number> {
   const hidden = result.badLines > showBad ? ` (first ${showBad} shown)` : '';
   const unreadable = result.unreadableInputs > 0 ? `, ${result.unreadableInputs} unreadable files` : '';
   process.stderr.write(
-    `analyzed ${result.lines} lines: ${result.events} events, ${result.badLines} bad lines${hidden}, ` +
+    `analyzed ${result.lines} lines: ${result.events} events, ${result.badLines} bad lines${hidden}` +
+      `${containerLineCountsText(result.container)}, ` +
       `${result.alerts.length} alerts${unreadable}\n`,
   );
   return result.unreadableInputs > 0 ? 1 : 0;

@@ -22,7 +22,12 @@ import {
   type LineResult,
 } from '../ingest/access-log.js';
 import { parseJsonObject } from '../ingest/access-log-json.js';
-import { type ContainerLogRuntime, createLineReader } from '../ingest/container-log.js';
+import {
+  type ContainerLineCounts,
+  type ContainerLogRuntime,
+  createLineReader,
+  emptyContainerLineCounts,
+} from '../ingest/container-log.js';
 import { decompressedIfGzip, isCompressionError } from '../ingest/gzip-input.js';
 import { type Line, READ_LINES_DEFAULTS, readLines } from '../ingest/lines.js';
 import { otlpToEvents } from '../ingest/otlp.js';
@@ -79,6 +84,8 @@ export interface AnalyzeResult {
   readonly lateEvents: number;
   /** Inputs that could not be opened or read to their end. */
   readonly unreadableInputs: number;
+  /** With `container`: the lines that were neither events nor bad lines (stderr), and the pieces that were joined. */
+  readonly container: Readonly<ContainerLineCounts>;
 }
 
 /**
@@ -152,6 +159,7 @@ export async function analyze(inputs: readonly AnalyzeInput[], options: AnalyzeO
   let lines = 0;
   let events = 0;
   let badLines = 0;
+  const containerCounts = emptyContainerLineCounts();
   const bad = (file: string, lineNumber: number, reason: string) => {
     badLines++;
     options.onBadLine?.({ file, lineNumber, reason });
@@ -163,7 +171,8 @@ export async function analyze(inputs: readonly AnalyzeInput[], options: AnalyzeO
   for (const input of inputs) {
     const parser = parserPerInput ? createLineParser(format, parserOptions) : sharedParser;
     // A container log joins the pieces of a long line: the reader of one input holds them until its last piece.
-    const reader = parser && createLineReader(parser, { container: options.container, maxLineBytes });
+    const reader =
+      parser && createLineReader(parser, { container: options.container, maxLineBytes, counts: containerCounts });
     let items: unknown[] = [];
     let origins: Line[] = [];
     const submit = async () => {
@@ -233,7 +242,15 @@ export async function analyze(inputs: readonly AnalyzeInput[], options: AnalyzeO
   await manager.resolveQuiet(pipeline.watermark);
   alerts.push(...open.values());
   alerts.sort((a, b) => a.startsAt - b.startsAt || (a.fingerprint < b.fingerprint ? -1 : 1));
-  return { alerts, lines, events, badLines, lateEvents: orderer.lateEvents, unreadableInputs };
+  return {
+    alerts,
+    lines,
+    events,
+    badLines,
+    lateEvents: orderer.lateEvents,
+    unreadableInputs,
+    container: containerCounts,
+  };
 }
 
 /**

@@ -3,7 +3,12 @@ import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { assertValid, event, reason } from '../testing/line-results.js';
 import { type AccessLogFormat, createLineParser, type LineResult } from './access-log.js';
-import { type ContainerLogRuntime, createLineReader } from './container-log.js';
+import {
+  type ContainerLogRuntime,
+  containerLineCountsText,
+  createLineReader,
+  emptyContainerLineCounts,
+} from './container-log.js';
 import { type Line, readLines } from './lines.js';
 
 /** What a reader makes of a file's text, line by line, plus what it holds when the input ends. */
@@ -100,8 +105,10 @@ describe('CRI container logs (containerd, CRI-O)', () => {
     assert.equal(event(results.at(-1)!.result)['url.path'], '/login');
   });
 
-  test('the first piece of an unfinished line is known until its last piece', async () => {
-    const reader = createLineReader(createLineParser('combined'), { container: 'cri' });
+  test('the first piece of an unfinished line is known until its last piece; skipped and joined lines are counted', async () => {
+    const counts = emptyContainerLineCounts();
+    const reader = createLineReader(createLineParser('combined'), { container: 'cri', counts });
+    const other = createLineReader(createLineParser('combined'), { container: 'cri', counts });
     const lines: Line[] = [];
     const text = [
       `${CRI_TIME} stdout P ${INGRESS_LINE.slice(0, 30)}`,
@@ -118,6 +125,10 @@ describe('CRI container logs (containerd, CRI-O)', () => {
     assert.equal(reader.heldFrom(), lines[0]);
     assert.equal(event(reader.read(lines[3]!))['url.path'], '/login');
     assert.equal(reader.heldFrom(), undefined);
+    other.read(lines[1]!);
+    assert.deepEqual(counts, { stderrLines: 2, pieces: 3, joinedLines: 1 });
+    assert.equal(containerLineCountsText(counts), ', 2 stderr lines skipped, 3 pieces joined into 1 lines');
+    assert.equal(containerLineCountsText(emptyContainerLineCounts()), '');
   });
 
   test('bad wrappers are bad lines whose reason does not quote the line', async () => {

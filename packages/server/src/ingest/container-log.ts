@@ -10,7 +10,7 @@
  * The runtime's wrapper is taken off and the line inside goes to the format's parser as the line of a plain log
  * would: the runtime's time is when the line was written, not when the request was made, so it is not used. Lines
  * written to `stderr` are the server's error log (nginx writes it there), not requests: like partial pieces, they
- * are neither events nor bad lines (`directive: true`).
+ * are neither events nor bad lines (`directive: true`), and both are counted (ContainerLineCounts).
  *
  * The wrapper is named by the user (`--container cri|docker`) rather than recognised per line: a plain JSON log may
  * have a `log` key, and a line of any format may begin with what looks like a time and `stdout`, so a guess could
@@ -36,6 +36,19 @@ export interface HeldLine {
 }
 
 /**
+ * What a container log's reader read that is neither an event nor a bad line, so a summary can account for every
+ * line: lines read = events + bad lines + stderr lines + pieces - lines joined from them (+ blank lines).
+ */
+export interface ContainerLineCounts {
+  /** Lines of the stderr stream (the server's error log): skipped. */
+  stderrLines: number;
+  /** Pieces of long lines (CRI `P` ... `F`, Docker records without their `\n`) that were joined... */
+  pieces: number;
+  /** ... into this many lines. */
+  joinedLines: number;
+}
+
+/**
  * Reads the lines of one stream (one file, standard input) in order. Keeps state: use one per stream.
  */
 export interface LineReader {
@@ -55,6 +68,24 @@ export interface LineReaderOptions {
   readonly container?: ContainerLogRuntime | undefined;
   /** A line joined from pieces is cut to this many bytes and marked truncated. Default 64 KiB, as readLines. */
   readonly maxLineBytes?: number;
+  /** Counts the reader adds to (one object may be shared by the readers of several streams). */
+  readonly counts?: ContainerLineCounts;
+}
+
+/** Counts that are all zero. */
+export function emptyContainerLineCounts(): ContainerLineCounts {
+  return { stderrLines: 0, pieces: 0, joinedLines: 0 };
+}
+
+/**
+ * The counts for a command's summary, each after a comma, the zero ones left out: `, 2 stderr lines skipped, 6 pieces
+ * joined into 2 lines`, or '' (a plain log's summary is unchanged).
+ */
+export function containerLineCountsText(counts: ContainerLineCounts): string {
+  let text = '';
+  if (counts.stderrLines > 0) text += `, ${counts.stderrLines} stderr lines skipped`;
+  if (counts.pieces > 0) text += `, ${counts.pieces} pieces joined into ${counts.joinedLines} lines`;
+  return text;
 }
 
 /**
@@ -73,7 +104,12 @@ export function createLineReader(parser: LineParser, options: LineReaderOptions 
   if (options.container === undefined) {
     return { read: (line) => parseLineRecord(parser, line), end: () => undefined, heldFrom: () => undefined };
   }
-  return new ContainerLineReader(parser, options.container, options.maxLineBytes ?? READ_LINES_DEFAULTS.maxLineBytes);
+  return new ContainerLineReader(
+    parser,
+    options.container,
+    options.maxLineBytes ?? READ_LINES_DEFAULTS.maxLineBytes,
+    options.counts ?? emptyContainerLineCounts(),
+  );
 }
 
 const SKIPPED: LineResult = { ok: true, directive: true };
@@ -92,6 +128,7 @@ class ContainerLineReader implements LineReader {
   private truncated = false;
   private invalidUtf8 = false;
   private firstOffset = 0;
+  private pieceCount = 0;
   private firstPiece: Line | undefined;
   private lastPiece: Line | undefined;
 
@@ -99,6 +136,7 @@ class ContainerLineReader implements LineReader {
     private readonly parser: LineParser,
     private readonly runtime: ContainerLogRuntime,
     private readonly maxLineBytes: number,
+    private readonly counts: ContainerLineCounts,
   ) {}
 
   read(line: Line): LineResult {
@@ -110,7 +148,10 @@ class ContainerLineReader implements LineReader {
         reason: `line of ${line.byteLength} bytes was cut to the line length limit (${unwrapped.reason})`,
       };
     }
-    if (unwrapped.kind === 'stderr') return SKIPPED;
+    if (unwrapped.kind === 'stderr') {
+      this.counts.stderrLines++;
+      return SKIPPED;
+    }
     const content = unwrapped.line;
     if (unwrapped.partial) {
       this.add(content, line);
@@ -142,6 +183,7 @@ class ContainerLineReader implements LineReader {
       this.firstPiece = wrapped;
     }
     this.lastPiece = wrapped;
+    this.pieceCount++;
     this.totalBytes += content.byteLength;
     this.truncated ||= content.truncated;
     this.invalidUtf8 ||= content.invalidUtf8;
@@ -172,11 +214,14 @@ class ContainerLineReader implements LineReader {
       truncated: this.truncated,
       invalidUtf8: this.invalidUtf8,
     };
+    this.counts.pieces += this.pieceCount;
+    this.counts.joinedLines++;
     this.pieces = [];
     this.keptBytes = 0;
     this.totalBytes = 0;
     this.truncated = false;
     this.invalidUtf8 = false;
+    this.pieceCount = 0;
     this.firstPiece = undefined;
     this.lastPiece = undefined;
     return joined;

@@ -17,7 +17,13 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import type { LineParser, LineResult } from './access-log.js';
-import { type ContainerLogRuntime, createLineReader, type HeldLine, type LineReader } from './container-log.js';
+import {
+  type ContainerLineCounts,
+  type ContainerLogRuntime,
+  createLineReader,
+  type HeldLine,
+  type LineReader,
+} from './container-log.js';
 import { type FollowedLine, type LineBatch, type LineSink, lineEventId, SendError } from './follow.js';
 import type { Line } from './lines.js';
 
@@ -65,7 +71,8 @@ export interface HttpEventSenderOptions {
   readonly timeoutMillis?: number;
 }
 
-export interface SenderStats {
+/** What was sent and how it was answered; for a container log, also the lines that were skipped or joined. */
+export interface SenderStats extends ContainerLineCounts {
   requests: number;
   accepted: number;
   duplicates: number;
@@ -88,7 +95,16 @@ interface IngestAnswer {
  * await new LogFollower({ path: 'access.log', follow: false, sink }).run();
  */
 export class HttpEventSender implements LineSink {
-  readonly stats: SenderStats = { requests: 0, accepted: 0, duplicates: 0, rejected: 0, badLines: 0 };
+  readonly stats: SenderStats = {
+    requests: 0,
+    accepted: 0,
+    duplicates: 0,
+    rejected: 0,
+    badLines: 0,
+    stderrLines: 0,
+    pieces: 0,
+    joinedLines: 0,
+  };
   readonly headerLinePrefix: string | undefined;
   private readonly url: string;
   private readonly readers = new Map<string, { readonly parser: LineParser; readonly reader: LineReader }>();
@@ -252,7 +268,8 @@ export class HttpEventSender implements LineSink {
     let entry = this.readers.get(source);
     if (entry === undefined) {
       const parser = this.options.createParser();
-      entry = { parser, reader: createLineReader(parser, { container: this.options.container }) };
+      // The readers of every source add to the sender's counts.
+      entry = { parser, reader: createLineReader(parser, { container: this.options.container, counts: this.stats }) };
       this.readers.set(source, entry);
     }
     return entry;

@@ -594,7 +594,10 @@ describe('vigil ingest --follow', () => {
     }
     assert.equal(await second.exited, 0, second.stderr());
     assert.doesNotMatch(second.stderr(), /\.log:\d+: /, 'no bad line: the last piece is not read alone');
-    assert.match(second.stderr(), /ingested 4 lines: 2 events stored, 0 already stored, 0 bad lines \(stopped\)/);
+    assert.match(
+      second.stderr(),
+      /ingested 4 lines: 2 events stored, 0 already stored, 0 bad lines, 3 pieces joined into 1 lines \(stopped\)/,
+    );
     assert.deepEqual(
       [JSON.parse(crashed).offset, JSON.parse(crashed).line],
       [before.length, 2],
@@ -716,11 +719,17 @@ describe('vigil ingest --follow', () => {
     assert.equal(await run(), 0, err.join(''));
     await expectStored(server, 'cronc', 1, 2);
     assert.match(err.join(''), /the line in pieces from line 4 has no last piece yet; it is left for the next run/);
-    assert.match(err.join(''), /ingested 4 lines: 2 events stored, 0 already stored, 0 bad lines\n/);
+    assert.match(
+      err.join(''),
+      /ingested 4 lines: 2 events stored, 0 already stored, 0 bad lines, 1 stderr lines skipped\n/,
+    );
     appendFileSync(path, criLine('stdout', 'F', third.slice(cut)));
     assert.equal(await run(), 0, err.join(''));
     await expectStored(server, 'cronc', 1, 3);
-    assert.match(err.join(''), /ingested 2 lines: 1 events stored, 0 already stored, 0 bad lines\n/);
+    assert.match(
+      err.join(''),
+      /ingested 2 lines: 1 events stored, 0 already stored, 0 bad lines, 2 pieces joined into 1 lines\n/,
+    );
     assert.doesNotMatch(err.join(''), /\.log:\d+: /, 'no bad line');
     const res = await server.get('/api/v1/events?limit=1000');
     const { events } = (await res.json()) as { events: Record<string, unknown>[] };

@@ -14,7 +14,7 @@ import {
   isAccessLogFormat,
   TIME_ZONE_HELP,
 } from './access-log.js';
-import { CONTAINER_LOG_RUNTIMES, isContainerLogRuntime } from './container-log.js';
+import { CONTAINER_LOG_RUNTIMES, containerLineCountsText, isContainerLogRuntime } from './container-log.js';
 import { deliverWithRetry, type FollowedLine, LogFollower, SendError } from './follow.js';
 import { type BadLineReport, HttpEventSender } from './follow-sender.js';
 import { FollowStateStore } from './follow-state.js';
@@ -37,7 +37,8 @@ twice is stored once.
                      (UTC, an offset such as +01:00, or an IANA name such as Europe/Paris; default UTC)
   --container RT     the files are container log files, each line wrapped by its runtime: cri (Kubernetes:
                      containerd, CRI-O, /var/log/containers/*.log) or docker (Docker's json-file driver); the
-                     pieces of long lines are joined, stderr lines (the server's error log) are skipped
+                     pieces of long lines are joined, stderr lines (the server's error log) are skipped;
+                     both are counted in the summary
   --follow           keep reading as the files grow, follow rotation (rename or copytruncate), and remember the
                      offset of each file across restarts; stop with Ctrl-C or SIGTERM
   --endpoint URL     the Vigil server (default VIGIL_ENDPOINT, else http://127.0.0.1:7070)
@@ -185,7 +186,7 @@ export async function ingestCommand(args: string[], options: IngestCommandOption
   const hidden = s.badLines > showBad ? ` (first ${showBad} shown)` : '';
   stderr.write(
     `ingested ${lines} lines: ${s.accepted} events stored, ${s.duplicates} already stored, ` +
-      `${s.badLines} bad lines${hidden}${controller.signal.aborted ? ' (stopped)' : ''}\n`,
+      `${s.badLines} bad lines${hidden}${containerLineCountsText(s)}${controller.signal.aborted ? ' (stopped)' : ''}\n`,
   );
   return 0;
 }
