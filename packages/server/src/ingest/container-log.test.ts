@@ -8,6 +8,7 @@ import {
   containerLineCountsText,
   createLineReader,
   emptyContainerLineCounts,
+  wholeLineContent,
 } from './container-log.js';
 import { type Line, readLines } from './lines.js';
 
@@ -196,6 +197,23 @@ describe("Docker's json-file driver", () => {
     assert.equal(e['url.path'], '/api/v1/orders');
     assert.equal(e['client.address'], '198.51.100.23');
     assert.equal(e['vigil.source.name'], 'nginx-json');
+  });
+
+  test('the content of a whole stdout line, as a resumed follower looks for W3C #Fields: lines', async () => {
+    const at = (text: string): Line => ({
+      lineNumber: 1,
+      text,
+      byteOffset: 0,
+      byteLength: Buffer.byteLength(text),
+      truncated: false,
+      invalidUtf8: false,
+    });
+    assert.equal(wholeLineContent('docker', at(dockerRecord('#Fields: date time\n'))), '#Fields: date time');
+    assert.equal(wholeLineContent('docker', at(dockerRecord('#Fields: date'))), undefined, 'a piece');
+    assert.equal(wholeLineContent('docker', at(dockerRecord('#Fields: date\n', 'stderr'))), undefined);
+    assert.equal(wholeLineContent('cri', at(`${CRI_TIME} stdout F #Fields: date time`)), '#Fields: date time');
+    assert.equal(wholeLineContent('cri', at(`${CRI_TIME} stdout P #Fields: date`)), undefined);
+    assert.equal(wholeLineContent('cri', at('#Fields: date time')), undefined, 'not wrapped');
   });
 
   test('bad records are bad lines whose reason does not quote the line', async () => {

@@ -140,7 +140,7 @@ class ContainerLineReader implements LineReader {
   ) {}
 
   read(line: Line): LineResult {
-    const unwrapped = this.runtime === 'cri' ? unwrapCri(line) : unwrapDocker(line);
+    const unwrapped = unwrap(this.runtime, line);
     if (unwrapped.kind === 'bad') {
       if (!line.truncated) return { ok: false, reason: unwrapped.reason };
       return {
@@ -226,6 +226,19 @@ class ContainerLineReader implements LineReader {
     this.lastPiece = undefined;
     return joined;
   }
+}
+
+function unwrap(runtime: ContainerLogRuntime, line: Line): Unwrapped {
+  return runtime === 'cri' ? unwrapCri(line) : unwrapDocker(line);
+}
+
+/**
+ * The content of a wrapped line of the stdout stream that is a whole line (not a piece), or undefined: how a
+ * resumed reader finds a W3C log's `#Fields:` lines among the lines before its offset.
+ */
+export function wholeLineContent(runtime: ContainerLogRuntime, line: Line): string | undefined {
+  const unwrapped = unwrap(runtime, line);
+  return unwrapped.kind === 'content' && !unwrapped.partial ? unwrapped.line.text : undefined;
 }
 
 /** `2026-11-28T10:00:00.123456789Z`, or with an offset: the shape of the time, not its validity (it is not used). */

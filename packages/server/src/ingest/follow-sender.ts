@@ -23,6 +23,7 @@ import {
   createLineReader,
   type HeldLine,
   type LineReader,
+  wholeLineContent,
 } from './container-log.js';
 import { type FollowedLine, type LineBatch, type LineSink, lineEventId, SendError } from './follow.js';
 import type { Line } from './lines.js';
@@ -63,7 +64,8 @@ export interface HttpEventSenderOptions {
   readonly container?: ContainerLogRuntime;
   /**
    * Lines that set how later lines read (`#` for the W3C formats: see headerLinePrefix). With it, a follower that
-   * resumes a file past its start hands the sender those lines of the file first.
+   * resumes a file past its start hands the sender those lines of the file first (inside their container wrapper,
+   * when `container` is given).
    */
   readonly headerLinePrefix?: string;
   readonly onBadLine?: (bad: BadLineReport) => void;
@@ -105,7 +107,7 @@ export class HttpEventSender implements LineSink {
     pieces: 0,
     joinedLines: 0,
   };
-  readonly headerLinePrefix: string | undefined;
+  readonly headerLine: ((line: Line) => string | undefined) | undefined;
   private readonly url: string;
   private readonly readers = new Map<string, { readonly parser: LineParser; readonly reader: LineReader }>();
   /** What each line of a batch still being sent parsed to: a retry must not parse it again (see above). */
@@ -116,7 +118,16 @@ export class HttpEventSender implements LineSink {
   constructor(private readonly options: HttpEventSenderOptions) {
     // Appended, not resolved (`new URL('/v1/events', base)` would drop a path prefix of the endpoint): as the SDK does.
     this.url = `${options.endpoint.replace(/\/+$/, '')}${EVENTS_PATH}`;
-    this.headerLinePrefix = options.headerLinePrefix;
+    const { headerLinePrefix: prefix, container } = options;
+    this.headerLine =
+      prefix === undefined
+        ? undefined
+        : (line) => {
+            // Most lines hold no prefix anywhere: only those that might are unwrapped.
+            if (!line.text.includes(prefix)) return undefined;
+            const text = container === undefined ? line.text : wholeLineContent(container, line);
+            return text?.startsWith(prefix) ? text : undefined;
+          };
   }
 
   /** The lines before a resumed file's offset that start with headerLinePrefix, in order: read, not sent. */

@@ -741,6 +741,48 @@ describe('vigil ingest --follow', () => {
     );
   });
 
+  test('vigil ingest --follow --container cri --format iis resumes with the #Fields: line inside the wrapper', async () => {
+    const path = join(dir, 'iis-0_web_w3svc-89ab.log');
+    const stateDir = join(dir, 'state-iis-cri');
+    const stamp = (n: number) => new Date(start + n * 1000).toISOString().slice(0, 19).replace('T', ' ');
+    const entry = (n: number) => criLine('stdout', 'F', `${stamp(n)} POST 401 /items/iisc-${n} 203.0.113.9`);
+    writeFileSync(
+      path,
+      criLine('stdout', 'F', '#Software: Microsoft Internet Information Services 10.0') +
+        criLine('stdout', 'F', '#Fields: date time cs-method sc-status cs-uri-stem c-ip') +
+        entry(1) +
+        entry(2),
+    );
+    const err: string[] = [];
+    const ship = (signal: AbortSignal) =>
+      ingestCommand(
+        [path, '--format', 'iis', '--container', 'cri', '--follow', '--state-dir', stateDir, '--endpoint', server.url],
+        {
+          env: { VIGIL_INGEST_TOKEN: server.ingestToken },
+          signal,
+          stderr: { write: (t: string) => err.push(t) },
+          pollIntervalMillis: 20,
+        },
+      );
+    const states = new FollowStateStore(stateDir);
+    const first = new AbortController();
+    const firstRun = ship(first.signal);
+    await expectStored(server, 'iisc', 1, 2);
+    await eventually(async () => assert.equal((await states.load(path))?.offset, statSync(path).size), 8000);
+    first.abort();
+    assert.equal(await firstRun, 0, err.join(''));
+    appendFileSync(path, entry(3));
+    const second = new AbortController();
+    const secondRun = ship(second.signal);
+    try {
+      await expectStored(server, 'iisc', 1, 3);
+    } finally {
+      second.abort();
+    }
+    assert.equal(await secondRun, 0, err.join(''));
+    assert.doesNotMatch(err.join(''), /\.log:\d+:/, 'no bad line: the columns are known after the restart');
+  });
+
   test('vigil ingest FILE.gz is refused, saying how to send it, instead of read as lines of binary', async () => {
     const path = join(dir, 'access.log.2.gz');
     writeFileSync(path, gzipSync(lines('z', 1, 3)));

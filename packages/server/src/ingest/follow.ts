@@ -53,11 +53,12 @@ export interface LineBatch {
 export interface LineSink {
   deliver(batch: LineBatch, attempt: number, signal: AbortSignal): Promise<void>;
   /**
-   * For logs whose header lines say how the lines after them read (W3C `#Fields:` directives start with `#`): a
-   * follower that resumes a file past its start (a restart) first hands `replayHeader` the lines before the offset
-   * that start with this prefix, since they were read by an earlier run.
+   * For logs whose header lines say how the lines after them read (W3C `#Fields:` directives start with `#`): the
+   * header line a line of the file holds (the line itself, or the line inside a container runtime's wrapper), or
+   * undefined. A follower that resumes a file past its start (a restart) first hands `replayHeader` the header lines
+   * before the offset, since they were read by an earlier run.
    */
-  readonly headerLinePrefix?: string | undefined;
+  readonly headerLine?: ((line: Line) => string | undefined) | undefined;
   replayHeader?(source: string, lines: readonly string[]): void;
   /**
    * The first piece (a line of a batch delivered earlier) of the line of `source` whose last piece has not come yet,
@@ -406,14 +407,15 @@ export class LogFollower {
    */
   private async replayHeader(file: OpenFile): Promise<void> {
     const { sink } = this.options;
-    const prefix = sink.headerLinePrefix;
-    if (prefix === undefined || sink.replayHeader === undefined) return;
+    const headerLine = sink.headerLine;
+    if (headerLine === undefined || sink.replayHeader === undefined) return;
     const found: string[] = [];
     // The handle stays open: reading goes on from the offset once the header is replayed.
     const before = file.handle.createReadStream({ start: 0, end: file.readOffset - 1, autoClose: false });
     for await (const line of readLines(before, { maxLineBytes: this.maxLineBytes })) {
-      if (!line.text.startsWith(prefix)) continue;
-      found.push(line.text);
+      const header = headerLine(line);
+      if (header === undefined) continue;
+      found.push(header);
       if (found.length > MAX_HEADER_LINES) found.shift();
     }
     if (found.length > 0) sink.replayHeader(this.source, found);
