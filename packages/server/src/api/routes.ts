@@ -164,6 +164,18 @@ export function jsonBody(body: Buffer): unknown {
   }
 }
 
+/**
+ * The body of `POST /api/v1/silences`. A request authenticated by a dashboard session creates the silence as the
+ * session's actor, whatever `createdBy` says, as `actorOf` does for actions; with a token, `createdBy` comes from the
+ * body and is required.
+ */
+export function silenceBody(body: Buffer, req: import('node:http').IncomingMessage): unknown {
+  const parsed = jsonBody(body);
+  const session = authenticatedSession(req);
+  if (!session || parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return parsed;
+  return { ...parsed, createdBy: session.actor };
+}
+
 export function listSilences(silences: Silences, url: URL) {
   onlyParams(url.searchParams, ['state']);
   const state = url.searchParams.get('state');

@@ -242,6 +242,91 @@ describe('signing in and cookie authentication', () => {
   });
 });
 
+describe("a session's silences and revocations are recorded as its actor", () => {
+  let server: TestServer;
+  let carol: string;
+  before(async () => {
+    server = await startTestServer({
+      response: {
+        enabled: true,
+        rules: [
+          {
+            matchers: ['rule="vigil-authn-brute-force"'],
+            scope: 'ip',
+            ladder: [{ action: 'block', duration: '15m' }],
+          },
+        ],
+      },
+    });
+    const res = await fetch(`${server.url}/api/v1/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-vigil-request': '1' },
+      body: JSON.stringify({ token: server.apiToken, actor: 'carol' }),
+    });
+    carol = cookieOf(res);
+  });
+  after(() => server.stop());
+
+  /** A change with the session cookie (and the dashboard's header), or with the API token. */
+  const send = (method: string, path: string, body: unknown, auth: 'session' | 'token') =>
+    fetch(`${server.url}${path}`, {
+      method,
+      headers: {
+        'content-type': 'application/json',
+        ...(auth === 'session'
+          ? { cookie: carol, 'x-vigil-request': '1' }
+          : { authorization: `Bearer ${server.apiToken}` }),
+      },
+      body: JSON.stringify(body),
+    });
+  const silence = { matchers: ['client.address="203.0.113.50"'], durationMillis: 3_600_000, comment: 'pen test' };
+
+  test("a silence created with a session is the session actor's, whatever the body names", async () => {
+    const bare = await send('POST', '/api/v1/silences', silence, 'session');
+    assert.equal(bare.status, 201, await bare.clone().text());
+    assert.equal(((await bare.json()) as { createdBy: string }).createdBy, 'carol');
+    const named = await send('POST', '/api/v1/silences', { ...silence, createdBy: 'mallory' }, 'session');
+    assert.equal(named.status, 201);
+    const created = (await named.json()) as { id: string; createdBy: string };
+    assert.equal(created.createdBy, 'carol');
+
+    const ended = await send('DELETE', `/api/v1/silences/${created.id}`, { actor: 'mallory' }, 'session');
+    assert.equal(ended.status, 200);
+    assert.deepEqual(
+      (({ state, expiredBy }) => ({ state, expiredBy }))((await ended.json()) as Record<string, unknown>),
+      { state: 'expired', expiredBy: 'carol' },
+    );
+  });
+
+  test('with the API token, the body still names the author, and must', async () => {
+    assert.equal((await send('POST', '/api/v1/silences', silence, 'token')).status, 400);
+    const res = await send('POST', '/api/v1/silences', { ...silence, createdBy: 'dave' }, 'token');
+    assert.equal(res.status, 201);
+    assert.equal(((await res.json()) as { createdBy: string }).createdBy, 'dave');
+  });
+
+  test("a decision revoked with a session records the session's actor and its token's hash", async () => {
+    const posted = await server.post('/v1/events', failedLogins(5, '203.0.113.9'), {
+      'content-type': 'application/x-ndjson',
+    });
+    assert.equal(posted.status, 200);
+    const id = await eventually(async () => {
+      const { decisions } = (await (await server.get('/api/v1/decisions?active=true')).json()) as {
+        decisions: { id: string }[];
+      };
+      assert.equal(decisions.length, 1);
+      return decisions[0]!.id;
+    });
+    const res = await send('DELETE', `/api/v1/decisions/${id}`, { actor: 'mallory', comment: 'office NAT' }, 'session');
+    assert.equal(res.status, 200);
+    const stored = (await (await server.get(`/api/v1/decisions/${id}`)).json()) as Record<string, unknown>;
+    assert.deepEqual(
+      [stored.status, stored.revokedBy, stored.tokenId, stored.revokeComment],
+      ['revoked', 'carol', tokenIdOf(server.apiToken), 'office NAT'],
+    );
+  });
+});
+
 describe('session limits', () => {
   let server: TestServer;
   const clock = { now: Date.now() };

@@ -19,6 +19,7 @@ import {
   listAlerts,
   listEvents,
   listSilences,
+  silenceBody,
 } from '../api/routes.js';
 import { sessionRoutes } from '../api/session.js';
 import { decisionRoutes } from '../decisions/routes.js';
@@ -275,7 +276,7 @@ export function createHttpServer(deps: HttpDeps): Server {
     )
     .add('POST', '/api/v1/silences', async (req, res) => {
       tokens.require(req, 'api');
-      sendJson(res, 201, await deps.silences.create(jsonBody(await readActionBody(req))));
+      sendJson(res, 201, await deps.silences.create(silenceBody(await readActionBody(req), req)));
     })
     .add('DELETE', '/api/v1/silences/:id', async (req, res, _url, p) => {
       tokens.require(req, 'api');
