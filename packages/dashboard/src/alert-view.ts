@@ -3,7 +3,7 @@
  * (acknowledge, resolve, mark a false positive), which record the signed-in actor.
  */
 import { type AlertAction, type AlertJson, ApiError, api, type EventJson } from './api.js';
-import { button, h, replace, routeLink, valueText } from './dom.js';
+import { button, h, replace, routeLink, table, valueText } from './dom.js';
 import { eventsTable } from './events-table.js';
 import { ENTITY_LABELS, localTime, shifted } from './format.js';
 import type { ViewContext } from './view.js';
@@ -72,23 +72,18 @@ function facts(alert: AlertJson): HTMLElement {
 
 function historyTable(actions: readonly AlertAction[]): HTMLElement {
   if (actions.length === 0) return h('p', { class: 'muted' }, 'Nobody has acted on this alert yet.');
-  return h(
-    'table',
-    { class: 'history' },
-    h('thead', {}, h('tr', {}, ...['When', 'Action', 'Who', 'Token', 'Comment'].map((c) => h('th', {}, c)))),
-    h(
-      'tbody',
-      {},
-      ...actions.map((a) =>
-        h(
-          'tr',
-          {},
-          h('td', { class: 'time', title: a.at }, localTime(a.at)),
-          h('td', {}, valueText(a.action, 40)),
-          h('td', { class: 'actor' }, valueText(a.actor, 128)),
-          h('td', {}, valueText(a.tokenId, 16)),
-          h('td', {}, valueText(a.comment ?? '', 400)),
-        ),
+  return table(
+    'history',
+    ['When', 'Action', 'Who', 'Token', 'Comment'],
+    ...actions.map((a) =>
+      h(
+        'tr',
+        {},
+        h('td', { class: 'time', title: a.at }, localTime(a.at)),
+        h('td', {}, valueText(a.action, 40)),
+        h('td', { class: 'actor' }, valueText(a.actor, 128)),
+        h('td', {}, valueText(a.tokenId, 16)),
+        h('td', {}, valueText(a.comment ?? '', 400)),
       ),
     ),
   );
@@ -162,7 +157,7 @@ export async function renderAlert(ctx: ViewContext, id: string): Promise<void> {
   if (!ctx.current()) return;
   const ids = alert.evidence.slice(0, EVIDENCE_SHOWN);
   const evidenceInfo = h('p', { class: 'muted' }, 'Loading evidence…');
-  const table = eventsTable((field, value) => ({
+  const evidence = eventsTable((field, value) => ({
     [field]: value,
     from: shifted(alert.startsAt, -TIMELINE_MARGIN_MILLIS),
     to: shifted(alert.lastSeenAt, TIMELINE_MARGIN_MILLIS),
@@ -176,14 +171,14 @@ export async function renderAlert(ctx: ViewContext, id: string): Promise<void> {
     actionsPanel(alert, ctx, () => void renderAlert(ctx, id)),
     h('h2', {}, 'Evidence'),
     evidenceInfo,
-    table.element,
+    evidence.element,
     h('h2', {}, 'History'),
     historyTable(actions),
   );
   try {
     const events = await fetchEvents(ids);
     if (!ctx.current()) return;
-    table.append(events.filter((e): e is EventJson => e !== undefined));
+    evidence.append(events.filter((e): e is EventJson => e !== undefined));
     const gone = events.filter((e) => e === undefined).length;
     const parts = [
       `${ids.length - gone} evidence event${ids.length - gone === 1 ? '' : 's'} shown`,

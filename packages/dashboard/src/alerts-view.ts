@@ -3,7 +3,7 @@
  * the tab is shown and no further page was loaded.
  */
 import { type AlertJson, api, withQuery } from './api.js';
-import { button, h, replace, routeHref, routeLink, valueText } from './dom.js';
+import { button, h, replace, routeHref, routeLink, select, table, valueText } from './dom.js';
 import { count, ENTITY_LABELS, localTime } from './format.js';
 import type { ViewContext } from './view.js';
 
@@ -17,17 +17,6 @@ const STATUSES = [
   ['all', 'all'],
 ] as const;
 const SEVERITIES = ['', 'critical', 'high', 'medium', 'low', 'info'];
-
-function select(name: string, options: readonly (readonly [string, string])[], value: string): HTMLSelectElement {
-  const s = h('select', { id: `filter-${name}`, attrs: { name } });
-  for (const [v, label] of options) {
-    const o = h('option', {}, label);
-    o.value = v;
-    s.append(o);
-  }
-  s.value = value;
-  return s;
-}
 
 function labelsCell(alert: AlertJson): HTMLElement {
   const cell = h('td', { class: 'labels' });
@@ -86,28 +75,13 @@ export async function renderAlerts(ctx: ViewContext): Promise<void> {
     });
   });
 
-  const body = h('tbody');
-  const table = h(
-    'table',
-    { class: 'alerts' },
-    h(
-      'thead',
-      {},
-      h(
-        'tr',
-        {},
-        ...['Severity', 'Rule', 'Summary', 'Labels', 'Started', 'Last seen', 'Events', 'Status'].map((c) =>
-          h('th', {}, c),
-        ),
-      ),
-    ),
-    body,
-  );
+  const list = table('alerts', ['Severity', 'Rule', 'Summary', 'Labels', 'Started', 'Last seen', 'Events', 'Status']);
+  const body = list.tBodies[0]!;
   const info = h('p', { class: 'muted' });
   const more = button('More alerts', () => void load(false));
   more.hidden = true;
   const refresh = button('Refresh', () => void load(true));
-  replace(ctx.main, h('h1', {}, 'Alerts'), h('div', { class: 'toolbar' }, form, refresh), info, table, more);
+  replace(ctx.main, h('h1', {}, 'Alerts'), h('div', { class: 'toolbar' }, form, refresh), info, list, more);
 
   let cursor: string | undefined;
   let pages = 0;

@@ -108,3 +108,30 @@ export function button(label: string, action: () => void, className?: string): H
   b.addEventListener('click', action);
   return b;
 }
+
+/** A table of rows under a header of column names; rows are added to its `tBodies[0]`. */
+export function table(className: string, columns: readonly string[], ...rows: Node[]): HTMLTableElement {
+  return h(
+    'table',
+    { class: className },
+    h('thead', {}, h('tr', {}, ...columns.map((c) => h('th', {}, c)))),
+    h('tbody', {}, ...rows),
+  );
+}
+
+/** A select of `[value, label]` options, `value` chosen. */
+export function select(
+  name: string,
+  options: readonly (readonly [string, string])[],
+  value: string,
+  id = `filter-${name}`,
+): HTMLSelectElement {
+  const s = h('select', { id, attrs: { name } });
+  for (const [v, label] of options) {
+    const o = h('option', {}, label);
+    o.value = v;
+    s.append(o);
+  }
+  s.value = value;
+  return s;
+}

@@ -3,7 +3,7 @@
  * of its event below it; the client address and user id link to the events of that client or user.
  */
 import type { EventJson } from './api.js';
-import { h, routeLink, valueText } from './dom.js';
+import { h, routeLink, table, valueText } from './dom.js';
 import { FIELD, localTime } from './format.js';
 
 /** The filter a client or user link adds its value to (the events view keeps its time range). */
@@ -47,13 +47,8 @@ export interface EventsTable {
 }
 
 export function eventsTable(filter: EntityFilter): EventsTable {
-  const body = h('tbody');
-  const element = h(
-    'table',
-    { class: 'events' },
-    h('thead', {}, h('tr', {}, ...COLUMNS.map((c) => h('th', {}, c)))),
-    body,
-  );
+  const element = table('events', COLUMNS);
+  const body = element.tBodies[0]!;
   return {
     element,
     append(events) {
