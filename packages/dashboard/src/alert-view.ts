@@ -1,11 +1,13 @@
 /**
- * One alert: all it says, its evidence events (the first EVIDENCE_SHOWN, fetched by id), its history, and the actions
- * (acknowledge, resolve, mark a false positive), which record the signed-in actor.
+ * One alert: all it says, the decisions it caused, its evidence events (the first EVIDENCE_SHOWN, fetched by id), its
+ * history, and the actions (acknowledge, resolve, mark a false positive, silence), which record the signed-in actor.
  */
 import { type AlertAction, type AlertJson, ApiError, api, type EventJson } from './api.js';
+import { alertDecisions } from './decisions-view.js';
 import { button, h, replace, routeLink, table, valueText } from './dom.js';
 import { eventsTable } from './events-table.js';
 import { ENTITY_LABELS, localTime, shifted } from './format.js';
+import { silenceButton } from './silences-view.js';
 import type { ViewContext } from './view.js';
 
 /** Evidence events fetched for the page; an alert keeps up to 100 ids (`alerting.maxEvidence`). */
@@ -169,6 +171,9 @@ export async function renderAlert(ctx: ViewContext, id: string): Promise<void> {
     facts(alert),
     h('h2', {}, 'Act'),
     actionsPanel(alert, ctx, () => void renderAlert(ctx, id)),
+    silenceButton(ctx, alert),
+    h('h2', {}, 'Decisions'),
+    alertDecisions(ctx, alert),
     h('h2', {}, 'Evidence'),
     evidenceInfo,
     evidence.element,

@@ -51,7 +51,7 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
 export const api = {
   get: <T>(path: string) => request<T>('GET', path),
   post: <T>(path: string, body: unknown) => request<T>('POST', path, body),
-  delete: <T>(path: string) => request<T>('DELETE', path),
+  delete: <T>(path: string, body?: unknown) => request<T>('DELETE', path, body),
 };
 
 /** A path with query parameters, the empty ones left out. */
@@ -91,3 +91,39 @@ export interface AlertAction {
 
 /** An event in the API's canonical form: flat dotted field names. */
 export type EventJson = Readonly<Record<string, unknown>> & { readonly id: string; readonly time: string };
+
+/** A decision of the response stage (docs/response.md). */
+export interface DecisionJson {
+  readonly id: string;
+  readonly action: 'flag' | 'throttle' | 'block';
+  readonly scope: 'ip' | 'prefix' | 'user' | 'api_key';
+  readonly value: string;
+  readonly status: 'active' | 'expired' | 'revoked';
+  /** The step on the ladder: 0 for a first offence. */
+  readonly level: number;
+  readonly reason: {
+    readonly ruleId: string;
+    readonly alertId: string;
+    readonly responseRule: number;
+    readonly summary: string;
+  };
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  readonly ratePerMinute?: number;
+  readonly revokedAt?: string;
+  readonly revokedBy?: string;
+  readonly revokeComment?: string;
+}
+
+/** A silence (docs/alerting.md). */
+export interface SilenceJson {
+  readonly id: string;
+  readonly matchers: readonly string[];
+  readonly startsAt: string;
+  readonly endsAt: string;
+  readonly createdBy: string;
+  readonly comment: string;
+  readonly createdAt: string;
+  readonly expiredBy?: string;
+  readonly state: 'pending' | 'active' | 'expired';
+}

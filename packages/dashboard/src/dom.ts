@@ -135,3 +135,49 @@ export function select(
   s.value = value;
   return s;
 }
+
+export interface ConfirmStep {
+  /** The button that opens the step. */
+  readonly label: string;
+  /** What the confirming button says: `Revoke`, `End`. */
+  readonly confirmLabel: string;
+  /** Asks for an optional comment, with this label. */
+  readonly commentLabel?: string;
+  /** The change; the step's buttons are enabled again if it throws (it reports its own failure). */
+  act(comment: string | undefined): Promise<void>;
+}
+
+/**
+ * A change made in two steps, so that one stray click changes nothing: a button opens a small form (a comment, when
+ * asked for) with the confirming button and Cancel.
+ */
+export function confirmStep(step: ConfirmStep): HTMLElement {
+  const box = h('div', { class: 'confirm' });
+  const open = () => {
+    const comment = step.commentLabel
+      ? h('textarea', { class: 'comment', attrs: { name: 'comment', rows: '2', maxlength: '2000' } })
+      : undefined;
+    const confirm = button(step.confirmLabel, () => {
+      confirm.disabled = true;
+      cancel.disabled = true;
+      step
+        .act(comment?.value.trim() || undefined)
+        .catch(() => undefined)
+        .finally(() => {
+          confirm.disabled = false;
+          cancel.disabled = false;
+        });
+    });
+    confirm.classList.add('confirm-action');
+    const cancel = button('Cancel', closed);
+    replace(
+      box,
+      step.commentLabel && comment ? h('label', {}, step.commentLabel, comment) : undefined,
+      h('div', {}, confirm, cancel),
+    );
+    comment?.focus();
+  };
+  const closed = () => replace(box, button(step.label, open));
+  closed();
+  return box;
+}

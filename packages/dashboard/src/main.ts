@@ -1,14 +1,16 @@
 /**
  * The dashboard's entry: asks the server whether this browser is signed in, then shows the view the URL's hash names
- * (`#/alerts`, `#/alerts/<id>`, `#/events?…`), and again on every change of the hash.
+ * (`#/alerts`, `#/alerts/<id>`, `#/events?…`, `#/decisions`, `#/silences`), and again on every change of the hash.
  */
 
 import { renderAlert } from './alert-view.js';
 import { renderAlerts } from './alerts-view.js';
 import { ApiError, api } from './api.js';
+import { renderDecisions } from './decisions-view.js';
 import { button, h, replace, routeLink } from './dom.js';
 import { renderEvents } from './events-view.js';
 import { renderSignIn } from './sign-in.js';
+import { renderSilences } from './silences-view.js';
 import type { ViewContext } from './view.js';
 
 const main = document.getElementById('view')!;
@@ -60,6 +62,8 @@ function showNav(): void {
     nav,
     routeLink(['alerts'], {}, 'Alerts'),
     routeLink(['events'], {}, 'Events'),
+    routeLink(['decisions'], {}, 'Decisions'),
+    routeLink(['silences'], {}, 'Silences'),
     h('span', { class: 'who' }, `signed in as ${actor}`),
     button('Sign out', () => void signOut()),
   );
@@ -116,6 +120,8 @@ function render(): void {
   replace(main, h('p', { class: 'muted' }, 'Loading…'));
   if (segments[0] === 'alerts' && segments[1]) void renderAlert(ctx, segments[1]);
   else if (segments[0] === 'events') void renderEvents(ctx);
+  else if (segments[0] === 'decisions') void renderDecisions(ctx);
+  else if (segments[0] === 'silences') void renderSilences(ctx);
   else void renderAlerts(ctx);
 }
 
