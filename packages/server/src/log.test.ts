@@ -72,3 +72,19 @@ test('lines below the level are neither written nor counted', () => {
   assert.equal(lines.length, 0);
   assert.equal(suppressed.length, 0);
 });
+
+test("a field named like the record's own keys cannot pass for them", () => {
+  const { log, lines } = capture({ maxLinesPerMessage: 10, now: () => Date.UTC(2026, 10, 2) });
+  log.warn('decision made', { level: 0, time: 'yesterday', msg: 'forged', id: 'd-1' });
+  assert.deepEqual(lines, [
+    {
+      time: '2026-11-02T00:00:00.000Z',
+      level: 'warn',
+      msg: 'decision made',
+      'field.level': 0,
+      'field.time': 'yesterday',
+      'field.msg': 'forged',
+      id: 'd-1',
+    },
+  ]);
+});

@@ -50,7 +50,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   let flushTimer: NodeJS.Timeout | undefined;
 
   const line = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
-    const record = { time: new Date(now()).toISOString(), level, msg: neutralise(msg), ...fields };
+    const record: Record<string, unknown> = { time: new Date(now()).toISOString(), level, msg: neutralise(msg) };
+    // A field named `time`, `level` or `msg` must not pass for the record's own: it is kept as `field.<name>`.
+    for (const key in fields) record[key in record ? `field.${key}` : key] = fields[key];
     write(`${JSON.stringify(record, (_k, v) => (typeof v === 'string' ? neutralise(v) : v))}\n`);
   };
   const tell = (msg: string, w: Window) => {

@@ -114,7 +114,7 @@ export class DecisionService {
           action: decision.action,
           scope: decision.scope,
           value,
-          level,
+          step: level,
           alert: alert.id,
           expiresAt: new Date(decision.expiresAt).toISOString(),
         });
