@@ -34,6 +34,7 @@ export interface EnforceTarget {
 interface TestServer {
   readonly url: string;
   readonly ingestToken: string;
+  readonly apiToken: string;
   get(path: string, token?: string): Promise<Response>;
   stop(): Promise<void>;
 }
@@ -225,12 +226,28 @@ export function enforcementSuite(target: EnforceTarget): void {
       }, 5000);
     });
 
-    test('fails open when Vigil goes away', async () => {
+    test('revoking a decision lifts it', async () => {
+      const decision = await activeDecision('ip', ATTACKER);
       assert.equal((await from(enforcing.url, ATTACKER)).status, 403);
+      const res = await fetch(`${server.url}/api/v1/decisions/${decision.id}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${server.apiToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ actor: 'carol', comment: 'it was our own load test' }),
+      });
+      assert.equal(res.status, 200);
+      await harness.eventually(async () => {
+        assert.equal((await from(enforcing.url, ATTACKER)).status, 200);
+      }, 5000);
+    });
+
+    test('fails open when Vigil goes away', async () => {
+      // The user decision is still in force (the address decision was revoked above).
+      const blocked = () => from(enforcing.url, '192.0.2.7', { user: 'mallory' });
+      assert.equal((await blocked()).status, 403);
       await server.stop();
       const before = enforcing.controls.stats().failOpen;
       await harness.eventually(async () => {
-        assert.equal((await from(enforcing.url, ATTACKER)).status, 200);
+        assert.equal((await blocked()).status, 200);
       }, 15_000);
       assert.ok(enforcing.controls.stats().stale);
       assert.ok(enforcing.controls.stats().failOpen > before);
