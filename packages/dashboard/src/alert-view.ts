@@ -4,7 +4,7 @@
  */
 import { type AlertAction, type AlertJson, ApiError, api, type EventJson } from './api.js';
 import { alertDecisions } from './decisions-view.js';
-import { button, h, replace, routeLink, table, valueText } from './dom.js';
+import { button, factsTable, h, replace, routeLink, table, valueText } from './dom.js';
 import { eventsTable } from './events-table.js';
 import { ENTITY_LABELS, localTime, shifted } from './format.js';
 import { silenceButton } from './silences-view.js';
@@ -65,11 +65,7 @@ function facts(alert: AlertJson): HTMLElement {
   }
   rows.push(['Labels', labels], ['Tags', valueText(alert.tags.join(', '), 400)], ['Fingerprint', alert.fingerprint]);
   rows.push(['Id', alert.id]);
-  return h(
-    'table',
-    { class: 'facts' },
-    h('tbody', {}, ...rows.map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, v)))),
-  );
+  return factsTable(rows);
 }
 
 function historyTable(actions: readonly AlertAction[]): HTMLElement {

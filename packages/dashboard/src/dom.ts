@@ -119,6 +119,15 @@ export function table(className: string, columns: readonly string[], ...rows: No
   );
 }
 
+/** A two-column table of facts: a name in each row's header cell, its value beside it. */
+export function factsTable(rows: readonly (readonly [string, Node | string])[], id?: string): HTMLTableElement {
+  return h(
+    'table',
+    { class: 'facts', ...(id ? { id } : {}) },
+    h('tbody', {}, ...rows.map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, v)))),
+  );
+}
+
 /** A select of `[value, label]` options, `value` chosen. */
 export function select(
   name: string,
