@@ -3,10 +3,18 @@
  * history, and the actions (acknowledge, resolve, mark a false positive, silence), which record the signed-in actor.
  */
 import { type AlertAction, type AlertJson, ApiError, api, type EventJson } from './api.js';
+import {
+  deviatesFrom,
+  type EndpointRef,
+  endpointHref,
+  endpointLink,
+  endpointOfLabels,
+  principalLink,
+} from './baseline-links.js';
 import { alertDecisions } from './decisions-view.js';
 import { button, factsTable, h, replace, routeLink, table, valueText } from './dom.js';
 import { eventsTable } from './events-table.js';
-import { ENTITY_LABELS, localTime, shifted } from './format.js';
+import { ENTITY_LABELS, FIELD, localTime, PRINCIPAL_FIELDS, shifted } from './format.js';
 import { silenceButton } from './silences-view.js';
 import type { ViewContext } from './view.js';
 
@@ -32,12 +40,29 @@ function timelineLink(alert: AlertJson, field: string, value: string): HTMLAncho
   return link;
 }
 
+/**
+ * Beside a label naming an endpoint or a principal, a link to what normal looks like for it: the endpoint's baseline
+ * (its method from the labels, or from the evidence once loaded) or the principal's profile.
+ */
+function normalLink(key: string, value: string, endpoint: EndpointRef | undefined): (Node | string)[] {
+  let link: HTMLAnchorElement | undefined;
+  if (key === FIELD.route && endpoint) link = endpointLink(endpoint, 'baseline');
+  else if (PRINCIPAL_FIELDS.includes(key)) link = principalLink(key, value, 'profile');
+  if (!link) return [];
+  link.classList.add('normal', key === FIELD.route ? 'endpoint-link' : 'principal-link');
+  return [' ', link];
+}
+
 function facts(alert: AlertJson): HTMLElement {
+  const endpoint = endpointOfLabels(alert.labels);
+  const baseline = deviatesFrom(alert);
+  if (baseline) baseline.id = 'alert-baseline';
   const rows: [string, Node | string][] = [
     ['Rule', h('span', {}, valueText(alert.rule.title), ' (', valueText(alert.rule.id), ')')],
     ['Severity', h('span', { class: `severity ${alert.severity}` }, alert.severity)],
     ['Status', h('span', { id: 'alert-status' }, alert.status)],
     ['Summary', valueText(alert.summary, 400)],
+    ...(baseline ? [['Deviates from', baseline] as [string, Node]] : []),
     ['Started (first evidence)', localTime(alert.startsAt)],
     ['Last seen', localTime(alert.lastSeenAt)],
   ];
@@ -60,6 +85,7 @@ function facts(alert: AlertJson): HTMLElement {
         valueText(value),
         ENTITY_LABELS.includes(key) ? ' ' : '',
         ENTITY_LABELS.includes(key) ? timelineLink(alert, key, value) : undefined,
+        ...normalLink(key, value, endpoint),
       ),
     );
   }
@@ -104,6 +130,22 @@ async function fetchEvents(ids: readonly string[]): Promise<(EventJson | undefin
   };
   await Promise.all(Array.from({ length: Math.min(EVIDENCE_PARALLEL, ids.length) }, worker));
   return out;
+}
+
+/** A route label without a method: its endpoint link takes the method of an evidence event on that route. */
+function methodFromEvidence(alert: AlertJson, events: readonly (EventJson | undefined)[]): void {
+  const endpoint = endpointOfLabels(alert.labels);
+  if (!endpoint || endpoint.method) return;
+  const method = events.find((e) => e?.[FIELD.route] === endpoint.route && typeof e[FIELD.method] === 'string')?.[
+    FIELD.method
+  ] as string | undefined;
+  if (!method) return;
+  const href = endpointHref({ ...endpoint, method });
+  document.querySelectorAll<HTMLAnchorElement>('a.endpoint-link').forEach((a) => {
+    a.href = href;
+  });
+  const baseline = document.getElementById('alert-baseline') as HTMLAnchorElement | null;
+  if (baseline?.getAttribute('href')?.startsWith('#/endpoint')) baseline.href = href;
 }
 
 function actionsPanel(alert: AlertJson, ctx: ViewContext, done: () => void): HTMLElement {
@@ -180,6 +222,7 @@ export async function renderAlert(ctx: ViewContext, id: string): Promise<void> {
     const events = await fetchEvents(ids);
     if (!ctx.current()) return;
     evidence.append(events.filter((e): e is EventJson => e !== undefined));
+    methodFromEvidence(alert, events);
     const gone = events.filter((e) => e === undefined).length;
     const parts = [
       `${ids.length - gone} evidence event${ids.length - gone === 1 ? '' : 's'} shown`,

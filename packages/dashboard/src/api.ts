@@ -127,3 +127,104 @@ export interface SilenceJson {
   readonly expiredBy?: string;
   readonly state: 'pending' | 'active' | 'expired';
 }
+
+/** A GraphQL operation learned apart from its route (docs/baselines.md): its type and root fields, or its name. */
+export interface OperationJson {
+  readonly type: string;
+  readonly fields?: readonly string[];
+  readonly name?: string;
+}
+
+/** An endpoint of `GET /api/v1/inventory`, against the imported OpenAPI document (docs/api.md). */
+export interface InventoryItemJson {
+  readonly route: string;
+  readonly method: string;
+  readonly operation?: OperationJson;
+  readonly status: 'documented' | 'shadow' | 'zombie' | 'unused' | 'undocumented-spec-missing';
+  readonly documentedAs?: string;
+  readonly deprecated: boolean;
+  readonly new: boolean;
+  readonly requests: number;
+  readonly firstSeen?: string;
+  readonly lastSeen?: string;
+  readonly authenticatedShare?: number;
+  readonly recent?: { readonly requests: number; readonly errors4xx: number; readonly errors5xx: number };
+}
+
+/** One seasonal slot of a learned metric: any time (`hour` null), an hour of day, or an hour of weekdays / weekends. */
+export interface SlotJson {
+  readonly hour: number | null;
+  readonly weekend: boolean | null;
+  readonly samples: number;
+  readonly center: number;
+  readonly spread: number;
+  /** The deviation limit: centre + 6 deviations (the detectors also need 2 × centre and their minimum count). */
+  readonly upper: number;
+}
+
+/** A one-minute bucket of an endpoint's recent traffic. */
+export interface BucketJson {
+  readonly start: number;
+  readonly requests: number;
+  readonly errors4xx: number;
+  readonly errors5xx: number;
+  readonly callers: number;
+  readonly latencyMeanSeconds: number | null;
+  readonly bytesMean: number | null;
+}
+
+/** `GET /api/v1/baselines/endpoint`: an endpoint's learned slots and recent buckets; times in epoch milliseconds. */
+export interface EndpointBaselineJson {
+  readonly route: string;
+  readonly method: string;
+  readonly operation?: OperationJson;
+  readonly firstSeen: number;
+  readonly lastSeen: number;
+  readonly requests: number;
+  readonly authenticatedShare: number;
+  readonly bucketMillis: number;
+  readonly windowMillis: number;
+  readonly recentBuckets: readonly BucketJson[];
+  /** Per metric (`requests`, `errors4xx`, `errors5xx`, `callers`): one bucket. */
+  readonly bucket: Readonly<Record<string, readonly SlotJson[]>>;
+  /** Per metric (the above, `latency` in seconds and `bytes` per response): the sliding window. */
+  readonly window: Readonly<Record<string, readonly SlotJson[]>>;
+}
+
+/** `GET /api/v1/baselines/principal`: what the behaviour detectors keep of a user, API key or client address. */
+export interface ProfileJson {
+  readonly principal: { readonly kind: string; readonly field: string; readonly value: string };
+  readonly peerGroup: string;
+  readonly peerGroupMembers: number;
+  readonly firstSeen: number;
+  readonly lastSeen: number;
+  readonly events: number;
+  readonly windowsLearned: number;
+  readonly learned: boolean;
+  readonly countries: readonly string[];
+  readonly asns: readonly string[];
+  readonly devices: readonly string[];
+  readonly activeHours: readonly number[];
+  /** 0 is Sunday. */
+  readonly activeWeekdays: readonly number[];
+  readonly windowMillis: number;
+  readonly usual: {
+    readonly requests: number;
+    readonly bytes: number;
+    readonly clientErrors: number;
+    readonly endpoints: readonly { endpoint: string; maxPerWindow: number; peerAtMost: number | null }[];
+    readonly objects: readonly { type: string; maxPerWindow: number; peerAtMost: number | null }[];
+  };
+  readonly peerAtMost: {
+    readonly requests: number | null;
+    readonly bytes: number | null;
+    readonly clientErrors: number | null;
+  };
+  readonly currentWindow: {
+    readonly start: number;
+    readonly requests: number;
+    readonly bytes: number;
+    readonly clientErrors: number;
+    readonly objects: Readonly<Record<string, number>>;
+  } | null;
+}

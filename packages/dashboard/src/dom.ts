@@ -128,6 +128,30 @@ export function factsTable(rows: readonly (readonly [string, Node | string])[], 
   );
 }
 
+const SVG_NS = 'http://www.w3.org/2000/svg';
+/** The SVG elements a chart is drawn with: shapes and text, nothing that links, loads or runs. */
+type ChartTag = 'svg' | 'g' | 'rect' | 'line' | 'polyline' | 'text' | 'title';
+/** The attributes `svg` sets: geometry only. Colours come from classes of the style sheet (CSP: no `style=`). */
+const SVG_ATTRIBUTE =
+  /^(?:x|y|x1|y1|x2|y2|width|height|points|viewBox|preserveAspectRatio|text-anchor|role|aria-label)$/;
+
+/** An SVG element for a chart, with geometry attributes and a class; a string child becomes a text node. */
+export function svg<K extends ChartTag>(
+  tag: K,
+  attrs: Readonly<Record<string, string | number>>,
+  className?: string,
+  ...children: Child[]
+): SVGElementTagNameMap[K] {
+  const element = document.createElementNS(SVG_NS, tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (!SVG_ATTRIBUTE.test(name)) throw new Error(`attribute ${name} is not set through svg()`);
+    element.setAttribute(name, String(value));
+  }
+  if (className) element.setAttribute('class', className);
+  for (const child of children) if (child !== undefined && child !== false) element.append(child);
+  return element;
+}
+
 /** A select of `[value, label]` options, `value` chosen. */
 export function select(
   name: string,

@@ -1,8 +1,10 @@
 /**
  * A table of events: time, type, client, user, method and route (or path), status. A click on a row shows every field
- * of its event below it; the client address and user id link to the events of that client or user.
+ * of its event below it; the client address and user id link to the events of that client or user, and a user id to
+ * their profile.
  */
 import type { EventJson } from './api.js';
+import { principalLink } from './baseline-links.js';
 import { h, routeLink, table, valueText } from './dom.js';
 import { FIELD, localTime } from './format.js';
 
@@ -24,7 +26,11 @@ function entityCell(event: EventJson, field: string, filter: EntityFilter): HTML
   const link = routeLink(['events'], filter(field, value), valueText(value, 48));
   link.title = `events of ${field} ${value}`;
   link.addEventListener('click', (e) => e.stopPropagation());
-  return h('td', {}, link);
+  if (field !== FIELD.userId) return h('td', {}, link);
+  const profile = principalLink(field, value, 'profile');
+  profile.className = 'profile';
+  profile.addEventListener('click', (e) => e.stopPropagation());
+  return h('td', {}, link, ' ', profile);
 }
 
 function requestText(event: EventJson): string {

@@ -8,12 +8,22 @@ export const FIELD = {
   method: 'http.request.method',
   path: 'url.path',
   status: 'http.response.status_code',
+  apiKeyId: 'vigil.api_key.id',
+  graphqlType: 'graphql.operation.type',
+  graphqlName: 'graphql.operation.name',
+  graphqlRootFields: 'vigil.graphql.root_fields',
   type: 'type',
   time: 'time',
 } as const;
 
 /** Alert labels that name an entity whose events can be followed (a timeline link each). */
 export const ENTITY_LABELS: readonly string[] = [FIELD.clientAddress, FIELD.userId, FIELD.route];
+
+/**
+ * The fields that name a principal, as the behaviour detectors pick one (docs/baselines.md): the user, else the API
+ * key, else the client address; `GET /api/v1/baselines/principal` takes one of them.
+ */
+export const PRINCIPAL_FIELDS: readonly string[] = [FIELD.userId, FIELD.apiKeyId, FIELD.clientAddress];
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 
@@ -49,4 +59,28 @@ export function shifted(iso: string, millis: number): string {
 /** `1 alert`, `2 alerts`. */
 export function count(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+const NUMBER = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
+
+/** A number as read aloud: `1,234`, `0.21` (at most two decimals); an absent one as `–`. */
+export function amount(n: number | null | undefined): string {
+  return n === null || n === undefined || !Number.isFinite(n) ? '–' : NUMBER.format(n);
+}
+
+/** A share of 0–1 as a percentage: `83 %`. */
+export function percent(share: number): string {
+  return `${amount(share * 100)} %`;
+}
+
+/** A duration in words, for the API's `bucketMillis` / `windowMillis`: `1 minute`, `10 minutes`, `2 hours`. */
+export function duration(millis: number): string {
+  if (millis % 3_600_000 === 0) return count(millis / 3_600_000, 'hour');
+  if (millis % 60_000 === 0) return count(millis / 60_000, 'minute');
+  return count(millis / 1000, 'second');
+}
+
+/** A duration as the unit of a rate: `minute` for 60 000 ms, `10 minutes` otherwise as `duration` says. */
+export function per(millis: number): string {
+  return duration(millis).replace(/^1 /, '');
 }

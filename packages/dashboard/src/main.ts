@@ -1,6 +1,7 @@
 /**
  * The dashboard's entry: asks the server whether this browser is signed in, then shows the view the URL's hash names
- * (`#/alerts`, `#/alerts/<id>`, `#/events?…`, `#/decisions`, `#/silences`), and again on every change of the hash.
+ * (`#/alerts`, `#/alerts/<id>`, `#/events?…`, `#/decisions`, `#/silences`, `#/inventory`, `#/endpoint?…`,
+ * `#/principal?…`), and again on every change of the hash.
  */
 
 import { renderAlert } from './alert-view.js';
@@ -8,7 +9,10 @@ import { renderAlerts } from './alerts-view.js';
 import { ApiError, api } from './api.js';
 import { renderDecisions } from './decisions-view.js';
 import { button, h, replace, routeLink } from './dom.js';
+import { renderEndpoint } from './endpoint-view.js';
 import { renderEvents } from './events-view.js';
+import { renderInventory } from './inventory-view.js';
+import { renderPrincipal } from './principal-view.js';
 import { renderSignIn } from './sign-in.js';
 import { renderSilences } from './silences-view.js';
 import type { ViewContext } from './view.js';
@@ -64,6 +68,7 @@ function showNav(): void {
     routeLink(['events'], {}, 'Events'),
     routeLink(['decisions'], {}, 'Decisions'),
     routeLink(['silences'], {}, 'Silences'),
+    routeLink(['inventory'], {}, 'Inventory'),
     h('span', { class: 'who' }, `signed in as ${actor}`),
     button('Sign out', () => void signOut()),
   );
@@ -122,6 +127,9 @@ function render(): void {
   else if (segments[0] === 'events') void renderEvents(ctx);
   else if (segments[0] === 'decisions') void renderDecisions(ctx);
   else if (segments[0] === 'silences') void renderSilences(ctx);
+  else if (segments[0] === 'inventory') void renderInventory(ctx);
+  else if (segments[0] === 'endpoint') void renderEndpoint(ctx);
+  else if (segments[0] === 'principal') void renderPrincipal(ctx);
   else void renderAlerts(ctx);
 }
 

@@ -4,7 +4,9 @@
  * attacker shown as text, never run. Skips, saying what to install, where Chromium is absent.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { eventually, startTestServer, storedAlerts, type TestServer } from './support.js';
@@ -247,7 +249,8 @@ describe('the dashboard in a browser', { skip }, () => {
 
     // Every link of the page leads to one of its own views.
     const hrefs = await page.locator('a').evaluateAll((links) => links.map((a) => a.getAttribute('href') ?? ''));
-    for (const href of hrefs) assert.match(href, /^#\/(alerts|events|decisions|silences)/, href);
+    for (const href of hrefs)
+      assert.match(href, /^#\/(alerts|events|decisions|silences|inventory|endpoint|principal)/, href);
 
     const timeline = page.locator('li', { hasText: 'user.id' }).locator('a.timeline');
     await timeline.click();
@@ -387,7 +390,8 @@ describe('the dashboard in a browser', { skip }, () => {
     assert.equal(await textOf(silence.locator('td.actor').first()), '<b>mallory</b>');
 
     const hrefs = await page.locator('a').evaluateAll((links) => links.map((a) => a.getAttribute('href') ?? ''));
-    for (const href of hrefs) assert.match(href, /^#\/(alerts|events|decisions|silences)/, href);
+    for (const href of hrefs)
+      assert.match(href, /^#\/(alerts|events|decisions|silences|inventory|endpoint|principal)/, href);
     const state = await page.evaluate(`({
       pwned: window.__pwned,
       images: document.images.length,
@@ -396,5 +400,318 @@ describe('the dashboard in a browser', { skip }, () => {
     })`);
     assert.deepEqual(state, { pwned: undefined, images: 0, scripts: ['/ui/main.js'], bold: 0 });
     assert.deepEqual(problems, []);
+  });
+});
+
+/** One documented route, one deprecated and never called; the traffic below adds an undocumented one. */
+const OPENAPI = `openapi: 3.0.3
+info: { title: shop, version: '1' }
+paths:
+  /orders/{orderId}:
+    get: { responses: { '200': { description: ok } } }
+  /legacy/export:
+    get: { deprecated: true, responses: { '200': { description: ok } } }
+`;
+/** A rule of one's own that names a route but not its method. */
+const DEBUG_RULE = `title: Debug route called
+id: test-debug-route
+logsource: { category: webserver }
+detection:
+  selection: { http.route|startswith: /debug/ }
+  condition: selection
+level: low
+vigil:
+  group-by: [http.route]
+`;
+const DAY_MILLIS = 86_400_000;
+/** An account name and a route template an attacker wrote. */
+const EVIL_USER = '<img src=x onerror="window.__pwned=6">';
+const EVIL_ROUTE = '/debug/<script>window.__pwned=7</script>';
+const ANONYMOUS = '203.0.113.50';
+/** As the dashboard writes numbers. */
+const amount = (n: number) => new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 }).format(n);
+
+interface InventoryBody {
+  openapi: boolean;
+  endpoints: { route: string; method: string; status: string; requests: number; lastSeen?: string }[];
+}
+interface SlotBody {
+  hour: number | null;
+  weekend: boolean | null;
+  samples: number;
+  center: number;
+  upper: number;
+}
+interface BaselineBody {
+  requests: number;
+  recentBuckets: unknown[];
+  bucket: Record<string, SlotBody[]>;
+  window: Record<string, SlotBody[]>;
+}
+
+async function apiJson<T>(server: TestServer, path: string): Promise<T> {
+  const res = await server.get(path);
+  assert.equal(res.status, 200, path);
+  return (await res.json()) as T;
+}
+
+/** Nothing an attacker wrote ran, loaded or turned into markup, and every link stays in the dashboard. */
+async function assertInert(page: Page): Promise<void> {
+  const hrefs = await page.locator('a').evaluateAll((links) => links.map((a) => a.getAttribute('href') ?? ''));
+  for (const href of hrefs)
+    assert.match(href, /^#\/(alerts|events|decisions|silences|inventory|endpoint|principal)/, href);
+  const state = await page.evaluate(`({
+    pwned: window.__pwned,
+    images: document.images.length,
+    scripts: [...document.scripts].map((s) => s.getAttribute('src')),
+  })`);
+  assert.deepEqual(state, { pwned: undefined, images: 0, scripts: ['/ui/main.js'] });
+}
+
+describe('what normal looks like, in the dashboard', { skip }, () => {
+  let server: TestServer;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let problems: string[];
+  const specDir = mkdtempSync(join(tmpdir(), 'vigil-openapi-'));
+
+  before(async () => {
+    const spec = join(specDir, 'openapi.yaml');
+    writeFileSync(spec, OPENAPI);
+    const rule = join(specDir, 'debug-route.yml');
+    writeFileSync(rule, DEBUG_RULE);
+    server = await startTestServer({ enrich: { openapi: spec }, detection: { rules: { dirs: [rule] } } });
+    ({ browser, context, page, problems } = await launch());
+    // Two days ago, a day of learning before anything is reported: a customer reads 200 orders (the route comes
+    // from the OpenAPI document). An hour ago another customer calls a route nobody in their group used (a
+    // function-novelty alert), and an anonymous client reads an order of an always signed-in endpoint
+    // (unauthenticated-access). Event times in the past: nothing waits for a clock.
+    const start = Date.now() - 2 * DAY_MILLIS;
+    const recent = Date.now() - 3_600_000;
+    const request = (fields: Record<string, unknown>) => ({
+      type: 'http_request',
+      'http.request.method': 'GET',
+      'http.response.status_code': 200,
+      ...fields,
+    });
+    await post(server, [
+      ...Array.from({ length: 200 }, (_, i) =>
+        request({
+          time: start + i * 10_000,
+          'url.path': `/orders/${1000 + i}`,
+          'http.response.status_code': i % 20 === 0 ? 404 : 200,
+          'client.address': '198.51.100.20',
+          'user.id': 'alice',
+          'user.roles': ['customer'],
+        }),
+      ),
+      request({
+        time: recent,
+        'url.path': '/debug',
+        'http.route': EVIL_ROUTE,
+        'client.address': '198.51.100.21',
+        'user.id': EVIL_USER,
+        'user.roles': ['customer'],
+      }),
+      request({ time: recent + 1000, 'url.path': '/orders/7', 'client.address': ANONYMOUS }),
+    ]);
+    await eventually(async () => {
+      const rules = (await storedAlerts(server)).map((a) => a.rule.id).sort();
+      assert.deepEqual(rules, [
+        'test-debug-route',
+        'vigil-baseline-function-novelty',
+        'vigil-baseline-unauthenticated-access',
+      ]);
+    });
+  });
+  after(async () => {
+    await context?.close();
+    await browser?.close();
+    await server?.stop();
+    rmSync(specDir, { recursive: true, force: true });
+  });
+
+  test('the inventory lists each endpoint with its status against the OpenAPI document, filtered and sorted', async () => {
+    const inventory = await apiJson<InventoryBody>(server, '/api/v1/inventory');
+    const statuses = inventory.endpoints.map((e) => [e.route, e.status]);
+    assert.deepEqual(statuses, [
+      [EVIL_ROUTE, 'shadow'],
+      ['/legacy/export', 'unused'],
+      ['/orders/{orderId}', 'documented'],
+    ]);
+    await openView(page, server, '#/inventory');
+    const rows = page.locator('table.inventory tbody tr');
+    await rows.first().waitFor();
+    // Most requests first, by default.
+    const shown = await rows.evaluateAll((trs) =>
+      trs.map((tr) => [tr.getAttribute('data-route'), tr.querySelector('.inventory-status')?.textContent]),
+    );
+    assert.deepEqual(shown, [
+      ['/orders/{orderId}', 'documented'],
+      [EVIL_ROUTE, 'shadow'],
+      ['/legacy/export', 'unused'],
+    ]);
+    const orders = rows.filter({ hasText: '/orders/{orderId}' });
+    const requests = inventory.endpoints.find((e) => e.route === '/orders/{orderId}')!.requests;
+    assert.equal(await textOf(orders.locator('td.requests')), amount(requests));
+    assert.equal(await textOf(rows.filter({ hasText: EVIL_ROUTE }).locator('td.endpoint a')), EVIL_ROUTE);
+    assert.match(await textOf(page.locator('#inventory-summary')), /1 shadow, 0 zombie, 1 unused, 1 documented/);
+
+    await page.locator('#filter-status').selectOption('findings');
+    await page.waitForURL(/status=findings/);
+    await rows.filter({ hasText: '/orders/' }).waitFor({ state: 'detached' });
+    assert.deepEqual(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-route'))), [EVIL_ROUTE]);
+    await page.locator('#filter-status').selectOption('');
+    await page.locator('#filter-sort').selectOption('lastSeen');
+    await page.waitForURL(/sort=lastSeen/);
+    await rows.nth(2).waitFor();
+    // The anonymous read came last.
+    assert.equal(await rows.first().getAttribute('data-route'), '/orders/{orderId}');
+    assert.equal(await rows.nth(1).getAttribute('data-route'), EVIL_ROUTE);
+    await assertInert(page);
+
+    // The events of a route are one click away.
+    await orders.getByRole('link', { name: 'events' }).click();
+    await page.waitForURL(/#\/events\?/);
+    assert.equal(await page.locator('#filter-http\\.route').inputValue(), '/orders/{orderId}');
+    assert.deepEqual(problems, []);
+  });
+
+  test("an endpoint's view shows the numbers of its learned baseline", async () => {
+    const baseline = await apiJson<BaselineBody>(
+      server,
+      `/api/v1/baselines/endpoint?route=${encodeURIComponent('/orders/{orderId}')}&method=GET`,
+    );
+    await openView(page, server, '#/inventory');
+    await page.locator('table.inventory tbody tr[data-route="/orders/{orderId}"] td.endpoint a').click();
+    await page.waitForURL(/#\/endpoint\?/);
+    await page.locator('#endpoint-requests').waitFor();
+    assert.equal(await textOf(page.locator('#endpoint-requests')), amount(baseline.requests));
+    assert.equal(await page.locator('table.buckets tbody tr').count(), baseline.recentBuckets.length);
+    assert.equal(await page.locator('svg.chart rect.chart-requests').count(), baseline.recentBuckets.length);
+
+    const expectRows = async (id: string, slots: SlotBody[]) => {
+      const rows = await page
+        .locator(`#${id} tbody tr`)
+        .evaluateAll((trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+      assert.equal(rows.length, slots.length);
+      const any = slots.find((s) => s.hour === null)!;
+      assert.deepEqual(rows[0], ['any time', amount(any.samples), amount(any.center), rows[0]![3], amount(any.upper)]);
+    };
+    await expectRows('slots-bucket', baseline.bucket.requests!);
+    await expectRows('slots-window', baseline.window.requests!);
+    const minute = baseline.bucket.requests!.find((s) => s.hour === null)!;
+    assert.match(
+      await textOf(page.locator('#endpoint-normal')),
+      new RegExp(`Typically ${amount(minute.center)} requests a minute`),
+    );
+
+    await page.locator('#filter-metric').selectOption('errors4xx');
+    await page.waitForURL(/metric=errors4xx/);
+    await page.locator('#slots-bucket').waitFor();
+    await expectRows('slots-bucket', baseline.bucket.errors4xx!);
+    assert.deepEqual(problems, []);
+  });
+
+  test("an alert's page leads to the baseline it deviates from, the principal's profile and the endpoint's, as text", async () => {
+    const alerts = await storedAlerts(server);
+    const novelty = alerts.find((a) => a.rule.id === 'vigil-baseline-function-novelty')!;
+    assert.equal(novelty.labels['http.route'], EVIL_ROUTE);
+    await openView(page, server, `#/alerts/${novelty.id}`);
+    await page.locator('#alert-status').waitFor();
+    // A principal detector: straight to the profile it compared with.
+    await page.locator('#alert-baseline').click();
+    await page.waitForURL(/#\/principal\?/);
+    await page.locator('#profile-facts').waitFor();
+    assert.equal(await textOf(page.locator('h1')), `user.id ${EVIL_USER}`);
+    const profile = await apiJson<{ peerGroup: string; events: number; usual: { endpoints: { endpoint: string }[] } }>(
+      server,
+      `/api/v1/baselines/principal?user.id=${encodeURIComponent(EVIL_USER)}`,
+    );
+    const facts = await textOf(page.locator('#profile-facts'));
+    assert.ok(facts.includes(profile.peerGroup), facts);
+    assert.deepEqual(
+      await page.locator('table.profile-endpoints tbody td:first-child').allTextContents(),
+      profile.usual.endpoints.map((e) => e.endpoint),
+    );
+    await assertInert(page);
+
+    // The route label's baseline link, with the method of the alert's labels.
+    await page.goBack();
+    await page.locator('#alert-status').waitFor();
+    await page.locator('li', { hasText: 'http.route' }).locator('a.endpoint-link').click();
+    await page.waitForURL(/#\/endpoint\?/);
+    await page.locator('#endpoint-requests').waitFor();
+    assert.equal(await textOf(page.locator('h1')), `GET ${EVIL_ROUTE}`);
+    assert.equal(await textOf(page.locator('#endpoint-requests')), '1');
+    await assertInert(page);
+
+    // An endpoint detector: straight to the endpoint's baseline; the client's label to its profile.
+    const unauthenticated = alerts.find((a) => a.rule.id === 'vigil-baseline-unauthenticated-access')!;
+    await openView(page, server, `#/alerts/${unauthenticated.id}`);
+    await page.locator('#alert-status').waitFor();
+    assert.equal(
+      await page.locator('#alert-baseline').getAttribute('href'),
+      `#/endpoint?route=${encodeURIComponent('/orders/{orderId}')}&method=GET`,
+    );
+    await page.locator('li', { hasText: 'client.address' }).locator('a.principal-link').click();
+    await page.waitForURL(/#\/principal\?client\.address=/);
+    await page.locator('#profile-facts').waitFor();
+    assert.equal(await textOf(page.locator('h1')), `client.address ${ANONYMOUS}`);
+
+    // A rule that names the route without its method: the baseline link takes the method of the evidence.
+    const debug = alerts.find((a) => a.rule.id === 'test-debug-route')!;
+    assert.equal(debug.labels['http.request.method'], undefined);
+    await openView(page, server, `#/alerts/${debug.id}`);
+    await page.getByText('1 evidence event shown').waitFor();
+    assert.equal(await page.locator('#alert-baseline').count(), 0, 'a rule: no baseline of its own');
+    assert.equal(
+      await page.locator('li', { hasText: 'http.route' }).locator('a.endpoint-link').getAttribute('href'),
+      `#/endpoint?route=${encodeURIComponent(EVIL_ROUTE)}&method=GET`,
+    );
+    // Without any method, the endpoint view lists those the baselines know for the route.
+    await openView(page, server, `#/endpoint?route=${encodeURIComponent('/orders/{orderId}')}`);
+    const methods = page.locator('main li a');
+    await methods.first().waitFor();
+    assert.deepEqual(await methods.allTextContents(), ['GET /orders/{orderId}']);
+    assert.deepEqual(problems, []);
+  });
+
+  test("in the events table, a user's profile is one click away and the user id still filters", async () => {
+    await openView(page, server, '#/events?user.id=alice');
+    const row = page.locator('table.events tbody tr.event').first();
+    await row.waitFor();
+    assert.equal(await row.locator('td').nth(3).locator('a').first().getAttribute('href'), '#/events?user.id=alice');
+    await row.locator('a.profile').click();
+    await page.waitForURL(/#\/principal\?user\.id=alice$/);
+    await page.locator('#profile-facts').waitFor();
+    assert.match(await textOf(page.locator('#profile-learned')), /Learned|Still learning/);
+    assert.deepEqual(problems, []);
+  });
+
+  test('with baselines off, each view says so plainly', async () => {
+    const off = await startTestServer({ detection: { baselines: { enabled: false } } });
+    const other = await browser.newContext();
+    try {
+      const offPage = await other.newPage();
+      offPage.setDefaultTimeout(WAIT_MILLIS);
+      for (const [hash, path] of [
+        ['#/inventory', '/api/v1/inventory'],
+        ['#/endpoint?route=/orders&method=GET', '/api/v1/baselines/endpoint?route=/orders&method=GET'],
+        ['#/principal?user.id=alice', '/api/v1/baselines/principal?user.id=alice'],
+      ] as const) {
+        const res = await off.get(path);
+        assert.equal(res.status, 404);
+        const message = ((await res.json()) as { error: { message: string } }).error.message;
+        await openView(offPage, off, hash);
+        await offPage.locator('#unavailable').waitFor();
+        assert.equal(await textOf(offPage.locator('#unavailable')), message);
+        assert.match(message, /baselines/);
+      }
+    } finally {
+      await other.close();
+      await off.stop();
+    }
   });
 });
