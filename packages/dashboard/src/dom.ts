@@ -152,6 +152,13 @@ export function svg<K extends ChartTag>(
   return element;
 }
 
+/** Content behind a summary line that opens it: long tables that only some readers need. */
+export function disclosure(summary: string, content: Node, open = false): HTMLDetailsElement {
+  const details = h('details', {}, h('summary', {}, summary), content);
+  details.open = open;
+  return details;
+}
+
 /** A select of `[value, label]` options, `value` chosen. */
 export function select(
   name: string,

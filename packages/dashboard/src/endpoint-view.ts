@@ -5,7 +5,7 @@
  */
 import { api, type BucketJson, type EndpointBaselineJson, type SlotJson, withQuery } from './api.js';
 import { type EndpointRef, endpointLink, endpointName, operationText } from './baseline-links.js';
-import { factsTable, h, replace, routeHref, routeLink, select, svg, table, valueText } from './dom.js';
+import { disclosure, factsTable, h, replace, routeHref, routeLink, select, svg, table, valueText } from './dom.js';
 import { amount, count, duration, FIELD, localTime, per, percent } from './format.js';
 import { showUnavailable, type ViewContext } from './view.js';
 
@@ -262,7 +262,7 @@ export async function renderEndpoint(ctx: ViewContext): Promise<void> {
         'that limit is marked; the detectors compare each minute with the slot of its hour once that slot has ' +
         `${SLOT_MIN_SAMPLES} samples.`,
     ),
-    bucketsTable(view),
+    disclosure(`The ${count(view.recentBuckets.length, 'bucket')} as a table`, bucketsTable(view)),
     h('h2', {}, 'What is normal, by time slot'),
     h(
       'p',
@@ -273,11 +273,9 @@ export async function renderEndpoint(ctx: ViewContext): Promise<void> {
         `a slot with fewer than ${SLOT_MIN_SAMPLES} samples is still learning, greyed.`,
     ),
     metricForm,
-    h('h3', {}, `Per ${per(view.bucketMillis)}`),
     metric in view.bucket
-      ? slotsTable(view.bucket[metric], metric, 'slots-bucket')
+      ? disclosure(`Per ${per(view.bucketMillis)}`, slotsTable(view.bucket[metric], metric, 'slots-bucket'), true)
       : h('p', { class: 'muted' }, `Learned per ${duration(view.windowMillis)} only.`),
-    h('h3', {}, `Per ${duration(view.windowMillis)}`),
-    slotsTable(view.window[metric], metric, 'slots-window'),
+    disclosure(`Per ${duration(view.windowMillis)}`, slotsTable(view.window[metric], metric, 'slots-window')),
   );
 }
