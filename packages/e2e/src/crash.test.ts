@@ -22,13 +22,15 @@ import {
 // Inside the package, so that the app resolves @vigil/sdk and express as an installed app would.
 const DIR = fileURLToPath(new URL('../dist/fixtures/crash-app', import.meta.url));
 
-// A minute's flush interval: only the delivery at exit can bring the events of this app.
+// A minute's flush interval: only the delivery at exit can bring the events of this app. The exit waits up to 20 s
+// for the server (5 s by default): on a loaded two-core machine, the server in this test's process answered later
+// than 5 s once, and the delivery under test was given up before it was answered.
 const APP = `
 import express from 'express';
 import { createVigil } from '@vigil/sdk';
 import { vigilErrorHandler, vigilExpress } from '@vigil/sdk/express';
 
-const vigil = createVigil({ service: 'e2e-crash', flushIntervalMillis: 60000 });
+const vigil = createVigil({ service: 'e2e-crash', flushIntervalMillis: 60000, closeTimeoutMillis: 20000 });
 const app = express();
 app.use(vigilExpress(vigil));
 app.get('/orders/:id', (req, res) => {
