@@ -2,7 +2,7 @@
  * One alert: all it says, the decisions it caused, its evidence events (the first EVIDENCE_SHOWN, fetched by id), its
  * history, and the actions (acknowledge, resolve, mark a false positive, silence), which record the signed-in actor.
  */
-import { type AlertAction, type AlertJson, ApiError, api, type EventJson } from './api.js';
+import { type AlertAction, type AlertJson, ApiError, actionFailed, api, type EventJson } from './api.js';
 import {
   deviatesFrom,
   type EndpointRef,
@@ -159,7 +159,7 @@ function actionsPanel(alert: AlertJson, ctx: ViewContext, done: () => void): HTM
       done();
     } catch (error) {
       for (const b of buttons) b.disabled = false;
-      ctx.fail(error instanceof ApiError ? new Error(`${what} failed: ${error.message}`) : error);
+      ctx.fail(actionFailed(what, error));
     }
   };
   const buttons: HTMLButtonElement[] = [];

@@ -228,3 +228,11 @@ export interface ProfileJson {
     readonly objects: Readonly<Record<string, number>>;
   } | null;
 }
+
+/**
+ * The error of an action, its message saying which action failed. It stays an ApiError with its status, so a 401
+ * (the session ended meanwhile) still leads back to sign-in.
+ */
+export function actionFailed(what: string, error: unknown): unknown {
+  return error instanceof ApiError ? new ApiError(error.status, error.code, `${what} failed: ${error.message}`) : error;
+}

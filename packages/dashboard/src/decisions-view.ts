@@ -3,7 +3,7 @@
  * those in force unless the filter says all; each active one can be revoked, with a comment, in two steps. The alert
  * page lists the decisions its alert caused through `alertDecisions`.
  */
-import { type AlertJson, ApiError, api, type DecisionJson, withQuery } from './api.js';
+import { type AlertJson, actionFailed, api, type DecisionJson, withQuery } from './api.js';
 import { button, confirmStep, h, replace, routeHref, routeLink, select, table, valueText } from './dom.js';
 import { count, localTime } from './format.js';
 import type { ViewContext } from './view.js';
@@ -43,7 +43,7 @@ function revokeStep(d: DecisionJson, ctx: ViewContext, changed: () => void): HTM
       try {
         await api.delete(`/api/v1/decisions/${encodeURIComponent(d.id)}`, comment ? { comment } : {});
       } catch (error) {
-        ctx.fail(error instanceof ApiError ? new Error(`Revoking failed: ${error.message}`) : error);
+        ctx.fail(actionFailed('Revoking', error));
         throw error;
       }
       changed();

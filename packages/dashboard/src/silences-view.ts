@@ -3,7 +3,7 @@
  * form that silences what an alert matched (its rule and labels, each removable) for a chosen time. The server records
  * the signed-in name as a silence's author and as whoever ends it.
  */
-import { type AlertJson, ApiError, api, type SilenceJson } from './api.js';
+import { type AlertJson, actionFailed, api, type SilenceJson } from './api.js';
 import { button, confirmStep, h, replace, routeHref, routeLink, select, table, valueText } from './dom.js';
 import { count, localTime } from './format.js';
 import type { ViewContext } from './view.js';
@@ -44,7 +44,7 @@ function silenceRow(s: SilenceJson, ctx: ViewContext, changed: () => void): HTML
             try {
               await api.delete(`/api/v1/silences/${encodeURIComponent(s.id)}`, {});
             } catch (error) {
-              ctx.fail(error instanceof ApiError ? new Error(`Ending the silence failed: ${error.message}`) : error);
+              ctx.fail(actionFailed('Ending the silence', error));
               throw error;
             }
             changed();
@@ -183,7 +183,7 @@ export function silenceButton(ctx: ViewContext, alert: AlertJson): HTMLElement {
         })
         .catch((error: unknown) => {
           create.disabled = false;
-          ctx.fail(error instanceof ApiError ? new Error(`Creating the silence failed: ${error.message}`) : error);
+          ctx.fail(actionFailed('Creating the silence', error));
         });
     });
     replace(box, form);

@@ -401,6 +401,32 @@ describe('the dashboard in a browser', { skip }, () => {
     assert.deepEqual(state, { pwned: undefined, images: 0, scripts: ['/ui/main.js'], bold: 0 });
     assert.deepEqual(problems, []);
   });
+
+  test('an action after the session was ended elsewhere leads back to sign-in, saying so', async () => {
+    const address = '203.0.113.99';
+    await failedLoginsFrom(server, address, (i) => `gone-${i}`);
+    const alert = await eventually(async () => {
+      const found = (await storedAlerts(server)).find(
+        (a) => a.labels['client.address'] === address && a.status === 'firing',
+      );
+      assert.ok(found, 'no alert for the address yet');
+      return found;
+    });
+    await openView(page, server, `#/alerts/${alert.id}`);
+    const acknowledge = page.getByRole('button', { name: 'Acknowledge' });
+    await acknowledge.waitFor();
+    const session = (await context.cookies()).find((c) => c.name === 'vigil_session');
+    assert.ok(session);
+    const out = await fetch(`${server.url}/api/v1/session`, {
+      method: 'DELETE',
+      headers: { cookie: `vigil_session=${session.value}`, 'x-vigil-request': '1' },
+    });
+    assert.equal(out.status, 200);
+    await acknowledge.click();
+    await page.locator('form.sign-in').waitFor();
+    assert.match(await textOf(page.locator('#message')), /session has expired/);
+    assert.deepEqual(problems, []);
+  });
 });
 
 /** One documented route, one deprecated and never called; the traffic below adds an undocumented one. */
