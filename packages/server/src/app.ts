@@ -48,6 +48,8 @@ export interface VigilServer {
   readonly metrics: Metrics;
   readonly silences: Silences;
   readonly decisions: DecisionService;
+  /** Whether the dashboard's files were found: then `/` serves the dashboard. */
+  readonly dashboard: boolean;
   /** Re-read the rule files; unchanged rules keep their state. */
   reloadRules(): Promise<unknown>;
   close(): Promise<void>;
@@ -315,6 +317,7 @@ export async function startVigil(config: VigilConfig, options: StartOptions = {}
     metrics,
     silences,
     decisions,
+    dashboard: dashboard !== undefined,
     reloadRules: () => reloader.reload(),
     close() {
       closing ??= (async () => {

@@ -67,6 +67,26 @@ test('SIGHUP during start-up and during a graceful stop neither ends the server 
   }
 });
 
+test('once up, it says where the dashboard is', async () => {
+  const dataDir = tempDir();
+  const { child, output } = start(dataDir);
+  const exited = once(child, 'exit');
+  try {
+    await until(() => /The dashboard is at/.test(output()), 'the dashboard line');
+    const url = /listening on (http:\/\/\S+)/.exec(output())![1]!;
+    assert.match(
+      output(),
+      new RegExp(`The dashboard is at ${url.replaceAll('.', '\\.')}/ : sign in with an API token`),
+    );
+    assert.equal((await fetch(`${url}/`)).headers.get('content-type'), 'text/html; charset=utf-8');
+    child.kill('SIGTERM');
+    assert.deepEqual(await exited, [0, null], output());
+  } finally {
+    child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
 test('a listen address that is not this machine stops start-up as a configuration error naming where it was set', async () => {
   const { child, output } = start(tempDir(), { VIGIL_HOST: '192.0.2.55' });
   const [code] = (await once(child, 'exit')) as [number | null];

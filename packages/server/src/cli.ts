@@ -136,6 +136,9 @@ async function startCommand(args: string[]): Promise<number> {
   process.stdout.write(
     `Vigil is listening on ${everywhere ? `every interface, port ${new URL(server.url).port} (here: ${server.url})` : server.url}\n`,
   );
+  if (server.dashboard) {
+    process.stdout.write(`The dashboard is at ${server.url}/ : sign in with an API token.\n`);
+  }
   if (reloadWhenUp) void server.reloadRules();
   await stopRequested;
   stopping = true;
