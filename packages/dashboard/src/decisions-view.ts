@@ -15,10 +15,6 @@ const SHOW = [
 ] as const;
 const COLUMNS = ['Action', 'Scope', 'Value', 'Step', 'Status', 'Alert', 'Created', 'Expires', 'Revoked', ''];
 
-/** The alert page's search for its decisions: pages of the newest decisions, at most this many of them. */
-const ALERT_SEARCH_PAGE = 200;
-const ALERT_SEARCH_PAGES = 5;
-
 function actionText(d: DecisionJson): string {
   return d.action === 'throttle' && d.ratePerMinute !== undefined ? `throttle (${d.ratePerMinute}/min)` : d.action;
 }
@@ -163,21 +159,16 @@ export function alertDecisions(ctx: ViewContext, alert: AlertJson): HTMLElement 
   const info = h('p', { class: 'muted' }, 'Loading decisions…');
   const list = decisionsTable(ctx, () => void load());
   list.element.hidden = true;
-  const opened = new Date(alert.createdAt).getTime();
   async function load(): Promise<void> {
-    const found: DecisionJson[] = [];
-    let cursor: string | undefined;
-    let complete = false;
+    let found: readonly DecisionJson[];
+    let more = false;
     try {
-      for (let page = 0; page < ALERT_SEARCH_PAGES && !complete; page++) {
-        const answer = await api.get<{ decisions: DecisionJson[]; nextCursor?: string }>(
-          withQuery('/api/v1/decisions', { limit: String(ALERT_SEARCH_PAGE), cursor }),
-        );
-        found.push(...answer.decisions.filter((d) => d.reason.alertId === alert.id));
-        const oldest = answer.decisions.at(-1);
-        cursor = answer.nextCursor;
-        complete = !cursor || (oldest !== undefined && new Date(oldest.createdAt).getTime() < opened);
-      }
+      // An alert makes at most one decision per response rule: one page holds them.
+      const answer = await api.get<{ decisions: DecisionJson[]; nextCursor?: string }>(
+        withQuery('/api/v1/decisions', { alert: alert.id, limit: String(PAGE_SIZE) }),
+      );
+      found = answer.decisions;
+      more = answer.nextCursor !== undefined;
     } catch (error) {
       info.textContent = 'The decisions could not be loaded.';
       ctx.fail(error);
@@ -186,11 +177,10 @@ export function alertDecisions(ctx: ViewContext, alert: AlertJson): HTMLElement 
     if (!ctx.current()) return;
     list.show(found, true);
     list.element.hidden = found.length === 0;
-    const searched = complete ? '' : ` (of the newest ${ALERT_SEARCH_PAGE * ALERT_SEARCH_PAGES} decisions)`;
     info.textContent =
       found.length === 0
-        ? `This alert caused no decision${searched}.`
-        : `${count(found.length, 'decision')} caused by this alert${searched}.`;
+        ? 'This alert caused no decision.'
+        : `${count(found.length, 'decision')} caused by this alert${more ? ' (the newest; see Decisions)' : ''}.`;
   }
   void load();
   return h('div', {}, info, list.element);

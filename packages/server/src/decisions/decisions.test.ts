@@ -120,6 +120,13 @@ describe('response decisions', () => {
         { ruleId: 'vigil-authn-brute-force', alertId: alert.id },
       );
 
+      // The decisions an alert caused, by its id.
+      assert.deepEqual(
+        (await decisions(server, `?alert=${alert.id}`)).map((d) => d.id),
+        [decision!.id],
+      );
+      assert.deepEqual(await decisions(server, '?alert=another-alert'), []);
+
       const one = await server.get(`/api/v1/decisions/${decision!.id}`);
       assert.equal(((await one.json()) as DecisionBody).id, decision!.id);
 

@@ -36,7 +36,7 @@ function waitOf(params: URLSearchParams): number {
 }
 
 /** The query parameters of `GET /api/v1/decisions`. */
-const DECISION_LIST_PARAMS = ['active', 'scope', 'value', 'limit', 'cursor'] as const;
+const DECISION_LIST_PARAMS = ['active', 'scope', 'value', 'alert', 'limit', 'cursor'] as const;
 
 export function decisionRoutes(decisions: DecisionService, tokens: TokenChecker): RouteDefinition[] {
   const now = () => Date.now();
@@ -55,6 +55,7 @@ export function decisionRoutes(decisions: DecisionService, tokens: TokenChecker)
             active: activeOf(p),
             ...(scope ? { scope } : {}),
             ...(p.get('value') ? { value: p.get('value')! } : {}),
+            ...(p.get('alert') ? { alertId: p.get('alert')! } : {}),
             limit: limitOf(p),
             ...(p.get('cursor') ? { cursor: p.get('cursor')! } : {}),
           });

@@ -142,12 +142,14 @@ export class DecisionService {
     active?: boolean;
     scope?: DecisionScope;
     value?: string;
+    alertId?: string;
     limit: number;
     cursor?: string;
   }): Promise<Page<Decision>> {
     return this.options.store.listDecisions({
       ...(query.scope ? { scope: query.scope } : {}),
       ...(query.value ? { value: query.value } : {}),
+      ...(query.alertId ? { alertId: query.alertId } : {}),
       ...(query.active ? { activeAt: this.now() } : {}),
       ...(query.cursor ? { cursor: query.cursor } : {}),
       limit: query.limit,

@@ -683,6 +683,9 @@ export class SqliteStore implements Store {
     if (query.activeAt !== undefined) where.push('revoked = 0 AND expires_at > ?') && params.push(query.activeAt);
     if (query.createdSince !== undefined) where.push('created_at >= ?') && params.push(query.createdSince);
     if (query.excludeRevoked) where.push('revoked = 0');
+    // Read from the stored decision: decisions are few (an alert makes at most one per response rule), and held only
+    // as long as alerts are (storage.alertRetentionDays).
+    if (query.alertId) where.push("json_extract(body, '$.reason.alertId') = ?") && params.push(query.alertId);
     const { rows, nextCursor } = this.newestFirst<{ body: string }>(
       { columns: 'id, created_at, body', table: 'decisions', time: 'created_at', tie: 'id' },
       where,

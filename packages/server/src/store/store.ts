@@ -111,6 +111,8 @@ export interface DecisionQuery {
   readonly createdSince?: number;
   /** Leave out revoked decisions. */
   readonly excludeRevoked?: boolean;
+  /** Only decisions the alert with this id caused. */
+  readonly alertId?: string;
   readonly limit: number;
   readonly cursor?: string;
 }
