@@ -74,7 +74,7 @@ export function visible(text: string): string {
 }
 
 /** Characters of a value shown before it is cut; the rest is one click away. */
-export const SHOWN_CHARS = 160;
+const SHOWN_CHARS = 160;
 
 /** A value as text, cut to `max` characters with a button that shows it whole (and cuts it again). */
 export function valueText(value: unknown, max = SHOWN_CHARS): HTMLElement {

@@ -26,7 +26,7 @@ let actor: string | undefined;
 let generation = 0;
 let leaving: (() => void)[] = [];
 
-export function showMessage(text: string, kind: 'error' | 'info' = 'error'): void {
+function showMessage(text: string, kind: 'error' | 'info' = 'error'): void {
   messageBox.className = kind;
   messageBox.textContent = text;
   messageBox.hidden = false;

@@ -117,6 +117,23 @@ async function signIn(page: Page, token: string, actor: string): Promise<void> {
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
+/**
+ * Nothing an attacker wrote ran, loaded or turned into markup, and every link stays in the dashboard. A string is
+ * run in the page: this package is compiled without the DOM's types.
+ */
+async function assertInert(page: Page): Promise<void> {
+  const hrefs = await page.locator('a').evaluateAll((links) => links.map((a) => a.getAttribute('href') ?? ''));
+  for (const href of hrefs)
+    assert.match(href, /^#\/(alerts|events|decisions|silences|inventory|endpoint|principal)/, href);
+  const state = await page.evaluate(`({
+    pwned: window.__pwned,
+    images: document.images.length,
+    scripts: [...document.scripts].map((s) => s.getAttribute('src')),
+    bold: document.querySelectorAll('b').length,
+  })`);
+  assert.deepEqual(state, { pwned: undefined, images: 0, scripts: ['/ui/main.js'], bold: 0 });
+}
+
 describe('the dashboard in a browser', { skip }, () => {
   let server: TestServer;
   let browser: Browser;
@@ -248,9 +265,7 @@ describe('the dashboard in a browser', { skip }, () => {
     assert.ok((await textOf(fields)).includes('<b>end</b>'), 'and shown whole on request');
 
     // Every link of the page leads to one of its own views.
-    const hrefs = await page.locator('a').evaluateAll((links) => links.map((a) => a.getAttribute('href') ?? ''));
-    for (const href of hrefs)
-      assert.match(href, /^#\/(alerts|events|decisions|silences|inventory|endpoint|principal)/, href);
+    await assertInert(page);
 
     const timeline = page.locator('li', { hasText: 'user.id' }).locator('a.timeline');
     await timeline.click();
@@ -259,14 +274,7 @@ describe('the dashboard in a browser', { skip }, () => {
     await page.locator('table.events tbody tr.event td.time').first().click();
     await page.locator('table.fields').first().waitFor();
 
-    // A string, run in the page: this package is compiled without the DOM's types.
-    const state = await page.evaluate(`({
-      pwned: window.__pwned,
-      images: document.images.length,
-      scripts: [...document.scripts].map((s) => s.getAttribute('src')),
-      bold: document.querySelectorAll('b').length,
-    })`);
-    assert.deepEqual(state, { pwned: undefined, images: 0, scripts: ['/ui/main.js'], bold: 0 });
+    await assertInert(page);
     assert.deepEqual(problems, []);
   });
 
@@ -389,16 +397,7 @@ describe('the dashboard in a browser', { skip }, () => {
     assert.equal(await textOf(silence.locator('li')), `user.id=${JSON.stringify(account)}`);
     assert.equal(await textOf(silence.locator('td.actor').first()), '<b>mallory</b>');
 
-    const hrefs = await page.locator('a').evaluateAll((links) => links.map((a) => a.getAttribute('href') ?? ''));
-    for (const href of hrefs)
-      assert.match(href, /^#\/(alerts|events|decisions|silences|inventory|endpoint|principal)/, href);
-    const state = await page.evaluate(`({
-      pwned: window.__pwned,
-      images: document.images.length,
-      scripts: [...document.scripts].map((s) => s.getAttribute('src')),
-      bold: document.querySelectorAll('b').length,
-    })`);
-    assert.deepEqual(state, { pwned: undefined, images: 0, scripts: ['/ui/main.js'], bold: 0 });
+    await assertInert(page);
     assert.deepEqual(problems, []);
   });
 
@@ -479,19 +478,6 @@ async function apiJson<T>(server: TestServer, path: string): Promise<T> {
   const res = await server.get(path);
   assert.equal(res.status, 200, path);
   return (await res.json()) as T;
-}
-
-/** Nothing an attacker wrote ran, loaded or turned into markup, and every link stays in the dashboard. */
-async function assertInert(page: Page): Promise<void> {
-  const hrefs = await page.locator('a').evaluateAll((links) => links.map((a) => a.getAttribute('href') ?? ''));
-  for (const href of hrefs)
-    assert.match(href, /^#\/(alerts|events|decisions|silences|inventory|endpoint|principal)/, href);
-  const state = await page.evaluate(`({
-    pwned: window.__pwned,
-    images: document.images.length,
-    scripts: [...document.scripts].map((s) => s.getAttribute('src')),
-  })`);
-  assert.deepEqual(state, { pwned: undefined, images: 0, scripts: ['/ui/main.js'] });
 }
 
 describe('what normal looks like, in the dashboard', { skip }, () => {

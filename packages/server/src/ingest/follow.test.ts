@@ -102,6 +102,18 @@ describe('vigil ingest --follow', () => {
   const sender = (endpoint = server.url) =>
     new HttpEventSender({ endpoint, token: server.ingestToken, createParser: () => createLineParser('combined') });
 
+  /** `vigil ingest ARGS --endpoint <server>` running until `abort()` (as SIGTERM stops it); its stderr goes to `err`. */
+  function shipInBackground(args: readonly string[], err: string[]) {
+    const controller = new AbortController();
+    const exit = ingestCommand([...args, '--endpoint', server.url], {
+      env: { VIGIL_INGEST_TOKEN: server.ingestToken },
+      signal: controller.signal,
+      stderr: { write: (t: string) => err.push(t) },
+      pollIntervalMillis: 20,
+    });
+    return { exit, abort: () => controller.abort() };
+  }
+
   function follow(options: Partial<FollowerOptions> & { path: string }) {
     const notices: string[] = [];
     const sink = options.sink ?? sender();
@@ -241,30 +253,19 @@ describe('vigil ingest --follow', () => {
         after(3),
     );
     const err: string[] = [];
-    const ship = (signal: AbortSignal) =>
-      ingestCommand(
-        [path, '--format', 'iis', '--follow', '--state-dir', stateDir, '--endpoint', server.url, '--batch-size', '2'],
-        {
-          env: { VIGIL_INGEST_TOKEN: server.ingestToken },
-          signal,
-          stderr: { write: (t: string) => err.push(t) },
-          pollIntervalMillis: 20,
-        },
-      );
+    const args = [path, '--format', 'iis', '--follow', '--state-dir', stateDir, '--batch-size', '2'];
     const states = new FollowStateStore(stateDir);
-    const first = new AbortController();
-    const firstRun = ship(first.signal);
+    const first = shipInBackground(args, err);
     await expectStored(server, 'iis', 1, 3);
     await eventually(async () => assert.equal((await states.load(path))?.offset, statSync(path).size), 8000);
     first.abort();
-    assert.equal(await firstRun, 0, err.join(''));
+    assert.equal(await first.exit, 0, err.join(''));
 
     appendFileSync(path, after(4) + after(5));
-    const second = new AbortController();
-    const secondRun = ship(second.signal);
+    const second = shipInBackground(args, err);
     await expectStored(server, 'iis', 1, 5);
     second.abort();
-    assert.equal(await secondRun, 0, err.join(''));
+    assert.equal(await second.exit, 0, err.join(''));
     assert.doesNotMatch(
       err.join(''),
       /u_ex261102\.log:\d+:/,
@@ -475,22 +476,14 @@ describe('vigil ingest --follow', () => {
       Array.from({ length: to - from + 1 }, (_, i) => cri('stdout', 'F', line('cri', from + i).trimEnd())).join('');
     const fourth = line('cri', 4).trimEnd();
     const err: string[] = [];
-    const run = (signal: AbortSignal) =>
-      ingestCommand([path, '--container', 'cri', '--follow', '--state-dir', states, '--endpoint', server.url], {
-        env: { VIGIL_INGEST_TOKEN: server.ingestToken },
-        stderr: { write: (t: string) => err.push(t) },
-        signal,
-        pollIntervalMillis: 20,
-      });
+    const args = [path, '--container', 'cri', '--follow', '--state-dir', states];
     writeFileSync(
       path,
       `${full(1, 3)}${cri('stderr', 'F', '2026/11/28 10:00:00 [error] 7#7: *1 connect() failed')}` +
         cri('stdout', 'P', fourth.slice(0, 40)),
     );
-    const first = new AbortController();
-    const second = new AbortController();
-    const running = run(first.signal);
-    let resumed: Promise<number> | undefined;
+    const first = shipInBackground(args, err);
+    let resumed: ReturnType<typeof shipInBackground> | undefined;
     try {
       await expectStored(server, 'cri', 1, 3);
       // The line's last piece comes in a later read: the pieces held from the earlier batch complete it.
@@ -504,16 +497,16 @@ describe('vigil ingest --follow', () => {
       writeFileSync(path, full(6, 7));
       await expectStored(server, 'cri', 1, 7);
       first.abort();
-      assert.equal(await running, 0, err.join(''));
+      assert.equal(await first.exit, 0, err.join(''));
       // Written while stopped: read from the saved offset on restart.
       appendFileSync(path, full(8, 9));
-      resumed = run(second.signal);
+      resumed = shipInBackground(args, err);
       await expectStored(server, 'cri', 1, 9);
     } finally {
       first.abort();
-      second.abort();
+      resumed?.abort();
     }
-    assert.equal(await resumed, 0, err.join(''));
+    assert.equal(await resumed.exit, 0, err.join(''));
     const out = err.join('');
     assert.doesNotMatch(out, /\.log:\d+: /, 'no bad lines: the stderr line is none');
     assert.match(out, /ingested \d+ lines: 2 events stored, 0 already stored, 0 bad lines \(stopped\)/);
@@ -623,35 +616,27 @@ describe('vigil ingest --follow', () => {
     const second = line('drot', 2);
     writeFileSync(path, dockerRecord(line('drot', 1)) + dockerRecord(second.slice(0, 30)));
     const err: string[] = [];
-    const run = (signal: AbortSignal) =>
-      ingestCommand([path, '--container', 'docker', '--follow', '--state-dir', stateDir, '--endpoint', server.url], {
-        env: { VIGIL_INGEST_TOKEN: server.ingestToken },
-        stderr: { write: (t: string) => err.push(t) },
-        signal,
-        pollIntervalMillis: 20,
-      });
+    const args = [path, '--container', 'docker', '--follow', '--state-dir', stateDir];
     const states = new FollowStateStore(stateDir);
-    const first = new AbortController();
-    const running = run(first.signal);
+    const first = shipInBackground(args, err);
     try {
       await expectStored(server, 'drot', 1, 1);
       await eventually(async () => assert.ok((await states.load(path)) !== undefined));
     } finally {
       first.abort(); // as SIGTERM does
     }
-    assert.equal(await running, 0, err.join(''));
+    assert.equal(await first.exit, 0, err.join(''));
     // While the shipper is stopped: another piece, then Docker rotates the file, and the line ends in the new one.
     appendFileSync(path, dockerRecord(second.slice(30, 60)));
     renameSync(path, `${path}.1`);
     writeFileSync(path, dockerRecord(second.slice(60)) + dockerRecord(line('drot', 3)));
-    const restart = new AbortController();
-    const resumed = run(restart.signal);
+    const resumed = shipInBackground(args, err);
     try {
       await expectStored(server, 'drot', 1, 3);
     } finally {
-      restart.abort();
+      resumed.abort();
     }
-    assert.equal(await resumed, 0, err.join(''));
+    assert.equal(await resumed.exit, 0, err.join(''));
     assert.doesNotMatch(err.join(''), /json\.log(\.1)?:\d+: /, 'no bad line');
     assert.match(err.join(''), /rotated while stopped/);
   });
@@ -754,32 +739,21 @@ describe('vigil ingest --follow', () => {
         entry(2),
     );
     const err: string[] = [];
-    const ship = (signal: AbortSignal) =>
-      ingestCommand(
-        [path, '--format', 'iis', '--container', 'cri', '--follow', '--state-dir', stateDir, '--endpoint', server.url],
-        {
-          env: { VIGIL_INGEST_TOKEN: server.ingestToken },
-          signal,
-          stderr: { write: (t: string) => err.push(t) },
-          pollIntervalMillis: 20,
-        },
-      );
+    const args = [path, '--format', 'iis', '--container', 'cri', '--follow', '--state-dir', stateDir];
     const states = new FollowStateStore(stateDir);
-    const first = new AbortController();
-    const firstRun = ship(first.signal);
+    const first = shipInBackground(args, err);
     await expectStored(server, 'iisc', 1, 2);
     await eventually(async () => assert.equal((await states.load(path))?.offset, statSync(path).size), 8000);
     first.abort();
-    assert.equal(await firstRun, 0, err.join(''));
+    assert.equal(await first.exit, 0, err.join(''));
     appendFileSync(path, entry(3));
-    const second = new AbortController();
-    const secondRun = ship(second.signal);
+    const second = shipInBackground(args, err);
     try {
       await expectStored(server, 'iisc', 1, 3);
     } finally {
       second.abort();
     }
-    assert.equal(await secondRun, 0, err.join(''));
+    assert.equal(await second.exit, 0, err.join(''));
     assert.doesNotMatch(err.join(''), /\.log:\d+:/, 'no bad line: the columns are known after the restart');
   });
 
